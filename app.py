@@ -1,0 +1,11 @@
+"""Metricx: log in, then show the pages this user's role may see."""
+
+import streamlit as st
+
+from ui.navigation import pages_for
+from ui.session import require_login
+
+st.set_page_config(page_title="Metricx", page_icon="📈", layout="wide")
+actor = require_login()
+st.session_state["actor"] = actor
+st.navigation(pages_for(actor)).run()

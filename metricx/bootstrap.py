@@ -1,0 +1,82 @@
+"""First start: schema, demo workspace and admin; then every process of `metricx up`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from metricx import migrate
+from metricx.config import get_config
+from metricx.embedded import EmbeddedPostgres, EmbeddedRedis, child_env
+from metricx.runtime import DATABASE_NAME
+from metricx.services.users import add_user
+from metricx.services.workspaces import count_workspaces, create_workspace
+from metricx.supervisor import StopSignal, Supervisor
+
+DEMO_WORKSPACE = "demo"
+DEMO_ADMIN_EMAIL = "admin@demo.metricx.local"
+
+
+def login_file(data_dir: Path) -> Path:
+    return data_dir / "admin-login.txt"
+
+
+def ensure_demo_workspace(echo: Callable[[str], None]) -> None:
+    """On an empty database: the demo workspace and an admin whose password is printed once
+    and kept (readable by this machine's user only) so the next start can print it again."""
+    config = get_config()
+    path = login_file(config.data_dir)
+    if count_workspaces() == 0:
+        password = secrets.token_urlsafe(12)
+        workspace = create_workspace(DEMO_WORKSPACE, "America/New_York", "USD")
+        add_user(workspace.id, DEMO_ADMIN_EMAIL, password, role="admin", name="Demo admin")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{DEMO_ADMIN_EMAIL}\n{password}\n")
+        path.chmod(0o600)
+        echo("Created the demo workspace and its admin.")
+    if path.exists():
+        email, password = path.read_text().split()[:2]
+        echo(f"Log in as {email} with password {password}")
+
+
+def run_everything(port: int, echo: Callable[[str], None]) -> None:
+    import os
+
+    config = get_config()
+    stop = StopSignal()
+    postgres = redis = None
+    try:
+        database_url, redis_url = config.database_url, config.redis_url
+        if not database_url:
+            echo(f"Starting embedded PostgreSQL in {config.data_dir / 'pgdata'} ...")
+            postgres = EmbeddedPostgres(config.data_dir)
+            postgres.start()
+            database_url = postgres.ensure_database(DATABASE_NAME)
+        if not redis_url:
+            echo("Starting embedded Redis ...")
+            redis = EmbeddedRedis(config.data_dir)
+            redis_url = redis.start()
+        os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
+        get_config.cache_clear()
+        migrate.upgrade()
+        ensure_demo_workspace(echo)
+
+        if stop.reason:
+            return
+        supervisor = Supervisor(child_env(database_url, redis_url), echo, stop)
+        supervisor.metricx("worker", "worker")
+        supervisor.metricx("scheduler", "scheduler")
+        supervisor.streamlit(port)
+        try:
+            if supervisor.wait_healthy(port):
+                echo(f"Metricx is running at http://localhost:{port}  (Ctrl-C stops everything)")
+            why = supervisor.run_until_signal()
+            echo(f"Stopping ({why}) ...")
+        finally:
+            supervisor.stop_children()
+    finally:
+        for server in (redis, postgres):
+            if server is not None:
+                server.stop()
+        echo("Stopped.")

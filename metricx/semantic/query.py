@@ -1,0 +1,410 @@
+"""SemanticQuery: the one query language of the copilot and the Analytics page.
+
+A query is data, never SQL: the copilot (LLM or offline parser) and the pages build one, this
+module validates it into something the compiler can trust, and every problem comes back as one
+sentence a person can act on (QueryValidationError).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from metricx.errors import InvalidInputError
+from metricx.semantic import catalogue
+
+Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
+Grain = Literal["hour", "day", "week", "month"]
+Provider = Literal["meta", "google"]
+Direction = Literal["asc", "desc"]
+AttributionModel = Literal[
+    "first_click", "last_click", "last_non_direct", "linear", "time_decay", "position_based"
+]
+AttributionWindow = Literal[1, 7, 14, 28]
+AccountingMode = Literal["cash", "accrual"]
+
+#: Dimensions from the top of the campaign tree to the leaf; also the normalised order.
+DIMENSIONS: tuple[str, ...] = get_args(Dimension)
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+MAX_LIMIT = 100
+#: Hourly rows split by a dimension are capped to this many days per range.
+MAX_HOURLY_DAYS = 31
+
+
+class QueryValidationError(InvalidInputError, ValueError):
+    """A query that cannot run; the message is one line naming every problem found."""
+
+
+def _first_duplicate(values: Iterable[Any]) -> Any | None:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def _reject_duplicates(values: list[Any], what: str) -> list[Any]:
+    duplicate = _first_duplicate(values)
+    if duplicate is not None:
+        raise ValueError(f"{what} {duplicate!r} is listed twice")
+    return values
+
+
+def _optional_list(values: list[Any] | None, what: str) -> list[Any] | None:
+    """A list filter is either null (no filter) or a non-empty list without repeats."""
+    if values is None:
+        return None
+    if not values:
+        raise ValueError(f"the {what} list is empty; use null for no {what} filter")
+    return _reject_duplicates(values, what)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeRange(_Model):
+    """Inclusive dates in the workspace time zone (the engine turns them into UTC bounds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: date = Field(description="First day, inclusive (YYYY-MM-DD).")
+    end: date = Field(description="Last day, inclusive (YYYY-MM-DD); not before start.")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> TimeRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of days in the range, both ends included."""
+        return (self.end - self.start).days + 1
+
+
+class Filters(_Model):
+    """Restrictions on the ad side. null means no restriction."""
+
+    provider: list[Provider] | None = Field(
+        default=None, description="Only these ad platforms, e.g. [\"meta\"]."
+    )
+    name_contains: str | None = Field(
+        default=None,
+        description="Only campaigns, ad sets or ads whose name contains this text "
+        "(case-insensitive).",
+    )
+    entity_ids: list[int] | None = Field(
+        default=None, description="Only these entities (campaign tree ids) and what is under them."
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _providers(cls, value: list[str] | None) -> list[str] | None:
+        return _optional_list(value, "provider")
+
+    @field_validator("name_contains")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("entity_ids")
+    @classmethod
+    def _ids(cls, value: list[int] | None) -> list[int] | None:
+        bad = [i for i in _optional_list(value, "entity id") or [] if i < 1]
+        if bad:
+            raise ValueError(f"entity ids are positive integers, got {bad[0]}")
+        return value
+
+    def restricts_ads(self) -> bool:
+        """True when the filters narrow the ad side (a provider list of every platform doesn't)."""
+        providers = self.provider is not None and set(self.provider) != set(PROVIDERS)
+        return providers or self.name_contains is not None or self.entity_ids is not None
+
+    def normalised(self) -> Filters:
+        """The same restriction written one way, so equal filters compare equal."""
+        every_provider = self.provider is not None and set(self.provider) == set(PROVIDERS)
+        return Filters(
+            provider=None if every_provider or self.provider is None else sorted(self.provider),
+            name_contains=self.name_contains.casefold() if self.name_contains else None,
+            entity_ids=sorted(self.entity_ids) if self.entity_ids else None,
+        )
+
+
+class OrderBy(_Model):
+    """How rows are ranked before `limit` applies."""
+
+    metric: str = Field(
+        description="A requested metric, or a base metric they are built from (cpc -> spend).",
+        json_schema_extra={"enum": list(catalogue.METRIC_IDS)},
+    )
+    direction: Direction = Field(default="desc", description="desc = largest first.")
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return catalogue.get_metric(value).id
+
+
+class Attribution(_Model):
+    """Attribution settings; used only by attributed_* metrics and nc_roas."""
+
+    model: AttributionModel = Field(
+        default="last_click",
+        description="How an order's credit is split over its touchpoints (time_decay: 7-day "
+        "half-life; position_based: 40/20/40).",
+    )
+    window_days: AttributionWindow | None = Field(
+        default=28, description="Look-back window in days; null = lifetime."
+    )
+    mode: AccountingMode = Field(
+        default="cash",
+        description="cash = credit on the order date; accrual = credit on the touch date.",
+    )
+
+    @field_validator("window_days", mode="before")
+    @classmethod
+    def _days_as_number(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+def _metric_help() -> str:
+    return "; ".join(f"{m.id}: {m.definition}" for m in catalogue.METRICS.values())
+
+
+class SemanticQuery(_Model):
+    """A question about ad and store metrics, as data.
+
+    Which metrics, over which inclusive dates (workspace time zone), optionally compared with
+    another range, split by campaign-tree dimensions and/or a time grain, filtered, ranked and
+    limited. Weeks start Monday.
+    """
+
+    metrics: list[str] = Field(
+        description="Metric ids, at least one, no repeats. " + _metric_help(),
+        json_schema_extra={
+            "items": {"type": "string", "enum": list(catalogue.METRIC_IDS)},
+            "minItems": 1,
+        },
+    )
+    time_range: TimeRange = Field(description="The period asked about.")
+    compare_range: TimeRange | None = Field(
+        default=None,
+        description="A period to compare with (e.g. the previous period or last week, "
+        "taken whole); null for no comparison.",
+    )
+    dimensions: list[Dimension] = Field(
+        default_factory=list,
+        description="Split rows by these levels of the campaign tree; [] for one total. "
+        "Store-level metrics (orders, store revenue, MER, ...) cannot be split.",
+    )
+    grain: Grain | None = Field(
+        default=None,
+        description="Split rows by time bucket (weeks start Monday); null for the whole range.",
+    )
+    filters: Filters = Field(default_factory=Filters, description="Ad-side restrictions.")
+    order_by: OrderBy | None = Field(
+        default=None,
+        description="Ranking; with a limit and no order_by, rows rank by spend descending "
+        "(or the first metric when spend is not available).",
+    )
+    limit: int | None = Field(
+        default=None, ge=1, le=MAX_LIMIT, description="Keep only the first N rows (top N)."
+    )
+    attribution: Attribution | None = Field(
+        default=None,
+        description="Attribution settings for attributed_* and nc_roas; defaults to "
+        "last_click, 28 days, cash when those metrics are asked for.",
+    )
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("the metric list is empty; ask for at least one metric")
+        problems = []
+        for metric_id in value:
+            try:
+                catalogue.get_metric(metric_id)
+            except catalogue.UnknownMetricError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return _reject_duplicates(value, "metric")
+
+    @field_validator("dimensions")
+    @classmethod
+    def _distinct_dimensions(cls, value: list[str]) -> list[str]:
+        return _reject_duplicates(value, "dimension")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SemanticQuery:
+        checks = (self._order_by_problem, self._store_level_problem, self._hourly_size_problem)
+        problems = [p for p in (check() for check in checks) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        if self.attribution is None and self.needs_attribution:
+            self.attribution = Attribution()
+        if self.limit is not None and self.order_by is None:
+            self.order_by = OrderBy(
+                metric="spend" if "spend" in self.base_metrics else self.metrics[0]
+            )
+        return self
+
+    def _order_by_problem(self) -> str | None:
+        if self.order_by is None:
+            return None
+        allowed = [*self.metrics, *(b for b in self.base_metrics if b not in self.metrics)]
+        if self.order_by.metric in allowed:
+            return None
+        return (
+            f"order_by metric {self.order_by.metric!r} is not among the requested metrics "
+            f"or their base metrics ({', '.join(allowed)}); add it to metrics"
+        )
+
+    def _store_level_problem(self) -> str | None:
+        store = [m for m in self.metrics if catalogue.is_store_level(m)]
+        if store and self.dimensions:
+            clash = f"ad dimensions ({', '.join(self.dimensions)})"
+        elif store and self.filters.restricts_ads():
+            clash = "ad filters (provider, name_contains, entity_ids)"
+        else:
+            return None
+        return (
+            f"store-level metrics ({', '.join(store)}) are incompatible with {clash}: Shopify "
+            "figures cannot be split by platform or campaign; remove them or use attributed "
+            "metrics such as attributed_orders or attributed_revenue"
+        )
+
+    def _hourly_size_problem(self) -> str | None:
+        if self.grain != "hour" or not self.dimensions:
+            return None
+        for name, span in (("time_range", self.time_range), ("compare_range", self.compare_range)):
+            if span is not None and span.days > MAX_HOURLY_DAYS:
+                return (
+                    f"hourly rows by {', '.join(self.dimensions)} over {span.days} days "
+                    f"({name}) would be too many rows; use grain 'day' or at most "
+                    f"{MAX_HOURLY_DAYS} days"
+                )
+        return None
+
+    @property
+    def base_metrics(self) -> tuple[str, ...]:
+        """The additive sums the compiler must fetch for this query."""
+        return catalogue.base_metrics_for(self.metrics)
+
+    @property
+    def needs_attribution(self) -> bool:
+        """True when some metric depends on the attribution settings."""
+        return any(catalogue.needs_attribution(m) for m in self.metrics)
+
+    @classmethod
+    def parse(cls, query: SemanticQuery | Mapping[str, Any] | str | bytes) -> SemanticQuery:
+        """Validate a query given as JSON text or a dict; problems raise QueryValidationError."""
+        if isinstance(query, SemanticQuery):
+            return query
+        if isinstance(query, str | bytes | bytearray):
+            try:
+                query = json.loads(query)
+            except json.JSONDecodeError as exc:
+                raise QueryValidationError(
+                    f"invalid query: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                    f"{exc.colno})"
+                ) from exc
+        if not isinstance(query, Mapping):
+            raise QueryValidationError(
+                "invalid query: expected a JSON object with at least 'metrics' and 'time_range'"
+            )
+        try:
+            return cls.model_validate(dict(query))
+        except ValidationError as exc:
+            raise QueryValidationError(describe_errors(exc)) from exc
+
+    def to_json(self) -> str:
+        """Compact JSON in DESIGN.md's shape (every key present, dates as YYYY-MM-DD)."""
+        return self.model_dump_json()
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """JSON Schema with field descriptions, usable as an LLM tool's input schema."""
+        return cls.model_json_schema()
+
+    def normalised(self) -> SemanticQuery:
+        """The same question written one way, so two queries can be compared with ==.
+
+        Metrics sorted, dimensions in tree order, filters canonical, attribution dropped when
+        no metric uses it, and order_by/limit dropped when the result is a single row.
+        """
+        single_row = not self.dimensions and self.grain is None
+        return self.model_copy(
+            update={
+                "metrics": sorted(self.metrics),
+                "dimensions": sorted(self.dimensions, key=DIMENSIONS.index),
+                "filters": self.filters.normalised(),
+                "attribution": self.attribution if self.needs_attribution else None,
+                "order_by": None if single_row else self.order_by,
+                "limit": None if single_row else self.limit,
+            }
+        )
+
+    def same_as(self, other: SemanticQuery) -> bool:
+        """True when both queries ask the same question (compares normalised forms)."""
+        return self.normalised() == other.normalised()
+
+
+# --- turning pydantic's errors into one line -------------------------------------------------
+
+_NOUNS = {
+    "dimensions": "dimension",
+    "direction": "order direction",
+    "model": "attribution model",
+    "mode": "accounting mode",
+    "window_days": "attribution window",
+}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind, ctx, given = error["type"], error.get("ctx", {}), error.get("input")
+    where = _where(error["loc"])
+    field = next((p for p in reversed(error["loc"]) if isinstance(p, str)), "")
+    if kind == "missing":
+        return f"missing required field {where!r}"
+    if kind == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if kind == "value_error":
+        text = str(ctx.get("error", error["msg"]))
+    elif kind == "literal_error":
+        text = f"unknown {_NOUNS.get(field, field)} {given!r}; expected {ctx['expected']}"
+        options = re.findall(r"'([^']*)'", str(ctx["expected"]))
+        close = difflib.get_close_matches(str(given).lower(), options, n=1, cutoff=0.6)
+        text += f" (did you mean {close[0]!r}?)" if close else ""
+    elif kind.startswith(("date", "datetime")):
+        text = f"{given!r} is not a date; use YYYY-MM-DD"
+    elif kind == "greater_than_equal":
+        text = f"must be at least {ctx['ge']}, got {given!r}"
+    elif kind == "less_than_equal":
+        text = f"must be at most {ctx['le']}, got {given!r}"
+    else:
+        text = f"{error['msg'][:1].lower()}{error['msg'][1:]} (got {given!r})"
+    return f"{where}: {text}" if where else text
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming every problem, e.g. "invalid query: limit: must be at most 100, got 500"."""
+    line = "invalid query: " + "; ".join(_describe(e) for e in exc.errors())
+    return " ".join(line.split())

@@ -1,0 +1,131 @@
+"""Users, passwords and login bookkeeping (failed attempts and lockout live in the database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from metricx import validation
+from metricx.actor import Actor
+from metricx.config import get_config
+from metricx.db import new_session, transaction
+from metricx.errors import InvalidInputError, NotFoundError
+from metricx.models import ROLES, User
+from metricx.services import audit
+
+
+def hash_password(password: str) -> str:
+    salt = bcrypt.gensalt(rounds=get_config().bcrypt_rounds)
+    return bcrypt.hashpw(password.encode(), salt).decode()
+
+
+def add_user(workspace_id: int, email: str, password: str, *, role: str = "member",
+             name: str | None = None, actor: Actor | None = None) -> User:
+    """Create a user. `actor` (an admin) is required except for the bootstrap admin."""
+    if actor is not None:
+        actor.require_admin("add users")
+    if role not in ROLES:
+        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    address = validation.email(email)
+    user = User(workspace_id=workspace_id, email=address,
+                name=validation.name(name or address.split("@")[0], "name"),
+                password_hash=hash_password(validation.password(password)), role=role)
+    try:
+        with transaction() as session:
+            session.add(user)
+            session.flush()
+            audit.record(session, actor or Actor.system(workspace_id), "user.add", address,
+                         role=role)
+    except IntegrityError:
+        raise InvalidInputError(f"a user with email {address} already exists") from None
+    return user
+
+
+def list_users(workspace_id: int) -> list[User]:
+    with new_session() as session:
+        return list(session.scalars(
+            select(User).where(User.workspace_id == workspace_id).order_by(User.email)))
+
+
+def get_user(email: str) -> User:
+    with new_session() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFoundError(f"no user {email!r}")
+        return user
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(workspace_id=user.workspace_id, role=user.role, label=user.email,
+                 user_id=user.id)
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or datetime.now(UTC))
+
+
+def login_credentials(now: datetime | None = None) -> dict:
+    """Every user in the shape streamlit-authenticator takes, read fresh from the database.
+
+    A locked user is given `failed_login_attempts` at the maximum, so the authenticator
+    refuses them before even checking the password.
+    """
+    max_failures = get_config().login_max_failures
+    with new_session() as session:
+        users = session.scalars(select(User)).all()
+    return {"usernames": {
+        u.email: {"email": u.email, "first_name": u.name, "last_name": "", "name": u.name,
+                  "password": u.password_hash, "roles": [u.role],
+                  "failed_login_attempts": max_failures if is_locked(u, now) else 0}
+        for u in users
+    }}
+
+
+def record_failed_login(email: str, now: datetime | None = None) -> User | None:
+    """Count a failure; the LOGIN_MAX_FAILURES-th in a row locks the user for a while."""
+    config = get_config()
+    now = now or datetime.now(UTC)
+    with transaction() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower())
+                              .with_for_update())
+        if user is None:
+            return None
+        user.failed_logins += 1
+        if user.failed_logins >= config.login_max_failures:
+            user.locked_until = now + timedelta(minutes=config.login_lock_minutes)
+            user.failed_logins = 0
+            audit.record(session, actor_for(user), "user.locked", user.email)
+        return user
+
+
+def record_successful_login(email: str, now: datetime | None = None) -> None:
+    with transaction() as session:
+        session.execute(update(User).where(User.email == email.strip().lower()).values(
+            failed_logins=0, locked_until=None, last_login_at=now or func.now()))
+
+
+def set_password(email: str, password: str, actor: Actor) -> None:
+    actor.require_admin("reset passwords")
+    with transaction() as session:
+        user = session.scalar(select(User).where(
+            User.email == email.strip().lower(), User.workspace_id == actor.workspace_id))
+        if user is None:
+            raise NotFoundError(f"no user {email!r} in this workspace")
+        user.password_hash = hash_password(validation.password(password))
+        user.failed_logins, user.locked_until = 0, None
+        audit.record(session, actor, "user.password_reset", user.email)
+
+
+def change_own_password(actor: Actor, current: str, new: str) -> None:
+    """Any user may change their own password, given the current one."""
+    with transaction() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or user.workspace_id != actor.workspace_id:
+            raise NotFoundError("this user no longer exists")
+        if not bcrypt.checkpw(current.encode(), user.password_hash.encode()):
+            raise InvalidInputError("the current password is not right")
+        user.password_hash = hash_password(validation.password(new))
+        audit.record(session, actor, "user.password_change", user.email)

@@ -1,0 +1,54 @@
+"""Checks on values people type, shared by the CLI, the pages and the services."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from metricx.errors import InvalidInputError
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def timezone_name(value: str) -> str:
+    value = value.strip()
+    if value not in available_timezones():
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(
+                f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin"
+            ) from None
+    return value
+
+
+def currency_code(value: str) -> str:
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise InvalidInputError(f"currency must be a 3-letter ISO code such as USD, got {value!r}")
+    return code
+
+
+def email(value: str) -> str:
+    address = value.strip().lower()
+    if not EMAIL_RE.match(address) or len(address) > 254:
+        raise InvalidInputError(f"{value!r} is not an email address")
+    return address
+
+
+def password(value: str) -> str:
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(value.encode()) > 72:
+        raise InvalidInputError("a password may have at most 72 bytes")  # bcrypt's limit
+    return value
+
+
+def name(value: str, what: str, max_length: int = 120) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise InvalidInputError(f"{what} cannot be empty")
+    if len(cleaned) > max_length:
+        raise InvalidInputError(f"{what} is longer than {max_length} characters")
+    return cleaned

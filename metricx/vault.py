@@ -1,0 +1,119 @@
+"""AES-256-GCM encryption of platform tokens.
+
+Each ciphertext is bound (as GCM associated data) to the connection and the token kind, so
+a row copied onto another connection fails to decrypt instead of leaking a credential. The
+key id is stored beside the ciphertext, which is what makes key rotation possible: old keys
+stay readable until `metricx rotate-keys` has re-encrypted everything under the new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from metricx.config import Config, ConfigError, get_config
+
+NONCE_BYTES = 12  # 96-bit nonce, the GCM standard
+LOCAL_KEY_ID = "local"
+
+
+class VaultError(Exception):
+    """A token could not be decrypted; the message says why, never what the token was."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    ciphertext: bytes
+    nonce: bytes
+    key_id: str
+
+
+def generate_key() -> str:
+    """A new random 256-bit key, base64, for TOKEN_ENCRYPTION_KEY."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def parse_keys(spec: str) -> tuple[str, dict[str, bytes]]:
+    """Parse `kid:key[,kid:key...]` (a bare key gets id "k1"); the first key encrypts."""
+    keys: dict[str, bytes] = {}
+    primary = ""
+    for index, part in enumerate(p.strip() for p in spec.split(",") if p.strip()):
+        key_id, _, encoded = part.rpartition(":") if ":" in part else ("k1", "", part)
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: key {key_id!r} is not base64") from None
+        if len(key) != 32:
+            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: key {key_id!r} must be 32 bytes, "
+                              f"got {len(key)}")
+        if not key_id.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: bad key id {key_id!r}")
+        keys[key_id] = key
+        if index == 0:
+            primary = key_id
+    if not keys:
+        raise ConfigError("TOKEN_ENCRYPTION_KEY is empty")
+    return primary, keys
+
+
+def _local_key(data_dir: Path) -> bytes:
+    """Development only: a random key kept in the data directory, created on first use."""
+    path = data_dir / "vault.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_key())
+    return base64.b64decode(path.read_text().strip())
+
+
+def _associated_data(connection_id: int, kind: str) -> bytes:
+    return f"metricx/token/connection={connection_id}/kind={kind}".encode()
+
+
+class Vault:
+    def __init__(self, primary: str, keys: dict[str, bytes]) -> None:
+        if primary not in keys:
+            raise ConfigError(f"primary key id {primary!r} has no key")
+        self.primary = primary
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+
+    @classmethod
+    def from_config(cls, config: Config) -> Vault:
+        if config.token_encryption_key:
+            return cls(*parse_keys(config.token_encryption_key))
+        return cls(LOCAL_KEY_ID, {LOCAL_KEY_ID: _local_key(config.data_dir)})
+
+    def seal(self, plaintext: str, *, connection_id: int, kind: str = "access") -> Sealed:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        ciphertext = self._ciphers[self.primary].encrypt(
+            nonce, plaintext.encode(), _associated_data(connection_id, kind)
+        )
+        return Sealed(ciphertext=ciphertext, nonce=nonce, key_id=self.primary)
+
+    def open(self, sealed: Sealed, *, connection_id: int, kind: str = "access") -> str:
+        cipher = self._ciphers.get(sealed.key_id)
+        if cipher is None:
+            raise VaultError(f"token of connection {connection_id} was encrypted with key "
+                             f"{sealed.key_id!r}, which TOKEN_ENCRYPTION_KEY does not hold")
+        try:
+            plain = cipher.decrypt(sealed.nonce, sealed.ciphertext,
+                                   _associated_data(connection_id, kind))
+        except InvalidTag:
+            raise VaultError(f"token of connection {connection_id} failed its integrity check "
+                             "(altered, or bound to another connection)") from None
+        return plain.decode()
+
+    def needs_rotation(self, sealed: Sealed) -> bool:
+        return sealed.key_id != self.primary
+
+
+def get_vault() -> Vault:
+    return Vault.from_config(get_config())

@@ -1,0 +1,101 @@
+"""The `metricx` command as a script would use it: exit codes, one-line errors, --help."""
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from metricx.cli import main
+from metricx.services import connections, users
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), input=input)
+
+    return invoke
+
+
+@pytest.mark.parametrize("path", list(all_commands(main)), ids=" ".join)
+def test_every_command_has_help(run, path):
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_workspace_add_then_list_as_json(run, db):
+    assert run("workspace", "add", "Shop One", "--timezone", "Europe/Paris",
+               "--currency", "eur").exit_code == 0
+    listed = json.loads(run("workspace", "list", "--json").output)
+    assert [(w["name"], w["timezone"], w["currency"]) for w in listed] == [
+        ("Shop One", "Europe/Paris", "EUR")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["workspace", "add", "X", "--timezone", "Mars/Olympus"], "unknown time zone"),
+    (["workspace", "add", "X", "--currency", "dollars"], "3-letter ISO code"),
+    (["workspace", "add", "   "], "cannot be empty"),
+])
+def test_bad_workspace_input_is_one_line_and_a_non_zero_exit(run, db, args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error:") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_user_add_reads_the_password_from_stdin_never_from_the_command_line(run, workspace):
+    result = run("user", "add", "--workspace", "Acme", "kim@acme.test", "--role", "admin",
+                 input="a long password\n")
+    assert result.exit_code == 0, result.output
+    stored = users.get_user("kim@acme.test")
+    assert stored.role == "admin" and stored.password_hash.startswith("$2")
+    assert "--password" not in run("user", "add", "--help").output
+
+
+def test_user_add_to_an_unknown_workspace_fails_cleanly(run, db):
+    result = run("user", "add", "--workspace", "nope", "kim@acme.test", input="long enough\n")
+    assert result.exit_code == 1 and "no workspace 'nope'" in result.output
+
+
+def test_connection_add_stores_the_piped_token_encrypted_and_list_shows_it(run, workspace):
+    result = run("connection", "add", "-w", str(workspace.id), "--provider", "meta",
+                 "--account", "act_42", input="EAAB-from-stdin\n")
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(run("connection", "list", "-w", "Acme", "--json").output)
+    assert (row["provider"], row["account"], row["status"]) == ("meta", "42", "active")
+    assert "EAAB-from-stdin" not in run("connection", "list", "-w", "Acme").output
+    assert connections.read_token(workspace.id, row["id"]) == "EAAB-from-stdin"
+
+
+def test_connection_add_without_a_token_on_stdin_says_so(run, workspace):
+    result = run("connection", "add", "-w", "Acme", "--provider", "meta", "--account", "act_1",
+                 input="")
+    assert result.exit_code == 1 and "token expected on standard input" in result.output
+
+
+def test_an_unknown_provider_is_a_usage_error(run, workspace):
+    result = run("connection", "add", "-w", "Acme", "--provider", "tiktok", "--account", "1")
+    assert result.exit_code == 2 and "tiktok" in result.output
+
+
+def test_empty_lists_say_what_to_do(run, workspace):
+    assert "metricx connection add" in run("connection", "list", "-w", "Acme").output
+
+
+def test_keygen_prints_a_key_the_vault_accepts(run):
+    from metricx.vault import parse_keys
+
+    primary, keys = parse_keys(run("keygen").output.strip())
+    assert len(keys[primary]) == 32

@@ -1,0 +1,40 @@
+"""The Connections page (admin): the list, problems surfaced, adding with validation."""
+
+from apptest import texts
+
+from metricx.db import transaction
+from metricx.models import Connection
+from metricx.services import connections
+
+
+def test_connections_are_listed_with_status_and_problems_called_out(admin, admin_app):
+    ok = connections.add_connection(admin, "meta", "act_1", "tok", name="Meta EU")
+    broken = connections.add_connection(admin, "google", "1234567890", "tok", name="Google US")
+    with transaction() as session:
+        row = session.get(Connection, broken.id)
+        row.status, row.last_error = "needs_reauth", "Google token revoked (invalid_grant)"
+    admin_app.run()
+    table = admin_app.dataframe[0].value
+    assert list(table["Name"]) == ["Google US", "Meta EU"]
+    assert list(table["Last sync"]) == ["never", "never"]
+    assert "invalid_grant" in texts(admin_app)
+    assert ok.id != broken.id
+
+
+def test_adding_a_connection_through_the_form_stores_it(admin, admin_app):
+    admin_app.selectbox(key="new_provider").select("shopify")
+    admin_app.text_input(key="new_account").input("acme.myshopify.com")
+    admin_app.text_input(key="new_token").input("shpat_secret")
+    admin_app.button(key="add_connection_submit").click().run()
+    [added] = connections.list_connections(admin.workspace_id)
+    assert added.external_account_id == "acme.myshopify.com"
+    assert connections.read_token(admin.workspace_id, added.id) == "shpat_secret"
+
+
+def test_bad_form_input_shows_a_message_and_stores_nothing(admin, admin_app):
+    admin_app.text_input(key="new_account").input("act_not_digits")
+    admin_app.text_input(key="new_token").input("tok")
+    admin_app.button(key="add_connection_submit").click().run()
+    assert "Meta ad account id" in texts(admin_app)
+    assert not admin_app.exception
+    assert connections.list_connections(admin.workspace_id) == []

@@ -1,0 +1,32 @@
+"""How values look on screen: one place, so every page formats alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """'never', 'just now', '5 min ago', '3 h ago', '2 days ago'."""
+    if moment is None:
+        return "never"
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+STATUS_BADGES = {
+    "active": "🟢 active",
+    "paused": "⏸️ paused",
+    "needs_reauth": "🔑 needs re-authentication",
+    "error": "🔴 error",
+}
+
+
+def status_badge(status: str) -> str:
+    return STATUS_BADGES.get(status, status)
