@@ -236,6 +236,102 @@ def connection_list(workspace: str, as_json: bool) -> None:
                    f"last sync {synced}  {c.name}")
 
 
+# --- data in ----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--connection", "connection_id", type=int, required=True, help="Connection id.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (account's days).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
+@click.option("--enqueue", is_flag=True, help="Queue it for a worker instead of running here.")
+@friendly_errors
+def sync(connection_id: int, start: Any, end: Any, enqueue: bool) -> None:
+    """Sync one connection. Without dates: today's running totals (ad accounts) or everything
+    updated since the last sync (shops). With --start/--end: replace those whole days."""
+    from metricx.services.connections import find_connection
+
+    first, last = (start.date() if start else None), (end.date() if end else None)
+    if (first is None) != (last is None):
+        fail("give both --start and --end, or neither")
+    if first and last and first > last:
+        fail(f"--start {first} is after --end {last}")
+    kind = "range" if first else "intraday"
+    with services(redis=True):
+        connection = find_connection(connection_id)
+        if enqueue:
+            from metricx.sync.scheduling import enqueue_sync
+
+            queued = enqueue_sync(connection.workspace_id, connection_id, kind, start=first,
+                                  end=last, queue="high")
+            click.echo(f"Queued job {queued.job_id}." if queued.job_id
+                       else "The same sync is already queued or running.")
+            return
+        from metricx.sync.pipeline import sync_connection
+
+        with click.progressbar(length=1, label=f"Syncing {connection.name}") as bar:
+            def progress(done: int, total: int, stage: str) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            outcome = sync_connection(connection.workspace_id, connection_id, kind, start=first,
+                                      end=last, progress=progress)
+    if outcome.status == "failed":
+        fail(outcome.error or "sync failed")
+    note = f" ({outcome.error})" if outcome.error else ""
+    click.echo(f"{outcome.status}: {outcome.rows:,} rows written{note}.")
+
+
+@main.command()
+@friendly_errors
+def compact() -> None:
+    """Fold past days' 15-minute rows into hourly rows (what the nightly job does)."""
+    from workers.jobs import compact_all
+
+    with services(redis=True):
+        folded = compact_all()
+    click.echo(f"Folded {folded:,} 15-minute rows into hourly rows.")
+
+
+@main.command()
+@click.option("--no-sync", is_flag=True, help="Create the workspace and connections only.")
+@friendly_errors
+def demo(no_sync: bool) -> None:
+    """Create the demo workspace on the sandbox merchant and sync its 180 days."""
+    from metricx.services.demo import create_demo, sync_demo
+
+    with services(redis=True):
+        created = create_demo()
+        click.echo(f"Workspace {created.workspace.name!r} with "
+                   f"{len(created.connections)} sandbox connections.")
+        if no_sync:
+            return
+        bars: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar = bars.get(label)
+            if bar is None:
+                bar = bars[label] = click.progressbar(length=max(total, 1), label=label[:40])
+                bar.__enter__()
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+            if done >= total:
+                bar.__exit__(None, None, None)
+
+        rows = sync_demo(created, progress)
+    click.echo(f"\nDemo synced: {rows:,} rows.")
+
+
+@main.command("sandbox-serve", hidden=True)
+@click.option("--seed", type=int, default=42)
+@click.option("--anchor", type=click.DateTime(["%Y-%m-%d"]), required=True)
+def sandbox_serve(seed: int, anchor: Any) -> None:
+    """Serve the sandbox's fake APIs until stopped (run by `metricx up`)."""
+    from metricx.sandbox.runtime import serve
+    from metricx.supervisor import StopSignal
+
+    stop = StopSignal()
+    serve(seed, anchor.date(), lambda: stop.reason is not None)
+
+
 # --- processes --------------------------------------------------------------------------------
 
 @main.command()

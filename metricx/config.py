@@ -47,14 +47,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked user waits."),
     Setting("APP_PORT", "8501", "Port of the Streamlit app started by `metricx up`."),
     Setting("META_GRAPH_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
+    Setting("META_APP_ID", None, "Meta app id (token exchange and OAuth)."),
+    Setting("META_APP_SECRET", None, "Meta app secret."),
     Setting("META_API_VERSION", "v21.0", "Meta Graph API version."),
     Setting("GOOGLE_ADS_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
     Setting("GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
     Setting("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token",
             "Google OAuth token endpoint."),
+    Setting("GOOGLE_CLIENT_ID", None, "Google OAuth client id (refreshes access tokens)."),
+    Setting("GOOGLE_CLIENT_SECRET", None, "Google OAuth client secret."),
+    Setting("GOOGLE_DEVELOPER_TOKEN", None, "Google Ads API developer token."),
     Setting("SHOPIFY_URL_TEMPLATE", "https://{shop}/admin/api/{version}/graphql.json",
             "Shopify Admin GraphQL URL; `{shop}` and `{version}` are filled in."),
     Setting("SHOPIFY_API_VERSION", "2025-10", "Shopify Admin API version."),
+    Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
+    Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
     Setting("ANTHROPIC_API_KEY", None, "Set to answer copilot questions with Claude."),
     Setting("ANTHROPIC_BASE_URL", None, "Anthropic API base URL (tests point it at a fake)."),
 )
@@ -74,12 +81,19 @@ class Config:
     login_lock_minutes: int
     app_port: int
     meta_graph_url: str
+    meta_app_id: str | None
+    meta_app_secret: str | None
     meta_api_version: str
     google_ads_url: str
     google_ads_api_version: str
     google_oauth_token_url: str
+    google_client_id: str | None
+    google_client_secret: str | None
+    google_developer_token: str | None
     shopify_url_template: str
     shopify_api_version: str
+    shopify_client_id: str | None
+    shopify_client_secret: str | None
     anthropic_api_key: str | None
     anthropic_base_url: str | None
 

@@ -2,4 +2,9 @@
 
 from metricx.jobs import ScheduledJob
 
-SCHEDULE: list[ScheduledJob] = []
+SCHEDULE: list[ScheduledJob] = [
+    ScheduledJob("metricx-intraday", "*/15 * * * *", "workers.jobs.sync_all_intraday"),
+    ScheduledJob("metricx-compaction", "0 1 * * *", "workers.jobs.compact_all"),
+    ScheduledJob("metricx-refetch-7d", "0 3 * * *", "workers.jobs.refetch_all_recent",
+                 queue="low"),
+]

@@ -90,10 +90,12 @@ def _store_token(session: Session, connection: Connection, token: str, kind: str
 
 
 def add_connection(actor: Actor, provider: str, external_account_id: str, token: str, *,
-                   name: str | None = None, token_kind: str = "access",
+                   name: str | None = None, token_kind: str | None = None,
                    settings: dict[str, Any] | None = None,
                    expires_at: datetime | None = None) -> ConnectionView:
     actor.require_admin("add connections")
+    # Google connections keep a refresh token (access tokens last an hour); others an access one.
+    token_kind = token_kind or ("refresh" if provider == "google" else "access")
     account = normalise_account_id(provider, external_account_id)
     secret = _check_token(token)
     label = validation.name(name or f"{provider} {account}", "connection name", 200)
@@ -144,13 +146,14 @@ def read_token(workspace_id: int, connection_id: int, kind: str = "access") -> s
     return get_vault().open(sealed, connection_id=connection_id, kind=kind)
 
 
-def rotate_token(actor: Actor, connection_id: int, token: str, *, kind: str = "access",
+def rotate_token(actor: Actor, connection_id: int, token: str, *, kind: str | None = None,
                  expires_at: datetime | None = None) -> None:
     """Replace a token (e.g. after re-authenticating) and make the connection active again."""
     actor.require_admin("rotate tokens")
     secret = _check_token(token)
     with transaction() as session:
         row = _owned(session, actor.workspace_id, connection_id)
+        kind = kind or ("refresh" if row.provider == "google" else "access")
         _store_token(session, row, secret, kind, expires_at)
         if row.status == "needs_reauth":
             row.status, row.last_error = "active", None
@@ -182,3 +185,12 @@ def rotate_keys() -> int:
             row.ciphertext, row.nonce, row.key_id = fresh.ciphertext, fresh.nonce, fresh.key_id
             rewritten += 1
     return rewritten
+
+
+def find_connection(connection_id: int) -> ConnectionView:
+    """A connection by id across workspaces: for operators (CLI, workers) only, never pages."""
+    with new_session() as session:
+        row = session.get(Connection, connection_id)
+        if row is None:
+            raise NotFoundError(f"no connection {connection_id} (see `metricx connection list`)")
+        return ConnectionView.of(row)

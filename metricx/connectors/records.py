@@ -1,0 +1,181 @@
+"""Plain immutable records the connectors return; the sync layer turns them into rows.
+
+Money is Decimal in the source's currency, times are aware UTC datetimes, days are dates in the
+source's own time zone (ad account or shop). Nothing here knows about the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+LEVELS = ("account", "campaign", "adset", "ad")
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """An ad account: id as the platform spells it (Meta without `act_`, Google without dashes)."""
+
+    external_id: str
+    name: str
+    currency: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    """One node of the campaign tree; `status` is the platform's own word (ACTIVE, ENABLED...)."""
+
+    level: str  # account | campaign | adset | ad
+    external_id: str
+    parent_external_id: str | None
+    name: str
+    status: str | None
+    objective: str | None
+    budget: Decimal | None  # daily (or lifetime) budget in account currency, major units
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """Additive facts for one ad and one local day (hour None) or one local hour of it."""
+
+    ad_external_id: str
+    day: date
+    hour: int | None
+    spend: Decimal
+    impressions: int
+    clicks: int
+    conversions: Decimal
+    conversion_value: Decimal
+    leads: Decimal
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """Result of an OAuth exchange or refresh; expires_at None means "does not expire"."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    domain: str
+    name: str
+    currency: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class VariantRecord:
+    external_id: str
+    product_id: str
+    title: str
+    sku: str | None
+    price: Decimal
+    unit_cost: Decimal | None  # None when the merchant never entered a cost
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    external_id: str
+    title: str
+    status: str | None
+    product_type: str | None
+    vendor: str | None
+    created_at: datetime
+    updated_at: datetime
+    variants: tuple[VariantRecord, ...]
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    external_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    orders_count: int
+    amount_spent: Decimal
+
+
+@dataclass(frozen=True)
+class LineItemRecord:
+    external_id: str
+    quantity: int
+    sku: str | None
+    unit_price: Decimal  # original unit price, before discounts
+    variant_id: str | None
+    product_id: str | None
+    unit_cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    external_id: str
+    created_at: datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """A session from Shopify's customer journey, flattened (UTMs as plain fields)."""
+
+    occurred_at: datetime | None
+    landing_page: str | None
+    referrer: str | None
+    source: str | None
+    source_type: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_content: str | None
+    utm_term: str | None
+
+
+@dataclass(frozen=True)
+class JourneyRecord:
+    """customerJourneySummary; `ready` False means Shopify has not computed it yet: re-fetch."""
+
+    ready: bool
+    days_to_conversion: int | None
+    customer_order_index: int | None
+    first_visit: VisitRecord | None
+    last_visit: VisitRecord | None
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order as of the moment it was read; amounts in the shop currency."""
+
+    external_id: str
+    name: str
+    currency: str
+    created_at: datetime
+    processed_at: datetime | None
+    updated_at: datetime
+    cancelled_at: datetime | None
+    test: bool
+    customer_id: str | None
+    gross: Decimal  # Σ original unit price × quantity
+    discounts: Decimal
+    shipping: Decimal
+    tax: Decimal
+    refunded: Decimal
+    total: Decimal  # current total (after refunds), as Shopify reports it
+    line_items: tuple[LineItemRecord, ...]
+    refunds: tuple[RefundRecord, ...]
+    journey: JourneyRecord | None
+
+    @property
+    def journey_ready(self) -> bool:
+        """False while Shopify is still computing the journey (or when there is none)."""
+        return self.journey is not None and self.journey.ready
+
+    @property
+    def customer_order_index(self) -> int | None:
+        return self.journey.customer_order_index if self.journey else None

@@ -1,0 +1,274 @@
+"""Runs a parsed GAQL query against the merchant and shapes rows like the REST API does.
+
+REST rows are nested lowerCamelCase objects; int64 comes as a JSON string, doubles as numbers,
+money as micros, and proto3 default values (0, "", false) are left out entirely, so a client
+must treat a missing metric as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from metricx.sandbox import rand
+from metricx.sandbox.entities import Account, Ad, AdSet, Campaign
+from metricx.sandbox.fakes.gaql import Condition, GaqlError, GaqlQuery, compare
+from metricx.sandbox.merchant import Merchant
+from metricx.sandbox.totals import ZERO_CELLS, Cells, add_cells
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """One candidate row: the entities it belongs to plus its segment values and metrics."""
+
+    customer: Account
+    campaign: Campaign | None
+    ad_group: AdSet | None
+    ad: Ad | None
+    day: date | None = None
+    hour: int | None = None
+    cells: Cells = ZERO_CELLS
+
+
+Getter = Callable[[Ctx, datetime], Any]
+# field -> (proto type, getter)
+FIELDS: dict[str, tuple[str, Getter]] = {
+    "customer.id": ("int64", lambda c, t: int(c.customer.external_id)),
+    "customer.descriptive_name": ("string", lambda c, t: c.customer.name),
+    "customer.currency_code": ("string", lambda c, t: c.customer.currency),
+    "customer.time_zone": ("string", lambda c, t: c.customer.timezone),
+    "customer.manager": ("bool", lambda c, t: False),
+    "customer.test_account": ("bool", lambda c, t: False),
+    "campaign.id": ("int64", lambda c, t: int(c.campaign.external_id)),
+    "campaign.name": ("string", lambda c, t: c.campaign.name),
+    "campaign.status": ("enum", lambda c, t: c.campaign.status_at(t)),
+    "campaign.advertising_channel_type": ("enum", lambda c, t: c.campaign.objective),
+    "campaign.start_date": ("string", lambda c, t: c.campaign.start_day.isoformat()),
+    "campaign_budget.amount_micros": (
+        "int64", lambda c, t: int(c.campaign.budget * 1_000_000) if c.campaign.budget else 0),
+    "ad_group.id": ("int64", lambda c, t: int(c.ad_group.external_id)),
+    "ad_group.name": ("string", lambda c, t: c.ad_group.name),
+    "ad_group.status": ("enum", lambda c, t: c.ad_group.status_at(t)),
+    "ad_group.campaign": ("string", lambda c, t: _rn(c, "campaigns", c.campaign.external_id)),
+    "ad_group_ad.ad.id": ("int64", lambda c, t: int(c.ad.external_id)),
+    "ad_group_ad.ad.name": ("string", lambda c, t: c.ad.name),
+    "ad_group_ad.status": ("enum", lambda c, t: c.ad.status_at(t)),
+    "ad_group_ad.ad_group": ("string", lambda c, t: _rn(c, "adGroups", c.ad_group.external_id)),
+    "segments.date": ("date", lambda c, t: c.day.isoformat() if c.day else None),
+    "segments.hour": ("int32", lambda c, t: c.hour),
+    "metrics.cost_micros": ("int64", lambda c, t: c.cells[0] * 10_000),
+    "metrics.impressions": ("int64", lambda c, t: c.cells[1]),
+    "metrics.clicks": ("int64", lambda c, t: c.cells[2]),
+    "metrics.conversions": ("double", lambda c, t: c.cells[3] / 100),
+    "metrics.conversions_value": ("double", lambda c, t: c.cells[4] / 100),
+}
+for _resource in ("customer", "campaign", "ad_group", "ad_group_ad"):
+    FIELDS[f"{_resource}.resource_name"] = ("string",
+                                            lambda c, t, r=_resource: _resource_name(c, r))
+RESOURCES = {
+    "customer": ("customer.",),
+    "campaign": ("campaign.", "campaign_budget.", "customer."),
+    "ad_group": ("ad_group.", "campaign.", "customer."),
+    "ad_group_ad": ("ad_group_ad.", "ad_group.", "campaign.", "customer."),
+}
+DURING = {"TODAY": (0, 0), "YESTERDAY": (1, 1), "LAST_7_DAYS": (7, 1), "LAST_14_DAYS": (14, 1),
+          "LAST_30_DAYS": (30, 1)}
+
+
+def _rn(c: Ctx, collection: str, ident: str) -> str:
+    return f"customers/{c.customer.external_id}/{collection}/{ident}"
+
+
+def _resource_name(c: Ctx, resource: str) -> str:
+    """customers/1/campaigns/9 style names (the rows of a resource always carry its parents)."""
+    if resource == "customer":
+        return f"customers/{c.customer.external_id}"
+    if resource == "campaign" and c.campaign is not None:
+        return _rn(c, "campaigns", c.campaign.external_id)
+    if resource == "ad_group" and c.ad_group is not None:
+        return _rn(c, "adGroups", c.ad_group.external_id)
+    if resource == "ad_group_ad" and c.ad_group is not None and c.ad is not None:
+        return _rn(c, "adGroupAds", f"{c.ad_group.external_id}~{c.ad.external_id}")
+    raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
+                    f"{resource} fields cannot be selected here.")
+
+
+def camel(name: str) -> str:
+    """snake_case -> lowerCamelCase, as the REST JSON mapping spells field names."""
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def field_mask(select: tuple[str, ...]) -> str:
+    return ",".join(".".join(camel(p) for p in f.split(".")) for f in select)
+
+
+class Report:
+    """The rows of one GAQL query for one customer at one moment."""
+
+    def __init__(self, merchant: Merchant, customer: Account, query: GaqlQuery,
+                 as_of: datetime) -> None:
+        self.merchant, self.customer, self.query, self.as_of = merchant, customer, query, as_of
+        if query.resource not in RESOURCES:
+            raise GaqlError("INVALID_RESOURCE_NAME" if query.resource else "UNEXPECTED_INPUT",
+                            f"Error in query: unsupported resource {query.resource!r}.")
+        for name in (*query.select, *(c.field for c in query.where),
+                     *(f for f, _ in query.order_by)):
+            self._check_field(name)
+        self.rows = self._rows()
+
+    def _check_field(self, name: str) -> None:
+        if name not in FIELDS:
+            raise GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field "
+                            f"'{name}'.")
+        allowed = RESOURCES[self.query.resource]
+        if not name.startswith(("segments.", "metrics.", *allowed)):
+            raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
+                            f"'{name}' cannot be selected with FROM {self.query.resource}.")
+
+    # ---- candidate rows -----------------------------------------------------------------
+    def _entities(self) -> list[tuple[Ctx, list[Ad]]]:
+        m, acc, r = self.merchant, self.customer, self.query.resource
+        ads = [a for a in m.ads_of(acc.external_id) if a.created_at <= self.as_of]
+        if r == "customer":
+            return [(Ctx(acc, None, None, None), ads)]
+        if r == "campaign":
+            return [(Ctx(acc, c, None, None), [a for a in ads if a.campaign_id == c.external_id])
+                    for c in m.campaigns_of(acc.external_id) if c.created_at <= self.as_of]
+        if r == "ad_group":
+            return [(Ctx(acc, m.campaign(s.campaign_id), s, None),
+                     [a for a in ads if a.adset_id == s.external_id])
+                    for s in m.adsets_of(acc.external_id) if s.created_at <= self.as_of]
+        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a]) for a in ads]
+
+    def _days(self, conditions: list[Condition], required: bool) -> list[date]:
+        today = self.merchant.account_today(self.customer.external_id, self.as_of)
+        low, high = self.merchant.start_day, today
+        explicit: set[date] | None = None
+        if required and not conditions:
+            raise GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE", "segments.date in the SELECT "
+                            "clause requires a finite date range filter in the WHERE clause.")
+        for cond in conditions:
+            if cond.op == "DURING":
+                if cond.value not in DURING:
+                    raise GaqlError("INVALID_VALUE_WITH_DURING_OPERATOR",
+                                    f"Unsupported DURING value {cond.value}.")
+                back, end = DURING[cond.value]
+                low = max(low, today - timedelta(days=back))
+                high = min(high, today - timedelta(days=end))
+                continue
+            values = cond.value if isinstance(cond.value, (list, tuple)) else [cond.value]
+            try:
+                dates = [date.fromisoformat(str(v)) for v in values]
+            except ValueError as exc:
+                raise GaqlError("INVALID_VALUE_WITH_BETWEEN_OPERATOR" if cond.op == "BETWEEN"
+                                else "BAD_VALUE_IN_WHERE_CLAUSE", f"Invalid date in {cond.field}"
+                                ) from exc
+            if cond.op == "BETWEEN":
+                low, high = max(low, dates[0]), min(high, dates[1])
+            elif cond.op in ("=", "IN"):
+                explicit = set(dates) if explicit is None else explicit & set(dates)
+            elif cond.op in (">", ">="):
+                low = max(low, dates[0] + timedelta(days=1 if cond.op == ">" else 0))
+            elif cond.op in ("<", "<="):
+                high = min(high, dates[0] - timedelta(days=1 if cond.op == "<" else 0))
+            else:
+                raise GaqlError("BAD_OPERATOR_IN_WHERE_CLAUSE",
+                                f"Operator {cond.op} is not supported on segments.date.")
+        days = [low + timedelta(days=i) for i in range((high - low).days + 1)]
+        return [d for d in days if explicit is None or d in explicit]
+
+    def _rows(self) -> list[Ctx]:
+        q, series = self.query, self.merchant.series
+        where = {"entity": [], "date": [], "metric": [], "hour": []}
+        for cond in q.where:
+            group = ("date" if cond.field == "segments.date" else
+                     "hour" if cond.field == "segments.hour" else
+                     "metric" if cond.field.startswith("metrics.") else "entity")
+            where[group].append(cond)
+        by_date = "segments.date" in q.select
+        by_hour = "segments.hour" in q.select
+        with_metrics = any(f.startswith("metrics.") for f in q.select) or bool(where["metric"])
+        segmented = by_date or by_hour
+        rows: list[Ctx] = []
+        for ctx, ads in self._entities():
+            if not all(compare(FIELDS[c.field][1](ctx, self.as_of), c) for c in where["entity"]):
+                continue
+            if not (segmented or with_metrics):
+                rows.append(ctx)
+                continue
+            days = self._days(where["date"], required=by_date)
+            buckets: dict[tuple[date | None, int | None], Cells] = {}
+            for day in days:
+                if by_hour:
+                    hours = [ZERO_CELLS] * 24
+                    for ad in ads:
+                        hours = [add_cells(a, b) for a, b in
+                                 zip(hours, series.hour_cells(ad, day, self.as_of), strict=True)]
+                    for h, cells in enumerate(hours):
+                        key = (day if by_date else None, h)
+                        buckets[key] = add_cells(buckets.get(key, ZERO_CELLS), cells)
+                else:
+                    cells = ZERO_CELLS
+                    for ad in ads:
+                        cells = add_cells(cells, series.day_cells(ad, day, self.as_of))
+                    key = (day if by_date else None, None)
+                    buckets[key] = add_cells(buckets.get(key, ZERO_CELLS), cells)
+            for (day, hour), cells in buckets.items():
+                if not any(cells):
+                    continue
+                row = Ctx(ctx.customer, ctx.campaign, ctx.ad_group, ctx.ad, day, hour, cells)
+                if all(compare(FIELDS[c.field][1](row, self.as_of), c)
+                       for c in where["metric"] + where["hour"]):
+                    rows.append(row)
+        rows.sort(key=lambda r: (r.day or date.min, -1 if r.hour is None else r.hour))
+        for name, descending in reversed(q.order_by):
+            rows.sort(key=lambda r, n=name: _sort_key(FIELDS[n][1](r, self.as_of)),
+                      reverse=descending)
+        return rows[: q.limit] if q.limit is not None else rows
+
+    # ---- shaping ------------------------------------------------------------------------
+    def render(self, row: Ctx) -> dict[str, Any]:
+        """One result row in REST JSON form (defaults omitted, like proto3 JSON)."""
+        out: dict[str, Any] = {}
+        resources = {self.query.resource}
+        for name in self.query.select:
+            kind, getter = FIELDS[name]
+            value = getter(row, self.as_of)
+            prefix = name.split(".")[0]
+            if prefix in RESOURCES:
+                resources.add(prefix)
+            if value in (None, 0, 0.0, "", False):
+                continue
+            _put(out, name, _json_value(kind, value))
+        for resource in resources:
+            _put(out, f"{resource}.resource_name", _resource_name(row, resource))
+        if row.ad is not None and any(f.startswith("ad_group_ad.ad.") for f in self.query.select):
+            _put(out, "ad_group_ad.ad.resource_name", _rn(row, "ads", row.ad.external_id))
+        if row.campaign is not None and any(f.startswith("campaign_budget.")
+                                            for f in self.query.select):
+            budget = rand.digits(self.merchant.seed, 11, "budget", row.campaign.external_id)
+            _put(out, "campaign_budget.resource_name", _rn(row, "campaignBudgets", budget))
+        return out
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, value) if value is not None else (1, 0)
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    if kind == "int64":
+        return str(int(value))
+    if kind == "double":
+        return float(value)
+    return value
+
+
+def _put(out: dict[str, Any], name: str, value: Any) -> None:
+    parts = [camel(p) for p in name.split(".")]
+    node = out
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value

@@ -1,0 +1,83 @@
+"""Where the sandbox's fake APIs are running for this machine, or running them here.
+
+`metricx up` keeps one sandbox process serving (and writes its address to
+`METRICX_DATA_DIR/sandbox.json`); any other process that syncs a sandbox connection (a worker,
+`metricx sync`) uses that one, or starts the fakes in-process when none is serving. Both serve
+the same merchant: it is a pure function of its seed and anchor day, which the demo's
+connections carry in their settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from threading import Lock
+
+from metricx.config import get_config
+from metricx.sandbox.merchant import Merchant
+from metricx.sandbox.servers import SandboxServers
+
+DEFAULT_SEED = 42
+_in_process: dict[tuple[int, date], SandboxServers] = {}
+_lock = Lock()
+
+
+def registry_file() -> Path:
+    return get_config().data_dir / "sandbox.json"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1):
+            return True
+    except OSError as error:
+        # Any HTTP answer (even 404) proves a server is there.
+        return getattr(error, "code", None) is not None
+
+
+def _registered(seed: int, anchor: date) -> dict[str, str] | None:
+    path = registry_file()
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (entry.get("seed"), entry.get("anchor")) != (seed, anchor.isoformat()):
+        return None
+    env = entry.get("env") or {}
+    return env if env and _answers(env.get("META_GRAPH_URL", "")) else None
+
+
+def sandbox_env(seed: int = DEFAULT_SEED, anchor: date | None = None) -> dict[str, str]:
+    """Base-URL settings of fakes serving merchant (seed, anchor)."""
+    anchor = anchor or date.today()
+    registered = _registered(seed, anchor)
+    if registered:
+        return registered
+    with _lock:
+        servers = _in_process.get((seed, anchor))
+        if servers is None:
+            servers = SandboxServers(Merchant(seed, today=anchor))
+            _in_process[(seed, anchor)] = servers
+        return servers.env
+
+
+def serve(seed: int, anchor: date, stop_requested: Callable[[], bool]) -> None:
+    """Run the fakes for `metricx up` until `stop_requested()` says so."""
+    import time
+
+    with SandboxServers(Merchant(seed, today=anchor)) as servers:
+        path = registry_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seed": seed, "anchor": anchor.isoformat(),
+                                    "pid": os.getpid(), "env": servers.env}))
+        try:
+            while not stop_requested():
+                time.sleep(0.5)
+        finally:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""Start the three fake APIs on loopback and hand out what a client needs to reach them.
+
+    with SandboxServers(seed=7, now=datetime(2025, 11, 25, 15, tzinfo=UTC)) as sandbox:
+        os.environ.update(sandbox.env)        # META_GRAPH_URL, GOOGLE_ADS_URL, ...
+        sandbox.faults.add("meta", "throttle", times=2)
+        ...                                   # sandbox.requests records what was sent
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from metricx.sandbox.clock import SandboxClock
+from metricx.sandbox.credentials import SandboxCredentials
+from metricx.sandbox.fakes.base import FakeServer
+from metricx.sandbox.fakes.faults import FaultPlan, RequestLog
+from metricx.sandbox.fakes.google_ads import GoogleAdsFake
+from metricx.sandbox.fakes.meta import MetaFake
+from metricx.sandbox.fakes.shopify import ShopifyFake
+from metricx.sandbox.merchant import Merchant
+
+
+class SandboxServers:
+    """The fake Meta, Google Ads and Shopify APIs serving one merchant, on free ports.
+
+    `now` pins the clock (tests); without it the sandbox follows real time and the merchant's
+    history ends today, so a long-running demo keeps getting fresh data.
+    """
+
+    def __init__(self, merchant: Merchant | None = None, *, now: datetime | None = None,
+                 credentials: SandboxCredentials | None = None, **merchant_knobs: Any) -> None:
+        self.clock = SandboxClock(now)
+        if merchant is None:
+            merchant_knobs.setdefault("today", self.clock.now().date())
+            merchant = Merchant(**merchant_knobs)
+        self.merchant = merchant
+        self.credentials = credentials or SandboxCredentials()
+        self.faults = FaultPlan()
+        self.requests = RequestLog()
+        self.meta = MetaFake(merchant, self.clock, self.faults, self.credentials)
+        self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
+        self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
+        self._servers = [FakeServer(app, self.requests).start()
+                         for app in (self.meta, self.google, self.shopify)]
+        meta, google, shopify = (s.url for s in self._servers)
+        self.env: dict[str, str] = {
+            "META_GRAPH_URL": meta,
+            "GOOGLE_ADS_URL": google,
+            "GOOGLE_OAUTH_TOKEN_URL": f"{google}/token",
+            "SHOPIFY_URL_TEMPLATE": f"{shopify}/{{shop}}/admin/api/{{version}}/graphql.json",
+        }
+
+    @property
+    def now(self) -> datetime:
+        """The sandbox's current moment (what every fake answers "as of")."""
+        return self.clock.now()
+
+    @now.setter
+    def now(self, moment: datetime | None) -> None:
+        self.clock.set(moment)
+
+    def reset(self) -> None:
+        """Forget scripted faults and recorded requests (between tests sharing the servers)."""
+        self.faults.clear()
+        self.requests.clear()
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.stop()
+
+    def __enter__(self) -> SandboxServers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,225 @@
+"""One sync of one connection, start to finish: lock, connector, rows, sync_runs record.
+
+Kinds:
+- "intraday": today's (and yesterday's) running totals per ad, as 15-minute deltas (S1).
+- "range": whole days start..end replaced from the platform's hourly breakdown (manual
+  resync, backfill, and the nightly re-fetch of the last 7 days that picks up restatements).
+- "shop": Shopify products, customers and orders updated since the last sync.
+
+Failures: an expired or revoked token marks the connection `needs_reauth` and the job ends
+(retrying cannot help); throttling and server errors are recorded and re-raised so RQ retries
+with backoff; anything else marks the connection `error`. The data is left as it was.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from metricx.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimitedError,
+    TransientError,
+)
+from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
+from metricx.db import transaction
+from metricx.errors import InvalidInputError
+from metricx.models import AD_PROVIDERS, Connection, Entity
+from metricx.semantic.dates import today_in
+from metricx.services.connections import ConnectionView, get_connection
+from metricx.sync import shopify as shop_writer
+from metricx.sync import snapshots
+from metricx.sync.entities import upsert_entities
+from metricx.sync.runs import RunRecorder, connection_lock
+from metricx.sync.sources import AdSource, ad_source, shop_client
+from metricx.totals import Totals
+
+KINDS = ("intraday", "range", "shop")
+REFETCH_DAYS = 7
+CHUNK_DAYS = 7  # days per platform request and per transaction in a range sync
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    connection_id: int
+    kind: str
+    status: str  # success | failed | skipped
+    rows: int
+    error: str | None = None
+
+
+def _no_progress(done: int, total: int, stage: str) -> None:
+    """Default progress sink."""
+
+
+def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
+                    start: date | None = None, end: date | None = None,
+                    now: datetime | None = None, job_id: str | None = None,
+                    progress: Progress = _no_progress) -> SyncOutcome:
+    connection = get_connection(workspace_id, connection_id)
+    if kind not in KINDS:
+        raise InvalidInputError(f"sync kind must be one of {', '.join(KINDS)}")
+    if connection.provider == "shopify":
+        kind = "shop"  # a shop has one kind of sync: everything updated since the last one
+    elif kind == "shop":
+        raise InvalidInputError(f"connection {connection_id} is an ad account, not a shop")
+    if connection.status in ("paused", "needs_reauth"):
+        return SyncOutcome(connection_id, kind, "skipped", 0,
+                           f"connection is {connection.status}")
+    now = now or datetime.now(UTC)
+    recorder = RunRecorder(workspace_id, connection_id, kind, start, end, job_id)
+    with connection_lock(connection_id):
+        recorder.start()
+        try:
+            if connection.provider in AD_PROVIDERS:
+                recorder.rows_written = _sync_ads(connection, kind, start, end, now, progress,
+                                                  recorder)
+            else:
+                recorder.rows_written = _sync_shop(connection, progress)
+        except AuthError as error:
+            recorder.finish(error=str(error), connection_status="needs_reauth")
+            return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
+        except (RateLimitedError, TransientError) as error:
+            recorder.finish(error=f"{error} (will retry)")
+            raise
+        except (ConnectorError, InvalidInputError) as error:
+            recorder.finish(error=str(error), connection_status="error")
+            return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
+        except Exception as error:
+            recorder.finish(error=f"internal error: {type(error).__name__}: {error}",
+                            connection_status="error")
+            raise
+        recorder.finish()
+    return SyncOutcome(connection_id, kind, "success", recorder.rows_written)
+
+
+# --- ad platforms ------------------------------------------------------------------------------
+
+def _remember_account(connection: ConnectionView, account: AccountInfo) -> None:
+    with transaction() as session:
+        session.execute(update(Connection).where(
+            Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
+        ).values(currency=account.currency, timezone=account.timezone))
+
+
+def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
+            metrics: list[MetricRecord]) -> dict[str, int]:
+    """Entity ids of every ad, including ads that report metrics but are missing from the
+    entity lists (deleted since): they get a bare row so their spend is never dropped."""
+    known = {e.external_id for e in entities if e.level == "ad"}
+    orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
+                            "DELETED", None, None)
+               for m in {m.ad_external_id: m for m in metrics}.values()
+               if m.ad_external_id not in known]
+    with transaction() as session:
+        ids = upsert_entities(session, connection.workspace_id, connection.id,
+                              [*entities, *orphans])
+    return {external: pk for (level, external), pk in ids.items() if level == "ad"}
+
+
+def _sync_ads(connection: ConnectionView, kind: str, start: date | None, end: date | None,
+              now: datetime, progress: Progress, recorder: RunRecorder) -> int:
+    with ad_source(connection) as source:
+        progress(0, 1, "reading the account")
+        account = source.account_info()
+        _remember_account(connection, account)
+        entities = source.entities()
+        today = today_in(account.timezone, now)
+        if kind == "intraday":
+            return _intraday(connection, source, entities, account.timezone, today, now)
+        start = start or today - timedelta(days=REFETCH_DAYS)
+        end = end or today - timedelta(days=1)
+        if start > end:
+            raise InvalidInputError(f"start {start} is after end {end}")
+        if end > today:
+            raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
+        recorder.window_start, recorder.window_end = start, end
+        return _replace_range(connection, source, entities, account.timezone, start, end,
+                              progress)
+
+
+def _intraday(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
+              tz: str, today: date, now: datetime) -> int:
+    # Yesterday too: what accrued between the last sync and local midnight belongs to it.
+    yesterday = today - timedelta(days=1)
+    records = source.metrics(yesterday, today, hourly=False)
+    ids = _ad_ids(connection, entities, records)
+    by_day: dict[date, dict[int, Totals]] = {yesterday: {}, today: {}}
+    for record in records:
+        day_totals = by_day.setdefault(record.day, {})
+        entity_id = ids[record.ad_external_id]
+        day_totals[entity_id] = day_totals.get(entity_id, Totals()) + Totals.of(record)
+    rows = 0
+    with transaction() as session:
+        for day, totals in by_day.items():
+            # An ad the platform no longer reports for the day is at zero.
+            held = snapshots.sums_for_day(session, list(ids.values()), day, tz)
+            for entity_id in held:
+                totals.setdefault(entity_id, Totals())
+            rows += snapshots.apply_running_totals(session, connection.workspace_id, day, tz,
+                                                   totals, now)
+    return rows
+
+
+def _replace_range(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
+                   tz: str, start: date, end: date, progress: Progress) -> int:
+    total_days = (end - start).days + 1
+    rows = 0
+    chunk_start = start
+    while chunk_start <= end:
+        chunk_end = min(end, chunk_start + timedelta(days=CHUNK_DAYS - 1))
+        records = source.metrics(chunk_start, chunk_end, hourly=True)
+        ids = _ad_ids(connection, entities, records)
+        hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
+        for record in records:
+            hours = hourly[(ids[record.ad_external_id], record.day)]
+            hour = record.hour if record.hour is not None else 0
+            hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
+        days = [chunk_start + timedelta(days=i) for i in range((chunk_end - chunk_start).days + 1)]
+        with transaction() as session:
+            rows += snapshots.replace_days(session, connection.workspace_id, tz,
+                                           list(ids.values()), days, hourly)
+        progress((chunk_end - start).days + 1, total_days, f"synced up to {chunk_end}")
+        chunk_start = chunk_end + timedelta(days=1)
+    return rows
+
+
+def compact_connection(connection: ConnectionView, now: datetime | None = None) -> int:
+    """Fold the 15-minute rows of the connection's past local days into hourly rows."""
+    tz = connection.timezone or "UTC"
+    today = today_in(tz, now or datetime.now(UTC))
+    with transaction() as session:
+        ids = list(session.scalars(select(Entity.id).where(
+            Entity.connection_id == connection.id, Entity.level == "ad")))
+        if not ids:
+            return 0
+        return snapshots.compact(session, ids, tz, snapshots.day_span(today, tz)[0])
+
+
+# --- Shopify -----------------------------------------------------------------------------------
+
+def _sync_shop(connection: ConnectionView, progress: Progress) -> int:
+    with shop_client(connection) as client:
+        progress(0, 3, "reading the shop")
+        shop = shop_writer.upsert_shop(connection.workspace_id, connection.id, client.shop_info())
+        with transaction() as session:
+            session.execute(update(Connection).where(Connection.id == connection.id).values(
+                currency=shop.currency, timezone=shop.timezone))
+        rows = shop_writer.write_products(shop, client.products(
+            shop_writer.since(shop.products_synced_until)))
+        progress(1, 3, "products")
+        rows += shop_writer.write_customers(shop, client.customers(
+            shop_writer.since(shop.customers_synced_until)))
+        progress(2, 3, "customers")
+        rows += shop_writer.write_orders(
+            shop, client.orders(shop_writer.since(shop.orders_synced_until)),
+            lambda stage, count: progress(2, 3, f"{count:,} orders"))
+        progress(3, 3, "done")
+        return rows

@@ -1,0 +1,159 @@
+"""Writing ad metrics so that invariant S1 holds.
+
+S1: for every ad and local day, the sum of its snapshot rows equals the platform's latest
+reported total for that day. Three writes keep it, whatever order they run in:
+
+- `apply_running_totals` (the 15-minute sync): the platform gives today's running total; what
+  is not yet in the rows (total minus the rows' sum) is added to the current 15-minute bucket.
+  Running it twice adds nothing the second time.
+- `replace_days` (re-fetch, backfill): the rows of whole ad-days are deleted and written again
+  from the platform's hourly breakdown, whose hours sum to the day's total.
+- `compact`: past days' 15-minute rows are folded into hourly rows, sums unchanged, in one
+  statement.
+
+Each runs inside the caller's transaction, so a crash leaves every ad-day as it was before or
+as it is after, never in between. Days are the ad account's local days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from metricx.semantic.dates import utc_bounds
+from metricx.semantic.query import TimeRange
+from metricx.totals import METRIC_COLUMNS, Totals
+
+FIFTEEN_MINUTES = timedelta(minutes=15)
+
+
+def day_span(day: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of one local day."""
+    return utc_bounds(TimeRange(start=day, end=day), tz)
+
+
+def floor_15m(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def hour_start(day: date, hour: int, tz: str) -> datetime:
+    """UTC start of local hour `hour` of `day` (a skipped DST hour maps onto the next one)."""
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+# --- staging: COPY into a temp table, then one INSERT ... ON CONFLICT -------------------------
+
+_STAGE_COLUMNS = ("workspace_id", "entity_id", "bucket_start", "granularity", *METRIC_COLUMNS)
+_CREATE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS snapshot_stage (
+    workspace_id integer, entity_id bigint, bucket_start timestamptz, granularity varchar(3),
+    spend numeric, impressions bigint, clicks bigint, conversions numeric,
+    conversion_value numeric, leads numeric
+) ON COMMIT DELETE ROWS
+"""
+_COLUMN_LIST = ", ".join(_STAGE_COLUMNS)
+_ADD = ", ".join(f"{c} = metric_snapshots.{c} + excluded.{c}" for c in METRIC_COLUMNS)
+_UPSERT_ADDING = f"""
+INSERT INTO metric_snapshots ({_COLUMN_LIST})
+SELECT {_COLUMN_LIST} FROM snapshot_stage
+ON CONFLICT (entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
+"""
+
+
+def write_rows(session: Session, rows: Iterable[tuple]) -> int:
+    """Bulk-add rows (`_STAGE_COLUMNS` order) to metric_snapshots, summing into existing
+    buckets. COPY keeps it fast; the upsert on the natural key keeps it idempotent-safe."""
+    session.execute(text(_CREATE_STAGE))
+    session.execute(text("TRUNCATE snapshot_stage"))
+    raw = session.connection().connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY snapshot_stage ({_COLUMN_LIST}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    if count:
+        session.execute(text(_UPSERT_ADDING))
+    return count
+
+
+# --- the three writes --------------------------------------------------------------------------
+
+def sums_for_day(session: Session, entity_ids: list[int], day: date,
+                 tz: str) -> dict[int, Totals]:
+    """What the rows already hold for each ad on one local day."""
+    start, end = day_span(day, tz)
+    result = session.execute(text(f"""
+        SELECT entity_id, {", ".join(f"sum({c}) AS {c}" for c in METRIC_COLUMNS)}
+        FROM metric_snapshots
+        WHERE entity_id = ANY(:ids) AND bucket_start >= :start AND bucket_start < :end
+        GROUP BY entity_id"""), {"ids": entity_ids, "start": start, "end": end})
+    return {row.entity_id: Totals.of(row) for row in result}
+
+
+def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str,
+                         totals: Mapping[int, Totals], now: datetime) -> int:
+    """Store what accrued since the last sync: for each ad, total minus what the rows hold,
+    in the current 15-minute bucket (or the day's last bucket once the day is over)."""
+    start, end = day_span(day, tz)
+    bucket = min(max(floor_15m(now), start), end - FIFTEEN_MINUTES)
+    held = sums_for_day(session, list(totals), day, tz)
+    rows = []
+    for entity_id, total in totals.items():
+        delta = total - held.get(entity_id, Totals())
+        if not delta.is_zero:
+            rows.append((workspace_id, entity_id, bucket, "15m", *delta.values()))
+    return write_rows(session, rows)
+
+
+def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
+                 days: Iterable[date], hourly: Mapping[tuple[int, date], Mapping[int, Totals]]
+                 ) -> int:
+    """Make the rows of every (ad, day) in `entity_ids` x `days` exactly the given hours.
+
+    An ad-day missing from `hourly` had nothing (the platform omits empty rows), so its rows
+    are removed too.
+    """
+    day_list = sorted(set(days))
+    for day in day_list:
+        start, end = day_span(day, tz)
+        session.execute(text("""
+            DELETE FROM metric_snapshots
+            WHERE entity_id = ANY(:ids) AND bucket_start >= :start AND bucket_start < :end"""),
+            {"ids": entity_ids, "start": start, "end": end})
+    buckets: dict[tuple[int, datetime], Totals] = defaultdict(Totals)
+    wanted = set(day_list)
+    for (entity_id, day), hours in hourly.items():
+        if day not in wanted:
+            continue
+        for hour, totals in hours.items():
+            # Two local hours can share a UTC start on a DST day: they are summed.
+            buckets[(entity_id, hour_start(day, hour, tz))] += totals
+    return write_rows(session, (
+        (workspace_id, entity_id, bucket, "1h", *totals.values())
+        for (entity_id, bucket), totals in buckets.items() if not totals.is_zero))
+
+
+def compact(session: Session, entity_ids: list[int], tz: str, before: datetime) -> int:
+    """Fold 15-minute rows older than `before` into hourly rows (local hours of `tz`, so an
+    hour never straddles two local days even in half-hour zones). Returns rows folded."""
+    sums = ", ".join(f"sum({c})" for c in METRIC_COLUMNS)
+    result = session.execute(text(f"""
+        WITH moved AS (
+            DELETE FROM metric_snapshots
+            WHERE entity_id = ANY(:ids) AND granularity = '15m' AND bucket_start < :before
+            RETURNING *
+        ), folded AS (
+            INSERT INTO metric_snapshots ({_COLUMN_LIST})
+            SELECT workspace_id, entity_id, date_trunc('hour', bucket_start, :tz), '1h', {sums}
+            FROM moved GROUP BY workspace_id, entity_id, date_trunc('hour', bucket_start, :tz)
+            ON CONFLICT (entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
+        )
+        SELECT count(*) FROM moved"""), {"ids": entity_ids, "before": before, "tz": tz})
+    return int(result.scalar_one())

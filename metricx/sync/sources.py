@@ -1,0 +1,113 @@
+"""Which connector (with which credentials and base URL) serves a connection.
+
+Real connections use the settings' base URLs and the connection's decrypted token. Sandbox
+connections (settings {"sandbox": true}) talk to the local fake APIs through the very same
+connectors, so the demo exercises the production code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from metricx.config import get_config
+from metricx.connectors.google_ads import GoogleAdsClient
+from metricx.connectors.meta import MetaClient
+from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
+from metricx.connectors.shopify import ShopifyClient
+from metricx.errors import InvalidInputError
+from metricx.services.connections import ConnectionView, read_token
+
+
+@dataclass
+class Endpoints:
+    meta_graph_url: str
+    google_ads_url: str
+    google_oauth_token_url: str
+    shopify_url_template: str
+
+
+@dataclass
+class AdSource:
+    """Meta and Google behind one face: the sync needs nothing provider-specific."""
+
+    client: MetaClient | GoogleAdsClient
+    account_id: str
+
+    def account_info(self) -> AccountInfo:
+        return self.client.account_info(self.account_id)
+
+    def entities(self) -> list[EntityRecord]:
+        return self.client.entities(self.account_id)
+
+    def metrics(self, since: date, until: date, *, hourly: bool) -> list[MetricRecord]:
+        if isinstance(self.client, MetaClient):
+            return self.client.insights(self.account_id, since, until, hourly=hourly)
+        return self.client.metrics(self.account_id, since, until, hourly=hourly)
+
+
+def _endpoints(connection: ConnectionView) -> Endpoints:
+    if connection.settings.get("sandbox"):
+        from metricx.sandbox.runtime import sandbox_env
+
+        env = sandbox_env()
+        return Endpoints(env["META_GRAPH_URL"], env["GOOGLE_ADS_URL"],
+                         env["GOOGLE_OAUTH_TOKEN_URL"], env["SHOPIFY_URL_TEMPLATE"])
+    config = get_config()
+    return Endpoints(config.meta_graph_url, config.google_ads_url,
+                     config.google_oauth_token_url, config.shopify_url_template)
+
+
+def _google_app(connection: ConnectionView) -> tuple[str, str, str]:
+    if connection.settings.get("sandbox"):
+        from metricx.sandbox.credentials import SandboxCredentials
+
+        sandbox = SandboxCredentials()
+        return (sandbox.google_client_id, sandbox.google_client_secret,
+                sandbox.google_developer_token)
+    config = get_config()
+    missing = [name for name, value in (("GOOGLE_CLIENT_ID", config.google_client_id),
+                                        ("GOOGLE_CLIENT_SECRET", config.google_client_secret),
+                                        ("GOOGLE_DEVELOPER_TOKEN", config.google_developer_token))
+               if not value]
+    if missing:
+        raise InvalidInputError(f"Google Ads needs {', '.join(missing)} to be set")
+    return config.google_client_id, config.google_client_secret, config.google_developer_token
+
+
+@contextmanager
+def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
+    config = get_config()
+    urls = _endpoints(connection)
+    if connection.provider == "meta":
+        client: MetaClient | GoogleAdsClient = MetaClient(
+            read_token(connection.workspace_id, connection.id), base_url=urls.meta_graph_url,
+            api_version=config.meta_api_version)
+    elif connection.provider == "google":
+        client_id, client_secret, developer_token = _google_app(connection)
+        client = GoogleAdsClient(
+            refresh_token=read_token(connection.workspace_id, connection.id, kind="refresh"),
+            client_id=client_id, client_secret=client_secret, developer_token=developer_token,
+            base_url=urls.google_ads_url, token_url=urls.google_oauth_token_url,
+            api_version=config.google_ads_api_version,
+            login_customer_id=connection.settings.get("login_customer_id"))
+    else:
+        raise InvalidInputError(f"{connection.provider} is not an ad platform")
+    try:
+        yield AdSource(client, connection.external_account_id)
+    finally:
+        client.close()
+
+
+@contextmanager
+def shop_client(connection: ConnectionView) -> Iterator[ShopifyClient]:
+    client = ShopifyClient(connection.external_account_id,
+                           read_token(connection.workspace_id, connection.id),
+                           url_template=_endpoints(connection).shopify_url_template,
+                           api_version=get_config().shopify_api_version)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,191 @@
+"""Invariant S1 as a property: whatever the interleaving of 15-minute syncs, restatements,
+re-fetches, compactions, duplicated jobs and crashes, each ad-day's rows sum to the total
+the platform reported last.
+
+The platform is modelled in memory (random accruals and restatements); the writes are the real
+ones, on the real database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, text
+
+from metricx.db import transaction
+from metricx.models import MetricSnapshot
+from metricx.semantic.dates import today_in
+from metricx.sync import snapshots
+from metricx.totals import METRIC_COLUMNS, Totals
+
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
+# Starts next to awkward moments: DST switches in New York and Berlin, a month end, and just
+# after midnight in Kolkata (UTC+5:30, where local hours are not UTC hours).
+STARTS = [datetime(2026, 3, 7, 22, 0, tzinfo=UTC), datetime(2026, 10, 24, 20, 0, tzinfo=UTC),
+          datetime(2026, 10, 31, 23, 50, tzinfo=UTC), datetime(2026, 11, 24, 18, 31, tzinfo=UTC)]
+ADS = 3
+
+
+def split(total: Totals, weights: list[int]) -> dict[int, Totals]:
+    """Split a day total over hours exactly (largest remainder on cents and on counts)."""
+    hours = [h for h, w in enumerate(weights) if w]
+    if not hours:
+        return {0: total} if not total.is_zero else {}
+    weight_sum = sum(weights[h] for h in hours)
+    columns: dict[str, list] = {}
+    for name in METRIC_COLUMNS:
+        value = getattr(total, name)
+        scale = 1 if isinstance(value, int) else 100
+        units = int(value * scale)
+        shares = [units * weights[h] // weight_sum for h in hours]
+        shares[0] += units - sum(shares)
+        columns[name] = [s if scale == 1 else Decimal(s) / 100 for s in shares]
+    return {h: Totals(**{n: columns[n][i] for n in columns}) for i, h in enumerate(hours)}
+
+
+@dataclass
+class Platform:
+    """What the ad platform would report, per (ad, local day), as time goes by."""
+
+    tz: str
+    now: datetime
+    totals: dict[tuple[int, date], Totals] = field(default_factory=dict)
+
+    def today(self) -> date:
+        return today_in(self.tz, self.now)
+
+    def accrue(self, entity_id: int, cents: int, clicks: int, conversions: int) -> None:
+        key = (entity_id, self.today())
+        self.totals[key] = self.totals.get(key, Totals()) + Totals(
+            spend=Decimal(cents) / 100, impressions=clicks * 40, clicks=clicks,
+            conversions=Decimal(conversions), conversion_value=Decimal(conversions * 37),
+            leads=Decimal(0))
+
+    def restate(self, entity_id: int, days_back: int, change: int) -> None:
+        key = (entity_id, self.today() - timedelta(days=days_back))
+        before = self.totals.get(key, Totals())
+        self.totals[key] = before + Totals(conversions=Decimal(change),
+                                           conversion_value=Decimal(change * 37))
+
+
+ACTIONS = st.one_of(
+    st.tuples(st.just("advance"), st.integers(1, 1800)),
+    st.tuples(st.just("accrue"), st.integers(0, ADS - 1), st.integers(0, 50_000),
+              st.integers(0, 300), st.integers(0, 5)),
+    st.tuples(st.just("restate"), st.integers(0, ADS - 1), st.integers(1, 7),
+              st.integers(-3, 3)),
+    st.tuples(st.just("intraday")),
+    st.tuples(st.just("refetch"), st.integers(1, 7),
+              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    st.tuples(st.just("compact")),
+    st.tuples(st.just("crash_refetch"), st.integers(2, 7),
+              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+)
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def ads(workspace, admin):
+    from metricx.connectors.records import EntityRecord
+    from metricx.services.connections import add_connection
+    from metricx.sync.entities import upsert_entities
+
+    connection = add_connection(admin, "meta", "act_1", "tok")
+    records = [EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None)] + [
+        EntityRecord("ad", str(100 + i), "1", f"Ad {i}", "ACTIVE", None, None)
+        for i in range(ADS)]
+    with transaction() as session:
+        ids = upsert_entities(session, workspace.id, connection.id, records)
+    return workspace.id, [ids[("ad", str(100 + i))] for i in range(ADS)]
+
+
+def held(entity_ids: list[int], tz: str, days: set[date]) -> dict[tuple[int, date], Totals]:
+    with transaction() as session:
+        found = {}
+        for day in days:
+            for entity_id, totals in snapshots.sums_for_day(session, entity_ids, day, tz).items():
+                if not totals.is_zero:
+                    found[(entity_id, day)] = totals
+        return found
+
+
+@example(tz="Asia/Kolkata", start=STARTS[3],  # a bucket at local 00:00 = 18:30 UTC, compacted
+         actions=[("accrue", 0, 1000, 10, 1), ("intraday",), ("advance", 1500), ("compact",)])
+@example(tz="America/New_York", start=STARTS[0],  # a re-fetch across the spring-forward day
+         actions=[("accrue", 1, 5000, 50, 2), ("intraday",), ("advance", 1800), ("advance", 1800),
+                  ("refetch", 3, [1] * 24), ("compact",)])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tz=st.sampled_from(ZONES), start=st.sampled_from(STARTS),
+       actions=st.lists(ACTIONS, min_size=1, max_size=14))
+def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
+    workspace_id, entity_ids = ads
+    with transaction() as session:
+        session.execute(delete(MetricSnapshot))
+    platform = Platform(tz=tz, now=start)
+    reported: dict[tuple[int, date], Totals] = {}  # what the sync last read, per ad-day
+
+    def intraday() -> None:
+        with transaction() as session:
+            for day in (platform.today() - timedelta(days=1), platform.today()):
+                totals = {e: platform.totals.get((e, day), Totals()) for e in entity_ids}
+                snapshots.apply_running_totals(session, workspace_id, day, tz, totals,
+                                               platform.now)
+                reported.update({(e, day): t for e, t in totals.items()})
+
+    def refetch(days_back: int, weights: list[int], crash_after_first: bool = False) -> None:
+        days = [platform.today() - timedelta(days=d) for d in range(days_back, 0, -1)]
+        hourly = {(e, d): split(platform.totals.get((e, d), Totals()), weights)
+                  for e in entity_ids for d in days}
+        with transaction() as session:
+            for index, day in enumerate(days):  # the job writes day by day...
+                snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly)
+                if crash_after_first and index == 0:
+                    raise Crash  # ...and dies between two entity-days
+        reported.update({(e, d): platform.totals.get((e, d), Totals())
+                         for e in entity_ids for d in days})
+
+    previous = None
+    for action in actions:
+        kind = action[0]
+        if kind == "advance":
+            platform.now += timedelta(minutes=action[1])
+        elif kind == "accrue":
+            platform.accrue(entity_ids[action[1]], *action[2:])
+        elif kind == "restate":
+            platform.restate(entity_ids[action[1]], action[2], action[3])
+        elif kind == "intraday":
+            intraday()
+            if previous == "intraday":
+                intraday()  # a duplicated job changes nothing
+        elif kind == "refetch":
+            refetch(action[1], action[2])
+        elif kind == "compact":
+            with transaction() as session:
+                before = snapshots.day_span(platform.today(), tz)[0]
+                snapshots.compact(session, entity_ids, tz, before)
+        elif kind == "crash_refetch":
+            before_crash = held(entity_ids, tz, {d for _, d in reported})
+            with pytest.raises(Crash):
+                refetch(action[1], action[2], crash_after_first=True)
+            # Nothing half-written: the rows are exactly as before the crash...
+            assert held(entity_ids, tz, {d for _, d in reported}) == before_crash
+            refetch(action[1], action[2])  # ...and RQ's retry then completes the job
+        previous = kind
+
+        expected = {k: v for k, v in reported.items() if not v.is_zero}
+        assert held(entity_ids, tz, {d for _, d in reported}) == expected, (kind, platform.now)
+
+        # And no row sits outside the ad-days checked above
+        with transaction() as session:
+            all_spend = session.execute(text("SELECT coalesce(sum(spend), 0) FROM metric_snapshots")
+                                        ).scalar_one()
+        assert all_spend == sum((t.spend for t in reported.values()), Decimal(0))

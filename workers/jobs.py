@@ -1,0 +1,43 @@
+"""RQ job entry points. Thin on purpose: each one calls into metricx and reports progress."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rq import get_current_job
+
+from metricx.services.connections import get_connection
+from metricx.sync import pipeline, scheduling
+
+
+def _progress(done: int, total: int, stage: str) -> None:
+    job = get_current_job()
+    if job is not None:
+        job.meta.update(done=done, total=total, stage=stage)
+        job.save_meta()
+
+
+def sync_connection(workspace_id: int, connection_id: int, kind: str,
+                    start: date | None = None, end: date | None = None) -> dict:
+    job = get_current_job()
+    outcome = pipeline.sync_connection(workspace_id, connection_id, kind, start=start, end=end,
+                                       job_id=job.id if job else None, progress=_progress)
+    return {"status": outcome.status, "rows": outcome.rows, "error": outcome.error}
+
+
+def sync_all_intraday() -> int:
+    """Every 15 minutes: today's ad metrics and the shops' new orders."""
+    return sum(1 for ws, conn in scheduling.active_connections()
+               if scheduling.enqueue_sync(ws, conn, "intraday").job_id)
+
+
+def refetch_all_recent() -> int:
+    """Daily: replace the last 7 days of every ad account (platforms restate conversions)."""
+    return sum(1 for ws, conn in scheduling.active_connections(("meta", "google"))
+               if scheduling.enqueue_sync(ws, conn, "range", queue="low").job_id)
+
+
+def compact_all() -> int:
+    """Nightly: fold past days' 15-minute rows into hourly rows."""
+    return sum(pipeline.compact_connection(get_connection(ws, conn))
+               for ws, conn in scheduling.active_connections(("meta", "google")))
