@@ -10,11 +10,11 @@ from metricx import migrate
 from metricx.config import get_config
 from metricx.embedded import EmbeddedPostgres, EmbeddedRedis, child_env
 from metricx.runtime import DATABASE_NAME
+from metricx.services.demo import Demo, create_demo, enqueue_backfill, sandbox_merchants
 from metricx.services.users import add_user
-from metricx.services.workspaces import count_workspaces, create_workspace
+from metricx.services.workspaces import count_workspaces
 from metricx.supervisor import StopSignal, Supervisor
 
-DEMO_WORKSPACE = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.metricx.local"
 
 
@@ -22,22 +22,27 @@ def login_file(data_dir: Path) -> Path:
     return data_dir / "admin-login.txt"
 
 
-def ensure_demo_workspace(echo: Callable[[str], None]) -> None:
-    """On an empty database: the demo workspace and an admin whose password is printed once
-    and kept (readable by this machine's user only) so the next start can print it again."""
+def ensure_demo_workspace(echo: Callable[[str], None]) -> Demo | None:
+    """On an empty database: the demo workspace on the sandbox merchant, and an admin whose
+    password is printed and kept (readable by this machine's user only) so the next start can
+    print it again. Returns the demo when it was just created (its history still to sync)."""
     config = get_config()
     path = login_file(config.data_dir)
+    demo = None
     if count_workspaces() == 0:
         password = secrets.token_urlsafe(12)
-        workspace = create_workspace(DEMO_WORKSPACE, "America/New_York", "USD")
-        add_user(workspace.id, DEMO_ADMIN_EMAIL, password, role="admin", name="Demo admin")
+        demo = create_demo()
+        add_user(demo.workspace.id, DEMO_ADMIN_EMAIL, password, role="admin",
+                 name="Demo admin")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{DEMO_ADMIN_EMAIL}\n{password}\n")
         path.chmod(0o600)
-        echo("Created the demo workspace and its admin.")
+        echo(f"Created the demo workspace: {len(demo.connections)} sandbox connections, "
+             f"{(demo.end - demo.start).days + 1} days of history to sync.")
     if path.exists():
         email, password = path.read_text().split()[:2]
         echo(f"Log in as {email} with password {password}")
+    return demo
 
 
 def run_everything(port: int, echo: Callable[[str], None]) -> None:
@@ -60,15 +65,22 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
         os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
         get_config.cache_clear()
         migrate.upgrade()
-        ensure_demo_workspace(echo)
+        demo = ensure_demo_workspace(echo)
 
         if stop.reason:
             return
         supervisor = Supervisor(child_env(database_url, redis_url), echo, stop)
+        for seed, anchor in sorted(sandbox_merchants()):  # the demo's fake platforms
+            supervisor.metricx("sandbox", "sandbox-serve", "--seed", str(seed),
+                               "--anchor", anchor.isoformat())
         supervisor.metricx("worker", "worker")
         supervisor.metricx("scheduler", "scheduler")
         supervisor.streamlit(port)
         try:
+            if demo is not None:
+                queued = enqueue_backfill(demo)
+                echo(f"Queued {len(queued)} sync jobs for the demo's history; the worker is "
+                     "on it (progress on the Connections page).")
             if supervisor.wait_healthy(port):
                 echo(f"Metricx is running at http://localhost:{port}  (Ctrl-C stops everything)")
             why = supervisor.run_until_signal()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,6 +41,10 @@ def register_schedule(scheduler: Scheduler, schedule: Iterable[ScheduledJob]) ->
 
 def run_scheduler(*, burst: bool = False) -> None:
     from workers.schedule import SCHEDULE
+
+    # rq-scheduler passes UTC "now" to crontab itself; crontab's warning about its own
+    # default does not apply and would only alarm operators.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")
 
     scheduler = Scheduler(queue_name="default", connection=get_redis(), interval=15)
     register_schedule(scheduler, SCHEDULE)

@@ -7,13 +7,14 @@ them in order (app and jobs first, servers last) so no process outlives it.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable
+
+import psutil
 
 from metricx.config import PROJECT_ROOT
 
@@ -83,20 +84,31 @@ class Supervisor:
         return self.stop.reason
 
     def stop_children(self) -> None:
-        """SIGTERM each child's whole process group (RQ work horses included), then wait."""
-        for _label, process in reversed(self.children):
-            _signal_group(process, signal.SIGTERM)
+        """SIGTERM every child and all its descendants (an RQ work horse runs in a session of
+        its own, so a process group is not enough), wait, then SIGKILL what is left."""
+        trees = {label: _tree(process.pid) for label, process in self.children}
+        for tree in trees.values():
+            _signal_all(tree, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for label, process in reversed(self.children):
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.echo(f"{label} did not stop in {STOP_TIMEOUT_S}s; killing it")
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-            _signal_group(process, signal.SIGKILL)  # stragglers the child left behind
+            _signal_all(trees[label] + _tree(process.pid), signal.SIGKILL)
+            process.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _signal_all(processes: list[psutil.Process], signum: int) -> None:
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if proc.is_running():
+                proc.send_signal(signum)

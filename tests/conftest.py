@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+# Sandbox-backed connections (fake Meta/Google/Shopify APIs) for the sync and worker tests.
+pytest_plugins = ("sandbox_fixtures",)
+
 TEST_KEY = base64.b64encode(bytes(range(32))).decode()
 
 

@@ -90,6 +90,25 @@ def up_env(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
             proc.kill()
 
 
+def wait_for_synced_connection(data_dir: Path, timeout_s: float = 120) -> int:
+    """Rows synced (ad snapshots plus orders) once a first sync run has succeeded."""
+    engine = create_engine(embedded_url(data_dir))
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                done = conn.execute(text(
+                    "SELECT count(*) FROM sync_runs WHERE status = 'success'")).scalar_one()
+                if done:
+                    return conn.execute(text(
+                        "SELECT (SELECT count(*) FROM metric_snapshots)"
+                        " + (SELECT count(*) FROM shopify_orders)")).scalar_one()
+            time.sleep(1)
+    finally:
+        engine.dispose()
+    raise AssertionError("no sync finished in time")
+
+
 def embedded_url(data_dir: Path) -> str:
     return f"postgresql+psycopg://postgres:@/metricx?host={data_dir / 'pgdata'}"
 
@@ -114,8 +133,11 @@ def test_up_runs_everything_the_printed_login_works_and_ctrl_c_stops_it_all(up_e
     assert stored.role == "admin" and names == ["demo"]
     # And a worker, the scheduler and the app run beside the two servers
     commands = " ".join(" ".join(p.cmdline()) for p in up.family())
-    for part in ("metricx.cli worker", "metricx.cli scheduler", "streamlit run", "redis-server"):
+    for part in ("metricx.cli worker", "metricx.cli scheduler", "streamlit run", "redis-server",
+                 "metricx.cli sandbox-serve"):
         assert part in commands
+    # And the worker syncs the demo's history from the sandbox through the real connectors
+    assert wait_for_synced_connection(data_dir) > 0
     pids = {p.pid for p in up.family()}
     # When Ctrl-C arrives
     assert up.interrupt() == 0, up.output()

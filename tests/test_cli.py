@@ -99,3 +99,34 @@ def test_keygen_prints_a_key_the_vault_accepts(run):
 
     primary, keys = parse_keys(run("keygen").output.strip())
     assert len(keys[primary]) == 32
+
+
+def test_sync_runs_a_range_through_the_connector_and_reports_rows(run, connections):
+    meta = connections["meta"]
+    result = run("sync", "--connection", str(meta.id), "--start", "2026-11-17",
+                 "--end", "2026-11-18")
+    assert result.exit_code == 0, result.output
+    assert "success:" in result.output and "rows written" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--start", "2026-11-18"], "give both --start and --end"),
+    (["--start", "2026-11-18", "--end", "2026-11-10"], "is after --end"),
+])
+def test_sync_refuses_a_bad_window(run, connections, args, message):
+    result = run("sync", "--connection", str(connections["meta"].id), *args)
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_sync_of_an_unknown_connection_fails_cleanly(run, db, redis_conn):
+    result = run("sync", "--connection", "999")
+    assert result.exit_code == 1 and "no connection 999" in result.output
+
+
+def test_sync_enqueue_puts_one_job_on_the_high_queue(run, connections, redis_conn):
+    from metricx.queue import get_queue
+
+    meta = str(connections["meta"].id)
+    assert "Queued job" in run("sync", "--connection", meta, "--enqueue").output
+    assert "already queued" in run("sync", "--connection", meta, "--enqueue").output
+    assert get_queue("high").count == 1

@@ -101,3 +101,29 @@ def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
         if connection.provider != "shopify":
             rows += sync_connection(demo.workspace.id, connection.id, "intraday").rows
     return rows
+
+
+def sandbox_merchants() -> set[tuple[int, date]]:
+    """(seed, anchor) of every sandbox merchant some connection syncs from."""
+    from metricx.models import Connection
+
+    with new_session() as session:
+        settings = session.scalars(select(Connection.settings)).all()
+    return {(int(s.get("seed", DEFAULT_SEED)), date.fromisoformat(s["anchor"]))
+            for s in settings if s.get("sandbox") and s.get("anchor")}
+
+
+def enqueue_backfill(demo: Demo) -> list[str]:
+    """Queue the demo's history for the workers: every day before today, then today so far."""
+    from metricx.sync.scheduling import enqueue_sync
+
+    queued = []
+    for connection in demo.connections:
+        if connection.provider == "shopify":
+            jobs = [enqueue_sync(demo.workspace.id, connection.id, "shop")]
+        else:
+            jobs = [enqueue_sync(demo.workspace.id, connection.id, "range", start=demo.start,
+                                 end=demo.end - timedelta(days=1)),
+                    enqueue_sync(demo.workspace.id, connection.id, "intraday")]
+        queued += [job.job_id for job in jobs if job.job_id]
+    return queued

@@ -7,6 +7,7 @@ loopback port. The server records every request and consults the fault plan befo
 from __future__ import annotations
 
 import json
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -144,12 +145,20 @@ def _handler_for(app: FakeApp, log: RequestLog) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (a killed sync job) is normal here, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeServer:
     """Runs one FakeApp on 127.0.0.1 at a free port in a daemon thread."""
 
     def __init__(self, app: FakeApp, log: RequestLog) -> None:
         self.app = app
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(app, log))
+        self.httpd = _QuietServer(("127.0.0.1", 0), _handler_for(app, log))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         app.base_url = self.url

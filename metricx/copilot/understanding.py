@@ -1,0 +1,54 @@
+"""What "understand" produces, and the one interface both understanders implement.
+
+understand (question + conversation -> Understanding) -> fetch (semantic layer) -> respond.
+An Understanding is either a SemanticQuery to run, a question back to the user (clarify, with
+choices), or a polite refusal that says what the copilot can answer instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, Protocol
+
+from metricx.semantic.query import SemanticQuery
+
+Status = Literal["answer", "clarify", "refuse"]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    status: Status
+    query: SemanticQuery | None = None  # set when status == "answer", dates resolved
+    message: str = ""  # for clarify/refuse: what to tell the user
+    choices: tuple[str, ...] = ()  # for clarify: options the user can pick (metric ids, ...)
+    # Model bookkeeping for copilot_turns (None for the offline parser).
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass
+class Conversation:
+    """The turns so far, so a follow-up ("and on Google?") can modify the previous query."""
+
+    turns: list[tuple[str, Understanding]] = field(default_factory=list)
+
+    def last_query(self) -> SemanticQuery | None:
+        for _question, understanding in reversed(self.turns):
+            if understanding.query is not None:
+                return understanding.query
+        return None
+
+    def add(self, question: str, understanding: Understanding) -> None:
+        self.turns.append((question, understanding))
+
+
+class Understander(Protocol):
+    name: str
+
+    def understand(self, question: str, conversation: Conversation, today: date
+                   ) -> Understanding:
+        """Turn one question (in the context of the conversation) into an Understanding.
+        `today` is the workspace's local date; every relative date resolves against it."""
+        ...
