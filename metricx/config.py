@@ -64,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
     Setting("ANTHROPIC_API_KEY", None, "Set to answer copilot questions with Claude."),
     Setting("ANTHROPIC_BASE_URL", None, "Anthropic API base URL (tests point it at a fake)."),
+    Setting("ANTHROPIC_MODEL", "claude-sonnet-4-6", "Claude model the copilot uses."),
 )
 
 
@@ -96,6 +97,7 @@ class Config:
     shopify_client_secret: str | None
     anthropic_api_key: str | None
     anthropic_base_url: str | None
+    anthropic_model: str
 
     @property
     def is_production(self) -> bool:

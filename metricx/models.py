@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -138,6 +139,9 @@ class Entity(Base):
     __tablename__ = "entities"
     __table_args__ = (
         UniqueConstraint("connection_id", "level", "external_id"),
+        # Target of metric rows' composite foreign key: a fact can only point at an entity of
+        # its own workspace.
+        UniqueConstraint("workspace_id", "id"),
         CheckConstraint(_in("level", LEVELS), name="level"),
         Index(None, "workspace_id", "level"),
     )
@@ -158,20 +162,51 @@ class Entity(Base):
     )
 
 
+def _entity_of_same_workspace(table: str) -> ForeignKeyConstraint:
+    """One composite foreign key (workspace_id, entity_id) -> entities(workspace_id, id): it
+    enforces the tenant (entities.workspace_id references workspaces) and costs one check per
+    written row instead of two (bench/bench_ingest.py measured the difference)."""
+    return ForeignKeyConstraint(["workspace_id", "entity_id"],
+                                ["entities.workspace_id", "entities.id"], ondelete="CASCADE",
+                                name=f"fk_{table}_workspace_id_entity_id_entities")
+
+
 class MetricSnapshot(Base):
-    """Additive ad-level facts for one time bucket (UTC start) of 15 minutes or one hour."""
+    """Additive ad-level facts for one time bucket (UTC start) of 15 minutes or one hour.
+
+    The natural key is the primary key, and the table's only index: every extra index is paid
+    on each of the millions of rows a sync writes (see bench/bench_ingest.py). It leads with
+    workspace_id, so every read is a range scan inside one tenant.
+    """
 
     __tablename__ = "metric_snapshots"
-    __table_args__ = (
-        UniqueConstraint("entity_id", "bucket_start", "granularity"),
-        CheckConstraint(_in("granularity", GRANULARITIES), name="granularity"),
-        Index(None, "workspace_id", "bucket_start"),
-    )
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = workspace_column(index=False)
-    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
-    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    granularity: Mapped[str] = mapped_column(String(3))
+    __table_args__ = (CheckConstraint(_in("granularity", GRANULARITIES), name="granularity"),
+                      _entity_of_same_workspace("metric_snapshots"))
+    workspace_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    granularity: Mapped[str] = mapped_column(String(3), primary_key=True)
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[Decimal] = mapped_column(Money, default=0)
+    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
+    leads: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class MetricDaily(Base):
+    """metric_snapshots summed per ad and WORKSPACE-local day: what pages and the copilot read.
+
+    Maintained by the sync in the same transaction as the snapshot rows it summarises
+    (metricx.sync.rollup), so it can never drift from them; rebuilt whole when the workspace's
+    time zone changes. Money stays in the connection's currency (converted at query time).
+    """
+
+    __tablename__ = "metric_daily"
+    __table_args__ = (_entity_of_same_workspace("metric_daily"),)
+    workspace_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     spend: Mapped[Decimal] = mapped_column(Money, default=0)
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -222,7 +257,8 @@ class ShopifyVariant(Base):
 
 class ShopifyCustomer(Base):
     __tablename__ = "shopify_customers"
-    __table_args__ = (UniqueConstraint("shop_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("shop_id", "external_id"),
+                      Index(None, "workspace_id", "first_order_at"))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shopify_shops.id", ondelete="CASCADE"))
@@ -230,6 +266,8 @@ class ShopifyCustomer(Base):
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Their first real (not test, not cancelled) order: "new customers" counts these.
+    first_order_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ShopifyOrder(Base):
@@ -259,6 +297,7 @@ class ShopifyOrder(Base):
     taxes: Mapped[Decimal] = mapped_column(Money, default=0)
     refunded: Mapped[Decimal] = mapped_column(Money, default=0)
     total_price: Mapped[Decimal] = mapped_column(Money, default=0)
+    cogs: Mapped[Decimal] = mapped_column(Money, default=0)  # Σ unit cost × quantity
 
 
 class ShopifyOrderLine(Base):

@@ -65,11 +65,14 @@ def stored_day_totals(connection_id: int, tz: str, days: list[date]) -> dict:
     from metricx.sync import snapshots
 
     with transaction() as session:
-        ads = dict(session.execute(select(Entity.id, Entity.external_id).where(
-            Entity.connection_id == connection_id, Entity.level == "ad")).all())
+        rows = session.execute(select(Entity.id, Entity.external_id, Entity.workspace_id).where(
+            Entity.connection_id == connection_id, Entity.level == "ad")).all()
+        ads = {pk: external for pk, external, _ in rows}
+        workspace_id = rows[0].workspace_id if rows else 0
         found = {}
         for day in days:
-            for entity_id, totals in snapshots.sums_for_day(session, list(ads), day, tz).items():
+            held = snapshots.sums_for_day(session, workspace_id, list(ads), day, tz)
+            for entity_id, totals in held.items():
                 if not totals.is_zero:
                     found[(ads[entity_id], day)] = totals
     return found

@@ -160,7 +160,8 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
     with transaction() as session:
         for day, totals in by_day.items():
             # An ad the platform no longer reports for the day is at zero.
-            held = snapshots.sums_for_day(session, list(ids.values()), day, tz)
+            held = snapshots.sums_for_day(session, connection.workspace_id,
+                                          list(ids.values()), day, tz)
             for entity_id in held:
                 totals.setdefault(entity_id, Totals())
             rows += snapshots.apply_running_totals(session, connection.workspace_id, day, tz,
@@ -200,7 +201,8 @@ def compact_connection(connection: ConnectionView, now: datetime | None = None) 
             Entity.connection_id == connection.id, Entity.level == "ad")))
         if not ids:
             return 0
-        return snapshots.compact(session, ids, tz, snapshots.day_span(today, tz)[0])
+        return snapshots.compact(session, connection.workspace_id, ids, tz,
+                                 snapshots.day_span(today, tz)[0])
 
 
 # --- Shopify -----------------------------------------------------------------------------------

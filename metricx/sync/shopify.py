@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -135,7 +136,9 @@ def _visit_row(journey_id: int, workspace_id: int, kind: str, visit: VisitRecord
     }
 
 
-def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecord]) -> None:
+def _write_order_page(session: Session, shop: ShopifyShop,
+                      page: list[OrderRecord]) -> list[int]:
+    """Write one page of orders with their children; returns the customers it touched."""
     customers = _customer_ids(session, shop, page)
     order_ids = dict((external, pk) for pk, external in upsert(session, ShopifyOrder, [{
         "workspace_id": shop.workspace_id, "shop_id": shop.id, "external_id": o.external_id,
@@ -144,7 +147,7 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
         "processed_at": o.processed_at or o.created_at, "updated_at": o.updated_at,
         "cancelled_at": o.cancelled_at, "test": o.test, "currency": o.currency,
         "gross_sales": o.gross, "discounts": o.discounts, "shipping": o.shipping,
-        "taxes": o.tax, "refunded": o.refunded, "total_price": o.total,
+        "taxes": o.tax, "refunded": o.refunded, "total_price": o.total, "cogs": order_cogs(o),
     } for o in page], ["shop_id", "external_id"],
         returning=(ShopifyOrder.id, ShopifyOrder.external_id)))
     ids = list(order_ids.values())
@@ -163,7 +166,7 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
     insert_rows(session, ShopifyRefund, refunds)
     with_journey = [o for o in page if o.journey is not None]
     if not with_journey:
-        return
+        return list(customers.values())
     inserted = insert_rows(session, CustomerJourney, [{
         "workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],
         "ready": o.journey.ready, "days_to_conversion": o.journey.days_to_conversion,
@@ -179,6 +182,24 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
                 visits.append(_visit_row(journey_id, shop.workspace_id, kind, visit,
                                          o.processed_at or o.created_at))
     insert_rows(session, Touchpoint, visits)
+    return list(customers.values())
+
+
+def order_cogs(order: OrderRecord) -> Decimal:
+    """Σ unit cost × quantity (a line whose variant has no cost counts 0: we never invent)."""
+    return sum((li.unit_cost * li.quantity for li in order.line_items if li.unit_cost),
+               Decimal(0))
+
+
+def _first_orders(session: Session, customer_ids: list[int]) -> None:
+    """Each customer's first real order, which "new customers" counts."""
+    if customer_ids:
+        session.execute(text("""
+            UPDATE shopify_customers c SET first_order_at = first.at
+            FROM (SELECT customer_id, min(processed_at) AS at FROM shopify_orders
+                  WHERE customer_id = ANY(:ids) AND NOT test AND cancelled_at IS NULL
+                  GROUP BY customer_id) AS first
+            WHERE c.id = first.customer_id"""), {"ids": customer_ids})
 
 
 def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord],
@@ -186,7 +207,8 @@ def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord],
     written = 0
     for page in pages(orders):
         with transaction() as session:
-            _write_order_page(session, shop, page)
+            customers = _write_order_page(session, shop, page)
+            _first_orders(session, customers)
             _advance(session, shop.id, "orders_synced_until", max(o.updated_at for o in page))
         written += len(page)
         if progress:

@@ -18,7 +18,7 @@ as it is after, never in between. Days are the ad account's local days.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import TimeRange
+from metricx.sync import rollup
 from metricx.totals import METRIC_COLUMNS, Totals
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
@@ -62,8 +63,31 @@ _ADD = ", ".join(f"{c} = metric_snapshots.{c} + excluded.{c}" for c in METRIC_CO
 _UPSERT_ADDING = f"""
 INSERT INTO metric_snapshots ({_COLUMN_LIST})
 SELECT {_COLUMN_LIST} FROM snapshot_stage
-ON CONFLICT (entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
+ON CONFLICT (workspace_id, entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
 """
+
+
+def copy_text(rows: Iterable[tuple], chunk: int = 5000) -> Iterator[str]:
+    """Rows as COPY text, a chunk of lines at a time. Formatting the lines ourselves is several
+    times faster than per-value adaptation (`write_row`), and our values never hold a tab, a
+    newline or a backslash: ints, Decimals, UTC datetimes and the granularity code."""
+    lines: list[str] = []
+    for row in rows:
+        lines.append("\t".join(v.isoformat() if isinstance(v, datetime) else str(v)
+                               for v in row))
+        if len(lines) >= chunk:
+            yield "\n".join(lines) + "\n"
+            lines.clear()
+    if lines:
+        yield "\n".join(lines) + "\n"
+
+
+def copy_into(session: Session, table: str, rows: Iterable[tuple]) -> None:
+    """COPY rows (in `_STAGE_COLUMNS` order) into `table` on the session's connection."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({_COLUMN_LIST}) FROM STDIN") as copy:
+        for block in copy_text(rows):
+            copy.write(block)
 
 
 def write_rows(session: Session, rows: Iterable[tuple]) -> int:
@@ -71,29 +95,25 @@ def write_rows(session: Session, rows: Iterable[tuple]) -> int:
     buckets. COPY keeps it fast; the upsert on the natural key keeps it idempotent-safe."""
     session.execute(text(_CREATE_STAGE))
     session.execute(text("TRUNCATE snapshot_stage"))
-    raw = session.connection().connection.driver_connection
-    count = 0
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY snapshot_stage ({_COLUMN_LIST}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    if count:
+    counted = list(rows)
+    copy_into(session, "snapshot_stage", counted)
+    if counted:
         session.execute(text(_UPSERT_ADDING))
-    return count
+    return len(counted)
 
 
 # --- the three writes --------------------------------------------------------------------------
 
-def sums_for_day(session: Session, entity_ids: list[int], day: date,
+def sums_for_day(session: Session, workspace_id: int, entity_ids: list[int], day: date,
                  tz: str) -> dict[int, Totals]:
     """What the rows already hold for each ad on one local day."""
     start, end = day_span(day, tz)
     result = session.execute(text(f"""
         SELECT entity_id, {", ".join(f"sum({c}) AS {c}" for c in METRIC_COLUMNS)}
         FROM metric_snapshots
-        WHERE entity_id = ANY(:ids) AND bucket_start >= :start AND bucket_start < :end
-        GROUP BY entity_id"""), {"ids": entity_ids, "start": start, "end": end})
+        WHERE workspace_id = :ws AND entity_id = ANY(:ids)
+          AND bucket_start >= :start AND bucket_start < :end
+        GROUP BY entity_id"""), {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end})
     return {row.entity_id: Totals.of(row) for row in result}
 
 
@@ -103,13 +123,16 @@ def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str
     in the current 15-minute bucket (or the day's last bucket once the day is over)."""
     start, end = day_span(day, tz)
     bucket = min(max(floor_15m(now), start), end - FIFTEEN_MINUTES)
-    held = sums_for_day(session, list(totals), day, tz)
+    held = sums_for_day(session, workspace_id, list(totals), day, tz)
     rows = []
     for entity_id, total in totals.items():
         delta = total - held.get(entity_id, Totals())
         if not delta.is_zero:
             rows.append((workspace_id, entity_id, bucket, "15m", *delta.values()))
-    return write_rows(session, rows)
+    written = write_rows(session, rows)
+    rollup.refresh(session, workspace_id, [row[1] for row in rows], bucket,
+                   bucket + FIFTEEN_MINUTES)
+    return written
 
 
 def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
@@ -121,12 +144,15 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
     are removed too.
     """
     day_list = sorted(set(days))
+    if not day_list:
+        return 0
     for day in day_list:
         start, end = day_span(day, tz)
         session.execute(text("""
             DELETE FROM metric_snapshots
-            WHERE entity_id = ANY(:ids) AND bucket_start >= :start AND bucket_start < :end"""),
-            {"ids": entity_ids, "start": start, "end": end})
+            WHERE workspace_id = :ws AND entity_id = ANY(:ids)
+              AND bucket_start >= :start AND bucket_start < :end"""),
+            {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end})
     buckets: dict[tuple[int, datetime], Totals] = defaultdict(Totals)
     wanted = set(day_list)
     for (entity_id, day), hours in hourly.items():
@@ -135,25 +161,37 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
         for hour, totals in hours.items():
             # Two local hours can share a UTC start on a DST day: they are summed.
             buckets[(entity_id, hour_start(day, hour, tz))] += totals
-    return write_rows(session, (
-        (workspace_id, entity_id, bucket, "1h", *totals.values())
-        for (entity_id, bucket), totals in buckets.items() if not totals.is_zero))
+    rows = [(workspace_id, entity_id, bucket, "1h", *totals.values())
+            for (entity_id, bucket), totals in buckets.items() if not totals.is_zero]
+    # The days' rows were just deleted: nothing can clash, so COPY straight into the table.
+    copy_into(session, "metric_snapshots", rows)
+    rollup.refresh(session, workspace_id, entity_ids, day_span(day_list[0], tz)[0],
+                   day_span(day_list[-1], tz)[1])
+    return len(rows)
 
 
-def compact(session: Session, entity_ids: list[int], tz: str, before: datetime) -> int:
+def compact(session: Session, workspace_id: int, entity_ids: list[int], tz: str,
+            before: datetime) -> int:
     """Fold 15-minute rows older than `before` into hourly rows (local hours of `tz`, so an
     hour never straddles two local days even in half-hour zones). Returns rows folded."""
     sums = ", ".join(f"sum({c})" for c in METRIC_COLUMNS)
     result = session.execute(text(f"""
         WITH moved AS (
             DELETE FROM metric_snapshots
-            WHERE entity_id = ANY(:ids) AND granularity = '15m' AND bucket_start < :before
+            WHERE workspace_id = :ws AND entity_id = ANY(:ids) AND granularity = '15m'
+              AND bucket_start < :before
             RETURNING *
         ), folded AS (
             INSERT INTO metric_snapshots ({_COLUMN_LIST})
             SELECT workspace_id, entity_id, date_trunc('hour', bucket_start, :tz), '1h', {sums}
             FROM moved GROUP BY workspace_id, entity_id, date_trunc('hour', bucket_start, :tz)
-            ON CONFLICT (entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
+            ON CONFLICT (workspace_id, entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
         )
-        SELECT count(*) FROM moved"""), {"ids": entity_ids, "before": before, "tz": tz})
-    return int(result.scalar_one())
+        SELECT count(*), min(bucket_start) FROM moved"""),
+        {"ws": workspace_id, "ids": entity_ids, "before": before, "tz": tz})
+    folded, earliest = result.one()
+    if folded:
+        # Moving a bucket to its local hour start can cross a workspace-local midnight when
+        # the account's and the workspace's offsets differ by a part of an hour.
+        rollup.refresh(session, workspace_id, entity_ids, earliest - timedelta(hours=1), before)
+    return int(folded)

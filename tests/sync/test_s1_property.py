@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, text
 
 from metricx.db import transaction
-from metricx.models import MetricSnapshot
+from metricx.models import MetricDaily, MetricSnapshot
 from metricx.semantic.dates import today_in
 from metricx.sync import snapshots
 from metricx.totals import METRIC_COLUMNS, Totals
@@ -73,6 +73,25 @@ class Platform:
                                            conversion_value=Decimal(change * 37))
 
 
+def rollup_drift(workspace_id: int) -> list:
+    """(entity, day) pairs where metric_daily differs from the snapshot rows it summarises."""
+    columns = ", ".join(METRIC_COLUMNS)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in METRIC_COLUMNS)
+    with transaction() as session:
+        return session.execute(text(f"""
+            WITH fresh AS (
+                SELECT (s.bucket_start AT TIME ZONE w.timezone)::date AS day, s.entity_id, {sums}
+                FROM metric_snapshots s JOIN workspaces w ON w.id = s.workspace_id
+                WHERE s.workspace_id = :ws GROUP BY 1, 2
+                HAVING sum(abs(spend)) + sum(abs(conversions)) + sum(abs(clicks)) > 0
+            ), kept AS (
+                SELECT day, entity_id, {columns} FROM metric_daily WHERE workspace_id = :ws
+            )
+            (SELECT * FROM fresh EXCEPT SELECT * FROM kept)
+            UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM fresh)"""),
+            {"ws": workspace_id}).all()
+
+
 ACTIONS = st.one_of(
     st.tuples(st.just("advance"), st.integers(1, 1800)),
     st.tuples(st.just("accrue"), st.integers(0, ADS - 1), st.integers(0, 50_000),
@@ -107,11 +126,13 @@ def ads(workspace, admin):
     return workspace.id, [ids[("ad", str(100 + i))] for i in range(ADS)]
 
 
-def held(entity_ids: list[int], tz: str, days: set[date]) -> dict[tuple[int, date], Totals]:
+def held(workspace_id: int, entity_ids: list[int], tz: str,
+         days: set[date]) -> dict[tuple[int, date], Totals]:
     with transaction() as session:
         found = {}
         for day in days:
-            for entity_id, totals in snapshots.sums_for_day(session, entity_ids, day, tz).items():
+            sums = snapshots.sums_for_day(session, workspace_id, entity_ids, day, tz)
+            for entity_id, totals in sums.items():
                 if not totals.is_zero:
                     found[(entity_id, day)] = totals
         return found
@@ -130,6 +151,7 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
     workspace_id, entity_ids = ads
     with transaction() as session:
         session.execute(delete(MetricSnapshot))
+        session.execute(delete(MetricDaily))
     platform = Platform(tz=tz, now=start)
     reported: dict[tuple[int, date], Totals] = {}  # what the sync last read, per ad-day
 
@@ -171,19 +193,22 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
         elif kind == "compact":
             with transaction() as session:
                 before = snapshots.day_span(platform.today(), tz)[0]
-                snapshots.compact(session, entity_ids, tz, before)
+                snapshots.compact(session, workspace_id, entity_ids, tz, before)
         elif kind == "crash_refetch":
-            before_crash = held(entity_ids, tz, {d for _, d in reported})
+            before_crash = held(workspace_id, entity_ids, tz, {d for _, d in reported})
             with pytest.raises(Crash):
                 refetch(action[1], action[2], crash_after_first=True)
             # Nothing half-written: the rows are exactly as before the crash...
-            assert held(entity_ids, tz, {d for _, d in reported}) == before_crash
+            assert held(workspace_id, entity_ids, tz, {d for _, d in reported}) == before_crash
             refetch(action[1], action[2])  # ...and RQ's retry then completes the job
         previous = kind
 
         expected = {k: v for k, v in reported.items() if not v.is_zero}
-        assert held(entity_ids, tz, {d for _, d in reported}) == expected, (kind, platform.now)
+        days = {d for _, d in reported}
+        assert held(workspace_id, entity_ids, tz, days) == expected, (kind, platform.now)
 
+        # And the daily rollup equals the rows summed per workspace-local day
+        assert rollup_drift(workspace_id) == []
         # And no row sits outside the ad-days checked above
         with transaction() as session:
             all_spend = session.execute(text("SELECT coalesce(sum(spend), 0) FROM metric_snapshots")

@@ -20,6 +20,8 @@ KINDS = {
                "short_page", "bad_request"},
     "shopify": {"throttle", "server_error", "auth", "malformed", "short_page", "max_cost",
                 "bad_request"},
+    "anthropic": {"throttle", "overloaded", "server_error", "auth", "bad_request",
+                  "stream_error", "malformed"},
 }
 
 

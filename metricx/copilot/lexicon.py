@@ -1,0 +1,358 @@
+"""The offline understander's vocabulary: the words merchants use, mapped to query pieces.
+
+Data only, so adding a synonym never touches parsing logic. Every phrase is written in the
+tokenised form the parser sees: lower case, punctuation and hyphens turned into spaces
+("click-through rate" -> "click through rate"). Longer phrases win over shorter ones, so
+"return on ad spend" is ROAS, not "ad spend".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+# --- metrics -------------------------------------------------------------------------------------
+
+_METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
+    "spend": (
+        "spend", "spends", "spending", "spent", "ad spend", "ad spending", "ads spend",
+        "adspend", "cost", "costs", "ad cost", "ad costs", "advertising cost", "advertising spend",
+        "media spend", "amount spent", "money spent",
+    ),
+    "impressions": ("impressions", "impression", "imps", "impr"),
+    "clicks": ("clicks", "click", "clicked", "link clicks", "link click"),
+    "conversions": (
+        "conversions", "conversion", "purchases", "purchase", "platform purchases",
+        "platform conversions", "reported purchases", "reported conversions",
+    ),
+    "conversion_value": (
+        "conversion value", "conversions value", "purchase value", "purchases value",
+        "platform revenue", "reported revenue", "platform reported revenue",
+        "platform conversion value",
+    ),
+    "leads": ("leads", "lead"),
+    "cpc": ("cpc", "cpcs", "cost per click", "cost per link click", "per click", "spend per click"),
+    "cpm": (
+        "cpm", "cpms", "cost per mille", "cost per thousand", "cost per thousand impressions",
+        "cost per 1000 impressions",
+    ),
+    "ctr": ("ctr", "ctrs", "click through rate", "clickthrough rate", "click rate",
+            "click thru rate", "clickthru rate", "click thru"),
+    "cvr": ("cvr", "conversion rate", "conv rate", "purchase rate"),
+    "cpa": (
+        "cpa", "cpas", "cost per acquisition", "cost per purchase", "cost per conversion",
+        "cost per order", "cost per result", "per purchase", "per acquisition", "per conversion",
+        "spend per purchase",
+    ),
+    "roas": (
+        "roas", "return on ad spend", "return on ads spend", "return on advertising spend",
+        "platform roas", "reported roas",
+    ),
+    "cpl": ("cpl", "cost per lead", "per lead", "spend per lead"),
+    "attributed_orders": (
+        "attributed orders", "attributed order", "attributed purchases", "attributed conversions",
+    ),
+    "attributed_revenue": ("attributed revenue", "attributed sales", "attributed value"),
+    "nc_attributed_revenue": (
+        "new customer attributed revenue", "nc attributed revenue", "new customer revenue",
+        "nc revenue",
+    ),
+    "attributed_roas": ("attributed roas", "attribution roas"),
+    "nc_roas": (
+        "nc roas", "ncroas", "new customer roas", "new customers roas",
+        "new customer return on ad spend",
+    ),
+    "orders": ("orders", "order", "order count", "number of orders", "many sales",
+               "number of sales", "sales count"),
+    "store_revenue": (
+        "revenue", "revenues", "store revenue", "shop revenue", "shopify revenue",
+        "total revenue", "sales", "total sales", "store sales", "shopify sales", "turnover",
+    ),
+    "net_sales": ("net sales", "net revenue"),
+    "refunds": ("refunds", "refund", "refunded", "refunded amount"),
+    "new_customers": (
+        "new customers", "new customer", "first time customers", "first time buyers",
+        "new buyers", "customers acquired",
+    ),
+    "cogs": ("cogs", "cost of goods", "cost of goods sold", "product cost", "product costs"),
+    "aov": (
+        "aov", "average order value", "avg order value", "average order size", "average basket",
+        "basket size",
+    ),
+    "profit_before_ad_spend": (
+        "profit before ad spend", "profit before ads", "profit before marketing",
+    ),
+    "gross_profit": ("profit", "profits", "gross profit", "gross profits"),
+    "mer": (
+        "mer", "marketing efficiency", "marketing efficiency ratio", "media efficiency ratio",
+        "blended roas",
+    ),
+    "ncpa": (
+        "ncpa", "cost per new customer", "per new customer", "new customer cpa", "nc cpa",
+        "customer acquisition cost", "cac",
+    ),
+    "poas": ("poas", "profit on ad spend"),
+}
+
+#: Metric-sounding words the catalogue has no metric for, with the closest real metrics.
+UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
+    "engagement": ("ctr", "clicks", "impressions"),
+    "engagements": ("ctr", "clicks", "impressions"),
+    "reach": ("impressions", "cpm"),
+    "frequency": ("impressions", "cpm"),
+    "views": ("impressions", "clicks"),
+    "video views": ("impressions", "clicks"),
+    "likes": ("clicks", "ctr"),
+    "shares": ("clicks", "ctr"),
+    "comments": ("clicks", "ctr"),
+    "followers": ("new_customers", "clicks"),
+    "sessions": ("clicks", "orders"),
+    "traffic": ("clicks", "impressions"),
+    "visits": ("clicks", "orders"),
+    "visitors": ("clicks", "new_customers"),
+    "bounce rate": ("ctr", "cvr"),
+    "ltv": ("aov", "new_customers", "nc_roas"),
+    "lifetime value": ("aov", "new_customers", "nc_roas"),
+    "churn": ("new_customers", "orders"),
+    "retention": ("new_customers", "orders"),
+    "margin": ("gross_profit", "profit_before_ad_spend", "poas"),
+    "margins": ("gross_profit", "profit_before_ad_spend", "poas"),
+    "net profit": ("gross_profit", "profit_before_ad_spend", "poas"),
+    "roi": ("roas", "poas", "mer"),
+    "return on investment": ("roas", "poas", "mer"),
+    "inventory": ("orders", "cogs"),
+    "vibes": ("roas", "ctr", "store_revenue"),
+    "vibe": ("roas", "ctr", "store_revenue"),
+    "sentiment": ("roas", "ctr", "store_revenue"),
+}
+
+#: Offered when a question names no metric we know and nothing closer is found.
+POPULAR_METRICS: tuple[str, ...] = (
+    "spend", "roas", "cpa", "ctr", "store_revenue", "orders", "mer",
+)
+#: Offered when a ranking ("best ads") names no metric to rank by.
+RANKING_METRICS: tuple[str, ...] = ("roas", "cpa", "ctr", "cvr", "cpc", "conversions", "spend")
+#: Answered for "how are we doing?": the store's view, or the ads' view when ads are in focus.
+STORE_OVERVIEW: tuple[str, ...] = ("spend", "store_revenue", "orders", "mer")
+ADS_OVERVIEW: tuple[str, ...] = ("spend", "conversions", "cpa", "roas")
+#: Answered when attribution is asked about without a metric.
+ATTRIBUTION_OVERVIEW: tuple[str, ...] = (
+    "attributed_orders", "attributed_revenue", "attributed_roas",
+)
+
+#: With an attribution model named, the platform-reported or store metric it must mean.
+ATTRIBUTED_COUNTERPART: Mapping[str, str] = {
+    "roas": "attributed_roas",
+    "conversion_value": "attributed_revenue",
+    "store_revenue": "attributed_revenue",
+    "conversions": "attributed_orders",
+    "orders": "attributed_orders",
+}
+#: Store metrics that have an ad-level counterpart when split by platform, campaign or ad.
+AD_LEVEL_COUNTERPART: Mapping[str, str] = {
+    "store_revenue": "attributed_revenue",
+    "orders": "attributed_orders",
+}
+
+# --- dimensions, grains, platforms ---------------------------------------------------------------
+
+_DIMENSION_WORDS: Mapping[str, tuple[str, ...]] = {
+    "provider": ("platform", "channel", "network", "provider", "ad platform", "ad network"),
+    "account": ("account", "ad account"),
+    "campaign": ("campaign",),
+    "adset": ("ad set", "adset", "ad group", "adgroup"),
+    "ad": ("ad", "creative", "ad creative"),
+}
+
+#: Ad platforms Metricx does not connect to; the copilot says which ones it has.
+UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
+    {"tiktok", "snapchat", "snap", "pinterest", "linkedin", "bing", "microsoft", "amazon",
+     "twitter", "reddit", "criteo", "taboola", "outbrain", "klaviyo"}
+)
+
+#: Splits the SemanticQuery cannot express; the copilot asks for one it can.
+UNSUPPORTED_DIMENSIONS: frozenset[str] = frozenset(
+    {
+        "product", "products", "sku", "skus", "collection", "collections", "country",
+        "countries", "region", "regions", "city", "cities", "age", "gender", "device", "devices",
+        "placement", "placements", "keyword", "keywords", "audience", "audiences",
+    }
+)
+
+_GRAIN_WORDS: Mapping[str, tuple[str, ...]] = {
+    "hour": ("hourly", "by hour", "per hour", "each hour", "every hour", "hour by hour",
+             "intraday", "by the hour"),
+    "day": ("daily", "by day", "per day", "each day", "every day", "day by day", "by date",
+            "per date", "day to day", "by the day"),
+    "week": ("weekly", "by week", "per week", "each week", "every week", "week by week"),
+    "month": ("monthly", "by month", "per month", "each month", "every month", "month by month"),
+    # "over time": the grain follows the length of the range (see offline.auto_grain)
+    "auto": ("over time", "trend", "trends", "trending", "trended", "timeline", "time series",
+             "evolution"),
+}
+
+_PROVIDER_WORDS: Mapping[str, tuple[str, ...]] = {
+    "meta": ("meta", "facebook", "fb", "instagram", "ig", "insta"),
+    "google": ("google", "adwords", "youtube", "gads"),
+}
+
+# --- ranking -------------------------------------------------------------------------------------
+
+#: top/bottom rank by size (spend when no metric is named); best/worst need a metric and
+#: follow its "higher is better" flag; high/low are plain descending/ascending.
+_RANK_WORDS: Mapping[str, tuple[str, ...]] = {
+    "top": ("top", "biggest spending", "biggest spenders", "top spending", "top spenders"),
+    "bottom": ("bottom",),
+    "best": ("best", "best performing", "top performing", "highest performing", "strongest",
+             "leading", "winning", "winners", "most efficient"),
+    "worst": ("worst", "worst performing", "lowest performing", "underperforming",
+              "under performing", "weakest", "poorest", "losing", "losers", "least efficient"),
+    "high": ("highest", "most", "biggest", "largest", "greatest", "most expensive", "max",
+             "maximum", "highest spending"),
+    "low": ("lowest", "least", "fewest", "smallest", "cheapest", "min", "minimum"),
+    # how to order, without keeping only the first rows
+    "desc": ("descending", "highest first", "high to low", "largest first", "desc"),
+    "asc": ("ascending", "lowest first", "low to high", "smallest first", "asc"),
+    "best_first": ("best first", "best to worst", "top first"),
+    "worst_first": ("worst first", "worst to best"),
+}
+
+# --- attribution ---------------------------------------------------------------------------------
+
+_MODEL_WORDS: Mapping[str, tuple[str, ...]] = {
+    "first_click": ("first click", "first touch", "first click attribution"),
+    "last_click": ("last click", "last touch"),
+    "last_non_direct": ("last non direct", "last non direct click", "last nondirect"),
+    "linear": ("linear",),
+    "time_decay": ("time decay",),
+    "position_based": ("position based", "u shaped", "position"),
+}
+_MODE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "cash": ("cash", "cash basis", "cash mode", "cash accounting"),
+    "accrual": ("accrual", "accruals", "accrual basis", "accrual mode", "accrual accounting"),
+}
+
+# --- everything else the parser listens for ------------------------------------------------------
+
+_MARKERS: Mapping[str, tuple[str, ...]] = {
+    "attribution": ("attribution", "attribution model", "attributions"),
+    "overview": ("performance", "performing", "perform", "performed", "doing", "overview",
+                 "summary", "kpis", "kpi", "how did we do", "how did i do", "how are we doing",
+                 "how am i doing", "numbers", "stats", "metrics", "results", "dashboard"),
+    "additive": ("also", "too", "as well", "add", "plus", "include", "including", "along with"),
+    "negate": ("excluding", "exclude", "except", "not", "without", "other than", "excl", "but not",
+               "apart from", "besides", "non"),
+    "both": ("both", "both platforms", "all platforms", "both channels", "all channels",
+             "all networks", "any platform"),
+    "total": ("total", "overall", "combined", "together", "in total", "altogether", "sum"),
+    "no_compare": ("no comparison", "without comparison", "without the comparison",
+                   "drop the comparison", "remove the comparison", "no compare"),
+    "change": ("change", "changed", "changes", "drop", "dropped", "fall", "fell", "rise", "rose",
+               "grow", "grew", "growth", "increase", "increased", "decrease", "decreased",
+               "decline", "declined", "improve", "improved", "go up", "go down", "went up",
+               "went down", "moved"),
+    "sort": ("sort", "sorted", "rank", "ranked", "ranking", "order by", "ordered by",
+             "sorted by", "ranked by"),
+    "by": ("by", "in terms of", "based on", "according to"),
+    "split": ("per", "each", "every", "across", "split", "split by", "broken down",
+              "breakdown", "break down", "grouped by", "group by", "for each", "for every",
+              "which", "what", "list", "show", "compare", "vs", "versus", "level", "all my",
+              "individual", "separately"),
+    "name_marker": ("named", "called", "containing", "contains", "contain", "matching", "match",
+                    "including the word", "with the word", "labelled", "labeled", "titled",
+                    "includes", "name contains", "name includes", "names containing",
+                    "whose name contains", "whose names contain"),
+    "ref": ("it", "those", "them", "same"),
+}
+
+#: Words that carry no content: a question made only of these plus unknown words is asking
+#: about something we do not know (an unknown metric), or about something else entirely.
+_STOPWORD_TEXT = """
+    a about after again all also am an and any are as at be been before being between both but
+    by can could d did do does doing done during each every for from he her here hers him his
+    how i if im in into is it its just let lets ll m me mine more my myself no nor now of off
+    on once only or other our ours out over own re s same she should so some such t than that
+    the their them then there these they this those through to too under until up us ve very
+    was we were what whats when where which while who whom why will with would you your yours
+    please pls hey hi hello thank thanks ok okay quick quickly really right exactly roughly
+    approx approximately currently actually basically something anything everything whole
+    entire gimme wanna gonna
+    show tell give get got see look like know display view pull report fetch find check want
+    wanted need
+    total overall number much many versus vs compare compared comparing across per split
+    breakdown broken down data figure figures value values amount rate ratio table chart graph
+    plot list lists name names title
+    account accounts store stores shop business company ads ad campaigns campaign sets set
+    level levels platforms platform channel channels
+    last previous prior past current day days week weeks month months year years quarter
+    quarters period periods time times ago since till today yesterday date dates range ranges
+    far running active paused live enabled disabled new different individual separate specific
+    various top bottom
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
+
+#: Greetings and requests for help: the copilot answers them with examples (clarify).
+GREETINGS: frozenset[str] = frozenset(
+    {"hi", "hello", "hey", "help", "yo", "hiya", "howdy", "thanks", "thank", "morning",
+     "afternoon", "evening", "start", "examples", "example"}
+)
+
+EXAMPLE_QUESTIONS: tuple[str, ...] = (
+    "What was my ROAS last week?",
+    "Spend and revenue by day this month",
+    "Top 5 campaigns by spend yesterday vs the previous period",
+    "CPA on Meta vs Google last month",
+)
+
+#: Number words for "top three ads".
+_NUMBER_TEXT = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+NUMBER_WORDS: Mapping[str, int] = {word: n for n, word in enumerate(_NUMBER_TEXT.split())} | {
+    "thirty": 30, "fifty": 50, "hundred": 100, "dozen": 12,
+}
+
+
+# --- the phrase table ----------------------------------------------------------------------------
+
+
+def _plural(word: str) -> str:
+    return word if word.endswith("s") else word + "s"
+
+
+def _entries(kind: str, table: Mapping[str, Iterable[str]], plurals: bool = False
+             ) -> dict[tuple[str, ...], tuple[str, str]]:
+    out: dict[tuple[str, ...], tuple[str, str]] = {}
+    for value, phrases in table.items():
+        for phrase in phrases:
+            forms = {phrase, _plural(phrase)} if plurals else {phrase}
+            for form in forms:
+                out[tuple(form.split())] = (kind, value)
+    return out
+
+
+def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
+    """Every phrase the parser recognises, as token tuple -> (kind, value).
+
+    Kinds: metric, unsupported_metric, dimension, unsupported_dimension, grain, provider, rank,
+    model, mode and the marker kinds of _MARKERS. Earlier tables lose to later ones on a clash,
+    so the specific (metrics) are added last.
+    """
+    table: dict[tuple[str, ...], tuple[str, str]] = {}
+    for kind, words in _MARKERS.items():
+        table |= _entries(kind, {kind: words})
+    table |= _entries("dimension", _DIMENSION_WORDS, plurals=True)
+    table |= {(w,): ("unsupported_dimension", w) for w in UNSUPPORTED_DIMENSIONS}
+    table |= {(w,): ("unsupported_provider", w) for w in UNSUPPORTED_PROVIDERS}
+    table |= _entries("grain", _GRAIN_WORDS)
+    table |= _entries("provider", _PROVIDER_WORDS)
+    table |= _entries("rank", _RANK_WORDS)
+    table |= _entries("model", _MODEL_WORDS)
+    table |= _entries("mode", _MODE_WORDS)
+    table |= {tuple(w.split()): ("unsupported_metric", w) for w in UNSUPPORTED_METRICS}
+    table |= _entries("metric", _METRIC_WORDS)
+    return table
+
+
+PHRASES: Mapping[tuple[str, ...], tuple[str, str]] = build_phrases()
+LONGEST_PHRASE: int = max(len(p) for p in PHRASES)

@@ -1,0 +1,528 @@
+"""The offline understander: a deterministic parser used when no ANTHROPIC_API_KEY is set.
+
+question -> guard.screen (refuse what must not be done, drop injected sentences) ->
+slots.read (what the question names) -> a draft query (fresh, or the previous query modified
+by a follow-up) -> SemanticQuery validation. Whenever the question leaves the metric open or
+names something the query language cannot express, it asks (clarify) rather than guesses;
+every default it applies (the last 7 days, ranking by spend, attributed revenue for a
+campaign split) is stated in the Understanding's message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from metricx.errors import InvalidInputError
+from metricx.semantic import catalogue
+from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.query import (
+    DIMENSIONS,
+    QueryValidationError,
+    SemanticQuery,
+    TimeRange,
+)
+
+from . import lexicon
+from .guard import CAPABILITIES, refusal_message, screen
+from .slots import VALID_WINDOWS, Rank, Slots, read
+from .timephrases import Comparison, named_unit
+from .understanding import Conversation, Understanding
+
+MAX_QUESTION_CHARS = 500
+DEFAULT_PERIOD = "last 7 days"
+#: Without dates, a weekly or monthly split covers a few whole weeks or months instead.
+DEFAULT_PERIOD_FOR_GRAIN = {"week": "last 4 weeks", "month": "last 3 months"}
+DEFAULT_TOP_N = 10
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 28}
+
+
+class _Clarify(Exception):
+    """Raised while drafting when the question must go back to the user."""
+
+    def __init__(self, message: str, choices: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.choices = choices
+
+
+@dataclass
+class _Draft:
+    """A SemanticQuery under construction, plus the notes that explain its defaults."""
+
+    metrics: list[str]
+    time_range: TimeRange
+    compare_range: TimeRange | None = None
+    dimensions: list[str] = field(default_factory=list)
+    grain: str | None = None
+    provider: list[str] | None = None
+    name_contains: str | None = None
+    order_by: dict[str, str] | None = None
+    limit: int | None = None
+    attribution: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query: SemanticQuery) -> _Draft:
+        return cls(
+            metrics=list(query.metrics),
+            time_range=query.time_range,
+            compare_range=query.compare_range,
+            dimensions=list(query.dimensions),
+            grain=query.grain,
+            provider=list(query.filters.provider) if query.filters.provider else None,
+            name_contains=query.filters.name_contains,
+            order_by=query.order_by.model_dump() if query.order_by else None,
+            limit=query.limit,
+            attribution=query.attribution.model_dump() if query.attribution else None,
+        )
+
+    def to_query(self) -> SemanticQuery:
+        return SemanticQuery.parse(
+            {
+                "metrics": self.metrics,
+                "time_range": self.time_range.model_dump(),
+                "compare_range": self.compare_range.model_dump() if self.compare_range else None,
+                "dimensions": self.dimensions,
+                "grain": self.grain,
+                "filters": {"provider": self.provider, "name_contains": self.name_contains},
+                "order_by": self.order_by,
+                "limit": self.limit,
+                "attribution": self.attribution,
+            }
+        )
+
+
+# --- small decisions, one each ----------------------------------------------------------------
+
+
+def direction_for(sense: str, metric_id: str) -> str:
+    """asc/desc for a rank word: best/top follow the metric's higher_is_better (worst CPA =
+    highest CPA); high/low and asc/desc are literal; a neutral metric (spend) ranks desc."""
+    if sense in ("high", "desc"):
+        return "desc"
+    if sense in ("low", "asc"):
+        return "asc"
+    best_is_desc = catalogue.get_metric(metric_id).higher_is_better is not False
+    wants_best = sense in ("top", "best")
+    return "desc" if best_is_desc == wants_best else "asc"
+
+
+def auto_grain(time_range: TimeRange) -> str:
+    """The grain for "over time": hours for one day, days up to a month, weeks up to half a
+    year, months beyond."""
+    if time_range.days == 1:
+        return "hour"
+    if time_range.days <= 31:
+        return "day"
+    return "week" if time_range.days <= 183 else "month"
+
+
+def _suggestions(words: list[str]) -> tuple[str, ...]:
+    """Real metrics close to unknown words (catalogue spelling first, then our hints)."""
+    found: list[str] = []
+    for word in words[:2]:  # difflib per word is the slow part; the first words say enough
+        found += catalogue.suggest_metrics(word)
+        found += lexicon.UNSUPPORTED_METRICS.get(word, ())
+    found += lexicon.POPULAR_METRICS
+    return tuple(dict.fromkeys(found))[:6]
+
+
+def _looks_like_gibberish(words: list[str]) -> bool:
+    rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+    def odd(word: str) -> bool:
+        vowels = sum(c in "aeiouy" for c in word)
+        keyboard = len(word) >= 3 and any(word in r or word in r[::-1] for r in rows)
+        return keyboard or vowels == 0 or vowels / len(word) < 0.2 or bool(
+            re.search(r"(.)\1\1", word)
+        )
+
+    return bool(words) and sum(odd(w) for w in words) * 2 >= len(words)
+
+
+def _resolve(phrase: str, today: date) -> TimeRange:
+    try:
+        return resolve_phrase(phrase, today)
+    except InvalidInputError as exc:
+        raise _Clarify(f"I couldn't read the dates: {exc}.") from None
+
+
+# --- the understander -------------------------------------------------------------------------
+
+
+class OfflineUnderstander:
+    """Deterministic question -> Understanding, without a network or an LLM."""
+
+    name = "offline"
+
+    def understand(self, question: str, conversation: Conversation, today: date
+                   ) -> Understanding:
+        """One question, in the context of the conversation, with dates resolved for today."""
+        if len(question) > MAX_QUESTION_CHARS:
+            return _clarify(
+                f"That question is {len(question)} characters long; please ask it in at most "
+                f"{MAX_QUESTION_CHARS}, one metric question at a time."
+            )
+        if not re.search(r"[^\W_]", question):
+            return _clarify("What would you like to know? " + CAPABILITIES,
+                            lexicon.EXAMPLE_QUESTIONS)
+        screened = screen(question)
+        if screened.refusal is not None:
+            return Understanding(status="refuse", message=refusal_message(screened.refusal))
+        slots = read(screened.text, today)
+        if screened.unless_metric is not None and not slots.metrics:
+            return Understanding(status="refuse", message=refusal_message(screened.unless_metric))
+        try:
+            draft = _draft(slots, conversation.last_query(), today, screened.injected)
+            if isinstance(draft, Understanding):
+                return draft
+            query = draft.to_query()
+        except _Clarify as exc:
+            return _clarify(exc.message, exc.choices)
+        except QueryValidationError as exc:
+            return _clarify(f"I can't answer that as asked: {exc}", _choices_for(str(exc)))
+        return Understanding(status="answer", query=query, message=" ".join(draft.notes))
+
+
+def _clarify(message: str, choices: tuple[str, ...] = ()) -> Understanding:
+    return Understanding(status="clarify", message=message, choices=tuple(choices))
+
+
+def _choices_for(problem: str) -> tuple[str, ...]:
+    if "store-level" in problem:
+        return ("attributed_revenue", "attributed_orders", "attributed_roas", "roas")
+    if "hourly" in problem:
+        return ("day", "hour")
+    return ()
+
+
+def _draft(slots: Slots, previous: SemanticQuery | None, today: date, injected: bool
+           ) -> _Draft | Understanding:
+    """A draft query, or an Understanding when the question cannot become one."""
+    _check_expressible(slots)
+    follow_up = slots.modifies or bool(slots.bare_dimensions)
+    if previous is not None and follow_up and (slots.follow_up_cue or not _standalone(slots)):
+        draft = _follow_up(previous, slots, today)
+    else:
+        metrics = _metrics_for(slots, injected)
+        if isinstance(metrics, Understanding):
+            return metrics
+        draft = _fresh(metrics, slots, today)
+    _finish(draft, slots)
+    return draft
+
+
+def _standalone(slots: Slots) -> bool:
+    """A question complete on its own ("top campaigns", "how did we do?"), not a follow-up."""
+    ranked_split = slots.rank is not None and slots.rank.sense in ("top", "bottom") and bool(
+        slots.dimensions or slots.grain)
+    return bool(slots.metrics and not slots.by_metric_only) or slots.overview or ranked_split
+
+
+def _check_expressible(slots: Slots) -> None:
+    """Things the query language cannot say: ask for something it can."""
+    if slots.unreadable_date:
+        raise _Clarify(
+            f"I can't read \"{slots.unreadable_date}\" as dates reliably; please give them like "
+            "\"Nov 27\", \"2026-11-27 to 2026-11-30\" or \"last 7 days\".",
+            ("yesterday", "last 7 days", "last week", "this month"))
+    if slots.names_compared:
+        raise _Clarify(
+            "I can compare platforms (Meta vs Google) or periods, but not two name filters in "
+            "one answer. Shall I split by campaign instead, or look at one name at a time?",
+            ("campaign", "adset", "ad"))
+    if slots.threshold:
+        raise _Clarify(
+            "I can't filter on a metric's value (\"above 2%\") yet, but I can rank: for example "
+            "\"top 10 ads by CTR\". Which metric should I rank by?", lexicon.RANKING_METRICS)
+    if slots.invalid_window is not None:
+        windows = ", ".join(str(w) for w in VALID_WINDOWS)
+        raise _Clarify(
+            f"Attribution windows are {windows} days or lifetime; which one do you want instead "
+            f"of {slots.invalid_window} days?",
+            (*(f"{w} days" for w in VALID_WINDOWS), "lifetime"))
+    if slots.unsupported_providers:
+        raise _Clarify(
+            f"Metricx has data from Meta and Google ads (and your Shopify store), not from "
+            f"{slots.unsupported_providers[0].capitalize()}. Which platform do you mean?",
+            ("meta", "google", "both"))
+    if slots.unsupported_dimensions:
+        raise _Clarify(
+            f"I can't split by {slots.unsupported_dimensions[0]}; I can split by platform, "
+            "account, campaign, ad set or ad, or by hour, day, week or month. Which one?",
+            (*DIMENSIONS, "day", "week", "month"))
+    if slots.unsupported_metrics:
+        word = slots.unsupported_metrics[0]
+        raise _Clarify(
+            f"I don't have a metric for \"{word}\". Did you mean one of these?",
+            _suggestions([word]))
+
+
+def _metrics_for(slots: Slots, injected: bool) -> list[str] | Understanding:
+    """The metrics of a fresh question, a default that the question implies, or a question back.
+    """
+    if slots.metrics:
+        return slots.metrics
+    rank = slots.rank
+    if rank is not None and rank.sense in ("top", "bottom"):
+        return ["spend"]
+    if rank is not None:
+        return _clarify(
+            f"{rank.sense.capitalize()} by which metric? For example ROAS (higher is better) or "
+            "CPA (lower is better).", lexicon.RANKING_METRICS)
+    if slots.attribution_word or slots.attribution_given:
+        return list(lexicon.ATTRIBUTION_OVERVIEW)
+    if slots.overview:
+        return list(lexicon.ADS_OVERVIEW if slots.ads_focus else lexicon.STORE_OVERVIEW)
+    if injected:
+        return Understanding(status="refuse", message=refusal_message("injection"))
+    return _no_metric(slots)
+
+
+def _no_metric(slots: Slots) -> Understanding:
+    """No metric named: an unknown one, a half question, a greeting, or another topic."""
+    unknown = slots.unknown_words
+    if slots.modifies:
+        return _clarify("Which metric would you like to see?", lexicon.POPULAR_METRICS)
+    if unknown and _looks_like_gibberish(unknown):
+        return _clarify("Sorry, I didn't understand that. " + CAPABILITIES,
+                        lexicon.EXAMPLE_QUESTIONS)
+    if len(unknown) >= 2 and slots.stopword_count:
+        return Understanding(status="refuse", message=refusal_message("off_topic"))
+    if unknown:
+        return _clarify(f"I don't have a metric for \"{unknown[0]}\". Did you mean one of these?",
+                        _suggestions(unknown))
+    return _clarify("What would you like to know? " + CAPABILITIES, lexicon.EXAMPLE_QUESTIONS)
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+
+def _period(slots: Slots, today: date, draft_notes: list[str]) -> TimeRange:
+    """The asked-about range; without one, the range a comparison implies, or the last 7 days."""
+    dates = slots.dates
+    if dates.main:
+        return _resolve(dates.main, today)
+    if dates.over_unit:
+        return _resolve(f"last {dates.over_unit}", today)
+    comparison = dates.comparison
+    if comparison is not None and comparison.named_unit:
+        return _resolve(f"this {comparison.named_unit}", today)
+    if comparison is not None and (comparison.kind == "shift" or comparison.text == "yesterday"):
+        return _resolve("today", today)
+    phrase = DEFAULT_PERIOD_FOR_GRAIN.get(slots.grain or "", DEFAULT_PERIOD)
+    period = _resolve(phrase, today)
+    draft_notes.append(f"No dates given, so this covers the {phrase} ({period.start} to "
+                       f"{period.end}).")
+    return period
+
+
+def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
+    dates = slots.dates
+    try:
+        if dates.comparison is not None:
+            return dates.comparison.resolve(period, today)
+        if dates.over_unit:
+            kind = "previous year" if dates.over_unit == "year" else f"previous {dates.over_unit}"
+            return compare_range_for(kind, period)
+        if slots.change:
+            return compare_range_for("previous period", period)
+    except InvalidInputError as exc:
+        raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
+    return None
+
+
+def _over_as_grain(slots: Slots, period: TimeRange) -> str | None:
+    """"week over week" across several weeks is a weekly trend, not one comparison."""
+    unit = slots.dates.over_unit
+    if slots.dates.main and unit in _UNIT_DAYS and period.days > _UNIT_DAYS[unit] + 3:
+        return unit
+    return None
+
+
+def _dates_into(draft: _Draft, slots: Slots, today: date) -> None:
+    if draft.time_range.start > today:
+        raise _Clarify(f"{draft.time_range.start} is after today ({today}); I can only report "
+                       "what has happened. Which past period do you mean?",
+                       ("last 7 days", "this month", "last month"))
+    grain = _over_as_grain(slots, draft.time_range)
+    if grain:
+        draft.grain = grain
+    else:
+        draft.compare_range = _compare(slots, draft.time_range, today)
+
+
+# --- fresh questions and follow-ups ------------------------------------------------------------
+
+
+def _fresh(metrics: list[str], slots: Slots, today: date) -> _Draft:
+    notes: list[str] = []
+    draft = _Draft(metrics=list(metrics), time_range=_period(slots, today, notes), notes=notes)
+    _dates_into(draft, slots, today)
+    draft.dimensions = list(slots.dimensions)
+    draft.grain = draft.grain or slots.grain
+    draft.provider = slots.providers or None
+    draft.name_contains = slots.name
+    if slots.rank is not None:
+        _apply_rank(draft, slots.rank, keep_limit=None, follow_up=False)
+    _apply_attribution(draft, slots)
+    return draft
+
+
+def _follow_up(previous: SemanticQuery, slots: Slots, today: date) -> _Draft:
+    """The previous query with what this question changes: "and on Google?", "now by campaign".
+    """
+    draft = _Draft.from_query(previous)
+    draft.notes.append("Following up on your previous question.")
+    ranked_only = draft.order_by is not None and draft.metrics == [draft.order_by["metric"]]
+    if slots.metrics and (ranked_only or not slots.by_metric_only):
+        # "top 3 ads by spend" -> "and by ROAS?": spend was only there as the ranking
+        draft.metrics = ([*draft.metrics, *slots.metrics] if slots.additive
+                         else list(slots.metrics))
+        draft.metrics = list(dict.fromkeys(draft.metrics))
+    _follow_up_dates(draft, previous, slots, today)
+    _follow_up_split(draft, slots)
+    if slots.providers:
+        draft.provider = list(slots.providers)
+    elif slots.all_providers:
+        draft.provider = None
+    if slots.name:
+        draft.name_contains = slots.name
+    if slots.rank is not None:
+        _apply_rank(draft, slots.rank, keep_limit=draft.limit, follow_up=True)
+    _apply_attribution(draft, slots)
+    return draft
+
+
+def _follow_up_dates(draft: _Draft, previous: SemanticQuery, slots: Slots, today: date) -> None:
+    """New dates keep the previous kind of comparison; "the week before" shifts the period."""
+    dates = slots.dates
+    if dates.main or dates.over_unit:
+        draft.time_range = _period(slots, today, draft.notes)
+        carried = previous.compare_range is not None and dates.comparison is None \
+            and not dates.over_unit
+        _dates_into(draft, slots, today)
+        if carried and draft.compare_range is None:
+            draft.compare_range = _carried_comparison(previous, draft.time_range, dates.main)
+    elif dates.comparison is not None:
+        _dates_into(draft, slots, today)
+    elif dates.before is not None:
+        draft.time_range = _shifted(dates.before, previous, today)
+        if previous.compare_range is not None:
+            draft.compare_range = compare_range_for("previous period", draft.time_range)
+    if slots.no_compare:
+        draft.compare_range = None
+
+
+def _follow_up_split(draft: _Draft, slots: Slots) -> None:
+    """A new split replaces the previous one ("now by campaign"), or joins it ("... too")."""
+    dimensions = slots.dimensions
+    if not dimensions and not slots.grain and not slots.providers:
+        dimensions = slots.bare_dimensions  # "same but for ad sets"
+    if not dimensions and not slots.grain:
+        return
+    if slots.additive:
+        draft.dimensions = list(dict.fromkeys([*draft.dimensions, *dimensions]))
+        draft.grain = slots.grain or draft.grain
+    else:
+        draft.dimensions, draft.grain = list(dimensions), slots.grain
+
+
+def _shifted(before: Comparison, previous: SemanticQuery, today: date) -> TimeRange:
+    try:
+        return before.resolve(previous.time_range, today)
+    except InvalidInputError as exc:
+        raise _Clarify(f"I couldn't work out that period: {exc}.") from None
+
+
+def _carried_comparison(previous: SemanticQuery, period: TimeRange, phrase: str | None
+                        ) -> TimeRange:
+    """A follow-up with new dates keeps the kind of comparison the previous answer had."""
+    if previous.compare_range == compare_range_for("previous year", previous.time_range):
+        return compare_range_for("previous year", period)
+    unit = named_unit(phrase) if phrase else None
+    return compare_range_for(f"previous {unit}" if unit else "previous period", period)
+
+
+def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
+    """The metric a ranking is by: named, kept from the previous query, the one metric shown
+    ("ROAS by campaign" -> "top 3 only"), or spend for "top N" (DESIGN.md)."""
+    if rank.metric is not None:
+        return rank.metric
+    if draft.order_by:
+        return draft.order_by["metric"]
+    if follow_up and len(draft.metrics) == 1:
+        return draft.metrics[0]
+    if rank.sense in ("top", "bottom"):
+        draft.notes.append("Ranked by spend, as no metric to rank by was named.")
+        return "spend"
+    if len(draft.metrics) == 1:
+        return draft.metrics[0]
+    raise _Clarify(f"{rank.sense.capitalize()} by which metric?", tuple(draft.metrics))
+
+
+def _apply_rank(draft: _Draft, rank: Rank, keep_limit: int | None, follow_up: bool) -> None:
+    metric = _rank_metric(draft, rank, follow_up)
+    draft.order_by = {"metric": metric, "direction": direction_for(rank.sense, metric)}
+    if rank.limit is not None:
+        draft.limit = rank.limit
+    elif rank.cut:
+        draft.limit = 1 if rank.singular else keep_limit or DEFAULT_TOP_N
+    if not draft.dimensions and draft.grain is None:
+        draft.dimensions = ["campaign"]
+        draft.notes.append("Ranked campaigns, as no level (campaign, ad set, ad) was named.")
+
+
+def _apply_attribution(draft: _Draft, slots: Slots) -> None:
+    if not (slots.attribution_given or slots.attribution_word):
+        return
+    draft.metrics = _swap(draft, lexicon.ATTRIBUTED_COUNTERPART)
+    if not slots.attribution_given:
+        return
+    settings = dict(draft.attribution or {"model": "last_click", "window_days": 28,
+                                         "mode": "cash"})
+    if slots.model:
+        settings["model"] = slots.model
+    if slots.mode:
+        settings["mode"] = slots.mode
+    if slots.window_given:
+        settings["window_days"] = slots.window
+    draft.attribution = settings
+
+
+def _swap(draft: _Draft, counterparts: Mapping[str, str]) -> list[str]:
+    """The draft's metrics with counterparts swapped in (the ranking metric too)."""
+    if draft.order_by:
+        metric = draft.order_by["metric"]
+        draft.order_by = {**draft.order_by, "metric": counterparts.get(metric, metric)}
+    return list(dict.fromkeys(counterparts.get(m, m) for m in draft.metrics))
+
+
+def _finish(draft: _Draft, slots: Slots) -> None:
+    """Make the draft consistent: store metrics split by ads become attributed ones, the
+    ranking metric is among the metrics, "over time" gets a grain."""
+    if draft.grain == "auto":
+        draft.grain = auto_grain(draft.time_range)
+    restricted = bool(draft.dimensions) or bool(draft.provider) or bool(draft.name_contains)
+    if restricted:
+        swapped = [m for m in draft.metrics if m in lexicon.AD_LEVEL_COUNTERPART]
+        if swapped:
+            draft.metrics = _swap(draft, lexicon.AD_LEVEL_COUNTERPART)
+            labels = ", ".join(catalogue.get_metric(m).label.lower() for m in swapped)
+            draft.notes.append(f"Shopify {labels} can't be split by ads, so this uses the "
+                               "attributed figures.")
+    if draft.order_by:
+        needed = draft.order_by["metric"]
+        allowed = set(draft.metrics) | set(catalogue.base_metrics_for(draft.metrics))
+        if needed not in allowed:
+            draft.metrics.append(needed)
+    if not draft.dimensions and draft.grain is None:
+        draft.order_by, draft.limit = None, None
+
+
+__all__ = ["DEFAULT_PERIOD", "MAX_QUESTION_CHARS", "OfflineUnderstander", "auto_grain",
+           "direction_for"]

@@ -1,0 +1,493 @@
+"""Reading a question into slots: which metrics, dates, splits, filters and ranking it names.
+
+The text is normalised, quoted names and date phrases are lifted out first (so "last week"
+is a date, not the grain "week"), then the words are matched against the lexicon, longest
+phrase first. What a word means can depend on its neighbours: "campaigns" is a split only
+after "by", "which", "top 3", ...; "ads" in "my Facebook ads" is not. The slots say what the
+question contains; offline.py decides what query (or clarification) that makes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from .lexicon import GREETINGS, LONGEST_PHRASE, NUMBER_WORDS, PHRASES, STOPWORDS
+from .timephrases import NO_DATES, PLACEHOLDER, DateMentions, find_dates, rewrite_calendar_words
+
+NAME_PLACEHOLDER = "zzname"
+VALID_WINDOWS = (1, 7, 14, 28)
+
+_QUOTED = re.compile(
+    r"(?:(?<=^)|(?<=[\s(:,=]))[\"“”'‘’]([^\"“”'‘’\n]{1,80})[\"“”'‘’](?=$|[\s),.?!;:])"
+)
+_WINDOW = re.compile(
+    r"\b(?:(?P<n>\d{1,3}|one|seven|fourteen|twenty eight)[ -]?(?:days?|d)[ -]"
+    r"(?:(?:click|view|attribution|look ?back|lookback|attribution)[ -]){0,2}window"
+    r"|window of (?P<n2>\d{1,3}) days?"
+    r"|(?P<n3>\d{1,3})[ -]?days? (?:attribution|look ?back|lookback|click)"
+    r"|(?P<life>lifetime|unlimited|no)[ -](?:attribution[ -])?(?:window|look ?back|lookback)"
+    r"|lifetime attribution)\b"
+)
+_THRESHOLD = re.compile(
+    r"(?:\b(?:above|below|over|under|more than|less than|greater than|fewer than|at least"
+    r"|at most|higher than|lower than|exceeding|bigger than|smaller than)|[<>]=?)"
+    r"\s*[$€£]?\s*\d++(?:\.\d+)?(?!\s*(?:days?|weeks?|months?|years?|hours?)\b)"
+    r"|\b(?:zero|no|0) (?:conversions?|clicks?|sales|orders?|purchases?|impressions?|leads?"
+    r"|spend|revenue)\b"
+)
+_DAYS_SHORTHAND = re.compile(r"\b(\d{1,3}) ?d\b")
+_WORD_NUMBERS = {"one": 1, "seven": 7, "fourteen": 14, "twenty eight": 28}
+_GRAIN_NOUNS = {"day": "day", "days": "day", "date": "day", "dates": "day", "week": "week",
+                "weeks": "week", "month": "month", "months": "month", "hour": "hour",
+                "hours": "hour", "weekday": "day"}
+_FOLLOW_UP_OPENERS = {"and", "also", "now", "only", "just", "same", "instead", "then", "ok",
+                      "okay", "but", "plus", "so", "switch", "make", "change", "break", "add",
+                      "include"}
+_SKIP = {"the", "my", "our", "me", "of", "your", "all", "s", "different", "individual", "a",
+         "separate", "active", "running", "live", "specific", "paused", "various", "ones",
+         "one", "selling", "spending", "performing", "converting", "most"}
+_STRONG_SPLITS = {"by", "per", "each", "every", "for each", "for every", "split by", "broken down",
+                  "breakdown", "break down", "grouped by", "group by", "which", "what", "level"}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One recognised piece of the question: a lexicon phrase, a number, a word or a placeholder.
+
+    kind is a lexicon kind ("metric", "dimension", "rank", ...), "number", "word", "date" or
+    "name"; value is the canonical value ("roas", "campaign", 3, ...); text the words as written.
+    """
+
+    kind: str
+    value: str
+    text: str
+
+    @property
+    def plural(self) -> bool:
+        return self.text.endswith("s")
+
+
+@dataclass(frozen=True)
+class Rank:
+    """A ranking: top/bottom/best/worst/high/low/asc/desc, by which metric, keeping how many."""
+
+    sense: str
+    metric: str | None
+    limit: int | None
+    singular: bool  # "which campaign ..." wants one row
+    cut: bool  # a rank word ("top", "worst") keeps the first rows; "sorted by" keeps them all
+
+
+@dataclass
+class Slots:
+    """Everything one question names; empty fields mean "not mentioned"."""
+
+    dates: DateMentions
+    metrics: list[str] = field(default_factory=list)
+    unsupported_metrics: list[str] = field(default_factory=list)
+    unsupported_dimensions: list[str] = field(default_factory=list)
+    unsupported_providers: list[str] = field(default_factory=list)
+    dimensions: list[str] = field(default_factory=list)
+    bare_dimensions: list[str] = field(default_factory=list)  # named without a split cue
+    by_metric_only: bool = False  # the one metric named is only what to sort by
+    grain: str | None = None
+    providers: list[str] = field(default_factory=list)
+    all_providers: bool = False
+    name: str | None = None
+    rank: Rank | None = None
+    model: str | None = None
+    mode: str | None = None
+    window: int | None = None
+    window_given: bool = False
+    invalid_window: int | None = None
+    attribution_word: bool = False
+    follow_up_cue: bool = False
+    additive: bool = False
+    overview: bool = False
+    ads_focus: bool = False
+    no_compare: bool = False
+    change: bool = False
+    threshold: bool = False
+    unreadable_date: str | None = None
+    names_compared: bool = False  # "brand vs non-brand campaigns": two name filters at once
+    unknown_words: list[str] = field(default_factory=list)
+    stopword_count: int = 0
+
+    @property
+    def attribution_given(self) -> bool:
+        return self.model is not None or self.mode is not None or self.window_given
+
+    @property
+    def modifies(self) -> bool:
+        """True when the question names anything that could change a previous query."""
+        dates = self.dates
+        return bool(
+            self.metrics or dates.main or dates.comparison or dates.over_unit or dates.before
+            or self.dimensions
+            or self.grain or self.providers or self.all_providers or self.name or self.rank
+            or self.attribution_given or self.no_compare
+        )
+
+
+def normalise(text: str) -> str:
+    """Lower case, one space between words, dashes and shorthands made plain."""
+    text = text.replace("–", "-").replace("—", "-").replace("’", "'").lower()
+    return " ".join(_DAYS_SHORTHAND.sub(r"\1 days", text).split())
+
+
+def _plain_punctuation(text: str) -> str:
+    return " ".join(text.replace("&", " and ").replace("+", " and ").replace("/", " ").split())
+
+
+def _lift_quotes(text: str) -> tuple[str, list[str]]:
+    names: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        names.append(match[1].strip())
+        return f" {NAME_PLACEHOLDER}{len(names) - 1} "
+
+    return _QUOTED.sub(take, text), names
+
+
+def _window(text: str, slots: Slots) -> str:
+    """Record an attribution window ("7-day window", "lifetime window") and cut it out, so its
+    number is not read as "top N"."""
+    match = _WINDOW.search(text)
+    if match is None:
+        return text
+    slots.window_given = True
+    if not match["life"] and "lifetime" not in match[0]:
+        raw = match["n"] or match["n2"] or match["n3"]
+        days = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
+        if days in VALID_WINDOWS:
+            slots.window = days
+        else:
+            slots.invalid_window = days
+    return text[: match.start()] + " " + text[match.end() :]
+
+
+def _tag(tokens: Sequence[str]) -> list[Mention]:
+    """Longest-first matching of the lexicon over the tokens."""
+    mentions: list[Mention] = []
+    i = 0
+    while i < len(tokens):
+        for length in range(min(LONGEST_PHRASE, len(tokens) - i), 0, -1):
+            phrase = tuple(tokens[i : i + length])
+            if phrase in PHRASES:
+                kind, value = PHRASES[phrase]
+                mentions.append(Mention(kind, value, " ".join(phrase)))
+                i += length
+                break
+        else:
+            mentions.append(_plain(tokens[i]))
+            i += 1
+    return mentions
+
+
+def _plain(token: str) -> Mention:
+    if token == PLACEHOLDER:
+        return Mention("date", "", token)
+    if token.startswith(NAME_PLACEHOLDER) and token[len(NAME_PLACEHOLDER) :].isdigit():
+        return Mention("name", token[len(NAME_PLACEHOLDER) :], token)
+    if token.isdigit():
+        return Mention("number", token, token)
+    if token in NUMBER_WORDS:
+        return Mention("number", str(NUMBER_WORDS[token]), token)
+    if token in _GRAIN_NOUNS:
+        return Mention("grain_noun", _GRAIN_NOUNS[token], token)
+    return Mention("word", token, token)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class _Reader:
+    """Walks the mentions of one question; each method fills one kind of slot."""
+
+    def __init__(self, mentions: list[Mention], names: list[str], slots: Slots) -> None:
+        self.m = mentions
+        self.names = names
+        self.slots = slots
+        self.used: set[int] = set()  # word positions consumed by a name
+
+    def kinds(self, kind: str) -> list[int]:
+        return [i for i, m in enumerate(self.m) if m.kind == kind]
+
+    def has(self, kind: str) -> bool:
+        return any(m.kind == kind for m in self.m)
+
+    def neighbour(self, i: int, step: int, skip: Iterable[str] = ("the",)) -> int | None:
+        """Index of the nearest mention before (step -1) or after (+1) i, skipping filler."""
+        j = i + step
+        while 0 <= j < len(self.m):
+            if self.m[j].text not in skip:
+                return j
+            j += step
+        return None
+
+    # --- splits ------------------------------------------------------------------------------
+
+    def split_cue(self, i: int) -> str | None:
+        """"strong"/"weak" when the noun at i is a split ("by campaign", "top 3 ads"), else None."""
+        j, past_metric = i - 1, False
+        while j >= 0:
+            mention = self.m[j]
+            if mention.kind in ("rank", "number"):
+                return "strong"
+            if mention.kind in ("split", "by", "sort") and not past_metric:
+                return "strong" if mention.text in _STRONG_SPLITS or mention.kind != "split" \
+                    else "weak"
+            if mention.text in _SKIP or mention.kind in ("provider", "metric"):
+                past_metric = past_metric or mention.kind == "metric"
+                j -= 1
+                continue
+            break
+        after = self.neighbour(i, 1, skip=())
+        if after is not None and self.m[after].text in ("level", "breakdown", "split"):
+            return "strong"
+        ranked = self.neighbour(i, 1, skip=("with", "that", "which", "having", "had", "has",
+                                             "have", "got", "the", "was", "is", "were", "are"))
+        if ranked is not None and self.m[ranked].kind == "rank":
+            return "strong"  # "the ad with the highest ROAS"
+        if j >= 1 and self.m[j].text in ("and", "or") and self.m[j - 1].kind == "dimension":
+            return self.split_cue(j - 1)  # "by campaign and ad set"
+        return None
+
+    def read_splits(self) -> None:
+        slots, total = self.slots, self.has("total")
+        for i, mention in enumerate(self.m):
+            if mention.kind not in ("dimension", "unsupported_dimension", "grain_noun"):
+                continue
+            if mention.kind == "dimension" and mention.value != "provider":
+                slots.ads_focus = True
+            cue = self.split_cue(i)
+            if cue is None or (cue == "weak" and total and not self.kinds("rank")):
+                before = self.neighbour(i, -1, skip=())
+                if mention.kind == "dimension" and (
+                        before is None or self.m[before].kind != "provider"):
+                    slots.bare_dimensions.append(mention.value)
+                continue
+            if mention.kind == "dimension":
+                slots.dimensions.append(mention.value)
+            elif mention.kind == "grain_noun":
+                slots.grain = slots.grain or mention.value
+            else:
+                slots.unsupported_dimensions.append(mention.text)
+        grains = [m.value for m in self.m if m.kind == "grain"]
+        if grains:
+            slots.grain = grains[0]
+        slots.dimensions = _unique(slots.dimensions)
+
+    # --- platforms ---------------------------------------------------------------------------
+
+    def read_providers(self) -> None:
+        slots = self.slots
+        named: list[str] = []
+        texts = [m.text for m in self.m]
+        if "filter" in texts and {"remove", "clear", "drop", "reset", "without"} & set(texts):
+            slots.all_providers = True  # "remove the Meta filter"
+            return
+        for i in self.kinds("provider"):
+            before = self.neighbour(i, -1, skip=("the", "on", "in", "from", "for", "of"))
+            negated = before is not None and self.m[before].kind == "negate"
+            value = self.m[i].value
+            named.append(("google" if value == "meta" else "meta") if negated else value)
+        named = _unique(named)
+        if len(named) > 1 and not self.has("total"):
+            slots.dimensions = _unique([*slots.dimensions, "provider"])
+        if len(named) > 1 or self.has("both"):
+            slots.all_providers = True
+        elif named:
+            slots.providers = named
+            slots.ads_focus = True
+
+    # --- names -------------------------------------------------------------------------------
+
+    def content_words_from(self, i: int, step: int) -> list[int]:
+        """Positions of consecutive unknown content words from i on (up to 4)."""
+        found: list[int] = []
+        while 0 <= i < len(self.m) and len(found) < 4:
+            mention = self.m[i]
+            if mention.kind not in ("word", "number") or mention.text in STOPWORDS:
+                break
+            found.append(i)
+            i += step
+        return sorted(found)
+
+    def take_name(self, positions: list[int]) -> bool:
+        if not positions:
+            return False
+        self.used.update(positions)
+        self.slots.name = " ".join(self.m[p].text for p in positions)
+        return True
+
+    def read_name(self) -> None:
+        quoted = self.kinds("name")
+        if quoted:
+            self.slots.name = self.names[int(self.m[quoted[0]].value)]
+            return
+        for i, mention in enumerate(self.m):
+            if mention.kind != "name_marker":
+                continue
+            if self.take_name(self.content_words_from(i + 1, 1)):
+                return
+        if self.name_in_the_name():
+            return
+        for i, mention in enumerate(self.m):
+            if mention.kind != "dimension" or mention.value in ("provider", "account"):
+                continue
+            words = [w for w in self.content_words_from(i - 1, -1)
+                     if self.m[w].kind == "word"]
+            start = words[0] - 1 if words else -1
+            if words and start >= 0 and (
+                self.m[start].text in ("for", "of", "on", "in", "from", "the", "my", "our", "all",
+                                       "with")
+                or self.m[start].kind == "provider"
+            ):
+                self.take_name(words)
+                return
+
+    def name_in_the_name(self) -> bool:
+        """"campaigns with Brand in the name" / "... in their names"."""
+        texts = [m.text for m in self.m]
+        for i in range(len(texts) - 2):
+            if texts[i] == "in" and texts[i + 1] in ("the", "their", "its") \
+                    and texts[i + 2] in ("name", "names", "title"):
+                words = self.content_words_from(i - 1, -1)
+                if words and self.m[words[0] - 1].text in ("with", "has", "have", "having"):
+                    return self.take_name(words)
+        return False
+
+    # --- ranking -----------------------------------------------------------------------------
+
+    def attached_metric(self, i: int) -> str | None:
+        """The metric a rank word is about: "lowest CPA", "spent the most"."""
+        skip = ("the", "my", "our", "s", "a")
+        after = i + 1
+        while after < len(self.m) and (self.m[after].text in skip
+                                       or self.m[after].kind in ("number", "provider")):
+            after += 1
+        if after < len(self.m) and self.m[after].kind == "metric":
+            return self.m[after].value
+        before = self.neighbour(i, -1, skip=skip)
+        if before is not None and self.m[before].kind == "metric":
+            return self.m[before].value
+        return None
+
+    def by_metric_at(self) -> int | None:
+        """Position of the metric after "by" / "sorted by" ("campaigns by ROAS")."""
+        for i in self.kinds("by") + self.kinds("sort"):
+            after = self.neighbour(i, 1, skip=("the", "their", "its", "highest", "lowest"))
+            if after is not None and self.m[after].kind == "metric":
+                return after
+        return None
+
+    def by_metric(self) -> str | None:
+        at = self.by_metric_at()
+        return None if at is None else self.m[at].value
+
+    def limit_near(self, i: int) -> int | None:
+        for j in (i + 1, i - 1, i + 2):
+            if 0 <= j < len(self.m) and self.m[j].kind == "number":
+                return int(self.m[j].value)
+        return None
+
+    def counted_split(self) -> int | None:
+        """"the 5 ads with the most purchases": a number right before a plural split noun."""
+        for i, mention in enumerate(self.m[1:], start=1):
+            before = self.m[i - 1]
+            if mention.kind == "dimension" and mention.plural and before.kind == "number":
+                return int(before.value)
+        return None
+
+    def read_rank(self) -> None:
+        ranks = self.kinds("rank")
+        by = self.by_metric()
+        if not ranks and not by:
+            return
+        orders = {"asc": "asc", "desc": "desc", "best_first": "best", "worst_first": "worst"}
+        direction = next((orders[self.m[i].value] for i in ranks if self.m[i].value in orders),
+                         None)
+        quality = [i for i in ranks if self.m[i].value not in orders]
+        attached = [(i, self.attached_metric(i)) for i in quality]
+        sense, metric = direction or "best", by
+        for i, found in attached:
+            if found:
+                sense, metric = direction or self.m[i].value, found
+                break
+        else:
+            if quality:
+                sense = direction or self.m[quality[0]].value
+        limit = next((n for n in (self.limit_near(i) for i in ranks) if n is not None), None)
+        if limit is None and ranks:
+            limit = self.counted_split()
+        split_nouns = [m for m in self.m if m.kind in ("dimension", "grain_noun")]
+        singular = bool(split_nouns) and not split_nouns[0].plural and limit is None
+        self.slots.rank = Rank(sense=sense, metric=metric, limit=limit, singular=singular,
+                               cut=bool(quality))
+
+    # --- everything else ---------------------------------------------------------------------
+
+    def names_around(self, i: int) -> bool:
+        """True when "vs" at i sits between names, not platforms or periods."""
+        sides = [self.neighbour(i, -1), self.neighbour(i, 1, skip=("the", "non"))]
+        return any(j is not None and (self.m[j].kind == "name" or (
+            self.m[j].kind == "word" and self.m[j].text not in STOPWORDS)) for j in sides)
+
+    def read_rest(self) -> None:
+        slots = self.slots
+        slots.metrics = _unique(m.value for m in self.m if m.kind == "metric")
+        slots.unsupported_metrics = _unique(m.value for m in self.m
+                                            if m.kind == "unsupported_metric")
+        slots.unsupported_providers = _unique(m.value for m in self.m
+                                              if m.kind == "unsupported_provider")
+        by_at = self.by_metric_at()
+        slots.by_metric_only = by_at is not None and sum(
+            1 for m in self.m if m.kind == "metric") == 1
+        slots.model = next((m.value for m in self.m if m.kind == "model"), None)
+        slots.mode = next((m.value for m in self.m if m.kind == "mode"), None)
+        slots.attribution_word = self.has("attribution")
+        first = self.m[0].text if self.m else ""
+        second = self.m[1].text if len(self.m) > 1 else ""
+        slots.follow_up_cue = (
+            first in _FOLLOW_UP_OPENERS or (first in ("what", "how") and second == "about")
+            or self.has("ref") or self.has("additive")
+        )
+        slots.additive = self.has("additive")
+        texts = {m.text for m in self.m}
+        slots.overview = self.has("overview") or (
+            first == "how" and bool(texts & {"do", "did", "go", "going", "went"}))
+        slots.no_compare = self.has("no_compare")
+        slots.names_compared = any(self.names_around(i) for i, m in enumerate(self.m)
+                                   if m.text in ("vs", "versus"))
+        slots.change = self.has("change")
+        slots.ads_focus = slots.ads_focus or self.has("rank") or bool(slots.name)
+        slots.unknown_words = [
+            m.text for i, m in enumerate(self.m)
+            if m.kind == "word" and i not in self.used and m.text not in STOPWORDS
+            and m.text not in GREETINGS and not m.text.startswith(NAME_PLACEHOLDER)
+        ]
+        slots.stopword_count = sum(1 for m in self.m if m.text in STOPWORDS)
+
+
+def read(question: str, today: date) -> Slots:
+    """The slots of one question (already screened by guard.screen), asked on ``today``."""
+    text, names = _lift_quotes(" ".join(question.split()))
+    text, unreadable = rewrite_calendar_words(normalise(text), today)
+    text = _plain_punctuation(text)
+    slots = Slots(dates=NO_DATES, unreadable_date=unreadable,
+                  threshold=bool(_THRESHOLD.search(text)))
+    text = _window(text, slots)
+    slots.dates = find_dates(" ".join(text.split()))
+    tokens = re.findall(r"[a-z0-9]+", slots.dates.text)
+    reader = _Reader(_tag(tokens), names, slots)
+    reader.read_splits()
+    reader.read_providers()
+    reader.read_name()
+    reader.read_rank()
+    reader.read_rest()
+    return slots

@@ -1,0 +1,268 @@
+"""Finding the date phrases inside a question, and which of them is the comparison.
+
+metricx.semantic.dates resolves a phrase ("last week", "Nov 1-7"); this module finds those
+phrases inside free text ("CPC this week vs last week for top 3 ads"), tells the asked-about
+period from the one to compare with, and turns comparison words ("week over week", "vs the
+same period last year") into a rule that gives the compare range once the period is known.
+Every pattern is anchored on literal words and bounded, so no input makes it backtrack badly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.query import TimeRange
+
+from .lexicon import NUMBER_WORDS
+
+PLACEHOLDER = "zzdate"
+
+_NUM = r"(?:\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
+_UNIT = r"(?:day|week|month|quarter|year)"
+_MONTH = (
+    r"(?:january|february|march|april|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
+)
+_MONTH_ANY = rf"(?:{_MONTH}|may)"  # "may" alone is a verb; it needs a day, a year or "in"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d{2}"
+_ISO = r"\d{4}-\d{1,2}-\d{1,2}"
+_POINT = (
+    rf"(?:{_ISO}|{_MONTH_ANY}\.? (?:the )?{_DAY}(?:,? {_YEAR})?"
+    rf"|{_DAY} (?:of )?{_MONTH_ANY}\.?(?:,? {_YEAR})?|{_MONTH_ANY}\.?,? {_YEAR}|{_MONTH}\.?)"
+)
+_RANGE_POINT = rf"(?:{_POINT}|{_YEAR})"
+_RANGE_END = rf"(?:{_RANGE_POINT}|today|yesterday)"
+_AFTER_PREPOSITION = "|".join(
+    rf"(?<={word} )(?:{_YEAR}|may)" for word in ("in", "for", "during", "of", "since")
+)
+_DATE = "|".join(
+    (
+        rf"between {_RANGE_POINT} and {_RANGE_END}",
+        rf"(?:from )?{_RANGE_POINT} ?(?:to|until|till|through|thru|-) ?{_RANGE_END}",
+        rf"{_MONTH_ANY}\.? {_DAY} ?- ?{_DAY}(?!\d)",
+        rf"{_DAY} ?- ?{_DAY} {_MONTH_ANY}",
+        rf"(?:since|starting(?: from| on)?|from|as of) (?:{_RANGE_POINT}|may)",
+        r"today|yesterday",
+        rf"(?:this|current) {_UNIT}(?: to date| so far)?",
+        rf"{_UNIT} to date|wtd|mtd|qtd|ytd",
+        rf"(?:last|past|previous|prior) (?:{_NUM} )?{_UNIT}s?",
+        rf"{_NUM} days? ago",
+        _POINT,
+        _AFTER_PREPOSITION,
+    )
+)
+_LAST_LIKE = re.compile(rf"(?:last|past|previous|prior) (?:{_NUM} )?{_UNIT}s?")
+_NAMED_UNIT = re.compile(
+    rf"(?:(?:this|current|last|past|previous|prior) (?P<a>{_UNIT})(?: to date| so far)?"
+    rf"|(?P<b>{_UNIT}) to date)"
+)
+_MARKER = (
+    r"(?:vs\.?|versus|compared (?:to|with|against)|comparing (?:it )?(?:to|with)"
+    r"|compare (?:it )?(?:to|with|against)|against|relative to|than)"
+)
+_PREV_YEAR = (
+    r"(?:the )?same (?:period|time|days?|dates?|range|week|month|day) "
+    r"(?:last|a|the previous|previous|prior) year|(?:a|one) year (?:ago|earlier|before)"
+    r"|(?:last|previous|prior) year"
+)
+_PREV_PERIOD = (
+    r"(?:the )?(?:previous|prior|preceding|last|earlier) (?:time )?period|(?:the )?period before"
+    rf"|(?:the )?(?:{_NUM} )?{_UNIT}s? before"
+)
+_SAME_DAY = (
+    r"(?:the )?same (?:day|time|weekday) (?:last|previous|the previous|a) week"
+    r"|(?:the )?same (?:day|time) a week (?:ago|earlier|before)"
+)
+_OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quarter",
+                       "yoy": "year"}
+
+
+def _master(markers: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?<![\w-])(?:(?P<marker>{markers}) (?:(?:the|that of|that in|to|with) )?"
+        rf"(?:(?P<py>{_PREV_YEAR})|(?P<pp>{_PREV_PERIOD})|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE}))"
+        rf"|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
+        rf"|(?P<over>{_UNIT})[ -]over[ -](?P=over)|(?P<abbr>{'|'.join(_OVER_ABBREVIATIONS)})"
+        rf"|(?P<date>{_DATE}))(?![\w])"
+    )
+
+
+_MASTER = _master(_MARKER)
+#: After "compare", plain "with", "to" and "and" introduce the other period too.
+_MASTER_COMPARING = _master(rf"(?:{_MARKER}|with|to|and)")
+
+# --- calendar words dates.resolve_phrase does not know ---------------------------------------
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NOT_A_NAME = r"(?! (?:campaigns?|ad ?sets?|ads?|sale|promo))"
+_WEEKDAY = re.compile(
+    rf"\b(?<!black )(?<!cyber )(?:(?P<how>since|this|last|past|on) )?"
+    rf"(?P<day>{'|'.join(_WEEKDAYS)})\b{_NOT_A_NAME}"
+)
+_QUARTER = re.compile(r"\bq(?P<q>[1-4])(?: (?P<year>(?:19|20)\d{2}))?\b")
+_ALIASES = re.compile(r"\b(?:this morning|tonight|last night|(?:the )?day before yesterday)\b")
+_UNREADABLE = re.compile(
+    r"\b(?:(?:last|past|previous|next) \d+ hours?|(?:last |this |the )?weekends?"
+    rf"|(?:black friday|cyber monday|bfcm|christmas|xmas|thanksgiving|easter|prime day"
+    rf"|holiday season|valentine'?s day|mother'?s day|father'?s day){_NOT_A_NAME}"
+    r"|h[12](?: (?:19|20)\d{2})?|fiscal (?:year|quarter)|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\w/])"
+)
+_QUARTER_MONTHS = ("jan", "apr", "jul", "oct"), ("mar", "jun", "sep", "dec")
+
+
+def _weekday(match: re.Match[str], today: date) -> str:
+    """"since monday" -> the latest Monday up to today; "this monday" -> this week's; "on / last
+    monday" and a bare "monday" -> the latest one before today."""
+    target = _WEEKDAYS.index(match["day"])
+    how = match["how"]
+    if how == "since":
+        return f"since {today - timedelta(days=(today.weekday() - target) % 7)}"
+    if how == "this":
+        return str(today - timedelta(days=today.weekday() - target))
+    return str(today - timedelta(days=(today.weekday() - target - 1) % 7 + 1))
+
+
+def _quarter(match: re.Match[str], today: date) -> str:
+    """"q3" -> "jul 2026 to sep 2026", the latest Q3 that has begun (or the year given)."""
+    index = int(match["q"]) - 1
+    year = int(match["year"]) if match["year"] else today.year
+    if not match["year"] and date(year, 3 * index + 1, 1) > today:
+        year -= 1
+    return f"{_QUARTER_MONTHS[0][index]} {year} to {_QUARTER_MONTHS[1][index]} {year}"
+
+
+def rewrite_calendar_words(text: str, today: date) -> tuple[str, str | None]:
+    """Weekdays, quarters and "last night" as phrases resolve_phrase reads, or a problem.
+
+    The problem names dates that cannot be read reliably (holidays, weekends, hours,
+    "11/03" which is 3 Nov or 11 Mar depending on the reader) so the copilot asks instead of
+    guessing. ``text`` is lower case.
+    """
+    unreadable = _UNREADABLE.search(text)
+    if unreadable:
+        return text, unreadable[0]
+    aliases = {"last night": "yesterday", "day before yesterday": "2 days ago",
+               "the day before yesterday": "2 days ago"}
+    text = _ALIASES.sub(lambda m: aliases.get(m[0], "today"), text)
+    text = _WEEKDAY.sub(lambda m: _weekday(m, today), text)
+    return _QUARTER.sub(lambda m: _quarter(m, today), text), None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How to find the compare range once the asked-about range is known.
+
+    relative: a named period before the range (dates.compare_range_for: "previous period",
+    "last week", "previous year"); phrase: dates given outright ("vs yesterday", "vs Oct 1-7");
+    shift: the same days ``days`` earlier ("same day last week").
+    """
+
+    kind: Literal["relative", "phrase", "shift"]
+    text: str = ""
+    days: int = 0
+
+    def resolve(self, time_range: TimeRange, today: date) -> TimeRange:
+        """The compare range for ``time_range``; DatePhraseError when it cannot be built."""
+        if self.kind == "relative":
+            return compare_range_for(self.text, time_range)
+        if self.kind == "phrase":
+            return resolve_phrase(self.text, today)
+        step = timedelta(days=self.days)
+        return TimeRange(start=time_range.start - step, end=time_range.end - step)
+
+    @property
+    def named_unit(self) -> str | None:
+        """"week" for "vs last week": the period the question implicitly starts from."""
+        match = re.fullmatch(rf"(?:last|previous|prior) (?P<unit>{_UNIT})", self.text)
+        return match["unit"] if match and self.kind == "relative" else None
+
+
+@dataclass(frozen=True)
+class DateMentions:
+    """The date phrases of one question, ready to resolve against a day."""
+
+    main: str | None  # phrase for dates.resolve_phrase, e.g. "last 7 days"
+    comparison: Comparison | None
+    before: Comparison | None  # "and the week before?": the period before the previous one
+    over_unit: str | None  # "week" for "week over week"
+    text: str  # the question with every date phrase replaced by PLACEHOLDER
+
+
+NO_DATES = DateMentions(main=None, comparison=None, before=None, over_unit=None, text="")
+
+
+def named_unit(phrase: str) -> str | None:
+    """"month" for "last month" / "this month" / "mtd": a phrase naming one whole period."""
+    abbreviations = {"wtd": "week", "mtd": "month", "qtd": "quarter", "ytd": "year"}
+    if phrase in abbreviations:
+        return abbreviations[phrase]
+    match = _NAMED_UNIT.fullmatch(phrase)
+    return (match["a"] or match["b"]) if match else None
+
+
+def _compare_from_date(text: str) -> Comparison:
+    if _LAST_LIKE.fullmatch(text):
+        return Comparison("relative", text)
+    return Comparison("phrase", _as_phrase(text))
+
+
+def _previous_period(text: str) -> Comparison:
+    """"the week before" -> previous week; "the 7 days before" -> previous 7 days."""
+    words = [w for w in text.split() if w not in ("the", "before")]
+    if "period" in words or not words:
+        return Comparison("relative", "previous period")
+    return Comparison("relative", "previous " + " ".join(words))
+
+
+def _as_phrase(text: str) -> str:
+    """What resolve_phrase understands: "starting from Nov 3" / "as of Nov 3" -> "since Nov 3"."""
+    return re.sub(r"^(?:starting(?: from| on)?|as of) ", "since ", text)
+
+
+def find_dates(text: str) -> DateMentions:
+    """Every date phrase in ``text`` (lower case, one space between words), classified.
+
+    A phrase after "vs"/"compared to"/... is the comparison; otherwise the first phrase is the
+    period asked about and a second one ("this week and last week") is the comparison.
+    """
+    mains: list[str] = []
+    comparisons: list[Comparison] = []
+    befores: list[Comparison] = []
+    over: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        if match["marker"]:
+            if match["py"]:
+                comparisons.append(Comparison("relative", "previous year"))
+            elif match["pp"]:
+                comparisons.append(_previous_period(match["pp"]))
+            elif match["sd"]:
+                comparisons.append(Comparison("shift", days=7))
+            else:
+                comparisons.append(_compare_from_date(match["cd"]))
+        elif match["sd2"]:
+            comparisons.append(Comparison("shift", days=7))
+        elif match["before"]:
+            befores.append(_previous_period(match["before"]))
+        elif match["over"] or match["abbr"]:
+            over.append(match["over"] or _OVER_ABBREVIATIONS[match["abbr"]])
+        else:
+            mains.append(_as_phrase(match["date"]))
+        return f" {PLACEHOLDER} "
+
+    master = _MASTER_COMPARING if re.search(r"\bcompar", text) else _MASTER
+    replaced = master.sub(take, text)
+    if not comparisons and len(mains) > 1:
+        comparisons.append(_compare_from_date(mains[1]))
+    return DateMentions(
+        main=mains[0] if mains else None,
+        comparison=comparisons[0] if comparisons else None,
+        before=befores[0] if befores else None,
+        over_unit=over[0] if over else None,
+        text=" ".join(replaced.split()),
+    )
