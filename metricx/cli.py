@@ -236,6 +236,69 @@ def connection_list(workspace: str, as_json: bool) -> None:
                    f"last sync {synced}  {c.name}")
 
 
+# --- questions -------------------------------------------------------------------------------
+
+@main.command()
+@workspace_option
+@click.option("--json", "query_json", required=True,
+              help="The SemanticQuery as JSON (see DESIGN.md); '-' reads it from stdin.")
+@friendly_errors
+def query(workspace: str, query_json: str) -> None:
+    """Run a SemanticQuery and print the result as one JSON object."""
+    from metricx.services.metrics import run_query
+    from metricx.services.workspaces import find_workspace
+
+    text = sys.stdin.read() if query_json == "-" else query_json
+    with services():
+        result = run_query(find_workspace(workspace).id, text)
+    click.echo(json.dumps(result.to_contract()))
+
+
+@main.command()
+@workspace_option
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]),
+              help="Resolve dates as if today were this day (default: the workspace's today).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.argument("questions", nargs=-1, required=True)
+@friendly_errors
+def ask(workspace: str, today: Any, as_json: bool, questions: tuple[str, ...]) -> None:
+    """Ask the copilot. Several QUESTIONS form one conversation (follow-ups refer back)."""
+    from metricx.copilot.service import ask as ask_copilot
+    from metricx.copilot.understanding import Conversation
+    from metricx.services.workspaces import find_workspace
+
+    conversation = Conversation()
+    with services():
+        ws = find_workspace(workspace)
+        for question in questions:
+            answer = ask_copilot(ws.id, question, conversation,
+                                 today=today.date() if today else None)
+            if as_json:
+                click.echo(json.dumps(answer.to_contract()))
+            else:
+                click.echo(f"> {question}\n{answer.answer}\n")
+
+
+@main.command("eval")
+@click.option("--understander", type=click.Choice(["offline", "claude"]), default="offline",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@friendly_errors
+def evaluate_copilot(understander: str, as_json: bool) -> None:
+    """Score the copilot's understanding on the golden question set, per category."""
+    from metricx.copilot.evaluation import evaluate, load_golden
+    from metricx.copilot.offline import OfflineUnderstander
+
+    if understander == "claude":
+        from metricx.copilot.claude import ClaudeUnderstander
+
+        chosen = ClaudeUnderstander()
+    else:
+        chosen = OfflineUnderstander()
+    report = evaluate(chosen, load_golden())
+    click.echo(json.dumps(report.to_dict()) if as_json else report.render())
+
+
 # --- data in ----------------------------------------------------------------------------------
 
 @main.command()

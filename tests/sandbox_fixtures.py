@@ -7,10 +7,15 @@ exactly as a production connection's would, so the whole pipeline runs as in pro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
+import pandas as pd
 import pytest
+from sqlalchemy import text
 
+from metricx.db import get_engine, transaction
+from metricx.models import FxRate
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.servers import SandboxServers
 
@@ -87,3 +92,71 @@ def platform_day_totals(merchant, account_id: str, days: list[date], as_of: date
             if not totals.is_zero:
                 found[(ad.external_id, day)] = totals
     return found
+
+
+FIRST, LAST = date(2026, 11, 8), date(2026, 11, 19)  # the days `synced` holds
+
+
+def eur_rate(day: date) -> Decimal:
+    return Decimal("1.05") + Decimal(day.day) / 1000
+
+
+@pytest.fixture
+def synced(fakes, admin, redis_conn):
+    """Every sandbox account and the shop synced for FIRST..LAST, EUR rates in place.
+    Returns (workspace id, the raw rows read back for an independent reference)."""
+    from metricx.services.connections import add_connection
+    from metricx.sync.pipeline import sync_connection
+
+    merchant = fakes.merchant
+    connections = []
+    for account in merchant.accounts:
+        secret = (CREDENTIALS.google_refresh_token if account.provider == "google"
+                  else CREDENTIALS.meta_access_token)
+        settings_ = ({"login_customer_id": CREDENTIALS.google_login_customer_id}
+                     if account.provider == "google" else {})
+        connections.append(add_connection(admin, account.provider, account.external_id, secret,
+                                          settings=settings_))
+    shop = add_connection(admin, "shopify", CREDENTIALS.shopify_shop,
+                          CREDENTIALS.shopify_access_token)
+    with transaction() as session:
+        for offset in range(-2, (LAST - FIRST).days + 3):
+            day = FIRST + timedelta(days=offset)
+            session.add(FxRate(workspace_id=admin.workspace_id, day=day, from_currency="EUR",
+                               to_currency="USD", rate=eur_rate(day)))
+    for connection in connections:
+        outcome = sync_connection(admin.workspace_id, connection.id, "range", start=FIRST,
+                                  end=LAST, now=NOW)
+        assert outcome.status == "success", outcome.error
+    assert sync_connection(admin.workspace_id, shop.id, "shop", now=NOW).status == "success"
+    return admin.workspace_id, reference_rows(admin.workspace_id)
+
+
+def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
+    with get_engine().connect() as conn:
+        ads = pd.read_sql(text("""
+            SELECT s.bucket_start, s.spend, s.impressions, s.clicks, s.conversions,
+                   s.conversion_value, c.provider, c.currency,
+                   ad.id AS ad_id, ad.name AS ad, ads.id AS adset_id, ads.name AS adset,
+                   cmp.id AS campaign_id, cmp.name AS campaign
+            FROM metric_snapshots s JOIN entities ad ON ad.id = s.entity_id
+            JOIN entities ads ON ads.id = ad.parent_id JOIN entities cmp ON cmp.id = ads.parent_id
+            JOIN connections c ON c.id = ad.connection_id WHERE s.workspace_id = :ws"""),
+            conn, params={"ws": workspace_id})
+        orders = pd.read_sql(text("SELECT * FROM shopify_orders WHERE workspace_id = :ws"),
+                             conn, params={"ws": workspace_id})
+        refunds = pd.read_sql(text("""SELECT r.created_at, r.amount FROM shopify_refunds r
+            JOIN shopify_orders o ON o.id = r.order_id WHERE r.workspace_id = :ws
+            AND NOT o.test"""), conn, params={"ws": workspace_id})
+    ads["day"] = ads["bucket_start"].dt.tz_convert("America/New_York").dt.date
+    rate = ads.apply(lambda r: float(eur_rate(r["day"])) if r["currency"] == "EUR" else 1.0,
+                     axis=1)
+    for column in ("spend", "conversion_value"):
+        ads[column] = ads[column].astype(float) * rate
+    for column in ("impressions", "clicks", "conversions"):
+        ads[column] = ads[column].astype(float)
+    orders["day"] = orders["processed_at"].dt.tz_convert("America/New_York").dt.date
+    refunds["day"] = refunds["created_at"].dt.tz_convert("America/New_York").dt.date
+    return {"ads": ads, "orders": orders, "refunds": refunds}
+
+

@@ -234,7 +234,7 @@ def _decimal(value: Number | None) -> Decimal | None:
     if isinstance(value, bool):
         raise TypeError("a metric sum cannot be a bool")
     if isinstance(value, float):
-        return Decimal(repr(value))  # the float as written, not its binary expansion
+        return Decimal(repr(float(value)))  # as written, not its binary expansion (numpy too)
     return Decimal(value)
 
 

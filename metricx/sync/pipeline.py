@@ -40,7 +40,9 @@ from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.totals import Totals
 
 KINDS = ("intraday", "range", "shop")
-REFETCH_DAYS = 7
+# The daily re-fetch window. DESIGN.md says 7 days; Meta keeps restating conversions for up
+# to 28 days (reference/external-apis.md), so Meta accounts re-read 28.
+REFETCH_DAYS = {"meta": 28, "google": 7}
 CHUNK_DAYS = 7  # days per platform request and per transaction in a range sync
 
 Progress = Callable[[int, int, str], None]
@@ -134,7 +136,7 @@ def _sync_ads(connection: ConnectionView, kind: str, start: date | None, end: da
         today = today_in(account.timezone, now)
         if kind == "intraday":
             return _intraday(connection, source, entities, account.timezone, today, now)
-        start = start or today - timedelta(days=REFETCH_DAYS)
+        start = start or today - timedelta(days=REFETCH_DAYS[connection.provider])
         end = end or today - timedelta(days=1)
         if start > end:
             raise InvalidInputError(f"start {start} is after end {end}")

@@ -1,0 +1,132 @@
+"""respond: the deterministic answer (every number from the fetched result) and its chart.
+
+The text states what was computed, over which dates, in which currency, with which
+definitions (and attribution settings when they matter), so a reader can check it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from metricx.semantic import catalogue
+from metricx.semantic.query import TimeRange
+from metricx.services.metrics import MetricsResult
+
+MAX_LISTED_ROWS = 10
+
+
+def _fmt(metric: str, value: Any, currency: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return catalogue.EMPTY_VALUE
+    return catalogue.format_value(metric, value, currency)
+
+
+def _span(span: TimeRange) -> str:
+    def day(d: date) -> str:
+        return f"{d:%b} {d.day}, {d.year}"
+
+    return day(span.start) if span.start == span.end else f"{day(span.start)} – {day(span.end)}"
+
+
+def _change(now: Any, before: Any) -> str:
+    if before in (None, 0) or now is None or any(
+            isinstance(v, float) and math.isnan(v) for v in (now, before)):
+        return ""
+    return f", {((now - before) / abs(before)) * 100:+.1f}%"
+
+
+def _label(metric: str) -> str:
+    return catalogue.get_metric(metric).label
+
+
+def _row_name(result: MetricsResult, row: pd.Series) -> str:
+    dims = [d for d in result.query.dimensions]
+    parts = [str(row[d]) for d in dims]
+    if result.query.grain:
+        parts.append(str(row[result.query.grain]))
+    return " · ".join(parts) or "Total"
+
+
+def answer_text(result: MetricsResult, note: str = "") -> str:
+    """The answer in words, built only from `result`."""
+    query, frame, currency = result.query, result.frame, result.currency
+    compare = result.compare_frame
+    lines = [f"**{', '.join(_label(m) for m in query.metrics)}** for {_span(query.time_range)}"
+             + (f" compared with {_span(query.compare_range)}" if query.compare_range else "")
+             + f" (days in {result.timezone}, money in {currency})."]
+    if frame.empty:
+        lines.append("There is no data for this period: nothing was spent or sold, or the "
+                     "accounts have not synced these days yet.")
+    elif not query.dimensions and not query.grain:
+        row = frame.iloc[0]
+        before = compare.iloc[0] if compare is not None and len(compare) else None
+        for metric in query.metrics:
+            text = f"- {_label(metric)}: **{_fmt(metric, row[metric], currency)}**"
+            if before is not None:
+                text += (f" (vs {_fmt(metric, before[metric], currency)}"
+                         f"{_change(row[metric], before[metric])})")
+            lines.append(text)
+    else:
+        shown = frame.head(MAX_LISTED_ROWS)
+        ranked = query.order_by and query.dimensions
+        if ranked:
+            lines.append(f"Ranked by {_label(query.order_by.metric)} "
+                         f"({'highest' if query.order_by.direction == 'desc' else 'lowest'} "
+                         "first):")
+        for index, (_, row) in enumerate(shown.iterrows(), start=1):
+            values = []
+            for metric in query.metrics:
+                value = f"{_label(metric)} {_fmt(metric, row[metric], currency)}"
+                if compare is not None and index - 1 < len(compare):
+                    prior = compare.iloc[index - 1][metric]
+                    value += f" (vs {_fmt(metric, prior, currency)})"
+                values.append(value)
+            lead = f"{index}. " if ranked else "- "
+            lines.append(f"{lead}{_row_name(result, row)}: {'; '.join(values)}")
+        if len(frame) > MAX_LISTED_ROWS:
+            lines.append(f"…and {len(frame) - MAX_LISTED_ROWS} more rows in the table.")
+    lines.append("")
+    lines.append("Definitions: " + " ".join(result.definitions.values()))
+    if query.needs_attribution and query.attribution:
+        a = query.attribution
+        window = f"{a.window_days}-day" if a.window_days else "lifetime"
+        lines.append(f"Attribution: {a.model.replace('_', ' ')}, {window} window, "
+                     f"{a.mode} accounting.")
+    if note:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)
+
+
+def chart(result: MetricsResult) -> alt.Chart | None:
+    """Lines over time, bars per dimension, grouped bars for a comparison; None for a total."""
+    query, frame = result.query, result.frame
+    if frame.empty or (not query.grain and not query.dimensions):
+        return None
+    metric = query.metrics[0]
+    title = f"{_label(metric)} ({result.currency})" if catalogue.get_metric(
+        metric).unit == "currency" else _label(metric)
+    if query.grain:
+        data = frame.assign(period=frame[query.grain])
+        color = alt.Color(f"{query.dimensions[0]}:N") if query.dimensions else alt.value(
+            "#4C78A8")
+        return alt.Chart(data).mark_line(point=True).encode(
+            x=alt.X("period:T" if query.grain != "hour" else "period:O", title=query.grain),
+            y=alt.Y(f"{metric}:Q", title=title), color=color,
+            tooltip=list(data.columns)).properties(title=title)
+    label = query.dimensions[-1]
+    data = frame.assign(name=frame.apply(lambda r: _row_name(result, r), axis=1))
+    if result.compare_frame is not None and len(result.compare_frame):
+        before = result.compare_frame.assign(name=data["name"].values, period="comparison")
+        data = pd.concat([data.assign(period="this period"), before])
+        return alt.Chart(data).mark_bar().encode(
+            y=alt.Y("name:N", sort=None, title=label), x=alt.X(f"{metric}:Q", title=title),
+            yOffset="period:N", color="period:N", tooltip=["name", "period", metric]
+        ).properties(title=title)
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("name:N", sort=None, title=label), x=alt.X(f"{metric}:Q", title=title),
+        tooltip=["name", metric]).properties(title=title)

@@ -1,0 +1,132 @@
+"""The copilot: understand -> fetch -> respond, one turn at a time, every turn logged.
+
+Claude understands when ANTHROPIC_API_KEY is set (falling back to the offline parser when it
+is unavailable); otherwise the offline parser does. Either way the numbers come only from the
+metric service, and the answer shows the query it ran.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from metricx.config import get_config
+from metricx.copilot.offline import OfflineUnderstander
+from metricx.copilot.respond import answer_text, chart
+from metricx.copilot.understanding import Conversation, Understander, Understanding
+from metricx.db import new_session, transaction
+from metricx.errors import InvalidInputError, MetricxError
+from metricx.models import CopilotTurn, Workspace
+from metricx.semantic.dates import today_in
+from metricx.services.metrics import MetricsResult, run_query
+
+MAX_TURNS_PER_MINUTE = 20
+
+
+class RateLimitedError(MetricxError):
+    pass
+
+
+@dataclass
+class CopilotAnswer:
+    status: str  # answer | clarify | refuse
+    answer: str
+    understanding: Understanding
+    result: MetricsResult | None = None
+
+    def chart(self) -> Any:
+        return chart(self.result) if self.result is not None else None
+
+    def to_contract(self) -> dict[str, Any]:
+        """The `metricx ask --json` output contract of DESIGN.md."""
+        query = self.understanding.query
+        return {"status": self.status,
+                "query": query.model_dump(mode="json") if query and self.result else None,
+                "answer": self.answer,
+                "result": self.result.to_contract() if self.result else None}
+
+
+def default_understander() -> Understander:
+    if get_config().anthropic_api_key:
+        from metricx.copilot.claude import ClaudeUnderstander
+
+        return ClaudeUnderstander()
+    return OfflineUnderstander()
+
+
+def _check_rate(workspace_id: int, user_id: int | None) -> None:
+    if user_id is None:
+        return
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    with new_session() as session:
+        recent = session.scalar(select(func.count()).select_from(CopilotTurn).where(
+            CopilotTurn.workspace_id == workspace_id, CopilotTurn.user_id == user_id,
+            CopilotTurn.created_at >= since))
+    if recent >= MAX_TURNS_PER_MINUTE:
+        raise RateLimitedError(f"that is {MAX_TURNS_PER_MINUTE} questions in a minute; "
+                               "please wait a moment")
+
+
+def _understand(understander: Understander, question: str, conversation: Conversation,
+                today: date) -> tuple[Understanding, str]:
+    try:
+        return understander.understand(question, conversation, today), ""
+    except MetricxError as error:  # Claude unavailable: the offline parser still answers
+        if isinstance(understander, OfflineUnderstander):
+            raise
+        fallback = OfflineUnderstander().understand(question, conversation, today)
+        return fallback, f"{error} Answered by the offline parser instead."
+
+
+def ask(workspace_id: int, question: str, conversation: Conversation | None = None, *,
+        today: date | None = None, user_id: int | None = None,
+        understander: Understander | None = None) -> CopilotAnswer:
+    """Answer one question in the context of `conversation` (which it extends)."""
+    conversation = conversation if conversation is not None else Conversation()
+    started = time.perf_counter()
+    _check_rate(workspace_id, user_id)
+    with new_session() as session:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise InvalidInputError(f"no workspace {workspace_id}")
+        tz = workspace.timezone
+    today = today or today_in(tz)
+    understander = understander or default_understander()
+    understanding, note = _understand(understander, question, conversation, today)
+    conversation.add(question, understanding)
+    answer, error, result = understanding.message, None, None
+    status = understanding.status
+    if status == "answer" and understanding.query is not None:
+        try:
+            result = run_query(workspace_id, understanding.query)
+            answer = answer_text(result, " ".join(p for p in (understanding.message, note) if p))
+        except MetricxError as problem:
+            status, answer, error = "clarify", f"I could not compute that: {problem}", str(
+                problem)
+    elif not answer:
+        answer = "Could you rephrase that as a question about your ad or store metrics?"
+    _log(workspace_id, user_id, question, understanding, status, answer, error,
+         int((time.perf_counter() - started) * 1000))
+    return CopilotAnswer(status, answer, understanding, result)
+
+
+def _log(workspace_id: int, user_id: int | None, question: str, understanding: Understanding,
+         status: str, answer: str, error: str | None, latency_ms: int) -> None:
+    query = understanding.query.model_dump(mode="json") if understanding.query else None
+    with transaction() as session:
+        session.add(CopilotTurn(
+            workspace_id=workspace_id, user_id=user_id, question=question[:4000],
+            semantic_query=query, status=status, answer=answer, model=understanding.model
+            or "offline", input_tokens=understanding.input_tokens,
+            output_tokens=understanding.output_tokens, latency_ms=latency_ms, error=error))
+
+
+def recent_turns(workspace_id: int, limit: int = 50) -> list[CopilotTurn]:
+    with new_session() as session:
+        return list(session.scalars(
+            select(CopilotTurn).where(CopilotTurn.workspace_id == workspace_id)
+            .order_by(CopilotTurn.created_at.desc(), CopilotTurn.id.desc()).limit(limit)))
