@@ -20,6 +20,14 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{days} day{'s' if days != 1 else ''} ago"
 
 
+def is_late(last_synced_at: datetime | None, now: datetime | None = None,
+            minutes: int = 60) -> bool:
+    """A connection synced every 15 minutes that has not synced for an hour is late."""
+    if last_synced_at is None:
+        return True
+    return ((now or datetime.now(UTC)) - last_synced_at).total_seconds() > minutes * 60
+
+
 STATUS_BADGES = {
     "active": "🟢 active",
     "paused": "⏸️ paused",

@@ -13,14 +13,17 @@ def test_a_visitor_sees_only_the_login_form(db):
     assert not at.title
 
 
-def test_an_admin_logs_in_and_lands_on_connections_with_an_empty_state(admin_app):
+def test_an_admin_logs_in_and_lands_on_the_dashboard_with_an_empty_state(admin_app):
     assert not admin_app.exception
+    assert admin_app.title[0].value == "Dashboard"
+    assert "No data yet" in texts(admin_app)
+    admin_app.switch_page("pages/connections.py").run()
     assert admin_app.title[0].value == "Connections"
     assert "No connections yet" in texts(admin_app)
 
 
 def test_a_member_gets_no_admin_page_even_by_asking_for_it(member_app):
-    assert member_app.title[0].value == "Your account"
+    assert member_app.title[0].value == "Dashboard"
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         member_app.switch_page("pages/connections.py")
 

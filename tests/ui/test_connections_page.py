@@ -1,10 +1,18 @@
 """The Connections page (admin): the list, problems surfaced, adding with validation."""
 
+import pytest
 from apptest import texts
 
 from metricx.db import transaction
 from metricx.models import Connection
 from metricx.services import connections
+
+
+@pytest.fixture
+def admin_app(admin_app):
+    """Logged in as an admin, on the Connections page."""
+    admin_app.switch_page("pages/connections.py").run()
+    return admin_app
 
 
 def test_connections_are_listed_with_status_and_problems_called_out(admin, admin_app):
