@@ -205,9 +205,23 @@ def build_dataset(spec: Spec, last: date) -> Dataset:
             "timezone": TZ}).scalar()
         ad_ids = insert_tree(session, ws, connections, spec.ads)
         tick = time.perf_counter()
+        # The composite foreign key's trigger is two thirds of the COPY's time. A superuser
+        # skips it (as pg_restore --disable-triggers does) and checks every row after, at once.
+        unchecked = session.execute(text("SELECT current_setting('is_superuser')")).scalar()
+        if unchecked == "on":
+            session.execute(text("SET LOCAL session_replication_role = replica"))
         rows = load_snapshots(session, ws, ad_ids, first, last, rng)
-        print(f"  metric_snapshots: {rows:,} rows COPied in {time.perf_counter() - tick:.0f} s",
-              flush=True)
+        if unchecked == "on":
+            session.execute(text("SET LOCAL session_replication_role = origin"))
+            orphans = session.execute(text("""
+                SELECT count(*) FROM metric_snapshots s WHERE s.workspace_id = :ws
+                AND NOT EXISTS (SELECT FROM entities e WHERE e.workspace_id = s.workspace_id
+                                AND e.id = s.entity_id)"""), {"ws": ws}).scalar()
+            if orphans:
+                raise RuntimeError(f"{orphans} snapshot rows without their entity")
+        checks = "checked after the COPY" if unchecked == "on" else "checked per row"
+        print(f"  metric_snapshots: {rows:,} rows COPied in {time.perf_counter() - tick:.0f} s "
+              f"(foreign key {checks})", flush=True)
         tick = time.perf_counter()
         rollup.rebuild(session, ws)
         print(f"  metric_daily: rollup.rebuild in {time.perf_counter() - tick:.0f} s", flush=True)

@@ -15,7 +15,8 @@ def _page(file: str, title: str, icon: str) -> st.Page:
 def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
     """Sections in display order; the first page is where a login lands."""
     sections: dict[str, list[st.Page]] = {
-        "Insights": [_page("dashboard.py", "Dashboard", ":material/dashboard:")],
+        "Insights": [_page("dashboard.py", "Dashboard", ":material/dashboard:"),
+                     _page("copilot.py", "Copilot", ":material/chat:")],
     }
     if actor.is_admin:
         sections["Admin"] = [_page("connections.py", "Connections", ":material/cable:")]

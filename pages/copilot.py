@@ -1,0 +1,67 @@
+"""Copilot: ask in plain words; every answer shows its numbers, dates, definitions and query."""
+
+import json
+
+import streamlit as st
+
+from metricx.copilot.service import ask
+from metricx.copilot.understanding import Conversation
+from metricx.errors import MetricxError
+from ui.session import current_actor
+
+SUGGESTIONS = [
+    "What was my spend and ROAS last week?",
+    "Compare CPC this week vs last week for top 3 ads",
+    "Store revenue and MER by day over the last 14 days",
+    "Which campaigns had the worst CPA last month?",
+]
+
+actor = current_actor()
+st.title("Copilot")
+st.caption("Answers come from your synced data through the same metric engine as the "
+           "dashboard; each one shows the query it ran.")
+
+if st.button("New conversation", key="copilot_reset"):
+    st.session_state["copilot"] = {"conversation": Conversation(), "messages": []}
+state = st.session_state.setdefault("copilot", {"conversation": Conversation(), "messages": []})
+
+
+def show(message: dict) -> None:
+    with st.chat_message(message["role"]):
+        st.markdown(message["text"])
+        if message.get("chart") is not None:
+            st.altair_chart(message["chart"], width="stretch")
+        if message.get("table") is not None:
+            st.dataframe(message["table"], hide_index=True)
+        if message.get("query"):
+            with st.expander("Query and definitions"):
+                st.code(json.dumps(message["query"], indent=2), language="json")
+
+
+for message in state["messages"]:
+    show(message)
+
+if not state["messages"]:
+    st.markdown("**Try one of these:**")
+    for index, suggestion in enumerate(SUGGESTIONS):
+        if st.button(suggestion, key=f"suggestion_{index}"):
+            st.session_state["copilot_pending"] = suggestion
+            st.rerun()
+
+question = st.chat_input("Ask about spend, ROAS, orders, revenue…")
+question = question or st.session_state.pop("copilot_pending", None)
+if question:
+    user_message = {"role": "user", "text": question}
+    state["messages"].append(user_message)
+    show(user_message)
+    try:
+        with st.spinner("Looking it up…"):
+            answer = ask(actor.workspace_id, question, state["conversation"],
+                         user_id=actor.user_id)
+        reply = {"role": "assistant", "text": answer.answer, "chart": answer.chart(),
+                 "table": answer.result.frame if answer.result is not None else None,
+                 "query": answer.to_contract()["query"]}
+    except MetricxError as error:
+        reply = {"role": "assistant", "text": f"Sorry: {error}"}
+    state["messages"].append(reply)
+    show(reply)
