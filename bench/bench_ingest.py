@@ -6,6 +6,9 @@ day of 15-minute rows for 1,000 ads.
     BENCH_DATABASE_URL=postgresql://... .venv/bin/python bench/bench_ingest.py
 
 Goals (issue 3): upsert >= 50 % of COPY's rows/s, >= 10x add_all; compaction of a day < 1 s.
+"upsert path" is the 15-minute sync's write (COPY into a stage, INSERT ... ON CONFLICT adding
+into existing buckets); "replace + rollup" is a range sync's (delete the ad-days, COPY the
+rows straight in, recompute their daily rollup).
 Each figure is the median of --repeat runs (the 30-day add_all runs once: it is slow).
 """
 
@@ -98,6 +101,23 @@ def upsert_path(rows: list[tuple]) -> None:
         write_rows(session, rows)
 
 
+def replace_path(rows: list[tuple]) -> None:
+    """What a range sync does: delete the ad-days, COPY the hourly rows straight in, refresh
+    the daily rollup of those days, in one transaction."""
+    from metricx.db import transaction
+    from metricx.sync import rollup
+    from metricx.sync.snapshots import copy_into
+
+    ids = sorted({row[1] for row in rows})
+    start, end = min(r[2] for r in rows), max(r[2] for r in rows) + timedelta(hours=1)
+    with transaction() as session:
+        session.execute(text("DELETE FROM metric_snapshots WHERE workspace_id = :ws AND "
+                             "entity_id = ANY(:ids) AND bucket_start >= :s AND bucket_start < :e"),
+                        {"ws": rows[0][0], "ids": ids, "s": start, "e": end})
+        copy_into(session, "metric_snapshots", rows)
+        rollup.refresh(session, rows[0][0], ids, start, end)
+
+
 def orm_add_all(rows: list[tuple]) -> None:
     from metricx.db import transaction
     from metricx.models import MetricSnapshot
@@ -154,15 +174,18 @@ def main() -> None:
             results = {}
             for name, action, repeat in (("plain COPY (limit)", plain_copy, args.repeat),
                                          ("upsert path", upsert_path, args.repeat),
+                                         ("replace + rollup", replace_path, args.repeat),
                                          ("ORM add_all (naive)", orm_add_all,
                                           args.repeat if days == 1 else 1)):
                 seconds = timed(action, rows, repeat)
                 results[name] = len(rows) / seconds
                 print(f"{label:<22}{name:<22}{len(rows):>10,}{seconds:>10.3f}"
                       f"{results[name]:>12,.0f}")
-            upsert = results["upsert path"]
-            print(f"{'':<22}upsert / COPY = {upsert / results['plain COPY (limit)']:.0%}   "
-                  f"upsert / add_all = {upsert / results['ORM add_all (naive)']:.1f}x\n")
+            copy, naive = results["plain COPY (limit)"], results["ORM add_all (naive)"]
+            for name in ("upsert path", "replace + rollup"):
+                print(f"{'':<22}{name}: {results[name] / copy:.0%} of COPY, "
+                      f"{results[name] / naive:.1f}x add_all")
+            print()
         seconds = compaction(workspace_id, ad_ids, args.repeat)
         print(f"compaction of one day of 15-minute rows for {ADS:,} ads "
               f"({ADS * 96:,} rows -> {ADS * 24:,}): {seconds:.3f} s")

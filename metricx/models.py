@@ -171,7 +171,18 @@ def _entity_of_same_workspace(table: str) -> ForeignKeyConstraint:
                                 name=f"fk_{table}_workspace_id_entity_id_entities")
 
 
-class MetricSnapshot(Base):
+class AdFacts:
+    """The six additive ad facts (metricx.totals.Totals), as columns of a fact table."""
+
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[Decimal] = mapped_column(Money, default=0)
+    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
+    leads: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class MetricSnapshot(AdFacts, Base):
     """Additive ad-level facts for one time bucket (UTC start) of 15 minutes or one hour.
 
     The natural key is the primary key, and the table's only index: every extra index is paid
@@ -186,15 +197,9 @@ class MetricSnapshot(Base):
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     granularity: Mapped[str] = mapped_column(String(3), primary_key=True)
-    spend: Mapped[Decimal] = mapped_column(Money, default=0)
-    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    conversions: Mapped[Decimal] = mapped_column(Money, default=0)
-    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
-    leads: Mapped[Decimal] = mapped_column(Money, default=0)
 
 
-class MetricDaily(Base):
+class MetricDaily(AdFacts, Base):
     """metric_snapshots summed per ad and WORKSPACE-local day: what pages and the copilot read.
 
     Maintained by the sync in the same transaction as the snapshot rows it summarises
@@ -207,12 +212,6 @@ class MetricDaily(Base):
     workspace_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    spend: Mapped[Decimal] = mapped_column(Money, default=0)
-    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    conversions: Mapped[Decimal] = mapped_column(Money, default=0)
-    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
-    leads: Mapped[Decimal] = mapped_column(Money, default=0)
 
 
 class ShopifyShop(Base):
