@@ -19,6 +19,7 @@ def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
                      _page("copilot.py", "Copilot", ":material/chat:")],
     }
     if actor.is_admin:
-        sections["Admin"] = [_page("connections.py", "Connections", ":material/cable:")]
+        sections["Admin"] = [_page("connections.py", "Connections", ":material/cable:"),
+                             _page("operations.py", "Operations", ":material/monitoring:")]
     sections["You"] = [_page("account.py", "Account", ":material/person:")]
     return sections
