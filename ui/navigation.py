@@ -16,6 +16,7 @@ def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
     """Sections in display order; the first page is where a login lands."""
     sections: dict[str, list[st.Page]] = {
         "Insights": [_page("dashboard.py", "Dashboard", ":material/dashboard:"),
+                     _page("analytics.py", "Analytics", ":material/query_stats:"),
                      _page("copilot.py", "Copilot", ":material/chat:")],
     }
     if actor.is_admin:
