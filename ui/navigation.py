@@ -21,6 +21,7 @@ def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
     }
     if actor.is_admin:
         sections["Admin"] = [_page("connections.py", "Connections", ":material/cable:"),
-                             _page("operations.py", "Operations", ":material/monitoring:")]
+                             _page("operations.py", "Operations", ":material/monitoring:"),
+                             _page("settings.py", "Settings", ":material/settings:")]
     sections["You"] = [_page("account.py", "Account", ":material/person:")]
     return sections

@@ -24,19 +24,11 @@ from metricx.semantic import catalogue, compiler
 from metricx.semantic.catalogue import Difference, Ratio
 from metricx.semantic.compiler import BUCKET, Scope
 from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.services.settings import COST_FIELDS, Costs
 
 
 class MissingFxRateError(InvalidInputError):
     """Money in another currency on days without a rate: never silently converted at 1.0."""
-
-
-@dataclass(frozen=True)
-class Costs:
-    shipping_per_order: float = 0.0
-    shipping_pct: float = 0.0
-    handling_per_order: float = 0.0
-    fee_pct: float = 0.0
-    fee_fixed: float = 0.0
 
 
 @dataclass
@@ -94,17 +86,15 @@ def _jsonable(value: Any) -> Any:
 def _scope_and_costs(workspace_id: int) -> tuple[Scope, Costs]:
     with get_engine().connect() as conn:
         row = conn.execute(
-            select(Workspace.timezone, Workspace.currency, CostSettings)
+            select(Workspace.timezone, Workspace.currency,
+                   *(getattr(CostSettings, f) for f in COST_FIELDS))
             .outerjoin(CostSettings, CostSettings.workspace_id == Workspace.id)
             .where(Workspace.id == workspace_id)).first()
     if row is None:
         raise NotFoundError(f"no workspace {workspace_id}")
-    costs = Costs()
-    if row.shipping_cost_per_order is not None:
-        costs = Costs(float(row.shipping_cost_per_order), float(row.shipping_cost_pct),
-                      float(row.handling_per_order), float(row.payment_fee_pct),
-                      float(row.payment_fee_fixed))
-    return Scope(workspace_id, row.timezone, row.currency), costs
+    values = [getattr(row, f) if getattr(row, f) is not None else Decimal(0)
+              for f in COST_FIELDS]
+    return Scope(workspace_id, row.timezone, row.currency), Costs(*values)
 
 
 def _fetch(statement: Select, sql_log: list[str],
@@ -142,9 +132,11 @@ def _store_metrics(raw: pd.DataFrame, costs: Costs) -> pd.DataFrame:
     out["net_sales"] = raw["gross"] - raw["discounts"] - raw["refunds"]
     out["store_revenue"] = out["net_sales"] + raw["shipping"]
     charged = raw["gross"] - raw["discounts"] + raw["shipping"] + raw["taxes"]
-    shipping_costs = (costs.shipping_per_order + costs.handling_per_order) * raw["orders"] \
-        + costs.shipping_pct * out["store_revenue"]
-    payment_fees = costs.fee_pct * charged + costs.fee_fixed * raw["orders"]
+    per_order = float(costs.shipping_cost_per_order + costs.handling_per_order)
+    shipping_costs = per_order * raw["orders"] \
+        + float(costs.shipping_cost_pct) * out["store_revenue"]
+    payment_fees = float(costs.payment_fee_pct) * charged \
+        + float(costs.payment_fee_fixed) * raw["orders"]
     out["profit_before_ad_spend"] = (out["store_revenue"] - raw["cogs"] - shipping_costs
                                      - payment_fees)
     return out

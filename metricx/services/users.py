@@ -129,3 +129,18 @@ def change_own_password(actor: Actor, current: str, new: str) -> None:
             raise InvalidInputError("the current password is not right")
         user.password_hash = hash_password(validation.password(new))
         audit.record(session, actor, "user.password_change", user.email)
+
+
+def remove_user(actor: Actor, email: str) -> None:
+    """Remove a user of the actor's workspace (never yourself: a workspace keeps an admin)."""
+    actor.require_admin("remove users")
+    address = email.strip().lower()
+    if address == actor.label:
+        raise InvalidInputError("you cannot remove yourself")
+    with transaction() as session:
+        user = session.scalar(select(User).where(User.email == address,
+                                                 User.workspace_id == actor.workspace_id))
+        if user is None:
+            raise NotFoundError(f"no user {email!r} in this workspace")
+        session.delete(user)
+        audit.record(session, actor, "user.remove", address)

@@ -1,0 +1,109 @@
+"""Workspace settings an admin edits: zone and currency, FX rates, cost rules, UTM matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from metricx import validation
+from metricx.actor import Actor
+from metricx.db import new_session, transaction
+from metricx.errors import InvalidInputError
+from metricx.models import CostSettings, FxRate, Workspace
+from metricx.services import audit
+from metricx.sync import rollup
+
+UTM_MATCHES = ("id", "name", "id_or_name")
+COST_FIELDS = ("shipping_cost_per_order", "shipping_cost_pct", "payment_fee_pct",
+               "payment_fee_fixed", "handling_per_order")
+
+
+def _number(value: object, what: str, *, percent: bool = False) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
+    if number < 0 or (percent and number > 1) or not number.is_finite():
+        limit = "between 0 and 1 (e.g. 0.029 for 2.9 %)" if percent else "0 or more"
+        raise InvalidInputError(f"{what} must be {limit}, got {value!r}")
+    return number
+
+
+def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: str) -> bool:
+    """Change zone, currency and UTM matching; returns True when the daily rollup was rebuilt
+    (days are the workspace's days, so a new zone moves every hour to its new local day)."""
+    actor.require_admin("change workspace settings")
+    zone, code = validation.timezone_name(timezone), validation.currency_code(currency)
+    if utm_match not in UTM_MATCHES:
+        raise InvalidInputError(f"UTM matching must be one of {', '.join(UTM_MATCHES)}")
+    with transaction() as session:
+        workspace = session.get(Workspace, actor.workspace_id)
+        moved = workspace.timezone != zone
+        workspace.timezone, workspace.currency, workspace.utm_match = zone, code, utm_match
+        session.flush()
+        if moved:
+            rollup.rebuild(session, actor.workspace_id)
+        audit.record(session, actor, "workspace.update", workspace.name, timezone=zone,
+                     currency=code, utm_match=utm_match)
+    return moved
+
+
+def set_fx_rate(actor: Actor, day: date, from_currency: str, rate: object) -> None:
+    """Record one day's rate from `from_currency` into the workspace currency."""
+    actor.require_admin("edit FX rates")
+    value = _number(rate, "the rate")
+    if value == 0:
+        raise InvalidInputError("a rate of 0 would erase the money; enter the real rate")
+    source = validation.currency_code(from_currency)
+    with transaction() as session:
+        target = session.get(Workspace, actor.workspace_id).currency
+        if source == target:
+            raise InvalidInputError(f"{source} is the workspace currency already (rate 1)")
+        statement = insert(FxRate).values(workspace_id=actor.workspace_id, day=day,
+                                          from_currency=source, to_currency=target, rate=value)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["workspace_id", "day", "from_currency", "to_currency"],
+            set_={"rate": value}))
+        audit.record(session, actor, "fx.set", f"{source}->{target} {day}", rate=str(value))
+
+
+def fx_rates(workspace_id: int, limit: int = 200) -> list[FxRate]:
+    with new_session() as session:
+        return list(session.scalars(select(FxRate).where(FxRate.workspace_id == workspace_id)
+                                    .order_by(FxRate.day.desc(), FxRate.from_currency)
+                                    .limit(limit)))
+
+
+@dataclass(frozen=True)
+class Costs:
+    shipping_cost_per_order: Decimal
+    shipping_cost_pct: Decimal
+    payment_fee_pct: Decimal
+    payment_fee_fixed: Decimal
+    handling_per_order: Decimal
+
+
+def costs(workspace_id: int) -> Costs:
+    with new_session() as session:
+        row = session.scalar(select(CostSettings).where(
+            CostSettings.workspace_id == workspace_id))
+    if row is None:
+        return Costs(*(Decimal(0) for _ in COST_FIELDS))
+    return Costs(*(getattr(row, f) for f in COST_FIELDS))
+
+
+def update_costs(actor: Actor, **values: object) -> Costs:
+    actor.require_admin("edit cost settings")
+    checked = {f: _number(values[f], f.replace("_", " "), percent=f.endswith("_pct"))
+               for f in COST_FIELDS}
+    with transaction() as session:
+        statement = insert(CostSettings).values(workspace_id=actor.workspace_id, **checked)
+        session.execute(statement.on_conflict_do_update(index_elements=["workspace_id"],
+                                                        set_=checked))
+        audit.record(session, actor, "costs.update", None,
+                     **{k: str(v) for k, v in checked.items()})
+    return Costs(**checked)
