@@ -1,11 +1,13 @@
 """Connections (admin): the workspace's ad accounts and shops, their health, and adding one."""
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
 from metricx.models import PROVIDERS
-from metricx.services import connections
+from metricx.services import connections, operations, resync
 from ui.format import ago, status_badge
 from ui.session import current_actor
 
@@ -43,6 +45,52 @@ else:
         if st.button("Resume" if target == "active" else "Pause", key="toggle"):
             connections.set_status(actor, chosen.id, target)
             st.rerun()
+
+    st.subheader("Manual resync")
+    with st.form("resync"):
+        target = st.selectbox("Connection", rows, format_func=lambda c: c.name,
+                              key="resync_connection")
+        left, right = st.columns(2)
+        today = date.today()
+        start = left.date_input("From", today - timedelta(days=7), key="resync_start")
+        end = right.date_input("To", today - timedelta(days=1), key="resync_end")
+        st.caption("Shops sync everything updated since their last sync; the dates apply to "
+                   "ad accounts.")
+        if st.form_submit_button("Resync", key="resync_submit"):
+            try:
+                job_id = resync.request_resync(actor, target.id, start, end)
+            except MetricxError as error:
+                st.error(str(error))
+            else:
+                if job_id:
+                    st.session_state["resync_job"] = job_id
+                else:
+                    st.info("That resync is already queued or running.")
+
+    @st.fragment(run_every=1.0)
+    def resync_progress() -> None:
+        job_id = st.session_state.get("resync_job")
+        if not job_id:
+            return
+        state = resync.job_progress(job_id)
+        done, total = state.get("done", 0), max(state.get("total", 1), 1)
+        st.progress(min(done / total, 1.0), text=f"{state['status']}: {state.get('stage', '')}")
+        if state["status"] == "finished":
+            st.success("Resync finished.")
+        elif state["status"] == "failed":
+            st.error(f"Resync failed: {state['error']}")
+
+    resync_progress()
+
+    with st.expander("Sync history"):
+        history = operations.recent_sync_runs(actor.workspace_id)
+        if history:
+            st.dataframe(pd.DataFrame([{
+                "Connection": r.connection_id, "Kind": r.kind, "Status": r.status,
+                "Rows": r.rows_written, "Started": ago(r.started_at), "Error": r.error or ""}
+                for r in history]), hide_index=True, width="stretch")
+        else:
+            st.caption("No sync has run yet.")
 
 st.subheader("Add a connection")
 with st.form("add_connection", clear_on_submit=True):

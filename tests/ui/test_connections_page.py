@@ -1,5 +1,7 @@
 """The Connections page (admin): the list, problems surfaced, adding with validation."""
 
+from datetime import date
+
 import pytest
 from apptest import texts
 
@@ -46,3 +48,37 @@ def test_bad_form_input_shows_a_message_and_stores_nothing(admin, admin_app):
     assert "Meta ad account id" in texts(admin_app)
     assert not admin_app.exception
     assert connections.list_connections(admin.workspace_id) == []
+
+
+def test_a_manual_resync_is_queued_and_its_progress_shows_until_done(
+        admin, connections, admin_app, redis_conn):
+    from rq import SimpleWorker
+
+    from metricx.queue import get_queue
+    from metricx.services import audit
+
+    # Given the page lists the sandbox connections, when an admin resyncs the Meta account
+    admin_app.run()
+    admin_app.selectbox(key="resync_connection").select(connections["meta"])
+    admin_app.date_input(key="resync_start").set_value(date(2026, 11, 16))
+    admin_app.date_input(key="resync_end").set_value(date(2026, 11, 18))
+    admin_app.button(key="resync_submit").click().run()
+    # Then one job waits on the high queue and the page shows its progress
+    assert get_queue("high").count == 1
+    assert "queued" in admin_app.get("progress")[0].proto.text
+    # And once a worker ran it, the bar is full and the result is said
+    SimpleWorker([get_queue("high")], connection=redis_conn).work(burst=True)
+    admin_app.run()
+    assert admin_app.get("progress")[0].proto.value == 100
+    assert "Resync finished." in texts(admin_app)
+    assert audit.recent(admin.workspace_id)[0].action == "connection.resync"
+
+
+def test_a_resync_into_the_future_is_refused(connections, admin_app, redis_conn):
+    from metricx.queue import get_queue
+
+    admin_app.run()
+    admin_app.date_input(key="resync_end").set_value(date(2031, 1, 1))
+    admin_app.button(key="resync_submit").click().run()
+    assert "cannot be in the future" in texts(admin_app)
+    assert get_queue("high").count == 0
