@@ -17,6 +17,7 @@ def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {
         "Insights": [_page("dashboard.py", "Dashboard", ":material/dashboard:"),
                      _page("analytics.py", "Analytics", ":material/query_stats:"),
+                     _page("campaigns.py", "Campaigns", ":material/account_tree:"),
                      _page("copilot.py", "Copilot", ":material/chat:")],
     }
     if actor.is_admin:
