@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from metricx.copilot.service import ask
+from metricx.copilot.service import ask, stream_written_answer, writes_with_claude
 from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
 from ui.session import current_actor
@@ -26,9 +26,12 @@ if st.button("New conversation", key="copilot_reset"):
 state = st.session_state.setdefault("copilot", {"conversation": Conversation(), "messages": []})
 
 
-def show(message: dict) -> None:
+def show(message: dict, answer=None) -> None:
     with st.chat_message(message["role"]):
-        st.markdown(message["text"])
+        if answer is not None:
+            message["text"] = written(answer)
+        else:
+            st.markdown(message["text"])
         if message.get("chart") is not None:
             st.altair_chart(message["chart"], width="stretch")
         if message.get("table") is not None:
@@ -36,6 +39,24 @@ def show(message: dict) -> None:
         if message.get("query"):
             with st.expander("Query and definitions"):
                 st.code(json.dumps(message["query"], indent=2), language="json")
+
+
+def written(answer) -> str:
+    """Claude's streamed wording when it is grounded in the data; otherwise (or without a
+    key, or when Claude fails mid-way) the deterministic answer replaces it."""
+    if not writes_with_claude() or answer.result is None:
+        st.markdown(answer.answer)
+        return answer.answer
+    slot, verdict = st.empty(), []
+    try:
+        with slot.container():
+            st.write_stream(stream_written_answer(answer, verdict))
+    except MetricxError:
+        verdict = []
+    if verdict and verdict[0].grounded:
+        return verdict[0].text
+    slot.markdown(answer.answer)
+    return answer.answer
 
 
 for message in state["messages"]:
@@ -62,6 +83,6 @@ if question:
                  "table": answer.result.frame if answer.result is not None else None,
                  "query": answer.to_contract()["query"]}
     except MetricxError as error:
-        reply = {"role": "assistant", "text": f"Sorry: {error}"}
+        answer, reply = None, {"role": "assistant", "text": f"Sorry: {error}"}
     state["messages"].append(reply)
-    show(reply)
+    show(reply, answer)

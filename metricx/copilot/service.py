@@ -8,6 +8,7 @@ metric service, and the answer shows the query it ran.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,9 +35,10 @@ class RateLimitedError(MetricxError):
 @dataclass
 class CopilotAnswer:
     status: str  # answer | clarify | refuse
-    answer: str
+    answer: str  # the deterministic answer: every number from `result`
     understanding: Understanding
     result: MetricsResult | None = None
+    question: str = ""
 
     def chart(self) -> Any:
         return chart(self.result) if self.result is not None else None
@@ -111,7 +113,38 @@ def ask(workspace_id: int, question: str, conversation: Conversation | None = No
         answer = "Could you rephrase that as a question about your ad or store metrics?"
     _log(workspace_id, user_id, question, understanding, status, answer, error,
          int((time.perf_counter() - started) * 1000))
-    return CopilotAnswer(status, answer, understanding, result)
+    return CopilotAnswer(status, answer, understanding, result, question)
+
+
+@dataclass
+class WrittenAnswer:
+    """Claude's wording of an answer, once checked: `grounded` False means it cited a number
+    the data does not hold, and the deterministic answer must be shown instead."""
+
+    text: str
+    grounded: bool
+    ungrounded: list[str]
+
+
+def stream_written_answer(answer: CopilotAnswer, sink: list[WrittenAnswer]) -> Iterator[str]:
+    """Stream Claude's wording of `answer` (for st.write_stream); when the stream ends, the
+    grounding verdict is appended to `sink`. Only for answers with a result and a key set."""
+    from metricx.copilot.claude import ClaudeWriter
+    from metricx.copilot.grounding import ungrounded_numbers
+
+    facts = answer.to_contract()
+    facts["definitions"] = facts["result"]["meta"]["definitions"] if facts["result"] else {}
+    chunks: list[str] = []
+    for chunk in ClaudeWriter().stream_answer(answer.question, facts):
+        chunks.append(chunk)
+        yield chunk
+    text = "".join(chunks)
+    missing = ungrounded_numbers(text, facts)
+    sink.append(WrittenAnswer(text, not missing, missing))
+
+
+def writes_with_claude() -> bool:
+    return bool(get_config().anthropic_api_key)
 
 
 def _log(workspace_id: int, user_id: int | None, question: str, understanding: Understanding,

@@ -2,7 +2,11 @@
 
 from datetime import date
 
+import pytest
 from apptest import log_in
+
+from metricx.semantic.catalogue import format_value
+from metricx.services.metrics import run_query
 
 
 def test_a_member_asks_and_gets_the_answer_with_its_query(synced, member, monkeypatch):
@@ -27,3 +31,50 @@ def test_an_out_of_scope_question_is_declined_politely(synced, member):
     assert not at.exception
     assert at.chat_message[1].markdown[0].value
     assert not at.get("vega_lite_chart")
+
+
+LAST_WEEK = {"metrics": ["spend"], "time_range": {"start": "2026-11-09", "end": "2026-11-15"}}
+
+
+@pytest.fixture
+def claude(setenv):
+    """The Anthropic API (a local fake speaking the Messages API) with a key configured."""
+    from metricx.sandbox.fakes.anthropic import FakeAnthropicServer
+
+    with FakeAnthropicServer() as fake:
+        setenv(**fake.env)
+        yield fake
+
+
+def understood(query: dict):
+    from metricx.sandbox.fakes.anthropic import Reply
+
+    return Reply.tool({"status": "answer", "query": query, "message": "", "choices": []})
+
+
+def test_with_claude_a_grounded_streamed_answer_is_shown(synced, member, claude):
+    from metricx.sandbox.fakes.anthropic import Reply
+
+    workspace_id, _ = synced
+    spend = run_query(workspace_id, LAST_WEEK).frame["spend"].iloc[0]
+    words = f"You spent {format_value('spend', spend, 'USD')} on ads last week."
+    claude.script(understood(LAST_WEEK), Reply.say(words))
+    at = log_in(member.label, "battery staple")
+    at.switch_page("pages/copilot.py").run()
+    at.chat_input[0].set_value("how much did I spend last week?").run()
+    assert not at.exception, at.exception
+    assert words in "".join(m.value for m in at.chat_message[1].markdown)
+
+
+def test_with_claude_a_made_up_number_is_replaced_by_the_computed_answer(synced, member, claude):
+    from metricx.sandbox.fakes.anthropic import Reply
+
+    workspace_id, _ = synced
+    spend = run_query(workspace_id, LAST_WEEK).frame["spend"].iloc[0]
+    claude.script(understood(LAST_WEEK), Reply.say("You spent $987,654.32 last week."))
+    at = log_in(member.label, "battery staple")
+    at.switch_page("pages/copilot.py").run()
+    at.chat_input[0].set_value("how much did I spend last week?").run()
+    shown = "".join(m.value for m in at.chat_message[1].markdown)
+    assert "987,654.32" not in shown
+    assert format_value("spend", spend, "USD") in shown
