@@ -9,5 +9,5 @@ from ui.session import require_login
 st.set_page_config(page_title="Metricx", page_icon="📈", layout="wide")
 actor = require_login()
 st.session_state["actor"] = actor
-st.session_state["workspace"] = find_workspace(actor.workspace_id)
+st.session_state["metricx_workspace"] = find_workspace(actor.workspace_id)
 st.navigation(pages_for(actor)).run()

@@ -22,7 +22,7 @@ COMPARISONS = {"none": None, "previous period": "previous_period",
 ANSWERABLE = [m for m in catalogue.METRIC_IDS if not catalogue.needs_attribution(m)]
 
 actor = current_actor()
-workspace = st.session_state["workspace"]
+workspace = st.session_state["metricx_workspace"]
 params = st.query_params
 st.title("Analytics")
 

@@ -15,7 +15,7 @@ PERIODS = ["last 7 days", "last 14 days", "last 30 days", "this week", "last wee
 LABELS = {"campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
 
 actor = current_actor()
-workspace = st.session_state["workspace"]
+workspace = st.session_state["metricx_workspace"]
 st.title("Campaigns")
 
 left, middle, right = st.columns(3)

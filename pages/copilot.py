@@ -7,6 +7,7 @@ import streamlit as st
 from metricx.copilot.service import ask, stream_written_answer, writes_with_claude
 from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
+from metricx.semantic.dates import today_in
 from ui.session import current_actor
 
 SUGGESTIONS = [
@@ -77,7 +78,8 @@ if question:
     show(user_message)
     try:
         with st.spinner("Looking it up…"):
-            answer = ask(actor.workspace_id, question, state["conversation"],
+            today = today_in(st.session_state["metricx_workspace"].timezone)
+            answer = ask(actor.workspace_id, question, state["conversation"], today=today,
                          user_id=actor.user_id)
         reply = {"role": "assistant", "text": answer.answer, "chart": answer.chart(),
                  "table": answer.result.frame if answer.result is not None else None,

@@ -19,7 +19,7 @@ KPIS = ["spend", "store_revenue", "mer", "roas", "cpa", "cpc", "ctr", "orders", 
         "new_customers"]
 
 actor = current_actor()
-workspace = st.session_state["workspace"]
+workspace = st.session_state["metricx_workspace"]
 st.title("Dashboard")
 
 linked = connections.list_connections(actor.workspace_id)

@@ -91,8 +91,9 @@ def test_a_merchant_session_in_a_real_browser(app_and_worker, admin):
                       "Connections"):
             page.get_by_role("link", name=title).click()
             expect(page.get_by_role("heading", name=title).first).to_be_visible()
-            expect(page.locator('[data-testid="stException"]')).to_have_count(0)
             page.screenshot(path=ARTIFACTS / f"{title.lower()}.png", full_page=True)
+            errors = page.locator('[data-testid="stException"]')
+            assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
         # A manual resync runs on the worker while the bar fills, and says when it is done
         page.get_by_role("button", name="Resync").click()
         expect(page.get_by_text("Resync finished.")).to_be_visible(timeout=90_000)
