@@ -1140,14 +1140,14 @@ def difference(case: Case, want: pd.DataFrame, got: pd.DataFrame) -> str | None:
         bad = np.flatnonzero(want[column].to_numpy() != got[column].to_numpy())
         if len(bad):
             i = bad[0]
-            return f"row {i} {column}: {got[column].iloc[i]!r}, want {want[column].iloc[i]!r}"
+            return f"row {i} {column}: {got[column].iloc[i]}, want {want[column].iloc[i]}"
     for metric in case.metrics:
         a, b = want[metric].to_numpy(), got[metric].to_numpy()
         bad = np.flatnonzero(~np.isclose(a, b, rtol=RTOL, atol=1e-9, equal_nan=True))
         if len(bad):
             i = bad[0]
             return (f"{len(bad)} value(s) of {metric}, e.g. {case.index}="
-                    f"{want[case.index].iloc[i]}: {b[i]!r}, want {a[i]!r}")
+                    f"{want[case.index].iloc[i]}: {float(b[i])!r}, want {float(a[i])!r}")
     return None
 
 
@@ -1289,8 +1289,10 @@ def main() -> None:
         print(f"Parquet export for DuckDB in {time.perf_counter() - tick:.0f} s (not timed "
               f"below): {sizes}")
         duck = duck_connection(paths)
+        naive = (f"{args.naive_runs} runs, no warm-up (each takes seconds)" if args.naive_runs
+                 else "skipped (--naive-runs 0)")
         print(f"\nfigures: p50/p90 of {args.runs} runs after {args.warmup} warm-up runs; the "
-              f"naive way: {args.naive_runs} runs, no warm-up (each takes seconds)")
+              f"naive way: {naive}")
         results = []
         for number, case in enumerate(build_cases(dataset), start=1):
             if args.only and case.key not in args.only:
