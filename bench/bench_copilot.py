@@ -51,7 +51,9 @@ def main() -> None:
     args = parser.parse_args()
     server, url, scratch = bench_query.setup_database(args.data_dir)
     try:
-        bench_query.configure(url)
+        import tempfile
+
+        bench_query.configure(url, Path(tempfile.mkdtemp(prefix="metricx-bench-copilot-")))
         from datetime import timedelta
 
         from metricx.copilot.offline import OfflineUnderstander
