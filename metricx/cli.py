@@ -39,10 +39,8 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except USER_ERRORS as error:
             fail(str(error))
-        except click.exceptions.Exit:
-            raise
-        except (click.ClickException, click.Abort, KeyboardInterrupt):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise  # click's own exits and usage errors already read well
         except Exception as error:  # the last line of defence: no traceback for users
             if os.environ.get("METRICX_DEBUG"):
                 raise

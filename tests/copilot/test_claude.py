@@ -48,12 +48,6 @@ def answer(query: Any, **reply: Any) -> Reply:
                       **reply)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer() as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake(server: FakeAnthropicServer) -> Iterator[FakeAnthropicServer]:
     server.reset()

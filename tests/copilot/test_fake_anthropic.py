@@ -27,12 +27,6 @@ FORCED = {"type": "tool", "name": "lookup", "disable_parallel_tool_use": True}
 HELLO = [{"role": "user", "content": "hello"}]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer() as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake(server: FakeAnthropicServer) -> Iterator[FakeAnthropicServer]:
     server.reset()
