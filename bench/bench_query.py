@@ -10,7 +10,7 @@ analytics engine) and pandas over the raw rows (the naive way), on one scale dat
 
 Dataset (built once, minutes; reused when already there): one workspace in New York time, USD,
 a Meta and a Google connection, 2 accounts > 20 campaigns > 100 ad sets > 1,000 ads, hourly
-metric_snapshots for 365 local days ending yesterday (8.76 M rows) rolled up into metric_daily,
+metric_snapshots for 365 local days ending yesterday (8.76 M rows) rolled up as the sync does,
 and one shop with 200,000 orders, their refunds and customers. Values come from a seeded
 generator, so a given --end date always gives the same rows.
 
@@ -59,6 +59,8 @@ GOAL_P50_MS = 25.0
 GOAL_VS_HAND = 1.5
 GOAL_VS_NAIVE = 100.0
 RTOL = 1e-9  # every method sums exact decimals (naive: floats) before one division
+#: The rollups the engine reads (metricx.sync.rollup), built after the raw rows.
+ROLLUPS = ("metric_daily", "metric_daily_connection", "metric_daily_campaign", "store_daily")
 SNAPSHOT_COLUMNS = ("workspace_id", "entity_id", "bucket_start", "granularity", "spend",
                     "impressions", "clicks", "conversions", "conversion_value", "leads")
 
@@ -229,19 +231,20 @@ def build_dataset(spec: Spec, last: date) -> Dataset:
         print(f"  metric_snapshots: {rows:,} rows COPied in {time.perf_counter() - tick:.0f} s "
               f"(foreign key {checks})", flush=True)
         tick = time.perf_counter()
-        rollup.rebuild(session, ws)
-        # The sync writes metric_daily day after day, so a live table is in day order; the
-        # one-shot rebuild leaves it in hash order, where a 7-day range touches every page.
-        session.execute(text("CLUSTER metric_daily USING pk_metric_daily"))
-        print(f"  metric_daily: rollup.rebuild (+ CLUSTER into day order) in "
-              f"{time.perf_counter() - tick:.0f} s", flush=True)
-        tick = time.perf_counter()
         load_store(session, ws, shop, spec, first, last, rng)
         print(f"  store: orders, refunds, customers in {time.perf_counter() - tick:.0f} s",
               flush=True)
+        tick = time.perf_counter()
+        rollup.rebuild(session, ws)
+        # The sync writes the rollups day after day, so a live table is in day order; the
+        # one-shot rebuild leaves it in hash order, where a 7-day range touches every page.
+        for table in ROLLUPS:
+            session.execute(text(f"CLUSTER {table} USING pk_{table}"))
+        print(f"  rollups: rollup.rebuild (+ CLUSTER into day order) in "
+              f"{time.perf_counter() - tick:.0f} s", flush=True)
     tick = time.perf_counter()
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("entities", "connections", "metric_snapshots", "metric_daily",
+        for table in ("entities", "connections", "metric_snapshots", *ROLLUPS,
                       "shopify_orders", "shopify_refunds", "shopify_customers", "fx_rates",
                       "workspaces", "cost_settings"):
             conn.execute(text(f"VACUUM ANALYZE {table}"))
@@ -457,7 +460,7 @@ def dataset_size(ws: int) -> list[tuple[str, int, str]]:
 
     out = []
     with get_engine().connect() as conn:
-        for table in ("metric_snapshots", "metric_daily", "entities", "shopify_orders",
+        for table in ("metric_snapshots", *ROLLUPS, "entities", "shopify_orders",
                       "shopify_refunds", "shopify_customers"):
             rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"),
                                 {"ws": ws}).scalar()
@@ -570,15 +573,14 @@ def duck_connection(paths: dict[str, Path]) -> Any:
 
 # --- the queries ----------------------------------------------------------------------------
 #
-# The hand-written SQL keeps the engine's semantics (tenant filter on every table, ads of the
-# workspace's connections, money converted at its day's rate, a missing rate reported, cancelled
-# and test orders excluded, workspace-local days) and uses every trick a person would:
-# - money in the workspace currency needs no rate, so its day is only kept (for the rate
-#   join) when the currency differs: totals then aggregate to a handful of groups;
-# - a local day is computed once per 15-minute UTC bucket, not once per row (PostgreSQL's
-#   AT TIME ZONE costs ~0.6 µs a row here); every zone's offset is a multiple of 15 minutes;
-# - refunds find their order through its primary key (LATERAL), not a scan of all orders.
+# The hand-written SQL reads the tables the engine reads (the per-connection, per-campaign and
+# per-ad daily rollups and store_daily), keeps the engine's semantics (tenant filter on every
+# table, ads of the workspace's connections, money converted at its day's rate, a missing rate
+# reported, workspace-local days) and is written as a person would for each query alone.
 
+#: The workspace's connections with the currency of their money.
+CONN = """conn AS (
+    SELECT id, coalesce(currency, :cur) AS currency FROM connections WHERE workspace_id = :ws)"""
 #: The ad tree as the engine sees it: ads of the workspace's connections, money currency.
 TREE = """tree AS (
     SELECT ad.id, ad.name, ad.parent_id, coalesce(c.currency, :cur) AS currency
@@ -591,17 +593,6 @@ RATE = "CASE WHEN m.currency = :cur THEN 1 ELSE fx.rate END"
 MISSING_FX = "count(*) FILTER (WHERE m.currency <> :cur AND fx.rate IS NULL) AS missing_fx"
 
 
-def fx_day(currency: str, day: str) -> str:
-    """The day a rate is needed for: none when the money is in the workspace currency."""
-    return f"CASE WHEN {currency} = :cur THEN NULL ELSE {day} END"
-
-
-def local_day(column: str) -> str:
-    """Workspace-local day of a timestamp column, computed per 15-minute bucket."""
-    return (f"(date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00+00') "
-            f"AT TIME ZONE :tz)::date")
-
-
 KPI_METRICS = ["spend", "store_revenue", "mer", "orders", "aov", "roas", "new_customers",
                "profit_before_ad_spend"]
 PROFIT = """{rev} - {cogs} - ((k.shipping_cost_per_order + k.handling_per_order) * {orders}
@@ -610,47 +601,29 @@ PROFIT = """{rev} - {cogs} - ((k.shipping_cost_per_order + k.handling_per_order)
 LIVE = "FILTER (WHERE cancelled_at IS NULL)"
 
 HAND_KPI = f"""
-WITH {TREE}, m AS (
-    SELECT d.day >= :c0 AS cur, t.currency, {fx_day("t.currency", "d.day")} AS day,
-           sum(d.spend) AS spend, sum(d.conversion_value) AS value, 0 AS orders, 0 AS sales,
-           0 AS taxes, 0 AS cogs, 0 AS refunds
-    FROM metric_daily d JOIN tree t ON t.id = d.entity_id
+WITH {CONN}, m AS (
+    SELECT d.day >= :c0 AS cur, c.currency, d.day, d.spend, d.conversion_value AS value,
+           0 AS orders, 0 AS sales, 0 AS taxes, 0 AS cogs, 0 AS refunds, 0 AS new_customers
+    FROM metric_daily_connection d JOIN conn c ON c.id = d.connection_id
     WHERE d.workspace_id = :ws AND d.day BETWEEN :p0 AND :c1
-    GROUP BY 1, 2, 3
     UNION ALL
-    SELECT processed_at >= :cs, currency, {fx_day("currency", local_day("processed_at"))},
-           0, 0, count(*) {LIVE}, coalesce(sum(gross_sales - discounts + shipping) {LIVE}, 0),
-           coalesce(sum(taxes) {LIVE}, 0), coalesce(sum(cogs) {LIVE}, 0), 0
-    FROM shopify_orders
-    WHERE workspace_id = :ws AND processed_at >= :ps AND processed_at < :ce AND NOT test
-    GROUP BY 1, 2, 3
-    UNION ALL
-    SELECT r.created_at >= :cs, o.currency, {fx_day("o.currency", local_day("r.created_at"))},
-           0, 0, 0, 0, 0, 0, sum(r.amount)
-    FROM shopify_refunds r CROSS JOIN LATERAL (
-        SELECT currency FROM shopify_orders o
-        WHERE o.id = r.order_id AND o.workspace_id = :ws AND NOT o.test) o
-    WHERE r.workspace_id = :ws AND r.created_at >= :ps AND r.created_at < :ce
-    GROUP BY 1, 2, 3
+    SELECT day >= :c0, currency, day, 0, 0, orders, gross - discounts + shipping, taxes, cogs,
+           refunds, new_customers
+    FROM store_daily WHERE workspace_id = :ws AND day BETWEEN :p0 AND :c1
 ), sums AS (
     SELECT m.cur, sum(m.spend * {RATE}) AS spend, sum(m.value * {RATE}) AS value,
            sum(m.orders) AS orders, sum(m.sales * {RATE}) AS sales,
            sum(m.taxes * {RATE}) AS taxes, sum(m.cogs * {RATE}) AS cogs,
-           sum(m.refunds * {RATE}) AS refunds, {MISSING_FX}
+           sum(m.refunds * {RATE}) AS refunds, sum(m.new_customers) AS new_customers,
+           {MISSING_FX}
     FROM m {FX_JOIN}
     GROUP BY m.cur
-), customers AS (
-    SELECT first_order_at >= :cs AS cur, count(*) AS new_customers
-    FROM shopify_customers
-    WHERE workspace_id = :ws AND first_order_at >= :ps AND first_order_at < :ce
-    GROUP BY 1
 ), s AS (
     SELECT p.cur, coalesce(spend, 0) AS spend, coalesce(value, 0) AS value,
            coalesce(orders, 0) AS orders, coalesce(sales, 0) - coalesce(refunds, 0) AS revenue,
            coalesce(sales, 0) AS sales, coalesce(taxes, 0) AS taxes, coalesce(cogs, 0) AS cogs,
            coalesce(new_customers, 0) AS new_customers, coalesce(missing_fx, 0) AS missing_fx
     FROM (VALUES (true), (false)) p(cur) LEFT JOIN sums USING (cur)
-    LEFT JOIN customers USING (cur)
 )
 SELECT CASE WHEN s.cur THEN 'current' ELSE 'previous' END AS period,
        s.spend::float8 AS spend, s.revenue::float8 AS store_revenue,
@@ -666,12 +639,10 @@ ORDER BY s.cur DESC
 """
 
 HAND_DAILY = f"""
-WITH {TREE}, m AS (
-    SELECT d.day, t.currency, sum(d.spend) AS spend, sum(d.conversion_value) AS value,
-           sum(d.clicks) AS clicks
-    FROM metric_daily d JOIN tree t ON t.id = d.entity_id
+WITH {CONN}, m AS (
+    SELECT d.day, c.currency, d.spend, d.conversion_value AS value, d.clicks
+    FROM metric_daily_connection d JOIN conn c ON c.id = d.connection_id
     WHERE d.workspace_id = :ws AND d.day BETWEEN :d0 AND :d1
-    GROUP BY d.day, t.currency
 ), sums AS (
     SELECT m.day, sum(m.spend * {RATE}) AS spend, sum(m.value * {RATE}) AS value,
            sum(m.clicks) AS clicks, {MISSING_FX}
@@ -689,11 +660,9 @@ ORDER BY 1
 
 HAND_TOP_ADS = f"""
 WITH {TREE}, m AS (
-    SELECT d.entity_id, t.currency, {fx_day("t.currency", "d.day")} AS day,
-           sum(d.spend) AS spend, sum(d.conversion_value) AS value
+    SELECT d.entity_id, t.currency, d.day, d.spend, d.conversion_value AS value
     FROM metric_daily d JOIN tree t ON t.id = d.entity_id
     WHERE d.workspace_id = :ws AND d.day BETWEEN :d0 AND :d1
-    GROUP BY 1, 2, 3
 ), s AS (
     SELECT m.entity_id, sum(m.spend * {RATE}) AS spend, sum(m.value * {RATE}) AS value,
            {MISSING_FX}
@@ -710,15 +679,11 @@ LIMIT 10
 """
 
 HAND_CAMPAIGNS = f"""
-WITH {TREE}, m AS (
-    SELECT cmp.id AS campaign_id, t.currency, {fx_day("t.currency", "d.day")} AS day,
-           sum(d.spend) AS spend, sum(d.impressions) AS impressions, sum(d.clicks) AS clicks,
-           sum(d.conversions) AS conversions, sum(d.conversion_value) AS value
-    FROM metric_daily d JOIN tree t ON t.id = d.entity_id
-    LEFT JOIN entities aset ON aset.id = t.parent_id AND aset.workspace_id = :ws
-    LEFT JOIN entities cmp ON cmp.id = aset.parent_id AND cmp.workspace_id = :ws
+WITH {CONN}, m AS (
+    SELECT nullif(d.campaign_id, 0) AS campaign_id, c.currency, d.day, d.spend, d.impressions,
+           d.clicks, d.conversions, d.conversion_value AS value
+    FROM metric_daily_campaign d JOIN conn c ON c.id = d.connection_id
     WHERE d.workspace_id = :ws AND d.day BETWEEN :d0 AND :d1
-    GROUP BY 1, 2, 3
 ), s AS (
     SELECT m.campaign_id, sum(m.spend * {RATE}) AS spend, sum(m.impressions) AS impressions,
            sum(m.clicks) AS clicks, sum(m.conversions) AS conversions,
@@ -732,26 +697,23 @@ SELECT coalesce(cmp.name, '(unknown)') AS campaign, s.campaign_id, s.spend::floa
        (s.spend / nullif(s.clicks, 0))::float8 AS cpc, s.conversions::float8 AS conversions,
        (s.spend / nullif(s.conversions, 0))::float8 AS cpa,
        (s.value / nullif(s.spend, 0))::float8 AS roas, s.missing_fx
-FROM s LEFT JOIN entities cmp ON cmp.id = s.campaign_id
+FROM s LEFT JOIN entities cmp ON cmp.id = s.campaign_id AND cmp.workspace_id = :ws
 ORDER BY coalesce(cmp.name, '(unknown)') COLLATE "C", s.campaign_id
 """
 
 HAND_SPEND_ORDERS = f"""
-WITH {TREE}, m AS (
-    SELECT d.day, t.currency, sum(d.spend) AS spend
-    FROM metric_daily d JOIN tree t ON t.id = d.entity_id
+WITH {CONN}, m AS (
+    SELECT d.day, c.currency, d.spend
+    FROM metric_daily_connection d JOIN conn c ON c.id = d.connection_id
     WHERE d.workspace_id = :ws AND d.day BETWEEN :d0 AND :d1
-    GROUP BY d.day, t.currency
 ), spend AS (
     SELECT m.day, sum(m.spend * {RATE}) AS spend, {MISSING_FX}
     FROM m {FX_JOIN}
     GROUP BY m.day
 ), orders AS (
-    SELECT {local_day("processed_at")} AS day, count(*) AS orders
-    FROM shopify_orders
-    WHERE workspace_id = :ws AND processed_at >= :s AND processed_at < :e AND NOT test
-      AND cancelled_at IS NULL
-    GROUP BY 1
+    SELECT day, sum(orders) AS orders FROM store_daily
+    WHERE workspace_id = :ws AND day BETWEEN :d0 AND :d1
+    GROUP BY day
 )
 SELECT g.day::date AS day, coalesce(spend.spend, 0)::float8 AS spend,
        coalesce(orders.orders, 0)::float8 AS orders, coalesce(spend.missing_fx, 0) AS missing_fx

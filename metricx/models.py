@@ -214,6 +214,58 @@ class MetricDaily(AdFacts, Base):
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+def _connection_column() -> Mapped[int]:
+    return mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+
+
+class MetricDailyConnection(AdFacts, Base):
+    """metric_daily summed per connection: answers queries with no entity dimension or filter
+    finer than the platform (a year is a few hundred rows instead of one per ad per day).
+
+    Maintained with metric_daily (metricx.sync.rollup), from it, in the same transaction.
+    """
+
+    __tablename__ = "metric_daily_connection"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    connection_id: Mapped[int] = _connection_column()
+
+
+class MetricDailyCampaign(AdFacts, Base):
+    """metric_daily summed per campaign (ads under no campaign: campaign_id 0): answers
+    campaign- and account-level queries. Maintained like MetricDailyConnection; a change of
+    an ad's campaign re-sums its connection (metricx.sync.rollup.reattach)."""
+
+    __tablename__ = "metric_daily_campaign"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    connection_id: Mapped[int] = _connection_column()
+    campaign_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class StoreDaily(Base):
+    """Store sums per WORKSPACE-local day and currency: orders, money of live orders by their
+    processed day, refunds by their refund day, new customers by their first order's day
+    (counted under the shop's currency). Test orders excluded. Written by the Shopify sync in
+    its page transactions (metricx.sync.rollup.refresh_store); rebuilt with the zone."""
+
+    __tablename__ = "store_daily"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross: Mapped[Decimal] = mapped_column(Money, default=0)
+    discounts: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping: Mapped[Decimal] = mapped_column(Money, default=0)
+    taxes: Mapped[Decimal] = mapped_column(Money, default=0)
+    cogs: Mapped[Decimal] = mapped_column(Money, default=0)
+    refunds: Mapped[Decimal] = mapped_column(Money, default=0)
+    new_customers: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ShopifyShop(Base):
     __tablename__ = "shopify_shops"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -316,9 +368,10 @@ class ShopifyOrderLine(Base):
 
 class ShopifyRefund(Base):
     __tablename__ = "shopify_refunds"
-    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("order_id", "external_id"),
+                      Index(None, "workspace_id", "created_at"))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = workspace_column()
+    workspace_id: Mapped[int] = workspace_column(index=False)
     order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

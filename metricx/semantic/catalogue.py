@@ -153,7 +153,7 @@ _METRICS: tuple[Metric, ...] = (
     # --- finance (store figures blended with ad spend and cost settings) ---
     Metric("profit_before_ad_spend", "Profit before ad spend", "currency", True,
            "Profit before ad spend = net sales + shipping charged − COGS − shipping costs − "
-           "payment fees.", "finance"),
+           "handling − payment fees.", "finance"),
     Metric("gross_profit", "Gross profit", "currency", True,
            "Gross profit = net sales − COGS.", "finance", Difference("net_sales", "cogs")),
     Metric("mer", "MER", "ratio", True,

@@ -1,48 +1,70 @@
 """SemanticQuery -> SQLAlchemy Core statements with bound parameters (never SQL text from a
 person or a model).
 
+A statement is built from a query's `Shape` alone (dimensions, grain, which filters, which
+sums) with named placeholders for every value (workspace, zone, currency, dates, filter
+values; `Binds`), so it is built and compiled once per shape and reused (`query_statement`);
+`query_params` gives the values of one query.
+
 Two fact sources are aggregated separately, each to (dimensions, time bucket), and only then
 joined on the bucket, so store facts are never multiplied by a fan-out over ads:
 
-- ad facts: metric_daily (workspace-local days) or, for hourly grain, metric_snapshots;
-- store facts: Shopify orders (by processed day), refunds (by refund day) and first orders.
+- ad facts: the coarsest rollup that can answer the query (`ad_source`): per connection, per
+  campaign, per ad (all per workspace-local day), or for hourly grain the snapshot rows;
+- store facts: store_daily (per workspace-local day and currency), or for hourly grain the
+  Shopify orders (by processed time), refunds (by refund time) and first orders.
 
-Days are the workspace's days. Money is converted to the workspace currency through fx_rates
-(spend and value alike) at the rate of its day; a missing rate is found by `missing_rates`.
-Every table is filtered on the workspace: the tenant line is drawn in SQL.
+Days are the workspace's days. Sums are taken per (dimensions, day, currency) first and only
+those sums are converted to the workspace currency through fx_rates (spend and value alike,
+at the rate of their day); each source comes with a statement listing the (currency, day)
+pairs that have money but no rate. Every table is filtered on the workspace: the tenant line
+is drawn in SQL. Every source of both periods and their rate checks run as one statement
+(UNION ALL): one round trip.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     Date,
+    DateTime,
+    Float,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     case,
     cast,
     false,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
-    true,
     union_all,
 )
 from sqlalchemy.orm import aliased
 
-from metricx.errors import InvalidInputError
 from metricx.models import (
     Connection,
     Entity,
     FxRate,
     MetricDaily,
+    MetricDailyCampaign,
+    MetricDailyConnection,
     MetricSnapshot,
     ShopifyCustomer,
     ShopifyOrder,
     ShopifyRefund,
+    StoreDaily,
 )
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
@@ -52,9 +74,17 @@ AD_MONEY = frozenset({"spend", "conversion_value"})
 #: Raw store sums fetched by SQL; store metrics are formulas over them (see services.metrics).
 STORE_SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds",
               "new_customers")
+STORE_MONEY = ("gross", "discounts", "shipping", "taxes", "cogs", "refunds")
 STORE_METRICS = frozenset({"orders", "store_revenue", "net_sales", "refunds", "new_customers",
                            "cogs", "profit_before_ad_spend"})
 BUCKET = "bucket"
+#: Columns of a query statement's rows that say which part and period a row belongs to.
+PART, PERIOD = "part", "period"
+#: Column of a source's facts counting rows whose money had no rate.
+UNCONVERTED = "unconverted"
+#: Where ad facts are read from, coarsest first.
+AdSource = Literal["connection", "campaign", "ad", "hour"]
+_ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
 
 
 @dataclass(frozen=True)
@@ -66,40 +96,187 @@ class Scope:
     currency: str
 
 
-class UnsupportedMetricError(InvalidInputError):
-    """A metric the engine cannot answer yet (attribution lands with its own issue)."""
+@dataclass(frozen=True)
+class Shape:
+    """What the SQL of a query depends on, without any value: one statement per shape."""
+
+    dimensions: tuple[str, ...]
+    grain: str | None
+    provider_filter: bool
+    name_filter: bool
+    entity_filter: bool
+
+    @classmethod
+    def of(cls, query: SemanticQuery) -> Shape:
+        filters = query.filters
+        return cls(tuple(query.dimensions), query.grain, bool(filters.provider),
+                   bool(filters.name_contains), bool(filters.entity_ids))
 
 
-def _ad_tree(scope: Scope) -> Select:
+@dataclass(frozen=True)
+class Binds:
+    """Where a statement's values go: the workspace, its zone and currency, and one period's
+    local days first..last with their UTC instants [start, end). Placeholders in a shared
+    statement (`placeholders`), or carrying their values in a one-off one (`of`)."""
+
+    workspace_id: Any
+    timezone: Any
+    currency: Any
+    first: Any
+    last: Any
+    start: Any
+    end: Any
+
+    @classmethod
+    def placeholders(cls, period: int) -> Binds:
+        return cls(*(bindparam(key, type_=kind) for key, kind in _BINDS),
+                   *(bindparam(f"{key}{period}", type_=kind) for key, kind in _PERIOD_BINDS))
+
+    @classmethod
+    def of(cls, scope: Scope, span: TimeRange) -> Binds:
+        values = period_params(scope, span, 0)
+        return cls(*(bindparam(key, values[key], type_=kind) for key, kind in _BINDS),
+                   *(bindparam(f"{key}0", values[f"{key}0"], type_=kind)
+                     for key, kind in _PERIOD_BINDS))
+
+
+_BINDS = (("ws", Integer()), ("tz", String()), ("cur", String()))
+_PERIOD_BINDS = (("first", Date()), ("last", Date()), ("start", DateTime(timezone=True)),
+                 ("end", DateTime(timezone=True)))
+
+
+def period_params(scope: Scope, span: TimeRange, period: int) -> dict[str, Any]:
+    """Values of `Binds.placeholders(period)`."""
+    start, end = utc_bounds(span, scope.timezone)
+    return {"ws": scope.workspace_id, "tz": scope.timezone, "cur": scope.currency,
+            f"first{period}": span.start, f"last{period}": span.end,
+            f"start{period}": start, f"end{period}": end}
+
+
+_FILTER_TYPES = {"providers": String(), "entity_ids": BigInteger(), "name_pattern": String()}
+
+
+def _filter_bind(key: str, values: dict[str, Any] | None):
+    """A filter's placeholder, or (`values` given) the bound value itself."""
+    expanding = key != "name_pattern"
+    if values is None:
+        return bindparam(key, expanding=expanding, type_=_FILTER_TYPES[key])
+    return bindparam(key, values[key], expanding=expanding, type_=_FILTER_TYPES[key])
+
+
+def filter_params(query: SemanticQuery) -> dict[str, Any]:
+    """Values of the filters' placeholders."""
+    filters, params = query.filters, {}
+    if filters.provider:
+        params["providers"] = list(filters.provider)
+    if filters.entity_ids:
+        params["entity_ids"] = list(filters.entity_ids)
+    if filters.name_contains:
+        text = filters.name_contains
+        params["name_pattern"] = "%" + text.replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+    return params
+
+
+@dataclass(frozen=True)
+class SourceStatements:
+    """One fact source over one period: its converted sums per (dimensions, bucket), and the
+    (currency, day) pairs whose money has no rate into the workspace currency."""
+
+    facts: Select
+    missing_rates: Select
+
+
+def ad_source(shape: Shape) -> AdSource:
+    """The coarsest ad facts that answer the query: hourly grain needs the snapshot rows; an
+    ad-set or ad dimension, a name filter at those levels or an entity filter (ids of any
+    level) needs the per-ad rollup; a campaign or account dimension or a campaign name filter
+    the per-campaign one; everything else (totals, provider) the per-connection one."""
+    if shape.grain == "hour":
+        return "hour"
+    name_level = _name_level(shape) if shape.name_filter else None
+    if shape.entity_filter or {"adset", "ad"} & {*shape.dimensions, name_level}:
+        return "ad"
+    if set(shape.dimensions) - {"provider"} or name_level:
+        return "campaign"
+    return "connection"
+
+
+def _name_level(shape: Shape) -> str:
+    """name_contains applies to the finest entity dimension asked for, else the campaign."""
+    levels = [d for d in shape.dimensions if d != "provider"]
+    return levels[-1] if levels else "campaign"
+
+
+def _currency(binds: Binds):
+    return func.coalesce(Connection.currency, binds.currency).label("currency")
+
+
+def _connection_join(binds: Binds, connection_id) -> object:
+    return and_(Connection.id == connection_id, Connection.workspace_id == binds.workspace_id)
+
+
+def _ad_tree(binds: Binds) -> Select:
     """Every ad of the workspace with its ancestors' ids and names, platform and currency."""
-    ad, adset, campaign, account = (aliased(Entity, name=n)
-                                    for n in ("ad", "adset", "campaign", "account"))
+    ws = binds.workspace_id
+    ad, adset, campaign, account = (aliased(Entity, name=n) for n in _ENTITY_LEVELS[::-1])
     return (
         select(ad.id.label("ad_id"), ad.name.label("ad_name"),
                adset.id.label("adset_id"), adset.name.label("adset_name"),
                campaign.id.label("campaign_id"), campaign.name.label("campaign_name"),
                account.id.label("account_id"), account.name.label("account_name"),
-               Connection.provider.label("provider"),
-               func.coalesce(Connection.currency, scope.currency).label("currency"))
+               Connection.provider.label("provider"), _currency(binds))
         .select_from(ad)
-        .join(Connection, and_(Connection.id == ad.connection_id,
-                               Connection.workspace_id == scope.workspace_id))
-        .outerjoin(adset, and_(adset.id == ad.parent_id, adset.workspace_id == scope.workspace_id))
-        .outerjoin(campaign, and_(campaign.id == adset.parent_id,
-                                  campaign.workspace_id == scope.workspace_id))
-        .outerjoin(account, and_(account.id == campaign.parent_id,
-                                 account.workspace_id == scope.workspace_id))
-        .where(ad.workspace_id == scope.workspace_id, ad.level == "ad")
+        .join(Connection, _connection_join(binds, ad.connection_id))
+        .outerjoin(adset, and_(adset.id == ad.parent_id, adset.workspace_id == ws))
+        .outerjoin(campaign, and_(campaign.id == adset.parent_id, campaign.workspace_id == ws))
+        .outerjoin(account, and_(account.id == campaign.parent_id, account.workspace_id == ws))
+        .where(ad.workspace_id == ws, ad.level == "ad")
     )
 
 
-def _fx(scope: Scope, day, currency, name: str = "fx"):
-    """(fx alias, its join condition, the rate): the rate of `currency` into the workspace
-    currency on `day`, 1 when they are equal. Joined (not a per-row subquery): one hash join."""
+def _ad_rows(binds: Binds, source: AdSource) -> Select:
+    """Fact rows of `source` in the period with what dimensions and filters read: provider,
+    currency, `at` (the local day, or the local hour for hourly grain), the entity ids and
+    names the source knows, and the six raw sums."""
+    ws = binds.workspace_id
+    provider = Connection.provider.label("provider")
+    if source == "connection":
+        facts = MetricDailyConnection
+        rows = (select(provider, _currency(binds)).select_from(facts)
+                .join(Connection, _connection_join(binds, facts.connection_id)))
+    elif source == "campaign":
+        facts = MetricDailyCampaign
+        campaign, account = aliased(Entity, name="campaign"), aliased(Entity, name="account")
+        rows = (select(provider, _currency(binds),
+                       campaign.id.label("campaign_id"), campaign.name.label("campaign_name"),
+                       account.id.label("account_id"), account.name.label("account_name"))
+                .select_from(facts)
+                .join(Connection, _connection_join(binds, facts.connection_id))
+                .outerjoin(campaign, and_(campaign.id == facts.campaign_id,
+                                          campaign.workspace_id == ws))
+                .outerjoin(account, and_(account.id == campaign.parent_id,
+                                         account.workspace_id == ws)))
+    else:
+        facts = MetricSnapshot if source == "hour" else MetricDaily
+        tree = _ad_tree(binds).subquery("tree")
+        rows = select(*tree.c).select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
+    if source == "hour":
+        at = func.date_trunc("hour", func.timezone(binds.timezone, facts.bucket_start))
+        in_range = and_(facts.bucket_start >= binds.start, facts.bucket_start < binds.end)
+    else:
+        at, in_range = facts.day, facts.day.between(binds.first, binds.last)
+    return (rows.add_columns(at.label("at"), *(getattr(facts, s) for s in AD_SUMS))
+            .where(facts.workspace_id == ws, in_range))
+
+
+def _fx(workspace_id, target, day, currency, name: str):
+    """(fx alias, its join condition, the rate): the rate of `currency` into `target` (the
+    workspace currency) on `day`, 1 when they are equal. Joined (not a per-row subquery)."""
     fx = aliased(FxRate, name=name)
-    on = and_(fx.workspace_id == scope.workspace_id, fx.day == day,
-              fx.from_currency == currency, fx.to_currency == scope.currency)
-    return fx, on, case((currency == scope.currency, literal(1)), else_=fx.rate)
+    on = and_(fx.workspace_id == workspace_id, fx.day == day,
+              fx.from_currency == currency, fx.to_currency == target)
+    return fx, on, case((currency == target, literal(1)), else_=fx.rate)
 
 
 def _bucket(grain: str | None, day, hour=None):
@@ -109,138 +286,225 @@ def _bucket(grain: str | None, day, hour=None):
         return day
     if grain in ("week", "month"):
         return cast(func.date_trunc(grain, day), Date)
-    return literal("total")
+    return None  # the whole range: one bucket
 
 
-def _name_filter(query: SemanticQuery, tree) -> object:
-    """name_contains applies to the finest entity dimension asked for, else the campaign."""
-    text = query.filters.name_contains
-    if not text:
-        return true()
-    levels = [d for d in query.dimensions if d != "provider"]
-    level = levels[-1] if levels else "campaign"
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return tree.c[f"{level}_name"].ilike(pattern, escape="\\")
-
-
-def _tree_filters(query: SemanticQuery, tree) -> list:
-    filters = [_name_filter(query, tree)]
-    if query.filters.provider:
-        filters.append(tree.c.provider.in_(query.filters.provider))
-    if query.filters.entity_ids:
-        ids = query.filters.entity_ids
-        filters.append(or_(*(tree.c[f"{level}_id"].in_(ids)
-                             for level in ("ad", "adset", "campaign", "account"))))
+def _filters(shape: Shape, rows, values: dict[str, Any] | None = None) -> list:
+    filters = []
+    if shape.name_filter:
+        filters.append(rows.c[f"{_name_level(shape)}_name"]
+                       .ilike(_filter_bind("name_pattern", values), escape="\\"))
+    if shape.provider_filter:
+        filters.append(rows.c.provider.in_(_filter_bind("providers", values)))
+    if shape.entity_filter:  # only on the per-ad sources, which know every level
+        ids = _filter_bind("entity_ids", values)
+        filters.append(or_(*(rows.c[f"{level}_id"].in_(ids) for level in _ENTITY_LEVELS)))
     return filters
 
 
-def _dimension_columns(query: SemanticQuery, tree) -> list:
+def _dimension_columns(shape: Shape, rows) -> list:
     columns = []
-    for dimension in query.dimensions:
+    for dimension in shape.dimensions:
         if dimension == "provider":
-            columns.append(tree.c.provider.label("provider"))
+            columns.append(rows.c.provider.label("provider"))
         else:
-            columns.append(func.coalesce(tree.c[f"{dimension}_name"], "(unknown)")
+            columns.append(func.coalesce(rows.c[f"{dimension}_name"], "(unknown)")
                            .label(dimension))
-            columns.append(tree.c[f"{dimension}_id"].label(f"{dimension}_id"))
+            columns.append(rows.c[f"{dimension}_id"].label(f"{dimension}_id"))
     return columns
 
 
-def ad_statement(query: SemanticQuery, scope: Scope, span: TimeRange,
-                 sums: tuple[str, ...]) -> Select:
-    """Ad sums per (dimensions, bucket) over `span`, money in the workspace currency."""
-    tree = _ad_tree(scope).subquery("tree")
-    if query.grain == "hour":
-        facts = MetricSnapshot
-        start, end = utc_bounds(span, scope.timezone)
-        local = func.timezone(scope.timezone, facts.bucket_start)
-        day = cast(local, Date)
-        bucket = func.date_trunc("hour", local)
-        in_range = and_(facts.bucket_start >= start, facts.bucket_start < end)
+def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str],
+               money: Sequence[str], name: str) -> SourceStatements:
+    """Rows of sums in one currency (a daily rollup row, a snapshot bucket of one ad, the
+    store's sums of one hour) converted at their day's rate and summed per (keys, bucket) as
+    float8 (exact until then): the rate multiplies sums, never single orders. `UNCONVERTED`
+    counts the rows whose money found no rate; the missing-rates statement names them (run
+    only when there are some)."""
+    at = rows.c.at
+    day = cast(at, Date) if shape.grain == "hour" else at
+    fx, on, rate = _fx(binds.workspace_id, binds.currency, day, rows.c.currency, f"{name}_fx")
+    bucket = _bucket(shape.grain, day, hour=at)
+    lacking = and_(rows.c.currency != binds.currency, fx.rate.is_(None),
+                   or_(*(rows.c[m] != 0 for m in money)) if money else false())
+    facts = (select(*keys,
+                    (literal_column("'total'", String) if bucket is None else bucket)
+                    .label(BUCKET),
+                    *(cast(func.sum(rows.c[s] * rate if s in money else rows.c[s]), Float)
+                      .label(s) for s in sums),
+                    func.count().filter(lacking).label(UNCONVERTED))
+             .select_from(rows).outerjoin(fx, on)
+             .group_by(*keys, *([] if bucket is None else [bucket])))
+    missing = (select(rows.c.currency, day.label("day")).select_from(rows).outerjoin(fx, on)
+               .where(lacking).distinct())
+    return SourceStatements(facts, missing)
+
+
+def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...],
+                  name: str = "ad") -> SourceStatements:
+    """Ad sums per (dimensions, bucket) over the period, money in the workspace currency,
+    from the coarsest source that answers the query. `name` keeps statements of one batch
+    apart. Only money that is asked for needs a rate."""
+    source = _ad_rows(binds, ad_source(shape)).subquery(f"{name}_source")
+    dimensions = _dimension_columns(shape, source)
+    rows = (select(*dimensions, source.c.at, source.c.currency,
+                   *(source.c[s] for s in sums))
+            .where(*_filters(shape, source)).subquery(f"{name}_rows"))
+    return _converted(shape, binds, rows, [rows.c[c.name] for c in dimensions], sums,
+                      [s for s in sums if s in AD_MONEY], name)
+
+
+def _local_hour(column, binds: Binds):
+    return func.date_trunc("hour", func.timezone(binds.timezone, column))
+
+
+def _store_sums(**given) -> list:
+    """Every store sum in STORE_SUMS order: the given expressions, 0 for the others."""
+    return [given.get(c, literal(0)).label(c) for c in STORE_SUMS]
+
+
+def _store_hourly(binds: Binds, name: str):
+    """Store sums per (local hour, currency) from the Shopify rows themselves."""
+    ws = binds.workspace_id
+    live = ShopifyOrder.cancelled_at.is_(None)
+
+    def live_sum(column):
+        return func.coalesce(func.sum(column).filter(live), 0)
+
+    order_hour = _local_hour(ShopifyOrder.processed_at, binds)
+    orders = (select(order_hour.label("at"), ShopifyOrder.currency.label("currency"),
+                     *_store_sums(orders=func.count().filter(live),
+                                  gross=live_sum(ShopifyOrder.gross_sales),
+                                  discounts=live_sum(ShopifyOrder.discounts),
+                                  shipping=live_sum(ShopifyOrder.shipping),
+                                  taxes=live_sum(ShopifyOrder.taxes),
+                                  cogs=live_sum(ShopifyOrder.cogs)))
+              .where(ShopifyOrder.workspace_id == ws, ShopifyOrder.processed_at >= binds.start,
+                     ShopifyOrder.processed_at < binds.end, ShopifyOrder.test.is_(false()))
+              .group_by(order_hour, ShopifyOrder.currency))
+    refund_hour = _local_hour(ShopifyRefund.created_at, binds)
+    refunds = (select(refund_hour.label("at"), ShopifyOrder.currency.label("currency"),
+                      *_store_sums(refunds=func.sum(ShopifyRefund.amount)))
+               .join(ShopifyOrder, and_(ShopifyOrder.id == ShopifyRefund.order_id,
+                                        ShopifyOrder.workspace_id == ws))
+               .where(ShopifyRefund.workspace_id == ws, ShopifyRefund.created_at >= binds.start,
+                      ShopifyRefund.created_at < binds.end, ShopifyOrder.test.is_(false()))
+               .group_by(refund_hour, ShopifyOrder.currency))
+    first_hour = _local_hour(ShopifyCustomer.first_order_at, binds)
+    # New customers are a count: no rate applies, so they go under the workspace currency.
+    customers = (select(first_hour.label("at"), binds.currency.label("currency"),
+                        *_store_sums(new_customers=func.count()))
+                 .where(ShopifyCustomer.workspace_id == ws,
+                        ShopifyCustomer.first_order_at >= binds.start,
+                        ShopifyCustomer.first_order_at < binds.end)
+                 .group_by(first_hour))
+    parts = union_all(orders, refunds, customers).subquery(f"{name}_parts")
+    return (select(parts.c.at, parts.c.currency,
+                   *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
+            .group_by(parts.c.at, parts.c.currency).subquery(f"{name}_rows"))
+
+
+def store_statements(shape: Shape, binds: Binds, name: str = "store") -> SourceStatements:
+    """Raw store sums per bucket over the period (workspace days, workspace currency): from
+    store_daily, or for hourly grain from the Shopify rows."""
+    if shape.grain == "hour":
+        rows = _store_hourly(binds, name)
     else:
-        facts = MetricDaily
-        day = facts.day
-        bucket = _bucket(query.grain, day)
-        in_range = facts.day.between(span.start, span.end)
-    fx, on, rate = _fx(scope, day, tree.c.currency)
-    measures = [func.sum(getattr(facts, name) * rate if name in AD_MONEY
-                         else getattr(facts, name)).label(name) for name in sums]
-    dimensions = _dimension_columns(query, tree)
-    group = [*dimensions, bucket.label(BUCKET)]
-    return (select(*group, *measures)
-            .select_from(facts)
-            .join(tree, tree.c.ad_id == facts.entity_id)
-            .outerjoin(fx, on)
-            .where(facts.workspace_id == scope.workspace_id, in_range,
-                   *_tree_filters(query, tree))
-            .group_by(*(c for c in dimensions), bucket))
-
-
-def missing_rates(query: SemanticQuery, scope: Scope, span: TimeRange) -> Select:
-    """(currency, day) pairs with ad money in `span` but no rate into the workspace currency."""
-    tree = _ad_tree(scope).subquery("tree")
-    fx, on, _rate = _fx(scope, MetricDaily.day, tree.c.currency)
-    ads = (select(tree.c.currency, MetricDaily.day)
-           .join(tree, tree.c.ad_id == MetricDaily.entity_id)
-           .outerjoin(fx, on)
-           .where(MetricDaily.workspace_id == scope.workspace_id,
-                  MetricDaily.day.between(span.start, span.end),
-                  tree.c.currency != scope.currency, fx.rate.is_(None),
-                  *_tree_filters(query, tree)))
-    return ads.distinct().order_by(tree.c.currency, MetricDaily.day)
-
-
-def _local_day(column, scope: Scope):
-    return cast(func.timezone(scope.timezone, column), Date)
+        rows = (select(StoreDaily.day.label("at"), StoreDaily.currency,
+                       *(getattr(StoreDaily, c) for c in STORE_SUMS))
+                .where(StoreDaily.workspace_id == binds.workspace_id,
+                       StoreDaily.day.between(binds.first, binds.last))
+                .subquery(f"{name}_rows"))
+    return _converted(shape, binds, rows, [], STORE_SUMS, STORE_MONEY, name)
 
 
 def store_statement(query: SemanticQuery, scope: Scope, span: TimeRange) -> Select:
-    """Raw store sums per bucket over `span` (workspace days, workspace currency)."""
-    start, end = utc_bounds(span, scope.timezone)
-    order_day = _local_day(ShopifyOrder.processed_at, scope)
-    order_fx, order_on, order_rate = _fx(scope, order_day, ShopifyOrder.currency)
-    live = ShopifyOrder.cancelled_at.is_(None)
+    """Raw store sums per bucket over `span` (workspace days, workspace currency): orders,
+    gross, discounts, shipping, taxes, cogs, refunds, new_customers. Runs on its own."""
+    return store_statements(Shape.of(query), Binds.of(scope, span)).facts
 
-    def money(column):
-        return func.sum(case((live, column * order_rate), else_=0))
 
-    orders = (select(_bucket(query.grain, order_day).label(BUCKET),
-                     func.count().filter(live).label("orders"),
-                     money(ShopifyOrder.gross_sales).label("gross"),
-                     money(ShopifyOrder.discounts).label("discounts"),
-                     money(ShopifyOrder.shipping).label("shipping"),
-                     money(ShopifyOrder.taxes).label("taxes"),
-                     money(ShopifyOrder.cogs).label("cogs"),
-                     literal(0).label("refunds"), literal(0).label("new_customers"))
-              .outerjoin(order_fx, order_on)
-              .where(ShopifyOrder.workspace_id == scope.workspace_id,
-                     ShopifyOrder.processed_at >= start, ShopifyOrder.processed_at < end,
-                     ShopifyOrder.test.is_(false()))
-              .group_by(BUCKET))
-    refund_day = _local_day(ShopifyRefund.created_at, scope)
-    refund_fx, refund_on, refund_rate = _fx(scope, refund_day, ShopifyOrder.currency, "rfx")
-    refunds = (select(_bucket(query.grain, refund_day).label(BUCKET),
-                      *(literal(0).label(c) for c in STORE_SUMS[:6]),
-                      func.sum(ShopifyRefund.amount * refund_rate).label("refunds"),
-                      literal(0).label("new_customers"))
-               .join(ShopifyOrder, and_(ShopifyOrder.id == ShopifyRefund.order_id,
-                                        ShopifyOrder.workspace_id == scope.workspace_id))
-               .outerjoin(refund_fx, refund_on)
-               .where(ShopifyRefund.workspace_id == scope.workspace_id,
-                      ShopifyRefund.created_at >= start, ShopifyRefund.created_at < end,
-                      ShopifyOrder.test.is_(false()))
-               .group_by(BUCKET))
-    first_day = _local_day(ShopifyCustomer.first_order_at, scope)
-    customers = (select(_bucket(query.grain, first_day).label(BUCKET),
-                        *(literal(0).label(c) for c in STORE_SUMS[:7]),
-                        func.count().label("new_customers"))
-                 .where(ShopifyCustomer.workspace_id == scope.workspace_id,
-                        ShopifyCustomer.first_order_at >= start,
-                        ShopifyCustomer.first_order_at < end)
-                 .group_by(BUCKET))
-    parts = union_all(orders, refunds, customers).subquery("store_parts")
-    return (select(parts.c[BUCKET], *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
-            .group_by(parts.c[BUCKET]))
+# --- helpers for a fact source built with its values (e.g. metricx.semantic.attributed) --------
+
+
+def bucket_of(grain: str | None, day):
+    """The time bucket of a local day: itself, its week or month, or "total"."""
+    bucket = _bucket(grain, day)
+    return literal("total") if bucket is None else bucket
+
+
+def fx_join(scope: Scope, day, currency, name: str = "fx"):
+    """(fx alias, join condition, rate) of `currency` into the workspace currency on `day`."""
+    return _fx(scope.workspace_id, scope.currency, day, currency, name)
+
+
+def dimension_columns(query: SemanticQuery, rows) -> list:
+    """The query's dimension columns (names, and ids as `<dim>_id`) over a tree's columns."""
+    return _dimension_columns(Shape.of(query), rows)
+
+
+def tree_filters(query: SemanticQuery, rows) -> list:
+    """The query's filters, values bound, over a tree's `<level>_id`/`_name` and provider."""
+    return _filters(Shape.of(query), rows, filter_params(query))
+
+
+@dataclass(frozen=True)
+class QueryStatement:
+    """The statements answering a query shape. `statement`: every source's facts for every
+    period as one UNION ALL, rows tagged with PART and PERIOD, `columns` naming each part's
+    own columns; `missing_rates`: the (currency, day) pairs lacking a rate, run only when a
+    fact row counts UNCONVERTED money."""
+
+    statement: Select
+    columns: dict[tuple[str, int], tuple[str, ...]]
+    missing_rates: Select
+
+
+@lru_cache(maxsize=512)
+def query_statement(shape: Shape, ad_sums: tuple[str, ...], store: bool,
+                    periods: int) -> QueryStatement:
+    """The statements of every query of this shape (built and compiled once, then cached)."""
+    facts, missing = [], []
+    for period in range(periods):
+        binds = Binds.placeholders(period)
+        sources = {}
+        if ad_sums:
+            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}")
+        if store:
+            sources["store"] = store_statements(shape, binds, f"store{period}")
+        for name, statements in sources.items():
+            facts.append((name, period, statements.facts))
+            missing.append(statements.missing_rates)
+    return QueryStatement(_union(facts), {
+        (name, period): tuple(c.name for c in part.selected_columns)
+        for name, period, part in facts}, union_all(*missing))
+
+
+def query_params(query: SemanticQuery, scope: Scope,
+                 spans: Sequence[TimeRange]) -> dict[str, Any]:
+    """The values of a query statement's placeholders."""
+    params = filter_params(query)
+    for period, span in enumerate(spans):
+        params.update(period_params(scope, span, period))
+    return params
+
+
+def _union(parts: Sequence[tuple[str, int, Select]]) -> Select:
+    """Statements as one (UNION ALL), each row tagged with its (part, period); a column a
+    statement lacks is NULL."""
+    types: dict[str, object] = {}
+    for _, _, statement in parts:
+        for column in statement.selected_columns:
+            types.setdefault(column.name, column.type)
+    selects = []
+    for index, (part, period, statement) in enumerate(parts):
+        rows = statement.subquery(f"part_{index}")
+        selects.append(select(
+            literal_column(f"'{part}'", String).label(PART),
+            literal_column(str(int(period)), Integer).label(PERIOD),
+            *(rows.c[name] if name in rows.c else cast(null(), types[name]).label(name)
+              for name in types)))
+    return union_all(*selects)
 
 
 def buckets(grain: str | None, span: TimeRange) -> list[date] | None:

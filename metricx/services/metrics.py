@@ -1,26 +1,31 @@
 """The one metric service pages and the copilot call: a SemanticQuery in, a DataFrame out.
 
-It compiles the query (metricx.semantic.compiler), runs it inside one workspace, then turns
-the fetched sums into the asked metrics with the catalogue's formulas — ratios of sums, x/0
-is null — orders, limits and aligns the comparison period.
+It compiles the query (metricx.semantic.compiler) into one statement — every fact source of
+the period and of the comparison period, and their missing-rate checks — runs it inside one
+workspace, then turns the fetched sums into the asked metrics with the catalogue's formulas —
+ratios of sums, x/0 is null — orders, limits and aligns the comparison period.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.dialects import postgresql
 
+from metricx import costs as cost_rules
 from metricx.db import get_engine
 from metricx.errors import InvalidInputError, NotFoundError
 from metricx.models import CostSettings, Workspace
-from metricx.semantic import catalogue, compiler
+from metricx.semantic import attributed, catalogue, compiler
 from metricx.semantic.catalogue import Difference, Ratio
 from metricx.semantic.compiler import BUCKET, Scope
 from metricx.semantic.query import SemanticQuery, TimeRange
@@ -29,6 +34,19 @@ from metricx.services.settings import COST_FIELDS, Costs
 
 class MissingFxRateError(InvalidInputError):
     """Money in another currency on days without a rate: never silently converted at 1.0."""
+
+    @classmethod
+    def naming(cls, missing: Iterable[tuple[str, date]], target: str) -> MissingFxRateError:
+        """The error for (currency, day) pairs without a rate into `target`, naming them."""
+        pairs = sorted(set(missing))
+        parts = []
+        for currency in sorted({c for c, _ in pairs}):
+            days = [d for c, d in pairs if c == currency]
+            listed = ", ".join(d.isoformat() for d in days[:5])
+            more = f" and {len(days) - 5} more" if len(days) > 5 else ""
+            parts.append(f"{currency}→{target} on {listed}{more}")
+        return cls("missing exchange rates: " + "; ".join(parts)
+                   + " (add them under Settings → FX rates)")
 
 
 @dataclass
@@ -39,7 +57,15 @@ class MetricsResult:
     currency: str
     timezone: str
     definitions: dict[str, str]
-    sql: list[str] = field(default_factory=list)
+
+    @cached_property
+    def sql(self) -> list[str]:
+        """The SQL of the ad and store facts, with its named placeholders, for debugging:
+        compiled only when asked for (the result stays picklable for st.cache_data)."""
+        shared, _ = _sources(self.query)
+        if shared is None:
+            return []
+        return [str(shared.statement.compile(dialect=postgresql.dialect()))]
 
     @property
     def dimension_columns(self) -> list[str]:
@@ -83,13 +109,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _scope_and_costs(workspace_id: int) -> tuple[Scope, Costs]:
-    with get_engine().connect() as conn:
-        row = conn.execute(
-            select(Workspace.timezone, Workspace.currency,
-                   *(getattr(CostSettings, f) for f in COST_FIELDS))
-            .outerjoin(CostSettings, CostSettings.workspace_id == Workspace.id)
-            .where(Workspace.id == workspace_id)).first()
+_SCOPE = (select(Workspace.timezone, Workspace.currency,
+                 *(getattr(CostSettings, f) for f in COST_FIELDS))
+          .outerjoin(CostSettings, CostSettings.workspace_id == Workspace.id)
+          .where(Workspace.id == bindparam("ws")))
+
+
+def _scope_and_costs(conn: Connection, workspace_id: int) -> tuple[Scope, Costs]:
+    row = conn.execute(_SCOPE, {"ws": workspace_id}).first()
     if row is None:
         raise NotFoundError(f"no workspace {workspace_id}")
     values = [getattr(row, f) if getattr(row, f) is not None else Decimal(0)
@@ -97,99 +124,119 @@ def _scope_and_costs(workspace_id: int) -> tuple[Scope, Costs]:
     return Scope(workspace_id, row.timezone, row.currency), Costs(*values)
 
 
-def _fetch(statement: Select, sql_log: list[str],
-           numeric: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Run one statement; `numeric` columns (exact Decimal sums) become floats for pandas."""
-    sql_log.append(str(statement.compile(dialect=postgresql.dialect())))
-    with get_engine().connect() as conn:
-        result = conn.execute(statement)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    for column in numeric:
-        frame[column] = frame[column].astype(float)
-    return frame
+#: Columns by name, each a list or numpy array, all of one length: the sums of a period are
+#: merged and evaluated on plain arrays (pandas costs milliseconds per column operation);
+#: the result becomes a DataFrame once, in `_shape`.
+Columns = dict[str, Any]
+#: Fact sources built with the query's values, one statement per period: name -> (the base
+#: sums it gives, its builder). Their sums per (dimensions, bucket) merge in `_period`.
+VALUE_BOUND_SOURCES: dict[str, tuple[frozenset[str],
+                                     Callable[[SemanticQuery, Scope, TimeRange], Select]]] = {
+    "attribution": (frozenset(attributed.ATTRIBUTED_SUMS), attributed.attributed_statement),
+}
 
 
-def _check_rates(query: SemanticQuery, scope: Scope, span: TimeRange, sql_log: list[str]) -> None:
-    missing = _fetch(compiler.missing_rates(query, scope, span), sql_log)
-    if missing.empty:
-        return
-    parts = []
-    for currency, days in missing.groupby("currency")["day"]:
-        listed = ", ".join(d.isoformat() for d in list(days)[:5])
-        more = f" and {len(days) - 5} more" if len(days) > 5 else ""
-        parts.append(f"{currency}→{scope.currency} on {listed}{more}")
-    raise MissingFxRateError("missing exchange rates: " + "; ".join(parts)
-                             + " (add them under Settings → FX rates)")
+def _sources(query: SemanticQuery) -> tuple[compiler.QueryStatement | None, list[str]]:
+    """Every fact source the query needs: the shared statement of the ad and store facts of
+    both periods (None when it needs neither), and the names of the value-bound sources.
+    The one place a new fact source joins; `_period` merges them on the keys."""
+    bases = set(query.base_metrics)
+    ad_sums = tuple(s for s in compiler.AD_SUMS if s in bases)
+    store = bool(bases & compiler.STORE_METRICS)
+    shared = (compiler.query_statement(compiler.Shape.of(query), ad_sums, store,
+                                       2 if query.compare_range else 1)
+              if ad_sums or store else None)
+    value_bound = [name for name, (sums, _) in VALUE_BOUND_SOURCES.items() if bases & sums]
+    return shared, value_bound
 
 
-def _store_metrics(raw: pd.DataFrame, costs: Costs) -> pd.DataFrame:
+def _fetch(conn: Connection, query: SemanticQuery, scope: Scope,
+           spans: list[TimeRange]) -> list[dict[str, Columns]]:
+    """Run the ad and store facts of every period as one statement (one round trip), then
+    any value-bound source. Returns, per period, {source: its columns}, after checking that
+    every rate was there."""
+    shared, value_bound = _sources(query)
+    fetched: list[dict[str, Columns]] = [{} for _ in spans]
+    if shared is not None:
+        params = compiler.query_params(query, scope, spans)
+        result = conn.execute(shared.statement, params)
+        names = list(result.keys())
+        rows = result.fetchall()
+        unconverted = names.index(compiler.UNCONVERTED)
+        if any(row[unconverted] for row in rows):
+            raise MissingFxRateError.naming(conn.execute(shared.missing_rates, params).all(),
+                                            scope.currency)
+        grouped: dict[tuple[str, int], list] = {part: [] for part in shared.columns}
+        part_at, period_at = names.index(compiler.PART), names.index(compiler.PERIOD)
+        for row in rows:
+            grouped[(row[part_at], row[period_at])].append(row)
+        for (name, period), wanted in shared.columns.items():
+            part_rows = grouped[(name, period)]
+            fetched[period][name] = {column: [row[at] for row in part_rows]
+                                     for column, at in ((c, names.index(c)) for c in wanted)}
+    for name in value_bound:
+        for period, span in enumerate(spans):
+            result = conn.execute(VALUE_BOUND_SOURCES[name][1](query, scope, span))
+            rows = result.fetchall()
+            fetched[period][name] = {column: [row[i] for row in rows]
+                                     for i, column in enumerate(result.keys())}
+    return fetched
+
+
+def _store_metrics(raw: Columns, costs: Costs) -> Columns:
     """Store metrics from raw store sums (one place for their definitions)."""
-    out = raw[[BUCKET]].copy()
-    out["orders"] = raw["orders"]
-    out["refunds"] = raw["refunds"]
-    out["new_customers"] = raw["new_customers"]
-    out["cogs"] = raw["cogs"]
+    raw = {c: np.asarray(raw[c], dtype=float) for c in compiler.STORE_SUMS} | {
+        BUCKET: raw[BUCKET]}
+    out = {c: raw[c] for c in (BUCKET, "orders", "refunds", "new_customers", "cogs")}
     out["net_sales"] = raw["gross"] - raw["discounts"] - raw["refunds"]
-    out["store_revenue"] = out["net_sales"] + raw["shipping"]
-    charged = raw["gross"] - raw["discounts"] + raw["shipping"] + raw["taxes"]
-    per_order = float(costs.shipping_cost_per_order + costs.handling_per_order)
-    shipping_costs = per_order * raw["orders"] \
-        + float(costs.shipping_cost_pct) * out["store_revenue"]
-    payment_fees = float(costs.payment_fee_pct) * charged \
-        + float(costs.payment_fee_fixed) * raw["orders"]
-    out["profit_before_ad_spend"] = (out["store_revenue"] - raw["cogs"] - shipping_costs
-                                     - payment_fees)
+    out["store_revenue"] = cost_rules.store_revenue(raw)
+    out["profit_before_ad_spend"] = cost_rules.profit_before_ad_spend(raw, costs)
     return out
 
 
-def _evaluate(frame: pd.DataFrame, metric_id: str) -> pd.Series:
-    """A metric over a frame of base sums: the vectorised twin of catalogue.compute."""
+def _evaluate(sums: Columns, metric_id: str) -> np.ndarray:
+    """A metric over columns of base sums: the vectorised twin of catalogue.compute."""
     metric = catalogue.get_metric(metric_id)
     formula = metric.formula
     if formula is None:
-        return frame[metric_id].astype(float)
+        return np.asarray(sums[metric_id], dtype=float)
     if isinstance(formula, Difference):
-        return _evaluate(frame, formula.minuend) - _evaluate(frame, formula.subtrahend)
+        return _evaluate(sums, formula.minuend) - _evaluate(sums, formula.subtrahend)
     assert isinstance(formula, Ratio)
-    numerator = _evaluate(frame, formula.numerator)
-    denominator = _evaluate(frame, formula.denominator)
-    return (numerator * float(formula.scale) / denominator.where(denominator != 0)).astype(float)
+    numerator = _evaluate(sums, formula.numerator) * float(formula.scale)
+    denominator = _evaluate(sums, formula.denominator)
+    return np.divide(numerator, denominator, out=np.full(len(numerator), np.nan),
+                     where=denominator != 0)
 
 
-def _period(query: SemanticQuery, scope: Scope, costs: Costs, span: TimeRange,
-            sql_log: list[str]) -> pd.DataFrame:
-    """Base sums for one period, per (dimensions, bucket)."""
-    bases = set(query.base_metrics)
-    unsupported = sorted(b for b in bases if catalogue.METRICS[b].source == "attribution")
-    if unsupported:
-        raise compiler.UnsupportedMetricError(
-            f"{', '.join(unsupported)} need attribution, which is not computed yet")
-    ad_sums = tuple(s for s in compiler.AD_SUMS if s in bases)
-    frames = []
-    if ad_sums:
-        _check_rates(query, scope, span, sql_log)
-        frames.append(_fetch(compiler.ad_statement(query, scope, span, ad_sums), sql_log,
-                             ad_sums))
-    if bases & compiler.STORE_METRICS:
-        raw = _fetch(compiler.store_statement(query, scope, span), sql_log,
-                     compiler.STORE_SUMS)
-        frames.append(_store_metrics(raw, costs))
-    keys = [c for c in frames[0].columns if c not in bases and c in (*_key_columns(query),)]
-    merged = frames[0]
-    for other in frames[1:]:  # store facts join ad facts on the time bucket only
-        merged = merged.merge(other, on=BUCKET, how="outer")
+def _period(query: SemanticQuery, costs: Costs, span: TimeRange,
+            sources: dict[str, Columns]) -> Columns:
+    """Base sums for one period, per (dimensions, bucket): every source's rows merged on
+    the keys (store facts, which have no dimensions, join ad facts on the time bucket)."""
+    facts = dict(sources)
+    if "store" in facts:
+        facts["store"] = _store_metrics(facts["store"], costs)
+    keys = [*_key_columns(query), BUCKET]
+    positions: dict[tuple, int] = {}
     every = compiler.buckets(query.grain, span)
-    if every is not None and not query.dimensions:
-        full = pd.DataFrame({BUCKET: every})
-        merged[BUCKET] = pd.to_datetime(merged[BUCKET]).dt.date if len(merged) else merged[BUCKET]
-        merged = full.merge(merged, on=BUCKET, how="left")
-    if not query.grain and not query.dimensions and merged.empty:  # a total of nothing is 0
-        merged = pd.DataFrame({BUCKET: ["total"]})
-    for base in bases:
-        if base not in merged:
-            merged[base] = 0.0
-        merged[base] = merged[base].astype(float).fillna(0.0)
-    return merged[[*keys, BUCKET, *sorted(bases)]] if keys else merged[[BUCKET, *sorted(bases)]]
+    if not query.dimensions:  # every bucket shows, empty ones as 0 (a total of nothing too)
+        for bucket in every if every is not None else ["total"] if not query.grain else []:
+            positions[(bucket,)] = len(positions)
+    placed = {}
+    for name, columns in facts.items():
+        placed[name] = [positions.setdefault(key, len(positions))
+                        for key in zip(*(columns[k] for k in keys), strict=True)]
+    merged: Columns = {k: [None] * len(positions) for k in keys}
+    for key, at in positions.items():
+        for name, value in zip(keys, key, strict=True):
+            merged[name][at] = value
+    for base in sorted(query.base_metrics):
+        merged[base] = np.zeros(len(positions))
+        for name, columns in facts.items():
+            if base in columns:
+                merged[base][placed[name]] = np.nan_to_num(
+                    np.asarray(columns[base], dtype=float))
+    return merged
 
 
 def _key_columns(query: SemanticQuery) -> list[str]:
@@ -201,17 +248,17 @@ def _key_columns(query: SemanticQuery) -> list[str]:
     return columns
 
 
-def _shape(query: SemanticQuery, sums: pd.DataFrame) -> pd.DataFrame:
+def _shape(query: SemanticQuery, sums: Columns) -> pd.DataFrame:
     """Asked metrics from sums, with the dimension and time columns a reader needs."""
-    out = sums[_key_columns(query)].copy()
+    out = {k: sums[k] for k in _key_columns(query)}
     if query.grain:
-        out[query.grain] = sums[BUCKET].map(_bucket_label)
+        out[query.grain] = [_bucket_label(v) for v in sums[BUCKET]]
     for metric_id in query.metrics:
         out[metric_id] = _evaluate(sums, metric_id)
     order_metric = query.order_by.metric if query.order_by else None
     if order_metric and order_metric not in out:
         out[order_metric] = _evaluate(sums, order_metric)
-    return out
+    return pd.DataFrame(out)
 
 
 def _bucket_label(value: Any) -> str:
@@ -222,20 +269,29 @@ def _bucket_label(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+def _sort_codes(values: list) -> np.ndarray:
+    """Each value's rank among the column's distinct values, nulls (None, NaN) last."""
+    def missing(value: Any) -> bool:
+        return value is None or value != value
+
+    ranks = {v: i for i, v in enumerate(sorted({v for v in values if not missing(v)}))}
+    return np.array([len(ranks) if missing(v) else ranks[v] for v in values], dtype=np.int64)
+
+
 def _order(query: SemanticQuery, frame: pd.DataFrame) -> pd.DataFrame:
-    """Ranking with a stable tie-break (names, then ids), nulls last; then the limit."""
+    """Ranking with a stable tie-break (names, then ids), nulls last; then the limit. One
+    numpy lexsort over rank codes: pandas' multi-column sort costs milliseconds."""
     keys = _key_columns(query) + ([query.grain] if query.grain else [])
+    sort_keys = [_sort_codes(frame[k].tolist()) for k in reversed(keys)]  # last = primary
     if query.order_by:
-        column = query.order_by.metric
-        frame = frame.sort_values([column, *keys], ascending=[query.order_by.direction == "asc",
-                                                             *[True] * len(keys)],
-                                  na_position="last", kind="mergesort")
-    elif keys:
-        frame = frame.sort_values(keys, kind="mergesort")
-    if query.limit:
-        frame = frame.head(query.limit)
-    extra = [c for c in frame.columns if c not in (*keys, *query.metrics)]
-    return frame.drop(columns=extra).reset_index(drop=True)
+        values = frame[query.order_by.metric].to_numpy(dtype=float)
+        sign = -1.0 if query.order_by.direction == "desc" else 1.0
+        sort_keys += [np.where(np.isnan(values), 0.0, sign * values), np.isnan(values)]
+    if sort_keys and len(frame) > 1:
+        order = np.lexsort(sort_keys)[:query.limit]
+        frame = frame.iloc[order].reset_index(drop=True)
+    columns = [*keys, *query.metrics]
+    return frame if list(frame.columns) == columns else frame[columns]
 
 
 def _align(query: SemanticQuery, main: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -251,13 +307,14 @@ def _align(query: SemanticQuery, main: pd.DataFrame, other: pd.DataFrame) -> pd.
 def run_query(workspace_id: int, query: SemanticQuery | dict | str) -> MetricsResult:
     """Run a SemanticQuery inside one workspace."""
     query = SemanticQuery.parse(query)
-    scope, costs = _scope_and_costs(workspace_id)
-    sql_log: list[str] = []
-    main = _order(query, _shape(query, _period(query, scope, costs, query.time_range, sql_log)))
+    spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
+    with get_engine().connect() as conn:
+        scope, costs = _scope_and_costs(conn, workspace_id)
+        fetched = _fetch(conn, query, scope, spans)
+    main = _order(query, _shape(query, _period(query, costs, spans[0], fetched[0])))
     compare = None
     if query.compare_range:
-        other = _shape(query, _period(query, scope, costs, query.compare_range, sql_log))
+        other = _shape(query, _period(query, costs, spans[1], fetched[1]))
         compare = _align(query, main, _order(query.model_copy(update={"limit": None}), other))
     definitions = {m: catalogue.get_metric(m).definition for m in query.metrics}
-    return MetricsResult(query, main, compare, scope.currency, scope.timezone, definitions,
-                         sql_log)
+    return MetricsResult(query, main, compare, scope.currency, scope.timezone, definitions)

@@ -32,8 +32,8 @@ from metricx.errors import InvalidInputError
 from metricx.models import AD_PROVIDERS, Connection, Entity
 from metricx.semantic.dates import today_in
 from metricx.services.connections import ConnectionView, get_connection
+from metricx.sync import rollup, snapshots
 from metricx.sync import shopify as shop_writer
-from metricx.sync import snapshots
 from metricx.sync.entities import upsert_entities
 from metricx.sync.runs import RunRecorder, connection_lock
 from metricx.sync.sources import AdSource, ad_source, shop_client
@@ -121,8 +121,11 @@ def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
                for m in {m.ad_external_id: m for m in metrics}.values()
                if m.ad_external_id not in known]
     with transaction() as session:
+        campaigns = rollup.campaigns_of_ads(session, connection.id)
         ids = upsert_entities(session, connection.workspace_id, connection.id,
                               [*entities, *orphans])
+        # An ad that moved to another campaign takes its sums along in the campaign rollup.
+        rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
     return {external: pk for (level, external), pk in ids.items() if level == "ad"}
 
 

@@ -1,9 +1,10 @@
 """Shopify into PostgreSQL: shop, products, customers and orders, incrementally by updated_at.
 
 Orders arrive sorted by updated_at; each page is written in one transaction together with
-the new high-water mark, so a crash loses at most the page in flight and the next run starts
-where the last committed page ended. Every write is an upsert on Shopify's ids, so reading an
-order twice (overlap, retries) changes nothing.
+the new high-water mark and the store rollup of the days it touches (store_daily), so a crash
+loses at most the page in flight and the next run starts where the last committed page
+ended. Every write is an upsert on Shopify's ids, so reading an order twice (overlap,
+retries) changes nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from metricx.models import (
     ShopifyVariant,
     Touchpoint,
 )
+from metricx.sync import rollup
 from metricx.sync.bulk import insert_rows, upsert
 
 PAGE = 250
@@ -207,8 +209,14 @@ def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord],
     written = 0
     for page in pages(orders):
         with transaction() as session:
+            tz = rollup.workspace_timezone(session, shop.workspace_id)
+            keys = ([o.external_id for o in page],
+                    sorted({o.customer_id for o in page if o.customer_id}))
+            days = rollup.store_days(session, shop.id, *keys, tz)
             customers = _write_order_page(session, shop, page)
             _first_orders(session, customers)
+            rollup.refresh_store(session, shop.workspace_id,
+                                 days | rollup.store_days(session, shop.id, *keys, tz), tz)
             _advance(session, shop.id, "orders_synced_until", max(o.updated_at for o in page))
         written += len(page)
         if progress:

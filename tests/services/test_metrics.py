@@ -11,12 +11,14 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sandbox_fixtures import FIRST, LAST
 from sqlalchemy import text
 
 from metricx.db import transaction
+from metricx.semantic.compiler import Shape, ad_source
+from metricx.semantic.query import SemanticQuery
 from metricx.services.metrics import MissingFxRateError, run_query
 
 AD_METRICS = ["spend", "impressions", "clicks", "conversions", "conversion_value", "cpc",
@@ -29,16 +31,47 @@ FORMULAS = {  # the reference's own arithmetic, written independently of the cat
 }
 
 
-def expected(reference, metrics, start, end, dimensions=(), provider=None):
+ENTITY_LEVELS = ("campaign", "adset", "ad")
+DIMENSIONS = [[], ["provider"], ["campaign"], ["provider", "campaign"], ["adset"], ["ad"]]
+GRAINS = [None, "day", "week", "month", "hour"]
+NAME_FILTERS = [None, *ENTITY_LEVELS]  # None, or filter on a name fragment (see below)
+ENTITY_FILTERS = [None, *ENTITY_LEVELS]  # None, or filter on one entity of that level
+
+
+def bucket_labels(ads: pd.DataFrame, grain: str | None) -> pd.Series:
+    """The engine's time column, computed the reference's own way."""
+    day = pd.to_datetime(ads["day"])
+    if grain == "day":
+        return day.dt.strftime("%Y-%m-%d")
+    if grain == "week":
+        return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
+    if grain == "month":
+        return day.dt.strftime("%Y-%m-01")
+    local = ads["bucket_start"].dt.tz_convert("America/New_York").dt.floor("h")
+    return local.dt.strftime("%Y-%m-%d %H:%M")
+
+
+def expected(reference, metrics, start, end, dimensions=(), provider=None, grain=None,
+             name=None, entity_ids=None):
     ads = reference["ads"]
     ads = ads[(ads["day"] >= start) & (ads["day"] <= end)]
     if provider:
         ads = ads[ads["provider"].isin(provider)]
+    if name:
+        level, fragment = name
+        ads = ads[ads[level].str.lower().str.contains(fragment.lower(), regex=False)]
+    if entity_ids:
+        ads = ads[ads[[f"{level}_id" for level in ENTITY_LEVELS]].isin(entity_ids).any(axis=1)]
     keys = [f"{d}_id" if d != "provider" else d for d in dimensions]
-    sums = (ads.groupby(keys)[["spend", "impressions", "clicks", "conversions",
-                               "conversion_value"]].sum() if keys else
-            ads[["spend", "impressions", "clicks", "conversions", "conversion_value"]]
-            .sum().to_frame().T)
+    columns = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+    if grain:
+        ads = ads.assign(**{grain: bucket_labels(ads, grain)})
+        keys = [*keys, grain]
+    sums = (ads.groupby(keys)[columns].sum() if keys else ads[columns].sum().to_frame().T)
+    if grain and grain != "hour" and not dimensions:  # every bucket shows, empty ones as 0
+        days = pd.DataFrame({"day": [start + timedelta(days=i)
+                                     for i in range((end - start).days + 1)]})
+        sums = sums.reindex(sorted(set(bucket_labels(days, grain))), fill_value=0)
     out = pd.DataFrame(index=sums.index)
     for metric in metrics:
         if metric in FORMULAS:
@@ -55,23 +88,58 @@ def close(a, b) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
 
-@settings(max_examples=60, deadline=None,
+def query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids) -> dict:
+    return {"metrics": metrics, "time_range": {"start": str(start), "end": str(end)},
+            "dimensions": dimensions, "grain": grain,
+            "filters": {"provider": provider, "name_contains": name[1] if name else None,
+                        "entity_ids": entity_ids}}
+
+
+def test_the_random_queries_reach_every_source_the_compiler_can_choose():
+    # Given every combination the property below draws its splits and filters from
+    combinations = [query_of(["spend"], FIRST, FIRST, dimensions, None, grain,
+                             ("campaign", "x") if level else None, [1] if entity else None)
+                    for dimensions in DIMENSIONS for grain in GRAINS
+                    for level in NAME_FILTERS for entity in ENTITY_FILTERS]
+    # When the compiler picks the ad facts of each
+    sources = {ad_source(Shape.of(SemanticQuery.parse(q))) for q in combinations}
+    # Then each source it can choose is among them
+    assert sources == {"connection", "campaign", "ad", "hour"}
+
+
+@settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(metrics=st.lists(st.sampled_from(AD_METRICS), min_size=1, max_size=4, unique=True),
        start_offset=st.integers(0, 11), length=st.integers(1, 12),
-       dimensions=st.sampled_from([[], ["provider"], ["campaign"], ["adset"], ["ad"],
-                                   ["provider", "campaign"]]),
-       provider=st.sampled_from([None, ["meta"], ["google"]]))
+       dimensions=st.sampled_from(DIMENSIONS),
+       provider=st.sampled_from([None, ["meta"], ["google"]]),
+       grain=st.sampled_from(GRAINS), name_filter=st.sampled_from(NAME_FILTERS),
+       entity_level=st.sampled_from(ENTITY_FILTERS), pick=st.integers(0, 10_000))
 def test_every_metric_equals_an_independent_computation_from_the_raw_rows(
-        synced, metrics, start_offset, length, dimensions, provider):
+        synced, metrics, start_offset, length, dimensions, provider, grain, name_filter,
+        entity_level, pick):
+    # Given the synced sandbox, and a random range, split, grain and filters
     workspace_id, reference = synced
+    ads = reference["ads"]
     start = FIRST + timedelta(days=start_offset)
     end = min(LAST, start + timedelta(days=length - 1))
-    query = {"metrics": metrics, "time_range": {"start": str(start), "end": str(end)},
-             "dimensions": dimensions, "filters": {"provider": provider}}
+    name = None
+    if name_filter:  # a fragment of a name at the level the engine filters on
+        level = next((d for d in reversed(dimensions) if d != "provider"), "campaign")
+        chosen = sorted(ads[level].unique())[pick % ads[level].nunique()]
+        name = (level, chosen[pick % 3: pick % 3 + 5].upper())
+    entity_ids = None
+    if entity_level:
+        ids = sorted(int(i) for i in ads[f"{entity_level}_id"].unique())
+        entity_ids = [ids[pick % len(ids)]]
+    query = query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids)
+    event(f"source: {ad_source(Shape.of(SemanticQuery.parse(query)))}")
+    # When the engine answers
     result = run_query(workspace_id, query)
-    want = expected(reference, metrics, start, end, dimensions, provider)
-    keys = [f"{d}_id" if d != "provider" else d for d in dimensions]
+    # Then every row and metric equals the reference's
+    want = expected(reference, metrics, start, end, dimensions, provider, grain, name,
+                    entity_ids)
+    keys = [f"{d}_id" if d != "provider" else d for d in dimensions] + ([grain] if grain else [])
     got = result.frame.set_index(keys) if keys else result.frame
     assert len(got) == len(want)
     for metric in metrics:

@@ -1,6 +1,8 @@
 """Invariant S1 as a property: whatever the interleaving of 15-minute syncs, restatements,
 re-fetches, compactions, duplicated jobs and crashes, each ad-day's rows sum to the total
-the platform reported last.
+the platform reported last; and every ad rollup (per ad, per connection, per campaign, in
+workspace-local days) equals the rows summed again, through ads moving between campaigns and
+workspace time-zone changes too.
 
 The platform is modelled in memory (random accruals and restatements); the writes are the real
 ones, on the real database.
@@ -20,7 +22,7 @@ from sqlalchemy import delete, text
 from metricx.db import transaction
 from metricx.models import MetricDaily, MetricSnapshot
 from metricx.semantic.dates import today_in
-from metricx.sync import snapshots
+from metricx.sync import pipeline, rollup, snapshots
 from metricx.totals import METRIC_COLUMNS, Totals
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
@@ -73,6 +75,36 @@ class Platform:
                                            conversion_value=Decimal(change * 37))
 
 
+def coarse_drift(workspace_id: int) -> list:
+    """(table, day, keys...) where the per-connection or per-campaign rollup differs from the
+    snapshot rows summed per workspace-local day and connection / campaign (a missing row
+    counts as zeros on both sides)."""
+    drift = []
+    for table, key, of_ad in (
+            ("metric_daily_connection", "connection_id", "ad.connection_id"),
+            ("metric_daily_campaign", "connection_id, campaign_id",
+             "ad.connection_id, coalesce(adset.parent_id, 0) AS campaign_id")):
+        sums = ", ".join(f"sum(s.{c}) AS {c}" for c in METRIC_COLUMNS)
+        differs = " OR ".join(f"coalesce(f.{c}, 0) <> coalesce(k.{c}, 0)"
+                              for c in METRIC_COLUMNS)
+        names = ["day", *key.split(", ")]
+        with transaction() as session:
+            drift += session.execute(text(f"""
+                WITH fresh AS (
+                    SELECT (s.bucket_start AT TIME ZONE w.timezone)::date AS day, {of_ad},
+                           {sums}
+                    FROM metric_snapshots s JOIN workspaces w ON w.id = s.workspace_id
+                    JOIN entities ad ON ad.id = s.entity_id
+                    LEFT JOIN entities adset ON adset.id = ad.parent_id
+                    WHERE s.workspace_id = :ws GROUP BY {", ".join(
+                        str(i + 1) for i in range(len(key.split(", ")) + 1))}
+                ), kept AS (SELECT * FROM {table} WHERE workspace_id = :ws)
+                SELECT '{table}', {", ".join(f"coalesce(f.{n}, k.{n})" for n in names)}
+                FROM fresh f FULL JOIN kept k USING ({", ".join(names)})
+                WHERE {differs}"""), {"ws": workspace_id}).all()
+    return drift
+
+
 def rollup_drift(workspace_id: int) -> list:
     """(entity, day) pairs where metric_daily differs from the snapshot rows it summarises."""
     columns = ", ".join(METRIC_COLUMNS)
@@ -104,6 +136,11 @@ ACTIONS = st.one_of(
     st.tuples(st.just("compact")),
     st.tuples(st.just("crash_refetch"), st.integers(2, 7),
               st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    # an ad moves to another ad set (index into the ad sets) or to none (None)
+    st.tuples(st.just("reparent"), st.integers(0, ADS - 1),
+              st.one_of(st.none(), st.integers(0, 2))),
+    # the workspace's time zone changes: every rollup is rebuilt in the new days
+    st.tuples(st.just("rezone"), st.sampled_from(ZONES)),
 )
 
 
@@ -111,19 +148,29 @@ class Crash(Exception):
     pass
 
 
+def tree(parents: list[int | None]) -> list:
+    """An account, two campaigns, three ad sets (two under the first campaign) and the ads,
+    ad i under ad set parents[i] (None: under nothing, as an ad deleted since)."""
+    from metricx.connectors.records import EntityRecord
+
+    return [EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None),
+            EntityRecord("campaign", "10", "1", "Camp A", "ACTIVE", None, None),
+            EntityRecord("campaign", "11", "1", "Camp B", "ACTIVE", None, None),
+            *(EntityRecord("adset", str(20 + i), str(10 + (i == 2)), f"Set {i}", "ACTIVE",
+                           None, None) for i in range(3)),
+            *(EntityRecord("ad", str(100 + i), None if parent is None else str(20 + parent),
+                           f"Ad {i}", "ACTIVE", None, None) for i, parent in enumerate(parents))]
+
+
 @pytest.fixture
 def ads(workspace, admin):
-    from metricx.connectors.records import EntityRecord
     from metricx.services.connections import add_connection
     from metricx.sync.entities import upsert_entities
 
     connection = add_connection(admin, "meta", "act_1", "tok")
-    records = [EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None)] + [
-        EntityRecord("ad", str(100 + i), "1", f"Ad {i}", "ACTIVE", None, None)
-        for i in range(ADS)]
     with transaction() as session:
-        ids = upsert_entities(session, workspace.id, connection.id, records)
-    return workspace.id, [ids[("ad", str(100 + i))] for i in range(ADS)]
+        ids = upsert_entities(session, workspace.id, connection.id, tree([0, 2, None]))
+    return workspace.id, [ids[("ad", str(100 + i))] for i in range(ADS)], connection
 
 
 def held(workspace_id: int, entity_ids: list[int], tz: str,
@@ -148,10 +195,15 @@ def held(workspace_id: int, entity_ids: list[int], tz: str,
 @given(tz=st.sampled_from(ZONES), start=st.sampled_from(STARTS),
        actions=st.lists(ACTIONS, min_size=1, max_size=14))
 def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
-    workspace_id, entity_ids = ads
+    workspace_id, entity_ids, connection = ads
     with transaction() as session:
         session.execute(delete(MetricSnapshot))
         session.execute(delete(MetricDaily))
+        for table in ("metric_daily_connection", "metric_daily_campaign"):
+            session.execute(text(f"DELETE FROM {table}"))
+        session.execute(text("UPDATE workspaces SET timezone = 'America/New_York'"))
+    parents: list[int | None] = [0, 2, None]
+    pipeline._ad_ids(connection, tree(parents), [])  # the tree as the test starts it
     platform = Platform(tz=tz, now=start)
     reported: dict[tuple[int, date], Totals] = {}  # what the sync last read, per ad-day
 
@@ -194,6 +246,14 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
             with transaction() as session:
                 before = snapshots.day_span(platform.today(), tz)[0]
                 snapshots.compact(session, workspace_id, entity_ids, tz, before)
+        elif kind == "reparent":
+            parents[action[1]] = action[2]
+            pipeline._ad_ids(connection, tree(parents), [])  # as a sync writes the tree
+        elif kind == "rezone":
+            with transaction() as session:
+                session.execute(text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
+                                {"tz": action[1], "ws": workspace_id})
+                rollup.rebuild(session, workspace_id)
         elif kind == "crash_refetch":
             before_crash = held(workspace_id, entity_ids, tz, {d for _, d in reported})
             with pytest.raises(Crash):
@@ -207,8 +267,10 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
         days = {d for _, d in reported}
         assert held(workspace_id, entity_ids, tz, days) == expected, (kind, platform.now)
 
-        # And the daily rollup equals the rows summed per workspace-local day
+        # And the daily rollups equal the rows summed per workspace-local day, per ad, per
+        # connection and per campaign
         assert rollup_drift(workspace_id) == []
+        assert coarse_drift(workspace_id) == []
         # And no row sits outside the ad-days checked above
         with transaction() as session:
             all_spend = session.execute(text("SELECT coalesce(sum(spend), 0) FROM metric_snapshots")

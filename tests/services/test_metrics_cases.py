@@ -1,0 +1,173 @@
+"""Hand-checked cases of the metric service on rows written by hand: days of 23 and 25 hours
+in the workspace's zone (reached through date phrases), an ad account in another zone and
+currency than the workspace, empty ranges, and rates missing for ad or store money.
+
+The workspace is in New York (USD). The ad account reports in Berlin time and EUR, one unit
+of spend (EUR 1), 10 impressions and 1 click in every hour, so a workspace day's clicks are
+its length in hours.
+"""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from sqlalchemy import text, update
+
+from metricx.connectors.records import EntityRecord, OrderRecord, ShopInfo
+from metricx.db import transaction
+from metricx.models import Connection, FxRate
+from metricx.semantic.dates import resolve_phrase
+from metricx.services.metrics import MissingFxRateError, run_query
+from metricx.sync import shopify, snapshots
+from metricx.sync.entities import upsert_entities
+from metricx.totals import Totals
+
+SPRING, FALL = date(2026, 3, 8), date(2026, 11, 1)  # New York's 23- and 25-hour days
+HOUR = Totals(spend=Decimal(1), impressions=10, clicks=1)
+
+
+def rate(day: date) -> Decimal:
+    """A different EUR→USD rate every day, so converting per day shows."""
+    return Decimal(2) + Decimal(day.day) / 100
+
+
+@pytest.fixture
+def hourly_ads(workspace, admin):
+    from metricx.services.connections import add_connection
+
+    connection = add_connection(admin, "meta", "act_9", "tok")
+    with transaction() as session:
+        session.execute(update(Connection).where(Connection.id == connection.id)
+                        .values(currency="EUR", timezone="Europe/Berlin"))
+        ids = upsert_entities(session, workspace.id, connection.id, [
+            EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None),
+            EntityRecord("campaign", "2", "1", "Spring sale", "ACTIVE", None, None),
+            EntityRecord("adset", "3", "2", "Set", "ACTIVE", None, None),
+            EntityRecord("ad", "4", "3", "Ad", "ACTIVE", None, None)])
+        ad = ids[("ad", "4")]
+        days = [d + timedelta(days=i) for d in (SPRING, FALL) for i in range(-2, 3)]
+        hourly = {(ad, day): {hour: HOUR for hour in range(24)} for day in days}
+        snapshots.replace_days(session, workspace.id, "Europe/Berlin", [ad], days, hourly)
+        for day in days:
+            session.add(FxRate(workspace_id=workspace.id, day=day, from_currency="EUR",
+                               to_currency="USD", rate=rate(day)))
+    return workspace.id, ad
+
+
+@pytest.mark.parametrize("today, hours", [(SPRING + timedelta(days=1), 23),
+                                          (FALL + timedelta(days=1), 25)])
+@pytest.mark.parametrize("dimensions", [[], ["campaign"], ["ad"]])
+def test_yesterday_on_a_dst_switch_day_has_as_many_hours_as_the_day(
+        hourly_ads, today, hours, dimensions):
+    # Given one click an hour, and "yesterday" said the day after a clock change
+    workspace_id, _ = hourly_ads
+    day = resolve_phrase("yesterday", today)
+    # When the engine answers for it, from any of its rollups
+    result = run_query(workspace_id, {"metrics": ["clicks", "spend", "cpc"],
+                                      "time_range": day.model_dump(mode="json"),
+                                      "dimensions": dimensions})
+    # Then the day has 23 or 25 hours of clicks, its spend at that day's rate
+    row = result.frame.iloc[0]
+    assert len(result.frame) == 1 and day.start == day.end == today - timedelta(days=1)
+    assert row["clicks"] == hours
+    assert row["spend"] == pytest.approx(hours * float(rate(day.start)))
+    assert row["cpc"] == pytest.approx(float(rate(day.start)))
+
+
+def test_hours_of_a_fall_back_day_fold_the_repeated_hour_into_its_local_label(hourly_ads):
+    # Given New York's 25-hour day, read by the hour
+    workspace_id, _ = hourly_ads
+    result = run_query(workspace_id, {"metrics": ["clicks"], "grain": "hour",
+                                      "time_range": {"start": str(FALL), "end": str(FALL)}})
+    # Then 24 local hours, 01:00 twice as long, and every click is there
+    clicks = dict(zip(result.frame["hour"], result.frame["clicks"], strict=True))
+    assert len(clicks) == 24 and clicks["2026-11-01 01:00"] == 2
+    assert sum(clicks.values()) == 25
+
+
+def test_days_are_the_workspace_days_not_the_ad_accounts(hourly_ads):
+    # Given an account in Berlin time, and a workspace in New York time
+    workspace_id, _ = hourly_ads
+    # When two New York days are asked by day
+    result = run_query(workspace_id, {"metrics": ["clicks", "spend"], "grain": "day",
+                                      "time_range": {"start": str(FALL - timedelta(days=1)),
+                                                     "end": str(FALL)}})
+    # Then each is a New York day (24 and 25 hours), converted at its own day's rate
+    frame = result.frame.set_index("day")
+    assert list(frame["clicks"]) == [24, 25]
+    assert frame.loc[str(FALL), "spend"] == pytest.approx(25 * float(rate(FALL)))
+    before = FALL - timedelta(days=1)
+    assert frame.loc[str(before), "spend"] == pytest.approx(24 * float(rate(before)))
+
+
+def test_an_empty_range_gives_zero_sums_null_ratios_and_no_split_rows(hourly_ads):
+    # Given a range without any row
+    workspace_id, _ = hourly_ads
+    empty = {"start": "2026-06-01", "end": "2026-06-03"}
+    # When it is asked as a total, by day and by ad
+    total = run_query(workspace_id, {"metrics": ["spend", "cpc"], "time_range": empty})
+    by_day = run_query(workspace_id, {"metrics": ["spend"], "grain": "day",
+                                      "time_range": empty})
+    by_ad = run_query(workspace_id, {"metrics": ["spend"], "dimensions": ["ad"],
+                                     "time_range": empty})
+    # Then the total is 0 with a null CPC, every day shows 0, and there is no ad row
+    assert total.frame["spend"].iloc[0] == 0 and pd.isna(total.frame["cpc"].iloc[0])
+    assert list(by_day.frame["spend"]) == [0, 0, 0]
+    assert by_ad.frame.empty
+
+
+def test_a_missing_rate_for_ad_money_names_the_day_but_clicks_need_none(hourly_ads):
+    # Given the rate of one day removed
+    workspace_id, _ = hourly_ads
+    with transaction() as session:
+        session.execute(text("DELETE FROM fx_rates WHERE day = :d"), {"d": FALL})
+    week = {"start": str(FALL - timedelta(days=1)), "end": str(FALL + timedelta(days=1))}
+    # When spend is asked over it, then an error names the day
+    with pytest.raises(MissingFxRateError, match="EUR→USD on 2026-11-01 "):
+        run_query(workspace_id, {"metrics": ["spend"], "time_range": week,
+                                 "dimensions": ["campaign"]})
+    # And clicks alone convert nothing, so they need no rate
+    clicks = run_query(workspace_id, {"metrics": ["clicks"], "time_range": week})
+    assert clicks.frame["clicks"].iloc[0] == 24 + 25 + 24
+
+
+def test_a_missing_rate_for_store_money_names_the_day(workspace, admin):
+    # Given a shop in euros with one order on a day without a EUR→USD rate
+    from metricx.services.connections import add_connection
+
+    connection = add_connection(admin, "shopify", "acme.myshopify.com", "tok")
+    shop = shopify.upsert_shop(workspace.id, connection.id,
+                               ShopInfo("acme.myshopify.com", "Acme", "EUR", "Europe/Berlin"))
+    at = datetime(2026, 11, 1, 15, tzinfo=UTC)
+    shopify.write_orders(shop, [OrderRecord(
+        "1", "#1", "EUR", at, at, at, None, False, None, Decimal(100), Decimal(0),
+        Decimal(5), Decimal(19), Decimal(0), Decimal(124), (), (), None)])
+    # When store revenue is asked, then an error names the day
+    with pytest.raises(MissingFxRateError, match="EUR→USD on 2026-11-01"):
+        run_query(workspace.id, {"metrics": ["store_revenue"],
+                                 "time_range": {"start": "2026-11-01", "end": "2026-11-01"}})
+    # And with the rate in place, the order is converted at it
+    with transaction() as session:
+        session.add(FxRate(workspace_id=workspace.id, day=date(2026, 11, 1),
+                           from_currency="EUR", to_currency="USD", rate=Decimal("1.1")))
+    result = run_query(workspace.id, {"metrics": ["store_revenue", "orders"],
+                                      "time_range": {"start": "2026-11-01",
+                                                     "end": "2026-11-01"}})
+    assert result.frame["store_revenue"].iloc[0] == pytest.approx(105 * 1.1)
+    assert result.frame["orders"].iloc[0] == 1
+
+
+def test_a_result_survives_the_page_cache_and_shows_its_sql_on_demand(hourly_ads):
+    # Given a result (pages keep them in st.cache_data, which pickles them)
+    workspace_id, _ = hourly_ads
+    result = run_query(workspace_id, {"metrics": ["spend"], "dimensions": ["campaign"],
+                                      "time_range": {"start": str(FALL), "end": str(FALL)}})
+    # When it is pickled and read back
+    again = pickle.loads(pickle.dumps(result))
+    # Then it holds the same rows, and the SQL it ran compiles when asked for
+    pd.testing.assert_frame_equal(again.frame, result.frame)
+    assert "metric_daily_campaign" in again.sql[0] and "%(ws)s" in again.sql[0]
