@@ -6,6 +6,7 @@ from datetime import date
 
 from rq import get_current_job
 
+from metricx.attribution import compute as attribution
 from metricx.services.connections import get_connection
 from metricx.sync import pipeline, scheduling
 
@@ -22,7 +23,13 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str,
     job = get_current_job()
     outcome = pipeline.sync_connection(workspace_id, connection_id, kind, start=start, end=end,
                                        job_id=job.id if job else None, progress=_progress)
-    return {"status": outcome.status, "rows": outcome.rows, "error": outcome.error}
+    result = {"status": outcome.status, "rows": outcome.rows, "error": outcome.error}
+    if outcome.kind == "shop" and outcome.status == "success":
+        # New and changed orders are credited right away, not only at night.
+        run = attribution.attribute_new_orders(
+            workspace_id, lambda done, total: _progress(done, total, "attribution"))
+        result["attributed_orders"] = run.orders
+    return result
 
 
 def sync_all_intraday() -> int:
@@ -41,3 +48,16 @@ def compact_all() -> int:
     """Nightly: fold past days' 15-minute rows into hourly rows."""
     return sum(pipeline.compact_connection(get_connection(ws, conn))
                for ws, conn in scheduling.active_connections(("meta", "google")))
+
+
+def attribute_workspace(workspace_id: int) -> dict:
+    """Recompute every order's attribution in one workspace."""
+    run = attribution.attribute_workspace(
+        workspace_id, lambda done, total: _progress(done, total, "attribution"))
+    return {"orders": run.orders, "rows": run.rows}
+
+
+def attribute_all() -> int:
+    """Nightly: recompute attribution everywhere (new entities, renamed campaigns, a changed
+    UTM convention can all change which ad a past visit belongs to)."""
+    return sum(attribute_workspace(ws)["orders"] for ws in scheduling.workspaces_with_shops())

@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 
 from metricx.semantic import catalogue
-from metricx.semantic.query import TimeRange
+from metricx.semantic.query import Attribution, TimeRange
 from metricx.services.metrics import MetricsResult
 
 MAX_LISTED_ROWS = 10
@@ -92,8 +92,8 @@ def answer_text(result: MetricsResult, note: str = "") -> str:
             lines.append(f"…and {len(frame) - MAX_LISTED_ROWS} more rows in the table.")
     lines.append("")
     lines.append("Definitions: " + " ".join(result.definitions.values()))
-    if query.needs_attribution and query.attribution:
-        a = query.attribution
+    if query.needs_attribution:
+        a = query.attribution or Attribution()  # the defaults the engine applied
         window = f"{a.window_days}-day" if a.window_days else "lifetime"
         lines.append(f"Attribution: {a.model.replace('_', ' ')}, {window} window, "
                      f"{a.mode} accounting.")

@@ -85,6 +85,7 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
 
 def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
     """Backfill every demo connection in this process, through the real connectors."""
+    from metricx.attribution.compute import attribute_workspace
     from metricx.sync.pipeline import sync_connection
 
     rows = 0
@@ -100,6 +101,8 @@ def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
         rows += outcome.rows
         if connection.provider != "shopify":
             rows += sync_connection(demo.workspace.id, connection.id, "intraday").rows
+    attribute_workspace(demo.workspace.id, lambda done, total: progress("Attribution", done,
+                                                                         total))
     return rows
 
 

@@ -41,6 +41,15 @@ def active_connections(provider_in: tuple[str, ...] | None = None) -> list[tuple
         return [tuple(row) for row in session.execute(query.order_by(Connection.id))]
 
 
+def workspaces_with_shops() -> list[int]:
+    """Workspaces with a Shopify connection that is not paused (whose orders to attribute)."""
+    with new_session() as session:
+        return list(session.scalars(
+            select(Connection.workspace_id).distinct()
+            .where(Connection.provider == "shopify", Connection.status != "paused")
+            .order_by(Connection.workspace_id)))
+
+
 def job_id_for(connection_id: int, kind: str, start: date | None, end: date | None) -> str:
     window = f"-{start}-{end}" if start or end else ""
     return f"sync-{connection_id}-{kind}{window}"

@@ -7,13 +7,14 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from metricx.attribution.compute import attribute_workspace
 from metricx.cli import main
 from metricx.copilot.service import MAX_TURNS_PER_MINUTE, RateLimitedError, ask
 from metricx.copilot.understanding import Conversation
-from metricx.db import new_session
-from metricx.models import CopilotTurn
+from metricx.db import new_session, transaction
+from metricx.models import CopilotTurn, FxRate
 from metricx.semantic.catalogue import format_value
 from metricx.services.metrics import run_query
 
@@ -57,10 +58,28 @@ def test_unclear_or_out_of_scope_questions_get_no_numbers(synced, question, stat
     assert answer.status == status and answer.result is None and answer.answer
 
 
-def test_a_question_that_cannot_be_computed_says_why(synced):
+def test_an_attributed_answer_states_the_model_window_and_mode_it_used(synced):
+    # Given the shop's orders attributed
     workspace_id, _ = synced
+    attribute_workspace(workspace_id)
+    # When attributed revenue is asked for without naming a model
     answer = ask(workspace_id, "attributed revenue last week", today=TODAY)
-    assert answer.status == "clarify" and "attribution" in answer.answer
+    # Then the answer is the engine's figure under the default settings, and says which
+    revenue = run_query(workspace_id, answer.understanding.query).frame.iloc[0, 0]
+    assert answer.status == "answer" and revenue > 0
+    assert format_value("attributed_revenue", revenue, "USD") in answer.answer
+    assert "Attribution: last click, 28-day window, cash accounting." in answer.answer
+
+
+def test_a_question_that_cannot_be_computed_says_why(synced):
+    # Given the EUR account's exchange rates are gone
+    workspace_id, _ = synced
+    with transaction() as session:
+        session.execute(delete(FxRate))
+    # When spend is asked for, then the copilot says which rates are missing, with no numbers
+    answer = ask(workspace_id, "spend last week", today=TODAY)
+    assert answer.status == "clarify" and answer.result is None
+    assert "missing exchange rates: EUR→USD" in answer.answer
 
 
 def test_a_user_asking_too_fast_is_slowed_down(synced, admin):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from metricx.config import PROJECT_ROOT, get_config
 from metricx.db import new_session
 from metricx.jobs import register_schedule
-from metricx.models import MetricSnapshot, ShopifyOrder, SyncRun
+from metricx.models import Attribution, MetricSnapshot, ShopifyOrder, SyncRun
 from metricx.queue import QUEUE_NAMES, get_queue
 from metricx.sync.scheduling import enqueue_sync
 from workers.schedule import SCHEDULE
@@ -49,8 +49,11 @@ def test_the_scheduler_enqueues_and_a_worker_syncs_every_connection(fakes, conne
         statuses = session.execute(select(SyncRun.connection_id, SyncRun.status)).all()
         snapshots = session.scalar(select(func.count()).select_from(MetricSnapshot))
         orders = session.scalar(select(func.count()).select_from(ShopifyOrder))
+        credited = session.scalar(select(func.count(func.distinct(Attribution.order_id))))
     assert sorted(statuses) == sorted((c.id, "success") for c in connections.values())
     assert snapshots > 0 and orders > 0
+    # And the new orders were attributed right after their sync, not only at night
+    assert credited > 0
     # And the schedule is still registered for the next run
     assert "metricx-intraday" in {job.id for job in scheduler.get_jobs()}
 
@@ -72,3 +75,18 @@ def test_a_manual_resync_reports_progress_and_refuses_a_duplicate_while_queued(
     # Once finished, the same resync can be asked for again
     assert enqueue_sync(meta.workspace_id, meta.id, "range", start=start, end=end,
                         queue="high").job_id == first.job_id
+
+
+def test_the_nightly_attribution_job_recomputes_every_workspace_with_a_shop(synced, redis_conn):
+    # Given a synced shop whose attributions are gone (say, the UTM convention changed)
+    workspace_id, _ = synced
+    # When the nightly job runs on a worker
+    job = get_queue("low").enqueue("workers.jobs.attribute_all")
+    SimpleWorker([get_queue("low")], connection=redis_conn).work(burst=True)
+    # Then every live order with a touch is credited under each model, window and mode
+    with new_session() as session:
+        settings = session.execute(
+            select(Attribution.model, Attribution.window_days, Attribution.mode).distinct()
+            .where(Attribution.workspace_id == workspace_id)).all()
+    assert Job.fetch(job.id, connection=redis_conn).return_value() > 0
+    assert len(settings) == 6 * 5 * 2

@@ -1,0 +1,1 @@
+"""Attribution: which ads earned each Shopify order (journeys → touches → credits per model)."""
