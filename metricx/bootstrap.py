@@ -75,6 +75,7 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
                                "--anchor", anchor.isoformat())
         supervisor.metricx("worker", "worker")
         supervisor.metricx("scheduler", "scheduler")
+        supervisor.metricx("pixel", "pixel")
         supervisor.streamlit(port)
         try:
             if demo is not None:

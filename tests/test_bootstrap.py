@@ -83,7 +83,8 @@ def up_env(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEY")}
-    env.update(METRICX_DATA_DIR=str(data_dir), METRICX_ENV="development", BCRYPT_ROUNDS="4")
+    env.update(METRICX_DATA_DIR=str(data_dir), METRICX_ENV="development", BCRYPT_ROUNDS="4",
+               PIXEL_PORT=str(free_port()))
     yield data_dir, env
     for proc in psutil.process_iter(["cmdline"]):  # never leave a server behind a failed test
         if str(data_dir) in " ".join(proc.info["cmdline"] or []):
@@ -134,10 +135,13 @@ def test_up_runs_everything_the_printed_login_works_and_ctrl_c_stops_it_all(up_e
     # And a worker, the scheduler and the app run beside the two servers
     commands = " ".join(" ".join(p.cmdline()) for p in up.family())
     for part in ("metricx.cli worker", "metricx.cli scheduler", "streamlit run", "redis-server",
-                 "metricx.cli sandbox-serve"):
+                 "metricx.cli sandbox-serve", "metricx.cli pixel"):
         assert part in commands
     # And the worker syncs the demo's history from the sandbox through the real connectors
     assert wait_for_synced_connection(data_dir) > 0
+    # And the pixel collector answers on its port
+    with urllib.request.urlopen(f"http://127.0.0.1:{env['PIXEL_PORT']}/healthz") as answer:
+        assert answer.status == 200
     pids = {p.pid for p in up.family()}
     # When Ctrl-C arrives
     assert up.interrupt() == 0, up.output()

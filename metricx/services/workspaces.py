@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +9,7 @@ from metricx import validation
 from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, NotFoundError
 from metricx.models import CostSettings, Workspace
+from metricx.services.pixel_keys import new_pixel_key
 
 
 def create_workspace(name: str, timezone: str = "UTC", currency: str = "USD") -> Workspace:
@@ -18,7 +17,7 @@ def create_workspace(name: str, timezone: str = "UTC", currency: str = "USD") ->
         name=validation.name(name, "workspace name"),
         timezone=validation.timezone_name(timezone),
         currency=validation.currency_code(currency),
-        pixel_key=secrets.token_urlsafe(24),
+        pixel_key=new_pixel_key(),
     )
     try:
         with transaction() as session:

@@ -12,7 +12,8 @@ DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 
 
 def test_compose_has_the_whole_stack():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "app", "worker", "scheduler"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "app", "pixel", "worker",
+                             "scheduler"}
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"] == "redis:7"
 
@@ -25,7 +26,7 @@ def test_databases_keep_their_data_in_volumes_and_report_health():
 
 
 def test_metricx_services_point_at_the_compose_servers_and_wait_for_the_migration():
-    for name in ("app", "worker", "scheduler"):
+    for name in ("app", "pixel", "worker", "scheduler"):
         service = SERVICES[name]
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:" in env[
@@ -52,6 +53,13 @@ def test_workers_scale_because_none_pins_a_name_or_port():
 
 def test_app_health_check_uses_the_streamlit_health_endpoint():
     assert "/_stcore/health" in " ".join(SERVICES["app"]["healthcheck"]["test"])
+
+
+def test_the_pixel_collector_listens_on_all_interfaces_and_reports_health():
+    pixel = SERVICES["pixel"]
+    assert pixel["command"][:2] == ["metricx", "pixel"] and "0.0.0.0" in pixel["command"]
+    assert pixel["ports"] == ["8502:8502"]
+    assert "/healthz" in " ".join(pixel["healthcheck"]["test"])
 
 
 def test_dockerfile_is_multi_stage_non_root_with_a_health_check():

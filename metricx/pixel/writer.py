@@ -1,0 +1,121 @@
+"""One writer for every request: concurrent requests' events go in together, in one INSERT.
+
+A request hands its rows over and waits for the commit of the batch they joined, so a 202
+means the events are on disk. `ON CONFLICT (workspace_id, event_id) DO NOTHING` makes a
+retried event (same event_id) a no-op: an event is stored once however often it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+
+from metricx.db import get_engine
+from metricx.models import PixelEvent
+
+log = logging.getLogger(__name__)
+# What a request supplies; the id and received_at come from the database.
+COLUMNS = [c for c in PixelEvent.__table__.c if c.name not in ("id", "received_at")]
+
+Rows = list[dict[str, Any]]
+
+
+class EventSink(Protocol):
+    """Where the collector puts accepted events; `submit` returns once they are durable."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def submit(self, rows: Rows) -> None: ...
+
+
+def _insert_statement() -> Insert:
+    """INSERT ... SELECT FROM unnest(one array per column): one statement and one round trip
+    for any number of rows, compiled once (a VALUES list is compiled anew for every size)."""
+    arrays = [cast(bindparam(c.name), ARRAY(c.type)) for c in COLUMNS]
+    batch = func.unnest(*arrays).table_valued(*(c.name for c in COLUMNS)).render_derived("batch")
+    return (insert(PixelEvent).from_select([c.name for c in COLUMNS], select(batch))
+            .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"]))
+
+
+INSERT_EVENTS = _insert_statement()
+
+
+def insert_events(rows: Rows) -> None:
+    """Store rows in one transaction; rows whose (workspace_id, event_id) exists are skipped."""
+    with get_engine().begin() as conn:
+        conn.execute(INSERT_EVENTS, {c.name: [row[c.name] for row in rows] for c in COLUMNS})
+
+
+@dataclass
+class _Pending:
+    rows: Rows
+    done: asyncio.Future[None]
+
+
+class BatchWriter:
+    """Gathers requests for `interval_s` (or until `max_events`), writes them in a worker
+    thread while the next batch gathers, then answers every request of the batch."""
+
+    def __init__(self, *, max_events: int, interval_s: float,
+                 write: Callable[[Rows], None] = insert_events) -> None:
+        self.max_events = max_events
+        self.interval_s = interval_s
+        self.write = write
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Write what is queued, then end."""
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None
+
+    async def submit(self, rows: Rows) -> None:
+        if self._task is None or self._task.done():
+            raise RuntimeError("the pixel writer is not running")
+        done = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(rows, done))
+        await done
+
+    async def _run(self) -> None:
+        while (first := await self._queue.get()) is not None:
+            batch, stopping = [first], False
+            if len(first.rows) < self.max_events:
+                await asyncio.sleep(self.interval_s)  # let concurrent requests join
+            count = len(first.rows)
+            while count < self.max_events and not self._queue.empty():
+                pending = self._queue.get_nowait()
+                if pending is None:
+                    stopping = True
+                    break
+                batch.append(pending)
+                count += len(pending.rows)
+            await self._flush(batch)
+            if stopping:
+                return
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        rows = [row for pending in batch for row in pending.rows]
+        try:
+            await asyncio.to_thread(self.write, rows)
+        except Exception as error:  # every request of the batch hears of it; none is acked
+            log.exception("writing %d pixel events failed", len(rows))
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(error)
+            return
+        for pending in batch:
+            if not pending.done.done():  # its client may have gone away meanwhile
+                pending.done.set_result(None)

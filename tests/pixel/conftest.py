@@ -1,0 +1,52 @@
+"""The collector as browsers reach it: the real app under uvicorn on loopback (in a thread),
+writing into the session's PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+import uvicorn
+from pixel_support import Collector
+
+from metricx.config import get_config
+from metricx.pixel.app import CollectorSettings, create_app
+from metricx.pixel.writer import EventSink
+
+
+@pytest.fixture
+def start_collector(db: None) -> Iterator[Callable[..., Collector]]:
+    """start_collector(sink=None, **settings) -> a running collector, stopped after the test.
+    Unless a test says otherwise the rate limit is out of the way (every client is 127.0.0.1)."""
+    running: list[Collector] = []
+
+    def start(sink: EventSink | None = None, **overrides: int) -> Collector:
+        settings = replace(CollectorSettings.from_config(get_config()),
+                           **{"rate_per_minute": 10**6, "rate_burst": 10**6, **overrides})
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, sink), log_level="warning",
+                                               access_log=False))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
+                                  daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "collector did not start"
+            time.sleep(0.01)
+        collector = Collector(f"http://127.0.0.1:{listener.getsockname()[1]}", server, thread)
+        running.append(collector)
+        return collector
+
+    yield start
+    for collector in running:
+        collector.stop()
+
+
+@pytest.fixture
+def collector(start_collector: Callable[..., Collector]) -> Collector:
+    return start_collector()

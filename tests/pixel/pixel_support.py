@@ -1,0 +1,54 @@
+"""What the pixel tests share: a running collector's handle, a valid event, the stored rows."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import text
+
+from metricx.db import get_engine
+from metricx.pixel.app import EVENTS_PATH
+
+
+@dataclass
+class Collector:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def events_url(self) -> str:
+        return self.url + EVENTS_PATH
+
+    def post(self, body: Any = None, **kwargs: Any) -> httpx.Response:
+        """POST `body` as JSON (or raw `content=`) to the events endpoint."""
+        if body is not None:
+            kwargs["json"] = body
+        return httpx.post(self.events_url, timeout=10, **kwargs)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def pixel_event(key: str, **fields: Any) -> dict[str, Any]:
+    """A valid page view (a purchase with event="purchase", order_id=...), fresh event_id."""
+    return {"workspace_key": key, "event_id": str(uuid.uuid4()), "anonymous_id": "anon-1",
+            "event": "page_view", "url": "https://shop.test/products/boots",
+            "referrer": "https://www.google.com/", "timestamp": datetime.now(UTC).isoformat(),
+            **fields}
+
+
+def stored_events(workspace_id: int | None = None) -> list[dict[str, Any]]:
+    """pixel_events rows (of one workspace, or all), oldest id first."""
+    where = "" if workspace_id is None else "WHERE workspace_id = :w"
+    with get_engine().connect() as conn:
+        rows = conn.execute(text(f"SELECT * FROM pixel_events {where} ORDER BY id"),
+                            {"w": workspace_id})
+        return [dict(row._mapping) for row in rows]

@@ -1,0 +1,108 @@
+"""What a request may carry (metricx.pixel.events), without HTTP in between."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pixel_support import pixel_event, stored_events
+from sqlalchemy import text
+
+from metricx.db import get_engine
+from metricx.pixel.events import FIELDS, Rejected, parse_payload
+from metricx.pixel.writer import insert_events
+
+NOW = datetime.now(UTC)
+
+
+def parse(body: object, max_events: int = 100):
+    return parse_payload(json.dumps(body).encode(), max_events=max_events, now=NOW)
+
+
+def test_sent_utms_win_and_missing_ones_come_from_the_url():
+    [event] = parse(pixel_event("k", utm_source="newsletter",
+                                url="https://shop.test/?utm_source=meta&utm_term=boots")).events
+    assert event.utm == {"utm_source": "newsletter", "utm_medium": None, "utm_campaign": None,
+                         "utm_content": None, "utm_term": "boots"}
+
+
+def test_a_utm_from_the_url_is_cut_to_fit_but_a_sent_one_must_fit():
+    long = "c" * 500
+    [event] = parse(pixel_event("k", url=f"https://shop.test/?utm_campaign={long}")).events
+    assert event.utm["utm_campaign"] == "c" * 400
+    with pytest.raises(Rejected, match="longer than 400") as refused:
+        parse(pixel_event("k", utm_campaign=long))
+    assert refused.value.status == 422
+
+
+def test_a_nul_hidden_in_the_url_query_is_refused_naming_where_it_was():
+    with pytest.raises(Rejected, match="NUL") as refused:
+        parse(pixel_event("k", url="https://shop.test/?utm_source=a%00b"))
+    assert refused.value.field == "url (utm_source)"
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b"", "malformed JSON"),
+])
+def test_bodies_that_are_not_json_are_400(raw, message):
+    with pytest.raises(Rejected, match=message) as refused:
+        parse_payload(raw, max_events=100, now=NOW)
+    assert refused.value.status == 400
+
+
+def test_a_batch_takes_nothing_beside_its_events():
+    with pytest.raises(Rejected, match="unknown field beside events") as refused:
+        parse({"events": [pixel_event("k")], "workspace_key": "k"})
+    assert refused.value.field == "workspace_key"
+
+
+def test_a_zulu_timestamp_as_browsers_write_it_is_taken():
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%S.") + f"{NOW.microsecond // 1000:03d}Z"
+    [event] = parse(pixel_event("k", timestamp=stamp)).events
+    assert event.occurred_at == NOW.replace(microsecond=NOW.microsecond // 1000 * 1000)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.sampled_from([*FIELDS, "events", "x"]) | st.text(),
+                                      inner, max_size=6), max_leaves=20)
+
+
+@given(JSON)
+def test_any_json_body_is_either_events_or_a_clear_4xx(body):
+    try:
+        payload = parse_payload(json.dumps(body).encode(), max_events=100, now=NOW)
+    except Rejected as refused:
+        assert 400 <= refused.status < 500 and str(refused)
+    else:
+        assert payload.events
+
+
+# Any code point, lone surrogates and NUL included: what a JSON string can carry.
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=80)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({}, optional={name: ANY_TEXT for name in FIELDS}))
+def test_whatever_is_accepted_postgresql_stores(workspace, fields):
+    # Given a fully valid event with any of its fields replaced by arbitrary text
+    sent = {**pixel_event(workspace.pixel_key), **fields}
+    raw = json.dumps(sent).encode()  # escapes lone surrogates, as a browser may send them
+    try:
+        payload = parse_payload(raw, max_events=100, now=NOW)
+    except Rejected as refused:
+        assert 400 <= refused.status < 500
+        return
+    # Then the row it becomes goes into PostgreSQL and comes back as it was
+    [row] = [event.row(workspace.id) for event in payload.events]
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM pixel_events"))
+    insert_events([row])
+    [stored] = stored_events(workspace.id)
+    assert {name: stored[name] for name in row} == row
