@@ -7,7 +7,7 @@ import streamlit as st
 
 from metricx.errors import MetricxError
 from metricx.models import PROVIDERS
-from metricx.services import connections, operations, resync
+from metricx.services import connections, oauth, operations, resync
 from ui.format import ago, status_badge
 from ui.session import current_actor
 
@@ -15,6 +15,21 @@ actor = current_actor()
 actor.require_admin("manage connections")
 st.title("Connections")
 st.caption("Ad accounts and shops this workspace syncs from.")
+
+# Back from a provider's consent screen: finish the sign-in once, then drop code and state
+# from the URL so a reload cannot replay them.
+callback = st.query_params.to_dict()
+if "state" in callback and ("code" in callback or "error" in callback):
+    try:
+        with st.spinner("Finishing the sign-in…"):
+            connected = oauth.finish_flow(actor, callback)
+    except MetricxError as error:
+        st.error(str(error))
+    else:
+        st.success(f"Connected **{connected.name}**: it syncs on the next 15-minute run, or "
+                   "resync it below.")
+    st.query_params.clear()
+    st.session_state.pop("oauth_link", None)
 
 rows = connections.list_connections(actor.workspace_id)
 if not rows:
@@ -82,17 +97,74 @@ else:
 
     resync_progress()
 
+    with st.expander("Replace a token"):
+        with st.form("rotate_token", clear_on_submit=True):
+            rotated = st.selectbox("Connection", rows, format_func=lambda c: c.name,
+                                   key="rotate_connection")
+            fresh = st.text_input("New token", type="password", key="rotate_token_value",
+                                  help="Google: the refresh token. Encrypted when saved.")
+            replace = st.form_submit_button("Replace token", key="rotate_submit")
+        if replace:
+            try:
+                connections.rotate_token(actor, rotated.id, fresh)
+            except MetricxError as error:
+                st.error(str(error))
+            else:
+                st.success(f"Replaced the token of {rotated.name}.")
+
     with st.expander("Sync history"):
         history = operations.recent_sync_runs(actor.workspace_id)
+        names = {c.id: c.name for c in rows}
         if history:
             st.dataframe(pd.DataFrame([{
-                "Connection": r.connection_id, "Kind": r.kind, "Status": r.status,
+                "Connection": names.get(r.connection_id, r.connection_id), "Kind": r.kind,
+                "Status": r.status,
                 "Rows": r.rows_written, "Started": ago(r.started_at), "Error": r.error or ""}
                 for r in history]), hide_index=True, width="stretch")
         else:
             st.caption("No sync has run yet.")
+        for job in (j for j in operations.failed_jobs(actor.workspace_id) if j.is_sync):
+            left, right = st.columns([5, 1])
+            left.markdown(f"**{job.description}** failed {ago(job.ended_at)}: {job.error}")
+            if right.button("Requeue", key=f"requeue_sync_{job.id}"):
+                try:
+                    operations.requeue(actor, job.id)
+                except MetricxError as error:
+                    st.error(str(error))
+                else:
+                    st.success(f"Requeued {job.description}: a worker picks it up next.")
 
-st.subheader("Add a connection")
+st.subheader("Connect by signing in")
+ready = oauth.configured_providers()
+if not ready:
+    st.caption("Set META_APP_ID / META_APP_SECRET, GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET or "
+               "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET to connect by signing in; until then "
+               "paste a token below.")
+else:
+    with st.form("oauth_start"):
+        oauth_provider = st.selectbox("Provider", ready, format_func=str.title,
+                                      key="oauth_provider")
+        oauth_account = st.text_input("Account", key="oauth_account",
+                                      placeholder="act_123456 · 123-456-7890 · "
+                                                  "shop.myshopify.com")
+        manager = st.text_input("Google manager account (optional)", key="oauth_manager",
+                                help="The MCC the customer is reached through, if any.")
+        prepared = st.form_submit_button("Continue", key="oauth_submit")
+    if prepared:
+        try:
+            url = oauth.start_flow(actor, oauth_provider, oauth_account,
+                                   login_customer_id=manager or None)
+        except MetricxError as error:
+            st.error(str(error))
+        else:
+            st.session_state["oauth_link"] = (oauth_provider, url)
+    if "oauth_link" in st.session_state:
+        link_provider, link = st.session_state["oauth_link"]
+        st.link_button(f"Connect with {link_provider.title()}", link, type="primary")
+        st.caption("You come back here once you have allowed read access; the link expires "
+                   "in a few minutes.")
+
+st.subheader("Add a connection with a token")
 with st.form("add_connection", clear_on_submit=True):
     provider = st.selectbox("Provider", PROVIDERS, format_func=str.title, key="new_provider")
     account = st.text_input("Account", key="new_account",

@@ -44,6 +44,16 @@ def fakes(sandbox: SandboxServers, setenv, monkeypatch: pytest.MonkeyPatch) -> S
 
 
 @pytest.fixture
+def oauth_apps(fakes: SandboxServers, setenv, redis_conn) -> SandboxServers:
+    """`fakes`, plus the sandbox's OAuth app credentials and redirect URL in the settings."""
+    setenv(META_APP_ID=CREDENTIALS.meta_app_id, META_APP_SECRET=CREDENTIALS.meta_app_secret,
+           SHOPIFY_CLIENT_ID=CREDENTIALS.shopify_client_id,
+           SHOPIFY_CLIENT_SECRET=CREDENTIALS.shopify_client_secret,
+           OAUTH_REDIRECT_URL="http://localhost:8501/connections")
+    return fakes
+
+
+@pytest.fixture
 def connections(fakes: SandboxServers, admin, redis_conn) -> dict[str, object]:
     """One connection per provider (the first Meta account, the Google one, the shop)."""
     from metricx.services.connections import add_connection

@@ -116,6 +116,12 @@ def _classify_errors(body: dict[str, Any]) -> None:
                               status=200, code=codes[0][0] if codes else None)
 
 
+def admin_base(shop_domain: str, url_template: str = DEFAULT_TEMPLATE) -> str:
+    """The shop's admin root (`https://{shop}`), derived from the GraphQL URL template so a
+    template pointed at the sandbox points the OAuth endpoints there too."""
+    return url_template.split("/admin/api/", 1)[0].format(shop=shop_domain)
+
+
 class ShopifyClient(BaseClient):
     """Reads one shop with an Admin API access token; money in the shop currency."""
 
@@ -161,7 +167,7 @@ class ShopifyClient(BaseClient):
                       url_template: str = DEFAULT_TEMPLATE, timeout: float = 30.0,
                       transport: httpx.BaseTransport | None = None) -> TokenGrant:
         """OAuth install: trade the `code` from the redirect for an offline access token."""
-        base = url_template.split("/admin/api/", 1)[0].format(shop=shop_domain)
+        base = admin_base(shop_domain, url_template)
         session = HttpSession(PROVIDER, timeout=timeout, transport=transport)
         try:
             response = session.request("POST", f"{base}/admin/oauth/access_token",
@@ -177,7 +183,8 @@ class ShopifyClient(BaseClient):
             detail = body.get("error_description") if isinstance(body, dict) else None
             raise AuthError(PROVIDER, "Shopify refused the install code "
                             f"({detail or f'HTTP {response.status_code}'}); start the install "
-                            "again", status=response.status_code)
+                            "again", status=response.status_code,
+                            code=body.get("error") if isinstance(body, dict) else None)
         return TokenGrant(str(body["access_token"]), None, None, body.get("scope"))
 
     # ---- transport ----------------------------------------------------------------------

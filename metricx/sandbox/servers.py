@@ -48,6 +48,8 @@ class SandboxServers:
             "META_GRAPH_URL": meta,
             "GOOGLE_ADS_URL": google,
             "GOOGLE_OAUTH_TOKEN_URL": f"{google}/token",
+            "GOOGLE_OAUTH_AUTHORIZE_URL": f"{google}/o/oauth2/v2/auth",
+            "META_OAUTH_DIALOG_URL": meta,
             "SHOPIFY_URL_TEMPLATE": f"{shopify}/{{shop}}/admin/api/{{version}}/graphql.json",
         }
 

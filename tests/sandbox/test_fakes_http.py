@@ -45,8 +45,9 @@ def test_servers_start_fast_on_loopback_and_follow_real_time() -> None:
     started = time.monotonic()
     with SandboxServers(seed=1, ads=12, days=10, orders_per_day=5) as servers:
         assert time.monotonic() - started < 2
-        assert set(servers.env) == {"META_GRAPH_URL", "GOOGLE_ADS_URL",
-                                    "GOOGLE_OAUTH_TOKEN_URL", "SHOPIFY_URL_TEMPLATE"}
+        assert set(servers.env) == {"META_GRAPH_URL", "META_OAUTH_DIALOG_URL", "GOOGLE_ADS_URL",
+                                    "GOOGLE_OAUTH_TOKEN_URL", "GOOGLE_OAUTH_AUTHORIZE_URL",
+                                    "SHOPIFY_URL_TEMPLATE"}
         assert all(v.startswith("http://127.0.0.1:") for v in servers.env.values())
         assert abs((servers.now - datetime.now(UTC)).total_seconds()) < 5
         assert servers.merchant.today == datetime.now(UTC).date()

@@ -82,3 +82,91 @@ def test_a_resync_into_the_future_is_refused(connections, admin_app, redis_conn)
     admin_app.button(key="resync_submit").click().run()
     assert "cannot be in the future" in texts(admin_app)
     assert get_queue("high").count == 0
+
+
+def _consented(url: str) -> dict[str, str]:
+    """The query the provider's consent screen sends the browser back to the page with."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    import httpx
+
+    response = httpx.get(url, follow_redirects=False)
+    return dict(parse_qsl(urlsplit(response.headers["location"]).query))
+
+
+def test_coming_back_from_the_consent_screen_lists_the_connection(admin, oauth_apps,
+                                                                   admin_app):
+    # Given the admin prepared a Meta sign-in on the page and followed the button
+    account = oauth_apps.merchant.accounts_of("meta")[0].external_id
+    admin_app.selectbox(key="oauth_provider").select("meta")
+    admin_app.text_input(key="oauth_account").input(account)
+    admin_app.button(key="oauth_submit").click().run()
+    [link] = admin_app.get("link_button")
+    assert "client_id=sandbox-meta-app" in link.proto.url
+    back = _consented(link.proto.url)
+    # When the browser comes back with code and state in the URL
+    for name, value in back.items():
+        admin_app.query_params[name] = value
+    admin_app.run()
+    # Then the connection is listed as active, said so, and the URL is clean again
+    assert not admin_app.exception
+    assert "Connected" in texts(admin_app)
+    assert list(admin_app.dataframe[0].value["Account"]) == [account]
+    assert not admin_app.get("link_button")
+    [added] = connections.list_connections(admin.workspace_id)
+    assert added.status == "active"
+    assert "code" not in admin_app.query_params
+
+
+def test_a_bad_state_shows_a_message_and_creates_nothing(admin, oauth_apps, admin_app):
+    from metricx.services import oauth
+
+    back = _consented(oauth.start_flow(admin, "google",
+                                       oauth_apps.merchant.accounts_of("google")[0].external_id))
+    admin_app.query_params.update({**back, "state": "not-ours"})
+    admin_app.run()
+    assert not admin_app.exception
+    assert "unknown, expired or already used" in admin_app.error[0].value
+    assert connections.list_connections(admin.workspace_id) == []
+
+
+def test_without_app_credentials_the_page_says_which_settings_to_set(admin_app):
+    assert "META_APP_ID / META_APP_SECRET" in texts(admin_app)
+    assert not admin_app.get("link_button")
+
+
+def test_a_token_can_be_replaced_from_the_page(admin, admin_app):
+    added = connections.add_connection(admin, "meta", "act_1", "old-token", name="Meta EU")
+    admin_app.run()
+    admin_app.text_input(key="rotate_token_value").input("new-token")
+    admin_app.button(key="rotate_submit").click().run()
+    assert "Replaced the token of Meta EU." in texts(admin_app)
+    assert connections.read_token(admin.workspace_id, added.id) == "new-token"
+
+
+def test_a_member_cannot_reach_the_page_even_with_a_callback(member, oauth_apps, member_app):
+    member_app.query_params.update({"code": "x", "state": "y"})
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        member_app.switch_page("pages/connections.py")
+    assert connections.list_connections(member.workspace_id) == []
+
+
+def test_a_failed_sync_job_is_requeued_from_the_sync_history(admin, admin_app, redis_conn):
+    from rq import SimpleWorker
+
+    from metricx.queue import get_queue
+    from metricx.sync.scheduling import SYNC_JOB
+
+    # Given a connection and a sync job of this workspace that failed
+    connections.add_connection(admin, "meta", "act_1", "tok", name="Meta EU")
+    job = get_queue("default").enqueue(SYNC_JOB, admin.workspace_id, 987654, "intraday",
+                                       description="intraday sync of connection 987654")
+    SimpleWorker([get_queue("default")], connection=redis_conn).work(burst=True)
+    # When the admin clicks its Requeue button in the sync history
+    admin_app.run()
+    assert "no connection 987654" in texts(admin_app)
+    admin_app.button(key=f"requeue_sync_{job.id}").click().run()
+    # Then the job waits on its queue again
+    assert not admin_app.exception, admin_app.exception
+    assert get_queue("default").job_ids == [job.id]
+    assert "Requeued" in texts(admin_app)

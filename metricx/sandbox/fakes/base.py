@@ -15,7 +15,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.fakes.faults import Fault, FaultPlan, RecordedRequest, RequestLog
@@ -67,6 +67,13 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     body = json.dumps(payload, separators=(",", ":"), default=_default).encode()
     return FakeResponse(status, body, {"content-type": "application/json; charset=UTF-8",
                                        **(headers or {})})
+
+
+def redirect_back(redirect_uri: str, params: dict[str, str]) -> FakeResponse:
+    """A consent screen's answer: 302 to the app's redirect URI with `params` added."""
+    parts = urlsplit(redirect_uri)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return FakeResponse(302, b"", {"location": urlunsplit(parts._replace(query=query))})
 
 
 def truncated(response: FakeResponse) -> FakeResponse:

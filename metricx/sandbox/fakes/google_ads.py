@@ -1,4 +1,5 @@
-"""Fake Google Ads REST API (googleAds:search / :searchStream) and Google's OAuth token endpoint.
+"""Fake Google Ads REST API (googleAds:search / :searchStream) and Google's OAuth endpoints
+(the consent screen that hands out codes, and the token endpoint).
 
 Checks the three headers a real call needs (Authorization, developer-token, login-customer-id),
 answers errors as google.rpc.Status with a GoogleAdsFailure inside, and streams as a JSON
@@ -15,18 +16,25 @@ from typing import Any
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.entities import Account
-from metricx.sandbox.fakes.base import FakeApp, FakeRequest, FakeResponse, json_response
+from metricx.sandbox.fakes.base import (
+    FakeApp,
+    FakeRequest,
+    FakeResponse,
+    json_response,
+    redirect_back,
+)
 from metricx.sandbox.fakes.faults import Fault, FaultPlan
 from metricx.sandbox.fakes.gaql import GaqlError, parse
 from metricx.sandbox.fakes.google_report import Report, field_mask
 from metricx.sandbox.fakes.paging import decode_cursor, encode_cursor, page_size
-from metricx.sandbox.fakes.tokens import TokenStore
+from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
 from metricx.sandbox.merchant import Merchant
 
 ACCESS_TOKEN_SECONDS = 3599
 SCOPE = "https://www.googleapis.com/auth/adwords"
 SEARCH_PATH = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)$")
 TOKEN_PATH = "/token"
+AUTHORIZE_PATH = "/o/oauth2/v2/auth"
 STATUS_BY_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                   404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
                   503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -90,6 +98,7 @@ class GoogleAdsFake(FakeApp):
         self.access_tokens = TokenStore(clock, "ya29.sandbox-")
         self.refresh_tokens = TokenStore(clock, "1//sandbox-refresh-")
         self.refresh_tokens.accept(credentials.google_refresh_token)
+        self.codes = AuthCodes(clock, "4/0Asandbox-google-", credentials.google_auth_code)
 
     # ---- faults -------------------------------------------------------------------------
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
@@ -119,6 +128,8 @@ class GoogleAdsFake(FakeApp):
     def handle(self, request: FakeRequest, fault: Fault | None) -> FakeResponse:
         if request.path == TOKEN_PATH and request.method == "POST":
             return self._token(request.params)
+        if request.path == AUTHORIZE_PATH and request.method == "GET":
+            return self._consent(request.params)
         match = SEARCH_PATH.match(request.path)
         if match is None or request.method != "POST":
             return json_response(404, GoogleError(404, f"Not found: {request.path}").body("v18"))
@@ -229,12 +240,29 @@ class GoogleAdsFake(FakeApp):
                                        "expires_in": ACCESS_TOKEN_SECONDS, "scope": SCOPE,
                                        "token_type": "Bearer"})
         if grant == "authorization_code":
-            if params.get("code") != c.google_auth_code or not params.get("redirect_uri"):
-                return json_response(400, {"error": "invalid_grant",
-                                           "error_description": "Malformed auth code."})
+            verdict = self.codes.redeem(params.get("code"), params.get("redirect_uri"))
+            if verdict == "redirect_mismatch":
+                return json_response(400, {"error": "redirect_uri_mismatch",
+                                           "error_description": "Bad Request"})
+            if verdict != "ok":
+                return json_response(400, {"error": "invalid_grant", "error_description": {
+                    "unknown": "Malformed auth code.", "used": "Code was already redeemed.",
+                    "expired": "Bad Request"}[verdict]})
             return json_response(200, {"access_token": self.access_tokens.issue(ttl),
                                        "expires_in": ACCESS_TOKEN_SECONDS,
                                        "refresh_token": self.refresh_tokens.issue(),
                                        "scope": SCOPE, "token_type": "Bearer"})
         return json_response(400, {"error": "unsupported_grant_type",
                                    "error_description": f"Invalid grant_type: {grant}"})
+
+    def _consent(self, params: dict[str, str]) -> FakeResponse:
+        """The consent screen, consent already given: back to redirect_uri with a code."""
+        redirect_uri = params.get("redirect_uri")
+        if params.get("client_id") != self.credentials.google_client_id or not redirect_uri:
+            return json_response(401, {"error": "invalid_client",
+                                       "error_description": "The OAuth client was not found."})
+        if params.get("response_type") != "code":
+            return redirect_back(redirect_uri, {"error": "unsupported_response_type",
+                                                "state": params.get("state", "")})
+        return redirect_back(redirect_uri, {"code": self.codes.issue(redirect_uri),
+                                            "scope": SCOPE, "state": params.get("state", "")})

@@ -1,4 +1,5 @@
-"""Fake Meta Graph API (Marketing API insights, entity edges, async reports, token exchange).
+"""Fake Meta Graph API (Marketing API insights, entity edges, async reports, token exchange)
+and the Facebook Login dialog that hands out authorization codes.
 
 Answers like graph.facebook.com: errors are HTTP 400 with an `error` object (throttling too),
 numbers are strings, lists page with `paging.cursors` and an absolute `paging.next` URL, and
@@ -18,7 +19,13 @@ from urllib.parse import urlencode
 
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
-from metricx.sandbox.fakes.base import FakeApp, FakeRequest, FakeResponse, json_response
+from metricx.sandbox.fakes.base import (
+    FakeApp,
+    FakeRequest,
+    FakeResponse,
+    json_response,
+    redirect_back,
+)
 from metricx.sandbox.fakes.faults import Fault, FaultPlan
 from metricx.sandbox.fakes.meta_edges import (
     ENTITY_FIELDS,
@@ -38,13 +45,14 @@ from metricx.sandbox.fakes.meta_insights import (
     InsightsTable,
 )
 from metricx.sandbox.fakes.paging import decode_cursor, encode_cursor, page_size
-from metricx.sandbox.fakes.tokens import TokenStore
+from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
 from metricx.sandbox.merchant import Merchant
 
 LONG_LIVED_SECONDS = 5183944
 VERSION = r"/(v\d+\.\d+)"
 ROUTES = (
     ("oauth", re.compile(rf"^(?:{VERSION})?/oauth/access_token$")),
+    ("dialog", re.compile(rf"^(?:{VERSION})?/dialog/oauth$")),
     ("account", re.compile(rf"^{VERSION}/act_(\d+)$")),
     ("insights", re.compile(rf"^{VERSION}/act_(\d+)/insights$")),
     ("edge", re.compile(rf"^{VERSION}/act_(\d+)/(campaigns|adsets|ads)$")),
@@ -74,6 +82,7 @@ class MetaFake(FakeApp):
         self.credentials = credentials
         self.tokens = TokenStore(clock, "EAAsandboxLL")
         self.tokens.accept(credentials.meta_access_token)
+        self.codes = AuthCodes(clock, "AQsandbox-meta-", credentials.meta_auth_code)
         self._usage = Usage()
         self._lock = Lock()
         self._reports: dict[str, ReportRun] = {}
@@ -83,6 +92,8 @@ class MetaFake(FakeApp):
     # ---- faults -------------------------------------------------------------------------
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
         route = self._route(request.path)[0]
+        if route == "dialog":
+            return False
         if route == "oauth":
             return kind in ("server_error", "malformed")
         if kind == "short_page":
@@ -143,6 +154,8 @@ class MetaFake(FakeApp):
         try:
             if route == "oauth":
                 return json_response(200, self._oauth(request.params))
+            if route == "dialog" and request.method == "GET":
+                return self._dialog(request.params)
             self._authenticate(request)
             short = fault.params if fault is not None and fault.kind == "short_page" else None
             if route == "account" and request.method == "GET":
@@ -188,10 +201,31 @@ class MetaFake(FakeApp):
             if not self.tokens.valid(params.get("fb_exchange_token")):
                 raise MetaError(190, "Error validating access token: Session has expired.",
                                 subcode=463)
-        elif params.get("code") != c.meta_auth_code:
-            raise MetaError(100, "Invalid verification code format.", subcode=36007)
+        else:
+            self._redeem(params.get("code"), params.get("redirect_uri"))
         token = self.tokens.issue(timedelta(seconds=LONG_LIVED_SECONDS))
         return {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
+
+    def _redeem(self, code: str | None, redirect_uri: str | None) -> None:
+        verdict = self.codes.redeem(code, redirect_uri)
+        errors = {
+            "unknown": MetaError(100, "Invalid verification code format.", subcode=36007),
+            "used": MetaError(100, "This authorization code has been used.", subcode=36009),
+            "expired": MetaError(100, "This authorization code has expired.", subcode=36007),
+            "redirect_mismatch": MetaError(
+                100, "Error validating verification code. Please make sure your redirect_uri "
+                "is identical to the one you used in the OAuth dialog request", subcode=36008),
+        }
+        if verdict in errors:
+            raise errors[verdict]
+
+    def _dialog(self, params: dict[str, str]) -> FakeResponse:
+        """The Login dialog, consent already given: back to redirect_uri with a code."""
+        redirect_uri = params.get("redirect_uri")
+        if params.get("client_id") != self.credentials.meta_app_id or not redirect_uri:
+            raise MetaError(101, "Error validating application. Invalid application ID.")
+        return redirect_back(redirect_uri, {"code": self.codes.issue(redirect_uri),
+                                            "state": params.get("state", "")})
 
     # ---- account and entities -----------------------------------------------------------
     def _meta_account(self, account_id: str) -> Any:

@@ -1,4 +1,5 @@
-"""Fake Shopify Admin GraphQL API (shop, orders, products, customers) and the OAuth exchange.
+"""Fake Shopify Admin GraphQL API (shop, orders, products, customers) and the OAuth install
+(the grant screen that redirects back with a signed code, and the code exchange).
 
 URL shape: /{shop}/admin/api/{version}/graphql.json, so a client's URL template is
 `http://127.0.0.1:PORT/{shop}/admin/api/{version}/graphql.json`. Every answer carries
@@ -8,6 +9,9 @@ THROTTLED error, as Shopify does.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from bisect import bisect_right
 from collections import OrderedDict
@@ -18,7 +22,13 @@ from typing import Any
 
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
-from metricx.sandbox.fakes.base import FakeApp, FakeRequest, FakeResponse, json_response
+from metricx.sandbox.fakes.base import (
+    FakeApp,
+    FakeRequest,
+    FakeResponse,
+    json_response,
+    redirect_back,
+)
 from metricx.sandbox.fakes.faults import Fault, FaultPlan
 from metricx.sandbox.fakes.graphql import Field, GraphQLError, cost, parse, project
 from metricx.sandbox.fakes.paging import decode_cursor, page_size
@@ -30,11 +40,12 @@ from metricx.sandbox.fakes.shopify_nodes import (
     product_node,
     shop_node,
 )
-from metricx.sandbox.fakes.tokens import TokenStore
+from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
 from metricx.sandbox.merchant import Merchant
 
 GRAPHQL_PATH = re.compile(r"^/([^/]+)/admin/api/([^/]+)/graphql\.json$")
 OAUTH_PATH = re.compile(r"^/([^/]+)/admin/oauth/access_token$")
+AUTHORIZE_PATH = re.compile(r"^/([^/]+)/admin/oauth/authorize$")
 SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
 SORT_KEYS = {"orders": ("UPDATED_AT", "CREATED_AT", "PROCESSED_AT", "ID"),
              "products": ("UPDATED_AT", "CREATED_AT", "ID", "TITLE"),
@@ -86,6 +97,7 @@ class ShopifyFake(FakeApp):
         self.shop = merchant.shop
         self.tokens = TokenStore(clock, "shpat_sandbox_")
         self.tokens.accept(credentials.shopify_access_token)
+        self.codes = AuthCodes(clock, "sandbox-shopify-code-", credentials.shopify_auth_code)
         self._lock = Lock()
         self._indexes: OrderedDict[tuple[Any, ...], tuple[list[tuple[int, ...]], list[Any]]] = (
             OrderedDict())
@@ -133,6 +145,9 @@ class ShopifyFake(FakeApp):
         oauth = OAUTH_PATH.match(request.path)
         if oauth and request.method == "POST":
             return self._oauth(oauth.group(1), request)
+        grant = AUTHORIZE_PATH.match(request.path)
+        if grant and request.method == "GET":
+            return self._grant(grant.group(1), request.params)
         match = GRAPHQL_PATH.match(request.path)
         if match is None or match.group(1) != self.shop.profile.domain:
             return json_response(404, {"errors": "Not Found"})
@@ -295,8 +310,32 @@ class ShopifyFake(FakeApp):
                 params.get("client_secret") != c.shopify_client_secret:
             return json_response(400, {"error": "invalid_client",
                                        "error_description": "Client credentials are invalid"})
-        if params.get("code") != c.shopify_auth_code:
+        if self.codes.redeem(params.get("code"), self.code_binding(shop)) != "ok":
             return json_response(400, {"error": "invalid_request",
                                        "error_description": "The authorization code was not "
                                                             "found or was already used"})
         return json_response(200, {"access_token": self.tokens.issue(), "scope": SCOPES})
+
+    @staticmethod
+    def code_binding(shop: str) -> str:
+        """What a code is bound to: Shopify's exchange sends no redirect_uri, so the shop."""
+        return f"shop:{shop}"
+
+    def _grant(self, shop: str, params: dict[str, str]) -> FakeResponse:
+        """The install grant screen, already accepted: back to redirect_uri with a code and
+        Shopify's signature (hmac over the other parameters, keyed by the client secret)."""
+        redirect_uri = params.get("redirect_uri")
+        if shop != self.shop.profile.domain:
+            return json_response(404, {"errors": "Not Found"})
+        if params.get("client_id") != self.credentials.shopify_client_id or not redirect_uri:
+            return json_response(400, {"errors": "Oauth error invalid_request: The "
+                                                 "redirect_uri and application url must have "
+                                                 "matching hosts"})
+        answer = {"code": self.codes.issue(self.code_binding(shop)),
+                  "host": base64.b64encode(f"{shop}/admin".encode()).decode(),
+                  "shop": shop, "state": params.get("state", ""),
+                  "timestamp": str(int(self.clock.now().timestamp()))}
+        message = "&".join(f"{k}={v}" for k, v in sorted(answer.items()))
+        answer["hmac"] = hmac.new(self.credentials.shopify_client_secret.encode(),
+                                  message.encode(), hashlib.sha256).hexdigest()
+        return redirect_back(redirect_uri, answer)

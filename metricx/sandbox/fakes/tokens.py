@@ -47,3 +47,46 @@ class TokenStore:
                 self._expiry.clear()
             else:
                 self._expiry.pop(token, None)
+
+
+class AuthCodes:
+    """Authorization codes a fake consent screen handed out: bound to the redirect URI they
+    were issued for, short-lived and single use, as every real provider makes them.
+
+    The sandbox's well-known code (its credentials) stays redeemable for any redirect URI, so
+    scripts can exchange a code without visiting the consent screen first.
+    """
+
+    def __init__(self, clock: SandboxClock, prefix: str, standing: str,
+                 ttl: timedelta = timedelta(minutes=10)) -> None:
+        self._clock = clock
+        self._prefix = prefix
+        self._standing = standing
+        self._ttl = ttl
+        self._lock = Lock()
+        self._issued: dict[str, tuple[str, datetime]] = {}  # code -> (redirect uri, expiry)
+        self._used: set[str] = set()
+        self._serial = count(1)
+
+    def issue(self, redirect_uri: str) -> str:
+        code = f"{self._prefix}{next(self._serial):06d}"
+        with self._lock:
+            self._issued[code] = (redirect_uri, self._clock.now() + self._ttl)
+        return code
+
+    def redeem(self, code: str | None, redirect_uri: str | None) -> str:
+        """"ok", or why not: "unknown", "used", "expired" or "redirect_mismatch"."""
+        if code is not None and code == self._standing:
+            return "ok"
+        with self._lock:
+            if code is None or code not in self._issued:
+                return "unknown"
+            if code in self._used:
+                return "used"
+            bound_to, expiry = self._issued[code]
+            if self._clock.now() >= expiry:
+                return "expired"
+            if redirect_uri != bound_to:
+                return "redirect_mismatch"
+            self._used.add(code)
+        return "ok"
