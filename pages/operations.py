@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from metricx.copilot.service import recent_turns
+from metricx.errors import MetricxError
 from metricx.services import operations
 from ui.format import ago
 from ui.session import current_actor
@@ -21,8 +22,7 @@ except Exception as error:  # Redis down is exactly what this page must be able 
 
 columns = st.columns(len(queue_states) + 1)
 for column, queue in zip(columns, queue_states, strict=False):
-    column.metric(f"Queue {queue.name}", f"{queue.waiting} waiting",
-                  f"{queue.failed} failed" if queue.failed else None, delta_color="inverse")
+    column.metric(f"Queue {queue.name}", f"{queue.waiting} waiting")
 live = operations.workers()
 columns[-1].metric("Workers alive", len(live))
 if not live:
@@ -37,17 +37,26 @@ if scheduled:
 else:
     st.info("Nothing is scheduled: start the scheduler with `metricx scheduler`.")
 
+st.caption("Queues and workers are shared by every workspace; the failures below are this "
+           "workspace's and the schedule's.")
+
 st.subheader("Failed jobs")
-failed = operations.failed_jobs()
+failed = operations.failed_jobs(actor.workspace_id)
 if not failed:
     st.caption("No failed jobs.")
 for job in failed:
     left, right = st.columns([5, 1])
     left.markdown(f"**{job.description}** ({job.queue}, {ago(job.ended_at)}): {job.error}")
-    if right.button("Requeue", key=f"requeue_{job.id}"):
-        operations.requeue(actor, job.id)
-        st.success(f"Requeued {job.id}.")
-        st.rerun()
+    if not job.requeueable:
+        right.caption("scheduled: runs again on its own")
+    elif right.button("Requeue", key=f"requeue_{job.id}"):
+        try:
+            operations.requeue(actor, job.id)
+        except MetricxError as error:
+            st.error(str(error))
+        else:
+            st.success(f"Requeued {job.id}.")
+            st.rerun()
 
 st.subheader("Recent syncs")
 runs = operations.recent_sync_runs(actor.workspace_id)
@@ -64,6 +73,11 @@ st.subheader("Copilot")
 turns = recent_turns(actor.workspace_id, limit=20)
 failures = operations.copilot_failures(actor.workspace_id)
 st.caption(f"{len(turns)} recent questions; {len(failures)} could not be answered.")
+if failures:
+    st.markdown("**Recent failures**")
+    st.dataframe(pd.DataFrame([{"Asked": ago(t.created_at), "Question": t.question,
+                                "Error": t.error} for t in failures]),
+                 hide_index=True, width="stretch")
 if turns:
     st.dataframe(pd.DataFrame([{
         "Asked": ago(t.created_at), "Question": t.question, "Status": t.status,

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import streamlit as st
+
+from metricx.semantic.catalogue import format_value
+
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
     """'never', 'just now', '5 min ago', '3 h ago', '2 days ago'."""
@@ -38,3 +42,20 @@ STATUS_BADGES = {
 
 def status_badge(status: str) -> str:
     return STATUS_BADGES.get(status, status)
+
+
+def money(value: float | None, currency: str) -> str:
+    """An amount as the KPI tiles show it: "$1,234.50", "SEK 1,234.50", "—" for none."""
+    return format_value("spend", None if value is None or value != value else value, currency)
+
+
+def in_markdown(text: str) -> str:
+    """Text for markdown (captions, st.markdown): a "$" there would open a LaTeX formula."""
+    return text.replace("$", r"\$")
+
+
+def money_column(label: str, currency: str) -> st.column_config.NumberColumn:
+    """A table column of amounts in `currency`, shown with the tiles' symbol and thousands
+    separators, and still sorted as numbers."""
+    symbol = money(0, currency).removesuffix("0.00")  # the catalogue's own "$" or "SEK "
+    return st.column_config.NumberColumn(label, format=f"{symbol}%,.2f")

@@ -1,5 +1,11 @@
 """What an operator checks: queues, workers, the schedule, failed jobs (and requeueing them),
-recent sync runs and copilot failures."""
+recent sync runs and copilot failures.
+
+Queues, workers and the schedule are shared by every workspace; failed jobs are not: a job
+belongs to the workspace named by its first argument (syncs and attribution runs), and a
+workspace's admin sees and requeues only those. The schedule's own jobs (no workspace) are
+listed read-only; any other job, whose owner cannot be told, is not shown to a workspace.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rq import Worker
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq_scheduler import Scheduler
@@ -14,33 +21,45 @@ from sqlalchemy import select
 
 from metricx.actor import Actor
 from metricx.db import new_session, transaction
+from metricx.errors import NotFoundError, PermissionDeniedError
 from metricx.models import CopilotTurn, SyncRun
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
 from metricx.services import audit
+from metricx.services.attribution import ATTRIBUTE_JOB
+from metricx.sync.scheduling import SYNC_JOB
+
+#: Jobs whose first argument is the id of the workspace they work for.
+WORKSPACE_JOBS = frozenset({SYNC_JOB, ATTRIBUTE_JOB})
 
 
 @dataclass(frozen=True)
 class QueueState:
     name: str
     waiting: int
-    failed: int
 
 
 @dataclass(frozen=True)
 class FailedJob:
     id: str
     queue: str
+    function: str
     description: str
     ended_at: datetime | None
     error: str
+    workspace_id: int | None  # None: a scheduled, system-wide job (read-only here)
+
+    @property
+    def requeueable(self) -> bool:
+        return self.workspace_id is not None
+
+    @property
+    def is_sync(self) -> bool:
+        return self.function == SYNC_JOB
 
 
 def queues() -> list[QueueState]:
-    states = []
-    for name in QUEUE_NAMES:
-        queue = get_queue(name)
-        states.append(QueueState(name, queue.count, FailedJobRegistry(queue=queue).count))
-    return states
+    """Jobs waiting per queue (the queues are shared by every workspace)."""
+    return [QueueState(name, get_queue(name).count) for name in QUEUE_NAMES]
 
 
 def workers() -> list[tuple[str, str, str | None]]:
@@ -61,24 +80,55 @@ def _last_line(text: str | None) -> str:
     return lines[-1] if lines else "unknown error"
 
 
-def failed_jobs(limit: int = 20) -> list[FailedJob]:
+def _owner(job: Job) -> int | None:
+    """The workspace a job works for; None when it names none."""
+    if job.func_name in WORKSPACE_JOBS and job.args:
+        return int(job.args[0])
+    return None
+
+
+def _is_scheduled(job: Job) -> bool:
+    return bool(job.meta.get("metricx_schedule"))
+
+
+def failed_jobs(workspace_id: int, limit: int = 20) -> list[FailedJob]:
+    """The newest failed jobs of this workspace, and of the schedule (read-only)."""
     found = []
     for name in QUEUE_NAMES:
         registry = FailedJobRegistry(queue=get_queue(name))
-        for job in Job.fetch_many(registry.get_job_ids(0, limit - 1), connection=get_redis()):
+        # Every id: another workspace's failures must not hide this one's behind a limit.
+        for job in Job.fetch_many(registry.get_job_ids(), connection=get_redis()):
             if job is None:
                 continue
+            owner = _owner(job)
+            if owner != workspace_id and not (owner is None and _is_scheduled(job)):
+                continue
             result = job.latest_result()
-            found.append(FailedJob(job.id, name, job.description or job.func_name,
+            found.append(FailedJob(job.id, name, job.func_name, job.description or job.func_name,
                                    job.ended_at, _last_line(result.exc_string if result
-                                                            else None)))
+                                                            else None), owner))
     return sorted(found, key=lambda j: j.ended_at or datetime.min, reverse=True)[:limit]
 
 
 def requeue(actor: Actor, job_id: str) -> None:
+    """Put one of this workspace's failed jobs back on its queue."""
     actor.require_admin("requeue jobs")
-    job = Job.fetch(job_id, connection=get_redis())
-    FailedJobRegistry(queue=get_queue(job.origin)).requeue(job_id)
+    missing = NotFoundError(f"no failed job {job_id!r} in this workspace")
+    try:
+        job = Job.fetch(job_id, connection=get_redis())
+    except NoSuchJobError:
+        raise missing from None
+    owner = _owner(job)
+    if owner is None and _is_scheduled(job):
+        raise PermissionDeniedError(f"job {job_id!r} runs for every workspace: it is retried "
+                                    "on its next scheduled run, not from a workspace")
+    if owner != actor.workspace_id:
+        raise missing  # another workspace's job: not even its existence is told
+    try:
+        FailedJobRegistry(queue=get_queue(job.origin)).requeue(job)
+    except InvalidJobOperation:
+        raise NotFoundError(f"job {job_id!r} is not failed (any more): nothing to requeue") \
+            from None
     with transaction() as session:
         audit.record(session, actor, "job.requeue", job_id)
 
