@@ -78,7 +78,8 @@ def main() -> None:
               help="Port for the app (default: APP_PORT or 8501).")
 @friendly_errors
 def up(port: int | None) -> None:
-    """Run everything: database, Redis, a worker, the scheduler and the app."""
+    """Run everything: database, Redis, a worker, the scheduler, the pixel collector
+    and the app."""
     from metricx.bootstrap import run_everything
 
     run_everything(port or get_config().app_port, echo=click.echo)
@@ -297,6 +298,36 @@ def evaluate_copilot(understander: str, as_json: bool) -> None:
     click.echo(json.dumps(report.to_dict()) if as_json else report.render())
 
 
+@main.command()
+@workspace_option
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="First day (the workspace's days).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Last day, inclusive.")
+@click.option("--grain", type=click.Choice(["day", "week", "month"]), default="day",
+              show_default=True, help="One column per day, week (from Monday) or month.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: rows per period.")
+@friendly_errors
+def finance(workspace: str, start: Any, end: Any, grain: str, as_json: bool) -> None:
+    """Print the P&L: revenue, costs, ad spend, expenses, profits and margins per period."""
+    from metricx.semantic.catalogue import format_value
+    from metricx.services.finance import get_line, profit_and_loss
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        pnl = profit_and_loss(find_workspace(workspace).id, start.date(), end.date(), grain)
+    if as_json:
+        click.echo(json.dumps(pnl.to_contract()))
+        return
+    table = pnl.table()
+    shown = table.apply(lambda row: row.map(lambda v: format_value(
+        get_line(row.name), None if v != v else v, pnl.currency)), axis=1)
+    shown.index = [get_line(line).label for line in table.index]
+    click.echo(f"P&L {pnl.time_range.start} – {pnl.time_range.end} per {grain} "
+               f"({pnl.currency}, days in {pnl.timezone})")
+    click.echo(shown.to_string())
+
+
 # --- data in ----------------------------------------------------------------------------------
 
 @main.command()
@@ -353,6 +384,29 @@ def compact() -> None:
 
 
 @main.command()
+@workspace_option
+@click.option("--all", "everything", is_flag=True,
+              help="Recompute every order (what the nightly job does), not only new or "
+                   "changed ones.")
+@friendly_errors
+def attribute(workspace: str, everything: bool) -> None:
+    """Credit Shopify orders to ads under every attribution model, window and mode."""
+    from metricx.attribution import compute
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        workspace_id = find_workspace(workspace).id
+        with click.progressbar(length=1, label="Attributing orders") as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            run = (compute.attribute_workspace if everything
+                   else compute.attribute_new_orders)(workspace_id, progress)
+    click.echo(f"{run.orders:,} orders attributed ({run.rows:,} credit rows).")
+
+
+@main.command()
 @click.option("--no-sync", is_flag=True, help="Create the workspace and connections only.")
 @friendly_errors
 def demo(no_sync: bool) -> None:
@@ -391,6 +445,41 @@ def sandbox_serve(seed: int, anchor: Any) -> None:
 
     stop = StopSignal()
     serve(seed, anchor.date(), lambda: stop.reason is not None)
+
+
+# --- the pixel collector ---------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", help="Address to listen on (default: PIXEL_HOST or 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: PIXEL_PORT or 8502).")
+@friendly_errors
+def pixel(host: str | None, port: int | None) -> None:
+    """Run the pixel collector: storefront events in through POST /v1/pixel-events."""
+    from metricx.pixel.app import EVENTS_PATH, CollectorSettings, run_collector
+
+    config = get_config()
+    settings = CollectorSettings.from_config(config)
+    host, port = host or config.pixel_host, port or config.pixel_port
+    with services():
+        click.echo(f"Pixel collector on http://{host}:{port}{EVENTS_PATH} (Ctrl-C stops it)")
+        run_collector(host, port, settings)
+
+
+@main.command("pixel-key")
+@workspace_option
+@click.option("--rotate", is_flag=True, help="Replace the key; the old one stops working.")
+@friendly_errors
+def pixel_key(workspace: str, rotate: bool) -> None:
+    """Print the workspace's pixel key (the snippet's workspace_key), made on first use."""
+    from metricx.actor import Actor
+    from metricx.services import pixel_keys
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        actor = Actor.system(find_workspace(workspace).id)
+        key = pixel_keys.rotate_pixel_key(actor) if rotate else pixel_keys.pixel_key(actor)
+    click.echo(key)
 
 
 # --- processes --------------------------------------------------------------------------------

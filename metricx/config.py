@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked user waits."),
     Setting("APP_PORT", "8501", "Port of the Streamlit app started by `metricx up`."),
     Setting("META_GRAPH_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
+    Setting("META_OAUTH_DIALOG_URL", "https://www.facebook.com",
+            "Where Facebook Login's OAuth dialog lives (`{url}/{version}/dialog/oauth`)."),
     Setting("META_APP_ID", None, "Meta app id (token exchange and OAuth)."),
     Setting("META_APP_SECRET", None, "Meta app secret."),
     Setting("META_API_VERSION", "v21.0", "Meta Graph API version."),
@@ -54,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
     Setting("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token",
             "Google OAuth token endpoint."),
+    Setting("GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth",
+            "Google OAuth consent screen (authorization endpoint)."),
     Setting("GOOGLE_CLIENT_ID", None, "Google OAuth client id (refreshes access tokens)."),
     Setting("GOOGLE_CLIENT_SECRET", None, "Google OAuth client secret."),
     Setting("GOOGLE_DEVELOPER_TOKEN", None, "Google Ads API developer token."),
@@ -62,9 +66,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHOPIFY_API_VERSION", "2025-10", "Shopify Admin API version."),
     Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
+    Setting("OAUTH_REDIRECT_URL", "http://localhost:8501/connections",
+            "The Connections page's public URL: providers send the admin back here after "
+            "OAuth (register it in each app)."),
+    Setting("OAUTH_STATE_TTL_SECONDS", "600",
+            "How long an OAuth sign-in may take before its `state` expires."),
     Setting("ANTHROPIC_API_KEY", None, "Set to answer copilot questions with Claude."),
     Setting("ANTHROPIC_BASE_URL", None, "Anthropic API base URL (tests point it at a fake)."),
     Setting("ANTHROPIC_MODEL", "claude-sonnet-4-6", "Claude model the copilot uses."),
+    Setting("PIXEL_HOST", "127.0.0.1",
+            "Address the pixel collector listens on (`0.0.0.0` to take traffic from outside)."),
+    Setting("PIXEL_PORT", "8502", "Port of the pixel collector (`metricx pixel`, `metricx up`)."),
+    Setting("PIXEL_PUBLIC_URL", None,
+            "The collector's address as storefronts reach it, shown in the Settings snippet. "
+            "Unset: `http://localhost:PIXEL_PORT`."),
+    Setting("PIXEL_MAX_BODY_BYTES", "65536",
+            "Largest request body the collector reads (sendBeacon's own limit is 64 KiB)."),
+    Setting("PIXEL_MAX_BATCH_EVENTS", "100",
+            "Most events one `{\"events\": [...]}` request may carry."),
+    Setting("PIXEL_RATE_PER_MINUTE", "600",
+            "Requests per minute one client address may send (token bucket refill rate)."),
+    Setting("PIXEL_RATE_BURST", "60",
+            "Requests one client address may send at once before the rate applies."),
+    Setting("PIXEL_FLUSH_MAX_EVENTS", "500",
+            "The collector writes pending events in one INSERT once this many have gathered."),
+    Setting("PIXEL_FLUSH_INTERVAL_MS", "5",
+            "How long (ms) concurrent requests' events may gather before that INSERT."),
 )
 
 
@@ -82,12 +109,14 @@ class Config:
     login_lock_minutes: int
     app_port: int
     meta_graph_url: str
+    meta_oauth_dialog_url: str
     meta_app_id: str | None
     meta_app_secret: str | None
     meta_api_version: str
     google_ads_url: str
     google_ads_api_version: str
     google_oauth_token_url: str
+    google_oauth_authorize_url: str
     google_client_id: str | None
     google_client_secret: str | None
     google_developer_token: str | None
@@ -95,9 +124,20 @@ class Config:
     shopify_api_version: str
     shopify_client_id: str | None
     shopify_client_secret: str | None
+    oauth_redirect_url: str
+    oauth_state_ttl_seconds: int
     anthropic_api_key: str | None
     anthropic_base_url: str | None
     anthropic_model: str
+    pixel_host: str
+    pixel_port: int
+    pixel_public_url: str | None
+    pixel_max_body_bytes: int
+    pixel_max_batch_events: int
+    pixel_rate_per_minute: int
+    pixel_rate_burst: int
+    pixel_flush_max_events: int
+    pixel_flush_interval_ms: int
 
     @property
     def is_production(self) -> bool:

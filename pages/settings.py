@@ -1,13 +1,16 @@
-"""Settings (admin): workspace zone and currency, FX rates, cost rules, users."""
+"""Settings (admin): workspace zone and currency, FX rates, cost rules, expenses, users,
+the pixel key."""
 
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
+from metricx.config import get_config
 from metricx.errors import MetricxError
-from metricx.models import ROLES
-from metricx.services import settings, users
+from metricx.models import ROLES, Expense
+from metricx.pixel.snippet import snippet
+from metricx.services import expenses, pixel_keys, settings, users
 from metricx.services.workspaces import find_workspace
 from ui.session import current_actor
 
@@ -74,6 +77,71 @@ with st.form("costs"):
     if st.form_submit_button("Save costs", key="costs_save"):
         attempt(lambda: settings.update_costs(actor, **values), "Costs saved.")
 
+st.subheader("Expenses")
+st.caption("Custom costs in the P&L (Finance page). Monthly amounts are spread over the days "
+           "of their month; a share of revenue is a fraction (0.05 = 5 %) of net sales + "
+           "shipping charged. Flag an expense as ad spend (an agency, an influencer) to count "
+           "it there instead of under other expenses.")
+
+
+def expense_fields(prefix: str, current: Expense | None) -> dict:
+    """The inputs of one expense (inside a form); what they hold, as service arguments."""
+    left, middle, right = st.columns(3)
+    kind = current.kind if current else "monthly"
+    return {
+        "name": left.text_input("Name", current.name if current else "", key=f"{prefix}_name"),
+        "kind": middle.selectbox("Kind", expenses.KINDS, expenses.KINDS.index(kind),
+                                 format_func=expenses.KIND_LABELS.get, key=f"{prefix}_kind"),
+        "currency": right.text_input("Currency", current.currency if current
+                                     else workspace.currency, key=f"{prefix}_currency"),
+        "amount": left.text_input("Amount (monthly, one-off)", "" if current is None or
+                                  current.amount is None else str(current.amount),
+                                  key=f"{prefix}_amount"),
+        "percent": middle.text_input("Share of revenue (0–1)", "" if current is None or
+                                     current.percent is None else str(current.percent),
+                                     key=f"{prefix}_percent"),
+        "counts_as_ad_spend": right.checkbox("Counts as ad spend", bool(
+            current and current.counts_as_ad_spend), key=f"{prefix}_ad_spend"),
+        "start_date": left.date_input("Starts (one-off: its date)", current.start_date
+                                      if current else date.today().replace(day=1),
+                                      key=f"{prefix}_start"),
+        "end_date": middle.date_input("Ends (optional)", current.end_date if current else None,
+                                      key=f"{prefix}_end"),
+    }
+
+
+recorded = expenses.list_expenses(actor.workspace_id)
+with st.form("expense_add"):
+    new_expense = expense_fields("exp_add", None)
+    if st.form_submit_button("Add expense", key="exp_add_save"):
+        attempt(lambda: expenses.add_expense(actor, **new_expense),
+                f"Added {new_expense['name'].strip()}.")
+if recorded:
+    with st.expander("Edit or delete an expense"):
+        by_id = {e.id: e for e in recorded}
+        chosen = st.selectbox("Expense", list(by_id), key="exp_pick", format_func=lambda i: (
+            f"{by_id[i].name} · {expenses.KIND_LABELS[by_id[i].kind]} · from "
+            f"{by_id[i].start_date}"))
+        with st.form("expense_edit"):
+            edited = expense_fields(f"exp_edit_{chosen}", by_id[chosen])
+            left, right = st.columns(2)
+            save = left.form_submit_button("Save expense", key="exp_edit_save")
+            remove = right.form_submit_button("Delete expense", key="exp_delete")
+        if save:
+            attempt(lambda: expenses.update_expense(actor, chosen, **edited), "Expense saved.")
+        if remove:
+            attempt(lambda: expenses.delete_expense(actor, chosen), "Expense deleted.")
+listed = expenses.list_expenses(actor.workspace_id)
+if listed:
+    st.dataframe(pd.DataFrame([{
+        "Name": e.name, "Kind": expenses.KIND_LABELS[e.kind],
+        "Amount": None if e.amount is None else float(e.amount),
+        "Share of revenue": None if e.percent is None else float(e.percent),
+        "Currency": e.currency, "Starts": e.start_date, "Ends": e.end_date,
+        "Ad spend": e.counts_as_ad_spend} for e in listed]), hide_index=True)
+else:
+    st.caption("No expenses yet.")
+
 st.subheader("Users")
 st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name, "Role": u.role,
                             "Last login": u.last_login_at} for u in
@@ -99,3 +167,17 @@ with st.expander("Remove a user or reset a password"):
             attempt(lambda: users.set_password(chosen, new_password, actor), "Password reset.")
         if right.button("Remove user", key="remove_user"):
             attempt(lambda: users.remove_user(actor, chosen), f"Removed {chosen}.")
+
+st.subheader("Pixel")
+st.caption("Paste the snippet into your store's theme (every page): it sends page views and "
+           "purchases to the pixel collector under this workspace's key, for attribution.")
+pixel_shown = st.container()  # filled below, after a rotation has had its say
+confirmed = st.checkbox("Replace the key: the snippet in the store stops counting until "
+                        "it is updated", key="pixel_rotate_confirm")
+if st.button("Rotate key", key="pixel_rotate", disabled=not confirmed):
+    attempt(lambda: pixel_keys.rotate_pixel_key(actor),
+            "New key made: paste the new snippet into your store.")
+with pixel_shown:
+    pixel_key = pixel_keys.pixel_key(actor)
+    st.code(pixel_key, language=None)
+    st.code(snippet(get_config(), pixel_key), language="html")

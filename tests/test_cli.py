@@ -130,3 +130,29 @@ def test_sync_enqueue_puts_one_job_on_the_high_queue(run, connections, redis_con
     assert "Queued job" in run("sync", "--connection", meta, "--enqueue").output
     assert "already queued" in run("sync", "--connection", meta, "--enqueue").output
     assert get_queue("high").count == 1
+
+
+def test_finance_prints_the_pnl_as_text_or_json_and_refuses_a_reversed_range(run, admin):
+    # Given Acme (USD) with rent of 310 for January: 10 a day
+    from datetime import date
+
+    from metricx.services.expenses import add_expense
+
+    add_expense(admin, name="Rent", kind="monthly", amount="310", start_date=date(2026, 1, 1),
+                end_date=date(2026, 1, 31))
+    window = ("--workspace", "Acme", "--start", "2026-01-30", "--end", "2026-02-02")
+    # When the P&L is asked per month, as JSON and as text
+    as_json = run("finance", *window, "--grain", "month", "--json")
+    text = run("finance", *window)
+    # Then the months and totals carry the prorated rent; the text shows labelled lines
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.output)
+    assert [row[0] for row in report["rows"]] == ["2026-01-01", "2026-02-01"]
+    assert report["total"]["other_expenses"] == 20 and report["total"]["net_profit"] == -20
+    assert report["total"]["net_margin"] is None and report["meta"]["currency"] == "USD"
+    assert text.exit_code == 0 and "Net profit" in text.output and "-$20.00" in text.output
+    reversed_range = run("finance", "--workspace", "Acme", "--start", "2026-02-02",
+                         "--end", "2026-01-30")
+    assert reversed_range.exit_code == 1
+    assert reversed_range.output.strip() == \
+        "Error: the end 2026-01-30 is before the start 2026-02-02"

@@ -18,6 +18,8 @@ def pages_for(actor: Actor) -> dict[str, list[st.Page]]:
         "Insights": [_page("dashboard.py", "Dashboard", ":material/dashboard:"),
                      _page("analytics.py", "Analytics", ":material/query_stats:"),
                      _page("campaigns.py", "Campaigns", ":material/account_tree:"),
+                     _page("finance.py", "Finance", ":material/account_balance:"),
+                     _page("attribution.py", "Attribution", ":material/conversion_path:"),
                      _page("copilot.py", "Copilot", ":material/chat:")],
     }
     if actor.is_admin:

@@ -64,3 +64,20 @@ def test_an_admin_adds_and_removes_a_user(admin, settings_page):
     assert users.get_user("new@acme.test").role == "member"
     settings_page.button(key="remove_user").click().run()
     assert [u.email for u in users.list_users(admin.workspace_id)] == [admin.label]
+
+
+def test_the_pixel_section_shows_the_snippet_and_rotates_the_key_only_when_confirmed(
+        admin, settings_page):
+    # Given the page open, it shows the workspace's key inside a ready-to-paste snippet
+    old = find_workspace(admin.workspace_id).pixel_key
+    codes = [c.value for c in settings_page.code]
+    assert old in codes
+    assert any(f'var KEY = "{old}"' in c and "/v1/pixel-events" in c for c in codes)
+    # And rotating needs a confirmation first
+    assert settings_page.button(key="pixel_rotate").disabled
+    settings_page.checkbox(key="pixel_rotate_confirm").check().run()
+    settings_page.button(key="pixel_rotate").click().run()
+    # Then the new key is stored and shown at once
+    new = find_workspace(admin.workspace_id).pixel_key
+    assert new != old and new in [c.value for c in settings_page.code]
+    assert "New key made" in texts(settings_page)
