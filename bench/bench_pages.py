@@ -51,7 +51,14 @@ def dataset_for(spec: bench_query.Spec, build: bool) -> bench_query.Dataset:
     return bench_query.build_dataset(spec, end)
 
 
-def page_app(page: str, workspace_id: int):  # -> AppTest
+# app.py after its login: the pages this actor may see, so links between pages resolve.
+ENTRY = """import streamlit as st
+from ui.navigation import pages_for
+st.navigation(pages_for(st.session_state["actor"]), position="hidden").run()
+"""
+
+
+def page_app(entry: Path, page: str, workspace_id: int):  # -> AppTest
     """The page as app.py runs it after a login: an admin actor and the workspace in the
     session (so the dataset gets no user row: nothing is written to it)."""
     from streamlit.testing.v1 import AppTest
@@ -59,10 +66,10 @@ def page_app(page: str, workspace_id: int):  # -> AppTest
     from metricx.actor import Actor
     from metricx.services.workspaces import find_workspace
 
-    at = AppTest.from_file(str(ROOT / page), default_timeout=300)
+    at = AppTest.from_file(str(entry), default_timeout=300)
     at.session_state["actor"] = Actor(workspace_id, "admin", "bench-pages")
     at.session_state["metricx_workspace"] = find_workspace(workspace_id)
-    return at
+    return at.switch_page(page)
 
 
 class PageRaised(Exception):
@@ -106,6 +113,9 @@ def main() -> None:
         lambda record: "No runtime found" not in record.getMessage())
     server, url, scratch = bench_query.setup_database(args.data_dir)
     work = Path(tempfile.mkdtemp(prefix="metricx-bench-pages-"))
+    # Page paths are relative to the entry script, so it sits beside app.py while we run.
+    entry = ROOT / f".bench-pages-entry-{os.getpid()}.py"
+    entry.write_text(ENTRY)
     redis_server = None
     try:
         from metricx.embedded import EmbeddedRedis
@@ -121,8 +131,8 @@ def main() -> None:
         verdicts = []
         for relative in pages:
             try:
-                cold, warm, errors = bench_page(page_app(relative, dataset.workspace_id),
-                                                args.runs)
+                cold, warm, errors = bench_page(
+                    page_app(entry, relative, dataset.workspace_id), args.runs)
             except PageRaised as error:
                 verdicts.append(False)
                 print(f"{relative:<28}{'—':>10}{'—':>10}   MISS (the page raised: {error})")
@@ -139,6 +149,7 @@ def main() -> None:
                 print(f"    the page showed an error: {message}")
         print(f"\n{sum(verdicts)} of {len(verdicts)} pages meet their goal")
     finally:
+        entry.unlink(missing_ok=True)
         if redis_server is not None:
             redis_server.stop()
         shutil.rmtree(work, ignore_errors=True)

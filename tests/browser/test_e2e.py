@@ -87,8 +87,8 @@ def test_a_merchant_session_in_a_real_browser(app_and_worker, admin):
         expect(page.locator(".vega-embed").first).to_be_visible()
         page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
         # Every page opens without an error
-        for title in ("Analytics", "Campaigns", "Finance", "Copilot", "Operations", "Settings",
-                      "Account", "Connections"):
+        for title in ("Analytics", "Campaigns", "Finance", "Attribution", "Copilot", "Operations",
+                      "Settings", "Account", "Connections"):
             page.get_by_role("link", name=title).click()
             expect(page.get_by_role("heading", name=title).first).to_be_visible()
             page.screenshot(path=ARTIFACTS / f"{title.lower()}.png", full_page=True)
