@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from metricx.errors import InvalidInputError
@@ -52,3 +53,15 @@ def name(value: str, what: str, max_length: int = 120) -> str:
     if len(cleaned) > max_length:
         raise InvalidInputError(f"{what} is longer than {max_length} characters")
     return cleaned
+
+
+def non_negative_number(value: object, what: str, *, percent: bool = False) -> Decimal:
+    """An exact amount, rate or share (percent: a fraction between 0 and 1) someone typed."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
+    if number < 0 or (percent and number > 1) or not number.is_finite():
+        limit = "between 0 and 1 (e.g. 0.029 for 2.9 %)" if percent else "0 or more"
+        raise InvalidInputError(f"{what} must be {limit}, got {value!r}")
+    return number

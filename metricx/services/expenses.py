@@ -14,7 +14,6 @@ from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, NotFoundError
 from metricx.models import Expense, Workspace
 from metricx.services import audit
-from metricx.services.settings import _number as parse_number
 
 KINDS = ("monthly", "one_off", "percent_of_revenue")
 KIND_LABELS = {"monthly": "monthly (prorated by day)", "one_off": "one-off",
@@ -38,14 +37,14 @@ def _checked(session, actor: Actor, *, name: str, kind: str, amount: object,
             raise InvalidInputError("a share-of-revenue expense takes a percent, not an amount")
         if not _given(percent):
             raise InvalidInputError("a share-of-revenue expense needs a percent between 0 and 1")
-        values["percent"] = parse_number(percent, "the percent", percent=True)
+        values["percent"] = validation.non_negative_number(percent, "the percent", percent=True)
     else:
         if _given(percent):
             raise InvalidInputError(f"a {KIND_LABELS[kind]} expense takes an amount, "
                                     "not a percent")
         if not _given(amount):
             raise InvalidInputError(f"a {KIND_LABELS[kind]} expense needs an amount")
-        values["amount"] = parse_number(amount, "the amount")
+        values["amount"] = validation.non_negative_number(amount, "the amount")
     workspace_currency = session.get(Workspace, actor.workspace_id).currency
     # A share of revenue is in the reporting currency by nature.
     values["currency"] = (workspace_currency if kind == "percent_of_revenue" or not currency

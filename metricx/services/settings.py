@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,17 +20,6 @@ from metricx.sync import rollup
 UTM_MATCHES = ("id", "name", "id_or_name")
 COST_FIELDS = ("shipping_cost_per_order", "shipping_cost_pct", "payment_fee_pct",
                "payment_fee_fixed", "handling_per_order")
-
-
-def _number(value: object, what: str, *, percent: bool = False) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
-    if number < 0 or (percent and number > 1) or not number.is_finite():
-        limit = "between 0 and 1 (e.g. 0.029 for 2.9 %)" if percent else "0 or more"
-        raise InvalidInputError(f"{what} must be {limit}, got {value!r}")
-    return number
 
 
 def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: str) -> bool:
@@ -55,7 +44,7 @@ def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: s
 def set_fx_rate(actor: Actor, day: date, from_currency: str, rate: object) -> None:
     """Record one day's rate from `from_currency` into the workspace currency."""
     actor.require_admin("edit FX rates")
-    value = _number(rate, "the rate")
+    value = validation.non_negative_number(rate, "the rate")
     if value == 0:
         raise InvalidInputError("a rate of 0 would erase the money; enter the real rate")
     source = validation.currency_code(from_currency)
@@ -98,7 +87,8 @@ def costs(workspace_id: int) -> Costs:
 
 def update_costs(actor: Actor, **values: object) -> Costs:
     actor.require_admin("edit cost settings")
-    checked = {f: _number(values[f], f.replace("_", " "), percent=f.endswith("_pct"))
+    checked = {f: validation.non_negative_number(values[f], f.replace("_", " "),
+                                                 percent=f.endswith("_pct"))
                for f in COST_FIELDS}
     with transaction() as session:
         statement = insert(CostSettings).values(workspace_id=actor.workspace_id, **checked)
