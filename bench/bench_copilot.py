@@ -96,12 +96,7 @@ def main() -> None:
         print(f"\nworst question p50: {worst:.1f} ms -> {'PASS' if worst <= 150 else 'MISS'} "
               "(goal <= 150 ms)")
     finally:
-        if server is not None:
-            server.stop()
-        if scratch is not None:
-            import shutil
-
-            shutil.rmtree(scratch, ignore_errors=True)
+        bench_query.teardown_database(server, scratch)
 
 
 if __name__ == "__main__":

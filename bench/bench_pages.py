@@ -153,10 +153,7 @@ def main() -> None:
         if redis_server is not None:
             redis_server.stop()
         shutil.rmtree(work, ignore_errors=True)
-        if server is not None:
-            server.stop()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        bench_query.teardown_database(server, scratch)
 
 
 if __name__ == "__main__":

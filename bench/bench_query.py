@@ -88,6 +88,14 @@ def setup_database(data_dir: Path | None) -> tuple[Any, str, Path | None]:
     return server, server.ensure_database("bench"), scratch
 
 
+def teardown_database(server: Any, scratch: Path | None) -> None:
+    """Undo setup_database: stop the embedded server, delete a temp data dir."""
+    if server is not None:
+        server.stop()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def configure(url: str, scratch: Path) -> None:
     """Point metricx at the bench database and bring its schema to head."""
     os.environ.update(DATABASE_URL=url, METRICX_ENV="test", METRICX_DATA_DIR=str(scratch))
@@ -1272,10 +1280,7 @@ def main() -> None:
                   "different results")
     finally:
         shutil.rmtree(parquet_dir, ignore_errors=True)
-        if server is not None:
-            server.stop()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        teardown_database(server, scratch)
     if failed:
         sys.exit(1)
 

@@ -140,7 +140,7 @@ def orders_to_attribute(workspace_id: int, now: datetime | None = None) -> list[
     pixel_bought = exists().where(
         PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase",
         PixelEvent.received_at >= since,
-        PixelEvent.order_external_id.in_([ShopifyOrder.external_id, ShopifyOrder.name]))
+        PixelEvent.order_external_id.in_(journeys.pixel_order_keys()))
     with new_session() as session:
         return list(session.scalars(
             select(ShopifyOrder.id)

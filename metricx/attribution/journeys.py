@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from metricx.attribution.channels import Visit, classify
@@ -39,10 +39,11 @@ class OrderTouch:
     campaign: str | None
 
 
-def _pixel_keys(order: ShopifyOrder) -> set[str]:
-    """What a storefront may send as the order id: Shopify's id, its numeric tail, the name."""
-    keys = {order.external_id, order.name, order.external_id.rsplit("/", 1)[-1]}
-    return {k for k in keys if k}
+def pixel_order_keys() -> tuple:
+    """What a storefront may send as an order's id: Shopify's id, its numeric tail (the id
+    checkout scripts see), or the order name."""
+    return (ShopifyOrder.external_id, ShopifyOrder.name,
+            func.regexp_replace(ShopifyOrder.external_id, "^.*/", ""))
 
 
 def _utms_from_url(url: str | None) -> dict[str, str]:
@@ -61,18 +62,19 @@ def _starts_session(event: PixelEvent) -> bool:
 
 def add_pixel_touches(session: Session, workspace_id: int, orders: Sequence[ShopifyOrder]) -> int:
     """(Re)write the pixel touchpoints of `orders` from their buyers' page views."""
-    by_key = {key: order for order in orders for key in _pixel_keys(order)}
     purchases = session.execute(
-        select(PixelEvent.order_external_id, PixelEvent.anonymous_id,
+        select(ShopifyOrder.id.label("order_id"), PixelEvent.anonymous_id,
                func.max(PixelEvent.occurred_at).label("at"))
-        .where(PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase",
-               PixelEvent.order_external_id.in_(list(by_key)))
-        .group_by(PixelEvent.order_external_id, PixelEvent.anonymous_id)).all()
+        .join(ShopifyOrder, and_(ShopifyOrder.workspace_id == workspace_id,
+                                 ShopifyOrder.id.in_([o.id for o in orders]),
+                                 PixelEvent.order_external_id.in_(pixel_order_keys())))
+        .where(PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase")
+        .group_by(ShopifyOrder.id, PixelEvent.anonymous_id)).all()
     if not purchases:
         return 0
     buyers = defaultdict(list)
     for purchase in purchases:
-        buyers[by_key[purchase.order_external_id].id].append(purchase)
+        buyers[purchase.order_id].append(purchase)
     views = session.scalars(
         select(PixelEvent).where(
             PixelEvent.workspace_id == workspace_id, PixelEvent.event == "page_view",

@@ -65,6 +65,7 @@ from metricx.models import (
     ShopifyOrder,
     ShopifyRefund,
     StoreDaily,
+    Workspace,
 )
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
@@ -94,6 +95,10 @@ class Scope:
     workspace_id: int
     timezone: str
     currency: str
+
+    @classmethod
+    def of(cls, workspace: Workspace) -> Scope:
+        return cls(workspace.id, workspace.timezone, workspace.currency)
 
 
 @dataclass(frozen=True)

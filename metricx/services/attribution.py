@@ -22,7 +22,7 @@ from metricx.actor import Actor
 from metricx.attribution.channels import CHANNEL_LABELS
 from metricx.attribution.compute import live_orders, order_revenue_sql
 from metricx.db import get_engine, transaction
-from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint, Workspace
+from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
 from metricx.queue import get_queue
 from metricx.semantic.attributed import entity_tree
 from metricx.semantic.compiler import Scope
@@ -31,6 +31,7 @@ from metricx.semantic.query import Attribution as AttributionSettings
 from metricx.semantic.query import TimeRange
 from metricx.services import audit
 from metricx.services.metrics import run_query
+from metricx.services.workspaces import find_workspace
 
 ATTRIBUTE_JOB = "workers.jobs.attribute_workspace"
 PLATFORMS = ("meta", "google")
@@ -41,10 +42,7 @@ RECONCILED = {"spend": "spend", "conversions": "platform_conversions",
 
 
 def _scope(workspace_id: int) -> Scope:
-    with get_engine().connect() as conn:
-        row = conn.execute(select(Workspace.timezone, Workspace.currency)
-                           .where(Workspace.id == workspace_id)).one()
-    return Scope(workspace_id, row.timezone, row.currency)
+    return Scope.of(find_workspace(workspace_id))
 
 
 def _frame(statement) -> pd.DataFrame:

@@ -274,7 +274,7 @@ def profit_and_loss(workspace_id: int, start: date, end: date,
         raise InvalidInputError(f"a P&L covers at most {MAX_DAYS} days; this range has "
                                 f"{span.days}")
     workspace = find_workspace(workspace_id)
-    scope = compiler.Scope(workspace.id, workspace.timezone, workspace.currency)
+    scope = compiler.Scope.of(workspace)
     days = pd.Index([start + timedelta(days=i) for i in range(span.days)])
     store = _store_sums(scope, span, days)
     daily = pd.concat([store, _ad_spend(workspace.id, span, days),

@@ -71,7 +71,7 @@ class Pacing:
 def pacing(workspace_id: int, now: datetime | None = None) -> Pacing:
     """Today so far against the same weekday a week earlier."""
     workspace = find_workspace(workspace_id)
-    scope = Scope(workspace.id, workspace.timezone, workspace.currency)
+    scope = Scope.of(workspace)
     now = now or datetime.now(UTC)
     today = today_in(scope.timezone, now)
     local_now = pd.Timestamp(now).tz_convert(scope.timezone).tz_localize(None)

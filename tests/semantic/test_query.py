@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from design_query import DESIGN_QUERY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,17 +22,6 @@ from metricx.semantic.query import (
     TimeRange,
 )
 
-DESIGN_EXAMPLE = {
-    "metrics": ["cpc"],
-    "time_range": {"start": "2026-11-23", "end": "2026-11-25"},
-    "compare_range": {"start": "2026-11-16", "end": "2026-11-22"},
-    "dimensions": ["ad"],
-    "grain": None,
-    "filters": {"provider": ["meta", "google"], "name_contains": None, "entity_ids": None},
-    "order_by": {"metric": "spend", "direction": "desc"},
-    "limit": 3,
-    "attribution": {"model": "last_click", "window_days": 28, "mode": "cash"},
-}
 MINIMAL = {"metrics": ["spend"], "time_range": {"start": "2026-11-01", "end": "2026-11-07"}}
 
 
@@ -42,9 +32,9 @@ def query(**changes: Any) -> dict[str, Any]:
 
 def test_the_design_example_parses_and_round_trips_unchanged() -> None:
     # given the JSON example of DESIGN.md / when parsing it and writing it back
-    parsed = SemanticQuery.parse(json.dumps(DESIGN_EXAMPLE))
+    parsed = SemanticQuery.parse(json.dumps(DESIGN_QUERY))
     # then nothing is lost or renamed
-    assert json.loads(parsed.to_json()) == DESIGN_EXAMPLE
+    assert json.loads(parsed.to_json()) == DESIGN_QUERY
     assert parsed.time_range == TimeRange(start=date(2026, 11, 23), end=date(2026, 11, 25))
     assert parsed.time_range.days == 3
     assert parsed.base_metrics == ("spend", "clicks")
