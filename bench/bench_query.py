@@ -667,10 +667,18 @@ ORDER BY 1
 """
 
 HAND_TOP_ADS = f"""
-WITH {TREE}, m AS (
-    SELECT d.entity_id, t.currency, d.day, d.spend, d.conversion_value AS value
-    FROM metric_daily d JOIN tree t ON t.id = d.entity_id
+WITH {TREE}, per_ad AS (
+    -- summed per ad before any join; per ad and day only where the money needs a day's rate
+    SELECT d.entity_id,
+           CASE WHEN d.entity_id IN (SELECT id FROM tree WHERE currency <> :cur) THEN d.day END
+               AS day,
+           sum(d.spend) AS spend, sum(d.conversion_value) AS value
+    FROM metric_daily d
     WHERE d.workspace_id = :ws AND d.day BETWEEN :d0 AND :d1
+    GROUP BY 1, 2
+), m AS (
+    SELECT p.entity_id, t.currency, p.day, p.spend, p.value
+    FROM per_ad p JOIN tree t ON t.id = p.entity_id
 ), s AS (
     SELECT m.entity_id, sum(m.spend * {RATE}) AS spend, sum(m.value * {RATE}) AS value,
            {MISSING_FX}
@@ -679,7 +687,7 @@ WITH {TREE}, m AS (
 )
 SELECT coalesce(t.name, '(unknown)') AS ad, s.entity_id AS ad_id, s.spend::float8 AS spend,
        s.value::float8 AS conversion_value, (s.value / nullif(s.spend, 0))::float8 AS roas,
-       s.missing_fx
+       sum(s.missing_fx) OVER () AS missing_fx
 FROM s JOIN tree t ON t.id = s.entity_id
 ORDER BY s.value / nullif(s.spend, 0) DESC NULLS LAST, coalesce(t.name, '(unknown)') COLLATE "C",
          s.entity_id
@@ -1121,17 +1129,22 @@ def difference(case: Case, want: pd.DataFrame, got: pd.DataFrame) -> str | None:
     return None
 
 
-def timed(action: Callable[[], Any], runs: int, warmup: int) -> tuple[list[float], Any]:
-    """Milliseconds of `runs` calls after `warmup` untimed ones, and the last answer."""
-    answer = None
-    for _ in range(warmup):
-        answer = action()
-    times = []
+def timed(actions: dict[str, Callable[[], Any]], runs: int,
+          warmup: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Milliseconds of `runs` calls of each action after `warmup` untimed ones, and each
+    one's last answer. The actions take turns, run by run, so a machine's slower moments
+    fall on every method alike and the ratios between them stay fair."""
+    answers = {}
+    for name, action in actions.items():
+        for _ in range(warmup):
+            answers[name] = action()
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(runs):
-        started = time.perf_counter()
-        answer = action()
-        times.append((time.perf_counter() - started) * 1000)
-    return times, answer
+        for name, action in actions.items():
+            started = time.perf_counter()
+            answers[name] = action()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return times, answers
 
 
 def p(times: list[float], q: float) -> float:
@@ -1150,17 +1163,14 @@ METHODS = (("engine", "engine: run_query"), ("hand", "hand-written SQL (limit)")
 
 
 def bench_case(case: Case, duck: Any, args: argparse.Namespace) -> Outcome:
-    times: dict[str, list[float]] = {}
-    answers: dict[str, pd.DataFrame] = {}
-    times["engine"], result = timed(lambda: run_engine(case), args.runs, args.warmup)
-    answers["engine"] = canonical(case, engine_frame(case, result))
-    times["hand"], frame = timed(lambda: run_hand(case), args.runs, args.warmup)
-    answers["hand"] = canonical(case, frame)
-    times["duck"], frame = timed(lambda: run_duck(duck, case), args.runs, args.warmup)
-    answers["duck"] = canonical(case, frame)
-    if args.naive_runs:
-        times["naive"], frame = timed(case.naive, args.naive_runs, 0)
-        answers["naive"] = canonical(case, frame)
+    times, raw = timed({"engine": lambda: run_engine(case), "hand": lambda: run_hand(case),
+                        "duck": lambda: run_duck(duck, case)}, args.runs, args.warmup)
+    if args.naive_runs:  # seconds per run: timed on its own
+        naive_times, naive = timed({"naive": case.naive}, args.naive_runs, 0)
+        times |= naive_times
+        raw |= naive
+    answers = {method: canonical(case, engine_frame(case, answer) if method == "engine"
+                                 else answer) for method, answer in raw.items()}
     mismatches = []
     for metric in ("spend", "orders"):  # equal empty answers would prove nothing
         if metric in case.metrics and not answers["engine"][metric].sum() > 0:
@@ -1261,8 +1271,8 @@ def main() -> None:
         duck = duck_connection(paths)
         naive = (f"{args.naive_runs} runs, no warm-up (each takes seconds)" if args.naive_runs
                  else "skipped (--naive-runs 0)")
-        print(f"\nfigures: p50/p90 of {args.runs} runs after {args.warmup} warm-up runs; the "
-              f"naive way: {naive}")
+        print(f"\nfigures: p50/p90 of {args.runs} runs after {args.warmup} warm-up runs, the "
+              f"engine, hand SQL and DuckDB taking turns run by run; the naive way: {naive}")
         results = []
         for number, case in enumerate(build_cases(dataset), start=1):
             if args.only and case.key not in args.only:

@@ -14,12 +14,14 @@ joined on the bucket, so store facts are never multiplied by a fan-out over ads:
 - store facts: store_daily (per workspace-local day and currency), or for hourly grain the
   Shopify orders (by processed time), refunds (by refund time) and first orders.
 
-Days are the workspace's days. Sums are taken per (dimensions, day, currency) first and only
+Days are the workspace's days. A rollup is summed per key and bucket before names and
+currencies are joined to it (per day only where its money is in another currency), and only
 those sums are converted to the workspace currency through fx_rates (spend and value alike,
 at the rate of their day); each source comes with a statement listing the (currency, day)
 pairs that have money but no rate. Every table is filtered on the workspace: the tenant line
 is drawn in SQL. Every source of both periods and their rate checks run as one statement
-(UNION ALL): one round trip.
+(UNION ALL): one round trip. A top N over ad facts alone is ranked and cut in SQL
+(`ranks_in_sql`), in the order the service would give.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ from metricx.models import (
     StoreDaily,
     Workspace,
 )
+from metricx.semantic import catalogue
+from metricx.semantic.catalogue import Difference
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
 
@@ -110,12 +114,25 @@ class Shape:
     provider_filter: bool
     name_filter: bool
     entity_filter: bool
+    #: (metric, direction) when the ad facts rank and limit the rows themselves (`ranks_in_sql`)
+    ranking: tuple[str, str] | None = None
 
     @classmethod
     def of(cls, query: SemanticQuery) -> Shape:
         filters = query.filters
+        ranking = ((query.order_by.metric, query.order_by.direction)
+                   if query.order_by and ranks_in_sql(query) else None)
         return cls(tuple(query.dimensions), query.grain, bool(filters.provider),
-                   bool(filters.name_contains), bool(filters.entity_ids))
+                   bool(filters.name_contains), bool(filters.entity_ids), ranking)
+
+
+def ranks_in_sql(query: SemanticQuery) -> bool:
+    """A top/bottom N whose rows all come from the ad facts is ranked and cut in SQL (the
+    main period's): the rows are exactly the ad facts' rows (a split by dimensions, so no
+    empty bucket is added) and the order metric is computable from them. Otherwise the
+    service ranks every row."""
+    return (query.limit is not None and bool(query.dimensions)
+            and set(query.base_metrics) <= set(AD_SUMS))
 
 
 @dataclass(frozen=True)
@@ -240,39 +257,71 @@ def _ad_tree(binds: Binds) -> Select:
     )
 
 
-def _ad_rows(binds: Binds, source: AdSource) -> Select:
+#: The daily rollups and their keys beyond workspace and day.
+_DAILY = {"connection": (MetricDailyConnection, ("connection_id",)),
+          "campaign": (MetricDailyCampaign, ("connection_id", "campaign_id")),
+          "ad": (MetricDaily, ("entity_id",))}
+
+
+def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select:
     """Fact rows of `source` in the period with what dimensions and filters read: provider,
-    currency, `at` (the local day, or the local hour for hourly grain), the entity ids and
-    names the source knows, and the six raw sums."""
+    currency, the entity ids and names the source knows, `bucket` (with a grain), `day` (whose
+    rate converts the row's money; NULL when it is in the workspace currency already) and
+    the sums."""
     ws = binds.workspace_id
-    provider = Connection.provider.label("provider")
-    if source == "connection":
-        facts = MetricDailyConnection
-        rows = (select(provider, _currency(binds)).select_from(facts)
-                .join(Connection, _connection_join(binds, facts.connection_id)))
-    elif source == "campaign":
-        facts = MetricDailyCampaign
+    if source == "hour":
+        facts = MetricSnapshot
+        tree = _ad_tree(binds).subquery("tree")
+        hour = func.date_trunc("hour", func.timezone(binds.timezone, facts.bucket_start))
+        return (select(*tree.c, hour.label(BUCKET), cast(hour, Date).label("day"),
+                       *(getattr(facts, s) for s in sums))
+                .select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
+                .where(facts.workspace_id == ws, facts.bucket_start >= binds.start,
+                       facts.bucket_start < binds.end))
+    per_key = _rollup_sums(shape, binds, source, sums).subquery("per_key")
+    carried = [per_key.c[c] for c in (BUCKET, "day", *sums) if c in per_key.c]
+    if source == "ad":
+        tree = _ad_tree(binds).subquery("tree")
+        return (select(*tree.c, *carried).select_from(per_key)
+                .join(tree, tree.c.ad_id == per_key.c.entity_id))
+    rows = (select(Connection.provider.label("provider"), _currency(binds)).select_from(per_key)
+            .join(Connection, _connection_join(binds, per_key.c.connection_id)))
+    if source == "campaign":
         campaign, account = aliased(Entity, name="campaign"), aliased(Entity, name="account")
-        rows = (select(provider, _currency(binds),
-                       campaign.id.label("campaign_id"), campaign.name.label("campaign_name"),
-                       account.id.label("account_id"), account.name.label("account_name"))
-                .select_from(facts)
-                .join(Connection, _connection_join(binds, facts.connection_id))
-                .outerjoin(campaign, and_(campaign.id == facts.campaign_id,
+        rows = (rows.add_columns(campaign.id.label("campaign_id"),
+                                 campaign.name.label("campaign_name"),
+                                 account.id.label("account_id"), account.name.label("account_name"))
+                .outerjoin(campaign, and_(campaign.id == per_key.c.campaign_id,
                                           campaign.workspace_id == ws))
                 .outerjoin(account, and_(account.id == campaign.parent_id,
                                          account.workspace_id == ws)))
-    else:
-        facts = MetricSnapshot if source == "hour" else MetricDaily
-        tree = _ad_tree(binds).subquery("tree")
-        rows = select(*tree.c).select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
-    if source == "hour":
-        at = func.date_trunc("hour", func.timezone(binds.timezone, facts.bucket_start))
-        in_range = and_(facts.bucket_start >= binds.start, facts.bucket_start < binds.end)
-    else:
-        at, in_range = facts.day, facts.day.between(binds.first, binds.last)
-    return (rows.add_columns(at.label("at"), *(getattr(facts, s) for s in AD_SUMS))
-            .where(facts.workspace_id == ws, in_range))
+    return rows.add_columns(*carried)
+
+
+def _rollup_sums(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select:
+    """A daily rollup's sums per key and bucket, before names and currencies are joined to
+    them: a week of 1,000 ads joins 1,000 rows, not 7,000. Money in another currency than
+    the workspace's is kept per day (its `day`), as its rate is the day's; with none in the
+    workspace, no row is even looked up (an InitPlan decides once)."""
+    facts, keys = _DAILY[source]
+    key_columns = [getattr(facts, k) for k in keys]
+    in_period = (facts.workspace_id == binds.workspace_id,
+                 facts.day.between(binds.first, binds.last))
+    if shape.grain == "day":  # one row per key and day already
+        return (select(*key_columns, facts.day.label(BUCKET), facts.day.label("day"),
+                       *(getattr(facts, s) for s in sums)).where(*in_period))
+    foreign = (select(Connection.id)
+               .where(Connection.workspace_id == binds.workspace_id,
+                      func.coalesce(Connection.currency, binds.currency) != binds.currency))
+    foreign_keys = foreign if source != "ad" else select(Entity.id).where(
+        Entity.workspace_id == binds.workspace_id, Entity.connection_id.in_(foreign))
+    # Nested, so the per-row lookup only runs in a workspace with foreign money at all.
+    rate_day = case((foreign.exists(), case((key_columns[0].in_(foreign_keys), facts.day))))
+    bucket = _bucket(shape.grain, facts.day)
+    grouped = [*key_columns, rate_day, *([] if bucket is None else [bucket])]
+    return (select(*key_columns, *([] if bucket is None else [bucket.label(BUCKET)]),
+                   rate_day.label("day"), *(func.sum(getattr(facts, s)).label(s) for s in sums))
+            .where(*in_period).group_by(*grouped))
 
 
 def _fx(workspace_id, target, day, currency, name: str):
@@ -284,9 +333,7 @@ def _fx(workspace_id, target, day, currency, name: str):
     return fx, on, case((currency == target, literal(1)), else_=fx.rate)
 
 
-def _bucket(grain: str | None, day, hour=None):
-    if grain == "hour":
-        return hour
+def _bucket(grain: str | None, day):
     if grain == "day":
         return day
     if grain in ("week", "month"):
@@ -321,15 +368,14 @@ def _dimension_columns(shape: Shape, rows) -> list:
 
 def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str],
                money: Sequence[str], name: str) -> SourceStatements:
-    """Rows of sums in one currency (a daily rollup row, a snapshot bucket of one ad, the
-    store's sums of one hour) converted at their day's rate and summed per (keys, bucket) as
-    float8 (exact until then): the rate multiplies sums, never single orders. `UNCONVERTED`
-    counts the rows whose money found no rate; the missing-rates statement names them (run
-    only when there are some)."""
-    at = rows.c.at
-    day = cast(at, Date) if shape.grain == "hour" else at
-    fx, on, rate = _fx(binds.workspace_id, binds.currency, day, rows.c.currency, f"{name}_fx")
-    bucket = _bucket(shape.grain, day, hour=at)
+    """Rows of sums in one currency (ad sums of a key and bucket, a snapshot bucket of one ad,
+    the store's sums of one day or hour) converted at the rate of their `day` and summed per
+    (keys, bucket) as float8 (exact until then): the rate multiplies sums, never single
+    orders. `UNCONVERTED` counts the rows whose money found no rate; the missing-rates
+    statement names them (run only when there are some)."""
+    fx, on, rate = _fx(binds.workspace_id, binds.currency, rows.c.day, rows.c.currency,
+                       f"{name}_fx")
+    bucket = rows.c[BUCKET] if shape.grain else None
     lacking = and_(rows.c.currency != binds.currency, fx.rate.is_(None),
                    or_(*(rows.c[m] != 0 for m in money)) if money else false())
     facts = (select(*keys,
@@ -340,23 +386,62 @@ def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str]
                     func.count().filter(lacking).label(UNCONVERTED))
              .select_from(rows).outerjoin(fx, on)
              .group_by(*keys, *([] if bucket is None else [bucket])))
-    missing = (select(rows.c.currency, day.label("day")).select_from(rows).outerjoin(fx, on)
+    missing = (select(rows.c.currency, rows.c.day).select_from(rows).outerjoin(fx, on)
                .where(lacking).distinct())
     return SourceStatements(facts, missing)
 
 
-def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...],
-                  name: str = "ad") -> SourceStatements:
+def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...], name: str = "ad",
+                  ranked: bool = False) -> SourceStatements:
     """Ad sums per (dimensions, bucket) over the period, money in the workspace currency,
-    from the coarsest source that answers the query. `name` keeps statements of one batch
-    apart. Only money that is asked for needs a rate."""
-    source = _ad_rows(binds, ad_source(shape)).subquery(f"{name}_source")
+    from the coarsest source that answers the query; `ranked`: only the shape's top rows
+    (`_ranked`). `name` keeps statements of one batch apart. Only money that is asked for
+    needs a rate."""
+    source = _ad_rows(shape, binds, ad_source(shape), sums).subquery(f"{name}_source")
     dimensions = _dimension_columns(shape, source)
-    rows = (select(*dimensions, source.c.at, source.c.currency,
-                   *(source.c[s] for s in sums))
+    rows = (select(*dimensions, *([source.c[BUCKET]] if shape.grain else []), source.c.day,
+                   source.c.currency, *(source.c[s] for s in sums))
             .where(*_filters(shape, source)).subquery(f"{name}_rows"))
-    return _converted(shape, binds, rows, [rows.c[c.name] for c in dimensions], sums,
-                      [s for s in sums if s in AD_MONEY], name)
+    statements = _converted(shape, binds, rows, [rows.c[c.name] for c in dimensions], sums,
+                            [s for s in sums if s in AD_MONEY], name)
+    if ranked and shape.ranking:
+        return SourceStatements(_ranked(shape, statements.facts, name),
+                                statements.missing_rates)
+    return statements
+
+
+def _ranked(shape: Shape, facts: Select, name: str) -> Select:
+    """The top `limit` rows of `facts` by the shape's ranking, in the service's order (nulls
+    last; ties broken by names in code-point order, then ids, then bucket), with UNCONVERTED
+    counted over every row before the cut: a missing rate anywhere still fails the query."""
+    rows = facts.subquery(f"{name}_unranked")
+    metric, direction = shape.ranking
+    value = metric_expression(metric, rows.c)
+    order = [(value.desc() if direction == "desc" else value.asc()).nulls_last()]
+    for dimension in shape.dimensions:
+        order.append(rows.c[dimension].collate("C"))
+        if dimension != "provider":
+            order.append(rows.c[f"{dimension}_id"].asc().nulls_last())
+    if shape.grain:
+        order.append(rows.c[BUCKET])
+    return (select(*(c for c in rows.c if c.name != UNCONVERTED),
+                   cast(func.sum(rows.c[UNCONVERTED]).over(), BigInteger).label(UNCONVERTED))
+            .order_by(*order).limit(bindparam("limit", type_=Integer)))
+
+
+def metric_expression(metric_id: str, sums):
+    """A metric over columns of float8 sums, in SQL: the twin of the service's evaluation
+    (the same float operations in the same order, so ranks tie exactly where its do); x/0
+    is NULL."""
+    formula = catalogue.get_metric(metric_id).formula
+    if formula is None:
+        return sums[metric_id]
+    if isinstance(formula, Difference):
+        return metric_expression(formula.minuend, sums) - metric_expression(
+            formula.subtrahend, sums)
+    numerator = metric_expression(formula.numerator, sums) * literal(float(formula.scale), Float)
+    denominator = metric_expression(formula.denominator, sums)
+    return numerator / func.nullif(denominator, 0, type_=Float)  # float8 / float8
 
 
 def _local_hour(column, binds: Binds):
@@ -404,8 +489,8 @@ def _store_hourly(binds: Binds, name: str):
                         ShopifyCustomer.first_order_at < binds.end)
                  .group_by(first_hour))
     parts = union_all(orders, refunds, customers).subquery(f"{name}_parts")
-    return (select(parts.c.at, parts.c.currency,
-                   *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
+    return (select(parts.c.at.label(BUCKET), cast(parts.c.at, Date).label("day"),
+                   parts.c.currency, *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
             .group_by(parts.c.at, parts.c.currency).subquery(f"{name}_rows"))
 
 
@@ -415,7 +500,9 @@ def store_statements(shape: Shape, binds: Binds, name: str = "store") -> SourceS
     if shape.grain == "hour":
         rows = _store_hourly(binds, name)
     else:
-        rows = (select(StoreDaily.day.label("at"), StoreDaily.currency,
+        bucket = _bucket(shape.grain, StoreDaily.day)
+        rows = (select(*([] if bucket is None else [bucket.label(BUCKET)]),
+                       StoreDaily.day.label("day"), StoreDaily.currency,
                        *(getattr(StoreDaily, c) for c in STORE_SUMS))
                 .where(StoreDaily.workspace_id == binds.workspace_id,
                        StoreDaily.day.between(binds.first, binds.last))
@@ -473,8 +560,8 @@ def query_statement(shape: Shape, ad_sums: tuple[str, ...], store: bool,
     for period in range(periods):
         binds = Binds.placeholders(period)
         sources = {}
-        if ad_sums:
-            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}")
+        if ad_sums:  # a ranking cuts the main period; the comparison keeps every row
+            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0)
         if store:
             sources["store"] = store_statements(shape, binds, f"store{period}")
         for name, statements in sources.items():
@@ -489,6 +576,8 @@ def query_params(query: SemanticQuery, scope: Scope,
                  spans: Sequence[TimeRange]) -> dict[str, Any]:
     """The values of a query statement's placeholders."""
     params = filter_params(query)
+    if ranks_in_sql(query):
+        params["limit"] = query.limit
     for period, span in enumerate(spans):
         params.update(period_params(scope, span, period))
     return params

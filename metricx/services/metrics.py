@@ -126,7 +126,7 @@ def _scope_and_costs(conn: Connection, workspace_id: int) -> tuple[Scope, Costs]
 
 #: Columns by name, each a list or numpy array, all of one length: the sums of a period are
 #: merged and evaluated on plain arrays (pandas costs milliseconds per column operation);
-#: the result becomes a DataFrame once, in `_shape`.
+#: the result becomes a DataFrame once, in `_order`.
 Columns = dict[str, Any]
 #: Fact sources built with the query's values, one statement per period: name -> (the base
 #: sums it gives, its builder). Their sums per (dimensions, bucket) merge in `_period`.
@@ -248,7 +248,7 @@ def _key_columns(query: SemanticQuery) -> list[str]:
     return columns
 
 
-def _shape(query: SemanticQuery, sums: Columns) -> pd.DataFrame:
+def _shape(query: SemanticQuery, sums: Columns) -> Columns:
     """Asked metrics from sums, with the dimension and time columns a reader needs."""
     out = {k: sums[k] for k in _key_columns(query)}
     if query.grain:
@@ -258,7 +258,7 @@ def _shape(query: SemanticQuery, sums: Columns) -> pd.DataFrame:
     order_metric = query.order_by.metric if query.order_by else None
     if order_metric and order_metric not in out:
         out[order_metric] = _evaluate(sums, order_metric)
-    return pd.DataFrame(out)
+    return out
 
 
 def _bucket_label(value: Any) -> str:
@@ -278,20 +278,28 @@ def _sort_codes(values: list) -> np.ndarray:
     return np.array([len(ranks) if missing(v) else ranks[v] for v in values], dtype=np.int64)
 
 
-def _order(query: SemanticQuery, frame: pd.DataFrame) -> pd.DataFrame:
-    """Ranking with a stable tie-break (names, then ids), nulls last; then the limit. One
-    numpy lexsort over rank codes: pandas' multi-column sort costs milliseconds."""
+def _order(query: SemanticQuery, columns: Columns) -> pd.DataFrame:
+    """Ranking with a stable tie-break (names, then ids), nulls last; then the limit; then the
+    DataFrame, built once from the kept rows. One numpy lexsort over rank codes: pandas'
+    multi-column sort costs milliseconds."""
     keys = _key_columns(query) + ([query.grain] if query.grain else [])
-    sort_keys = [_sort_codes(frame[k].tolist()) for k in reversed(keys)]  # last = primary
+    names = [*keys, *query.metrics]
+    rows = len(next(iter(columns.values()))) if columns else 0
+    sort_keys = [_sort_codes(list(columns[k])) for k in reversed(keys)]  # last = primary
     if query.order_by:
-        values = frame[query.order_by.metric].to_numpy(dtype=float)
+        values = np.asarray(columns[query.order_by.metric], dtype=float)
         sign = -1.0 if query.order_by.direction == "desc" else 1.0
         sort_keys += [np.where(np.isnan(values), 0.0, sign * values), np.isnan(values)]
-    if sort_keys and len(frame) > 1:
-        order = np.lexsort(sort_keys)[:query.limit]
-        frame = frame.iloc[order].reset_index(drop=True)
-    columns = [*keys, *query.metrics]
-    return frame if list(frame.columns) == columns else frame[columns]
+    if not sort_keys or rows < 2:
+        return pd.DataFrame({name: columns[name] for name in names}, columns=names)
+    order = np.lexsort(sort_keys)[:query.limit]
+    return pd.DataFrame({name: _take(columns[name], order) for name in names}, columns=names)
+
+
+def _take(values: Any, order: np.ndarray) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[order]
+    return [values[i] for i in order]
 
 
 def _align(query: SemanticQuery, main: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:

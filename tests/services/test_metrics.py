@@ -17,7 +17,7 @@ from sandbox_fixtures import FIRST, LAST
 from sqlalchemy import text
 
 from metricx.db import transaction
-from metricx.semantic.compiler import Shape, ad_source
+from metricx.semantic.compiler import Shape, ad_source, ranks_in_sql
 from metricx.semantic.query import SemanticQuery
 from metricx.services.metrics import MissingFxRateError, run_query
 
@@ -88,11 +88,39 @@ def close(a, b) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
 
-def query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids) -> dict:
-    return {"metrics": metrics, "time_range": {"start": str(start), "end": str(end)},
-            "dimensions": dimensions, "grain": grain,
-            "filters": {"provider": provider, "name_contains": name[1] if name else None,
-                        "entity_ids": entity_ids}}
+def ranked(want: pd.DataFrame, ads: pd.DataFrame, dimensions, grain, metric: str,
+           direction: str) -> list[tuple]:
+    """The reference's ranking of its rows: `metric` (to 10 significant digits, as its float
+    sums may differ from exact ones in the last bits), nulls last, then names in code-point
+    order and ids dimension by dimension, then the time bucket."""
+    names = {d: dict(zip(ads[f"{d}_id"], ads[d], strict=False)) for d in ENTITY_LEVELS}
+
+    def order(key: tuple) -> tuple:
+        value = want.loc[key if len(key) > 1 else key[0], metric]
+        missing = pd.isna(value)
+        rounded = 0.0 if missing else float(f"{value:.10g}")
+        parts: list = [missing, -rounded if direction == "desc" else rounded]
+        for dimension, part in zip([*dimensions, *([grain] if grain else [])], key,
+                                   strict=True):
+            if dimension in names:
+                parts.append(names[dimension][part])
+            parts.append(part)
+        return tuple(parts)
+
+    keys = [k if isinstance(k, tuple) else (k,) for k in want.index]
+    return sorted(keys, key=order)
+
+
+def query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids,
+             ranking=None) -> dict:
+    query = {"metrics": metrics, "time_range": {"start": str(start), "end": str(end)},
+             "dimensions": dimensions, "grain": grain,
+             "filters": {"provider": provider, "name_contains": name[1] if name else None,
+                         "entity_ids": entity_ids}}
+    if ranking:
+        metric, direction, limit = ranking
+        query |= {"order_by": {"metric": metric, "direction": direction}, "limit": limit}
+    return query
 
 
 def test_the_random_queries_reach_every_source_the_compiler_can_choose():
@@ -114,11 +142,12 @@ def test_the_random_queries_reach_every_source_the_compiler_can_choose():
        dimensions=st.sampled_from(DIMENSIONS),
        provider=st.sampled_from([None, ["meta"], ["google"]]),
        grain=st.sampled_from(GRAINS), name_filter=st.sampled_from(NAME_FILTERS),
-       entity_level=st.sampled_from(ENTITY_FILTERS), pick=st.integers(0, 10_000))
+       entity_level=st.sampled_from(ENTITY_FILTERS), pick=st.integers(0, 10_000),
+       top=st.sampled_from([None, ("desc", 3), ("asc", 5)]))
 def test_every_metric_equals_an_independent_computation_from_the_raw_rows(
         synced, metrics, start_offset, length, dimensions, provider, grain, name_filter,
-        entity_level, pick):
-    # Given the synced sandbox, and a random range, split, grain and filters
+        entity_level, pick, top):
+    # Given the synced sandbox, and a random range, split, grain, filters and top N
     workspace_id, reference = synced
     ads = reference["ads"]
     start = FIRST + timedelta(days=start_offset)
@@ -132,14 +161,22 @@ def test_every_metric_equals_an_independent_computation_from_the_raw_rows(
     if entity_level:
         ids = sorted(int(i) for i in ads[f"{entity_level}_id"].unique())
         entity_ids = [ids[pick % len(ids)]]
-    query = query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids)
+    ranking = (metrics[pick % len(metrics)], *top) if top else None
+    query = query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids,
+                     ranking)
     event(f"source: {ad_source(Shape.of(SemanticQuery.parse(query)))}")
+    event(f"ranked in SQL: {ranks_in_sql(SemanticQuery.parse(query))}")
     # When the engine answers
     result = run_query(workspace_id, query)
     # Then every row and metric equals the reference's
     want = expected(reference, metrics, start, end, dimensions, provider, grain, name,
                     entity_ids)
     keys = [f"{d}_id" if d != "provider" else d for d in dimensions] + ([grain] if grain else [])
+    if ranking and keys:  # the same rows in the same order, cut at the limit
+        metric, direction, limit = ranking
+        order = ranked(want, ads, dimensions, grain, metric, direction)[:limit]
+        assert list(result.frame[keys].itertuples(index=False, name=None)) == order
+        want = want.loc[[k if len(k) > 1 else k[0] for k in order]]
     got = result.frame.set_index(keys) if keys else result.frame
     assert len(got) == len(want)
     for metric in metrics:

@@ -135,6 +135,81 @@ def test_a_missing_rate_for_ad_money_names_the_day_but_clicks_need_none(hourly_a
     assert clicks.frame["clicks"].iloc[0] == 24 + 25 + 24
 
 
+@pytest.mark.parametrize("dimensions", [[], ["campaign"], ["ad"]])
+def test_a_workspace_in_its_accounts_currency_needs_no_rate_at_all(hourly_ads, dimensions):
+    # Given the workspace switched to the account's currency (EUR), and no rate left
+    workspace_id, _ = hourly_ads
+    with transaction() as session:
+        session.execute(text("UPDATE workspaces SET currency = 'EUR' WHERE id = :w"),
+                        {"w": workspace_id})
+        session.execute(text("DELETE FROM fx_rates"))
+    week = {"start": str(FALL - timedelta(days=1)), "end": str(FALL + timedelta(days=1))}
+    # When spend is asked over three days, from each rollup
+    result = run_query(workspace_id, {"metrics": ["spend", "cpc"], "time_range": week,
+                                      "dimensions": dimensions})
+    # Then it is the euros themselves: one per hour, unconverted
+    assert result.currency == "EUR"
+    assert result.frame["spend"].iloc[0] == 24 + 25 + 24
+    assert result.frame["cpc"].iloc[0] == 1
+
+
+def test_a_missing_rate_beyond_the_top_n_still_fails_the_ranking(hourly_ads, admin):
+    # Given a second ad account in USD that outspends the EUR one, whose rate of a day is gone
+    from metricx.services.connections import add_connection
+
+    workspace_id, _ = hourly_ads
+    connection = add_connection(admin, "google", "555-000-1111", "tok")
+    with transaction() as session:
+        ids = upsert_entities(session, workspace_id, connection.id, [
+            EntityRecord("account", "g1", None, "G", "ACTIVE", None, None),
+            EntityRecord("campaign", "g2", "g1", "Search", "ACTIVE", None, None),
+            EntityRecord("adset", "g3", "g2", "Group", "ACTIVE", None, None),
+            EntityRecord("ad", "g4", "g3", "Text ad", "ACTIVE", None, None)])
+        big = Totals(spend=Decimal(100), impressions=10, clicks=1)
+        snapshots.replace_days(session, workspace_id, "America/New_York", [ids[("ad", "g4")]],
+                               [FALL], {(ids[("ad", "g4")], FALL): {12: big}})
+        session.execute(text("DELETE FROM fx_rates WHERE day = :d"), {"d": FALL})
+    # When only the top ad by spend is asked (the USD one: the EUR ad is cut by the limit)
+    query = {"metrics": ["spend"], "dimensions": ["ad"], "limit": 1,
+             "time_range": {"start": str(FALL), "end": str(FALL)}}
+    # Then the query still fails on the EUR ad's missing rate: its rank could not be known
+    with pytest.raises(MissingFxRateError, match="EUR→USD on 2026-11-01"):
+        run_query(workspace_id, query)
+    with transaction() as session:
+        session.add(FxRate(workspace_id=workspace_id, day=FALL, from_currency="EUR",
+                           to_currency="USD", rate=rate(FALL)))
+    top = run_query(workspace_id, query).frame
+    assert list(top["ad"]) == ["Text ad"] and top["spend"].iloc[0] == 100
+
+
+@pytest.mark.parametrize("limit", [3, None])
+def test_a_top_n_breaks_ties_by_name_in_code_point_order_then_by_id(hourly_ads, limit):
+    # Given six more ads that spent the same on FALL, two of them with the same name
+    workspace_id, ad = hourly_ads
+    names = ["b ad", "Twin", "Ä ad", "B ad", "a ad", "Twin"]
+    with transaction() as session:
+        connection_id = session.scalar(text("SELECT connection_id FROM entities WHERE id = :a"),
+                                       {"a": ad})
+        ids = upsert_entities(session, workspace_id, connection_id, [
+            EntityRecord("ad", f"t{i}", "3", name, "ACTIVE", None, None)
+            for i, name in enumerate(names)])
+        tied = [ids[("ad", f"t{i}")] for i in range(len(names))]
+        five = Totals(spend=Decimal(5), impressions=10, clicks=1)
+        snapshots.replace_days(session, workspace_id, "Europe/Berlin", tied, [FALL],
+                               {(t, FALL): {12: five} for t in tied})
+    # When the top ads by spend are asked, cut between the twins (limit 3), or all of them
+    query = {"metrics": ["spend"], "dimensions": ["ad"], "order_by": {"metric": "spend"},
+             "time_range": {"start": str(FALL), "end": str(FALL)}, "limit": limit}
+    frame = run_query(workspace_id, query).frame
+    # Then the biggest first, then the tied ones by name in code-point order (capitals before
+    # lower case, accents last), then by id
+    twins = sorted(t for t, name in zip(tied, names, strict=True) if name == "Twin")
+    want = [("Ad", ad), ("B ad", tied[3]), ("Twin", twins[0]), ("Twin", twins[1]),
+            ("a ad", tied[4]), ("b ad", tied[0]), ("Ä ad", tied[2])][:limit]
+    assert list(zip(frame["ad"], frame["ad_id"], strict=True)) == want
+    assert set(frame["spend"].iloc[1:]) == {float(5 * rate(FALL))}  # exact sums: equal
+
+
 def test_a_missing_rate_for_store_money_names_the_day(workspace, admin):
     # Given a shop in euros with one order on a day without a EUR→USD rate
     from metricx.services.connections import add_connection
