@@ -1072,10 +1072,11 @@ def run_engine(case: Case) -> Any:
 
 
 def run_hand(case: Case) -> pd.DataFrame:
-    """The hand-written SQL through the same pooled SQLAlchemy engine, into a DataFrame."""
-    from metricx.db import get_engine
+    """The hand-written SQL through the engine's own pool (metricx.db.get_reader: its
+    statements stay prepared as the engine's do), into a DataFrame."""
+    from metricx.db import get_reader
 
-    with get_engine().connect() as conn:
+    with get_reader().connect() as conn:
         result = conn.execute(text(case.hand_sql), case.hand_params)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     if frame["missing_fx"].any():

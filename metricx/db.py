@@ -21,15 +21,31 @@ def normalise_url(url: str) -> str:
 
 
 @cache
-def engine_for(url: str) -> Engine:
-    return create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5)
+def engine_for(url: str, autocommit: bool = False) -> Engine:
+    """The pooled engine of a database; `autocommit`: its own pool of connections that never
+    open a transaction (see `get_reader`)."""
+    return create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
 
 
-def get_engine() -> Engine:
+def _database_url() -> str:
     url = get_config().database_url
     if not url:
         raise ConfigError("DATABASE_URL is not set (run through `metricx up`, or set it)")
-    return engine_for(url)
+    return url
+
+
+def get_engine() -> Engine:
+    return engine_for(_database_url())
+
+
+def get_reader() -> Engine:
+    """The engine for read-only statements (the metric engine, reports): autocommit, so each
+    statement reads the latest committed rows, as in a READ COMMITTED transaction. Why a pool
+    of its own: a connection handed back to the pool is rolled back, and psycopg forgets its
+    prepared statements on ROLLBACK; these connections have nothing to roll back, so a page's
+    repeated statements stay prepared and skip PostgreSQL's planning (a KPI query's 2 ms)."""
+    return engine_for(_database_url(), autocommit=True)
 
 
 @cache

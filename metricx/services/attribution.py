@@ -21,7 +21,7 @@ from sqlalchemy import Date, and_, cast, func, select
 from metricx.actor import Actor
 from metricx.attribution.channels import CHANNEL_LABELS
 from metricx.attribution.compute import live_orders, order_revenue_sql
-from metricx.db import get_engine, transaction
+from metricx.db import get_reader, transaction
 from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
 from metricx.queue import get_queue
 from metricx.semantic.attributed import entity_tree
@@ -46,7 +46,7 @@ def _scope(workspace_id: int) -> Scope:
 
 
 def _frame(statement) -> pd.DataFrame:
-    with get_engine().connect() as conn:
+    with get_reader().connect() as conn:
         result = conn.execute(statement)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from metricx import costs as cost_rules
-from metricx.db import get_engine, new_session
+from metricx.db import get_reader, new_session
 from metricx.errors import InvalidInputError
 from metricx.models import AD_PROVIDERS, Expense, FxRate
 from metricx.semantic import compiler
@@ -167,7 +167,7 @@ def _store_sums(scope: compiler.Scope, span: TimeRange, days: pd.Index) -> pd.Da
     """Raw store sums per day (compiler.STORE_SUMS), every day present."""
     query = SemanticQuery.parse({"metrics": ["net_sales"], "grain": "day",
                                  "time_range": span.model_dump(mode="json")})
-    with get_engine().connect() as conn:
+    with get_reader().connect() as conn:
         result = conn.execute(compiler.store_statement(query, scope, span))
         raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     raw = raw.set_index(compiler.BUCKET)[list(compiler.STORE_SUMS)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.dialects import postgresql
 
 from metricx import costs as cost_rules
-from metricx.db import get_engine
+from metricx.db import get_reader
 from metricx.errors import InvalidInputError, NotFoundError
 from metricx.models import CostSettings, Workspace
 from metricx.semantic import attributed, catalogue, compiler
@@ -126,7 +126,7 @@ def _scope_and_costs(conn: Connection, workspace_id: int) -> tuple[Scope, Costs]
 
 #: Columns by name, each a list or numpy array, all of one length: the sums of a period are
 #: merged and evaluated on plain arrays (pandas costs milliseconds per column operation);
-#: the result becomes a DataFrame once, in `_order`.
+#: the result becomes a DataFrame once, in `_frame`.
 Columns = dict[str, Any]
 #: Fact sources built with the query's values, one statement per period: name -> (the base
 #: sums it gives, its builder). Their sums per (dimensions, bucket) merge in `_period`.
@@ -249,8 +249,9 @@ def _key_columns(query: SemanticQuery) -> list[str]:
 
 
 def _shape(query: SemanticQuery, sums: Columns) -> Columns:
-    """Asked metrics from sums, with the dimension and time columns a reader needs."""
-    out = {k: sums[k] for k in _key_columns(query)}
+    """Asked metrics from sums, with the dimension and time columns a reader needs (and the
+    raw time bucket, for the comparison's alignment)."""
+    out = {k: sums[k] for k in [*_key_columns(query), BUCKET]}
     if query.grain:
         out[query.grain] = [_bucket_label(v) for v in sums[BUCKET]]
     for metric_id in query.metrics:
@@ -278,51 +279,88 @@ def _sort_codes(values: list) -> np.ndarray:
     return np.array([len(ranks) if missing(v) else ranks[v] for v in values], dtype=np.int64)
 
 
-def _order(query: SemanticQuery, columns: Columns) -> pd.DataFrame:
-    """Ranking with a stable tie-break (names, then ids), nulls last; then the limit; then the
-    DataFrame, built once from the kept rows. One numpy lexsort over rank codes: pandas'
-    multi-column sort costs milliseconds."""
+def _ranking(query: SemanticQuery, columns: Columns) -> np.ndarray:
+    """The rows to show, in order: ranked with a stable tie-break (names, then ids), nulls
+    last, then cut at the limit. One numpy lexsort over rank codes: pandas' multi-column
+    sort costs milliseconds."""
     keys = _key_columns(query) + ([query.grain] if query.grain else [])
-    names = [*keys, *query.metrics]
-    rows = len(next(iter(columns.values()))) if columns else 0
+    rows = len(columns[BUCKET])
     sort_keys = [_sort_codes(list(columns[k])) for k in reversed(keys)]  # last = primary
     if query.order_by:
         values = np.asarray(columns[query.order_by.metric], dtype=float)
         sign = -1.0 if query.order_by.direction == "desc" else 1.0
         sort_keys += [np.where(np.isnan(values), 0.0, sign * values), np.isnan(values)]
     if not sort_keys or rows < 2:
-        return pd.DataFrame({name: columns[name] for name in names}, columns=names)
-    order = np.lexsort(sort_keys)[:query.limit]
-    return pd.DataFrame({name: _take(columns[name], order) for name in names}, columns=names)
+        return np.arange(rows)
+    return np.lexsort(sort_keys)[:query.limit]
 
 
-def _take(values: Any, order: np.ndarray) -> Any:
-    if isinstance(values, np.ndarray):
-        return values[order]
-    return [values[i] for i in order]
-
-
-def _align(query: SemanticQuery, main: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    """The comparison period in the main result's row order: the same entities (top N is
-    chosen once, in the main period), matched on dimension keys; by position for time."""
+def _aligned(query: SemanticQuery, spans: list[TimeRange], main: Columns, order: np.ndarray,
+             other: Columns) -> np.ndarray:
+    """For each shown row of the main period, the row of the comparison period with the same
+    dimension ids at the same place in its period (its first day, week, hour...); -1 for
+    none. The rows compared are the main period's (a top N is chosen once)."""
     ids = [c for c in _key_columns(query) if c.endswith("_id") or c == "provider"]
-    if ids:
-        aligned = main[ids].merge(other, on=ids, how="left")
-        return aligned[main.columns]
-    return other[main.columns].reset_index(drop=True)
+
+    def keys(columns: Columns, span: TimeRange) -> list[tuple]:
+        places = [_place(query.grain, span, bucket) for bucket in columns[BUCKET]]
+        return list(zip(*(columns[c] for c in ids), places, strict=True))
+
+    rows = {key: at for at, key in enumerate(keys(other, spans[1]))}
+    wanted = keys(main, spans[0])
+    return np.array([rows.get(wanted[at], -1) for at in order], dtype=np.int64)
+
+
+def _place(grain: str | None, span: TimeRange, bucket: Any) -> int:
+    """A time bucket's place in its period: 0 for the first day, week, month or hour."""
+    if isinstance(bucket, datetime):  # a local hour
+        return (bucket.date() - span.start).days * 24 + bucket.hour
+    if not isinstance(bucket, date):  # the whole period
+        return 0
+    if grain == "week":
+        return (bucket - (span.start - timedelta(days=span.start.weekday()))).days // 7
+    if grain == "month":
+        return (bucket.year - span.start.year) * 12 + bucket.month - span.start.month
+    return (bucket - span.start).days
+
+
+def _frame(query: SemanticQuery, columns: Columns, rows: np.ndarray,
+           keys_from: tuple[Columns, np.ndarray] | None = None) -> pd.DataFrame:
+    """The result's DataFrame, built once from the chosen rows. A row -1 (a compared entity
+    with no row in its period) takes its dimension columns from `keys_from` (the main
+    period's columns and shown rows) and is empty otherwise."""
+    dimensions = _key_columns(query)
+    names = [*dimensions, *([query.grain] if query.grain else []), *query.metrics]
+    missing = rows < 0
+
+    def take(name: str) -> Any:
+        values = columns[name]
+        if not missing.any():
+            return values[rows] if isinstance(values, np.ndarray) else [values[at] for at in rows]
+        if keys_from is not None and name in dimensions:
+            main, shown = keys_from
+            return [main[name][shown[i]] if at < 0 else values[at] for i, at in enumerate(rows)]
+        if isinstance(values, np.ndarray):
+            return np.where(missing, np.nan, values[rows])
+        return [None if at < 0 else values[at] for at in rows]
+
+    return pd.DataFrame({name: take(name) for name in names})
 
 
 def run_query(workspace_id: int, query: SemanticQuery | dict | str) -> MetricsResult:
     """Run a SemanticQuery inside one workspace."""
     query = SemanticQuery.parse(query)
     spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
-    with get_engine().connect() as conn:
+    with get_reader().connect() as conn:
         scope, costs = _scope_and_costs(conn, workspace_id)
         fetched = _fetch(conn, query, scope, spans)
-    main = _order(query, _shape(query, _period(query, costs, spans[0], fetched[0])))
+    main = _shape(query, _period(query, costs, spans[0], fetched[0]))
+    shown = _ranking(query, main)
     compare = None
     if query.compare_range:
         other = _shape(query, _period(query, costs, spans[1], fetched[1]))
-        compare = _align(query, main, _order(query.model_copy(update={"limit": None}), other))
+        compare = _frame(query, other, _aligned(query, spans, main, shown, other),
+                         keys_from=(main, shown))
     definitions = {m: catalogue.get_metric(m).definition for m in query.metrics}
-    return MetricsResult(query, main, compare, scope.currency, scope.timezone, definitions)
+    return MetricsResult(query, _frame(query, main, shown), compare, scope.currency,
+                         scope.timezone, definitions)

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Date, and_, func, literal, select
 
-from metricx.db import get_engine
+from metricx.db import get_reader
 from metricx.models import Connection, Entity, MetricSnapshot
 from metricx.semantic import compiler
 from metricx.semantic.compiler import Scope
@@ -133,7 +133,7 @@ def _snapshot_buckets(scope: Scope, day: date) -> pd.DataFrame:
                         (sums.c.spend * rate).label("spend"), sums.c.conversions,
                         sums.c.spend.label("unconverted"))
                  .select_from(sums).outerjoin(fx, on))
-    with get_engine().connect() as conn:
+    with get_reader().connect() as conn:
         rows = pd.DataFrame(conn.execute(statement).all(), columns=[
             "start", "granularity", "currency", "spend", "conversions", "unconverted"])
     # Like the metric engine, only money needs a rate: a bucket of conversions alone does not.

@@ -7,7 +7,7 @@ snapshot, order and refund rows and aggregates them its own way.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -218,6 +218,36 @@ def test_top_n_ranks_with_ties_broken_by_name_and_compares_the_same_ads(synced):
     spends = list(result.frame["spend"])
     assert len(spends) == 3 and spends == sorted(spends, reverse=True)
     assert list(result.compare_frame["ad_id"]) == list(result.frame["ad_id"])
+
+
+@pytest.mark.parametrize("split", [
+    {"dimensions": ["campaign"]},
+    {"dimensions": [], "order_by": {"metric": "spend", "direction": "desc"}},
+])
+def test_a_comparison_by_day_pairs_each_row_with_the_same_entity_and_day_of_its_period(
+        synced, split):
+    # Given spend by day (by campaign, or ranked by spend) over three days, compared with
+    # the three days before
+    workspace_id, _ = synced
+    now, before = ({"start": "2026-11-14", "end": "2026-11-16"},
+                   {"start": "2026-11-11", "end": "2026-11-13"})
+    query = {"metrics": ["spend"], "grain": "day", "time_range": now, **split}
+    # When it is run with the comparison, and the earlier days on their own
+    result = run_query(workspace_id, {**query, "compare_range": before})
+    earlier = run_query(workspace_id, {**query, "time_range": before}).frame
+    # Then each row's comparison is its own entity three days earlier (empty if it had none)
+    ids = [f"{d}_id" for d in split["dimensions"]]
+    spend_before = {(*row[ids], row["day"]): row["spend"] for _, row in earlier.iterrows()}
+    assert len(result.compare_frame) == len(result.frame)
+    for (_, row), (_, other) in zip(result.frame.iterrows(), result.compare_frame.iterrows(),
+                                    strict=True):
+        shifted = str(date.fromisoformat(row["day"]) - timedelta(days=3))
+        assert list(other[ids]) == list(row[ids])
+        if (*row[ids], shifted) in spend_before:
+            assert other["day"] == shifted
+            assert other["spend"] == spend_before[(*row[ids], shifted)]
+        else:
+            assert pd.isna(other["spend"])
 
 
 def test_a_missing_exchange_rate_is_an_error_that_names_the_days(synced):
