@@ -1224,7 +1224,10 @@ def main() -> None:
         description=__doc__.splitlines()[0], epilog="The dataset is built once (minutes) and "
         "reused from --data-dir or BENCH_DATABASE_URL while its shape and row counts match.")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per figure (default 20)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="untimed runs first (default 10: the steady state a page sees, "
+                             "statements prepared by psycopg after 5 runs and planned by "
+                             "PostgreSQL's generic plan after 5 more)")
     parser.add_argument("--naive-runs", type=int, default=3,
                         help="runs of the naive way, seconds each (default 3; 0 skips it)")
     parser.add_argument("--data-dir", type=Path, help="keep the embedded PostgreSQL here and "
