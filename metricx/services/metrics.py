@@ -340,8 +340,10 @@ def _frame(query: SemanticQuery, columns: Columns, rows: np.ndarray,
         if keys_from is not None and name in dimensions:
             main, shown = keys_from
             return [main[name][shown[i]] if at < 0 else values[at] for i, at in enumerate(rows)]
-        if isinstance(values, np.ndarray):
-            return np.where(missing, np.nan, values[rows])
+        if isinstance(values, np.ndarray):  # a metric
+            taken = np.full(len(rows), np.nan)
+            taken[~missing] = values[rows[~missing]]
+            return taken
         return [None if at < 0 else values[at] for at in rows]
 
     return pd.DataFrame({name: take(name) for name in names})

@@ -120,6 +120,20 @@ def test_an_empty_range_gives_zero_sums_null_ratios_and_no_split_rows(hourly_ads
     assert by_ad.frame.empty
 
 
+def test_a_comparison_period_without_rows_compares_the_same_ads_as_empty(hourly_ads):
+    # Given an ad with spend on FALL, and nothing at all in June
+    workspace_id, ad = hourly_ads
+    # When FALL by ad is compared with a June day
+    result = run_query(workspace_id, {
+        "metrics": ["spend", "cpc"], "dimensions": ["ad"],
+        "time_range": {"start": str(FALL), "end": str(FALL)},
+        "compare_range": {"start": "2026-06-01", "end": "2026-06-01"}})
+    # Then the comparison names the same ad, with no figures
+    compare = result.compare_frame
+    assert list(compare["ad_id"]) == [ad] and list(compare["ad"]) == ["Ad"]
+    assert compare[["spend", "cpc"]].isna().all().all()
+
+
 def test_a_missing_rate_for_ad_money_names_the_day_but_clicks_need_none(hourly_ads):
     # Given the rate of one day removed
     workspace_id, _ = hourly_ads
