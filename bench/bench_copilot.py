@@ -10,8 +10,10 @@ Goal (issue 6): p50 <= 150 ms per question, offline.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,10 +52,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200_000)
     args = parser.parse_args()
     server, url, scratch = bench_query.setup_database(args.data_dir)
+    data_dir = Path(tempfile.mkdtemp(prefix="metricx-bench-copilot-"))
     try:
-        import tempfile
-
-        bench_query.configure(url, Path(tempfile.mkdtemp(prefix="metricx-bench-copilot-")))
+        bench_query.configure(url, data_dir)
         from datetime import timedelta
 
         from metricx.copilot.offline import OfflineUnderstander
@@ -97,6 +98,7 @@ def main() -> None:
               "(goal <= 150 ms)")
     finally:
         bench_query.teardown_database(server, scratch)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

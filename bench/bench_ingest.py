@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -27,26 +28,18 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_query, beside this file
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from bench_query import setup_database, teardown_database
 
 ADS = 1000
 TZ = "UTC"
 
 
-def setup_database() -> tuple[object | None, str]:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        return None, url
-    from metricx.embedded import EmbeddedPostgres
-
-    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="metricx-bench-")))
-    server.start()
-    return server, server.ensure_database("bench")
-
-
-def prepare(url: str) -> tuple[int, list[int]]:
+def prepare(url: str, data_dir: str) -> tuple[int, list[int]]:
     os.environ.update(DATABASE_URL=url, METRICX_ENV="test", BCRYPT_ROUNDS="4",
-                      METRICX_DATA_DIR=tempfile.mkdtemp(prefix="metricx-bench-data-"))
+                      METRICX_DATA_DIR=data_dir)
     from metricx import migrate
     from metricx.actor import Actor
     from metricx.config import get_config
@@ -163,9 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     args = parser.parse_args()
-    server, url = setup_database()
+    server, url, scratch = setup_database(None)  # a temp dir, deleted at the end
+    data_dir = tempfile.mkdtemp(prefix="metricx-bench-data-")
     try:
-        workspace_id, ad_ids = prepare(url)
+        workspace_id, ad_ids = prepare(url, data_dir)
         print(f"{ADS:,} ads; figures are medians of {args.repeat} runs into an empty table\n")
         print(f"{'dataset':<22}{'method':<22}{'rows':>10}{'seconds':>10}{'rows/s':>12}")
         for days in (1, 30):
@@ -190,8 +184,8 @@ def main() -> None:
         print(f"compaction of one day of 15-minute rows for {ADS:,} ads "
               f"({ADS * 96:,} rows -> {ADS * 24:,}): {seconds:.3f} s")
     finally:
-        if server is not None:
-            server.stop()
+        teardown_database(server, scratch)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
