@@ -9,6 +9,7 @@ from metricx.errors import MetricxError
 from metricx.models import PROVIDERS
 from metricx.services import connections, oauth, operations, resync
 from ui.format import ago, status_badge
+from ui.jobs import requeue_button
 from ui.session import current_actor
 
 actor = current_actor()
@@ -126,13 +127,8 @@ else:
         for job in (j for j in operations.failed_jobs(actor.workspace_id) if j.is_sync):
             left, right = st.columns([5, 1])
             left.markdown(f"**{job.description}** failed {ago(job.ended_at)}: {job.error}")
-            if right.button("Requeue", key=f"requeue_sync_{job.id}"):
-                try:
-                    operations.requeue(actor, job.id)
-                except MetricxError as error:
-                    st.error(str(error))
-                else:
-                    st.success(f"Requeued {job.description}: a worker picks it up next.")
+            if requeue_button(right, actor, job, key=f"requeue_sync_{job.id}"):
+                st.success(f"Requeued {job.description}: a worker picks it up next.")
 
 st.subheader("Connect by signing in")
 ready = oauth.configured_providers()

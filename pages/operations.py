@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from metricx.copilot.service import recent_turns
-from metricx.errors import MetricxError
 from metricx.services import operations
 from ui.format import ago
+from ui.jobs import requeue_button
 from ui.session import current_actor
 
 actor = current_actor()
@@ -49,14 +49,9 @@ for job in failed:
     left.markdown(f"**{job.description}** ({job.queue}, {ago(job.ended_at)}): {job.error}")
     if not job.requeueable:
         right.caption("scheduled: runs again on its own")
-    elif right.button("Requeue", key=f"requeue_{job.id}"):
-        try:
-            operations.requeue(actor, job.id)
-        except MetricxError as error:
-            st.error(str(error))
-        else:
-            st.success(f"Requeued {job.id}.")
-            st.rerun()
+    elif requeue_button(right, actor, job, key=f"requeue_{job.id}"):
+        st.success(f"Requeued {job.id}.")
+        st.rerun()
 
 st.subheader("Recent syncs")
 runs = operations.recent_sync_runs(actor.workspace_id)

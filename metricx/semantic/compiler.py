@@ -272,7 +272,7 @@ def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) 
     if source == "hour":
         facts = MetricSnapshot
         tree = _ad_tree(binds).subquery("tree")
-        hour = func.date_trunc("hour", func.timezone(binds.timezone, facts.bucket_start))
+        hour = _local_hour(facts.bucket_start, binds)
         return (select(*tree.c, hour.label(BUCKET), cast(hour, Date).label("day"),
                        *(getattr(facts, s) for s in sums))
                 .select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
