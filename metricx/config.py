@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
+from metricx.connectors.versions import DEFAULT_VERSIONS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_COOKIE_KEY = "metricx-dev-cookie-key-change-me"
 
@@ -51,9 +53,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Where Facebook Login's OAuth dialog lives (`{url}/{version}/dialog/oauth`)."),
     Setting("META_APP_ID", None, "Meta app id (token exchange and OAuth)."),
     Setting("META_APP_SECRET", None, "Meta app secret."),
-    Setting("META_API_VERSION", "v21.0", "Meta Graph API version."),
+    Setting("META_API_VERSION", DEFAULT_VERSIONS["meta"],
+            "Meta Graph API version (end-of-life dates: metricx/connectors/versions.py)."),
     Setting("GOOGLE_ADS_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
-    Setting("GOOGLE_ADS_API_VERSION", "v18", "Google Ads API version."),
+    Setting("GOOGLE_ADS_API_VERSION", DEFAULT_VERSIONS["google"], "Google Ads API version."),
     Setting("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token",
             "Google OAuth token endpoint."),
     Setting("GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth",
@@ -63,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GOOGLE_DEVELOPER_TOKEN", None, "Google Ads API developer token."),
     Setting("SHOPIFY_URL_TEMPLATE", "https://{shop}/admin/api/{version}/graphql.json",
             "Shopify Admin GraphQL URL; `{shop}` and `{version}` are filled in."),
-    Setting("SHOPIFY_API_VERSION", "2025-10", "Shopify Admin API version."),
+    Setting("SHOPIFY_API_VERSION", DEFAULT_VERSIONS["shopify"], "Shopify Admin API version."),
     Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
     Setting("OAUTH_REDIRECT_URL", "http://localhost:8501/connections",

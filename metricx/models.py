@@ -42,7 +42,10 @@ NAMING = {
 
 PROVIDERS = ("meta", "google", "shopify")
 AD_PROVIDERS = ("meta", "google")
-CONNECTION_STATUSES = ("active", "needs_reauth", "error", "paused")
+CONNECTION_STATUSES = ("active", "needs_reauth", "error", "paused", "upgrade_needed",
+                       "misconfigured", "blocked", "disconnected")
+# States a sync skips: only a person (reconnect, resume, reinstall) brings them back.
+HALTED_STATUSES = ("paused", "needs_reauth", "disconnected")
 ROLES = ("admin", "member")
 LEVELS = ("account", "campaign", "adset", "ad")
 GRANULARITIES = ("15m", "1h")

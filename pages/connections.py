@@ -8,7 +8,7 @@ import streamlit as st
 from metricx.errors import MetricxError
 from metricx.models import PROVIDERS
 from metricx.services import connections, oauth, operations, resync
-from ui.format import ago, status_badge
+from ui.format import ATTENTION_STATUSES, ago, status_badge
 from ui.jobs import requeue_button
 from ui.session import current_actor
 
@@ -50,7 +50,7 @@ else:
         "Last error": c.last_error or "",
     } for c in rows])
     st.dataframe(table, hide_index=True, width="stretch")
-    failing = [c for c in rows if c.status in ("needs_reauth", "error")]
+    failing = [c for c in rows if c.status in ATTENTION_STATUSES]
     for c in failing:
         st.warning(f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "
                    f"{c.last_error or 'no details recorded'}")

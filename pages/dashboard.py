@@ -12,7 +12,7 @@ from metricx.semantic import catalogue
 from metricx.semantic.dates import compare_range_for, resolve_phrase, today_in
 from metricx.semantic.query import TimeRange
 from metricx.services import attribution, connections, finance, pacing
-from ui.format import ago, in_markdown, is_late, money, status_badge
+from ui.format import ATTENTION_STATUSES, ago, in_markdown, is_late, money, status_badge
 from ui.queries import CACHE_SECONDS, cached_query, query_or_stop
 from ui.session import current_actor
 
@@ -192,7 +192,7 @@ st.subheader("Data freshness")
 for connection in linked:
     line = f"{connection.name} ({connection.provider}) · {status_badge(connection.status)} · " \
            f"last sync {ago(connection.last_synced_at)}"
-    if connection.status in ("error", "needs_reauth"):
+    if connection.status in ATTENTION_STATUSES:
         st.error(f"{line}: {connection.last_error or 'see the Connections page'}")
     elif connection.status == "active" and is_late(connection.last_synced_at):
         st.warning(f"{line}: later than the 15-minute schedule; is a worker running?")

@@ -37,7 +37,14 @@ STATUS_BADGES = {
     "paused": "⏸️ paused",
     "needs_reauth": "🔑 needs re-authentication",
     "error": "🔴 error",
+    "upgrade_needed": "⬆️ API upgrade needed",
+    "misconfigured": "🛠️ setup needs a fix",
+    "blocked": "⛔ blocked by the platform",
+    "disconnected": "🔌 disconnected",
 }
+# States that need a person: shown as a warning with the platform's message.
+ATTENTION_STATUSES = ("needs_reauth", "error", "upgrade_needed", "misconfigured", "blocked",
+                      "disconnected")
 
 
 def status_badge(status: str) -> str:

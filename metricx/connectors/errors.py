@@ -1,7 +1,9 @@
 """What can go wrong talking to an ad platform or a shop, in words a merchant can act on.
 
-The sync layer decides from the class alone: AuthError -> mark the connection needs_reauth and
-stop; RateLimitedError / TransientError -> retry later (after `retry_after` when given);
+The sync layer decides from the class alone: a class with a `connection_status` puts the
+connection in that state and stops (AuthError -> needs_reauth, VersionExpiredError ->
+upgrade_needed, ConfigurationError -> misconfigured, AccountBlockedError -> blocked);
+RateLimitedError / TransientError -> retry later (after `retry_after` when given);
 InvalidRequestError / MalformedResponseError -> a bug or a platform change: record and alert.
 """
 
@@ -14,6 +16,7 @@ class ConnectorError(Exception):
     """Base class; `retryable` says whether trying the same call again later can succeed."""
 
     retryable: bool = False
+    connection_status: str | None = None  # the state a sync puts the connection in, if any
 
     def __init__(self, provider: str, message: str, *, status: int | None = None,
                  code: str | int | None = None, retryable: bool | None = None) -> None:
@@ -31,6 +34,29 @@ class ConnectorError(Exception):
 
 class AuthError(ConnectorError):
     """Token expired, revoked, or refused (401, Meta 190/102, Google invalid_grant): reconnect."""
+
+    connection_status = "needs_reauth"
+
+
+class VersionExpiredError(ConnectorError):
+    """The platform no longer serves the API version we call (Meta #2635, a Google sunset
+    version, Shopify's version past support): the operator must move to a live version."""
+
+    connection_status = "upgrade_needed"
+
+
+class ConfigurationError(ConnectorError):
+    """The app or account is set up wrongly on the platform's side (Google developer token not
+    approved, wrong login-customer-id, account not enabled): reconnecting will not help."""
+
+    connection_status = "misconfigured"
+
+
+class AccountBlockedError(ConnectorError):
+    """The platform refuses this account for now (Shopify 402 frozen / 423 locked / ACCESS_DENIED,
+    Google ACCESS_PROHIBITED): the merchant must act on the platform; retrying will not help."""
+
+    connection_status = "blocked"
 
 
 class RateLimitedError(ConnectorError):

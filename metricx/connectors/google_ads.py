@@ -34,6 +34,7 @@ from metricx.connectors.http import (
 )
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord, TokenGrant
 from metricx.connectors.values import decimal, from_micros, integer
+from metricx.connectors.versions import DEFAULT_VERSIONS
 
 PROVIDER = "google"
 DEFAULT_QUOTA_WAIT = 30.0
@@ -118,7 +119,8 @@ class GoogleAdsClient(BaseClient):
     def __init__(self, *, refresh_token: str | None, client_id: str, client_secret: str,
                  developer_token: str, base_url: str = "https://googleads.googleapis.com",
                  token_url: str = "https://oauth2.googleapis.com/token",
-                 api_version: str = "v18", login_customer_id: str | None = None,
+                 api_version: str = DEFAULT_VERSIONS["google"],
+                 login_customer_id: str | None = None,
                  timeout: float = 60.0, retry: RetryPolicy | None = None,
                  sleep: Sleep | None = None, now: Callable[[], datetime] | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:

@@ -27,6 +27,7 @@ from metricx.connectors.errors import (
 from metricx.connectors.http import BaseClient, RetryPolicy, Sleep, expect, parse_json, rate_limited
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord, TokenGrant
 from metricx.connectors.values import decimal, from_minor_units, integer
+from metricx.connectors.versions import DEFAULT_VERSIONS
 
 PROVIDER = "meta"
 PURCHASE_PRIORITY = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
@@ -125,7 +126,7 @@ class MetaClient(BaseClient):
     provider = PROVIDER
 
     def __init__(self, access_token: str, *, base_url: str = "https://graph.facebook.com",
-                 api_version: str = "v21.0", app_id: str | None = None,
+                 api_version: str = DEFAULT_VERSIONS["meta"], app_id: str | None = None,
                  app_secret: str | None = None, page_limit: int = 500,
                  async_after_days: int = 14, poll_interval: float = 5.0, max_polls: int = 120,
                  usage_threshold: float = 95.0, timeout: float = 30.0,

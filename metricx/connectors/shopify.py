@@ -41,6 +41,7 @@ from metricx.connectors.records import (
     VisitRecord,
 )
 from metricx.connectors.values import decimal, integer
+from metricx.connectors.versions import DEFAULT_VERSIONS
 
 PROVIDER = "shopify"
 DEFAULT_TEMPLATE = "https://{shop}/admin/api/{version}/graphql.json"
@@ -128,7 +129,8 @@ class ShopifyClient(BaseClient):
     provider = PROVIDER
 
     def __init__(self, shop_domain: str, access_token: str, *,
-                 url_template: str = DEFAULT_TEMPLATE, api_version: str = "2025-10",
+                 url_template: str = DEFAULT_TEMPLATE,
+                 api_version: str = DEFAULT_VERSIONS["shopify"],
                  page_size: int = 50, inner_page_size: int = 25, timeout: float = 30.0,
                  retry: RetryPolicy | None = None, sleep: Sleep | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:

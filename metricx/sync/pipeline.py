@@ -20,16 +20,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from metricx.connectors.errors import (
-    AuthError,
-    ConnectorError,
-    RateLimitedError,
-    TransientError,
-)
+from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.db import transaction
 from metricx.errors import InvalidInputError
-from metricx.models import AD_PROVIDERS, Connection, Entity
+from metricx.models import AD_PROVIDERS, HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
 from metricx.services.connections import ConnectionView, get_connection
 from metricx.sync import rollup, snapshots
@@ -72,7 +67,7 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
         kind = "shop"  # a shop has one kind of sync: everything updated since the last one
     elif kind == "shop":
         raise InvalidInputError(f"connection {connection_id} is an ad account, not a shop")
-    if connection.status in ("paused", "needs_reauth"):
+    if connection.status in HALTED_STATUSES:
         return SyncOutcome(connection_id, kind, "skipped", 0,
                            f"connection is {connection.status}")
     now = now or datetime.now(UTC)
@@ -85,13 +80,14 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
                                                   recorder)
             else:
                 recorder.rows_written = _sync_shop(connection, progress)
-        except AuthError as error:
-            recorder.finish(error=str(error), connection_status="needs_reauth")
+        except ConnectorError as error:
+            if isinstance(error, RateLimitedError | TransientError):
+                recorder.finish(error=f"{error} (will retry)")
+                raise
+            recorder.finish(error=str(error),
+                            connection_status=error.connection_status or "error")
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
-        except (RateLimitedError, TransientError) as error:
-            recorder.finish(error=f"{error} (will retry)")
-            raise
-        except (ConnectorError, InvalidInputError) as error:
+        except InvalidInputError as error:
             recorder.finish(error=str(error), connection_status="error")
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
         except Exception as error:

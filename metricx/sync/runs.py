@@ -14,6 +14,7 @@ from metricx.errors import MetricxError
 from metricx.models import Connection, SyncRun
 from metricx.queue import get_redis
 
+HEALED_BY_SUCCESS = ("error", "upgrade_needed", "misconfigured", "blocked")
 LOCK_TIMEOUT_S = 3600
 
 
@@ -67,8 +68,8 @@ class RunRecorder:
             values: dict[str, object] = {"last_error": error}
             if error is None:
                 values["last_synced_at"] = now
-                # A success heals an `error` status; paused / needs_reauth are a person's call.
-                values["status"] = case((Connection.status == "error", "active"),
+                # A success heals what the platform said; halted states are a person's call.
+                values["status"] = case((Connection.status.in_(HEALED_BY_SUCCESS), "active"),
                                         else_=Connection.status)
             if connection_status:
                 values["status"] = connection_status

@@ -16,6 +16,7 @@ from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.http import BaseClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.shopify import ShopifyClient
+from metricx.connectors.versions import DEFAULT_VERSIONS
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
 from metricx.sandbox.totals import Totals
@@ -71,7 +72,7 @@ def make_meta(sandbox: SandboxServers, sleeps: list[float],
     def make(**overrides: Any) -> MetaClient:
         c = sandbox.credentials
         options: dict[str, Any] = {
-            "base_url": sandbox.env["META_GRAPH_URL"], "api_version": "v21.0",
+            "base_url": sandbox.env["META_GRAPH_URL"], "api_version": DEFAULT_VERSIONS["meta"],
             "app_id": c.meta_app_id, "app_secret": c.meta_app_secret,
             "sleep": sleeps.append, "now": lambda: NOW, **overrides}
         client = MetaClient(options.pop("access_token", c.meta_access_token), **options)
@@ -90,7 +91,8 @@ def make_google(sandbox: SandboxServers, sleeps: list[float],
             "client_secret": c.google_client_secret,
             "developer_token": c.google_developer_token,
             "base_url": sandbox.env["GOOGLE_ADS_URL"],
-            "token_url": sandbox.env["GOOGLE_OAUTH_TOKEN_URL"], "api_version": "v18",
+            "token_url": sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
+            "api_version": DEFAULT_VERSIONS["google"],
             "login_customer_id": c.google_login_customer_id, "sleep": sleeps.append,
             "now": lambda: NOW, **overrides}
         client = GoogleAdsClient(**options)
@@ -105,7 +107,8 @@ def make_shopify(sandbox: SandboxServers, sleeps: list[float],
     def make(**overrides: Any) -> ShopifyClient:
         c = sandbox.credentials
         options: dict[str, Any] = {"url_template": sandbox.env["SHOPIFY_URL_TEMPLATE"],
-                                   "api_version": "2025-10", "sleep": sleeps.append,
+                                   "api_version": DEFAULT_VERSIONS["shopify"],
+                                   "sleep": sleeps.append,
                                    **overrides}
         client = ShopifyClient(c.shopify_shop, options.pop("access_token",
                                                            c.shopify_access_token), **options)

@@ -17,6 +17,9 @@ from metricx.connectors.errors import (
     TransientError,
 )
 from metricx.connectors.meta import LEAD_PRIORITY, PURCHASE_PRIORITY, pick_action
+from metricx.connectors.versions import DEFAULT_VERSIONS
+
+META_VERSION = DEFAULT_VERSIONS["meta"]
 
 TODAY = date(2025, 11, 25)
 
@@ -95,7 +98,7 @@ def test_purchases_are_picked_by_priority_and_never_summed() -> None:
 def test_the_fake_really_sends_several_purchase_types(sandbox, account) -> None:
     # the raw rows a client has to choose from carry more than one purchase type
     url = sandbox.env["META_GRAPH_URL"]
-    raw = httpx.get(f"{url}/v21.0/act_{account.external_id}/insights", params={
+    raw = httpx.get(f"{url}/{META_VERSION}/act_{account.external_id}/insights", params={
         "level": "ad", "fields": "ad_id,actions", "time_increment": "1", "limit": "500",
         "time_range": json.dumps({"since": "2025-11-23", "until": "2025-11-25"})},
         headers={"Authorization": f"Bearer {sandbox.credentials.meta_access_token}"}).json()

@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from metricx.connectors.versions import DEFAULT_VERSIONS
 from metricx.sandbox.servers import SandboxServers
+
+META_VERSION = DEFAULT_VERSIONS["meta"]
 
 
 def _meta(sandbox: SandboxServers, http: httpx.Client, path: str, **params: str,
           ) -> httpx.Response:
-    return http.get(f"{sandbox.env['META_GRAPH_URL']}/v21.0/{path}", params=params,
+    return http.get(f"{sandbox.env['META_GRAPH_URL']}/{META_VERSION}/{path}", params=params,
                     headers={"Authorization": f"Bearer {sandbox.credentials.meta_access_token}"})
 
 
@@ -36,7 +39,7 @@ def _google(sandbox: SandboxServers, http: httpx.Client, customer: str, query: s
 def _shopify(sandbox: SandboxServers, http: httpx.Client, query: str,
              token: str | None = None) -> httpx.Response:
     url = sandbox.env["SHOPIFY_URL_TEMPLATE"].format(shop=sandbox.credentials.shopify_shop,
-                                                     version="2025-10")
+                                                     version=DEFAULT_VERSIONS["shopify"])
     return http.post(url, json={"query": query, "variables": {}}, headers={
         "X-Shopify-Access-Token": token or sandbox.credentials.shopify_access_token})
 
@@ -109,7 +112,7 @@ def test_meta_faults_answer_like_graph_api(sandbox: SandboxServers, http: httpx.
 def test_meta_rejects_unknown_tokens_and_accounts(sandbox: SandboxServers,
                                                   http: httpx.Client) -> None:
     account = sandbox.merchant.accounts_of("meta")[0].external_id
-    bad = http.get(f"{sandbox.env['META_GRAPH_URL']}/v21.0/act_{account}",
+    bad = http.get(f"{sandbox.env['META_GRAPH_URL']}/{META_VERSION}/act_{account}",
                    params={"access_token": "nope"})
     assert bad.json()["error"]["code"] == 190
     missing = _meta(sandbox, http, "act_42", fields="name")
