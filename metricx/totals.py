@@ -40,6 +40,14 @@ class Totals:
     def values(self) -> tuple:
         return tuple(getattr(self, name) for name in METRIC_COLUMNS)
 
+    def only(self, family: tuple[str, ...]) -> Totals:
+        """These totals with every column outside `family` set to zero."""
+        return Totals(**{name: getattr(self, name) for name in family})
+
 
 METRIC_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Totals))
+# S1 holds per metric family: a platform may report delivery per hour but conversions only
+# per day (Meta withholds off-Meta actions from hourly breakdowns).
+DELIVERY: tuple[str, ...] = ("spend", "impressions", "clicks")
+CONVERSIONS: tuple[str, ...] = ("conversions", "conversion_value", "leads")
 ZERO = Totals()

@@ -1,13 +1,18 @@
 """Meta Marketing API (Graph) client: ad account, campaign tree, ad-level insights, tokens.
 
 Graph API quirks handled here: throttling arrives as HTTP 400 with codes 4/17/32/613/80000+,
-the wait comes from the usage headers; "reduce the amount of data" means halve `limit`;
-purchases and leads appear under several action types at once and exactly one is taken, by
-priority; large windows go through async report runs (split in halves if a run fails).
+the wait comes from the usage headers; code 1 "reduce the amount of data" means halve `limit`;
+100/1487534 (too much data for one request) means split the window, then the level, then go
+async; purchases and leads appear under several action types at once and exactly one is
+taken, by priority; hourly rows carry no off-Meta actions, so hourly requests ask for delivery
+only; big requests go through async report runs (split in halves if a run fails); an expired
+version (#2635) is VersionExpiredError and `X-Ad-Api-Version-Warning` is kept in `warnings`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +28,7 @@ from metricx.connectors.errors import (
     MalformedResponseError,
     RateLimitedError,
     TransientError,
+    VersionExpiredError,
 )
 from metricx.connectors.http import BaseClient, RetryPolicy, Sleep, expect, parse_json, rate_limited
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord, TokenGrant
@@ -35,8 +41,13 @@ LEAD_PRIORITY = ("lead", "onsite_conversion.lead_grouped", "offsite_conversion.f
 HOURLY = "hourly_stats_aggregated_by_advertiser_time_zone"
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 AUTH_CODES = frozenset({102, 190, 10, *range(200, 300)})
-INSIGHT_FIELDS = ("account_id,campaign_id,adset_id,ad_id,spend,impressions,clicks,"
-                  "inline_link_clicks,actions,action_values")
+DELIVERY_FIELDS = (
+    "account_id,campaign_id,adset_id,ad_id,spend,impressions,clicks,inline_link_clicks")
+# Off-Meta actions (pixel/CAPI purchases, leads, their values) are not returned with hourly
+# ("Type 1") breakdowns: they are only asked for on daily rows (Insights API Breakdowns).
+INSIGHT_FIELDS = f"{DELIVERY_FIELDS},actions,action_values"
+TOO_MUCH_DATA_SUBCODE = 1487534
+EXPIRED_VERSION_CODE = 2635
 EDGE_FIELDS = {
     "campaigns": "id,name,status,effective_status,objective,daily_budget,lifetime_budget,"
                  "updated_time",
@@ -51,6 +62,12 @@ class ReduceDataError(TransientError):
     """Graph API code 1 "Please reduce the amount of data": retry with a smaller page."""
 
     retryable = False  # not by waiting: the pager halves `limit` instead
+
+
+class TooMuchDataError(TransientError):
+    """Graph API 100/1487534: the request covers too much data; ask for less at a time."""
+
+    retryable = False  # not by waiting: the window, then the level, is split instead
 
 
 def pick_action(provider: str, actions: Any, priority: tuple[str, ...]) -> Decimal:
@@ -104,6 +121,13 @@ def classify(response: httpx.Response, body: Any) -> ConnectorError | None:
     message = str(error.get("error_user_msg") or error.get("message") or "unknown error")
     label = f"code {code}" + (f"/{subcode}" if subcode else "")
     status = response.status_code
+    if code == EXPIRED_VERSION_CODE:
+        return VersionExpiredError(PROVIDER, f"Meta no longer serves this API version "
+                                   f"({label}: {message}); set META_API_VERSION to a live "
+                                   "version", status=status, code=code)
+    if code == 100 and subcode == TOO_MUCH_DATA_SUBCODE:
+        return TooMuchDataError(PROVIDER, f"Meta asked for less data per request ({label})",
+                                status=status, code=code)
     if code in THROTTLE_CODES:
         wait = usage_wait(response.headers)[1] or DEFAULT_THROTTLE_WAIT
         return rate_limited(PROVIDER, f"code {code}", wait, status=status, code=code)
@@ -128,7 +152,8 @@ class MetaClient(BaseClient):
     def __init__(self, access_token: str, *, base_url: str = "https://graph.facebook.com",
                  api_version: str = DEFAULT_VERSIONS["meta"], app_id: str | None = None,
                  app_secret: str | None = None, page_limit: int = 500,
-                 async_after_days: int = 14, poll_interval: float = 5.0, max_polls: int = 120,
+                 async_after_days: int = 14, async_after_rows: int = 50_000,
+                 poll_interval: float = 5.0, max_polls: int = 120,
                  usage_threshold: float = 95.0, timeout: float = 30.0,
                  retry: RetryPolicy | None = None, sleep: Sleep | None = None,
                  now: Callable[[], datetime] | None = None,
@@ -139,6 +164,12 @@ class MetaClient(BaseClient):
         self.app_id, self.app_secret = app_id, app_secret
         self.page_limit = page_limit
         self.async_after_days = async_after_days
+        # Synchronous reads of big accounts time out or get 1487534 (Insights API best
+        # practices): above this many possible rows (ads x days x hours) we go async.
+        self.async_after_rows = async_after_rows
+        self.warnings: set[str] = set()  # X-Ad-Api-Version-Warning texts seen
+        self.requests_made = 0
+        self._ad_counts: dict[str, int] = {}
         self.poll_interval, self.max_polls = poll_interval, max_polls
         self.usage_threshold = usage_threshold
         self.now = now or (lambda: datetime.now(UTC))
@@ -173,25 +204,68 @@ class MetaClient(BaseClient):
                     _str(node.get("effective_status") or node.get("status")),
                     _str(node.get("objective")),
                     from_minor_units(PROVIDER, budget, account.currency, f"{edge} budget")))
+        self._ad_counts[account.external_id] = sum(1 for e in out if e.level == "ad")
         return out
 
     def insights(self, account_id: str, since: date, until: date, hourly: bool = False,
                  ) -> list[MetricRecord]:
-        """Ad-level metrics per account-local day (or hour) between since and until inclusive."""
+        """Ad-level metrics per account-local day (or hour) between since and until inclusive.
+
+        Hourly rows carry delivery only (spend, impressions, clicks): Meta does not return
+        purchases and leads with hourly breakdowns, so their fields are zero there."""
         if since > until:
             raise ValueError(f"since {since} is after until {until}")
-        params = {"level": "ad", "fields": INSIGHT_FIELDS, "time_increment": "1",
-                  "time_range": json.dumps({"since": since.isoformat(),
-                                            "until": until.isoformat()}),
-                  "limit": self.page_limit}
+        params = {"level": "ad", "fields": DELIVERY_FIELDS if hourly else INSIGHT_FIELDS,
+                  "time_increment": "1", "limit": self.page_limit}
         if hourly:
             params["breakdowns"] = HOURLY
-        url = f"{self.root}/act_{_account_id(account_id)}/insights"
-        if (until - since).days + 1 > self.async_after_days:
-            rows = self._async_rows(url, params, since, until)
-        else:
-            rows = self._paged(url, params)
+        account = _account_id(account_id)
+        rows = self._window_rows(account, params, since, until)
         return [_metric(row, hourly) for row in rows]
+
+    def _wants_async(self, account: str, params: dict[str, Any], since: date,
+                     until: date) -> bool:
+        days = (until - since).days + 1
+        ads = self._ad_counts.get(account, 0)
+        possible_rows = ads * days * (24 if "breakdowns" in params else 1)
+        return days > self.async_after_days or possible_rows > self.async_after_rows
+
+    def _window_rows(self, account: str, params: dict[str, Any], since: date,
+                     until: date) -> list[dict[str, Any]]:
+        """The rows of one window. When Meta says it is too much, the window is split in
+        halves down to single days, then a day is read campaign by campaign, and a campaign
+        that is still too much goes async."""
+        url = f"{self.root}/act_{account}/insights"
+        if self._wants_async(account, params, since, until):
+            return self._async_rows(url, params, since, until)
+        try:
+            return list(self._paged(url, _in_window(params, since, until)))
+        except TooMuchDataError:
+            pass  # the rows read so far are dropped with the list: nothing is counted twice
+        if since < until:
+            middle = since + timedelta(days=(until - since).days // 2)
+            return [*self._window_rows(account, params, since, middle),
+                    *self._window_rows(account, params, middle + timedelta(days=1), until)]
+        return self._campaign_by_campaign(account, params, since)
+
+    def _campaign_by_campaign(self, account: str, params: dict[str, Any], day: date,
+                              ) -> list[dict[str, Any]]:
+        """One day still too much: the campaigns that delivered that day (deleted ones too,
+        from a campaign-level read), each read on its own, async if need be."""
+        url = f"{self.root}/act_{account}/insights"
+        by_campaign = {"level": "campaign", "fields": "campaign_id", "time_increment": "1",
+                       "limit": self.page_limit}
+        campaigns = sorted({str(row.get("campaign_id")) for row in
+                            self._paged(url, _in_window(by_campaign, day, day))})
+        rows: list[dict[str, Any]] = []
+        for campaign in campaigns:
+            one = {**params, "filtering": json.dumps(
+                [{"field": "campaign.id", "operator": "IN", "value": [campaign]}])}
+            try:
+                rows.extend(self._paged(url, _in_window(one, day, day)))
+            except TooMuchDataError:
+                rows.extend(self._async_rows(url, one, day, day))
+        return rows
 
     def exchange_token(self, short_lived_token: str | None = None, *, code: str | None = None,
                        redirect_uri: str | None = None) -> TokenGrant:
@@ -215,6 +289,8 @@ class MetaClient(BaseClient):
               *, oauth: bool = False, form: bool = False) -> dict[str, Any]:
         """One Graph API call with retries; OAuth endpoint refusals are AuthErrors."""
         headers = {} if oauth else {"Authorization": f"Bearer {self.access_token}"}
+        if not oauth and self.app_secret and params is not None:
+            params = {**params, "appsecret_proof": self._appsecret_proof()}
 
         def attempt() -> dict[str, Any]:
             kwargs: dict[str, Any] = {"headers": headers}
@@ -222,7 +298,10 @@ class MetaClient(BaseClient):
                 kwargs["data"] = params
             elif params is not None:
                 kwargs["params"] = params
+            self.requests_made += 1
             response = self.http.request(method, url, **kwargs)
+            if warning := response.headers.get("x-ad-api-version-warning"):
+                self.warnings.add(warning)
             if response.status_code >= 500 and not response.content.strip().startswith(b"{"):
                 raise TransientError(PROVIDER, f"Meta had a server error (HTTP "
                                      f"{response.status_code}); will retry",
@@ -240,6 +319,12 @@ class MetaClient(BaseClient):
             return body
 
         return self._retrying(attempt)
+
+    def _appsecret_proof(self) -> str:
+        """Graph API "Securing requests": HMAC-SHA256 of the token keyed with the app secret."""
+        assert self.app_secret is not None
+        return hmac.new(self.app_secret.encode(), self.access_token.encode(),
+                        hashlib.sha256).hexdigest()
 
     def _respect_usage(self, headers: httpx.Headers) -> None:
         """Slow down before Meta throttles us: usage near 100% means wait for the reset."""
@@ -275,33 +360,38 @@ class MetaClient(BaseClient):
             query = None
 
     def _async_rows(self, url: str, params: dict[str, Any], since: date, until: date,
-                    ) -> Iterator[dict[str, Any]]:
-        """Run an async report; if Meta fails it, split the window in halves and try again."""
-        window = {**params, "time_range": json.dumps({"since": since.isoformat(),
-                                                      "until": until.isoformat()})}
-        run = self._call("POST", url, window, form=True)
+                    ) -> list[dict[str, Any]]:
+        """Run an async report (AdReportRun); if Meta fails it, split the window in halves
+        and try again; a single day that fails is given up on until the next retry."""
+        run = self._call("POST", url, _in_window(params, since, until), form=True)
         run_id = run.get("report_run_id")
         expect(PROVIDER, isinstance(run_id, str) and run_id != "", "report_run_id")
         for _ in range(self.max_polls):
             status = self._call("GET", f"{self.root}/{run_id}",
-                                {"fields": "async_status,async_percent_completion"})
+                                {"fields": "async_status,async_percent_completion,"
+                                           "error_code,error_message"})
             state = status.get("async_status")
             if state == "Job Completed" and status.get("async_percent_completion") == 100:
-                yield from self._paged(f"{self.root}/{run_id}/insights",
-                                       {"limit": self.page_limit})
-                return
+                return list(self._paged(f"{self.root}/{run_id}/insights",
+                                        {"limit": self.page_limit}))
             if state in ("Job Failed", "Job Skipped"):
+                reason = status.get("error_message") or state
                 break
             self.sleep(self.poll_interval)
         else:
             raise TransientError(PROVIDER, f"Meta report {run_id} did not finish after "
                                  f"{self.max_polls} polls; will retry")
         if since == until:
-            yield from self._paged(url, window)
-            return
+            raise TransientError(PROVIDER, f"Meta could not build the report for {since} "
+                                 f"({reason}); will retry")
         middle = since + timedelta(days=(until - since).days // 2)
-        yield from self._async_rows(url, params, since, middle)
-        yield from self._async_rows(url, params, middle + timedelta(days=1), until)
+        return [*self._async_rows(url, params, since, middle),
+                *self._async_rows(url, params, middle + timedelta(days=1), until)]
+
+
+def _in_window(params: dict[str, Any], since: date, until: date) -> dict[str, Any]:
+    return {**params, "time_range": json.dumps({"since": since.isoformat(),
+                                                "until": until.isoformat()})}
 
 
 def _account_id(account_id: str) -> str:

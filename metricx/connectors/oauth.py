@@ -109,7 +109,10 @@ def exchange_code(provider: str, app: OAuthApp, endpoints: OAuthEndpoints, code:
                             api_version=endpoints.meta_api_version, app_id=app.client_id,
                             app_secret=app.client_secret, sleep=sleep,
                             transport=transport) as meta:
-                return meta.exchange_token(code=code, redirect_uri=app.redirect_uri)
+                # The code gives a short-lived user token (an hour or two); trade it at once
+                # for a ~60-day one (Facebook Login, "Long-Lived Access Tokens").
+                short = meta.exchange_token(code=code, redirect_uri=app.redirect_uri)
+                return meta.exchange_token(short.access_token)
         if provider == "google":
             with GoogleAdsClient(refresh_token=None, client_id=app.client_id,
                                  client_secret=app.client_secret, developer_token="",

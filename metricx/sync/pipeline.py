@@ -178,19 +178,33 @@ def _replace_range(connection: ConnectionView, source: AdSource, entities: list[
     while chunk_start <= end:
         chunk_end = min(end, chunk_start + timedelta(days=CHUNK_DAYS - 1))
         records = source.metrics(chunk_start, chunk_end, hourly=True)
-        ids = _ad_ids(connection, entities, records)
+        # Meta withholds purchases and leads from hourly rows: they come from the daily report
+        # of the same days, and never from the hourly rows (S1 per metric family).
+        daily = (None if source.hourly_conversions
+                 else source.metrics(chunk_start, chunk_end, hourly=False))
+        ids = _ad_ids(connection, entities, [*records, *(daily or ())])
         hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
         for record in records:
             hours = hourly[(ids[record.ad_external_id], record.day)]
             hour = record.hour if record.hour is not None else 0
             hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
+        conversions = None if daily is None else _day_totals(ids, daily)
         days = [chunk_start + timedelta(days=i) for i in range((chunk_end - chunk_start).days + 1)]
         with transaction() as session:
             rows += snapshots.replace_days(session, connection.workspace_id, tz,
-                                           list(ids.values()), days, hourly)
+                                           list(ids.values()), days, hourly, conversions)
         progress((chunk_end - start).days + 1, total_days, f"synced up to {chunk_end}")
         chunk_start = chunk_end + timedelta(days=1)
     return rows
+
+
+def _day_totals(ids: dict[str, int], records: list[MetricRecord]
+                ) -> dict[tuple[int, date], Totals]:
+    """Daily records summed per (ad entity, day)."""
+    out: dict[tuple[int, date], Totals] = defaultdict(Totals)
+    for record in records:
+        out[(ids[record.ad_external_id], record.day)] += Totals.of(record)
+    return out
 
 
 def compact_connection(connection: ConnectionView, now: datetime | None = None) -> int:

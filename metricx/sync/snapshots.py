@@ -7,7 +7,8 @@ reported total for that day. Three writes keep it, whatever order they run in:
   is not yet in the rows (total minus the rows' sum) is added to the current 15-minute bucket.
   Running it twice adds nothing the second time.
 - `replace_days` (re-fetch, backfill): the rows of whole ad-days are deleted and written again
-  from the platform's hourly breakdown, whose hours sum to the day's total.
+  from the platform's hourly breakdown, whose hours sum to the day's total; where the platform
+  withholds conversions from hourly rows (Meta), their family comes from the daily report.
 - `compact`: past days' 15-minute rows are folded into hourly rows, sums unchanged, in one
   statement.
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import TimeRange
 from metricx.sync import rollup
-from metricx.totals import METRIC_COLUMNS, Totals
+from metricx.totals import CONVERSIONS, DELIVERY, METRIC_COLUMNS, Totals
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
 
@@ -136,16 +137,24 @@ def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str
 
 
 def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
-                 days: Iterable[date], hourly: Mapping[tuple[int, date], Mapping[int, Totals]]
-                 ) -> int:
+                 days: Iterable[date], hourly: Mapping[tuple[int, date], Mapping[int, Totals]],
+                 daily_conversions: Mapping[tuple[int, date], Totals] | None = None) -> int:
     """Make the rows of every (ad, day) in `entity_ids` x `days` exactly the given hours.
 
     An ad-day missing from `hourly` had nothing (the platform omits empty rows), so its rows
-    are removed too.
+    are removed too. With `daily_conversions` (a platform that reports conversions per day
+    only, like Meta), S1 holds per family: delivery comes from `hourly`, whose conversion
+    numbers are ignored; the conversions the rows already hold keep their hours, and what
+    the day's reported total adds or removes goes into the day's last hour.
     """
     day_list = sorted(set(days))
     if not day_list:
         return 0
+    buckets: dict[tuple[int, datetime], Totals] = defaultdict(Totals)
+    if daily_conversions is not None:
+        for (entity_id, bucket), totals in _conversions_to_keep(
+                session, workspace_id, tz, entity_ids, day_list, daily_conversions).items():
+            buckets[(entity_id, bucket)] += totals
     for day in day_list:
         start, end = day_span(day, tz)
         session.execute(text("""
@@ -153,14 +162,14 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
             WHERE workspace_id = :ws AND entity_id = ANY(:ids)
               AND bucket_start >= :start AND bucket_start < :end"""),
             {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end})
-    buckets: dict[tuple[int, datetime], Totals] = defaultdict(Totals)
     wanted = set(day_list)
     for (entity_id, day), hours in hourly.items():
         if day not in wanted:
             continue
         for hour, totals in hours.items():
             # Two local hours can share a UTC start on a DST day: they are summed.
-            buckets[(entity_id, hour_start(day, hour, tz))] += totals
+            delivered = totals if daily_conversions is None else totals.only(DELIVERY)
+            buckets[(entity_id, hour_start(day, hour, tz))] += delivered
     rows = [(workspace_id, entity_id, bucket, "1h", *totals.values())
             for (entity_id, bucket), totals in buckets.items() if not totals.is_zero]
     # The days' rows were just deleted: nothing can clash, so COPY straight into the table.
@@ -168,6 +177,36 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
     rollup.refresh(session, workspace_id, entity_ids, day_span(day_list[0], tz)[0],
                    day_span(day_list[-1], tz)[1])
     return len(rows)
+
+
+def _conversions_to_keep(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
+                         days: list[date], daily: Mapping[tuple[int, date], Totals],
+                         ) -> dict[tuple[int, datetime], Totals]:
+    """The conversion family of the days' rows per ad and local hour (as compaction folds
+    them), plus, in each day's last hour, the difference to the day's reported total."""
+    sums = ", ".join(f"sum({c}) AS {c}" for c in CONVERSIONS)
+    kept: dict[tuple[int, datetime], Totals] = {}
+    for day in days:
+        start, end = day_span(day, tz)
+        held_today: dict[int, Totals] = defaultdict(Totals)
+        for row in session.execute(text(f"""
+                SELECT entity_id, date_trunc('hour', bucket_start, :tz) AS hour, {sums}
+                FROM metric_snapshots
+                WHERE workspace_id = :ws AND entity_id = ANY(:ids)
+                  AND bucket_start >= :start AND bucket_start < :end
+                GROUP BY 1, 2"""),
+                {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end, "tz": tz}):
+            totals = Totals(**{name: getattr(row, name) for name in CONVERSIONS})
+            kept[(row.entity_id, row.hour)] = totals
+            held_today[row.entity_id] += totals
+        last_hour = end - timedelta(hours=1)
+        for entity_id in entity_ids:
+            reported = daily.get((entity_id, day), Totals()).only(CONVERSIONS)
+            change = reported - held_today.get(entity_id, Totals())
+            if not change.is_zero:
+                key = (entity_id, last_hour)
+                kept[key] = kept.get(key, Totals()) + change
+    return kept
 
 
 def compact(session: Session, workspace_id: int, entity_ids: list[int], tz: str,

@@ -42,6 +42,13 @@ class AdSource:
     def entities(self) -> list[EntityRecord]:
         return self.client.entities(self.account_id)
 
+    @property
+    def hourly_conversions(self) -> bool:
+        """Whether hourly rows carry conversions. Meta's hourly breakdowns are "Type 1": the
+        Insights API does not return off-Meta actions with them (Insights API Breakdowns,
+        "Restrictions for off-Meta action metrics")."""
+        return not isinstance(self.client, MetaClient)
+
     def metrics(self, since: date, until: date, *, hourly: bool) -> list[MetricRecord]:
         if isinstance(self.client, MetaClient):
             return self.client.insights(self.account_id, since, until, hourly=hourly)

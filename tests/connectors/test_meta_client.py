@@ -18,6 +18,7 @@ from metricx.connectors.errors import (
 )
 from metricx.connectors.meta import LEAD_PRIORITY, PURCHASE_PRIORITY, pick_action
 from metricx.connectors.versions import DEFAULT_VERSIONS
+from metricx.totals import DELIVERY
 
 META_VERSION = DEFAULT_VERSIONS["meta"]
 
@@ -68,19 +69,32 @@ def test_daily_insights_equal_the_merchant_exactly(make_meta, account, truth, to
     assert len(records) == len(got)  # no duplicates
 
 
-def test_hourly_insights_are_hours_that_sum_to_the_day(make_meta, account, truth, totals_of,
-                                                       now) -> None:
+def test_hourly_insights_are_delivery_hours_that_sum_to_the_day(make_meta, account, truth,
+                                                                totals_of, now) -> None:
+    # given Meta's hourly breakdown, which withholds off-Meta actions (purchases, leads)
     day = TODAY - timedelta(days=1)
     client = make_meta()
+    # when a client reads hours and days
     hours = client.insights(account.external_id, day, TODAY, hourly=True)
-    assert {k: totals_of(r) for k, r in _keyed(hours).items()} == truth(
-        account.external_id, day, TODAY, now, hourly=True)
     daily = _keyed(client.insights(account.external_id, day, TODAY))
+    # then the hours hold the delivery the merchant had, and no conversions at all
+    assert {k: totals_of(r) for k, r in _keyed(hours).items()} == {
+        k: t.only(DELIVERY) for k, t in truth(account.external_id, day, TODAY, now,
+                                              hourly=True).items()}
+    assert all(h.conversions == h.conversion_value == h.leads == 0 for h in hours)
+    # and their delivery sums to the day's, whose conversions come from the daily rows
     for (ad_id, d, _), record in daily.items():
         parts = [h for h in hours if (h.ad_external_id, h.day) == (ad_id, d)]
         assert sum((h.spend for h in parts), Decimal(0)) == record.spend
-        assert sum(h.conversions for h in parts) == record.conversions
+        assert sum(h.clicks for h in parts) == record.clicks
         assert all(0 <= h.hour <= 23 for h in parts)
+    assert any(r.conversions > 0 for r in daily.values())
+
+
+def test_hourly_requests_ask_for_delivery_fields_only(make_meta, sandbox, account) -> None:
+    make_meta().insights(account.external_id, TODAY, TODAY, hourly=True)
+    (request,) = sandbox.requests.of("meta", path="/insights")
+    assert "actions" not in request.params["fields"].split(",")
 
 
 def test_purchases_are_picked_by_priority_and_never_summed() -> None:

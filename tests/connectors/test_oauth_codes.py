@@ -21,14 +21,16 @@ from metricx.connectors.oauth import (
     shopify_callback_is_genuine,
 )
 from metricx.connectors.shopify import ShopifyClient
+from metricx.connectors.versions import DEFAULT_VERSIONS
 
 REDIRECT = "http://localhost:8501/connections"
+META_VERSION = DEFAULT_VERSIONS["meta"]
 
 
 @pytest.fixture
 def endpoints(sandbox) -> OAuthEndpoints:
     env = sandbox.env
-    return OAuthEndpoints(env["META_OAUTH_DIALOG_URL"], env["META_GRAPH_URL"], "v21.0",
+    return OAuthEndpoints(env["META_OAUTH_DIALOG_URL"], env["META_GRAPH_URL"], META_VERSION,
                           env["GOOGLE_OAUTH_AUTHORIZE_URL"], env["GOOGLE_OAUTH_TOKEN_URL"],
                           env["SHOPIFY_URL_TEMPLATE"])
 
@@ -136,7 +138,7 @@ def test_authorize_urls_carry_what_each_provider_needs(endpoints, apps, sandbox)
     google = urlsplit(authorize_url("google", apps["google"], endpoints, "s2"))
     shop = urlsplit(authorize_url("shopify", apps["shopify"], endpoints, "s3",
                                   shop=sandbox.credentials.shopify_shop))
-    assert meta.path == "/v21.0/dialog/oauth"
+    assert meta.path == f"/{META_VERSION}/dialog/oauth"
     assert dict(parse_qsl(meta.query))["scope"] == "ads_read"
     assert dict(parse_qsl(google.query))["access_type"] == "offline"
     assert dict(parse_qsl(google.query))["prompt"] == "consent"

@@ -31,6 +31,8 @@ CASES = [
     ("meta", "server_error", {"times": 50}, RERAISED, "Meta"),
     ("meta", "auth", {"times": 1}, REAUTH, "token"),
     ("meta", "malformed", {"times": 1}, BROKEN, "Meta"),
+    # 100/1487534 "reduce the amount of data": split, never a broken connection
+    ("meta", "too_much_data", {"times": 3}, RETRIED, None),
     ("google", "throttle", {"times": 1, "retry_delay": "3s"}, RETRIED, None),
     ("google", "server_error", {"times": 1}, RETRIED, None),
     ("google", "stream_error", {"times": 1}, RETRIED, None),
@@ -118,3 +120,21 @@ def test_a_retried_throttle_waited_as_long_as_the_platform_asked(fakes, connecti
     fakes.faults.add("google", "throttle", times=1, retry_delay="7s")
     assert run_sync(connections["google"], fakes).status == "success"
     assert 7.0 in fakes.sleeps
+
+
+def test_a_dead_api_version_asks_for_an_upgrade_and_a_live_one_heals_it(fakes, connections,
+                                                                        setenv):
+    # given an operator pinned to a Marketing API version Meta has retired (#2635)
+    connection = connections["meta"]
+    setenv(META_API_VERSION="v21.0")
+    # when the connection syncs
+    outcome = run_sync(connection, fakes)
+    # then it waits for an upgrade, in words that say so, with nothing written
+    assert outcome.status == "failed"
+    assert get_connection(connection.workspace_id, connection.id).status == "upgrade_needed"
+    assert "META_API_VERSION" in last_run(connection.id).error
+    # and once a live version is set, the next sync heals it and every number is exact
+    setenv(META_API_VERSION="v26.0")
+    assert run_sync(connection, fakes).status == "success"
+    assert get_connection(connection.workspace_id, connection.id).status == "active"
+    assert_exact(connection, fakes)

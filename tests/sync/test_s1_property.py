@@ -1,8 +1,9 @@
 """Invariant S1 as a property: whatever the interleaving of 15-minute syncs, restatements,
-re-fetches, compactions, duplicated jobs and crashes, each ad-day's rows sum to the total
-the platform reported last; and every ad rollup (per ad, per connection, per campaign, in
-workspace-local days) equals the rows summed again, through ads moving between campaigns and
-workspace time-zone changes too.
+re-fetches (Meta's too, whose hourly rows withhold conversions), compactions, duplicated jobs
+and crashes, each ad-day's rows sum to the total the platform reported last, per metric
+family; and every ad rollup (per ad, per connection, per campaign, in workspace-local days)
+equals the rows summed again, through ads moving between campaigns and workspace time-zone
+changes too.
 
 The platform is modelled in memory (random accruals and restatements); the writes are the real
 ones, on the real database.
@@ -23,7 +24,7 @@ from metricx.db import transaction
 from metricx.models import MetricDaily, MetricSnapshot
 from metricx.semantic.dates import today_in
 from metricx.sync import pipeline, rollup, snapshots
-from metricx.totals import METRIC_COLUMNS, Totals
+from metricx.totals import DELIVERY, METRIC_COLUMNS, Totals
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
 # Starts next to awkward moments: DST switches in New York and Berlin, a month end, and just
@@ -134,6 +135,9 @@ ACTIONS = st.one_of(
     st.tuples(st.just("refetch"), st.integers(1, 7),
               st.lists(st.integers(0, 3), min_size=24, max_size=24)),
     st.tuples(st.just("compact")),
+    # Meta's re-fetch: hourly rows withhold purchases and leads; they come from daily rows
+    st.tuples(st.just("meta_refetch"), st.integers(1, 7),
+              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
     st.tuples(st.just("crash_refetch"), st.integers(2, 7),
               st.lists(st.integers(0, 3), min_size=24, max_size=24)),
     # an ad moves to another ad set (index into the ad sets) or to none (None)
@@ -187,6 +191,9 @@ def held(workspace_id: int, entity_ids: list[int], tz: str,
 
 @example(tz="Asia/Kolkata", start=STARTS[3],  # a bucket at local 00:00 = 18:30 UTC, compacted
          actions=[("accrue", 0, 1000, 10, 1), ("intraday",), ("advance", 1500), ("compact",)])
+@example(tz="Asia/Kolkata", start=STARTS[3],  # Meta: purchases seen intraday, then re-fetched
+         actions=[("accrue", 0, 1000, 10, 2), ("intraday",), ("advance", 1500),
+                  ("restate", 0, 1, 1), ("meta_refetch", 1, [1] * 24), ("compact",)])
 @example(tz="America/New_York", start=STARTS[0],  # a re-fetch across the spring-forward day
          actions=[("accrue", 1, 5000, 50, 2), ("intraday",), ("advance", 1800), ("advance", 1800),
                   ("refetch", 3, [1] * 24), ("compact",)])
@@ -215,13 +222,21 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
                                                platform.now)
                 reported.update({(e, day): t for e, t in totals.items()})
 
-    def refetch(days_back: int, weights: list[int], crash_after_first: bool = False) -> None:
+    def refetch(days_back: int, weights: list[int], crash_after_first: bool = False,
+                withheld: bool = False) -> None:
         days = [platform.today() - timedelta(days=d) for d in range(days_back, 0, -1)]
         hourly = {(e, d): split(platform.totals.get((e, d), Totals()), weights)
                   for e in entity_ids for d in days}
+        daily = None
+        if withheld:  # hourly rows carry delivery only; conversions come per day
+            hourly = {key: {h: t.only(DELIVERY) for h, t in hours.items()}
+                      for key, hours in hourly.items()}
+            daily = {(e, d): platform.totals.get((e, d), Totals())
+                     for e in entity_ids for d in days}
         with transaction() as session:
             for index, day in enumerate(days):  # the job writes day by day...
-                snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly)
+                snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly,
+                                       daily)
                 if crash_after_first and index == 0:
                     raise Crash  # ...and dies between two entity-days
         reported.update({(e, d): platform.totals.get((e, d), Totals())
@@ -242,6 +257,8 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
                 intraday()  # a duplicated job changes nothing
         elif kind == "refetch":
             refetch(action[1], action[2])
+        elif kind == "meta_refetch":
+            refetch(action[1], action[2], withheld=True)
         elif kind == "compact":
             with transaction() as session:
                 before = snapshots.day_span(platform.today(), tz)[0]

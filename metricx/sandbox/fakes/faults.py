@@ -15,7 +15,7 @@ from typing import Any
 
 KINDS = {
     "meta": {"throttle", "server_error", "transient", "reduce_data", "auth", "malformed",
-             "short_page", "job_failed", "usage_high", "bad_request"},
+             "short_page", "job_failed", "usage_high", "bad_request", "too_much_data"},
     "google": {"throttle", "server_error", "auth", "invalid_grant", "malformed", "stream_error",
                "short_page", "bad_request"},
     "shopify": {"throttle", "server_error", "auth", "malformed", "short_page", "max_cost",

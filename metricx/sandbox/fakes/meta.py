@@ -8,6 +8,8 @@ every answer carries the three usage headers.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections import OrderedDict
@@ -36,7 +38,14 @@ from metricx.sandbox.fakes.meta_edges import (
     matches,
     requested_fields,
 )
-from metricx.sandbox.fakes.meta_graph import THROTTLE_MESSAGES, MetaError, Usage, usage_headers
+from metricx.sandbox.fakes.meta_graph import (
+    THROTTLE_MESSAGES,
+    MetaError,
+    Usage,
+    usage_headers,
+    version_refusal,
+    version_warning,
+)
 from metricx.sandbox.fakes.meta_insights import (
     FIELDS,
     HOURLY,
@@ -49,6 +58,13 @@ from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
 from metricx.sandbox.merchant import Merchant
 
 LONG_LIVED_SECONDS = 5183944
+# "Short-lived tokens usually have a lifetime of about an hour or two" (Facebook Login, Access
+# Tokens); the code exchange gives one, fb_exchange_token turns it into a ~60-day token.
+SHORT_LIVED_SECONDS = 5400
+# Synchronous insights that would return more rows than this fail with 100/1487534 "Please
+# reduce the amount of data you're asking for" (Insights API best practices: large requests
+# time out; use async report runs). Meta publishes no number; this one is the sandbox's.
+SYNC_ROW_LIMIT = 20_000
 VERSION = r"/(v\d+\.\d+)"
 ROUTES = (
     ("oauth", re.compile(rf"^(?:{VERSION})?/oauth/access_token$")),
@@ -59,6 +75,10 @@ ROUTES = (
     ("report", re.compile(rf"^{VERSION}/(\d+)$")),
     ("report_insights", re.compile(rf"^{VERSION}/(\d+)/insights$")),
 )
+
+
+TOO_MUCH_DATA = MetaError(100, "Please reduce the amount of data you're asking for, then retry "
+                          "your request", subcode=1487534)
 
 
 @dataclass
@@ -75,6 +95,7 @@ class MetaFake(FakeApp):
 
     provider = "meta"
     polls_to_complete = 2
+    sync_row_limit = SYNC_ROW_LIMIT
 
     def __init__(self, merchant: Merchant, clock: SandboxClock, faults: FaultPlan,
                  credentials: SandboxCredentials) -> None:
@@ -100,6 +121,8 @@ class MetaFake(FakeApp):
             return request.method == "GET" and route in ("insights", "edge", "report_insights")
         if kind == "reduce_data":
             return request.method == "GET" and route in ("insights", "report_insights")
+        if kind == "too_much_data":
+            return route == "insights"
         if kind == "job_failed":
             return route == "report"
         return True
@@ -125,7 +148,8 @@ class MetaFake(FakeApp):
             "auth": MetaError(int(p.get("code", 190)), p.get(
                 "message", "Error validating access token: Session has expired on Monday, "
                 "24-Nov-25 10:00:00 PST."), subcode=int(p.get("subcode", 463))),
-            "bad_request": MetaError(100, "(#100) Invalid parameter", subcode=1487534),
+            "bad_request": MetaError(100, "(#100) Invalid parameter"),
+            "too_much_data": TOO_MUCH_DATA,
         }
         error = simple.get(fault.kind)
         return error.response(headers) if error else None
@@ -151,7 +175,15 @@ class MetaFake(FakeApp):
         high = fault.params if fault is not None and fault.kind == "usage_high" else {}
         headers = usage_headers(int(high.get("pct", usage)), int(high.get("regain_minutes", 0)),
                                 int(high.get("reset_seconds", 0)), account)
+        # Marketing API versions expire sooner than Graph API ones (the Login dialog and the
+        # token endpoint follow the Graph API's table), so only ads routes are refused.
+        version = groups[0] if groups and route not in ("oauth", "dialog") else None
+        today = self.clock.now().date()
+        headers.update(version_warning(version, today))
         try:
+            refusal = version_refusal(version, today)
+            if refusal is not None:
+                raise refusal
             if route == "oauth":
                 return json_response(200, self._oauth(request.params))
             if route == "dialog" and request.method == "GET":
@@ -189,6 +221,15 @@ class MetaFake(FakeApp):
                                 "Facebook has changed the session for security reasons.",
                                 subcode=460)
             raise MetaError(190, "Invalid OAuth access token - Cannot parse access token")
+        # Graph API "Securing requests": appsecret_proof = HMAC-SHA256 of the access token
+        # keyed with the app secret, hex; a wrong one is refused.
+        proof = request.params.get("appsecret_proof")
+        if proof is not None:
+            expected = hmac.new(self.credentials.meta_app_secret.encode(), token.encode(),
+                                hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(proof, expected):
+                raise MetaError(100, "Invalid appsecret_proof provided in the API argument",
+                                kind="GraphMethodException")
 
     # ---- oauth --------------------------------------------------------------------------
     def _oauth(self, params: dict[str, str]) -> dict[str, Any]:
@@ -203,6 +244,9 @@ class MetaFake(FakeApp):
                                 subcode=463)
         else:
             self._redeem(params.get("code"), params.get("redirect_uri"))
+            token = self.tokens.issue(timedelta(seconds=SHORT_LIVED_SECONDS))
+            return {"access_token": token, "token_type": "bearer",
+                    "expires_in": SHORT_LIVED_SECONDS}
         token = self.tokens.issue(timedelta(seconds=LONG_LIVED_SECONDS))
         return {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
 
@@ -275,6 +319,8 @@ class MetaFake(FakeApp):
                     run_id, InsightsTable(self.merchant, query, as_of), as_of)
             return {"report_run_id": run_id}
         table = self._table(query, as_of)
+        if len(table.keys) > self.sync_row_limit:
+            raise TOO_MUCH_DATA
         return self._page(request, table.keys, short, table.row)
 
     def _table(self, query: InsightsQuery, as_of: datetime) -> InsightsTable:
@@ -350,9 +396,14 @@ class MetaFake(FakeApp):
                   else "Job Running" if report.polls > 1 else "Job Started")
         pct = 100 if done and not report.failed else 0 if report.failed else 50
         q = report.table.query
-        return {"id": run_id, "account_id": q.account_id, "async_status": status,
+        body = {"id": run_id, "account_id": q.account_id, "async_status": status,
                 "async_percent_completion": pct, "date_start": q.since.isoformat(),
                 "date_stop": q.until.isoformat(), "time_ref": int(report.created.timestamp())}
+        if report.failed:
+            # From v25.0 a failed AdReportRun says why (Marketing API changelog, 2026-01-08
+            # async errors post); the sandbox fails runs for their size.
+            body.update(error_code=TOO_MUCH_DATA.subcode, error_message=TOO_MUCH_DATA.message)
+        return body
 
     def _report(self, run_id: str) -> ReportRun:
         report = self._reports.get(run_id)

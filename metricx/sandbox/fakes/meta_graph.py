@@ -6,6 +6,7 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from metricx.sandbox.fakes.base import FakeResponse, json_response
@@ -18,6 +19,37 @@ THROTTLE_MESSAGES = {
     613: "(#613) Calls within one hour have exceeded the amount of allowed calls",
     80004: "(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
 }
+
+
+# Marketing API version history (developers.facebook.com/docs/marketing-api/
+# marketing-api-changelog/versions): the day each version stops answering. An expired version
+# gets error #2635 "You are calling a deprecated version of the Ads API. Please update to the
+# latest version" (the text Graph API has returned for years).
+VERSION_EXPIRES = {"v21.0": date(2025, 9, 9), "v22.0": date(2026, 2, 19),
+                   "v23.0": date(2026, 6, 9), "v24.0": date(2026, 11, 10),
+                   "v25.0": date(2027, 2, 23)}
+LATEST_VERSION = "v27.0"
+# The reference says Meta warns ahead in `X-Ad-Api-Version-Warning`; how far ahead is not
+# documented, so the fake warns in the last 90 days of a version (an assumption).
+WARN_AHEAD = timedelta(days=90)
+
+
+def version_refusal(version: str | None, today: date) -> MetaError | None:
+    """Error #2635 when `version` has expired on `today`."""
+    expires = VERSION_EXPIRES.get(version or "")
+    if expires is not None and today >= expires:
+        return MetaError(2635, "(#2635) You are calling a deprecated version of the Ads API. "
+                         f"Please update to the latest version: {LATEST_VERSION}.")
+    return None
+
+
+def version_warning(version: str | None, today: date) -> dict[str, str]:
+    """The X-Ad-Api-Version-Warning header for a version close to its expiry."""
+    expires = VERSION_EXPIRES.get(version or "")
+    if expires is None or not expires - WARN_AHEAD <= today < expires:
+        return {}
+    return {"X-Ad-Api-Version-Warning": f"The call has been made to version {version} which "
+            f"will expire on {expires:%Y-%m-%d}. Please upgrade to {LATEST_VERSION}."}
 
 
 class MetaError(Exception):

@@ -22,6 +22,13 @@ HOURLY = "hourly_stats_aggregated_by_advertiser_time_zone"
 PURCHASE_TYPES = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
 LEAD_TYPES = ("lead", "onsite_conversion.lead_grouped", "offsite_conversion.fb_pixel_lead")
 LEVELS = ("account", "campaign", "adset", "ad")
+# Insights API Breakdowns, "Restrictions for off-Meta action metrics": hourly breakdowns are
+# Type 1, and "the Insights API will not return unsupported off-Meta metrics (for example, an
+# actions metric with Type 1 breakdowns)" for data after 2021-04-27; on-Meta actions (link
+# clicks, on-Facebook lead forms) still come.
+# developers.facebook.com/docs/marketing-api/insights/breakdowns
+TYPE_1_SINCE = date(2021, 4, 27)
+ON_META_ACTIONS = frozenset({"link_click", "onsite_conversion.lead_grouped"})
 FIELDS = frozenset({
     "account_id", "account_name", "account_currency", "campaign_id", "campaign_name",
     "adset_id", "adset_name", "ad_id", "ad_name", "spend", "impressions", "clicks",
@@ -157,6 +164,9 @@ class InsightsTable:
                      else self.merchant.series.day_cells(ad, d, self.as_of))
                 cells = add_cells(cells, c)
                 _add_actions(self.merchant, ad, c, counts, values)
+        if hour is not None and (day or self.query.until) >= TYPE_1_SINCE:
+            counts = {t: n for t, n in counts.items() if t in ON_META_ACTIONS}
+            values = {}  # every action value here is a purchase: off-Meta
         return self._shape(ads[0], cells, counts, values, day, hour)
 
     def _shape(self, ad: Ad, cells: Cells, counts: dict[str, int], values: dict[str, int],
