@@ -69,6 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHOPIFY_API_VERSION", DEFAULT_VERSIONS["shopify"], "Shopify Admin API version."),
     Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
+    Setting("ENTITY_REFRESH_MINUTES", "60",
+            "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
+            "changed); the nightly re-fetch and manual resyncs read it whole; 0 reads it whole "
+            "on every sync."),
     Setting("OAUTH_REDIRECT_URL", "http://localhost:8501/connections",
             "The Connections page's public URL: providers send the admin back here after "
             "OAuth (register it in each app)."),
@@ -127,6 +131,7 @@ class Config:
     shopify_api_version: str
     shopify_client_id: str | None
     shopify_client_secret: str | None
+    entity_refresh_minutes: int
     oauth_redirect_url: str
     oauth_state_ttl_seconds: int
     anthropic_api_key: str | None

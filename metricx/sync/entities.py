@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metricx.connectors.records import EntityRecord
@@ -13,11 +14,15 @@ from metricx.sync.bulk import upsert
 
 
 def upsert_entities(session: Session, workspace_id: int, connection_id: int,
-                    records: Iterable[EntityRecord]) -> dict[tuple[str, str], int]:
+                    records: Iterable[EntityRecord], read_at: datetime | None = None,
+                    ) -> dict[tuple[str, str], int]:
     """Insert or update every node (name, status, budget, parent may change), parents first.
 
-    Returns {(level, external_id): entity id}. A node whose parent is unknown is attached
-    to nothing rather than dropped, so its metrics are never lost.
+    Returns {(level, external_id): entity id}. `records` may be the whole tree or only what
+    changed (an incremental read): a parent not among them is looked up among the stored
+    nodes. A node whose parent is unknown is attached to nothing rather than dropped, so its
+    metrics are never lost. Each written node's updated_at is `read_at` (the sync's clock),
+    or the database's now.
     """
     by_level: dict[str, list[EntityRecord]] = {level: [] for level in LEVELS}
     for record in records:
@@ -27,6 +32,10 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
         if not by_level[level]:
             continue
         parent_level = LEVELS[depth - 1] if depth else None
+        if parent_level:
+            ids.update(_stored(session, connection_id, parent_level, {
+                r.parent_external_id for r in by_level[level] if r.parent_external_id
+                and (parent_level, r.parent_external_id) not in ids}))
         rows = [{
             "workspace_id": workspace_id, "connection_id": connection_id, "level": level,
             "external_id": r.external_id, "name": r.name, "status": r.status,
@@ -34,9 +43,23 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
             "parent_id": ids.get((parent_level, r.parent_external_id or ""))
             if parent_level else None,
         } for r in {r.external_id: r for r in by_level[level]}.values()]
+        if read_at is not None:
+            for row in rows:
+                row["updated_at"] = read_at
         written = upsert(session, Entity, rows, ["connection_id", "level", "external_id"],
                          returning=(Entity.id, Entity.external_id),
-                         extra_updates={"updated_at": func.now()})
+                         extra_updates=None if read_at else {"updated_at": func.now()})
         for entity_id, external_id in written:
             ids[(level, external_id)] = entity_id
     return ids
+
+
+def _stored(session: Session, connection_id: int, level: str,
+            external_ids: set[str]) -> dict[tuple[str, str], int]:
+    """Ids of stored nodes of one level, by external id."""
+    if not external_ids:
+        return {}
+    found = session.execute(select(Entity.external_id, Entity.id).where(
+        Entity.connection_id == connection_id, Entity.level == level,
+        Entity.external_id.in_(external_ids)))
+    return {(level, external): pk for external, pk in found}

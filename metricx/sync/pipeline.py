@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from metricx.config import get_config
 from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.db import transaction
@@ -35,9 +37,9 @@ from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.totals import Totals
 
 KINDS = ("intraday", "range", "shop")
-# The daily re-fetch window. DESIGN.md says 7 days; Meta keeps restating conversions for up
-# to 28 days (reference/external-apis.md), so Meta accounts re-read 28.
-REFETCH_DAYS = {"meta": 28, "google": 7}
+# Incremental tree reads look a little further back than the last read: a node edited while
+# that read was in flight must not be missed.
+TREE_READ_OVERLAP = timedelta(minutes=5)
 CHUNK_DAYS = 7  # days per platform request and per transaction in a range sync
 
 Progress = Callable[[int, int, str], None]
@@ -108,42 +110,90 @@ def _remember_account(connection: ConnectionView, account: AccountInfo) -> None:
 
 
 def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
-            metrics: list[MetricRecord]) -> dict[str, int]:
-    """Entity ids of every ad, including ads that report metrics but are missing from the
-    entity lists (deleted since): they get a bare row so their spend is never dropped."""
-    known = {e.external_id for e in entities if e.level == "ad"}
-    orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
-                            "DELETED", None, None)
-               for m in {m.ad_external_id: m for m in metrics}.values()
-               if m.ad_external_id not in known]
+            metrics: list[MetricRecord], read_at: datetime | None = None) -> dict[str, int]:
+    """Entity ids of every ad of the connection, after writing `entities` (all of the tree, or
+    only what changed since the last read). Ads that report metrics but are neither stored nor
+    in `entities` (deleted since) get a bare row so their spend is never dropped."""
     with transaction() as session:
-        campaigns = rollup.campaigns_of_ads(session, connection.id)
-        ids = upsert_entities(session, connection.workspace_id, connection.id,
-                              [*entities, *orphans])
-        # An ad that moved to another campaign takes its sums along in the campaign rollup.
-        rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
-    return {external: pk for (level, external), pk in ids.items() if level == "ad"}
+        stored = _stored_ads(session, connection.id)
+        listed = {e.external_id for e in entities if e.level == "ad"}
+        orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
+                                "DELETED", None, None)
+                   for m in {m.ad_external_id: m for m in metrics}.values()
+                   if m.ad_external_id not in listed and m.ad_external_id not in stored]
+        if entities or orphans:
+            campaigns = rollup.campaigns_of_ads(session, connection.id)
+            upsert_entities(session, connection.workspace_id, connection.id,
+                            [*entities, *orphans], read_at)
+            # An ad that moved to another campaign takes its sums along in the campaign rollup.
+            rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
+            stored = _stored_ads(session, connection.id)
+    return stored
+
+
+def _unknown_ads(connection: ConnectionView, records: list[MetricRecord]) -> bool:
+    with transaction() as session:
+        stored = _stored_ads(session, connection.id)
+    return any(r.ad_external_id not in stored for r in records)
+
+
+def _stored_ads(session: Session, connection_id: int) -> dict[str, int]:
+    return dict(session.execute(select(Entity.external_id, Entity.id).where(
+        Entity.connection_id == connection_id, Entity.level == "ad")).all())
+
+
+def _last_tree_read(connection: ConnectionView) -> tuple[datetime, str] | None:
+    """When the campaign tree was last read, and the account's name: every read rewrites the
+    account's own node."""
+    with transaction() as session:
+        row = session.execute(select(Entity.updated_at, Entity.name).where(
+            Entity.connection_id == connection.id, Entity.level == "account")).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _read_tree(connection: ConnectionView, source: AdSource, kind: str, now: datetime, *,
+               force: bool = False) -> tuple[str, list[EntityRecord]]:
+    """The account's time zone and the tree nodes to write.
+
+    Ad facts are synced every 15 minutes, but the tree only changes when someone edits a
+    campaign: an intraday sync reads it at most every ENTITY_REFRESH_MINUTES (at once when a
+    new ad spends), and then only what changed since the last read where the platform can
+    say (Meta's updated_time), with the account's zone and currency as stored. Range syncs
+    (the nightly re-fetch, backfills, a manual resync) and ENTITY_REFRESH_MINUTES=0 read the
+    account and the whole tree, which also catches statuses inherited from a paused parent
+    without an updated_time of their own."""
+    last = _last_tree_read(connection)
+    every = timedelta(minutes=get_config().entity_refresh_minutes)
+    if (kind == "intraday" and last is not None and every and connection.timezone
+            and connection.currency):
+        read_at, name = last
+        if now - read_at < every and not force:
+            return connection.timezone, []
+        account = AccountInfo(connection.external_account_id, name, connection.currency,
+                              connection.timezone)
+        return account.timezone, source.entities(
+            account, updated_since=read_at - TREE_READ_OVERLAP)
+    account = source.account_info()
+    _remember_account(connection, account)
+    return account.timezone, source.entities(account)
 
 
 def _sync_ads(connection: ConnectionView, kind: str, start: date | None, end: date | None,
               now: datetime, progress: Progress, recorder: RunRecorder) -> int:
     with ad_source(connection) as source:
         progress(0, 1, "reading the account")
-        account = source.account_info()
-        _remember_account(connection, account)
-        entities = source.entities()
-        today = today_in(account.timezone, now)
+        tz, entities = _read_tree(connection, source, kind, now)
+        today = today_in(tz, now)
         if kind == "intraday":
-            return _intraday(connection, source, entities, account.timezone, today, now)
-        start = start or today - timedelta(days=REFETCH_DAYS[connection.provider])
+            return _intraday(connection, source, entities, tz, today, now)
+        start = start or today - timedelta(days=source.restatement_days())
         end = end or today - timedelta(days=1)
         if start > end:
             raise InvalidInputError(f"start {start} is after end {end}")
         if end > today:
             raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
         recorder.window_start, recorder.window_end = start, end
-        return _replace_range(connection, source, entities, account.timezone, start, end,
-                              progress)
+        return _replace_range(connection, source, entities, tz, start, end, now, progress)
 
 
 def _intraday(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
@@ -151,7 +201,10 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
     # Yesterday too: what accrued between the last sync and local midnight belongs to it.
     yesterday = today - timedelta(days=1)
     records = source.metrics(yesterday, today, hourly=False)
-    ids = _ad_ids(connection, entities, records)
+    if not entities and _unknown_ads(connection, records):
+        # A new ad is spending: read what changed now, so it arrives with its name and parent.
+        entities = _read_tree(connection, source, "intraday", now, force=True)[1]
+    ids = _ad_ids(connection, entities, records, now)
     by_day: dict[date, dict[int, Totals]] = {yesterday: {}, today: {}}
     for record in records:
         day_totals = by_day.setdefault(record.day, {})
@@ -171,7 +224,7 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
 
 
 def _replace_range(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
-                   tz: str, start: date, end: date, progress: Progress) -> int:
+                   tz: str, start: date, end: date, now: datetime, progress: Progress) -> int:
     total_days = (end - start).days + 1
     rows = 0
     chunk_start = start
@@ -182,7 +235,7 @@ def _replace_range(connection: ConnectionView, source: AdSource, entities: list[
         # of the same days, and never from the hourly rows (S1 per metric family).
         daily = (None if source.hourly_conversions
                  else source.metrics(chunk_start, chunk_end, hourly=False))
-        ids = _ad_ids(connection, entities, [*records, *(daily or ())])
+        ids = _ad_ids(connection, entities, [*records, *(daily or ())], now)
         hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
         for record in records:
             hours = hourly[(ids[record.ad_external_id], record.day)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from metricx.config import get_config
 from metricx.connectors.google_ads import GoogleAdsClient
@@ -19,6 +19,8 @@ from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
 from metricx.errors import InvalidInputError
 from metricx.services.connections import ConnectionView, read_token
+
+META_RESTATEMENT_DAYS = 28
 
 
 @dataclass
@@ -39,8 +41,23 @@ class AdSource:
     def account_info(self) -> AccountInfo:
         return self.client.account_info(self.account_id)
 
-    def entities(self) -> list[EntityRecord]:
+    def entities(self, account: AccountInfo, updated_since: datetime | None = None,
+                 ) -> list[EntityRecord]:
+        """The campaign tree; with `updated_since`, what changed since where the platform
+        can say (Meta's updated_time filtering), else all of it."""
+        if isinstance(self.client, MetaClient):
+            return self.client.entities(self.account_id, updated_since=updated_since,
+                                        account=account)
         return self.client.entities(self.account_id)
+
+    def restatement_days(self) -> int:
+        """Days back the platform may still change numbers, which the nightly re-fetch
+        replaces: Meta restates insights for 28 days (reference/external-apis.md); Google
+        credits conversions to the click's day within the account's longest conversion
+        lookback window (read from its conversion actions)."""
+        if isinstance(self.client, MetaClient):
+            return META_RESTATEMENT_DAYS
+        return self.client.max_lookback_days(self.account_id)
 
     @property
     def hourly_conversions(self) -> bool:
