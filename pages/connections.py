@@ -10,6 +10,7 @@ from metricx.models import PROVIDERS
 from metricx.services import connections, oauth, operations, resync
 from ui.format import ATTENTION_STATUSES, ago, status_badge
 from ui.jobs import requeue_button
+from ui.notices import show_platform_notices
 from ui.session import current_actor
 
 actor = current_actor()
@@ -50,6 +51,7 @@ else:
         "Last error": c.last_error or "",
     } for c in rows])
     st.dataframe(table, hide_index=True, width="stretch")
+    show_platform_notices(actor.workspace_id)
     failing = [c for c in rows if c.status in ATTENTION_STATUSES]
     for c in failing:
         st.warning(f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "

@@ -8,11 +8,13 @@ from metricx.copilot.service import recent_turns
 from metricx.services import operations
 from ui.format import ago
 from ui.jobs import requeue_button
+from ui.notices import show_platform_notices
 from ui.session import current_actor
 
 actor = current_actor()
 actor.require_admin("see operations")
 st.title("Operations")
+show_platform_notices(actor.workspace_id)
 
 try:
     queue_states = operations.queues()

@@ -29,6 +29,7 @@ from metricx.errors import InvalidInputError
 from metricx.models import AD_PROVIDERS, HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
 from metricx.services.connections import ConnectionView, get_connection
+from metricx.services.platform_notices import API_WARNINGS
 from metricx.sync import rollup, snapshots
 from metricx.sync import shopify as shop_writer
 from metricx.sync.entities import upsert_entities
@@ -181,19 +182,39 @@ def _read_tree(connection: ConnectionView, source: AdSource, kind: str, now: dat
 def _sync_ads(connection: ConnectionView, kind: str, start: date | None, end: date | None,
               now: datetime, progress: Progress, recorder: RunRecorder) -> int:
     with ad_source(connection) as source:
-        progress(0, 1, "reading the account")
-        tz, entities = _read_tree(connection, source, kind, now)
-        today = today_in(tz, now)
-        if kind == "intraday":
-            return _intraday(connection, source, entities, tz, today, now)
-        start = start or today - timedelta(days=source.restatement_days())
-        end = end or today - timedelta(days=1)
-        if start > end:
-            raise InvalidInputError(f"start {start} is after end {end}")
-        if end > today:
-            raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
-        recorder.window_start, recorder.window_end = start, end
-        return _replace_range(connection, source, entities, tz, start, end, now, progress)
+        try:
+            return _sync_ad_source(connection, source, kind, start, end, now, progress,
+                                   recorder)
+        finally:
+            _remember_warnings(connection, source.warnings)
+
+
+def _remember_warnings(connection: ConnectionView, warnings: list[str]) -> None:
+    """Keep the platform's latest version warnings for the admin (platform_notices)."""
+    if warnings == connection.settings.get(API_WARNINGS, []):
+        return
+    with transaction() as session:
+        session.execute(update(Connection).where(
+            Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
+        ).values(settings={**connection.settings, API_WARNINGS: warnings}))
+
+
+def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
+                    start: date | None, end: date | None, now: datetime, progress: Progress,
+                    recorder: RunRecorder) -> int:
+    progress(0, 1, "reading the account")
+    tz, entities = _read_tree(connection, source, kind, now)
+    today = today_in(tz, now)
+    if kind == "intraday":
+        return _intraday(connection, source, entities, tz, today, now)
+    start = start or today - timedelta(days=source.restatement_days())
+    end = end or today - timedelta(days=1)
+    if start > end:
+        raise InvalidInputError(f"start {start} is after end {end}")
+    if end > today:
+        raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
+    recorder.window_start, recorder.window_end = start, end
+    return _replace_range(connection, source, entities, tz, start, end, now, progress)
 
 
 def _intraday(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],

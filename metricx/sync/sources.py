@@ -50,6 +50,12 @@ class AdSource:
                                         account=account)
         return self.client.entities(self.account_id)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Version warnings the platform sent with its answers (Meta's
+        X-Ad-Api-Version-Warning header), for the admin."""
+        return sorted(self.client.warnings) if isinstance(self.client, MetaClient) else []
+
     def restatement_days(self) -> int:
         """Days back the platform may still change numbers, which the nightly re-fetch
         replaces: Meta restates insights for 28 days (reference/external-apis.md); Google
