@@ -17,8 +17,14 @@ from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
-from metricx.errors import InvalidInputError
-from metricx.services.connections import ConnectionView, read_token
+from metricx.connectors.shopify_auth import ShopifyGrant
+from metricx.errors import InvalidInputError, NotFoundError
+from metricx.services.connections import (
+    ConnectionView,
+    read_stored_token,
+    read_token,
+    store_token_pair,
+)
 
 META_RESTATEMENT_DAYS = 28
 
@@ -48,7 +54,7 @@ class AdSource:
         if isinstance(self.client, MetaClient):
             return self.client.entities(self.account_id, updated_since=updated_since,
                                         account=account)
-        return self.client.entities(self.account_id)
+        return self.client.entities(self.account_id, account=account)
 
     @property
     def warnings(self) -> list[str]:
@@ -131,12 +137,39 @@ def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
         client.close()
 
 
+def _shopify_app(connection: ConnectionView) -> tuple[str | None, str | None]:
+    """The app's client id and secret, which refreshing an expiring token needs (a connection
+    with a non-expiring token never asks for them)."""
+    if connection.settings.get("sandbox"):
+        from metricx.sandbox.credentials import SandboxCredentials
+
+        sandbox = SandboxCredentials()
+        return sandbox.shopify_client_id, sandbox.shopify_client_secret
+    config = get_config()
+    return config.shopify_client_id or None, config.shopify_client_secret or None
+
+
 @contextmanager
 def shop_client(connection: ConnectionView) -> Iterator[ShopifyClient]:
-    client = ShopifyClient(connection.external_account_id,
-                           read_token(connection.workspace_id, connection.id),
+    """A client for the shop. An expiring offline token comes with its refresh token; each
+    refresh's rotated pair is stored (encrypted) before the client uses it."""
+    ws, connection_id = connection.workspace_id, connection.id
+    access = read_stored_token(ws, connection_id)
+    if access is None:
+        raise NotFoundError(f"connection {connection_id} has no access token")
+    refresh = read_stored_token(ws, connection_id, "refresh")
+    client_id, client_secret = _shopify_app(connection)
+
+    def persist(grant: ShopifyGrant) -> None:
+        store_token_pair(ws, connection_id, grant.access_token, grant.expires_at,
+                         grant.refresh_token, grant.refresh_expires_at)
+
+    client = ShopifyClient(connection.external_account_id, access.secret,
                            url_template=_endpoints(connection).shopify_url_template,
-                           api_version=get_config().shopify_api_version)
+                           api_version=get_config().shopify_api_version,
+                           refresh_token=refresh.secret if refresh else None,
+                           access_expires_at=access.expires_at, client_id=client_id,
+                           client_secret=client_secret, on_refresh=persist)
     try:
         yield client
     finally:

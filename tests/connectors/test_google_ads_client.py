@@ -9,12 +9,16 @@ import pytest
 
 from metricx.connectors.errors import (
     AuthError,
+    ConfigurationError,
     InvalidRequestError,
     MalformedResponseError,
     RateLimitedError,
 )
+from metricx.connectors.google_ads import campaign_leaf_id
+from metricx.totals import Totals
 
 TODAY = date(2025, 11, 25)
+PMAX = "PERFORMANCE_MAX"
 
 
 @pytest.fixture
@@ -24,6 +28,26 @@ def customer(merchant):
 
 def _keyed(records):
     return {(r.ad_external_id, r.day, r.hour): r for r in records}
+
+
+def _platform_view(merchant, truth):
+    """What the API reports: the merchant's ads, except that a Performance Max campaign's
+    ads are not visible and their sum arrives on the campaign's synthetic leaf."""
+    def expected(account_id, since, until, as_of, hourly=False):
+        out: dict = {}
+        for (ad_id, day, hour), totals in truth(account_id, since, until, as_of,
+                                                hourly=hourly).items():
+            ad = merchant.ad(ad_id)
+            if merchant.campaign(ad.campaign_id).objective == PMAX:
+                ad_id = campaign_leaf_id(ad.campaign_id)
+            out[(ad_id, day, hour)] = out.get((ad_id, day, hour), Totals()) + totals
+        return out
+    return expected
+
+
+@pytest.fixture
+def reported(merchant, truth):
+    return _platform_view(merchant, truth)
 
 
 def test_account_info_reads_currency_and_time_zone(make_google, customer) -> None:
@@ -41,27 +65,30 @@ def test_entities_mirror_the_tree_with_budgets_from_micros(make_google, merchant
         assert campaigns[camp.external_id].budget == camp.budget
         assert campaigns[camp.external_id].status == camp.status_at(now)
         assert campaigns[camp.external_id].objective == camp.objective
+    # the ads Google shows (none of Performance Max), plus one campaign-level leaf each
+    visible = [a for a in merchant.ads_of(customer.external_id)
+               if merchant.campaign(a.campaign_id).objective != PMAX]
     ads = {r.external_id: r for r in records if r.level == "ad"}
-    assert set(ads) == {a.external_id for a in merchant.ads_of(customer.external_id)}
-    assert all(ads[a.external_id].parent_external_id == a.adset_id
-               for a in merchant.ads_of(customer.external_id))
+    assert set(ads) == {a.external_id for a in visible} | {
+        campaign_leaf_id(c) for c in campaigns}
+    assert all(ads[a.external_id].parent_external_id == a.adset_id for a in visible)
 
 
-def test_daily_metrics_equal_the_merchant_exactly(make_google, customer, truth, totals_of,
+def test_daily_metrics_equal_the_merchant_exactly(make_google, customer, reported, totals_of,
                                                   now) -> None:
     since = TODAY - timedelta(days=9)
     records = make_google().metrics(customer.external_id, since, TODAY)
-    assert {k: totals_of(r) for k, r in _keyed(records).items()} == truth(
+    assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
         customer.external_id, since, TODAY, now)
     assert any(r.conversions != r.conversions.to_integral_value() for r in records)
     assert all(r.leads == 0 for r in records)
 
 
-def test_hourly_metrics_equal_the_merchant_hours(make_google, customer, truth, totals_of,
+def test_hourly_metrics_equal_the_merchant_hours(make_google, customer, reported, totals_of,
                                                  now) -> None:
     records = make_google().metrics(customer.external_id, TODAY - timedelta(days=1), TODAY,
                                     hourly=True)
-    assert {k: totals_of(r) for k, r in _keyed(records).items()} == truth(
+    assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
         customer.external_id, TODAY - timedelta(days=1), TODAY, now, hourly=True)
 
 
@@ -125,16 +152,18 @@ def test_a_quota_wait_beyond_the_limit_is_raised(make_google, sandbox, customer,
 
 
 def test_an_error_inside_the_stream_is_retried_and_nothing_is_doubled(
-        make_google, sandbox, customer, truth, totals_of, now, sleeps) -> None:
+        make_google, sandbox, customer, reported, totals_of, now, sleeps) -> None:
     # given a stream that sends good rows and then an INTERNAL error object
     sandbox.faults.add("google", "stream_error", after=5)
     since = TODAY - timedelta(days=3)
     records = make_google().metrics(customer.external_id, since, TODAY)
-    # then the whole query is re-run once and the result is exactly the truth
+    # then the failed (ad) query is re-run once, the campaign query runs once, and the
+    # result is exactly the truth
     assert sleeps == [2.0]
-    assert len(sandbox.requests.of("google", path="searchStream")) == 2
+    streams = sandbox.requests.of("google", path="searchStream")
+    assert ["FROM ad_group_ad" in s.body["query"] for s in streams] == [True, True, False]
     assert len(records) == len(_keyed(records))
-    assert {k: totals_of(r) for k, r in _keyed(records).items()} == truth(
+    assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
         customer.external_id, since, TODAY, now)
 
 
@@ -151,7 +180,9 @@ def test_search_pages_to_the_end_even_after_a_short_page(make_google, sandbox, c
     sandbox.faults.add("google", "short_page", rows=1)
     records = make_google().entities(customer.external_id)
     assert {r.external_id for r in records if r.level == "adset"} == {
-        s.external_id for s in merchant.adsets_of(customer.external_id)}
+        s.external_id for s in merchant.adsets_of(customer.external_id)
+        if merchant.campaign(s.campaign_id).objective != PMAX} | {
+        campaign_leaf_id(c.external_id) for c in merchant.campaigns_of(customer.external_id)}
     pages = sandbox.requests.of("google", path=":search")
     assert sum("pageToken" in p.body for p in pages) >= 2
 
@@ -186,9 +217,17 @@ def test_malformed_json_is_reported(make_google, sandbox, customer) -> None:
     assert len(sandbox.requests.of("google", path="googleAds")) == 1
 
 
-def test_a_wrong_manager_account_is_refused(make_google, customer) -> None:
-    with pytest.raises(AuthError, match="USER_PERMISSION_DENIED"):
-        make_google(login_customer_id="999-999-9999").account_info(customer.external_id)
+def test_a_wrong_manager_account_is_a_setup_problem_not_a_reconnect(
+        make_google, sandbox, customer, sleeps) -> None:
+    # given a manager account id that does not manage the customer
+    client = make_google(login_customer_id="999-999-9999")
+    # when the client reads the account, Google answers USER_PERMISSION_DENIED
+    with pytest.raises(ConfigurationError, match="USER_PERMISSION_DENIED") as caught:
+        client.account_info(customer.external_id)
+    # then the admin is told to fix the manager account id, and nothing is retried
+    assert "login-customer-id" in str(caught.value) and "reconnect" not in str(caught.value)
+    assert caught.value.connection_status == "misconfigured"
+    assert len(sandbox.requests.of("google", path="googleAds")) == 1 and sleeps == []
 
 
 def test_code_exchange_gives_a_refresh_token_that_works(make_google, sandbox, customer,

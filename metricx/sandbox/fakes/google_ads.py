@@ -4,12 +4,17 @@
 Checks the three headers a real call needs (Authorization, developer-token, login-customer-id),
 answers errors as google.rpc.Status with a GoogleAdsFailure inside, and streams as a JSON
 array of batches in which an error object can also appear (after some batches were sent).
+
+A sunset API version is not served at all: every request to it gets Google's front end's
+404 page (see SUNSET below). Faults script the setup errors an admin must fix
+(`faults.add("google", "auth", code="CUSTOMER_NOT_ENABLED")`) and the quota answers
+(`faults.add("google", "throttle", code="ACCESS_PROHIBITED")`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from hashlib import sha1
 from typing import Any
 
@@ -25,7 +30,12 @@ from metricx.sandbox.fakes.base import (
 )
 from metricx.sandbox.fakes.faults import Fault, FaultPlan
 from metricx.sandbox.fakes.gaql import GaqlError, parse
-from metricx.sandbox.fakes.google_report import Report, field_mask
+from metricx.sandbox.fakes.google_report import (
+    ConversionAction,
+    Report,
+    default_conversion_actions,
+    field_mask,
+)
 from metricx.sandbox.fakes.paging import decode_cursor, encode_cursor, page_size
 from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
 from metricx.sandbox.merchant import Merchant
@@ -37,7 +47,94 @@ TOKEN_PATH = "/token"
 AUTHORIZE_PATH = "/o/oauth2/v2/auth"
 STATUS_BY_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                   404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
-                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+                  501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+LIVE_VERSION = "v26"  # what error details name when the request's own version is not served
+
+# The fake's own claim about the world (kept apart from metricx.connectors.versions on
+# purpose: the connector's table is what Metricx believes, this is what Google does).
+# Sunset dates: developers.google.com/google-ads/api/docs/sunset-dates and the sunset
+# reminders on the Google Ads developer blog ("Starting on this date, all v20 API requests
+# will begin to fail", developers.google.com/ads/blog/posts/2026/04/google-ads-api-v20-sunset-
+# reminder). None = served, no sunset announced. A version missing from the table (v17 and
+# older, or one not released yet) is not served either.
+SUNSET: dict[str, date | None] = {
+    "v18": date(2025, 8, 20), "v19": date(2026, 2, 11), "v20": date(2026, 6, 10),
+    "v21": date(2026, 8, 5), "v22": date(2026, 10, 7),
+    "v23": None, "v24": None, "v25": None, "v26": None,
+}
+# What a request to a version that is not served gets: not a google.rpc.Status but the Google
+# front end's generic 404 page, for every path under the version (observed after the v18 and
+# v19 sunsets: "returned the standard Google 404 HTML body", github.com/cohnen/mcp-google-ads
+# pull 24; "all endpoints return 404", github.com/AceDataCloud/Skills pull 721). Some Google
+# front ends answer JSON instead ({"error": {"code": 404, "message": "Method not found.",
+# "status": "NOT_FOUND"}}): `GoogleAdsFake.sunset_answer = "json"` serves that variant.
+NOT_FOUND_PAGE = """<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">
+  <title>Error 404 (Not Found)!!1</title>
+  <a href=//www.google.com/><span id=logo aria-label=Google></span></a>
+  <p><b>404.</b> <ins>That\u2019s an error.</ins>
+  <p>The requested URL <code>{path}</code> was not found on this server.
+  <ins>That\u2019s all we know.</ins>
+"""
+
+# Setup errors a Google Ads call can answer with, by enum value: (HTTP status, error family,
+# message). Messages are the enum descriptions of AuthorizationErrorEnum and
+# AuthenticationErrorEnum (developers.google.com/google-ads/api/reference/rpc/v26/
+# AuthorizationErrorEnum.AuthorizationError, .../AuthenticationErrorEnum.AuthenticationError);
+# the HTTP statuses are those of the rpc codes they travel with (UNAUTHENTICATED = 401,
+# PERMISSION_DENIED = 403, google.rpc.Code). Since v25 DEVELOPER_TOKEN_NOT_APPROVED is
+# deprecated ("Developer tokens have been sunset"), superseded by
+# CLOUD_PROJECT_NOT_APPROVED_FOR_PRODUCTION (developers.google.com/google-ads/api/diff-tool/
+# v25/versus-v24/diffs/errors/authorization_error); the fake can answer either.
+AUTH_ERRORS: dict[str, tuple[int, str, str]] = {
+    "OAUTH_TOKEN_INVALID": (401, "authenticationError", "OAuth token in the header is not "
+                            "valid."),
+    "OAUTH_TOKEN_EXPIRED": (401, "authenticationError", "OAuth token in the header has "
+                            "expired."),
+    "OAUTH_TOKEN_REVOKED": (401, "authenticationError", "OAuth token in the header has been "
+                            "revoked."),
+    "NOT_ADS_USER": (401, "authenticationError", "The Google account that generated the OAuth "
+                     "access token is not associated with a Google Ads account. Create a new "
+                     "account, or add the Google account to an existing Google Ads account."),
+    "DEVELOPER_TOKEN_INVALID": (401, "authenticationError", "The developer token is not "
+                                "valid."),
+    "CUSTOMER_NOT_FOUND": (401, "authenticationError", "No customer found for the provided "
+                           "customer ID."),
+    "USER_PERMISSION_DENIED": (403, "authorizationError", "User doesn't have permission to "
+                               "access customer. Note: If you're accessing a client customer, "
+                               "the manager's customer id must be set in the "
+                               "'login-customer-id' header."),
+    "DEVELOPER_TOKEN_NOT_APPROVED": (403, "authorizationError", "The developer token is only "
+                                     "approved for use with test accounts. To access non-test "
+                                     "accounts, apply for Basic or Standard access."),
+    "CLOUD_PROJECT_NOT_APPROVED_FOR_PRODUCTION": (
+        403, "authorizationError", "The Google Cloud project is only approved for use with "
+        "test accounts. To access non-test accounts, apply for Explorer, Basic or Standard "
+        "access."),
+    "DEVELOPER_TOKEN_PROHIBITED": (403, "authorizationError", "The developer token is not "
+                                   "allowed with the project sent in the request."),
+    "PROJECT_DISABLED": (403, "authorizationError", "The Google Cloud project sent in the "
+                         "request does not have permission to access the api."),
+    "MISSING_TOS": (403, "authorizationError", "The developer must sign the terms of service."),
+    "CUSTOMER_NOT_ENABLED": (403, "authorizationError", "The customer account can't be "
+                             "accessed because it is not yet enabled or has been "
+                             "deactivated."),
+    "ACTION_NOT_PERMITTED_FOR_SUSPENDED_ACCOUNT": (
+        403, "authorizationError", "The user does not have permission to perform this action "
+        "on the resource or method because the Google Ads account is suspended."),
+}
+# QuotaErrorEnum (developers.google.com/google-ads/api/reference/rpc/v26/
+# QuotaErrorEnum.QuotaError): the two rate answers carry a retryDelay in quotaErrorDetails;
+# ACCESS_PROHIBITED ("Access is prohibited.") is not a rate and carries none. All arrive as
+# 429 RESOURCE_EXHAUSTED here (Google does not document the status of ACCESS_PROHIBITED), so
+# the connector must decide on the errorCode, not the status.
+QUOTA_MESSAGES = {
+    "RESOURCE_TEMPORARILY_EXHAUSTED": "Too many requests in a short amount of time.",
+    "RESOURCE_EXHAUSTED": "Too many requests.",
+    "ACCESS_PROHIBITED": "Access is prohibited.",
+}
 
 
 class GoogleError(Exception):
@@ -62,19 +159,28 @@ class GoogleError(Exception):
         return {"error": status}
 
 
+def _quota_error(code: str, retry_delay: str) -> GoogleError:
+    """A quotaError; only the rate errors say when to come back."""
+    details = None
+    if code != "ACCESS_PROHIBITED":
+        details = {"quotaErrorDetails": {"rateScope": "ACCOUNT",
+                                         "rateName": "Number of operations for basic access",
+                                         "retryDelay": retry_delay}}
+    return GoogleError(429, QUOTA_MESSAGES[code], {"quotaError": code}, details)
+
+
+def _auth_error(code: str) -> GoogleError:
+    http, family, message = AUTH_ERRORS[code]
+    return GoogleError(http, message, {family: code})
+
+
 def _fault_error(fault: Fault) -> GoogleError:
     p = fault.params
     if fault.kind == "throttle":
-        return GoogleError(429, "Resource has been exhausted (e.g. check quota).",
-                           {"quotaError": "RESOURCE_TEMPORARILY_EXHAUSTED"},
-                           {"quotaErrorDetails": {"rateScope": "ACCOUNT",
-                                                  "rateName": "Number of operations for basic "
-                                                              "access",
-                                                  "retryDelay": p.get("retry_delay", "30s")}})
+        return _quota_error(p.get("code", "RESOURCE_TEMPORARILY_EXHAUSTED"),
+                            p.get("retry_delay", "30s"))
     if fault.kind == "auth":
-        return GoogleError(401, "Request had invalid authentication credentials. Expected OAuth "
-                           "2 access token, login cookie or other valid authentication "
-                           "credential.", {"authenticationError": "OAUTH_TOKEN_INVALID"})
+        return _auth_error(p.get("code", "OAUTH_TOKEN_INVALID"))
     if fault.kind == "bad_request":
         return GoogleError(400, "Request contains an invalid argument.",
                            {"queryError": p.get("code", "UNEXPECTED_INPUT")})
@@ -90,6 +196,7 @@ class GoogleAdsFake(FakeApp):
     provider = "google"
     search_page_size = 10_000
     stream_batch_size = 10_000
+    sunset_answer = "html"  # or "json": the two shapes a version that is not served gets
 
     def __init__(self, merchant: Merchant, clock: SandboxClock, faults: FaultPlan,
                  credentials: SandboxCredentials) -> None:
@@ -99,6 +206,10 @@ class GoogleAdsFake(FakeApp):
         self.refresh_tokens = TokenStore(clock, "1//sandbox-refresh-")
         self.refresh_tokens.accept(credentials.google_refresh_token)
         self.codes = AuthCodes(clock, "4/0Asandbox-google-", credentials.google_auth_code)
+        # Each customer's conversion actions; tests may replace an entry.
+        self.conversion_actions: dict[str, tuple[ConversionAction, ...]] = {
+            a.external_id: default_conversion_actions(a.external_id)
+            for a in merchant.accounts_of("google")}
 
     # ---- faults -------------------------------------------------------------------------
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
@@ -120,7 +231,7 @@ class GoogleAdsFake(FakeApp):
         if fault.kind in ("stream_error", "short_page"):
             return None
         match = SEARCH_PATH.match(request.path)
-        version = match.group(1) if match else "v18"
+        version = match.group(1) if match else LIVE_VERSION
         error = _fault_error(fault)
         return json_response(error.http, error.body(version))
 
@@ -131,8 +242,8 @@ class GoogleAdsFake(FakeApp):
         if request.path == AUTHORIZE_PATH and request.method == "GET":
             return self._consent(request.params)
         match = SEARCH_PATH.match(request.path)
-        if match is None or request.method != "POST":
-            return json_response(404, GoogleError(404, f"Not found: {request.path}").body("v18"))
+        if match is None or request.method != "POST" or not self.serves(match.group(1)):
+            return self._not_found(request.path)
         version, customer_id, method = match.groups()
         try:
             customer = self._authorize(request, customer_id)
@@ -142,7 +253,8 @@ class GoogleAdsFake(FakeApp):
                                   {"requestError": "INVALID_INPUT"})
             try:
                 query = parse(body["query"])
-                report = Report(self.merchant, customer, query, self.clock.now())
+                report = Report(self.merchant, customer, query, self.clock.now(),
+                                self.conversion_actions.get(customer_id, ()))
             except GaqlError as exc:
                 raise GoogleError(400, "Request contains an invalid argument.",
                                   {"queryError": exc.code}, None) from exc
@@ -151,6 +263,20 @@ class GoogleAdsFake(FakeApp):
             return self._search(report, body, fault)
         except GoogleError as error:
             return json_response(error.http, error.body(version))
+
+    def serves(self, version: str) -> bool:
+        """Whether `version` is answered at the sandbox clock (released and not yet sunset)."""
+        if version not in SUNSET:
+            return False
+        sunset = SUNSET[version]
+        return sunset is None or self.clock.now().date() < sunset
+
+    def _not_found(self, path: str) -> FakeResponse:
+        if self.sunset_answer == "json":
+            return json_response(404, {"error": {"code": 404, "message": "Method not found.",
+                                                 "status": "NOT_FOUND"}})
+        return FakeResponse(404, NOT_FOUND_PAGE.format(path=path).encode(),
+                            {"content-type": "text/html; charset=UTF-8"})
 
     def _authorize(self, request: FakeRequest, customer_id: str) -> Account:
         auth = request.headers.get("authorization", "")

@@ -3,11 +3,17 @@
 REST rows are nested lowerCamelCase objects; int64 comes as a JSON string, doubles as numbers,
 money as micros, and proto3 default values (0, "", false) are left out entirely, so a client
 must treat a missing metric as zero.
+
+Performance Max campaigns have no ad groups or ads: "querying resources such as ad_group or
+ad_group_ad won't return any data for your Performance Max campaigns"
+(developers.google.com/google-ads/api/performance-max/reporting). The merchant still models
+their delivery as ads (so its totals stay what they were); this report hides those ads from
+FROM ad_group / ad_group_ad and shows them only in the campaign (and customer) totals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +23,44 @@ from metricx.sandbox.entities import Account, Ad, AdSet, Campaign
 from metricx.sandbox.fakes.gaql import Condition, GaqlError, GaqlQuery, compare
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.totals import ZERO_CELLS, Cells, add_cells
+
+# The channel type whose campaigns have asset groups instead of ad groups and ads.
+PERFORMANCE_MAX = "PERFORMANCE_MAX"
+
+
+@dataclass(frozen=True)
+class ConversionAction:
+    """A conversion action of the account (ConversionAction resource; lookbacks in days).
+
+    Google lets a click-through window run 1-90 days and a view-through window 1-30 days
+    (support.google.com/google-ads/answer/3123169, "About conversion windows").
+    """
+
+    id: str
+    name: str
+    status: str  # ENABLED | REMOVED | HIDDEN
+    type: str
+    category: str
+    click_through_days: int
+    view_through_days: int
+    primary_for_goal: bool = True
+
+
+def default_conversion_actions(customer_id: str) -> tuple[ConversionAction, ...]:
+    """What a Shopify merchant's Google Ads account typically holds: the store's purchase tag
+    (30-day default window), a secondary add-to-cart, CRM purchases imported with the
+    longest window Google allows, and a removed action (whose window no longer matters)."""
+    base = int(customer_id[-6:])
+    return (
+        ConversionAction(str(base * 10 + 1), "Purchase (Google & YouTube app)", "ENABLED",
+                         "WEBPAGE", "PURCHASE", 30, 1),
+        ConversionAction(str(base * 10 + 2), "Add to cart", "ENABLED", "WEBPAGE",
+                         "ADD_TO_CART", 30, 1, primary_for_goal=False),
+        ConversionAction(str(base * 10 + 3), "Offline purchase (CRM import)", "ENABLED",
+                         "UPLOAD_CLICKS", "PURCHASE", 90, 0),
+        ConversionAction(str(base * 10 + 4), "Phone call lead (old)", "REMOVED",
+                         "AD_CALL", "PHONE_CALL_LEAD", 60, 30),
+    )
 
 
 @dataclass(frozen=True)
@@ -30,6 +74,7 @@ class Ctx:
     day: date | None = None
     hour: int | None = None
     cells: Cells = ZERO_CELLS
+    conversion_action: ConversionAction | None = None
 
 
 Getter = Callable[[Ctx, datetime], Any]
@@ -63,8 +108,19 @@ FIELDS: dict[str, tuple[str, Getter]] = {
     "metrics.clicks": ("int64", lambda c, t: c.cells[2]),
     "metrics.conversions": ("double", lambda c, t: c.cells[3] / 100),
     "metrics.conversions_value": ("double", lambda c, t: c.cells[4] / 100),
+    "conversion_action.id": ("int64", lambda c, t: int(c.conversion_action.id)),
+    "conversion_action.name": ("string", lambda c, t: c.conversion_action.name),
+    "conversion_action.status": ("enum", lambda c, t: c.conversion_action.status),
+    "conversion_action.type": ("enum", lambda c, t: c.conversion_action.type),
+    "conversion_action.category": ("enum", lambda c, t: c.conversion_action.category),
+    "conversion_action.primary_for_goal": (
+        "bool", lambda c, t: c.conversion_action.primary_for_goal),
+    "conversion_action.click_through_lookback_window_days": (
+        "int64", lambda c, t: c.conversion_action.click_through_days),
+    "conversion_action.view_through_lookback_window_days": (
+        "int64", lambda c, t: c.conversion_action.view_through_days),
 }
-for _resource in ("customer", "campaign", "ad_group", "ad_group_ad"):
+for _resource in ("customer", "campaign", "ad_group", "ad_group_ad", "conversion_action"):
     FIELDS[f"{_resource}.resource_name"] = ("string",
                                             lambda c, t, r=_resource: _resource_name(c, r))
 RESOURCES = {
@@ -72,7 +128,11 @@ RESOURCES = {
     "campaign": ("campaign.", "campaign_budget.", "customer."),
     "ad_group": ("ad_group.", "campaign.", "customer."),
     "ad_group_ad": ("ad_group_ad.", "ad_group.", "campaign.", "customer."),
+    "conversion_action": ("conversion_action.", "customer."),
 }
+# Resources that report no metrics or segments in this fake (the real conversion_action only
+# takes all_conversions* metrics, which Metricx does not read).
+WITHOUT_METRICS = {"conversion_action"}
 DURING = {"TODAY": (0, 0), "YESTERDAY": (1, 1), "LAST_7_DAYS": (7, 1), "LAST_14_DAYS": (14, 1),
           "LAST_30_DAYS": (30, 1)}
 
@@ -91,6 +151,8 @@ def _resource_name(c: Ctx, resource: str) -> str:
         return _rn(c, "adGroups", c.ad_group.external_id)
     if resource == "ad_group_ad" and c.ad_group is not None and c.ad is not None:
         return _rn(c, "adGroupAds", f"{c.ad_group.external_id}~{c.ad.external_id}")
+    if resource == "conversion_action" and c.conversion_action is not None:
+        return _rn(c, "conversionActions", c.conversion_action.id)
     raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
                     f"{resource} fields cannot be selected here.")
 
@@ -109,8 +171,9 @@ class Report:
     """The rows of one GAQL query for one customer at one moment."""
 
     def __init__(self, merchant: Merchant, customer: Account, query: GaqlQuery,
-                 as_of: datetime) -> None:
+                 as_of: datetime, conversion_actions: Sequence[ConversionAction] = ()) -> None:
         self.merchant, self.customer, self.query, self.as_of = merchant, customer, query, as_of
+        self.conversion_actions = tuple(conversion_actions)
         if query.resource not in RESOURCES:
             raise GaqlError("INVALID_RESOURCE_NAME" if query.resource else "UNEXPECTED_INPUT",
                             f"Error in query: unsupported resource {query.resource!r}.")
@@ -124,6 +187,10 @@ class Report:
             raise GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field "
                             f"'{name}'.")
         allowed = RESOURCES[self.query.resource]
+        if self.query.resource in WITHOUT_METRICS and name.startswith(("segments.", "metrics.")):
+            kind = "METRIC" if name.startswith("metrics.") else "SEGMENT"
+            raise GaqlError(f"PROHIBITED_{kind}_IN_SELECT_OR_WHERE_CLAUSE",
+                            f"'{name}' cannot be used with FROM {self.query.resource}.")
         if not name.startswith(("segments.", "metrics.", *allowed)):
             raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
                             f"'{name}' cannot be selected with FROM {self.query.resource}.")
@@ -137,11 +204,18 @@ class Report:
         if r == "campaign":
             return [(Ctx(acc, c, None, None), [a for a in ads if a.campaign_id == c.external_id])
                     for c in m.campaigns_of(acc.external_id) if c.created_at <= self.as_of]
+        if r == "conversion_action":
+            return [(Ctx(acc, None, None, None, conversion_action=action), [])
+                    for action in self.conversion_actions]
+        # Performance Max delivery never shows up below the campaign (see the module note).
+        visible = [a for a in ads if not _is_pmax(m.campaign(a.campaign_id))]
         if r == "ad_group":
             return [(Ctx(acc, m.campaign(s.campaign_id), s, None),
-                     [a for a in ads if a.adset_id == s.external_id])
-                    for s in m.adsets_of(acc.external_id) if s.created_at <= self.as_of]
-        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a]) for a in ads]
+                     [a for a in visible if a.adset_id == s.external_id])
+                    for s in m.adsets_of(acc.external_id)
+                    if s.created_at <= self.as_of and not _is_pmax(m.campaign(s.campaign_id))]
+        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a])
+                for a in visible]
 
     def _days(self, conditions: list[Condition], required: bool) -> list[date]:
         today = self.merchant.account_today(self.customer.external_id, self.as_of)
@@ -252,6 +326,10 @@ class Report:
             budget = rand.digits(self.merchant.seed, 11, "budget", row.campaign.external_id)
             _put(out, "campaign_budget.resource_name", _rn(row, "campaignBudgets", budget))
         return out
+
+
+def _is_pmax(campaign: Campaign) -> bool:
+    return campaign.objective == PERFORMANCE_MAX
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
