@@ -9,7 +9,7 @@ import streamlit as st
 from metricx.config import get_config
 from metricx.errors import MetricxError
 from metricx.models import ROLES, Expense
-from metricx.pixel.snippet import snippet
+from metricx.pixel.snippet import collector_url, shopify_custom_pixel, snippet
 from metricx.services import expenses, pixel_keys, settings, users
 from metricx.services.workspaces import find_workspace
 from ui.session import current_actor
@@ -169,15 +169,27 @@ with st.expander("Remove a user or reset a password"):
             attempt(lambda: users.remove_user(actor, chosen), f"Removed {chosen}.")
 
 st.subheader("Pixel")
-st.caption("Paste the snippet into your store's theme (every page): it sends page views and "
-           "purchases to the pixel collector under this workspace's key, for attribution.")
+st.caption("The pixel sends your store's page views, add-to-carts and purchases to the pixel "
+           "collector under this workspace's key, for attribution.")
 pixel_shown = st.container()  # filled below, after a rotation has had its say
-confirmed = st.checkbox("Replace the key: the snippet in the store stops counting until "
+confirmed = st.checkbox("Replace the key: the pixel in the store stops counting until "
                         "it is updated", key="pixel_rotate_confirm")
 if st.button("Rotate key", key="pixel_rotate", disabled=not confirmed):
     attempt(lambda: pixel_keys.rotate_pixel_key(actor),
-            "New key made: paste the new snippet into your store.")
+            "New key made: paste the new pixel code into your store.")
 with pixel_shown:
+    pixel_config = get_config()
     pixel_key = pixel_keys.pixel_key(actor)
     st.code(pixel_key, language=None)
-    st.code(snippet(get_config(), pixel_key), language="html")
+    if not collector_url(pixel_config).startswith("https://"):
+        st.warning("Buyers' browsers reach the collector at "
+                   f"{collector_url(pixel_config)}, which a store on https cannot post to: "
+                   "set PIXEL_PUBLIC_URL to the collector's public https address.")
+    st.caption("**Shopify**: Settings → Customer events → Add custom pixel: paste this code, "
+               "Save, then Connect. Shopify no longer runs scripts on its Thank you and "
+               "Order status pages, so this pixel is how purchases reach Metricx. Use it "
+               "instead of the theme snippet below, not beside it.")
+    st.code(shopify_custom_pixel(pixel_config, pixel_key), language="javascript")
+    st.caption("**Other storefronts**: paste this into the theme (every page), and send the "
+               "purchase on the order confirmation page as its comment shows.")
+    st.code(snippet(pixel_config, pixel_key), language="html")

@@ -40,10 +40,16 @@ class OrderTouch:
 
 
 def pixel_order_keys() -> tuple:
-    """What a storefront may send as an order's id: Shopify's id, its numeric tail (the id
-    checkout scripts see), or the order name."""
-    return (ShopifyOrder.external_id, ShopifyOrder.name,
-            func.regexp_replace(ShopifyOrder.external_id, "^.*/", ""))
+    """What a storefront may send as an order's id: Shopify's id (gid://shopify/Order/N), its
+    numeric tail N (the id checkout scripts see), the order name, or N as an OrderIdentity
+    (gid://shopify/OrderIdentity/N), which is how the checkout names the order it has just
+    created ("the ID of the Order once successfully created", orderConfirmation.order.id in
+    https://shopify.dev/docs/api/checkout-ui-extensions/latest/target-apis/checkout-apis/
+    order-api). A custom pixel sends checkout_completed's event.data.checkout.order.id as it
+    comes, in any of these forms."""
+    number = func.regexp_replace(ShopifyOrder.external_id, "^.*/", "")
+    return (ShopifyOrder.external_id, ShopifyOrder.name, number,
+            func.concat("gid://shopify/OrderIdentity/", number))
 
 
 def _utms_from_url(url: str | None) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The collector's HTTP surface: `POST /v1/pixel-events`, `GET /healthz`, CORS for browsers.
 
-Checks run cheapest first (rate limit, body size, JSON and fields, workspace keys) and a
-request is refused whole before anything is queued, so a 4xx stores nothing.
+Checks run cheapest first (rate limit, content type, body size, JSON and fields, workspace
+keys) and a request is refused whole before anything is queued, so a 4xx stores nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from metricx.config import Config, ConfigError
-from metricx.pixel.events import Rejected, parse_payload
+from metricx.pixel.events import Rejected, check_content_type, parse_payload
 from metricx.pixel.keys import WorkspaceKeys
 from metricx.pixel.ratelimit import TokenBuckets
 from metricx.pixel.writer import BatchWriter, EventSink
@@ -69,6 +69,7 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
             return JSONResponse(
                 {"error": f"too many requests from {client}: retry in {math.ceil(wait)} s"},
                 status_code=429, headers={"Retry-After": str(math.ceil(wait))})
+        check_content_type(request.headers.get("content-type"))
         raw = await _read_body(request, settings.max_body_bytes)
         payload = parse_payload(raw, max_events=settings.max_batch_events,
                                 now=datetime.now(UTC))
@@ -104,7 +105,13 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
     return Starlette(
         routes=[Route(EVENTS_PATH, collect, methods=["POST"]),
                 Route("/healthz", healthz, methods=["GET"])],
-        # The snippet posts from the store's own domain; no cookies are involved.
+        # Any origin, since no cookies are involved: the theme snippet posts from the store's
+        # domain; the Shopify custom pixel's browser.sendBeacon runs in the top frame (the
+        # store's domain, https://shopify.dev/docs/api/web-pixels-api/standard-api/browser)
+        # and its fetch fallback runs in the pixel's sandboxed iframe, whose origin is the
+        # shop's, or "null" when the iframe is sandboxed without allow-same-origin
+        # (https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Origin). Both send
+        # text/plain, which needs no preflight; a preflight is answered all the same.
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"],
                                allow_headers=["Content-Type"], max_age=86400)],
         exception_handlers={Rejected: _rejected, ClientDisconnect: _client_gone},

@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from metricx.models import PixelEvent, Workspace
 
-EVENT_TYPES = ("page_view", "purchase")
+# add_to_cart: Shopify's product_added_to_cart, sent by the custom pixel (shopify_custom_pixel.js).
+EVENT_TYPES = ("page_view", "add_to_cart", "purchase")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 MAX_URL_LENGTH = 2048
 # Browser clocks drift by minutes, not hours; an event older than a month is a replay or a
@@ -23,6 +24,14 @@ MAX_CLOCK_AHEAD = timedelta(hours=1)
 MAX_AGE = timedelta(days=30)
 FIELDS = ("workspace_key", "event_id", "anonymous_id", "event", "url", "referrer", "timestamp",
           "order_id", *UTM_FIELDS)
+
+
+# What a browser sends when it posts a JSON text: fetch with a JSON type, or a string body from
+# sendBeacon or fetch, which goes as text/plain;charset=UTF-8 (Fetch standard, "extract a
+# body": https://fetch.spec.whatwg.org/#concept-bodyinit-extract). text/plain is the type that
+# needs no CORS preflight. No type at all is taken too (a Blob without one). A form is not:
+# `curl -d` sends one unless told -H "Content-Type: application/json".
+JSON_MEDIA_TYPES = ("application/json", "text/plain")
 
 
 def _column_length(name: str) -> int:
@@ -80,6 +89,21 @@ class Payload:
 def _prefix(index: int | None) -> str:
     """How a field of the event at `index` of a batch is named (a single event: no prefix)."""
     return "" if index is None else f"events[{index}]."
+
+
+def check_content_type(header: str | None) -> None:
+    """Refuse (415) a body that is declared as something other than JSON text, such as a form
+    (sendBeacon with FormData or URLSearchParams), or text in another charset than UTF-8."""
+    media, *params = (header or "").split(";")
+    media = media.strip().lower()
+    if media and media not in JSON_MEDIA_TYPES and not media.endswith("+json"):
+        raise Rejected(415, f"the body must be JSON sent as {' or '.join(JSON_MEDIA_TYPES)}, "
+                            f"not {media}")
+    for param in params:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise Rejected(415, f"the body must be UTF-8, not {charset or 'an empty charset'}")
 
 
 def parse_payload(raw: bytes, *, max_events: int, now: datetime) -> Payload:

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 import uvicorn
 from pixel_support import Collector
+from starlette.types import ASGIApp
 
 from metricx.config import get_config
 from metricx.pixel.app import CollectorSettings, create_app
@@ -20,16 +21,19 @@ from metricx.pixel.writer import EventSink
 
 @pytest.fixture
 def start_collector(db: None) -> Iterator[Callable[..., Collector]]:
-    """start_collector(sink=None, **settings) -> a running collector, stopped after the test.
-    Unless a test says otherwise the rate limit is out of the way (every client is 127.0.0.1)."""
+    """start_collector(sink=None, wrap=None, **settings) -> a running collector, stopped after
+    the test; `wrap` may put an ASGI app around it (e.g. RequestLog.wrap). Unless a test says
+    otherwise the rate limit is out of the way (every client is 127.0.0.1)."""
     running: list[Collector] = []
 
-    def start(sink: EventSink | None = None, **overrides: int) -> Collector:
+    def start(sink: EventSink | None = None, wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+              **overrides: int) -> Collector:
         settings = replace(CollectorSettings.from_config(get_config()),
                            **{"rate_per_minute": 10**6, "rate_burst": 10**6, **overrides})
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, sink), log_level="warning",
+        app = create_app(settings, sink)
+        server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, log_level="warning",
                                                access_log=False))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
                                   daemon=True)

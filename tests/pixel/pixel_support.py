@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import uvicorn
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metricx.db import get_engine
 from metricx.pixel.app import EVENTS_PATH
@@ -52,3 +53,42 @@ def stored_events(workspace_id: int | None = None) -> list[dict[str, Any]]:
         rows = conn.execute(text(f"SELECT * FROM pixel_events {where} ORDER BY id"),
                             {"w": workspace_id})
         return [dict(row._mapping) for row in rows]
+
+
+@dataclass
+class SeenRequest:
+    """A request as it reached the collector: its headers (lower-case names) and answer."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int | None = None
+
+
+@dataclass
+class RequestLog:
+    """start_collector(wrap=log.wrap) records every HTTP request the collector answers."""
+
+    requests: list[SeenRequest] = field(default_factory=list)
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            seen = SeenRequest(scope["method"], scope["path"],
+                               {k.decode("latin-1"): v.decode("latin-1")
+                                for k, v in scope["headers"]})
+            self.requests.append(seen)
+
+            async def answer(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    seen.status = message["status"]
+                await send(message)
+
+            await app(scope, receive, answer)
+
+        return logged
+
+    def posts(self) -> list[SeenRequest]:
+        return [r for r in self.requests if r.method == "POST"]

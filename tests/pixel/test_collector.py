@@ -85,7 +85,7 @@ def test_a_missing_key_is_401_an_unknown_one_403_and_a_batch_is_refused_whole(
 
 
 BAD_FIELDS = [  # (change to a valid event, the field named, words of the message)
-    ({"event": "add_to_cart"}, "event", "must be one of page_view, purchase"),
+    ({"event": "checkout_started"}, "event", "must be one of page_view, add_to_cart, purchase"),
     ({"event_id": ""}, "event_id", "required"),
     ({"event_id": "x" * 65}, "event_id", "longer than 64"),
     ({"anonymous_id": 42}, "anonymous_id", "must be a string"),
@@ -96,6 +96,7 @@ BAD_FIELDS = [  # (change to a valid event, the field named, words of the messag
     ({"timestamp": "1999-01-01T00:00:00Z"}, "timestamp", "more than 30 days old"),
     ({"event": "purchase"}, "order_id", "required on a purchase"),
     ({"order_id": "1001"}, "order_id", "only a purchase"),
+    ({"event": "add_to_cart", "order_id": "1001"}, "order_id", "only a purchase"),
     ({"utm_source": "x" * 201}, "utm_source", "longer than 200"),
     ({"anonymous_id": "a\x00b"}, "anonymous_id", "NUL"),
     ({"workspace_id": 1}, "workspace_id", "unknown field"),
@@ -201,6 +202,56 @@ def test_browsers_may_post_cross_origin_as_text_plain_like_sendbeacon(collector,
     # Then the event is taken and the browser may read the answer
     assert answer.status_code == 202 and answer.headers["access-control-allow-origin"] == "*"
     assert len(stored_events(workspace.id)) == 1
+
+
+SHOPIFY_PIXEL_ORIGINS = [
+    # browser.sendBeacon runs in the top frame: the store's own origin
+    "https://acme-boots.myshopify.com",
+    # fetch from the custom pixel's iframe: "null" when it is sandboxed without
+    # allow-same-origin (https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Origin)
+    "null",
+]
+
+
+@pytest.mark.parametrize("origin", SHOPIFY_PIXEL_ORIGINS)
+def test_the_shopify_custom_pixel_may_post_from_the_store_or_its_null_origin_sandbox(
+        collector, workspace, origin):
+    # Given the custom pixel's request: a string body (text/plain), from either origin
+    body = httpx.Request("POST", "/", json=pixel_event(
+        workspace.pixel_key, event="add_to_cart")).content
+    # When it is sent, and a preflight asked (only a non-safelisted type would need one)
+    answer = collector.post(content=body, headers={"Content-Type": "text/plain;charset=UTF-8",
+                                                   "Origin": origin})
+    preflight = httpx.options(collector.events_url, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    # Then it is stored, and the browser may read both answers
+    assert answer.status_code == 202 and answer.headers["access-control-allow-origin"] == "*"
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    [row] = stored_events(workspace.id)
+    assert (row["event"], row["order_external_id"]) == ("add_to_cart", None)
+
+
+JSON_TEXT = "the body must be JSON sent as application/json or text/plain, not "
+
+
+@pytest.mark.parametrize("content_type, error", [
+    ("application/x-www-form-urlencoded", JSON_TEXT + "application/x-www-form-urlencoded"),
+    ("multipart/form-data; boundary=xyz", JSON_TEXT + "multipart/form-data"),
+    ("text/plain;charset=ISO-8859-1", "the body must be UTF-8, not iso-8859-1"),
+])
+def test_a_body_declared_as_a_form_or_another_charset_is_415_and_stores_nothing(
+        collector, workspace, content_type, error):
+    # Given a valid event, sent with a content type that is not JSON text in UTF-8 (a form is
+    # what sendBeacon sends for FormData or URLSearchParams)
+    body = httpx.Request("POST", "/", json=pixel_event(workspace.pixel_key)).content
+    answer = collector.post(content=body, headers={"Content-Type": content_type,
+                                                   "Origin": "https://shop.test"})
+    # Then it is refused, saying what to send, in an answer the browser may read
+    assert (answer.status_code, answer.json()) == (415, {"error": error})
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert stored_events() == []
 
 
 def test_healthz_answers(collector):

@@ -12,7 +12,7 @@ from pixel_support import pixel_event, stored_events
 from sqlalchemy import text
 
 from metricx.db import get_engine
-from metricx.pixel.events import FIELDS, Rejected, parse_payload
+from metricx.pixel.events import FIELDS, Rejected, check_content_type, parse_payload
 from metricx.pixel.writer import insert_events
 
 NOW = datetime.now(UTC)
@@ -53,6 +53,29 @@ def test_bodies_that_are_not_json_are_400(raw, message):
     with pytest.raises(Rejected, match=message) as refused:
         parse_payload(raw, max_events=100, now=NOW)
     assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("header", [
+    "text/plain;charset=UTF-8",  # a string body from sendBeacon or fetch
+    "application/json", "application/json; charset=utf-8", 'text/plain; charset="utf-8"',
+    "application/ld+json", "", None,
+])
+def test_json_text_is_taken_whatever_the_browser_called_it(header):
+    check_content_type(header)  # no Rejected
+
+
+@pytest.mark.parametrize("header, error", [
+    ("application/x-www-form-urlencoded;charset=UTF-8",
+     "the body must be JSON sent as application/json or text/plain, "
+     "not application/x-www-form-urlencoded"),
+    ("text/html", "the body must be JSON sent as application/json or text/plain, not text/html"),
+    ("text/plain; charset=utf-16", "the body must be UTF-8, not utf-16"),
+    ("application/json; charset=", "the body must be UTF-8, not an empty charset"),
+])
+def test_other_content_types_are_415_naming_what_to_send(header, error):
+    with pytest.raises(Rejected) as refused:
+        check_content_type(header)
+    assert (refused.value.status, str(refused.value)) == (415, error)
 
 
 def test_a_batch_takes_nothing_beside_its_events():
