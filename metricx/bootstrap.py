@@ -1,8 +1,10 @@
-"""First start: schema, demo workspace and admin; then every process of `metricx up`."""
+"""First start: schema, demo workspace and admin; then every process of `metricx up`
+(including the Shopify webhook receiver and, for the demo, its fake shop's webhook sender)."""
 
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +78,12 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
         supervisor.metricx("worker", "worker")
         supervisor.metricx("scheduler", "scheduler")
         supervisor.metricx("pixel", "pixel")
+        supervisor.metricx("webhooks", "webhooks")
+        receiver = f"http://127.0.0.1:{config.webhook_port}/webhooks/shopify"
+        for seed, anchor in sorted(sandbox_merchants()):  # the demo shop's order webhooks
+            supervisor.spawn("shop webhooks", [
+                sys.executable, "-m", "metricx.sandbox.fakes.shopify_webhooks", "--url",
+                receiver, "--seed", str(seed), "--anchor", anchor.isoformat()])
         supervisor.streamlit(port)
         try:
             if demo is not None:

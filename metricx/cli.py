@@ -78,8 +78,8 @@ def main() -> None:
               help="Port for the app (default: APP_PORT or 8501).")
 @friendly_errors
 def up(port: int | None) -> None:
-    """Run everything: database, Redis, a worker, the scheduler, the pixel collector
-    and the app."""
+    """Run everything: database, Redis, a worker, the scheduler, the pixel collector,
+    the Shopify webhook receiver and the app."""
     from metricx.bootstrap import run_everything
 
     run_everything(port or get_config().app_port, echo=click.echo)
@@ -480,6 +480,31 @@ def pixel_key(workspace: str, rotate: bool) -> None:
         actor = Actor.system(find_workspace(workspace).id)
         key = pixel_keys.rotate_pixel_key(actor) if rotate else pixel_keys.pixel_key(actor)
     click.echo(key)
+
+
+# --- Shopify webhooks -------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", help="Address to listen on (default: WEBHOOK_HOST or 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: WEBHOOK_PORT or 8503).")
+@friendly_errors
+def webhooks(host: str | None, port: int | None) -> None:
+    """Receive Shopify webhooks on POST /webhooks/shopify: new and changed orders (synced
+    within a minute), app/uninstalled and the compliance topics (customers/data_request,
+    customers/redact, shop/redact). Each is HMAC-verified with SHOPIFY_CLIENT_SECRET."""
+    from metricx.webhooks.app import WEBHOOK_PATH, run_server
+
+    config = get_config()
+    host, port = host or config.webhook_host, port or config.webhook_port
+    public = (config.webhook_public_url or f"http://localhost:{port}").rstrip("/")
+    with services(redis=True):
+        click.echo(f"Shopify webhooks on http://{host}:{port}{WEBHOOK_PATH} (Ctrl-C stops it)")
+        click.echo(f"Subscribe the app to {public}{WEBHOOK_PATH} (shopify.app.toml)")
+        if not config.shopify_client_secret:
+            click.echo("SHOPIFY_CLIENT_SECRET is not set: only sandbox shops can be verified",
+                       err=True)
+        run_server(host, port)
 
 
 # --- processes --------------------------------------------------------------------------------

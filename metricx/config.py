@@ -99,6 +99,14 @@ SETTINGS: tuple[Setting, ...] = (
             "The collector writes pending events in one INSERT once this many have gathered."),
     Setting("PIXEL_FLUSH_INTERVAL_MS", "5",
             "How long (ms) concurrent requests' events may gather before that INSERT."),
+    Setting("WEBHOOK_HOST", "127.0.0.1",
+            "Address the Shopify webhook receiver listens on (`0.0.0.0` behind your TLS proxy)."),
+    Setting("WEBHOOK_PORT", "8503",
+            "Port of the Shopify webhook receiver (`metricx webhooks`, `metricx up`)."),
+    Setting("WEBHOOK_PUBLIC_URL", None,
+            "The receiver's address as Shopify reaches it (HTTPS): register "
+            "`WEBHOOK_PUBLIC_URL/webhooks/shopify` in the app's `shopify.app.toml`. Unset: "
+            "`http://localhost:WEBHOOK_PORT`."),
 )
 
 
@@ -146,6 +154,9 @@ class Config:
     pixel_rate_burst: int
     pixel_flush_max_events: int
     pixel_flush_interval_ms: int
+    webhook_host: str
+    webhook_port: int
+    webhook_public_url: str | None
 
     @property
     def is_production(self) -> bool:

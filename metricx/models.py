@@ -567,3 +567,38 @@ class AuditLog(Base):
 def tenant_tables() -> list[str]:
     """Tables whose rows belong to one workspace (everything but `workspaces` itself)."""
     return sorted(t.name for t in Base.metadata.sorted_tables if "workspace_id" in t.c)
+
+
+# What became of one webhook delivery: received (stored; its job not yet confirmed on the
+# queue), queued, debounced (an equal shop sync was already waiting), done, failed, ignored.
+WEBHOOK_STATUSES = ("received", "queued", "debounced", "done", "failed", "ignored")
+
+
+class ShopifyWebhookDelivery(Base):
+    """One Shopify webhook delivery, once per connection it applies to (a shop connected in
+    two workspaces gets two rows). The unique (connection, X-Shopify-Webhook-Id) is the
+    de-duplication: Shopify retries a delivery with the same id, so a replay finds its row.
+    `details` holds only what processing needs and is not personal beyond Shopify's own ids
+    (order ids, the customer id of a compliance request), never emails, phones or names."""
+
+    __tablename__ = "shopify_webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "webhook_id"),
+        CheckConstraint(_in("status", WEBHOOK_STATUSES), name="status"),
+        Index(None, "workspace_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    api_version: Mapped[str | None] = mapped_column(String(32))
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    triggered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = created_at_column()
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

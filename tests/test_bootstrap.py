@@ -84,7 +84,7 @@ def up_env(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEY")}
     env.update(METRICX_DATA_DIR=str(data_dir), METRICX_ENV="development", BCRYPT_ROUNDS="4",
-               PIXEL_PORT=str(free_port()))
+               PIXEL_PORT=str(free_port()), WEBHOOK_PORT=str(free_port()))
     yield data_dir, env
     for proc in psutil.process_iter(["cmdline"]):  # never leave a server behind a failed test
         if str(data_dir) in " ".join(proc.info["cmdline"] or []):

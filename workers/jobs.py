@@ -9,6 +9,7 @@ from rq import get_current_job
 from metricx.attribution import compute as attribution
 from metricx.services.connections import get_connection
 from metricx.sync import pipeline, scheduling
+from metricx.webhooks import handlers as webhook_handlers
 
 
 def _progress(done: int, total: int, stage: str) -> None:
@@ -61,3 +62,8 @@ def attribute_all() -> int:
     """Nightly: recompute attribution everywhere (new entities, renamed campaigns, a changed
     UTM convention can all change which ad a past visit belongs to)."""
     return sum(attribute_workspace(ws)["orders"] for ws in scheduling.workspaces_with_shops())
+
+
+def process_shopify_webhook(workspace_id: int, delivery_id: int) -> dict:
+    """A Shopify webhook's work (app/uninstalled, compliance topics), queued by the receiver."""
+    return webhook_handlers.process(workspace_id, delivery_id)

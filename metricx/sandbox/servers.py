@@ -4,6 +4,7 @@
         os.environ.update(sandbox.env)        # META_GRAPH_URL, GOOGLE_ADS_URL, ...
         sandbox.faults.add("meta", "throttle", times=2)
         ...                                   # sandbox.requests records what was sent
+        sandbox.send_webhooks(url, since, until)  # the shop's signed order webhooks
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from metricx.sandbox.fakes.faults import FaultPlan, RequestLog
 from metricx.sandbox.fakes.google_ads import GoogleAdsFake
 from metricx.sandbox.fakes.meta import MetaFake
 from metricx.sandbox.fakes.shopify import ShopifyFake
+from metricx.sandbox.fakes.shopify_webhooks import ShopifyWebhooks
 from metricx.sandbox.merchant import Merchant
 
 
@@ -41,6 +43,7 @@ class SandboxServers:
         self.meta = MetaFake(merchant, self.clock, self.faults, self.credentials)
         self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
         self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
+        self.webhooks = ShopifyWebhooks(merchant.shop, self.credentials)
         self._servers = [FakeServer(app, self.requests).start()
                          for app in (self.meta, self.google, self.shopify)]
         meta, google, shopify = (s.url for s in self._servers)
@@ -61,6 +64,11 @@ class SandboxServers:
     @now.setter
     def now(self, moment: datetime | None) -> None:
         self.clock.set(moment)
+
+    def send_webhooks(self, url: str, since: datetime, until: datetime) -> list[int]:
+        """POST the shop's signed webhooks for the orders created or changed in (since,
+        until] to `url` (a Metricx receiver's /webhooks/shopify); returns the status codes."""
+        return self.webhooks.send(url, self.webhooks.order_events(since, until))
 
     def reset(self) -> None:
         """Forget scripted faults and recorded requests (between tests sharing the servers)."""

@@ -12,8 +12,8 @@ DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 
 
 def test_compose_has_the_whole_stack():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "app", "pixel", "worker",
-                             "scheduler"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "app", "pixel", "webhooks",
+                             "worker", "scheduler"}
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"] == "redis:7"
 
@@ -26,7 +26,7 @@ def test_databases_keep_their_data_in_volumes_and_report_health():
 
 
 def test_metricx_services_point_at_the_compose_servers_and_wait_for_the_migration():
-    for name in ("app", "pixel", "worker", "scheduler"):
+    for name in ("app", "pixel", "webhooks", "worker", "scheduler"):
         service = SERVICES[name]
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:" in env[
