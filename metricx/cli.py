@@ -482,6 +482,29 @@ def pixel_key(workspace: str, rotate: bool) -> None:
     click.echo(key)
 
 
+@main.command("customer-data")
+@workspace_option
+@click.option("--connection", "connection_id", type=int, required=True,
+              help="The Shopify connection's id (see `metricx connection list`).")
+@click.option("--customer", "customer_id", required=True,
+              help="Shopify's customer id, as the customers/data_request webhook names it.")
+@click.option("--order", "order_ids", multiple=True,
+              help="An order id the request lists (repeatable).")
+@friendly_errors
+def customer_data(workspace: str, connection_id: int, customer_id: str,
+                  order_ids: tuple[str, ...]) -> None:
+    """Print, as JSON, everything Metricx holds about one Shopify customer: the answer to a
+    customers/data_request (the export is audited)."""
+    from metricx.actor import Actor
+    from metricx.services.privacy import export_customer_data
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        actor = Actor.system(find_workspace(workspace).id)
+        held = export_customer_data(actor, connection_id, customer_id, order_ids)
+    click.echo(json.dumps(held, indent=2, default=str))
+
+
 # --- Shopify webhooks -------------------------------------------------------------------------
 
 @main.command()

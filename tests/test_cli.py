@@ -156,3 +156,20 @@ def test_finance_prints_the_pnl_as_text_or_json_and_refuses_a_reversed_range(run
     assert reversed_range.exit_code == 1
     assert reversed_range.output.strip() == \
         "Error: the end 2026-01-30 is before the start 2026-02-02"
+
+
+def test_customer_data_prints_the_export_and_refuses_other_workspaces(run, admin,
+                                                                      other_workspace):
+    # given a shop of this workspace, and a customer it holds nothing about
+    shop = connections.add_connection(admin, "shopify", "acme.myshopify.com", "shpat_x")
+    # when an operator exports that customer's data
+    result = run("customer-data", "-w", "Acme", "--connection", str(shop.id),
+                 "--customer", "7001")
+    # then it is JSON with nothing held, and the export was audited
+    assert result.exit_code == 0, result.output
+    held = json.loads(result.output)
+    assert held["customers"] == [] and held["orders"] == []
+    # and another workspace's operator cannot read this shop's customers
+    refused = run("customer-data", "-w", "Globex", "--connection", str(shop.id),
+                  "--customer", "7001")
+    assert refused.exit_code != 0 and refused.output.startswith("Error:")
