@@ -146,6 +146,44 @@ def read_token(workspace_id: int, connection_id: int, kind: str = "access") -> s
     return get_vault().open(sealed, connection_id=connection_id, kind=kind)
 
 
+@dataclass(frozen=True)
+class StoredToken:
+    """A decrypted token and when it stops working (None: it does not expire)."""
+
+    secret: str
+    expires_at: datetime | None
+
+
+def read_stored_token(workspace_id: int, connection_id: int,
+                      kind: str = "access") -> StoredToken | None:
+    """A connection's token with its expiry, or None when it has no token of that kind
+    (a connector that refreshes tokens needs both, and only some connections have a refresh
+    token)."""
+    with new_session() as session:
+        _owned(session, workspace_id, connection_id)
+        row = session.scalar(select(Token).where(Token.connection_id == connection_id,
+                                                 Token.kind == kind))
+        if row is None:
+            return None
+        sealed = Sealed(ciphertext=row.ciphertext, nonce=row.nonce, key_id=row.key_id)
+        expires_at = row.expires_at
+    return StoredToken(get_vault().open(sealed, connection_id=connection_id, kind=kind),
+                       expires_at)
+
+
+def store_token_pair(workspace_id: int, connection_id: int, access_token: str,
+                     access_expires_at: datetime | None, refresh_token: str | None,
+                     refresh_expires_at: datetime | None = None) -> None:
+    """Save a refreshed access token and its rotated refresh token, encrypted, in one
+    transaction: a refresh token is single use, so the pair is kept whole or not at all."""
+    with transaction() as session:
+        row = _owned(session, workspace_id, connection_id)
+        _store_token(session, row, _check_token(access_token), "access", access_expires_at)
+        if refresh_token:
+            _store_token(session, row, _check_token(refresh_token), "refresh",
+                         refresh_expires_at)
+
+
 def rotate_token(actor: Actor, connection_id: int, token: str, *, kind: str | None = None,
                  expires_at: datetime | None = None) -> None:
     """Replace a token (e.g. after re-authenticating) and make the connection active again."""

@@ -20,6 +20,7 @@ from metricx.actor import Actor
 from metricx.config import get_config
 from metricx.connectors import oauth
 from metricx.connectors.errors import ConnectorError, provider_name
+from metricx.connectors.shopify_auth import ShopifyGrant
 from metricx.db import transaction
 from metricx.errors import InvalidInputError, MetricxError
 from metricx.queue import get_redis
@@ -152,6 +153,12 @@ def finish_flow(actor: Actor, params: Mapping[str, str], *,
         connection = connections.add_connection(actor, pending.provider, pending.account,
                                                 secret, settings=pending.settings,
                                                 expires_at=expires_at)
+    if isinstance(grant, ShopifyGrant) and grant.refresh_token:
+        # An expiring offline token lasts an hour: keep its refresh token (encrypted) too,
+        # or the shop stops syncing once the first access token expires.
+        connections.store_token_pair(actor.workspace_id, connection.id, grant.access_token,
+                                     grant.expires_at, grant.refresh_token,
+                                     grant.refresh_expires_at)
     with transaction() as session:
         audit.record(session, actor, "connection.oauth", str(connection.id),
                      provider=pending.provider, account=pending.account, scope=grant.scope,

@@ -4,12 +4,14 @@ Orders arrive sorted by updated_at; each page is written in one transaction toge
 the new high-water mark and the store rollup of the days it touches (store_daily), so a crash
 loses at most the page in flight and the next run starts where the last committed page
 ended. Every write is an upsert on Shopify's ids, so reading an order twice (overlap,
-retries) changes nothing.
+retries) changes nothing. An order line keeps the unit cost it was first stored with: Shopify
+only knows a variant's current cost, and a later change must not rewrite past COGS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from metricx.connectors.records import (
     CustomerRecord,
+    LineItemRecord,
     OrderRecord,
     ProductRecord,
     ShopInfo,
@@ -138,9 +141,39 @@ def _visit_row(journey_id: int, workspace_id: int, kind: str, visit: VisitRecord
     }
 
 
+def _first_unit_costs(session: Session, shop: ShopifyShop,
+                      page: list[OrderRecord]) -> dict[tuple[str, str], Decimal]:
+    """(order, line) external ids -> the unit cost stored when the line was first seen.
+
+    Shopify's unitCost is the variant's CURRENT cost, not the cost when the order was placed
+    (reference/external-apis.md): the first cost we saw is the closest to the order's own, and
+    a later change of the product's cost must not rewrite the COGS of old orders.
+    """
+    rows = session.execute(
+        select(ShopifyOrder.external_id, ShopifyOrderLine.external_id,
+               ShopifyOrderLine.unit_cost)
+        .join(ShopifyOrderLine, ShopifyOrderLine.order_id == ShopifyOrder.id)
+        .where(ShopifyOrder.shop_id == shop.id,
+               ShopifyOrder.external_id.in_([o.external_id for o in page]),
+               ShopifyOrderLine.unit_cost.is_not(None)))
+    return {(order, line): cost for order, line, cost in rows}
+
+
+def _with_first_costs(page: list[OrderRecord],
+                      kept: dict[tuple[str, str], Decimal]) -> list[OrderRecord]:
+    """The orders with each line's unit cost as first stored (a line never costed before
+    takes the cost Shopify gives now)."""
+    def line(order: OrderRecord, li: LineItemRecord) -> LineItemRecord:
+        cost = kept.get((order.external_id, li.external_id))
+        return li if cost is None else replace(li, unit_cost=cost)
+
+    return [replace(o, line_items=tuple(line(o, li) for li in o.line_items)) for o in page]
+
+
 def _write_order_page(session: Session, shop: ShopifyShop,
                       page: list[OrderRecord]) -> list[int]:
     """Write one page of orders with their children; returns the customers it touched."""
+    page = _with_first_costs(page, _first_unit_costs(session, shop, page))
     customers = _customer_ids(session, shop, page)
     order_ids = dict((external, pk) for pk, external in upsert(session, ShopifyOrder, [{
         "workspace_id": shop.workspace_id, "shop_id": shop.id, "external_id": o.external_id,
@@ -153,7 +186,8 @@ def _write_order_page(session: Session, shop: ShopifyShop,
     } for o in page], ["shop_id", "external_id"],
         returning=(ShopifyOrder.id, ShopifyOrder.external_id)))
     ids = list(order_ids.values())
-    # Children are replaced whole: an order's lines, refunds and journey are as Shopify says now.
+    # Children are replaced whole: an order's lines, refunds and journey are as Shopify says
+    # now (but for the lines' first unit costs, carried over above).
     for child in (ShopifyOrderLine, ShopifyRefund, CustomerJourney):
         session.execute(delete(child).where(child.order_id.in_(ids)))
     lines = [{"workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],

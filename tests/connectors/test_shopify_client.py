@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import test_shopify_fake as support
 
 from metricx.connectors.errors import (
     AuthError,
@@ -13,6 +15,17 @@ from metricx.connectors.errors import (
     MalformedResponseError,
 )
 from metricx.connectors.shopify import ShopifyClient
+
+# The shared Shopify fixtures (see test_shopify_fake).
+fake = support.fake
+shopify = support.shopify
+virtual = support.virtual
+
+
+@pytest.fixture
+def make_shopify(shopify):
+    """Every client here judges the age of its high-water mark on the sandbox's clock."""
+    return shopify
 
 
 def _cents(value: Decimal) -> int:
@@ -163,10 +176,13 @@ def test_malformed_json_is_reported(make_shopify, sandbox) -> None:
 
 
 def test_a_too_costly_query_is_retried_with_smaller_pages(make_shopify, sandbox, now) -> None:
+    # Given Shopify prices a page higher than the client did (a schema change)
     sandbox.faults.add("shopify", "max_cost", cost=4000, max=1000)
-    records = list(make_shopify(page_size=40).orders(now - timedelta(hours=3)))
+    # When a recent window is read (no count query first)
+    records = list(make_shopify(page_size=40).orders(now - timedelta(minutes=50)))
+    # Then the planned page of 15 shrinks as Shopify's figure says, and nothing is lost
     sizes = [r.body["variables"]["first"] for r in sandbox.requests.of("shopify")]
-    assert sizes[:2] == [40, 10]
+    assert sizes[:2] == [15, 3]
     assert records
 
 
@@ -197,18 +213,20 @@ def test_updated_since_must_be_aware(make_shopify) -> None:
     assert list(make_shopify().orders(datetime(2030, 1, 1, tzinfo=UTC))) == []
 
 
-def test_the_client_fits_under_shopifys_query_cost_limit(make_shopify, sandbox, merchant, now,
-                                                         monkeypatch) -> None:
-    # given the fake enforcing the real single-query cost limit
-    monkeypatch.setattr(sandbox.shopify, "max_query_cost", 1000)
-    client = make_shopify()
+def test_the_client_fits_under_shopifys_query_cost_limit(make_shopify, sandbox, merchant,
+                                                         now, fake, virtual) -> None:
+    # Given the fake enforcing the real single-query cost limit (its default), and a client
+    # that paces on the fake's bucket
+    client = make_shopify(clock=virtual.clock, sleep=virtual.sleep)
     since = now - timedelta(hours=8)
-    # when orders are read twice with the default page size
-    first = list(client.orders(since))
-    second = list(client.orders(since))
-    # then the client shrinks its pages once, remembers it, and loses nothing
+    # When orders are read
+    records = list(client.orders(since))
+    # Then no query is refused: one count, then pages of 15 orders that all fit
     expected = [o for o in merchant.shop.orders_until(now)
                 if o.updated_at(now) >= since.replace(microsecond=0)]
-    assert len(first) == len(second) == len(expected)
-    errors = [r for r in sandbox.requests.of("shopify") if r.body["variables"]["first"] == 50]
-    assert len(errors) == 1
+    assert len(records) == len(expected) > 15
+    sent = sandbox.requests.of("shopify")
+    assert "ordersCount" in sent[0].body["query"]
+    assert [r.body["variables"]["first"] for r in sent[1:]] == [15] * math.ceil(
+        len(expected) / 15)
+    assert client.requests_made == len(sent) and fake.bucket.refusals == 0

@@ -4,6 +4,7 @@ leaves an active connection with encrypted tokens that the sync can use."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -58,14 +59,30 @@ def test_a_finished_flow_creates_an_active_connection_the_sync_can_use(
     kind = "refresh" if provider == "google" else "access"
     token = connections.read_token(admin.workspace_id, connection.id, kind)
     with transaction() as session:
-        sealed = session.scalar(select(Token).where(Token.connection_id == connection.id))
-        assert sealed.kind == kind and token.encode() not in sealed.ciphertext
+        sealed = session.scalar(select(Token).where(Token.connection_id == connection.id,
+                                                    Token.kind == kind))
+        assert token.encode() not in sealed.ciphertext
     assert audit.recent(admin.workspace_id)[0].action == "connection.oauth"
     outcome = (sync_connection(admin.workspace_id, connection.id, "shop", now=NOW)
                if provider == "shopify" else
                sync_connection(admin.workspace_id, connection.id, "range", start=NOW.date(),
                                end=NOW.date(), now=NOW))
     assert outcome.status == "success", outcome.error
+
+
+def test_a_shop_connected_by_oauth_keeps_syncing_after_its_hour_long_token_expires(
+        admin, oauth_apps) -> None:
+    # Given a shop installed by OAuth, which now hands out tokens that expire in an hour
+    back = consent(oauth.start_flow(admin, "shopify", CREDENTIALS.shopify_shop))
+    connection = oauth.finish_flow(admin, back, now=NOW)
+    first_refresh = connections.read_token(admin.workspace_id, connection.id, "refresh")
+    # When it syncs two hours later
+    later = NOW + timedelta(hours=2)
+    oauth_apps.now = later
+    outcome = sync_connection(admin.workspace_id, connection.id, "shop", now=later)
+    # Then the stored refresh token got a fresh access token, and the rotated pair is kept
+    assert outcome.status == "success", outcome.error
+    assert connections.read_token(admin.workspace_id, connection.id, "refresh") != first_refresh
 
 
 def test_a_made_up_state_is_refused_and_nothing_is_created(admin, oauth_apps) -> None:

@@ -1,7 +1,8 @@
 """store_daily as a property: whatever pages of orders the Shopify sync writes (new orders,
 the same orders again with edits, cancellations, refunds, moved processing times, customers'
-earlier orders arriving late) and whenever the workspace's zone changes, the rollup equals
-the Shopify rows summed again per workspace-local day and currency.
+earlier orders arriving late, unit costs that change after the order) and whenever the
+workspace's zone changes, the rollup equals the Shopify rows summed again per workspace-local
+day and currency, and each order line keeps the first unit cost it was stored with.
 
 The orders are random; the writes are the real ones (metricx.sync.shopify.write_orders).
 """
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from metricx.connectors.records import OrderRecord, RefundRecord, ShopInfo
+from metricx.connectors.records import LineItemRecord, OrderRecord, RefundRecord, ShopInfo
 from metricx.db import transaction
 from metricx.sync import rollup, shopify
 
@@ -30,13 +31,14 @@ ORDERS = st.tuples(  # the fields of `order`, but `written`
     st.integers(0, 12), st.integers(0, 14 * 24), st.booleans(),
     st.integers(0, 9).map(lambda n: n == 0), st.sampled_from([None, "c1", "c2", "c3"]),
     st.sampled_from(["USD", "EUR"]), money, money,
-    st.lists(st.tuples(st.integers(0, 14 * 24), money), max_size=2))
+    st.lists(st.tuples(st.integers(0, 14 * 24), money), max_size=2),
+    st.one_of(st.none(), money))  # the unit cost Shopify reports for the order's one line
 ACTIONS = st.one_of(st.tuples(st.just("page"), st.lists(ORDERS, min_size=1, max_size=6)),
                     st.tuples(st.just("rezone"), st.sampled_from(ZONES)))
 
 
 def order(number, hours, cancelled, test, customer, currency, gross, discount, refunds,
-          written: int) -> OrderRecord:
+          unit_cost, written: int) -> OrderRecord:
     at = ORIGIN + timedelta(hours=hours)
     return OrderRecord(
         external_id=str(number), name=f"#{number}", currency=currency, created_at=at,
@@ -45,7 +47,8 @@ def order(number, hours, cancelled, test, customer, currency, gross, discount, r
         customer_id=customer, gross=gross, discounts=min(discount, gross),
         shipping=Decimal("4.90"), tax=gross / 10, refunded=sum((a for _, a in refunds),
                                                                Decimal(0)),
-        total=gross, line_items=(), journey=None,
+        total=gross, journey=None,
+        line_items=(LineItemRecord(f"line-{number}", 1, None, gross, None, None, unit_cost),),
         refunds=tuple(RefundRecord(f"r{number}-{i}", ORIGIN + timedelta(hours=h), amount)
                       for i, (h, amount) in enumerate(refunds)))
 
@@ -84,6 +87,13 @@ def store_drift(workspace_id: int) -> list:
             {"ws": workspace_id}).all()
 
 
+def line_costs() -> dict[str, Decimal]:
+    with transaction() as session:
+        return dict(session.execute(text(
+            "SELECT external_id, unit_cost FROM shopify_order_lines "
+            "WHERE unit_cost IS NOT NULL")).all())
+
+
 @pytest.fixture
 def shop(workspace, admin):
     from metricx.services.connections import add_connection
@@ -102,15 +112,21 @@ def test_the_store_rollup_always_equals_the_orders_summed_again(shop, actions):
         for table in ("store_daily", "shopify_orders", "shopify_customers"):
             session.execute(text(f"DELETE FROM {table}"))
         session.execute(text("UPDATE workspaces SET timezone = 'America/New_York'"))
+    first_costs: dict[str, Decimal] = {}
     for step, action in enumerate(actions):
         # When a page of orders is synced, or the workspace moves to another zone
         if action[0] == "page":
             page = {fields[0]: fields for fields in action[1]}.values()  # one id once a page
             shopify.write_orders(shop, [order(*fields, written=step) for fields in page])
+            for fields in page:
+                if fields[-1] is not None:
+                    first_costs.setdefault(f"line-{fields[0]}", fields[-1])
         else:
             with transaction() as session:
                 session.execute(text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
                                 {"tz": action[1], "ws": shop.workspace_id})
                 rollup.rebuild(session, shop.workspace_id)
-        # Then the rollup equals the rows summed again per local day and currency
+        # Then the rollup equals the rows summed again per local day and currency, and every
+        # line kept the first unit cost it was given
         assert store_drift(shop.workspace_id) == [], action
+        assert line_costs() == first_costs

@@ -122,6 +122,9 @@ class FakeApp(ABC):
 def _handler_for(app: FakeApp, log: RequestLog) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes: without TCP_NODELAY the body waits
+        # ~40 ms for the client's delayed ACK on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             split = urlsplit(self.path)

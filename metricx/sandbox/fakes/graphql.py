@@ -1,16 +1,26 @@
-"""Just enough GraphQL for a fake Admin API: parse a query, project data onto it, price it.
+"""Just enough GraphQL for a fake Admin API: parse a query, project data onto it, price it,
+and meter it through a leaky bucket.
 
 Real GraphQL answers only the fields that were asked for, under their aliases; `project` does
 the same with plain dicts (a callable value is a field with arguments, e.g. a nested
 connection). Unknown fields give the `undefinedField` error real Shopify gives.
+
+Pricing and metering follow shopify.dev "GraphQL Admin API rate limits" (docs/apps/build/apis/
+graphql-admin/rate-limits): scalars and enums 0, objects 1, connections 2 + first x node, a
+mutation 10; the bucket must hold a query's requested cost before it runs, is charged the
+actual cost afterwards (the difference refunded), and refills at the plan's restore rate.
+This is written independently of the connector's own pricing (metricx/connectors/
+shopify_cost.py) so that each checks the other.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from threading import Lock
 from typing import Any
 
 _TOKEN = re.compile(r"""
@@ -26,12 +36,15 @@ _TOKEN = re.compile(r"""
 class GraphQLError(Exception):
     """An error for the `errors` array (`code` goes into extensions)."""
 
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
+    def __init__(self, message: str, code: str, *, path: list[str] | None = None,
+                 **extensions: Any) -> None:
         super().__init__(message)
         self.message, self.code, self.extensions = message, code, extensions
+        self.path = path
 
     def as_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+        error = {"message": self.message, "extensions": {"code": self.code, **self.extensions}}
+        return {**error, "path": self.path} if self.path else error
 
 
 @dataclass
@@ -55,6 +68,7 @@ class _Parser:
         self.pos = 0
         self.variables = dict(variables)
         self.fragments: dict[str, list[Field]] = {}
+        self.kind = "query"
 
     @staticmethod
     def _lex(text: str) -> list[tuple[str, str]]:
@@ -106,10 +120,10 @@ class _Parser:
         return self.operation(resolve=True)
 
     def operation(self, resolve: bool) -> list[Field]:
-        if self.peek("mutation") or self.peek("subscription"):
-            raise GraphQLError("The sandbox only answers queries", "parseError")
-        if self.peek("query"):
-            self.take("query")
+        if self.peek("subscription"):
+            raise GraphQLError("The sandbox answers queries and mutations only", "parseError")
+        if self.peek("query") or self.peek("mutation"):
+            self.kind = self.take()
             if self.peek(kind="name"):
                 self.take(kind="name")
             if self.peek("("):
@@ -218,7 +232,15 @@ class _Parser:
 
 def parse(query: str, variables: dict[str, Any] | None = None) -> list[Field]:
     """The root selection of a query document, with variables substituted."""
-    return _Parser(query, variables or {}).document()
+    return parse_operation(query, variables)[1]
+
+
+def parse_operation(query: str, variables: dict[str, Any] | None = None,
+                    ) -> tuple[str, list[Field]]:
+    """("query" | "mutation", the root selection), with variables substituted."""
+    parser = _Parser(query, variables or {})
+    fields = parser.document()
+    return parser.kind, fields
 
 
 def project(value: Any, fld: Field, type_name: str = "QueryRoot") -> Any:
@@ -252,12 +274,24 @@ def is_connection(fld: Field) -> bool:
         s.name in ("nodes", "edges", "pageInfo") for s in fld.selections)
 
 
-def cost(fields: list[Field] | None, counts: Callable[[Field], int] | None = None) -> int:
-    """Shopify-style query cost: objects 1, scalars 0, connections 2 + n x node cost.
+MUTATION_COST = 10
 
-    `counts` gives the number of nodes a connection returned (actual cost); by default the
-    `first`/`last` argument is used (requested cost).
+
+def _sized(fld: Field) -> bool:
+    return fld.args.get("first") is not None or fld.args.get("last") is not None
+
+
+def cost(fields: list[Field] | None, counts: Callable[[Field], int] | None = None, *,
+         mutation: bool = False) -> int:
+    """Shopify-style query cost: scalars and enums 0, objects 1, connections 2 + n x node
+    cost, a mutation 10. A list cut by first/last (Order.refunds) is priced like a
+    connection: the docs size connections only, and this reading never prices low.
+
+    `counts` gives the number of nodes a connection or list returned (actual cost); by default
+    the `first`/`last` argument is used (requested cost). PageInfo is part of a connection's 2.
     """
+    if mutation:
+        return MUTATION_COST * len(fields or ())
     total = 0
     for fld in fields or ():
         if fld.selections is None or fld.name == "pageInfo":
@@ -266,7 +300,75 @@ def cost(fields: list[Field] | None, counts: Callable[[Field], int] | None = Non
             n = counts(fld) if counts else int(fld.args.get("first") or fld.args.get("last") or 0)
             node = fld.child("nodes") or (fld.child("edges") and fld.child("edges").child("node"))
             total += 2 + n * (1 + cost(node.selections if node else None, counts))
+        elif _sized(fld):
+            n = counts(fld) if counts else int(fld.args.get("first") or fld.args.get("last") or 0)
+            total += 2 + n * (1 + cost(fld.selections, counts))
         else:
             total += 1 + cost(fld.selections, counts)
     return total
 
+
+class LeakyBucket:
+    """One app's bucket on one shop: `maximum` points, refilling at `restore_rate` per second.
+
+    `now` is the bucket's clock in seconds (real time by default; tests pass a virtual one);
+    `advance` moves it forward, for a sandbox whose own clock stands still.
+    """
+
+    def __init__(self, maximum: float = 2000.0, restore_rate: float = 100.0,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.maximum, self.restore_rate, self.now = maximum, restore_rate, now
+        self._lock = Lock()
+        self._skew = 0.0
+        self._level = maximum
+        self._at = self._clock()
+        self.refusals = 0
+
+    def _clock(self) -> float:
+        return self.now() + self._skew
+
+    def _refill(self) -> None:
+        at = self._clock()
+        self._level = min(self.maximum, self._level + (at - self._at) * self.restore_rate)
+        self._at = at
+
+    def admit(self, requested: int) -> bool:
+        """Take `requested` points if the bucket holds them; False (THROTTLED) otherwise."""
+        with self._lock:
+            self._refill()
+            if self._level < requested:
+                self.refusals += 1
+                return False
+            self._level -= requested
+            return True
+
+    def refund(self, points: float) -> None:
+        """Give back what a query asked for but did not use (requested - actual)."""
+        with self._lock:
+            self._level = min(self.maximum, self._level + max(0.0, points))
+
+    def wait_for(self, requested: int) -> float:
+        """Seconds until the bucket holds `requested` points."""
+        with self._lock:
+            self._refill()
+            return max(0.0, requested - self._level) / self.restore_rate
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._skew += seconds
+
+    def reset(self, level: float | None = None) -> None:
+        """Start over full (or at `level`); tests use it to begin from a known state."""
+        with self._lock:
+            self._skew = 0.0
+            self._level = self.maximum if level is None else level
+            self._at = self._clock()
+            self.refusals = 0
+
+    def status(self) -> dict[str, float]:
+        """throttleStatus as Shopify reports it (whole points available, rounded down)."""
+        with self._lock:
+            self._refill()
+            return {"maximumAvailable": self.maximum,
+                    "currentlyAvailable": float(int(self._level)),
+                    "restoreRate": self.restore_rate}

@@ -6,18 +6,23 @@ GraphQL projection then keeps what the query selected.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from metricx.sandbox.catalog import Product, Variant
-from metricx.sandbox.fakes.graphql import GraphQLError
+from metricx.sandbox.fakes.graphql import Field, GraphQLError, is_connection, project
 from metricx.sandbox.fakes.paging import decode_cursor, encode_cursor
 from metricx.sandbox.journeys import Journey, Visit
 from metricx.sandbox.orders import Customer, Line, Order
 from metricx.sandbox.shop import Shop
 
 Node = dict[str, Any]
+# Unit costs the merchant has changed since the catalogue was made: variant id -> cents (None:
+# cost removed). Shopify's InventoryItem.unitCost is always the CURRENT cost, so a change shows
+# on every order line that points at the variant, old orders included.
+Costs = Mapping[str, int | None]
 
 
 def money(cents: int) -> str:
@@ -93,8 +98,10 @@ def shop_node(shop: Shop) -> Node:
                               "host": p.host}}
 
 
-def _variant_node(variant: Variant, product: Product | None, currency: str) -> Node:
-    cost = None if variant.cost_cents is None else money_v2(variant.cost_cents, currency)
+def _variant_node(variant: Variant, product: Product | None, currency: str,
+                  costs: Costs | None = None) -> Node:
+    cents = (costs or {}).get(variant.external_id, variant.cost_cents)
+    cost = None if cents is None else money_v2(cents, currency)
     item_id = variant.external_id.replace("ProductVariant", "InventoryItem")
     return {
         "__typename": "ProductVariant", "id": variant.external_id, "title": variant.title,
@@ -106,14 +113,15 @@ def _variant_node(variant: Variant, product: Product | None, currency: str) -> N
     }
 
 
-def product_node(product: Product, currency: str, as_of: datetime) -> Node:
+def product_node(product: Product, currency: str, as_of: datetime,
+                 costs: Costs | None = None) -> Node:
     updated = product.updated_at if product.updated_at <= as_of else product.created_at
     return {
         "__typename": "Product", "id": product.external_id, "title": product.title,
         "handle": product.handle, "status": "ACTIVE", "productType": product.product_type,
         "vendor": product.vendor, "createdAt": iso(product.created_at), "updatedAt": iso(updated),
         "variants": nested_connection(list(product.variants),
-                                      lambda v: _variant_node(v, product, currency)),
+                                      lambda v: _variant_node(v, product, currency, costs)),
     }
 
 
@@ -158,9 +166,9 @@ def journey_node(journey: Journey | None, order: Order, as_of: datetime) -> Node
     return node
 
 
-def _line_node(line: Line, shop: Shop, currency: str) -> Node:
+def _line_node(line: Line, shop: Shop, currency: str, costs: Costs | None) -> Node:
     product = shop.product(line.variant.product_id)
-    variant = _variant_node(line.variant, product, currency)
+    variant = _variant_node(line.variant, product, currency, costs)
     return {
         "__typename": "LineItem", "id": line.external_id, "quantity": line.quantity,
         "currentQuantity": line.quantity, "sku": line.variant.sku,
@@ -171,7 +179,7 @@ def _line_node(line: Line, shop: Shop, currency: str) -> Node:
     }
 
 
-def order_node(order: Order, shop: Shop, as_of: datetime) -> Node:
+def order_node(order: Order, shop: Shop, as_of: datetime, costs: Costs | None = None) -> Node:
     currency = shop.profile.currency
     refunded = order.refunded_cents(as_of)
     refunds = order.refunds_at(as_of)
@@ -202,9 +210,61 @@ def order_node(order: Order, shop: Shop, as_of: datetime) -> Node:
         "customer": lambda args: customer_node(customer, as_of, currency) if customer else None,
         "customerJourneySummary": lambda args: journey_node(order.journey, order, as_of),
         "lineItems": nested_connection(list(order.lines),
-                                       lambda line: _line_node(line, shop, currency)),
+                                       lambda line: _line_node(line, shop, currency, costs)),
         "refunds": lambda args: [
             {"__typename": "Refund", "id": r.external_id, "createdAt": iso(r.created_at),
              "note": None, "totalRefundedSet": money_bag(r.amount_cents, currency)}
             for r in refunds[: args.get("first", len(refunds))]],
     }
+
+
+def _node_selection(fld: Field) -> Field | None:
+    """The selection of one node of a connection field (`nodes { }` or `edges { node { } }`)."""
+    edges = fld.child("edges")
+    return fld.child("nodes") or (edges.child("node") if edges else None)
+
+
+def _every_node(resolve: Callable[[dict[str, Any]], Node]) -> list[Node]:
+    """All nodes of a nested connection, page after page (bulk reads them whole)."""
+    nodes: list[Node] = []
+    after: str | None = None
+    while True:
+        page = resolve({"first": 250, "after": after})
+        nodes.extend(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = page["pageInfo"]["endCursor"]
+
+
+def bulk_lines(node: Node, selection: Field, parent: str | None = None) -> list[Node]:
+    """One node as bulk JSONL objects (shopify.dev "Perform bulk operations with the GraphQL
+    Admin API"): its own fields on one line (plain lists inline), each item of a nested
+    connection on a line of its own after it, carrying `__parentId`."""
+    nested = [f for f in selection.selections or () if is_connection(f)]
+    own = replace(selection, selections=[f for f in selection.selections or ()
+                                         if not is_connection(f)])
+    line = project(node, own)
+    if parent is not None:
+        line["__parentId"] = parent
+    lines = [line]
+    for fld in nested:
+        child_selection = _node_selection(fld)
+        if child_selection is None:
+            raise GraphQLError(f"Bulk queries need `edges {{ node }}` or `nodes` on {fld.name}",
+                               "bulkQueryInvalid")
+        resolve = node.get(fld.name)
+        if not callable(resolve):
+            raise GraphQLError(f"Field '{fld.name}' is not a connection", "undefinedField")
+        for child in _every_node(resolve):
+            lines.extend(bulk_lines(child, child_selection, str(node["id"])))
+    return lines
+
+
+def connection_depth(fields: list[Field] | None) -> tuple[int, int]:
+    """(connections in the selection, deepest nesting of connections) of a bulk query."""
+    count = depth = 0
+    for fld in fields or ():
+        inner_count, inner_depth = connection_depth(fld.selections)
+        count += inner_count + (1 if is_connection(fld) else 0)
+        depth = max(depth, inner_depth + (1 if is_connection(fld) else 0))
+    return count, depth
