@@ -20,8 +20,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from metricx.asgi import Rejected, client_gone, read_limited_body, rejected_response
 from metricx.config import Config, ConfigError
-from metricx.pixel.events import Rejected, check_content_type, parse_payload
+from metricx.pixel.events import check_content_type, parse_payload
 from metricx.pixel.keys import WorkspaceKeys
 from metricx.pixel.ratelimit import TokenBuckets
 from metricx.pixel.writer import BatchWriter, EventSink
@@ -70,7 +71,7 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
                 {"error": f"too many requests from {client}: retry in {math.ceil(wait)} s"},
                 status_code=429, headers={"Retry-After": str(math.ceil(wait))})
         check_content_type(request.headers.get("content-type"))
-        raw = await _read_body(request, settings.max_body_bytes)
+        raw = await read_limited_body(request, settings.max_body_bytes)
         payload = parse_payload(raw, max_events=settings.max_batch_events,
                                 now=datetime.now(UTC))
         try:
@@ -114,23 +115,9 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
         # text/plain, which needs no preflight; a preflight is answered all the same.
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"],
                                allow_headers=["Content-Type"], max_age=86400)],
-        exception_handlers={Rejected: _rejected, ClientDisconnect: _client_gone},
+        exception_handlers={Rejected: rejected_response, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be too big: by its declared
-    Content-Length, or while streaming (chunked bodies, or a length that lies)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Rejected(413, f"the body has {int(declared):,} bytes; the limit is {limit:,}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Rejected(413, f"the body is over the limit of {limit:,} bytes")
-    return bytes(body)
 
 
 def _unavailable() -> Response:
@@ -138,15 +125,6 @@ def _unavailable() -> Response:
     return JSONResponse({"error": "the events could not be stored just now; send them again "
                                   "(a resent event is stored once)"},
                         status_code=503, headers={"Retry-After": "1"})
-
-
-async def _rejected(request: Request, error: Exception) -> Response:
-    assert isinstance(error, Rejected)
-    return JSONResponse(error.to_json(), status_code=error.status)
-
-
-async def _client_gone(request: Request, error: Exception) -> Response:
-    return Response(status_code=400)  # nobody is left to read it
 
 
 def run_collector(host: str, port: int, settings: CollectorSettings) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from metricx.asgi import Rejected
 from metricx.models import PixelEvent, Workspace
 
 # add_to_cart: Shopify's product_added_to_cart, sent by the custom pixel (shopify_custom_pixel.js).
@@ -38,21 +39,6 @@ def _column_length(name: str) -> int:
     if name == "workspace_key":
         return Workspace.__table__.c.pixel_key.type.length
     return PixelEvent.__table__.c[name].type.length
-
-
-class Rejected(Exception):
-    """A request the collector refuses: HTTP status, a one-line reason, the field at fault."""
-
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.status = status
-        self.field = field
-
-    def to_json(self) -> dict[str, str]:
-        body = {"error": str(self)}
-        if self.field:
-            body["field"] = self.field
-        return body
 
 
 @dataclass(frozen=True)

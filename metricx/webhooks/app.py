@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from metricx.webhooks.errors import Rejected
+from metricx.asgi import Rejected, client_gone, read_limited_body, rejected_response
 from metricx.webhooks.intake import accept
 
 log = logging.getLogger("metricx.webhooks")
@@ -27,23 +27,9 @@ WEBHOOK_PATH = "/webhooks/shopify"
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body (the signature is over these bytes), refused with 413 as soon as it is
-    known to be too big: by its Content-Length, or while it streams in."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Rejected(413, f"the body has {int(declared):,} bytes; the limit is {limit:,}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Rejected(413, f"the body is over the limit of {limit:,} bytes")
-    return bytes(body)
-
-
 def create_app(max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     async def receive(request: Request) -> Response:
-        body = await _read_body(request, max_body_bytes)
+        body = await read_limited_body(request, max_body_bytes)
         try:
             # Database and Redis calls are blocking: off the event loop.
             outcome = await run_in_threadpool(accept, request.headers, body)
@@ -62,7 +48,7 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     return Starlette(
         routes=[Route(WEBHOOK_PATH, receive, methods=["POST"]),
                 Route("/healthz", healthz, methods=["GET"])],
-        exception_handlers={Rejected: _rejected, ClientDisconnect: _client_gone})
+        exception_handlers={Rejected: _rejected, ClientDisconnect: client_gone})
 
 
 async def _rejected(request: Request, error: Exception) -> Response:
@@ -70,11 +56,7 @@ async def _rejected(request: Request, error: Exception) -> Response:
     if error.status == 401:
         log.warning("refused a webhook from %s: %s",
                     request.client.host if request.client else "?", error.message)
-    return JSONResponse(error.to_json(), status_code=error.status)
-
-
-async def _client_gone(request: Request, error: Exception) -> Response:
-    return Response(status_code=400)  # nobody is left to read it
+    return await rejected_response(request, error)
 
 
 def run_server(host: str, port: int) -> None:

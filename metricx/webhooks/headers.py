@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from metricx.webhooks.errors import Rejected
+from metricx.asgi import Rejected
 
 SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 TOPIC = re.compile(r"[a-z_]+/[a-z_]+")

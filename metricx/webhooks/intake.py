@@ -31,10 +31,10 @@ from datetime import UTC, datetime, timedelta
 
 from rq.exceptions import DuplicateJobError
 
+from metricx.asgi import Rejected
 from metricx.queue import get_queue
 from metricx.sync.scheduling import RETRY
 from metricx.webhooks import deliveries, freshness, tenants, topics, verify
-from metricx.webhooks.errors import Rejected
 from metricx.webhooks.headers import WebhookHeaders, shop_domain
 
 log = logging.getLogger("metricx.webhooks")

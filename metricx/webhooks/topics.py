@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metricx.webhooks.errors import Rejected
+from metricx.asgi import Rejected
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "refunds/create"})
 UNINSTALLED = "app/uninstalled"

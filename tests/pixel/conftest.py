@@ -3,15 +3,12 @@ writing into the session's PostgreSQL."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
-import uvicorn
 from pixel_support import Collector
+from served import serve
 from starlette.types import ASGIApp
 
 from metricx.config import get_config
@@ -30,19 +27,8 @@ def start_collector(db: None) -> Iterator[Callable[..., Collector]]:
               **overrides: int) -> Collector:
         settings = replace(CollectorSettings.from_config(get_config()),
                            **{"rate_per_minute": 10**6, "rate_burst": 10**6, **overrides})
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
         app = create_app(settings, sink)
-        server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, log_level="warning",
-                                               access_log=False))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
-                                  daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "collector did not start"
-            time.sleep(0.01)
-        collector = Collector(f"http://127.0.0.1:{listener.getsockname()[1]}", server, thread)
+        collector = Collector(*serve(wrap(app) if wrap else app, "collector"))
         running.append(collector)
         return collector
 

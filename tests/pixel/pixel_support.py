@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
+from served import Served
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,11 +16,7 @@ from metricx.db import get_engine
 from metricx.pixel.app import EVENTS_PATH
 
 
-@dataclass
-class Collector:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
+class Collector(Served):
 
     @property
     def events_url(self) -> str:
@@ -32,10 +27,6 @@ class Collector:
         if body is not None:
             kwargs["json"] = body
         return httpx.post(self.events_url, timeout=10, **kwargs)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def pixel_event(key: str, **fields: Any) -> dict[str, Any]:

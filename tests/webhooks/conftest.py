@@ -3,16 +3,13 @@ a shop connection on the sandbox merchant, and its fake shop's webhooks."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from sandbox_fixtures import CREDENTIALS, NOW
+from served import serve
 from sqlalchemy import text
 
 from metricx.db import get_engine
@@ -29,18 +26,7 @@ def start_receiver(db: None, redis_conn: Any) -> Iterator[Callable[..., Receiver
     running: list[Receiver] = []
 
     def start(max_body_bytes: int = MAX_BODY_BYTES) -> Receiver:
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(create_app(max_body_bytes), log_level="warning",
-                                               access_log=False))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
-                                  daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "receiver did not start"
-            time.sleep(0.01)
-        receiver = Receiver(f"http://127.0.0.1:{listener.getsockname()[1]}", server, thread)
+        receiver = Receiver(*serve(create_app(max_body_bytes), "receiver"))
         running.append(receiver)
         return receiver
 

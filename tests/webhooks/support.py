@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from rq import SimpleWorker
+from served import Served
 from sqlalchemy import text
 
 from metricx.db import get_engine
@@ -17,11 +15,7 @@ from metricx.sandbox.fakes.shopify_webhooks import WebhookDelivery
 from metricx.webhooks.app import WEBHOOK_PATH
 
 
-@dataclass
-class Receiver:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
+class Receiver(Served):
 
     @property
     def webhook_url(self) -> str:
@@ -40,10 +34,6 @@ class Receiver:
 
     def post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(self.webhook_url, content=body, headers=headers, timeout=10)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
