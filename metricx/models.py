@@ -284,6 +284,8 @@ class ShopifyShop(Base):
     orders_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     products_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     customers_synced_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When products, customers and the shop itself were last read (at most hourly).
+    lists_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ShopifyProduct(Base):

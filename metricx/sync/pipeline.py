@@ -35,9 +35,12 @@ from metricx.sync import shopify as shop_writer
 from metricx.sync.entities import upsert_entities
 from metricx.sync.runs import RunRecorder, connection_lock
 from metricx.sync.sources import AdSource, ad_source, shop_client
-from metricx.totals import Totals
+from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 
 KINDS = ("intraday", "range", "shop")
+# The nightly re-fetch re-reads the hours of this many recent days (delivery settles within a
+# day or two; later restatements are conversions), and older days per day only.
+HOURLY_REFETCH_DAYS = 3
 # Incremental tree reads look a little further back than the last read: a node edited while
 # that read was in flight must not be missed.
 TREE_READ_OVERLAP = timedelta(minutes=5)
@@ -82,7 +85,7 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
                 recorder.rows_written = _sync_ads(connection, kind, start, end, now, progress,
                                                   recorder)
             else:
-                recorder.rows_written = _sync_shop(connection, progress)
+                recorder.rows_written = _sync_shop(connection, now, progress)
         except ConnectorError as error:
             if isinstance(error, RateLimitedError | TransientError):
                 recorder.finish(error=f"{error} (will retry)")
@@ -207,6 +210,7 @@ def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
     today = today_in(tz, now)
     if kind == "intraday":
         return _intraday(connection, source, entities, tz, today, now)
+    nightly = start is None
     start = start or today - timedelta(days=source.restatement_days())
     end = end or today - timedelta(days=1)
     if start > end:
@@ -214,7 +218,11 @@ def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
     if end > today:
         raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
     recorder.window_start, recorder.window_end = start, end
-    return _replace_range(connection, source, entities, tz, start, end, now, progress)
+    # The nightly re-fetch (no dates given) re-reads hours only for the days whose delivery
+    # may still move; a manual resync or backfill reads every day's hours.
+    settled = today - timedelta(days=HOURLY_REFETCH_DAYS) if nightly else None
+    return _replace_range(connection, source, entities, tz, start, end, now, progress,
+                          settled_before=settled)
 
 
 def _intraday(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
@@ -245,31 +253,46 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
 
 
 def _replace_range(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
-                   tz: str, start: date, end: date, now: datetime, progress: Progress) -> int:
+                   tz: str, start: date, end: date, now: datetime, progress: Progress, *,
+                   settled_before: date | None = None) -> int:
+    """Replace the days start..end, a chunk at a time. Days before `settled_before` (the
+    nightly re-fetch's older days, whose hours the rows already hold) are re-read per day
+    only: their restated totals keep the stored hours, and the change goes into the day's
+    last hour. That costs Meta a fraction of the requests of hourly rows (which page)."""
     total_days = (end - start).days + 1
     rows = 0
     chunk_start = start
     while chunk_start <= end:
         chunk_end = min(end, chunk_start + timedelta(days=CHUNK_DAYS - 1))
-        records = source.metrics(chunk_start, chunk_end, hourly=True)
-        # Meta withholds purchases and leads from hourly rows: they come from the daily report
-        # of the same days, and never from the hourly rows (S1 per metric family).
-        daily = (None if source.hourly_conversions
-                 else source.metrics(chunk_start, chunk_end, hourly=False))
-        ids = _ad_ids(connection, entities, [*records, *(daily or ())], now)
-        hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
-        for record in records:
-            hours = hourly[(ids[record.ad_external_id], record.day)]
-            hour = record.hour if record.hour is not None else 0
-            hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
-        conversions = None if daily is None else _day_totals(ids, daily)
-        days = [chunk_start + timedelta(days=i) for i in range((chunk_end - chunk_start).days + 1)]
-        with transaction() as session:
-            rows += snapshots.replace_days(session, connection.workspace_id, tz,
-                                           list(ids.values()), days, hourly, conversions)
+        settled = settled_before is not None and chunk_start < settled_before
+        if settled_before is not None and settled:
+            chunk_end = min(chunk_end, settled_before - timedelta(days=1))
+        rows += _replace_chunk(connection, source, entities, tz, chunk_start, chunk_end, now,
+                               settled)
         progress((chunk_end - start).days + 1, total_days, f"synced up to {chunk_end}")
         chunk_start = chunk_end + timedelta(days=1)
     return rows
+
+
+def _replace_chunk(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
+                   tz: str, start: date, end: date, now: datetime, settled: bool) -> int:
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    records = [] if settled else source.metrics(start, end, hourly=True)
+    # Meta withholds purchases and leads from hourly rows: they come from the daily report
+    # of the same days, and never from the hourly rows (S1 per metric family).
+    daily = (source.metrics(start, end, hourly=False)
+             if settled or not source.hourly_conversions else None)
+    ids = _ad_ids(connection, entities, [*records, *(daily or ())], now)
+    hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
+    for record in records:
+        hours = hourly[(ids[record.ad_external_id], record.day)]
+        hour = record.hour if record.hour is not None else 0
+        hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
+    day_totals = None if daily is None else _day_totals(ids, daily)
+    with transaction() as session:
+        return snapshots.replace_days(session, connection.workspace_id, tz,
+                                      list(ids.values()), days, hourly, day_totals,
+                                      METRIC_COLUMNS if settled else CONVERSIONS)
 
 
 def _day_totals(ids: dict[str, int], records: list[MetricRecord]
@@ -296,19 +319,28 @@ def compact_connection(connection: ConnectionView, now: datetime | None = None) 
 
 # --- Shopify -----------------------------------------------------------------------------------
 
-def _sync_shop(connection: ConnectionView, progress: Progress) -> int:
+def _sync_shop(connection: ConnectionView, now: datetime, progress: Progress) -> int:
+    """Orders on every sync; the shop, its products and customers (which change slowly, and
+    whose new customers arrive with their orders anyway) at most every
+    ENTITY_REFRESH_MINUTES."""
     with shop_client(connection) as client:
-        progress(0, 3, "reading the shop")
-        shop = shop_writer.upsert_shop(connection.workspace_id, connection.id, client.shop_info())
-        with transaction() as session:
-            session.execute(update(Connection).where(Connection.id == connection.id).values(
-                currency=shop.currency, timezone=shop.timezone))
-        rows = shop_writer.write_products(shop, client.products(
-            shop_writer.since(shop.products_synced_until)))
-        progress(1, 3, "products")
-        rows += shop_writer.write_customers(shop, client.customers(
-            shop_writer.since(shop.customers_synced_until)))
-        progress(2, 3, "customers")
+        shop = shop_writer.stored_shop(connection.id)
+        every = timedelta(minutes=get_config().entity_refresh_minutes)
+        rows = 0
+        if shop is None or shop.lists_read_at is None or now - shop.lists_read_at >= every:
+            progress(0, 3, "reading the shop")
+            shop = shop_writer.upsert_shop(connection.workspace_id, connection.id,
+                                           client.shop_info())
+            with transaction() as session:
+                session.execute(update(Connection).where(Connection.id == connection.id)
+                                .values(currency=shop.currency, timezone=shop.timezone))
+            rows += shop_writer.write_products(shop, client.products(
+                shop_writer.since(shop.products_synced_until)))
+            progress(1, 3, "products")
+            rows += shop_writer.write_customers(shop, client.customers(
+                shop_writer.since(shop.customers_synced_until)))
+            shop_writer.mark_lists_read(shop, now)
+        progress(2, 3, "orders")
         rows += shop_writer.write_orders(
             shop, client.orders(shop_writer.since(shop.orders_synced_until)),
             lambda stage, count: progress(2, 3, f"{count:,} orders"))

@@ -71,6 +71,20 @@ def upsert_shop(workspace_id: int, connection_id: int, info: ShopInfo) -> Shopif
             ShopifyShop.connection_id == connection_id))
 
 
+def stored_shop(connection_id: int) -> ShopifyShop | None:
+    """The shop row of a connection, if it was synced before."""
+    with transaction() as session:
+        return session.scalar(select(ShopifyShop).where(
+            ShopifyShop.connection_id == connection_id))
+
+
+def mark_lists_read(shop: ShopifyShop, at: datetime) -> None:
+    """Remember when the shop, its products and customers were read."""
+    with transaction() as session:
+        session.execute(update(ShopifyShop).where(ShopifyShop.id == shop.id)
+                        .values(lists_read_at=at))
+
+
 def since(mark: datetime | None) -> datetime | None:
     return mark - OVERLAP if mark else None
 

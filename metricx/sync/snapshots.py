@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import TimeRange
 from metricx.sync import rollup
-from metricx.totals import CONVERSIONS, DELIVERY, METRIC_COLUMNS, Totals
+from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
 
@@ -138,22 +138,26 @@ def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str
 
 def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
                  days: Iterable[date], hourly: Mapping[tuple[int, date], Mapping[int, Totals]],
-                 daily_conversions: Mapping[tuple[int, date], Totals] | None = None) -> int:
+                 daily: Mapping[tuple[int, date], Totals] | None = None,
+                 daily_family: tuple[str, ...] = CONVERSIONS) -> int:
     """Make the rows of every (ad, day) in `entity_ids` x `days` exactly the given hours.
 
     An ad-day missing from `hourly` had nothing (the platform omits empty rows), so its rows
-    are removed too. With `daily_conversions` (a platform that reports conversions per day
-    only, like Meta), S1 holds per family: delivery comes from `hourly`, whose conversion
-    numbers are ignored; the conversions the rows already hold keep their hours, and what
-    the day's reported total adds or removes goes into the day's last hour.
+    are removed too. With `daily`, S1 holds per metric family: the columns of `daily_family`
+    come from the day totals in `daily` (`hourly`'s numbers for them are ignored), the others
+    from `hourly`. Conversions of a platform that reports them per day only (Meta) come this
+    way; so does every column of a day re-read without its hours (the nightly re-fetch of
+    days whose hours are settled). What the rows already hold of a daily family keeps its
+    hours, and what the day's reported total adds or removes goes into the day's last hour.
     """
     day_list = sorted(set(days))
     if not day_list:
         return 0
     buckets: dict[tuple[int, datetime], Totals] = defaultdict(Totals)
-    if daily_conversions is not None:
-        for (entity_id, bucket), totals in _conversions_to_keep(
-                session, workspace_id, tz, entity_ids, day_list, daily_conversions).items():
+    from_hours = tuple(c for c in METRIC_COLUMNS if daily is None or c not in daily_family)
+    if daily is not None:
+        for (entity_id, bucket), totals in _daily_family_to_keep(
+                session, workspace_id, tz, entity_ids, day_list, daily, daily_family).items():
             buckets[(entity_id, bucket)] += totals
     for day in day_list:
         start, end = day_span(day, tz)
@@ -168,8 +172,7 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
             continue
         for hour, totals in hours.items():
             # Two local hours can share a UTC start on a DST day: they are summed.
-            delivered = totals if daily_conversions is None else totals.only(DELIVERY)
-            buckets[(entity_id, hour_start(day, hour, tz))] += delivered
+            buckets[(entity_id, hour_start(day, hour, tz))] += totals.only(from_hours)
     rows = [(workspace_id, entity_id, bucket, "1h", *totals.values())
             for (entity_id, bucket), totals in buckets.items() if not totals.is_zero]
     # The days' rows were just deleted: nothing can clash, so COPY straight into the table.
@@ -179,12 +182,12 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
     return len(rows)
 
 
-def _conversions_to_keep(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
-                         days: list[date], daily: Mapping[tuple[int, date], Totals],
-                         ) -> dict[tuple[int, datetime], Totals]:
-    """The conversion family of the days' rows per ad and local hour (as compaction folds
+def _daily_family_to_keep(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
+                          days: list[date], daily: Mapping[tuple[int, date], Totals],
+                          family: tuple[str, ...]) -> dict[tuple[int, datetime], Totals]:
+    """The family's columns of the days' rows per ad and local hour (as compaction folds
     them), plus, in each day's last hour, the difference to the day's reported total."""
-    sums = ", ".join(f"sum({c}) AS {c}" for c in CONVERSIONS)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in family)
     kept: dict[tuple[int, datetime], Totals] = {}
     for day in days:
         start, end = day_span(day, tz)
@@ -196,12 +199,12 @@ def _conversions_to_keep(session: Session, workspace_id: int, tz: str, entity_id
                   AND bucket_start >= :start AND bucket_start < :end
                 GROUP BY 1, 2"""),
                 {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end, "tz": tz}):
-            totals = Totals(**{name: getattr(row, name) for name in CONVERSIONS})
+            totals = Totals(**{name: getattr(row, name) for name in family})
             kept[(row.entity_id, row.hour)] = totals
             held_today[row.entity_id] += totals
         last_hour = end - timedelta(hours=1)
         for entity_id in entity_ids:
-            reported = daily.get((entity_id, day), Totals()).only(CONVERSIONS)
+            reported = daily.get((entity_id, day), Totals()).only(family)
             change = reported - held_today.get(entity_id, Totals())
             if not change.is_zero:
                 key = (entity_id, last_hour)

@@ -1,9 +1,9 @@
 """Invariant S1 as a property: whatever the interleaving of 15-minute syncs, restatements,
-re-fetches (Meta's too, whose hourly rows withhold conversions), compactions, duplicated jobs
-and crashes, each ad-day's rows sum to the total the platform reported last, per metric
-family; and every ad rollup (per ad, per connection, per campaign, in workspace-local days)
-equals the rows summed again, through ads moving between campaigns and workspace time-zone
-changes too.
+re-fetches (Meta's, whose hourly rows withhold conversions, and day-total re-fetches of
+settled days), compactions, duplicated jobs and crashes, each ad-day's rows sum to the total
+the platform reported last, per metric family; and every ad rollup (per ad, per connection,
+per campaign, in workspace-local days) equals the rows summed again, through ads moving
+between campaigns and workspace time-zone changes too.
 
 The platform is modelled in memory (random accruals and restatements); the writes are the real
 ones, on the real database.
@@ -24,7 +24,7 @@ from metricx.db import transaction
 from metricx.models import MetricDaily, MetricSnapshot
 from metricx.semantic.dates import today_in
 from metricx.sync import pipeline, rollup, snapshots
-from metricx.totals import DELIVERY, METRIC_COLUMNS, Totals
+from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
 # Starts next to awkward moments: DST switches in New York and Berlin, a month end, and just
@@ -138,6 +138,9 @@ ACTIONS = st.one_of(
     # Meta's re-fetch: hourly rows withhold purchases and leads; they come from daily rows
     st.tuples(st.just("meta_refetch"), st.integers(1, 7),
               st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    # the nightly re-fetch of settled days: day totals only, the stored hours kept
+    st.tuples(st.just("settled_refetch"), st.integers(1, 7),
+              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
     st.tuples(st.just("crash_refetch"), st.integers(2, 7),
               st.lists(st.integers(0, 3), min_size=24, max_size=24)),
     # an ad moves to another ad set (index into the ad sets) or to none (None)
@@ -223,20 +226,21 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
                 reported.update({(e, day): t for e, t in totals.items()})
 
     def refetch(days_back: int, weights: list[int], crash_after_first: bool = False,
-                withheld: bool = False) -> None:
+                daily_family: tuple[str, ...] = ()) -> None:
         days = [platform.today() - timedelta(days=d) for d in range(days_back, 0, -1)]
         hourly = {(e, d): split(platform.totals.get((e, d), Totals()), weights)
                   for e in entity_ids for d in days}
         daily = None
-        if withheld:  # hourly rows carry delivery only; conversions come per day
-            hourly = {key: {h: t.only(DELIVERY) for h, t in hours.items()}
-                      for key, hours in hourly.items()}
+        if daily_family:  # hourly rows lack these columns (or come not at all); days have them
+            kept = tuple(c for c in METRIC_COLUMNS if c not in daily_family)
+            hourly = {key: {h: t.only(kept) for h, t in hours.items()}
+                      for key, hours in hourly.items()} if kept else {}
             daily = {(e, d): platform.totals.get((e, d), Totals())
                      for e in entity_ids for d in days}
         with transaction() as session:
             for index, day in enumerate(days):  # the job writes day by day...
                 snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly,
-                                       daily)
+                                       daily, daily_family or CONVERSIONS)
                 if crash_after_first and index == 0:
                     raise Crash  # ...and dies between two entity-days
         reported.update({(e, d): platform.totals.get((e, d), Totals())
@@ -258,7 +262,9 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
         elif kind == "refetch":
             refetch(action[1], action[2])
         elif kind == "meta_refetch":
-            refetch(action[1], action[2], withheld=True)
+            refetch(action[1], action[2], daily_family=CONVERSIONS)
+        elif kind == "settled_refetch":
+            refetch(action[1], action[2], daily_family=METRIC_COLUMNS)
         elif kind == "compact":
             with transaction() as session:
                 before = snapshots.day_span(platform.today(), tz)[0]

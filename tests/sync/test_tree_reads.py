@@ -109,3 +109,36 @@ def _ids(connection_id: int) -> dict[tuple[str, str], int]:
         rows = session.execute(select(Entity.level, Entity.external_id, Entity.id)
                                .where(Entity.connection_id == connection_id)).all()
     return {(level, external): pk for level, external, pk in rows}
+
+
+def shopify_queries(fakes) -> list[str]:
+    """The root field each GraphQL request asked for (orders, products, shop, ...)."""
+    import re
+
+    roots = []
+    for request in fakes.requests.of("shopify"):
+        query = (request.body or {}).get("query", "") if isinstance(request.body, dict) else ""
+        match = re.search(r"\{\s*(\w+)", query)
+        roots.append(match.group(1) if match else "?")
+    return roots
+
+
+def shop_sync(fakes, connection, at: datetime) -> None:
+    fakes.now = at
+    outcome = sync_connection(connection.workspace_id, connection.id, "shop", now=at)
+    assert outcome.status == "success", outcome.error
+
+
+def test_a_shop_reads_orders_every_time_and_its_lists_hourly(fakes, connections):
+    # given a shop synced once (shop, products, customers and orders read)
+    connection = connections["shopify"]
+    shop_sync(fakes, connection, NOW)
+    fakes.requests.clear()
+    # when it syncs again a quarter later
+    shop_sync(fakes, connection, NOW + timedelta(minutes=15))
+    # then only orders were read (and counted, to choose pages or a bulk operation)
+    assert set(shopify_queries(fakes)) <= {"orders", "ordersCount"}, shopify_queries(fakes)
+    # and an hour after the lists were read, they are read again
+    fakes.requests.clear()
+    shop_sync(fakes, connection, NOW + timedelta(minutes=61))
+    assert {"shop", "products", "customers", "orders"} <= set(shopify_queries(fakes))
