@@ -323,7 +323,7 @@ def _sync_shop(connection: ConnectionView, now: datetime, progress: Progress) ->
     """Orders on every sync; the shop, its products and customers (which change slowly, and
     whose new customers arrive with their orders anyway) at most every
     ENTITY_REFRESH_MINUTES."""
-    with shop_client(connection) as client:
+    with shop_client(connection, now) as client:
         shop = shop_writer.stored_shop(connection.id)
         every = timedelta(minutes=get_config().entity_refresh_minutes)
         rows = 0

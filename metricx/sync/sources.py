@@ -7,10 +7,10 @@ connectors, so the demo exercises the production code path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from metricx.config import get_config
 from metricx.connectors.google_ads import GoogleAdsClient
@@ -149,10 +149,20 @@ def _shopify_app(connection: ConnectionView) -> tuple[str | None, str | None]:
     return config.shopify_client_id or None, config.shopify_client_secret or None
 
 
+def _clock_from(start: datetime | None) -> Callable[[], datetime] | None:
+    """A clock that reads `start` now and runs on with the wall clock."""
+    if start is None:
+        return None
+    offset = start - datetime.now(UTC)
+    return lambda: datetime.now(UTC) + offset
+
+
 @contextmanager
-def shop_client(connection: ConnectionView) -> Iterator[ShopifyClient]:
+def shop_client(connection: ConnectionView, now: datetime | None = None,
+                ) -> Iterator[ShopifyClient]:
     """A client for the shop. An expiring offline token comes with its refresh token; each
-    refresh's rotated pair is stored (encrypted) before the client uses it."""
+    refresh's rotated pair is stored (encrypted) before the client uses it. Its clock runs
+    from the sync's `now` (the same as the wall clock outside simulations and tests)."""
     ws, connection_id = connection.workspace_id, connection.id
     access = read_stored_token(ws, connection_id)
     if access is None:
@@ -169,7 +179,8 @@ def shop_client(connection: ConnectionView) -> Iterator[ShopifyClient]:
                            api_version=get_config().shopify_api_version,
                            refresh_token=refresh.secret if refresh else None,
                            access_expires_at=access.expires_at, client_id=client_id,
-                           client_secret=client_secret, on_refresh=persist)
+                           client_secret=client_secret, on_refresh=persist,
+                           now=_clock_from(now))
     try:
         yield client
     finally:
