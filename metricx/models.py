@@ -434,8 +434,10 @@ class Attribution(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column(index=False)
     order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
+    # Indexed: deleting a touchpoint (attribution rewrites an order's pixel touches; a sync
+    # replaces a journey) cascades here, one lookup per deleted touchpoint.
     touchpoint_id: Mapped[int | None] = mapped_column(
-        ForeignKey("touchpoints.id", ondelete="CASCADE")
+        ForeignKey("touchpoints.id", ondelete="CASCADE"), index=True
     )
     entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id", ondelete="SET NULL"))
     model: Mapped[str] = mapped_column(String(32))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from metricx.attribution.channels import Visit, classify
@@ -37,6 +37,13 @@ class OrderTouch:
     channel: str
     entity_id: int | None
     campaign: str | None
+
+
+@dataclass(frozen=True)
+class _Purchase:
+    order_id: int
+    anonymous_id: str
+    at: datetime
 
 
 def pixel_order_keys() -> tuple:
@@ -66,16 +73,31 @@ def _starts_session(event: PixelEvent) -> bool:
     return referrer != store  # no referrer at all is a direct visit
 
 
+def order_keys(order: ShopifyOrder) -> tuple[str, ...]:
+    """pixel_order_keys() of one order, in Python."""
+    number = order.external_id.rsplit("/", 1)[-1]
+    return (order.external_id, order.name, number, f"gid://shopify/OrderIdentity/{number}")
+
+
 def add_pixel_touches(session: Session, workspace_id: int, orders: Sequence[ShopifyOrder]) -> int:
     """(Re)write the pixel touchpoints of `orders` from their buyers' page views."""
-    purchases = session.execute(
-        select(ShopifyOrder.id.label("order_id"), PixelEvent.anonymous_id,
-               func.max(PixelEvent.occurred_at).label("at"))
-        .join(ShopifyOrder, and_(ShopifyOrder.workspace_id == workspace_id,
-                                 ShopifyOrder.id.in_([o.id for o in orders]),
-                                 PixelEvent.order_external_id.in_(pixel_order_keys())))
-        .where(PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase")
-        .group_by(ShopifyOrder.id, PixelEvent.anonymous_id)).all()
+    # The purchases are looked up by the keys of these orders (a hashed IN list, one scan),
+    # not joined on "order_external_id IN (the order's four keys)", a condition PostgreSQL
+    # can only test pair by pair: every purchase of the workspace × every order of the chunk.
+    owner = {key: order.id for order in orders for key in order_keys(order) if key}
+    if not owner:
+        return 0
+    latest: dict[tuple[int, str], datetime] = {}
+    for key, anonymous_id, at in session.execute(
+            select(PixelEvent.order_external_id, PixelEvent.anonymous_id,
+                   func.max(PixelEvent.occurred_at))
+            .where(PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase",
+                   PixelEvent.order_external_id.in_(list(owner)))
+            .group_by(PixelEvent.order_external_id, PixelEvent.anonymous_id)):
+        buyer = (owner[key], anonymous_id)
+        latest[buyer] = max(at, latest.get(buyer, at))
+    purchases = [_Purchase(order_id, anonymous_id, at)
+                 for (order_id, anonymous_id), at in latest.items()]
     if not purchases:
         return 0
     buyers = defaultdict(list)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, cast, func, select
+from sqlalchemy import Column, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 
 from metricx.db import get_engine
@@ -36,22 +36,40 @@ class EventSink(Protocol):
     async def submit(self, rows: Rows) -> None: ...
 
 
-def _insert_statement() -> Insert:
+def _insert_statement(columns: list[Column[Any]] = COLUMNS) -> Insert:
     """INSERT ... SELECT FROM unnest(one array per column): one statement and one round trip
     for any number of rows, compiled once (a VALUES list is compiled anew for every size)."""
-    arrays = [cast(bindparam(c.name), ARRAY(c.type)) for c in COLUMNS]
-    batch = func.unnest(*arrays).table_valued(*(c.name for c in COLUMNS)).render_derived("batch")
-    return (insert(PixelEvent).from_select([c.name for c in COLUMNS], select(batch))
+    arrays = [cast(bindparam(c.name), ARRAY(c.type)) for c in columns]
+    batch = func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived("batch")
+    return (insert(PixelEvent).from_select([c.name for c in columns], select(batch))
             .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"]))
 
 
 INSERT_EVENTS = _insert_statement()
+
+# A replay of a storefront's past (the sandbox demo's history) also says when each event
+# reached the collector. Attribution looks again at orders whose pixel purchase arrived in
+# the last PIXEL_LOOKBACK (metricx.attribution.compute): history stamped with the moment of
+# the replay would make every replayed order look new to every incremental run for two days.
+REPLAY_COLUMNS = [*COLUMNS, PixelEvent.__table__.c.received_at]
+INSERT_REPLAYED_EVENTS = _insert_statement(REPLAY_COLUMNS)
 
 
 def insert_events(rows: Rows) -> None:
     """Store rows in one transaction; rows whose (workspace_id, event_id) exists are skipped."""
     with get_engine().begin() as conn:
         conn.execute(INSERT_EVENTS, {c.name: [row[c.name] for row in rows] for c in COLUMNS})
+
+
+def insert_replayed_events(rows: Rows) -> int:
+    """`insert_events` for rows that also carry their `received_at`; returns how many rows
+    were new (the others were stored before: same workspace and event_id)."""
+    with get_engine().begin() as conn:
+        # SQLAlchemy keeps the driver's row count of UPDATE and DELETE only, unless asked.
+        result = conn.execute(INSERT_REPLAYED_EVENTS,
+                              {c.name: [row[c.name] for row in rows] for c in REPLAY_COLUMNS},
+                              execution_options={"preserve_rowcount": True})
+        return result.rowcount
 
 
 @dataclass

@@ -1,26 +1,34 @@
 """The demo workspace: a sandbox merchant connected through the real connectors.
 
 Its connections carry {"sandbox": true, "seed", "anchor"} so any process can reach fakes that
-serve exactly this merchant (see metricx.sandbox.runtime).
+serve exactly this merchant (see metricx.sandbox.runtime). Its storefront's pixel events
+(metricx.sandbox.storefront) go through the pixel collector's own checks and writer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from metricx.actor import Actor
+from metricx.config import get_config
 from metricx.db import new_session, transaction
 from metricx.models import FxRate, Workspace
+from metricx.pixel.events import Rejected, check_content_type, parse_payload
+from metricx.pixel.writer import insert_replayed_events
+from metricx.sandbox.calendar import local_date
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.runtime import DEFAULT_SEED
+from metricx.sandbox.storefront import Storefront
 from metricx.services.connections import ConnectionView, add_connection, list_connections
+from metricx.services.pixel_keys import pixel_key, workspaces_for_keys
 from metricx.services.workspaces import create_workspace
 
 DEMO_WORKSPACE = "demo"
@@ -28,6 +36,17 @@ DEMO_TIMEZONE = "America/New_York"
 DEMO_CURRENCY = "USD"
 HISTORY_DAYS = 180
 FX_DAYS_AHEAD = 400  # rates are synthetic here; a real workspace imports them
+# How sendBeacon (and fetch with a string body) declares the custom pixel's requests.
+PIXEL_CONTENT_TYPE = "text/plain;charset=UTF-8"
+# Rows per INSERT of the collector's writer statement. One statement takes any number of
+# rows; chunks bound a transaction and the arrays in memory (3 for the demo's month).
+PIXEL_CHUNK = 12_000
+# The storefront's pixel events are replayed for the orders of the last 30 days (each
+# buyer's whole journey, which starts up to three weeks earlier): what the Attribution page
+# shows by default ("last 30 days"), in ~4 s. All 180 days are ~170,000 events and ~13 s
+# on a 2-core machine, plus the attribution of every pixel journey; older orders keep
+# their Shopify journeys, as if the store had added the pixel a month ago.
+PIXEL_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,16 @@ class Demo:
     connections: list[ConnectionView]
     start: date
     end: date
+    seed: int = DEFAULT_SEED
+
+
+@dataclass(frozen=True)
+class PixelReplay:
+    """What a storefront replay did: requests the pixel sent, events newly stored (a replay
+    of what is already stored stores nothing)."""
+
+    requests: int
+    stored: int
 
 
 def _fx_rates(workspace_id: int, currencies: set[str], start: date, end: date) -> None:
@@ -80,7 +109,63 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
                        settings={**settings, **extra})
     _fx_rates(workspace.id, {a.currency for a in merchant.accounts},
               merchant.start_day - timedelta(days=1), today + timedelta(days=FX_DAYS_AHEAD))
-    return Demo(workspace, list_connections(workspace.id), merchant.start_day, today)
+    return Demo(workspace, list_connections(workspace.id), merchant.start_day, today, seed)
+
+
+def demo_merchant(demo: Demo) -> Merchant:
+    """The merchant the demo's connections sync from, built as metricx.sandbox.runtime builds
+    the one its fakes serve (a pure function of seed and anchor day)."""
+    return Merchant(demo.seed, today=demo.end)
+
+
+def replay_storefront(workspace_id: int, merchant: Merchant, *, now: datetime,
+                      start: date | None = None, end: date | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> PixelReplay:
+    """Send what the Shopify custom pixel of `merchant`'s storefront sent (local days
+    start..end, default: the whole history up to `now`) into the workspace, the way the
+    collector takes a request (metricx.pixel.app): the content type and body size checks,
+    parse_payload's checks of every field, the key looked up as the collector looks it up,
+    then the rows written by the collector's writer statement (ON CONFLICT (workspace_id,
+    event_id) DO NOTHING), many requests per INSERT as its batch writer gathers them.
+
+    Each request is checked as of the moment it reached the collector, as it was when live
+    (the collector refuses events older than 30 days by its clock, and a history reaches
+    further back), and stored with that moment as received_at, so attribution's "purchases
+    that arrived recently" are those of the last days, not the whole replay."""
+    from metricx.pixel.app import CollectorSettings  # Starlette: only when replaying
+
+    key = pixel_key(Actor.system(workspace_id, label="demo"))
+    owner = workspaces_for_keys([key]).get(key)  # how the collector finds the workspace
+    if owner != workspace_id:
+        raise RuntimeError(f"workspace {workspace_id}'s pixel key does not lead back to it")
+    settings = CollectorSettings.from_config(get_config())
+    check_content_type(PIXEL_CONTENT_TYPE)
+    storefront = Storefront(merchant)
+    start = start or merchant.start_day
+    end = end or local_date(now, storefront.timezone)
+    total_days = (end - start).days + 1
+    requests = stored = 0
+    rows: list[dict[str, Any]] = []
+    for done, (_, browsers) in enumerate(storefront.days(start, end, now), start=1):
+        for browser in browsers:
+            for request in storefront.requests(key, browser, now):
+                raw = request.body.encode()
+                if len(raw) > settings.max_body_bytes:  # what _read_body refuses with 413
+                    raise Rejected(413, f"the body has {len(raw):,} bytes; the limit is "
+                                        f"{settings.max_body_bytes:,}")
+                payload = parse_payload(raw, max_events=settings.max_batch_events,
+                                        now=request.received_at)
+                rows += [{**event.row(owner), "received_at": request.received_at}
+                         for event in payload.events]
+                requests += 1
+            if len(rows) >= PIXEL_CHUNK:
+                stored += insert_replayed_events(rows)
+                rows = []
+        if progress:
+            progress(done, total_days)
+    if rows:
+        stored += insert_replayed_events(rows)
+    return PixelReplay(requests, stored)
 
 
 def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
@@ -101,6 +186,13 @@ def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
         rows += outcome.rows
         if connection.provider != "shopify":
             rows += sync_connection(demo.workspace.id, connection.id, "intraday").rows
+    # The storefront's pixel events before attribution, which joins their purchases to the
+    # orders just synced (so the shop's orders up to now come first).
+    merchant = demo_merchant(demo)
+    rows += replay_storefront(
+        demo.workspace.id, merchant, now=datetime.now(UTC),
+        start=max(merchant.start_day, demo.end - timedelta(days=PIXEL_DAYS - 1)),
+        progress=lambda done, total: progress("Pixel events", done, total)).stored
     attribute_workspace(demo.workspace.id, lambda done, total: progress("Attribution", done,
                                                                          total))
     return rows
@@ -120,6 +212,9 @@ def enqueue_backfill(demo: Demo) -> list[str]:
     """Queue the demo's history for the workers: every day before today, then today so far."""
     from metricx.sync.scheduling import enqueue_sync
 
+    # The storefront's pixel history first, so the shop sync's attribution finds it.
+    replay_storefront(demo.workspace.id, demo_merchant(demo), now=datetime.now(UTC),
+                      start=max(demo.start, demo.end - timedelta(days=PIXEL_DAYS - 1)))
     queued = []
     for connection in demo.connections:
         if connection.provider == "shopify":
