@@ -110,13 +110,15 @@ def rollup_drift(workspace_id: int) -> list:
     """(entity, day) pairs where metric_daily differs from the snapshot rows it summarises."""
     columns = ", ".join(METRIC_COLUMNS)
     sums = ", ".join(f"sum({c}) AS {c}" for c in METRIC_COLUMNS)
+    # A day is kept while any sum is not zero (a restated value alone is still a fact).
+    nonzero = " OR ".join(f"sum({c}) <> 0" for c in METRIC_COLUMNS)
     with transaction() as session:
         return session.execute(text(f"""
             WITH fresh AS (
                 SELECT (s.bucket_start AT TIME ZONE w.timezone)::date AS day, s.entity_id, {sums}
                 FROM metric_snapshots s JOIN workspaces w ON w.id = s.workspace_id
                 WHERE s.workspace_id = :ws GROUP BY 1, 2
-                HAVING sum(abs(spend)) + sum(abs(conversions)) + sum(abs(clicks)) > 0
+                HAVING {nonzero}
             ), kept AS (
                 SELECT day, entity_id, {columns} FROM metric_daily WHERE workspace_id = :ws
             )
@@ -197,6 +199,8 @@ def held(workspace_id: int, entity_ids: list[int], tz: str,
 @example(tz="Asia/Kolkata", start=STARTS[3],  # Meta: purchases seen intraday, then re-fetched
          actions=[("accrue", 0, 1000, 10, 2), ("intraday",), ("advance", 1500),
                   ("restate", 0, 1, 1), ("meta_refetch", 1, [1] * 24), ("compact",)])
+@example(tz="Europe/Berlin", start=STARTS[0],  # a day left with a restated value alone
+         actions=[("restate", 0, 1, -1), ("refetch", 1, [0] * 5 + [1] + [0] * 8 + [1] * 10)])
 @example(tz="America/New_York", start=STARTS[0],  # a re-fetch across the spring-forward day
          actions=[("accrue", 1, 5000, 50, 2), ("intraday",), ("advance", 1800), ("advance", 1800),
                   ("refetch", 3, [1] * 24), ("compact",)])
