@@ -90,7 +90,8 @@ def test_a_merchant_session_in_a_real_browser(app_and_worker, admin):
         for title in ("Analytics", "Campaigns", "Finance", "Attribution", "Copilot", "Operations",
                       "Settings", "Account", "Connections"):
             page.get_by_role("link", name=title).click()
-            expect(page.get_by_role("heading", name=title).first).to_be_visible()
+            # A busy 2-core CI machine can take longer than the default 5 s to switch pages.
+            expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=30_000)
             page.screenshot(path=ARTIFACTS / f"{title.lower()}.png", full_page=True)
             errors = page.locator('[data-testid="stException"]')
             assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
