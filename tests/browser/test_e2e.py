@@ -76,7 +76,11 @@ def test_a_merchant_session_in_a_real_browser(app_and_worker, admin):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # A busy 2-core CI machine can take longer than playwright's default 5 s for a page
+        # to show (a clean-clone run once timed out switching pages): actions and
+        # assertions alike wait up to 30 s.
         page.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)
         page.goto(app_and_worker)
         # Log in with the form the authenticator renders
         page.get_by_label("Email").fill(admin.label)
@@ -90,8 +94,7 @@ def test_a_merchant_session_in_a_real_browser(app_and_worker, admin):
         for title in ("Analytics", "Campaigns", "Finance", "Attribution", "Copilot", "Operations",
                       "Settings", "Account", "Connections"):
             page.get_by_role("link", name=title).click()
-            # A busy 2-core CI machine can take longer than the default 5 s to switch pages.
-            expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading", name=title).first).to_be_visible()
             page.screenshot(path=ARTIFACTS / f"{title.lower()}.png", full_page=True)
             errors = page.locator('[data-testid="stException"]')
             assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
