@@ -24,12 +24,18 @@ class Rejected(Exception):
         return body
 
 
+def refuse_oversize(size: int, limit: int) -> None:
+    """413 for a body of `size` bytes over `limit`."""
+    if size > limit:
+        raise Rejected(413, f"the body has {size:,} bytes; the limit is {limit:,}")
+
+
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it is known to be too big: by its declared
     Content-Length, or while it streams in (chunked bodies, or a length that lies)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Rejected(413, f"the body has {int(declared):,} bytes; the limit is {limit:,}")
+    if declared.isdigit():
+        refuse_oversize(int(declared), limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from metricx.actor import Actor
+from metricx.asgi import refuse_oversize
 from metricx.config import get_config
 from metricx.db import new_session, transaction
 from metricx.models import FxRate, Workspace
-from metricx.pixel.events import Rejected, check_content_type, parse_payload
+from metricx.pixel.events import check_content_type, parse_payload
 from metricx.pixel.writer import insert_replayed_events
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.credentials import SandboxCredentials
@@ -150,9 +151,7 @@ def replay_storefront(workspace_id: int, merchant: Merchant, *, now: datetime,
         for browser in browsers:
             for request in storefront.requests(key, browser, now):
                 raw = request.body.encode()
-                if len(raw) > settings.max_body_bytes:  # what _read_body refuses with 413
-                    raise Rejected(413, f"the body has {len(raw):,} bytes; the limit is "
-                                        f"{settings.max_body_bytes:,}")
+                refuse_oversize(len(raw), settings.max_body_bytes)
                 payload = parse_payload(raw, max_events=settings.max_batch_events,
                                         now=request.received_at)
                 rows += [{**event.row(owner), "received_at": request.received_at}

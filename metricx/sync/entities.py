@@ -33,9 +33,10 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
             continue
         parent_level = LEVELS[depth - 1] if depth else None
         if parent_level:
-            ids.update(_stored(session, connection_id, parent_level, {
-                r.parent_external_id for r in by_level[level] if r.parent_external_id
-                and (parent_level, r.parent_external_id) not in ids}))
+            missing = {r.parent_external_id for r in by_level[level] if r.parent_external_id
+                       and (parent_level, r.parent_external_id) not in ids}
+            ids.update({(parent_level, external): pk for external, pk in
+                        stored_ids(session, connection_id, parent_level, missing).items()})
         rows = [{
             "workspace_id": workspace_id, "connection_id": connection_id, "level": level,
             "external_id": r.external_id, "name": r.name, "status": r.status,
@@ -54,12 +55,14 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
     return ids
 
 
-def _stored(session: Session, connection_id: int, level: str,
-            external_ids: set[str]) -> dict[tuple[str, str], int]:
-    """Ids of stored nodes of one level, by external id."""
-    if not external_ids:
-        return {}
-    found = session.execute(select(Entity.external_id, Entity.id).where(
-        Entity.connection_id == connection_id, Entity.level == level,
-        Entity.external_id.in_(external_ids)))
-    return {(level, external): pk for external, pk in found}
+def stored_ids(session: Session, connection_id: int, level: str,
+               external_ids: set[str] | None = None) -> dict[str, int]:
+    """Entity ids of a connection's stored nodes of one level by external id (all of them,
+    or only `external_ids`)."""
+    query = select(Entity.external_id, Entity.id).where(
+        Entity.connection_id == connection_id, Entity.level == level)
+    if external_ids is not None:
+        if not external_ids:
+            return {}
+        query = query.where(Entity.external_id.in_(external_ids))
+    return {external: pk for external, pk in session.execute(query)}

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from metricx.config import get_config
 from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
@@ -32,7 +31,7 @@ from metricx.services.connections import ConnectionView, get_connection
 from metricx.services.platform_notices import API_WARNINGS
 from metricx.sync import rollup, snapshots
 from metricx.sync import shopify as shop_writer
-from metricx.sync.entities import upsert_entities
+from metricx.sync.entities import stored_ids, upsert_entities
 from metricx.sync.runs import RunRecorder, connection_lock
 from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
@@ -119,7 +118,7 @@ def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
     only what changed since the last read). Ads that report metrics but are neither stored nor
     in `entities` (deleted since) get a bare row so their spend is never dropped."""
     with transaction() as session:
-        stored = _stored_ads(session, connection.id)
+        stored = stored_ids(session, connection.id, "ad")
         listed = {e.external_id for e in entities if e.level == "ad"}
         orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
                                 "DELETED", None, None)
@@ -131,19 +130,14 @@ def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
                             [*entities, *orphans], read_at)
             # An ad that moved to another campaign takes its sums along in the campaign rollup.
             rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
-            stored = _stored_ads(session, connection.id)
+            stored = stored_ids(session, connection.id, "ad")
     return stored
 
 
 def _unknown_ads(connection: ConnectionView, records: list[MetricRecord]) -> bool:
     with transaction() as session:
-        stored = _stored_ads(session, connection.id)
+        stored = stored_ids(session, connection.id, "ad")
     return any(r.ad_external_id not in stored for r in records)
-
-
-def _stored_ads(session: Session, connection_id: int) -> dict[str, int]:
-    return dict(session.execute(select(Entity.external_id, Entity.id).where(
-        Entity.connection_id == connection_id, Entity.level == "ad")).all())
 
 
 def _last_tree_read(connection: ConnectionView) -> tuple[datetime, str] | None:
