@@ -18,7 +18,7 @@ COPY --chown=metricx:metricx app.py alembic.ini pyproject.toml ./
 COPY --chown=metricx:metricx metricx ./metricx
 COPY --chown=metricx:metricx workers ./workers
 COPY --chown=metricx:metricx ui ./ui
-COPY --chown=metricx:metricx pages ./pages
+COPY --chown=metricx:metricx views ./views
 COPY --chown=metricx:metricx .streamlit ./.streamlit
 COPY --chown=metricx:metricx migrations ./migrations
 USER metricx

@@ -53,8 +53,8 @@ def dataset_for(spec: bench_query.Spec, build: bool) -> bench_query.Dataset:
 
 # app.py after its login: the pages this actor may see, so links between pages resolve.
 ENTRY = """import streamlit as st
-from ui.navigation import pages_for
-st.navigation(pages_for(st.session_state["actor"]), position="hidden").run()
+from ui.navigation import run_page
+run_page(st.session_state["actor"], st.session_state["metricx_workspace"], menu=False)
 """
 
 
@@ -124,7 +124,7 @@ def main() -> None:
         os.environ.update(REDIS_URL=redis_server.start())
         bench_query.configure(url, work)
         dataset = dataset_for(bench_query.Spec(args.ads, args.orders), not args.no_build)
-        pages = sorted(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py"))
+        pages = sorted(f"views/{f.name}" for f in (ROOT / "views").glob("*.py"))
         print(f"dataset: workspace {dataset.workspace_id}, days {dataset.first}..{dataset.last}"
               f"; p50 of {args.runs} runs per figure, as an admin\n")
         print(f"{'page':<28}{'cold p50':>10}{'warm p50':>10}   goal")
@@ -137,11 +137,11 @@ def main() -> None:
                 verdicts.append(False)
                 print(f"{relative:<28}{'—':>10}{'—':>10}   MISS (the page raised: {error})")
                 continue
-            goal = DASHBOARD_WARM_GOAL_MS if relative == "pages/dashboard.py" else PAGE_GOAL_MS
-            judged = warm if relative == "pages/dashboard.py" else max(cold, warm)
+            goal = DASHBOARD_WARM_GOAL_MS if relative == "views/dashboard.py" else PAGE_GOAL_MS
+            judged = warm if relative == "views/dashboard.py" else max(cold, warm)
             ok = judged <= goal and cold <= PAGE_GOAL_MS
             verdicts.append(ok)
-            what = ("warm <= 1000 ms, cold <= 1500 ms" if relative == "pages/dashboard.py"
+            what = ("warm <= 1000 ms, cold <= 1500 ms" if relative == "views/dashboard.py"
                     else "<= 1500 ms")
             print(f"{relative:<28}{cold:>8.0f}ms{warm:>8.0f}ms   {'PASS' if ok else 'MISS'} "
                   f"({what})")

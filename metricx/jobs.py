@@ -10,6 +10,7 @@ from rq import Worker
 from rq_scheduler import Scheduler
 
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
+from metricx.sync.runs import reap_orphaned_runs
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class ScheduledJob:
 
 
 def run_worker(*, burst: bool = False) -> None:
+    # Runs a killed worker left `running` are closed before this one takes new work.
+    reap_orphaned_runs()
     queues = [get_queue(name) for name in QUEUE_NAMES]
     Worker(queues, connection=get_redis()).work(burst=burst, with_scheduler=True)
 

@@ -79,6 +79,8 @@ class Workspace(Base):
     # How UTM values map to ad entities: "id", "name" or "id_or_name".
     utm_match: Mapped[str] = mapped_column(String(16), default="id_or_name")
     pixel_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When an admin last saved zone and currency (the setup checklist: defaults are guesses).
+    settings_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -512,6 +514,9 @@ class CostSettings(Base):
     payment_fee_pct: Mapped[Decimal] = mapped_column(Numeric(9, 6), default=0)
     payment_fee_fixed: Mapped[Decimal] = mapped_column(Money, default=0)
     handling_per_order: Mapped[Decimal] = mapped_column(Money, default=0)
+    # When an admin last saved these: 0 is a real answer (no handling), so "reviewed" cannot
+    # be read off the amounts.
+    costs_reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SyncRun(Base):

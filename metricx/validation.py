@@ -10,6 +10,8 @@ from metricx.errors import InvalidInputError
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+#: The largest amount a person can mean (money columns hold up to 10^14).
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def timezone_name(value: str) -> str:
@@ -55,13 +57,21 @@ def name(value: str, what: str, max_length: int = 120) -> str:
     return cleaned
 
 
-def non_negative_number(value: object, what: str, *, percent: bool = False) -> Decimal:
-    """An exact amount, rate or share (percent: a fraction between 0 and 1) someone typed."""
+def non_negative_number(value: object, what: str, *, percent: bool = False,
+                        maximum: Decimal = MAX_AMOUNT) -> Decimal:
+    """An exact amount, rate or share (percent: a fraction between 0 and 1) someone typed.
+    "NaN", "Infinity" and amounts beyond `maximum` (typos like 1e30, which the database's
+    exact columns could not hold either) are refused like any other bad number."""
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
-    if number < 0 or (percent and number > 1) or not number.is_finite():
-        limit = "between 0 and 1 (e.g. 0.029 for 2.9 %)" if percent else "0 or more"
-        raise InvalidInputError(f"{what} must be {limit}, got {value!r}")
+    if not number.is_finite():  # before comparing: a NaN cannot be compared
+        raise InvalidInputError(f"{what} must be a number, got {value!r}")
+    if percent and not 0 <= number <= 1:
+        raise InvalidInputError(f"{what} must be between 0 and 1 (e.g. 0.029 for 2.9 %), "
+                                f"got {value!r}")
+    if not 0 <= number <= maximum:
+        raise InvalidInputError(f"{what} must be 0 or more and at most {maximum:,}, "
+                                f"got {value!r}")
     return number

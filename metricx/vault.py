@@ -28,6 +28,11 @@ class VaultError(Exception):
     """A token could not be decrypted; the message says why, never what the token was."""
 
 
+class UnreadableTokenError(VaultError):
+    """The stored token itself is broken (altered, truncated, or sealed for another connection
+    or kind): no key can open it, only a new token replaces it."""
+
+
 @dataclass(frozen=True)
 class Sealed:
     ciphertext: bytes
@@ -103,12 +108,16 @@ class Vault:
         if cipher is None:
             raise VaultError(f"token of connection {connection_id} was encrypted with key "
                              f"{sealed.key_id!r}, which TOKEN_ENCRYPTION_KEY does not hold")
+        if len(sealed.nonce) != NONCE_BYTES:  # AESGCM would raise a bare ValueError
+            raise UnreadableTokenError(f"token of connection {connection_id} is damaged (its "
+                                       f"nonce has {len(sealed.nonce)} bytes, not {NONCE_BYTES})")
         try:
             plain = cipher.decrypt(sealed.nonce, sealed.ciphertext,
                                    _associated_data(connection_id, kind))
         except InvalidTag:
-            raise VaultError(f"token of connection {connection_id} failed its integrity check "
-                             "(altered, or bound to another connection)") from None
+            raise UnreadableTokenError(f"token of connection {connection_id} failed its "
+                                       "integrity check (altered, or bound to another "
+                                       "connection)") from None
         return plain.decode()
 
     def needs_rotation(self, sealed: Sealed) -> bool:

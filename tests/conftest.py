@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 # Sandbox-backed connections (fake Meta/Google/Shopify APIs) for the sync and worker tests.
 pytest_plugins = ("sandbox_fixtures",)
@@ -127,3 +128,25 @@ def setenv(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     yield apply
     monkeypatch.undo()
     get_config.cache_clear()
+
+
+SCRATCH_DATABASE = "metricx_migrations_scratch"
+
+
+@pytest.fixture
+def scratch_database(servers, setenv) -> Iterator[str]:
+    """An empty database of its own, so walking the chain never disturbs other tests."""
+    from metricx.db import engine_for
+
+    admin_url = make_url(servers["DATABASE_URL"])
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}"'))
+        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DATABASE}"'))
+    url = admin_url.set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
+    setenv(DATABASE_URL=url)
+    yield url
+    engine_for(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)'))
+    admin.dispose()

@@ -11,6 +11,8 @@ def test_defaults_run_a_laptop_without_any_setting():
     assert config.database_url is None and config.redis_url is None
     assert config.data_dir.name == ".metricx"
     assert config.app_port == 8501
+    # a worker killed mid-sync holds its connection for minutes, not an hour
+    assert config.sync_lease_seconds == 180
 
 
 def test_production_refuses_to_start_without_an_encryption_key():

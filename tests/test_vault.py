@@ -8,7 +8,14 @@ from sqlalchemy import text
 from metricx.config import ConfigError
 from metricx.db import get_engine
 from metricx.services import connections
-from metricx.vault import Sealed, Vault, VaultError, generate_key, parse_keys
+from metricx.vault import (
+    Sealed,
+    UnreadableTokenError,
+    Vault,
+    VaultError,
+    generate_key,
+    parse_keys,
+)
 
 KEY_A = base64.b64decode(generate_key())
 KEY_B = base64.b64decode(generate_key())
@@ -36,8 +43,18 @@ def test_a_tampered_ciphertext_is_refused_with_a_clear_error():
     vault = vault_with(("a", KEY_A))
     sealed = vault.seal("secret", connection_id=7)
     flipped = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
-    with pytest.raises(VaultError, match="integrity check"):
+    with pytest.raises(UnreadableTokenError, match="integrity check"):
         vault.open(Sealed(flipped, sealed.nonce, sealed.key_id), connection_id=7)
+
+
+@pytest.mark.parametrize("nonce", [b"", b"short", bytes(24)], ids=["empty", "5 bytes", "24 bytes"])
+def test_a_nonce_of_the_wrong_length_is_refused_with_the_vaults_own_error(nonce):
+    # Given a stored token whose nonce was cut or padded (AESGCM raises a bare ValueError)
+    vault = vault_with(("a", KEY_A))
+    sealed = vault.seal("secret", connection_id=7)
+    # Then opening it says the token is damaged, as every other unreadable token does
+    with pytest.raises(UnreadableTokenError, match=f"nonce has {len(nonce)} bytes, not 12"):
+        vault.open(Sealed(sealed.ciphertext, nonce, sealed.key_id), connection_id=7)
 
 
 def test_a_token_copied_to_another_connection_does_not_decrypt():

@@ -36,8 +36,8 @@ def _note_login_result(credentials: dict, before: dict[str, int]) -> None:
                          f"{get_config().login_lock_minutes} minutes.")
 
 
-def require_login() -> Actor:
-    """Render the login form until someone logs in; then return who they are."""
+def require_login() -> Actor | None:
+    """Who is logged in; None while the login form (or why it refused) is shown instead."""
     credentials = users.login_credentials()
     before = {u: e["failed_login_attempts"] for u, e in credentials["usernames"].items()}
     authenticator = _authenticator(credentials)
@@ -50,22 +50,24 @@ def require_login() -> Actor:
         if "attempts" in message:
             message = "This account is locked after too many failed attempts; try again later."
         st.error(message)
-        st.stop()
+        return None
     _note_login_result(credentials, before)
     status = st.session_state.get("authentication_status")
     if status is False:
         st.error("Email or password is incorrect.")
     if not status:
-        st.stop()
+        return None
     try:
         user = users.get_user(st.session_state["username"])
     except NotFoundError:
         authenticator.logout(location="unrendered")
         st.error("This user no longer exists.")
-        st.stop()
+        return None
     with st.sidebar:
         st.caption(f"Signed in as **{user.email}** ({user.role})")
         authenticator.logout("Log out", location="sidebar")
+    if not st.session_state.get("authentication_status"):
+        st.rerun()  # logged out just now: the next run shows the login form without the menu
     return users.actor_for(user)
 
 

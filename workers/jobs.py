@@ -8,7 +8,7 @@ from rq import get_current_job
 
 from metricx.attribution import compute as attribution
 from metricx.services.connections import get_connection
-from metricx.sync import pipeline, scheduling
+from metricx.sync import pipeline, runs, scheduling
 from metricx.webhooks import handlers as webhook_handlers
 
 
@@ -43,6 +43,12 @@ def refetch_all_recent() -> int:
     """Daily: replace the last 7 days of every ad account (platforms restate conversions)."""
     return sum(1 for ws, conn in scheduling.active_connections(("meta", "google"))
                if scheduling.enqueue_sync(ws, conn, "range", queue="low").job_id)
+
+
+def reap_orphaned_syncs() -> int:
+    """Every 2 minutes: runs left `running` by a worker that died are marked failed, with
+    their jobs, once their lease has lapsed."""
+    return runs.reap_orphaned_runs()
 
 
 def compact_all() -> int:

@@ -147,6 +147,13 @@ def writes_with_claude() -> bool:
     return bool(get_config().anthropic_api_key)
 
 
+def mode_description() -> str:
+    """Which of the two modes answers, for the page to say so."""
+    if writes_with_claude():
+        return f"Answers written by Claude ({get_config().anthropic_model})."
+    return "Offline parser: set ANTHROPIC_API_KEY to answer with Claude."
+
+
 def _log(workspace_id: int, user_id: int | None, question: str, understanding: Understanding,
          status: str, answer: str, error: str | None, latency_ms: int) -> None:
     query = understanding.query.model_dump(mode="json") if understanding.query else None

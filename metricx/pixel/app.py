@@ -1,7 +1,9 @@
 """The collector's HTTP surface: `POST /v1/pixel-events`, `GET /healthz`, CORS for browsers.
 
 Checks run cheapest first (rate limit, content type, body size, JSON and fields, workspace
-keys) and a request is refused whole before anything is queued, so a 4xx stores nothing.
+keys) and a request is refused whole before anything is queued, so a 4xx stores nothing; a
+value the checks let through and PostgreSQL refuses costs its own request a 422, and no other
+request anything (metricx.pixel.writer).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
             rows.append(event.row(workspace_id))
         try:
             await sink.submit(rows)
+        except Rejected:  # the database refused a value of this request alone
+            raise
         except Exception:  # a failed write (the writer logged it), or shutting down
             return _unavailable()
         return JSONResponse({"accepted": len(rows)}, status_code=202)

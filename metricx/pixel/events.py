@@ -2,14 +2,17 @@
 
 A request is all or nothing: the first bad field rejects it whole, with the status and the
 field's path in the message, so a client fixes its payload instead of losing part of it.
+Whatever passes is what PostgreSQL stores as it is (text it can hold, times in UTC): a value
+the database refused would fail the write of every request batched with it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from metricx.asgi import Rejected
@@ -23,6 +26,11 @@ MAX_URL_LENGTH = 2048
 # broken clock, and no attribution window reaches back to it usefully.
 MAX_CLOCK_AHEAD = timedelta(hours=1)
 MAX_AGE = timedelta(days=30)
+# No field holds a longer number (an order id has 64 characters); Python's json would fail
+# mid-parse on an integer of more than 4,300 digits (int_max_str_digits).
+MAX_NUMBER_DIGITS = 64
+# C0, DEL and C1: invisible in the app, and NUL is the one character PostgreSQL text refuses.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 FIELDS = ("workspace_key", "event_id", "anonymous_id", "event", "url", "referrer", "timestamp",
           "order_id", *UTM_FIELDS)
 
@@ -94,14 +102,14 @@ def check_content_type(header: str | None) -> None:
 
 def parse_payload(raw: bytes, *, max_events: int, now: datetime) -> Payload:
     """The events of a request body, or Rejected (400 not JSON, 401 no key, 422 a bad field)."""
-    try:
-        body = json.loads(raw.decode())  # JSON on the wire is UTF-8 (RFC 8259)
+    try:  # JSON on the wire is UTF-8 (RFC 8259)
+        body = json.loads(raw.decode(), parse_int=_integer, parse_constant=_not_a_number)
     except UnicodeDecodeError:
         raise Rejected(400, "malformed JSON: the body is not UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise Rejected(400, f"malformed JSON: {error}") from None
     except RecursionError:
         raise Rejected(400, "malformed JSON: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, or a value the decoder cannot build
+        raise Rejected(400, f"malformed JSON: {error}") from None
     if not isinstance(body, dict):
         raise Rejected(422, 'the body must be a JSON object: one event, or {"events": [...]}')
     if "events" not in body:
@@ -114,6 +122,18 @@ def parse_payload(raw: bytes, *, max_events: int, now: datetime) -> Payload:
         raise Rejected(422, f"must be a list of 1 to {max_events} events", "events")
     return Payload([parse_event(item, _prefix(i), now) for i, item in enumerate(items)],
                    batched=True)
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise Rejected(400, f"malformed JSON: a number of {len(digits.lstrip('-')):,} digits "
+                            f"(at most {MAX_NUMBER_DIGITS} are read)")
+    return int(digits)
+
+
+def _not_a_number(constant: str) -> NoReturn:
+    """Python's json reads NaN and Infinity; JSON has neither (RFC 8259, section 6)."""
+    raise Rejected(400, f"malformed JSON: {constant} is not a JSON number")
 
 
 def parse_event(item: object, prefix: str, now: datetime) -> PixelEventIn:
@@ -161,10 +181,14 @@ def _text(item: dict[str, Any], name: str, prefix: str, *, required: bool = Fals
 
 
 def _storable(value: str, field: str) -> str:
-    """PostgreSQL text holds neither NUL nor lone surrogates (JSON can carry both); one such
-    value must be refused here, not fail the whole batch it would be written with."""
-    if "\x00" in value:
-        raise Rejected(422, "contains a NUL character", field)
+    """PostgreSQL text holds neither NUL nor lone surrogates (JSON can carry both), and no
+    browser sends another control character (URLs percent-encode them); one such value must
+    be refused here, not fail the whole batch it would be written with."""
+    control = CONTROL_CHARACTERS.search(value)
+    if control:
+        character = control.group()
+        raise Rejected(422, "contains a NUL character" if character == "\x00"
+                       else f"contains a control character (U+{ord(character):04X})", field)
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -181,16 +205,18 @@ def _url(item: dict[str, Any], prefix: str) -> str:
 
 
 def _utm(item: dict[str, Any], url: str, prefix: str) -> dict[str, str | None]:
-    """UTMs as sent, or else from the page URL's query string. Values from the URL are cut to
-    the column's length: the store does not choose what ad platforms put in its links."""
+    """UTMs as sent, or else from the page URL's query string. Values from the URL are made
+    to fit, since the store does not choose what ad platforms put in its links: control
+    characters (a %0A or %00 in the link) become spaces, and the text is cut to the column's
+    length. Percent-decoding never yields a lone surrogate (invalid UTF-8 becomes U+FFFD)."""
     query = parse_qs(urlsplit(url).query)
     utm = {}
     for name in UTM_FIELDS:
         if item.get(name) not in (None, ""):
             utm[name] = _text(item, name, prefix)
         else:
-            found = query.get(name, [""])[0][:_column_length(name)]
-            utm[name] = _storable(found, f"{prefix}url ({name})") if found else None
+            found = CONTROL_CHARACTERS.sub(" ", query.get(name, [""])[0]).strip()
+            utm[name] = found[:_column_length(name)] or None
     return utm
 
 
@@ -227,4 +253,7 @@ def _timestamp(item: dict[str, Any], prefix: str, now: datetime) -> datetime:
         raise Rejected(422, f"{text} is in the future (is the client's clock right?)", field)
     if moment < now - MAX_AGE:
         raise Rejected(422, f"{text} is more than {MAX_AGE.days} days old", field)
-    return moment
+    # In UTC, which is what timestamptz stores: Python reads any offset under 24 hours, to the
+    # microsecond (+05:30:15.123456), and PostgreSQL reads none beyond ±15:59:59 or with a
+    # fraction of a second. The window above keeps the conversion inside years 1 to 9999.
+    return moment.astimezone(UTC)

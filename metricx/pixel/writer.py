@@ -3,6 +3,10 @@
 A request hands its rows over and waits for the commit of the batch they joined, so a 202
 means the events are on disk. `ON CONFLICT (workspace_id, event_id) DO NOTHING` makes a
 retried event (same event_id) a no-op: an event is stored once however often it is sent.
+
+Should PostgreSQL refuse a value of the batch, its requests are written again in one
+transaction, each under its own savepoint, so only the request that carries the value is
+refused (422) and every other one is stored: a browser's sendBeacon never sends again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Column, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.exc import DataError, IntegrityError
 
+from metricx.asgi import Rejected
 from metricx.db import get_engine
 from metricx.models import PixelEvent
 
@@ -24,10 +30,16 @@ log = logging.getLogger(__name__)
 COLUMNS = [c for c in PixelEvent.__table__.c if c.name not in ("id", "received_at")]
 
 Rows = list[dict[str, Any]]
+# Failures the rows cause, not the database: a value PostgreSQL cannot read (DataError; psycopg
+# refuses a NUL itself), text Python cannot encode (a lone surrogate), or a row a constraint
+# refuses (IntegrityError: its workspace deleted while the collector still caches its key).
+REFUSED_ROWS = (DataError, IntegrityError, UnicodeEncodeError)
 
 
 class EventSink(Protocol):
-    """Where the collector puts accepted events; `submit` returns once they are durable."""
+    """Where the collector puts accepted events; `submit` returns once they are durable, or
+    raises Rejected if the database refused a value of them (any other error: not stored,
+    and sending them again is safe)."""
 
     async def start(self) -> None: ...
 
@@ -55,10 +67,59 @@ REPLAY_COLUMNS = [*COLUMNS, PixelEvent.__table__.c.received_at]
 INSERT_REPLAYED_EVENTS = _insert_statement(REPLAY_COLUMNS)
 
 
+def _arrays(rows: Rows, columns: list[Column[Any]] = COLUMNS) -> dict[str, list[Any]]:
+    return {c.name: [row[c.name] for row in rows] for c in columns}
+
+
 def insert_events(rows: Rows) -> None:
     """Store rows in one transaction; rows whose (workspace_id, event_id) exists are skipped."""
     with get_engine().begin() as conn:
-        conn.execute(INSERT_EVENTS, {c.name: [row[c.name] for row in rows] for c in COLUMNS})
+        conn.execute(INSERT_EVENTS, _arrays(rows))
+
+
+def insert_requests(requests: list[Rows]) -> list[Rejected | None]:
+    """Store the rows of many requests, all of a request or none of it: one INSERT for all;
+    if PostgreSQL refuses a value, each request again under a savepoint of one transaction.
+    Each request's outcome: None (stored) or why it was refused. Any other failure raises,
+    and then nothing is stored."""
+    try:
+        insert_events([row for rows in requests for row in rows])
+        return [None] * len(requests)
+    except REFUSED_ROWS as error:
+        if len(requests) == 1:
+            return [_refusal(error)]
+        log.warning("PostgreSQL refused a batch of %d pixel requests (%s); writing them one "
+                    "by one", len(requests), _reason(error))
+    outcomes: list[Rejected | None] = []
+    with get_engine().begin() as conn:
+        for rows in requests:
+            try:
+                with conn.begin_nested():
+                    conn.execute(INSERT_EVENTS, _arrays(rows))
+            except REFUSED_ROWS as error:
+                outcomes.append(_refusal(error))
+            else:
+                outcomes.append(None)
+    return outcomes
+
+
+def _refusal(error: Exception) -> Rejected:
+    reason = _reason(error)
+    log.warning("refused a pixel request: %s", reason)
+    return Rejected(422, f"the events could not be stored: {reason}")
+
+
+def _reason(error: Exception) -> str:
+    """Why the rows were refused, in PostgreSQL's or psycopg's words about the value: never
+    the statement or its parameters, which SQLAlchemy's own message carries."""
+    if isinstance(error, UnicodeEncodeError):
+        return "a text is not valid Unicode (a lone surrogate)"
+    if isinstance(error, IntegrityError):
+        return "the database refused them (was the key's workspace deleted?)"
+    driver_error = getattr(error, "orig", None)
+    diagnostic = getattr(driver_error, "diag", None)
+    primary = diagnostic.message_primary if diagnostic is not None else None
+    return (primary or str(driver_error).split("\n")[0])[:200]
 
 
 def insert_replayed_events(rows: Rows) -> int:
@@ -66,8 +127,7 @@ def insert_replayed_events(rows: Rows) -> int:
     were new (the others were stored before: same workspace and event_id)."""
     with get_engine().begin() as conn:
         # SQLAlchemy keeps the driver's row count of UPDATE and DELETE only, unless asked.
-        result = conn.execute(INSERT_REPLAYED_EVENTS,
-                              {c.name: [row[c.name] for row in rows] for c in REPLAY_COLUMNS},
+        result = conn.execute(INSERT_REPLAYED_EVENTS, _arrays(rows, REPLAY_COLUMNS),
                               execution_options={"preserve_rowcount": True})
         return result.rowcount
 
@@ -80,10 +140,13 @@ class _Pending:
 
 class BatchWriter:
     """Gathers requests for `interval_s` (or until `max_events`), writes them in a worker
-    thread while the next batch gathers, then answers every request of the batch."""
+    thread while the next batch gathers, then answers every request of the batch.
+
+    `write` takes the batch's requests and returns each one's outcome (None: stored)."""
 
     def __init__(self, *, max_events: int, interval_s: float,
-                 write: Callable[[Rows], None] = insert_events) -> None:
+                 write: Callable[[list[Rows]], list[Rejected | None]] = insert_requests
+                 ) -> None:
         self.max_events = max_events
         self.interval_s = interval_s
         self.write = write
@@ -125,15 +188,17 @@ class BatchWriter:
                 return
 
     async def _flush(self, batch: list[_Pending]) -> None:
-        rows = [row for pending in batch for row in pending.rows]
+        outcomes: list[Exception | None]
         try:
-            await asyncio.to_thread(self.write, rows)
+            outcomes = list(await asyncio.to_thread(self.write,
+                                                    [pending.rows for pending in batch]))
         except Exception as error:  # every request of the batch hears of it; none is acked
-            log.exception("writing %d pixel events failed", len(rows))
-            for pending in batch:
-                if not pending.done.done():
-                    pending.done.set_exception(error)
-            return
-        for pending in batch:
-            if not pending.done.done():  # its client may have gone away meanwhile
+            log.exception("writing %d pixel requests failed", len(batch))
+            outcomes = [error] * len(batch)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.done.done():  # its client may have gone away meanwhile
+                continue
+            if outcome is None:
                 pending.done.set_result(None)
+            else:
+                pending.done.set_exception(outcome)

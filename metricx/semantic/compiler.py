@@ -10,9 +10,18 @@ Two fact sources are aggregated separately, each to (dimensions, time bucket), a
 joined on the bucket, so store facts are never multiplied by a fan-out over ads:
 
 - ad facts: the coarsest rollup that can answer the query (`ad_source`): per connection, per
-  campaign, per ad (all per workspace-local day), or for hourly grain the snapshot rows;
-- store facts: store_daily (per workspace-local day and currency), or for hourly grain the
-  Shopify orders (by processed time), refunds (by refund time) and first orders.
+  campaign, per ad (all per workspace-local day), or for hourly grain and for a period cut at
+  a clock time (`TimeRange.until`) the snapshot rows;
+- store facts: store_daily (per workspace-local day and currency), or for hourly grain and a
+  cut period the Shopify orders (by processed time), refunds (by refund time) and first
+  orders.
+
+A cut period keeps the snapshot buckets that start before the cut (15 minutes for recent
+days, an hour after the nightly compaction) and the store rows before the cut instant. Meta
+reports conversions per day only (`DAILY_CONVERSIONS`): they sit in the bucket where the sync
+saw them or in the day's last hour, so a bucket of the result whose such conversions the cut
+leaves out cannot be told apart; its ad facts count those rows as `WITHHELD` and the service
+leaves its conversion metrics empty instead of undercounting them.
 
 Days are the workspace's days. A rollup is summed per key and bucket before names and
 currencies are joined to it (per day only where its money is in another currency), and only
@@ -73,6 +82,7 @@ from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Difference
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.totals import CONVERSIONS
 
 AD_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "leads")
 AD_MONEY = frozenset({"spend", "conversion_value"})
@@ -87,6 +97,13 @@ BUCKET = "bucket"
 PART, PERIOD = "part", "period"
 #: Column of a source's facts counting rows whose money had no rate.
 UNCONVERTED = "unconverted"
+#: Column of a cut period's ad facts counting rows after the cut whose conversions belong to
+#: the bucket but cannot be placed before or after the cut (see DAILY_CONVERSIONS).
+WITHHELD = "withheld"
+#: Platforms whose hourly rows carry no conversions (the sync's AdSource.hourly_conversions):
+#: their CONVERSIONS family comes from daily reports, placed in the bucket where the 15-minute
+#: sync saw it or, for a day read whole, in the day's last hour.
+DAILY_CONVERSIONS = ("meta",)
 #: Where ad facts are read from, coarsest first.
 AdSource = Literal["connection", "campaign", "ad", "hour"]
 _ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
@@ -129,17 +146,20 @@ class Shape:
 def ranks_in_sql(query: SemanticQuery) -> bool:
     """A top/bottom N whose rows all come from the ad facts is ranked and cut in SQL (the
     main period's): the rows are exactly the ad facts' rows (a split by dimensions, so no
-    empty bucket is added) and the order metric is computable from them. Otherwise the
-    service ranks every row."""
+    empty bucket is added) and the order metric is computable from them. Otherwise (and
+    for a main period cut at a clock time, whose withheld conversions only the service
+    empties) the service ranks every row."""
     return (query.limit is not None and bool(query.dimensions)
-            and set(query.base_metrics) <= set(AD_SUMS))
+            and set(query.base_metrics) <= set(AD_SUMS) and query.time_range.until is None)
 
 
 @dataclass(frozen=True)
 class Binds:
     """Where a statement's values go: the workspace, its zone and currency, and one period's
-    local days first..last with their UTC instants [start, end). Placeholders in a shared
-    statement (`placeholders`), or carrying their values in a one-off one (`of`)."""
+    local days first..last with their UTC instants [start, end) (end: the cut of a period
+    that stops at a clock time) and `days_end`, the end of its last whole day. Placeholders
+    in a shared statement (`placeholders`), or carrying their values in a one-off one
+    (`of`)."""
 
     workspace_id: Any
     timezone: Any
@@ -148,6 +168,7 @@ class Binds:
     last: Any
     start: Any
     end: Any
+    days_end: Any
 
     @classmethod
     def placeholders(cls, period: int) -> Binds:
@@ -164,15 +185,16 @@ class Binds:
 
 _BINDS = (("ws", Integer()), ("tz", String()), ("cur", String()))
 _PERIOD_BINDS = (("first", Date()), ("last", Date()), ("start", DateTime(timezone=True)),
-                 ("end", DateTime(timezone=True)))
+                 ("end", DateTime(timezone=True)), ("days_end", DateTime(timezone=True)))
 
 
 def period_params(scope: Scope, span: TimeRange, period: int) -> dict[str, Any]:
     """Values of `Binds.placeholders(period)`."""
     start, end = utc_bounds(span, scope.timezone)
+    days_end = utc_bounds(span.whole_days(), scope.timezone)[1]
     return {"ws": scope.workspace_id, "tz": scope.timezone, "cur": scope.currency,
             f"first{period}": span.start, f"last{period}": span.end,
-            f"start{period}": start, f"end{period}": end}
+            f"start{period}": start, f"end{period}": end, f"days_end{period}": days_end}
 
 
 _FILTER_TYPES = {"providers": String(), "entity_ids": BigInteger(), "name_pattern": String()}
@@ -209,12 +231,13 @@ class SourceStatements:
     missing_rates: Select
 
 
-def ad_source(shape: Shape) -> AdSource:
-    """The coarsest ad facts that answer the query: hourly grain needs the snapshot rows; an
-    ad-set or ad dimension, a name filter at those levels or an entity filter (ids of any
-    level) needs the per-ad rollup; a campaign or account dimension or a campaign name filter
-    the per-campaign one; everything else (totals, provider) the per-connection one."""
-    if shape.grain == "hour":
+def ad_source(shape: Shape, cut: bool = False) -> AdSource:
+    """The coarsest ad facts that answer the query: hourly grain and a period `cut` at a
+    clock time need the snapshot rows; an ad-set or ad dimension, a name filter at those
+    levels or an entity filter (ids of any level) needs the per-ad rollup; a campaign or
+    account dimension or a campaign name filter the per-campaign one; everything else
+    (totals, provider) the per-connection one."""
+    if shape.grain == "hour" or cut:
         return "hour"
     name_level = _name_level(shape) if shape.name_filter else None
     if shape.entity_filter or {"adset", "ad"} & {*shape.dimensions, name_level}:
@@ -263,21 +286,15 @@ _DAILY = {"connection": (MetricDailyConnection, ("connection_id",)),
           "ad": (MetricDaily, ("entity_id",))}
 
 
-def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select:
+def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str],
+            cut: bool = False) -> Select:
     """Fact rows of `source` in the period with what dimensions and filters read: provider,
     currency, the entity ids and names the source knows, `bucket` (with a grain), `day` (whose
     rate converts the row's money; NULL when it is in the workspace currency already) and
-    the sums."""
+    the sums (and WITHHELD for a `cut` period, see `_snapshot_rows`)."""
     ws = binds.workspace_id
     if source == "hour":
-        facts = MetricSnapshot
-        tree = _ad_tree(binds).subquery("tree")
-        hour = _local_hour(facts.bucket_start, binds)
-        return (select(*tree.c, hour.label(BUCKET), cast(hour, Date).label("day"),
-                       *(getattr(facts, s) for s in sums))
-                .select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
-                .where(facts.workspace_id == ws, facts.bucket_start >= binds.start,
-                       facts.bucket_start < binds.end))
+        return _snapshot_rows(shape, binds, sums, cut)
     per_key = _rollup_sums(shape, binds, source, sums).subquery("per_key")
     carried = [per_key.c[c] for c in (BUCKET, "day", *sums) if c in per_key.c]
     if source == "ad":
@@ -296,6 +313,34 @@ def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) 
                 .outerjoin(account, and_(account.id == campaign.parent_id,
                                          account.workspace_id == ws)))
     return rows.add_columns(*carried)
+
+
+def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -> Select:
+    """Snapshot rows whose bucket starts in [start, end), each under its ad's tree, in its
+    local hour's bucket. A `cut` period asking for conversions in buckets coarser than an
+    hour also brings the rows after the cut, on its last day, that hold conversions of a
+    platform reporting them per day only: without sums, counted as WITHHELD, so the bucket
+    they belong to says its conversions are incomplete. (By the hour nothing is withheld:
+    every hour shown is whole, and an hour starting after the cut is not shown.)"""
+    facts = MetricSnapshot
+    tree = _ad_tree(binds).subquery("tree")
+    hour = _local_hour(facts.bucket_start, binds)
+    bucket = hour if shape.grain == "hour" else _bucket(shape.grain, cast(hour, Date))
+    rows = (select(*tree.c, *([] if bucket is None else [bucket.label(BUCKET)]),
+                   cast(hour, Date).label("day"))
+            .select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
+            .where(facts.workspace_id == binds.workspace_id, facts.bucket_start >= binds.start))
+    per_day_only = [s for s in sums if s in CONVERSIONS]
+    if not (cut and per_day_only and shape.grain != "hour"):
+        return rows.add_columns(*(getattr(facts, s) for s in sums)).where(
+            facts.bucket_start < binds.end)
+    kept = facts.bucket_start < binds.end
+    withheld = and_(tree.c.provider.in_(DAILY_CONVERSIONS),
+                    or_(*(getattr(facts, s) != 0 for s in per_day_only)))
+    return (rows.add_columns(*(case((kept, getattr(facts, s)), else_=literal(0)).label(s)
+                               for s in sums),
+                             case((kept, literal(0)), else_=literal(1)).label(WITHHELD))
+            .where(facts.bucket_start < binds.days_end, or_(kept, withheld)))
 
 
 def _rollup_sums(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select:
@@ -378,12 +423,14 @@ def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str]
     bucket = rows.c[BUCKET] if shape.grain else None
     lacking = and_(rows.c.currency != binds.currency, fx.rate.is_(None),
                    or_(*(rows.c[m] != 0 for m in money)) if money else false())
+    withheld = ([cast(func.sum(rows.c[WITHHELD]), BigInteger).label(WITHHELD)]
+                if WITHHELD in rows.c else [])
     facts = (select(*keys,
                     (literal_column("'total'", String) if bucket is None else bucket)
                     .label(BUCKET),
                     *(cast(func.sum(rows.c[s] * rate if s in money else rows.c[s]), Float)
                       .label(s) for s in sums),
-                    func.count().filter(lacking).label(UNCONVERTED))
+                    func.count().filter(lacking).label(UNCONVERTED), *withheld)
              .select_from(rows).outerjoin(fx, on)
              .group_by(*keys, *([] if bucket is None else [bucket])))
     missing = (select(rows.c.currency, rows.c.day).select_from(rows).outerjoin(fx, on)
@@ -392,15 +439,16 @@ def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str]
 
 
 def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...], name: str = "ad",
-                  ranked: bool = False) -> SourceStatements:
+                  ranked: bool = False, cut: bool = False) -> SourceStatements:
     """Ad sums per (dimensions, bucket) over the period, money in the workspace currency,
     from the coarsest source that answers the query; `ranked`: only the shape's top rows
-    (`_ranked`). `name` keeps statements of one batch apart. Only money that is asked for
-    needs a rate."""
-    source = _ad_rows(shape, binds, ad_source(shape), sums).subquery(f"{name}_source")
+    (`_ranked`); `cut`: the period stops at a clock time (`TimeRange.until`). `name` keeps
+    statements of one batch apart. Only money that is asked for needs a rate."""
+    source = _ad_rows(shape, binds, ad_source(shape, cut), sums, cut).subquery(f"{name}_source")
     dimensions = _dimension_columns(shape, source)
+    withheld = [source.c[WITHHELD]] if WITHHELD in source.c else []
     rows = (select(*dimensions, *([source.c[BUCKET]] if shape.grain else []), source.c.day,
-                   source.c.currency, *(source.c[s] for s in sums))
+                   source.c.currency, *(source.c[s] for s in sums), *withheld)
             .where(*_filters(shape, source)).subquery(f"{name}_rows"))
     statements = _converted(shape, binds, rows, [rows.c[c.name] for c in dimensions], sums,
                             [s for s in sums if s in AD_MONEY], name)
@@ -453,8 +501,9 @@ def _store_sums(**given) -> list:
     return [given.get(c, literal(0)).label(c) for c in STORE_SUMS]
 
 
-def _store_hourly(binds: Binds, name: str):
-    """Store sums per (local hour, currency) from the Shopify rows themselves."""
+def _store_rows(shape: Shape, binds: Binds, name: str):
+    """Store sums per (local hour, currency) from the Shopify rows themselves, in [start,
+    end) to the instant, each hour under its bucket of the shape's grain."""
     ws = binds.workspace_id
     live = ShopifyOrder.cancelled_at.is_(None)
 
@@ -489,16 +538,20 @@ def _store_hourly(binds: Binds, name: str):
                         ShopifyCustomer.first_order_at < binds.end)
                  .group_by(first_hour))
     parts = union_all(orders, refunds, customers).subquery(f"{name}_parts")
-    return (select(parts.c.at.label(BUCKET), cast(parts.c.at, Date).label("day"),
+    day = cast(parts.c.at, Date)
+    bucket = parts.c.at if shape.grain == "hour" else _bucket(shape.grain, day)
+    return (select(*([] if bucket is None else [bucket.label(BUCKET)]), day.label("day"),
                    parts.c.currency, *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
             .group_by(parts.c.at, parts.c.currency).subquery(f"{name}_rows"))
 
 
-def store_statements(shape: Shape, binds: Binds, name: str = "store") -> SourceStatements:
+def store_statements(shape: Shape, binds: Binds, name: str = "store",
+                     cut: bool = False) -> SourceStatements:
     """Raw store sums per bucket over the period (workspace days, workspace currency): from
-    store_daily, or for hourly grain from the Shopify rows."""
-    if shape.grain == "hour":
-        rows = _store_hourly(binds, name)
+    store_daily, or for hourly grain and a period `cut` at a clock time from the Shopify
+    rows."""
+    if shape.grain == "hour" or cut:
+        rows = _store_rows(shape, binds, name)
     else:
         bucket = _bucket(shape.grain, StoreDaily.day)
         rows = (select(*([] if bucket is None else [bucket.label(BUCKET)]),
@@ -513,7 +566,8 @@ def store_statements(shape: Shape, binds: Binds, name: str = "store") -> SourceS
 def store_statement(query: SemanticQuery, scope: Scope, span: TimeRange) -> Select:
     """Raw store sums per bucket over `span` (workspace days, workspace currency): orders,
     gross, discounts, shipping, taxes, cogs, refunds, new_customers. Runs on its own."""
-    return store_statements(Shape.of(query), Binds.of(scope, span)).facts
+    return store_statements(Shape.of(query), Binds.of(scope, span),
+                            cut=span.until is not None).facts
 
 
 # --- helpers for a fact source built with its values (e.g. metricx.semantic.attributed) --------
@@ -554,16 +608,18 @@ class QueryStatement:
 
 @lru_cache(maxsize=512)
 def query_statement(shape: Shape, ad_sums: tuple[str, ...], store: bool,
-                    periods: int) -> QueryStatement:
-    """The statements of every query of this shape (built and compiled once, then cached)."""
+                    cuts: tuple[bool, ...]) -> QueryStatement:
+    """The statements of every query of this shape (built and compiled once, then cached);
+    `cuts`: for each period (main, then comparison), whether it stops at a clock time."""
     facts, missing = [], []
-    for period in range(periods):
+    for period, cut in enumerate(cuts):
         binds = Binds.placeholders(period)
         sources = {}
         if ad_sums:  # a ranking cuts the main period; the comparison keeps every row
-            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0)
+            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0,
+                                          cut)
         if store:
-            sources["store"] = store_statements(shape, binds, f"store{period}")
+            sources["store"] = store_statements(shape, binds, f"store{period}", cut)
         for name, statements in sources.items():
             facts.append((name, period, statements.facts))
             missing.append(statements.missing_rates)

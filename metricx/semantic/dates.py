@@ -50,10 +50,10 @@ _PERIODS: dict[str, _Period] = {
 }
 
 
-def _range(start: date, end: date) -> TimeRange:
+def _range(start: date, end: date, until: time | None = None) -> TimeRange:
     if end < start:
         raise DatePhraseError(f"the range ends ({end}) before it starts ({start})")
-    return TimeRange(start=start, end=end)
+    return TimeRange(start=start, end=end, until=until)
 
 
 def _whole_periods_before(unit: str, count: int, anchor: date) -> TimeRange:
@@ -323,16 +323,19 @@ def compare_range_for(kind: str, time_range: TimeRange) -> TimeRange:
     """The range to compare ``time_range`` with.
 
     previous_period: the same number of days just before. previous_year: the same dates a
-    year earlier (Feb 29 -> Feb 28). previous_week / previous_month / previous_quarter (or
-    "last week" ...): the whole named period before the one containing time_range.start.
+    year earlier (Feb 29 -> Feb 28). Both stop at the same clock time as time_range
+    (``until``), so today so far compares with yesterday up to the same hour.
+    previous_week / previous_month / previous_quarter (or "last week" ...): the whole named
+    period before the one containing time_range.start (named periods are taken whole).
     """
     text = _clean(kind.replace("_", " "))
     text = re.sub(r"^(?:vs\.?|versus|compared (?:to|with)) (?:the )?", "", text)
+    until = time_range.until
     if text in _PREVIOUS_PERIOD:
         end = time_range.start - timedelta(days=1)
-        return _range(end - timedelta(days=time_range.days - 1), end)
+        return _range(end - timedelta(days=time_range.days - 1), end, until)
     if text in _PREVIOUS_YEAR:
-        return _range(_year_earlier(time_range.start), _year_earlier(time_range.end))
+        return _range(_year_earlier(time_range.start), _year_earlier(time_range.end), until)
     match = _LAST.match(text)
     if match:
         return _last_periods(match, time_range.start)
@@ -359,16 +362,38 @@ def today_in(tz: str, now: datetime | None = None) -> date:
     return moment.astimezone(_zone(tz)).date()
 
 
+def _first_instant_at(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """The first instant (UTC) at which the local clock of ``day`` shows ``clock`` or later:
+    in a repeated fall-back hour the first pass (fold 0); a time skipped by DST maps to the
+    switch itself, the first instant that exists after it."""
+    naive = datetime.combine(day, clock).replace(fold=0)
+    before_switch = naive.replace(tzinfo=zone).astimezone(UTC)  # a skipped time reads late
+    if before_switch.astimezone(zone).replace(tzinfo=None) == naive:
+        return before_switch
+    # Skipped: the switch lies between reading the time with the offset after it and with
+    # the one before. Offsets change on whole seconds; bisect for the first second after.
+    low = int(naive.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(before_switch.timestamp())
+    offset_before = datetime.fromtimestamp(low, zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset_before:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
 def utc_bounds(time_range: TimeRange, tz: str) -> tuple[datetime, datetime]:
     """[start, end) in UTC covering the range's local days in ``tz``, right across DST changes.
 
     Each bound is the first instant of a local day, so a spring-forward day spans 23 hours and
     a fall-back day 25. A midnight skipped by DST (some zones switch at 00:00) maps to the
-    first instant that exists.
+    first instant that exists. With ``until``, the end is the first instant the last day's
+    local clock shows that time (the same rules for repeated and skipped times).
     """
     zone = _zone(tz)
-
-    def local_midnight(day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-    return local_midnight(time_range.start), local_midnight(time_range.end + timedelta(days=1))
+    start = _first_instant_at(time_range.start, time(0), zone)
+    if time_range.until is not None:
+        return start, _first_instant_at(time_range.end, time_range.until, zone)
+    return start, _first_instant_at(time_range.end + timedelta(days=1), time(0), zone)

@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, time
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -72,12 +72,37 @@ class _Model(BaseModel):
 
 
 class TimeRange(_Model):
-    """Inclusive dates in the workspace time zone (the engine turns them into UTC bounds)."""
+    """Inclusive dates in the workspace time zone (the engine turns them into UTC bounds),
+    optionally stopping at a local clock time on the last day ("today so far")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: date = Field(description="First day, inclusive (YYYY-MM-DD).")
     end: date = Field(description="Last day, inclusive (YYYY-MM-DD); not before start.")
+    # Left out of the JSON when null, so a range of whole days keeps DESIGN.md's shape.
+    until: time | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The range stops at this local clock time on its last day, exclusive "
+        "(HH:MM:SS), e.g. for today so far; null (the default) for whole days.",
+    )
+
+    @field_validator("until")
+    @classmethod
+    def _clock_time(cls, value: time | None) -> time | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            raise ValueError(
+                "until is a clock time in the workspace time zone; give it without an offset "
+                "(HH:MM:SS)"
+            )
+        if value == time(0):
+            raise ValueError(
+                "until 00:00:00 leaves nothing of the last day; end the range a day earlier "
+                "and use null for whole days"
+            )
+        return value.replace(fold=0)  # the JSON has no fold: a repeated time is its first pass
 
     @model_validator(mode="after")
     def _in_order(self) -> TimeRange:
@@ -87,8 +112,12 @@ class TimeRange(_Model):
 
     @property
     def days(self) -> int:
-        """Number of days in the range, both ends included."""
+        """Number of days in the range, both ends included (a cut last day counts)."""
         return (self.end - self.start).days + 1
+
+    def whole_days(self) -> TimeRange:
+        """The same days without the clock cut."""
+        return TimeRange(start=self.start, end=self.end)
 
 
 class Filters(_Model):
@@ -183,9 +212,9 @@ def _metric_help() -> str:
 class SemanticQuery(_Model):
     """A question about ad and store metrics, as data.
 
-    Which metrics, over which inclusive dates (workspace time zone), optionally compared with
-    another range, split by campaign-tree dimensions and/or a time grain, filtered, ranked and
-    limited. Weeks start Monday.
+    Which metrics, over which inclusive dates (workspace time zone; the last day possibly cut
+    at a clock time), optionally compared with another range, split by campaign-tree
+    dimensions and/or a time grain, filtered, ranked and limited. Weeks start Monday.
     """
 
     metrics: list[str] = Field(
@@ -198,7 +227,7 @@ class SemanticQuery(_Model):
     time_range: TimeRange = Field(description="The period asked about.")
     compare_range: TimeRange | None = Field(
         default=None,
-        description="A period to compare with (e.g. the previous period or last week, "
+        description="A period to compare with (e.g. the previous period, or last week "
         "taken whole); null for no comparison.",
     )
     dimensions: list[Dimension] = Field(
@@ -285,14 +314,24 @@ class SemanticQuery(_Model):
         )
 
     def _hourly_size_problem(self) -> str | None:
-        if self.grain != "hour" or not self.dimensions:
+        """Hourly grain, and a range cut at a clock time, read the snapshot rows themselves:
+        split by dimensions, their span is capped."""
+        if not self.dimensions:
             return None
         for name, span in (("time_range", self.time_range), ("compare_range", self.compare_range)):
-            if span is not None and span.days > MAX_HOURLY_DAYS:
+            if span is None or span.days <= MAX_HOURLY_DAYS:
+                continue
+            if self.grain == "hour":
                 return (
                     f"hourly rows by {', '.join(self.dimensions)} over {span.days} days "
                     f"({name}) would be too many rows; use grain 'day' or at most "
                     f"{MAX_HOURLY_DAYS} days"
+                )
+            if span.until is not None:
+                return (
+                    f"a {name} cut at {span.until} is read from hourly rows: split by "
+                    f"{', '.join(self.dimensions)} it can span at most {MAX_HOURLY_DAYS} days, "
+                    f"not {span.days}; drop until or shorten the range"
                 )
         return None
 
@@ -395,6 +434,8 @@ def _describe(error: ErrorDetails) -> str:
         text += f" (did you mean {close[0]!r}?)" if close else ""
     elif kind.startswith(("date", "datetime")):
         text = f"{given!r} is not a date; use YYYY-MM-DD"
+    elif kind.startswith("time"):
+        text = f"{given!r} is not a clock time; use HH:MM or HH:MM:SS"
     elif kind == "greater_than_equal":
         text = f"must be at least {ctx['ge']}, got {given!r}"
     elif kind == "less_than_equal":

@@ -6,7 +6,8 @@ what is tagged badly.
   store's orders and revenue.
 - `reconciliation`: per platform, what the platform reports (its own conversions, which
   double count across platforms) beside what the attribution model credits it, beside the
-  store's totals.
+  store's totals; `summary()` says in one sentence how the claims compare with the orders,
+  `revenue_summary()` why the store revenue here differs from the Dashboard's.
 - `utm_hygiene`: campaigns and ads that spend but never appear in any order's journey, and
   paid visits whose UTMs match no entity.
 """
@@ -14,6 +15,7 @@ what is tagged badly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import Date, and_, cast, func, select
@@ -25,6 +27,7 @@ from metricx.db import get_reader, transaction
 from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
 from metricx.queue import get_queue
 from metricx.semantic.attributed import entity_tree
+from metricx.semantic.catalogue import format_value
 from metricx.semantic.compiler import Scope
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import Attribution as AttributionSettings
@@ -39,6 +42,8 @@ PLATFORMS = ("meta", "google")
 RECONCILED = {"spend": "spend", "conversions": "platform_conversions",
               "conversion_value": "platform_value", "attributed_orders": "attributed_orders",
               "attributed_revenue": "attributed_revenue"}
+#: Claims within this share of the store's orders count as "about as many".
+ABOUT_EQUAL = 0.02
 
 
 def _scope(workspace_id: int) -> Scope:
@@ -51,14 +56,22 @@ def _frame(statement) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def _store_totals(scope: Scope, span: TimeRange) -> tuple[float, float]:
-    """(orders, order revenue) of the range, as attribution counts revenue."""
+class StoreTotals(NamedTuple):
+    """The orders placed in a range, as attribution counts them (in the order currency)."""
+
+    orders: float
+    revenue: float  # net sales after each order's refunds so far, plus shipping
+    refunded: float  # refunded so far on these orders, whenever the refund was issued
+
+
+def _store_totals(scope: Scope, span: TimeRange) -> StoreTotals:
     start, end = utc_bounds(span, scope.timezone)
     row = _frame(select(func.count().label("orders"),
-                        func.coalesce(func.sum(order_revenue_sql()), 0).label("revenue"))
+                        func.coalesce(func.sum(order_revenue_sql()), 0).label("revenue"),
+                        func.coalesce(func.sum(ShopifyOrder.refunded), 0).label("refunded"))
                  .where(ShopifyOrder.workspace_id == scope.workspace_id, *live_orders(),
                         ShopifyOrder.processed_at >= start, ShopifyOrder.processed_at < end))
-    return float(row.orders[0]), float(row.revenue[0])
+    return StoreTotals(*(float(row[column][0]) for column in StoreTotals._fields))
 
 
 def channel_breakdown(workspace_id: int, span: TimeRange,
@@ -85,7 +98,7 @@ def channel_breakdown(workspace_id: int, span: TimeRange,
         .order_by(Touchpoint.channel, tree.c.provider))
     credited["orders"] = credited["orders"].astype(float)
     credited["revenue"] = credited["revenue"].astype(float)
-    orders, revenue = _store_totals(scope, span)
+    orders, revenue, _ = _store_totals(scope, span)
     rest = pd.DataFrame([{"channel": "unattributed", "provider": None,
                           "orders": orders - credited["orders"].sum(),
                           "revenue": revenue - credited["revenue"].sum()}])
@@ -98,10 +111,73 @@ def channel_breakdown(workspace_id: int, span: TimeRange,
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """What the platforms claim beside what the store has, for orders placed in a range.
+
+    `store_revenue` counts revenue as attribution does: each order's net sales after its own
+    refunds so far (`order_refunds`), plus shipping, in the order currency. The Dashboard's
+    store revenue metric (`dashboard_revenue`) subtracts the refunds issued in the range
+    instead, whatever day their order was placed (`refunds_issued`), converted into the
+    workspace currency at each day's rate."""
+
     platforms: pd.DataFrame  # per platform: reported vs attributed
     store_orders: float
     store_revenue: float
     settings: AttributionSettings
+    currency: str
+    order_refunds: float
+    dashboard_revenue: float
+    refunds_issued: float
+    purchases_withheld: str | None = None  # why platform purchases are unknown (part of a day)
+
+    @property
+    def claimed(self) -> float:
+        """Purchases the platforms report together (each counts orders others claim too)."""
+        return float(self.platforms["platform_conversions"].sum())
+
+    def summary(self) -> str:
+        """How the platforms' purchases compare with the store's orders, in one sentence."""
+        if self.purchases_withheld:
+            return f"The platforms' purchases are {self.purchases_withheld}."
+        claimed, orders = self.claimed, self.store_orders
+        counts = f"({claimed:,.0f} against {orders:,.0f} Shopify orders)"
+        if claimed == 0 and orders == 0:
+            return "Neither the platforms nor the store recorded a purchase in these days."
+        if abs(claimed - orders) <= ABOUT_EQUAL * orders:
+            return (f"The platforms report about as many purchases as the store has orders "
+                    f"{counts}; that need not mean they agree: each platform also claims "
+                    "orders another platform claims, while attribution gives each order out "
+                    "once.")
+        if claimed > orders:
+            return (f"The platforms report more purchases than the store sold {counts}: each "
+                    "platform counts view-through and cross-device conversions and claims "
+                    "orders another platform also claims; attribution gives each order out "
+                    "once.")
+        return (f"The platforms report fewer purchases than the store has orders {counts}: "
+                "the rest came from other channels (organic, email, direct) or were not "
+                "tracked.")
+
+    def revenue_summary(self) -> str:
+        """Why this store revenue differs from the Dashboard's, with both amounts."""
+
+        def money(amount: float) -> str:
+            return format_value("store_revenue", amount, self.currency)
+
+        both = f"{money(self.store_revenue)} vs {money(self.dashboard_revenue)}"
+        if round(self.store_revenue, 2) == round(self.dashboard_revenue, 2):
+            return (f"This is the Dashboard's store revenue too ({money(self.store_revenue)}): "
+                    "net sales plus shipping, taxes excluded.")
+        # Whatever the refunds do not explain is the currency conversion (attribution sums
+        # each order in its own currency; the metric engine converts at each day's rate).
+        converted = (self.dashboard_revenue - self.store_revenue) - (
+            self.order_refunds - self.refunds_issued)
+        conversion = (f"; and the Dashboard converts other currencies at each day's rate "
+                      f"({money(abs(converted))} of the difference)"
+                      if abs(converted) >= 0.005 else "")
+        return (f"Attributed revenue counts each order placed in these days less what has been "
+                f"refunded on it so far ({money(self.order_refunds)}); the Dashboard's store "
+                f"revenue counts the same orders less the refunds issued in these days, "
+                f"whatever day their order was placed ({money(self.refunds_issued)})"
+                f"{conversion}: {both}.")
 
 
 def reconciliation(workspace_id: int, span: TimeRange,
@@ -113,14 +189,25 @@ def reconciliation(workspace_id: int, span: TimeRange,
                          "attributed_revenue", "spend"],
              "time_range": span.model_dump(mode="json"), "dimensions": ["provider"],
              "attribution": settings.model_dump(mode="json")}
-    by_provider = run_query(workspace_id, query).frame.set_index("provider")
-    platforms = (by_provider.reindex(list(PLATFORMS))[list(RECONCILED)].astype(float).fillna(0.0)
-                 .rename(columns=RECONCILED).rename_axis("platform").reset_index())
+    result = run_query(workspace_id, query)
+    # A platform not connected has nothing (0); conversions of part of a day that the engine
+    # withheld stay unknown (NaN), never 0.
+    platforms = (result.frame.set_index("provider")[list(RECONCILED)].astype(float)
+                 .reindex(list(PLATFORMS), fill_value=0.0))
+    known = [column for column in RECONCILED if column not in result.withheld]
+    platforms[known] = platforms[known].fillna(0.0)
+    platforms = platforms.rename(columns=RECONCILED).rename_axis("platform").reset_index()
     platforms["over_claim"] = (platforms["platform_conversions"]
                                / platforms["attributed_orders"].where(
                                    platforms["attributed_orders"] != 0))
-    orders, revenue = _store_totals(_scope(workspace_id), span)
-    return Reconciliation(platforms, orders, revenue, settings)
+    scope = _scope(workspace_id)
+    store = _store_totals(scope, span)
+    dashboard = run_query(workspace_id, {"metrics": ["store_revenue", "refunds"],
+                                         "time_range": span.model_dump(mode="json")}).frame
+    return Reconciliation(platforms, store.orders, store.revenue, settings, scope.currency,
+                          store.refunded, float(dashboard["store_revenue"].iloc[0]),
+                          float(dashboard["refunds"].iloc[0]),
+                          result.withheld.get("conversions"))
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,18 @@ It compiles the query (metricx.semantic.compiler) into one statement — every f
 the period and of the comparison period, and their missing-rate checks — runs it inside one
 workspace, then turns the fetched sums into the asked metrics with the catalogue's formulas —
 ratios of sums, x/0 is null — orders, limits and aligns the comparison period.
+
+A period cut at a clock time (`TimeRange.until`, "today so far") is answered from the snapshot
+and Shopify rows before the cut. Where the cut leaves out conversions a platform reports per
+day only (Meta), the conversion metrics of that row are left empty (NaN) and named in
+`MetricsResult.withheld`, never undercounted (see compiler.DAILY_CONVERSIONS).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -30,6 +35,12 @@ from metricx.semantic.catalogue import Difference, Ratio
 from metricx.semantic.compiler import BUCKET, Scope
 from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.services.settings import COST_FIELDS, Costs
+from metricx.totals import CONVERSIONS
+
+#: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
+WITHHELD_NOTE = ("not available for part of a day: Meta reports purchases and leads per day, "
+                 "not per hour, so those of a day cut at a clock time cannot be counted; "
+                 "left empty rather than undercounted")
 
 
 class MissingFxRateError(InvalidInputError):
@@ -57,6 +68,9 @@ class MetricsResult:
     currency: str
     timezone: str
     definitions: dict[str, str]
+    #: metric id -> why some of its values are empty (conversions of a day cut at a clock
+    #: time that a platform reports per day only); empty when nothing was withheld
+    withheld: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def sql(self) -> list[str]:
@@ -93,6 +107,7 @@ class MetricsResult:
                 "definitions": self.definitions,
                 "attribution": query.attribution.model_dump(mode="json")
                 if query.attribution and query.needs_attribution else None,
+                "withheld": self.withheld,
             },
         }
 
@@ -143,8 +158,9 @@ def _sources(query: SemanticQuery) -> tuple[compiler.QueryStatement | None, list
     bases = set(query.base_metrics)
     ad_sums = tuple(s for s in compiler.AD_SUMS if s in bases)
     store = bool(bases & compiler.STORE_METRICS)
-    shared = (compiler.query_statement(compiler.Shape.of(query), ad_sums, store,
-                                       2 if query.compare_range else 1)
+    cuts = tuple(span.until is not None
+                 for span in (query.time_range, query.compare_range) if span is not None)
+    shared = (compiler.query_statement(compiler.Shape.of(query), ad_sums, store, cuts)
               if ad_sums or store else None)
     value_bound = [name for name, (sums, _) in VALUE_BOUND_SOURCES.items() if bases & sums]
     return shared, value_bound
@@ -236,7 +252,22 @@ def _period(query: SemanticQuery, costs: Costs, span: TimeRange,
             if base in columns:
                 merged[base][placed[name]] = np.nan_to_num(
                     np.asarray(columns[base], dtype=float))
+    for name, columns in facts.items():
+        if compiler.WITHHELD in columns:  # conversions the cut cannot place: unknown, not 0
+            withheld = np.asarray(columns[compiler.WITHHELD], dtype=float) > 0
+            rows = np.asarray(placed[name], dtype=np.int64)[withheld]
+            for base in set(CONVERSIONS) & set(query.base_metrics):
+                merged[base][rows] = np.nan
     return merged
+
+
+def _withheld(query: SemanticQuery, fetched: list[dict[str, Columns]]) -> dict[str, str]:
+    """The asked metrics left empty somewhere because conversions were withheld."""
+    if not any(any(columns.get(compiler.WITHHELD) or ())
+               for sources in fetched for columns in sources.values()):
+        return {}
+    return {m: WITHHELD_NOTE for m in query.metrics
+            if set(catalogue.base_metrics_for([m])) & set(CONVERSIONS)}
 
 
 def _key_columns(query: SemanticQuery) -> list[str]:
@@ -365,4 +396,4 @@ def run_query(workspace_id: int, query: SemanticQuery | dict | str) -> MetricsRe
                          keys_from=(main, shown))
     definitions = {m: catalogue.get_metric(m).definition for m in query.metrics}
     return MetricsResult(query, _frame(query, main, shown), compare, scope.currency,
-                         scope.timezone, definitions)
+                         scope.timezone, definitions, _withheld(query, fetched))

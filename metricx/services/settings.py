@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from metricx import validation
@@ -18,8 +18,13 @@ from metricx.services import audit
 from metricx.sync import rollup
 
 UTM_MATCHES = ("id", "name", "id_or_name")
-COST_FIELDS = ("shipping_cost_per_order", "shipping_cost_pct", "payment_fee_pct",
-               "payment_fee_fixed", "handling_per_order")
+#: cost setting -> what it is called in a message about it
+COST_NAMES = {"shipping_cost_per_order": "the shipping cost per order",
+              "shipping_cost_pct": "the shipping cost share", "payment_fee_pct":
+              "the payment fee share", "payment_fee_fixed": "the payment fee per order",
+              "handling_per_order": "the handling cost per order"}
+COST_FIELDS = tuple(COST_NAMES)
+MAX_RATE = Decimal(10) ** 9  # fx_rates.rate holds less than 10^10
 
 
 def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: str) -> bool:
@@ -33,6 +38,7 @@ def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: s
         workspace = session.get(Workspace, actor.workspace_id)
         moved = workspace.timezone != zone
         workspace.timezone, workspace.currency, workspace.utm_match = zone, code, utm_match
+        workspace.settings_confirmed_at = func.now()  # saving them is confirming them
         session.flush()
         if moved:
             rollup.rebuild(session, actor.workspace_id)
@@ -44,7 +50,7 @@ def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: s
 def set_fx_rate(actor: Actor, day: date, from_currency: str, rate: object) -> None:
     """Record one day's rate from `from_currency` into the workspace currency."""
     actor.require_admin("edit FX rates")
-    value = validation.non_negative_number(rate, "the rate")
+    value = validation.non_negative_number(rate, "the rate", maximum=MAX_RATE)
     if value == 0:
         raise InvalidInputError("a rate of 0 would erase the money; enter the real rate")
     source = validation.currency_code(from_currency)
@@ -87,13 +93,15 @@ def costs(workspace_id: int) -> Costs:
 
 def update_costs(actor: Actor, **values: object) -> Costs:
     actor.require_admin("edit cost settings")
-    checked = {f: validation.non_negative_number(values[f], f.replace("_", " "),
+    checked = {f: validation.non_negative_number(values[f], COST_NAMES[f],
                                                  percent=f.endswith("_pct"))
                for f in COST_FIELDS}
+    # Saved, even unchanged, is reviewed: a 0 the admin left standing is their answer.
+    saved = {**checked, "costs_reviewed_at": func.now()}
     with transaction() as session:
-        statement = insert(CostSettings).values(workspace_id=actor.workspace_id, **checked)
+        statement = insert(CostSettings).values(workspace_id=actor.workspace_id, **saved)
         session.execute(statement.on_conflict_do_update(index_elements=["workspace_id"],
-                                                        set_=checked))
+                                                        set_=saved))
         audit.record(session, actor, "costs.update", None,
                      **{k: str(v) for k, v in checked.items()})
     return Costs(**checked)

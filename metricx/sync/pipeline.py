@@ -6,9 +6,14 @@ Kinds:
   resync, backfill, and the nightly re-fetch of the last 7 days that picks up restatements).
 - "shop": Shopify products, customers and orders updated since the last sync.
 
-Failures: an expired or revoked token marks the connection `needs_reauth` and the job ends
-(retrying cannot help); throttling and server errors are recorded and re-raised so RQ retries
-with backoff; anything else marks the connection `error`. The data is left as it was.
+Failures: an expired or revoked token, or a stored one the vault cannot decrypt, marks the
+connection `needs_reauth` and the job ends (retrying cannot help); throttling and server errors
+are recorded and re-raised so RQ retries with backoff; a window of days that cannot be synced
+is refused before the run starts, the connection untouched; anything else marks the connection
+`error`. The data is left as it was.
+
+Every transaction that writes the connection's facts holds its write lock
+(`runs.connection_writes`), so S1 holds even if two syncs of one connection ever overlap.
 """
 
 from __future__ import annotations
@@ -32,9 +37,17 @@ from metricx.services.platform_notices import API_WARNINGS
 from metricx.sync import rollup, snapshots
 from metricx.sync import shopify as shop_writer
 from metricx.sync.entities import stored_ids, upsert_entities
-from metricx.sync.runs import RunRecorder, connection_lock
+from metricx.sync.runs import (
+    RunRecorder,
+    connection_lock,
+    connection_writes,
+    new_run_id,
+    run_holder,
+)
 from metricx.sync.sources import AdSource, ad_source, shop_client
+from metricx.sync.window import WindowError, check_window, refuse_bad_window
 from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
+from metricx.vault import UnreadableTokenError, VaultError
 
 KINDS = ("intraday", "range", "shop")
 # The nightly re-fetch re-reads the hours of this many recent days (delivery settles within a
@@ -76,8 +89,10 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
         return SyncOutcome(connection_id, kind, "skipped", 0,
                            f"connection is {connection.status}")
     now = now or datetime.now(UTC)
-    recorder = RunRecorder(workspace_id, connection_id, kind, start, end, job_id)
-    with connection_lock(connection_id):
+    refuse_bad_window(connection, kind, start, end, now)
+    run_id = new_run_id()  # the lease names its run: the reaper tells live runs from dead ones
+    recorder = RunRecorder(workspace_id, connection_id, kind, start, end, job_id, run_id)
+    with connection_lock(connection_id, holder=run_holder(run_id)):
         recorder.start()
         try:
             if connection.provider in AD_PROVIDERS:
@@ -92,8 +107,20 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
             recorder.finish(error=str(error),
                             connection_status=error.connection_status or "error")
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
+        except VaultError as error:
+            # A token no key opens (altered, damaged) only a new one replaces; a key missing
+            # from TOKEN_ENCRYPTION_KEY is the operator's to put back.
+            unreadable = isinstance(error, UnreadableTokenError)
+            message = (f"{error}: replace the token or reconnect the account" if unreadable
+                       else str(error))
+            recorder.finish(error=message,
+                            connection_status="needs_reauth" if unreadable else "error")
+            return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, message)
         except InvalidInputError as error:
-            recorder.finish(error=str(error), connection_status="error")
+            # A window found bad only once the account's zone was read is not the account's
+            # fault: the run fails, the connection keeps its status.
+            recorder.finish(error=str(error),
+                            connection_status=None if isinstance(error, WindowError) else "error")
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
         except Exception as error:
             recorder.finish(error=f"internal error: {type(error).__name__}: {error}",
@@ -117,7 +144,7 @@ def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
     """Entity ids of every ad of the connection, after writing `entities` (all of the tree, or
     only what changed since the last read). Ads that report metrics but are neither stored nor
     in `entities` (deleted since) get a bare row so their spend is never dropped."""
-    with transaction() as session:
+    with connection_writes(connection.id) as session:
         stored = stored_ids(session, connection.id, "ad")
         listed = {e.external_id for e in entities if e.level == "ad"}
         orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
@@ -207,10 +234,7 @@ def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
     nightly = start is None
     start = start or today - timedelta(days=source.restatement_days())
     end = end or today - timedelta(days=1)
-    if start > end:
-        raise InvalidInputError(f"start {start} is after end {end}")
-    if end > today:
-        raise InvalidInputError(f"end {end} is in the future (today is {today} there)")
+    check_window(start, end, today)  # again, now in the account's own zone
     recorder.window_start, recorder.window_end = start, end
     # The nightly re-fetch (no dates given) re-reads hours only for the days whose delivery
     # may still move; a manual resync or backfill reads every day's hours.
@@ -234,7 +258,7 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
         entity_id = ids[record.ad_external_id]
         day_totals[entity_id] = day_totals.get(entity_id, Totals()) + Totals.of(record)
     rows = 0
-    with transaction() as session:
+    with connection_writes(connection.id) as session:
         for day, totals in by_day.items():
             # An ad the platform no longer reports for the day is at zero.
             held = snapshots.sums_for_day(session, connection.workspace_id,
@@ -283,7 +307,7 @@ def _replace_chunk(connection: ConnectionView, source: AdSource, entities: list[
         hour = record.hour if record.hour is not None else 0
         hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
     day_totals = None if daily is None else _day_totals(ids, daily)
-    with transaction() as session:
+    with connection_writes(connection.id) as session:
         return snapshots.replace_days(session, connection.workspace_id, tz,
                                       list(ids.values()), days, hourly, day_totals,
                                       METRIC_COLUMNS if settled else CONVERSIONS)
@@ -302,7 +326,7 @@ def compact_connection(connection: ConnectionView, now: datetime | None = None) 
     """Fold the 15-minute rows of the connection's past local days into hourly rows."""
     tz = connection.timezone or "UTC"
     today = today_in(tz, now or datetime.now(UTC))
-    with transaction() as session:
+    with connection_writes(connection.id) as session:
         ids = list(session.scalars(select(Entity.id).where(
             Entity.connection_id == connection.id, Entity.level == "ad")))
         if not ids:

@@ -2,22 +2,26 @@
 
 Job ids are deterministic (connection + kind + window), so a job enqueued twice while the
 first is still waiting is refused instead of run twice; and even if two ran, the sync itself
-is idempotent (S1) and serialised by the connection lock.
+is idempotent (S1) and serialised by the connection's lease and write lock (`sync.runs`).
+A window of days is checked here too, so a bad one is refused before anything is queued.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from rq import Retry
-from rq.exceptions import DuplicateJobError
-from rq.job import Job
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.results import Result
 from sqlalchemy import select
 
 from metricx.db import new_session
 from metricx.models import Connection
 from metricx.queue import get_queue, get_redis
+from metricx.services.connections import get_connection
+from metricx.sync.window import refuse_bad_window
 
 # Throttling and 5xx: RQ retries after 30 s, 2 min, then 10 min (workers run --with-scheduler).
 RETRY = Retry(max=3, interval=[30, 120, 600])
@@ -58,6 +62,9 @@ def job_id_for(connection_id: int, kind: str, start: date | None, end: date | No
 def enqueue_sync(workspace_id: int, connection_id: int, kind: str, *,
                  start: date | None = None, end: date | None = None,
                  queue: str = "default") -> Enqueued:
+    if start or end:
+        refuse_bad_window(get_connection(workspace_id, connection_id), kind, start, end,
+                          datetime.now(UTC))
     job_id = job_id_for(connection_id, kind, start, end)
 
     def enqueue() -> None:
@@ -76,6 +83,28 @@ def enqueue_sync(workspace_id: int, connection_id: int, kind: str, *,
         previous.delete()  # done long ago: its id is free for a new run
         enqueue()
     return Enqueued(connection_id, job_id)
+
+
+def fail_abandoned_job(job_id: str, reason: str, *, started_before: datetime) -> bool:
+    """Mark failed the RQ job of a sync whose worker died, as RQ does for an abandoned job, but
+    at once: RQ notices only when the worker's heartbeat lapses, and its deterministic id
+    refuses the connection's next sync meanwhile. A job of that id that started after
+    `started_before` (the dead run's start) is a newer sync's and is left alone."""
+    try:
+        job = Job.fetch(job_id, connection=get_redis())
+    except NoSuchJobError:
+        return False
+    if job.get_status() != JobStatus.STARTED or job.started_at is None \
+            or job.started_at > started_before:
+        return False
+    with get_redis().pipeline() as pipeline:
+        job.started_job_registry.remove_executions(job, pipeline=pipeline)
+        job.set_status(JobStatus.FAILED, pipeline=pipeline)
+        job.failed_job_registry.add(job, ttl=job.failure_ttl, exc_string=reason,
+                                    pipeline=pipeline)
+        Result.create_failure(job, job.failure_ttl, exc_string=reason, pipeline=pipeline)
+        pipeline.execute()
+    return True
 
 
 def job_progress(job_id: str) -> dict:

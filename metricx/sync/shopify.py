@@ -43,6 +43,7 @@ from metricx.models import (
 )
 from metricx.sync import rollup
 from metricx.sync.bulk import insert_rows, upsert
+from metricx.sync.runs import connection_writes
 
 PAGE = 250
 # Shopify's updated_at filter has second precision and writes land late: re-read a little.
@@ -256,7 +257,8 @@ def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord],
                  progress: Progress | None = None) -> int:
     written = 0
     for page in pages(orders):
-        with transaction() as session:
+        # Children and the store rollup are replaced per page: one writer per shop at a time.
+        with connection_writes(shop.connection_id) as session:
             tz = rollup.workspace_timezone(session, shop.workspace_id)
             keys = ([o.external_id for o in page],
                     sorted({o.customer_id for o in page if o.customer_id}))

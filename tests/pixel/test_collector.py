@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -270,6 +271,66 @@ def test_a_failed_write_is_503_so_the_client_sends_again_and_nothing_is_acknowle
     answer = collector.post(pixel_event(workspace.pixel_key))
     assert answer.status_code == 503 and "send them again" in answer.json()["error"]
     assert answer.headers["Retry-After"] == "1"
+
+
+def test_an_offset_with_seconds_and_microseconds_is_stored_as_the_instant_it_names(
+        collector, workspace):
+    # Given an event stamped with an offset Python reads and PostgreSQL does not
+    offset = timezone(timedelta(hours=5, minutes=30, seconds=15, microseconds=123456))
+    moment = (NOW - timedelta(hours=1)).astimezone(offset)
+    sent = pixel_event(workspace.pixel_key, timestamp=moment.isoformat())
+    assert sent["timestamp"].endswith("+05:30:15.123456")
+    # When it is sent, then it is stored, at that very instant
+    answer = collector.post(sent)
+    assert (answer.status_code, answer.json()) == (202, {"accepted": 1})
+    [row] = stored_events(workspace.id)
+    assert row["occurred_at"] == moment == NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize("token, error", [
+    ("9" * 5000, "a number of 5,000 digits (at most 64 are read)"),
+    ("-" + "9" * 4301, "a number of 4,301 digits (at most 64 are read)"),
+    ("NaN", "NaN is not a JSON number"),
+    ("-Infinity", "-Infinity is not a JSON number"),
+])
+def test_a_number_json_does_not_have_or_python_cannot_read_is_400(collector, workspace, token,
+                                                                    error):
+    # Given a purchase whose order id is a number that is not JSON, or too long to read
+    event = json.dumps(pixel_event(workspace.pixel_key, event="purchase", order_id=0))
+    body = event.replace('"order_id": 0', f'"order_id": {token}')
+    # When it is sent, then it is refused as malformed, saying why, and nothing is stored
+    answer = collector.post(content=body.encode())
+    assert (answer.status_code, answer.json()) == (400, {"error": "malformed JSON: " + error})
+    assert stored_events() == []
+
+
+async def _send_at_once(url: str, bodies: list[bytes]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=len(bodies)),
+                                 timeout=30) as client:
+        return await asyncio.gather(*(client.post(url, content=body) for body in bodies))
+
+
+def test_a_request_postgresql_refuses_costs_only_itself_among_40_concurrent_ones(
+        start_collector, workspace, monkeypatch, caplog):
+    # Given a gap in the collector's checks (a NUL passes them, as an offset with seconds once
+    # did), and a writer gathering requests for 300 ms so concurrent ones share a batch
+    monkeypatch.setattr("metricx.pixel.events._storable", lambda value, field: value)
+    collector = start_collector(flush_interval_ms=300)
+    good = [pixel_event(workspace.pixel_key) for _ in range(40)]
+    poisoned = pixel_event(workspace.pixel_key, anonymous_id="anon\x00")
+    bodies = [json.dumps(body).encode() for body in [*good[:20], poisoned, *good[20:]]]
+    # When the 41 requests arrive at once
+    answers = asyncio.run(_send_at_once(collector.events_url, bodies))
+    # Then they were written as one batch, which PostgreSQL refused
+    assert "PostgreSQL refused a batch of 41 pixel requests" in caplog.text
+    # And the poisoned request alone is refused, saying why without SQL; the others are stored
+    refused = answers.pop(20)
+    assert refused.status_code == 422
+    assert refused.json() == {"error": "the events could not be stored: PostgreSQL text fields "
+                                       "cannot contain NUL (0x00) bytes"}
+    assert [a.status_code for a in answers] == [202] * 40
+    assert {row["event_id"] for row in stored_events(workspace.id)} == {
+        event["event_id"] for event in good}
 
 
 def test_a_failed_key_lookup_is_503_too(collector, workspace, monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,16 +38,34 @@ def test_a_utm_from_the_url_is_cut_to_fit_but_a_sent_one_must_fit():
     assert refused.value.status == 422
 
 
-def test_a_nul_hidden_in_the_url_query_is_refused_naming_where_it_was():
-    with pytest.raises(Rejected, match="NUL") as refused:
-        parse(pixel_event("k", url="https://shop.test/?utm_source=a%00b"))
-    assert refused.value.field == "url (utm_source)"
+def test_control_characters_hidden_in_the_url_query_become_spaces_the_event_is_kept():
+    # Given an ad link whose UTMs decode to a NUL and a line break (the store did not write it)
+    [event] = parse(pixel_event(
+        "k", url="https://shop.test/?utm_source=a%00b&utm_campaign=Summer%0ASale%0A")).events
+    # Then the event is taken, its UTMs made storable
+    assert (event.utm["utm_source"], event.utm["utm_campaign"]) == ("a b", "Summer Sale")
+
+
+@pytest.mark.parametrize("value, error", [
+    ("anon\x00", "contains a NUL character"),
+    ("anon\x01", "contains a control character (U+0001)"),
+    ("anon\n", "contains a control character (U+000A)"),
+    ("anon\x9b", "contains a control character (U+009B)"),
+    ("anon\ud800", "is not valid Unicode (a lone surrogate)"),
+])
+def test_a_sent_text_with_a_control_character_or_a_lone_surrogate_is_422(value, error):
+    with pytest.raises(Rejected) as refused:
+        parse(pixel_event("k", anonymous_id=value))
+    assert (refused.value.status, refused.value.message, refused.value.field) == (
+        422, error, "anonymous_id")
 
 
 @pytest.mark.parametrize("raw, message", [
     (b"\xff\xfe{}", "not UTF-8"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (b"", "malformed JSON"),
+    (b'{"x": ' + b"1" * 5000 + b"}", "a number of 5,000 digits"),
+    (b'{"x": Infinity}', "Infinity is not a JSON number"),
 ])
 def test_bodies_that_are_not_json_are_400(raw, message):
     with pytest.raises(Rejected, match=message) as refused:
@@ -88,6 +106,29 @@ def test_a_zulu_timestamp_as_browsers_write_it_is_taken():
     stamp = NOW.strftime("%Y-%m-%dT%H:%M:%S.") + f"{NOW.microsecond // 1000:03d}Z"
     [event] = parse(pixel_event("k", timestamp=stamp)).events
     assert event.occurred_at == NOW.replace(microsecond=NOW.microsecond // 1000 * 1000)
+
+
+@pytest.mark.parametrize("offset", ["+05:30:15.123456", "+23:59:59.999999", "-16:00"])
+def test_any_offset_python_reads_is_taken_as_the_instant_in_utc(offset):
+    # Given an instant written with an offset PostgreSQL cannot read (beyond ±15:59:59, or
+    # with seconds and their fractions)
+    stamp = NOW.astimezone(timezone(datetime.fromisoformat("2026-01-01T00:00" + offset)
+                                    .utcoffset()))
+    assert stamp.isoformat().endswith(offset)
+    # Then it is taken as that instant, in UTC as timestamptz stores it
+    [event] = parse(pixel_event("k", timestamp=stamp.isoformat())).events
+    assert event.occurred_at == NOW and event.occurred_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("stamp, error", [
+    ("0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00+05:00 is more than 30 days old"),
+    ("9999-12-31T23:59:59.999999-14:00",
+     "9999-12-31T23:59:59.999999-14:00 is in the future (is the client's clock right?)"),
+])
+def test_times_whose_utc_falls_outside_the_calendar_are_422_not_an_overflow(stamp, error):
+    with pytest.raises(Rejected) as refused:
+        parse(pixel_event("k", timestamp=stamp))
+    assert (refused.value.status, refused.value.message) == (422, error)
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -27,7 +27,7 @@ def open_settings(email: str, password: str) -> AppTest:
     app.text_input[0].input(email)
     app.text_input[1].input(password)
     app.button[0].click().run()
-    app.switch_page("pages/settings.py").run()
+    app.switch_page("views/settings.py").run()
     assert not app.exception, app.exception
     return app
 

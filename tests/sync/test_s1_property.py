@@ -1,6 +1,7 @@
 """Invariant S1 as a property: whatever the interleaving of 15-minute syncs, restatements,
 re-fetches (Meta's, whose hourly rows withhold conversions, and day-total re-fetches of
-settled days), compactions, duplicated jobs and crashes, each ad-day's rows sum to the total
+settled days), compactions, duplicated jobs (one after the other, or at once with no Redis
+lease between them: the write lock alone) and crashes, each ad-day's rows sum to the total
 the platform reported last, per metric family; and every ad rollup (per ad, per connection,
 per campaign, in workspace-local days) equals the rows summed again, through ads moving
 between campaigns and workspace time-zone changes too.
@@ -11,19 +12,23 @@ ones, on the real database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from overlapping import FirstWriterPauses
 from sqlalchemy import delete, text
 
 from metricx.db import transaction
 from metricx.models import MetricDaily, MetricSnapshot
 from metricx.semantic.dates import today_in
 from metricx.sync import pipeline, rollup, snapshots
+from metricx.sync.runs import connection_writes
 from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
@@ -150,6 +155,10 @@ ACTIONS = st.one_of(
               st.one_of(st.none(), st.integers(0, 2))),
     # the workspace's time zone changes: every rollup is rebuilt in the new days
     st.tuples(st.just("rezone"), st.sampled_from(ZONES)),
+    # two syncs write the same at once, the first paused before its commit (no Redis lease)
+    st.tuples(st.just("overlap_intraday")),
+    st.tuples(st.just("overlap_refetch"), st.integers(1, 7),
+              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
 )
 
 
@@ -204,6 +213,9 @@ def held(workspace_id: int, entity_ids: list[int], tz: str,
 @example(tz="America/New_York", start=STARTS[0],  # a re-fetch across the spring-forward day
          actions=[("accrue", 1, 5000, 50, 2), ("intraday",), ("advance", 1800), ("advance", 1800),
                   ("refetch", 3, [1] * 24), ("compact",)])
+@example(tz="UTC", start=STARTS[3],  # two syncs at once, each time with something to write
+         actions=[("accrue", 0, 1000, 10, 1), ("overlap_intraday",), ("advance", 1440),
+                  ("overlap_refetch", 1, [1] * 24)])
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tz=st.sampled_from(ZONES), start=st.sampled_from(STARTS),
@@ -221,16 +233,22 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
     platform = Platform(tz=tz, now=start)
     reported: dict[tuple[int, date], Totals] = {}  # what the sync last read, per ad-day
 
-    def intraday() -> None:
-        with transaction() as session:
+    def no_pause() -> None:
+        pass
+
+    # The writes run as the pipeline's do: in transactions holding the connection's write lock.
+    def intraday(pause: Callable[[], None] = no_pause) -> None:
+        with connection_writes(connection.id) as session:
             for day in (platform.today() - timedelta(days=1), platform.today()):
                 totals = {e: platform.totals.get((e, day), Totals()) for e in entity_ids}
                 snapshots.apply_running_totals(session, workspace_id, day, tz, totals,
                                                platform.now)
                 reported.update({(e, day): t for e, t in totals.items()})
+            pause()
 
     def refetch(days_back: int, weights: list[int], crash_after_first: bool = False,
-                daily_family: tuple[str, ...] = ()) -> None:
+                daily_family: tuple[str, ...] = (), pause: Callable[[], None] = no_pause
+                ) -> None:
         days = [platform.today() - timedelta(days=d) for d in range(days_back, 0, -1)]
         hourly = {(e, d): split(platform.totals.get((e, d), Totals()), weights)
                   for e in entity_ids for d in days}
@@ -241,12 +259,13 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
                       for key, hours in hourly.items()} if kept else {}
             daily = {(e, d): platform.totals.get((e, d), Totals())
                      for e in entity_ids for d in days}
-        with transaction() as session:
+        with connection_writes(connection.id) as session:
             for index, day in enumerate(days):  # the job writes day by day...
                 snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly,
                                        daily, daily_family or CONVERSIONS)
                 if crash_after_first and index == 0:
                     raise Crash  # ...and dies between two entity-days
+            pause()
         reported.update({(e, d): platform.totals.get((e, d), Totals())
                          for e in entity_ids for d in days})
 
@@ -288,6 +307,11 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
             # Nothing half-written: the rows are exactly as before the crash...
             assert held(workspace_id, entity_ids, tz, {d for _, d in reported}) == before_crash
             refetch(action[1], action[2])  # ...and RQ's retry then completes the job
+        elif kind in ("overlap_intraday", "overlap_refetch"):
+            pauses = FirstWriterPauses()
+            write = (partial(intraday, pauses.pause) if kind == "overlap_intraday"
+                     else partial(refetch, action[1], action[2], pause=pauses.pause))
+            pauses.run(write, write)
         previous = kind
 
         expected = {k: v for k, v in reported.items() if not v.is_zero}

@@ -17,7 +17,7 @@ def test_an_admin_logs_in_and_lands_on_the_dashboard_with_an_empty_state(admin_a
     assert not admin_app.exception
     assert admin_app.title[0].value == "Dashboard"
     assert "No data yet" in texts(admin_app)
-    admin_app.switch_page("pages/connections.py").run()
+    admin_app.switch_page("views/connections.py").run()
     assert admin_app.title[0].value == "Connections"
     assert "No connections yet" in texts(admin_app)
 
@@ -25,7 +25,7 @@ def test_an_admin_logs_in_and_lands_on_the_dashboard_with_an_empty_state(admin_a
 def test_a_member_gets_no_admin_page_even_by_asking_for_it(member_app):
     assert member_app.title[0].value == "Dashboard"
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        member_app.switch_page("pages/connections.py")
+        member_app.switch_page("views/connections.py")
 
 
 def test_a_wrong_password_is_refused_and_counted_in_the_database(admin):

@@ -13,7 +13,7 @@ from metricx.services import connections
 @pytest.fixture
 def admin_app(admin_app):
     """Logged in as an admin, on the Connections page."""
-    admin_app.switch_page("pages/connections.py").run()
+    admin_app.switch_page("views/connections.py").run()
     return admin_app
 
 
@@ -50,6 +50,38 @@ def test_bad_form_input_shows_a_message_and_stores_nothing(admin, admin_app):
     assert connections.list_connections(admin.workspace_id) == []
 
 
+def test_a_refused_connection_keeps_the_pasted_token_and_a_fixed_one_is_listed(admin,
+                                                                              admin_app):
+    # Given an account id typed wrong beside a pasted token
+    admin_app.text_input(key="new_account").input("act_not_digits")
+    admin_app.text_input(key="new_token").input("EAAB-pasted-token")
+    admin_app.button(key="add_connection_submit").click().run()
+    # Then the refusal says why and everything typed is still there
+    assert "Meta ad account id" in texts(admin_app)
+    assert admin_app.text_input(key="new_account").value == "act_not_digits"
+    assert admin_app.text_input(key="new_token").value == "EAAB-pasted-token"
+    # When only the account id is corrected
+    admin_app.text_input(key="new_account").input("act_123456")
+    admin_app.button(key="add_connection_submit").click().run()
+    # Then the list shows it at once, the form is empty again, and the success is said
+    assert not admin_app.exception, admin_app.exception
+    assert list(admin_app.dataframe[0].value["Account"]) == ["123456"]
+    assert admin_app.text_input(key="new_token").value == ""
+    assert "Added meta 123456" in texts(admin_app)
+    [added] = connections.list_connections(admin.workspace_id)
+    assert connections.read_token(admin.workspace_id, added.id) == "EAAB-pasted-token"
+
+
+def test_a_refused_replacement_token_stays_in_the_form(admin, admin_app):
+    added = connections.add_connection(admin, "meta", "act_1", "old-token", name="Meta EU")
+    admin_app.run()
+    admin_app.text_input(key="rotate_token_value").input("new token with spaces")
+    admin_app.button(key="rotate_submit").click().run()
+    assert "paste it exactly" in texts(admin_app)
+    assert admin_app.text_input(key="rotate_token_value").value == "new token with spaces"
+    assert connections.read_token(admin.workspace_id, added.id) == "old-token"
+
+
 def test_a_manual_resync_is_queued_and_its_progress_shows_until_done(
         admin, connections, admin_app, redis_conn):
     from rq import SimpleWorker
@@ -59,7 +91,7 @@ def test_a_manual_resync_is_queued_and_its_progress_shows_until_done(
 
     # Given the page lists the sandbox connections, when an admin resyncs the Meta account
     admin_app.run()
-    admin_app.selectbox(key="resync_connection").select(connections["meta"])
+    admin_app.selectbox(key="resync_connection").select(connections["meta"].id)
     admin_app.date_input(key="resync_start").set_value(date(2026, 11, 16))
     admin_app.date_input(key="resync_end").set_value(date(2026, 11, 18))
     admin_app.button(key="resync_submit").click().run()
@@ -142,12 +174,13 @@ def test_a_token_can_be_replaced_from_the_page(admin, admin_app):
     admin_app.button(key="rotate_submit").click().run()
     assert "Replaced the token of Meta EU." in texts(admin_app)
     assert connections.read_token(admin.workspace_id, added.id) == "new-token"
+    assert admin_app.text_input(key="rotate_token_value").value == ""
 
 
 def test_a_member_cannot_reach_the_page_even_with_a_callback(member, oauth_apps, member_app):
     member_app.query_params.update({"code": "x", "state": "y"})
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        member_app.switch_page("pages/connections.py")
+        member_app.switch_page("views/connections.py")
     assert connections.list_connections(member.workspace_id) == []
 
 

@@ -1,10 +1,12 @@
-"""The Copilot page: a question in the chat box gives the sourced answer and its query."""
+"""The Copilot page: it says which mode answers (Claude or the offline parser), and a question
+in the chat box gives the sourced answer and its query."""
 
 from datetime import date
 
 import pytest
 from apptest import log_in
 
+from metricx.config import get_config
 from metricx.semantic.catalogue import format_value
 from metricx.services.metrics import run_query
 
@@ -12,8 +14,11 @@ from metricx.services.metrics import run_query
 def test_a_member_asks_and_gets_the_answer_with_its_query(synced, member, monkeypatch):
     monkeypatch.setattr("metricx.semantic.dates.today_in", lambda tz, now=None: date(2026, 11, 20))
     at = log_in(member.label, "battery staple")
-    at.switch_page("pages/copilot.py").run()
+    at.switch_page("views/copilot.py").run()
     assert not at.exception
+    # Without a key the page says the offline parser answers, and how to switch to Claude
+    assert at.caption[0].value.startswith(
+        "Offline parser: set ANTHROPIC_API_KEY to answer with Claude.")
     assert any("Compare CPC" in b.label for b in at.button)  # suggestions for a new user
     at.chat_input[0].set_value("What was my spend by platform last week?").run()
     assert not at.exception, at.exception
@@ -26,7 +31,7 @@ def test_a_member_asks_and_gets_the_answer_with_its_query(synced, member, monkey
 
 def test_an_out_of_scope_question_is_declined_politely(synced, member):
     at = log_in(member.label, "battery staple")
-    at.switch_page("pages/copilot.py").run()
+    at.switch_page("views/copilot.py").run()
     at.chat_input[0].set_value("write me a poem about the sea").run()
     assert not at.exception
     assert at.chat_message[1].markdown[0].value
@@ -60,7 +65,10 @@ def test_with_claude_a_grounded_streamed_answer_is_shown(synced, member, claude)
     words = f"You spent {format_value('spend', spend, 'USD')} on ads last week."
     claude.script(understood(LAST_WEEK), Reply.say(words))
     at = log_in(member.label, "battery staple")
-    at.switch_page("pages/copilot.py").run()
+    at.switch_page("views/copilot.py").run()
+    # With a key the page names Claude and the configured model
+    assert at.caption[0].value.startswith(
+        f"Answers written by Claude ({get_config().anthropic_model}).")
     at.chat_input[0].set_value("how much did I spend last week?").run()
     assert not at.exception, at.exception
     assert words in "".join(m.value for m in at.chat_message[1].markdown)
@@ -73,7 +81,7 @@ def test_with_claude_a_made_up_number_is_replaced_by_the_computed_answer(synced,
     spend = run_query(workspace_id, LAST_WEEK).frame["spend"].iloc[0]
     claude.script(understood(LAST_WEEK), Reply.say("You spent $987,654.32 last week."))
     at = log_in(member.label, "battery staple")
-    at.switch_page("pages/copilot.py").run()
+    at.switch_page("views/copilot.py").run()
     at.chat_input[0].set_value("how much did I spend last week?").run()
     shown = "".join(m.value for m in at.chat_message[1].markdown)
     assert "987,654.32" not in shown

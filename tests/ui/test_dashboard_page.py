@@ -1,24 +1,32 @@
-"""The Dashboard on synced sandbox data: tiles equal the metric service, charts render,
-a custom range is validated, and today's pacing equals the pacing service."""
+"""The Dashboard on synced sandbox data, for the app's one period: tiles in reading order equal
+the metric service, today compares like for like, an empty period says so, the reconciliation
+sentence matches its table, and today's pacing equals the pacing service."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pandas as pd
 import pytest
-from apptest import log_in, texts
+from apptest import fresh_app, log_in, texts
 from sandbox_fixtures import NOW
 from streamlit import dataframe_util
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 from metricx.attribution.compute import attribute_workspace
+from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.query import TimeRange
 from metricx.services.attribution import reconciliation
 from metricx.services.connections import list_connections
 from metricx.services.metrics import run_query
 from metricx.services.pacing import pacing
 from metricx.sync.pipeline import sync_connection
+from ui import format as fmt
 
-TODAY = date(2026, 11, 20)
+TODAY = date(2026, 11, 20)  # the synced days are Nov 8 - 19
+WEEK = resolve_phrase("last 7 days", TODAY)  # the app's default period
+KPIS = ["spend", "store_revenue", "mer", "roas", "cpa", "cpc", "ctr", "orders", "aov",
+        "new_customers"]
 
 
 def chart_data(chart) -> pd.DataFrame:
@@ -36,62 +44,117 @@ class PinnedClock(datetime):
 
 
 @pytest.fixture
-def dashboard(synced, admin, monkeypatch):
-    """The Dashboard of the synced workspace, its "today" pinned to Nov 20, 2026 10:07."""
-    monkeypatch.setattr("metricx.semantic.dates.today_in", lambda tz, now=None: TODAY)
+def pinned(monkeypatch):
+    """The app's "now" is Nov 20, 2026 10:07 in New York."""
+    monkeypatch.setattr("ui.period.today_in", lambda tz, now=None: TODAY)
+    monkeypatch.setattr("ui.period.datetime", PinnedClock)
     monkeypatch.setattr("metricx.services.pacing.datetime", PinnedClock)
-    at = log_in(admin.label, "correct horse")
-    at.switch_page("pages/dashboard.py").run()
-    assert not at.exception, at.exception
-    return at
+
+
+@pytest.fixture
+def dashboard(synced, admin, pinned):
+    """Opens the Dashboard from a link (with the period's query parameters, if any), logging
+    in on the way as a browser would."""
+
+    def open_with(**params: str):
+        at = fresh_app()
+        at.query_params.update(params)
+        at.run()
+        at.text_input[0].input(admin.label)
+        at.text_input[1].input("correct horse")
+        at.button[0].click().run()
+        at.run()  # AppTest keeps the login form's elements in the tree of the login's run
+        assert not at.exception, at.exception
+        assert at.title[0].value == "Dashboard"
+        return at
+
+    return open_with
+
+
+def tiles(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def colour_of(tile) -> str:
+    return MetricProto.MetricColor.Name(tile.proto.color)
+
+
+def expected_colour(change: str, direction: str) -> str:
+    """Green when the metric moved the good way, red the bad way, grey when neutral."""
+    if direction == "off":
+        return "GRAY"
+    rose = not change.startswith("-")
+    return "GREEN" if rose == (direction == "normal") else "RED"
 
 
 def test_an_empty_workspace_says_how_to_get_data(admin):
     at = log_in(admin.label, "correct horse")
-    at.switch_page("pages/dashboard.py").run()
+    at.switch_page("views/dashboard.py").run()
     assert not at.exception
     assert "No data yet" in texts(at)
 
 
-def test_kpi_tiles_match_the_metric_service_and_charts_render(synced, dashboard):
-    # Given the synced days end yesterday: the page's "today" is pinned to Nov 20, 2026
+def test_kpi_tiles_read_in_order_and_match_the_metric_service(synced, dashboard):
+    # Given the synced days end yesterday
     workspace_id, _ = synced
-    at = dashboard
-    period = resolve_phrase("last 7 days", TODAY)
+    # When the Dashboard opens on the app's default period (last 7 days vs the 7 before)
+    at = dashboard()
+    # Then the tiles read row by row in the KPI order (on a phone the columns stack)
+    assert [m.label for m in at.metric][:len(KPIS) + 1] == [
+        *(fmt.label(m) for m in KPIS), "Net profit"]
+    # And they show the service's values, with changes coloured by each metric's direction
     expected = run_query(workspace_id, {
-        "metrics": ["spend", "orders"], "time_range": period.model_dump(mode="json"),
-        "compare_range": compare_range_for("previous_period", period).model_dump(mode="json")})
-    tiles = {m.label: m.value for m in at.metric}
-    assert tiles["Ad spend"] == format_value("spend", expected.frame["spend"].iloc[0], "USD")
-    assert tiles["Orders"] == format_value("orders", expected.frame["orders"].iloc[0], "USD")
-    assert len(at.get("vega_lite_chart")) == 4  # spend vs revenue, platforms, pacing x2
+        "metrics": KPIS, "time_range": WEEK.model_dump(mode="json"),
+        "compare_range": compare_range_for("previous_period", WEEK).model_dump(mode="json")})
+    now, before = expected.frame.iloc[0], expected.compare_frame.iloc[0]
+    for metric_id, tile in zip(KPIS, at.metric, strict=False):
+        assert tile.value == fmt.value(metric_id, now[metric_id], "USD")
+        text, direction = fmt.delta(metric_id, now[metric_id], before[metric_id])
+        assert (tile.delta or None) == text
+        if text is not None:
+            assert colour_of(tile) == expected_colour(text, direction), metric_id
+    assert "Nov 13 – 19, 2026 vs Nov 6 – 12, 2026" in texts(at)
+    # And the charts and tables are there, platforms named as people say them
+    assert len(at.get("vega_lite_chart")) == 3  # spend vs revenue, pacing x2
     assert [h.value for h in at.subheader] == ["Ad spend and store revenue", "By platform",
                                                "Top campaigns by spend", "Platforms vs Shopify",
                                                "Today's pacing", "Data freshness"]
-    assert 0 < len(at.dataframe[0].value) <= 10
+    by_platform = at.dataframe[0].value
+    assert set(by_platform["provider"]) == {"Meta", "Google Ads"}
+    assert 0 < len(at.dataframe[1].value) <= 10
 
 
-def test_a_custom_range_shows_its_dates_and_an_inverted_one_is_refused(synced, dashboard):
+def test_spend_and_store_revenue_are_drawn_on_two_axes(dashboard):
+    at = dashboard()
+    [chart] = [c for c in at.get("vega_lite_chart") if "Store revenue" in c.proto.spec]
+    spec = chart.proto.spec
+    assert '"independent"' in spec  # each metric on its own y axis
+    assert '"labelLimit": 0' in spec  # the legend is never cut short
+
+
+def test_the_sidebar_period_drives_the_tiles(synced, dashboard):
     workspace_id, _ = synced
-    # When a custom range of Nov 10-12 is picked
-    dashboard.selectbox(key="dash_period").select("custom").run()
-    dashboard.date_input(key="dash_start").set_value(date(2026, 11, 10))
-    dashboard.date_input(key="dash_end").set_value(date(2026, 11, 12)).run()
-    # Then the tiles cover those days
-    assert not dashboard.exception, dashboard.exception
-    assert "Nov 10, 2026 – Nov 12, 2026" in texts(dashboard)
+    # When a link picks Nov 10 - 12 in the app's period
+    at = dashboard(period="custom", **{"from": "2026-11-10", "to": "2026-11-12"})
+    # Then the caption names those days and the tiles cover them
+    assert "Nov 10 – 12, 2026" in texts(at)
     spend = run_query(workspace_id, {"metrics": ["spend"],
                                      "time_range": {"start": "2026-11-10", "end": "2026-11-12"}})
-    tiles = {m.label: m.value for m in dashboard.metric}
-    assert tiles["Ad spend"] == format_value("spend", spend.frame["spend"].iloc[0], "USD")
-    # And an end before the start is refused with a message, and nothing is computed
-    dashboard.date_input(key="dash_end").set_value(date(2026, 11, 9)).run()
-    assert not dashboard.exception
-    assert "is before the start" in dashboard.error[0].value
-    assert not dashboard.metric
+    assert tiles(at)["Ad spend"] == format_value("spend", spend.frame["spend"].iloc[0], "USD")
 
 
-def test_todays_pacing_equals_the_pacing_service(synced, fakes, admin, monkeypatch):
+def test_a_period_without_data_says_so_instead_of_zero_tiles(dashboard):
+    # When a link picks days before anything was synced
+    at = dashboard(period="custom", **{"from": "2026-10-01", "to": "2026-10-05"})
+    # Then the page says there is nothing there and what to do, with no $0.00 tiles or charts
+    assert ("No spend or orders between Oct 1, 2026 and Oct 5, 2026: pick another period, or "
+            "check Connections.") in texts(at)
+    assert not at.metric
+    assert [h.value for h in at.subheader] == ["Today's pacing", "Data freshness"]
+    assert "0.000000" not in "".join(c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, fakes, dashboard):
     # Given intraday syncs of today's morning on top of the synced days
     workspace_id, _ = synced
     fakes.now = NOW
@@ -99,12 +162,48 @@ def test_todays_pacing_equals_the_pacing_service(synced, fakes, admin, monkeypat
         if connection.provider != "shopify":
             assert sync_connection(workspace_id, connection.id, "intraday",
                                    now=NOW).status == "success"
-    monkeypatch.setattr("metricx.semantic.dates.today_in", lambda tz, now=None: TODAY)
-    monkeypatch.setattr("metricx.services.pacing.datetime", PinnedClock)
+    # When the Dashboard shows today (10:07 in New York)
+    at = dashboard(period="today")
+    # Then the caption says what is compared
+    assert "Today so far vs yesterday at the same hour" in texts(at)
+    assert "Nov 20, 2026 until 10:07 vs Nov 19, 2026 until 10:07" in texts(at)
+    # And each tile compares today until 10:07 with yesterday until 10:07, like for like
+    today = TimeRange(start=TODAY, end=TODAY, until=time(10, 7))
+    expected = run_query(workspace_id, {
+        "metrics": KPIS, "time_range": today.model_dump(mode="json"),
+        "compare_range": compare_range_for("previous_period", today).model_dump(mode="json")})
+    now, before = expected.frame.iloc[0], expected.compare_frame.iloc[0]
+    assert now["spend"] > 0
+    shown = {m.label: m for m in at.metric}
+    for metric_id in KPIS:
+        tile = shown[fmt.label(metric_id)]
+        assert tile.value == fmt.value(metric_id, now[metric_id], "USD")
+        assert (tile.delta or None) == fmt.delta(metric_id, now[metric_id], before[metric_id])[0]
+        # A value the engine cannot cut at a clock time is left out ("—", or no change) and
+        # the tile says why: never a −93 % against a whole day
+        if metric_id in expected.withheld:
+            assert expected.withheld[metric_id] in tile.proto.help
+    # And net profit, kept by whole days, is not compared with a whole day either
+    assert shown["Net profit"].value == "—"
+    assert "whole days" in shown["Net profit"].proto.help
+
+
+def test_the_profit_note_sits_beside_net_profit_while_costs_are_unset(dashboard):
+    at = dashboard()
+    assert "Net profit is overstated: shipping, payment fees and handling are not set" in \
+        texts(at)
+
+
+def test_todays_pacing_equals_the_pacing_service(synced, fakes, dashboard):
+    # Given intraday syncs of today's morning on top of the synced days
+    workspace_id, _ = synced
+    fakes.now = NOW
+    for connection in list_connections(workspace_id):
+        if connection.provider != "shopify":
+            assert sync_connection(workspace_id, connection.id, "intraday",
+                                   now=NOW).status == "success"
     # When the Dashboard opens
-    at = log_in(admin.label, "correct horse")
-    at.switch_page("pages/dashboard.py").run()
-    assert not at.exception, at.exception
+    at = dashboard()
     # Then the pacing caption gives today's and last week's totals by 10:07 / 10:00
     expected = pacing(workspace_id, now=NOW)
     today, then = expected.today.points.iloc[-1], expected.last_week.points.iloc[10]
@@ -124,20 +223,22 @@ def test_todays_pacing_equals_the_pacing_service(synced, fakes, admin, monkeypat
         max(today["spend"], expected.last_week.points["spend"].max()))
 
 
-def test_platform_claims_sit_beside_the_orders_attribution_credits(synced, monkeypatch,
-                                                                   admin):
+def test_platform_claims_sit_beside_the_orders_with_a_sentence_from_the_data(synced,
+                                                                             dashboard):
     # Given the synced shop attributed
     workspace_id, _ = synced
     attribute_workspace(workspace_id)
-    monkeypatch.setattr("metricx.semantic.dates.today_in", lambda tz, now=None: TODAY)
-    monkeypatch.setattr("metricx.services.pacing.datetime", PinnedClock)
     # When the Dashboard opens on the last 7 days
-    at = log_in(admin.label, "correct horse")
-    at.switch_page("pages/dashboard.py").run()
-    assert not at.exception, at.exception
+    at = dashboard()
     # Then the reconciliation shows each platform's claim and its credited orders
-    expected = reconciliation(workspace_id, resolve_phrase("last 7 days", TODAY)).platforms
+    expected = reconciliation(workspace_id, WEEK)
     [shown] = [df.value for df in at.dataframe if "platform_conversions" in df.value]
+    assert list(shown["platform"]) == [PROVIDER_NAMES[p] for p in expected.platforms.platform]
     assert list(shown["platform_conversions"]) == pytest.approx(
-        list(expected["platform_conversions"]))
-    assert list(shown["attributed_orders"]) == pytest.approx(list(expected["attributed_orders"]))
+        list(expected.platforms["platform_conversions"]))
+    assert list(shown["attributed_orders"]) == pytest.approx(
+        list(expected.platforms["attributed_orders"]))
+    # And the sentence under it is the one its numbers call for
+    assert expected.summary() in texts(at)
+    assert f"({expected.claimed:,.0f} against {expected.store_orders:,.0f} Shopify orders)" in \
+        texts(at)

@@ -31,7 +31,7 @@ def failed_job(admin, redis_conn):
 def test_an_admin_sees_queues_schedule_and_requeues_a_failed_job(admin, admin_app, failed_job,
                                                                   redis_conn):
     register_schedule(Scheduler(queue_name="default", connection=redis_conn), SCHEDULE)
-    admin_app.switch_page("pages/operations.py").run()
+    admin_app.switch_page("views/operations.py").run()
     assert not admin_app.exception, admin_app.exception
     labels = {m.label: m.value for m in admin_app.metric}
     assert labels["Queue default"] == "0 waiting"
@@ -46,7 +46,7 @@ def test_another_workspaces_failed_job_is_not_shown(admin_app, other_workspace, 
     # Given a failed sync in another workspace
     theirs = failed_sync(redis_conn, other_workspace.id, "globex sync")
     # When this workspace's admin opens Operations
-    admin_app.switch_page("pages/operations.py").run()
+    admin_app.switch_page("views/operations.py").run()
     # Then it is neither listed nor offered for requeueing
     assert not admin_app.exception, admin_app.exception
     assert "globex sync" not in texts(admin_app)
@@ -56,7 +56,7 @@ def test_another_workspaces_failed_job_is_not_shown(admin_app, other_workspace, 
 
 def test_a_member_cannot_open_operations(member_app):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        member_app.switch_page("pages/operations.py")
+        member_app.switch_page("views/operations.py")
 
 
 def test_copilot_failures_of_this_workspace_are_listed_with_their_error(
@@ -71,7 +71,7 @@ def test_copilot_failures_of_this_workspace_are_listed_with_their_error(
         session.add(CopilotTurn(workspace_id=other_workspace.id, question="globex secret",
                                 status="refuse", error="globex failure"))
     # When the admin opens Operations
-    admin_app.switch_page("pages/operations.py").run()
+    admin_app.switch_page("views/operations.py").run()
     # Then this workspace's failure is listed with its error, and not the other one
     failures = [d.value for d in admin_app.dataframe
                 if list(d.value.columns) == ["Asked", "Question", "Error"]]

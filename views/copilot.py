@@ -4,7 +4,12 @@ import json
 
 import streamlit as st
 
-from metricx.copilot.service import ask, stream_written_answer, writes_with_claude
+from metricx.copilot.service import (
+    ask,
+    mode_description,
+    stream_written_answer,
+    writes_with_claude,
+)
 from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
 from metricx.semantic.dates import today_in
@@ -19,8 +24,8 @@ SUGGESTIONS = [
 
 actor = current_actor()
 st.title("Copilot")
-st.caption("Answers come from your synced data through the same metric engine as the "
-           "dashboard; each one shows the query it ran.")
+st.caption(f"{mode_description()} Answers come from your synced data through the same "
+           "metric engine as the dashboard; each one shows the query it ran.")
 
 if st.button("New conversation", key="copilot_reset"):
     st.session_state["copilot"] = {"conversation": Conversation(), "messages": []}

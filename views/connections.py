@@ -1,5 +1,9 @@
-"""Connections (admin): the workspace's ad accounts and shops, their health, and adding one."""
+"""Connections (admin): the workspace's ad accounts and shops, their health, and adding one.
 
+A refused form keeps what was typed (a pasted token included); after a change the inputs are
+cleared, the page reruns so the list shows it, and a flash message says what happened."""
+
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -8,15 +12,39 @@ import streamlit as st
 from metricx.errors import MetricxError
 from metricx.models import PROVIDERS
 from metricx.services import connections, oauth, operations, resync
+from ui.checklist import forget_setup
 from ui.format import ATTENTION_STATUSES, ago, status_badge
 from ui.jobs import requeue_button
 from ui.notices import show_platform_notices
 from ui.session import current_actor
 
+FLASH = "connections_flash"  # what the last change did, shown on the run after it
+NEW_INPUTS = ("new_provider", "new_account", "new_name", "new_token")
+
 actor = current_actor()
 actor.require_admin("manage connections")
 st.title("Connections")
 st.caption("Ad accounts and shops this workspace syncs from.")
+
+
+def change(action: Callable[[], object], success: Callable[[object], str],
+           inputs: Iterable[str] = ()) -> None:
+    """Run a change. Refused: say why and keep every input. Done: clear `inputs`, rerun so the
+    list and the setup checklist show it, and say `success(result)` there."""
+    try:
+        result = action()
+    except MetricxError as error:
+        st.error(str(error))
+        return
+    for key in inputs:
+        st.session_state.pop(key, None)
+    forget_setup(actor.workspace_id)
+    st.session_state[FLASH] = success(result)
+    st.rerun()
+
+
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH))
 
 # Back from a provider's consent screen: finish the sign-in once, then drop code and state
 # from the URL so a reload cannot replay them.
@@ -28,6 +56,7 @@ if "state" in callback and ("code" in callback or "error" in callback):
     except MetricxError as error:
         st.error(str(error))
     else:
+        forget_setup(actor.workspace_id)
         st.success(f"Connected **{connected.name}**: it syncs on the next 15-minute run, or "
                    "resync it below.")
     st.query_params.clear()
@@ -57,21 +86,25 @@ else:
         st.warning(f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "
                    f"{c.last_error or 'no details recorded'}")
 
+    by_id = {c.id: c for c in rows}
     with st.expander("Pause or resume a connection"):
-        chosen = st.selectbox("Connection", rows, format_func=lambda c: f"{c.name} ({c.status})")
+        chosen = by_id[st.selectbox("Connection", list(by_id), key="toggle_connection",
+                                    format_func=lambda i: f"{by_id[i].name} ({by_id[i].status})")]
         target = "active" if chosen.status == "paused" else "paused"
         if st.button("Resume" if target == "active" else "Pause", key="toggle"):
-            connections.set_status(actor, chosen.id, target)
-            st.rerun()
+            change(lambda: connections.set_status(actor, chosen.id, target),
+                   lambda _: f"{'Resumed' if target == 'active' else 'Paused'} {chosen.name}.")
 
     st.subheader("Manual resync")
     with st.form("resync"):
-        target = st.selectbox("Connection", rows, format_func=lambda c: c.name,
-                              key="resync_connection")
+        target = by_id[st.selectbox("Connection", list(by_id), key="resync_connection",
+                                    format_func=lambda i: by_id[i].name)]
         left, right = st.columns(2)
         today = date.today()
-        start = left.date_input("From", today - timedelta(days=7), key="resync_start")
-        end = right.date_input("To", today - timedelta(days=1), key="resync_end")
+        st.session_state.setdefault("resync_start", today - timedelta(days=7))
+        st.session_state.setdefault("resync_end", today - timedelta(days=1))
+        start = left.date_input("From", key="resync_start")
+        end = right.date_input("To", key="resync_end")
         st.caption("Shops sync everything updated since their last sync; the dates apply to "
                    "ad accounts.")
         if st.form_submit_button("Resync", key="resync_submit"):
@@ -101,19 +134,15 @@ else:
     resync_progress()
 
     with st.expander("Replace a token"):
-        with st.form("rotate_token", clear_on_submit=True):
-            rotated = st.selectbox("Connection", rows, format_func=lambda c: c.name,
-                                   key="rotate_connection")
+        with st.form("rotate_token"):
+            rotated = by_id[st.selectbox("Connection", list(by_id), key="rotate_connection",
+                                         format_func=lambda i: by_id[i].name)]
             fresh = st.text_input("New token", type="password", key="rotate_token_value",
                                   help="Google: the refresh token. Encrypted when saved.")
             replace = st.form_submit_button("Replace token", key="rotate_submit")
         if replace:
-            try:
-                connections.rotate_token(actor, rotated.id, fresh)
-            except MetricxError as error:
-                st.error(str(error))
-            else:
-                st.success(f"Replaced the token of {rotated.name}.")
+            change(lambda: connections.rotate_token(actor, rotated.id, fresh),
+                   lambda _: f"Replaced the token of {rotated.name}.", ("rotate_token_value",))
 
     with st.expander("Sync history"):
         history = operations.recent_sync_runs(actor.workspace_id)
@@ -163,7 +192,7 @@ else:
                    "in a few minutes.")
 
 st.subheader("Add a connection with a token")
-with st.form("add_connection", clear_on_submit=True):
+with st.form("add_connection"):
     provider = st.selectbox("Provider", PROVIDERS, format_func=str.title, key="new_provider")
     account = st.text_input("Account", key="new_account",
                             placeholder="act_123456 · 123-456-7890 · shop.myshopify.com")
@@ -172,10 +201,7 @@ with st.form("add_connection", clear_on_submit=True):
                           help="Encrypted (AES-256-GCM) as soon as it is saved; never shown again.")
     submitted = st.form_submit_button("Add connection", key="add_connection_submit")
 if submitted:
-    try:
-        added = connections.add_connection(actor, provider, account, token, name=name or None)
-    except MetricxError as error:
-        st.error(str(error))
-    else:
-        st.success(f"Added {added.name}.")
-        st.rerun()
+    change(lambda: connections.add_connection(actor, provider, account, token,
+                                              name=name or None),
+           lambda added: f"Added {added.name}: it syncs on the next 15-minute run, or resync "
+                         "it above.", NEW_INPUTS)

@@ -1,0 +1,44 @@
+"""Shared charts: two scales when two metrics differ in size, a waterfall that labels its
+bars and skips empty steps, legends that are never cut short."""
+
+from datetime import date
+
+import pandas as pd
+
+from ui.charts import metric_lines, two_axis_lines, waterfall
+
+
+def test_spend_and_revenue_each_get_their_own_axis():
+    frame = pd.DataFrame({"day": [date(2026, 11, 1), date(2026, 11, 2)],
+                          "spend": [120.0, 130.0], "store_revenue": [9000.0, 9500.0]})
+    spec = two_axis_lines(frame, "day", "spend", "store_revenue", "USD").to_dict()
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    axes = [layer["encoding"]["y"]["axis"] for layer in spec["layer"]]
+    assert [a["orient"] for a in axes] == ["left", "right"]
+    assert [layer["encoding"]["y"]["title"] for layer in spec["layer"]] == [
+        "Ad spend (USD)", "Store revenue (USD)"]
+    assert spec["layer"][0]["encoding"]["color"]["legend"]["labelLimit"] == 0
+
+
+def test_the_waterfall_labels_each_bar_and_leaves_out_zero_steps():
+    steps = pd.DataFrame([
+        {"line": "store_revenue", "step": "Revenue", "amount": 1000.0, "start": 0.0,
+         "end": 1000.0},
+        {"line": "cogs", "step": "COGS", "amount": -400.0, "start": 1000.0, "end": 600.0},
+        {"line": "handling", "step": "Handling", "amount": 0.0, "start": 600.0, "end": 600.0},
+        {"line": "net_profit", "step": "Net profit", "amount": 600.0, "start": 0.0,
+         "end": 600.0}])
+    spec = waterfall(steps, "USD").to_dict()
+    shown = next(iter(spec["datasets"].values()))
+    assert [row["step"] for row in shown] == ["Revenue", "COGS", "Net profit"]
+    assert [row["label"] for row in shown] == ["$1,000.00", "-$400.00", "$600.00"]
+    assert spec["layer"][1]["mark"]["type"] == "text"
+
+
+def test_each_metric_gets_its_own_small_chart():
+    frame = pd.DataFrame({"week": [date(2026, 11, 2), date(2026, 11, 9)] * 2,
+                          "provider": ["meta", "meta", "google", "google"],
+                          "spend": [1.0, 2.0, 3.0, 4.0], "ctr": [0.01, 0.02, 0.03, 0.04]})
+    spec = metric_lines(frame, "week", ["spend", "ctr"], "USD", color="provider").to_dict()
+    assert [c["encoding"]["y"]["title"] for c in spec["vconcat"]] == ["Ad spend (USD)", "CTR"]
+    assert spec["vconcat"][1]["encoding"]["y"]["axis"]["format"] == ".1%"

@@ -1,0 +1,101 @@
+"""Charts the pages share: lines on two axes when scales differ, the P&L waterfall with its
+values, one small chart per metric. Legends and labels are never cut short."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+from ui import format as fmt
+
+#: Legends and axis labels show whole names ("Store revenue (Shopify)", long campaign names).
+LEGEND = alt.Legend(orient="bottom", labelLimit=0, title=None)
+BLUE, ORANGE, GREEN, RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
+
+
+def _title(metric_id: str, currency: str) -> str:
+    entry = fmt.metric(metric_id)
+    return entry.label + (f" ({currency})" if entry.unit == "currency" else "")
+
+
+def _axis_format(metric_id: str) -> str:
+    unit = fmt.metric(metric_id).unit
+    return {"currency": ",.0f", "percent": ".1%", "ratio": ".2f"}.get(unit, ",.0f")
+
+
+def _kind(frame: pd.DataFrame, x: str) -> str:
+    """Dates and times are temporal ("T"); anything else (hours as labels) is ordinal."""
+    temporal = pd.api.types.is_datetime64_any_dtype(frame[x]) or bool(
+        len(frame) and hasattr(frame[x].iloc[0], "isoformat"))
+    return "T" if temporal else "O"
+
+
+def _time_axis(frame: pd.DataFrame, x: str) -> alt.X:
+    if _kind(frame, x) == "T":
+        return alt.X(f"{x}:T", title=None, axis=alt.Axis(format="%b %-d", labelAngle=0))
+    return alt.X(f"{x}:O", title=None)
+
+
+def two_axis_lines(frame: pd.DataFrame, x: str, left: str, right: str,
+                   currency: str) -> alt.LayerChart:
+    """Two metrics over `x`, each on its own y axis (spend would be a flat line on revenue's
+    scale), coloured alike in lines, axis titles and legend."""
+    labels = {left: fmt.label(left), right: fmt.label(right)}
+    colour = alt.Color("metric:N", scale=alt.Scale(domain=list(labels.values()),
+                                                   range=[BLUE, ORANGE]), legend=LEGEND)
+    long = frame[[x, left, right]].melt(id_vars=x, var_name="id", value_name="amount")
+    long["metric"] = long["id"].map(labels)
+    layers = []
+    for metric_id, side, hue in ((left, "left", BLUE), (right, "right", ORANGE)):
+        layers.append(alt.Chart(long[long["id"] == metric_id]).mark_line(point=True).encode(
+            x=_time_axis(frame, x),
+            y=alt.Y("amount:Q", title=_title(metric_id, currency),
+                    axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(metric_id))),
+            color=colour,
+            tooltip=[alt.Tooltip(f"{x}:{_kind(frame, x)}"), "metric:N",
+                     alt.Tooltip("amount:Q", format=",.2f", title="Value")]))
+    return alt.layer(*layers).resolve_scale(y="independent")
+
+
+def waterfall(steps: pd.DataFrame, currency: str) -> alt.LayerChart:
+    """From revenue to net profit: totals in blue, costs in red, credits in green, each bar
+    labelled with its amount; steps that are zero are left out (they only add empty gaps)."""
+    shown = steps[(steps["amount"].abs() >= 0.005)
+                  | steps["line"].isin(["store_revenue", "net_profit"])].copy()
+    shown["kind"] = ["total" if line in ("store_revenue", "net_profit")
+                     else "cost" if amount <= 0 else "credit"
+                     for line, amount in zip(shown["line"], shown["amount"], strict=True)]
+    shown["label"] = [fmt.money(amount, currency) for amount in shown["amount"]]
+    shown["top"] = shown[["start", "end"]].max(axis=1)
+    base = alt.Chart(shown).encode(
+        x=alt.X("step:N", sort=list(shown["step"]), title=None,
+                axis=alt.Axis(labelAngle=-30, labelLimit=0)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")), y2="end:Q",
+        color=alt.Color("kind:N", legend=None, scale=alt.Scale(
+            domain=["total", "cost", "credit"], range=[BLUE, RED, GREEN])),
+        tooltip=["step:N", alt.Tooltip("label:N", title="Amount")])
+    values = base.mark_text(dy=-6, fontSize=11).encode(y="top:Q", text="label:N")
+    return alt.layer(bars, values)
+
+
+def metric_lines(frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currency: str,
+                 color: str | None = None) -> alt.VConcatChart:
+    """One small chart per metric over `x` (each with its own scale and unit), one line per
+    value of `color` when given."""
+    charts = []
+    for metric_id in metric_ids:
+        encoding = {"x": _time_axis(frame, x),
+                    "y": alt.Y(f"{metric_id}:Q", title=_title(metric_id, currency),
+                               axis=alt.Axis(format=_axis_format(metric_id))),
+                    "tooltip": [alt.Tooltip(f"{x}:{_kind(frame, x)}")] + (
+                        [alt.Tooltip(f"{color}:N")] if color else []) + [
+                        alt.Tooltip(f"{metric_id}:Q", format=",.2f",
+                                    title=fmt.label(metric_id))]}
+        if color:
+            encoding["color"] = alt.Color(f"{color}:N", legend=LEGEND)
+        charts.append(alt.Chart(frame).mark_line(point=True).encode(**encoding)
+                      .properties(height=180, width="container"))
+    return alt.vconcat(*charts)

@@ -1,0 +1,315 @@
+"""Analytics: any SemanticQuery through widgets, laid out for an analyst. Every widget keeps its
+value in the URL and across pages (the period is the app's one period, in the sidebar), so a
+link or a reload reproduces the view."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from metricx.errors import MetricxError
+from metricx.semantic import catalogue
+from metricx.semantic.query import DIMENSIONS, PROVIDERS, SemanticQuery, TimeRange
+from ui import charts
+from ui import format as fmt
+from ui.period import current_period
+from ui.queries import cached_query
+from ui.session import current_actor
+
+# Attributed metrics wait for the attribution models (their issue); the rest all answer.
+ANSWERABLE = [m for m in catalogue.METRIC_IDS if not catalogue.needs_attribution(m)]
+DEFAULT_METRICS = ["spend", "roas"]
+DIMENSION_LABELS = {"provider": "Platform", "account": "Account", "campaign": "Campaign",
+                    "adset": "Ad set", "ad": "Ad"}
+GRAIN_LABELS = {"total": "Whole period", "day": "Day", "week": "Week", "month": "Month",
+                "hour": "Hour"}
+# How a time bucket reads in the table (moment.js formats); the CSV keeps ISO dates.
+GRAIN_FORMATS = {"day": "MMM D, YYYY", "week": "[Week of] MMM D, YYYY", "month": "MMMM YYYY",
+                 "hour": "MMM D, YYYY HH:mm"}
+# An ad or ad set is shown with the names above it: ads are often named alike ("Video 1").
+PARENTS = {"ad": ("campaign", "adset"), "adset": ("campaign",)}
+# Levels a row can open in Campaigns (its URL contract: ?level=…&node=<id>).
+ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
+PREVIOUS, CHANGE = "_previous", "_change"
+CHART_ROWS = 10  # bars or lines per chart; the table has every row
+SERIES, PREVIOUS_COLOUR = ["This period", "Previous period"], "#9ecae9"  # bars compared
+KEPT = {"bind": "query-params", "persist_state": "session"}
+
+actor = current_actor()
+workspace = st.session_state["metricx_workspace"]
+currency = workspace.currency
+period = current_period()
+st.title("Analytics")
+
+left, middle, right = st.columns(3)
+metrics = left.multiselect("Metrics", ANSWERABLE, DEFAULT_METRICS, format_func=fmt.label,
+                           key="metrics", wrap=True, **KEPT)
+chosen = middle.multiselect("Split by", DIMENSIONS, format_func=DIMENSION_LABELS.get,
+                            key="dims", wrap=True, **KEPT)
+grain = right.selectbox("Over time", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get,
+                        key="grain", **KEPT)
+grain = None if grain == "total" else grain
+left, right = st.columns([1, 2])
+providers = left.multiselect("Platforms", PROVIDERS, PROVIDERS, format_func=str.title,
+                             key="providers", **KEPT)
+name_contains = right.text_input("Name contains", key="name_contains", **KEPT,
+                                 placeholder="Part of a campaign, ad set or ad name")
+st.caption(fmt.in_markdown(period.caption(workspace)) + " · period and comparison in the sidebar")
+
+if not metrics:
+    st.info("Pick at least one metric.")
+    st.stop()
+if not providers:
+    st.info("Pick at least one platform.")
+    st.stop()
+dimensions = [d for d in DIMENSIONS
+              if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)]
+# Split over the whole period, the comparison is its own query joined on the entities, so a
+# row of only one period still shows; over time (or for one total) the engine aligns each
+# bucket with the one at the same place in the comparison period.
+joined = period.compare is not None and bool(dimensions) and grain is None
+
+
+def query_for(span: TimeRange, compare: TimeRange | None) -> dict:
+    every_platform = set(providers) == set(PROVIDERS)
+    return {"metrics": metrics, "time_range": span.model_dump(mode="json"),
+            "compare_range": compare.model_dump(mode="json") if compare else None,
+            "dimensions": dimensions, "grain": grain,
+            "filters": {"provider": None if every_platform else providers,
+                        "name_contains": name_contains or None}}
+
+
+try:
+    # The engine's message about the split as chosen, before parents join it.
+    SemanticQuery.parse(query_for(period.range, period.compare) | {"dimensions": chosen})
+    with st.spinner("Running the query…"):
+        result = cached_query(actor.workspace_id,
+                              query_for(period.range, None if joined else period.compare))
+        before = (cached_query(actor.workspace_id, query_for(period.compare, None))
+                  if joined else None)
+except MetricxError as error:  # a combination that cannot run says why, in one sentence
+    st.warning(str(error))
+    st.stop()
+
+
+def with_comparison(frame: pd.DataFrame) -> pd.DataFrame:
+    """The period's rows with, per metric, the previous value and the change beside it."""
+    if before is not None:
+        keys = [c for c in frame.columns if c.endswith("_id") or c == "provider"]
+        then = before.frame.rename(columns={m: m + PREVIOUS for m in metrics})
+        frame = frame.merge(then, on=keys, how="outer", suffixes=("", "_then"), indicator=True)
+        for name in (d for d in dimensions if d not in keys):
+            frame[name] = frame[name].fillna(frame.pop(name + "_then"))
+        # A row of only one period had nothing in the other: its sums there are 0, not unknown.
+        sums = [m for m in metrics if catalogue.get_metric(m).is_base]
+        frame.loc[frame["_merge"] == "right_only", sums] = 0
+        frame.loc[frame["_merge"] == "left_only", [m + PREVIOUS for m in sums]] = 0
+        frame = frame.drop(columns="_merge")
+    elif result.compare_frame is not None:
+        then = result.compare_frame
+        frame = frame.assign(**{m + PREVIOUS: then[m].to_numpy() for m in metrics})
+        if grain:
+            frame[grain + PREVIOUS] = then[grain].to_numpy()
+    else:
+        return frame
+    for metric in metrics:
+        frame[metric + CHANGE] = pd.Series(
+            [fmt.change(now, then) for now, then
+             in zip(frame[metric], frame[metric + PREVIOUS], strict=True)],
+            index=frame.index, dtype=float)  # None (nothing to compare with) becomes NaN
+    return frame
+
+
+def ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Largest first metric first, ties by name; over time, in time order first."""
+    by = [*([grain] if grain else []), metrics[0], *dimensions]
+    ascending = [*([True] if grain else []), False, *[True] * len(dimensions)]
+    return frame.sort_values(by, ascending=ascending, na_position="last",
+                             kind="stable").reset_index(drop=True)
+
+
+table = ranked(with_comparison(result.frame))
+compared = period.compare is not None
+
+if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
+    wanted = ", ".join(fmt.label(m) for m in metrics)
+    if name_contains:
+        st.info(f"Nothing named like “{name_contains}” has {wanted} in this period: check the "
+                "spelling or clear “Name contains”.")
+    else:
+        st.info(f"No {wanted} recorded in this period for this selection. Pick a longer period "
+                "in the sidebar, choose other platforms, or check under Connections that your "
+                "ad accounts have synced.")
+    st.stop()
+
+
+def row_names(frame: pd.DataFrame) -> pd.Series:
+    """Each row's dimension names from the top of the tree, "Meta › Summer sale › Video 1"."""
+    parts = [frame[n].map(str.title) if n == "provider" else frame[n].astype(str)
+             for n in dimensions]
+    return pd.Series([" › ".join(row) for row in zip(*parts, strict=True)], index=frame.index)
+
+
+def metric_bars(frame: pd.DataFrame, row: str, metric_ids: Sequence[str],
+                with_previous: bool) -> alt.VConcatChart:
+    """One bar chart per metric, a bar per row (and the previous period's beside it)."""
+    layers = []
+    for metric in metric_ids:
+        data = frame[[row, metric]].rename(columns={metric: "value"}).assign(period=SERIES[0])
+        if with_previous:
+            data = pd.concat([data, frame[[row, metric + PREVIOUS]].rename(
+                columns={metric + PREVIOUS: "value"}).assign(period=SERIES[1])])
+        encoding = {
+            "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None,
+                       axis=alt.Axis(labelLimit=0)),
+            "x": alt.X("value:Q", title=charts._title(metric, currency),
+                       axis=alt.Axis(format=charts._axis_format(metric))),
+            "tooltip": [alt.Tooltip(f"{row}:N", title=" "), "period:N",
+                        alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric))]}
+        if with_previous:
+            encoding |= {"yOffset": alt.YOffset("period:N", sort=SERIES),
+                         "color": alt.Color("period:N", legend=charts.LEGEND, scale=alt.Scale(
+                             domain=SERIES, range=[charts.BLUE, PREVIOUS_COLOUR]))}
+        layers.append(alt.Chart(data).mark_bar().encode(**encoding)
+                      .properties(width="container"))
+    return alt.vconcat(*layers)
+
+
+def draw_charts() -> None:
+    """Every chosen metric charted: over time as lines, split as bars, one total as tiles."""
+    if not dimensions and grain is None:
+        for column, metric in zip(st.columns(min(len(metrics), 4)) * len(metrics), metrics,
+                                  strict=False):
+            now = table[metric].iloc[0]
+            text, colour = (fmt.delta(metric, now, table[metric + PREVIOUS].iloc[0])
+                            if compared else (None, "off"))
+            column.metric(fmt.label(metric), fmt.value(metric, now, currency), text,
+                          delta_color=colour)
+        return
+    data = table if grain is None else table.assign(**{grain: pd.to_datetime(table[grain])})
+    if not dimensions:
+        figure = (charts.two_axis_lines(data, grain, *metrics, currency) if len(metrics) == 2
+                  else charts.metric_lines(data, grain, metrics, currency))
+        st.altair_chart(figure, width="stretch")
+        return
+    data = data.assign(row=row_names(data))
+    if grain is None:  # the table's top rows, in its order
+        figure = metric_bars(data.head(CHART_ROWS), "row", metrics, compared)
+    else:
+        largest = data.groupby("row")[metrics[0]].sum().nlargest(CHART_ROWS).index
+        figure = charts.metric_lines(data[data["row"].isin(largest)], grain, metrics,
+                                     currency, color="row")
+    st.altair_chart(figure, width="stretch")
+    if data["row"].nunique() > CHART_ROWS:
+        st.caption(f"Charted: the {CHART_ROWS} rows with the largest {fmt.label(metrics[0])}; "
+                   "the table has them all.")
+
+
+draw_charts()
+
+
+def shown_columns() -> dict[str, tuple[str, str | None, str]]:
+    """The table's visible columns in order: column -> (label, metric id or None, role), the
+    role being "" for a value, "previous" or "change" (id columns stay hidden)."""
+    columns = {name: (DIMENSION_LABELS[name], None, "") for name in dimensions}
+    if grain:
+        columns[grain] = (GRAIN_LABELS[grain], None, "")
+        if compared:
+            columns[grain + PREVIOUS] = ("Compared with", None, "")
+    for metric in metrics:
+        columns[metric] = (fmt.label(metric), metric, "")
+        if compared:
+            columns[metric + PREVIOUS] = (fmt.label(metric), metric, "previous")
+            columns[metric + CHANGE] = (fmt.label(metric), None, "change")
+    return columns
+
+
+def header(label: str, role: str) -> str:
+    return {"": label, "previous": f"{label} (previous)", "change": f"{label} change"}[role]
+
+
+columns = shown_columns()
+shown = table.assign(**({"provider": table["provider"].map(str.title)}
+                        if "provider" in dimensions else {}))
+config = {}
+for column, (label, metric, role) in columns.items():
+    if metric is not None:
+        config[column] = fmt.metric_column(metric, currency, header(label, role))
+    elif role == "change":
+        config[column] = fmt.change_column(header(label, role))
+    elif grain and column.startswith(grain):
+        shown[column] = pd.to_datetime(shown[column])
+        config[column] = st.column_config.DatetimeColumn(label, format=GRAIN_FORMATS[grain])
+    else:
+        config[column] = label
+levels = [level for level in ENTITY_LEVELS if level in dimensions]
+picked = st.dataframe(shown, column_config=config, column_order=list(columns), hide_index=True,
+                      width="stretch", key="analytics_rows", placeholder=catalogue.EMPTY_VALUE,
+                      **({"on_select": "rerun", "selection_mode": "single-row"} if levels else {}))
+if compared and joined:
+    st.caption(f"Rows are matched on {', '.join(DIMENSION_LABELS[d] for d in dimensions)} "
+               "across both periods; a row of only one period shows 0 or “—” for the other.")
+elif compared and grain:
+    st.caption(f"Each {GRAIN_LABELS[grain].lower()} is compared with the one at the same place "
+               f"in the comparison period (first with first, second with second…), shown under "
+               "“Compared with”.")
+
+withheld = {**(before.withheld if before is not None else {}), **result.withheld}
+for metric, why in withheld.items():
+    st.caption(f"{fmt.label(metric)}: {why}.")
+
+
+def open_in_campaigns(row: pd.Series) -> None:
+    """Buttons that open the selected row's campaign, ad set or ad in Campaigns."""
+    with st.container(horizontal=True):
+        for level in levels:
+            node = row[f"{level}_id"]
+            if pd.isna(node):
+                continue
+            name = fmt.in_markdown(str(row[level]))
+            if st.button(f"{DIMENSION_LABELS[level]} “{name}”", key=f"analytics_open_{level}",
+                         icon=":material/open_in_new:", help="Open it in Campaigns"):
+                st.switch_page("views/campaigns.py",
+                               query_params={"level": level, "node": str(int(node))})
+
+
+if levels:
+    selected = picked.selection.rows
+    if selected and selected[0] < len(table):  # a selection outlives a narrower query
+        st.caption("Open in Campaigns:")
+        open_in_campaigns(table.iloc[selected[0]])
+    else:
+        st.caption("Select a row to open it in Campaigns.")
+
+
+def csv_of(frame: pd.DataFrame) -> bytes:
+    """The table as shown, with human headers (money ones name the currency) and changes as
+    fractions; clean_csv rounds each metric column by its unit."""
+    headers, metric_ids = {}, {}
+    for column, (label, metric, role) in columns.items():
+        money = metric is not None and catalogue.get_metric(metric).unit == "currency"
+        headers[column] = {("", True): f"{label} ({currency})",
+                           ("previous", True): f"{label} (previous, {currency})"}.get(
+            (role, money), header(label, role))
+        if metric is not None:
+            metric_ids[headers[column]] = metric
+    out = frame[list(columns)].copy()
+    for column, (_, _, role) in columns.items():
+        if role == "change":
+            out[column] = out[column].round(6)
+    if "provider" in out:
+        out["provider"] = out["provider"].map(str.title)
+    return fmt.clean_csv(out.rename(columns=headers), metric_ids)
+
+
+st.download_button("Download CSV", csv_of(table), file_name="metricx-analytics.csv",
+                   mime="text/csv", key="analytics_csv")
+with st.expander("Definitions and query"):
+    for definition in result.definitions.values():
+        st.markdown(f"- {fmt.in_markdown(definition)}")
+    ran = [result.query] + ([before.query] if before is not None else [])
+    st.code(json.dumps([q.model_dump(mode="json") for q in ran], indent=2), language="json")
