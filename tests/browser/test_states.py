@@ -52,7 +52,7 @@ def test_a_campaign_search_without_a_match_says_so(as_admin):
     page = as_admin
     visit(page, "Campaigns")
     # When the merchant searches for a name no campaign has
-    search = labelled(page, "stTextInput", "Search by name").locator("input")
+    search = main(page).get_by_role("textbox", name=re.compile("search", re.I))
     with rerun(page):
         search.fill("zzz-no-such-campaign")
         search.press("Enter")
@@ -114,7 +114,9 @@ def test_a_campaign_row_opens_its_ad_sets_and_ads_keep_the_campaign(as_admin):
     visit(page, "Campaigns")
     expect(heading(page, "Campaigns")).to_be_visible()
     frame = page.get_by_test_id("stDataFrame").first
-    campaigns = next(g for g in grids(page) if "Campaign" in g["headers"])
+    tables = [g for g in grids(page) if "Campaign" in g["headers"]]
+    assert tables, "Campaigns shows no table headed “Campaign”"
+    campaigns = tables[0]
     name = campaigns["rows"][0][campaigns["headers"].index("Campaign")]
     # When the merchant clicks the first campaign's row
     select_row(page, frame)
@@ -154,6 +156,7 @@ def test_every_settings_form_keeps_what_was_typed_when_refused(as_admin):
     page = as_admin
     visit(page, "Settings")
     forms = main(page).get_by_test_id("stForm")
+    expect(forms.first).to_be_visible()
     for number in range(forms.count()):
         form = forms.nth(number)
         boxes = [box for box in form.get_by_test_id("stTextInput").all() if box.is_visible()]
