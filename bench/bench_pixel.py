@@ -79,9 +79,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_collector(method: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_collector(method: str, script: str = __file__) -> tuple[subprocess.Popen[bytes], str]:
+    """`script --serve METHOD --port P` in a process of its own; (process, URL) once healthy."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", method,
+    process = subprocess.Popen([sys.executable, script, "--serve", method,
                                 "--port", str(port)], env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -35,7 +35,6 @@ import logging
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_query, beside 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # metricx, from a checkout
 
 import httpx
-from bench_pixel import free_port
+from bench_pixel import start_collector
 from bench_query import configure, setup_database, teardown_database
 from sqlalchemy import text
 
@@ -245,21 +244,6 @@ def serve(mode: str, port: int) -> None:
                 forwarded_allow_ips="127.0.0.1")
 
 
-def start_collector(mode: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port)])
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"the {mode} collector did not start")
-
-
 # --- a phase ------------------------------------------------------------------------------
 
 
@@ -296,7 +280,7 @@ def run_phase(phase: Phase, args: argparse.Namespace, rng: random.Random) -> Fig
 
     workspace = create_workspace(f"soak {phase.name} {time.time_ns()}")
     planned = plan(phase, workspace.pixel_key, args, get_config().pixel_rate_per_minute, rng)
-    process, url = start_collector(phase.collector)
+    process, url = start_collector(phase.collector, __file__)
     try:
         answers, behind = asyncio.run(send_all(url, planned))
     finally:

@@ -99,3 +99,36 @@ def metric_lines(frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currenc
         charts.append(alt.Chart(frame).mark_line(point=True).encode(**encoding)
                       .properties(height=180, width="container"))
     return alt.vconcat(*charts)
+
+
+#: The two bars of a row when a period is compared with the one before.
+SERIES = ["This period", "Previous period"]
+PREVIOUS_BLUE = "#9ecae9"
+
+
+def metric_bars(frame: pd.DataFrame, row: str, metric_ids: Sequence[str], currency: str,
+                previous_suffix: str | None = None) -> alt.VConcatChart:
+    """One bar chart per metric, a bar per row; with `previous_suffix`, the previous period's
+    value (column metric + suffix) beside it."""
+    layers = []
+    for metric_id in metric_ids:
+        data = frame[[row, metric_id]].rename(columns={metric_id: "value"}).assign(
+            period=SERIES[0])
+        if previous_suffix:
+            earlier = metric_id + previous_suffix
+            data = pd.concat([data, frame[[row, earlier]].rename(
+                columns={earlier: "value"}).assign(period=SERIES[1])])
+        encoding = {
+            "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None,
+                       axis=alt.Axis(labelLimit=0)),
+            "x": alt.X("value:Q", title=_title(metric_id, currency),
+                       axis=alt.Axis(format=_axis_format(metric_id))),
+            "tooltip": [alt.Tooltip(f"{row}:N", title=" "), "period:N",
+                        alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric_id))]}
+        if previous_suffix:
+            encoding |= {"yOffset": alt.YOffset("period:N", sort=SERIES),
+                         "color": alt.Color("period:N", legend=LEGEND, scale=alt.Scale(
+                             domain=SERIES, range=[BLUE, PREVIOUS_BLUE]))}
+        layers.append(alt.Chart(data).mark_bar().encode(**encoding)
+                      .properties(width="container"))
+    return alt.vconcat(*layers)

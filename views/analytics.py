@@ -5,9 +5,7 @@ link or a reload reproduces the view."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -36,7 +34,6 @@ PARENTS = {"ad": ("campaign", "adset"), "adset": ("campaign",)}
 ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
 PREVIOUS, CHANGE = "_previous", "_change"
 CHART_ROWS = 10  # bars or lines per chart; the table has every row
-SERIES, PREVIOUS_COLOUR = ["This period", "Previous period"], "#9ecae9"  # bars compared
 KEPT = {"bind": "query-params", "persist_state": "session"}
 
 actor = current_actor()
@@ -154,31 +151,6 @@ def row_names(frame: pd.DataFrame) -> pd.Series:
     return pd.Series([" › ".join(row) for row in zip(*parts, strict=True)], index=frame.index)
 
 
-def metric_bars(frame: pd.DataFrame, row: str, metric_ids: Sequence[str],
-                with_previous: bool) -> alt.VConcatChart:
-    """One bar chart per metric, a bar per row (and the previous period's beside it)."""
-    layers = []
-    for metric in metric_ids:
-        data = frame[[row, metric]].rename(columns={metric: "value"}).assign(period=SERIES[0])
-        if with_previous:
-            data = pd.concat([data, frame[[row, metric + PREVIOUS]].rename(
-                columns={metric + PREVIOUS: "value"}).assign(period=SERIES[1])])
-        encoding = {
-            "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None,
-                       axis=alt.Axis(labelLimit=0)),
-            "x": alt.X("value:Q", title=charts._title(metric, currency),
-                       axis=alt.Axis(format=charts._axis_format(metric))),
-            "tooltip": [alt.Tooltip(f"{row}:N", title=" "), "period:N",
-                        alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric))]}
-        if with_previous:
-            encoding |= {"yOffset": alt.YOffset("period:N", sort=SERIES),
-                         "color": alt.Color("period:N", legend=charts.LEGEND, scale=alt.Scale(
-                             domain=SERIES, range=[charts.BLUE, PREVIOUS_COLOUR]))}
-        layers.append(alt.Chart(data).mark_bar().encode(**encoding)
-                      .properties(width="container"))
-    return alt.vconcat(*layers)
-
-
 def draw_charts() -> None:
     """Every chosen metric charted: over time as lines, split as bars, one total as tiles."""
     if not dimensions and grain is None:
@@ -198,7 +170,8 @@ def draw_charts() -> None:
         return
     data = data.assign(row=row_names(data))
     if grain is None:  # the table's top rows, in its order
-        figure = metric_bars(data.head(CHART_ROWS), "row", metrics, compared)
+        figure = charts.metric_bars(data.head(CHART_ROWS), "row", metrics, currency,
+                                    PREVIOUS if compared else None)
     else:
         largest = data.groupby("row")[metrics[0]].sum().nlargest(CHART_ROWS).index
         figure = charts.metric_lines(data[data["row"].isin(largest)], grain, metrics,

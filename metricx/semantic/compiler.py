@@ -82,7 +82,7 @@ from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Difference
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
-from metricx.totals import CONVERSIONS
+from metricx.totals import CONVERSIONS, DAILY_CONVERSIONS
 
 AD_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "leads")
 AD_MONEY = frozenset({"spend", "conversion_value"})
@@ -100,10 +100,9 @@ UNCONVERTED = "unconverted"
 #: Column of a cut period's ad facts counting rows after the cut whose conversions belong to
 #: the bucket but cannot be placed before or after the cut (see DAILY_CONVERSIONS).
 WITHHELD = "withheld"
-#: Platforms whose hourly rows carry no conversions (the sync's AdSource.hourly_conversions):
-#: their CONVERSIONS family comes from daily reports, placed in the bucket where the 15-minute
-#: sync saw it or, for a day read whole, in the day's last hour.
-DAILY_CONVERSIONS = ("meta",)
+#: DAILY_CONVERSIONS (metricx.totals): platforms whose CONVERSIONS family comes from daily
+#: reports, placed in the bucket where the 15-minute sync saw it or, for a day read whole, in
+#: the day's last hour.
 #: Where ad facts are read from, coarsest first.
 AdSource = Literal["connection", "campaign", "ad", "hour"]
 _ENTITY_LEVELS = ("account", "campaign", "adset", "ad")

@@ -25,6 +25,7 @@ from metricx.services.connections import (
     read_token,
     store_token_pair,
 )
+from metricx.totals import DAILY_CONVERSIONS
 
 META_RESTATEMENT_DAYS = 28
 
@@ -43,6 +44,7 @@ class AdSource:
 
     client: MetaClient | GoogleAdsClient
     account_id: str
+    provider: str
 
     def account_info(self) -> AccountInfo:
         return self.client.account_info(self.account_id)
@@ -73,10 +75,8 @@ class AdSource:
 
     @property
     def hourly_conversions(self) -> bool:
-        """Whether hourly rows carry conversions. Meta's hourly breakdowns are "Type 1": the
-        Insights API does not return off-Meta actions with them (Insights API Breakdowns,
-        "Restrictions for off-Meta action metrics")."""
-        return not isinstance(self.client, MetaClient)
+        """Whether hourly rows carry conversions (not Meta's: totals.DAILY_CONVERSIONS)."""
+        return self.provider not in DAILY_CONVERSIONS
 
     def metrics(self, since: date, until: date, *, hourly: bool) -> list[MetricRecord]:
         if isinstance(self.client, MetaClient):
@@ -132,7 +132,7 @@ def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
     else:
         raise InvalidInputError(f"{connection.provider} is not an ad platform")
     try:
-        yield AdSource(client, connection.external_account_id)
+        yield AdSource(client, connection.external_account_id, connection.provider)
     finally:
         client.close()
 

@@ -31,10 +31,10 @@ from browsing import (
     Store,
     screenshot,
 )
+from chromium import CHROMIUM, MISSING, launched
 
 from metricx.config import PROJECT_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The app the server runs: this checkout, or another tree (an export of an older commit, to
 # watch these tests fail on it).
 APP_DIR = Path(os.environ.get("METRICX_BROWSER_APP_DIR", PROJECT_ROOT))
@@ -182,19 +182,14 @@ def server(store: Store) -> Iterator[str]:
 
 @pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
+        pytest.skip(MISSING)
     # Actions and assertions alike wait up to 30 s: a busy CI machine can be slow to show.
     expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 def _context(chromium, url: str, viewport: dict[str, int]):

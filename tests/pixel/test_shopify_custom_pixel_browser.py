@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, MISSING, launched
 from pixel_support import RequestLog, stored_events
 from table_rows import read
 from web_pixels import (
@@ -28,12 +28,10 @@ from metricx.db import transaction
 from metricx.models import Connection, Entity, ShopifyOrder, ShopifyShop
 from metricx.pixel.snippet import shopify_custom_pixel
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (make test installs it when run as root)",
-                allow_module_level=True)
+    pytest.skip(MISSING, allow_module_level=True)
 
 ORDER_NUMBER = 6_012_345_678_901
 TOKEN = "c1-3f9a2b7d5e8c4a6b9d0e1f2a3b4c5d6e"
@@ -43,15 +41,8 @@ TEXT_PLAIN = "text/plain;charset=UTF-8"  # a string body, as sendBeacon and fetc
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -2,11 +2,12 @@
 the metric service, today compares like for like, an empty period says so, the reconciliation
 sentence matches its table, and today's pacing equals the pacing service."""
 
-from datetime import UTC, date, datetime, time
+from datetime import time
 
 import pandas as pd
 import pytest
 from apptest import fresh_app, log_in, texts
+from pinned import TODAY, PinnedClock, pin_the_period_clock
 from sandbox_fixtures import NOW
 from streamlit import dataframe_util
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
@@ -23,7 +24,6 @@ from metricx.services.pacing import pacing
 from metricx.sync.pipeline import sync_connection
 from ui import format as fmt
 
-TODAY = date(2026, 11, 20)  # the synced days are Nov 8 - 19
 WEEK = resolve_phrase("last 7 days", TODAY)  # the app's default period
 KPIS = ["spend", "store_revenue", "mer", "roas", "cpa", "cpc", "ctr", "orders", "aov",
         "new_customers"]
@@ -35,20 +35,22 @@ def chart_data(chart) -> pd.DataFrame:
                      for d in chart.proto.datasets)
 
 
-class PinnedClock(datetime):
-    """datetime whose now() is the sandbox's NOW (10:07 in New York on TODAY)."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return NOW.astimezone(tz or UTC)
-
-
 @pytest.fixture
 def pinned(monkeypatch):
     """The app's "now" is Nov 20, 2026 10:07 in New York."""
-    monkeypatch.setattr("ui.period.today_in", lambda tz, now=None: TODAY)
-    monkeypatch.setattr("ui.period.datetime", PinnedClock)
+    pin_the_period_clock(monkeypatch)
     monkeypatch.setattr("metricx.services.pacing.datetime", PinnedClock)
+
+
+@pytest.fixture
+def intraday_today(synced, fakes):
+    """Intraday syncs of today's morning (to NOW) on top of the synced days."""
+    workspace_id, _ = synced
+    fakes.now = NOW
+    for connection in list_connections(workspace_id):
+        if connection.provider != "shopify":
+            assert sync_connection(workspace_id, connection.id, "intraday",
+                                   now=NOW).status == "success"
 
 
 @pytest.fixture
@@ -154,14 +156,10 @@ def test_a_period_without_data_says_so_instead_of_zero_tiles(dashboard):
     assert "0.000000" not in "".join(c.proto.spec for c in at.get("vega_lite_chart"))
 
 
-def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, fakes, dashboard):
+def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, intraday_today,
+                                                                  dashboard):
     # Given intraday syncs of today's morning on top of the synced days
     workspace_id, _ = synced
-    fakes.now = NOW
-    for connection in list_connections(workspace_id):
-        if connection.provider != "shopify":
-            assert sync_connection(workspace_id, connection.id, "intraday",
-                                   now=NOW).status == "success"
     # When the Dashboard shows today (10:07 in New York)
     at = dashboard(period="today")
     # Then the caption says what is compared
@@ -194,14 +192,9 @@ def test_the_profit_note_sits_beside_net_profit_while_costs_are_unset(dashboard)
         texts(at)
 
 
-def test_todays_pacing_equals_the_pacing_service(synced, fakes, dashboard):
+def test_todays_pacing_equals_the_pacing_service(synced, intraday_today, dashboard):
     # Given intraday syncs of today's morning on top of the synced days
     workspace_id, _ = synced
-    fakes.now = NOW
-    for connection in list_connections(workspace_id):
-        if connection.provider != "shopify":
-            assert sync_connection(workspace_id, connection.id, "intraday",
-                                   now=NOW).status == "success"
     # When the Dashboard opens
     at = dashboard()
     # Then the pacing caption gives today's and last week's totals by 10:07 / 10:00
