@@ -27,13 +27,16 @@ test: $(VENV)/.dev browser  ## set up, lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# The browser test drives Debian's chromium; as root (CI) we install it, elsewhere the test
-# reports a visible skip. No browser is ever downloaded by a test tool.
+# The browser tests drive Debian's chromium (with an emoji font: page icons and flash messages
+# use them, and a missing glyph draws a box in screenshots); as root (CI) we install both,
+# elsewhere the tests report a visible skip. No browser is ever downloaded by a test tool.
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian's chromium for the browser test ..."; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	@if { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/noto ]; } && \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's $(BROWSER_PACKAGES) for the browser tests ..."; \
+	  apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1; } || \
 	  echo "chromium could not be installed: the browser test will be skipped"; \
 	fi
 

@@ -7,11 +7,12 @@ from ui.navigation import every_page, run_page
 from ui.session import require_login
 
 st.set_page_config(page_title="Metricx", page_icon="📈", layout="wide")
+# Resolve the requested page before anything else: the login's cookie component reruns the
+# script once it loads, and a rerun that starts before the page is known lands on the
+# Dashboard. Hidden, so nothing is listed before login.
+st.navigation(every_page(), position="hidden")
 actor = require_login()
 if actor is None:
-    # Still name every page (hidden): the requested path and its query parameters survive the
-    # login form, so a reload, a bookmark or an OAuth return lands where it pointed.
-    st.navigation(every_page(), position="hidden")
     st.stop()
 st.session_state["actor"] = actor
 workspace = find_workspace(actor.workspace_id)

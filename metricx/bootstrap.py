@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from metricx import migrate
-from metricx.config import get_config
+from metricx.config import get_config, write_private_file
 from metricx.embedded import EmbeddedPostgres, EmbeddedRedis, child_env
 from metricx.runtime import DATABASE_NAME
 from metricx.services.demo import Demo, create_demo, enqueue_backfill, sandbox_merchants
 from metricx.services.users import add_user
 from metricx.services.workspaces import count_workspaces
-from metricx.supervisor import StopSignal, Supervisor
+from metricx.supervisor import StopSignal, Supervisor, app_url
 
 DEMO_ADMIN_EMAIL = "admin@demo.metricx.local"
 
@@ -36,9 +36,7 @@ def ensure_demo_workspace(echo: Callable[[str], None]) -> Demo | None:
         demo = create_demo()
         add_user(demo.workspace.id, DEMO_ADMIN_EMAIL, password, role="admin",
                  name="Demo admin")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{DEMO_ADMIN_EMAIL}\n{password}\n")
-        path.chmod(0o600)
+        write_private_file(path, f"{DEMO_ADMIN_EMAIL}\n{password}\n")
         echo(f"Created the demo workspace: {len(demo.connections)} sandbox connections, "
              f"{(demo.end - demo.start).days + 1} days of history to sync.")
     if path.exists():
@@ -84,14 +82,15 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
             supervisor.spawn("shop webhooks", [
                 sys.executable, "-m", "metricx.sandbox.fakes.shopify_webhooks", "--url",
                 receiver, "--seed", str(seed), "--anchor", anchor.isoformat()])
-        supervisor.streamlit(port)
+        supervisor.streamlit(config.app_host, port)
         try:
             if demo is not None:
                 queued = enqueue_backfill(demo)
                 echo(f"Queued {len(queued)} sync jobs for the demo's history; the worker is "
                      "on it (progress on the Connections page).")
-            if supervisor.wait_healthy(port):
-                echo(f"Metricx is running at http://localhost:{port}  (Ctrl-C stops everything)")
+            if supervisor.wait_healthy(config.app_host, port):
+                echo(f"Metricx is running at {app_url(config.app_host, port)}  "
+                     "(Ctrl-C stops everything)")
             why = supervisor.run_until_signal()
             echo(f"Stopping ({why}) ...")
         finally:

@@ -12,22 +12,38 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import click
 
+from metricx import validation
 from metricx.config import ConfigError, get_config
-from metricx.errors import MetricxError
+from metricx.errors import InvalidInputError, MetricxError
 from metricx.models import PROVIDERS, ROLES
 from metricx.runtime import services
 from metricx.vault import VaultError
 
 USER_ERRORS = (MetricxError, ConfigError, VaultError)
+#: The most of an unexpected error's text a person is shown (the rest: METRICX_DEBUG=1).
+MAX_UNEXPECTED = 300
 
 
 def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """Say what went wrong on one line of stderr and exit 1."""
+    line = " ".join(message.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    click.echo(f"Error: {line}", err=True)
     sys.exit(1)
+
+
+def unexpected(error: Exception) -> str:
+    """An unexpected error in one short line: a database error by the driver's first line
+    (SQLAlchemy's own text carries the statement and its parameters), never kilobytes."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    if len(first) > MAX_UNEXPECTED:
+        first = first[:MAX_UNEXPECTED - 1] + "…"
+    return f"{type(cause).__name__}: {first} (set METRICX_DEBUG=1 for details)"
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,19 +60,52 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # the last line of defence: no traceback for users
             if os.environ.get("METRICX_DEBUG"):
                 raise
-            fail(f"{type(error).__name__}: {error} (set METRICX_DEBUG=1 for details)")
+            fail(unexpected(error))
 
     return wrapper
+
+
+def read_stdin(what: str, *, first_line: bool = False) -> str:
+    """Standard input (or its first line) as text; bytes that are not UTF-8 are refused."""
+    try:
+        text = sys.stdin.readline() if first_line else sys.stdin.read()
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"the {what} on standard input is not UTF-8 text") from None
+    return text.rstrip("\r\n") if first_line else text
 
 
 def read_secret(prompt: str, *, confirm: bool = False) -> str:
     """A secret from the terminal (hidden) or, when piped, the first line of stdin."""
     if sys.stdin.isatty():
         return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
-    line = sys.stdin.readline().rstrip("\r\n")
+    line = read_stdin(prompt.lower(), first_line=True)
     if not line:
         fail(f"{prompt.lower()} expected on standard input")
     return line
+
+
+class Day(click.ParamType):
+    """A YYYY-MM-DD date within the calendar Metricx handles (2000-01-01 to 2100-12-31)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            day = datetime.strptime(str(value).strip(), "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{validation.quoted(value)} is not a date: use YYYY-MM-DD", param, ctx)
+        try:
+            return validation.calendar_day(day, "the date")
+        except InvalidInputError as outside:
+            self.fail(str(outside), param, ctx)
+
+
+DAY = Day()
+#: Ids of rows in integer columns (connections): larger ones are refused before any query.
+ROW_ID = click.IntRange(1, validation.MAX_INT)
 
 
 def workspace_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -247,7 +296,7 @@ def query(workspace: str, query_json: str) -> None:
     from metricx.services.metrics import run_query
     from metricx.services.workspaces import find_workspace
 
-    text = sys.stdin.read() if query_json == "-" else query_json
+    text = read_stdin("query") if query_json == "-" else query_json
     with services():
         result = run_query(find_workspace(workspace).id, text)
     click.echo(json.dumps(result.to_contract()))
@@ -255,12 +304,12 @@ def query(workspace: str, query_json: str) -> None:
 
 @main.command()
 @workspace_option
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]),
+@click.option("--today", type=DAY,
               help="Resolve dates as if today were this day (default: the workspace's today).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.argument("questions", nargs=-1, required=True)
 @friendly_errors
-def ask(workspace: str, today: Any, as_json: bool, questions: tuple[str, ...]) -> None:
+def ask(workspace: str, today: date | None, as_json: bool, questions: tuple[str, ...]) -> None:
     """Ask the copilot. Several QUESTIONS form one conversation (follow-ups refer back)."""
     from metricx.copilot.service import ask as ask_copilot
     from metricx.copilot.understanding import Conversation
@@ -270,8 +319,7 @@ def ask(workspace: str, today: Any, as_json: bool, questions: tuple[str, ...]) -
     with services():
         ws = find_workspace(workspace)
         for question in questions:
-            answer = ask_copilot(ws.id, question, conversation,
-                                 today=today.date() if today else None)
+            answer = ask_copilot(ws.id, question, conversation, today=today)
             if as_json:
                 click.echo(json.dumps(answer.to_contract()))
             else:
@@ -300,22 +348,20 @@ def evaluate_copilot(understander: str, as_json: bool) -> None:
 
 @main.command()
 @workspace_option
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True,
-              help="First day (the workspace's days).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True,
-              help="Last day, inclusive.")
+@click.option("--start", type=DAY, required=True, help="First day (the workspace's days).")
+@click.option("--end", type=DAY, required=True, help="Last day, inclusive.")
 @click.option("--grain", type=click.Choice(["day", "week", "month"]), default="day",
               show_default=True, help="One column per day, week (from Monday) or month.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: rows per period.")
 @friendly_errors
-def finance(workspace: str, start: Any, end: Any, grain: str, as_json: bool) -> None:
+def finance(workspace: str, start: date, end: date, grain: str, as_json: bool) -> None:
     """Print the P&L: revenue, costs, ad spend, expenses, profits and margins per period."""
     from metricx.semantic.catalogue import format_value
     from metricx.services.finance import get_line, profit_and_loss
     from metricx.services.workspaces import find_workspace
 
     with services():
-        pnl = profit_and_loss(find_workspace(workspace).id, start.date(), end.date(), grain)
+        pnl = profit_and_loss(find_workspace(workspace).id, start, end, grain)
     if as_json:
         click.echo(json.dumps(pnl.to_contract()))
         return
@@ -331,17 +377,18 @@ def finance(workspace: str, start: Any, end: Any, grain: str, as_json: bool) -> 
 # --- data in ----------------------------------------------------------------------------------
 
 @main.command()
-@click.option("--connection", "connection_id", type=int, required=True, help="Connection id.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (account's days).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
+@click.option("--connection", "connection_id", type=ROW_ID, required=True,
+              help="Connection id.")
+@click.option("--start", type=DAY, help="First day (account's days).")
+@click.option("--end", type=DAY, help="Last day, inclusive.")
 @click.option("--enqueue", is_flag=True, help="Queue it for a worker instead of running here.")
 @friendly_errors
-def sync(connection_id: int, start: Any, end: Any, enqueue: bool) -> None:
+def sync(connection_id: int, start: date | None, end: date | None, enqueue: bool) -> None:
     """Sync one connection. Without dates: today's running totals (ad accounts) or everything
     updated since the last sync (shops). With --start/--end: replace those whole days."""
     from metricx.services.connections import find_connection
 
-    first, last = (start.date() if start else None), (end.date() if end else None)
+    first, last = start, end
     if (first is None) != (last is None):
         fail("give both --start and --end, or neither")
     if first and last and first > last:
@@ -484,7 +531,7 @@ def pixel_key(workspace: str, rotate: bool) -> None:
 
 @main.command("customer-data")
 @workspace_option
-@click.option("--connection", "connection_id", type=int, required=True,
+@click.option("--connection", "connection_id", type=ROW_ID, required=True,
               help="The Shopify connection's id (see `metricx connection list`).")
 @click.option("--customer", "customer_id", required=True,
               help="Shopify's customer id, as the customers/data_request webhook names it.")

@@ -7,6 +7,9 @@ that every setting appears there).
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -14,7 +17,12 @@ from pathlib import Path
 from metricx.connectors.versions import DEFAULT_VERSIONS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_COOKIE_KEY = "metricx-dev-cookie-key-change-me"
+MIN_COOKIE_KEY_CHARS = 32
+#: Production refuses a setting below its minimum here (tests and laptops may go lower).
+PRODUCTION_MINIMUMS = {"BCRYPT_ROUNDS": 12, "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCK_MINUTES": 1}
+#: Every environment refuses these: bcrypt takes no other cost, and a user allowed no failed
+#: login could never log in.
+BOUNDS = {"BCRYPT_ROUNDS": (4, 31), "LOGIN_MAX_FAILURES": (1, None)}
 
 
 class ConfigError(RuntimeError):
@@ -41,12 +49,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Base64 32-byte AES key(s) for the token vault: `kid:key[,kid:key...]`, the first "
             "encrypts. Required in production; unset in development, a random key is kept "
             "in `METRICX_DATA_DIR/vault.key`."),
-    Setting("COOKIE_KEY", DEV_COOKIE_KEY,
-            "Secret signing the login cookie. Must be changed in production."),
+    Setting("COOKIE_KEY", None,
+            f"Secret signing the login cookie, at least {MIN_COOKIE_KEY_CHARS} characters. "
+            "Required in production; unset in development, a random key is kept in "
+            "`METRICX_DATA_DIR/cookie.key`."),
     Setting("COOKIE_EXPIRY_DAYS", "7", "How long a login cookie stays valid."),
     Setting("BCRYPT_ROUNDS", "12", "bcrypt cost factor for password hashes (tests use 4)."),
     Setting("LOGIN_MAX_FAILURES", "5", "Failed logins before a user is locked."),
     Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked user waits."),
+    Setting("APP_HOST", "127.0.0.1",
+            "Address the app started by `metricx up` listens on (`0.0.0.0` to serve other "
+            "machines, behind your TLS proxy)."),
     Setting("APP_PORT", "8501", "Port of the Streamlit app started by `metricx up`."),
     Setting("META_GRAPH_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
     Setting("META_OAUTH_DIALOG_URL", "https://www.facebook.com",
@@ -121,11 +134,12 @@ class Config:
     redis_url: str | None
     data_dir: Path
     token_encryption_key: str | None
-    cookie_key: str
+    cookie_key: str | None
     cookie_expiry_days: int
     bcrypt_rounds: int
     login_max_failures: int
     login_lock_minutes: int
+    app_host: str
     app_port: int
     meta_graph_url: str
     meta_oauth_dialog_url: str
@@ -167,6 +181,11 @@ class Config:
     def is_production(self) -> bool:
         return self.env == "production"
 
+    def login_cookie_key(self) -> str:
+        """COOKIE_KEY, or (development and tests) this install's own random key."""
+        return self.cookie_key or local_secret(self.data_dir / "cookie.key",
+                                               lambda: secrets.token_urlsafe(48))
+
 
 def _field_name(env: str) -> str:
     return env.lower().removeprefix("metricx_")
@@ -183,6 +202,35 @@ def _as_int(name: str, raw: str | None) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _check_numbers(config: Config) -> None:
+    for env, (low, high) in BOUNDS.items():
+        value = getattr(config, _field_name(env))
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{env} must be {allowed}, got {value}")
+    if config.is_production:
+        for env, minimum in PRODUCTION_MINIMUMS.items():
+            value = getattr(config, _field_name(env))
+            if value < minimum:
+                raise ConfigError(f"METRICX_ENV=production needs {env} of at least {minimum}, "
+                                  f"got {value}")
+
+
+def _check_secrets(config: Config) -> None:
+    if config.token_encryption_key:
+        from metricx.vault import parse_keys  # the vault imports this module
+
+        parse_keys(config.token_encryption_key)  # a bad key is refused now, not at first use
+    if not config.is_production:
+        return
+    if not config.token_encryption_key:
+        raise ConfigError("METRICX_ENV=production needs TOKEN_ENCRYPTION_KEY "
+                          "(generate one with `metricx keygen`)")
+    if len(config.cookie_key or "") < MIN_COOKIE_KEY_CHARS:
+        raise ConfigError(f"METRICX_ENV=production needs COOKIE_KEY set to a secret of at least "
+                          f"{MIN_COOKIE_KEY_CHARS} characters (`metricx keygen` prints one)")
+
+
 def load(environ: dict[str, str] | None = None) -> Config:
     """Build a Config from the environment and check it is safe to run with."""
     values = _read(dict(os.environ if environ is None else environ))
@@ -196,13 +244,42 @@ def load(environ: dict[str, str] | None = None) -> Config:
     if not data_dir.is_absolute():
         data_dir = PROJECT_ROOT / data_dir
     config = Config(data_dir=data_dir, **values)  # type: ignore[arg-type]
-    if config.is_production:
-        if not config.token_encryption_key:
-            raise ConfigError("METRICX_ENV=production needs TOKEN_ENCRYPTION_KEY "
-                              "(generate one with `metricx keygen`)")
-        if config.cookie_key == DEV_COOKIE_KEY:
-            raise ConfigError("METRICX_ENV=production needs COOKIE_KEY set to a secret value")
+    _check_numbers(config)
+    _check_secrets(config)
     return config
+
+
+def write_private_file(path: Path, text: str, *, replace: bool = True) -> bool:
+    """Write a secret to `path`, readable by this user only from its first byte: it is written
+    under a temporary name created 0600, then moved into place in one step. With
+    `replace=False` a file already there is kept (say two processes create a key at once: one
+    wins, both then read it); returns whether `text` was stored."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # O_EXCL, 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if replace:
+            os.replace(temporary, path)
+            return True
+        try:
+            os.link(temporary, path)  # unlike a rename, never replaces an existing file
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def local_secret(path: Path, generate: Callable[[], str]) -> str:
+    """A secret kept in a file of the data directory, generated on first use."""
+    if not path.exists():
+        write_private_file(path, generate(), replace=False)
+    secret = path.read_text().strip()
+    if not secret:
+        raise ConfigError(f"{path} is empty: delete it, and a new one is made on first use")
+    return secret
 
 
 @cache

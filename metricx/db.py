@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from psycopg import errors as pg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from metricx.config import ConfigError, get_config
+from metricx.errors import UnstorableValueError
+
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -20,12 +28,80 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# --- values the database refuses ----------------------------------------------------------------
+# Validation refuses bad values at the service boundary; what still reaches PostgreSQL and is
+# refused there becomes an UnstorableValueError saying which kind of value, here, once for
+# every statement: SQLAlchemy's own message carries the SQL and its parameters.
+
+
+def _plain_reason(error: BaseException) -> str | None:
+    """Why the database refused a value, in a person's words; None for other failures."""
+    if isinstance(error, UnicodeEncodeError):
+        return ("a text holds an invalid character (a lone surrogate) that cannot be stored; "
+                "remove it")
+    if not isinstance(error, psycopg.DataError):
+        return None
+    if isinstance(error, pg.NumericValueOutOfRange):
+        return "a number is too large or too small to be stored; check the numbers given"
+    if isinstance(error, pg.StringDataRightTruncation):
+        return "a text is longer than can be stored; shorten it"
+    if isinstance(error, pg.DatetimeFieldOverflow | pg.InvalidDatetimeFormat):
+        return "a date or time cannot be stored; check the dates given"
+    if "NUL (0x00)" in str(error):  # psycopg's own refusal, before PostgreSQL sees it
+        return "a text holds a NUL character (\\x00), which cannot be stored; remove it"
+    primary = error.diag.message_primary or str(error).split("\n")[0]
+    return f"a value cannot be stored ({primary[:120]})"
+
+
+class _RefusedValue(UnstorableValueError, DataError):
+    """The UnstorableValueError raised for SQLAlchemy's DataError, and still a DataError (with
+    its `orig`), so code that tells refused rows from other failures keeps doing so."""
+
+    def __init__(self, reason: str, refused: DataError) -> None:
+        DataError.__init__(self, refused.statement, refused.params, refused.orig,
+                           hide_parameters=True, ismulti=refused.ismulti)
+        self.args = (reason,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class _UnencodableText(UnstorableValueError, UnicodeEncodeError):
+    """The UnstorableValueError raised for a parameter Python cannot encode, and still a
+    UnicodeEncodeError for code that catches that."""
+
+    def __init__(self, reason: str, refused: UnicodeEncodeError) -> None:
+        UnicodeEncodeError.__init__(self, refused.encoding, refused.object, refused.start,
+                                    refused.end, refused.reason)
+        self.plain = reason
+
+    def __str__(self) -> str:
+        return self.plain
+
+
+def _refused_value(context: ExceptionContext) -> Exception | None:
+    """handle_error hook: a refused value's plain error in place of SQLAlchemy's."""
+    error = context.original_exception
+    reason = _plain_reason(error)
+    if reason is None:
+        return None
+    log.warning("the database refused a value: %s (%s)", reason, str(error).split("\n")[0])
+    if isinstance(error, UnicodeEncodeError):
+        return _UnencodableText(reason, error)
+    if isinstance(context.sqlalchemy_exception, DataError):
+        return _RefusedValue(reason, context.sqlalchemy_exception)
+    return None
+
+
 @cache
 def engine_for(url: str, autocommit: bool = False) -> Engine:
     """The pooled engine of a database; `autocommit`: its own pool of connections that never
-    open a transaction (see `get_reader`)."""
-    return create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
+    open a transaction (see `get_reader`). A value PostgreSQL refuses raises an
+    UnstorableValueError saying which kind of value (see `_plain_reason`)."""
+    engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
+                           **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
+    event.listen(engine, "handle_error", _refused_value)
+    return engine
 
 
 def _database_url() -> str:

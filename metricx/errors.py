@@ -15,3 +15,8 @@ class InvalidInputError(MetricxError):
 
 class PermissionDeniedError(MetricxError):
     pass
+
+
+class UnstorableValueError(InvalidInputError):
+    """A value the database refused (a number out of its range, a NUL, text that is not
+    Unicode): the message says which kind of value, never the statement or its parameters."""

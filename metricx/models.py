@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -96,6 +97,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped to end every open session of the user (metricx.services.users.end_sessions).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -251,10 +254,13 @@ class MetricDailyCampaign(AdFacts, Base):
 
 
 class StoreDaily(Base):
-    """Store sums per WORKSPACE-local day and currency: orders, money of live orders by their
-    processed day, refunds by their refund day, new customers by their first order's day
-    (counted under the shop's currency). Test orders excluded. Written by the Shopify sync in
-    its page transactions (metricx.sync.rollup.refresh_store); rebuilt with the zone."""
+    """Store sums per WORKSPACE-local day and currency, as Shopify's sales reports count them
+    (metricx.sync.rollup): every order's sales on its processed day, returns on their refund
+    day and a cancelled order's unreturned rest on its cancel day (`refunds`; refunded
+    shipping and tax leave `shipping` and `taxes`), live orders and their COGS, new customers
+    by their first order's day (counted under the shop's currency). Test orders excluded.
+    Written by the Shopify sync in its page transactions (metricx.sync.rollup.refresh_store);
+    rebuilt with the zone."""
 
     __tablename__ = "store_daily"
     workspace_id: Mapped[int] = mapped_column(
@@ -333,6 +339,9 @@ class ShopifyOrder(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "external_id"),
         Index(None, "workspace_id", "processed_at"),
+        # The store rollup finds a day's cancellations by it (few orders are cancelled).
+        Index(None, "workspace_id", "cancelled_at",
+              postgresql_where=text("cancelled_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column(index=False)
@@ -382,7 +391,11 @@ class ShopifyRefund(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    amount: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)  # money returned (totalRefundedSet)
+    # What it gave back, tax apart (metricx.connectors.records.RefundRecord).
+    sales: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping: Mapped[Decimal] = mapped_column(Money, default=0)
+    taxes: Mapped[Decimal] = mapped_column(Money, default=0)
 
 
 class CustomerJourney(Base):

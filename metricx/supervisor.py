@@ -49,13 +49,13 @@ class Supervisor:
     def metricx(self, label: str, *args: str) -> None:
         self.spawn(label, [sys.executable, "-m", "metricx.cli", *args])
 
-    def streamlit(self, port: int) -> None:
+    def streamlit(self, host: str, port: int) -> None:
         self.spawn("app", [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-                           "--server.port", str(port), "--server.headless", "true",
-                           "--browser.gatherUsageStats", "false"])
+                           "--server.address", host, "--server.port", str(port),
+                           "--server.headless", "true", "--browser.gatherUsageStats", "false"])
 
-    def wait_healthy(self, port: int, timeout_s: float = 90) -> bool:
-        url = f"http://127.0.0.1:{port}/_stcore/health"
+    def wait_healthy(self, host: str, port: int, timeout_s: float = 90) -> bool:
+        url = f"{app_url(host, port)}/_stcore/health"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.dead_child() or self.stop.reason:
@@ -97,6 +97,12 @@ class Supervisor:
                 self.echo(f"{label} did not stop in {STOP_TIMEOUT_S}s; killing it")
             _signal_all(trees[label] + _tree(process.pid), signal.SIGKILL)
             process.wait()
+
+
+def app_url(host: str, port: int) -> str:
+    """Where this machine reaches an app listening on `host` (every interface: loopback)."""
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
 
 
 def _tree(pid: int) -> list[psutil.Process]:

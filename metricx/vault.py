@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from metricx.config import Config, ConfigError, get_config
+from metricx.config import Config, ConfigError, get_config, local_secret
 
 NONCE_BYTES = 12  # 96-bit nonce, the GCM standard
 LOCAL_KEY_ID = "local"
@@ -70,13 +69,7 @@ def parse_keys(spec: str) -> tuple[str, dict[str, bytes]]:
 
 def _local_key(data_dir: Path) -> bytes:
     """Development only: a random key kept in the data directory, created on first use."""
-    path = data_dir / "vault.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(generate_key())
-    return base64.b64decode(path.read_text().strip())
+    return base64.b64decode(local_secret(data_dir / "vault.key", generate_key))
 
 
 def _associated_data(connection_id: int, kind: str) -> bytes:

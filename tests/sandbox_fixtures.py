@@ -155,7 +155,8 @@ def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
             conn, params={"ws": workspace_id})
         orders = pd.read_sql(text("SELECT * FROM shopify_orders WHERE workspace_id = :ws"),
                              conn, params={"ws": workspace_id})
-        refunds = pd.read_sql(text("""SELECT r.created_at, r.amount FROM shopify_refunds r
+        refunds = pd.read_sql(text("""SELECT r.order_id, r.created_at, r.amount, r.sales,
+            r.shipping, r.taxes FROM shopify_refunds r
             JOIN shopify_orders o ON o.id = r.order_id WHERE r.workspace_id = :ws
             AND NOT o.test"""), conn, params={"ws": workspace_id})
     ads["day"] = ads["bucket_start"].dt.tz_convert("America/New_York").dt.date
@@ -166,6 +167,7 @@ def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
     for column in ("impressions", "clicks", "conversions"):
         ads[column] = ads[column].astype(float)
     orders["day"] = orders["processed_at"].dt.tz_convert("America/New_York").dt.date
+    orders["cancel_day"] = orders["cancelled_at"].dt.tz_convert("America/New_York").dt.date
     refunds["day"] = refunds["created_at"].dt.tz_convert("America/New_York").dt.date
     return {"ads": ads, "orders": orders, "refunds": refunds}
 

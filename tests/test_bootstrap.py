@@ -137,6 +137,10 @@ def test_up_runs_everything_the_printed_login_works_and_ctrl_c_stops_it_all(up_e
     for part in ("metricx.cli worker", "metricx.cli scheduler", "streamlit run", "redis-server",
                  "metricx.cli sandbox-serve", "metricx.cli pixel"):
         assert part in commands
+    # And the app answers this machine only (APP_HOST is unset)
+    app = next(p for p in up.family() if "streamlit run" in " ".join(p.cmdline()))
+    listening = {c.laddr.ip for c in app.net_connections() if c.status == psutil.CONN_LISTEN}
+    assert listening == {"127.0.0.1"}
     # And the worker syncs the demo's history from the sandbox through the real connectors
     assert wait_for_synced_connection(data_dir) > 0
     # And the pixel collector answers on its port
@@ -183,3 +187,24 @@ def test_up_uses_the_database_url_it_is_given(up_env, servers):
     with admin.connect() as conn:
         conn.execute(text('DROP DATABASE "metricx_up_external" WITH (FORCE)'))
     admin.dispose()
+
+
+def test_the_printed_admin_login_is_kept_private_from_its_first_byte(db, setenv, tmp_path,
+                                                                      monkeypatch):
+    from metricx.bootstrap import ensure_demo_workspace, login_file
+
+    # Given a umask that lets everyone read new files, and no chmod to tighten one afterwards
+    setenv(METRICX_DATA_DIR=str(tmp_path))
+    monkeypatch.setattr(Path, "chmod", lambda *_: None)
+    printed: list[str] = []
+    old_umask = os.umask(0)
+    try:
+        # When the first start creates the demo admin
+        ensure_demo_workspace(printed.append)
+    finally:
+        os.umask(old_umask)
+    # Then the login file was created readable by this user only, and holds what was printed
+    path = login_file(tmp_path)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    email, password = path.read_text().split()
+    assert f"Log in as {email} with password {password}" in printed

@@ -3,8 +3,11 @@
 import json
 
 import click
+import psycopg
 import pytest
 from click.testing import CliRunner
+from plain_errors import assert_plain
+from sqlalchemy.exc import OperationalError
 
 from metricx.cli import main
 from metricx.services import connections, users
@@ -173,3 +176,77 @@ def test_customer_data_prints_the_export_and_refuses_other_workspaces(run, admin
     refused = run("customer-data", "-w", "Globex", "--connection", str(shop.id),
                   "--customer", "7001")
     assert refused.exit_code != 0 and refused.output.startswith("Error:")
+
+
+# --- hostile values: one line, no SQL, no traceback --------------------------------------------
+
+
+def one_line_refusal(result, exit_code: int = 1) -> str:
+    assert result.exit_code == exit_code, result.output
+    message = result.stderr.strip()
+    assert "Traceback" not in result.output
+    assert_plain(message.splitlines()[-1], max_length=1000)
+    return message
+
+
+@pytest.mark.parametrize("args, message", [
+    (["workspace", "add", "Acme\x00"], "the workspace name contains a NUL"),
+    (["workspace", "add", "Acme\udcff"], "lone surrogate"),  # argv's undecodable byte
+    (["connection", "list", "-w", "2147483648"], "no workspace '2147483648'"),
+    (["connection", "list", "-w", "Acme\x00"], "contains a NUL"),
+    (["ask", "-w", "Acme", "spend last week\x00"], "the question contains a NUL"),
+    (["query", "-w", "Acme", "--json", json.dumps({
+        "metrics": ["spend"], "grain": "day",
+        "time_range": {"start": "0001-01-01", "end": "2026-11-01"}})],
+     "the date 0001-01-01 is outside the dates Metricx handles"),
+    (["query", "-w", "Acme", "--json", json.dumps({
+        "metrics": ["spend"], "filters": {"entity_ids": [2**63]},
+        "time_range": {"start": "2026-11-01", "end": "2026-11-01"}})], "entity ids"),
+    (["customer-data", "-w", "Acme", "--connection", "1", "--customer", "7\x00"],
+     "the customer id contains a NUL"),
+])
+def test_a_hostile_value_is_refused_in_one_line_without_sql(run, workspace, args, message):
+    assert message in one_line_refusal(run(*args))
+
+
+def test_a_user_name_with_a_nul_never_shows_the_new_users_password_hash(run, workspace):
+    # (PostgreSQL refused the row, and the error printed its parameters: the bcrypt hash)
+    result = run("user", "add", "-w", "Acme", "cara@acme.test", "--name", "Ca\x00ra",
+                 input="a long password\n")
+    assert "name contains a NUL" in one_line_refusal(result)
+    assert "$2b$" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["finance", "-w", "Acme", "--start", "9999-12-31", "--end", "9999-12-31"],
+     "outside the dates Metricx handles"),
+    (["ask", "-w", "Acme", "--today", "0001-01-01", "spend yesterday"], "outside the dates"),
+    (["sync", "--connection", "9223372036854775808"], "not in the range 1<=x<=2147483647"),
+    (["customer-data", "-w", "Acme", "--connection", "2147483648", "--customer", "1"],
+     "not in the range"),
+])
+def test_dates_and_ids_beyond_their_bounds_are_usage_errors(run, workspace, args, message):
+    assert message in one_line_refusal(run(*args), exit_code=2)
+
+
+def test_a_secret_on_stdin_that_is_not_utf8_is_refused_in_words(run, workspace):
+    result = run("user", "add", "-w", "Acme", "cara@acme.test", input=b"\xff\xfe secret\n")
+    assert "the password on standard input is not UTF-8 text" in one_line_refusal(result)
+
+
+def test_an_unexpected_database_failure_is_one_line_without_its_sql(run, db, monkeypatch):
+    # Given the database fails in a way no one foresaw, with SQLAlchemy's kilobytes of text
+    from metricx.services import workspaces
+
+    sql = "SELECT workspaces.id, workspaces.name FROM workspaces " * 100
+
+    def broken():
+        raise OperationalError(sql, {"secret": "hash"}, psycopg.OperationalError(
+            "server closed the connection unexpectedly\nThis probably means..."))
+
+    monkeypatch.setattr(workspaces, "list_workspaces", broken)
+    # When a command meets it, then one line names the driver's error, and nothing else
+    result = run("workspace", "list")
+    assert result.exit_code == 1
+    assert result.output == ("Error: OperationalError: server closed the connection "
+                             "unexpectedly (set METRICX_DEBUG=1 for details)\n")

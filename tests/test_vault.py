@@ -1,11 +1,12 @@
 import base64
 import logging
 import os
+import stat
 
 import pytest
 from sqlalchemy import text
 
-from metricx.config import ConfigError
+from metricx.config import ConfigError, load
 from metricx.db import get_engine
 from metricx.services import connections
 from metricx.vault import (
@@ -93,6 +94,19 @@ def test_after_rotation_old_keys_still_decrypt_and_new_seals_use_the_new_key():
 def test_a_bad_key_setting_says_what_is_wrong(spec, problem):
     with pytest.raises(ConfigError, match=problem):
         parse_keys(spec)
+
+
+def test_without_a_key_setting_an_install_keeps_a_private_key_of_its_own(tmp_path):
+    config = load({"METRICX_DATA_DIR": str(tmp_path)})
+    sealed = Vault.from_config(config).seal("secret", connection_id=7)
+    assert Vault.from_config(config).open(sealed, connection_id=7) == "secret"
+    assert stat.S_IMODE((tmp_path / "vault.key").stat().st_mode) == 0o600
+
+
+def test_an_empty_local_key_file_is_refused_with_a_clear_error(tmp_path):
+    (tmp_path / "vault.key").write_text("")
+    with pytest.raises(ConfigError, match=r"vault\.key is empty"):
+        Vault.from_config(load({"METRICX_DATA_DIR": str(tmp_path)}))
 
 
 def test_a_bare_key_gets_a_default_id():

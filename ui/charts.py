@@ -32,10 +32,35 @@ def _kind(frame: pd.DataFrame, x: str) -> str:
     return "T" if temporal else "O"
 
 
+def _whole_days(frame: pd.DataFrame, x: str) -> bool:
+    stamps = pd.to_datetime(frame[x])
+    return bool((stamps == stamps.dt.normalize()).all())
+
+
+#: On short ranges a tick sits on each data point: left alone, Vega puts ticks at noon too
+#: (and "%b %-d" then prints every date twice) or between weeks. Longer ranges keep Vega's.
+TICK_EACH_POINT_UP_TO = 16
+
+
 def _time_axis(frame: pd.DataFrame, x: str) -> alt.X:
-    if _kind(frame, x) == "T":
-        return alt.X(f"{x}:T", title=None, axis=alt.Axis(format="%b %-d", labelAngle=0))
-    return alt.X(f"{x}:O", title=None)
+    if _kind(frame, x) != "T":
+        return alt.X(f"{x}:O", title=None)
+    if not _whole_days(frame, x):
+        return alt.X(f"{x}:T", title=None, axis=alt.Axis(format="%H:%M", labelAngle=0))
+    days = sorted(pd.to_datetime(frame[x]).unique())
+    ticks = {}
+    if len(days) <= TICK_EACH_POINT_UP_TO:
+        # DateTime objects are local time, as Vega reads the data's dates.
+        ticks["values"] = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days]
+    return alt.X(f"{x}:T", title=None,
+                 axis=alt.Axis(format="%b %-d", labelAngle=0, labelOverlap=True, **ticks))
+
+
+def _time_tooltip(frame: pd.DataFrame, x: str) -> alt.Tooltip:
+    if _kind(frame, x) != "T":
+        return alt.Tooltip(f"{x}:O", title=" ")
+    shown = "%a %b %-d, %Y" if _whole_days(frame, x) else "%a %b %-d, %H:%M"
+    return alt.Tooltip(f"{x}:T", format=shown, title=" ")
 
 
 def two_axis_lines(frame: pd.DataFrame, x: str, left: str, right: str,
@@ -54,7 +79,7 @@ def two_axis_lines(frame: pd.DataFrame, x: str, left: str, right: str,
             y=alt.Y("amount:Q", title=_title(metric_id, currency),
                     axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(metric_id))),
             color=colour,
-            tooltip=[alt.Tooltip(f"{x}:{_kind(frame, x)}"), "metric:N",
+            tooltip=[_time_tooltip(frame, x), "metric:N",
                      alt.Tooltip("amount:Q", format=",.2f", title="Value")]))
     return alt.layer(*layers).resolve_scale(y="independent")
 
@@ -90,7 +115,7 @@ def metric_lines(frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currenc
         encoding = {"x": _time_axis(frame, x),
                     "y": alt.Y(f"{metric_id}:Q", title=_title(metric_id, currency),
                                axis=alt.Axis(format=_axis_format(metric_id))),
-                    "tooltip": [alt.Tooltip(f"{x}:{_kind(frame, x)}")] + (
+                    "tooltip": [_time_tooltip(frame, x)] + (
                         [alt.Tooltip(f"{color}:N")] if color else []) + [
                         alt.Tooltip(f"{metric_id}:Q", format=",.2f",
                                     title=fmt.label(metric_id))]}

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from metricx.markdown import markdown_literal
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric, format_value
 from metricx.services import finance
@@ -64,6 +65,12 @@ def money(value: float | None, currency: str) -> str:
 def in_markdown(text: str) -> str:
     """Text for markdown (captions, st.markdown): a "$" there would open a LaTeX formula."""
     return text.replace("$", r"\$")
+
+
+def literal(text: str) -> str:
+    """A name someone else chose (a campaign, an ad, a search) shown as itself in markdown:
+    no link, emphasis, HTML or formula."""
+    return in_markdown(markdown_literal(text))
 
 
 def money_column(label: str, currency: str) -> st.column_config.NumberColumn:
@@ -133,8 +140,9 @@ def metric_column(metric_id: str, currency: str, title: str | None = None) -> An
 
 
 def change_column(title: str) -> Any:
-    """A fractional change shown as "+2.6%"."""
-    return st.column_config.NumberColumn(title, format="percent")
+    """A change given in percent (0.026 as 2.6) shown signed, "+2.6%": Streamlit's "percent"
+    format has no sign, and a rise must not read like a level."""
+    return st.column_config.NumberColumn(title, format="%+.1f%%")
 
 
 # Decimals kept in a CSV per unit: cents, ratios to 4 places, percents as fractions to 6.

@@ -4,9 +4,8 @@ import streamlit as st
 
 from metricx.errors import MetricxError
 from metricx.services import users
-from ui.session import current_actor
+from ui.session import current_actor, say_at_login
 
-FLASH = "account_flash"  # the last change's message, shown on the run after it
 INPUTS = ("pw_current", "pw_new", "pw_again")
 
 actor = current_actor()
@@ -14,8 +13,6 @@ st.title("Your account")
 st.write(f"**{actor.label}** · role **{actor.role}**")
 
 st.subheader("Change password")
-if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH))
 with st.form("change_password"):
     current = st.text_input("Current password", type="password", key="pw_current")
     new = st.text_input("New password", type="password", key="pw_new")
@@ -31,5 +28,6 @@ elif submitted:
     else:
         for key in INPUTS:  # passwords do not stay in the form once they worked
             st.session_state.pop(key, None)
-        st.session_state[FLASH] = "Password changed."
+        # The change ends every session of this user, this one too (session_version).
+        say_at_login("Password changed: log in with your new password.")
         st.rerun()

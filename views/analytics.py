@@ -14,17 +14,12 @@ from metricx.semantic import catalogue
 from metricx.semantic.query import DIMENSIONS, PROVIDERS, SemanticQuery, TimeRange
 from ui import charts
 from ui import format as fmt
+from ui.links import ANALYTICS_METRICS, DIMENSION_LABELS, GRAIN_LABELS
 from ui.period import current_period
 from ui.queries import cached_query
 from ui.session import current_actor
 
-# Attributed metrics wait for the attribution models (their issue); the rest all answer.
-ANSWERABLE = [m for m in catalogue.METRIC_IDS if not catalogue.needs_attribution(m)]
 DEFAULT_METRICS = ["spend", "roas"]
-DIMENSION_LABELS = {"provider": "Platform", "account": "Account", "campaign": "Campaign",
-                    "adset": "Ad set", "ad": "Ad"}
-GRAIN_LABELS = {"total": "Whole period", "day": "Day", "week": "Week", "month": "Month",
-                "hour": "Hour"}
 # How a time bucket reads in the table (moment.js formats); the CSV keeps ISO dates.
 GRAIN_FORMATS = {"day": "MMM D, YYYY", "week": "[Week of] MMM D, YYYY", "month": "MMMM YYYY",
                  "hour": "MMM D, YYYY HH:mm"}
@@ -43,7 +38,7 @@ period = current_period()
 st.title("Analytics")
 
 left, middle, right = st.columns(3)
-metrics = left.multiselect("Metrics", ANSWERABLE, DEFAULT_METRICS, format_func=fmt.label,
+metrics = left.multiselect("Metrics", ANALYTICS_METRICS, DEFAULT_METRICS, format_func=fmt.label,
                            key="metrics", wrap=True, **KEPT)
 chosen = middle.multiselect("Split by", DIMENSIONS, format_func=DIMENSION_LABELS.get,
                             key="dims", wrap=True, **KEPT)
@@ -135,8 +130,8 @@ compared = period.compare is not None
 if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
     wanted = ", ".join(fmt.label(m) for m in metrics)
     if name_contains:
-        st.info(f"Nothing named like “{name_contains}” has {wanted} in this period: check the "
-                "spelling or clear “Name contains”.")
+        st.info(f"Nothing named like “{fmt.literal(name_contains)}” has {wanted} in this "
+                "period: check the spelling or clear “Name contains”.")
     else:
         st.info(f"No {wanted} recorded in this period for this selection. Pick a longer period "
                 "in the sidebar, choose other platforms, or check under Connections that your "
@@ -213,6 +208,7 @@ for column, (label, metric, role) in columns.items():
     if metric is not None:
         config[column] = fmt.metric_column(metric, currency, header(label, role))
     elif role == "change":
+        shown[column] = shown[column] * 100
         config[column] = fmt.change_column(header(label, role))
     elif grain and column.startswith(grain):
         shown[column] = pd.to_datetime(shown[column])
@@ -243,7 +239,7 @@ def open_in_campaigns(row: pd.Series) -> None:
             node = row[f"{level}_id"]
             if pd.isna(node):
                 continue
-            name = fmt.in_markdown(str(row[level]))
+            name = fmt.literal(str(row[level]))
             if st.button(f"{DIMENSION_LABELS[level]} “{name}”", key=f"analytics_open_{level}",
                          icon=":material/open_in_new:", help="Open it in Campaigns"):
                 st.switch_page("views/campaigns.py",

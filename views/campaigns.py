@@ -156,7 +156,7 @@ with st.container(horizontal=True, vertical_alignment="center", key="campaign_br
         st.button(crumb.label, key=f"campaign_crumb_{number}", type="tertiary", on_click=show,
                   args=(crumb.view,))
         st.markdown("›", width="content")
-    st.markdown(f"**{fmt.in_markdown(crumbs[-1].label)}**", width="content")
+    st.markdown(f"**{fmt.literal(crumbs[-1].label)}**", width="content")
 
 left, middle, right = st.columns([2, 2, 1])
 search = left.text_input("Search by name", key="search", **KEPT,
@@ -179,11 +179,11 @@ noun, plural = NOUNS[view.level], LEVEL_LABELS[view.level].lower()
 if table.empty:
     inside = f" in {names(everything, view.within)}" if view.within else ""
     if search:
-        st.info(fmt.in_markdown(f"No {noun} name contains “{search}”{inside} — clear the "
-                                f"search to see all {plural}{inside}."))
+        st.info(fmt.literal(f"No {noun} name contains “{search}”{inside} — clear the "
+                            f"search to see all {plural}{inside}."))
         st.button("Clear the search", key="campaign_clear_search", on_click=clear_search)
     elif view.within:
-        st.info(fmt.in_markdown(f"{names(everything, view.within)} has no {plural}."))
+        st.info(fmt.literal(f"{names(everything, view.within)} has no {plural}."))
     else:
         st.info(f"None of your ad accounts has {plural} yet.")
     st.stop()
@@ -223,7 +223,7 @@ focus = (view.node,) if view.node is not None else view.within
 whose = (describe(everything, view.node) if view.node is not None
          else names(everything, view.within) if view.within else "All ad accounts")
 left, right = st.columns([3, 2])
-left.markdown(f"**{fmt.in_markdown(whose)}**")
+left.markdown(f"**{fmt.literal(whose)}**")
 if view.node is not None:
     context = names(everything, view.within) if view.within else "all ad accounts"
     left.button(f"Show the trend of {context} instead", key="campaign_trend_back",
@@ -238,7 +238,7 @@ except MetricxError as error:
     st.error(str(error))
     st.stop()
 if daily.empty or (daily["spend"].fillna(0) == 0).all():
-    st.info(fmt.in_markdown(f"No spend for {whose} in {days}."))
+    st.info(fmt.literal(f"No spend for {whose} in {days}."))
 elif shown_metric == BOTH_AXES:
     st.altair_chart(charts.two_axis_lines(daily, "day", "spend", "roas", currency),
                     width="stretch")

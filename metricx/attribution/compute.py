@@ -32,6 +32,7 @@ from metricx.models import (
     CustomerJourney,
     PixelEvent,
     ShopifyOrder,
+    ShopifyRefund,
     Touchpoint,
     Workspace,
 )
@@ -50,10 +51,17 @@ class AttributionRun:
     rows: int
 
 
+def order_returns_sql():
+    """What an order's refunds so far gave back, tax apart: the goods and the shipping (the
+    amounts store revenue leaves out; metricx.sync.rollup counts them the same way)."""
+    return (select(func.coalesce(func.sum(ShopifyRefund.sales + ShopifyRefund.shipping), 0))
+            .where(ShopifyRefund.order_id == ShopifyOrder.id).scalar_subquery())
+
+
 def order_revenue_sql():
-    """What the business kept from an order: net sales (after its refunds) + shipping."""
-    return (ShopifyOrder.gross_sales - ShopifyOrder.discounts - ShopifyOrder.refunded
-            + ShopifyOrder.shipping)
+    """What the business kept from an order: net sales (after its refunds) + shipping kept."""
+    return (ShopifyOrder.gross_sales - ShopifyOrder.discounts + ShopifyOrder.shipping
+            - order_returns_sql())
 
 
 def live_orders():

@@ -116,9 +116,21 @@ class LineItemRecord:
 
 @dataclass(frozen=True)
 class RefundRecord:
+    """A refund: `amount` is the money returned (totalRefundedSet); `sales`, `shipping` and
+    `taxes` say what it gave back (refunded goods net of order adjustments, refunded shipping,
+    and the tax of both). A refund known only by its amount (sales None) counts it whole as
+    sales."""
+
     external_id: str
     created_at: datetime
     amount: Decimal
+    sales: Decimal | None = None
+    shipping: Decimal = Decimal(0)
+    taxes: Decimal = Decimal(0)
+
+    @property
+    def refunded_sales(self) -> Decimal:
+        return self.amount - self.shipping - self.taxes if self.sales is None else self.sales
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ query waits until the bucket holds its cost (throttleStatus pacing), so THROTTLE
 when it comes, waited out exactly. A first sync or a backfill larger than `bulk_threshold`
 (measured with the root's count query) runs as one bulk operation instead of hundreds of pages
 (shopify_bulk). Nested lists longer than a page (line items, refunds, variants) are completed
-with follow-up queries.
+with follow-up queries. What each refund gave back (its lines' subtotals and tax, shipping,
+order adjustments) sits in connections inside the Order.refunds list, which a bulk query
+refuses: the orders that have refunds get them split by follow-up queries, several orders a
+query, on either path (`_split_refunds`).
 
 Shopify answers problems in three places: the HTTP status (401 token, 402 shop frozen, 423
 shop locked), `errors[].extensions.code` at HTTP 200 (THROTTLED, MAX_COST_EXCEEDED,
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -66,12 +70,14 @@ from metricx.connectors.shopify_auth import (
 )
 from metricx.connectors.shopify_cost import MAX_QUERY_COST, Pacer, Query, largest_first
 from metricx.connectors.shopify_queries import (
-    ALL_REFUNDS,
     CUSTOMERS,
     ORDERS,
     PRODUCTS,
+    REFUND_PARTS,
     SHOP,
     Resource,
+    refund_rest,
+    refunds_of,
 )
 from metricx.connectors.values import decimal, integer
 from metricx.connectors.versions import DEFAULT_VERSIONS
@@ -84,6 +90,8 @@ DEFAULT_TEMPLATE = "https://{shop}/admin/api/{version}/graphql.json"
 # Shopify queues it for seconds to minutes. Below ~500 orders pages end about as soon and
 # start at once. Measured on the demo shop (180 days: 26,160 orders, 19,076 customers):
 # pages 1,824 requests and 4.7 h of waiting on the bucket; bulk 12 requests, 2 downloads.
+# Either way the ~1,800 orders with refunds then have them split (`_split_refunds`): about
+# 190 queries and 37,000 points, 6 minutes of the standard plan's bucket.
 BULK_THRESHOLD = 500
 # A sync whose high-water mark is younger than this reads pages without counting first: the
 # 15-minute schedule never pays for the count query.
@@ -92,6 +100,33 @@ COUNT_PRECISIONS = frozenset({"EXACT", "AT_LEAST"})
 THROTTLE_RETRY_LIMIT = 5
 
 OnRefresh = Callable[[ShopifyGrant], None]
+# Orders read before their refunds are split (the sync's page), and orders whose refunds are
+# split per follow-up query (at most: the cost limit may take fewer).
+SPLIT_CHUNK = 250
+MAX_ALIASES = 50
+# The parts of a refund asked for at first (more come by follow-ups): its lines (no more
+# than the order has), shipping lines and order adjustments (rarely more than one).
+ITEMS_PAGE = 10
+PART_PAGE = {"shipping": 2, "adjustments": 2}
+
+
+def _line_count(order: dict[str, Any]) -> int:
+    return len((order.get("lineItems") or {}).get("nodes") or ())
+
+
+def _refund_sizes(orders: int, lines: int, refunds: int) -> dict[str, int] | None:
+    """Sizes for `refunds_of(orders)` holding `refunds` refunds an order, whose longest line
+    list is `lines` long (a refund's lines beyond ITEMS_PAGE come by follow-ups), or None when
+    that costs more than MAX_QUERY_COST."""
+    sizes = {"items": max(1, min(lines, ITEMS_PAGE)), **PART_PAGE, "refunds": refunds}
+    return sizes if refunds_of(orders).cost(sizes) <= MAX_QUERY_COST else None
+
+
+def _most_refunds(lines: int) -> dict[str, int]:
+    """Sizes for `refunds_of(1)` holding as many refunds as one query can."""
+    sizes = {"items": max(1, min(lines, ITEMS_PAGE)), **PART_PAGE}
+    query = refunds_of(1)
+    return {**sizes, "refunds": largest_first(lambda n: query.cost({**sizes, "refunds": n}))}
 
 
 class _TooCostly(Exception):
@@ -245,9 +280,13 @@ class ShopifyClient(BaseClient):
                         str(shop["ianaTimezone"]))
 
     def orders(self, updated_since: datetime | None = None) -> Iterator[OrderRecord]:
-        """Orders updated at or after `updated_since` (all when None), oldest update first."""
-        for node in self._read(ORDERS, updated_since):
-            yield _order(node)
+        """Orders updated at or after `updated_since` (all when None), oldest update first,
+        their refunds split (`_split_refunds`, SPLIT_CHUNK orders at a time)."""
+        nodes = self._read(ORDERS, updated_since)
+        while chunk := list(islice(nodes, SPLIT_CHUNK)):
+            self._split_refunds(chunk)
+            for node in chunk:
+                yield _order(node)
 
     def products(self, updated_since: datetime | None = None) -> Iterator[ProductRecord]:
         for node in self._read(PRODUCTS, updated_since):
@@ -444,16 +483,73 @@ class ShopifyClient(BaseClient):
 
     def _complete(self, resource: Resource, item: dict[str, Any], inner: dict[str, int]) -> None:
         """Fetch what a page cut off: the rest of a nested connection, and an order's refunds
-        when the list came back full (a plain list has no cursor to tell us)."""
+        when the list came back full (a plain list has no cursor to tell us): read again,
+        split, as many as one query holds."""
         if resource.nested:
             self._complete_nested(resource, item)
         refunds = item.get("refunds")
         if "refunds" in inner and isinstance(refunds, list) and len(refunds) >= inner["refunds"]:
-            size = largest_first(lambda n: ALL_REFUNDS.cost({"first": n}))
-            order = self._graphql(ALL_REFUNDS, {"id": item["id"], "first": size}).get("order")
-            expect(PROVIDER, isinstance(order, dict) and isinstance(order.get("refunds"), list),
+            self._read_refunds([item], _most_refunds(_line_count(item)))
+
+    def _split_refunds(self, orders: list[dict[str, Any]]) -> None:
+        """Give the orders whose refunds are not split yet their split refunds (REFUND_PARTS,
+        `refunds_of`), several orders a query within the cost limit."""
+        batch: list[dict[str, Any]] = []
+        sizes: dict[str, int] = {}
+        for order in orders:
+            refunds = order.get("refunds")
+            expect(PROVIDER, isinstance(refunds, list), "order refunds")
+            if not refunds or all("refundLineItems" in r for r in refunds):
+                continue
+            lines = _line_count(order)
+            wanted = max(len(refunds), sizes.get("refunds", 0))
+            fitting = _refund_sizes(len(batch) + 1, max(lines, sizes.get("items", 0)), wanted)
+            if batch and (fitting is None or len(batch) == MAX_ALIASES):
+                self._read_refunds(batch, sizes)
+                batch, fitting = [], _refund_sizes(1, lines, len(refunds))
+            if fitting is None:  # more refunds than one query holds: as many as it holds
+                self._read_refunds([order], _most_refunds(lines))
+                continue
+            batch.append(order)
+            sizes = fitting
+        if batch:
+            self._read_refunds(batch, sizes)
+
+    def _read_refunds(self, orders: list[dict[str, Any]], sizes: dict[str, int]) -> None:
+        """Read the split refunds of `orders` in one query; refunds it could not hold (a
+        list longer than `sizes` allows) keep what the order's page said of them."""
+        data = self._graphql(refunds_of(len(orders)),
+                             {**{f"id{i}": order["id"] for i, order in enumerate(orders)},
+                              **sizes})
+        for i, order in enumerate(orders):
+            found = data.get(f"o{i}")
+            if found is None:  # deleted since it was listed: its refunds stay as listed
+                continue
+            expect(PROVIDER, isinstance(found, dict) and isinstance(found.get("refunds"), list),
                    "order.refunds")
-            item["refunds"] = order["refunds"]
+            for refund in found["refunds"]:
+                self._complete_parts(refund)
+            split = {refund["id"] for refund in found["refunds"]}
+            order["refunds"] = [*found["refunds"],
+                                *(r for r in order["refunds"] if r.get("id") not in split)]
+
+    def _complete_parts(self, refund: dict[str, Any]) -> None:
+        """The rest of a refund's parts when a page of them came back full."""
+        expect(PROVIDER, isinstance(refund, dict) and "id" in refund, "refund id")
+        for part in REFUND_PARTS:
+            connection = refund.get(part)
+            expect(PROVIDER, isinstance(connection, dict)
+                   and isinstance(connection.get("nodes"), list), f"refund {part}")
+            info = connection.get("pageInfo") or {}
+            query = refund_rest(part)
+            size = largest_first(lambda n, q=query: q.cost({"first": n}))
+            while info.get("hasNextPage"):
+                more = (self._graphql(query, {"id": refund["id"], "cursor": info.get(
+                    "endCursor"), "first": size}).get("refund") or {}).get(part)
+                expect(PROVIDER, isinstance(more, dict) and isinstance(more.get("nodes"), list),
+                       f"refund.{part}")
+                connection["nodes"] = [*connection["nodes"], *more["nodes"]]
+                info = more.get("pageInfo") or {}
 
     def _complete_nested(self, resource: Resource, item: dict[str, Any]) -> None:
         nested = resource.nested or ""
@@ -546,10 +642,29 @@ def _line_item(node: dict[str, Any]) -> LineItemRecord:
                           required=False))
 
 
+def _part_sum(node: dict[str, Any], part: str, field: str) -> Decimal:
+    return sum((_money(n.get(field), f"{part} {field}") for n in node[part]["nodes"]),
+               Decimal(0))
+
+
 def _refund(node: Any) -> RefundRecord:
+    """A refund, split when its parts were read (REFUND_PARTS): sales = the lines' subtotals
+    less the order adjustments, shipping = the shipping lines' subtotals, taxes = the tax of
+    all three (an adjustment's amounts are negative when more was given back)."""
     expect(PROVIDER, isinstance(node, dict) and "id" in node, "refund id")
-    return RefundRecord(str(node["id"]), _req_time(node.get("createdAt"), "refund createdAt"),
-                        _money(node.get("totalRefundedSet"), "refund totalRefundedSet"))
+    external_id = str(node["id"])
+    at = _req_time(node.get("createdAt"), "refund createdAt")
+    amount = _money(node.get("totalRefundedSet"), "refund totalRefundedSet")
+    if "refundLineItems" not in node:  # an order deleted before its refunds were split
+        return RefundRecord(external_id, at, amount)
+    return RefundRecord(
+        external_id, at, amount,
+        sales=_part_sum(node, "refundLineItems", "subtotalSet")
+        - _part_sum(node, "orderAdjustments", "amountSet"),
+        shipping=_part_sum(node, "refundShippingLines", "subtotalAmountSet"),
+        taxes=_part_sum(node, "refundLineItems", "totalTaxSet")
+        + _part_sum(node, "refundShippingLines", "taxAmountSet")
+        - _part_sum(node, "orderAdjustments", "taxAmountSet"))
 
 
 def _order(node: dict[str, Any]) -> OrderRecord:

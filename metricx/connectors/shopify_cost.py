@@ -37,7 +37,8 @@ class Field:
     """One field of a query: a scalar/enum (no fields), an object, or a list sized by `size`.
 
     `size` is an int or a `$variable` naming the `first` argument; `connection` marks a Relay
-    connection (rendered with pageInfo and nodes, 2 points on top of its nodes).
+    connection (rendered with pageInfo and nodes, 2 points on top of its nodes); `alias` names
+    the field in the answer (one root field asked several times).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Field:
     args: tuple[tuple[str, str], ...] = ()
     size: int | str | None = None
     connection: bool = False
+    alias: str | None = None
 
 
 def scalars(names: str) -> tuple[Field, ...]:
@@ -96,7 +98,8 @@ def render(f: Field, *, bulk: bool = False) -> str:
     args = list(f.args)
     if f.size is not None and not bulk:
         args.insert(0, ("first", str(f.size)))
-    head = f.name + (f"({', '.join(f'{k}: {v}' for k, v in args)})" if args else "")
+    head = (f"{f.alias}: " if f.alias else "") + f.name + (
+        f"({', '.join(f'{k}: {v}' for k, v in args)})" if args else "")
     if not f.fields:
         return head
     inner = " ".join(render(child, bulk=bulk) for child in f.fields)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from metricx.connectors.shopify_cost import (
     MAX_QUERY_COST,
@@ -40,6 +41,24 @@ LINE_ITEM = (*scalars("id quantity sku"), money_bag("originalUnitPriceSet"),
              obj("variant", Field("id"), obj("product", Field("id")),
                  obj("inventoryItem", money("unitCost"))))
 REFUND = (*scalars("id createdAt"), money_bag("totalRefundedSet"))
+# What a refund gave back, tax apart (shopify.dev admin-graphql "Refund"): the lines' price
+# after discounts and their tax, refunded shipping and its tax (RefundShippingLine, where
+# shipping refunds live from 2024-10), and order adjustments, "the difference between a
+# calculated and actual refund amount" (amount and tax, negative when more was given back).
+# They are connections inside the Order.refunds list, which a bulk query refuses ("Queries
+# that contain a connection field within a list field are not currently supported.") and
+# which would make every page of orders four times dearer: they are read for the orders that
+# have refunds, several orders a query (`refunds_of`).
+REFUND_PARTS = {
+    "refundLineItems": (money_bag("subtotalSet"), money_bag("totalTaxSet")),
+    "refundShippingLines": (money_bag("subtotalAmountSet"), money_bag("taxAmountSet")),
+    "orderAdjustments": (money_bag("amountSet"), money_bag("taxAmountSet")),
+}
+#: The size variable of each part in `refunds_of`.
+PART_SIZES = {"refundLineItems": "items", "refundShippingLines": "shipping",
+              "orderAdjustments": "adjustments"}
+SPLIT_REFUND = (*REFUND, *(connection(name, f"${PART_SIZES[name]}", *fields)
+                           for name, fields in REFUND_PARTS.items()))
 ORDER = (
     *scalars("id name createdAt processedAt updatedAt cancelledAt test currencyCode"),
     *(money_bag(name) for name in ("currentTotalPriceSet", "totalDiscountsSet",
@@ -119,8 +138,27 @@ RESOURCES = {r.root: r for r in (ORDERS, PRODUCTS, CUSTOMERS)}
 
 SHOP = Query("Shop", "", (obj("shop", *scalars("name currencyCode ianaTimezone "
                                                "myshopifyDomain")),))
-ALL_REFUNDS = Query("Refunds", "($id: ID!, $first: Int!)", (obj(
-    "order", Field("id"), sized_list("refunds", "$first", *REFUND), id="$id"),))
+
+
+@lru_cache(maxsize=64)
+def refunds_of(orders: int) -> Query:
+    """The split refunds of `orders` orders in one query: `o0: order(id: $id0) { id
+    refunds(first: $refunds) { ... } }` and so on, sizes shared ($refunds, $items, $shipping,
+    $adjustments)."""
+    ids = "".join(f"$id{i}: ID!, " for i in range(orders))
+    return Query("Refunds", f"({ids}$refunds: Int!, $items: Int!, $shipping: Int!, "
+                 "$adjustments: Int!)", tuple(
+                     Field("order", (Field("id"), sized_list("refunds", "$refunds",
+                                                             *SPLIT_REFUND)),
+                           (("id", f"$id{i}"),), alias=f"o{i}") for i in range(orders)))
+
+
+def refund_rest(part: str) -> Query:
+    """The rest of one refund's part (a REFUND_PARTS connection), after a cursor."""
+    return Query("RefundRest", "($id: ID!, $cursor: String, $first: Int!)", (obj(
+        "refund", connection(part, "$first", *REFUND_PARTS[part], after="$cursor"),
+        id="$id"),))
+
 BULK_RUN = Query("BulkRun", "($query: String!)", (obj(
     "bulkOperationRunQuery", obj("bulkOperation", *scalars("id status")),
     obj("userErrors", *scalars("field message")), query="$query"),), mutation=True)

@@ -13,6 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from metricx.markdown import markdown_literal
 from metricx.semantic import catalogue
 from metricx.semantic.query import Attribution, TimeRange
 from metricx.services.metrics import MetricsResult
@@ -45,8 +46,7 @@ def _label(metric: str) -> str:
 
 
 def _row_name(result: MetricsResult, row: pd.Series) -> str:
-    dims = [d for d in result.query.dimensions]
-    parts = [str(row[d]) for d in dims]
+    parts = [markdown_literal(row[d]) for d in result.query.dimensions]
     if result.query.grain:
         parts.append(str(row[result.query.grain]))
     return " · ".join(parts) or "Total"

@@ -15,17 +15,23 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from metricx import validation
 from metricx.config import get_config
 from metricx.copilot.offline import OfflineUnderstander
 from metricx.copilot.respond import answer_text, chart
 from metricx.copilot.understanding import Conversation, Understander, Understanding
 from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, MetricxError
+from metricx.markdown import markdown_literal
 from metricx.models import CopilotTurn, Workspace
 from metricx.semantic.dates import today_in
 from metricx.services.metrics import MetricsResult, run_query
 
 MAX_TURNS_PER_MINUTE = 20
+MAX_QUESTION = 2000  # characters: a question, not a document
+# Claude's wording may repeat a name from the data: no bracket or angle bracket of it may
+# open a link or an image ([x](...), ![x](...), <http://...>).
+_LINK_MARKUP = str.maketrans({c: "\\" + c for c in "[]<>"})
 
 
 class RateLimitedError(MetricxError):
@@ -90,6 +96,7 @@ def ask(workspace_id: int, question: str, conversation: Conversation | None = No
     """Answer one question in the context of `conversation` (which it extends)."""
     conversation = conversation if conversation is not None else Conversation()
     started = time.perf_counter()
+    question = validation.plain_text(question, "the question", MAX_QUESTION, lines=True)
     _check_rate(workspace_id, user_id)
     with new_session() as session:
         workspace = session.get(Workspace, workspace_id)
@@ -107,8 +114,8 @@ def ask(workspace_id: int, question: str, conversation: Conversation | None = No
             result = run_query(workspace_id, understanding.query)
             answer = answer_text(result, " ".join(p for p in (understanding.message, note) if p))
         except MetricxError as problem:
-            status, answer, error = "clarify", f"I could not compute that: {problem}", str(
-                problem)
+            status, error = "clarify", str(problem)
+            answer = f"I could not compute that: {markdown_literal(problem)}"
     elif not answer:
         answer = "Could you rephrase that as a question about your ad or store metrics?"
     _log(workspace_id, user_id, question, understanding, status, answer, error,
@@ -137,10 +144,10 @@ def stream_written_answer(answer: CopilotAnswer, sink: list[WrittenAnswer]) -> I
     chunks: list[str] = []
     for chunk in ClaudeWriter().stream_answer(answer.question, facts):
         chunks.append(chunk)
-        yield chunk
+        yield chunk.translate(_LINK_MARKUP)
     text = "".join(chunks)
     missing = ungrounded_numbers(text, facts)
-    sink.append(WrittenAnswer(text, not missing, missing))
+    sink.append(WrittenAnswer(text.translate(_LINK_MARKUP), not missing, missing))
 
 
 def writes_with_claude() -> bool:

@@ -31,10 +31,38 @@ class Line:
 
 
 @dataclass(frozen=True)
+class RefundLine:
+    """A refunded order line: its price after discounts and its tax (RefundLineItem)."""
+
+    line: Line
+    quantity: int
+    subtotal_cents: int
+    tax_cents: int
+
+
+@dataclass(frozen=True)
 class Refund:
+    """Money given back (`amount_cents`) and what for, as Shopify records it: refunded lines,
+    refunded shipping (RefundShippingLine, untaxed here) and an order adjustment, the
+    difference between what those come to and what was given back (negative when more was
+    given, in sales and tax). They always add up: amount = lines + shipping - adjustment."""
+
     external_id: str
     created_at: datetime
     amount_cents: int
+    lines: tuple[RefundLine, ...] = ()
+    shipping_cents: int = 0
+    adjustment_cents: int = 0
+    adjustment_tax_cents: int = 0
+
+    @property
+    def sales_cents(self) -> int:
+        """Refunded sales, tax excluded: the lines net of the adjustment."""
+        return sum(r.subtotal_cents for r in self.lines) - self.adjustment_cents
+
+    @property
+    def tax_cents(self) -> int:
+        return sum(r.tax_cents for r in self.lines) - self.adjustment_tax_cents
 
 
 @dataclass(frozen=True)

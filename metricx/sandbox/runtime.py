@@ -18,10 +18,15 @@ from pathlib import Path
 from threading import Lock
 
 from metricx.config import get_config
+from metricx.sandbox.fakes.graphql import LeakyBucket
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
 
 DEFAULT_SEED = 42
+# The demo merchant sells ~145 orders a day: a Shopify Plus store, whose GraphQL bucket
+# refills ten times faster than the standard plan's (the first sync splits ~1,800 orders'
+# refunds: 6 minutes of the standard bucket, under a minute of Plus's).
+DEMO_SHOPIFY_PLAN = "plus"
 _in_process: dict[tuple[int, date], SandboxServers] = {}
 _lock = Lock()
 
@@ -53,6 +58,12 @@ def _registered(seed: int, anchor: date) -> dict[str, str] | None:
     return env if env and _answers(env.get("META_GRAPH_URL", "")) else None
 
 
+def _demo_servers(seed: int, anchor: date) -> SandboxServers:
+    servers = SandboxServers(Merchant(seed, today=anchor))
+    servers.shopify.bucket = LeakyBucket.of_plan(DEMO_SHOPIFY_PLAN)
+    return servers
+
+
 def sandbox_env(seed: int = DEFAULT_SEED, anchor: date | None = None) -> dict[str, str]:
     """Base-URL settings of fakes serving merchant (seed, anchor)."""
     anchor = anchor or date.today()
@@ -62,7 +73,7 @@ def sandbox_env(seed: int = DEFAULT_SEED, anchor: date | None = None) -> dict[st
     with _lock:
         servers = _in_process.get((seed, anchor))
         if servers is None:
-            servers = SandboxServers(Merchant(seed, today=anchor))
+            servers = _demo_servers(seed, anchor)
             _in_process[(seed, anchor)] = servers
         return servers.env
 
@@ -71,7 +82,7 @@ def serve(seed: int, anchor: date, stop_requested: Callable[[], bool]) -> None:
     """Run the fakes for `metricx up` until `stop_requested()` says so."""
     import time
 
-    with SandboxServers(Merchant(seed, today=anchor)) as servers:
+    with _demo_servers(seed, anchor) as servers:
         path = registry_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"seed": seed, "anchor": anchor.isoformat(),

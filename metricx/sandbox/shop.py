@@ -27,6 +27,7 @@ from metricx.sandbox.orders import (
     Line,
     Order,
     Refund,
+    RefundLine,
 )
 from metricx.sandbox.patterns import PURCHASE_SHAPE, WEEKDAY_ORDERS, season
 from metricx.sandbox.series import AdSeries
@@ -50,6 +51,60 @@ class ShopProfile:
     currency: str = "USD"
     timezone: str = "America/New_York"
     host: str = "northwindoutfitters.com"
+
+
+def _shares(total: int, weights: list[int]) -> list[int]:
+    """`total` split in proportion to `weights` (rounded down; the rest on the last)."""
+    whole = sum(weights)
+    shares = [total * w // whole if whole else 0 for w in weights[:-1]]
+    return [*shares, total - sum(shares)]
+
+
+@dataclass(frozen=True)
+class _Charges:
+    """What an order charged, and the refunds of it Shopify would record (shopify.dev
+    Refund: refundLineItems with subtotalSet and totalTaxSet, refundShippingLines,
+    orderAdjustments for the difference between those and the money given back)."""
+
+    lines: tuple[Line, ...]
+    discount_cents: int
+    shipping_cents: int
+    tax_cents: int
+
+    @property
+    def total(self) -> int:
+        gross = sum(line.amount_cents for line in self.lines)
+        return gross - self.discount_cents + self.shipping_cents + self.tax_cents
+
+    def _returned(self) -> dict[str, RefundLine]:
+        """Each line given back whole: its price less its share of the discount, and its
+        share of the tax (charged on discounted prices)."""
+        discounts = _shares(self.discount_cents, [line.amount_cents for line in self.lines])
+        net = [line.amount_cents - d for line, d in zip(self.lines, discounts, strict=True)]
+        taxes = _shares(self.tax_cents, net)
+        return {line.external_id: RefundLine(line, line.quantity, n, t)
+                for line, n, t in zip(self.lines, net, taxes, strict=True)}
+
+    def everything_back(self, external_id: str, at: datetime) -> Refund:
+        """Every line and the shipping (a cancellation, a full return)."""
+        return Refund(external_id, at, self.total, tuple(self._returned().values()),
+                      self.shipping_cents)
+
+    def line_back(self, external_id: str, at: datetime, line: Line) -> Refund:
+        """One line at its full price plus tax on that price: more than Shopify reckons for a
+        discounted line, the difference an order adjustment."""
+        returned = self._returned()[line.external_id]
+        tax = line.amount_cents * TAX_PERCENT // 100
+        return Refund(external_id, at, line.amount_cents + tax, (returned,),
+                      adjustment_cents=returned.subtotal_cents - line.amount_cents,
+                      adjustment_tax_cents=returned.tax_cents - tax)
+
+    def goodwill(self, external_id: str, at: datetime, amount: int) -> Refund:
+        """Money back with no line returned: all of it an order adjustment, its tax at the
+        order's own share of tax."""
+        tax = amount * self.tax_cents // self.total if self.total else 0
+        return Refund(external_id, at, amount, adjustment_cents=tax - amount,
+                      adjustment_tax_cents=-tax)
 
 
 class Shop:
@@ -87,6 +142,15 @@ class Shop:
         self._ensure(as_of)
         found = self._order_by_id.get(external_id)
         return found if found is not None and found.created_at <= as_of else None
+
+    def refund(self, external_id: str, as_of: datetime) -> tuple[Order, Refund] | None:
+        """A refund issued by as_of, with its order (a refund's number is its order's times
+        ten plus one or two, see _aftermath)."""
+        number = int(external_id.rsplit("/", 1)[-1]) if external_id[-1:].isdigit() else 0
+        order = self.order(f"gid://shopify/Order/{number // 10}", as_of)
+        found = [r for r in order.refunds_at(as_of) if r.external_id == external_id] \
+            if order else []
+        return (order, found[0]) if found else None
 
     def customers_until(self, as_of: datetime) -> list[Customer]:
         """Customers that exist at as_of (created at their first order)."""
@@ -161,7 +225,8 @@ class Shop:
         shipping = 0 if gross - discount >= FREE_SHIPPING_CENTS else SHIPPING_CENTS
         tax = ((gross - discount) * TAX_PERCENT + 50) // 100
         total = gross - discount + shipping + tax
-        cancelled_at, fulfilled_at, refunds = self._aftermath(r, seq, created, lines, total)
+        cancelled_at, fulfilled_at, refunds = self._aftermath(
+            r, seq, created, _Charges(lines, discount, shipping, tax))
         order = Order(
             seq=seq, external_id=f"gid://shopify/Order/{ORDER_ID_BASE + seq * 13}",
             name=f"#{1000 + seq}", created_at=created,
@@ -200,29 +265,30 @@ class Shop:
         product = self.product(lines[0].variant.product_id)
         return product.handle if product else "all"
 
-    def _aftermath(self, r: random.Random, seq: int, created: datetime, lines: tuple[Line, ...],
-                   total: int) -> tuple[datetime | None, datetime | None, tuple[Refund, ...]]:
+    def _aftermath(self, r: random.Random, seq: int, created: datetime, charges: _Charges,
+                   ) -> tuple[datetime | None, datetime | None, tuple[Refund, ...]]:
         """Cancellation, fulfilment and refunds that will happen to the order later."""
         ref_base = (ORDER_ID_BASE + seq * 13) * 10
+        lines, total = charges.lines, charges.total
         roll = r.random()
         if roll < 0.015:
             cancelled = created + timedelta(hours=1 + int(r.random() * 29))
-            refund = Refund(f"gid://shopify/Refund/{ref_base + 1}",
-                            cancelled + timedelta(minutes=2), total)
-            return cancelled, None, (refund,)
+            return cancelled, None, (charges.everything_back(
+                f"gid://shopify/Refund/{ref_base + 1}", cancelled + timedelta(minutes=2)),)
         fulfilled = created + timedelta(hours=6 + int(r.random() * 54))
         if roll >= 0.075:
             return None, fulfilled, ()
         first_at = created + timedelta(days=2 + int(r.random() * 23), minutes=int(r.random() * 900))
+        first_id = f"gid://shopify/Refund/{ref_base + 1}"
         if r.random() < 0.6 and len(lines) > 1:
-            line = lines[int(r.random() * len(lines))]
-            amount = line.amount_cents + line.amount_cents * TAX_PERCENT // 100
+            refund = charges.line_back(first_id, first_at, lines[int(r.random() * len(lines))])
         elif r.random() < 0.5:
-            amount = total // 2
+            refund = charges.goodwill(first_id, first_at, total // 2)
         else:
-            amount = total
-        refunds = [Refund(f"gid://shopify/Refund/{ref_base + 1}", first_at, amount)]
-        if amount < total and r.random() < 0.15:
-            refunds.append(Refund(f"gid://shopify/Refund/{ref_base + 2}",
-                                  first_at + timedelta(days=3), min(1500, total - amount)))
+            refund = charges.everything_back(first_id, first_at)
+        refunds = [refund]
+        if refund.amount_cents < total and r.random() < 0.15:
+            refunds.append(charges.goodwill(
+                f"gid://shopify/Refund/{ref_base + 2}", first_at + timedelta(days=3),
+                min(1500, total - refund.amount_cents)))
         return None, fulfilled, tuple(refunds)

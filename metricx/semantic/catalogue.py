@@ -139,11 +139,16 @@ _METRICS: tuple[Metric, ...] = (
     Metric("orders", "Orders", "count", True,
            "Orders = Shopify orders placed (cancelled and test orders excluded).", "store"),
     Metric("store_revenue", "Store revenue", "currency", True,
-           "Store revenue = net sales + shipping charged (taxes excluded).", "store"),
+           "Store revenue = net sales + shipping charged less shipping refunded (taxes "
+           "excluded).", "store"),
     Metric("net_sales", "Net sales", "currency", True,
-           "Net sales = gross sales − discounts − refunds.", "store"),
+           "Net sales = gross sales − discounts − refunds, as Shopify's sales reports count "
+           "them: an order is a sale on the day it is placed (cancelled ones too), and what "
+           "goes back is taken off on the day it does.", "store"),
     Metric("refunds", "Refunds", "currency", False,
-           "Refunds = amount refunded to customers.", "store"),
+           "Refunds = sales returned, taxes and shipping excluded: refunded items on the "
+           "refund's day, and a cancelled order's remaining sales on the day it is cancelled.",
+           "store"),
     Metric("new_customers", "New customers", "count", True,
            "New customers = customers whose first order falls in the period.", "store"),
     Metric("cogs", "COGS", "currency", False,

@@ -13,8 +13,8 @@ joined on the bucket, so store facts are never multiplied by a fan-out over ads:
   campaign, per ad (all per workspace-local day), or for hourly grain and for a period cut at
   a clock time (`TimeRange.until`) the snapshot rows;
 - store facts: store_daily (per workspace-local day and currency), or for hourly grain and a
-  cut period the Shopify orders (by processed time), refunds (by refund time) and first
-  orders.
+  cut period the Shopify orders (by processed time), refunds (by refund time), cancellations
+  (by cancel time) and first orders, counted alike (metricx.sync.rollup).
 
 A cut period keeps the snapshot buckets that start before the cut (15 minutes for recent
 days, an hour after the nightly compaction) and the store rows before the cut instant. Meta
@@ -502,32 +502,47 @@ def _store_sums(**given) -> list:
 
 def _store_rows(shape: Shape, binds: Binds, name: str):
     """Store sums per (local hour, currency) from the Shopify rows themselves, in [start,
-    end) to the instant, each hour under its bucket of the shape's grain."""
+    end) to the instant, each hour under its bucket of the shape's grain; counted as the
+    rollup counts them (metricx.sync.rollup, store_daily): orders' sales by processed time,
+    refunds by refund time, a cancelled order's unreturned rest by cancel time."""
     ws = binds.workspace_id
     live = ShopifyOrder.cancelled_at.is_(None)
-
-    def live_sum(column):
-        return func.coalesce(func.sum(column).filter(live), 0)
-
     order_hour = _local_hour(ShopifyOrder.processed_at, binds)
     orders = (select(order_hour.label("at"), ShopifyOrder.currency.label("currency"),
                      *_store_sums(orders=func.count().filter(live),
-                                  gross=live_sum(ShopifyOrder.gross_sales),
-                                  discounts=live_sum(ShopifyOrder.discounts),
-                                  shipping=live_sum(ShopifyOrder.shipping),
-                                  taxes=live_sum(ShopifyOrder.taxes),
-                                  cogs=live_sum(ShopifyOrder.cogs)))
+                                  gross=func.sum(ShopifyOrder.gross_sales),
+                                  discounts=func.sum(ShopifyOrder.discounts),
+                                  shipping=func.sum(ShopifyOrder.shipping),
+                                  taxes=func.sum(ShopifyOrder.taxes),
+                                  cogs=func.coalesce(func.sum(ShopifyOrder.cogs).filter(live),
+                                                     0)))
               .where(ShopifyOrder.workspace_id == ws, ShopifyOrder.processed_at >= binds.start,
                      ShopifyOrder.processed_at < binds.end, ShopifyOrder.test.is_(false()))
               .group_by(order_hour, ShopifyOrder.currency))
     refund_hour = _local_hour(ShopifyRefund.created_at, binds)
     refunds = (select(refund_hour.label("at"), ShopifyOrder.currency.label("currency"),
-                      *_store_sums(refunds=func.sum(ShopifyRefund.amount)))
+                      *_store_sums(refunds=func.sum(ShopifyRefund.sales),
+                                   shipping=-func.sum(ShopifyRefund.shipping),
+                                   taxes=-func.sum(ShopifyRefund.taxes)))
                .join(ShopifyOrder, and_(ShopifyOrder.id == ShopifyRefund.order_id,
                                         ShopifyOrder.workspace_id == ws))
                .where(ShopifyRefund.workspace_id == ws, ShopifyRefund.created_at >= binds.start,
                       ShopifyRefund.created_at < binds.end, ShopifyOrder.test.is_(false()))
                .group_by(refund_hour, ShopifyOrder.currency))
+    back = (select(*(func.coalesce(func.sum(getattr(ShopifyRefund, c)), 0).label(c)
+                     for c in ("sales", "shipping", "taxes")))
+            .where(ShopifyRefund.order_id == ShopifyOrder.id).lateral(f"{name}_back"))
+    cancel_hour = _local_hour(ShopifyOrder.cancelled_at, binds)
+    cancels = (select(cancel_hour.label("at"), ShopifyOrder.currency.label("currency"),
+                      *_store_sums(
+                          refunds=func.sum(ShopifyOrder.gross_sales - ShopifyOrder.discounts
+                                           - back.c.sales),
+                          shipping=-func.sum(ShopifyOrder.shipping - back.c.shipping),
+                          taxes=-func.sum(ShopifyOrder.taxes - back.c.taxes)))
+               .select_from(ShopifyOrder).join(back, literal(True))
+               .where(ShopifyOrder.workspace_id == ws, ShopifyOrder.cancelled_at >= binds.start,
+                      ShopifyOrder.cancelled_at < binds.end, ShopifyOrder.test.is_(false()))
+               .group_by(cancel_hour, ShopifyOrder.currency))
     first_hour = _local_hour(ShopifyCustomer.first_order_at, binds)
     # New customers are a count: no rate applies, so they go under the workspace currency.
     customers = (select(first_hour.label("at"), binds.currency.label("currency"),
@@ -536,7 +551,7 @@ def _store_rows(shape: Shape, binds: Binds, name: str):
                         ShopifyCustomer.first_order_at >= binds.start,
                         ShopifyCustomer.first_order_at < binds.end)
                  .group_by(first_hour))
-    parts = union_all(orders, refunds, customers).subquery(f"{name}_parts")
+    parts = union_all(orders, refunds, cancels, customers).subquery(f"{name}_parts")
     day = cast(parts.c.at, Date)
     bucket = parts.c.at if shape.grain == "hour" else _bucket(shape.grain, day)
     return (select(*([] if bucket is None else [bucket.label(BUCKET)]), day.label("day"),

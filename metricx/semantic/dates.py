@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from metricx import validation
 from metricx.errors import InvalidInputError
 from metricx.semantic.query import TimeRange
 
@@ -53,6 +54,11 @@ _PERIODS: dict[str, _Period] = {
 def _range(start: date, end: date, until: time | None = None) -> TimeRange:
     if end < start:
         raise DatePhraseError(f"the range ends ({end}) before it starts ({start})")
+    try:
+        for day in (start, end):
+            validation.calendar_day(day, "the date")
+    except InvalidInputError as outside:
+        raise DatePhraseError(str(outside)) from None
     return TimeRange(start=start, end=end, until=until)
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, time
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from metricx import validation
 from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue
+from metricx.validation import quoted
 
 Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
 Grain = Literal["hour", "day", "week", "month"]
@@ -34,8 +36,17 @@ AccountingMode = Literal["cash", "accrual"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 MAX_LIMIT = 100
-#: Hourly rows split by a dimension are capped to this many days per range.
+#: The longest range of each grain, in days: hourly rows over a month, daily rows over three
+#: years are more than anyone reads (and unbounded work for the server); weeks, months and
+#: totals are bounded by the calendar itself (validation.FIRST_DAY to LAST_DAY).
 MAX_HOURLY_DAYS = 31
+MAX_DAILY_DAYS = 1096
+#: The longest name filter (entity names hold up to 400 characters).
+MAX_NAME_FILTER = 200
+#: A message names at most this many problems of one query.
+MAX_PROBLEMS = 5
+
+Checked = TypeVar("Checked")
 
 
 class QueryValidationError(InvalidInputError, ValueError):
@@ -54,8 +65,17 @@ def _first_duplicate(values: Iterable[Any]) -> Any | None:
 def _reject_duplicates(values: list[Any], what: str) -> list[Any]:
     duplicate = _first_duplicate(values)
     if duplicate is not None:
-        raise ValueError(f"{what} {duplicate!r} is listed twice")
+        raise ValueError(f"{what} {quoted(duplicate)} is listed twice")
     return values
+
+
+def _checked(check: Callable[..., Checked], *args: Any) -> Checked:
+    """A metricx.validation check inside a pydantic validator, whose refusals must be
+    ValueErrors to be reported with the field they concern."""
+    try:
+        return check(*args)
+    except InvalidInputError as problem:
+        raise ValueError(str(problem)) from None
 
 
 def _optional_list(values: list[Any] | None, what: str) -> list[Any] | None:
@@ -86,6 +106,11 @@ class TimeRange(_Model):
         description="The range stops at this local clock time on its last day, exclusive "
         "(HH:MM:SS), e.g. for today so far; null (the default) for whole days.",
     )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_calendar(cls, value: date) -> date:
+        return _checked(validation.calendar_day, value, "the date")
 
     @field_validator("until")
     @classmethod
@@ -143,14 +168,18 @@ class Filters(_Model):
     @field_validator("name_contains")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        return (value or "").strip() or None
+        if value is None:
+            return None
+        return _checked(validation.plain_text, value, "the text", MAX_NAME_FILTER) or None
 
     @field_validator("entity_ids")
     @classmethod
     def _ids(cls, value: list[int] | None) -> list[int] | None:
-        bad = [i for i in _optional_list(value, "entity id") or [] if i < 1]
+        bad = [i for i in _optional_list(value, "entity id") or []
+               if not 1 <= i <= validation.MAX_BIGINT]
         if bad:
-            raise ValueError(f"entity ids are positive integers, got {bad[0]}")
+            raise ValueError(f"entity ids are positive integers up to "
+                             f"{validation.MAX_BIGINT:,}, got {quoted(bad[0])}")
         return value
 
     def restricts_ads(self) -> bool:
@@ -180,7 +209,10 @@ class OrderBy(_Model):
     @field_validator("metric")
     @classmethod
     def _known(cls, value: str) -> str:
-        return catalogue.get_metric(value).id
+        problem = _unknown_metrics_problem([value])
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Attribution(_Model):
@@ -203,6 +235,26 @@ class Attribution(_Model):
     @classmethod
     def _days_as_number(cls, value: Any) -> Any:
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+def _unknown_metrics_problem(metric_ids: list[str]) -> str | None:
+    """One sentence about every id not in the catalogue (close matches suggested, else the
+    catalogue listed once), or None when all are known."""
+    unknown = list(dict.fromkeys(m for m in metric_ids if m not in catalogue.METRICS))
+    if not unknown:
+        return None
+    problems, unlisted = [], []
+    for metric_id in unknown:
+        close = catalogue.suggest_metrics(metric_id[:100])
+        if close:
+            problems.append(f"unknown metric {quoted(metric_id)} (did you mean "
+                            + " or ".join(repr(c) for c in close) + "?)")
+        else:
+            unlisted.append(quoted(metric_id))
+    if unlisted:
+        problems.append(f"unknown metric{'s' if len(unlisted) > 1 else ''} "
+                        f"{', '.join(unlisted)} (known metrics: {', '.join(catalogue.METRIC_IDS)})")
+    return "; ".join(problems)
 
 
 def _metric_help() -> str:
@@ -259,14 +311,9 @@ class SemanticQuery(_Model):
     def _known_metrics(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("the metric list is empty; ask for at least one metric")
-        problems = []
-        for metric_id in value:
-            try:
-                catalogue.get_metric(metric_id)
-            except catalogue.UnknownMetricError as exc:
-                problems.append(str(exc))
-        if problems:
-            raise ValueError("; ".join(problems))
+        problem = _unknown_metrics_problem(value)
+        if problem:
+            raise ValueError(problem)
         return _reject_duplicates(value, "metric")
 
     @field_validator("dimensions")
@@ -276,7 +323,7 @@ class SemanticQuery(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> SemanticQuery:
-        checks = (self._order_by_problem, self._store_level_problem, self._hourly_size_problem)
+        checks = (self._order_by_problem, self._store_level_problem, self._span_problem)
         problems = [p for p in (check() for check in checks) if p]
         if problems:
             raise ValueError("; ".join(problems))
@@ -313,21 +360,25 @@ class SemanticQuery(_Model):
             "metrics such as attributed_orders or attributed_revenue"
         )
 
-    def _hourly_size_problem(self) -> str | None:
-        """Hourly grain, and a range cut at a clock time, read the snapshot rows themselves:
-        split by dimensions, their span is capped."""
-        if not self.dimensions:
-            return None
+    def _span_problem(self) -> str | None:
+        """Rows are bounded: hourly ones span at most MAX_HOURLY_DAYS, daily ones
+        MAX_DAILY_DAYS. A range cut at a clock time reads the snapshot rows themselves: split
+        by dimensions, it is capped like hourly rows."""
         for name, span in (("time_range", self.time_range), ("compare_range", self.compare_range)):
-            if span is None or span.days <= MAX_HOURLY_DAYS:
+            if span is None:
                 continue
-            if self.grain == "hour":
+            if self.grain == "hour" and span.days > MAX_HOURLY_DAYS:
+                split = f" by {', '.join(self.dimensions)}" if self.dimensions else ""
                 return (
-                    f"hourly rows by {', '.join(self.dimensions)} over {span.days} days "
-                    f"({name}) would be too many rows; use grain 'day' or at most "
-                    f"{MAX_HOURLY_DAYS} days"
+                    f"hourly rows{split} over {span.days:,} days ({name}) would be too many "
+                    f"rows; use grain 'day', or at most {MAX_HOURLY_DAYS} days"
                 )
-            if span.until is not None:
+            if self.grain == "day" and span.days > MAX_DAILY_DAYS:
+                return (
+                    f"daily rows over {span.days:,} days ({name}) would be too many rows; use "
+                    f"grain 'week' or 'month', or at most {MAX_DAILY_DAYS:,} days (3 years)"
+                )
+            if span.until is not None and self.dimensions and span.days > MAX_HOURLY_DAYS:
                 return (
                     f"a {name} cut at {span.until} is read from hourly rows: split by "
                     f"{', '.join(self.dimensions)} it can span at most {MAX_HOURLY_DAYS} days, "
@@ -357,6 +408,13 @@ class SemanticQuery(_Model):
                 raise QueryValidationError(
                     f"invalid query: not valid JSON ({exc.msg} at line {exc.lineno} column "
                     f"{exc.colno})"
+                ) from exc
+            except UnicodeDecodeError as exc:
+                raise QueryValidationError("invalid query: not UTF-8 text") from exc
+            except (ValueError, RecursionError) as exc:  # Python's own limits on JSON
+                raise QueryValidationError(
+                    "invalid query: not a JSON query (a number of thousands of digits, or "
+                    "lists nested hundreds deep)"
                 ) from exc
         if not isinstance(query, Mapping):
             raise QueryValidationError(
@@ -413,7 +471,8 @@ _NOUNS = {
 def _where(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        name = part if isinstance(part, int) else quoted(part, 40).strip("'\"")
+        text += f"[{name}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
 
@@ -428,24 +487,30 @@ def _describe(error: ErrorDetails) -> str:
     if kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
     elif kind == "literal_error":
-        text = f"unknown {_NOUNS.get(field, field)} {given!r}; expected {ctx['expected']}"
+        text = (f"unknown {_NOUNS.get(field, field)} {quoted(given)}; "
+                f"expected {ctx['expected']}")
         options = re.findall(r"'([^']*)'", str(ctx["expected"]))
-        close = difflib.get_close_matches(str(given).lower(), options, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(quoted(given, 100).strip("'\"").lower(), options,
+                                          n=1, cutoff=0.6)
         text += f" (did you mean {close[0]!r}?)" if close else ""
     elif kind.startswith(("date", "datetime")):
-        text = f"{given!r} is not a date; use YYYY-MM-DD"
+        text = f"{quoted(given)} is not a date; use YYYY-MM-DD"
     elif kind.startswith("time"):
-        text = f"{given!r} is not a clock time; use HH:MM or HH:MM:SS"
+        text = f"{quoted(given)} is not a clock time; use HH:MM or HH:MM:SS"
     elif kind == "greater_than_equal":
-        text = f"must be at least {ctx['ge']}, got {given!r}"
+        text = f"must be at least {ctx['ge']}, got {quoted(given)}"
     elif kind == "less_than_equal":
-        text = f"must be at most {ctx['le']}, got {given!r}"
+        text = f"must be at most {ctx['le']}, got {quoted(given)}"
     else:
-        text = f"{error['msg'][:1].lower()}{error['msg'][1:]} (got {given!r})"
+        text = f"{error['msg'][:1].lower()}{error['msg'][1:]} (got {quoted(given)})"
     return f"{where}: {text}" if where else text
 
 
 def describe_errors(exc: ValidationError) -> str:
-    """One line naming every problem, e.g. "invalid query: limit: must be at most 100, got 500"."""
-    line = "invalid query: " + "; ".join(_describe(e) for e in exc.errors())
+    """One line naming the problems (the first MAX_PROBLEMS, then how many more), e.g.
+    "invalid query: limit: must be at most 100, got 500"."""
+    problems = list(dict.fromkeys(_describe(e) for e in exc.errors()))
+    more = len(problems) - MAX_PROBLEMS
+    line = "invalid query: " + "; ".join(problems[:MAX_PROBLEMS]) + (
+        f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
     return " ".join(line.split())

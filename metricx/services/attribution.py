@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import Date, and_, cast, func, select
+from sqlalchemy import Date, and_, cast, func, select, text
 
 from metricx.actor import Actor
 from metricx.attribution.channels import CHANNEL_LABELS
-from metricx.attribution.compute import live_orders, order_revenue_sql
+from metricx.attribution.compute import live_orders, order_returns_sql, order_revenue_sql
 from metricx.db import get_reader, transaction
 from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
 from metricx.queue import get_queue
@@ -60,18 +60,46 @@ class StoreTotals(NamedTuple):
     """The orders placed in a range, as attribution counts them (in the order currency)."""
 
     orders: float
-    revenue: float  # net sales after each order's refunds so far, plus shipping
-    refunded: float  # refunded so far on these orders, whenever the refund was issued
+    revenue: float  # net sales after each order's refunds so far, plus shipping kept
+    refunded: float  # goods and shipping refunded so far on these orders, whenever issued
 
 
 def _store_totals(scope: Scope, span: TimeRange) -> StoreTotals:
     start, end = utc_bounds(span, scope.timezone)
     row = _frame(select(func.count().label("orders"),
                         func.coalesce(func.sum(order_revenue_sql()), 0).label("revenue"),
-                        func.coalesce(func.sum(ShopifyOrder.refunded), 0).label("refunded"))
+                        func.coalesce(func.sum(order_returns_sql()), 0).label("refunded"))
                  .where(ShopifyOrder.workspace_id == scope.workspace_id, *live_orders(),
                         ShopifyOrder.processed_at >= start, ShopifyOrder.processed_at < end))
     return StoreTotals(*(float(row[column][0]) for column in StoreTotals._fields))
+
+
+class DashboardDeductions(NamedTuple):
+    """What the Dashboard's store revenue takes off in a range, besides what attribution does
+    (in the order currency; metricx.sync.rollup counts it so)."""
+
+    refunds_issued: float  # goods and shipping refunded in the range, whatever the order's day
+    cancelled: float  # cancelled orders' sales placed in the range less their returns in it
+
+
+_DASHBOARD_DEDUCTIONS = text("""
+    WITH o AS (SELECT o.*, (SELECT coalesce(sum(r.sales + r.shipping), 0) FROM shopify_refunds r
+                            WHERE r.order_id = o.id) AS returned
+               FROM shopify_orders o WHERE o.workspace_id = :ws AND NOT o.test)
+    SELECT (SELECT coalesce(sum(r.sales + r.shipping), 0) FROM shopify_refunds r
+            JOIN o ON o.id = r.order_id WHERE r.created_at >= :lo AND r.created_at < :hi),
+           (SELECT coalesce(sum(gross_sales - discounts + shipping), 0) FROM o
+            WHERE cancelled_at IS NOT NULL AND processed_at >= :lo AND processed_at < :hi)
+         - (SELECT coalesce(sum(gross_sales - discounts + shipping - returned), 0) FROM o
+            WHERE cancelled_at >= :lo AND cancelled_at < :hi)""")
+
+
+def _dashboard_deductions(scope: Scope, span: TimeRange) -> DashboardDeductions:
+    lo, hi = utc_bounds(span, scope.timezone)
+    with get_reader().connect() as conn:
+        row = conn.execute(_DASHBOARD_DEDUCTIONS,
+                           {"ws": scope.workspace_id, "lo": lo, "hi": hi}).one()
+    return DashboardDeductions(*(float(value) for value in row))
 
 
 def channel_breakdown(workspace_id: int, span: TimeRange,
@@ -113,11 +141,12 @@ def channel_breakdown(workspace_id: int, span: TimeRange,
 class Reconciliation:
     """What the platforms claim beside what the store has, for orders placed in a range.
 
-    `store_revenue` counts revenue as attribution does: each order's net sales after its own
-    refunds so far (`order_refunds`), plus shipping, in the order currency. The Dashboard's
-    store revenue metric (`dashboard_revenue`) subtracts the refunds issued in the range
-    instead, whatever day their order was placed (`refunds_issued`), converted into the
-    workspace currency at each day's rate."""
+    `store_revenue` counts revenue as attribution does: each live order's net sales and
+    shipping less its own refunds so far (`order_refunds`), in the order currency. The
+    Dashboard's store revenue metric (`dashboard_revenue`) subtracts the refunds issued in the
+    range instead, whatever day their order was placed (`refunds_issued`), counts cancelled
+    orders as sales on their day and returns on their cancel day (`cancelled`: the net of
+    both in the range), and converts into the workspace currency at each day's rate."""
 
     platforms: pd.DataFrame  # per platform: reported vs attributed
     store_orders: float
@@ -127,6 +156,7 @@ class Reconciliation:
     order_refunds: float
     dashboard_revenue: float
     refunds_issued: float
+    cancelled: float = 0.0
     purchases_withheld: str | None = None  # why platform purchases are unknown (part of a day)
 
     @property
@@ -169,7 +199,10 @@ class Reconciliation:
         # Whatever the refunds do not explain is the currency conversion (attribution sums
         # each order in its own currency; the metric engine converts at each day's rate).
         converted = (self.dashboard_revenue - self.store_revenue) - (
-            self.order_refunds - self.refunds_issued)
+            self.order_refunds - self.refunds_issued) - self.cancelled
+        cancelled = (f"; it also counts cancelled orders as sold on their day and returned on "
+                     f"the day they were cancelled ({money(self.cancelled)} net in these days)"
+                     if abs(self.cancelled) >= 0.005 else "")
         conversion = (f"; and the Dashboard converts other currencies at each day's rate "
                       f"({money(abs(converted))} of the difference)"
                       if abs(converted) >= 0.005 else "")
@@ -177,7 +210,7 @@ class Reconciliation:
                 f"refunded on it so far ({money(self.order_refunds)}); the Dashboard's store "
                 f"revenue counts the same orders less the refunds issued in these days, "
                 f"whatever day their order was placed ({money(self.refunds_issued)})"
-                f"{conversion}: {both}.")
+                f"{cancelled}{conversion}: {both}.")
 
 
 def reconciliation(workspace_id: int, span: TimeRange,
@@ -201,12 +234,12 @@ def reconciliation(workspace_id: int, span: TimeRange,
                                / platforms["attributed_orders"].where(
                                    platforms["attributed_orders"] != 0))
     scope = _scope(workspace_id)
-    store = _store_totals(scope, span)
-    dashboard = run_query(workspace_id, {"metrics": ["store_revenue", "refunds"],
+    store, deducted = _store_totals(scope, span), _dashboard_deductions(scope, span)
+    dashboard = run_query(workspace_id, {"metrics": ["store_revenue"],
                                          "time_range": span.model_dump(mode="json")}).frame
     return Reconciliation(platforms, store.orders, store.revenue, settings, scope.currency,
                           store.refunded, float(dashboard["store_revenue"].iloc[0]),
-                          float(dashboard["refunds"].iloc[0]),
+                          deducted.refunds_issued, deducted.cancelled,
                           result.withheld.get("conversions"))
 
 

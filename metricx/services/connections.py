@@ -47,30 +47,32 @@ class ConnectionView:
 
 def normalise_account_id(provider: str, raw: str) -> str:
     """The account id as the platform's API wants it, or a clear error."""
-    value = raw.strip()
+    value = validation.plain_text(raw, "the account id", 128)
     if provider == "meta":
         value = value.removeprefix("act_")
-        if not value.isdigit():
-            raise InvalidInputError(f"a Meta ad account id is digits (act_ optional), got {raw!r}")
+        if not (value.isascii() and value.isdigit()):
+            raise InvalidInputError("a Meta ad account id is digits (act_ optional), "
+                                    f"got {validation.quoted(raw)}")
     elif provider == "google":
         value = value.replace("-", "")
-        if not (value.isdigit() and len(value) == 10):
-            raise InvalidInputError(
-                f"a Google Ads customer id has 10 digits (123-456-7890), got {raw!r}")
+        if not (value.isascii() and value.isdigit() and len(value) == 10):
+            raise InvalidInputError("a Google Ads customer id has 10 digits (123-456-7890), "
+                                    f"got {validation.quoted(raw)}")
     elif provider == "shopify":
         value = value.lower().removeprefix("https://").rstrip("/")
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", value):
-            raise InvalidInputError(f"a Shopify shop is like my-store.myshopify.com, got {raw!r}")
+            raise InvalidInputError("a Shopify shop is like my-store.myshopify.com, "
+                                    f"got {validation.quoted(raw)}")
     else:
         raise InvalidInputError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
     return value
 
 
 def _check_token(token: str) -> str:
-    cleaned = token.strip()
+    cleaned = validation.plain_text(token, "the token", 4096)
     if not cleaned:
         raise InvalidInputError("the token is empty")
-    if any(ch.isspace() for ch in cleaned) or len(cleaned) > 4096:
+    if any(ch.isspace() for ch in cleaned):
         raise InvalidInputError("the token has spaces or is too long: paste it exactly")
     return cleaned
 
@@ -98,7 +100,7 @@ def add_connection(actor: Actor, provider: str, external_account_id: str, token:
     token_kind = token_kind or ("refresh" if provider == "google" else "access")
     account = normalise_account_id(provider, external_account_id)
     secret = _check_token(token)
-    label = validation.name(name or f"{provider} {account}", "connection name", 200)
+    label = validation.name(name or f"{provider} {account}", "the connection name", 200)
     try:
         with transaction() as session:
             row = Connection(workspace_id=actor.workspace_id, provider=provider,

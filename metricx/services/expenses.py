@@ -51,6 +51,9 @@ def _checked(session, actor: Actor, *, name: str, kind: str, amount: object,
                           else validation.currency_code(currency))
     if not isinstance(start_date, date):
         raise InvalidInputError("an expense needs a start date")
+    validation.calendar_day(start_date, "the start date")
+    if end_date is not None:
+        validation.calendar_day(end_date, "the end date")
     if kind == "one_off" and end_date is not None and end_date != start_date:
         raise InvalidInputError("a one-off expense has one date; leave the end date empty")
     if end_date is not None and end_date < start_date:

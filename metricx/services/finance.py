@@ -1,11 +1,13 @@
 """The P&L: per day, week (from Monday) or month, in the workspace's days and currency.
 
-Store sums come from the semantic layer's compiler (orders by processed day, refunds by refund
-day, FX-converted), ad spend per platform from the metric service, order costs from the cost
-rules (metricx.costs), and custom expenses from the expenses table, converted through fx_rates
-at the rate of each day. Everything is computed per day first — a monthly expense is prorated
-over the days of its month, a share-of-revenue expense needs each day's revenue — then summed
-into periods; margins are ratios of the summed lines (null when revenue is 0).
+Store sums come from the semantic layer's compiler, counted as the metrics count them (orders
+by processed day, refunds by refund day, cancellations by cancel day: metricx.sync.rollup;
+FX-converted), so the P&L's revenue lines are the engine's numbers; ad spend per platform from
+the metric service, order costs from the cost rules (metricx.costs), and custom expenses from
+the expenses table, converted through fx_rates at the rate of each day. Everything is computed
+per day first — a monthly expense is prorated over the days of its month, a share-of-revenue
+expense needs each day's revenue — then summed into periods; margins are ratios of the summed
+lines (null when revenue is 0).
 """
 
 from __future__ import annotations
@@ -42,13 +44,17 @@ def _line(line_id: str, label: str, definition: str, higher_is_better: bool | No
 
 
 LINES: tuple[Metric, ...] = (
-    _line("gross_sales", "Gross sales", "price × quantity of the orders placed (cancelled and "
-          "test orders excluded), before discounts."),
+    _line("gross_sales", "Gross sales", "price × quantity of the orders placed (test orders "
+          "excluded; a cancelled order is a sale on its day and a refund on its cancel day), "
+          "before discounts."),
     _line("discounts", "Discounts", "discounts given on those orders.", False),
-    _line("refunds", "Refunds", "amounts refunded, on the day of the refund.", False),
+    _line("refunds", "Refunds", "sales returned (taxes and shipping excluded) on the day of "
+          "the refund, and a cancelled order's remaining sales on the day it is cancelled.",
+          False),
     _line("net_sales", "Net sales", "gross sales − discounts − refunds."),
-    _line("shipping_charged", "Shipping charged", "shipping customers paid."),
-    _line("taxes", "Taxes", "taxes collected; shown, not revenue.", None),
+    _line("shipping_charged", "Shipping charged", "shipping customers paid, less shipping "
+          "refunded."),
+    _line("taxes", "Taxes", "taxes collected less taxes refunded; shown, not revenue.", None),
     _line("store_revenue", "Revenue", "net sales + shipping charged (taxes excluded)."),
     _line("cogs", "COGS", "product unit cost × quantity sold.", False),
     _line("gross_profit", "Gross profit", "net sales − COGS."),

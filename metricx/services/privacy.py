@@ -57,6 +57,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from metricx import validation
 from metricx.actor import Actor
 from metricx.attribution.journeys import pixel_order_keys
 from metricx.db import new_session, transaction
@@ -79,6 +80,7 @@ from metricx.sync import rollup
 from metricx.sync.runs import connection_lock
 
 REDACTED = "redacted"
+ID_LENGTH = 64  # Shopify ids as stored (external_id columns)
 UTM_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 # Ad click ids: they identify one person's click to the ad platform; only their presence
 # matters to us (metricx.attribution.channels reads fbclid/gclid/gbraid/wbraid/msclkid/ttclid).
@@ -331,6 +333,7 @@ def _shop_days(session: Session, shop: ShopifyShop, tz: str) -> set[Any]:
     return set(session.scalars(text("""
         SELECT DISTINCT (at AT TIME ZONE :tz)::date FROM (
             SELECT processed_at AS at FROM shopify_orders WHERE shop_id = :shop
+            UNION ALL SELECT cancelled_at FROM shopify_orders WHERE shop_id = :shop
             UNION ALL SELECT r.created_at FROM shopify_refunds r
                       JOIN shopify_orders o ON o.id = r.order_id WHERE o.shop_id = :shop
             UNION ALL SELECT first_order_at FROM shopify_customers WHERE shop_id = :shop
@@ -494,6 +497,9 @@ def export_customer_data(actor: Actor, connection_id: int, customer_id: str | No
     """An admin's export of one customer's data (to answer a customers/data_request);
     the export itself is audited."""
     actor.require_admin("export a customer's personal data")
+    if customer_id is not None:
+        customer_id = validation.plain_text(customer_id, "the customer id", ID_LENGTH)
+    order_ids = [validation.plain_text(o, "an order id", ID_LENGTH) for o in order_ids]
     get_connection(actor.workspace_id, connection_id)  # NotFoundError outside the workspace
     held = customer_data(actor.workspace_id, connection_id, customer_id, order_ids)
     with transaction() as session:

@@ -25,6 +25,7 @@ COST_NAMES = {"shipping_cost_per_order": "the shipping cost per order",
               "handling_per_order": "the handling cost per order"}
 COST_FIELDS = tuple(COST_NAMES)
 MAX_RATE = Decimal(10) ** 9  # fx_rates.rate holds less than 10^10
+RATE_PLACES = 10  # and keeps 10 decimals
 
 
 def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: str) -> bool:
@@ -50,10 +51,12 @@ def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: s
 def set_fx_rate(actor: Actor, day: date, from_currency: str, rate: object) -> None:
     """Record one day's rate from `from_currency` into the workspace currency."""
     actor.require_admin("edit FX rates")
-    value = validation.non_negative_number(rate, "the rate", maximum=MAX_RATE)
+    value = validation.non_negative_number(rate, "the rate", maximum=MAX_RATE,
+                                           places=RATE_PLACES)
     if value == 0:
         raise InvalidInputError("a rate of 0 would erase the money; enter the real rate")
     source = validation.currency_code(from_currency)
+    day = validation.calendar_day(day, "the day")
     with transaction() as session:
         target = session.get(Workspace, actor.workspace_id).currency
         if source == target:

@@ -11,10 +11,12 @@ from metricx.errors import InvalidInputError, NotFoundError
 from metricx.models import CostSettings, Workspace
 from metricx.services.pixel_keys import new_pixel_key
 
+NAME_LENGTH = 120  # workspaces.name
+
 
 def create_workspace(name: str, timezone: str = "UTC", currency: str = "USD") -> Workspace:
     workspace = Workspace(
-        name=validation.name(name, "workspace name"),
+        name=validation.name(name, "the workspace name", NAME_LENGTH),
         timezone=validation.timezone_name(timezone),
         currency=validation.currency_code(currency),
         pixel_key=new_pixel_key(),
@@ -25,19 +27,22 @@ def create_workspace(name: str, timezone: str = "UTC", currency: str = "USD") ->
             session.flush()
             session.add(CostSettings(workspace_id=workspace.id))
     except IntegrityError:
-        raise InvalidInputError(f"a workspace named {workspace.name!r} already exists") from None
+        raise InvalidInputError(f"a workspace named {validation.quoted(workspace.name)} "
+                                "already exists") from None
     return workspace
 
 
 def find_workspace(ref: str | int) -> Workspace:
     """A workspace by id or by name (what `--workspace` takes)."""
+    text = validation.plain_text(str(ref), "the workspace name or id", NAME_LENGTH)
+    is_id = text.isascii() and text.isdigit() and int(text) <= validation.MAX_INT
     with new_session() as session:
-        text = str(ref).strip()
-        workspace = session.get(Workspace, int(text)) if text.isdigit() else None
+        workspace = session.get(Workspace, int(text)) if is_id else None
         if workspace is None:
             workspace = session.scalar(select(Workspace).where(Workspace.name == text))
         if workspace is None:
-            raise NotFoundError(f"no workspace {text!r} (see `metricx workspace list`)")
+            raise NotFoundError(f"no workspace {validation.quoted(text)} "
+                                "(see `metricx workspace list`)")
         return workspace
 
 

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from metricx.connectors.records import EntityRecord
 from metricx.models import LEVELS, Entity
 from metricx.sync.bulk import upsert
+from metricx.validation import storable_text
+
+NAME_LENGTH = Entity.__table__.c.name.type.length
 
 
 def upsert_entities(session: Session, workspace_id: int, connection_id: int,
@@ -22,7 +25,9 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
     changed (an incremental read): a parent not among them is looked up among the stored
     nodes. A node whose parent is unknown is attached to nothing rather than dropped, so its
     metrics are never lost. Each written node's updated_at is `read_at` (the sync's clock),
-    or the database's now.
+    or the database's now. A name is stored as the platform gives it, less what PostgreSQL
+    cannot hold (NUL, lone surrogates; other control characters go too) and cut to the
+    column: refusing it would fail every sync of the account until the name changed.
     """
     by_level: dict[str, list[EntityRecord]] = {level: [] for level in LEVELS}
     for record in records:
@@ -39,7 +44,8 @@ def upsert_entities(session: Session, workspace_id: int, connection_id: int,
                         stored_ids(session, connection_id, parent_level, missing).items()})
         rows = [{
             "workspace_id": workspace_id, "connection_id": connection_id, "level": level,
-            "external_id": r.external_id, "name": r.name, "status": r.status,
+            "external_id": r.external_id, "name": storable_text(r.name, NAME_LENGTH),
+            "status": r.status,
             "objective": r.objective, "budget": r.budget,
             "parent_id": ids.get((parent_level, r.parent_external_id or ""))
             if parent_level else None,

@@ -5,7 +5,8 @@ transaction, so none can drift from the rows it summarises whatever order writes
 - metric_daily_connection and metric_daily_campaign: metric_daily per connection and per
   campaign (refreshed with it, from it, for the same days and connections);
 - store_daily: orders, refunds and first orders per workspace-local day and currency
-  (`refresh_store`, from the Shopify rows, by the Shopify sync's page transactions).
+  (`refresh_store`, from the Shopify rows, by the Shopify sync's page transactions), counted
+  as Shopify's sales reports count them (`_REFRESH_STORE`).
 
 Everything is rebuilt when the workspace's time zone changes (`rebuild`): days move.
 """
@@ -113,14 +114,15 @@ def reattach(session: Session, workspace_id: int, connection_id: int,
 def store_days(session: Session, shop_id: int, orders: list[str], customers: list[str],
                tz: str) -> set[date]:
     """Workspace-local days whose store sums these orders (Shopify ids) feed: their processed
-    day, their refunds' days, and the first-order day of their customers and of `customers`
-    (Shopify ids). Taken before and after a write, so the days an order or a first order
-    leaves are refreshed as well as the days it joins."""
+    and cancel days, their refunds' days, and the first-order day of their customers and of
+    `customers` (Shopify ids). Taken before and after a write, so the days an order or a
+    first order leaves are refreshed as well as the days it joins."""
     return set(session.scalars(text("""
-        WITH o AS (SELECT id, processed_at, customer_id FROM shopify_orders
+        WITH o AS (SELECT id, processed_at, cancelled_at, customer_id FROM shopify_orders
                    WHERE shop_id = :shop AND external_id = ANY(:orders))
         SELECT DISTINCT (at AT TIME ZONE :tz)::date FROM (
             SELECT processed_at AS at FROM o
+            UNION ALL SELECT cancelled_at FROM o
             UNION ALL SELECT r.created_at FROM shopify_refunds r JOIN o ON o.id = r.order_id
             UNION ALL SELECT c.first_order_at FROM shopify_customers c
                       JOIN o ON o.customer_id = c.id
@@ -133,25 +135,43 @@ def store_days(session: Session, shop_id: int, orders: list[str], customers: lis
 _STORE_SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds",
                "new_customers")
 _LIVE = "FILTER (WHERE o.cancelled_at IS NULL)"
+# Shopify's sales reports (help.shopify.com "Sales reports": "When you cancel an order, it
+# appears as a sale for the day that it was placed and a return for the day that it was
+# canceled"; gross sales include "canceled, pending, and unpaid orders", not test ones):
+# - every order's gross, discounts, shipping and taxes on its processed day;
+# - each refund on its day: the sales it returned (`refunds`, tax excluded), the shipping and
+#   tax it gave back (off `shipping` and `taxes`);
+# - a cancelled order, on its cancel day, returns what its refunds did not (its net sales,
+#   shipping and tax less theirs), so it nets to zero whenever its refunds come;
+# - orders and COGS count live orders (not cancelled), on the processed day.
 _REFRESH_STORE = f"""
     WITH days AS (SELECT * FROM unnest(CAST(:days AS date[]), CAST(:los AS timestamptz[]),
                                        CAST(:his AS timestamptz[])) AS d(day, lo, hi))
     INSERT INTO store_daily (workspace_id, day, currency, {", ".join(_STORE_SUMS)})
     SELECT :ws, day, currency, {", ".join(f"sum({c})" for c in _STORE_SUMS)} FROM (
-        SELECT d.day, o.currency, count(*) {_LIVE} AS orders,
-               coalesce(sum(o.gross_sales) {_LIVE}, 0) AS gross,
-               coalesce(sum(o.discounts) {_LIVE}, 0) AS discounts,
-               coalesce(sum(o.shipping) {_LIVE}, 0) AS shipping,
-               coalesce(sum(o.taxes) {_LIVE}, 0) AS taxes,
-               coalesce(sum(o.cogs) {_LIVE}, 0) AS cogs, 0 AS refunds, 0 AS new_customers
+        SELECT d.day, o.currency, count(*) {_LIVE} AS orders, sum(o.gross_sales) AS gross,
+               sum(o.discounts) AS discounts, sum(o.shipping) AS shipping,
+               sum(o.taxes) AS taxes, coalesce(sum(o.cogs) {_LIVE}, 0) AS cogs,
+               0 AS refunds, 0 AS new_customers
         FROM days d JOIN shopify_orders o ON o.workspace_id = :ws
              AND o.processed_at >= d.lo AND o.processed_at < d.hi
         WHERE NOT o.test GROUP BY d.day, o.currency
         UNION ALL
-        SELECT d.day, o.currency, 0, 0, 0, 0, 0, 0, sum(r.amount), 0
+        SELECT d.day, o.currency, 0, 0, 0, -sum(r.shipping), -sum(r.taxes), 0, sum(r.sales), 0
         FROM days d JOIN shopify_refunds r ON r.workspace_id = :ws
              AND r.created_at >= d.lo AND r.created_at < d.hi
         JOIN shopify_orders o ON o.id = r.order_id
+        WHERE NOT o.test GROUP BY d.day, o.currency
+        UNION ALL
+        SELECT d.day, o.currency, 0, 0, 0, -sum(o.shipping - back.shipping),
+               -sum(o.taxes - back.taxes), 0,
+               sum(o.gross_sales - o.discounts - back.sales), 0
+        FROM days d JOIN shopify_orders o ON o.workspace_id = :ws
+             AND o.cancelled_at >= d.lo AND o.cancelled_at < d.hi
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sum(r.sales), 0) AS sales, coalesce(sum(r.shipping), 0) AS shipping,
+                   coalesce(sum(r.taxes), 0) AS taxes
+            FROM shopify_refunds r WHERE r.order_id = o.id) AS back
         WHERE NOT o.test GROUP BY d.day, o.currency
         UNION ALL
         SELECT d.day, s.currency, 0, 0, 0, 0, 0, 0, 0, count(*)
@@ -192,10 +212,19 @@ def rebuild(session: Session, workspace_id: int) -> None:
     connections = list(session.scalars(text(
         "SELECT id FROM connections WHERE workspace_id = :ws"), params))
     _refresh_coarse(session, workspace_id, connections, date.min, date.max)
+    rebuild_store(session, workspace_id)
+
+
+def rebuild_store(session: Session, workspace_id: int) -> None:
+    """store_daily again, every day the workspace's Shopify rows feed (after the zone or the
+    way store sums are counted changed)."""
+    tz = workspace_timezone(session, workspace_id)
+    params = {"ws": workspace_id}
     first, last = session.execute(text("""
         SELECT min(at), max(at) FROM (
             SELECT min(processed_at) AS at FROM shopify_orders WHERE workspace_id = :ws
             UNION ALL SELECT max(processed_at) FROM shopify_orders WHERE workspace_id = :ws
+            UNION ALL SELECT max(cancelled_at) FROM shopify_orders WHERE workspace_id = :ws
             UNION ALL SELECT min(created_at) FROM shopify_refunds WHERE workspace_id = :ws
             UNION ALL SELECT max(created_at) FROM shopify_refunds WHERE workspace_id = :ws
             UNION ALL SELECT min(first_order_at) FROM shopify_customers WHERE workspace_id = :ws

@@ -211,7 +211,8 @@ def _write_order_page(session: Session, shop: ShopifyShop,
               "unit_price": li.unit_price, "unit_cost": li.unit_cost}
              for o in page for li in o.line_items]
     refunds = [{"workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],
-                "external_id": r.external_id, "created_at": r.created_at, "amount": r.amount}
+                "external_id": r.external_id, "created_at": r.created_at, "amount": r.amount,
+                "sales": r.refunded_sales, "shipping": r.shipping, "taxes": r.taxes}
                for o in page for r in o.refunds]
     insert_rows(session, ShopifyOrderLine, lines)
     insert_rows(session, ShopifyRefund, refunds)

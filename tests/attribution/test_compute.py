@@ -20,8 +20,12 @@ from metricx.db import transaction
 from metricx.models import CustomerJourney, PixelEvent, Workspace
 from metricx.sync.pipeline import sync_connection
 
-ORDERS = """SELECT id, processed_at, gross_sales - discounts - refunded + shipping AS revenue
-            FROM shopify_orders WHERE workspace_id = :ws AND NOT test AND cancelled_at IS NULL"""
+# What an order kept: its sales and shipping less the goods and shipping refunded (tax apart).
+ORDERS = """SELECT o.id, o.processed_at, o.gross_sales - o.discounts + o.shipping
+                   - coalesce((SELECT sum(r.sales + r.shipping) FROM shopify_refunds r
+                               WHERE r.order_id = o.id), 0) AS revenue
+            FROM shopify_orders o
+            WHERE o.workspace_id = :ws AND NOT o.test AND o.cancelled_at IS NULL"""
 
 
 def test_every_orders_credits_sum_to_exactly_one_under_every_model_window_and_mode(attributed):

@@ -53,6 +53,9 @@ class Store:
 
 ADMIN = Login("ada@acme.test", "correct horse")
 MEMBER = Login("bob@acme.test", "battery staple")
+# Logging out ends every session of that user (session_version), so the tests that log out
+# do it as their own admin and leave ADMIN's kept cookie valid for the others.
+LEAVER = Login("lee@acme.test", "a long leaving password")
 
 # Run in every page before the app: (1) counts the script runs the page saw start and notes
 # when the run state last changed, so a step can await the end of the run its action caused

@@ -20,19 +20,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browsing import (
+from chromium import CHROMIUM, MISSING, launched
+
+from browser.browsing import (
     ADMIN,
     ARTIFACTS,
     BROWSER_HOOKS,
     DESKTOP,
+    LEAVER,
     MEMBER,
     PHONE,
     WAIT_MS,
     Store,
     screenshot,
 )
-from chromium import CHROMIUM, MISSING, launched
-
 from metricx.config import PROJECT_ROOT
 
 # The app the server runs: this checkout, or another tree (an export of an older commit, to
@@ -99,6 +100,7 @@ def store(servers: dict[str, str], request: pytest.FixtureRequest) -> Iterator[S
             admin = actor_for(add_user(workspace.id, ADMIN.email, ADMIN.password,
                                        role="admin"))
             add_user(workspace.id, MEMBER.email, MEMBER.password, role="member")
+            add_user(workspace.id, LEAVER.email, LEAVER.password, role="admin")
             with transaction() as session:
                 for offset in range(-2, SYNCED_DAYS + 3):
                     session.add(FxRate(workspace_id=workspace.id,
@@ -203,8 +205,9 @@ def _context(chromium, url: str, viewport: dict[str, int]):
 def first_login_screen(server: str, chromium) -> list[str]:
     """The page links beside the login form of the server's very first session (Streamlit
     listed a pages/ folder's files there on a server's first run only)."""
-    from browsing import nav_links, open_path
     from playwright.sync_api import expect
+
+    from browser.browsing import nav_links, open_path
 
     context = _context(chromium, server, DESKTOP)
     tab = context.new_page()
@@ -247,7 +250,7 @@ def phone(chromium, app_url: str, request: pytest.FixtureRequest) -> Iterator[ob
 
 def _signed_in_cookies(chromium, app_url: str, who) -> list[dict]:
     """The login cookie a browser keeps after logging in as `who` (the form, once)."""
-    from browsing import logged_in
+    from browser.browsing import logged_in
 
     context = _context(chromium, app_url, DESKTOP)
     logged_in(context.new_page(), who)

@@ -3,12 +3,13 @@ sidebar without an error, run a manual resync on the worker to its end, log out.
 
 from __future__ import annotations
 
-from browsing import ADMIN, PAGES, go_to, logged_in, no_exception, rerun, screenshot
 from playwright.sync_api import expect
+
+from browser.browsing import LEAVER, PAGES, go_to, logged_in, no_exception, rerun, screenshot
 
 
 def test_a_merchant_session_in_a_real_browser(page):
-    logged_in(page, ADMIN)
+    logged_in(page, LEAVER)
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     # Every page opens from the sidebar without an error

@@ -4,8 +4,9 @@ tiles in the same order on a phone as on a desktop."""
 
 from __future__ import annotations
 
-from browsing import PAGES, heading, no_exception, open_path, screenshot, tiles
 from playwright.sync_api import Page, expect
+
+from browser.browsing import PAGES, heading, no_exception, open_path, screenshot, tiles
 
 
 def reading_order(page: Page) -> list[str]:

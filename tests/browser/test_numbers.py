@@ -10,7 +10,9 @@ import io
 import re
 
 import pytest
-from browsing import (
+from playwright.sync_api import Page, expect
+
+from browser.browsing import (
     MONEY,
     analytics_with,
     chart_texts,
@@ -26,8 +28,6 @@ from browsing import (
     visit,
     widget,
 )
-from playwright.sync_api import Page, expect
-
 from metricx.semantic.catalogue import METRIC_IDS, get_metric
 from metricx.semantic.query import TimeRange
 from metricx.services.metrics import run_query

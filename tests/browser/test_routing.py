@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 
-from browsing import (
+from playwright.sync_api import Page, expect
+
+from browser.browsing import (
     ADMIN,
     ADMIN_PAGES,
+    LEAVER,
     PAGES,
     choose,
     first_run_done,
@@ -16,6 +19,7 @@ from browsing import (
     heading,
     labelled,
     log_in,
+    logged_in,
     nav_links,
     no_exception,
     open_path,
@@ -26,8 +30,6 @@ from browsing import (
     shown,
     widget,
 )
-from playwright.sync_api import Page, expect
-
 from metricx.semantic.catalogue import get_metric
 
 SHARED_VIEW = "/analytics?metrics=spend&metrics=cpc&dims=provider&period=last+7+days"
@@ -101,10 +103,9 @@ def test_no_page_is_listed_before_login(page, first_login_screen):
         expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
-def test_after_logout_the_admin_menu_is_gone(as_admin):
-    page = as_admin
+def test_after_logout_the_admin_menu_is_gone(page):
     # Given an admin on Settings
-    open_path(page, "/")
+    logged_in(page, LEAVER)
     go_to(page, "Settings")
     # When they log out
     with rerun(page):

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-from browsing import (
+from playwright.sync_api import Locator, Page, expect
+
+from browser.browsing import (
     analytics_with,
     choose,
     grids,
@@ -21,8 +23,6 @@ from browsing import (
     settled,
     visit,
 )
-from playwright.sync_api import Locator, Page, expect
-
 from metricx.semantic.catalogue import get_metric
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from browsing import (
+from playwright.sync_api import Locator, Page, expect
+
+from browser.browsing import (
     go_to,
     heading,
     labelled,
@@ -28,8 +30,6 @@ from browsing import (
     visit,
     widget,
 )
-from playwright.sync_api import Locator, Page, expect
-
 from metricx.semantic.catalogue import get_metric
 from ui.format import span
 from ui.period import resolve

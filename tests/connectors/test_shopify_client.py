@@ -226,7 +226,8 @@ def test_the_client_fits_under_shopifys_query_cost_limit(make_shopify, sandbox, 
                 if o.updated_at(now) >= since.replace(microsecond=0)]
     assert len(records) == len(expected) > 15
     sent = sandbox.requests.of("shopify")
+    pages = [r for r in sent[1:] if not r.body["query"].startswith("query Refunds(")]
     assert "ordersCount" in sent[0].body["query"]
-    assert [r.body["variables"]["first"] for r in sent[1:]] == [15] * math.ceil(
+    assert [r.body["variables"]["first"] for r in pages] == [15] * math.ceil(
         len(expected) / 15)
     assert client.requests_made == len(sent) and fake.bucket.refusals == 0

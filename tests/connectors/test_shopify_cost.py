@@ -75,8 +75,11 @@ def test_the_fake_accepts_every_page_the_client_plans(shopify, sandbox, fake, vi
     # Then Shopify (the fake) refused none of its queries for cost
     assert orders and products
     assert not [r for r in sandbox.requests.of("shopify") if r.fault == "max_cost"]
-    first_sizes = [r.body["variables"].get("first") for r in sandbox.requests.of("shopify")]
-    assert all(size is not None and size <= 250 for size in first_sizes)
+    sizes = [value for r in sandbox.requests.of("shopify")
+             for name, value in r.body["variables"].items()
+             if name in ("first", "lines", "refunds", "variants", "items", "shipping",
+                         "adjustments")]
+    assert sizes and all(0 < size <= 250 for size in sizes)
 
 
 QUERIES = st.lists(st.tuples(st.integers(1, MAX_QUERY_COST),  # requested cost

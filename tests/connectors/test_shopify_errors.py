@@ -17,6 +17,7 @@ from metricx.connectors.errors import (
     MalformedResponseError,
     VersionExpiredError,
 )
+from metricx.connectors.shopify import SPLIT_CHUNK
 
 # The shared Shopify fixtures (see test_shopify_fake).
 fake = support.fake
@@ -121,10 +122,11 @@ def test_an_answer_of_another_shape_is_malformed(shopify, fake, now, edit, bulk_
 
 def test_a_page_that_is_not_json_is_malformed_after_the_pages_before_it(
         shopify, sandbox, fake, now) -> None:
-    # Given a first page of orders read, and the second page arriving cut in half
+    # Given a first chunk of orders handed over (their refunds split first), and the next
+    # page arriving cut in half
     client = shopify(bulk_threshold=None)
-    read = client.orders(now - timedelta(days=2))
-    first_page = [next(read) for _ in range(15)]
+    read = client.orders(now - timedelta(days=30))
+    first_page = [next(read) for _ in range(SPLIT_CHUNK)]
     sandbox.faults.add("shopify", "malformed")
     # When the next page is read
     with pytest.raises(MalformedResponseError, match="not valid JSON"):

@@ -7,14 +7,23 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from metricx.attribution.compute import attribute_workspace
 from metricx.cli import main
-from metricx.copilot.service import MAX_TURNS_PER_MINUTE, RateLimitedError, ask
-from metricx.copilot.understanding import Conversation
+from metricx.copilot import claude
+from metricx.copilot.service import (
+    MAX_TURNS_PER_MINUTE,
+    CopilotAnswer,
+    RateLimitedError,
+    WrittenAnswer,
+    ask,
+    stream_written_answer,
+)
+from metricx.copilot.understanding import Conversation, Understanding
 from metricx.db import new_session, transaction
-from metricx.models import CopilotTurn, FxRate
+from metricx.errors import InvalidInputError
+from metricx.models import CopilotTurn, Entity, FxRate
 from metricx.semantic.catalogue import format_value
 from metricx.services.metrics import run_query
 
@@ -116,3 +125,58 @@ def test_metricx_query_prints_the_contract_and_rejects_a_bad_query(synced):
                                '{"metrics": ["cpcc"], "time_range": {"start": "2026-11-09", '
                                '"end": "2026-11-01"}}'])
     assert bad.exit_code == 1 and "cpcc" in bad.output and "Traceback" not in bad.output
+
+
+# --- hostile input -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "words"), [
+    ("spend last week\x00", "the question contains a NUL"),
+    ("spend last week\ud800", "the question contains an invalid character"),
+    ("spend " * 400, "the question is longer than 2,000 characters"),
+])
+def test_a_question_with_nul_or_invalid_text_is_refused_in_words(workspace, question, words):
+    # (a NUL once reached the log of turns: PostgreSQL refused it, and the page showed the SQL)
+    with pytest.raises(InvalidInputError, match=words):
+        ask(workspace.id, question, today=TODAY)
+    with new_session() as session:
+        assert session.scalars(select(CopilotTurn)).all() == []
+
+
+def test_a_question_over_several_lines_is_answered(workspace):
+    answer = ask(workspace.id, "spend\nlast week", today=TODAY)
+    assert answer.status == "answer"
+
+
+IMAGE_NAME = "![x](http://attacker.test/pixel.png)"
+
+
+def test_an_ad_named_like_a_markdown_image_is_written_as_its_name(synced):
+    # Given the ad with the most spend last week named like a markdown image
+    workspace_id, _ = synced
+    top = run_query(workspace_id, {"metrics": ["spend"], "dimensions": ["ad"], "limit": 1,
+                                   "time_range": {"start": "2026-11-09", "end": "2026-11-15"}})
+    with transaction() as session:
+        session.execute(update(Entity).where(Entity.id == int(top.frame["ad_id"].iloc[0]))
+                        .values(name=IMAGE_NAME))
+    # When the copilot lists the top ads
+    answer = ask(workspace_id, "top 3 ads by spend last week", today=TODAY)
+    # Then the name's brackets are escaped and its URL is text: no image, no link
+    assert r"!\[x\](http:" in answer.answer
+    assert "](http://" not in answer.answer and "http://" not in answer.answer
+
+
+def test_claudes_wording_cannot_open_an_image_or_a_link(monkeypatch, workspace):
+    # Given Claude repeats an ad's name, markdown and all, in its streamed answer
+    class RepeatsTheName:
+        def stream_answer(self, question, facts):
+            yield from ["Top ad: ![x](http://attacker", ".test/pixel.png) <http://a.test>"]
+
+    monkeypatch.setattr(claude, "ClaudeWriter", RepeatsTheName)
+    answer = CopilotAnswer("answer", "", Understanding("answer"), None, "top ad?")
+    # When it streams to the page
+    verdict: list[WrittenAnswer] = []
+    shown = "".join(stream_written_answer(answer, verdict))
+    # Then no bracket of it can open an image or a link, as streamed or as kept
+    assert shown == verdict[0].text == (r"Top ad: !\[x\](http://attacker.test/pixel.png) "
+                                        r"\<http://a.test\>")

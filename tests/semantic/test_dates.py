@@ -140,6 +140,19 @@ def test_comparison_periods(kind, time_range, expected) -> None:
     assert compare_range_for(kind, time_range) == expected
 
 
+@pytest.mark.parametrize(("resolve", "words"), [
+    (lambda: resolve_phrase("since 1999", WEDNESDAY), "1999-01-01 is outside the dates"),
+    (lambda: resolve_phrase("0001-01-01 to 2026-11-01", WEDNESDAY), "0001-01-01 is outside"),
+    (lambda: resolve_phrase("yesterday", date(2000, 1, 1)), "1999-12-31 is outside"),
+    (lambda: compare_range_for("previous_year", span("2000-03-01")), "1999-03-01 is outside"),
+])
+def test_a_phrase_reaching_outside_2000_to_2100_says_so(resolve, words) -> None:
+    # (year 1 east of UTC, or 9999, once overflowed the day's UTC bounds)
+    with pytest.raises(DatePhraseError) as caught:
+        resolve()
+    assert words in str(caught.value) and "2000-01-01 to 2100-12-31" in str(caught.value)
+
+
 def test_unknown_comparison_lists_the_kinds() -> None:
     with pytest.raises(DatePhraseError, match="previous_period, previous_week"):
         compare_range_for("the good old days", span("2026-11-23"))
@@ -196,7 +209,9 @@ def test_today_in_refuses_naive_times_and_unknown_zones() -> None:
 
 # --- properties over random days -----------------------------------------------------------
 
-days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+# Far enough from 2000-01-01 and 2100-12-31, the first and last days a range may hold, for
+# every period before and after them.
+days = st.dates(min_value=date(2003, 1, 1), max_value=date(2097, 12, 31))
 
 
 @settings(max_examples=200, deadline=None)

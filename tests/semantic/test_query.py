@@ -168,11 +168,93 @@ def test_query_errors_are_user_errors_for_the_cli() -> None:
         SemanticQuery.parse(query(limit=0))
 
 
-def test_hourly_totals_without_dimensions_may_span_longer_ranges() -> None:
-    parsed = SemanticQuery.parse(
-        query(grain="hour", time_range={"start": "2026-09-01", "end": "2026-11-15"})
-    )
-    assert parsed.time_range.days == 76
+def days(start: str, end: str) -> dict[str, str]:
+    return {"start": start, "end": end}
+
+
+@pytest.mark.parametrize(("grain", "span", "longest"), [
+    ("hour", days("2026-09-01", "2026-10-01"), 31),
+    ("day", days("2024-01-01", "2026-12-31"), 1096),
+    ("week", days("2000-01-01", "2100-12-31"), None),
+    ("month", days("2000-01-01", "2100-12-31"), None),
+    (None, days("2000-01-01", "2100-12-31"), None),
+])
+def test_each_grain_caps_its_range_and_says_what_to_do(grain, span, longest) -> None:
+    # Given the longest range a grain allows, it parses
+    assert SemanticQuery.parse(query(grain=grain, time_range=span)).grain == grain
+    if longest is None:
+        return  # weeks, months and totals: the calendar's bounds are the cap
+    # When the range is one day longer (as the comparison, too)
+    longer = {**span, "end": (date.fromisoformat(span["end"]) + timedelta(days=1)).isoformat()}
+    for refused in (query(grain=grain, time_range=longer),
+                    query(grain=grain, compare_range=longer)):
+        with pytest.raises(QueryValidationError) as caught:
+            SemanticQuery.parse(refused)
+        # Then the message says the limit and the way out
+        message = str(caught.value)
+        assert f"at most {longest:,} days" in message and "too many rows" in message
+        assert "use grain" in message
+
+
+@pytest.mark.parametrize("span", [
+    days("0001-01-01", "2026-11-01"),  # "spend by day since year 1": 740,000 rows once
+    days("2026-11-01", "9999-12-31"),  # its UTC bounds overflowed
+    days("1999-12-31", "2000-01-01"),
+    days("2100-12-31", "2101-01-01"),
+])
+def test_dates_outside_2000_to_2100_are_refused_naming_the_bounds(span) -> None:
+    for refused in (query(time_range=span), query(compare_range=span)):
+        with pytest.raises(QueryValidationError) as caught:
+            SemanticQuery.parse(refused)
+        message = str(caught.value)
+        assert "outside the dates Metricx handles" in message
+        assert "2000-01-01 to 2100-12-31" in message
+
+
+@pytest.mark.parametrize(("ids", "words"), [
+    ([2**63], ["entity ids", "up to 9,223,372,036,854,775,807"]),
+    ([2**63 - 1, 2**80], ["up to"]),
+    ([-5], ["positive"]),
+])
+def test_entity_ids_beyond_a_bigint_are_refused_before_the_database(ids, words) -> None:
+    with pytest.raises(QueryValidationError) as caught:
+        SemanticQuery.parse(query(filters={"entity_ids": ids}))
+    assert all(word in str(caught.value) for word in words)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Sale\x00", ["filters.name_contains", "NUL"]),
+    ("Sale\ud800", ["lone surrogate"]),
+    ("Sale\x1b[31m", ["control character"]),
+    ("x" * 201, ["longer than 200"]),
+])
+def test_a_name_filter_with_nul_surrogates_or_controls_is_refused(text, words) -> None:
+    with pytest.raises(QueryValidationError) as caught:
+        SemanticQuery.parse(query(filters={"name_contains": text}))
+    assert all(word in str(caught.value) for word in words)
+
+
+@pytest.mark.parametrize("payload", [
+    '{"metrics": ["spend"], "limit": 1' + "0" * 5000 + "}",  # beyond Python's int parsing
+    '{"metrics": ' + "[" * 100_000,  # beyond Python's recursion
+    b'{"metrics": ["\xff"]}',
+])
+def test_json_beyond_pythons_own_limits_is_a_query_error(payload) -> None:
+    with pytest.raises(QueryValidationError) as caught:
+        SemanticQuery.parse(payload)
+    assert str(caught.value).startswith("invalid query: not ")
+
+
+def test_a_message_repeats_only_a_few_words_of_what_was_given() -> None:
+    # Given kilobytes pasted where metric ids go, and many fields wrong at once
+    pasted = "x" * 5000
+    with pytest.raises(QueryValidationError) as caught:
+        SemanticQuery.parse({"metrics": [pasted, "y" * 300, "spend"], pasted: 1, "a": 1,
+                             "b": 2, "c": 3, "d": 4, "time_range": "soon"})
+    # Then the message names the problems in a few lines' worth, the catalogue listed once
+    message = str(caught.value)
+    assert len(message) < 1000 and message.count("known metrics:") == 1
+    assert "xxxx…" in message and "more problems" in message
 
 
 def test_json_schema_is_a_self_describing_tool_input() -> None:
@@ -247,7 +329,8 @@ def valid_queries(draw: st.DrawFn) -> dict[str, Any]:
         "grain": grain,
         "filters": {
             "provider": draw(st.none() | st.sampled_from([["meta"], ["google"]])),
-            "name_contains": draw(st.none() | st.text(min_size=1, max_size=12).filter(str.strip)),
+            "name_contains": draw(st.none() | st.text(min_size=1, max_size=12).filter(
+                lambda text: text.strip() and text.isprintable())),
             "entity_ids": draw(st.none() | st.lists(st.integers(1, 10**9), min_size=1,
                                                     max_size=3, unique=True)),
         },

@@ -13,10 +13,13 @@ from metricx.semantic.query import Attribution, TimeRange
 from metricx.services import attribution
 
 SPAN = TimeRange(start=FIRST, end=LAST)
-LIVE_ORDERS = """SELECT id, gross_sales - discounts - refunded + shipping AS revenue
-                 FROM shopify_orders WHERE workspace_id = :ws AND NOT test
-                 AND cancelled_at IS NULL
-                 AND (processed_at AT TIME ZONE 'America/New_York')::date BETWEEN :a AND :b"""
+# What each live order kept: sales and shipping less the goods and shipping refunded on it.
+LIVE_ORDERS = """SELECT o.id, o.gross_sales - o.discounts + o.shipping
+                        - coalesce((SELECT sum(r.sales + r.shipping) FROM shopify_refunds r
+                                    WHERE r.order_id = o.id), 0) AS revenue
+                 FROM shopify_orders o WHERE o.workspace_id = :ws AND NOT o.test
+                 AND o.cancelled_at IS NULL
+                 AND (o.processed_at AT TIME ZONE 'America/New_York')::date BETWEEN :a AND :b"""
 
 
 @pytest.fixture

@@ -30,11 +30,26 @@ def test_account_ids_are_stored_the_way_each_api_wants_them(admin, provider, acc
     ("tiktok", "1", "tok", "provider must be one of"),
     ("meta", "act_1", "   ", "token is empty"),
     ("meta", "act_1", "two words", "paste it exactly"),
+    ("meta", "act_1", "EAAB\x00", "the token contains a NUL"),
+    ("meta", "act_1", "EAAB\ud800", "the token contains an invalid character"),
+    ("meta", "act_1\x00", "tok", "the account id contains a NUL"),
+    ("google", "١٢٣٤٥٦٧٨٩٠", "tok", "10 digits"),  # digits, but not ASCII ones
 ])
 def test_bad_input_is_refused_with_a_reason_and_nothing_is_stored(
         admin, provider, account, token, message):
     with pytest.raises(InvalidInputError, match=message):
         connections.add_connection(admin, provider, account, token)
+    assert connections.list_connections(admin.workspace_id) == []
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Meta\x00EU", "the connection name contains a NUL"),
+    ("Meta\nEU", "the connection name contains a control character"),
+    ("x" * 201, "longer than 200"),
+])
+def test_a_connection_name_with_nul_or_controls_is_refused(admin, name, message):
+    with pytest.raises(InvalidInputError, match=message):
+        connections.add_connection(admin, "meta", "act_1", "tok", name=name)
     assert connections.list_connections(admin.workspace_id) == []
 
 

@@ -29,6 +29,12 @@ GOOD = {"name": "Rent", "kind": "monthly", "amount": "310", "start_date": JAN1}
     ({"end_date": date(2025, 12, 31)}, "the end date 2025-12-31 is before the start date"),
     ({"kind": "one_off", "end_date": date(2026, 1, 5)}, "a one-off expense has one date"),
     ({"start_date": None}, "needs a start date"),
+    ({"name": "Rent\x00"}, "the expense name contains a NUL"),
+    ({"name": "Rent\ud800"}, "the expense name contains an invalid character"),
+    ({"amount": "NaN"}, "the amount must be a number"),
+    ({"amount": "1e30"}, "at most 1,000,000,000,000"),
+    ({"start_date": date(1, 1, 1)}, "the start date 0001-01-01 is outside the dates"),
+    ({"end_date": date(9999, 12, 31)}, "the end date 9999-12-31 is outside the dates"),
 ])
 def test_invalid_input_is_refused_with_a_reason_and_changes_nothing(admin, changes, message):
     # Given a workspace with one expense

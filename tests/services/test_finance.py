@@ -141,7 +141,8 @@ def merchant(admin):
                   cogs=20)
         add_order(session, ws, shop, "#4", ordered_at(2, 2, 12), gross_sales=120, cogs=40)
         session.add(ShopifyRefund(workspace_id=ws, order_id=o1.id, external_id="r1",
-                                  created_at=ordered_at(2, 2, 9), amount=Decimal(20)))
+                                  created_at=ordered_at(2, 2, 9), amount=Decimal(20),
+                                  sales=Decimal(20)))
         add_spend(session, ws, "meta", "USD", {date(2026, 1, 30): 40, date(2026, 2, 2): 60})
         add_spend(session, ws, "google", "EUR", {date(2026, 1, 31): 20})
         for day, rate in ((30, "1.5"), (31, "1.5")):

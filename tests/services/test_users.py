@@ -24,10 +24,19 @@ def test_bad_user_input_is_refused(workspace, email, password, role, message):
     assert users.list_users(workspace.id) == []
 
 
-def test_an_email_is_unique_across_workspaces(workspace, other_workspace):
+def test_an_email_is_unique_across_workspaces_without_saying_where_it_is_used(
+        workspace, other_workspace):
+    # Given an email in use in one workspace
     users.add_user(workspace.id, "sam@x.test", "long enough")
-    with pytest.raises(InvalidInputError, match="already exists"):
+    # When another workspace's admin adds it, it is refused without telling them it exists
+    with pytest.raises(InvalidInputError) as refused:
         users.add_user(other_workspace.id, "SAM@x.test", "long enough")
+    assert str(refused.value) == ("sam@x.test cannot be added: ask the person for another "
+                                  "email address")
+    # While an admin adding one of their own users again is told just that
+    with pytest.raises(InvalidInputError, match="already a user of this workspace"):
+        users.add_user(workspace.id, "sam@x.test", "long enough")
+    assert [u.email for u in users.list_users(other_workspace.id)] == []
 
 
 def test_a_member_cannot_add_users(member):
@@ -70,3 +79,42 @@ def test_a_user_changes_their_own_password_only_with_the_current_one(member):
     import bcrypt
     stored = users.get_user(member.label).password_hash.encode()
     assert bcrypt.checkpw(b"brand new pass", stored)
+
+
+def session_version(email: str) -> int:
+    return users.get_user(email).session_version
+
+
+def test_what_ends_a_users_sessions_bumps_their_session_version(admin, member):
+    # Logging in and a failed attempt leave open sessions alone
+    users.record_successful_login(member.label)
+    users.record_failed_login(member.label)
+    assert session_version(member.label) == 0
+    # Each of these ends them: logging out, a reset, a change, a lockout
+    users.end_sessions(member.label)
+    assert session_version(member.label) == 1
+    users.set_password(member.label, "reset by admin", admin)
+    assert session_version(member.label) == 2
+    users.change_own_password(member, "reset by admin", "changed by me")
+    assert session_version(member.label) == 3
+    for _ in range(5):
+        users.record_failed_login(member.label)
+    assert session_version(member.label) == 4
+    # And nobody else's
+    assert session_version(admin.label) == 0
+
+
+@pytest.mark.parametrize("typed", ["  with spaces  ", "with spaces"])
+def test_a_password_is_kept_without_its_surrounding_spaces(member, typed):
+    # (the login form strips what is typed; a password kept with spaces could never log in)
+    import bcrypt
+
+    users.change_own_password(member, "  battery staple  ", "  with spaces  ")
+    stored = users.get_user(member.label).password_hash.encode()
+    assert bcrypt.checkpw(b"with spaces", stored)
+    users.change_own_password(member, typed, "another one")
+
+
+def test_spaces_do_not_count_towards_a_passwords_length(workspace):
+    with pytest.raises(InvalidInputError, match="at least 8"):
+        users.add_user(workspace.id, "pad@acme.test", "   short   ")

@@ -1,11 +1,13 @@
-"""The shop sync with today's Shopify: a first sync through bulk operations, expiring tokens
-refreshed and their rotated pair stored encrypted, and a broken answer that loses nothing."""
+"""The shop sync with today's Shopify: a first sync through bulk operations with refunds split
+into sales, shipping and tax, expiring tokens refreshed and their rotated pair stored
+encrypted, and a broken answer that loses nothing."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy import func, select
 from metricx.connectors.errors import MalformedResponseError
 from metricx.connectors.shopify import ShopifyClient
 from metricx.db import new_session
-from metricx.models import ShopifyOrder, ShopifyShop, Token
+from metricx.models import ShopifyOrder, ShopifyRefund, ShopifyShop, Token
 from metricx.services.connections import (
     add_connection,
     get_connection,
@@ -40,6 +42,24 @@ def _orders() -> dict[str, object]:
                                            ShopifyOrder.updated_at)).all())
 
 
+def _refunds() -> dict[tuple[str, str], tuple[Decimal, ...]]:
+    """{(order, refund): (amount, sales, shipping, taxes)} as stored."""
+    with new_session() as session:
+        rows = session.execute(select(ShopifyOrder.external_id, ShopifyRefund.external_id,
+                                      ShopifyRefund.amount, ShopifyRefund.sales,
+                                      ShopifyRefund.shipping, ShopifyRefund.taxes)
+                               .join(ShopifyRefund, ShopifyRefund.order_id == ShopifyOrder.id))
+        return {(order, refund): tuple(money) for order, refund, *money in rows}
+
+
+def _sandbox_refunds(merchant) -> dict[tuple[str, str], tuple[Decimal, ...]]:
+    """The same, as the sandbox's shop issued them by NOW."""
+    return {(order.external_id, r.external_id): tuple(
+        Decimal(c) / 100 for c in (r.amount_cents, r.sales_cents, r.shipping_cents,
+                                   r.tax_cents))
+        for order in merchant.shop.orders_until(NOW) for r in order.refunds_at(NOW)}
+
+
 @pytest.mark.parametrize("threshold, bulk", [(10, True), (None, False)])
 def test_a_first_sync_of_a_big_shop_reads_each_resource_with_one_bulk_operation(
         fakes, shop_fake, connections, monkeypatch, threshold, bulk) -> None:
@@ -54,12 +74,20 @@ def test_a_first_sync_of_a_big_shop_reads_each_resource_with_one_bulk_operation(
     assert outcome.status == "success"
     assert len(_orders()) == len(fakes.merchant.shop.orders_until(NOW))
     graphql = fakes.requests.of("shopify", path="graphql.json")
+    # ... and every refund split as Shopify split it (sales, shipping, tax), read for the
+    # orders that have refunds (a bulk query may not nest those lists), several a query
+    assert _refunds() == _sandbox_refunds(fakes.merchant)
+    splits = [r for r in graphql if r.body["query"].startswith("query Refunds(")]
+    refunded = {order for order, _ in _refunds()}
+    assert 0 < len(splits) <= len(refunded)
+    reads = [r for r in graphql if r not in splits]
     if bulk:
+        assert len(splits) < len(refunded)
         assert len(fakes.requests.of("shopify", path="/bulk/")) == 3
-        assert len(graphql) == 1 + 3 * 4  # the shop; per resource a count, the run, 2 polls
+        assert len(reads) == 1 + 3 * 4  # the shop; per resource a count, the run, 2 polls
     else:
         pages = math.ceil(len(_orders()) / 15)
-        cursors = {r.body["variables"]["cursor"] for r in graphql
+        cursors = {r.body["variables"]["cursor"] for r in reads
                    if r.body["variables"].get("lines")}
         assert len(cursors) == pages  # (a page may be sent twice: THROTTLED, then again)
 
@@ -115,9 +143,11 @@ def test_a_broken_page_loses_nothing_already_stored(fakes, shop_fake, admin,
             if number == count:  # the next page Shopify sends is cut in half
                 fakes.faults.add("shopify", "malformed")
 
-    # Given orders written page by page until an answer arrives that is not JSON
+    # Given orders written page by page until an answer arrives that is not JSON (the client
+    # reads a page's worth of orders ahead, to split their refunds: the break comes with the
+    # first read after the first page)
     with pytest.raises(MalformedResponseError):
-        shopify.write_orders(shop, breaking_after(shopify.PAGE + 5))
+        shopify.write_orders(shop, breaking_after(shopify.PAGE - 5))
     # Then the pages written before it are kept, and the high-water mark says so
     kept = _orders()
     assert len(kept) == shopify.PAGE

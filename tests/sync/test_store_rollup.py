@@ -1,8 +1,10 @@
 """store_daily as a property: whatever pages of orders the Shopify sync writes (new orders,
-the same orders again with edits, cancellations, refunds, moved processing times, customers'
-earlier orders arriving late, unit costs that change after the order) and whenever the
-workspace's zone changes, the rollup equals the Shopify rows summed again per workspace-local
-day and currency, and each order line keeps the first unit cost it was stored with.
+the same orders again with edits, cancellations, refunds split into sales, shipping and tax,
+moved processing times, customers' earlier orders arriving late, unit costs that change after
+the order) and whenever the workspace's zone changes, the rollup equals the Shopify rows
+summed again per workspace-local day and currency (every order's sales on its day, refunds on
+theirs, a cancelled order's unreturned rest on its cancel day), and each order line keeps the
+first unit cost it was stored with.
 
 The orders are random; the writes are the real ones (metricx.sync.shopify.write_orders).
 """
@@ -28,10 +30,10 @@ SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds", 
 
 money = st.integers(0, 50_000).map(lambda cents: Decimal(cents) / 100)
 ORDERS = st.tuples(  # the fields of `order`, but `written`
-    st.integers(0, 12), st.integers(0, 14 * 24), st.booleans(),
+    st.integers(0, 12), st.integers(0, 14 * 24), st.one_of(st.none(), st.integers(1, 72)),
     st.integers(0, 9).map(lambda n: n == 0), st.sampled_from([None, "c1", "c2", "c3"]),
     st.sampled_from(["USD", "EUR"]), money, money,
-    st.lists(st.tuples(st.integers(0, 14 * 24), money), max_size=2),
+    st.lists(st.tuples(st.integers(0, 14 * 24), money, money, money), max_size=2),
     st.one_of(st.none(), money))  # the unit cost Shopify reports for the order's one line
 ACTIONS = st.one_of(st.tuples(st.just("page"), st.lists(ORDERS, min_size=1, max_size=6)),
                     st.tuples(st.just("rezone"), st.sampled_from(ZONES)))
@@ -43,14 +45,15 @@ def order(number, hours, cancelled, test, customer, currency, gross, discount, r
     return OrderRecord(
         external_id=str(number), name=f"#{number}", currency=currency, created_at=at,
         processed_at=at, updated_at=ORIGIN + timedelta(days=30, seconds=written),
-        cancelled_at=at + timedelta(hours=1) if cancelled else None, test=test,
+        cancelled_at=None if cancelled is None else at + timedelta(hours=cancelled), test=test,
         customer_id=customer, gross=gross, discounts=min(discount, gross),
-        shipping=Decimal("4.90"), tax=gross / 10, refunded=sum((a for _, a in refunds),
-                                                               Decimal(0)),
+        shipping=Decimal("4.90"), tax=gross / 10,
+        refunded=sum((sum(parts) for _, *parts in refunds), Decimal(0)),
         total=gross, journey=None,
         line_items=(LineItemRecord(f"line-{number}", 1, None, gross, None, None, unit_cost),),
-        refunds=tuple(RefundRecord(f"r{number}-{i}", ORIGIN + timedelta(hours=h), amount)
-                      for i, (h, amount) in enumerate(refunds)))
+        refunds=tuple(RefundRecord(f"r{number}-{i}", ORIGIN + timedelta(hours=h),
+                                   sales + shipping + taxes, sales, shipping, taxes)
+                      for i, (h, sales, shipping, taxes) in enumerate(refunds)))
 
 
 def store_drift(workspace_id: int) -> list:
@@ -60,19 +63,29 @@ def store_drift(workspace_id: int) -> list:
     with transaction() as session:
         return session.execute(text(f"""
             WITH w AS (SELECT timezone FROM workspaces WHERE id = :ws),
+            back AS (SELECT order_id, sum(sales) AS sales, sum(shipping) AS shipping,
+                            sum(taxes) AS taxes FROM shopify_refunds GROUP BY order_id),
             parts AS (
                 SELECT (o.processed_at AT TIME ZONE w.timezone)::date AS day, o.currency,
-                       count(*) {live} AS orders, sum(o.gross_sales) {live} AS gross,
-                       sum(o.discounts) {live} AS discounts, sum(o.shipping) {live} AS shipping,
-                       sum(o.taxes) {live} AS taxes, sum(o.cogs) {live} AS cogs,
+                       count(*) {live} AS orders, sum(o.gross_sales) AS gross,
+                       sum(o.discounts) AS discounts, sum(o.shipping) AS shipping,
+                       sum(o.taxes) AS taxes, sum(o.cogs) {live} AS cogs,
                        0 AS refunds, 0 AS new_customers
                 FROM shopify_orders o, w WHERE o.workspace_id = :ws AND NOT o.test
                 GROUP BY 1, 2
                 UNION ALL
-                SELECT (r.created_at AT TIME ZONE w.timezone)::date, o.currency, 0, 0, 0, 0, 0,
-                       0, sum(r.amount), 0
+                SELECT (r.created_at AT TIME ZONE w.timezone)::date, o.currency, 0, 0, 0,
+                       -sum(r.shipping), -sum(r.taxes), 0, sum(r.sales), 0
                 FROM shopify_refunds r JOIN shopify_orders o ON o.id = r.order_id, w
                 WHERE r.workspace_id = :ws AND NOT o.test GROUP BY 1, 2
+                UNION ALL
+                SELECT (o.cancelled_at AT TIME ZONE w.timezone)::date, o.currency, 0, 0, 0,
+                       -sum(o.shipping - coalesce(b.shipping, 0)),
+                       -sum(o.taxes - coalesce(b.taxes, 0)), 0,
+                       sum(o.gross_sales - o.discounts - coalesce(b.sales, 0)), 0
+                FROM shopify_orders o LEFT JOIN back b ON b.order_id = o.id, w
+                WHERE o.workspace_id = :ws AND NOT o.test AND o.cancelled_at IS NOT NULL
+                GROUP BY 1, 2
                 UNION ALL
                 SELECT (c.first_order_at AT TIME ZONE w.timezone)::date, s.currency, 0, 0, 0,
                        0, 0, 0, 0, count(*)

@@ -13,6 +13,18 @@ def empty_page_caches():
     st.cache_data.clear()
 
 
+@pytest.fixture(autouse=True)
+def pages_never_fail(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
+    """A page that raises shows a short notice with an error id (ui.navigation.run_page), not
+    an exception AppTest would report: so every test here fails when a page logged one,
+    unless it is about that notice (marked `page_fails`)."""
+    yield
+    failures = [r.getMessage() for r in caplog.get_records("call")
+                if r.name == "ui.navigation" and r.levelname == "ERROR"]
+    if failures and not request.node.get_closest_marker("page_fails"):
+        pytest.fail(f"a page failed: {failures}")
+
+
 @pytest.fixture
 def admin_app(admin) -> AppTest:
     return log_in(admin.label, "correct horse")

@@ -96,6 +96,21 @@ def test_a_link_reproduces_the_view_with_the_services_numbers(synced, analytics)
     assert "Nov 13 – 19, 2026" in texts(at)
 
 
+def test_a_link_that_names_metrics_by_id_opens_the_same_view(analytics):
+    # Given a hand-written link with ids instead of labels
+    at = analytics(metrics=["spend", "cpc"], dims="provider", providers="meta",
+                   period="last 14 days", **NO_COMPARISON)
+    # Then the widgets hold that view, and the address now reads in labels
+    assert at.multiselect(key="metrics").value == ["spend", "cpc"]
+    assert at.query_params["metrics"] == ["Ad spend", "CPC"]
+    assert at.multiselect(key="dims").value == ["provider"]
+    assert at.multiselect(key="providers").value == ["meta"]
+    assert (at.query_params["period"], at.query_params["compare"]) == (
+        "last 14 days", "no comparison")
+    assert headers(at) == ["Platform", "Ad spend", "CPC"]
+    assert list(at.dataframe[0].value["provider"]) == ["Meta"]
+
+
 def test_ads_rank_by_the_first_metric_and_show_their_campaign_and_ad_set(synced, analytics):
     workspace_id, reference = synced
     # When CPC then spend are split by ad
@@ -131,7 +146,9 @@ def test_the_comparison_sits_beside_each_metric_with_its_change(synced, analytic
     assert cents(table["spend_previous"]) == cents(table["spend_before"])
     assert list(table["roas_previous"].round(6)) == list(table["roas_before"].round(6))
     change = (table["spend_expected"] - table["spend_before"]) / table["spend_before"]
-    assert list(table["spend_change"].round(6)) == list(change.round(6))
+    assert list(table["spend_change"].round(4)) == list((change * 100).round(4))  # in percent
+    config = json.loads(at.dataframe[0].proto.columns)["spend_change"]
+    assert config["type_config"]["format"] == "%+.1f%%"  # a rise reads "+2.6%", signed
     assert "matched on Campaign across both periods" in texts(at)
 
 

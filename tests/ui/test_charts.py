@@ -42,3 +42,22 @@ def test_each_metric_gets_its_own_small_chart():
     spec = metric_lines(frame, "week", ["spend", "ctr"], "USD", color="provider").to_dict()
     assert [c["encoding"]["y"]["title"] for c in spec["vconcat"]] == ["Ad spend (USD)", "CTR"]
     assert spec["vconcat"][1]["encoding"]["y"]["axis"]["format"] == ".1%"
+
+
+def test_a_week_of_days_gets_one_tick_per_day_and_never_a_repeated_date():
+    # Given seven days of spend and revenue
+    days = pd.date_range("2026-11-19", periods=7).date
+    frame = pd.DataFrame({"day": days, "spend": range(7), "store_revenue": range(7)})
+    # When they are drawn
+    axis = two_axis_lines(frame, "day", "spend", "store_revenue", "USD").to_dict()[
+        "layer"][0]["encoding"]["x"]["axis"]
+    # Then each day is one tick, labelled like "Nov 19"
+    assert [(v["month"], v["date"]) for v in axis["values"]] == [(11, d) for d in range(19, 26)]
+    assert axis["format"] == "%b %-d"
+
+
+def test_hours_of_one_day_are_labelled_by_clock_time():
+    frame = pd.DataFrame({"hour": pd.date_range("2026-11-25 00:00", periods=5, freq="h"),
+                          "spend": range(5), "ctr": [0.1] * 5})
+    spec = metric_lines(frame, "hour", ["spend"], "USD").to_dict()
+    assert spec["vconcat"][0]["encoding"]["x"]["axis"]["format"] == "%H:%M"

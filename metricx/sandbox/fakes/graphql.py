@@ -281,31 +281,65 @@ def _sized(fld: Field) -> bool:
     return fld.args.get("first") is not None or fld.args.get("last") is not None
 
 
-def cost(fields: list[Field] | None, counts: Callable[[Field], int] | None = None, *,
-         mutation: bool = False) -> int:
-    """Shopify-style query cost: scalars and enums 0, objects 1, connections 2 + n x node
-    cost, a mutation 10. A list cut by first/last (Order.refunds) is priced like a
-    connection: the docs size connections only, and this reading never prices low.
+def node_selection(fld: Field) -> Field | None:
+    """The selection of one node of a connection field (`nodes { }` or `edges { node { } }`)."""
+    edges = fld.child("edges")
+    return fld.child("nodes") or (edges.child("node") if edges else None)
 
-    `counts` gives the number of nodes a connection or list returned (actual cost); by default
-    the `first`/`last` argument is used (requested cost). PageInfo is part of a connection's 2.
-    """
+
+def cost(fields: list[Field] | None, *, mutation: bool = False) -> int:
+    """Shopify-style requested query cost: scalars and enums 0, objects 1, connections 2 + n x
+    node cost (n: the `first`/`last` argument), a mutation 10. A list cut by first/last
+    (Order.refunds) is priced like a connection: the docs size connections only, and this
+    reading never prices low. PageInfo is part of a connection's 2."""
     if mutation:
         return MUTATION_COST * len(fields or ())
     total = 0
     for fld in fields or ():
         if fld.selections is None or fld.name == "pageInfo":
             continue
+        size = int(fld.args.get("first") or fld.args.get("last") or 0)
         if is_connection(fld):
-            n = counts(fld) if counts else int(fld.args.get("first") or fld.args.get("last") or 0)
-            node = fld.child("nodes") or (fld.child("edges") and fld.child("edges").child("node"))
-            total += 2 + n * (1 + cost(node.selections if node else None, counts))
+            node = node_selection(fld)
+            total += 2 + size * (1 + cost(node.selections if node else None))
         elif _sized(fld):
-            n = counts(fld) if counts else int(fld.args.get("first") or fld.args.get("last") or 0)
-            total += 2 + n * (1 + cost(fld.selections, counts))
+            total += 2 + size * (1 + cost(fld.selections))
         else:
-            total += 1 + cost(fld.selections, counts)
+            total += 1 + cost(fld.selections)
     return total
+
+
+def actual_cost(fields: list[Field] | None, data: Any) -> int:
+    """What an answer cost: as `cost`, but each connection and sized list priced by the nodes
+    it returned, at every depth (shopify.dev "GraphQL Admin API rate limits": the actual cost
+    is based on the results returned; the difference goes back to the bucket)."""
+    total = 0
+    for fld in fields or ():
+        if fld.selections is None or fld.name == "pageInfo":
+            continue
+        value = data.get(fld.key) if isinstance(data, dict) else None
+        if is_connection(fld):
+            node = node_selection(fld)
+            value = value or {}
+            items = (value.get("nodes") if fld.child("nodes") else
+                     [edge.get("node") for edge in value.get("edges") or ()]) or []
+            total += 2 + sum(1 + actual_cost(node.selections if node else None, item)
+                             for item in items)
+        elif _sized(fld):
+            total += 2 + sum(1 + actual_cost(fld.selections, item) for item in value or ())
+        elif isinstance(value, list):  # an unsized list is priced as one object
+            total += 1 + cost(fld.selections)
+        else:
+            total += 1 + actual_cost(fld.selections, value)
+    return total
+
+
+# Points restored per second by the shop's plan (shopify.dev "GraphQL Admin API rate limits").
+# The bucket holds 20 seconds of it: the standard plan's published throttleStatus reads
+# maximumAvailable 2000.0 at restoreRate 100.0.
+PLAN_RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0,
+                      "enterprise": 2000.0}
+BUCKET_SECONDS = 20
 
 
 class LeakyBucket:
@@ -314,6 +348,12 @@ class LeakyBucket:
     `now` is the bucket's clock in seconds (real time by default; tests pass a virtual one);
     `advance` moves it forward, for a sandbox whose own clock stands still.
     """
+
+    @classmethod
+    def of_plan(cls, plan: str) -> LeakyBucket:
+        """The bucket of a shop on `plan` (a key of PLAN_RESTORE_RATES), on real time."""
+        rate = PLAN_RESTORE_RATES[plan]
+        return cls(rate * BUCKET_SECONDS, rate)
 
     def __init__(self, maximum: float = 2000.0, restore_rate: float = 100.0,
                  now: Callable[[], float] = time.monotonic) -> None:

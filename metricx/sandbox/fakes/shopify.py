@@ -8,8 +8,9 @@ each on by default (the attribute that turns it off or scripts it in brackets):
 
 - prices every query by the published rules and refuses one over 1,000 points with
   MAX_COST_EXCEEDED [max_query_cost]; meters queries through a leaky bucket (2,000 points,
-  100 points/s, the standard plan) and answers THROTTLED at HTTP 200 when it lacks the
-  requested cost [bucket] -- shopify.dev "GraphQL Admin API rate limits";
+  100 points/s, the standard plan), answers THROTTLED at HTTP 200 when it lacks the
+  requested cost [bucket] and keeps only the actual cost, what the answer returned at every
+  depth -- shopify.dev "GraphQL Admin API rate limits";
 - names the version that answered in `X-Shopify-API-Version`; a version past support falls
   forward to the oldest supported one [SUPPORTED_VERSIONS] -- shopify.dev "API versioning";
 - answers 402 for a frozen shop and 423 for a locked one [shop_state], ACCESS_DENIED at HTTP
@@ -20,7 +21,13 @@ each on by default (the attribute that turns it off or scripts it in brackets):
   exchange, refreshes them, and refuses an expired one with 401 [expiring_required] --
   shopify.dev "About offline access tokens", changelog 2025-12-10;
 - runs bulk query operations over the same shop and serves their JSONL from a local URL
-  [bulk_polls, bulk_failure] -- shopify.dev "Perform bulk operations with the GraphQL Admin API".
+  [bulk_polls, bulk_failure] -- shopify.dev "Perform bulk operations with the GraphQL Admin API";
+  like Shopify it refuses a connection inside a list field (Order.refunds { refundLineItems })
+  with the userError "Queries that contain a connection field within a list field are not
+  currently supported.";
+- serves each refund's lines, shipping lines and order adjustments as connections, also from
+  the root `refund(id:)` -- shopify.dev admin-graphql "Refund", "RefundLineItem",
+  "RefundShippingLine", "OrderAdjustment" (shopify_nodes.refund_node).
 
 The sandbox's own token (SandboxCredentials.shopify_access_token) stands for a merchant-made
 custom app's token, which Shopify still issues non-expiring; tokens from the OAuth install are
@@ -63,6 +70,7 @@ from metricx.sandbox.fakes.graphql import (
     Field,
     GraphQLError,
     LeakyBucket,
+    actual_cost,
     cost,
     parse,
     parse_operation,
@@ -72,12 +80,14 @@ from metricx.sandbox.fakes.paging import decode_cursor, page_size
 from metricx.sandbox.fakes.shopify_nodes import (
     bulk_lines,
     connection_depth,
+    connection_in_list,
     connection_page,
     customer_node,
     first_arg,
     iso,
     order_node,
     product_node,
+    refund_node,
     shop_node,
 )
 from metricx.sandbox.fakes.tokens import AuthCodes, TokenStore
@@ -94,6 +104,7 @@ SORT_KEYS = {"orders": ("UPDATED_AT", "CREATED_AT", "PROCESSED_AT", "ID"),
 COUNTS = {"ordersCount": "orders", "productsCount": "products", "customersCount": "customers"}
 # The scope each root field needs (shopify.dev "Access scopes").
 SCOPE_OF = {"orders": "read_orders", "order": "read_orders", "ordersCount": "read_orders",
+            "refund": "read_orders",
             "products": "read_products", "product": "read_products",
             "productsCount": "read_products", "customers": "read_customers",
             "customer": "read_customers", "customersCount": "read_customers"}
@@ -268,14 +279,10 @@ class ShopifyFake(FakeApp):
                 self.bucket.refund(requested)
                 return self._graphql_errors(denied, requested,
                                             data={f.key: None for f in fields})
-            if kind == "mutation":
-                data, returned = self._mutate(fields), {}
-            else:
-                data, returned = self._execute(fields, short)
+            data = self._mutate(fields) if kind == "mutation" else self._execute(fields, short)
         except GraphQLError as error:
             return self._graphql_errors([error], 0)
-        actual = requested if kind == "mutation" else cost(
-            fields, lambda f: returned.get(id(f), int(f.args.get("first") or 0)))
+        actual = requested if kind == "mutation" else actual_cost(fields, data)
         self.bucket.refund(requested - actual)
         return json_response(200, {"data": data, "extensions": self._cost(requested, actual)})
 
@@ -326,18 +333,15 @@ class ShopifyFake(FakeApp):
                             maxCost=maximum)
 
     # ---- execution ----------------------------------------------------------------------
-    def _execute(self, fields: list[Field], short: dict[str, Any] | None,
-                 ) -> tuple[dict[str, Any], dict[int, int]]:
+    def _execute(self, fields: list[Field], short: dict[str, Any] | None) -> dict[str, Any]:
         as_of = self.clock.now().replace(microsecond=0)  # Shopify times have whole seconds
         data: dict[str, Any] = {}
-        returned: dict[int, int] = {}
         for fld in fields:
             if fld.name == "shop":
                 value: Any = shop_node(self.shop)
             elif fld.name in SORT_KEYS:
                 value = self._connection(fld, as_of, short)
-                returned[id(fld)] = len(value["nodes"])
-            elif fld.name in ("order", "product", "customer"):
+            elif fld.name in ("order", "refund", "product", "customer"):
                 value = self._node(fld.name, str(fld.args.get("id")), as_of)
             elif fld.name in COUNTS:
                 value = self._count(COUNTS[fld.name], fld.args, as_of)
@@ -349,13 +353,16 @@ class ShopifyFake(FakeApp):
             if fld.selections is not None:
                 value = project(value, fld, "QueryRoot")
             data[fld.key] = value
-        return data, returned
+        return data
 
     def _node(self, kind: str, gid: str, as_of: datetime) -> dict[str, Any] | None:
         currency = self.shop.profile.currency
         if kind == "order":
             order = self.shop.order(gid, as_of)
             return order_node(order, self.shop, as_of, self.unit_costs) if order else None
+        if kind == "refund":
+            found = self.shop.refund(gid, as_of)
+            return refund_node(found[1], currency) if found else None
         if kind == "product":
             product = self.shop.product(gid)
             return product_node(product, currency, as_of, self.unit_costs) if product else None
@@ -494,6 +501,10 @@ class ShopifyFake(FakeApp):
         if connections > 5 or depth > 3:
             raise GraphQLError("Bulk queries allow at most five connections, nested at most "
                                "two levels deep", "bulkQueryInvalid")
+        if connection_in_list(fields):  # the userError Shopify answers (Order.refunds is a
+            # list: its refundLineItems & co. can be read by pages only)
+            raise GraphQLError("Queries that contain a connection field within a list field "
+                               "are not currently supported.", "bulkQueryInvalid")
         as_of = self.clock.now().replace(microsecond=0)
         _, items = self._index(root.name, as_of, _search(root.args.get("query")),
                                self._sort_key(root), bool(root.args.get("reverse")))

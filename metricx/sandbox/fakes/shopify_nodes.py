@@ -12,10 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from metricx.sandbox.catalog import Product, Variant
-from metricx.sandbox.fakes.graphql import Field, GraphQLError, is_connection, project
+from metricx.sandbox.fakes.graphql import (
+    Field,
+    GraphQLError,
+    is_connection,
+    node_selection,
+    project,
+)
 from metricx.sandbox.fakes.paging import decode_cursor, encode_cursor
 from metricx.sandbox.journeys import Journey, Visit
-from metricx.sandbox.orders import Customer, Line, Order
+from metricx.sandbox.orders import Customer, Line, Order, Refund
 from metricx.sandbox.shop import Shop
 
 Node = dict[str, Any]
@@ -26,7 +32,9 @@ Costs = Mapping[str, int | None]
 
 
 def money(cents: int) -> str:
-    """Shopify's Decimal scalar: "29.99", "10.5", "100.0"."""
+    """Shopify's Decimal scalar: "29.99", "10.5", "100.0", "-5.0"."""
+    if cents < 0:
+        return "-" + money(-cents)
     whole, frac = divmod(cents, 100)
     if frac == 0:
         return f"{whole}.0"
@@ -211,17 +219,45 @@ def order_node(order: Order, shop: Shop, as_of: datetime, costs: Costs | None = 
         "customerJourneySummary": lambda args: journey_node(order.journey, order, as_of),
         "lineItems": nested_connection(list(order.lines),
                                        lambda line: _line_node(line, shop, currency, costs)),
-        "refunds": lambda args: [
-            {"__typename": "Refund", "id": r.external_id, "createdAt": iso(r.created_at),
-             "note": None, "totalRefundedSet": money_bag(r.amount_cents, currency)}
-            for r in refunds[: args.get("first", len(refunds))]],
+        "refunds": lambda args: [refund_node(r, currency)
+                                 for r in refunds[: args.get("first", len(refunds))]],
     }
 
 
-def _node_selection(fld: Field) -> Field | None:
-    """The selection of one node of a connection field (`nodes { }` or `edges { node { } }`)."""
-    edges = fld.child("edges")
-    return fld.child("nodes") or (edges.child("node") if edges else None)
+def refund_node(refund: Refund, currency: str) -> Node:
+    """A Refund (shopify.dev admin-graphql Refund): the money given back (totalRefundedSet)
+    and what for, in three connections: refundLineItems (RefundLineItem: quantity, subtotalSet
+    = the lines' price after discounts, totalTaxSet), refundShippingLines (subtotalAmountSet,
+    taxAmountSet; shipping refunds are no longer order adjustments from 2024-10, changelog
+    "Exposing the order adjustments connection on a Refund") and orderAdjustments
+    (OrderAdjustment: "the difference between a calculated and actual refund amount",
+    amountSet and taxAmountSet negative when more was given back, as REST's
+    order_adjustments[].amount "-5.00")."""
+    number = int(refund.external_id.rsplit("/", 1)[1])
+    lines = [{"__typename": "RefundLineItem",
+              "id": f"gid://shopify/RefundLineItem/{number * 10 + i}",
+              "quantity": r.quantity, "restockType": "RETURN", "restocked": True,
+              "lineItem": {"__typename": "LineItem", "id": r.line.external_id},
+              "priceSet": money_bag(r.line.variant.price_cents, currency),
+              "subtotalSet": money_bag(r.subtotal_cents, currency),
+              "totalTaxSet": money_bag(r.tax_cents, currency)}
+             for i, r in enumerate(refund.lines)]
+    shipping = [{"__typename": "RefundShippingLine",
+                 "id": f"gid://shopify/RefundShippingLine/{number}",
+                 "subtotalAmountSet": money_bag(refund.shipping_cents, currency),
+                 "taxAmountSet": money_bag(0, currency)}] if refund.shipping_cents else []
+    adjustments = [{"__typename": "OrderAdjustment",
+                    "id": f"gid://shopify/OrderAdjustment/{number}",
+                    "amountSet": money_bag(refund.adjustment_cents, currency),
+                    "taxAmountSet": money_bag(refund.adjustment_tax_cents, currency),
+                    "reason": "REFUND_DISCREPANCY"}] \
+        if refund.adjustment_cents or refund.adjustment_tax_cents else []
+    return {"__typename": "Refund", "id": refund.external_id,
+            "createdAt": iso(refund.created_at), "updatedAt": iso(refund.created_at),
+            "note": None, "totalRefundedSet": money_bag(refund.amount_cents, currency),
+            "refundLineItems": nested_connection(lines, lambda node: node),
+            "refundShippingLines": nested_connection(shipping, lambda node: node),
+            "orderAdjustments": nested_connection(adjustments, lambda node: node)}
 
 
 def _every_node(resolve: Callable[[dict[str, Any]], Node]) -> list[Node]:
@@ -248,7 +284,7 @@ def bulk_lines(node: Node, selection: Field, parent: str | None = None) -> list[
         line["__parentId"] = parent
     lines = [line]
     for fld in nested:
-        child_selection = _node_selection(fld)
+        child_selection = node_selection(fld)
         if child_selection is None:
             raise GraphQLError(f"Bulk queries need `edges {{ node }}` or `nodes` on {fld.name}",
                                "bulkQueryInvalid")
@@ -258,6 +294,18 @@ def bulk_lines(node: Node, selection: Field, parent: str | None = None) -> list[
         for child in _every_node(resolve):
             lines.extend(bulk_lines(child, child_selection, str(node["id"])))
     return lines
+
+
+#: Fields the fake serves that are lists of objects, not connections (Order.refunds).
+LIST_FIELDS = frozenset({"refunds"})
+
+
+def connection_in_list(fields: list[Field] | None, in_list: bool = False) -> bool:
+    """Does the selection ask for a connection inside a list field (Order.refunds {
+    refundLineItems })? A bulk query may not."""
+    return any((in_list and is_connection(fld))
+               or connection_in_list(fld.selections, in_list or fld.name in LIST_FIELDS)
+               for fld in fields or ())
 
 
 def connection_depth(fields: list[Field] | None) -> tuple[int, int]:
