@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean help browser
+.PHONY: run test lint typecheck format-check bench clean help browser
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Metricx needs Python 3.11 or newer (set PYTHON=python3.x)")'
@@ -23,7 +23,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime  ## set up, then run everything (Ctrl-C stops it all)
 	$(BIN)/metricx up
 
-test: $(VENV)/.dev browser  ## set up, lint, then run the whole test suite
+test: $(VENV)/.dev browser typecheck format-check  ## set up, lint, type- and format-check, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -42,6 +42,12 @@ browser:
 
 lint: $(VENV)/.dev  ## ruff
 	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.dev  ## mypy, configured in pyproject.toml (strict for the engine and services)
+	$(BIN)/mypy
+
+format-check: $(VENV)/.dev  ## ruff format --check: is the tree formatted?
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.dev  ## run the benchmarks under bench/
 	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done

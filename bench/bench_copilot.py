@@ -60,7 +60,7 @@ def main() -> None:
         from metricx.copilot.offline import OfflineUnderstander
         from metricx.copilot.service import ask
         from metricx.copilot.understanding import Conversation
-        from metricx.services.metrics import run_query
+        from metricx.semantic.engine import run_query
 
         spec = bench_query.Spec(args.ads, args.orders)
         dataset = bench_query.find_dataset(spec)
@@ -72,30 +72,47 @@ def main() -> None:
             dataset = bench_query.build_dataset(spec, end)
         today = dataset.last + timedelta(days=1)
         offline = OfflineUnderstander()
-        print(f"dataset: workspace {dataset.workspace_id}, days {dataset.first}..{dataset.last};"
-              f" today = {today}; p50/p90 of {args.runs} runs after one warm-up\n")
+        print(
+            f"dataset: workspace {dataset.workspace_id}, days {dataset.first}..{dataset.last};"
+            f" today = {today}; p50/p90 of {args.runs} runs after one warm-up\n"
+        )
         print(f"{'question':<52}{'copilot p50':>12}{'p90':>8}{'engine p50':>12}{'status':>8}")
         medians = []
         for question in QUESTIONS:
+
             def whole(question: str = question):
-                answer = ask(dataset.workspace_id, question, Conversation(), today=today,
-                             understander=offline)
+                answer = ask(
+                    dataset.workspace_id,
+                    question,
+                    Conversation(),
+                    today=today,
+                    understander=offline,
+                )
                 chart = answer.chart()
                 return answer, chart.to_dict() if chart is not None else None
 
             answer, _ = whole()
             copilot = timed(whole, args.runs)
-            engine = (timed(lambda a=answer: run_query(dataset.workspace_id,
-                                                       a.understanding.query), args.runs)
-                      if answer.result is not None else [float("nan")])
+            engine = (
+                timed(
+                    lambda a=answer: run_query(dataset.workspace_id, a.understanding.query),
+                    args.runs,
+                )
+                if answer.result is not None
+                else [float("nan")]
+            )
             p50 = statistics.median(copilot)
             medians.append(p50)
             p90 = sorted(copilot)[int(0.9 * len(copilot))]
-            print(f"{question[:50]:<52}{p50:>10.1f}ms{p90:>6.1f}"
-                  f"{statistics.median(engine):>10.1f}ms{answer.status:>8}")
+            print(
+                f"{question[:50]:<52}{p50:>10.1f}ms{p90:>6.1f}"
+                f"{statistics.median(engine):>10.1f}ms{answer.status:>8}"
+            )
         worst = max(medians)
-        print(f"\nworst question p50: {worst:.1f} ms -> {'PASS' if worst <= 150 else 'MISS'} "
-              "(goal <= 150 ms)")
+        print(
+            f"\nworst question p50: {worst:.1f} ms -> {'PASS' if worst <= 150 else 'MISS'} "
+            "(goal <= 150 ms)"
+        )
     finally:
         bench_query.teardown_database(server, scratch)
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -38,8 +38,9 @@ TZ = "UTC"
 
 
 def prepare(url: str, data_dir: str) -> tuple[int, list[int]]:
-    os.environ.update(DATABASE_URL=url, METRICX_ENV="test", BCRYPT_ROUNDS="4",
-                      METRICX_DATA_DIR=data_dir)
+    os.environ.update(
+        DATABASE_URL=url, METRICX_ENV="test", BCRYPT_ROUNDS="4", METRICX_DATA_DIR=data_dir
+    )
     from metricx import migrate
     from metricx.actor import Actor
     from metricx.config import get_config
@@ -55,19 +56,34 @@ def prepare(url: str, data_dir: str) -> tuple[int, list[int]]:
     connection = add_connection(Actor.system(workspace.id), "meta", "act_1", "token")
     records = [EntityRecord("account", "1", None, "Account", None, None, None)] + [
         EntityRecord("ad", str(10_000 + i), "1", f"Ad {i}", "ACTIVE", None, None)
-        for i in range(ADS)]
+        for i in range(ADS)
+    ]
     with transaction() as session:
         ids = upsert_entities(session, workspace.id, connection.id, records)
     return workspace.id, [pk for (level, _), pk in ids.items() if level == "ad"]
 
 
-def rows_for(workspace_id: int, ad_ids: list[int], days: int, step: timedelta,
-             granularity: str) -> list[tuple]:
+def rows_for(
+    workspace_id: int, ad_ids: list[int], days: int, step: timedelta, granularity: str
+) -> list[tuple]:
     start = datetime(2026, 10, 1, tzinfo=UTC)
     per_day = int(timedelta(days=1) / step)
-    return [(workspace_id, ad, start + step * i, granularity, Decimal("12.34") + i % 7,
-             1000 + i, 25 + i % 5, Decimal("1.5"), Decimal("45.67"), Decimal(0))
-            for ad in ad_ids for i in range(days * per_day)]
+    return [
+        (
+            workspace_id,
+            ad,
+            start + step * i,
+            granularity,
+            Decimal("12.34") + i % 7,
+            1000 + i,
+            25 + i % 5,
+            Decimal("1.5"),
+            Decimal("45.67"),
+            Decimal(0),
+        )
+        for ad in ad_ids
+        for i in range(days * per_day)
+    ]
 
 
 def truncate() -> None:
@@ -104,9 +120,13 @@ def replace_path(rows: list[tuple]) -> None:
     ids = sorted({row[1] for row in rows})
     start, end = min(r[2] for r in rows), max(r[2] for r in rows) + timedelta(hours=1)
     with transaction() as session:
-        session.execute(text("DELETE FROM metric_snapshots WHERE workspace_id = :ws AND "
-                             "entity_id = ANY(:ids) AND bucket_start >= :s AND bucket_start < :e"),
-                        {"ws": rows[0][0], "ids": ids, "s": start, "e": end})
+        session.execute(
+            text(
+                "DELETE FROM metric_snapshots WHERE workspace_id = :ws AND "
+                "entity_id = ANY(:ids) AND bucket_start >= :s AND bucket_start < :e"
+            ),
+            {"ws": rows[0][0], "ids": ids, "s": start, "e": end},
+        )
         copy_into(session, "metric_snapshots", rows)
         rollup.refresh(session, rows[0][0], ids, start, end)
 
@@ -144,8 +164,9 @@ def compaction(workspace_id: int, ad_ids: list[int], repeat: int) -> float:
         upsert_path(rows)
         started = time.perf_counter()
         with transaction() as session:
-            folded = snapshots.compact(session, workspace_id, ad_ids, TZ,
-                                       datetime(2026, 10, 2, tzinfo=UTC))
+            folded = snapshots.compact(
+                session, workspace_id, ad_ids, TZ, datetime(2026, 10, 2, tzinfo=UTC)
+            )
         times.append(time.perf_counter() - started)
         assert folded == len(rows)
     truncate()
@@ -166,23 +187,29 @@ def main() -> None:
             rows = rows_for(workspace_id, ad_ids, days, timedelta(hours=1), "1h")
             label = f"{ADS} ads x {days} day{'s' if days > 1 else ''} 1h"
             results = {}
-            for name, action, repeat in (("plain COPY (limit)", plain_copy, args.repeat),
-                                         ("upsert path", upsert_path, args.repeat),
-                                         ("replace + rollup", replace_path, args.repeat),
-                                         ("ORM add_all (naive)", orm_add_all,
-                                          args.repeat if days == 1 else 1)):
+            for name, action, repeat in (
+                ("plain COPY (limit)", plain_copy, args.repeat),
+                ("upsert path", upsert_path, args.repeat),
+                ("replace + rollup", replace_path, args.repeat),
+                ("ORM add_all (naive)", orm_add_all, args.repeat if days == 1 else 1),
+            ):
                 seconds = timed(action, rows, repeat)
                 results[name] = len(rows) / seconds
-                print(f"{label:<22}{name:<22}{len(rows):>10,}{seconds:>10.3f}"
-                      f"{results[name]:>12,.0f}")
+                print(
+                    f"{label:<22}{name:<22}{len(rows):>10,}{seconds:>10.3f}{results[name]:>12,.0f}"
+                )
             copy, naive = results["plain COPY (limit)"], results["ORM add_all (naive)"]
             for name in ("upsert path", "replace + rollup"):
-                print(f"{'':<22}{name}: {results[name] / copy:.0%} of COPY, "
-                      f"{results[name] / naive:.1f}x add_all")
+                print(
+                    f"{'':<22}{name}: {results[name] / copy:.0%} of COPY, "
+                    f"{results[name] / naive:.1f}x add_all"
+                )
             print()
         seconds = compaction(workspace_id, ad_ids, args.repeat)
-        print(f"compaction of one day of 15-minute rows for {ADS:,} ads "
-              f"({ADS * 96:,} rows -> {ADS * 24:,}): {seconds:.3f} s")
+        print(
+            f"compaction of one day of 15-minute rows for {ADS:,} ads "
+            f"({ADS * 96:,} rows -> {ADS * 24:,}): {seconds:.3f} s"
+        )
     finally:
         teardown_database(server, scratch)
         shutil.rmtree(data_dir, ignore_errors=True)

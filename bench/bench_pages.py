@@ -41,8 +41,10 @@ def dataset_for(spec: bench_query.Spec, build: bool) -> bench_query.Dataset:
     if dataset is not None:
         return dataset
     if not build:
-        raise SystemExit(f"no complete dataset {spec.name} here (still being built?); "
-                         "run again later, or without --no-build")
+        raise SystemExit(
+            f"no complete dataset {spec.name} here (still being built?); "
+            "run again later, or without --no-build"
+        )
     from metricx.semantic.dates import today_in
 
     bench_query.drop_workspace(spec)
@@ -101,16 +103,23 @@ def bench_page(at, runs: int) -> tuple[float, float, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per figure (default 10)")
-    parser.add_argument("--data-dir", type=Path, help="the query benchmark's --data-dir "
-                        "(default: a temp dir, deleted)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the query benchmark's --data-dir (default: a temp dir, deleted)",
+    )
     parser.add_argument("--ads", type=int, default=1000, help="ads (multiple of 50)")
     parser.add_argument("--orders", type=int, default=200_000)
-    parser.add_argument("--no-build", action="store_true", help="only use a dataset that is "
-                        "already there (a --data-dir another benchmark is filling)")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="only use a dataset that is already there (a --data-dir another benchmark is filling)",
+    )
     args = parser.parse_args()
     # Clearing the cache outside a server warns at every run; that says nothing here.
     logging.getLogger("streamlit.runtime.caching.cache_data_api").addFilter(
-        lambda record: "No runtime found" not in record.getMessage())
+        lambda record: "No runtime found" not in record.getMessage()
+    )
     server, url, scratch = bench_query.setup_database(args.data_dir)
     work = Path(tempfile.mkdtemp(prefix="metricx-bench-pages-"))
     # Page paths are relative to the entry script, so it sits beside app.py while we run.
@@ -125,14 +134,17 @@ def main() -> None:
         bench_query.configure(url, work)
         dataset = dataset_for(bench_query.Spec(args.ads, args.orders), not args.no_build)
         pages = sorted(f"views/{f.name}" for f in (ROOT / "views").glob("*.py"))
-        print(f"dataset: workspace {dataset.workspace_id}, days {dataset.first}..{dataset.last}"
-              f"; p50 of {args.runs} runs per figure, as an admin\n")
+        print(
+            f"dataset: workspace {dataset.workspace_id}, days {dataset.first}..{dataset.last}"
+            f"; p50 of {args.runs} runs per figure, as an admin\n"
+        )
         print(f"{'page':<28}{'cold p50':>10}{'warm p50':>10}   goal")
         verdicts = []
         for relative in pages:
             try:
                 cold, warm, errors = bench_page(
-                    page_app(entry, relative, dataset.workspace_id), args.runs)
+                    page_app(entry, relative, dataset.workspace_id), args.runs
+                )
             except PageRaised as error:
                 verdicts.append(False)
                 print(f"{relative:<28}{'—':>10}{'—':>10}   MISS (the page raised: {error})")
@@ -141,10 +153,14 @@ def main() -> None:
             judged = warm if relative == "views/dashboard.py" else max(cold, warm)
             ok = judged <= goal and cold <= PAGE_GOAL_MS
             verdicts.append(ok)
-            what = ("warm <= 1000 ms, cold <= 1500 ms" if relative == "views/dashboard.py"
-                    else "<= 1500 ms")
-            print(f"{relative:<28}{cold:>8.0f}ms{warm:>8.0f}ms   {'PASS' if ok else 'MISS'} "
-                  f"({what})")
+            what = (
+                "warm <= 1000 ms, cold <= 1500 ms"
+                if relative == "views/dashboard.py"
+                else "<= 1500 ms"
+            )
+            print(
+                f"{relative:<28}{cold:>8.0f}ms{warm:>8.0f}ms   {'PASS' if ok else 'MISS'} ({what})"
+            )
             for message in errors:
                 print(f"    the page showed an error: {message}")
         print(f"\n{sum(verdicts)} of {len(verdicts)} pages meet their goal")

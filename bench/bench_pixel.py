@@ -66,11 +66,17 @@ def serve(method: str, port: int) -> None:
     from metricx.config import get_config
     from metricx.pixel.app import CollectorSettings, create_app
 
-    settings = replace(CollectorSettings.from_config(get_config()), rate_per_minute=10**9,
-                       rate_burst=10**9)  # one client sends everything here
+    settings = replace(
+        CollectorSettings.from_config(get_config()), rate_per_minute=10**9, rate_burst=10**9
+    )  # one client sends everything here
     sink = PerEventWriter() if method == METHODS[0] else None
-    uvicorn.run(create_app(settings, sink), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(settings, sink),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def free_port() -> int:
@@ -82,8 +88,9 @@ def free_port() -> int:
 def start_collector(method: str, script: str = __file__) -> tuple[subprocess.Popen[bytes], str]:
     """`script --serve METHOD --port P` in a process of its own; (process, URL) once healthy."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, script, "--serve", method,
-                                "--port", str(port)], env=dict(os.environ))
+    process = subprocess.Popen(
+        [sys.executable, script, "--serve", method, "--port", str(port)], env=dict(os.environ)
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -98,15 +105,28 @@ def start_collector(method: str, script: str = __file__) -> tuple[subprocess.Pop
 
 def bodies(key: str, requests: int, per_request: int) -> list[dict]:
     stamp = datetime.now(UTC).isoformat()
-    return [{"events": [{"workspace_key": key, "event_id": str(uuid.uuid4()),
-                         "anonymous_id": f"anon-{r}", "event": "page_view",
-                         "url": f"https://shop.test/p/{e}?utm_source=meta&utm_campaign=c{r % 7}",
-                         "referrer": "https://www.google.com/", "timestamp": stamp}
-                        for e in range(per_request)]} for r in range(requests)]
+    return [
+        {
+            "events": [
+                {
+                    "workspace_key": key,
+                    "event_id": str(uuid.uuid4()),
+                    "anonymous_id": f"anon-{r}",
+                    "event": "page_view",
+                    "url": f"https://shop.test/p/{e}?utm_source=meta&utm_campaign=c{r % 7}",
+                    "referrer": "https://www.google.com/",
+                    "timestamp": stamp,
+                }
+                for e in range(per_request)
+            ]
+        }
+        for r in range(requests)
+    ]
 
 
-async def _client(url: str, payloads: list[dict], in_flight: int,
-                  start_together: Any) -> tuple[float, float, list[float]]:
+async def _client(
+    url: str, payloads: list[dict], in_flight: int, start_together: Any
+) -> tuple[float, float, list[float]]:
     """One load process: warm up, wait for the others, then send; (start, end, latencies)."""
     gate = asyncio.Semaphore(in_flight)
     latencies: list[float] = []
@@ -139,8 +159,9 @@ def send(url: str, shares: list[list[dict]], in_flight: int) -> tuple[float, lis
     spawn = get_context("spawn")  # a forked child would share this process's DB connections
     with spawn.Manager() as manager, ProcessPoolExecutor(len(shares), spawn) as pool:
         barrier = manager.Barrier(len(shares))
-        runs = list(pool.map(_client_process, [(url, share, in_flight, barrier)
-                                               for share in shares]))
+        runs = list(
+            pool.map(_client_process, [(url, share, in_flight, barrier) for share in shares])
+        )
     wall = max(end for _, end, _ in runs) - min(start for start, _, _ in runs)
     return wall, [ms for _, _, latencies in runs for ms in latencies]
 
@@ -149,8 +170,9 @@ def stored_count(workspace_id: int) -> int:
     from metricx.db import get_engine
 
     with get_engine().connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pixel_events WHERE workspace_id = :w"),
-                            {"w": workspace_id}).scalar_one()
+        return conn.execute(
+            text("SELECT count(*) FROM pixel_events WHERE workspace_id = :w"), {"w": workspace_id}
+        ).scalar_one()
 
 
 def measure(method: str, args: argparse.Namespace) -> dict[str, float]:
@@ -160,7 +182,7 @@ def measure(method: str, args: argparse.Namespace) -> dict[str, float]:
     in_flight = max(1, args.concurrency // args.clients)
     per_client = args.requests // args.clients + in_flight  # + the warm-up
     payloads = bodies(workspace.pixel_key, per_client * args.clients, args.events_per_request)
-    shares = [payloads[i * per_client:(i + 1) * per_client] for i in range(args.clients)]
+    shares = [payloads[i * per_client : (i + 1) * per_client] for i in range(args.clients)]
     process, url = start_collector(method)
     try:
         seconds, latencies = send(url, shares, in_flight)
@@ -169,19 +191,25 @@ def measure(method: str, args: argparse.Namespace) -> dict[str, float]:
         process.wait(timeout=30)
     expected = len(payloads) * args.events_per_request
     if stored_count(workspace.id) != expected:
-        raise SystemExit(f"!!! {method}: {stored_count(workspace.id)} events stored, "
-                         f"{expected} sent")
+        raise SystemExit(
+            f"!!! {method}: {stored_count(workspace.id)} events stored, {expected} sent"
+        )
     cuts = statistics.quantiles(latencies, n=100)
-    return {"events/s": len(latencies) * args.events_per_request / seconds,
-            "p50": statistics.median(latencies), "p99": cuts[98], "seconds": seconds}
+    return {
+        "events/s": len(latencies) * args.events_per_request / seconds,
+        "p50": statistics.median(latencies),
+        "p99": cuts[98],
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per method")
     parser.add_argument("--events-per-request", type=int, default=5)
-    parser.add_argument("--concurrency", type=int, default=32,
-                        help="requests in flight, over all load processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="requests in flight, over all load processes"
+    )
     parser.add_argument("--clients", type=int, default=4, help="load processes")
     parser.add_argument("--serve", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -196,19 +224,25 @@ def main() -> None:
 
         # The settings it exports (DATABASE_URL ...) reach the collector processes too.
         bench_query.configure(url, scratch)
-        print(f"{args.requests:,} requests x {args.events_per_request} events, "
-              f"{args.concurrency} in flight from {args.clients} processes, on loopback\n")
+        print(
+            f"{args.requests:,} requests x {args.events_per_request} events, "
+            f"{args.concurrency} in flight from {args.clients} processes, on loopback\n"
+        )
         print(f"{'method':<24}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'seconds':>9}")
         results = {}
         for method in METHODS:
             results[method] = figures = measure(method, args)
-            print(f"{method:<24}{figures['events/s']:>10,.0f}{figures['p50']:>9.1f}"
-                  f"{figures['p99']:>9.1f}{figures['seconds']:>9.2f}")
+            print(
+                f"{method:<24}{figures['events/s']:>10,.0f}{figures['p50']:>9.1f}"
+                f"{figures['p99']:>9.1f}{figures['seconds']:>9.2f}"
+            )
         baseline, batched = results[METHODS[0]], results[METHODS[1]]
-        print(f"\nbatched writer: {batched['events/s'] / baseline['events/s']:.1f}x the "
-              f"events/s of one INSERT per event; p50 {batched['p50'] / baseline['p50']:.2f}x, "
-              f"p99 {batched['p99'] / baseline['p99']:.2f}x its latency. Every event was stored "
-              "exactly once by both.")
+        print(
+            f"\nbatched writer: {batched['events/s'] / baseline['events/s']:.1f}x the "
+            f"events/s of one INSERT per event; p50 {batched['p50'] / baseline['p50']:.2f}x, "
+            f"p99 {batched['p99'] / baseline['p99']:.2f}x its latency. Every event was stored "
+            "exactly once by both."
+        )
     finally:
         if server is not None:
             server.stop()

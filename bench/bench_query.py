@@ -1,6 +1,6 @@
 """Query benchmark: the metric service vs hand-written SQL, DuckDB on Parquet and naive pandas.
 
-The metric service (metricx.services.metrics.run_query) against hand-written SQL on the tables
+The metric engine (metricx.semantic.engine.run_query) against hand-written SQL on the tables
 it reads (the limit), DuckDB over the raw hourly rows exported to Parquet (a reference
 analytics engine) and pandas over the raw rows (the naive way), on one scale dataset.
 
@@ -53,16 +53,31 @@ ADS_PER_ADSET = 10
 ADSETS_PER_CAMPAIGN = 5
 SEED = 20261125
 #: Cost settings of the bench workspace (profit before ad spend reads them).
-COSTS = {"shipping_cost_per_order": 4.5, "shipping_cost_pct": 0.0, "payment_fee_pct": 0.029,
-         "payment_fee_fixed": 0.3, "handling_per_order": 1.0}
+COSTS = {
+    "shipping_cost_per_order": 4.5,
+    "shipping_cost_pct": 0.0,
+    "payment_fee_pct": 0.029,
+    "payment_fee_fixed": 0.3,
+    "handling_per_order": 1.0,
+}
 GOAL_P50_MS = 25.0
 GOAL_VS_HAND = 1.5
 GOAL_VS_NAIVE = 100.0
 RTOL = 1e-9  # every method sums exact decimals (naive: floats) before one division
 #: The rollups the engine reads (metricx.sync.rollup), built after the raw rows.
 ROLLUPS = ("metric_daily", "metric_daily_connection", "metric_daily_campaign", "store_daily")
-SNAPSHOT_COLUMNS = ("workspace_id", "entity_id", "bucket_start", "granularity", "spend",
-                    "impressions", "clicks", "conversions", "conversion_value", "leads")
+SNAPSHOT_COLUMNS = (
+    "workspace_id",
+    "entity_id",
+    "bucket_start",
+    "granularity",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+    "leads",
+)
 
 
 # --- database ------------------------------------------------------------------------------
@@ -166,17 +181,20 @@ def find_dataset(spec: Spec) -> Dataset | None:
     from metricx.db import get_engine
 
     with get_engine().connect() as conn:
-        ws = conn.execute(text("SELECT id FROM workspaces WHERE name = :n"),
-                          {"n": spec.name}).scalar()
+        ws = conn.execute(
+            text("SELECT id FROM workspaces WHERE name = :n"), {"n": spec.name}
+        ).scalar()
         if ws is None:
             return None
-        first, last = conn.execute(text(
-            "SELECT min(day), max(day) FROM metric_daily WHERE workspace_id = :ws"),
-            {"ws": ws}).one()
-        snapshots = conn.execute(text(
-            "SELECT count(*) FROM metric_snapshots WHERE workspace_id = :ws"), {"ws": ws}).scalar()
-        orders = conn.execute(text(
-            "SELECT count(*) FROM shopify_orders WHERE workspace_id = :ws"), {"ws": ws}).scalar()
+        first, last = conn.execute(
+            text("SELECT min(day), max(day) FROM metric_daily WHERE workspace_id = :ws"), {"ws": ws}
+        ).one()
+        snapshots = conn.execute(
+            text("SELECT count(*) FROM metric_snapshots WHERE workspace_id = :ws"), {"ws": ws}
+        ).scalar()
+        orders = conn.execute(
+            text("SELECT count(*) FROM shopify_orders WHERE workspace_id = :ws"), {"ws": ws}
+        ).scalar()
     if first is None or (last - first).days + 1 != DAYS or orders != spec.orders:
         return None
     start, end = utc_span(first, last)
@@ -205,20 +223,40 @@ def build_dataset(spec: Spec, last: date) -> Dataset:
     rng = np.random.default_rng(SEED)
     with transaction() as session:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-        ws = session.execute(insert(Workspace).returning(Workspace.id),
-                             {"name": spec.name, "timezone": TZ, "currency": CURRENCY}).scalar()
+        ws = session.execute(
+            insert(Workspace).returning(Workspace.id),
+            {"name": spec.name, "timezone": TZ, "currency": CURRENCY},
+        ).scalar()
         session.execute(insert(CostSettings), {"workspace_id": ws, **COSTS})
         connections = {
-            provider: session.execute(insert(Connection).returning(Connection.id), {
-                "workspace_id": ws, "provider": provider, "external_account_id": external,
-                "name": f"Bench {provider}", "currency": CURRENCY, "timezone": zone}).scalar()
-            for provider, external, zone in (("meta", "act_100200300", TZ),
-                                             ("google", "123-456-7890", "America/Chicago"),
-                                             ("shopify", "bench.myshopify.com", TZ))}
-        shop = session.execute(insert(ShopifyShop).returning(ShopifyShop.id), {
-            "workspace_id": ws, "connection_id": connections["shopify"],
-            "domain": "bench.myshopify.com", "name": "Bench Shop", "currency": CURRENCY,
-            "timezone": TZ}).scalar()
+            provider: session.execute(
+                insert(Connection).returning(Connection.id),
+                {
+                    "workspace_id": ws,
+                    "provider": provider,
+                    "external_account_id": external,
+                    "name": f"Bench {provider}",
+                    "currency": CURRENCY,
+                    "timezone": zone,
+                },
+            ).scalar()
+            for provider, external, zone in (
+                ("meta", "act_100200300", TZ),
+                ("google", "123-456-7890", "America/Chicago"),
+                ("shopify", "bench.myshopify.com", TZ),
+            )
+        }
+        shop = session.execute(
+            insert(ShopifyShop).returning(ShopifyShop.id),
+            {
+                "workspace_id": ws,
+                "connection_id": connections["shopify"],
+                "domain": "bench.myshopify.com",
+                "name": "Bench Shop",
+                "currency": CURRENCY,
+                "timezone": TZ,
+            },
+        ).scalar()
         ad_ids = insert_tree(session, ws, connections, spec.ads)
         tick = time.perf_counter()
         # The composite foreign key's trigger is two thirds of the COPY's time. A superuser
@@ -229,32 +267,51 @@ def build_dataset(spec: Spec, last: date) -> Dataset:
         rows = load_snapshots(session, ws, ad_ids, first, last, rng)
         if unchecked == "on":
             session.execute(text("SET LOCAL session_replication_role = origin"))
-            orphans = session.execute(text("""
+            orphans = session.execute(
+                text("""
                 SELECT count(*) FROM metric_snapshots s WHERE s.workspace_id = :ws
                 AND NOT EXISTS (SELECT FROM entities e WHERE e.workspace_id = s.workspace_id
-                                AND e.id = s.entity_id)"""), {"ws": ws}).scalar()
+                                AND e.id = s.entity_id)"""),
+                {"ws": ws},
+            ).scalar()
             if orphans:
                 raise RuntimeError(f"{orphans} snapshot rows without their entity")
         checks = "checked after the COPY" if unchecked == "on" else "checked per row"
-        print(f"  metric_snapshots: {rows:,} rows COPied in {time.perf_counter() - tick:.0f} s "
-              f"(foreign key {checks})", flush=True)
+        print(
+            f"  metric_snapshots: {rows:,} rows COPied in {time.perf_counter() - tick:.0f} s "
+            f"(foreign key {checks})",
+            flush=True,
+        )
         tick = time.perf_counter()
         load_store(session, ws, shop, spec, first, last, rng)
-        print(f"  store: orders, refunds, customers in {time.perf_counter() - tick:.0f} s",
-              flush=True)
+        print(
+            f"  store: orders, refunds, customers in {time.perf_counter() - tick:.0f} s", flush=True
+        )
         tick = time.perf_counter()
         rollup.rebuild(session, ws)
         # The sync writes the rollups day after day, so a live table is in day order; the
         # one-shot rebuild leaves it in hash order, where a 7-day range touches every page.
         for table in ROLLUPS:
             session.execute(text(f"CLUSTER {table} USING pk_{table}"))
-        print(f"  rollups: rollup.rebuild (+ CLUSTER into day order) in "
-              f"{time.perf_counter() - tick:.0f} s", flush=True)
+        print(
+            f"  rollups: rollup.rebuild (+ CLUSTER into day order) in "
+            f"{time.perf_counter() - tick:.0f} s",
+            flush=True,
+        )
     tick = time.perf_counter()
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("entities", "connections", "metric_snapshots", *ROLLUPS,
-                      "shopify_orders", "shopify_refunds", "shopify_customers", "fx_rates",
-                      "workspaces", "cost_settings"):
+        for table in (
+            "entities",
+            "connections",
+            "metric_snapshots",
+            *ROLLUPS,
+            "shopify_orders",
+            "shopify_refunds",
+            "shopify_customers",
+            "fx_rates",
+            "workspaces",
+            "cost_settings",
+        ):
             conn.execute(text(f"VACUUM ANALYZE {table}"))
     print(f"  VACUUM ANALYZE in {time.perf_counter() - tick:.0f} s", flush=True)
     return Dataset(ws, first, last, time.perf_counter() - started)
@@ -270,36 +327,84 @@ def insert_tree(session: Session, ws: int, connections: dict[str, int], ads: int
         return list(session.execute(statement, rows).scalars())
 
     base = {"workspace_id": ws, "status": "ACTIVE"}
-    accounts = dict(zip(("meta", "google"), add([
-        {**base, "connection_id": connections[p], "level": "account", "external_id": ext,
-         "parent_id": None, "name": name}
-        for p, ext, name in (("meta", "100200300", "Meta · Bench Store"),
-                             ("google", "1234567890", "Google · Bench Store"))]), strict=True))
+    accounts = dict(
+        zip(
+            ("meta", "google"),
+            add(
+                [
+                    {
+                        **base,
+                        "connection_id": connections[p],
+                        "level": "account",
+                        "external_id": ext,
+                        "parent_id": None,
+                        "name": name,
+                    }
+                    for p, ext, name in (
+                        ("meta", "100200300", "Meta · Bench Store"),
+                        ("google", "1234567890", "Google · Bench Store"),
+                    )
+                ]
+            ),
+            strict=True,
+        )
+    )
     themes = ("Prospecting", "Retargeting", "Brand", "Catalog", "Lookalike", "Search", "Video")
     campaign_count = ads // (ADS_PER_ADSET * ADSETS_PER_CAMPAIGN)
     meta_campaigns = max(1, campaign_count * 3 // 5)
-    campaign_provider = ["meta" if c < meta_campaigns else "google"
-                         for c in range(campaign_count)]
-    campaign_names = [f"{p.title()} {themes[c % len(themes)]} {c + 1:02d}"
-                      for c, p in enumerate(campaign_provider)]
-    campaigns = add([{**base, "connection_id": connections[p], "level": "campaign",
-                      "external_id": f"c{c}", "parent_id": accounts[p],
-                      "name": campaign_names[c], "objective": "SALES"}
-                     for c, p in enumerate(campaign_provider)])
+    campaign_provider = ["meta" if c < meta_campaigns else "google" for c in range(campaign_count)]
+    campaign_names = [
+        f"{p.title()} {themes[c % len(themes)]} {c + 1:02d}"
+        for c, p in enumerate(campaign_provider)
+    ]
+    campaigns = add(
+        [
+            {
+                **base,
+                "connection_id": connections[p],
+                "level": "campaign",
+                "external_id": f"c{c}",
+                "parent_id": accounts[p],
+                "name": campaign_names[c],
+                "objective": "SALES",
+            }
+            for c, p in enumerate(campaign_provider)
+        ]
+    )
     adset_campaign = [c for c in range(campaign_count) for _ in range(ADSETS_PER_CAMPAIGN)]
-    adsets = add([{**base, "connection_id": connections[campaign_provider[c]], "level": "adset",
-                   "external_id": f"s{s}", "parent_id": campaigns[c],
-                   "name": f"{campaign_names[c]} / Audience {s % ADSETS_PER_CAMPAIGN + 1}"}
-                  for s, c in enumerate(adset_campaign)])
+    adsets = add(
+        [
+            {
+                **base,
+                "connection_id": connections[campaign_provider[c]],
+                "level": "adset",
+                "external_id": f"s{s}",
+                "parent_id": campaigns[c],
+                "name": f"{campaign_names[c]} / Audience {s % ADSETS_PER_CAMPAIGN + 1}",
+            }
+            for s, c in enumerate(adset_campaign)
+        ]
+    )
     creatives = ("UGC video", "Carousel", "Static 1:1", "Static 4:5", "Story", "Headline A")
-    return add([{**base, "connection_id": connections[campaign_provider[adset_campaign[s]]],
-                 "level": "ad", "external_id": f"a{a}", "parent_id": adsets[s],
-                 "name": f"Ad {a + 1:04d} · {creatives[a % len(creatives)]}"}
-                for a in range(ads) for s in (a // ADS_PER_ADSET,)])
+    return add(
+        [
+            {
+                **base,
+                "connection_id": connections[campaign_provider[adset_campaign[s]]],
+                "level": "ad",
+                "external_id": f"a{a}",
+                "parent_id": adsets[s],
+                "name": f"Ad {a + 1:04d} · {creatives[a % len(creatives)]}",
+            }
+            for a in range(ads)
+            for s in (a // ADS_PER_ADSET,)
+        ]
+    )
 
 
-def load_snapshots(session: Session, ws: int, ad_ids: list[int], first: date, last: date,
-                   rng: np.random.Generator) -> int:
+def load_snapshots(
+    session: Session, ws: int, ad_ids: list[int], first: date, last: date, rng: np.random.Generator
+) -> int:
     """Every ad x every UTC hour of the local days (23/25-hour DST days included), in primary
     key order (the btree appends), 50 ads per COPY to keep memory small.
 
@@ -312,18 +417,23 @@ def load_snapshots(session: Session, ws: int, ad_ids: list[int], first: date, la
     local = hours.tz_convert(TZ)
     # Arrow formats timestamps slowly (2 µs each): format the year's hours once, then take.
     stamps = pa.array(hours.strftime("%Y-%m-%d %H:%M:%S+00"))
-    day_index = np.asarray((local.normalize().tz_localize(None)
-                            - pd.Timestamp(first)).days, dtype=np.int64)
+    day_index = np.asarray(
+        (local.normalize().tz_localize(None) - pd.Timestamp(first)).days, dtype=np.int64
+    )
     hour_of_day = np.asarray(local.hour)
     diurnal = 0.25 + np.clip(np.sin((hour_of_day - 6) / 24 * 2 * np.pi), 0, None) * 1.6
     diurnal = diurnal / diurnal.mean()
     days = np.arange(DAYS)
-    weekday = np.asarray(pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D"))
-                         .day_of_week)
-    doy = np.asarray(pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D"))
-                     .day_of_year)
-    season = (1 + 0.6 * np.exp(-(((doy - 330) / 25.0) ** 2)) + 0.1 * (weekday >= 5)
-              + 0.1 * np.sin(days / 29.0))
+    weekday = np.asarray(
+        pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D")).day_of_week
+    )
+    doy = np.asarray(pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D")).day_of_year)
+    season = (
+        1
+        + 0.6 * np.exp(-(((doy - 330) / 25.0) ** 2))
+        + 0.1 * (weekday >= 5)
+        + 0.1 * np.sin(days / 29.0)
+    )
     n = len(ad_ids)
     budget = rng.lognormal(np.log(40), 0.7, n)  # $/day
     cpm = rng.uniform(5, 20, n)
@@ -336,27 +446,35 @@ def load_snapshots(session: Session, ws: int, ad_ids: list[int], first: date, la
     for lo in range(0, n, 50):
         ads = slice(lo, min(lo + 50, n))
         k = ads.stop - ads.start
-        level = (budget[ads, None] * walk[ads][:, day_index] * season[day_index][None, :]
-                 * diurnal[None, :] / 24)
+        level = (
+            budget[ads, None]
+            * walk[ads][:, day_index]
+            * season[day_index][None, :]
+            * diurnal[None, :]
+            / 24
+        )
         spend_cents = np.maximum(np.rint(level * rng.gamma(4, 0.25, level.shape) * 100), 1)
         impressions = rng.poisson(spend_cents / 100 / cpm[ads, None] * 1000) + 1
         clicks = rng.binomial(impressions, np.minimum(ctr[ads, None], 0.5))
         conversions = rng.binomial(clicks, np.minimum(cvr[ads, None], 0.9))
-        value_cents = np.rint(conversions * aov[ads, None] * 100
-                              * rng.lognormal(0, 0.2, level.shape))
+        value_cents = np.rint(
+            conversions * aov[ads, None] * 100 * rng.lognormal(0, 0.2, level.shape)
+        )
         size = k * len(hours)
-        table = pa.table({
-            "workspace_id": pa.array(np.full(size, ws, dtype=np.int32)),
-            "entity_id": pa.array(np.repeat(ids[ads], len(hours))),
-            "bucket_start": stamps.take(np.tile(np.arange(len(hours)), k)),
-            "granularity": pa.repeat("1h", size),
-            "spend": pa.array(spend_cents.ravel() / 100),
-            "impressions": pa.array(impressions.ravel()),
-            "clicks": pa.array(clicks.ravel()),
-            "conversions": pa.array(conversions.ravel()),
-            "conversion_value": pa.array(value_cents.ravel() / 100),
-            "leads": pa.array(np.zeros(size, dtype=np.int64)),
-        })
+        table = pa.table(
+            {
+                "workspace_id": pa.array(np.full(size, ws, dtype=np.int32)),
+                "entity_id": pa.array(np.repeat(ids[ads], len(hours))),
+                "bucket_start": stamps.take(np.tile(np.arange(len(hours)), k)),
+                "granularity": pa.repeat("1h", size),
+                "spend": pa.array(spend_cents.ravel() / 100),
+                "impressions": pa.array(impressions.ravel()),
+                "clicks": pa.array(clicks.ravel()),
+                "conversions": pa.array(conversions.ravel()),
+                "conversion_value": pa.array(value_cents.ravel() / 100),
+                "leads": pa.array(np.zeros(size, dtype=np.int64)),
+            }
+        )
         copy_arrow(session, "metric_snapshots", SNAPSHOT_COLUMNS, table)
         written += size
     return written
@@ -365,21 +483,29 @@ def load_snapshots(session: Session, ws: int, ad_ids: list[int], first: date, la
 def local_to_utc(day: np.ndarray, seconds: np.ndarray, first: date) -> pd.DatetimeIndex:
     """Local wall-clock times (day index from `first`, second of day) as UTC instants; a
     time skipped by DST moves forward, a repeated one is taken in standard time."""
-    wall = pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(day, "D")
-                            + pd.to_timedelta(seconds, "s"))
-    return wall.tz_localize(TZ, ambiguous=np.zeros(len(wall), dtype=bool),
-                            nonexistent="shift_forward").tz_convert("UTC")
+    wall = pd.DatetimeIndex(
+        pd.Timestamp(first) + pd.to_timedelta(day, "D") + pd.to_timedelta(seconds, "s")
+    )
+    return wall.tz_localize(
+        TZ, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="shift_forward"
+    ).tz_convert("UTC")
 
 
-def load_store(session: Session, ws: int, shop: int, spec: Spec, first: date, last: date,
-               rng: np.random.Generator) -> None:
+def load_store(
+    session: Session,
+    ws: int,
+    shop: int,
+    spec: Spec,
+    first: date,
+    last: date,
+    rng: np.random.Generator,
+) -> None:
     """Customers, orders (Q4 peak, evening-heavy, 3 % cancelled, 1 % test) and refunds (6 %
     of live orders, 1-20 days later, inside the dataset's days); first_order_at as the sync
     writes it: the customer's first live, non-test order."""
     n, customers = spec.orders, spec.customers
     days = np.arange(DAYS)
-    doy = np.asarray(pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D"))
-                     .day_of_year)
+    doy = np.asarray(pd.DatetimeIndex(pd.Timestamp(first) + pd.to_timedelta(days, "D")).day_of_year)
     weight = 1 + 0.8 * np.exp(-(((doy - 330) / 20.0) ** 2)) + days / DAYS * 0.5
     day = np.sort(rng.choice(DAYS, n, p=weight / weight.sum()))
     second = np.clip(rng.normal(19.5, 4.0, n) * 3600, 0, 86399).astype(np.int64)
@@ -391,30 +517,42 @@ def load_store(session: Session, ws: int, shop: int, spec: Spec, first: date, la
     cancelled = rng.random(n) < 0.03
     test = rng.random(n) < 0.01
     gross = np.rint(rng.lognormal(np.log(80), 0.5, n) * 100) / 100
-    discounts = np.where(rng.random(n) < 0.3, np.rint(gross * rng.uniform(0.1, 0.2, n) * 100)
-                         / 100, 0.0)
+    discounts = np.where(
+        rng.random(n) < 0.3, np.rint(gross * rng.uniform(0.1, 0.2, n) * 100) / 100, 0.0
+    )
     shipping = np.where(gross - discounts >= 75, 0.0, 5.99)
     taxes = np.rint((gross - discounts) * 0.08 * 100) / 100
     cogs = np.rint(gross * rng.uniform(0.3, 0.4, n) * 100) / 100
-    frame = pd.DataFrame({"customer": customer, "processed": processed, "live":
-                          ~cancelled & ~test, "external_id": np.arange(n)})
+    frame = pd.DataFrame(
+        {
+            "customer": customer,
+            "processed": processed,
+            "live": ~cancelled & ~test,
+            "external_id": np.arange(n),
+        }
+    )
     first_any = frame.groupby("customer")["processed"].min().sort_values(kind="stable")
     first_live = frame[frame["live"]].groupby("customer")["processed"].min()
     counts = frame.groupby("customer").size()
     known = first_any.index.to_numpy()  # in order of arrival; customers without orders: none
-    customer_rows = pa.table({
-        "workspace_id": pa.array(np.full(len(known), ws, dtype=np.int32)),
-        "shop_id": pa.array(np.full(len(known), shop, dtype=np.int32)),
-        "external_id": pa.array([f"cust{c}" for c in known]),
-        "created_at": pa.array(first_any),
-        "updated_at": pa.array(first_any),
-        "orders_count": pa.array(counts.loc[known].to_numpy()),
-        "first_order_at": pa.array(first_live.reindex(known)),
-    })
+    customer_rows = pa.table(
+        {
+            "workspace_id": pa.array(np.full(len(known), ws, dtype=np.int32)),
+            "shop_id": pa.array(np.full(len(known), shop, dtype=np.int32)),
+            "external_id": pa.array([f"cust{c}" for c in known]),
+            "created_at": pa.array(first_any),
+            "updated_at": pa.array(first_any),
+            "orders_count": pa.array(counts.loc[known].to_numpy()),
+            "first_order_at": pa.array(first_live.reindex(known)),
+        }
+    )
     copy_arrow(session, "shopify_customers", tuple(customer_rows.column_names), customer_rows)
-    ids = dict(session.execute(text(
-        "SELECT external_id, id FROM shopify_customers WHERE shop_id = :shop"), {"shop": shop})
-        .all())
+    ids = dict(
+        session.execute(
+            text("SELECT external_id, id FROM shopify_customers WHERE shop_id = :shop"),
+            {"shop": shop},
+        ).all()
+    )
     customer_id = np.array([ids[f"cust{c}"] for c in customer], dtype=np.int64)
     index_in_customer = frame.groupby("customer").cumcount().to_numpy() + 1
     cancelled_at = pd.Series(processed + pd.to_timedelta(rng.integers(600, 86400, n), "s"))
@@ -426,39 +564,50 @@ def load_store(session: Session, ws: int, shop: int, spec: Spec, first: date, la
     refund_amount = np.rint(gross[refund_of] * rng.uniform(0.2, 1.0, len(refund_of)) * 100) / 100
     refunded = np.zeros(n)
     refunded[refund_of] = refund_amount
-    order_rows = pa.table({
-        "workspace_id": pa.array(np.full(n, ws, dtype=np.int32)),
-        "shop_id": pa.array(np.full(n, shop, dtype=np.int32)),
-        "external_id": pa.array([str(5_000_000_000 + i) for i in range(n)]),
-        "name": pa.array([f"#{1001 + i}" for i in range(n)]),
-        "customer_id": pa.array(customer_id),
-        "customer_order_index": pa.array(index_in_customer),
-        "created_at": pa.array(processed),
-        "processed_at": pa.array(processed),
-        "updated_at": pa.array(processed),
-        "cancelled_at": pa.array(cancelled_at.where(cancelled)),
-        "test": pa.array(test),
-        "currency": pa.repeat(CURRENCY, n),
-        "gross_sales": pa.array(gross),
-        "discounts": pa.array(discounts),
-        "shipping": pa.array(shipping),
-        "taxes": pa.array(taxes),
-        "refunded": pa.array(refunded),
-        "total_price": pa.array(np.rint((gross - discounts + shipping + taxes) * 100) / 100),
-        "cogs": pa.array(cogs),
-    })
+    order_rows = pa.table(
+        {
+            "workspace_id": pa.array(np.full(n, ws, dtype=np.int32)),
+            "shop_id": pa.array(np.full(n, shop, dtype=np.int32)),
+            "external_id": pa.array([str(5_000_000_000 + i) for i in range(n)]),
+            "name": pa.array([f"#{1001 + i}" for i in range(n)]),
+            "customer_id": pa.array(customer_id),
+            "customer_order_index": pa.array(index_in_customer),
+            "created_at": pa.array(processed),
+            "processed_at": pa.array(processed),
+            "updated_at": pa.array(processed),
+            "cancelled_at": pa.array(cancelled_at.where(cancelled)),
+            "test": pa.array(test),
+            "currency": pa.repeat(CURRENCY, n),
+            "gross_sales": pa.array(gross),
+            "discounts": pa.array(discounts),
+            "shipping": pa.array(shipping),
+            "taxes": pa.array(taxes),
+            "refunded": pa.array(refunded),
+            "total_price": pa.array(np.rint((gross - discounts + shipping + taxes) * 100) / 100),
+            "cogs": pa.array(cogs),
+        }
+    )
     copy_arrow(session, "shopify_orders", tuple(order_rows.column_names), order_rows)
-    order_ids = dict(session.execute(text(
-        "SELECT external_id, id FROM shopify_orders WHERE shop_id = :shop"), {"shop": shop})
-        .all())
-    refund_rows = pa.table({
-        "workspace_id": pa.array(np.full(len(refund_of), ws, dtype=np.int32)),
-        "order_id": pa.array([order_ids[str(5_000_000_000 + i)] for i in refund_of],
-                             pa.int64()),
-        "external_id": pa.array([f"r{i}" for i in refund_of]),
-        "created_at": pa.array(refund_at),
-        "amount": pa.array(refund_amount),
-    })
+    order_ids = dict(
+        session.execute(
+            text("SELECT external_id, id FROM shopify_orders WHERE shop_id = :shop"), {"shop": shop}
+        ).all()
+    )
+    refund_rows = pa.table(
+        {
+            "workspace_id": pa.array(np.full(len(refund_of), ws, dtype=np.int32)),
+            "order_id": pa.array(
+                [order_ids[str(5_000_000_000 + i)] for i in refund_of], pa.int64()
+            ),
+            "external_id": pa.array([f"r{i}" for i in refund_of]),
+            "created_at": pa.array(refund_at),
+            "amount": pa.array(refund_amount),
+            # items only: the sales returned; no shipping or tax given back
+            "sales": pa.array(refund_amount),
+            "shipping": pa.array(np.zeros(len(refund_of))),
+            "taxes": pa.array(np.zeros(len(refund_of))),
+        }
+    )
     copy_arrow(session, "shopify_refunds", tuple(refund_rows.column_names), refund_rows)
 
 
@@ -468,12 +617,20 @@ def dataset_size(ws: int) -> list[tuple[str, int, str]]:
 
     out = []
     with get_engine().connect() as conn:
-        for table in ("metric_snapshots", *ROLLUPS, "entities", "shopify_orders",
-                      "shopify_refunds", "shopify_customers"):
-            rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"),
-                                {"ws": ws}).scalar()
-            size = conn.execute(text("SELECT pg_size_pretty(pg_total_relation_size(:t))"),
-                                {"t": table}).scalar()
+        for table in (
+            "metric_snapshots",
+            *ROLLUPS,
+            "entities",
+            "shopify_orders",
+            "shopify_refunds",
+            "shopify_customers",
+        ):
+            rows = conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"), {"ws": ws}
+            ).scalar()
+            size = conn.execute(
+                text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": table}
+            ).scalar()
             out.append((table, rows, size))
     return out
 
@@ -490,25 +647,35 @@ def export_parquet(ws: int, folder: Path) -> dict[str, Path]:
     from metricx.db import get_engine
 
     exports = {
-        "snapshots": ("SELECT entity_id, (extract(epoch FROM bucket_start) * 1000000)::bigint, "
-                      "spend, impressions, clicks, conversions, conversion_value, leads "
-                      "FROM metric_snapshots WHERE workspace_id = :ws"),
-        "tree": ("SELECT ad.id, ad.name, aset.id, aset.name, cmp.id, cmp.name, acc.id, "
-                 "acc.name, c.provider, coalesce(c.currency, w.currency) "
-                 "FROM entities ad JOIN connections c ON c.id = ad.connection_id "
-                 "JOIN workspaces w ON w.id = ad.workspace_id "
-                 "LEFT JOIN entities aset ON aset.id = ad.parent_id "
-                 "LEFT JOIN entities cmp ON cmp.id = aset.parent_id "
-                 "LEFT JOIN entities acc ON acc.id = cmp.parent_id "
-                 "WHERE ad.workspace_id = :ws AND ad.level = 'ad'"),
-        "orders": ("SELECT id, (extract(epoch FROM processed_at) * 1000000)::bigint, "
-                   "(extract(epoch FROM cancelled_at) * 1000000)::bigint, test, currency, "
-                   "gross_sales, discounts, shipping, taxes, cogs "
-                   "FROM shopify_orders WHERE workspace_id = :ws"),
-        "refunds": ("SELECT order_id, (extract(epoch FROM created_at) * 1000000)::bigint, amount "
-                    "FROM shopify_refunds WHERE workspace_id = :ws"),
-        "customers": ("SELECT (extract(epoch FROM first_order_at) * 1000000)::bigint "
-                      "FROM shopify_customers WHERE workspace_id = :ws"),
+        "snapshots": (
+            "SELECT entity_id, (extract(epoch FROM bucket_start) * 1000000)::bigint, "
+            "spend, impressions, clicks, conversions, conversion_value, leads "
+            "FROM metric_snapshots WHERE workspace_id = :ws"
+        ),
+        "tree": (
+            "SELECT ad.id, ad.name, aset.id, aset.name, cmp.id, cmp.name, acc.id, "
+            "acc.name, c.provider, coalesce(c.currency, w.currency) "
+            "FROM entities ad JOIN connections c ON c.id = ad.connection_id "
+            "JOIN workspaces w ON w.id = ad.workspace_id "
+            "LEFT JOIN entities aset ON aset.id = ad.parent_id "
+            "LEFT JOIN entities cmp ON cmp.id = aset.parent_id "
+            "LEFT JOIN entities acc ON acc.id = cmp.parent_id "
+            "WHERE ad.workspace_id = :ws AND ad.level = 'ad'"
+        ),
+        "orders": (
+            "SELECT id, (extract(epoch FROM processed_at) * 1000000)::bigint, "
+            "(extract(epoch FROM cancelled_at) * 1000000)::bigint, test, currency, "
+            "gross_sales, discounts, shipping, taxes, cogs "
+            "FROM shopify_orders WHERE workspace_id = :ws"
+        ),
+        "refunds": (
+            "SELECT order_id, (extract(epoch FROM created_at) * 1000000)::bigint, sales, "
+            "shipping, taxes FROM shopify_refunds WHERE workspace_id = :ws"
+        ),
+        "customers": (
+            "SELECT (extract(epoch FROM first_order_at) * 1000000)::bigint "
+            "FROM shopify_customers WHERE workspace_id = :ws"
+        ),
     }
     csv = {}
     with get_engine().connect() as conn:
@@ -516,50 +683,90 @@ def export_parquet(ws: int, folder: Path) -> dict[str, Path]:
         for name, sql in exports.items():
             csv[name] = folder / f"{name}.csv"
             statement = sql.replace(":ws", str(int(ws)))
-            with raw.cursor() as cursor, csv[name].open("wb") as out, cursor.copy(
-                    f"COPY ({statement}) TO STDOUT (FORMAT csv)") as copy:
+            with (
+                raw.cursor() as cursor,
+                csv[name].open("wb") as out,
+                cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv)") as copy,
+            ):
                 for block in copy:
                     out.write(block)
     # numeric(20, 6) holds these amounts in DECIMAL(18, 6): 64-bit integers inside DuckDB,
     # which sums them several times faster than the 128-bit DECIMAL(20, 6). Still exact.
     money = "DECIMAL(18,6)"
     columns = {
-        "snapshots": {"entity_id": "BIGINT", "us": "BIGINT", "spend": money,
-                      "impressions": "BIGINT", "clicks": "BIGINT", "conversions": money,
-                      "conversion_value": money, "leads": money},
-        "tree": {"ad_id": "BIGINT", "ad_name": "VARCHAR", "adset_id": "BIGINT",
-                 "adset_name": "VARCHAR", "campaign_id": "BIGINT", "campaign_name": "VARCHAR",
-                 "account_id": "BIGINT", "account_name": "VARCHAR", "provider": "VARCHAR",
-                 "currency": "VARCHAR"},
-        "orders": {"id": "BIGINT", "processed_us": "BIGINT", "cancelled_us": "BIGINT",
-                   "test": "BOOLEAN", "currency": "VARCHAR", "gross_sales": money,
-                   "discounts": money, "shipping": money, "taxes": money, "cogs": money},
-        "refunds": {"order_id": "BIGINT", "created_us": "BIGINT", "amount": money},
+        "snapshots": {
+            "entity_id": "BIGINT",
+            "us": "BIGINT",
+            "spend": money,
+            "impressions": "BIGINT",
+            "clicks": "BIGINT",
+            "conversions": money,
+            "conversion_value": money,
+            "leads": money,
+        },
+        "tree": {
+            "ad_id": "BIGINT",
+            "ad_name": "VARCHAR",
+            "adset_id": "BIGINT",
+            "adset_name": "VARCHAR",
+            "campaign_id": "BIGINT",
+            "campaign_name": "VARCHAR",
+            "account_id": "BIGINT",
+            "account_name": "VARCHAR",
+            "provider": "VARCHAR",
+            "currency": "VARCHAR",
+        },
+        "orders": {
+            "id": "BIGINT",
+            "processed_us": "BIGINT",
+            "cancelled_us": "BIGINT",
+            "test": "BOOLEAN",
+            "currency": "VARCHAR",
+            "gross_sales": money,
+            "discounts": money,
+            "shipping": money,
+            "taxes": money,
+            "cogs": money,
+        },
+        "refunds": {
+            "order_id": "BIGINT",
+            "created_us": "BIGINT",
+            "sales": money,
+            "shipping": money,
+            "taxes": money,
+        },
         "customers": {"first_order_us": "BIGINT"},
     }
-    paths = {name: folder / f"{name}.parquet" for name in ("facts", "orders", "refunds",
-                                                           "customers")}
+    paths = {
+        name: folder / f"{name}.parquet" for name in ("facts", "orders", "refunds", "customers")
+    }
     con = duckdb.connect()
-    con.execute(f"SET threads = 2; SET memory_limit = '3GB'; SET TimeZone = 'UTC'; "
-                f"SET temp_directory = '{folder / 'duck-tmp'}'")
+    con.execute(
+        f"SET threads = 2; SET memory_limit = '3GB'; SET TimeZone = 'UTC'; "
+        f"SET temp_directory = '{folder / 'duck-tmp'}'"
+    )
     for name, cols in columns.items():
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_csv('{csv[name]}', header = false,"
-                    f" columns = {cols!r}, nullstr = '')")
+        con.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_csv('{csv[name]}', header = false,"
+            f" columns = {cols!r}, nullstr = '')"
+        )
     ts = "make_timestamp({})::TIMESTAMPTZ"
-    con.execute(f"""COPY (SELECT {ts.format('s.us')} AS bucket_start, t.*, s.spend,
+    con.execute(f"""COPY (SELECT {ts.format("s.us")} AS bucket_start, t.*, s.spend,
             s.impressions, s.clicks, s.conversions, s.conversion_value, s.leads
         FROM snapshots s JOIN tree t ON t.ad_id = s.entity_id ORDER BY s.us, s.entity_id)
-        TO '{paths['facts']}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT id, {ts.format('processed_us')} AS processed_at,
-            {ts.format('cancelled_us')} AS cancelled_at, test, currency, gross_sales, discounts,
+        TO '{paths["facts"]}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT id, {ts.format("processed_us")} AS processed_at,
+            {ts.format("cancelled_us")} AS cancelled_at, test, currency, gross_sales, discounts,
             shipping, taxes, cogs FROM orders ORDER BY processed_us)
-        TO '{paths['orders']}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT order_id, {ts.format('created_us')} AS created_at, amount
-        FROM refunds ORDER BY created_us) TO '{paths['refunds']}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT {ts.format('first_order_us')} AS first_order_at
-        FROM customers ORDER BY first_order_us) TO '{paths['customers']}' (FORMAT parquet)""")
-    currencies = con.execute("SELECT DISTINCT currency FROM tree UNION "
-                             "SELECT DISTINCT currency FROM orders").fetchall()
+        TO '{paths["orders"]}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT order_id, {ts.format("created_us")} AS created_at, sales,
+        shipping, taxes FROM refunds ORDER BY created_us)
+        TO '{paths["refunds"]}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT {ts.format("first_order_us")} AS first_order_at
+        FROM customers ORDER BY first_order_us) TO '{paths["customers"]}' (FORMAT parquet)""")
+    currencies = con.execute(
+        "SELECT DISTINCT currency FROM tree UNION SELECT DISTINCT currency FROM orders"
+    ).fetchall()
     if currencies != [(CURRENCY,)]:  # the DuckDB and naive queries do no FX conversion
         raise SystemExit(f"the bench data must be all {CURRENCY}, found {currencies}")
     con.close()
@@ -601,8 +808,16 @@ RATE = "CASE WHEN m.currency = :cur THEN 1 ELSE fx.rate END"
 MISSING_FX = "count(*) FILTER (WHERE m.currency <> :cur AND fx.rate IS NULL) AS missing_fx"
 
 
-KPI_METRICS = ["spend", "store_revenue", "mer", "orders", "aov", "roas", "new_customers",
-               "profit_before_ad_spend"]
+KPI_METRICS = [
+    "spend",
+    "store_revenue",
+    "mer",
+    "orders",
+    "aov",
+    "roas",
+    "new_customers",
+    "profit_before_ad_spend",
+]
 PROFIT = """{rev} - {cogs} - ((k.shipping_cost_per_order + k.handling_per_order) * {orders}
         + k.shipping_cost_pct * {rev}) - (k.payment_fee_pct * ({sales} + {taxes})
         + k.payment_fee_fixed * {orders})"""
@@ -639,8 +854,11 @@ SELECT CASE WHEN s.cur THEN 'current' ELSE 'previous' END AS period,
        (s.revenue / nullif(s.orders, 0))::float8 AS aov,
        (s.value / nullif(s.spend, 0))::float8 AS roas,
        s.new_customers::float8 AS new_customers,
-       ({PROFIT.format(rev="s.revenue", cogs="s.cogs", orders="s.orders", sales="s.sales",
-                       taxes="s.taxes")})::float8 AS profit_before_ad_spend,
+       ({
+    PROFIT.format(
+        rev="s.revenue", cogs="s.cogs", orders="s.orders", sales="s.sales", taxes="s.taxes"
+    )
+})::float8 AS profit_before_ad_spend,
        s.missing_fx
 FROM s LEFT JOIN (SELECT * FROM cost_settings WHERE workspace_id = :ws) k ON true
 ORDER BY s.cur DESC
@@ -747,25 +965,41 @@ WITH ad AS (
     SELECT bucket_start >= $cs AS cur, sum(spend) AS spend, sum(conversion_value) AS value
     FROM facts WHERE bucket_start >= $ps AND bucket_start < $ce GROUP BY ALL
 ), o AS (
+    -- Shopify's sales reports: every order is a sale on its day, cancelled ones too
     SELECT processed_at >= $cs AS cur, count(*) {LIVE} AS orders,
-           sum(gross_sales - discounts + shipping) {LIVE} AS sales,
-           sum(taxes) {LIVE} AS taxes, sum(cogs) {LIVE} AS cogs
+           sum(gross_sales - discounts + shipping) AS sales, sum(taxes) AS taxes,
+           sum(cogs) {LIVE} AS cogs
     FROM orders WHERE processed_at >= $ps AND processed_at < $ce AND NOT test GROUP BY ALL
 ), r AS (
-    SELECT r.created_at >= $cs AS cur, sum(r.amount) AS refunds
+    -- what each refund gave back, on its day: goods, shipping, tax
+    SELECT r.created_at >= $cs AS cur, sum(r.sales) AS sales, sum(r.shipping) AS shipping,
+           sum(r.taxes) AS taxes
     FROM refunds r JOIN orders o ON o.id = r.order_id
     WHERE r.created_at >= $ps AND r.created_at < $ce AND NOT o.test GROUP BY ALL
+), back AS (
+    SELECT order_id, sum(sales) AS sales, sum(shipping) AS shipping, sum(taxes) AS taxes
+    FROM refunds GROUP BY order_id
+), c AS (
+    -- a cancelled order returns, on its cancel day, what its refunds did not
+    SELECT o.cancelled_at >= $cs AS cur,
+           sum(o.gross_sales - o.discounts - coalesce(b.sales, 0)) AS sales,
+           sum(o.shipping - coalesce(b.shipping, 0)) AS shipping,
+           sum(o.taxes - coalesce(b.taxes, 0)) AS taxes
+    FROM orders o LEFT JOIN back b ON b.order_id = o.id
+    WHERE o.cancelled_at >= $ps AND o.cancelled_at < $ce AND NOT o.test GROUP BY ALL
 ), n AS (
     SELECT first_order_at >= $cs AS cur, count(*) AS new_customers
     FROM customers WHERE first_order_at >= $ps AND first_order_at < $ce GROUP BY ALL
 ), s AS (
     SELECT p.cur, coalesce(ad.spend, 0) AS spend, coalesce(ad.value, 0) AS value,
            coalesce(o.orders, 0) AS orders,
-           coalesce(o.sales, 0) - coalesce(r.refunds, 0) AS revenue,
-           coalesce(o.sales, 0) AS sales, coalesce(o.taxes, 0) AS taxes,
+           coalesce(o.sales, 0) - coalesce(r.sales, 0) - coalesce(r.shipping, 0)
+               - coalesce(c.sales, 0) - coalesce(c.shipping, 0) AS revenue,
+           coalesce(o.sales, 0) - coalesce(r.shipping, 0) - coalesce(c.shipping, 0) AS sales,
+           coalesce(o.taxes, 0) - coalesce(r.taxes, 0) - coalesce(c.taxes, 0) AS taxes,
            coalesce(o.cogs, 0) AS cogs, coalesce(n.new_customers, 0) AS new_customers
     FROM (VALUES (true), (false)) p(cur) LEFT JOIN ad USING (cur) LEFT JOIN o USING (cur)
-    LEFT JOIN r USING (cur) LEFT JOIN n USING (cur)
+    LEFT JOIN r USING (cur) LEFT JOIN c USING (cur) LEFT JOIN n USING (cur)
 ), k AS (
     SELECT $ship AS shipping_cost_per_order, $handling AS handling_per_order,
            $ship_pct AS shipping_cost_pct, $fee_pct AS payment_fee_pct,
@@ -777,8 +1011,11 @@ SELECT CASE WHEN s.cur THEN 'current' ELSE 'previous' END AS period,
        (s.revenue / nullif(s.orders, 0))::DOUBLE AS aov,
        (s.value / nullif(s.spend, 0))::DOUBLE AS roas,
        s.new_customers::DOUBLE AS new_customers,
-       ({PROFIT.format(rev="s.revenue", cogs="s.cogs", orders="s.orders", sales="s.sales",
-                       taxes="s.taxes")})::DOUBLE AS profit_before_ad_spend
+       ({
+    PROFIT.format(
+        rev="s.revenue", cogs="s.cogs", orders="s.orders", sales="s.sales", taxes="s.taxes"
+    )
+})::DOUBLE AS profit_before_ad_spend
 FROM s, k ORDER BY s.cur DESC
 """
 
@@ -898,26 +1135,51 @@ def naive_store(ws: int, start: datetime, end: datetime) -> dict[str, pd.DataFra
 
     params = {"ws": ws, "s": start, "e": end}
     with get_engine().connect() as conn:
-        orders = pd.read_sql(text("SELECT * FROM shopify_orders WHERE workspace_id = :ws "
-                                  "AND processed_at >= :s AND processed_at < :e"), conn,
-                             params=params)
-        refunds = pd.read_sql(text("SELECT r.*, o.test FROM shopify_refunds r JOIN "
-                                   "shopify_orders o ON o.id = r.order_id WHERE "
-                                   "r.workspace_id = :ws AND r.created_at >= :s AND "
-                                   "r.created_at < :e"), conn, params=params)
-        customers = pd.read_sql(text("SELECT * FROM shopify_customers WHERE workspace_id = :ws "
-                                     "AND first_order_at >= :s AND first_order_at < :e"), conn,
-                                params=params)
-    for frame, columns in ((orders, ("gross_sales", "discounts", "shipping", "taxes", "cogs")),
-                           (refunds, ("amount",))):
+        orders = pd.read_sql(
+            text(
+                "SELECT * FROM shopify_orders WHERE workspace_id = :ws "
+                "AND processed_at >= :s AND processed_at < :e"
+            ),
+            conn,
+            params=params,
+        )
+        refunds = pd.read_sql(
+            text(
+                "SELECT r.*, o.test FROM shopify_refunds r JOIN "
+                "shopify_orders o ON o.id = r.order_id WHERE "
+                "r.workspace_id = :ws AND r.created_at >= :s AND "
+                "r.created_at < :e"
+            ),
+            conn,
+            params=params,
+        )
+        customers = pd.read_sql(
+            text(
+                "SELECT * FROM shopify_customers WHERE workspace_id = :ws "
+                "AND first_order_at >= :s AND first_order_at < :e"
+            ),
+            conn,
+            params=params,
+        )
+    for frame, columns in (
+        (orders, ("gross_sales", "discounts", "shipping", "taxes", "cogs")),
+        (refunds, ("amount",)),
+    ):
         for column in columns:
             frame[column] = frame[column].astype(float)
-    for frame, column in ((orders, "processed_at"), (refunds, "created_at"),
-                          (customers, "first_order_at")):
+    for frame, column in (
+        (orders, "processed_at"),
+        (refunds, "created_at"),
+        (customers, "first_order_at"),
+    ):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     orders = orders[~orders["test"].astype(bool)]
-    return {"orders": orders, "live": orders[orders["cancelled_at"].isna()],
-            "refunds": refunds[~refunds["test"].astype(bool)], "customers": customers}
+    return {
+        "orders": orders,
+        "live": orders[orders["cancelled_at"].isna()],
+        "refunds": refunds[~refunds["test"].astype(bool)],
+        "customers": customers,
+    }
 
 
 def ratio(numerator: Any, denominator: Any) -> Any:
@@ -960,75 +1222,148 @@ def build_cases(ds: Dataset) -> list[Case]:
             sales = (o["gross_sales"] - o["discounts"] + o["shipping"]).sum()
             revenue = sales - r["amount"].sum()
             orders = len(o)
-            costs = ((COSTS["shipping_cost_per_order"] + COSTS["handling_per_order"]) * orders
-                     + COSTS["shipping_cost_pct"] * revenue
-                     + COSTS["payment_fee_pct"] * (sales + o["taxes"].sum())
-                     + COSTS["payment_fee_fixed"] * orders)
-            rows.append({"period": period, "spend": spend, "store_revenue": revenue,
-                         "mer": ratio(revenue, spend), "orders": orders,
-                         "aov": ratio(revenue, orders), "roas": ratio(value, spend),
-                         "new_customers": len(n),
-                         "profit_before_ad_spend": revenue - o["cogs"].sum() - costs})
+            costs = (
+                (COSTS["shipping_cost_per_order"] + COSTS["handling_per_order"]) * orders
+                + COSTS["shipping_cost_pct"] * revenue
+                + COSTS["payment_fee_pct"] * (sales + o["taxes"].sum())
+                + COSTS["payment_fee_fixed"] * orders
+            )
+            rows.append(
+                {
+                    "period": period,
+                    "spend": spend,
+                    "store_revenue": revenue,
+                    "mer": ratio(revenue, spend),
+                    "orders": orders,
+                    "aov": ratio(revenue, orders),
+                    "roas": ratio(value, spend),
+                    "new_customers": len(n),
+                    "profit_before_ad_spend": revenue - o["cogs"].sum() - costs,
+                }
+            )
         return pd.DataFrame(rows)
 
-    cases.append(Case(
-        ws, "kpi", "KPI tiles: 8 metrics, last 30 days + previous period",
-        {"metrics": KPI_METRICS, "time_range": span(c0, c1), "compare_range": span(p0, p1)},
-        HAND_KPI, {**base, "c0": c0, "c1": c1, "p0": p0, "ps": ps, "cs": cs, "ce": ce},
-        DUCK_KPI, {"ps": ps, "cs": cs, "ce": ce, "ship": COSTS["shipping_cost_per_order"],
-                   "handling": COSTS["handling_per_order"],
-                   "ship_pct": COSTS["shipping_cost_pct"], "fee_pct": COSTS["payment_fee_pct"],
-                   "fee_fixed": COSTS["payment_fee_fixed"]},
-        naive_kpi, "period"))
+    cases.append(
+        Case(
+            ws,
+            "kpi",
+            "KPI tiles: 8 metrics, last 30 days + previous period",
+            {"metrics": KPI_METRICS, "time_range": span(c0, c1), "compare_range": span(p0, p1)},
+            HAND_KPI,
+            {**base, "c0": c0, "c1": c1, "p0": p0, "ps": ps, "cs": cs, "ce": ce},
+            DUCK_KPI,
+            {
+                "ps": ps,
+                "cs": cs,
+                "ce": ce,
+                "ship": COSTS["shipping_cost_per_order"],
+                "handling": COSTS["handling_per_order"],
+                "ship_pct": COSTS["shipping_cost_pct"],
+                "fee_pct": COSTS["payment_fee_pct"],
+                "fee_fixed": COSTS["payment_fee_fixed"],
+            },
+            naive_kpi,
+            "period",
+        )
+    )
 
     d0, d1 = days(90)
     s90, e90 = utc_span(d0, d1)
 
     def naive_daily() -> pd.DataFrame:
         g = naive_ads(ws, s90, e90).groupby("day")[["spend", "conversion_value", "clicks"]].sum()
-        g = g.reindex([str(d0 + timedelta(days=i)) for i in range((d1 - d0).days + 1)],
-                      fill_value=0)
-        return pd.DataFrame({"day": g.index.to_numpy(), "spend": g["spend"].to_numpy(),
-                             "conversion_value": g["conversion_value"].to_numpy(),
-                             "roas": ratio(g["conversion_value"], g["spend"]).to_numpy(),
-                             "cpc": ratio(g["spend"], g["clicks"]).to_numpy()})
+        g = g.reindex(
+            [str(d0 + timedelta(days=i)) for i in range((d1 - d0).days + 1)], fill_value=0
+        )
+        return pd.DataFrame(
+            {
+                "day": g.index.to_numpy(),
+                "spend": g["spend"].to_numpy(),
+                "conversion_value": g["conversion_value"].to_numpy(),
+                "roas": ratio(g["conversion_value"], g["spend"]).to_numpy(),
+                "cpc": ratio(g["spend"], g["clicks"]).to_numpy(),
+            }
+        )
 
-    cases.append(Case(
-        ws, "timeseries", "Daily timeseries: spend, conversion value, ROAS, CPC over 90 days",
-        {"metrics": ["spend", "conversion_value", "roas", "cpc"], "time_range": span(d0, d1),
-         "grain": "day"},
-        HAND_DAILY, {**base, "d0": d0, "d1": d1},
-        DUCK_DAILY, {"tz": TZ, "s": s90, "e": e90, "d0": d0, "d1": d1},
-        naive_daily, "day"))
+    cases.append(
+        Case(
+            ws,
+            "timeseries",
+            "Daily timeseries: spend, conversion value, ROAS, CPC over 90 days",
+            {
+                "metrics": ["spend", "conversion_value", "roas", "cpc"],
+                "time_range": span(d0, d1),
+                "grain": "day",
+            },
+            HAND_DAILY,
+            {**base, "d0": d0, "d1": d1},
+            DUCK_DAILY,
+            {"tz": TZ, "s": s90, "e": e90, "d0": d0, "d1": d1},
+            naive_daily,
+            "day",
+        )
+    )
 
     t0, t1 = days(7)
     s7, e7 = utc_span(t0, t1)
 
     def naive_top() -> pd.DataFrame:
-        g = naive_ads(ws, s7, e7).groupby(["ad_name", "entity_id"])[
-            ["spend", "conversion_value"]].sum().reset_index()
+        g = (
+            naive_ads(ws, s7, e7)
+            .groupby(["ad_name", "entity_id"])[["spend", "conversion_value"]]
+            .sum()
+            .reset_index()
+        )
         g["roas"] = ratio(g["conversion_value"], g["spend"])
-        g = g.sort_values(["roas", "ad_name", "entity_id"], ascending=[False, True, True],
-                          na_position="last").head(10)
+        g = g.sort_values(
+            ["roas", "ad_name", "entity_id"], ascending=[False, True, True], na_position="last"
+        ).head(10)
         return g.rename(columns={"ad_name": "ad", "entity_id": "ad_id"})
 
-    cases.append(Case(
-        ws, "top_ads", "Top 10 ads by ROAS over 7 days",
-        {"metrics": ["roas", "spend", "conversion_value"], "time_range": span(t0, t1),
-         "dimensions": ["ad"], "order_by": {"metric": "roas", "direction": "desc"},
-         "limit": 10},
-        HAND_TOP_ADS, {**base, "d0": t0, "d1": t1},
-        DUCK_TOP_ADS, {"s": s7, "e": e7},
-        naive_top, "ad_id", ["ad"], ordered=True))
+    cases.append(
+        Case(
+            ws,
+            "top_ads",
+            "Top 10 ads by ROAS over 7 days",
+            {
+                "metrics": ["roas", "spend", "conversion_value"],
+                "time_range": span(t0, t1),
+                "dimensions": ["ad"],
+                "order_by": {"metric": "roas", "direction": "desc"},
+                "limit": 10,
+            },
+            HAND_TOP_ADS,
+            {**base, "d0": t0, "d1": t1},
+            DUCK_TOP_ADS,
+            {"s": s7, "e": e7},
+            naive_top,
+            "ad_id",
+            ["ad"],
+            ordered=True,
+        )
+    )
 
     b0, b1 = days(30)
     s30, e30 = utc_span(b0, b1)
-    campaign_metrics = ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa",
-                        "roas"]
+    campaign_metrics = [
+        "spend",
+        "impressions",
+        "clicks",
+        "ctr",
+        "cpc",
+        "conversions",
+        "cpa",
+        "roas",
+    ]
 
     def naive_campaigns() -> pd.DataFrame:
-        g = naive_ads(ws, s30, e30).groupby(["campaign_name", "campaign_id"])[
-            ["spend", "impressions", "clicks", "conversions", "conversion_value"]].sum()
+        g = (
+            naive_ads(ws, s30, e30)
+            .groupby(["campaign_name", "campaign_id"])[
+                ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+            ]
+            .sum()
+        )
         g = g.reset_index().rename(columns={"campaign_name": "campaign"})
         g["ctr"] = ratio(g["clicks"], g["impressions"])
         g["cpc"] = ratio(g["spend"], g["clicks"])
@@ -1036,28 +1371,49 @@ def build_cases(ds: Dataset) -> list[Case]:
         g["roas"] = ratio(g["conversion_value"], g["spend"])
         return g
 
-    cases.append(Case(
-        ws, "campaigns", "Breakdown by campaign over 30 days (8 metrics)",
-        {"metrics": campaign_metrics, "time_range": span(b0, b1), "dimensions": ["campaign"]},
-        HAND_CAMPAIGNS, {**base, "d0": b0, "d1": b1},
-        DUCK_CAMPAIGNS, {"s": s30, "e": e30},
-        naive_campaigns, "campaign_id", ["campaign"]))
+    cases.append(
+        Case(
+            ws,
+            "campaigns",
+            "Breakdown by campaign over 30 days (8 metrics)",
+            {"metrics": campaign_metrics, "time_range": span(b0, b1), "dimensions": ["campaign"]},
+            HAND_CAMPAIGNS,
+            {**base, "d0": b0, "d1": b1},
+            DUCK_CAMPAIGNS,
+            {"s": s30, "e": e30},
+            naive_campaigns,
+            "campaign_id",
+            ["campaign"],
+        )
+    )
 
     def naive_spend_orders() -> pd.DataFrame:
         spend = naive_ads(ws, s90, e90).groupby("day")["spend"].sum()
         live = naive_store(ws, s90, e90)["live"]
-        orders = live.groupby(live["processed_at"].dt.tz_convert(TZ)
-                              .dt.strftime("%Y-%m-%d")).size()
+        orders = live.groupby(live["processed_at"].dt.tz_convert(TZ).dt.strftime("%Y-%m-%d")).size()
         every = [str(d0 + timedelta(days=i)) for i in range((d1 - d0).days + 1)]
-        return pd.DataFrame({"day": every, "spend": spend.reindex(every, fill_value=0).values,
-                             "orders": orders.reindex(every, fill_value=0).values})
+        return pd.DataFrame(
+            {
+                "day": every,
+                "spend": spend.reindex(every, fill_value=0).values,
+                "orders": orders.reindex(every, fill_value=0).values,
+            }
+        )
 
-    cases.append(Case(
-        ws, "spend_orders", "Spend and orders by day over 90 days",
-        {"metrics": ["spend", "orders"], "time_range": span(d0, d1), "grain": "day"},
-        HAND_SPEND_ORDERS, {**base, "d0": d0, "d1": d1, "s": s90, "e": e90},
-        DUCK_SPEND_ORDERS, {"tz": TZ, "s": s90, "e": e90, "d0": d0, "d1": d1},
-        naive_spend_orders, "day"))
+    cases.append(
+        Case(
+            ws,
+            "spend_orders",
+            "Spend and orders by day over 90 days",
+            {"metrics": ["spend", "orders"], "time_range": span(d0, d1), "grain": "day"},
+            HAND_SPEND_ORDERS,
+            {**base, "d0": d0, "d1": d1, "s": s90, "e": e90},
+            DUCK_SPEND_ORDERS,
+            {"tz": TZ, "s": s90, "e": e90, "d0": d0, "d1": d1},
+            naive_spend_orders,
+            "day",
+        )
+    )
     return cases
 
 
@@ -1066,7 +1422,7 @@ def build_cases(ds: Dataset) -> list[Case]:
 
 def run_engine(case: Case) -> Any:
     """The engine under test, end to end: the query as a dict in, MetricsResult out."""
-    from metricx.services.metrics import run_query
+    from metricx.semantic.engine import run_query
 
     return run_query(case.workspace_id, case.semantic)
 
@@ -1125,13 +1481,16 @@ def difference(case: Case, want: pd.DataFrame, got: pd.DataFrame) -> str | None:
         bad = np.flatnonzero(~np.isclose(a, b, rtol=RTOL, atol=1e-9, equal_nan=True))
         if len(bad):
             i = bad[0]
-            return (f"{len(bad)} value(s) of {metric}, e.g. {case.index}="
-                    f"{want[case.index].iloc[i]}: {float(b[i])!r}, want {float(a[i])!r}")
+            return (
+                f"{len(bad)} value(s) of {metric}, e.g. {case.index}="
+                f"{want[case.index].iloc[i]}: {float(b[i])!r}, want {float(a[i])!r}"
+            )
     return None
 
 
-def timed(actions: dict[str, Callable[[], Any]], runs: int,
-          warmup: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def timed(
+    actions: dict[str, Callable[[], Any]], runs: int, warmup: int
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Milliseconds of `runs` calls of each action after `warmup` untimed ones, and each
     one's last answer. The actions take turns, run by run, so a machine's slower moments
     fall on every method alike and the ratios between them stay fair."""
@@ -1159,19 +1518,32 @@ class Outcome:
     mismatches: list[str]
 
 
-METHODS = (("engine", "engine: run_query"), ("hand", "hand-written SQL (limit)"),
-           ("duck", "DuckDB on raw Parquet"), ("naive", "naive: pandas on raw rows"))
+METHODS = (
+    ("engine", "engine: run_query"),
+    ("hand", "hand-written SQL (limit)"),
+    ("duck", "DuckDB on raw Parquet"),
+    ("naive", "naive: pandas on raw rows"),
+)
 
 
 def bench_case(case: Case, duck: Any, args: argparse.Namespace) -> Outcome:
-    times, raw = timed({"engine": lambda: run_engine(case), "hand": lambda: run_hand(case),
-                        "duck": lambda: run_duck(duck, case)}, args.runs, args.warmup)
+    times, raw = timed(
+        {
+            "engine": lambda: run_engine(case),
+            "hand": lambda: run_hand(case),
+            "duck": lambda: run_duck(duck, case),
+        },
+        args.runs,
+        args.warmup,
+    )
     if args.naive_runs:  # seconds per run: timed on its own
         naive_times, naive = timed({"naive": case.naive}, args.naive_runs, 0)
         times |= naive_times
         raw |= naive
-    answers = {method: canonical(case, engine_frame(case, answer) if method == "engine"
-                                 else answer) for method, answer in raw.items()}
+    answers = {
+        method: canonical(case, engine_frame(case, answer) if method == "engine" else answer)
+        for method, answer in raw.items()
+    }
     mismatches = []
     for metric in ("spend", "orders"):  # equal empty answers would prove nothing
         if metric in case.metrics and not answers["engine"][metric].sum() > 0:
@@ -1193,8 +1565,10 @@ def report(outcome: Outcome, number: int) -> list[tuple[str, bool, str]]:
     for method, label in METHODS:
         if method in times:
             t = times[method]
-            print(f"  {label:<28}{len(t):>5}{p(t, 50):>10.1f}{p(t, 90):>10.1f}"
-                  f"{p(t, 50) / engine:>13.2f}x")
+            print(
+                f"  {label:<28}{len(t):>5}{p(t, 50):>10.1f}{p(t, 90):>10.1f}"
+                f"{p(t, 50) / engine:>13.2f}x"
+            )
     if outcome.mismatches:
         for line in outcome.mismatches:
             print(f"  !!! MISMATCH: {line}")
@@ -1202,44 +1576,84 @@ def report(outcome: Outcome, number: int) -> list[tuple[str, bool, str]]:
         checked = [label.split(":")[0] for method, label in METHODS[1:] if method in times]
         print(f"  answers: engine = {' = '.join(checked)} (rtol {RTOL:g})")
     hand, duck = p(times["hand"], 50), p(times["duck"], 50)
-    goals = [(f"p50 <= {GOAL_P50_MS:g} ms", engine <= GOAL_P50_MS, f"{engine:.1f} ms"),
-             (f"engine/hand SQL <= {GOAL_VS_HAND:g}x", engine <= GOAL_VS_HAND * hand,
-              f"{engine / hand:.2f}x"),
-             ("faster than DuckDB", engine < duck, f"DuckDB/engine {duck / engine:.2f}x")]
+    goals = [
+        (f"p50 <= {GOAL_P50_MS:g} ms", engine <= GOAL_P50_MS, f"{engine:.1f} ms"),
+        (
+            f"engine/hand SQL <= {GOAL_VS_HAND:g}x",
+            engine <= GOAL_VS_HAND * hand,
+            f"{engine / hand:.2f}x",
+        ),
+        ("faster than DuckDB", engine < duck, f"DuckDB/engine {duck / engine:.2f}x"),
+    ]
     if "naive" in times:
         naive = p(times["naive"], 50)
-        goals.append((f">= {GOAL_VS_NAIVE:g}x naive", naive >= GOAL_VS_NAIVE * engine,
-                      f"naive/engine {naive / engine:,.0f}x"))
-    print("  goals: " + "   ".join(f"{name}: {'PASS' if ok else 'MISS'} ({detail})"
-                                   for name, ok, detail in goals))
+        goals.append(
+            (
+                f">= {GOAL_VS_NAIVE:g}x naive",
+                naive >= GOAL_VS_NAIVE * engine,
+                f"naive/engine {naive / engine:,.0f}x",
+            )
+        )
+    print(
+        "  goals: "
+        + "   ".join(f"{name}: {'PASS' if ok else 'MISS'} ({detail})" for name, ok, detail in goals)
+    )
     # When the limit itself misses, no engine on these tables can meet the goal.
-    print(f"  the limit itself: p50 <= {GOAL_P50_MS:g} ms: "
-          f"{'PASS' if hand <= GOAL_P50_MS else 'MISS'} ({hand:.1f} ms)   faster than DuckDB: "
-          f"{'PASS' if hand < duck else 'MISS'} (DuckDB/hand SQL {duck / hand:.2f}x)")
+    print(
+        f"  the limit itself: p50 <= {GOAL_P50_MS:g} ms: "
+        f"{'PASS' if hand <= GOAL_P50_MS else 'MISS'} ({hand:.1f} ms)   faster than DuckDB: "
+        f"{'PASS' if hand < duck else 'MISS'} (DuckDB/hand SQL {duck / hand:.2f}x)"
+    )
     return goals
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], epilog="The dataset is built once (minutes) and "
-        "reused from --data-dir or BENCH_DATABASE_URL while its shape and row counts match.")
+        description=__doc__.splitlines()[0],
+        epilog="The dataset is built once (minutes) and "
+        "reused from --data-dir or BENCH_DATABASE_URL while its shape and row counts match.",
+    )
     parser.add_argument("--runs", type=int, default=20, help="timed runs per figure (default 20)")
-    parser.add_argument("--warmup", type=int, default=10,
-                        help="untimed runs first (default 10: the steady state a page sees, "
-                             "statements prepared by psycopg after 5 runs and planned by "
-                             "PostgreSQL's generic plan after 5 more)")
-    parser.add_argument("--naive-runs", type=int, default=3,
-                        help="runs of the naive way, seconds each (default 3; 0 skips it)")
-    parser.add_argument("--data-dir", type=Path, help="keep the embedded PostgreSQL here and "
-                        "reuse its dataset next time (default: a temp dir, deleted)")
-    parser.add_argument("--end", type=date.fromisoformat, help="last day of the dataset "
-                        "(default: yesterday in New York, or the cached dataset's last day)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=10,
+        help="untimed runs first (default 10: the steady state a page sees, "
+        "statements prepared by psycopg after 5 runs and planned by "
+        "PostgreSQL's generic plan after 5 more)",
+    )
+    parser.add_argument(
+        "--naive-runs",
+        type=int,
+        default=3,
+        help="runs of the naive way, seconds each (default 3; 0 skips it)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the embedded PostgreSQL here and "
+        "reuse its dataset next time (default: a temp dir, deleted)",
+    )
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        help="last day of the dataset "
+        "(default: yesterday in New York, or the cached dataset's last day)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if cached")
-    parser.add_argument("--ads", type=int, default=1000,
-                        help="ads (multiple of 50; default 1000; smaller for a smoke run)")
+    parser.add_argument(
+        "--ads",
+        type=int,
+        default=1000,
+        help="ads (multiple of 50; default 1000; smaller for a smoke run)",
+    )
     parser.add_argument("--orders", type=int, default=200_000, help="orders (default 200,000)")
-    parser.add_argument("--only", nargs="*", metavar="KEY", help="run only these queries: "
-                        "kpi, timeseries, top_ads, campaigns, spend_orders")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        metavar="KEY",
+        help="run only these queries: kpi, timeseries, top_ads, campaigns, spend_orders",
+    )
     args = parser.parse_args()
     if args.ads % (ADS_PER_ADSET * ADSETS_PER_CAMPAIGN):
         parser.error("--ads must be a multiple of 50")
@@ -1257,26 +1671,38 @@ def main() -> None:
         if dataset is None:
             drop_workspace(spec)
             end = args.end or today_in(TZ) - timedelta(days=1)
-            print(f"building the dataset ({spec.name}, {DAYS} days ending {end}) ...",
-                  flush=True)
+            print(f"building the dataset ({spec.name}, {DAYS} days ending {end}) ...", flush=True)
             dataset = build_dataset(spec, end)
-        built = (f"built in {dataset.build_seconds:.0f} s" if dataset.build_seconds is not None
-                 else "reused (already built)")
-        print(f"\ndataset: workspace {dataset.workspace_id}, {TZ}, {CURRENCY}, days "
-              f"{dataset.first} .. {dataset.last}; {built}")
+        built = (
+            f"built in {dataset.build_seconds:.0f} s"
+            if dataset.build_seconds is not None
+            else "reused (already built)"
+        )
+        print(
+            f"\ndataset: workspace {dataset.workspace_id}, {TZ}, {CURRENCY}, days "
+            f"{dataset.first} .. {dataset.last}; {built}"
+        )
         for table, rows, size in dataset_size(dataset.workspace_id):
             print(f"  {table:<20}{rows:>12,} rows   (table on disk: {size})")
         tick = time.perf_counter()
         paths = export_parquet(dataset.workspace_id, parquet_dir)
-        sizes = ", ".join(f"{name} {path.stat().st_size / 2**20:.0f} MiB"
-                          for name, path in paths.items())
-        print(f"Parquet export for DuckDB in {time.perf_counter() - tick:.0f} s (not timed "
-              f"below): {sizes}")
+        sizes = ", ".join(
+            f"{name} {path.stat().st_size / 2**20:.0f} MiB" for name, path in paths.items()
+        )
+        print(
+            f"Parquet export for DuckDB in {time.perf_counter() - tick:.0f} s (not timed "
+            f"below): {sizes}"
+        )
         duck = duck_connection(paths)
-        naive = (f"{args.naive_runs} runs, no warm-up (each takes seconds)" if args.naive_runs
-                 else "skipped (--naive-runs 0)")
-        print(f"\nfigures: p50/p90 of {args.runs} runs after {args.warmup} warm-up runs, the "
-              f"engine, hand SQL and DuckDB taking turns run by run; the naive way: {naive}")
+        naive = (
+            f"{args.naive_runs} runs, no warm-up (each takes seconds)"
+            if args.naive_runs
+            else "skipped (--naive-runs 0)"
+        )
+        print(
+            f"\nfigures: p50/p90 of {args.runs} runs after {args.warmup} warm-up runs, the "
+            f"engine, hand SQL and DuckDB taking turns run by run; the naive way: {naive}"
+        )
         results = []
         for number, case in enumerate(build_cases(dataset), start=1):
             if args.only and case.key not in args.only:
@@ -1287,11 +1713,15 @@ def main() -> None:
         print("\nsummary (engine p50 ms; PASS/MISS per goal)")
         for number, outcome, goals in results:
             marks = "  ".join(f"{'PASS' if ok else 'MISS'} {detail}" for _, ok, detail in goals)
-            print(f"  Q{number} {outcome.case.key:<14}{p(outcome.times['engine'], 50):>7.1f}"
-                  f"   {marks}")
+            print(
+                f"  Q{number} {outcome.case.key:<14}{p(outcome.times['engine'], 50):>7.1f}"
+                f"   {marks}"
+            )
         if failed:
-            print("\n!!! some answers differ from the engine's: the figures above compare "
-                  "different results")
+            print(
+                "\n!!! some answers differ from the engine's: the figures above compare "
+                "different results"
+            )
     finally:
         shutil.rmtree(parquet_dir, ignore_errors=True)
         teardown_database(server, scratch)

@@ -44,8 +44,12 @@ def simulate_day(servers, connections, start: datetime, hours: int) -> Counter:
             kind = "shop" if connection.provider == "shopify" else "intraday"
             sync_connection(connection.workspace_id, connection.id, kind, now=moment)
         moment += QUARTER
-    day = Counter({provider: count * 24 / hours for provider, count in
-                   Counter(r.provider for r in servers.requests.of()).items()})
+    day = Counter(
+        {
+            provider: count * 24 / hours
+            for provider, count in Counter(r.provider for r in servers.requests.of()).items()
+        }
+    )
     servers.requests.clear()
     servers.now = start + NIGHTLY_AT
     for connection in connections:
@@ -57,8 +61,12 @@ def simulate_day(servers, connections, start: datetime, hours: int) -> Counter:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hours", type=int, default=24,
-                        help="hours of schedule to simulate per policy (scaled to 24)")
+    parser.add_argument(
+        "--hours",
+        type=int,
+        default=24,
+        help="hours of schedule to simulate per policy (scaled to 24)",
+    )
     parser.add_argument("--ads", type=int, default=120, help="ads in the sandbox merchant")
     args = parser.parse_args()
     if not 1 <= args.hours <= 24:
@@ -69,8 +77,13 @@ def main() -> None:
     from metricx.embedded import EmbeddedRedis
 
     redis_server = EmbeddedRedis(work)
-    os.environ.update(REDIS_URL=redis_server.start(), DATABASE_URL=url, METRICX_ENV="test",
-                      METRICX_DATA_DIR=str(work), BCRYPT_ROUNDS="4")
+    os.environ.update(
+        REDIS_URL=redis_server.start(),
+        DATABASE_URL=url,
+        METRICX_ENV="test",
+        METRICX_DATA_DIR=str(work),
+        BCRYPT_ROUNDS="4",
+    )
     try:
         run(args.hours, args.ads)
     finally:
@@ -89,57 +102,73 @@ def run(hours: int, ads: int) -> None:
 
     today = date(2026, 11, 20)
     first_day = datetime(2026, 11, 21, tzinfo=UTC)
-    with SandboxServers(now=first_day, seed=42, ads=ads, campaigns=12, days=100,
-                        orders_per_day=150, today=today) as servers:
+    with SandboxServers(
+        now=first_day, seed=42, ads=ads, campaigns=12, days=100, orders_per_day=150, today=today
+    ) as servers:
         c = servers.credentials
-        os.environ.update(servers.env, GOOGLE_CLIENT_ID=c.google_client_id,
-                          GOOGLE_CLIENT_SECRET=c.google_client_secret,
-                          GOOGLE_DEVELOPER_TOKEN=c.google_developer_token)
+        os.environ.update(
+            servers.env,
+            GOOGLE_CLIENT_ID=c.google_client_id,
+            GOOGLE_CLIENT_SECRET=c.google_client_secret,
+            GOOGLE_DEVELOPER_TOKEN=c.google_developer_token,
+        )
         get_config.cache_clear()
         migrate.upgrade()
         actor = Actor.system(create_workspace("bench-requests", "America/New_York", "USD").id)
         merchant = servers.merchant
-        connections = [add_connection(actor, "meta", a.external_id, c.meta_access_token)
-                       for a in merchant.accounts_of("meta")]
-        connections += [add_connection(actor, "google", a.external_id, c.google_refresh_token,
-                                       settings={"login_customer_id":
-                                                 c.google_login_customer_id})
-                        for a in merchant.accounts_of("google")]
-        connections.append(add_connection(actor, "shopify", c.shopify_shop,
-                                          c.shopify_access_token))
+        connections = [
+            add_connection(actor, "meta", a.external_id, c.meta_access_token)
+            for a in merchant.accounts_of("meta")
+        ]
+        connections += [
+            add_connection(
+                actor,
+                "google",
+                a.external_id,
+                c.google_refresh_token,
+                settings={"login_customer_id": c.google_login_customer_id},
+            )
+            for a in merchant.accounts_of("google")
+        ]
+        connections.append(add_connection(actor, "shopify", c.shopify_shop, c.shopify_access_token))
         # Steady state first: history backfilled, trees read, the shop's orders in.
         print("backfilling the sandbox merchant ...", flush=True)
         for connection in connections:
             kind = "shop" if connection.provider == "shopify" else "range"
             servers.now = first_day - timedelta(minutes=20)
-            sync_connection(connection.workspace_id, connection.id, kind,
-                            now=first_day - timedelta(minutes=20))
+            sync_connection(
+                connection.workspace_id, connection.id, kind, now=first_day - timedelta(minutes=20)
+            )
 
         per_provider = Counter(c.provider for c in connections)
         results = {}
-        for label, minutes, day in (("baseline: whole tree every sync", "0", 0),
-                                    ("now: tree at most hourly", "60", 1)):
+        for label, minutes, day in (
+            ("baseline: whole tree every sync", "0", 0),
+            ("now: tree at most hourly", "60", 1),
+        ):
             os.environ["ENTITY_REFRESH_MINUTES"] = minutes
             get_config.cache_clear()
             start = first_day + timedelta(days=day)
-            print(f"simulating {hours} h from {start:%Y-%m-%d %H:%M} UTC ({label}) ...",
-                  flush=True)
+            print(f"simulating {hours} h from {start:%Y-%m-%d %H:%M} UTC ({label}) ...", flush=True)
             counted = simulate_day(servers, connections, start, hours)
             results[label] = {p: counted[p] / per_provider[p] for p in per_provider}
 
     print()
-    print(f"{'requests per connection per day':<34}" + "".join(
-        f"{p:>10}" for p in per_provider))
+    print(f"{'requests per connection per day':<34}" + "".join(f"{p:>10}" for p in per_provider))
     for label, figures in results.items():
         print(f"{label:<34}" + "".join(f"{figures[p]:>10.0f}" for p in per_provider))
     base, now = results.values()
-    print(f"{'ratio now / baseline':<34}" + "".join(
-        f"{now[p] / base[p]:>10.2f}" for p in per_provider))
+    print(
+        f"{'ratio now / baseline':<34}"
+        + "".join(f"{now[p] / base[p]:>10.2f}" for p in per_provider)
+    )
     google = now.get("google", 0)
-    print(f"\nGoogle Ads: {google:.0f} requests a day per account, "
-          f"{google / GOOGLE_BASIC_DAILY_OPERATIONS:.1%} of Basic access's "
-          f"{GOOGLE_BASIC_DAILY_OPERATIONS:,} operations "
-          f"({GOOGLE_BASIC_DAILY_OPERATIONS // max(google, 1):.0f} accounts per developer token)")
+    print(
+        f"\nGoogle Ads: {google:.0f} requests a day per account, "
+        f"{google / GOOGLE_BASIC_DAILY_OPERATIONS:.1%} of Basic access's "
+        f"{GOOGLE_BASIC_DAILY_OPERATIONS:,} operations "
+        f"({GOOGLE_BASIC_DAILY_OPERATIONS // max(google, 1):.0f} accounts per developer token)"
+    )
 
 
 if __name__ == "__main__":

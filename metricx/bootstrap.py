@@ -34,11 +34,12 @@ def ensure_demo_workspace(echo: Callable[[str], None]) -> Demo | None:
     if count_workspaces() == 0:
         password = secrets.token_urlsafe(12)
         demo = create_demo()
-        add_user(demo.workspace.id, DEMO_ADMIN_EMAIL, password, role="admin",
-                 name="Demo admin")
+        add_user(demo.workspace.id, DEMO_ADMIN_EMAIL, password, role="admin", name="Demo admin")
         write_private_file(path, f"{DEMO_ADMIN_EMAIL}\n{password}\n")
-        echo(f"Created the demo workspace: {len(demo.connections)} sandbox connections, "
-             f"{(demo.end - demo.start).days + 1} days of history to sync.")
+        echo(
+            f"Created the demo workspace: {len(demo.connections)} sandbox connections, "
+            f"{(demo.end - demo.start).days + 1} days of history to sync."
+        )
     if path.exists():
         email, password = path.read_text().split()[:2]
         echo(f"Log in as {email} with password {password}")
@@ -71,26 +72,42 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
             return
         supervisor = Supervisor(child_env(database_url, redis_url), echo, stop)
         for seed, anchor in sorted(sandbox_merchants()):  # the demo's fake platforms
-            supervisor.metricx("sandbox", "sandbox-serve", "--seed", str(seed),
-                               "--anchor", anchor.isoformat())
+            supervisor.metricx(
+                "sandbox", "sandbox-serve", "--seed", str(seed), "--anchor", anchor.isoformat()
+            )
         supervisor.metricx("worker", "worker")
         supervisor.metricx("scheduler", "scheduler")
         supervisor.metricx("pixel", "pixel")
         supervisor.metricx("webhooks", "webhooks")
         receiver = f"http://127.0.0.1:{config.webhook_port}/webhooks/shopify"
         for seed, anchor in sorted(sandbox_merchants()):  # the demo shop's order webhooks
-            supervisor.spawn("shop webhooks", [
-                sys.executable, "-m", "metricx.sandbox.fakes.shopify_webhooks", "--url",
-                receiver, "--seed", str(seed), "--anchor", anchor.isoformat()])
+            supervisor.spawn(
+                "shop webhooks",
+                [
+                    sys.executable,
+                    "-m",
+                    "metricx.sandbox.fakes.shopify_webhooks",
+                    "--url",
+                    receiver,
+                    "--seed",
+                    str(seed),
+                    "--anchor",
+                    anchor.isoformat(),
+                ],
+            )
         supervisor.streamlit(config.app_host, port)
         try:
             if demo is not None:
                 queued = enqueue_backfill(demo)
-                echo(f"Queued {len(queued)} sync jobs for the demo's history; the worker is "
-                     "on it (progress on the Connections page).")
+                echo(
+                    f"Queued {len(queued)} sync jobs for the demo's history; the worker is "
+                    "on it (progress on the Connections page)."
+                )
             if supervisor.wait_healthy(config.app_host, port):
-                echo(f"Metricx is running at {app_url(config.app_host, port)}  "
-                     "(Ctrl-C stops everything)")
+                echo(
+                    f"Metricx is running at {app_url(config.app_host, port)}  "
+                    "(Ctrl-C stops everything)"
+                )
             why = supervisor.run_until_signal()
             echo(f"Stopping ({why}) ...")
         finally:

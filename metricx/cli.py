@@ -20,9 +20,9 @@ import click
 from metricx import validation
 from metricx.config import ConfigError, get_config
 from metricx.errors import InvalidInputError, MetricxError
-from metricx.models import PROVIDERS, ROLES
 from metricx.runtime import services
 from metricx.vault import VaultError
+from metricx.vocabulary import PROVIDERS, ROLES
 
 USER_ERRORS = (MetricxError, ConfigError, VaultError)
 #: The most of an unexpected error's text a person is shown (the rest: METRICX_DEBUG=1).
@@ -42,7 +42,7 @@ def unexpected(error: Exception) -> str:
     cause = getattr(error, "orig", None) or error
     first = (str(cause).strip().splitlines() or [""])[0]
     if len(first) > MAX_UNEXPECTED:
-        first = first[:MAX_UNEXPECTED - 1] + "…"
+        first = first[: MAX_UNEXPECTED - 1] + "…"
     return f"{type(cause).__name__}: {first} (set METRICX_DEBUG=1 for details)"
 
 
@@ -89,8 +89,7 @@ class Day(click.ParamType):
 
     name = "YYYY-MM-DD"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> date:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
         try:
@@ -109,8 +108,7 @@ ROW_ID = click.IntRange(1, validation.MAX_INT)
 
 
 def workspace_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--workspace", "-w", required=True,
-                        help="Workspace name or id.")(func)
+    return click.option("--workspace", "-w", required=True, help="Workspace name or id.")(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,8 +121,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="Port for the app (default: APP_PORT or 8501).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port for the app (default: APP_PORT or 8501).",
+)
 @friendly_errors
 def up(port: int | None) -> None:
     """Run everything: database, Redis, a worker, the scheduler, the pixel collector,
@@ -166,6 +168,7 @@ def rotate_keys() -> None:
 
 # --- workspaces -------------------------------------------------------------------------------
 
+
 @main.group()
 def workspace() -> None:
     """Create and list workspaces."""
@@ -193,8 +196,10 @@ def workspace_list(as_json: bool) -> None:
     from metricx.services.workspaces import list_workspaces
 
     with services():
-        rows = [{"id": w.id, "name": w.name, "timezone": w.timezone, "currency": w.currency}
-                for w in list_workspaces()]
+        rows = [
+            {"id": w.id, "name": w.name, "timezone": w.timezone, "currency": w.currency}
+            for w in list_workspaces()
+        ]
     if as_json:
         click.echo(json.dumps(rows))
         return
@@ -205,6 +210,7 @@ def workspace_list(as_json: bool) -> None:
 
 
 # --- users ------------------------------------------------------------------------------------
+
 
 @main.group()
 def user() -> None:
@@ -226,12 +232,12 @@ def user_add(workspace: str, email: str, role: str, name: str | None) -> None:
     password = read_secret("Password", confirm=True)
     with services():
         ws = find_workspace(workspace)
-        created = add_user(ws.id, email, password, role=role, name=name,
-                           actor=Actor.system(ws.id))
+        created = add_user(ws.id, email, password, role=role, name=name, actor=Actor.system(ws.id))
     click.echo(f"Added {created.role} {created.email} to workspace {ws.name!r}.")
 
 
 # --- connections ------------------------------------------------------------------------------
+
 
 @main.group()
 def connection() -> None:
@@ -241,8 +247,12 @@ def connection() -> None:
 @connection.command("add")
 @workspace_option
 @click.option("--provider", type=click.Choice(PROVIDERS), required=True)
-@click.option("--account", "account_id", required=True,
-              help="Meta ad account id, Google customer id or Shopify shop domain.")
+@click.option(
+    "--account",
+    "account_id",
+    required=True,
+    help="Meta ad account id, Google customer id or Shopify shop domain.",
+)
 @click.option("--name", help="Display name.")
 @friendly_errors
 def connection_add(workspace: str, provider: str, account_id: str, name: str | None) -> None:
@@ -271,29 +281,48 @@ def connection_list(workspace: str, as_json: bool) -> None:
         ws = find_workspace(workspace)
         rows = list_connections(ws.id)
     if as_json:
-        click.echo(json.dumps([{
-            "id": c.id, "provider": c.provider, "account": c.external_account_id, "name": c.name,
-            "status": c.status, "last_synced_at": c.last_synced_at and c.last_synced_at.isoformat(),
-            "last_error": c.last_error} for c in rows]))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "provider": c.provider,
+                        "account": c.external_account_id,
+                        "name": c.name,
+                        "status": c.status,
+                        "last_synced_at": c.last_synced_at and c.last_synced_at.isoformat(),
+                        "last_error": c.last_error,
+                    }
+                    for c in rows
+                ]
+            )
+        )
         return
     if not rows:
         click.echo(f"No connections in {ws.name!r}: add one with `metricx connection add`.")
     for c in rows:
         synced = c.last_synced_at.strftime("%Y-%m-%d %H:%M") if c.last_synced_at else "never"
-        click.echo(f"{c.id:>4}  {c.provider:<8} {c.external_account_id:<28} {c.status:<13} "
-                   f"last sync {synced}  {c.name}")
+        click.echo(
+            f"{c.id:>4}  {c.provider:<8} {c.external_account_id:<28} {c.status:<13} "
+            f"last sync {synced}  {c.name}"
+        )
 
 
 # --- questions -------------------------------------------------------------------------------
 
+
 @main.command()
 @workspace_option
-@click.option("--json", "query_json", required=True,
-              help="The SemanticQuery as JSON (see DESIGN.md); '-' reads it from stdin.")
+@click.option(
+    "--json",
+    "query_json",
+    required=True,
+    help="The SemanticQuery as JSON (see docs/design.md); '-' reads it from stdin.",
+)
 @friendly_errors
 def query(workspace: str, query_json: str) -> None:
     """Run a SemanticQuery and print the result as one JSON object."""
-    from metricx.services.metrics import run_query
+    from metricx.semantic.engine import run_query
     from metricx.services.workspaces import find_workspace
 
     text = read_stdin("query") if query_json == "-" else query_json
@@ -304,8 +333,11 @@ def query(workspace: str, query_json: str) -> None:
 
 @main.command()
 @workspace_option
-@click.option("--today", type=DAY,
-              help="Resolve dates as if today were this day (default: the workspace's today).")
+@click.option(
+    "--today",
+    type=DAY,
+    help="Resolve dates as if today were this day (default: the workspace's today).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.argument("questions", nargs=-1, required=True)
 @friendly_errors
@@ -323,26 +355,51 @@ def ask(workspace: str, today: date | None, as_json: bool, questions: tuple[str,
             if as_json:
                 click.echo(json.dumps(answer.to_contract()))
             else:
-                click.echo(f"> {question}\n{answer.answer}\n")
+                options = "".join(f"\n  - {choice}" for choice in answer.choices)
+                click.echo(
+                    f"> {question}\n{answer.answer}"
+                    + (f"\nYou could ask:{options}" if options else "")
+                    + "\n"
+                )
 
 
 @main.command("eval")
-@click.option("--understander", type=click.Choice(["offline", "claude"]), default="offline",
-              show_default=True)
+@click.option(
+    "--understander", type=click.Choice(["offline", "claude"]), default="offline", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option(
+    "--golden",
+    "golden_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Another question set (default: tests/copilot/golden.jsonl).",
+)
+@click.option(
+    "--demo-entities",
+    is_flag=True,
+    help="Ask in a workspace with the demo merchant's campaign names (blind sets).",
+)
 @friendly_errors
-def evaluate_copilot(understander: str, as_json: bool) -> None:
+def evaluate_copilot(
+    understander: str, as_json: bool, golden_path: str | None, demo_entities: bool
+) -> None:
     """Score the copilot's understanding on the golden question set, per category."""
-    from metricx.copilot.evaluation import evaluate, load_golden
+    from metricx.copilot.evaluation import DEFAULT_GOLDEN_PATH, evaluate, load_golden
+    from metricx.copilot.evaluation import demo_entities as demo
     from metricx.copilot.offline import OfflineUnderstander
+    from metricx.copilot.understanding import Understander
 
+    chosen: Understander
     if understander == "claude":
         from metricx.copilot.claude import ClaudeUnderstander
 
         chosen = ClaudeUnderstander()
     else:
         chosen = OfflineUnderstander()
-    report = evaluate(chosen, load_golden())
+    report = evaluate(
+        chosen, load_golden(golden_path or DEFAULT_GOLDEN_PATH), demo() if demo_entities else ()
+    )
     click.echo(json.dumps(report.to_dict()) if as_json else report.render())
 
 
@@ -350,8 +407,13 @@ def evaluate_copilot(understander: str, as_json: bool) -> None:
 @workspace_option
 @click.option("--start", type=DAY, required=True, help="First day (the workspace's days).")
 @click.option("--end", type=DAY, required=True, help="Last day, inclusive.")
-@click.option("--grain", type=click.Choice(["day", "week", "month"]), default="day",
-              show_default=True, help="One column per day, week (from Monday) or month.")
+@click.option(
+    "--grain",
+    type=click.Choice(["day", "week", "month"]),
+    default="day",
+    show_default=True,
+    help="One column per day, week (from Monday) or month.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: rows per period.")
 @friendly_errors
 def finance(workspace: str, start: date, end: date, grain: str, as_json: bool) -> None:
@@ -366,19 +428,25 @@ def finance(workspace: str, start: date, end: date, grain: str, as_json: bool) -
         click.echo(json.dumps(pnl.to_contract()))
         return
     table = pnl.table()
-    shown = table.apply(lambda row: row.map(lambda v: format_value(
-        get_line(row.name), None if v != v else v, pnl.currency)), axis=1)
+    shown = table.apply(
+        lambda row: row.map(
+            lambda v: format_value(get_line(row.name), None if v != v else v, pnl.currency)
+        ),
+        axis=1,
+    )
     shown.index = [get_line(line).label for line in table.index]
-    click.echo(f"P&L {pnl.time_range.start} – {pnl.time_range.end} per {grain} "
-               f"({pnl.currency}, days in {pnl.timezone})")
+    click.echo(
+        f"P&L {pnl.time_range.start} – {pnl.time_range.end} per {grain} "
+        f"({pnl.currency}, days in {pnl.timezone})"
+    )
     click.echo(shown.to_string())
 
 
 # --- data in ----------------------------------------------------------------------------------
 
+
 @main.command()
-@click.option("--connection", "connection_id", type=ROW_ID, required=True,
-              help="Connection id.")
+@click.option("--connection", "connection_id", type=ROW_ID, required=True, help="Connection id.")
 @click.option("--start", type=DAY, help="First day (account's days).")
 @click.option("--end", type=DAY, help="Last day, inclusive.")
 @click.option("--enqueue", is_flag=True, help="Queue it for a worker instead of running here.")
@@ -386,7 +454,7 @@ def finance(workspace: str, start: date, end: date, grain: str, as_json: bool) -
 def sync(connection_id: int, start: date | None, end: date | None, enqueue: bool) -> None:
     """Sync one connection. Without dates: today's running totals (ad accounts) or everything
     updated since the last sync (shops). With --start/--end: replace those whole days."""
-    from metricx.services.connections import find_connection
+    from metricx.connection_store import find_connection
 
     first, last = start, end
     if (first is None) != (last is None):
@@ -397,22 +465,33 @@ def sync(connection_id: int, start: date | None, end: date | None, enqueue: bool
     with services(redis=True):
         connection = find_connection(connection_id)
         if enqueue:
-            from metricx.sync.scheduling import enqueue_sync
+            from metricx.jobs import enqueue_sync
 
-            queued = enqueue_sync(connection.workspace_id, connection_id, kind, start=first,
-                                  end=last, queue="high")
-            click.echo(f"Queued job {queued.job_id}." if queued.job_id
-                       else "The same sync is already queued or running.")
+            queued = enqueue_sync(
+                connection.workspace_id, connection_id, kind, start=first, end=last, queue="high"
+            )
+            click.echo(
+                f"Queued job {queued.job_id}."
+                if queued.job_id
+                else "The same sync is already queued or running."
+            )
             return
         from metricx.sync.pipeline import sync_connection
 
         with click.progressbar(length=1, label=f"Syncing {connection.name}") as bar:
+
             def progress(done: int, total: int, stage: str) -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
 
-            outcome = sync_connection(connection.workspace_id, connection_id, kind, start=first,
-                                      end=last, progress=progress)
+            outcome = sync_connection(
+                connection.workspace_id,
+                connection_id,
+                kind,
+                start=first,
+                end=last,
+                progress=progress,
+            )
     if outcome.status == "failed":
         fail(outcome.error or "sync failed")
     note = f" ({outcome.error})" if outcome.error else ""
@@ -423,7 +502,7 @@ def sync(connection_id: int, start: date | None, end: date | None, enqueue: bool
 @friendly_errors
 def compact() -> None:
     """Fold past days' 15-minute rows into hourly rows (what the nightly job does)."""
-    from workers.jobs import compact_all
+    from metricx.jobs import compact_all
 
     with services(redis=True):
         folded = compact_all()
@@ -432,9 +511,12 @@ def compact() -> None:
 
 @main.command()
 @workspace_option
-@click.option("--all", "everything", is_flag=True,
-              help="Recompute every order (what the nightly job does), not only new or "
-                   "changed ones.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Recompute every order (what the nightly job does), not only new or changed ones.",
+)
 @friendly_errors
 def attribute(workspace: str, everything: bool) -> None:
     """Credit Shopify orders to ads under every attribution model, window and mode."""
@@ -444,12 +526,14 @@ def attribute(workspace: str, everything: bool) -> None:
     with services():
         workspace_id = find_workspace(workspace).id
         with click.progressbar(length=1, label="Attributing orders") as bar:
+
             def progress(done: int, total: int) -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
 
-            run = (compute.attribute_workspace if everything
-                   else compute.attribute_new_orders)(workspace_id, progress)
+            run = (compute.attribute_workspace if everything else compute.attribute_new_orders)(
+                workspace_id, progress
+            )
     click.echo(f"{run.orders:,} orders attributed ({run.rows:,} credit rows).")
 
 
@@ -462,8 +546,10 @@ def demo(no_sync: bool) -> None:
 
     with services(redis=True):
         created = create_demo()
-        click.echo(f"Workspace {created.workspace.name!r} with "
-                   f"{len(created.connections)} sandbox connections.")
+        click.echo(
+            f"Workspace {created.workspace.name!r} with "
+            f"{len(created.connections)} sandbox connections."
+        )
         if no_sync:
             return
         bars: dict[str, Any] = {}
@@ -496,10 +582,15 @@ def sandbox_serve(seed: int, anchor: Any) -> None:
 
 # --- the pixel collector ---------------------------------------------------------------------
 
+
 @main.command()
 @click.option("--host", help="Address to listen on (default: PIXEL_HOST or 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="Port to listen on (default: PIXEL_PORT or 8502).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on (default: PIXEL_PORT or 8502).",
+)
 @friendly_errors
 def pixel(host: str | None, port: int | None) -> None:
     """Run the pixel collector: storefront events in through POST /v1/pixel-events."""
@@ -531,15 +622,26 @@ def pixel_key(workspace: str, rotate: bool) -> None:
 
 @main.command("customer-data")
 @workspace_option
-@click.option("--connection", "connection_id", type=ROW_ID, required=True,
-              help="The Shopify connection's id (see `metricx connection list`).")
-@click.option("--customer", "customer_id", required=True,
-              help="Shopify's customer id, as the customers/data_request webhook names it.")
-@click.option("--order", "order_ids", multiple=True,
-              help="An order id the request lists (repeatable).")
+@click.option(
+    "--connection",
+    "connection_id",
+    type=ROW_ID,
+    required=True,
+    help="The Shopify connection's id (see `metricx connection list`).",
+)
+@click.option(
+    "--customer",
+    "customer_id",
+    required=True,
+    help="Shopify's customer id, as the customers/data_request webhook names it.",
+)
+@click.option(
+    "--order", "order_ids", multiple=True, help="An order id the request lists (repeatable)."
+)
 @friendly_errors
-def customer_data(workspace: str, connection_id: int, customer_id: str,
-                  order_ids: tuple[str, ...]) -> None:
+def customer_data(
+    workspace: str, connection_id: int, customer_id: str, order_ids: tuple[str, ...]
+) -> None:
     """Print, as JSON, everything Metricx holds about one Shopify customer: the answer to a
     customers/data_request (the export is audited)."""
     from metricx.actor import Actor
@@ -554,10 +656,15 @@ def customer_data(workspace: str, connection_id: int, customer_id: str,
 
 # --- Shopify webhooks -------------------------------------------------------------------------
 
+
 @main.command()
 @click.option("--host", help="Address to listen on (default: WEBHOOK_HOST or 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None,
-              help="Port to listen on (default: WEBHOOK_PORT or 8503).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on (default: WEBHOOK_PORT or 8503).",
+)
 @friendly_errors
 def webhooks(host: str | None, port: int | None) -> None:
     """Receive Shopify webhooks on POST /webhooks/shopify: new and changed orders (synced
@@ -572,12 +679,14 @@ def webhooks(host: str | None, port: int | None) -> None:
         click.echo(f"Shopify webhooks on http://{host}:{port}{WEBHOOK_PATH} (Ctrl-C stops it)")
         click.echo(f"Subscribe the app to {public}{WEBHOOK_PATH} (shopify.app.toml)")
         if not config.shopify_client_secret:
-            click.echo("SHOPIFY_CLIENT_SECRET is not set: only sandbox shops can be verified",
-                       err=True)
+            click.echo(
+                "SHOPIFY_CLIENT_SECRET is not set: only sandbox shops can be verified", err=True
+            )
         run_server(host, port)
 
 
 # --- processes --------------------------------------------------------------------------------
+
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")

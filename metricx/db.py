@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import cast
 
 import psycopg
 from psycopg import errors as pg
@@ -24,7 +25,7 @@ def normalise_url(url: str) -> str:
     """Use psycopg 3 whatever scheme the operator wrote (postgres://, postgresql://)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -37,8 +38,9 @@ def normalise_url(url: str) -> str:
 def _plain_reason(error: BaseException) -> str | None:
     """Why the database refused a value, in a person's words; None for other failures."""
     if isinstance(error, UnicodeEncodeError):
-        return ("a text holds an invalid character (a lone surrogate) that cannot be stored; "
-                "remove it")
+        return (
+            "a text holds an invalid character (a lone surrogate) that cannot be stored; remove it"
+        )
     if not isinstance(error, psycopg.DataError):
         return None
     if isinstance(error, pg.NumericValueOutOfRange):
@@ -58,8 +60,14 @@ class _RefusedValue(UnstorableValueError, DataError):
     its `orig`), so code that tells refused rows from other failures keeps doing so."""
 
     def __init__(self, reason: str, refused: DataError) -> None:
-        DataError.__init__(self, refused.statement, refused.params, refused.orig,
-                           hide_parameters=True, ismulti=refused.ismulti)
+        DataError.__init__(
+            self,
+            refused.statement,
+            refused.params,
+            cast(Exception, refused.orig),
+            hide_parameters=True,
+            ismulti=refused.ismulti,
+        )
         self.args = (reason,)
 
     def __str__(self) -> str:
@@ -71,8 +79,9 @@ class _UnencodableText(UnstorableValueError, UnicodeEncodeError):
     UnicodeEncodeError for code that catches that."""
 
     def __init__(self, reason: str, refused: UnicodeEncodeError) -> None:
-        UnicodeEncodeError.__init__(self, refused.encoding, refused.object, refused.start,
-                                    refused.end, refused.reason)
+        UnicodeEncodeError.__init__(
+            self, refused.encoding, refused.object, refused.start, refused.end, refused.reason
+        )
         self.plain = reason
 
     def __str__(self) -> str:
@@ -98,8 +107,13 @@ def engine_for(url: str, autocommit: bool = False) -> Engine:
     """The pooled engine of a database; `autocommit`: its own pool of connections that never
     open a transaction (see `get_reader`). A value PostgreSQL refuses raises an
     UnstorableValueError saying which kind of value (see `_plain_reason`)."""
-    engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
-                           **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
+    engine = create_engine(
+        normalise_url(url),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
+    )
     event.listen(engine, "handle_error", _refused_value)
     return engine
 
@@ -131,7 +145,7 @@ def _session_factory(url: str) -> sessionmaker[Session]:
 
 def new_session() -> Session:
     get_engine()  # raises the clear error when unconfigured
-    return _session_factory(get_config().database_url)()  # type: ignore[arg-type]
+    return _session_factory(get_config().database_url)()
 
 
 @contextmanager

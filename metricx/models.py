@@ -1,4 +1,4 @@
-"""SQLAlchemy models: every table of DESIGN.md's data model.
+"""SQLAlchemy models: every table of docs/design.md's data model.
 
 Every row that belongs to a tenant carries `workspace_id` (a foreign key, first column of an
 index), so every query can and must filter on it. Natural keys are unique constraints, which
@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from metricx.vocabulary import LEVELS, PROVIDERS, ROLES
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -41,14 +43,18 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-PROVIDERS = ("meta", "google", "shopify")
-AD_PROVIDERS = ("meta", "google")
-CONNECTION_STATUSES = ("active", "needs_reauth", "error", "paused", "upgrade_needed",
-                       "misconfigured", "blocked", "disconnected")
+CONNECTION_STATUSES = (
+    "active",
+    "needs_reauth",
+    "error",
+    "paused",
+    "upgrade_needed",
+    "misconfigured",
+    "blocked",
+    "disconnected",
+)
 # States a sync skips: only a person (reconnect, resume, reinstall) brings them back.
 HALTED_STATUSES = ("paused", "needs_reauth", "disconnected")
-ROLES = ("admin", "member")
-LEVELS = ("account", "campaign", "adset", "ad")
 GRANULARITIES = ("15m", "1h")
 
 Money = Numeric(20, 6)  # amounts in the source's currency, exact
@@ -174,9 +180,12 @@ def _entity_of_same_workspace(table: str) -> ForeignKeyConstraint:
     """One composite foreign key (workspace_id, entity_id) -> entities(workspace_id, id): it
     enforces the tenant (entities.workspace_id references workspaces) and costs one check per
     written row instead of two (bench/bench_ingest.py measured the difference)."""
-    return ForeignKeyConstraint(["workspace_id", "entity_id"],
-                                ["entities.workspace_id", "entities.id"], ondelete="CASCADE",
-                                name=f"fk_{table}_workspace_id_entity_id_entities")
+    return ForeignKeyConstraint(
+        ["workspace_id", "entity_id"],
+        ["entities.workspace_id", "entities.id"],
+        ondelete="CASCADE",
+        name=f"fk_{table}_workspace_id_entity_id_entities",
+    )
 
 
 class AdFacts:
@@ -199,8 +208,10 @@ class MetricSnapshot(AdFacts, Base):
     """
 
     __tablename__ = "metric_snapshots"
-    __table_args__ = (CheckConstraint(_in("granularity", GRANULARITIES), name="granularity"),
-                      _entity_of_same_workspace("metric_snapshots"))
+    __table_args__ = (
+        CheckConstraint(_in("granularity", GRANULARITIES), name="granularity"),
+        _entity_of_same_workspace("metric_snapshots"),
+    )
     workspace_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
@@ -235,7 +246,8 @@ class MetricDailyConnection(AdFacts, Base):
 
     __tablename__ = "metric_daily_connection"
     workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     connection_id: Mapped[int] = _connection_column()
 
@@ -247,7 +259,8 @@ class MetricDailyCampaign(AdFacts, Base):
 
     __tablename__ = "metric_daily_campaign"
     workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     connection_id: Mapped[int] = _connection_column()
     campaign_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -264,7 +277,8 @@ class StoreDaily(Base):
 
     __tablename__ = "store_daily"
     workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     orders: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -321,8 +335,10 @@ class ShopifyVariant(Base):
 
 class ShopifyCustomer(Base):
     __tablename__ = "shopify_customers"
-    __table_args__ = (UniqueConstraint("shop_id", "external_id"),
-                      Index(None, "workspace_id", "first_order_at"))
+    __table_args__ = (
+        UniqueConstraint("shop_id", "external_id"),
+        Index(None, "workspace_id", "first_order_at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shopify_shops.id", ondelete="CASCADE"))
@@ -340,8 +356,9 @@ class ShopifyOrder(Base):
         UniqueConstraint("shop_id", "external_id"),
         Index(None, "workspace_id", "processed_at"),
         # The store rollup finds a day's cancellations by it (few orders are cancelled).
-        Index(None, "workspace_id", "cancelled_at",
-              postgresql_where=text("cancelled_at IS NOT NULL")),
+        Index(
+            None, "workspace_id", "cancelled_at", postgresql_where=text("cancelled_at IS NOT NULL")
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column(index=False)
@@ -384,8 +401,10 @@ class ShopifyOrderLine(Base):
 
 class ShopifyRefund(Base):
     __tablename__ = "shopify_refunds"
-    __table_args__ = (UniqueConstraint("order_id", "external_id"),
-                      Index(None, "workspace_id", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("order_id", "external_id"),
+        Index(None, "workspace_id", "created_at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column(index=False)
     order_id: Mapped[int] = mapped_column(ForeignKey("shopify_orders.id", ondelete="CASCADE"))
@@ -416,9 +435,7 @@ class Touchpoint(Base):
     __table_args__ = (UniqueConstraint("journey_id", "source_kind", "position"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column()
-    journey_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_journeys.id", ondelete="CASCADE")
-    )
+    journey_id: Mapped[int] = mapped_column(ForeignKey("customer_journeys.id", ondelete="CASCADE"))
     # "first_visit" / "last_visit" from Shopify, "pixel" from our collector.
     source_kind: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)

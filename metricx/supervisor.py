@@ -35,8 +35,7 @@ class StopSignal:
 
 
 class Supervisor:
-    def __init__(self, env: dict[str, str], echo: Callable[[str], None],
-                 stop: StopSignal) -> None:
+    def __init__(self, env: dict[str, str], echo: Callable[[str], None], stop: StopSignal) -> None:
         self.env = env
         self.echo = echo
         self.stop = stop
@@ -50,9 +49,24 @@ class Supervisor:
         self.spawn(label, [sys.executable, "-m", "metricx.cli", *args])
 
     def streamlit(self, host: str, port: int) -> None:
-        self.spawn("app", [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-                           "--server.address", host, "--server.port", str(port),
-                           "--server.headless", "true", "--browser.gatherUsageStats", "false"])
+        self.spawn(
+            "app",
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(PROJECT_ROOT / "app.py"),
+                "--server.address",
+                host,
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+        )
 
     def wait_healthy(self, host: str, port: int, timeout_s: float = 90) -> bool:
         url = f"{app_url(host, port)}/_stcore/health"

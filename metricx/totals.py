@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
 #: Platforms whose hourly rows carry no conversions: Meta's hourly breakdowns are "Type 1", the
 #: Insights API does not return off-Meta actions with them (Insights API Breakdowns,
@@ -29,7 +30,8 @@ class Totals:
     @classmethod
     def of(cls, source: object) -> Totals:
         """From anything with the six attributes (a MetricRecord, a result row); None is 0."""
-        return cls(*(getattr(source, name) or 0 for name in METRIC_COLUMNS))
+        values: list[Any] = [getattr(source, name) or 0 for name in METRIC_COLUMNS]
+        return cls(*values)
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(*(a + b for a, b in zip(self.values(), other.values(), strict=True)))

@@ -41,7 +41,7 @@ def quoted(value: object, limit: int = QUOTED_LENGTH) -> str:
         text = repr(value)
     except ValueError:  # an int of more than 4,300 digits has no repr
         text = f"a number of more than {len(str(MAX_BIGINT))} digits"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _bad_character(text: str, lines: bool) -> str | None:
@@ -76,8 +76,11 @@ def storable_text(value: str, max_length: int) -> str:
     """Platform text made storable rather than refused (an ad's name must not fail a sync
     forever): NUL and other control characters dropped, lone surrogates replaced by U+FFFD,
     and the text cut to `max_length`."""
-    kept = ("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value
-            if unicodedata.category(c) != "Cc" or c in LINE_CONTROLS)
+    kept = (
+        "\ufffd" if "\ud800" <= c <= "\udfff" else c
+        for c in value
+        if unicodedata.category(c) != "Cc" or c in LINE_CONTROLS
+    )
     return "".join(kept)[:max_length]
 
 
@@ -96,8 +99,9 @@ def timezone_name(value: str) -> str:
 def currency_code(value: str) -> str:
     code = value.strip().upper() if isinstance(value, str) else ""
     if not re.fullmatch(r"[A-Z]{3}", code):
-        raise InvalidInputError(f"currency must be a 3-letter ISO code such as USD, "
-                                f"got {quoted(value)}")
+        raise InvalidInputError(
+            f"currency must be a 3-letter ISO code such as USD, got {quoted(value)}"
+        )
     return code
 
 
@@ -111,8 +115,9 @@ def email(value: str) -> str:
 def password(value: str) -> str:
     if not isinstance(value, str) or _bad_character(value, lines=True):
         # bcrypt stops at a NUL, and a lone surrogate has no bytes to hash
-        raise InvalidInputError("a password cannot contain NUL, control characters or "
-                                "invalid Unicode")
+        raise InvalidInputError(
+            "a password cannot contain NUL, control characters or invalid Unicode"
+        )
     if len(value) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if len(value.encode()) > 72:
@@ -146,13 +151,21 @@ def record_id(value: object, what: str, maximum: int = MAX_BIGINT) -> int:
 def calendar_day(value: date, what: str) -> date:
     """A date within the calendar Metricx reports on (FIRST_DAY to LAST_DAY)."""
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise InvalidInputError(f"{what} {value.isoformat()} is outside the dates Metricx "
-                                f"handles; use a date from {FIRST_DAY} to {LAST_DAY}")
+        raise InvalidInputError(
+            f"{what} {value.isoformat()} is outside the dates Metricx "
+            f"handles; use a date from {FIRST_DAY} to {LAST_DAY}"
+        )
     return value
 
 
-def non_negative_number(value: object, what: str, *, percent: bool = False,
-                        maximum: Decimal = MAX_AMOUNT, places: int = AMOUNT_PLACES) -> Decimal:
+def non_negative_number(
+    value: object,
+    what: str,
+    *,
+    percent: bool = False,
+    maximum: Decimal = MAX_AMOUNT,
+    places: int = AMOUNT_PLACES,
+) -> Decimal:
     """An exact amount, rate or share (percent: a fraction between 0 and 1) someone typed,
     rounded to the `places` decimals its column keeps. "NaN", "Infinity" and amounts beyond
     `maximum` (typos like 1e30, which the database's exact columns could not hold either) are
@@ -164,11 +177,13 @@ def non_negative_number(value: object, what: str, *, percent: bool = False,
     if not number.is_finite():  # before comparing: a NaN cannot be compared
         raise InvalidInputError(f"{what} must be a number, got {quoted(value)}")
     if percent and not 0 <= number <= 1:
-        raise InvalidInputError(f"{what} must be between 0 and 1 (e.g. 0.029 for 2.9 %), "
-                                f"got {quoted(value)}")
+        raise InvalidInputError(
+            f"{what} must be between 0 and 1 (e.g. 0.029 for 2.9 %), got {quoted(value)}"
+        )
     if not 0 <= number <= maximum:
-        raise InvalidInputError(f"{what} must be 0 or more and at most {maximum:,}, "
-                                f"got {quoted(value)}")
+        raise InvalidInputError(
+            f"{what} must be 0 or more and at most {maximum:,}, got {quoted(value)}"
+        )
     if number.as_tuple().exponent < -places:  # type: ignore[operator]
         # as the column would round it; 1e-999999 is a number PostgreSQL cannot even read
         number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

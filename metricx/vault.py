@@ -9,7 +9,6 @@ stay readable until `metricx rotate-keys` has re-encrypted everything under the 
 from __future__ import annotations
 
 import base64
-import binascii
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from metricx.config import Config, ConfigError, get_config, local_secret
+from metricx.config import Config, ConfigError, get_config, local_secret, parse_keys
 
 NONCE_BYTES = 12  # 96-bit nonce, the GCM standard
 LOCAL_KEY_ID = "local"
@@ -42,29 +41,6 @@ class Sealed:
 def generate_key() -> str:
     """A new random 256-bit key, base64, for TOKEN_ENCRYPTION_KEY."""
     return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def parse_keys(spec: str) -> tuple[str, dict[str, bytes]]:
-    """Parse `kid:key[,kid:key...]` (a bare key gets id "k1"); the first key encrypts."""
-    keys: dict[str, bytes] = {}
-    primary = ""
-    for index, part in enumerate(p.strip() for p in spec.split(",") if p.strip()):
-        key_id, _, encoded = part.rpartition(":") if ":" in part else ("k1", "", part)
-        try:
-            key = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: key {key_id!r} is not base64") from None
-        if len(key) != 32:
-            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: key {key_id!r} must be 32 bytes, "
-                              f"got {len(key)}")
-        if not key_id.replace("-", "").replace("_", "").isalnum():
-            raise ConfigError(f"TOKEN_ENCRYPTION_KEY: bad key id {key_id!r}")
-        keys[key_id] = key
-        if index == 0:
-            primary = key_id
-    if not keys:
-        raise ConfigError("TOKEN_ENCRYPTION_KEY is empty")
-    return primary, keys
 
 
 def _local_key(data_dir: Path) -> bytes:
@@ -99,18 +75,25 @@ class Vault:
     def open(self, sealed: Sealed, *, connection_id: int, kind: str = "access") -> str:
         cipher = self._ciphers.get(sealed.key_id)
         if cipher is None:
-            raise VaultError(f"token of connection {connection_id} was encrypted with key "
-                             f"{sealed.key_id!r}, which TOKEN_ENCRYPTION_KEY does not hold")
+            raise VaultError(
+                f"token of connection {connection_id} was encrypted with key "
+                f"{sealed.key_id!r}, which TOKEN_ENCRYPTION_KEY does not hold"
+            )
         if len(sealed.nonce) != NONCE_BYTES:  # AESGCM would raise a bare ValueError
-            raise UnreadableTokenError(f"token of connection {connection_id} is damaged (its "
-                                       f"nonce has {len(sealed.nonce)} bytes, not {NONCE_BYTES})")
+            raise UnreadableTokenError(
+                f"token of connection {connection_id} is damaged (its "
+                f"nonce has {len(sealed.nonce)} bytes, not {NONCE_BYTES})"
+            )
         try:
-            plain = cipher.decrypt(sealed.nonce, sealed.ciphertext,
-                                   _associated_data(connection_id, kind))
+            plain = cipher.decrypt(
+                sealed.nonce, sealed.ciphertext, _associated_data(connection_id, kind)
+            )
         except InvalidTag:
-            raise UnreadableTokenError(f"token of connection {connection_id} failed its "
-                                       "integrity check (altered, or bound to another "
-                                       "connection)") from None
+            raise UnreadableTokenError(
+                f"token of connection {connection_id} failed its "
+                "integrity check (altered, or bound to another "
+                "connection)"
+            ) from None
         return plain.decode()
 
     def needs_rotation(self, sealed: Sealed) -> bool:

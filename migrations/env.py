@@ -11,8 +11,12 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     connectable = context.config.attributes.get("connection") or get_engine().connect()
     with connectable as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          compare_type=True, compare_server_default=False)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            compare_server_default=False,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

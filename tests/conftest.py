@@ -35,8 +35,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     from metricx.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir = Path(tmp_path_factory.mktemp("metricx-data"))
-    _set_env(METRICX_ENV="test", METRICX_DATA_DIR=str(data_dir), BCRYPT_ROUNDS="4",
-             TOKEN_ENCRYPTION_KEY=f"test:{TEST_KEY}")
+    _set_env(
+        METRICX_ENV="test",
+        METRICX_DATA_DIR=str(data_dir),
+        BCRYPT_ROUNDS="4",
+        TOKEN_ENCRYPTION_KEY=f"test:{TEST_KEY}",
+    )
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     database_url = os.environ.get("TEST_DATABASE_URL")
     if not database_url:

@@ -1,4 +1,4 @@
-"""DESIGN.md's SemanticQuery example (CPC this week vs last week, top 3 ads), as tests use it."""
+"""The SemanticQuery example of docs/design.md (CPC this week vs last week, top 3 ads)."""
 
 from __future__ import annotations
 

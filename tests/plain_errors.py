@@ -5,8 +5,20 @@ from __future__ import annotations
 import re
 
 #: Signs that a message leaks the database layer or a Python traceback.
-LEAKS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "[SQL:", "[parameters:", "psycopg",
-         "sqlalchemy", "sqlalche.me", "Traceback", "DataError", "%(")
+LEAKS = (
+    "SELECT ",
+    "INSERT ",
+    "UPDATE ",
+    "DELETE ",
+    "[SQL:",
+    "[parameters:",
+    "psycopg",
+    "sqlalchemy",
+    "sqlalche.me",
+    "Traceback",
+    "DataError",
+    "%(",
+)
 #: An exception's class name before its text ("OverflowError: ...") tells of a crash.
 CRASH = re.compile(r"\b[A-Za-z_.]+(?:Error|Exception):")
 #: A message is a sentence or two, never a dump.

@@ -25,8 +25,9 @@ CREDENTIALS = SandboxCredentials()
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServers]:
-    with SandboxServers(now=NOW, seed=5, ads=9, campaigns=3, days=20, orders_per_day=15,
-                        today=NOW.date()) as servers:
+    with SandboxServers(
+        now=NOW, seed=5, ads=9, campaigns=3, days=20, orders_per_day=15, today=NOW.date()
+    ) as servers:
         yield servers
 
 
@@ -35,9 +36,12 @@ def fakes(sandbox: SandboxServers, setenv, monkeypatch: pytest.MonkeyPatch) -> S
     """Settings point at the fakes; connector retries record their waits instead of sleeping."""
     sandbox.reset()
     sandbox.now = NOW
-    setenv(**sandbox.env, GOOGLE_CLIENT_ID=CREDENTIALS.google_client_id,
-           GOOGLE_CLIENT_SECRET=CREDENTIALS.google_client_secret,
-           GOOGLE_DEVELOPER_TOKEN=CREDENTIALS.google_developer_token)
+    setenv(
+        **sandbox.env,
+        GOOGLE_CLIENT_ID=CREDENTIALS.google_client_id,
+        GOOGLE_CLIENT_SECRET=CREDENTIALS.google_client_secret,
+        GOOGLE_DEVELOPER_TOKEN=CREDENTIALS.google_developer_token,
+    )
     sandbox.sleeps = []
     monkeypatch.setattr("metricx.connectors.http.time.sleep", sandbox.sleeps.append)
     return sandbox
@@ -46,10 +50,13 @@ def fakes(sandbox: SandboxServers, setenv, monkeypatch: pytest.MonkeyPatch) -> S
 @pytest.fixture
 def oauth_apps(fakes: SandboxServers, setenv, redis_conn) -> SandboxServers:
     """`fakes`, plus the sandbox's OAuth app credentials and redirect URL in the settings."""
-    setenv(META_APP_ID=CREDENTIALS.meta_app_id, META_APP_SECRET=CREDENTIALS.meta_app_secret,
-           SHOPIFY_CLIENT_ID=CREDENTIALS.shopify_client_id,
-           SHOPIFY_CLIENT_SECRET=CREDENTIALS.shopify_client_secret,
-           OAUTH_REDIRECT_URL="http://localhost:8501/connections")
+    setenv(
+        META_APP_ID=CREDENTIALS.meta_app_id,
+        META_APP_SECRET=CREDENTIALS.meta_app_secret,
+        SHOPIFY_CLIENT_ID=CREDENTIALS.shopify_client_id,
+        SHOPIFY_CLIENT_SECRET=CREDENTIALS.shopify_client_secret,
+        OAUTH_REDIRECT_URL="http://localhost:8501/connections",
+    )
     return fakes
 
 
@@ -64,10 +71,15 @@ def connections(fakes: SandboxServers, admin, redis_conn) -> dict[str, object]:
     return {
         "meta": add_connection(admin, "meta", meta.external_id, CREDENTIALS.meta_access_token),
         "google": add_connection(
-            admin, "google", google.external_id, CREDENTIALS.google_refresh_token,
-            settings={"login_customer_id": CREDENTIALS.google_login_customer_id}),
-        "shopify": add_connection(admin, "shopify", CREDENTIALS.shopify_shop,
-                                  CREDENTIALS.shopify_access_token),
+            admin,
+            "google",
+            google.external_id,
+            CREDENTIALS.google_refresh_token,
+            settings={"login_customer_id": CREDENTIALS.google_login_customer_id},
+        ),
+        "shopify": add_connection(
+            admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token
+        ),
     }
 
 
@@ -80,8 +92,11 @@ def stored_day_totals(connection_id: int, tz: str, days: list[date]) -> dict:
     from metricx.sync import snapshots
 
     with transaction() as session:
-        rows = session.execute(select(Entity.id, Entity.external_id, Entity.workspace_id).where(
-            Entity.connection_id == connection_id, Entity.level == "ad")).all()
+        rows = session.execute(
+            select(Entity.id, Entity.external_id, Entity.workspace_id).where(
+                Entity.connection_id == connection_id, Entity.level == "ad"
+            )
+        ).all()
         ads = {pk: external for pk, external, _ in rows}
         workspace_id = rows[0].workspace_id if rows else 0
         found = {}
@@ -121,22 +136,38 @@ def synced(fakes, admin, redis_conn):
     merchant = fakes.merchant
     connections = []
     for account in merchant.accounts:
-        secret = (CREDENTIALS.google_refresh_token if account.provider == "google"
-                  else CREDENTIALS.meta_access_token)
-        settings_ = ({"login_customer_id": CREDENTIALS.google_login_customer_id}
-                     if account.provider == "google" else {})
-        connections.append(add_connection(admin, account.provider, account.external_id, secret,
-                                          settings=settings_))
-    shop = add_connection(admin, "shopify", CREDENTIALS.shopify_shop,
-                          CREDENTIALS.shopify_access_token)
+        secret = (
+            CREDENTIALS.google_refresh_token
+            if account.provider == "google"
+            else CREDENTIALS.meta_access_token
+        )
+        settings_ = (
+            {"login_customer_id": CREDENTIALS.google_login_customer_id}
+            if account.provider == "google"
+            else {}
+        )
+        connections.append(
+            add_connection(admin, account.provider, account.external_id, secret, settings=settings_)
+        )
+    shop = add_connection(
+        admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token
+    )
     with transaction() as session:
         for offset in range(-2, (LAST - FIRST).days + 3):
             day = FIRST + timedelta(days=offset)
-            session.add(FxRate(workspace_id=admin.workspace_id, day=day, from_currency="EUR",
-                               to_currency="USD", rate=eur_rate(day)))
+            session.add(
+                FxRate(
+                    workspace_id=admin.workspace_id,
+                    day=day,
+                    from_currency="EUR",
+                    to_currency="USD",
+                    rate=eur_rate(day),
+                )
+            )
     for connection in connections:
-        outcome = sync_connection(admin.workspace_id, connection.id, "range", start=FIRST,
-                                  end=LAST, now=NOW)
+        outcome = sync_connection(
+            admin.workspace_id, connection.id, "range", start=FIRST, end=LAST, now=NOW
+        )
         assert outcome.status == "success", outcome.error
     assert sync_connection(admin.workspace_id, shop.id, "shop", now=NOW).status == "success"
     return admin.workspace_id, reference_rows(admin.workspace_id)
@@ -144,7 +175,8 @@ def synced(fakes, admin, redis_conn):
 
 def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
     with get_engine().connect() as conn:
-        ads = pd.read_sql(text("""
+        ads = pd.read_sql(
+            text("""
             SELECT s.bucket_start, s.spend, s.impressions, s.clicks, s.conversions,
                    s.conversion_value, c.provider, c.currency,
                    ad.id AS ad_id, ad.name AS ad, ads.id AS adset_id, ads.name AS adset,
@@ -152,16 +184,24 @@ def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
             FROM metric_snapshots s JOIN entities ad ON ad.id = s.entity_id
             JOIN entities ads ON ads.id = ad.parent_id JOIN entities cmp ON cmp.id = ads.parent_id
             JOIN connections c ON c.id = ad.connection_id WHERE s.workspace_id = :ws"""),
-            conn, params={"ws": workspace_id})
-        orders = pd.read_sql(text("SELECT * FROM shopify_orders WHERE workspace_id = :ws"),
-                             conn, params={"ws": workspace_id})
-        refunds = pd.read_sql(text("""SELECT r.order_id, r.created_at, r.amount, r.sales,
+            conn,
+            params={"ws": workspace_id},
+        )
+        orders = pd.read_sql(
+            text("SELECT * FROM shopify_orders WHERE workspace_id = :ws"),
+            conn,
+            params={"ws": workspace_id},
+        )
+        refunds = pd.read_sql(
+            text("""SELECT r.order_id, r.created_at, r.amount, r.sales,
             r.shipping, r.taxes FROM shopify_refunds r
             JOIN shopify_orders o ON o.id = r.order_id WHERE r.workspace_id = :ws
-            AND NOT o.test"""), conn, params={"ws": workspace_id})
+            AND NOT o.test"""),
+            conn,
+            params={"ws": workspace_id},
+        )
     ads["day"] = ads["bucket_start"].dt.tz_convert("America/New_York").dt.date
-    rate = ads.apply(lambda r: float(eur_rate(r["day"])) if r["currency"] == "EUR" else 1.0,
-                     axis=1)
+    rate = ads.apply(lambda r: float(eur_rate(r["day"])) if r["currency"] == "EUR" else 1.0, axis=1)
     for column in ("spend", "conversion_value"):
         ads[column] = ads[column].astype(float) * rate
     for column in ("impressions", "clicks", "conversions"):
@@ -170,5 +210,3 @@ def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:
     orders["cancel_day"] = orders["cancelled_at"].dt.tz_convert("America/New_York").dt.date
     refunds["day"] = refunds["created_at"].dt.tz_convert("America/New_York").dt.date
     return {"ads": ads, "orders": orders, "refunds": refunds}
-
-

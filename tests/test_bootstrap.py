@@ -35,8 +35,12 @@ class Up:
         self.log = data_dir.parent / f"up-{self.port}.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "metricx.cli", "up", "--port", str(self.port)],
-            cwd=PROJECT_ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log.read_text()
@@ -56,8 +60,10 @@ class Up:
 
     def family(self) -> list[psutil.Process]:
         try:
-            return [psutil.Process(self.process.pid),
-                    *psutil.Process(self.process.pid).children(recursive=True)]
+            return [
+                psutil.Process(self.process.pid),
+                *psutil.Process(self.process.pid).children(recursive=True),
+            ]
         except psutil.NoSuchProcess:
             return []
 
@@ -81,10 +87,18 @@ def survivors(data_dir: Path, pids: set[int]) -> list[str]:
 @pytest.fixture
 def up_env(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEY")}
-    env.update(METRICX_DATA_DIR=str(data_dir), METRICX_ENV="development", BCRYPT_ROUNDS="4",
-               PIXEL_PORT=str(free_port()), WEBHOOK_PORT=str(free_port()))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "TOKEN_ENCRYPTION_KEY")
+    }
+    env.update(
+        METRICX_DATA_DIR=str(data_dir),
+        METRICX_ENV="development",
+        BCRYPT_ROUNDS="4",
+        PIXEL_PORT=str(free_port()),
+        WEBHOOK_PORT=str(free_port()),
+    )
     yield data_dir, env
     for proc in psutil.process_iter(["cmdline"]):  # never leave a server behind a failed test
         if str(data_dir) in " ".join(proc.info["cmdline"] or []):
@@ -98,12 +112,16 @@ def wait_for_synced_connection(data_dir: Path, timeout_s: float = 120) -> int:
     try:
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                done = conn.execute(text(
-                    "SELECT count(*) FROM sync_runs WHERE status = 'success'")).scalar_one()
+                done = conn.execute(
+                    text("SELECT count(*) FROM sync_runs WHERE status = 'success'")
+                ).scalar_one()
                 if done:
-                    return conn.execute(text(
-                        "SELECT (SELECT count(*) FROM metric_snapshots)"
-                        " + (SELECT count(*) FROM shopify_orders)")).scalar_one()
+                    return conn.execute(
+                        text(
+                            "SELECT (SELECT count(*) FROM metric_snapshots)"
+                            " + (SELECT count(*) FROM shopify_orders)"
+                        )
+                    ).scalar_one()
             time.sleep(1)
     finally:
         engine.dispose()
@@ -126,16 +144,23 @@ def test_up_runs_everything_the_printed_login_works_and_ctrl_c_stops_it_all(up_e
     email, password = line.split()[3], line.split()[-1]
     engine = create_engine(embedded_url(data_dir))
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT password_hash, role FROM users WHERE email = :e"),
-                              {"e": email}).one()
+        stored = conn.execute(
+            text("SELECT password_hash, role FROM users WHERE email = :e"), {"e": email}
+        ).one()
         names = conn.execute(text("SELECT name FROM workspaces")).scalars().all()
     engine.dispose()
     assert bcrypt.checkpw(password.encode(), stored.password_hash.encode())
     assert stored.role == "admin" and names == ["demo"]
     # And a worker, the scheduler and the app run beside the two servers
     commands = " ".join(" ".join(p.cmdline()) for p in up.family())
-    for part in ("metricx.cli worker", "metricx.cli scheduler", "streamlit run", "redis-server",
-                 "metricx.cli sandbox-serve", "metricx.cli pixel"):
+    for part in (
+        "metricx.cli worker",
+        "metricx.cli scheduler",
+        "streamlit run",
+        "redis-server",
+        "metricx.cli sandbox-serve",
+        "metricx.cli pixel",
+    ):
         assert part in commands
     # And the app answers this machine only (APP_HOST is unset)
     app = next(p for p in up.family() if "streamlit run" in " ".join(p.cmdline()))
@@ -189,8 +214,9 @@ def test_up_uses_the_database_url_it_is_given(up_env, servers):
     admin.dispose()
 
 
-def test_the_printed_admin_login_is_kept_private_from_its_first_byte(db, setenv, tmp_path,
-                                                                      monkeypatch):
+def test_the_printed_admin_login_is_kept_private_from_its_first_byte(
+    db, setenv, tmp_path, monkeypatch
+):
     from metricx.bootstrap import ensure_demo_workspace, login_file
 
     # Given a umask that lets everyone read new files, and no chmod to tighten one afterwards

@@ -19,8 +19,18 @@ from metricx.cli import main
 #: Commands that serve until stopped, or run for minutes (the demo's 180-day sync, the
 #: golden-set evaluation), or would reach real ad platforms (a connection added here would
 #: be synced against the real Meta or Google API).
-LEFT_OUT = {("up",), ("pixel",), ("webhooks",), ("worker",), ("scheduler",),
-            ("sandbox-serve",), ("demo",), ("eval",), ("migrate",), ("connection", "add")}
+LEFT_OUT = {
+    ("up",),
+    ("pixel",),
+    ("webhooks",),
+    ("worker",),
+    ("scheduler",),
+    ("sandbox-serve",),
+    ("demo",),
+    ("eval",),
+    ("migrate",),
+    ("connection", "add"),
+}
 #: How `--workspace` is given: mostly one that exists, so the command goes on to its work.
 WORKSPACE = st.sampled_from(["Acme", "Acme", "1"]) | HOSTILE_TEXT | HUGE_INT.map(str)
 
@@ -45,12 +55,14 @@ def values_for(param: click.Parameter) -> st.SearchStrategy[str]:
     if isinstance(param.type, click.Choice):
         return st.sampled_from(list(param.type.choices)) | HOSTILE_TEXT
     if isinstance(param.type, click.DateTime):
-        return ANY_DAY.map(date.isoformat) | st.sampled_from(
-            ["2026-11-01", "2026-02-30", "0000-01-01"]) | HOSTILE_TEXT
+        return (
+            ANY_DAY.map(date.isoformat)
+            | st.sampled_from(["2026-11-01", "2026-02-30", "0000-01-01"])
+            | HOSTILE_TEXT
+        )
     if isinstance(param.type, click.types.IntParamType):
         return st.integers(1, 5).map(str) | HUGE_INT.map(str) | HOSTILE_TEXT
-    return st.sampled_from(["kim@acme.test", "Acme", "spend last week", "Shop Two"]) \
-        | HOSTILE_TEXT
+    return st.sampled_from(["kim@acme.test", "Acme", "spend last week", "Shop Two"]) | HOSTILE_TEXT
 
 
 @st.composite
@@ -67,13 +79,13 @@ def command_lines(draw: st.DrawFn) -> tuple[list[str], str]:
             if param.is_flag:
                 argv.append(flag)
                 continue
-            for value in draw(st.lists(values_for(param), min_size=1,
-                                       max_size=2 if param.multiple else 1)):
+            for value in draw(
+                st.lists(values_for(param), min_size=1, max_size=2 if param.multiple else 1)
+            ):
                 argv += [flag, value]
         else:
             count = 1 if param.nargs == 1 else draw(st.integers(1, 2))
-            argv += ["--", *draw(st.lists(values_for(param), min_size=count,
-                                          max_size=count))]
+            argv += ["--", *draw(st.lists(values_for(param), min_size=count, max_size=count))]
     stdin = draw(st.sampled_from(["a long password\n", "EAAB-token\n", ""]) | HOSTILE_TEXT)
     return argv, stdin
 
@@ -83,18 +95,23 @@ def quiet_copilot(setenv):
     setenv(ANTHROPIC_API_KEY="")  # the offline parser: no network
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(line=command_lines())
-def test_any_command_line_succeeds_or_says_why_in_one_line(workspace, redis_conn,
-                                                           quiet_copilot, line):
+def test_any_command_line_succeeds_or_says_why_in_one_line(
+    workspace, redis_conn, quiet_copilot, line
+):
     argv, stdin = line
     # Given a workspace, when the command runs with these arguments (stdin as bytes: a pipe
     # may carry what is not UTF-8)
     result = CliRunner().invoke(main, argv, input=stdin.encode("utf-8", "surrogatepass"))
     # Then it never ends in an exception of its own
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{type(result.exception).__name__}: {result.exception}"
+    )
     assert "Traceback" not in result.output
     if result.exit_code == 2:  # click's usage errors: a usage line, a hint, an error line
         assert "Error:" in result.stderr  # (which repeats a bad value as typed, at any length)

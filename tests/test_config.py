@@ -8,9 +8,14 @@ from metricx.config import ConfigError, load, write_private_file
 SAFE_KEY = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 COOKIE_KEY = "k" * 32
 #: What a production deployment sets, each at the weakest value it accepts.
-PRODUCTION = {"METRICX_ENV": "production", "TOKEN_ENCRYPTION_KEY": SAFE_KEY,
-              "COOKIE_KEY": COOKIE_KEY, "BCRYPT_ROUNDS": "12", "LOGIN_MAX_FAILURES": "3",
-              "LOGIN_LOCK_MINUTES": "1"}
+PRODUCTION = {
+    "METRICX_ENV": "production",
+    "TOKEN_ENCRYPTION_KEY": SAFE_KEY,
+    "COOKIE_KEY": COOKIE_KEY,
+    "BCRYPT_ROUNDS": "12",
+    "LOGIN_MAX_FAILURES": "3",
+    "LOGIN_LOCK_MINUTES": "1",
+}
 
 
 def mode_of(path) -> int:
@@ -39,28 +44,34 @@ def test_production_starts_with_every_setting_at_its_weakest_accepted_value():
     assert config.is_production and config.login_cookie_key() == COOKIE_KEY
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("COOKIE_KEY", "", "COOKIE_KEY set to a secret of at least 32 characters"),
-    ("COOKIE_KEY", "x", "COOKIE_KEY set to a secret of at least 32 characters"),
-    ("COOKIE_KEY", "k" * 31, "COOKIE_KEY set to a secret of at least 32 characters"),
-    ("BCRYPT_ROUNDS", "4", "BCRYPT_ROUNDS of at least 12, got 4"),
-    ("LOGIN_MAX_FAILURES", "2", "LOGIN_MAX_FAILURES of at least 3, got 2"),
-    ("LOGIN_MAX_FAILURES", "0", "LOGIN_MAX_FAILURES must be at least 1, got 0"),
-    ("LOGIN_LOCK_MINUTES", "0", "LOGIN_LOCK_MINUTES of at least 1, got 0"),
-    ("TOKEN_ENCRYPTION_KEY", "k1:not-base64!!", "TOKEN_ENCRYPTION_KEY: key 'k1' is not base64"),
-    ("TOKEN_ENCRYPTION_KEY", "k1:c2hvcnQ=", "TOKEN_ENCRYPTION_KEY: key 'k1' must be 32 bytes"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("COOKIE_KEY", "", "COOKIE_KEY set to a secret of at least 32 characters"),
+        ("COOKIE_KEY", "x", "COOKIE_KEY set to a secret of at least 32 characters"),
+        ("COOKIE_KEY", "k" * 31, "COOKIE_KEY set to a secret of at least 32 characters"),
+        ("BCRYPT_ROUNDS", "4", "BCRYPT_ROUNDS of at least 12, got 4"),
+        ("LOGIN_MAX_FAILURES", "2", "LOGIN_MAX_FAILURES of at least 3, got 2"),
+        ("LOGIN_MAX_FAILURES", "0", "LOGIN_MAX_FAILURES must be at least 1, got 0"),
+        ("LOGIN_LOCK_MINUTES", "0", "LOGIN_LOCK_MINUTES of at least 1, got 0"),
+        ("TOKEN_ENCRYPTION_KEY", "k1:not-base64!!", "TOKEN_ENCRYPTION_KEY: key 'k1' is not base64"),
+        ("TOKEN_ENCRYPTION_KEY", "k1:c2hvcnQ=", "TOKEN_ENCRYPTION_KEY: key 'k1' must be 32 bytes"),
+    ],
+)
 def test_production_refuses_a_weak_setting_at_start_and_names_it(setting, value, message):
     with pytest.raises(ConfigError, match=message):
         load({**PRODUCTION, setting: value})
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("BCRYPT_ROUNDS", "3", "BCRYPT_ROUNDS must be from 4 to 31, got 3"),
-    ("BCRYPT_ROUNDS", "32", "BCRYPT_ROUNDS must be from 4 to 31, got 32"),
-    ("LOGIN_MAX_FAILURES", "0", "LOGIN_MAX_FAILURES must be at least 1, got 0"),
-    ("TOKEN_ENCRYPTION_KEY", "nonsense!", "TOKEN_ENCRYPTION_KEY: key 'k1' is not base64"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("BCRYPT_ROUNDS", "3", "BCRYPT_ROUNDS must be from 4 to 31, got 3"),
+        ("BCRYPT_ROUNDS", "32", "BCRYPT_ROUNDS must be from 4 to 31, got 32"),
+        ("LOGIN_MAX_FAILURES", "0", "LOGIN_MAX_FAILURES must be at least 1, got 0"),
+        ("TOKEN_ENCRYPTION_KEY", "nonsense!", "TOKEN_ENCRYPTION_KEY: key 'k1' is not base64"),
+    ],
+)
 def test_every_environment_refuses_a_setting_that_cannot_work(setting, value, message):
     # (bcrypt takes no other cost; with no failure allowed, nobody could ever log in)
     with pytest.raises(ConfigError, match=message):

@@ -43,20 +43,24 @@ def test_a_transactional_connection_forgets_them_on_its_way_back_to_the_pool(db)
 
 # --- values the database refuses -----------------------------------------------------------
 
-INSERT_WORKSPACE = text("INSERT INTO workspaces (name, timezone, currency, utm_match) "
-                        "VALUES (:name, 'UTC', 'USD', 'id')")
+INSERT_WORKSPACE = text(
+    "INSERT INTO workspaces (name, timezone, currency, utm_match) "
+    "VALUES (:name, 'UTC', 'USD', 'id')"
+)
 
 
-@pytest.mark.parametrize(("statement", "params", "words"), [
-    (INSERT_WORKSPACE, {"name": "Acme\x00"}, "NUL character"),
-    (INSERT_WORKSPACE, {"name": "Acme\ud800"}, "lone surrogate"),
-    (INSERT_WORKSPACE, {"name": "x" * 500}, "longer than can be stored"),
-    (text("SELECT CAST(:id AS bigint)"), {"id": 2**63}, "too large or too small"),
-    (text("SELECT CAST(:day AS date)"), {"day": "2026-02-30"}, "a date or time"),
-    (text("SELECT CAST(:n AS integer)"), {"n": "ten"}, "a value cannot be stored"),
-])
-def test_a_value_the_database_refuses_is_a_plain_error_without_sql(db, statement, params,
-                                                                   words):
+@pytest.mark.parametrize(
+    ("statement", "params", "words"),
+    [
+        (INSERT_WORKSPACE, {"name": "Acme\x00"}, "NUL character"),
+        (INSERT_WORKSPACE, {"name": "Acme\ud800"}, "lone surrogate"),
+        (INSERT_WORKSPACE, {"name": "x" * 500}, "longer than can be stored"),
+        (text("SELECT CAST(:id AS bigint)"), {"id": 2**63}, "too large or too small"),
+        (text("SELECT CAST(:day AS date)"), {"day": "2026-02-30"}, "a date or time"),
+        (text("SELECT CAST(:n AS integer)"), {"n": "ten"}, "a value cannot be stored"),
+    ],
+)
+def test_a_value_the_database_refuses_is_a_plain_error_without_sql(db, statement, params, words):
     # Given a value PostgreSQL (or psycopg before it) cannot take, when a statement sends it,
     # through either engine
     for engine in (get_engine(), get_reader()):

@@ -24,7 +24,8 @@ def test_a_name_with_nul_surrogates_or_controls_is_refused_naming_the_field(valu
     with pytest.raises(InvalidInputError) as caught:
         validation.name(value, "the workspace name")
     assert str(caught.value).startswith("the workspace name contains") and words in str(
-        caught.value)
+        caught.value
+    )
 
 
 @pytest.mark.parametrize(("value", "words"), BAD_TEXT)
@@ -35,8 +36,10 @@ def test_an_email_with_nul_surrogates_or_controls_is_refused(value, words):
 
 
 def test_text_of_several_lines_keeps_tabs_and_line_breaks_but_no_other_control():
-    assert validation.plain_text(" spend\tlast week\r\nby day ", "the question", 100,
-                                 lines=True) == "spend\tlast week\r\nby day"
+    assert (
+        validation.plain_text(" spend\tlast week\r\nby day ", "the question", 100, lines=True)
+        == "spend\tlast week\r\nby day"
+    )
     with pytest.raises(InvalidInputError, match="NUL"):
         validation.plain_text("spend\x00", "the question", 100, lines=True)
 
@@ -69,23 +72,27 @@ def test_an_id_within_a_bigint_is_kept(value, expected):
     assert validation.record_id(value, "the id") == expected
 
 
-@pytest.mark.parametrize(("value", "maximum", "words"), [
-    ("9223372036854775808", validation.MAX_BIGINT, "between 1 and 9,223,372,036,854,775,807"),
-    ("1" * 5000, validation.MAX_BIGINT, "between 1 and"),
-    ("2147483648", validation.MAX_INT, "between 1 and 2,147,483,647"),
-    ("0", validation.MAX_BIGINT, "between 1 and"),
-    ("1e3", validation.MAX_BIGINT, "whole number"),
-    ("٣", validation.MAX_BIGINT, "whole number"),  # a digit, but not one a column reads
-    (True, validation.MAX_BIGINT, "whole number"),
-])
+@pytest.mark.parametrize(
+    ("value", "maximum", "words"),
+    [
+        ("9223372036854775808", validation.MAX_BIGINT, "between 1 and 9,223,372,036,854,775,807"),
+        ("1" * 5000, validation.MAX_BIGINT, "between 1 and"),
+        ("2147483648", validation.MAX_INT, "between 1 and 2,147,483,647"),
+        ("0", validation.MAX_BIGINT, "between 1 and"),
+        ("1e3", validation.MAX_BIGINT, "whole number"),
+        ("٣", validation.MAX_BIGINT, "whole number"),  # a digit, but not one a column reads
+        (True, validation.MAX_BIGINT, "whole number"),
+    ],
+)
 def test_an_id_beyond_its_column_is_refused_before_the_database(value, maximum, words):
     with pytest.raises(InvalidInputError) as caught:
         validation.record_id(value, "the connection id", maximum)
     assert words in str(caught.value) and len(str(caught.value)) < 200
 
 
-@pytest.mark.parametrize("day", [date(1, 1, 1), date(1999, 12, 31), date(2101, 1, 1),
-                                 date(9999, 12, 31)])
+@pytest.mark.parametrize(
+    "day", [date(1, 1, 1), date(1999, 12, 31), date(2101, 1, 1), date(9999, 12, 31)]
+)
 def test_a_date_outside_2000_to_2100_is_refused_naming_the_bounds(day):
     with pytest.raises(InvalidInputError, match="use a date from 2000-01-01 to 2100-12-31"):
         validation.calendar_day(day, "the start date")

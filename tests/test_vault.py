@@ -86,11 +86,14 @@ def test_after_rotation_old_keys_still_decrypt_and_new_seals_use_the_new_key():
     assert rotated.seal("x", connection_id=7).key_id == "new"
 
 
-@pytest.mark.parametrize("spec, problem", [
-    ("k1:not-base64!!", "not base64"),
-    ("k1:" + base64.b64encode(b"short").decode(), "32 bytes"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "spec, problem",
+    [
+        ("k1:not-base64!!", "not base64"),
+        ("k1:" + base64.b64encode(b"short").decode(), "32 bytes"),
+        ("", "empty"),
+    ],
+)
 def test_a_bad_key_setting_says_what_is_wrong(spec, problem):
     with pytest.raises(ConfigError, match=problem):
         parse_keys(spec)
@@ -139,12 +142,15 @@ def test_the_plaintext_token_is_nowhere_in_the_database_or_the_logs(admin, caplo
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     # Then no column of any table, and no log line, holds the token
     with get_engine().connect() as conn:
-        dump = conn.execute(text(
-            "SELECT string_agg(t::text, '|') FROM (SELECT * FROM tokens) t")).scalar_one()
-        dump += conn.execute(text(
-            "SELECT string_agg(c::text, '|') FROM (SELECT * FROM connections) c")).scalar_one()
-        dump += conn.execute(text(
-            "SELECT string_agg(a::text, '|') FROM (SELECT * FROM audit_log) a")).scalar_one()
+        dump = conn.execute(
+            text("SELECT string_agg(t::text, '|') FROM (SELECT * FROM tokens) t")
+        ).scalar_one()
+        dump += conn.execute(
+            text("SELECT string_agg(c::text, '|') FROM (SELECT * FROM connections) c")
+        ).scalar_one()
+        dump += conn.execute(
+            text("SELECT string_agg(a::text, '|') FROM (SELECT * FROM audit_log) a")
+        ).scalar_one()
     assert "PLAINTEXT-MARKER" not in dump
     assert b"PLAINTEXT-MARKER".hex() not in dump
     assert "PLAINTEXT-MARKER" not in caplog.text

@@ -4,6 +4,7 @@ values, one small chart per metric. Legends and labels are never cut short."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 import pandas as pd
@@ -25,10 +26,28 @@ def _axis_format(metric_id: str) -> str:
     return {"currency": ",.0f", "percent": ".1%", "ratio": ".2f"}.get(unit, ",.0f")
 
 
+#: Buckets as the engine labels them: "2026-11-26" (days, weeks, months), "2026-11-26 14:00".
+_BUCKET_LABEL = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$"
+
+
+def _with_times(frame: pd.DataFrame, x: str) -> pd.DataFrame:
+    """`frame` with bucket labels in `x` as timestamps, so the axis and tooltips write them
+    as dates ("Nov 26") rather than as the label's text."""
+    values = frame[x]
+    if (
+        pd.api.types.is_string_dtype(values)
+        and len(values)
+        and values.astype(str).str.match(_BUCKET_LABEL).all()
+    ):
+        return frame.assign(**{x: pd.to_datetime(values)})
+    return frame
+
+
 def _kind(frame: pd.DataFrame, x: str) -> str:
     """Dates and times are temporal ("T"); anything else (hours as labels) is ordinal."""
     temporal = pd.api.types.is_datetime64_any_dtype(frame[x]) or bool(
-        len(frame) and hasattr(frame[x].iloc[0], "isoformat"))
+        len(frame) and hasattr(frame[x].iloc[0], "isoformat")
+    )
     return "T" if temporal else "O"
 
 
@@ -48,12 +67,17 @@ def _time_axis(frame: pd.DataFrame, x: str) -> alt.X:
     if not _whole_days(frame, x):
         return alt.X(f"{x}:T", title=None, axis=alt.Axis(format="%H:%M", labelAngle=0))
     days = sorted(pd.to_datetime(frame[x]).unique())
-    ticks = {}
-    if len(days) <= TICK_EACH_POINT_UP_TO:
-        # DateTime objects are local time, as Vega reads the data's dates.
-        ticks["values"] = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days]
-    return alt.X(f"{x}:T", title=None,
-                 axis=alt.Axis(format="%b %-d", labelAngle=0, labelOverlap=True, **ticks))
+    # DateTime objects are local time, as Vega reads the data's dates.
+    ticks = (
+        [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days]
+        if len(days) <= TICK_EACH_POINT_UP_TO
+        else alt.Undefined
+    )
+    return alt.X(
+        f"{x}:T",
+        title=None,
+        axis=alt.Axis(format="%b %-d", labelAngle=0, labelOverlap=True, values=ticks),
+    )
 
 
 def _time_tooltip(frame: pd.DataFrame, x: str) -> alt.Tooltip:
@@ -63,66 +87,108 @@ def _time_tooltip(frame: pd.DataFrame, x: str) -> alt.Tooltip:
     return alt.Tooltip(f"{x}:T", format=shown, title=" ")
 
 
-def two_axis_lines(frame: pd.DataFrame, x: str, left: str, right: str,
-                   currency: str) -> alt.LayerChart:
+def two_axis_lines(
+    frame: pd.DataFrame, x: str, left: str, right: str, currency: str
+) -> alt.LayerChart:
     """Two metrics over `x`, each on its own y axis (spend would be a flat line on revenue's
     scale), coloured alike in lines, axis titles and legend."""
+    frame = _with_times(frame, x)
     labels = {left: fmt.label(left), right: fmt.label(right)}
-    colour = alt.Color("metric:N", scale=alt.Scale(domain=list(labels.values()),
-                                                   range=[BLUE, ORANGE]), legend=LEGEND)
+    colour = alt.Color(
+        "metric:N",
+        scale=alt.Scale(domain=list(labels.values()), range=[BLUE, ORANGE]),
+        legend=LEGEND,
+    )
     long = frame[[x, left, right]].melt(id_vars=x, var_name="id", value_name="amount")
     long["metric"] = long["id"].map(labels)
     layers = []
-    for metric_id, side, hue in ((left, "left", BLUE), (right, "right", ORANGE)):
-        layers.append(alt.Chart(long[long["id"] == metric_id]).mark_line(point=True).encode(
-            x=_time_axis(frame, x),
-            y=alt.Y("amount:Q", title=_title(metric_id, currency),
-                    axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(metric_id))),
-            color=colour,
-            tooltip=[_time_tooltip(frame, x), "metric:N",
-                     alt.Tooltip("amount:Q", format=",.2f", title="Value")]))
+    sides: tuple[tuple[str, Literal["left", "right"], str], ...] = (
+        (left, "left", BLUE),
+        (right, "right", ORANGE),
+    )
+    for metric_id, side, hue in sides:
+        layers.append(
+            alt.Chart(long[long["id"] == metric_id])
+            .mark_line(point=True)
+            .encode(
+                x=_time_axis(frame, x),
+                y=alt.Y(
+                    "amount:Q",
+                    title=_title(metric_id, currency),
+                    axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(metric_id)),
+                ),
+                color=colour,
+                tooltip=[
+                    _time_tooltip(frame, x),
+                    "metric:N",
+                    alt.Tooltip("amount:Q", format=",.2f", title="Value"),
+                ],
+            )
+        )
     return alt.layer(*layers).resolve_scale(y="independent")
 
 
 def waterfall(steps: pd.DataFrame, currency: str) -> alt.LayerChart:
     """From revenue to net profit: totals in blue, costs in red, credits in green, each bar
     labelled with its amount; steps that are zero are left out (they only add empty gaps)."""
-    shown = steps[(steps["amount"].abs() >= 0.005)
-                  | steps["line"].isin(["store_revenue", "net_profit"])].copy()
-    shown["kind"] = ["total" if line in ("store_revenue", "net_profit")
-                     else "cost" if amount <= 0 else "credit"
-                     for line, amount in zip(shown["line"], shown["amount"], strict=True)]
+    shown = steps[
+        (steps["amount"].abs() >= 0.005) | steps["line"].isin(["store_revenue", "net_profit"])
+    ].copy()
+    shown["kind"] = [
+        "total" if line in ("store_revenue", "net_profit") else "cost" if amount <= 0 else "credit"
+        for line, amount in zip(shown["line"], shown["amount"], strict=True)
+    ]
     shown["label"] = [fmt.money(amount, currency) for amount in shown["amount"]]
     shown["top"] = shown[["start", "end"]].max(axis=1)
     base = alt.Chart(shown).encode(
-        x=alt.X("step:N", sort=list(shown["step"]), title=None,
-                axis=alt.Axis(labelAngle=-30, labelLimit=0)))
+        x=alt.X(
+            "step:N",
+            sort=list(shown["step"]),
+            title=None,
+            axis=alt.Axis(labelAngle=-30, labelLimit=0),
+        )
+    )
     bars = base.mark_bar().encode(
-        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")), y2="end:Q",
-        color=alt.Color("kind:N", legend=None, scale=alt.Scale(
-            domain=["total", "cost", "credit"], range=[BLUE, RED, GREEN])),
-        tooltip=["step:N", alt.Tooltip("label:N", title="Amount")])
+        y=alt.Y("start:Q", title=currency, axis=alt.Axis(format=",.0f")),
+        y2="end:Q",
+        color=alt.Color(
+            "kind:N",
+            legend=None,
+            scale=alt.Scale(domain=["total", "cost", "credit"], range=[BLUE, RED, GREEN]),
+        ),
+        tooltip=["step:N", alt.Tooltip("label:N", title="Amount")],
+    )
     values = base.mark_text(dy=-6, fontSize=11).encode(y="top:Q", text="label:N")
-    return alt.layer(bars, values)
+    return alt.LayerChart(layer=[bars, values])
 
 
-def metric_lines(frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currency: str,
-                 color: str | None = None) -> alt.VConcatChart:
+def metric_lines(
+    frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currency: str, color: str | None = None
+) -> alt.VConcatChart:
     """One small chart per metric over `x` (each with its own scale and unit), one line per
     value of `color` when given."""
+    frame = _with_times(frame, x)
     charts = []
     for metric_id in metric_ids:
-        encoding = {"x": _time_axis(frame, x),
-                    "y": alt.Y(f"{metric_id}:Q", title=_title(metric_id, currency),
-                               axis=alt.Axis(format=_axis_format(metric_id))),
-                    "tooltip": [_time_tooltip(frame, x)] + (
-                        [alt.Tooltip(f"{color}:N")] if color else []) + [
-                        alt.Tooltip(f"{metric_id}:Q", format=",.2f",
-                                    title=fmt.label(metric_id))]}
+        encoding = {
+            "x": _time_axis(frame, x),
+            "y": alt.Y(
+                f"{metric_id}:Q",
+                title=_title(metric_id, currency),
+                axis=alt.Axis(format=_axis_format(metric_id)),
+            ),
+            "tooltip": [_time_tooltip(frame, x)]
+            + ([alt.Tooltip(f"{color}:N")] if color else [])
+            + [alt.Tooltip(f"{metric_id}:Q", format=",.2f", title=fmt.label(metric_id))],
+        }
         if color:
             encoding["color"] = alt.Color(f"{color}:N", legend=LEGEND)
-        charts.append(alt.Chart(frame).mark_line(point=True).encode(**encoding)
-                      .properties(height=180, width="container"))
+        charts.append(
+            alt.Chart(frame)
+            .mark_line(point=True)
+            .encode(**encoding)
+            .properties(height=180, width="container")
+        )
     return alt.vconcat(*charts)
 
 
@@ -131,29 +197,49 @@ SERIES = ["This period", "Previous period"]
 PREVIOUS_BLUE = "#9ecae9"
 
 
-def metric_bars(frame: pd.DataFrame, row: str, metric_ids: Sequence[str], currency: str,
-                previous_suffix: str | None = None) -> alt.VConcatChart:
+def metric_bars(
+    frame: pd.DataFrame,
+    row: str,
+    metric_ids: Sequence[str],
+    currency: str,
+    previous_suffix: str | None = None,
+) -> alt.VConcatChart:
     """One bar chart per metric, a bar per row; with `previous_suffix`, the previous period's
     value (column metric + suffix) beside it."""
     layers = []
     for metric_id in metric_ids:
-        data = frame[[row, metric_id]].rename(columns={metric_id: "value"}).assign(
-            period=SERIES[0])
+        data = frame[[row, metric_id]].rename(columns={metric_id: "value"}).assign(period=SERIES[0])
         if previous_suffix:
             earlier = metric_id + previous_suffix
-            data = pd.concat([data, frame[[row, earlier]].rename(
-                columns={earlier: "value"}).assign(period=SERIES[1])])
+            data = pd.concat(
+                [
+                    data,
+                    frame[[row, earlier]]
+                    .rename(columns={earlier: "value"})
+                    .assign(period=SERIES[1]),
+                ]
+            )
         encoding = {
-            "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None,
-                       axis=alt.Axis(labelLimit=0)),
-            "x": alt.X("value:Q", title=_title(metric_id, currency),
-                       axis=alt.Axis(format=_axis_format(metric_id))),
-            "tooltip": [alt.Tooltip(f"{row}:N", title=" "), "period:N",
-                        alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric_id))]}
+            "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None, axis=alt.Axis(labelLimit=0)),
+            "x": alt.X(
+                "value:Q",
+                title=_title(metric_id, currency),
+                axis=alt.Axis(format=_axis_format(metric_id)),
+            ),
+            "tooltip": [
+                alt.Tooltip(f"{row}:N", title=" "),
+                "period:N",
+                alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric_id)),
+            ],
+        }
         if previous_suffix:
-            encoding |= {"yOffset": alt.YOffset("period:N", sort=SERIES),
-                         "color": alt.Color("period:N", legend=LEGEND, scale=alt.Scale(
-                             domain=SERIES, range=[BLUE, PREVIOUS_BLUE]))}
-        layers.append(alt.Chart(data).mark_bar().encode(**encoding)
-                      .properties(width="container"))
+            encoding |= {
+                "yOffset": alt.YOffset("period:N", sort=SERIES),
+                "color": alt.Color(
+                    "period:N",
+                    legend=LEGEND,
+                    scale=alt.Scale(domain=SERIES, range=[BLUE, PREVIOUS_BLUE]),
+                ),
+            }
+        layers.append(alt.Chart(data).mark_bar().encode(**encoding).properties(width="container"))
     return alt.vconcat(*layers)

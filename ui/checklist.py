@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from metricx.actor import Actor
-from metricx.models import Workspace
 from metricx.services import setup
+from metricx.services.workspaces import Workspace
 from ui.queries import CACHE_SECONDS
 
 #: step id -> (the page that fixes it, the link's words)
@@ -47,14 +47,17 @@ def show_setup_checklist(actor: Actor, workspace: Workspace) -> None:
     if not actor.is_admin:
         pending = [_lowered(s.title) for s in checklist.open_steps if s.affects_profit]
         if pending:
-            st.caption(f"An admin still has to finish setting up this workspace "
-                       f"({'; '.join(pending)}): profit figures are not final until then.")
+            st.caption(
+                f"An admin still has to finish setting up this workspace "
+                f"({'; '.join(pending)}): profit figures are not final until then."
+            )
         return
     first_page = _SEEN not in st.session_state
     st.session_state[_SEEN] = True
     title = f"Finish setting up: {checklist.done} of {len(checklist.steps)} done"
-    with st.expander(title, expanded=first_page or not checklist.costs_reviewed,
-                     icon=":material/checklist:"):
+    with st.expander(
+        title, expanded=first_page or not checklist.costs_reviewed, icon=":material/checklist:"
+    ):
         for step in checklist.steps:
             st.markdown(f"{'✅' if step.done else '⬜'} **{step.title}** · {step.status}")
             if not step.done:
@@ -76,6 +79,8 @@ def profit_note(workspace_id: int) -> str | None:
         gaps.append("shipping, payment fees and handling are not set (Settings → Costs)")
     missing = checklist.unit_costs.missing_share
     if missing:
-        gaps.append(f"{_percent(missing)} of units sold in the last {setup.UNIT_COST_DAYS} "
-                    "days have no unit cost (Shopify → Products → Cost per item)")
+        gaps.append(
+            f"{_percent(missing)} of units sold in the last {setup.UNIT_COST_DAYS} "
+            "days have no unit cost (Shopify → Products → Cost per item)"
+        )
     return f"Net profit is overstated: {'; '.join(gaps)}." if gaps else None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from metricx.markdown import markdown_literal
 from metricx.semantic import catalogue
@@ -30,8 +31,9 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{days} day{'s' if days != 1 else ''} ago"
 
 
-def is_late(last_synced_at: datetime | None, now: datetime | None = None,
-            minutes: int = 60) -> bool:
+def is_late(
+    last_synced_at: datetime | None, now: datetime | None = None, minutes: int = 60
+) -> bool:
     """A connection synced every 15 minutes that has not synced for an hour is late."""
     if last_synced_at is None:
         return True
@@ -49,8 +51,14 @@ STATUS_BADGES = {
     "disconnected": "🔌 disconnected",
 }
 # States that need a person: shown as a warning with the platform's message.
-ATTENTION_STATUSES = ("needs_reauth", "error", "upgrade_needed", "misconfigured", "blocked",
-                      "disconnected")
+ATTENTION_STATUSES = (
+    "needs_reauth",
+    "error",
+    "upgrade_needed",
+    "misconfigured",
+    "blocked",
+    "disconnected",
+)
 
 
 def status_badge(status: str) -> str:
@@ -73,7 +81,7 @@ def literal(text: str) -> str:
     return in_markdown(markdown_literal(text))
 
 
-def money_column(label: str, currency: str) -> st.column_config.NumberColumn:
+def money_column(label: str, currency: str) -> ColumnConfig:
     """A table column of amounts in `currency`, shown with the tiles' symbol and thousands
     separators, and still sorted as numbers."""
     symbol = money(0, currency).removesuffix("0.00")  # the catalogue's own "$" or "SEK "
@@ -93,14 +101,16 @@ def metric(metric_id: str | Metric) -> Metric:
 
 
 def _missing(number: Any) -> bool:
-    return number is None or (isinstance(number, float) and math.isnan(number)) or (
-        not isinstance(number, (int, float)) and pd.isna(number))
+    return (
+        number is None
+        or (isinstance(number, float) and math.isnan(number))
+        or (not isinstance(number, (int, float)) and pd.isna(number))
+    )
 
 
 def value(metric_id: str | Metric, number: Any, currency: str) -> str:
     """One figure as the tiles show it: "$1,234.50", "1,234", "2.31x", "1.23%"; "—" for none."""
-    return format_value(metric(metric_id), None if _missing(number) else float(number),
-                        currency)
+    return format_value(metric(metric_id), None if _missing(number) else float(number), currency)
 
 
 def change(now: Any, before: Any) -> float | None:
@@ -111,12 +121,16 @@ def change(now: Any, before: Any) -> float | None:
     return (float(now) - float(before)) / abs(float(before))
 
 
-def delta(metric_id: str | Metric, now: Any, before: Any) -> tuple[str | None, str]:
+#: st.metric's delta colours this app uses: by direction, reversed, or neutral grey.
+DeltaColour = Literal["normal", "inverse", "off"]
+
+
+def delta(metric_id: str | Metric, now: Any, before: Any) -> tuple[str | None, DeltaColour]:
     """The change for st.metric: its text ("+2.6%") and colour by the metric's direction
     (green when it moved the good way, red the bad way, grey when neither is good)."""
     moved = change(now, before)
     better = metric(metric_id).higher_is_better
-    colour = "off" if better is None else ("normal" if better else "inverse")
+    colour: DeltaColour = "off" if better is None else ("normal" if better else "inverse")
     return (None if moved is None else f"{moved * 100:+.1f}%"), colour
 
 
@@ -135,8 +149,11 @@ def metric_column(metric_id: str, currency: str, title: str | None = None) -> An
         return st.column_config.NumberColumn(title, format="percent", help=entry.definition)
     if entry.unit == "ratio":
         return st.column_config.NumberColumn(title, format="%.2fx", help=entry.definition)
-    return st.column_config.NumberColumn(title, format="%,.2f" if entry.id.startswith(
-        "attributed") else "%,.0f", help=entry.definition)
+    return st.column_config.NumberColumn(
+        title,
+        format="%,.2f" if entry.id.startswith("attributed") else "%,.0f",
+        help=entry.definition,
+    )
 
 
 def change_column(title: str) -> Any:
@@ -164,8 +181,11 @@ def clean_csv(frame: pd.DataFrame, metric_ids: dict[str, str] | None = None) -> 
             continue
         rounded = out[column].round(_CSV_PLACES[unit])
         whole = rounded.dropna()
-        out[column] = (rounded.astype("Int64") if unit == "count" and (whole == whole.round()).all()
-                       else rounded)
+        out[column] = (
+            rounded.astype("Int64")
+            if unit == "count" and (whole == whole.round()).all()
+            else rounded
+        )
     return out.to_csv(index=False).encode()
 
 
@@ -173,12 +193,12 @@ def clean_csv(frame: pd.DataFrame, metric_ids: dict[str, str] | None = None) -> 
 
 
 def day(moment: date) -> str:
-    """"Nov 3, 2026": the one way a date is written on every page."""
+    """ "Nov 3, 2026": the one way a date is written on every page."""
     return f"{moment:%b} {moment.day}, {moment.year}"
 
 
 def span(start: date, end: date) -> str:
-    """"Nov 3 – 9, 2026", "Oct 27 – Nov 2, 2026", "Dec 28, 2025 – Jan 3, 2026", "Nov 3, 2026"."""
+    """ "Nov 3 – 9, 2026", "Oct 27 – Nov 2, 2026", "Dec 28, 2025 – Jan 3, 2026", "Nov 3, 2026"."""
     if start == end:
         return day(start)
     if start.year != end.year:

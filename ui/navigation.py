@@ -9,7 +9,7 @@ import secrets
 import streamlit as st
 
 from metricx.actor import Actor
-from metricx.models import Workspace
+from metricx.services.workspaces import Workspace
 from ui.links import reopen_with_labels
 from ui.period import period_picker
 
@@ -33,15 +33,19 @@ def _home() -> None:
 HOME = st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden")
 
 
-INSIGHTS = [("dashboard.py", "Dashboard", ":material/dashboard:"),
-            ("analytics.py", "Analytics", ":material/query_stats:"),
-            ("campaigns.py", "Campaigns", ":material/account_tree:"),
-            ("finance.py", "Finance", ":material/account_balance:"),
-            ("attribution.py", "Attribution", ":material/conversion_path:"),
-            ("copilot.py", "Copilot", ":material/chat:")]
-ADMIN = [("connections.py", "Connections", ":material/cable:"),
-         ("operations.py", "Operations", ":material/monitoring:"),
-         ("settings.py", "Settings", ":material/settings:")]
+INSIGHTS = [
+    ("dashboard.py", "Dashboard", ":material/dashboard:"),
+    ("analytics.py", "Analytics", ":material/query_stats:"),
+    ("campaigns.py", "Campaigns", ":material/account_tree:"),
+    ("finance.py", "Finance", ":material/account_balance:"),
+    ("attribution.py", "Attribution", ":material/conversion_path:"),
+    ("copilot.py", "Copilot", ":material/chat:"),
+]
+ADMIN = [
+    ("connections.py", "Connections", ":material/cable:"),
+    ("operations.py", "Operations", ":material/monitoring:"),
+    ("settings.py", "Settings", ":material/settings:"),
+]
 YOU = [("account.py", "Account", ":material/person:")]
 #: Pages that read the app-wide period (ui/period.py): app.py shows its picker there.
 PERIOD_PAGES = frozenset({"dashboard", "analytics", "campaigns", "finance", "attribution"})
@@ -74,7 +78,8 @@ def run_page(actor: Actor, workspace: Workspace, *, menu: bool = True) -> None:
         page.run()
     except Exception:  # st.stop, st.rerun and st.switch_page raise BaseExceptions: they pass
         error_id = secrets.token_hex(4)
-        log.exception("page /%s failed for %s (error id %s)", page.url_path, actor.label,
-                      error_id)
-        st.error(f"Something went wrong on this page (error id {error_id}). "
-                 "The details are in the server log.")
+        log.exception("page /%s failed for %s (error id %s)", page.url_path, actor.label, error_id)
+        st.error(
+            f"Something went wrong on this page (error id {error_id}). "
+            "The details are in the server log."
+        )

@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from metricx.models import Workspace
 from metricx.semantic.dates import compare_range_for, resolve_phrase, today_in
 from metricx.semantic.query import TimeRange
+from metricx.services.workspaces import Workspace
+from metricx.vocabulary import COMPARISONS, DEFAULT_PERIOD, PERIODS
 from ui.format import span
 
-PRESETS = ["today", "yesterday", "last 7 days", "last 14 days", "last 30 days", "this week",
-           "last week", "this month", "last month", "this quarter", "last quarter", "custom"]
-DEFAULT_PRESET = "last 7 days"
-COMPARISONS = {"previous period": "previous_period", "previous year": "previous_year",
-               "no comparison": None}
+PRESETS = [*PERIODS, "custom"]
+DEFAULT_PRESET = DEFAULT_PERIOD
+
+
+class Kept(TypedDict):
+    """Where a widget keeps its value: in the URL and across pages (`**KEPT`)."""
+
+    bind: Literal["query-params"]
+    persist_state: Literal["session"]
+
+
+KEPT: Kept = {"bind": "query-params", "persist_state": "session"}
 _STATE = "app_period"  # the resolved Period of this run, for the pages
 
 
@@ -40,7 +49,7 @@ class Period:
         return self.range.until is not None
 
     def caption(self, workspace: Workspace) -> str:
-        """"Nov 3 – 9, 2026 vs Oct 27 – Nov 2, 2026 · days in Europe/Berlin · USD"."""
+        """ "Nov 3 – 9, 2026 vs Oct 27 – Nov 2, 2026 · days in Europe/Berlin · USD"."""
         shown = _described(self.range)
         if self.compare is not None:
             shown += f" vs {_described(self.compare)}"
@@ -60,8 +69,14 @@ def _cutoff(timezone: str, now: datetime | None = None) -> time | None:
     return cutoff if cutoff != time(0) else None
 
 
-def resolve(preset: str, compare: str, start: date | None, end: date | None,
-            timezone: str, now: datetime | None = None) -> Period:
+def resolve(
+    preset: str,
+    compare: str,
+    start: date | None,
+    end: date | None,
+    timezone: str,
+    now: datetime | None = None,
+) -> Period:
     """The Period a choice means now in `timezone`. "today" stops at the current minute and so
     does its comparison (yesterday until the same time); "custom" without both dates is the
     default preset's range."""
@@ -71,26 +86,31 @@ def resolve(preset: str, compare: str, start: date | None, end: date | None,
     elif preset == "today" and (until := _cutoff(timezone, now)) is not None:
         chosen = TimeRange(start=today, end=today, until=until)
     else:
-        chosen = resolve_phrase(preset if preset in PRESETS[:-1] else DEFAULT_PRESET, today)
+        chosen = resolve_phrase(preset if preset in PERIODS else DEFAULT_PRESET, today)
     kind = COMPARISONS.get(compare)
     return Period(preset, chosen, compare_range_for(kind, chosen) if kind else None)
 
 
 def period_picker(workspace: Workspace) -> Period:
     """The sidebar widgets; each keeps its value in one key, in the URL and across pages."""
-    kept = {"bind": "query-params", "persist_state": "session"}
     with st.sidebar:
         st.markdown("**Period**")
-        preset = st.selectbox("Period", PRESETS, index=PRESETS.index(DEFAULT_PRESET),
-                              key="period", label_visibility="collapsed", **kept)
+        preset = st.selectbox(
+            "Period",
+            PRESETS,
+            index=PRESETS.index(DEFAULT_PRESET),
+            key="period",
+            label_visibility="collapsed",
+            **KEPT,
+        )
         start = end = None
         if preset == "custom":
             left, right = st.columns(2)
-            start = left.date_input("From", None, key="from", format="YYYY-MM-DD", **kept)
-            end = right.date_input("To", None, key="to", format="YYYY-MM-DD", **kept)
+            start = left.date_input("From", None, key="from", format="YYYY-MM-DD", **KEPT)
+            end = right.date_input("To", None, key="to", format="YYYY-MM-DD", **KEPT)
             if start is None or end is None:
                 st.caption("Pick both dates; until then the last 7 days are shown.")
-        compare = st.selectbox("Compare with", list(COMPARISONS), key="compare", **kept)
+        compare = st.selectbox("Compare with", list(COMPARISONS), key="compare", **KEPT)
     period = resolve(preset, compare, start, end, workspace.timezone)
     st.session_state[_STATE] = period
     return period

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.services.metrics import MetricsResult, run_query
+from metricx.semantic.engine import MetricsResult, run_query
 
 CACHE_SECONDS = 60
 

@@ -20,8 +20,8 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 from metricx.actor import Actor
 from metricx.config import get_config
 from metricx.errors import NotFoundError
-from metricx.models import User
 from metricx.services import users
+from metricx.services.users import User
 
 COOKIE_NAME = "metricx_auth"
 SESSION_VERSION = "metricx_session_version"  # the version this session's login began under
@@ -51,8 +51,7 @@ def _cookie_owner() -> str | None:
     return owner if isinstance(owner, str) else None
 
 
-def _use_cookie_key_of(authenticator: stauth.Authenticate, credentials: dict,
-                       email: str) -> None:
+def _use_cookie_key_of(authenticator: stauth.Authenticate, credentials: dict, email: str) -> None:
     # The key the authenticator holds was picked for the cookie the browser sent, if any; the
     # cookie it writes for `email` must be signed with `email`'s own (streamlit-authenticator
     # 0.4.2 keeps it on its cookie model).
@@ -61,15 +60,20 @@ def _use_cookie_key_of(authenticator: stauth.Authenticate, credentials: dict,
 
 def _note_refusal(credentials: dict, before: dict[str, int]) -> None:
     """Mirror a refused login into the database (failures, lockout)."""
-    refused = [address for address, entry in credentials["usernames"].items()
-               if entry.get("failed_login_attempts", 0) > before.get(address, 0)]
+    refused = [
+        address
+        for address, entry in credentials["usernames"].items()
+        if entry.get("failed_login_attempts", 0) > before.get(address, 0)
+    ]
     if not refused:  # an email no user has: the authenticator checked no password
         users.refuse_unknown_email()
     for address in refused:
         user = users.record_failed_login(address)
         if user is not None and users.is_locked(user):
-            st.error("Too many failed attempts: this account is locked for "
-                     f"{get_config().login_lock_minutes} minutes.")
+            st.error(
+                "Too many failed attempts: this account is locked for "
+                f"{get_config().login_lock_minutes} minutes."
+            )
 
 
 def _current_user(email: str) -> User | None:
@@ -89,9 +93,13 @@ def require_login() -> Actor | None:
     config = get_config()
     credentials = users.login_credentials()
     before = {u: e["failed_login_attempts"] for u, e in credentials["usernames"].items()}
-    authenticator = stauth.Authenticate(credentials, COOKIE_NAME,
-                                        login_cookie_key(credentials, _cookie_owner()),
-                                        config.cookie_expiry_days, auto_hash=False)
+    authenticator = stauth.Authenticate(
+        credentials,
+        COOKIE_NAME,
+        login_cookie_key(credentials, _cookie_owner()),
+        config.cookie_expiry_days,
+        auto_hash=False,
+    )
 
     def sign_cookie_for(login: dict) -> None:  # called between the password check and the write
         _use_cookie_key_of(authenticator, credentials, login["username"])
@@ -105,10 +113,17 @@ def require_login() -> Actor | None:
     if SESSION_ENDED in st.session_state and not st.session_state["authentication_status"]:
         st.info(st.session_state.pop(SESSION_ENDED))  # once the session has really ended
     try:
-        authenticator.login(location="main", max_login_attempts=config.login_max_failures,
-                            fields={"Form name": "Log in to Metricx", "Username": "Email",
-                                    "Password": "Password", "Login": "Log in"},
-                            callback=sign_cookie_for)
+        authenticator.login(
+            location="main",
+            max_login_attempts=config.login_max_failures,
+            fields={
+                "Form name": "Log in to Metricx",
+                "Username": "Email",
+                "Password": "Password",
+                "Login": "Log in",
+            },
+            callback=sign_cookie_for,
+        )
     except LoginError as error:
         message = str(error)
         if "attempts" in message:
@@ -130,16 +145,18 @@ def require_login() -> Actor | None:
     if user is None or user.session_version != st.session_state[SESSION_VERSION]:
         authenticator.logout(location="unrendered")
         st.session_state.pop(SESSION_VERSION)
-        st.session_state.setdefault(SESSION_ENDED,
-                                    "Your session has ended: please log in again.")
+        st.session_state.setdefault(SESSION_ENDED, "Your session has ended: please log in again.")
         st.rerun()
     if write_cookie_again:
         _use_cookie_key_of(authenticator, credentials, email)
         authenticator.cookie_controller.set_cookie()
     with st.sidebar:
         st.caption(f"Signed in as **{user.email}** ({user.role})")
-        authenticator.logout("Log out", location="sidebar",
-                             callback=lambda logout: users.end_sessions(logout["username"]))
+        authenticator.logout(
+            "Log out",
+            location="sidebar",
+            callback=lambda logout: users.end_sessions(logout["username"]),
+        )
     if not st.session_state.get("authentication_status"):
         st.session_state.pop(SESSION_VERSION)
         st.rerun()  # logged out just now: the next run shows the login form without the menu

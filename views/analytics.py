@@ -5,31 +5,35 @@ link or a reload reproduces the view."""
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.arrow import DataframeState
 
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
-from metricx.semantic.query import DIMENSIONS, PROVIDERS, SemanticQuery, TimeRange
+from metricx.semantic.query import DIMENSIONS, SemanticQuery, TimeRange
+from metricx.vocabulary import AD_PROVIDERS, LEVELS
 from ui import charts
 from ui import format as fmt
 from ui.links import ANALYTICS_METRICS, DIMENSION_LABELS, GRAIN_LABELS
-from ui.period import current_period
+from ui.period import KEPT, current_period
 from ui.queries import cached_query
 from ui.session import current_actor
 
 DEFAULT_METRICS = ["spend", "roas"]
 # How a time bucket reads in the table (moment.js formats); the CSV keeps ISO dates.
-GRAIN_FORMATS = {"day": "MMM D, YYYY", "week": "[Week of] MMM D, YYYY", "month": "MMMM YYYY",
-                 "hour": "MMM D, YYYY HH:mm"}
+GRAIN_FORMATS = {
+    "day": "MMM D, YYYY",
+    "week": "[Week of] MMM D, YYYY",
+    "month": "MMMM YYYY",
+    "hour": "MMM D, YYYY HH:mm",
+}
 # An ad or ad set is shown with the names above it: ads are often named alike ("Video 1").
 PARENTS = {"ad": ("campaign", "adset"), "adset": ("campaign",)}
-# Levels a row can open in Campaigns (its URL contract: ?level=…&node=<id>).
-ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
 PREVIOUS, CHANGE = "_previous", "_change"
 CHART_ROWS = 10  # bars or lines per chart; the table has every row
-KEPT = {"bind": "query-params", "persist_state": "session"}
 
 actor = current_actor()
 workspace = st.session_state["metricx_workspace"]
@@ -38,18 +42,32 @@ period = current_period()
 st.title("Analytics")
 
 left, middle, right = st.columns(3)
-metrics = left.multiselect("Metrics", ANALYTICS_METRICS, DEFAULT_METRICS, format_func=fmt.label,
-                           key="metrics", wrap=True, **KEPT)
-chosen = middle.multiselect("Split by", DIMENSIONS, format_func=DIMENSION_LABELS.get,
-                            key="dims", wrap=True, **KEPT)
-grain = right.selectbox("Over time", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get,
-                        key="grain", **KEPT)
-grain = None if grain == "total" else grain
+metrics = left.multiselect(
+    "Metrics",
+    ANALYTICS_METRICS,
+    DEFAULT_METRICS,
+    format_func=fmt.label,
+    key="metrics",
+    wrap=True,
+    **KEPT,
+)
+chosen = middle.multiselect(
+    "Split by", DIMENSIONS, format_func=DIMENSION_LABELS.__getitem__, key="dims", wrap=True, **KEPT
+)
+grain_choice = right.selectbox(
+    "Over time", list(GRAIN_LABELS), format_func=GRAIN_LABELS.__getitem__, key="grain", **KEPT
+)
+grain = None if grain_choice == "total" else grain_choice
 left, right = st.columns([1, 2])
-providers = left.multiselect("Platforms", PROVIDERS, PROVIDERS, format_func=str.title,
-                             key="providers", **KEPT)
-name_contains = right.text_input("Name contains", key="name_contains", **KEPT,
-                                 placeholder="Part of a campaign, ad set or ad name")
+providers = left.multiselect(
+    "Platforms", AD_PROVIDERS, AD_PROVIDERS, format_func=str.title, key="providers", **KEPT
+)
+name_contains = right.text_input(
+    "Name contains",
+    key="name_contains",
+    **KEPT,
+    placeholder="Part of a campaign, ad set or ad name",
+)
 st.caption(fmt.in_markdown(period.caption(workspace)) + " · period and comparison in the sidebar")
 
 if not metrics:
@@ -58,8 +76,7 @@ if not metrics:
 if not providers:
     st.info("Pick at least one platform.")
     st.stop()
-dimensions = [d for d in DIMENSIONS
-              if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)]
+dimensions = [d for d in DIMENSIONS if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)]
 # Split over the whole period, the comparison is its own query joined on the entities, so a
 # row of only one period still shows; over time (or for one total) the engine aligns each
 # bucket with the one at the same place in the comparison period.
@@ -67,22 +84,32 @@ joined = period.compare is not None and bool(dimensions) and grain is None
 
 
 def query_for(span: TimeRange, compare: TimeRange | None) -> dict:
-    every_platform = set(providers) == set(PROVIDERS)
-    return {"metrics": metrics, "time_range": span.model_dump(mode="json"),
-            "compare_range": compare.model_dump(mode="json") if compare else None,
-            "dimensions": dimensions, "grain": grain,
-            "filters": {"provider": None if every_platform else providers,
-                        "name_contains": name_contains or None}}
+    every_platform = set(providers) == set(AD_PROVIDERS)
+    return {
+        "metrics": metrics,
+        "time_range": span.model_dump(mode="json"),
+        "compare_range": compare.model_dump(mode="json") if compare else None,
+        "dimensions": dimensions,
+        "grain": grain,
+        "filters": {
+            "provider": None if every_platform else providers,
+            "name_contains": name_contains or None,
+        },
+    }
 
 
 try:
     # The engine's message about the split as chosen, before parents join it.
     SemanticQuery.parse(query_for(period.range, period.compare) | {"dimensions": chosen})
     with st.spinner("Running the query…"):
-        result = cached_query(actor.workspace_id,
-                              query_for(period.range, None if joined else period.compare))
-        before = (cached_query(actor.workspace_id, query_for(period.compare, None))
-                  if joined else None)
+        result = cached_query(
+            actor.workspace_id, query_for(period.range, None if joined else period.compare)
+        )
+        before = (
+            cached_query(actor.workspace_id, query_for(period.compare, None))
+            if joined and period.compare is not None
+            else None
+        )
 except MetricxError as error:  # a combination that cannot run says why, in one sentence
     st.warning(str(error))
     st.stop()
@@ -110,9 +137,13 @@ def with_comparison(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     for metric in metrics:
         frame[metric + CHANGE] = pd.Series(
-            [fmt.change(now, then) for now, then
-             in zip(frame[metric], frame[metric + PREVIOUS], strict=True)],
-            index=frame.index, dtype=float)  # None (nothing to compare with) becomes NaN
+            [
+                fmt.change(now, then)
+                for now, then in zip(frame[metric], frame[metric + PREVIOUS], strict=True)
+            ],
+            index=frame.index,
+            dtype=float,
+        )  # None (nothing to compare with) becomes NaN
     return frame
 
 
@@ -120,8 +151,9 @@ def ranked(frame: pd.DataFrame) -> pd.DataFrame:
     """Largest first metric first, ties by name; over time, in time order first."""
     by = [*([grain] if grain else []), metrics[0], *dimensions]
     ascending = [*([True] if grain else []), False, *[True] * len(dimensions)]
-    return frame.sort_values(by, ascending=ascending, na_position="last",
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        by, ascending=ascending, na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
 table = ranked(with_comparison(result.frame))
@@ -130,51 +162,68 @@ compared = period.compare is not None
 if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
     wanted = ", ".join(fmt.label(m) for m in metrics)
     if name_contains:
-        st.info(f"Nothing named like “{fmt.literal(name_contains)}” has {wanted} in this "
-                "period: check the spelling or clear “Name contains”.")
+        st.info(
+            f"Nothing named like “{fmt.literal(name_contains)}” has {wanted} in this "
+            "period: check the spelling or clear “Name contains”."
+        )
     else:
-        st.info(f"No {wanted} recorded in this period for this selection. Pick a longer period "
-                "in the sidebar, choose other platforms, or check under Connections that your "
-                "ad accounts have synced.")
+        st.info(
+            f"No {wanted} recorded in this period for this selection. Pick a longer period "
+            "in the sidebar, choose other platforms, or check under Connections that your "
+            "ad accounts have synced."
+        )
     st.stop()
 
 
 def row_names(frame: pd.DataFrame) -> pd.Series:
     """Each row's dimension names from the top of the tree, "Meta › Summer sale › Video 1"."""
-    parts = [frame[n].map(str.title) if n == "provider" else frame[n].astype(str)
-             for n in dimensions]
+    parts = [
+        frame[n].map(str.title) if n == "provider" else frame[n].astype(str) for n in dimensions
+    ]
     return pd.Series([" › ".join(row) for row in zip(*parts, strict=True)], index=frame.index)
 
 
 def draw_charts() -> None:
     """Every chosen metric charted: over time as lines, split as bars, one total as tiles."""
     if not dimensions and grain is None:
-        for column, metric in zip(st.columns(min(len(metrics), 4)) * len(metrics), metrics,
-                                  strict=False):
+        for column, metric in zip(
+            st.columns(min(len(metrics), 4)) * len(metrics), metrics, strict=False
+        ):
             now = table[metric].iloc[0]
-            text, colour = (fmt.delta(metric, now, table[metric + PREVIOUS].iloc[0])
-                            if compared else (None, "off"))
-            column.metric(fmt.label(metric), fmt.value(metric, now, currency), text,
-                          delta_color=colour)
+            text, colour = (
+                fmt.delta(metric, now, table[metric + PREVIOUS].iloc[0])
+                if compared
+                else (None, "off")
+            )
+            column.metric(
+                fmt.label(metric), fmt.value(metric, now, currency), text, delta_color=colour
+            )
         return
     data = table if grain is None else table.assign(**{grain: pd.to_datetime(table[grain])})
-    if not dimensions:
-        figure = (charts.two_axis_lines(data, grain, *metrics, currency) if len(metrics) == 2
-                  else charts.metric_lines(data, grain, metrics, currency))
+    if not dimensions and grain is not None:  # (no split and no grain showed tiles above)
+        figure = (
+            charts.two_axis_lines(data, grain, metrics[0], metrics[1], currency)
+            if len(metrics) == 2
+            else charts.metric_lines(data, grain, metrics, currency)
+        )
         st.altair_chart(figure, width="stretch")
         return
     data = data.assign(row=row_names(data))
     if grain is None:  # the table's top rows, in its order
-        figure = charts.metric_bars(data.head(CHART_ROWS), "row", metrics, currency,
-                                    PREVIOUS if compared else None)
+        figure = charts.metric_bars(
+            data.head(CHART_ROWS), "row", metrics, currency, PREVIOUS if compared else None
+        )
     else:
         largest = data.groupby("row")[metrics[0]].sum().nlargest(CHART_ROWS).index
-        figure = charts.metric_lines(data[data["row"].isin(largest)], grain, metrics,
-                                     currency, color="row")
+        figure = charts.metric_lines(
+            data[data["row"].isin(largest)], grain, metrics, currency, color="row"
+        )
     st.altair_chart(figure, width="stretch")
     if data["row"].nunique() > CHART_ROWS:
-        st.caption(f"Charted: the {CHART_ROWS} rows with the largest {fmt.label(metrics[0])}; "
-                   "the table has them all.")
+        st.caption(
+            f"Charted: the {CHART_ROWS} rows with the largest {fmt.label(metrics[0])}; "
+            "the table has them all."
+        )
 
 
 draw_charts()
@@ -183,7 +232,9 @@ draw_charts()
 def shown_columns() -> dict[str, tuple[str, str | None, str]]:
     """The table's visible columns in order: column -> (label, metric id or None, role), the
     role being "" for a value, "previous" or "change" (id columns stay hidden)."""
-    columns = {name: (DIMENSION_LABELS[name], None, "") for name in dimensions}
+    columns: dict[str, tuple[str, str | None, str]] = {
+        name: (DIMENSION_LABELS[name], None, "") for name in dimensions
+    }
     if grain:
         columns[grain] = (GRAIN_LABELS[grain], None, "")
         if compared:
@@ -201,8 +252,9 @@ def header(label: str, role: str) -> str:
 
 
 columns = shown_columns()
-shown = table.assign(**({"provider": table["provider"].map(str.title)}
-                        if "provider" in dimensions else {}))
+shown = table.assign(
+    **({"provider": table["provider"].map(str.title)} if "provider" in dimensions else {})
+)
 config = {}
 for column, (label, metric, role) in columns.items():
     if metric is not None:
@@ -215,17 +267,29 @@ for column, (label, metric, role) in columns.items():
         config[column] = st.column_config.DatetimeColumn(label, format=GRAIN_FORMATS[grain])
     else:
         config[column] = label
-levels = [level for level in ENTITY_LEVELS if level in dimensions]
-picked = st.dataframe(shown, column_config=config, column_order=list(columns), hide_index=True,
-                      width="stretch", key="analytics_rows", placeholder=catalogue.EMPTY_VALUE,
-                      **({"on_select": "rerun", "selection_mode": "single-row"} if levels else {}))
+levels = [level for level in LEVELS if level in dimensions]  # a row opens in Campaigns
+picked = st.dataframe(
+    shown,
+    column_config=config,
+    column_order=list(columns),
+    hide_index=True,
+    width="stretch",
+    key="analytics_rows",
+    placeholder=catalogue.EMPTY_VALUE,
+    on_select="rerun" if levels else "ignore",
+    selection_mode="single-row",
+)
 if compared and joined:
-    st.caption(f"Rows are matched on {', '.join(DIMENSION_LABELS[d] for d in dimensions)} "
-               "across both periods; a row of only one period shows 0 or “—” for the other.")
+    st.caption(
+        f"Rows are matched on {', '.join(DIMENSION_LABELS[d] for d in dimensions)} "
+        "across both periods; a row of only one period shows 0 or “—” for the other."
+    )
 elif compared and grain:
-    st.caption(f"Each {GRAIN_LABELS[grain].lower()} is compared with the one at the same place "
-               f"in the comparison period (first with first, second with second…), shown under "
-               "“Compared with”.")
+    st.caption(
+        f"Each {GRAIN_LABELS[grain].lower()} is compared with the one at the same place "
+        f"in the comparison period (first with first, second with second…), shown under "
+        "“Compared with”."
+    )
 
 withheld = {**(before.withheld if before is not None else {}), **result.withheld}
 for metric, why in withheld.items():
@@ -240,14 +304,20 @@ def open_in_campaigns(row: pd.Series) -> None:
             if pd.isna(node):
                 continue
             name = fmt.literal(str(row[level]))
-            if st.button(f"{DIMENSION_LABELS[level]} “{name}”", key=f"analytics_open_{level}",
-                         icon=":material/open_in_new:", help="Open it in Campaigns"):
-                st.switch_page("views/campaigns.py",
-                               query_params={"level": level, "node": str(int(node))})
+            if st.button(
+                f"{DIMENSION_LABELS[level]} “{name}”",
+                key=f"analytics_open_{level}",
+                icon=":material/open_in_new:",
+                help="Open it in Campaigns",
+            ):
+                st.switch_page(
+                    "views/campaigns.py", query_params={"level": level, "node": str(int(node))}
+                )
 
 
 if levels:
-    selected = picked.selection.rows
+    # drawn with on_select="rerun" (there are levels): the table returned its selection state
+    selected = cast(DataframeState, picked).selection.rows
     if selected and selected[0] < len(table):  # a selection outlives a narrower query
         st.caption("Open in Campaigns:")
         open_in_campaigns(table.iloc[selected[0]])
@@ -261,9 +331,10 @@ def csv_of(frame: pd.DataFrame) -> bytes:
     headers, metric_ids = {}, {}
     for column, (label, metric, role) in columns.items():
         money = metric is not None and catalogue.get_metric(metric).unit == "currency"
-        headers[column] = {("", True): f"{label} ({currency})",
-                           ("previous", True): f"{label} (previous, {currency})"}.get(
-            (role, money), header(label, role))
+        headers[column] = {
+            ("", True): f"{label} ({currency})",
+            ("previous", True): f"{label} (previous, {currency})",
+        }.get((role, money), header(label, role))
         if metric is not None:
             metric_ids[headers[column]] = metric
     out = frame[list(columns)].copy()
@@ -275,8 +346,13 @@ def csv_of(frame: pd.DataFrame) -> bytes:
     return fmt.clean_csv(out.rename(columns=headers), metric_ids)
 
 
-st.download_button("Download CSV", csv_of(table), file_name="metricx-analytics.csv",
-                   mime="text/csv", key="analytics_csv")
+st.download_button(
+    "Download CSV",
+    csv_of(table),
+    file_name="metricx-analytics.csv",
+    mime="text/csv",
+    key="analytics_csv",
+)
 with st.expander("Definitions and query"):
     for definition in result.definitions.values():
         st.markdown(f"- {fmt.in_markdown(definition)}")

@@ -9,23 +9,40 @@ import streamlit as st
 from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
-from metricx.semantic.query import Attribution
+from metricx.semantic.query import AccountingMode, Attribution, AttributionModel, AttributionWindow
 from metricx.services import attribution
 from ui import format as fmt
-from ui.period import current_period
+from ui.period import KEPT, current_period
 from ui.queries import query_or_stop
 from ui.session import current_actor
 
-MODEL_LABELS = {"last_click": "Last click", "first_click": "First click",
-                "last_non_direct": "Last non-direct click", "linear": "Linear",
-                "time_decay": "Time decay (7-day half-life)",
-                "position_based": "Position based (40/20/40)"}
-WINDOW_LABELS = {1: "1 day", 7: "7 days", 14: "14 days", 28: "28 days", None: "Lifetime"}
+MODEL_LABELS: dict[AttributionModel, str] = {
+    "last_click": "Last click",
+    "first_click": "First click",
+    "last_non_direct": "Last non-direct click",
+    "linear": "Linear",
+    "time_decay": "Time decay (7-day half-life)",
+    "position_based": "Position based (40/20/40)",
+}
+WINDOW_LABELS: dict[AttributionWindow | None, str] = {
+    1: "1 day",
+    7: "7 days",
+    14: "14 days",
+    28: "28 days",
+    None: "Lifetime",
+}
 DEFAULT_WINDOW = 3  # 28 days
-MODE_LABELS = {"cash": "Cash (on the order date)", "accrual": "Accrual (on the touch date)"}
-KEPT = {"bind": "query-params", "persist_state": "session"}
-CAMPAIGN_METRICS = ["spend", "attributed_orders", "attributed_revenue", "attributed_roas",
-                    "nc_roas"]
+MODE_LABELS: dict[AccountingMode, str] = {
+    "cash": "Cash (on the order date)",
+    "accrual": "Accrual (on the touch date)",
+}
+CAMPAIGN_METRICS = [
+    "spend",
+    "attributed_orders",
+    "attributed_revenue",
+    "attributed_roas",
+    "nc_roas",
+]
 
 
 def platform_names(frame: pd.DataFrame, column: str = "provider") -> pd.DataFrame:
@@ -41,16 +58,32 @@ st.title("Attribution")
 
 model_col, window_col, mode_col = st.columns(3)
 settings = Attribution(
-    model=model_col.selectbox("Model", list(MODEL_LABELS), format_func=MODEL_LABELS.get,
-                              key="model", **KEPT),
-    window_days=window_col.selectbox("Window", list(WINDOW_LABELS), index=DEFAULT_WINDOW,
-                                     format_func=WINDOW_LABELS.get, key="window", **KEPT),
-    mode=mode_col.selectbox("Accounting", list(MODE_LABELS), format_func=MODE_LABELS.get,
-                            key="accounting", **KEPT))
-st.caption(fmt.in_markdown(
-    f"{period.caption(workspace)} · {MODEL_LABELS[settings.model]}, "
-    f"{WINDOW_LABELS[settings.window_days]} window, {settings.mode} accounting. Orders are "
-    "credited once across all platforms; platform-reported conversions are not."))
+    model=model_col.selectbox(
+        "Model", list(MODEL_LABELS), format_func=MODEL_LABELS.__getitem__, key="model", **KEPT
+    ),
+    window_days=window_col.selectbox(
+        "Window",
+        list(WINDOW_LABELS),
+        index=DEFAULT_WINDOW,
+        format_func=WINDOW_LABELS.__getitem__,
+        key="window",
+        **KEPT,
+    ),
+    mode=mode_col.selectbox(
+        "Accounting",
+        list(MODE_LABELS),
+        format_func=MODE_LABELS.__getitem__,
+        key="accounting",
+        **KEPT,
+    ),
+)
+st.caption(
+    fmt.in_markdown(
+        f"{period.caption(workspace)} · {MODEL_LABELS[settings.model]}, "
+        f"{WINDOW_LABELS[settings.window_days]} window, {settings.mode} accounting. Orders are "
+        "credited once across all platforms; platform-reported conversions are not."
+    )
+)
 
 try:
     with st.spinner("Crediting orders…"):
@@ -62,63 +95,104 @@ except MetricxError as error:
     st.stop()
 
 if reconciled.store_orders == 0:
-    st.info(f"No orders between {fmt.day(period.range.start)} and {fmt.day(period.range.end)}."
-            " Pick another period in the sidebar; if the store is not connected yet, an admin "
-            "can connect your Shopify store on the Connections page and let it sync: orders "
-            "are attributed after every sync and nightly.")
+    st.info(
+        f"No orders between {fmt.day(period.range.start)} and {fmt.day(period.range.end)}."
+        " Pick another period in the sidebar; if the store is not connected yet, an admin "
+        "can connect your Shopify store on the Connections page and let it sync: orders "
+        "are attributed after every sync and nightly."
+    )
     st.stop()
 
 st.subheader("Campaigns by attributed revenue")
-by_campaign = query_or_stop(actor.workspace_id, {
-    "metrics": CAMPAIGN_METRICS, "time_range": period.range.model_dump(mode="json"),
-    "dimensions": ["provider", "campaign"],
-    "order_by": {"metric": "attributed_revenue", "direction": "desc"}, "limit": 50,
-    "attribution": settings.model_dump(mode="json")}).frame
+by_campaign = query_or_stop(
+    actor.workspace_id,
+    {
+        "metrics": CAMPAIGN_METRICS,
+        "time_range": period.range.model_dump(mode="json"),
+        "dimensions": ["provider", "campaign"],
+        "order_by": {"metric": "attributed_revenue", "direction": "desc"},
+        "limit": 50,
+        "attribution": settings.model_dump(mode="json"),
+    },
+).frame
 if by_campaign.empty:
     st.info("No campaign spent or was credited in this period.")
 else:
-    st.dataframe(platform_names(by_campaign).drop(columns=["campaign_id"]), hide_index=True,
-                 width="stretch", column_config={
-                     "provider": "Platform", "campaign": "Campaign",
-                     **{m: fmt.metric_column(m, currency) for m in CAMPAIGN_METRICS}})
-    st.caption(" ".join(catalogue.get_metric(m).definition
-                        for m in ("attributed_revenue", "attributed_roas", "nc_roas")))
+    st.dataframe(
+        platform_names(by_campaign).drop(columns=["campaign_id"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "provider": "Platform",
+            "campaign": "Campaign",
+            **{m: fmt.metric_column(m, currency) for m in CAMPAIGN_METRICS},
+        },
+    )
+    st.caption(
+        " ".join(
+            catalogue.get_metric(m).definition
+            for m in ("attributed_revenue", "attributed_roas", "nc_roas")
+        )
+    )
 
 st.subheader("Where orders came from")
 chart_col, table_col = st.columns([3, 2])
-chart_col.altair_chart(alt.Chart(channels).mark_bar().encode(
-    x=alt.X("revenue:Q", title=f"Credited revenue ({currency})", axis=alt.Axis(format=",.0f")),
-    y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
-    tooltip=[alt.Tooltip("label:N", title="Channel"),
-             alt.Tooltip("orders:Q", format=",.1f", title="Orders"),
-             alt.Tooltip("revenue:Q", format=",.2f", title=f"Revenue ({currency})")]),
-    width="stretch")
-table_col.dataframe(channels[["label", "orders", "revenue"]], hide_index=True, width="stretch",
-                    column_config={"label": "Channel",
-                                   "orders": fmt.metric_column("attributed_orders", currency,
-                                                               "Orders"),
-                                   "revenue": fmt.money_column("Revenue", currency)})
-st.caption("Revenue per order is what the business kept: net sales after that order's "
-           "refunds, plus shipping. The rows add up to the store's orders in the period.")
+chart_col.altair_chart(
+    alt.Chart(channels)
+    .mark_bar()
+    .encode(
+        x=alt.X("revenue:Q", title=f"Credited revenue ({currency})", axis=alt.Axis(format=",.0f")),
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
+        tooltip=[
+            alt.Tooltip("label:N", title="Channel"),
+            alt.Tooltip("orders:Q", format=",.1f", title="Orders"),
+            alt.Tooltip("revenue:Q", format=",.2f", title=f"Revenue ({currency})"),
+        ],
+    ),
+    width="stretch",
+)
+table_col.dataframe(
+    channels[["label", "orders", "revenue"]],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "label": "Channel",
+        "orders": fmt.metric_column("attributed_orders", currency, "Orders"),
+        "revenue": fmt.money_column("Revenue", currency),
+    },
+)
+st.caption(
+    "Revenue per order is what the business kept: net sales after that order's "
+    "refunds, plus shipping. The rows add up to the store's orders in the period."
+)
 
 st.subheader("Reconciliation: platforms vs attribution vs Shopify")
 left, right = st.columns(2)
 left.metric("Shopify orders", fmt.value("orders", reconciled.store_orders, currency))
-right.metric("Shopify revenue (as attributed)", fmt.money(reconciled.store_revenue, currency),
-             help="Net sales of the orders placed in these days after their own refunds, plus "
-                  "shipping.")
+right.metric(
+    "Shopify revenue (as attributed)",
+    fmt.money(reconciled.store_revenue, currency),
+    help="Net sales of the orders placed in these days after their own refunds, plus shipping.",
+)
 st.caption(fmt.in_markdown(reconciled.revenue_summary()))
-st.dataframe(platform_names(reconciled.platforms, "platform"), hide_index=True, width="stretch",
-             column_config={
-                 "platform": "Platform", "spend": fmt.metric_column("spend", currency),
-                 "platform_conversions": fmt.metric_column(
-                     "conversions", currency, "Purchases (platform-reported)"),
-                 "platform_value": fmt.metric_column(
-                     "conversion_value", currency, "Purchase value (platform-reported)"),
-                 "attributed_orders": fmt.metric_column("attributed_orders", currency),
-                 "attributed_revenue": fmt.metric_column("attributed_revenue", currency),
-                 "over_claim": st.column_config.NumberColumn("Reported ÷ attributed",
-                                                             format="%.2fx")})
+st.dataframe(
+    platform_names(reconciled.platforms, "platform"),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "platform": "Platform",
+        "spend": fmt.metric_column("spend", currency),
+        "platform_conversions": fmt.metric_column(
+            "conversions", currency, "Purchases (platform-reported)"
+        ),
+        "platform_value": fmt.metric_column(
+            "conversion_value", currency, "Purchase value (platform-reported)"
+        ),
+        "attributed_orders": fmt.metric_column("attributed_orders", currency),
+        "attributed_revenue": fmt.metric_column("attributed_revenue", currency),
+        "over_claim": st.column_config.NumberColumn("Reported ÷ attributed", format="%.2fx"),
+    },
+)
 st.caption(f"{reconciled.summary()} Always compared in cash accounting (on the order date).")
 
 st.subheader("UTM hygiene")
@@ -129,26 +203,44 @@ with silent_col:
     if hygiene.silent_campaigns.empty:
         st.success("Every spending campaign shows up in some order's journey.")
     else:
-        st.dataframe(platform_names(hygiene.silent_campaigns[["provider", "campaign", "spend"]]),
-                     hide_index=True, width="stretch",
-                     column_config={**spend_column, "campaign": "Campaign"})
-        st.caption("Check their links carry utm_campaign (and utm_content for the ad) with "
-                   "the campaign's id or name.")
+        st.dataframe(
+            platform_names(hygiene.silent_campaigns[["provider", "campaign", "spend"]]),
+            hide_index=True,
+            width="stretch",
+            column_config={**spend_column, "campaign": "Campaign"},
+        )
+        st.caption(
+            "Check their links carry utm_campaign (and utm_content for the ad) with "
+            "the campaign's id or name."
+        )
     with st.expander(f"Ads that spend but never appear ({len(hygiene.silent_ads)})"):
-        st.dataframe(platform_names(hygiene.silent_ads[["provider", "ad", "spend"]]),
-                     hide_index=True, width="stretch",
-                     column_config={**spend_column, "ad": "Ad"})
+        st.dataframe(
+            platform_names(hygiene.silent_ads[["provider", "ad", "spend"]]),
+            hide_index=True,
+            width="stretch",
+            column_config={**spend_column, "ad": "Ad"},
+        )
 with unmatched_col:
     st.markdown("**Paid visits whose UTMs match no campaign**")
     if hygiene.unmatched_utms.empty:
         st.success("Every paid visit's UTMs match a campaign, ad set or ad.")
     else:
-        st.dataframe(hygiene.unmatched_utms, hide_index=True, width="stretch", column_config={
-            "channel": "Channel", "orders": fmt.metric_column("orders", currency),
-            "last_seen": st.column_config.DateColumn("Last seen", format="MMM D, YYYY")})
+        st.dataframe(
+            hygiene.unmatched_utms,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "channel": "Channel",
+                "orders": fmt.metric_column("orders", currency),
+                "last_seen": st.column_config.DateColumn("Last seen", format="MMM D, YYYY"),
+            },
+        )
         st.caption("Match by id or by name is set under Settings → UTM matching.")
 
-if actor.is_admin and st.button("Recompute attribution now", key="attr_recompute",
-                                help="Runs in the background; nightly it runs by itself"):
+if actor.is_admin and st.button(
+    "Recompute attribution now",
+    key="attr_recompute",
+    help="Runs in the background; nightly it runs by itself",
+):
     job_id = attribution.request_recompute(actor)
     st.success(f"Queued (job {job_id}). Refresh in a minute to see the new figures.")

@@ -14,22 +14,20 @@ from metricx.errors import MetricxError
 from metricx.semantic.query import TimeRange
 from metricx.services import campaigns
 from metricx.services.campaigns import View
+from metricx.vocabulary import LEVELS
 from ui import charts
 from ui import format as fmt
-from ui.period import current_period
+from ui.period import KEPT, current_period
 from ui.session import current_actor
 
-LEVEL_LABELS = {"account": "Accounts", "campaign": "Campaigns", "adset": "Ad sets",
-                "ad": "Ads"}
+LEVEL_LABELS = {"account": "Accounts", "campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
 NOUNS = {"account": "account", "campaign": "campaign", "adset": "ad set", "ad": "ad"}
-A_NOUN = {"account": "an account", "campaign": "a campaign", "adset": "an ad set",
-          "ad": "an ad"}
+A_NOUN = {"account": "an account", "campaign": "a campaign", "adset": "an ad set", "ad": "an ad"}
 BOTH_AXES = "spend_roas"  # the trend's default: spend and ROAS, each on its own axis
 TREND_CHOICES = (BOTH_AXES, *campaigns.TABLE_METRICS)
 TREND_MARK = "trend ↓"  # plain text: the table's canvas may have no emoji font
 ROWS = "campaign_rows"  # the table's row selection
 ROW_IDS = "campaign_row_ids"  # the node id of each row the table showed, in its order
-KEPT = {"bind": "query-params", "persist_state": "session"}
 CACHE_SECONDS = 60
 
 
@@ -40,10 +38,16 @@ def tree(workspace_id: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def level_table(workspace_id: int, level: str, period: TimeRange, within: tuple[int, ...],
-                search: str, sort_by: str, descending: bool) -> pd.DataFrame:
-    return campaigns.level_table(workspace_id, level, period, within, search, sort_by,
-                                 descending)
+def level_table(
+    workspace_id: int,
+    level: str,
+    period: TimeRange,
+    within: tuple[int, ...],
+    search: str,
+    sort_by: str,
+    descending: bool,
+) -> pd.DataFrame:
+    return campaigns.level_table(workspace_id, level, period, within, search, sort_by, descending)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -54,15 +58,21 @@ def trend(workspace_id: int, entity_ids: tuple[int, ...], period: TimeRange) -> 
 def as_view(level: str, within: list[str], node: str | None) -> View:
     """The view the widgets' values (ids as the URL's text) describe; text that is no id is
     left out."""
-    return View(level, tuple(int(i) for i in within if str(i).isdigit()),
-                int(node) if node is not None and str(node).isdigit() else None)
+    return View(
+        level,
+        tuple(int(i) for i in within if str(i).isdigit()),
+        int(node) if node is not None and str(node).isdigit() else None,
+    )
 
 
 def view_in_state() -> View:
     """The view the URL-bound widgets hold, read before they are drawn (a callback or the
     last run set it)."""
-    return as_view(st.session_state.get("level", "campaign"),
-                   st.session_state.get("within", []), st.session_state.get("node"))
+    return as_view(
+        st.session_state.get("level", "campaign"),
+        st.session_state.get("within", []),
+        st.session_state.get("node"),
+    )
 
 
 def show(view: View) -> None:
@@ -98,13 +108,11 @@ def names(everything: pd.DataFrame, ids: tuple[int, ...]) -> str:
 
 
 def describe(everything: pd.DataFrame, node_id: int) -> str:
-    """"Ad “Video 1” in Spring Sale › Ad set A": a node with the ancestors that tell it
+    """ "Ad “Video 1” in Spring Sale › Ad set A": a node with the ancestors that tell it
     apart."""
     row = everything[everything["id"] == node_id].iloc[0]
-    path = " › ".join(row[level] for level in campaigns.PARENT_COLUMNS[row["level"]]
-                      if row[level])
-    return f"{NOUNS[row['level']].capitalize()} “{row['name']}”" + (
-        f" in {path}" if path else "")
+    path = " › ".join(row[level] for level in campaigns.PARENT_COLUMNS[row["level"]] if row[level])
+    return f"{NOUNS[row['level']].capitalize()} “{row['name']}”" + (f" in {path}" if path else "")
 
 
 actor = current_actor()
@@ -113,20 +121,24 @@ currency = workspace.currency
 period = current_period()
 st.title("Campaigns")
 # This page compares nothing: its caption names the period alone.
-st.caption(fmt.in_markdown(replace(period, compare=None).caption(workspace))
-           + " · period in the sidebar")
+st.caption(
+    fmt.in_markdown(replace(period, compare=None).caption(workspace)) + " · period in the sidebar"
+)
 
 everything = tree(actor.workspace_id)
 if everything.empty:
     if campaigns.connected_ad_accounts(actor.workspace_id) == 0:
-        st.info("No ad account is connected yet: an admin connects Meta or Google Ads on the "
-                "Connections page, then campaigns appear here.")
+        st.info(
+            "No ad account is connected yet: an admin connects Meta or Google Ads on the "
+            "Connections page, then campaigns appear here."
+        )
         if actor.is_admin:
-            st.page_link("views/connections.py", label="Open Connections",
-                         icon=":material/cable:")
+            st.page_link("views/connections.py", label="Open Connections", icon=":material/cable:")
     else:
-        st.info("Your ad accounts are connected; their campaigns appear here after the first "
-                "sync (its progress is on the Operations page).")
+        st.info(
+            "Your ad accounts are connected; their campaigns appear here after the first "
+            "sync (its progress is on the Operations page)."
+        )
     st.stop()
 
 follow_picked_row(everything)
@@ -134,43 +146,61 @@ follow_picked_row(everything)
 # the level buttons, the breadcrumb and the table's rows change them.
 st.html("<style>.st-key-campaign_view {display: none;}</style>")
 with st.container(key="campaign_view"):
-    level = st.radio("Level", campaigns.LEVELS, index=campaigns.LEVELS.index("campaign"),
-                     key="level", **KEPT)
+    level = st.radio("Level", LEVELS, index=LEVELS.index("campaign"), key="level", **KEPT)
     within = st.multiselect("Inside", [], key="within", accept_new_options=True, **KEPT)
-    node = st.selectbox("Trend of", [], index=None, key="node", accept_new_options=True,
-                        **KEPT)
+    node = st.selectbox("Trend of", [], index=None, key="node", accept_new_options=True, **KEPT)
 asked = as_view(level, within, node)
 view = campaigns.known(everything, asked)
 if view != asked:
-    st.warning("This link names a campaign, ad set or ad that is not in this workspace (any "
-               "more); it is left out.")
+    st.warning(
+        "This link names a campaign, ad set or ad that is not in this workspace (any "
+        "more); it is left out."
+    )
 
 with st.container(horizontal=True, key="campaign_levels"):
-    for option in campaigns.LEVELS:
-        st.button(LEVEL_LABELS[option], key=f"campaign_level_{option}",
-                  type="primary" if option == view.level else "secondary", on_click=show,
-                  args=(campaigns.switch_level(everything, view, option),))
+    for option in LEVELS:
+        st.button(
+            LEVEL_LABELS[option],
+            key=f"campaign_level_{option}",
+            type="primary" if option == view.level else "secondary",
+            on_click=show,
+            args=(campaigns.switch_level(everything, view, option),),
+        )
 crumbs = campaigns.breadcrumb(everything, view)
 with st.container(horizontal=True, vertical_alignment="center", key="campaign_breadcrumb"):
     for number, crumb in enumerate(crumbs[:-1]):
-        st.button(crumb.label, key=f"campaign_crumb_{number}", type="tertiary", on_click=show,
-                  args=(crumb.view,))
+        st.button(
+            crumb.label,
+            key=f"campaign_crumb_{number}",
+            type="tertiary",
+            on_click=show,
+            args=(crumb.view,),
+        )
         st.markdown("›", width="content")
     st.markdown(f"**{fmt.literal(crumbs[-1].label)}**", width="content")
 
 left, middle, right = st.columns([2, 2, 1])
-search = left.text_input("Search by name", key="search", **KEPT,
-                         placeholder=f"Part of {A_NOUN[view.level]} name").strip()
+search = left.text_input(
+    "Search by name", key="search", **KEPT, placeholder=f"Part of {A_NOUN[view.level]} name"
+).strip()
 sort_by = middle.selectbox(
-    "Sort by", campaigns.SORT_KEYS, index=campaigns.SORT_KEYS.index("spend"), key="sort",
-    format_func=lambda k: "Name" if k == "name" else fmt.label(k), **KEPT)
-descending = right.radio("Order", ["descending", "ascending"], key="order", horizontal=True,
-                         **KEPT) == "descending"
+    "Sort by",
+    campaigns.SORT_KEYS,
+    index=campaigns.SORT_KEYS.index("spend"),
+    key="sort",
+    format_func=lambda k: "Name" if k == "name" else fmt.label(k),
+    **KEPT,
+)
+descending = (
+    right.radio("Order", ["descending", "ascending"], key="order", horizontal=True, **KEPT)
+    == "descending"
+)
 
 try:
     with st.spinner("Loading…"):
-        table = level_table(actor.workspace_id, view.level, period.range, view.within,
-                            search, sort_by, descending)
+        table = level_table(
+            actor.workspace_id, view.level, period.range, view.within, search, sort_by, descending
+        )
 except MetricxError as error:
     st.error(str(error))
     st.stop()
@@ -179,8 +209,12 @@ noun, plural = NOUNS[view.level], LEVEL_LABELS[view.level].lower()
 if table.empty:
     inside = f" in {names(everything, view.within)}" if view.within else ""
     if search:
-        st.info(fmt.literal(f"No {noun} name contains “{search}”{inside} — clear the "
-                            f"search to see all {plural}{inside}."))
+        st.info(
+            fmt.literal(
+                f"No {noun} name contains “{search}”{inside} — clear the "
+                f"search to see all {plural}{inside}."
+            )
+        )
         st.button("Clear the search", key="campaign_clear_search", on_click=clear_search)
     elif view.within:
         st.info(fmt.literal(f"{names(everything, view.within)} has no {plural}."))
@@ -190,48 +224,83 @@ if table.empty:
 
 days = fmt.span(period.range.start, period.range.end)
 if table["spend"].sum() == 0 and table["conversions"].fillna(0).sum() == 0:
-    st.info(f"Nothing was spent on these {plural} in {days}: pick another period in the "
-            "sidebar.")
+    st.info(f"Nothing was spent on these {plural} in {days}: pick another period in the sidebar.")
 
 # The trend's node comes first and is marked, so a link to it (?node=<id>) shows it at once.
 pinned = table["id"] == view.node
 shown = pd.concat([table[pinned], table[~pinned]])
 shown["trend"] = [TREND_MARK if i == view.node else "" for i in shown["id"]]
 # A budget is a setting in its account's currency: shown as set there, not converted.
-shown["budget"] = [fmt.money(float(b), c or currency) if pd.notna(b) else ""
-                   for b, c in zip(shown["budget"], shown["currency"], strict=True)]
+shown["budget"] = [
+    fmt.money(float(b), c or currency) if pd.notna(b) else ""
+    for b, c in zip(shown["budget"], shown["currency"], strict=True)
+]
 parents = list(campaigns.PARENT_COLUMNS[view.level])
-columns = [*(["trend"] if pinned.any() else []), "name", *parents, "provider", "status",
-           "budget", *campaigns.TABLE_METRICS]
+columns = [
+    *(["trend"] if pinned.any() else []),
+    "name",
+    *parents,
+    "provider",
+    "status",
+    "budget",
+    *campaigns.TABLE_METRICS,
+]
 st.session_state[ROW_IDS] = shown["id"].tolist()
-st.caption("Click an ad to see its trend." if view.level == "ad" else
-           f"Click {A_NOUN[view.level]} to open its "
-           f"{LEVEL_LABELS[campaigns.CHILD_LEVEL[view.level]].lower()}.")
+st.caption(
+    "Click an ad to see its trend."
+    if view.level == "ad"
+    else f"Click {A_NOUN[view.level]} to open its "
+    f"{LEVEL_LABELS[campaigns.CHILD_LEVEL[view.level]].lower()}."
+)
 st.dataframe(
-    shown[["id", *columns]], key=ROWS, on_select="rerun", selection_mode="single-row",
-    hide_index=True, width="stretch", column_order=columns, column_config={
+    shown[["id", *columns]],
+    key=ROWS,
+    on_select="rerun",
+    selection_mode="single-row",
+    hide_index=True,
+    width="stretch",
+    column_order=columns,
+    column_config={
         "trend": st.column_config.TextColumn("", width="small", help="Its trend is below"),
         "name": NOUNS[view.level].capitalize(),
         **{parent: NOUNS[parent].capitalize() for parent in parents},
-        "provider": "Platform", "status": "Status",
+        "provider": "Platform",
+        "status": "Status",
         "budget": st.column_config.TextColumn("Daily budget"),
-        **{m: fmt.metric_column(m, currency) for m in campaigns.TABLE_METRICS}})
+        **{m: fmt.metric_column(m, currency) for m in campaigns.TABLE_METRICS},
+    },
+)
 st.caption(f"Spend, CPA and CPC in {currency}; daily budgets in each account's own currency.")
 
 st.subheader("Trend")
 focus = (view.node,) if view.node is not None else view.within
-whose = (describe(everything, view.node) if view.node is not None
-         else names(everything, view.within) if view.within else "All ad accounts")
+whose = (
+    describe(everything, view.node)
+    if view.node is not None
+    else names(everything, view.within)
+    if view.within
+    else "All ad accounts"
+)
 left, right = st.columns([3, 2])
 left.markdown(f"**{fmt.literal(whose)}**")
 if view.node is not None:
     context = names(everything, view.within) if view.within else "all ad accounts"
-    left.button(f"Show the trend of {context} instead", key="campaign_trend_back",
-                type="tertiary", on_click=show, args=(replace(view, node=None),))
+    left.button(
+        f"Show the trend of {context} instead",
+        key="campaign_trend_back",
+        type="tertiary",
+        on_click=show,
+        args=(replace(view, node=None),),
+    )
 shown_metric = right.selectbox(
-    "Metric", TREND_CHOICES, key="trend_metric", **KEPT,
-    format_func=lambda m: f"{fmt.label('spend')} and {fmt.label('roas')}" if m == BOTH_AXES
-    else fmt.label(m))
+    "Metric",
+    TREND_CHOICES,
+    key="trend_metric",
+    **KEPT,
+    format_func=lambda m: (
+        f"{fmt.label('spend')} and {fmt.label('roas')}" if m == BOTH_AXES else fmt.label(m)
+    ),
+)
 try:
     daily = trend(actor.workspace_id, focus, period.range)
 except MetricxError as error:
@@ -240,8 +309,6 @@ except MetricxError as error:
 if daily.empty or (daily["spend"].fillna(0) == 0).all():
     st.info(fmt.literal(f"No spend for {whose} in {days}."))
 elif shown_metric == BOTH_AXES:
-    st.altair_chart(charts.two_axis_lines(daily, "day", "spend", "roas", currency),
-                    width="stretch")
+    st.altair_chart(charts.two_axis_lines(daily, "day", "spend", "roas", currency), width="stretch")
 else:
-    st.altair_chart(charts.metric_lines(daily, "day", [shown_metric], currency),
-                    width="stretch")
+    st.altair_chart(charts.metric_lines(daily, "day", [shown_metric], currency), width="stretch")

@@ -4,14 +4,16 @@ A refused form keeps what was typed (a pasted token included); after a change th
 cleared, the page reruns so the list shows it, and a flash message says what happened."""
 
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import timedelta
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.models import PROVIDERS
+from metricx.semantic.dates import today_in
 from metricx.services import connections, oauth, operations, resync
+from metricx.vocabulary import PROVIDERS
 from ui.checklist import forget_setup
 from ui.format import ATTENTION_STATUSES, ago, status_badge
 from ui.jobs import requeue_button
@@ -27,8 +29,12 @@ st.title("Connections")
 st.caption("Ad accounts and shops this workspace syncs from.")
 
 
-def change(action: Callable[[], object], success: Callable[[object], str],
-           inputs: Iterable[str] = ()) -> None:
+Result = TypeVar("Result")
+
+
+def change(
+    action: Callable[[], Result], success: Callable[[Result], str], inputs: Iterable[str] = ()
+) -> None:
     """Run a change. Refused: say why and keep every input. Done: clear `inputs`, rerun so the
     list and the setup checklist show it, and say `success(result)` there."""
     try:
@@ -57,8 +63,10 @@ if "state" in callback and ("code" in callback or "error" in callback):
         st.error(str(error))
     else:
         forget_setup(actor.workspace_id)
-        st.success(f"Connected **{connected.name}**: it syncs on the next 15-minute run, or "
-                   "resync it below.")
+        st.success(
+            f"Connected **{connected.name}**: it syncs on the next 15-minute run, or "
+            "resync it below."
+        )
     st.query_params.clear()
     st.session_state.pop("oauth_link", None)
 
@@ -71,45 +79,67 @@ if not rows:
         "< token.txt`"
     )
 else:
-    table = pd.DataFrame([{
-        "Provider": c.provider.title(),
-        "Account": c.external_account_id,
-        "Name": c.name,
-        "Status": status_badge(c.status),
-        "Last sync": ago(c.last_synced_at),
-        "Last error": c.last_error or "",
-    } for c in rows])
+    table = pd.DataFrame(
+        [
+            {
+                "Provider": c.provider.title(),
+                "Account": c.external_account_id,
+                "Name": c.name,
+                "Status": status_badge(c.status),
+                "Last sync": ago(c.last_synced_at),
+                "Last error": c.last_error or "",
+            }
+            for c in rows
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     show_platform_notices(actor.workspace_id)
     failing = [c for c in rows if c.status in ATTENTION_STATUSES]
     for c in failing:
-        st.warning(f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "
-                   f"{c.last_error or 'no details recorded'}")
+        st.warning(
+            f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "
+            f"{c.last_error or 'no details recorded'}"
+        )
 
     by_id = {c.id: c for c in rows}
     with st.expander("Pause or resume a connection"):
-        chosen = by_id[st.selectbox("Connection", list(by_id), key="toggle_connection",
-                                    format_func=lambda i: f"{by_id[i].name} ({by_id[i].status})")]
+        chosen = by_id[
+            st.selectbox(
+                "Connection",
+                list(by_id),
+                key="toggle_connection",
+                format_func=lambda i: f"{by_id[i].name} ({by_id[i].status})",
+            )
+        ]
         target = "active" if chosen.status == "paused" else "paused"
         if st.button("Resume" if target == "active" else "Pause", key="toggle"):
-            change(lambda: connections.set_status(actor, chosen.id, target),
-                   lambda _: f"{'Resumed' if target == 'active' else 'Paused'} {chosen.name}.")
+            change(
+                lambda: connections.set_status(actor, chosen.id, target),
+                lambda _: f"{'Resumed' if target == 'active' else 'Paused'} {chosen.name}.",
+            )
 
     st.subheader("Manual resync")
     with st.form("resync"):
-        target = by_id[st.selectbox("Connection", list(by_id), key="resync_connection",
-                                    format_func=lambda i: by_id[i].name)]
+        resynced = by_id[
+            st.selectbox(
+                "Connection",
+                list(by_id),
+                key="resync_connection",
+                format_func=lambda i: by_id[i].name,
+            )
+        ]
         left, right = st.columns(2)
-        today = date.today()
+        today = today_in(st.session_state["metricx_workspace"].timezone)
         st.session_state.setdefault("resync_start", today - timedelta(days=7))
         st.session_state.setdefault("resync_end", today - timedelta(days=1))
         start = left.date_input("From", key="resync_start")
         end = right.date_input("To", key="resync_end")
-        st.caption("Shops sync everything updated since their last sync; the dates apply to "
-                   "ad accounts.")
+        st.caption(
+            "Shops sync everything updated since their last sync; the dates apply to ad accounts."
+        )
         if st.form_submit_button("Resync", key="resync_submit"):
             try:
-                job_id = resync.request_resync(actor, target.id, start, end)
+                job_id = resync.request_resync(actor, resynced.id, start, end)
             except MetricxError as error:
                 st.error(str(error))
             else:
@@ -135,24 +165,49 @@ else:
 
     with st.expander("Replace a token"):
         with st.form("rotate_token"):
-            rotated = by_id[st.selectbox("Connection", list(by_id), key="rotate_connection",
-                                         format_func=lambda i: by_id[i].name)]
-            fresh = st.text_input("New token", type="password", key="rotate_token_value",
-                                  help="Google: the refresh token. Encrypted when saved.")
+            rotated = by_id[
+                st.selectbox(
+                    "Connection",
+                    list(by_id),
+                    key="rotate_connection",
+                    format_func=lambda i: by_id[i].name,
+                )
+            ]
+            fresh = st.text_input(
+                "New token",
+                type="password",
+                key="rotate_token_value",
+                help="Google: the refresh token. Encrypted when saved.",
+            )
             replace = st.form_submit_button("Replace token", key="rotate_submit")
         if replace:
-            change(lambda: connections.rotate_token(actor, rotated.id, fresh),
-                   lambda _: f"Replaced the token of {rotated.name}.", ("rotate_token_value",))
+            change(
+                lambda: connections.rotate_token(actor, rotated.id, fresh),
+                lambda _: f"Replaced the token of {rotated.name}.",
+                ("rotate_token_value",),
+            )
 
     with st.expander("Sync history"):
         history = operations.recent_sync_runs(actor.workspace_id)
         names = {c.id: c.name for c in rows}
         if history:
-            st.dataframe(pd.DataFrame([{
-                "Connection": names.get(r.connection_id, r.connection_id), "Kind": r.kind,
-                "Status": r.status,
-                "Rows": r.rows_written, "Started": ago(r.started_at), "Error": r.error or ""}
-                for r in history]), hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Connection": names.get(r.connection_id, r.connection_id),
+                            "Kind": r.kind,
+                            "Status": r.status,
+                            "Rows": r.rows_written,
+                            "Started": ago(r.started_at),
+                            "Error": r.error or "",
+                        }
+                        for r in history
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
         else:
             st.caption("No sync has run yet.")
         for job in (j for j in operations.failed_jobs(actor.workspace_id) if j.is_sync):
@@ -164,23 +219,32 @@ else:
 st.subheader("Connect by signing in")
 ready = oauth.configured_providers()
 if not ready:
-    st.caption("Set META_APP_ID / META_APP_SECRET, GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET or "
-               "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET to connect by signing in; until then "
-               "paste a token below.")
+    st.caption(
+        "Set META_APP_ID / META_APP_SECRET, GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET or "
+        "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET to connect by signing in; until then "
+        "paste a token below."
+    )
 else:
     with st.form("oauth_start"):
-        oauth_provider = st.selectbox("Provider", ready, format_func=str.title,
-                                      key="oauth_provider")
-        oauth_account = st.text_input("Account", key="oauth_account",
-                                      placeholder="act_123456 · 123-456-7890 · "
-                                                  "shop.myshopify.com")
-        manager = st.text_input("Google manager account (optional)", key="oauth_manager",
-                                help="The MCC the customer is reached through, if any.")
+        oauth_provider = st.selectbox(
+            "Provider", ready, format_func=str.title, key="oauth_provider"
+        )
+        oauth_account = st.text_input(
+            "Account",
+            key="oauth_account",
+            placeholder="act_123456 · 123-456-7890 · shop.myshopify.com",
+        )
+        manager = st.text_input(
+            "Google manager account (optional)",
+            key="oauth_manager",
+            help="The MCC the customer is reached through, if any.",
+        )
         prepared = st.form_submit_button("Continue", key="oauth_submit")
     if prepared:
         try:
-            url = oauth.start_flow(actor, oauth_provider, oauth_account,
-                                   login_customer_id=manager or None)
+            url = oauth.start_flow(
+                actor, oauth_provider, oauth_account, login_customer_id=manager or None
+            )
         except MetricxError as error:
             st.error(str(error))
         else:
@@ -188,20 +252,30 @@ else:
     if "oauth_link" in st.session_state:
         link_provider, link = st.session_state["oauth_link"]
         st.link_button(f"Connect with {link_provider.title()}", link, type="primary")
-        st.caption("You come back here once you have allowed read access; the link expires "
-                   "in a few minutes.")
+        st.caption(
+            "You come back here once you have allowed read access; the link expires "
+            "in a few minutes."
+        )
 
 st.subheader("Add a connection with a token")
 with st.form("add_connection"):
     provider = st.selectbox("Provider", PROVIDERS, format_func=str.title, key="new_provider")
-    account = st.text_input("Account", key="new_account",
-                            placeholder="act_123456 · 123-456-7890 · shop.myshopify.com")
+    account = st.text_input(
+        "Account", key="new_account", placeholder="act_123456 · 123-456-7890 · shop.myshopify.com"
+    )
     name = st.text_input("Name (optional)", key="new_name")
-    token = st.text_input("Access token", type="password", key="new_token",
-                          help="Encrypted (AES-256-GCM) as soon as it is saved; never shown again.")
+    token = st.text_input(
+        "Access token",
+        type="password",
+        key="new_token",
+        help="Encrypted (AES-256-GCM) as soon as it is saved; never shown again.",
+    )
     submitted = st.form_submit_button("Add connection", key="add_connection_submit")
 if submitted:
-    change(lambda: connections.add_connection(actor, provider, account, token,
-                                              name=name or None),
-           lambda added: f"Added {added.name}: it syncs on the next 15-minute run, or resync "
-                         "it above.", NEW_INPUTS)
+    change(
+        lambda: connections.add_connection(actor, provider, account, token, name=name or None),
+        lambda added: (
+            f"Added {added.name}: it syncs on the next 15-minute run, or resync it above."
+        ),
+        NEW_INPUTS,
+    )

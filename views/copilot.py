@@ -5,6 +5,8 @@ import json
 import streamlit as st
 
 from metricx.copilot.service import (
+    CopilotAnswer,
+    WrittenAnswer,
     ask,
     mode_description,
     stream_written_answer,
@@ -12,6 +14,7 @@ from metricx.copilot.service import (
 )
 from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
+from metricx.markdown import markdown_literal
 from metricx.semantic.dates import today_in
 from ui.session import current_actor
 
@@ -24,15 +27,17 @@ SUGGESTIONS = [
 
 actor = current_actor()
 st.title("Copilot")
-st.caption(f"{mode_description()} Answers come from your synced data through the same "
-           "metric engine as the dashboard; each one shows the query it ran.")
+st.caption(
+    f"{mode_description()} Answers come from your synced data through the same "
+    "metric engine as the dashboard; each one shows the query it ran."
+)
 
 if st.button("New conversation", key="copilot_reset"):
     st.session_state["copilot"] = {"conversation": Conversation(), "messages": []}
 state = st.session_state.setdefault("copilot", {"conversation": Conversation(), "messages": []})
 
 
-def show(message: dict, answer=None) -> None:
+def show(message: dict, answer=None, index: int = 0) -> None:
     with st.chat_message(message["role"]):
         if answer is not None:
             message["text"] = written(answer)
@@ -45,6 +50,12 @@ def show(message: dict, answer=None) -> None:
         if message.get("query"):
             with st.expander("Query and definitions"):
                 st.code(json.dumps(message["query"], indent=2), language="json")
+        for number, choice in enumerate(message.get("choices", ())):
+            # a choice is a ready question (it may hold a campaign's name: shown as written,
+            # never as markup); clicking it asks it, in this conversation
+            if st.button(markdown_literal(choice), key=f"choice_{index}_{number}"):
+                st.session_state["copilot_pending"] = choice
+                st.rerun()
 
 
 def written(answer) -> str:
@@ -53,7 +64,8 @@ def written(answer) -> str:
     if not writes_with_claude() or answer.result is None:
         st.markdown(answer.answer)
         return answer.answer
-    slot, verdict = st.empty(), []
+    slot = st.empty()
+    verdict: list[WrittenAnswer] = []
     try:
         with slot.container():
             st.write_stream(stream_written_answer(answer, verdict))
@@ -65,8 +77,8 @@ def written(answer) -> str:
     return answer.answer
 
 
-for message in state["messages"]:
-    show(message)
+for position, message in enumerate(state["messages"]):
+    show(message, index=position)
 
 if not state["messages"]:
     st.markdown("**Try one of these:**")
@@ -78,18 +90,30 @@ if not state["messages"]:
 question = st.chat_input("Ask about spend, ROAS, orders, revenue…")
 question = question or st.session_state.pop("copilot_pending", None)
 if question:
+    answer: CopilotAnswer | None
     user_message = {"role": "user", "text": question}
     state["messages"].append(user_message)
     show(user_message)
     try:
         with st.spinner("Looking it up…"):
             today = today_in(st.session_state["metricx_workspace"].timezone)
-            answer = ask(actor.workspace_id, question, state["conversation"], today=today,
-                         user_id=actor.user_id)
-        reply = {"role": "assistant", "text": answer.answer, "chart": answer.chart(),
-                 "table": answer.result.frame if answer.result is not None else None,
-                 "query": answer.to_contract()["query"]}
+            answer = ask(
+                actor.workspace_id,
+                question,
+                state["conversation"],
+                today=today,
+                user_id=actor.user_id,
+            )
+        reply = {
+            "role": "assistant",
+            "text": answer.answer,
+            "chart": answer.chart(),
+            "table": answer.table(),
+            "query": answer.to_contract()["query"],
+            "choices": answer.choices,
+        }
     except MetricxError as error:
-        answer, reply = None, {"role": "assistant", "text": f"Sorry: {error}"}
+        answer = None
+        reply = {"role": "assistant", "text": f"Sorry: {error}"}
     state["messages"].append(reply)
-    show(reply, answer)
+    show(reply, answer, index=len(state["messages"]) - 1)

@@ -12,9 +12,9 @@ from streamlit.delta_generator import DeltaGenerator
 from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
+from metricx.semantic.engine import MetricsResult
 from metricx.semantic.query import TimeRange
 from metricx.services import attribution, connections, finance, pacing
-from metricx.services.metrics import MetricsResult
 from ui import format as fmt
 from ui.charts import two_axis_lines
 from ui.checklist import profit_note, show_setup_checklist
@@ -23,8 +23,18 @@ from ui.period import current_period
 from ui.queries import CACHE_SECONDS, cached_query, query_or_stop
 from ui.session import current_actor
 
-KPIS = ["spend", "store_revenue", "mer", "roas", "cpa", "cpc", "ctr", "orders", "aov",
-        "new_customers"]
+KPIS = [
+    "spend",
+    "store_revenue",
+    "mer",
+    "roas",
+    "cpa",
+    "cpc",
+    "ctr",
+    "orders",
+    "aov",
+    "new_customers",
+]
 TILES_PER_ROW = 5
 #: A period where all of these are zero has no data at all: an empty state, not $0.00 tiles.
 ACTIVITY = ("spend", "orders", "store_revenue")
@@ -48,8 +58,10 @@ show_setup_checklist(actor, workspace)
 
 linked = connections.list_connections(actor.workspace_id)
 if not linked:
-    st.info("**No data yet.** Connect a Meta or Google ad account and your Shopify store on the "
-            "Connections page (admins), and the numbers appear here after the first sync.")
+    st.info(
+        "**No data yet.** Connect a Meta or Google ad account and your Shopify store on the "
+        "Connections page (admins), and the numbers appear here after the first sync."
+    )
     st.stop()
 
 period = current_period()
@@ -64,8 +76,7 @@ def partial_day_words() -> str:
     return f"Today so far vs {fmt.day(period.compare.start)} at the same hour · "
 
 
-st.caption(in_markdown((partial_day_words() if period.partial else "")
-                       + period.caption(workspace)))
+st.caption(in_markdown((partial_day_words() if period.partial else "") + period.caption(workspace)))
 base = {"time_range": period.range.model_dump(mode="json")}
 compared = period.compare.model_dump(mode="json") if period.compare else None
 
@@ -73,18 +84,29 @@ compared = period.compare.model_dump(mode="json") if period.compare else None
 def kpis() -> tuple[pd.Series, pd.Series | None, dict[str, str]]:
     """The KPI values now and before, and why some are empty (metric id -> reason)."""
     with st.spinner("Crunching numbers…"):
-        result = query_or_stop(actor.workspace_id, {**base, "metrics": KPIS,
-                                                    "compare_range": compared})
+        result = query_or_stop(
+            actor.workspace_id, {**base, "metrics": KPIS, "compare_range": compared}
+        )
     before = result.compare_frame.iloc[0] if result.compare_frame is not None else None
     return result.frame.iloc[0], before, result.withheld
 
 
-def tile(column: DeltaGenerator, metric_id: str, now: float | None, before: float | None,
-         help_text: str | None = None) -> None:
+def tile(
+    column: DeltaGenerator,
+    metric_id: str,
+    now: float | None,
+    before: float | None,
+    help_text: str | None = None,
+) -> None:
     """A KPI with its change against the comparison period, coloured by its direction."""
     change, colour = fmt.delta(metric_id, now, before)
-    column.metric(fmt.label(metric_id), fmt.value(metric_id, now, workspace.currency), change,
-                  delta_color=colour, help=help_text or fmt.metric(metric_id).definition)
+    column.metric(
+        fmt.label(metric_id),
+        fmt.value(metric_id, now, workspace.currency),
+        change,
+        delta_color=colour,
+        help=help_text or fmt.metric(metric_id).definition,
+    )
 
 
 Tile = tuple[str, float | None, float | None, str | None]  # metric, now, before, help
@@ -93,15 +115,25 @@ Tile = tuple[str, float | None, float | None, str | None]  # metric, now, before
 def net_profit() -> Tile:
     """Net profit now and before, from the P&L (expenses and cost settings)."""
     if period.partial:  # the P&L spreads expenses over whole days
-        return ("net_profit", None, None, "Net profit is kept by whole days (expenses are "
-                "spread per day): pick yesterday or a longer period to see it.")
-    profit = finance.profit_and_loss(actor.workspace_id, period.range.start,
-                                     period.range.end).total
-    earlier = (finance.profit_and_loss(actor.workspace_id, period.compare.start,
-                                       period.compare.end).total
-               if period.compare else None)
-    return ("net_profit", profit["net_profit"],
-            earlier["net_profit"] if earlier is not None else None, None)
+        return (
+            "net_profit",
+            None,
+            None,
+            "Net profit is kept by whole days (expenses are "
+            "spread per day): pick yesterday or a longer period to see it.",
+        )
+    profit = finance.profit_and_loss(actor.workspace_id, period.range.start, period.range.end).total
+    earlier = (
+        finance.profit_and_loss(actor.workspace_id, period.compare.start, period.compare.end).total
+        if period.compare
+        else None
+    )
+    return (
+        "net_profit",
+        profit["net_profit"],
+        earlier["net_profit"] if earlier is not None else None,
+        None,
+    )
 
 
 def kpi_tiles(now: pd.Series, before: pd.Series | None, withheld: dict[str, str]) -> None:
@@ -109,15 +141,22 @@ def kpi_tiles(now: pd.Series, before: pd.Series | None, withheld: dict[str, str]
     tiles still read in order); a value the engine withheld as "—" saying why; what net
     profit leaves out beside its tile."""
     shown: list[Tile] = [
-        (m, now[m], before[m] if before is not None else None,
-         f"{fmt.metric(m).definition} Some of its values are {withheld[m]}."
-         if m in withheld else None) for m in KPIS]
+        (
+            m,
+            now[m],
+            before[m] if before is not None else None,
+            f"{fmt.metric(m).definition} Some of its values are {withheld[m]}."
+            if m in withheld
+            else None,
+        )
+        for m in KPIS
+    ]
     try:
         shown.append(net_profit())
     except MetricxError as error:
         st.warning(f"Net profit: {error}")
     for first in range(0, len(shown), TILES_PER_ROW):
-        tiles = shown[first:first + TILES_PER_ROW]
+        tiles = shown[first : first + TILES_PER_ROW]
         spare = TILES_PER_ROW - len(tiles)  # one column as wide as the missing tiles
         row = st.columns([1] * len(tiles) + ([spare] if spare else []))
         for column, (metric_id, value, previous, help_text) in zip(row, tiles, strict=False):
@@ -136,37 +175,54 @@ def explain_withheld(result: MetricsResult) -> None:
 
 def charts_and_tables() -> None:
     st.subheader("Ad spend and store revenue")
-    daily = cached_query(actor.workspace_id, {**base, "metrics": ["spend", "store_revenue"],
-                                              "grain": "day"})
-    st.altair_chart(two_axis_lines(daily.frame, "day", "spend", "store_revenue",
-                                   workspace.currency), width="stretch")
+    daily = cached_query(
+        actor.workspace_id, {**base, "metrics": ["spend", "store_revenue"], "grain": "day"}
+    )
+    st.altair_chart(
+        two_axis_lines(daily.frame, "day", "spend", "store_revenue", workspace.currency),
+        width="stretch",
+    )
 
     platforms, campaigns = st.columns([2, 3])
     with platforms:
         st.subheader("By platform")
-        result = cached_query(actor.workspace_id, {
-            **base, "metrics": ["spend", "roas", "cpa"], "dimensions": ["provider"]})
+        result = cached_query(
+            actor.workspace_id,
+            {**base, "metrics": ["spend", "roas", "cpa"], "dimensions": ["provider"]},
+        )
         by_platform = result.frame
-        by_platform["provider"] = by_platform["provider"].map(
-            lambda p: PROVIDER_NAMES.get(p, p))
-        st.dataframe(by_platform, hide_index=True, width="stretch", column_config={
-            "provider": "Platform",
-            "spend": fmt.metric_column("spend", workspace.currency),
-            "roas": fmt.metric_column("roas", workspace.currency, "ROAS (platform-reported)"),
-            "cpa": fmt.metric_column("cpa", workspace.currency, "CPA (platform-reported)")})
+        by_platform["provider"] = by_platform["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
+        st.dataframe(
+            by_platform,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "provider": "Platform",
+                "spend": fmt.metric_column("spend", workspace.currency),
+                "roas": fmt.metric_column("roas", workspace.currency, "ROAS (platform-reported)"),
+                "cpa": fmt.metric_column("cpa", workspace.currency, "CPA (platform-reported)"),
+            },
+        )
         explain_withheld(result)
     with campaigns:
         st.subheader("Top campaigns by spend")
         metrics = ["spend", "roas", "cpa", "ctr"]
-        result = cached_query(actor.workspace_id, {**base, "metrics": metrics,
-                                                   "dimensions": ["provider", "campaign"],
-                                                   "limit": 10})
+        result = cached_query(
+            actor.workspace_id,
+            {**base, "metrics": metrics, "dimensions": ["provider", "campaign"], "limit": 10},
+        )
         top = result.frame
         top["provider"] = top["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
-        st.dataframe(top.drop(columns=["campaign_id"]), hide_index=True, width="stretch",
-                     column_config={"provider": "Platform", "campaign": "Campaign",
-                                    **{m: fmt.metric_column(m, workspace.currency)
-                                       for m in metrics}})
+        st.dataframe(
+            top.drop(columns=["campaign_id"]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "provider": "Platform",
+                "campaign": "Campaign",
+                **{m: fmt.metric_column(m, workspace.currency) for m in metrics},
+            },
+        )
         explain_withheld(result)
 
     if any(c.provider == "shopify" for c in linked):
@@ -179,23 +235,36 @@ def charts_and_tables() -> None:
         shown = claims.platforms[["platform", "platform_conversions", "attributed_orders"]].copy()
         shown["platform"] = shown["platform"].map(lambda p: PROVIDER_NAMES.get(p, p))
         left, right = st.columns([2, 1])
-        left.dataframe(shown, hide_index=True, width="stretch", column_config={
-            "platform": "Platform",
-            "platform_conversions": st.column_config.NumberColumn(
-                "Purchases (platform-reported)", format="%,.0f"),
-            "attributed_orders": st.column_config.NumberColumn(
-                "Orders credited (last click, 28 days)", format="%,.1f")})
-        right.metric("Shopify orders", fmt.value("orders", claims.store_orders,
-                                                 workspace.currency))
+        left.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "platform": "Platform",
+                "platform_conversions": st.column_config.NumberColumn(
+                    "Purchases (platform-reported)", format="%,.0f"
+                ),
+                "attributed_orders": st.column_config.NumberColumn(
+                    "Orders credited (last click, 28 days)", format="%,.1f"
+                ),
+            },
+        )
+        right.metric("Shopify orders", fmt.value("orders", claims.store_orders, workspace.currency))
         st.caption(claims.summary())
-        st.page_link("views/attribution.py", label="Why the numbers differ →",
-                     icon=":material/conversion_path:")
+        st.page_link(
+            "views/attribution.py",
+            label="Why the numbers differ →",
+            icon=":material/conversion_path:",
+        )
 
 
 now, before, withheld = kpis()
 if all(pd.isna(now[m]) or now[m] == 0 for m in ACTIVITY):
-    days = (f"on {fmt.day(period.range.start)}" if period.range.days == 1 else
-            f"between {fmt.day(period.range.start)} and {fmt.day(period.range.end)}")
+    days = (
+        f"on {fmt.day(period.range.start)}"
+        if period.range.days == 1
+        else f"between {fmt.day(period.range.start)} and {fmt.day(period.range.end)}"
+    )
     st.info(f"No spend or orders {days}: pick another period, or check Connections.")
 else:
     kpi_tiles(now, before, withheld)
@@ -210,33 +279,47 @@ except MetricxError as error:
 else:
     elapsed = paced.now - datetime.combine(paced.today.day, time())
     now_point, then_point = paced.today.by(elapsed), paced.last_week.by(elapsed)
-    st.caption(in_markdown(
-        f"Cumulative since midnight ({paced.timezone}). Today in {paced.today.resolution} "
-        f"buckets up to {paced.now:%H:%M}; {paced.last_week.day:%A %b %-d} in "
-        f"{paced.last_week.resolution} buckets (the nightly compaction keeps past days by the "
-        f"hour). By {paced.now:%H:%M}: spend {money(now_point['spend'], paced.currency)} vs "
-        f"{money(then_point['spend'], paced.currency)} by {then_point['clock']:%H:%M} last "
-        f"week; platform-reported purchases "
-        f"{catalogue.format_value('conversions', now_point['conversions'])} vs "
-        f"{catalogue.format_value('conversions', then_point['conversions'])}."))
+    st.caption(
+        in_markdown(
+            f"Cumulative since midnight ({paced.timezone}). Today in {paced.today.resolution} "
+            f"buckets up to {paced.now:%H:%M}; {paced.last_week.day:%A %b %-d} in "
+            f"{paced.last_week.resolution} buckets (the nightly compaction keeps past days by the "
+            f"hour). By {paced.now:%H:%M}: spend {money(now_point['spend'], paced.currency)} vs "
+            f"{money(then_point['spend'], paced.currency)} by {then_point['clock']:%H:%M} last "
+            f"week; platform-reported purchases "
+            f"{catalogue.format_value('conversions', now_point['conversions'])} vs "
+            f"{catalogue.format_value('conversions', then_point['conversions'])}."
+        )
+    )
     lines = paced.chart_frame()
     for column, metric_id in zip(st.columns(2), pacing.METRICS, strict=True):
         metric = catalogue.get_metric(metric_id)
         title = metric.label + (f" ({paced.currency})" if metric.unit == "currency" else "")
         # A point is the total at the end of its bucket: held flat until the next one.
-        column.altair_chart(alt.Chart(lines[lines["metric"] == metric_id]).mark_line(
-            point=True, interpolate="step-after").encode(
-            x=alt.X("clock:T", title=None, axis=alt.Axis(format="%H:%M")),
-            y=alt.Y("cumulative:Q", title=title),
-            color=alt.Color("line:N", title=None, legend=alt.Legend(orient="bottom",
-                                                                    labelLimit=0)),
-            tooltip=["line:N", alt.Tooltip("clock:T", format="%H:%M"),
-                     alt.Tooltip("cumulative:Q", format=",.2f")]), width="stretch")
+        column.altair_chart(
+            alt.Chart(lines[lines["metric"] == metric_id])
+            .mark_line(point=True, interpolate="step-after")
+            .encode(
+                x=alt.X("clock:T", title=None, axis=alt.Axis(format="%H:%M")),
+                y=alt.Y("cumulative:Q", title=title),
+                color=alt.Color(
+                    "line:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)
+                ),
+                tooltip=[
+                    "line:N",
+                    alt.Tooltip("clock:T", format="%H:%M"),
+                    alt.Tooltip("cumulative:Q", format=",.2f"),
+                ],
+            ),
+            width="stretch",
+        )
 
 st.subheader("Data freshness")
 for connection in linked:
-    line = (f"{connection.name} ({PROVIDER_NAMES.get(connection.provider, connection.provider)})"
-            f" · {status_badge(connection.status)} · last sync {ago(connection.last_synced_at)}")
+    line = (
+        f"{connection.name} ({PROVIDER_NAMES.get(connection.provider, connection.provider)})"
+        f" · {status_badge(connection.status)} · last sync {ago(connection.last_synced_at)}"
+    )
     if connection.status in ATTENTION_STATUSES:
         st.error(f"{line}: {connection.last_error or 'see the Connections page'}")
     elif connection.status == "active" and is_late(connection.last_synced_at):

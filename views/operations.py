@@ -33,14 +33,26 @@ if not live:
 st.subheader("Schedule")
 scheduled = operations.schedule()
 if scheduled:
-    st.dataframe(pd.DataFrame([{"Job": job_id, "Cron (UTC)": cron,
-                                "Next run (UTC)": when.strftime("%Y-%m-%d %H:%M")}
-                               for job_id, cron, when in scheduled]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Job": job_id,
+                    "Cron (UTC)": cron,
+                    "Next run (UTC)": when.strftime("%Y-%m-%d %H:%M"),
+                }
+                for job_id, cron, when in scheduled
+            ]
+        ),
+        hide_index=True,
+    )
 else:
     st.info("Nothing is scheduled: start the scheduler with `metricx scheduler`.")
 
-st.caption("Queues and workers are shared by every workspace; the failures below are this "
-           "workspace's and the schedule's.")
+st.caption(
+    "Queues and workers are shared by every workspace; the failures below are this "
+    "workspace's and the schedule's."
+)
 
 st.subheader("Failed jobs")
 failed = operations.failed_jobs(actor.workspace_id)
@@ -58,11 +70,24 @@ for job in failed:
 st.subheader("Recent syncs")
 runs = operations.recent_sync_runs(actor.workspace_id)
 if runs:
-    st.dataframe(pd.DataFrame([{
-        "Connection": r.connection_id, "Kind": r.kind, "Status": r.status,
-        "Window": f"{r.window_start} – {r.window_end}" if r.window_start else "",
-        "Rows": r.rows_written, "Started": ago(r.started_at), "Error": r.error or ""}
-        for r in runs]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Connection": r.connection_id,
+                    "Kind": r.kind,
+                    "Status": r.status,
+                    "Window": f"{r.window_start} – {r.window_end}" if r.window_start else "",
+                    "Rows": r.rows_written,
+                    "Started": ago(r.started_at),
+                    "Error": r.error or "",
+                }
+                for r in runs
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 else:
     st.caption("No sync has run yet.")
 
@@ -72,11 +97,31 @@ failures = operations.copilot_failures(actor.workspace_id)
 st.caption(f"{len(turns)} recent questions; {len(failures)} could not be answered.")
 if failures:
     st.markdown("**Recent failures**")
-    st.dataframe(pd.DataFrame([{"Asked": ago(t.created_at), "Question": t.question,
-                                "Error": t.error} for t in failures]),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Asked": ago(t.created_at), "Question": t.question, "Error": t.error}
+                for t in failures
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 if turns:
-    st.dataframe(pd.DataFrame([{
-        "Asked": ago(t.created_at), "Question": t.question, "Status": t.status,
-        "Model": t.model, "ms": t.latency_ms, "Error": t.error or ""} for t in turns]),
-        hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Asked": ago(t.created_at),
+                    "Question": t.question,
+                    "Status": t.status,
+                    "Model": t.model,
+                    "ms": t.latency_ms,
+                    "Error": t.error or "",
+                }
+                for t in turns
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )

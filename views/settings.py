@@ -7,7 +7,6 @@ dropped and the page reruns, so they show what is stored now, every list shows t
 a flash message says what happened."""
 
 from collections.abc import Callable, Iterable
-from datetime import date
 from decimal import Decimal
 
 import pandas as pd
@@ -15,21 +14,25 @@ import streamlit as st
 
 from metricx.config import get_config
 from metricx.errors import MetricxError
-from metricx.models import ROLES, Expense
 from metricx.pixel.snippet import collector_url, shopify_custom_pixel, snippet
+from metricx.semantic.dates import today_in
 from metricx.services import expenses, pixel_keys, settings, users
+from metricx.services.expenses import Expense
 from metricx.services.workspaces import find_workspace
+from metricx.vocabulary import ROLES
 from ui.checklist import forget_setup, setup_checklist
 from ui.format import ago
 from ui.session import current_actor
 
 FLASH = "settings_flash"  # (section, message) of the last save, shown after its rerun
 WORKSPACE_INPUTS = ("ws_timezone", "ws_currency", "ws_utm")
-COST_LABELS = {"shipping_cost_per_order": "Shipping cost per order",
-               "shipping_cost_pct": "Shipping cost, share of revenue (0–1)",
-               "payment_fee_pct": "Payment fee, share of the total (0–1)",
-               "payment_fee_fixed": "Payment fee per order",
-               "handling_per_order": "Handling per order"}
+COST_LABELS = {
+    "shipping_cost_per_order": "Shipping cost per order",
+    "shipping_cost_pct": "Shipping cost, share of revenue (0–1)",
+    "payment_fee_pct": "Payment fee, share of the total (0–1)",
+    "payment_fee_fixed": "Payment fee per order",
+    "handling_per_order": "Handling per order",
+}
 COST_INPUTS = {field: f"cost_{field}" for field in COST_LABELS}
 EXPENSE_INPUTS = ("name", "kind", "currency", "amount", "percent", "ad_spend", "start", "end")
 INVITE_INPUTS = ("invite_email", "invite_role", "invite_password")
@@ -51,8 +54,9 @@ def typed(amount: Decimal | None) -> str:
     return "" if amount is None else f"{amount.normalize():f}"
 
 
-def save(action: Callable[[], object], section: str, success: str,
-         inputs: Iterable[str] = ()) -> None:
+def save(
+    action: Callable[[], object], section: str, success: str, inputs: Iterable[str] = ()
+) -> None:
     """Run a change. Refused: say why, keep every input. Done: drop `inputs` (seeded again from
     what is stored) and rerun, so lists, the setup checklist and the inputs show the change."""
     try:
@@ -76,23 +80,39 @@ def flash(section: str) -> None:
 st.subheader("Workspace")
 flash("workspace")
 if workspace.settings_confirmed_at is None:
-    st.info("**Not confirmed yet.** Every report's days are this zone's days and its money "
-            "this currency: check both, then save.", icon=":material/pending:")
-seed({"ws_timezone": workspace.timezone, "ws_currency": workspace.currency,
-      "ws_utm": workspace.utm_match})
+    st.info(
+        "**Not confirmed yet.** Every report's days are this zone's days and its money "
+        "this currency: check both, then save.",
+        icon=":material/pending:",
+    )
+seed(
+    {
+        "ws_timezone": workspace.timezone,
+        "ws_currency": workspace.currency,
+        "ws_utm": workspace.utm_match,
+    }
+)
 with st.form("workspace"):
-    timezone = st.text_input("Time zone (IANA)", key="ws_timezone",
-                             help="Days in every report are this zone's days.")
+    timezone = st.text_input(
+        "Time zone (IANA)", key="ws_timezone", help="Days in every report are this zone's days."
+    )
     currency = st.text_input("Reporting currency", key="ws_currency")
     utm_match = st.selectbox("Match UTMs to campaigns by", settings.UTM_MATCHES, key="ws_utm")
     if st.form_submit_button("Save workspace", key="ws_save"):
-        save(lambda: settings.update_workspace(actor, timezone=timezone, currency=currency,
-                                               utm_match=utm_match),
-             "workspace", "Saved: time zone and currency confirmed.", WORKSPACE_INPUTS)
+        save(
+            lambda: settings.update_workspace(
+                actor, timezone=timezone, currency=currency, utm_match=utm_match
+            ),
+            "workspace",
+            "Saved: time zone and currency confirmed.",
+            WORKSPACE_INPUTS,
+        )
 
 st.subheader("FX rates")
-st.caption(f"Money in other currencies is converted into {workspace.currency} at the rate of "
-           "its day; a missing day is reported, never guessed.")
+st.caption(
+    f"Money in other currencies is converted into {workspace.currency} at the rate of "
+    "its day; a missing day is reported, never guessed."
+)
 flash("fx")
 with st.form("fx"):
     left, middle, right = st.columns(3)
@@ -101,36 +121,57 @@ with st.form("fx"):
     rate = right.text_input(f"Rate into {workspace.currency}", key="fx_rate")
     if st.form_submit_button("Save rate", key="fx_save"):
         # The day and currency stay: the next rate is usually the next day's.
-        save(lambda: settings.set_fx_rate(actor, day, source, rate), "fx", "Rate saved.",
-             ("fx_rate",))
+        save(
+            lambda: settings.set_fx_rate(actor, day, source, rate),
+            "fx",
+            "Rate saved.",
+            ("fx_rate",),
+        )
 rates = settings.fx_rates(actor.workspace_id)
 if rates:
-    st.dataframe(pd.DataFrame([{"Day": r.day, "From": r.from_currency, "To": r.to_currency,
-                                "Rate": float(r.rate)} for r in rates]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Day": r.day, "From": r.from_currency, "To": r.to_currency, "Rate": float(r.rate)}
+                for r in rates
+            ]
+        ),
+        hide_index=True,
+    )
 else:
     st.caption("No rates yet: needed only if an ad account or shop uses another currency.")
 
 st.subheader("Costs")
 flash("costs")
 if not setup_checklist(actor.workspace_id).costs_reviewed:
-    st.info("**Not reviewed yet**: every cost below counts as 0, so profit leaves them out. "
-            "Enter what you pay and save (0 is a fine answer when it is the truth).",
-            icon=":material/pending:")
+    st.info(
+        "**Not reviewed yet**: every cost below counts as 0, so profit leaves them out. "
+        "Enter what you pay and save (0 is a fine answer when it is the truth).",
+        icon=":material/pending:",
+    )
 current = settings.costs(actor.workspace_id)
 seed({key: typed(getattr(current, field)) for field, key in COST_INPUTS.items()})
 with st.form("costs"):
     columns = st.columns(2)
-    values = {field: columns[i % 2].text_input(label, key=COST_INPUTS[field])
-              for i, (field, label) in enumerate(COST_LABELS.items())}
+    values = {
+        field: columns[i % 2].text_input(label, key=COST_INPUTS[field])
+        for i, (field, label) in enumerate(COST_LABELS.items())
+    }
     if st.form_submit_button("Save costs", key="costs_save"):
-        save(lambda: settings.update_costs(actor, **values), "costs", "Costs saved.",
-             COST_INPUTS.values())
+        save(
+            lambda: settings.update_costs(actor, **values),
+            "costs",
+            "Costs saved.",
+            COST_INPUTS.values(),
+        )
 
 st.subheader("Expenses")
-st.caption("Custom costs in the P&L (Finance page). Monthly amounts are spread over the days "
-           "of their month; a share of revenue is a fraction (0.05 = 5 %) of net sales + "
-           "shipping charged. Flag an expense as ad spend (an agency, an influencer) to count "
-           "it there instead of under other expenses.")
+st.caption(
+    "Custom costs in the P&L (Finance page). Monthly amounts are spread over the days "
+    "of their month; a share of revenue is a fraction (0.05 = 5 %) of net sales + "
+    "shipping charged. Flag an expense as ad spend (an agency, an influencer) to count "
+    "it there instead of under other expenses."
+)
 flash("expenses")
 
 
@@ -141,19 +182,28 @@ def expense_inputs(prefix: str) -> list[str]:
 def expense_fields(prefix: str, current: Expense | None) -> dict:
     """The inputs of one expense (inside a form), seeded from `current` or blank; what they
     hold, as service arguments."""
-    seed({f"{prefix}_name": current.name if current else "",
-          f"{prefix}_kind": current.kind if current else "monthly",
-          f"{prefix}_currency": current.currency if current else workspace.currency,
-          f"{prefix}_amount": typed(current.amount) if current else "",
-          f"{prefix}_percent": typed(current.percent) if current else "",
-          f"{prefix}_ad_spend": bool(current and current.counts_as_ad_spend),
-          f"{prefix}_start": current.start_date if current else date.today().replace(day=1),
-          f"{prefix}_end": current.end_date if current else None})
+    month_start = today_in(workspace.timezone).replace(day=1)  # the workspace's month
+    seed(
+        {
+            f"{prefix}_name": current.name if current else "",
+            f"{prefix}_kind": current.kind if current else "monthly",
+            f"{prefix}_currency": current.currency if current else workspace.currency,
+            f"{prefix}_amount": typed(current.amount) if current else "",
+            f"{prefix}_percent": typed(current.percent) if current else "",
+            f"{prefix}_ad_spend": bool(current and current.counts_as_ad_spend),
+            f"{prefix}_start": current.start_date if current else month_start,
+            f"{prefix}_end": current.end_date if current else None,
+        }
+    )
     left, middle, right = st.columns(3)
     return {
         "name": left.text_input("Name", key=f"{prefix}_name"),
-        "kind": middle.selectbox("Kind", expenses.KINDS, format_func=expenses.KIND_LABELS.get,
-                                 key=f"{prefix}_kind"),
+        "kind": middle.selectbox(
+            "Kind",
+            expenses.KINDS,
+            format_func=expenses.KIND_LABELS.__getitem__,
+            key=f"{prefix}_kind",
+        ),
         "currency": right.text_input("Currency", key=f"{prefix}_currency"),
         "amount": left.text_input("Amount (monthly, one-off)", key=f"{prefix}_amount"),
         "percent": middle.text_input("Share of revenue (0–1)", key=f"{prefix}_percent"),
@@ -167,85 +217,150 @@ recorded = expenses.list_expenses(actor.workspace_id)
 with st.form("expense_add"):
     new_expense = expense_fields("exp_add", None)
     if st.form_submit_button("Add expense", key="exp_add_save"):
-        save(lambda: expenses.add_expense(actor, **new_expense), "expenses",
-             f"Added {new_expense['name'].strip()}.", expense_inputs("exp_add"))
+        save(
+            lambda: expenses.add_expense(actor, **new_expense),
+            "expenses",
+            f"Added {new_expense['name'].strip()}.",
+            expense_inputs("exp_add"),
+        )
 if recorded:
     with st.expander("Edit or delete an expense"):
         by_id = {e.id: e for e in recorded}
-        chosen = st.selectbox("Expense", list(by_id), key="exp_pick", format_func=lambda i: (
-            f"{by_id[i].name} · {expenses.KIND_LABELS[by_id[i].kind]} · from "
-            f"{by_id[i].start_date}"))
+        chosen = st.selectbox(
+            "Expense",
+            list(by_id),
+            key="exp_pick",
+            format_func=lambda i: (
+                f"{by_id[i].name} · {expenses.KIND_LABELS[by_id[i].kind]} · from "
+                f"{by_id[i].start_date}"
+            ),
+        )
         prefix = f"exp_edit_{chosen}"
         with st.form("expense_edit"):
             edited = expense_fields(prefix, by_id[chosen])
             left, right = st.columns(2)
             if left.form_submit_button("Save expense", key="exp_edit_save"):
-                save(lambda: expenses.update_expense(actor, chosen, **edited), "expenses",
-                     "Expense saved.", expense_inputs(prefix))
+                save(
+                    lambda: expenses.update_expense(actor, chosen, **edited),
+                    "expenses",
+                    "Expense saved.",
+                    expense_inputs(prefix),
+                )
             if right.form_submit_button("Delete expense", key="exp_delete"):
-                save(lambda: expenses.delete_expense(actor, chosen), "expenses",
-                     "Expense deleted.", [*expense_inputs(prefix), "exp_pick"])
-    st.dataframe(pd.DataFrame([{
-        "Name": e.name, "Kind": expenses.KIND_LABELS[e.kind],
-        "Amount": None if e.amount is None else float(e.amount),
-        "Share of revenue": None if e.percent is None else float(e.percent),
-        "Currency": e.currency, "Starts": e.start_date, "Ends": e.end_date,
-        "Ad spend": e.counts_as_ad_spend} for e in recorded]), hide_index=True,
-        column_config={"Share of revenue": st.column_config.NumberColumn(format="percent")})
+                save(
+                    lambda: expenses.delete_expense(actor, chosen),
+                    "expenses",
+                    "Expense deleted.",
+                    [*expense_inputs(prefix), "exp_pick"],
+                )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Name": e.name,
+                    "Kind": expenses.KIND_LABELS[e.kind],
+                    "Amount": None if e.amount is None else float(e.amount),
+                    "Share of revenue": None if e.percent is None else float(e.percent),
+                    "Currency": e.currency,
+                    "Starts": e.start_date,
+                    "Ends": e.end_date,
+                    "Ad spend": e.counts_as_ad_spend,
+                }
+                for e in recorded
+            ]
+        ),
+        hide_index=True,
+        column_config={"Share of revenue": st.column_config.NumberColumn(format="percent")},
+    )
 else:
     st.caption("No expenses yet.")
 
 st.subheader("Users")
 flash("users")
-st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name, "Role": u.role,
-                            "Last login": ago(u.last_login_at)} for u in
-                           users.list_users(actor.workspace_id)]), hide_index=True)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"Email": u.email, "Name": u.name, "Role": u.role, "Last login": ago(u.last_login_at)}
+            for u in users.list_users(actor.workspace_id)
+        ]
+    ),
+    hide_index=True,
+)
 with st.form("invite"):
     left, middle, right = st.columns(3)
     email = left.text_input("Email", key="invite_email")
     role = middle.selectbox("Role", ROLES, index=1, key="invite_role")
-    password = right.text_input("First password", type="password", key="invite_password",
-                                help="Give it to them privately; they change it under Account.")
+    password = right.text_input(
+        "First password",
+        type="password",
+        key="invite_password",
+        help="Give it to them privately; they change it under Account.",
+    )
     if st.form_submit_button("Add user", key="invite_save"):
-        save(lambda: users.add_user(actor.workspace_id, email, password, role=role,
-                                    actor=actor), "users", f"Added {email.strip().lower()}.",
-             INVITE_INPUTS)
+        save(
+            lambda: users.add_user(actor.workspace_id, email, password, role=role, actor=actor),
+            "users",
+            f"Added {email.strip().lower()}.",
+            INVITE_INPUTS,
+        )
 with st.expander("Remove a user or reset a password"):
     others = [u.email for u in users.list_users(actor.workspace_id) if u.email != actor.label]
     if not others:
         st.caption("You are the only user.")
     else:
-        chosen = st.selectbox("User", others, key="manage_user")
+        user_email = st.selectbox("User", others, key="manage_user")
         new_password = st.text_input("New password", type="password", key="reset_password")
         left, right = st.columns(2)
         if left.button("Reset password", key="reset_save"):
-            save(lambda: users.set_password(chosen, new_password, actor), "users",
-                 f"Password of {chosen} reset.", ("reset_password",))
+            save(
+                lambda: users.set_password(user_email, new_password, actor),
+                "users",
+                f"Password of {user_email} reset.",
+                ("reset_password",),
+            )
         if right.button("Remove user", key="remove_user"):
-            save(lambda: users.remove_user(actor, chosen), "users", f"Removed {chosen}.",
-                 ("manage_user", "reset_password"))
+            save(
+                lambda: users.remove_user(actor, user_email),
+                "users",
+                f"Removed {user_email}.",
+                ("manage_user", "reset_password"),
+            )
 
 st.subheader("Pixel")
-st.caption("The pixel sends your store's page views, add-to-carts and purchases to the pixel "
-           "collector under this workspace's key, for attribution.")
+st.caption(
+    "The pixel sends your store's page views, add-to-carts and purchases to the pixel "
+    "collector under this workspace's key, for attribution."
+)
 flash("pixel")
 pixel_config = get_config()
 pixel_key = pixel_keys.pixel_key(actor)
 st.code(pixel_key, language=None)
 if not collector_url(pixel_config).startswith("https://"):
-    st.warning("Buyers' browsers reach the collector at "
-               f"{collector_url(pixel_config)}, which a store on https cannot post to: "
-               "set PIXEL_PUBLIC_URL to the collector's public https address.")
-st.caption("**Shopify**: Settings → Customer events → Add custom pixel: paste this code, "
-           "Save, then Connect. Shopify no longer runs scripts on its Thank you and "
-           "Order status pages, so this pixel is how purchases reach Metricx. Use it "
-           "instead of the theme snippet below, not beside it.")
+    st.warning(
+        "Buyers' browsers reach the collector at "
+        f"{collector_url(pixel_config)}, which a store on https cannot post to: "
+        "set PIXEL_PUBLIC_URL to the collector's public https address."
+    )
+st.caption(
+    "**Shopify**: Settings → Customer events → Add custom pixel: paste this code, "
+    "Save, then Connect. Shopify no longer runs scripts on its Thank you and "
+    "Order status pages, so this pixel is how purchases reach Metricx. Use it "
+    "instead of the theme snippet below, not beside it."
+)
 st.code(shopify_custom_pixel(pixel_config, pixel_key), language="javascript")
-st.caption("**Other storefronts**: paste this into the theme (every page), and send the "
-           "purchase on the order confirmation page as its comment shows.")
+st.caption(
+    "**Other storefronts**: paste this into the theme (every page), and send the "
+    "purchase on the order confirmation page as its comment shows."
+)
 st.code(snippet(pixel_config, pixel_key), language="html")
-confirmed = st.checkbox("Replace the key: the pixel in the store stops counting until "
-                        "it is updated", key="pixel_rotate_confirm")
+confirmed = st.checkbox(
+    "Replace the key: the pixel in the store stops counting until it is updated",
+    key="pixel_rotate_confirm",
+)
 if st.button("Rotate key", key="pixel_rotate", disabled=not confirmed):
-    save(lambda: pixel_keys.rotate_pixel_key(actor), "pixel",
-         "New key made: paste the new pixel code into your store.", ("pixel_rotate_confirm",))
+    save(
+        lambda: pixel_keys.rotate_pixel_key(actor),
+        "pixel",
+        "New key made: paste the new pixel code into your store.",
+        ("pixel_rotate_confirm",),
+    )

@@ -11,19 +11,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-CHANNELS = ("paid_social", "paid_search", "email", "organic_search", "organic_social",
-            "referral", "direct")
+CHANNELS = (
+    "paid_social",
+    "paid_search",
+    "email",
+    "organic_search",
+    "organic_social",
+    "referral",
+    "direct",
+)
 CHANNEL_LABELS = {
-    "paid_social": "Paid social", "paid_search": "Paid search", "email": "Email",
-    "organic_search": "Organic search", "organic_social": "Organic social",
-    "referral": "Referral", "direct": "Direct",
+    "paid_social": "Paid social",
+    "paid_search": "Paid search",
+    "email": "Email",
+    "organic_search": "Organic search",
+    "organic_social": "Organic social",
+    "referral": "Referral",
+    "direct": "Direct",
 }
-PAID_MEDIUMS = {"cpc", "ppc", "paid", "paid_social", "paidsocial", "paid-social", "cpm",
-                "paid_search", "paidsearch", "display", "social_paid", "cpv"}
+PAID_MEDIUMS = {
+    "cpc",
+    "ppc",
+    "paid",
+    "paid_social",
+    "paidsocial",
+    "paid-social",
+    "cpm",
+    "paid_search",
+    "paidsearch",
+    "display",
+    "social_paid",
+    "cpv",
+}
 EMAIL = {"email", "e-mail", "newsletter", "klaviyo", "mailchimp", "omnisend", "sms"}
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
-SOCIAL_SITES = ("facebook.", "instagram.", "tiktok.", "twitter.", "x.com", "linkedin.",
-                "pinterest.", "reddit.", "youtube.", "snapchat.", "t.co")
+SOCIAL_SITES = (
+    "facebook.",
+    "instagram.",
+    "tiktok.",
+    "twitter.",
+    "x.com",
+    "linkedin.",
+    "pinterest.",
+    "reddit.",
+    "youtube.",
+    "snapchat.",
+    "t.co",
+)
 META_SOURCES = {"facebook", "fb", "instagram", "ig", "meta", "messenger", "audience_network"}
 GOOGLE_SOURCES = {"google", "youtube", "adwords", "google_ads", "googleads"}
 
@@ -54,8 +88,11 @@ def _click_ids(url: str | None) -> set[str]:
 
 
 def _provider(source: str, referrer_host: str, clicks: set[str]) -> str | None:
-    if "fbclid" in clicks or source in META_SOURCES \
-            or any(site in referrer_host for site in ("facebook.", "instagram.")):
+    if (
+        "fbclid" in clicks
+        or source in META_SOURCES
+        or any(site in referrer_host for site in ("facebook.", "instagram."))
+    ):
         return "meta"
     if "gclid" in clicks or "gbraid" in clicks or "wbraid" in clicks or source in GOOGLE_SOURCES:
         return "google"
@@ -68,13 +105,19 @@ def classify(visit: Visit) -> Classified:
     referrer = _host(visit.referrer)
     clicks = _click_ids(visit.landing_page)
     provider = _provider(source, referrer, clicks)
-    paid = medium in PAID_MEDIUMS or bool(clicks & {"fbclid", "gclid", "gbraid", "wbraid",
-                                                      "msclkid", "ttclid"})
+    paid = medium in PAID_MEDIUMS or bool(
+        clicks & {"fbclid", "gclid", "gbraid", "wbraid", "msclkid", "ttclid"}
+    )
     if paid:
         # cpc on Meta is still social: the platform decides, the medium only breaks ties
-        search = provider == "google" or "msclkid" in clicks \
-            or (provider is None and (medium in {"cpc", "ppc"}
-                                      or (visit.source_type or "").upper() == "SEARCH"))
+        search = (
+            provider == "google"
+            or "msclkid" in clicks
+            or (
+                provider is None
+                and (medium in {"cpc", "ppc"} or (visit.source_type or "").upper() == "SEARCH")
+            )
+        )
         return Classified("paid_search" if search else "paid_social", provider)
     if medium in EMAIL or source in EMAIL:
         return Classified("email", None)

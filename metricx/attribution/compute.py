@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, false, func, select
+import psycopg
+from sqlalchemy import ColumnElement, ScalarSelect, delete, exists, false, func, select
 from sqlalchemy.orm import Session
 
 from metricx.attribution import journeys
@@ -40,8 +42,18 @@ from metricx.models import (
 CHUNK = 1000
 LOCK_NAMESPACE = 7001  # pg_advisory_xact_lock(namespace, workspace id): attribution writers
 PIXEL_LOOKBACK = timedelta(days=2)
-_COLUMNS = ("workspace_id", "order_id", "touchpoint_id", "entity_id", "model", "window_days",
-            "mode", "credited_at", "credit", "revenue")
+_COLUMNS = (
+    "workspace_id",
+    "order_id",
+    "touchpoint_id",
+    "entity_id",
+    "model",
+    "window_days",
+    "mode",
+    "credited_at",
+    "credit",
+    "revenue",
+)
 Progress = Callable[[int, int], None]
 
 
@@ -51,26 +63,34 @@ class AttributionRun:
     rows: int
 
 
-def order_returns_sql():
+def order_returns_sql() -> ScalarSelect[Any]:
     """What an order's refunds so far gave back, tax apart: the goods and the shipping (the
     amounts store revenue leaves out; metricx.sync.rollup counts them the same way)."""
-    return (select(func.coalesce(func.sum(ShopifyRefund.sales + ShopifyRefund.shipping), 0))
-            .where(ShopifyRefund.order_id == ShopifyOrder.id).scalar_subquery())
+    return (
+        select(func.coalesce(func.sum(ShopifyRefund.sales + ShopifyRefund.shipping), 0))
+        .where(ShopifyRefund.order_id == ShopifyOrder.id)
+        .scalar_subquery()
+    )
 
 
-def order_revenue_sql():
+def order_revenue_sql() -> ColumnElement[Any]:
     """What the business kept from an order: net sales (after its refunds) + shipping kept."""
-    return (ShopifyOrder.gross_sales - ShopifyOrder.discounts + ShopifyOrder.shipping
-            - order_returns_sql())
+    return (
+        ShopifyOrder.gross_sales
+        - ShopifyOrder.discounts
+        + ShopifyOrder.shipping
+        - order_returns_sql()
+    )
 
 
-def live_orders():
-    """Orders that count (DESIGN: not cancelled, not test)."""
+def live_orders() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Orders that count (docs/design.md: not cancelled, not test)."""
     return (ShopifyOrder.cancelled_at.is_(None), ShopifyOrder.test.is_(false()))
 
 
-def _rows(workspace_id: int, order: ShopifyOrder, revenue: Decimal,
-          touches: list[journeys.OrderTouch]) -> Iterator[tuple]:
+def _rows(
+    workspace_id: int, order: ShopifyOrder, revenue: Decimal, touches: list[journeys.OrderTouch]
+) -> Iterator[tuple]:
     by_key = {t.touchpoint_id: t for t in touches}
     model_touches = journeys.as_model_touches(touches)
     for model in MODELS:
@@ -79,52 +99,77 @@ def _rows(workspace_id: int, order: ShopifyOrder, revenue: Decimal,
                 source = by_key[touch.key]
                 for mode in MODES:
                     credited_at = order.processed_at if mode == "cash" else source.at
-                    yield (workspace_id, order.id, source.touchpoint_id, source.entity_id, model,
-                           window, mode, credited_at, credit, revenue * credit)
+                    yield (
+                        workspace_id,
+                        order.id,
+                        source.touchpoint_id,
+                        source.entity_id,
+                        model,
+                        window,
+                        mode,
+                        credited_at,
+                        credit,
+                        revenue * credit,
+                    )
 
 
 def _copy(session: Session, rows: Iterator[tuple]) -> int:
-    raw = session.connection().connection.driver_connection
+    raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
     count = 0
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY attributions ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY attributions ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)
             count += 1
     return count
 
 
-def _attribute_chunk(session: Session, workspace_id: int, order_ids: list[int],
-                     index: EntityIndex) -> int:
+def _attribute_chunk(
+    session: Session, workspace_id: int, order_ids: list[int], index: EntityIndex
+) -> int:
     # One writer per workspace at a time: two runs deleting then copying the same orders
     # concurrently would each see nothing to delete.
     session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, workspace_id)))
-    found = session.execute(select(ShopifyOrder, order_revenue_sql()).where(
-        ShopifyOrder.workspace_id == workspace_id, ShopifyOrder.id.in_(order_ids),
-        *live_orders())).all()
+    found = session.execute(
+        select(ShopifyOrder, order_revenue_sql()).where(
+            ShopifyOrder.workspace_id == workspace_id,
+            ShopifyOrder.id.in_(order_ids),
+            *live_orders(),
+        )
+    ).all()
     live = [order for order, _ in found]
     revenue = {order.id: amount for order, amount in found}
     journeys.add_pixel_touches(session, workspace_id, live)
     journeys.classify_touchpoints(session, workspace_id, [o.id for o in live], index)
     touches = journeys.touches_of(session, workspace_id, [o.id for o in live])
-    session.execute(delete(Attribution).where(Attribution.workspace_id == workspace_id,
-                                              Attribution.order_id.in_(order_ids)))
-    return _copy(session, (row for order in live
-                           for row in _rows(workspace_id, order, revenue[order.id],
-                                            touches.get(order.id, []))))
+    session.execute(
+        delete(Attribution).where(
+            Attribution.workspace_id == workspace_id, Attribution.order_id.in_(order_ids)
+        )
+    )
+    return _copy(
+        session,
+        (
+            row
+            for order in live
+            for row in _rows(workspace_id, order, revenue[order.id], touches.get(order.id, []))
+        ),
+    )
 
 
-def attribute_orders(workspace_id: int, order_ids: list[int],
-                     progress: Progress | None = None) -> AttributionRun:
+def attribute_orders(
+    workspace_id: int, order_ids: list[int], progress: Progress | None = None
+) -> AttributionRun:
     """(Re)compute the attributions of these orders of one workspace."""
     with new_session() as session:
-        utm_match = session.scalar(select(Workspace.utm_match)
-                                   .where(Workspace.id == workspace_id))
+        utm_match = session.scalar(select(Workspace.utm_match).where(Workspace.id == workspace_id))
         index = EntityIndex.load(session, workspace_id, utm_match or "id_or_name")
     rows = 0
     for start in range(0, len(order_ids), CHUNK):
         with transaction() as session:
-            rows += _attribute_chunk(session, workspace_id, order_ids[start:start + CHUNK], index)
+            rows += _attribute_chunk(session, workspace_id, order_ids[start : start + CHUNK], index)
         if progress:
             progress(min(start + CHUNK, len(order_ids)), len(order_ids))
     return AttributionRun(len(order_ids), rows)
@@ -133,28 +178,41 @@ def attribute_orders(workspace_id: int, order_ids: list[int],
 def attribute_workspace(workspace_id: int, progress: Progress | None = None) -> AttributionRun:
     """Every order of the workspace (the nightly recomputation)."""
     with new_session() as session:
-        ids = list(session.scalars(select(ShopifyOrder.id).where(
-            ShopifyOrder.workspace_id == workspace_id, *live_orders())
-            .order_by(ShopifyOrder.processed_at, ShopifyOrder.id)))
+        ids = list(
+            session.scalars(
+                select(ShopifyOrder.id)
+                .where(ShopifyOrder.workspace_id == workspace_id, *live_orders())
+                .order_by(ShopifyOrder.processed_at, ShopifyOrder.id)
+            )
+        )
     return attribute_orders(workspace_id, ids, progress)
 
 
 def orders_to_attribute(workspace_id: int, now: datetime | None = None) -> list[int]:
     """New or changed orders: touchpoints but no attributions, or a recent pixel purchase."""
     since = (now or datetime.now(UTC)) - PIXEL_LOOKBACK
-    touched = exists().where(CustomerJourney.order_id == ShopifyOrder.id,
-                             Touchpoint.journey_id == CustomerJourney.id)
+    touched = exists().where(
+        CustomerJourney.order_id == ShopifyOrder.id, Touchpoint.journey_id == CustomerJourney.id
+    )
     credited = exists().where(Attribution.order_id == ShopifyOrder.id)
     pixel_bought = exists().where(
-        PixelEvent.workspace_id == workspace_id, PixelEvent.event == "purchase",
+        PixelEvent.workspace_id == workspace_id,
+        PixelEvent.event == "purchase",
         PixelEvent.received_at >= since,
-        PixelEvent.order_external_id.in_(journeys.pixel_order_keys()))
+        PixelEvent.order_external_id.in_(journeys.pixel_order_keys()),
+    )
     with new_session() as session:
-        return list(session.scalars(
-            select(ShopifyOrder.id)
-            .where(ShopifyOrder.workspace_id == workspace_id, *live_orders(),
-                   (touched & ~credited) | pixel_bought)
-            .order_by(ShopifyOrder.id)))
+        return list(
+            session.scalars(
+                select(ShopifyOrder.id)
+                .where(
+                    ShopifyOrder.workspace_id == workspace_id,
+                    *live_orders(),
+                    (touched & ~credited) | pixel_bought,
+                )
+                .order_by(ShopifyOrder.id)
+            )
+        )
 
 
 def attribute_new_orders(workspace_id: int, progress: Progress | None = None) -> AttributionRun:

@@ -84,13 +84,18 @@ def _position_based(touches: list[Touch], _order_at: datetime) -> list[Decimal]:
 
 
 _SPLITS: dict[str, Callable[[list[Touch], datetime], list[Decimal]]] = {
-    "first_click": _first, "last_click": _last, "last_non_direct": _last_non_direct,
-    "linear": _linear, "time_decay": _time_decay, "position_based": _position_based,
+    "first_click": _first,
+    "last_click": _last,
+    "last_non_direct": _last_non_direct,
+    "linear": _linear,
+    "time_decay": _time_decay,
+    "position_based": _position_based,
 }
 
 
-def credits(model: str, touches: Sequence[Touch], order_at: datetime,
-            window_days: int) -> list[tuple[Touch, Decimal]]:
+def credits(
+    model: str, touches: Sequence[Touch], order_at: datetime, window_days: int
+) -> list[tuple[Touch, Decimal]]:
     """Each credited touch with its share of the order; [] when the order is unattributed."""
     if model not in _SPLITS:
         raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")

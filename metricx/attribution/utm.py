@@ -1,6 +1,6 @@
 """UTM values → the workspace's campaigns, ad sets and ads.
 
-The convention (DESIGN.md): `utm_campaign` names the campaign, `utm_term` the ad set and
+The convention (docs/design.md): `utm_campaign` names the campaign, `utm_term` the ad set and
 `utm_content` the ad, each by the platform's id or by name as the workspace's `utm_match`
 says ("id", "name" or "id_or_name"). A visit maps to the finest level that matches and agrees
 with the coarser ones (an ad whose campaign is not the tagged campaign is not a match). Names
@@ -51,11 +51,21 @@ class EntityIndex:
     @classmethod
     def load(cls, session: Session, workspace_id: int, utm_match: str) -> EntityIndex:
         rows = session.execute(
-            select(Entity.id, Entity.level, Entity.parent_id, Entity.external_id, Entity.name,
-                   Connection.provider)
+            select(
+                Entity.id,
+                Entity.level,
+                Entity.parent_id,
+                Entity.external_id,
+                Entity.name,
+                Connection.provider,
+            )
             .join(Connection, Connection.id == Entity.connection_id)
-            .where(Entity.workspace_id == workspace_id, Connection.workspace_id == workspace_id,
-                   Entity.level != "account")).all()
+            .where(
+                Entity.workspace_id == workspace_id,
+                Connection.workspace_id == workspace_id,
+                Entity.level != "account",
+            )
+        ).all()
         parent = {r.id: r.parent_id for r in rows}
         level = {r.id: r.level for r in rows}
 
@@ -64,14 +74,22 @@ class EntityIndex:
                 entity_id = parent.get(entity_id)
             return entity_id if entity_id in level else None
 
-        return cls([(Node(r.id, r.level, r.provider, campaign_of(r.id)), r.external_id, r.name)
-                    for r in rows], utm_match)
+        return cls(
+            [
+                (Node(r.id, r.level, r.provider, campaign_of(r.id)), r.external_id, r.name)
+                for r in rows
+            ],
+            utm_match,
+        )
 
     def _candidates(self, level: str, value: str | None, provider: str | None) -> list[Node]:
         if not value or not value.strip():
             return []
-        found = {n.id: n for key in {value.strip(), _norm(value)}
-                 for n in self._keys.get((level, key), [])}
+        found = {
+            n.id: n
+            for key in {value.strip(), _norm(value)}
+            for n in self._keys.get((level, key), [])
+        }
         return [n for n in found.values() if provider is None or n.provider == provider]
 
     def match(self, utms: dict[str, str | None], provider: str | None = None) -> int | None:

@@ -18,8 +18,15 @@ class ConnectorError(Exception):
     retryable: bool = False
     connection_status: str | None = None  # the state a sync puts the connection in, if any
 
-    def __init__(self, provider: str, message: str, *, status: int | None = None,
-                 code: str | int | None = None, retryable: bool | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.provider = provider
         self.message = message
@@ -64,8 +71,15 @@ class RateLimitedError(ConnectorError):
 
     retryable = True
 
-    def __init__(self, provider: str, message: str, *, retry_after: float,
-                 status: int | None = None, code: str | int | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retry_after: float,
+        status: int | None = None,
+        code: str | int | None = None,
+    ) -> None:
         super().__init__(provider, message, status=status, code=code)
         self.retry_after = retry_after
 
@@ -75,8 +89,15 @@ class TransientError(ConnectorError):
 
     retryable = True
 
-    def __init__(self, provider: str, message: str, *, retry_after: float | None = None,
-                 status: int | None = None, code: str | int | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | int | None = None,
+    ) -> None:
         super().__init__(provider, message, status=status, code=code)
         self.retry_after = retry_after
 

@@ -61,25 +61,39 @@ PERFORMANCE_MAX = "PERFORMANCE_MAX"
 # (support.google.com/google-ads/answer/3123169, "About conversion windows").
 DEFAULT_LOOKBACK_DAYS = 30
 MAX_LOOKBACK_DAYS = 90
-CUSTOMER_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.currency_code, "
-                  "customer.time_zone FROM customer")
+CUSTOMER_QUERY = (
+    "SELECT customer.id, customer.descriptive_name, customer.currency_code, "
+    "customer.time_zone FROM customer"
+)
 # Removed campaigns too: their spend may still be inside the re-fetch window, and their
 # campaign-level leaf should sit under them rather than under nothing.
-CAMPAIGN_QUERY = ("SELECT campaign.id, campaign.name, campaign.status, "
-                  "campaign.advertising_channel_type, campaign_budget.amount_micros "
-                  "FROM campaign")
-ENTITY_QUERIES = (
-    ("adset", "SELECT ad_group.id, ad_group.name, ad_group.status, campaign.id "
-              "FROM ad_group WHERE ad_group.status != 'REMOVED'"),
-    ("ad", "SELECT ad_group_ad.ad.id, ad_group_ad.ad.name, ad_group_ad.status, ad_group.id "
-           "FROM ad_group_ad WHERE ad_group_ad.status != 'REMOVED'"),
+CAMPAIGN_QUERY = (
+    "SELECT campaign.id, campaign.name, campaign.status, "
+    "campaign.advertising_channel_type, campaign_budget.amount_micros "
+    "FROM campaign"
 )
-METRICS = ("metrics.cost_micros, metrics.impressions, metrics.clicks, metrics.conversions, "
-           "metrics.conversions_value")
-LOOKBACK_QUERY = ("SELECT conversion_action.id, "
-                  "conversion_action.click_through_lookback_window_days, "
-                  "conversion_action.view_through_lookback_window_days "
-                  "FROM conversion_action WHERE conversion_action.status = 'ENABLED'")
+ENTITY_QUERIES = (
+    (
+        "adset",
+        "SELECT ad_group.id, ad_group.name, ad_group.status, campaign.id "
+        "FROM ad_group WHERE ad_group.status != 'REMOVED'",
+    ),
+    (
+        "ad",
+        "SELECT ad_group_ad.ad.id, ad_group_ad.ad.name, ad_group_ad.status, ad_group.id "
+        "FROM ad_group_ad WHERE ad_group_ad.status != 'REMOVED'",
+    ),
+)
+METRICS = (
+    "metrics.cost_micros, metrics.impressions, metrics.clicks, metrics.conversions, "
+    "metrics.conversions_value"
+)
+LOOKBACK_QUERY = (
+    "SELECT conversion_action.id, "
+    "conversion_action.click_through_lookback_window_days, "
+    "conversion_action.view_through_lookback_window_days "
+    "FROM conversion_action WHERE conversion_action.status = 'ENABLED'"
+)
 
 # What the admin must fix for each setup error (AuthorizationErrorEnum and the
 # authentication errors that a new OAuth consent would not cure). Any other
@@ -182,35 +196,63 @@ def _setup_problem(family: str, value: str, code: int) -> ConnectorError | None:
     QuotaErrorEnum; developers.google.com/google-ads/api/docs/get-started/common-errors)."""
     detail = f"{family}={value}"
     if value in BLOCKED:
-        return AccountBlockedError(PROVIDER, f"Google Ads refused this account ({detail}): "
-                                   f"{BLOCKED[value]}", status=code, code=value)
+        return AccountBlockedError(
+            PROVIDER,
+            f"Google Ads refused this account ({detail}): {BLOCKED[value]}",
+            status=code,
+            code=value,
+        )
     if value in SETUP_FIXES or family == "authorizationError":
-        fix = SETUP_FIXES.get(value, "the Google Ads account or the app's Google setup does "
-                              "not allow this access; check both in Google Ads and Cloud console")
-        return ConfigurationError(PROVIDER, f"Google Ads setup problem ({detail}): {fix}",
-                                  status=code, code=value)
+        fix = SETUP_FIXES.get(
+            value,
+            "the Google Ads account or the app's Google setup does "
+            "not allow this access; check both in Google Ads and Cloud console",
+        )
+        return ConfigurationError(
+            PROVIDER, f"Google Ads setup problem ({detail}): {fix}", status=code, code=value
+        )
     if family == "authenticationError":
         fix = REAUTH_HINTS.get(value, "reconnect the Google Ads account")
-        return AuthError(PROVIDER, f"Google Ads refused the credentials ({detail}); {fix}",
-                         status=code, code=value)
+        return AuthError(
+            PROVIDER,
+            f"Google Ads refused the credentials ({detail}); {fix}",
+            status=code,
+            code=value,
+        )
     return None
 
 
-def classify(error: Any, http_status: int, *, version: str = DEFAULT_VERSIONS["google"],
-             today: date | None = None) -> ConnectorError:
+def classify(
+    error: Any,
+    http_status: int,
+    *,
+    version: str = DEFAULT_VERSIONS["google"],
+    today: date | None = None,
+) -> ConnectorError:
     """The ConnectorError for a google.rpc.Status (from the body or inside a stream)."""
     if not isinstance(error, dict):
         if http_status == 404:
             return version_gone(version, today)
-        return TransientError(PROVIDER, f"Google Ads failed with HTTP {http_status}; will retry",
-                              status=http_status) if http_status >= 500 else InvalidRequestError(
-            PROVIDER, f"Google Ads answered HTTP {http_status}", status=http_status)
+        return (
+            TransientError(
+                PROVIDER,
+                f"Google Ads failed with HTTP {http_status}; will retry",
+                status=http_status,
+            )
+            if http_status >= 500
+            else InvalidRequestError(
+                PROVIDER, f"Google Ads answered HTTP {http_status}", status=http_status
+            )
+        )
     codes, reasons, delay = _error_codes(error)
     code = int(error.get("code") or http_status)
     # The most specific word first: GoogleAdsFailure codes, then ErrorInfo reasons, then the
     # rpc status (which alone cannot tell a setup problem from a rate limit).
-    return (_by_failure_codes(codes, code) or _by_reasons(reasons, error, code)
-            or _by_status(error, code, codes, delay, version, today))
+    return (
+        _by_failure_codes(codes, code)
+        or _by_reasons(reasons, error, code)
+        or _by_status(error, code, codes, delay, version, today)
+    )
 
 
 def _by_failure_codes(codes: list[dict[str, Any]], code: int) -> ConnectorError | None:
@@ -226,40 +268,72 @@ def _by_reasons(reasons: set[str], error: dict[str, Any], code: int) -> Connecto
     """google.rpc.ErrorInfo reasons the common-errors guide lists (developers.google.com/
     google-ads/api/docs/get-started/common-errors)."""
     if "SERVICE_DISABLED" in reasons:  # the Cloud project never enabled the Google Ads API
-        return ConfigurationError(PROVIDER, f"Google Ads setup problem ({error.get('message')})"
-                                  ": enable the Google Ads API in the Google Cloud project of "
-                                  "the OAuth client", status=code, code="SERVICE_DISABLED")
+        return ConfigurationError(
+            PROVIDER,
+            f"Google Ads setup problem ({error.get('message')})"
+            ": enable the Google Ads API in the Google Cloud project of "
+            "the OAuth client",
+            status=code,
+            code="SERVICE_DISABLED",
+        )
     if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reasons:  # a consent without the adwords scope
-        return AuthError(PROVIDER, "Google Ads needs the adwords scope the current consent "
-                         "lacks; reconnect the Google Ads account", status=code,
-                         code="ACCESS_TOKEN_SCOPE_INSUFFICIENT")
+        return AuthError(
+            PROVIDER,
+            "Google Ads needs the adwords scope the current consent "
+            "lacks; reconnect the Google Ads account",
+            status=code,
+            code="ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        )
     return None
 
 
-def _by_status(error: dict[str, Any], code: int, codes: list[dict[str, Any]],
-               delay: float | None, version: str, today: date | None) -> ConnectorError:
+def _by_status(
+    error: dict[str, Any],
+    code: int,
+    codes: list[dict[str, Any]],
+    delay: float | None,
+    version: str,
+    today: date | None,
+) -> ConnectorError:
     status = str(error.get("status") or "")
     message = str(error.get("message") or status or "unknown error")
     detail = ", ".join(f"{k}={v}" for c in codes for k, v in c.items()) or status
     if status == "RESOURCE_EXHAUSTED" or code == 429 or any("quotaError" in c for c in codes):
-        return rate_limited(PROVIDER, detail, delay or DEFAULT_QUOTA_WAIT, status=code,
-                            code=status)
+        return rate_limited(PROVIDER, detail, delay or DEFAULT_QUOTA_WAIT, status=code, code=status)
     if status == "UNIMPLEMENTED" or code == 501 or (code == 404 and not codes):
         # The version is not served: no route under it exists any more (or yet).
         return version_gone(version, today)
     if status == "UNAUTHENTICATED" or code == 401:
-        return AuthError(PROVIDER, f"Google Ads refused the credentials ({detail}: {message}); "
-                         "reconnect the Google Ads account", status=code, code=status)
+        return AuthError(
+            PROVIDER,
+            f"Google Ads refused the credentials ({detail}: {message}); "
+            "reconnect the Google Ads account",
+            status=code,
+            code=status,
+        )
     if status == "PERMISSION_DENIED" or code == 403:
-        return ConfigurationError(PROVIDER, f"Google Ads denied access ({detail}: {message}); "
-                                  "check the account's access and the app's Google setup",
-                                  status=code, code=status)
-    if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN") or code >= 500 \
-            or any("internalError" in c for c in codes):
-        return TransientError(PROVIDER, f"Google Ads had a temporary problem ({detail}); "
-                              "will retry", status=code, code=status, retry_after=delay)
-    return InvalidRequestError(PROVIDER, f"Google Ads rejected the request ({detail}: "
-                               f"{message})", status=code, code=status)
+        return ConfigurationError(
+            PROVIDER,
+            f"Google Ads denied access ({detail}: {message}); "
+            "check the account's access and the app's Google setup",
+            status=code,
+            code=status,
+        )
+    if (
+        status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN")
+        or code >= 500
+        or any("internalError" in c for c in codes)
+    ):
+        return TransientError(
+            PROVIDER,
+            f"Google Ads had a temporary problem ({detail}); will retry",
+            status=code,
+            code=status,
+            retry_after=delay,
+        )
+    return InvalidRequestError(
+        PROVIDER, f"Google Ads rejected the request ({detail}: {message})", status=code, code=status
+    )
 
 
 def version_gone(version: str, today: date | None = None) -> VersionExpiredError:
@@ -267,12 +341,16 @@ def version_gone(version: str, today: date | None = None) -> VersionExpiredError
     known = version_status(PROVIDER, version, today or datetime.now(UTC).date())
     live = DEFAULT_VERSIONS[PROVIDER]
     if known.state == "dead":
-        reason = (f"Google Ads API {version} stopped working on {known.end_of_life:%Y-%m-%d}; "
-                  f"set GOOGLE_ADS_API_VERSION to a live version (default {live})")
+        reason = (
+            f"Google Ads API {version} stopped working on {known.end_of_life:%Y-%m-%d}; "
+            f"set GOOGLE_ADS_API_VERSION to a live version (default {live})"
+        )
     else:
-        reason = (f"Google Ads API {version} is not served (HTTP 404 for every request: the "
-                  f"version is sunset or not released, or GOOGLE_ADS_URL is wrong); set "
-                  f"GOOGLE_ADS_API_VERSION to a live version (default {live})")
+        reason = (
+            f"Google Ads API {version} is not served (HTTP 404 for every request: the "
+            f"version is sunset or not released, or GOOGLE_ADS_URL is wrong); set "
+            f"GOOGLE_ADS_API_VERSION to a live version (default {live})"
+        )
     return VersionExpiredError(PROVIDER, reason, status=404, code=version)
 
 
@@ -289,14 +367,23 @@ class GoogleAdsClient(BaseClient):
 
     provider = PROVIDER
 
-    def __init__(self, *, refresh_token: str | None, client_id: str, client_secret: str,
-                 developer_token: str, base_url: str = "https://googleads.googleapis.com",
-                 token_url: str = "https://oauth2.googleapis.com/token",
-                 api_version: str = DEFAULT_VERSIONS["google"],
-                 login_customer_id: str | None = None,
-                 timeout: float = 60.0, retry: RetryPolicy | None = None,
-                 sleep: Sleep | None = None, now: Callable[[], datetime] | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        refresh_token: str | None,
+        client_id: str,
+        client_secret: str,
+        developer_token: str,
+        base_url: str = "https://googleads.googleapis.com",
+        token_url: str = "https://oauth2.googleapis.com/token",
+        api_version: str = DEFAULT_VERSIONS["google"],
+        login_customer_id: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        now: Callable[[], datetime] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         super().__init__(timeout=timeout, retry=retry, sleep=sleep, transport=transport)
         self.refresh_token = refresh_token
         self.client_id, self.client_secret = client_id, client_secret
@@ -317,23 +404,34 @@ class GoogleAdsClient(BaseClient):
         rows = self.search_stream(customer_id, CUSTOMER_QUERY)
         expect(PROVIDER, len(rows) == 1 and "customer" in rows[0], "customer row")
         customer = rows[0]["customer"]
-        expect(PROVIDER, "currencyCode" in customer and "timeZone" in customer,
-               "customer currencyCode/timeZone")
-        return AccountInfo(str(customer.get("id") or _customer_id(customer_id)),
-                           str(customer.get("descriptiveName") or ""),
-                           str(customer["currencyCode"]), str(customer["timeZone"]))
+        expect(
+            PROVIDER,
+            "currencyCode" in customer and "timeZone" in customer,
+            "customer currencyCode/timeZone",
+        )
+        return AccountInfo(
+            str(customer.get("id") or _customer_id(customer_id)),
+            str(customer.get("descriptiveName") or ""),
+            str(customer["currencyCode"]),
+            str(customer["timeZone"]),
+        )
 
-    def entities(self, customer_id: str, *, account: AccountInfo | None = None,
-                 ) -> list[EntityRecord]:
+    def entities(
+        self,
+        customer_id: str,
+        *,
+        account: AccountInfo | None = None,
+    ) -> list[EntityRecord]:
         """The customer and its campaigns (removed ones too), ad groups (level adset) and ads
         (not REMOVED), and for every campaign a synthetic ad set + ad (`campaign_leaf_id`) for
         its facts that no ad reports (all of a Performance Max campaign's); `account` saves
         re-reading the customer."""
         account = account or self.account_info(customer_id)
-        out = [EntityRecord("account", account.external_id, None, account.name, None, None,
-                            None)]
-        campaigns = [_entity("campaign", row, account.external_id)
-                     for row in self.search(customer_id, CAMPAIGN_QUERY)]
+        out = [EntityRecord("account", account.external_id, None, account.name, None, None, None)]
+        campaigns = [
+            _entity("campaign", row, account.external_id)
+            for row in self.search(customer_id, CAMPAIGN_QUERY)
+        ]
         out.extend(campaigns)
         for level, query in ENTITY_QUERIES:
             for row in self.search(customer_id, query):
@@ -342,8 +440,13 @@ class GoogleAdsClient(BaseClient):
             out.extend(_campaign_leaves(campaign))
         return out
 
-    def metrics(self, customer_id: str, since: date, until: date, hourly: bool = False,
-                ) -> list[MetricRecord]:
+    def metrics(
+        self,
+        customer_id: str,
+        since: date,
+        until: date,
+        hourly: bool = False,
+    ) -> list[MetricRecord]:
         """Facts per account-local day (or hour), since..until inclusive, such that for every
         day (hour) their sum is exactly what the account's campaign rows report.
 
@@ -357,10 +460,14 @@ class GoogleAdsClient(BaseClient):
         window = f"segments.date BETWEEN '{since.isoformat()}' AND '{until.isoformat()}'"
         # Ads first, campaigns second: the later read is the newer truth, and the synthetic
         # leaf absorbs whatever accrued between the two reads.
-        ad_rows = self.search_stream(customer_id, f"SELECT campaign.id, ad_group_ad.ad.id, "
-                                     f"{segments}, {METRICS} FROM ad_group_ad WHERE {window}")
-        campaign_rows = self.search_stream(customer_id, f"SELECT campaign.id, {segments}, "
-                                           f"{METRICS} FROM campaign WHERE {window}")
+        ad_rows = self.search_stream(
+            customer_id,
+            f"SELECT campaign.id, ad_group_ad.ad.id, "
+            f"{segments}, {METRICS} FROM ad_group_ad WHERE {window}",
+        )
+        campaign_rows = self.search_stream(
+            customer_id, f"SELECT campaign.id, {segments}, {METRICS} FROM campaign WHERE {window}"
+        )
         return _with_campaign_remainders(ad_rows, campaign_rows, hourly)
 
     def max_lookback_days(self, customer_id: str) -> int:
@@ -402,8 +509,11 @@ class GoogleAdsClient(BaseClient):
 
     def exchange_code(self, code: str, redirect_uri: str) -> TokenGrant:
         """Trade an OAuth authorization code for a refresh token (kept by this client too)."""
-        grant = self._retrying(lambda: self._token_request({
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}))
+        grant = self._retrying(
+            lambda: self._token_request(
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+            )
+        )
         self.refresh_token = grant.refresh_token or self.refresh_token
         return grant
 
@@ -411,8 +521,9 @@ class GoogleAdsClient(BaseClient):
         """A fresh access token from the refresh token (done automatically by every call)."""
         if not self.refresh_token:
             raise AuthError(PROVIDER, "No Google refresh token; connect the Google Ads account")
-        grant = self._token_request({"grant_type": "refresh_token",
-                                     "refresh_token": self.refresh_token})
+        grant = self._token_request(
+            {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
+        )
         self._access_token, self._expires_at = grant.access_token, grant.expires_at
         return grant
 
@@ -439,8 +550,10 @@ class GoogleAdsClient(BaseClient):
         return self._retrying(attempt)
 
     def _post(self, url: str, body: dict[str, Any], *, force_refresh: bool) -> Any:
-        headers = {"Authorization": f"Bearer {self._token(force_refresh)}",
-                   "developer-token": self.developer_token}
+        headers = {
+            "Authorization": f"Bearer {self._token(force_refresh)}",
+            "developer-token": self.developer_token,
+        }
         if self.login_customer_id:
             headers["login-customer-id"] = self.login_customer_id
         self.requests_made += 1
@@ -454,8 +567,9 @@ class GoogleAdsClient(BaseClient):
             raise server_error(PROVIDER, response)
         payload = parse_json(PROVIDER, response)
         if response.status_code >= 400:
-            error = self._classify(payload.get("error") if isinstance(payload, dict) else None,
-                                   response.status_code)
+            error = self._classify(
+                payload.get("error") if isinstance(payload, dict) else None, response.status_code
+            )
             if isinstance(error, TransientError) and error.retry_after is None:
                 error.retry_after = retry_after_header(response)
             if response.status_code == 401 and isinstance(error, AuthError):
@@ -479,17 +593,29 @@ class GoogleAdsClient(BaseClient):
         body = parse_json(PROVIDER, response)
         expect(PROVIDER, isinstance(body, dict), "token response")
         if response.status_code == 429:
-            raise rate_limited(PROVIDER, "token endpoint",
-                               retry_after_header(response) or DEFAULT_QUOTA_WAIT, status=429)
+            raise rate_limited(
+                PROVIDER,
+                "token endpoint",
+                retry_after_header(response) or DEFAULT_QUOTA_WAIT,
+                status=429,
+            )
         if response.status_code >= 400 or "access_token" not in body:
             reason = body.get("error", f"HTTP {response.status_code}")
-            raise AuthError(PROVIDER, f"Google refused the OAuth grant ({reason}: "
-                            f"{body.get('error_description', 'no description')}); reconnect "
-                            "the Google Ads account", status=response.status_code, code=reason)
+            raise AuthError(
+                PROVIDER,
+                f"Google refused the OAuth grant ({reason}: "
+                f"{body.get('error_description', 'no description')}); reconnect "
+                "the Google Ads account",
+                status=response.status_code,
+                code=reason,
+            )
         expires = body.get("expires_in")
-        return TokenGrant(str(body["access_token"]), body.get("refresh_token"),
-                          self.now() + timedelta(seconds=int(expires)) if expires else None,
-                          body.get("scope"))
+        return TokenGrant(
+            str(body["access_token"]),
+            body.get("refresh_token"),
+            self.now() + timedelta(seconds=int(expires)) if expires else None,
+            body.get("scope"),
+        )
 
 
 def _customer_id(value: str) -> str:
@@ -501,21 +627,41 @@ def _entity(level: str, row: dict[str, Any], account_id: str) -> EntityRecord:
         node = row.get("campaign") or {}
         expect(PROVIDER, "id" in node, "campaign.id")
         micros = (row.get("campaignBudget") or {}).get("amountMicros")
-        return EntityRecord("campaign", str(node["id"]), account_id, str(node.get("name") or ""),
-                            node.get("status"), node.get("advertisingChannelType"),
-                            from_micros(PROVIDER, micros, "amountMicros") if micros else None)
+        return EntityRecord(
+            "campaign",
+            str(node["id"]),
+            account_id,
+            str(node.get("name") or ""),
+            node.get("status"),
+            node.get("advertisingChannelType"),
+            from_micros(PROVIDER, micros, "amountMicros") if micros else None,
+        )
     if level == "adset":
         node = row.get("adGroup") or {}
         parent = (row.get("campaign") or {}).get("id")
         expect(PROVIDER, "id" in node and parent is not None, "adGroup.id / campaign.id")
-        return EntityRecord("adset", str(node["id"]), str(parent), str(node.get("name") or ""),
-                            node.get("status"), None, None)
+        return EntityRecord(
+            "adset",
+            str(node["id"]),
+            str(parent),
+            str(node.get("name") or ""),
+            node.get("status"),
+            None,
+            None,
+        )
     ad_group_ad = row.get("adGroupAd") or {}
     ad = ad_group_ad.get("ad") or {}
     parent = (row.get("adGroup") or {}).get("id")
     expect(PROVIDER, "id" in ad and parent is not None, "adGroupAd.ad.id / adGroup.id")
-    return EntityRecord("ad", str(ad["id"]), str(parent), str(ad.get("name") or f"Ad {ad['id']}"),
-                        ad_group_ad.get("status"), None, None)
+    return EntityRecord(
+        "ad",
+        str(ad["id"]),
+        str(parent),
+        str(ad.get("name") or f"Ad {ad['id']}"),
+        ad_group_ad.get("status"),
+        None,
+        None,
+    )
 
 
 def _campaign_leaves(campaign: EntityRecord) -> list[EntityRecord]:
@@ -525,15 +671,18 @@ def _campaign_leaves(campaign: EntityRecord) -> list[EntityRecord]:
         name = "Performance Max (all asset groups)"
     else:
         name = f"{campaign.name} · campaign level"
-    return [EntityRecord("adset", leaf, campaign.external_id, name, campaign.status, None, None),
-            EntityRecord("ad", leaf, leaf, name, campaign.status, None, None)]
+    return [
+        EntityRecord("adset", leaf, campaign.external_id, name, campaign.status, None, None),
+        EntityRecord("ad", leaf, leaf, name, campaign.status, None, None),
+    ]
 
 
 Bucket = tuple[str, date, int | None]  # campaign id, local day, local hour (None: whole day)
 
 
-def _with_campaign_remainders(ad_rows: list[dict[str, Any]], campaign_rows: list[dict[str, Any]],
-                              hourly: bool) -> list[MetricRecord]:
+def _with_campaign_remainders(
+    ad_rows: list[dict[str, Any]], campaign_rows: list[dict[str, Any]], hourly: bool
+) -> list[MetricRecord]:
     """The ads' records plus, per campaign bucket, campaign row - Σ its ads' rows on the
     campaign's synthetic leaf (only where that is not zero)."""
     records: list[MetricRecord] = []
@@ -572,11 +721,19 @@ def _totals(row: dict[str, Any]) -> Totals:
         impressions=integer(PROVIDER, metrics.get("impressions"), "impressions"),
         clicks=integer(PROVIDER, metrics.get("clicks"), "clicks"),
         conversions=decimal(PROVIDER, metrics.get("conversions"), "conversions"),
-        conversion_value=decimal(PROVIDER, metrics.get("conversionsValue"), "conversionsValue"))
+        conversion_value=decimal(PROVIDER, metrics.get("conversionsValue"), "conversionsValue"),
+    )
 
 
 def _record(ad_id: str, bucket: Bucket, totals: Totals) -> MetricRecord:
-    return MetricRecord(ad_external_id=ad_id, day=bucket[1], hour=bucket[2],
-                        spend=totals.spend, impressions=totals.impressions,
-                        clicks=totals.clicks, conversions=totals.conversions,
-                        conversion_value=totals.conversion_value, leads=Decimal(0))
+    return MetricRecord(
+        ad_external_id=ad_id,
+        day=bucket[1],
+        hour=bucket[2],
+        spend=totals.spend,
+        impressions=totals.impressions,
+        clicks=totals.clicks,
+        conversions=totals.conversions,
+        conversion_value=totals.conversion_value,
+        leads=Decimal(0),
+    )

@@ -65,22 +65,37 @@ def retrying(call: Callable[[], T], *, policy: RetryPolicy, sleep: Sleep) -> T:
 class HttpSession:
     """An httpx.Client that turns network failures into TransientError."""
 
-    def __init__(self, provider: str, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.provider = provider
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                                   transport=transport, headers=headers or {})
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers=headers or {},
+        )
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
+
         try:
             return self.client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise TransientError(self.provider, f"{provider_name(self.provider)} did not answer "
-                                 f"in time ({type(exc).__name__}); will retry") from exc
+            raise TransientError(
+                self.provider,
+                f"{provider_name(self.provider)} did not answer "
+                f"in time ({type(exc).__name__}); will retry",
+            ) from exc
         except httpx.TransportError as exc:
-            raise TransientError(self.provider, f"Could not reach {provider_name(self.provider)}"
-                                 f" ({type(exc).__name__}: {exc}); will retry") from exc
+            raise TransientError(
+                self.provider,
+                f"Could not reach {provider_name(self.provider)}"
+                f" ({type(exc).__name__}: {exc}); will retry",
+            ) from exc
 
     def close(self) -> None:
         self.client.close()
@@ -92,16 +107,19 @@ def parse_json(provider: str, response: httpx.Response) -> Any:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError as exc:
         raise MalformedResponseError(
-            provider, f"{provider_name(provider)} sent a response that is not valid JSON "
+            provider,
+            f"{provider_name(provider)} sent a response that is not valid JSON "
             f"(HTTP {response.status_code}, {len(response.content)} bytes)",
-            status=response.status_code) from exc
+            status=response.status_code,
+        ) from exc
 
 
 def expect(provider: str, condition: bool, what: str) -> None:
     """Raise MalformedResponseError unless the response has the documented shape."""
     if not condition:
-        raise MalformedResponseError(provider, f"{provider_name(provider)} response is missing "
-                                     f"or has a malformed {what}")
+        raise MalformedResponseError(
+            provider, f"{provider_name(provider)} response is missing or has a malformed {what}"
+        )
 
 
 def retry_after_header(response: httpx.Response) -> float | None:
@@ -115,17 +133,30 @@ def retry_after_header(response: httpx.Response) -> float | None:
 
 def server_error(provider: str, response: httpx.Response) -> TransientError:
     """The generic classification of an HTTP 5xx."""
-    return TransientError(provider, f"{provider_name(provider)} had a server error "
-                          f"(HTTP {response.status_code}); will retry",
-                          status=response.status_code, retry_after=retry_after_header(response))
+    return TransientError(
+        provider,
+        f"{provider_name(provider)} had a server error (HTTP {response.status_code}); will retry",
+        status=response.status_code,
+        retry_after=retry_after_header(response),
+    )
 
 
-def rate_limited(provider: str, detail: str, retry_after: float, *, status: int | None = None,
-                 code: str | int | None = None) -> RateLimitedError:
+def rate_limited(
+    provider: str,
+    detail: str,
+    retry_after: float,
+    *,
+    status: int | None = None,
+    code: str | int | None = None,
+) -> RateLimitedError:
     """A RateLimitedError with the standard merchant-readable message."""
-    return RateLimitedError(provider, f"{provider_name(provider)} rate limit reached ({detail});"
-                            f" retry in {retry_after:g} s", retry_after=retry_after,
-                            status=status, code=code)
+    return RateLimitedError(
+        provider,
+        f"{provider_name(provider)} rate limit reached ({detail}); retry in {retry_after:g} s",
+        retry_after=retry_after,
+        status=status,
+        code=code,
+    )
 
 
 class BaseClient:
@@ -133,13 +164,20 @@ class BaseClient:
 
     provider = ""
 
-    def __init__(self, *, timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 sleep: Sleep | None = None, transport: httpx.BaseTransport | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.retry = retry or RetryPolicy()
         self.sleep: Sleep = sleep or time.sleep
-        self.http = HttpSession(self.provider, timeout=timeout, transport=transport,
-                                headers=headers)
+        self.http = HttpSession(
+            self.provider, timeout=timeout, transport=transport, headers=headers
+        )
 
     def _retrying(self, call: Callable[[], T]) -> T:
         return retrying(call, policy=self.retry, sleep=self.sleep)

@@ -75,64 +75,106 @@ class OAuthEndpoints:
     shopify_url_template: str
 
 
-def authorize_url(provider: str, app: OAuthApp, endpoints: OAuthEndpoints, state: str, *,
-                  shop: str | None = None) -> str:
+def authorize_url(
+    provider: str, app: OAuthApp, endpoints: OAuthEndpoints, state: str, *, shop: str | None = None
+) -> str:
     """The consent screen to send the admin to; it comes back to app.redirect_uri."""
     if provider == "meta":
         base = f"{endpoints.meta_dialog_url.rstrip('/')}/{endpoints.meta_api_version}/dialog/oauth"
-        params = {"client_id": app.client_id, "redirect_uri": app.redirect_uri, "state": state,
-                  "scope": SCOPES["meta"], "response_type": "code"}
+        params = {
+            "client_id": app.client_id,
+            "redirect_uri": app.redirect_uri,
+            "state": state,
+            "scope": SCOPES["meta"],
+            "response_type": "code",
+        }
     elif provider == "google":
         base = endpoints.google_authorize_url
         # offline + consent: Google returns a refresh token only then, and the sync needs one.
-        params = {"client_id": app.client_id, "redirect_uri": app.redirect_uri,
-                  "response_type": "code", "scope": SCOPES["google"], "access_type": "offline",
-                  "prompt": "consent", "include_granted_scopes": "true", "state": state}
+        params = {
+            "client_id": app.client_id,
+            "redirect_uri": app.redirect_uri,
+            "response_type": "code",
+            "scope": SCOPES["google"],
+            "access_type": "offline",
+            "prompt": "consent",
+            "include_granted_scopes": "true",
+            "state": state,
+        }
     elif provider == "shopify":
         if not shop:
             raise ValueError("a Shopify install needs the shop domain")
         base = f"{admin_base(shop, endpoints.shopify_url_template)}/admin/oauth/authorize"
-        params = {"client_id": app.client_id, "scope": SCOPES["shopify"],
-                  "redirect_uri": app.redirect_uri, "state": state}
+        params = {
+            "client_id": app.client_id,
+            "scope": SCOPES["shopify"],
+            "redirect_uri": app.redirect_uri,
+            "state": state,
+        }
     else:
         raise ValueError(f"no OAuth flow for provider {provider!r}")
     return f"{base}?{urlencode(params)}"
 
 
-def exchange_code(provider: str, app: OAuthApp, endpoints: OAuthEndpoints, code: str, *,
-                  shop: str | None = None, sleep: Sleep | None = None,
-                  transport: httpx.BaseTransport | None = None) -> TokenGrant:
+def exchange_code(
+    provider: str,
+    app: OAuthApp,
+    endpoints: OAuthEndpoints,
+    code: str,
+    *,
+    shop: str | None = None,
+    sleep: Sleep | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> TokenGrant:
     """Trade the code from the redirect for tokens (Google: its refresh token is the one kept)."""
     try:
         if provider == "meta":
-            with MetaClient("", base_url=endpoints.meta_graph_url,
-                            api_version=endpoints.meta_api_version, app_id=app.client_id,
-                            app_secret=app.client_secret, sleep=sleep,
-                            transport=transport) as meta:
+            with MetaClient(
+                "",
+                base_url=endpoints.meta_graph_url,
+                api_version=endpoints.meta_api_version,
+                app_id=app.client_id,
+                app_secret=app.client_secret,
+                sleep=sleep,
+                transport=transport,
+            ) as meta:
                 # The code gives a short-lived user token (an hour or two); trade it at once
                 # for a ~60-day one (Facebook Login, "Long-Lived Access Tokens").
                 short = meta.exchange_token(code=code, redirect_uri=app.redirect_uri)
                 return meta.exchange_token(short.access_token)
         if provider == "google":
-            with GoogleAdsClient(refresh_token=None, client_id=app.client_id,
-                                 client_secret=app.client_secret, developer_token="",
-                                 token_url=endpoints.google_token_url, sleep=sleep,
-                                 transport=transport) as google:
+            with GoogleAdsClient(
+                refresh_token=None,
+                client_id=app.client_id,
+                client_secret=app.client_secret,
+                developer_token="",
+                token_url=endpoints.google_token_url,
+                sleep=sleep,
+                transport=transport,
+            ) as google:
                 grant = google.exchange_code(code, app.redirect_uri)
         elif provider == "shopify":
             if not shop:
                 raise ValueError("a Shopify install needs the shop domain")
             return ShopifyClient.exchange_code(
-                shop, code, client_id=app.client_id, client_secret=app.client_secret,
-                url_template=endpoints.shopify_url_template, transport=transport)
+                shop,
+                code,
+                client_id=app.client_id,
+                client_secret=app.client_secret,
+                url_template=endpoints.shopify_url_template,
+                transport=transport,
+            )
         else:
             raise ValueError(f"no OAuth flow for provider {provider!r}")
     except AuthError as error:
         raise _explained(provider, error) from error
     if not grant.refresh_token:
-        raise AuthorizationCodeError(provider, "Google gave no refresh token (the account had "
-                                     "already granted access); remove Metricx under the Google "
-                                     "account's third-party access and connect again")
+        raise AuthorizationCodeError(
+            provider,
+            "Google gave no refresh token (the account had "
+            "already granted access); remove Metricx under the Google "
+            "account's third-party access and connect again",
+        )
     return grant
 
 
@@ -141,16 +183,25 @@ def _explained(provider: str, error: AuthError) -> AuthError:
     detail = f"{name} {error.code or f'HTTP {error.status}'}"
     if error.code in CLIENT_REFUSALS[provider]:
         return AppCredentialsError(
-            provider, f"{name} rejected this app's credentials or redirect URL ({detail}): "
+            provider,
+            f"{name} rejected this app's credentials or redirect URL ({detail}): "
             f"check {CREDENTIAL_SETTINGS[provider]} and that OAUTH_REDIRECT_URL is registered "
-            "with the app", status=error.status, code=error.code)
+            "with the app",
+            status=error.status,
+            code=error.code,
+        )
     return AuthorizationCodeError(
-        provider, f"{name} refused the sign-in code: it is invalid, expired or already used "
-        f"({detail}); start the connection again", status=error.status, code=error.code)
+        provider,
+        f"{name} refused the sign-in code: it is invalid, expired or already used "
+        f"({detail}); start the connection again",
+        status=error.status,
+        code=error.code,
+    )
 
 
-def shopify_callback_is_genuine(params: Mapping[str, str], client_secret: str,
-                                now: datetime | None = None) -> bool:
+def shopify_callback_is_genuine(
+    params: Mapping[str, str], client_secret: str, now: datetime | None = None
+) -> bool:
     """Shopify signs its redirect: hmac = HMAC-SHA256(secret, the other params sorted as
     k=v joined by &), hex. Also refuse a callback older than a day (a replayed link)."""
     signature = params.get("hmac", "")

@@ -143,10 +143,13 @@ def _access_denied(errors: list[dict[str, Any]]) -> AccountBlockedError:
     where = ".".join(str(p) for p in first.get("path") or ()) or "the data"
     need = f" ({required})" if required else ""
     return AccountBlockedError(
-        PROVIDER, f"Shopify denied access to {where}{need}: the merchant must approve the app's "
+        PROVIDER,
+        f"Shopify denied access to {where}{need}: the merchant must approve the app's "
         "access scopes (reinstall the app from Connections), and customer fields need the "
-        "app's protected customer data access approved by Shopify", status=200,
-        code="ACCESS_DENIED")
+        "app's protected customer data access approved by Shopify",
+        status=200,
+        code="ACCESS_DENIED",
+    )
 
 
 def _classify_errors(body: dict[str, Any], requested: int) -> None:
@@ -161,19 +164,30 @@ def _classify_errors(body: dict[str, Any], requested: int) -> None:
     if "THROTTLED" in codes:
         raise _throttled(body, requested)
     if "MAX_COST_EXCEEDED" in codes:
-        ext = next(e.get("extensions") or {} for e in errors
-                   if (e.get("extensions") or {}).get("code") == "MAX_COST_EXCEEDED")
+        ext = next(
+            e.get("extensions") or {}
+            for e in errors
+            if (e.get("extensions") or {}).get("code") == "MAX_COST_EXCEEDED"
+        )
         raise _TooCostly(int(ext.get("cost") or requested), int(ext.get("maxCost") or 1000))
     if "INTERNAL_SERVER_ERROR" in codes:
-        raise TransientError(PROVIDER, "Shopify had an internal error answering the query "
-                             "(INTERNAL_SERVER_ERROR); will retry", status=200,
-                             code="INTERNAL_SERVER_ERROR")
+        raise TransientError(
+            PROVIDER,
+            "Shopify had an internal error answering the query (INTERNAL_SERVER_ERROR); will retry",
+            status=200,
+            code="INTERNAL_SERVER_ERROR",
+        )
     if "ACCESS_DENIED" in codes:
-        raise _access_denied([e for e in errors
-                              if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"])
+        raise _access_denied(
+            [e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"]
+        )
     messages = "; ".join(str(e.get("message")) for e in errors) or str(errors)
-    raise InvalidRequestError(PROVIDER, f"Shopify rejected the query: {messages}", status=200,
-                              code=next(iter(codes - {None}), None))
+    raise InvalidRequestError(
+        PROVIDER,
+        f"Shopify rejected the query: {messages}",
+        status=200,
+        code=next(iter(codes - {None}), None),
+    )
 
 
 def _throttled(body: dict[str, Any], requested: int) -> Exception:
@@ -191,25 +205,35 @@ def _http_error(response: httpx.Response, shop: str) -> Exception | None:
     """The error an HTTP status stands for (None when the body must be read)."""
     status = response.status_code
     if status in (401, 403):
-        return AuthError(PROVIDER, f"Shopify rejected the access token (HTTP {status}); "
-                         "reinstall the app on the shop", status=status)
+        return AuthError(
+            PROVIDER,
+            f"Shopify rejected the access token (HTTP {status}); reinstall the app on the shop",
+            status=status,
+        )
     if status == 402:
         # shopify.dev "API response status and error codes": 402 = the shop is frozen.
-        return AccountBlockedError(PROVIDER, f"Shopify has frozen {shop} for an unpaid bill "
-                                   "(HTTP 402): the merchant must pay the outstanding balance "
-                                   "in the Shopify admin to unfreeze the shop", status=402)
+        return AccountBlockedError(
+            PROVIDER,
+            f"Shopify has frozen {shop} for an unpaid bill "
+            "(HTTP 402): the merchant must pay the outstanding balance "
+            "in the Shopify admin to unfreeze the shop",
+            status=402,
+        )
     if status == 423:
-        return AccountBlockedError(PROVIDER, f"Shopify has locked {shop} (HTTP 423): the "
-                                   "merchant must contact Shopify Support to unlock the shop",
-                                   status=423)
+        return AccountBlockedError(
+            PROVIDER,
+            f"Shopify has locked {shop} (HTTP 423): the "
+            "merchant must contact Shopify Support to unlock the shop",
+            status=423,
+        )
     if status == 429:
-        return rate_limited(PROVIDER, "HTTP 429", retry_after_header(response) or 2.0,
-                            status=429)
+        return rate_limited(PROVIDER, "HTTP 429", retry_after_header(response) or 2.0, status=429)
     if status >= 500:
         return server_error(PROVIDER, response)
     if status >= 400:
-        return InvalidRequestError(PROVIDER, f"Shopify answered HTTP {status} for {shop}",
-                                   status=status)
+        return InvalidRequestError(
+            PROVIDER, f"Shopify answered HTTP {status} for {shop}", status=status
+        )
     return None
 
 
@@ -235,21 +259,36 @@ class ShopifyClient(BaseClient):
 
     provider = PROVIDER
 
-    def __init__(self, shop_domain: str, access_token: str, *,
-                 url_template: str = DEFAULT_TEMPLATE,
-                 api_version: str = DEFAULT_VERSIONS["shopify"],
-                 refresh_token: str | None = None, access_expires_at: datetime | None = None,
-                 client_id: str | None = None, client_secret: str | None = None,
-                 on_refresh: OnRefresh | None = None,
-                 page_size: int = 250, inner_page_size: int | None = None,
-                 bulk_threshold: int | None = BULK_THRESHOLD,
-                 bulk_policy: shopify_bulk.BulkPolicy | None = None,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 sleep: Sleep | None = None, transport: httpx.BaseTransport | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] | None = None) -> None:
-        super().__init__(timeout=timeout, retry=retry, sleep=sleep, transport=transport,
-                         headers={"X-Shopify-Access-Token": access_token})
+    def __init__(
+        self,
+        shop_domain: str,
+        access_token: str,
+        *,
+        url_template: str = DEFAULT_TEMPLATE,
+        api_version: str = DEFAULT_VERSIONS["shopify"],
+        refresh_token: str | None = None,
+        access_expires_at: datetime | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        on_refresh: OnRefresh | None = None,
+        page_size: int = 250,
+        inner_page_size: int | None = None,
+        bulk_threshold: int | None = BULK_THRESHOLD,
+        bulk_policy: shopify_bulk.BulkPolicy | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            transport=transport,
+            headers={"X-Shopify-Access-Token": access_token},
+        )
         self.shop_domain = shop_domain
         self.api_version = api_version
         self.url = url_template.format(shop=shop_domain, version=api_version)
@@ -272,12 +311,18 @@ class ShopifyClient(BaseClient):
 
     # ---- public API ---------------------------------------------------------------------
     def shop_info(self) -> ShopInfo:
-        shop = self._graphql(SHOP, {}).get("shop")
-        expect(PROVIDER, isinstance(shop, dict) and "currencyCode" in shop
-               and "ianaTimezone" in shop, "shop (currencyCode, ianaTimezone)")
-        return ShopInfo(str(shop.get("myshopifyDomain") or self.shop_domain),
-                        str(shop.get("name") or ""), str(shop["currencyCode"]),
-                        str(shop["ianaTimezone"]))
+        shop: Any = self._graphql(SHOP, {}).get("shop")
+        expect(
+            PROVIDER,
+            isinstance(shop, dict) and "currencyCode" in shop and "ianaTimezone" in shop,
+            "shop (currencyCode, ianaTimezone)",
+        )
+        return ShopInfo(
+            str(shop.get("myshopifyDomain") or self.shop_domain),
+            str(shop.get("name") or ""),
+            str(shop["currencyCode"]),
+            str(shop["ianaTimezone"]),
+        )
 
     def orders(self, updated_since: datetime | None = None) -> Iterator[OrderRecord]:
         """Orders updated at or after `updated_since` (all when None), oldest update first,
@@ -299,11 +344,17 @@ class ShopifyClient(BaseClient):
     def refresh(self) -> ShopifyGrant:
         """Trade the refresh token for a new pair; the old refresh token is used up."""
         if not self.refresh_token:
-            raise AuthError(PROVIDER, "The Shopify access token expired and there is no refresh "
-                            "token; reinstall the app on the shop")
+            raise AuthError(
+                PROVIDER,
+                "The Shopify access token expired and there is no refresh "
+                "token; reinstall the app on the shop",
+            )
         form = refresh_form(self.refresh_token, self.client_id, self.client_secret)
-        grant = self._retrying(lambda: request_grant(
-            self.http, token_url(self.admin_root), form, self.now, "refresh token"))
+        grant = self._retrying(
+            lambda: request_grant(
+                self.http, token_url(self.admin_root), form, self.now, "refresh token"
+            )
+        )
         # Persist first: if saving fails we never use the new pair, and Shopify keeps the old
         # refresh token valid until its replacement is used (changelog 2026-08-28).
         if self.on_refresh is not None:
@@ -314,10 +365,18 @@ class ShopifyClient(BaseClient):
         return grant
 
     @staticmethod
-    def exchange_code(shop_domain: str, code: str, *, client_id: str, client_secret: str,
-                      url_template: str = DEFAULT_TEMPLATE, timeout: float = 30.0,
-                      expiring: bool = True, transport: httpx.BaseTransport | None = None,
-                      now: Callable[[], datetime] | None = None) -> ShopifyGrant:
+    def exchange_code(
+        shop_domain: str,
+        code: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        url_template: str = DEFAULT_TEMPLATE,
+        timeout: float = 30.0,
+        expiring: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> ShopifyGrant:
         """OAuth install: trade the `code` from the redirect for an offline access token,
         expiring (with a refresh token) unless `expiring` is False."""
         session = HttpSession(PROVIDER, timeout=timeout, transport=transport)
@@ -325,8 +384,13 @@ class ShopifyClient(BaseClient):
         if expiring:
             form["expiring"] = "1"
         try:
-            return request_grant(session, token_url(admin_base(shop_domain, url_template)), form,
-                                 now or (lambda: datetime.now(UTC)), "install code")
+            return request_grant(
+                session,
+                token_url(admin_base(shop_domain, url_template)),
+                form,
+                now or (lambda: datetime.now(UTC)),
+                "install code",
+            )
         finally:
             session.close()
 
@@ -372,16 +436,14 @@ class ShopifyClient(BaseClient):
 
     def _send(self, text: str, variables: dict[str, Any], requested: int) -> dict[str, Any]:
         self.requests_made += 1
-        response = self.http.request("POST", self.url,
-                                     json={"query": text, "variables": variables})
+        response = self.http.request("POST", self.url, json={"query": text, "variables": variables})
         error = _http_error(response, self.shop_domain)
         if error is not None:
             raise error
         self._check_version(response)
         body = parse_json(PROVIDER, response)
         expect(PROVIDER, isinstance(body, dict), "GraphQL response object")
-        self.pacer.observe(((body.get("extensions") or {}).get("cost") or {})
-                           .get("throttleStatus"))
+        self.pacer.observe(((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus"))
         try:
             _classify_errors(body, requested)
         except RateLimitedError:
@@ -396,10 +458,13 @@ class ShopifyClient(BaseClient):
         served = response.headers.get("x-shopify-api-version")
         if served and served != self.api_version:
             raise VersionExpiredError(
-                PROVIDER, f"Shopify answered with API version {served} instead of "
+                PROVIDER,
+                f"Shopify answered with API version {served} instead of "
                 f"{self.api_version}, which is past its support; set SHOPIFY_API_VERSION to a "
-                f"supported version (default {DEFAULT_VERSIONS['shopify']})", status=200,
-                code="version_fell_forward")
+                f"supported version (default {DEFAULT_VERSIONS['shopify']})",
+                status=200,
+                code="version_fell_forward",
+            )
 
     # ---- reading a resource -------------------------------------------------------------
     def _read(self, resource: Resource, since: datetime | None) -> Iterator[dict[str, Any]]:
@@ -409,8 +474,12 @@ class ShopifyClient(BaseClient):
         else:
             yield from self._pages(resource, search)
 
-    def _bulk_pays(self, resource: Resource, since: datetime | None, search: str | None,
-                   ) -> bool:
+    def _bulk_pays(
+        self,
+        resource: Resource,
+        since: datetime | None,
+        search: str | None,
+    ) -> bool:
         """A read counted above the threshold goes through bulk: a first sync or a backfill
         of a big shop, not a small shop's (pages start at once and end about as soon)."""
         if self.bulk_threshold is None:
@@ -420,11 +489,12 @@ class ShopifyClient(BaseClient):
         return self._count(resource, search) > self.bulk_threshold
 
     def _count(self, resource: Resource, search: str | None) -> int:
-        data = self._graphql(resource.count_query(), {"q": search}).get(resource.count)
+        data: Any = self._graphql(resource.count_query(), {"q": search}).get(resource.count)
         expect(PROVIDER, isinstance(data, dict) and "count" in data, resource.count)
         if data.get("precision") not in COUNT_PRECISIONS:
-            raise MalformedResponseError(PROVIDER, f"Shopify sent an unknown count precision "
-                                         f"{data.get('precision')!r}")
+            raise MalformedResponseError(
+                PROVIDER, f"Shopify sent an unknown count precision {data.get('precision')!r}"
+            )
         return integer(PROVIDER, data["count"], f"{resource.count}.count")
 
     def _bulk(self, resource: Resource, search: str | None) -> Iterator[dict[str, Any]]:
@@ -433,11 +503,11 @@ class ShopifyClient(BaseClient):
         if url is None:
             return
         if self._downloads is None:
-            self._downloads = HttpSession(PROVIDER, timeout=self._timeout,
-                                          transport=self._transport)
+            self._downloads = HttpSession(
+                PROVIDER, timeout=self._timeout, transport=self._transport
+            )
         self.downloads_made += 1
-        nodes = shopify_bulk.rebuild(shopify_bulk.download(self._downloads, url),
-                                     resource.nested)
+        nodes = shopify_bulk.rebuild(shopify_bulk.download(self._downloads, url), resource.nested)
         # Bulk files come in no promised order; the sync's high-water mark needs oldest first.
         nodes.sort(key=lambda n: (_req_time(n.get("updatedAt"), "updatedAt"), str(n["id"])))
         yield from nodes
@@ -450,27 +520,35 @@ class ShopifyClient(BaseClient):
     def _pages(self, resource: Resource, search: str | None) -> Iterator[dict[str, Any]]:
         """Every node of a root connection, nested lists completed."""
         query, inner, root = resource.page_query(), self._inner(resource), resource.root
-        first = self._first.get(root) or resource.page_size(inner, MAX_QUERY_COST,
-                                                            self.page_size)
+        first = self._first.get(root) or resource.page_size(inner, MAX_QUERY_COST, self.page_size)
         if first < 1:
-            raise InvalidRequestError(PROVIDER, f"even one {resource.single} costs more than "
-                                      f"{MAX_QUERY_COST} points with nested pages {inner}")
+            raise InvalidRequestError(
+                PROVIDER,
+                f"even one {resource.single} costs more than "
+                f"{MAX_QUERY_COST} points with nested pages {inner}",
+            )
         cursor: str | None = None
         while True:
             variables = {"first": first, "cursor": cursor, "q": search, **inner}
             try:
-                connection = self._graphql(query, variables).get(root)
+                connection: Any = self._graphql(query, variables).get(root)
+
             except _TooCostly as too:  # our price was lower than Shopify's: learn and shrink
                 if first == 1:
-                    raise InvalidRequestError(PROVIDER, f"Shopify prices even a one-"
-                                              f"{resource.single} page above its limit ({too})"
-                                              ) from None
+                    raise InvalidRequestError(
+                        PROVIDER,
+                        f"Shopify prices even a one-{resource.single} page above its limit ({too})",
+                    ) from None
                 first = max(1, min(first // 2, first * too.maximum // max(too.cost, 1)))
                 self._first[root] = first
                 continue
-            expect(PROVIDER, isinstance(connection, dict) and isinstance(
-                connection.get("nodes"), list) and isinstance(connection.get("pageInfo"), dict),
-                f"{root} connection")
+            expect(
+                PROVIDER,
+                isinstance(connection, dict)
+                and isinstance(connection.get("nodes"), list)
+                and isinstance(connection.get("pageInfo"), dict),
+                f"{root} connection",
+            )
             for item in connection["nodes"]:
                 expect(PROVIDER, isinstance(item, dict) and "id" in item, f"{root} node id")
                 self._complete(resource, item, inner)
@@ -518,58 +596,88 @@ class ShopifyClient(BaseClient):
     def _read_refunds(self, orders: list[dict[str, Any]], sizes: dict[str, int]) -> None:
         """Read the split refunds of `orders` in one query; refunds it could not hold (a
         list longer than `sizes` allows) keep what the order's page said of them."""
-        data = self._graphql(refunds_of(len(orders)),
-                             {**{f"id{i}": order["id"] for i, order in enumerate(orders)},
-                              **sizes})
+        data = self._graphql(
+            refunds_of(len(orders)),
+            {**{f"id{i}": order["id"] for i, order in enumerate(orders)}, **sizes},
+        )
         for i, order in enumerate(orders):
             found = data.get(f"o{i}")
             if found is None:  # deleted since it was listed: its refunds stay as listed
                 continue
-            expect(PROVIDER, isinstance(found, dict) and isinstance(found.get("refunds"), list),
-                   "order.refunds")
+            expect(
+                PROVIDER,
+                isinstance(found, dict) and isinstance(found.get("refunds"), list),
+                "order.refunds",
+            )
             for refund in found["refunds"]:
                 self._complete_parts(refund)
             split = {refund["id"] for refund in found["refunds"]}
-            order["refunds"] = [*found["refunds"],
-                                *(r for r in order["refunds"] if r.get("id") not in split)]
+            order["refunds"] = [
+                *found["refunds"],
+                *(r for r in order["refunds"] if r.get("id") not in split),
+            ]
 
     def _complete_parts(self, refund: dict[str, Any]) -> None:
         """The rest of a refund's parts when a page of them came back full."""
         expect(PROVIDER, isinstance(refund, dict) and "id" in refund, "refund id")
         for part in REFUND_PARTS:
-            connection = refund.get(part)
-            expect(PROVIDER, isinstance(connection, dict)
-                   and isinstance(connection.get("nodes"), list), f"refund {part}")
+            connection: Any = refund.get(part)
+            expect(
+                PROVIDER,
+                isinstance(connection, dict) and isinstance(connection.get("nodes"), list),
+                f"refund {part}",
+            )
             info = connection.get("pageInfo") or {}
             query = refund_rest(part)
-            size = largest_first(lambda n, q=query: q.cost({"first": n}))
+            size = _largest_page(query)
             while info.get("hasNextPage"):
-                more = (self._graphql(query, {"id": refund["id"], "cursor": info.get(
-                    "endCursor"), "first": size}).get("refund") or {}).get(part)
-                expect(PROVIDER, isinstance(more, dict) and isinstance(more.get("nodes"), list),
-                       f"refund.{part}")
+                more: Any = (
+                    self._graphql(
+                        query, {"id": refund["id"], "cursor": info.get("endCursor"), "first": size}
+                    ).get("refund")
+                    or {}
+                ).get(part)
+                expect(
+                    PROVIDER,
+                    isinstance(more, dict) and isinstance(more.get("nodes"), list),
+                    f"refund.{part}",
+                )
                 connection["nodes"] = [*connection["nodes"], *more["nodes"]]
                 info = more.get("pageInfo") or {}
 
     def _complete_nested(self, resource: Resource, item: dict[str, Any]) -> None:
         nested = resource.nested or ""
-        connection = item.get(nested)
-        expect(PROVIDER, isinstance(connection, dict) and isinstance(connection.get("nodes"),
-                                                                     list), nested)
+        connection: Any = item.get(nested)
+        expect(
+            PROVIDER,
+            isinstance(connection, dict) and isinstance(connection.get("nodes"), list),
+            nested,
+        )
         info = connection.get("pageInfo") or {}
         query = resource.rest_query()
-        size = largest_first(lambda n: query.cost({"first": n}))
+        size = _largest_page(query)
         while info.get("hasNextPage"):
-            data = self._graphql(query, {"id": item["id"], "cursor": info.get("endCursor"),
-                                         "first": size})
-            more = (data.get(resource.single) or {}).get(nested)
-            expect(PROVIDER, isinstance(more, dict) and isinstance(more.get("nodes"), list),
-                   f"{resource.single}.{nested}")
+            data = self._graphql(
+                query, {"id": item["id"], "cursor": info.get("endCursor"), "first": size}
+            )
+            more: Any = (data.get(resource.single) or {}).get(nested)
+
+            expect(
+                PROVIDER,
+                isinstance(more, dict) and isinstance(more.get("nodes"), list),
+                f"{resource.single}.{nested}",
+            )
             connection["nodes"] = [*connection["nodes"], *more["nodes"]]
             info = more.get("pageInfo") or {}
 
 
+def _largest_page(query: Query) -> int:
+    """The largest `first` a rest-of-a-connection query may ask for within the cost limit."""
+    return largest_first(lambda n: query.cost({"first": n}))
+
+
 def _search_time(moment: datetime) -> str:
+
     if moment.tzinfo is None:
         raise ValueError("updated_since must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -612,10 +720,18 @@ def _visit(node: Any) -> VisitRecord | None:
     if not isinstance(node, dict):
         return None
     utm = node.get("utmParameters") or {}
-    return VisitRecord(_time(node.get("occurredAt"), "occurredAt", required=False),
-                       node.get("landingPage"), node.get("referrerUrl"), node.get("source"),
-                       node.get("sourceType"), utm.get("source"), utm.get("medium"),
-                       utm.get("campaign"), utm.get("content"), utm.get("term"))
+    return VisitRecord(
+        _time(node.get("occurredAt"), "occurredAt", required=False),
+        node.get("landingPage"),
+        node.get("referrerUrl"),
+        node.get("source"),
+        node.get("sourceType"),
+        utm.get("source"),
+        utm.get("medium"),
+        utm.get("campaign"),
+        utm.get("content"),
+        utm.get("term"),
+    )
 
 
 def _journey(node: Any) -> JourneyRecord | None:
@@ -623,28 +739,37 @@ def _journey(node: Any) -> JourneyRecord | None:
         return None
     expect(PROVIDER, isinstance(node.get("ready"), bool), "customerJourneySummary.ready")
     index = node.get("customerOrderIndex")
-    return JourneyRecord(node["ready"], node.get("daysToConversion"),
-                         int(index) if index is not None else None,
-                         _visit(node.get("firstVisit")), _visit(node.get("lastVisit")))
+    return JourneyRecord(
+        node["ready"],
+        node.get("daysToConversion"),
+        int(index) if index is not None else None,
+        _visit(node.get("firstVisit")),
+        _visit(node.get("lastVisit")),
+    )
 
 
 def _line_item(node: dict[str, Any]) -> LineItemRecord:
-    expect(PROVIDER, isinstance(node, dict) and "id" in node and "quantity" in node,
-           "line item (id, quantity)")
+    expect(
+        PROVIDER,
+        isinstance(node, dict) and "id" in node and "quantity" in node,
+        "line item (id, quantity)",
+    )
     variant = node.get("variant") or {}
     return LineItemRecord(
         external_id=str(node["id"]),
         quantity=integer(PROVIDER, node["quantity"], "quantity"),
         sku=node.get("sku"),
         unit_price=_money(node.get("originalUnitPriceSet"), "originalUnitPriceSet"),
-        variant_id=variant.get("id"), product_id=(variant.get("product") or {}).get("id"),
-        unit_cost=_amount((variant.get("inventoryItem") or {}).get("unitCost"), "unitCost",
-                          required=False))
+        variant_id=variant.get("id"),
+        product_id=(variant.get("product") or {}).get("id"),
+        unit_cost=_amount(
+            (variant.get("inventoryItem") or {}).get("unitCost"), "unitCost", required=False
+        ),
+    )
 
 
 def _part_sum(node: dict[str, Any], part: str, field: str) -> Decimal:
-    return sum((_money(n.get(field), f"{part} {field}") for n in node[part]["nodes"]),
-               Decimal(0))
+    return sum((_money(n.get(field), f"{part} {field}") for n in node[part]["nodes"]), Decimal(0))
 
 
 def _refund(node: Any) -> RefundRecord:
@@ -658,60 +783,88 @@ def _refund(node: Any) -> RefundRecord:
     if "refundLineItems" not in node:  # an order deleted before its refunds were split
         return RefundRecord(external_id, at, amount)
     return RefundRecord(
-        external_id, at, amount,
+        external_id,
+        at,
+        amount,
         sales=_part_sum(node, "refundLineItems", "subtotalSet")
         - _part_sum(node, "orderAdjustments", "amountSet"),
         shipping=_part_sum(node, "refundShippingLines", "subtotalAmountSet"),
         taxes=_part_sum(node, "refundLineItems", "totalTaxSet")
         + _part_sum(node, "refundShippingLines", "taxAmountSet")
-        - _part_sum(node, "orderAdjustments", "taxAmountSet"))
+        - _part_sum(node, "orderAdjustments", "taxAmountSet"),
+    )
 
 
 def _order(node: dict[str, Any]) -> OrderRecord:
-    expect(PROVIDER, "id" in node and "createdAt" in node and "updatedAt" in node,
-           "order (id, createdAt, updatedAt)")
+    expect(
+        PROVIDER,
+        "id" in node and "createdAt" in node and "updatedAt" in node,
+        "order (id, createdAt, updatedAt)",
+    )
     lines = tuple(_line_item(n) for n in (node.get("lineItems") or {}).get("nodes") or ())
-    refunds = node.get("refunds")
+    refunds: Any = node.get("refunds")
     expect(PROVIDER, isinstance(refunds, list), "order refunds")
+
     total_set = node.get("currentTotalPriceSet")
-    currency = ((total_set or {}).get("shopMoney") or {}).get("currencyCode") \
-        or node.get("currencyCode")
+    currency = ((total_set or {}).get("shopMoney") or {}).get("currencyCode") or node.get(
+        "currencyCode"
+    )
     return OrderRecord(
-        external_id=str(node["id"]), name=str(node.get("name") or ""),
+        external_id=str(node["id"]),
+        name=str(node.get("name") or ""),
         currency=str(currency or ""),
         created_at=_req_time(node["createdAt"], "createdAt"),
         processed_at=_time(node.get("processedAt"), "processedAt", required=False),
         updated_at=_req_time(node["updatedAt"], "updatedAt"),
         cancelled_at=_time(node.get("cancelledAt"), "cancelledAt", required=False),
-        test=bool(node.get("test")), customer_id=(node.get("customer") or {}).get("id"),
+        test=bool(node.get("test")),
+        customer_id=(node.get("customer") or {}).get("id"),
         gross=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
         discounts=_money(node.get("totalDiscountsSet"), "totalDiscountsSet"),
         shipping=_money(node.get("totalShippingPriceSet"), "totalShippingPriceSet"),
         tax=_money(node.get("totalTaxSet"), "totalTaxSet"),
         refunded=_money(node.get("totalRefundedSet"), "totalRefundedSet"),
         total=_money(total_set, "currentTotalPriceSet"),
-        line_items=lines, refunds=tuple(_refund(r) for r in refunds),
-        journey=_journey(node.get("customerJourneySummary")))
+        line_items=lines,
+        refunds=tuple(_refund(r) for r in refunds),
+        journey=_journey(node.get("customerJourneySummary")),
+    )
 
 
 def _product(node: dict[str, Any]) -> ProductRecord:
     expect(PROVIDER, "id" in node, "product id")
     variants = tuple(
-        VariantRecord(str(v.get("id")), str(node["id"]), str(v.get("title") or ""),
-                      v.get("sku"), decimal(PROVIDER, v.get("price"), "price"),
-                      _amount((v.get("inventoryItem") or {}).get("unitCost"), "unitCost",
-                              required=False))
-        for v in (node.get("variants") or {}).get("nodes") or ())
-    return ProductRecord(str(node["id"]), str(node.get("title") or ""), node.get("status"),
-                         node.get("productType"), node.get("vendor"),
-                         _req_time(node.get("createdAt"), "createdAt"),
-                         _req_time(node.get("updatedAt"), "updatedAt"), variants)
+        VariantRecord(
+            str(v.get("id")),
+            str(node["id"]),
+            str(v.get("title") or ""),
+            v.get("sku"),
+            decimal(PROVIDER, v.get("price"), "price"),
+            _amount((v.get("inventoryItem") or {}).get("unitCost"), "unitCost", required=False),
+        )
+        for v in (node.get("variants") or {}).get("nodes") or ()
+    )
+    return ProductRecord(
+        str(node["id"]),
+        str(node.get("title") or ""),
+        node.get("status"),
+        node.get("productType"),
+        node.get("vendor"),
+        _req_time(node.get("createdAt"), "createdAt"),
+        _req_time(node.get("updatedAt"), "updatedAt"),
+        variants,
+    )
 
 
 def _customer(node: dict[str, Any]) -> CustomerRecord:
     expect(PROVIDER, "id" in node, "customer id")
-    return CustomerRecord(str(node["id"]), None, None, None,
-                          _req_time(node.get("createdAt"), "createdAt"),
-                          _req_time(node.get("updatedAt"), "updatedAt"),
-                          integer(PROVIDER, node.get("numberOfOrders"), "numberOfOrders"),
-                          _money(node.get("amountSpent"), "amountSpent"))
+    return CustomerRecord(
+        str(node["id"]),
+        None,
+        None,
+        None,
+        _req_time(node.get("createdAt"), "createdAt"),
+        _req_time(node.get("updatedAt"), "updatedAt"),
+        integer(PROVIDER, node.get("numberOfOrders"), "numberOfOrders"),
+        _money(node.get("amountSpent"), "amountSpent"),
+    )

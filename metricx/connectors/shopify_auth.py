@@ -44,28 +44,36 @@ def token_url(admin_root: str) -> str:
     return f"{admin_root}/admin/oauth/access_token"
 
 
-def request_grant(session: HttpSession, url: str, form: dict[str, str],
-                  now: Callable[[], datetime], what: str) -> ShopifyGrant:
+def request_grant(
+    session: HttpSession, url: str, form: dict[str, str], now: Callable[[], datetime], what: str
+) -> ShopifyGrant:
     """POST to the token endpoint and read the grant; refusals are AuthError (reconnect)."""
     response = session.request("POST", url, json=form)
     if response.status_code >= 500:
         raise server_error(PROVIDER, response)
     if response.status_code == 429:
-        raise rate_limited(PROVIDER, "token endpoint", retry_after_header(response) or 2.0,
-                           status=429)
+        raise rate_limited(
+            PROVIDER, "token endpoint", retry_after_header(response) or 2.0, status=429
+        )
     body = parse_json(PROVIDER, response)
     if response.status_code >= 400 or not isinstance(body, dict) or "access_token" not in body:
-        detail = body.get("error_description") or body.get("error") \
-            if isinstance(body, dict) else None
-        raise AuthError(PROVIDER, f"Shopify refused the {what} "
-                        f"({detail or f'HTTP {response.status_code}'}); reinstall the app on "
-                        "the shop", status=response.status_code,
-                        code=body.get("error") if isinstance(body, dict) else None)
+        detail = (
+            body.get("error_description") or body.get("error") if isinstance(body, dict) else None
+        )
+        raise AuthError(
+            PROVIDER,
+            f"Shopify refused the {what} "
+            f"({detail or f'HTTP {response.status_code}'}); reinstall the app on "
+            "the shop",
+            status=response.status_code,
+            code=body.get("error") if isinstance(body, dict) else None,
+        )
     return grant_from(body, now())
 
 
 def grant_from(body: dict[str, Any], issued_at: datetime) -> ShopifyGrant:
     """The token endpoint's JSON as a grant with absolute expiry times."""
+
     def at(key: str) -> datetime | None:
         seconds = body.get(key)
         if seconds in (None, ""):
@@ -73,15 +81,28 @@ def grant_from(body: dict[str, Any], issued_at: datetime) -> ShopifyGrant:
         expect(PROVIDER, str(seconds).isdigit(), key)
         return issued_at + timedelta(seconds=int(seconds))
 
-    return ShopifyGrant(str(body["access_token"]), body.get("refresh_token") or None,
-                        at("expires_in"), body.get("scope"), at("refresh_token_expires_in"))
+    return ShopifyGrant(
+        str(body["access_token"]),
+        body.get("refresh_token") or None,
+        at("expires_in"),
+        body.get("scope"),
+        at("refresh_token_expires_in"),
+    )
 
 
-def refresh_form(refresh_token: str, client_id: str | None,
-                 client_secret: str | None) -> dict[str, str]:
+def refresh_form(
+    refresh_token: str, client_id: str | None, client_secret: str | None
+) -> dict[str, str]:
     """The refresh request's body; the app's credentials are required to refresh."""
     if not (client_id and client_secret):
-        raise ConfigurationError(PROVIDER, "Refreshing an expiring Shopify token needs the app's "
-                                 "credentials: set SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET")
-    return {"client_id": client_id, "client_secret": client_secret,
-            "grant_type": "refresh_token", "refresh_token": refresh_token}
+        raise ConfigurationError(
+            PROVIDER,
+            "Refreshing an expiring Shopify token needs the app's "
+            "credentials: set SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET",
+        )
+    return {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+    }

@@ -84,8 +84,7 @@ def field_cost(f: Field, variables: Mapping[str, Any]) -> int:
     return node
 
 
-def cost(fields: Iterable[Field], variables: Mapping[str, Any], *,
-         mutation: bool = False) -> int:
+def cost(fields: Iterable[Field], variables: Mapping[str, Any], *, mutation: bool = False) -> int:
     """The requested cost of a query's root fields (a mutation's root field costs 10)."""
     if mutation:
         return MUTATION_COST * len(tuple(fields))
@@ -98,8 +97,11 @@ def render(f: Field, *, bulk: bool = False) -> str:
     args = list(f.args)
     if f.size is not None and not bulk:
         args.insert(0, ("first", str(f.size)))
-    head = (f"{f.alias}: " if f.alias else "") + f.name + (
-        f"({', '.join(f'{k}: {v}' for k, v in args)})" if args else "")
+    head = (
+        (f"{f.alias}: " if f.alias else "")
+        + f.name
+        + (f"({', '.join(f'{k}: {v}' for k, v in args)})" if args else "")
+    )
     if not f.fields:
         return head
     inner = " ".join(render(child, bulk=bulk) for child in f.fields)
@@ -129,8 +131,9 @@ class Query:
         return cost(self.fields, variables, mutation=self.mutation)
 
 
-def largest_first(price: Callable[[int], int], *, limit: int = MAX_QUERY_COST,
-                  most: int = MAX_PAGE) -> int:
+def largest_first(
+    price: Callable[[int], int], *, limit: int = MAX_QUERY_COST, most: int = MAX_PAGE
+) -> int:
     """The largest page size (1..most) whose query costs at most `limit`; 0 when not even one
     item fits. Cost grows linearly with `first`, so two prices settle it."""
     base, one = price(0), price(1)

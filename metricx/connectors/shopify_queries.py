@@ -33,13 +33,20 @@ def money(name: str) -> Field:
 
 
 def _visit(name: str) -> Field:
-    return obj(name, *scalars("occurredAt landingPage referrerUrl source sourceType"),
-               obj("utmParameters", *scalars("source medium campaign content term")))
+    return obj(
+        name,
+        *scalars("occurredAt landingPage referrerUrl source sourceType"),
+        obj("utmParameters", *scalars("source medium campaign content term")),
+    )
 
 
-LINE_ITEM = (*scalars("id quantity sku"), money_bag("originalUnitPriceSet"),
-             obj("variant", Field("id"), obj("product", Field("id")),
-                 obj("inventoryItem", money("unitCost"))))
+LINE_ITEM = (
+    *scalars("id quantity sku"),
+    money_bag("originalUnitPriceSet"),
+    obj(
+        "variant", Field("id"), obj("product", Field("id")), obj("inventoryItem", money("unitCost"))
+    ),
+)
 REFUND = (*scalars("id createdAt"), money_bag("totalRefundedSet"))
 # What a refund gave back, tax apart (shopify.dev admin-graphql "Refund"): the lines' price
 # after discounts and their tax, refunded shipping and its tax (RefundShippingLine, where
@@ -55,23 +62,42 @@ REFUND_PARTS = {
     "orderAdjustments": (money_bag("amountSet"), money_bag("taxAmountSet")),
 }
 #: The size variable of each part in `refunds_of`.
-PART_SIZES = {"refundLineItems": "items", "refundShippingLines": "shipping",
-              "orderAdjustments": "adjustments"}
-SPLIT_REFUND = (*REFUND, *(connection(name, f"${PART_SIZES[name]}", *fields)
-                           for name, fields in REFUND_PARTS.items()))
+PART_SIZES = {
+    "refundLineItems": "items",
+    "refundShippingLines": "shipping",
+    "orderAdjustments": "adjustments",
+}
+SPLIT_REFUND = (
+    *REFUND,
+    *(connection(name, f"${PART_SIZES[name]}", *fields) for name, fields in REFUND_PARTS.items()),
+)
 ORDER = (
     *scalars("id name createdAt processedAt updatedAt cancelledAt test currencyCode"),
-    *(money_bag(name) for name in ("currentTotalPriceSet", "totalDiscountsSet",
-                                   "totalShippingPriceSet", "totalTaxSet", "totalRefundedSet")),
+    *(
+        money_bag(name)
+        for name in (
+            "currentTotalPriceSet",
+            "totalDiscountsSet",
+            "totalShippingPriceSet",
+            "totalTaxSet",
+            "totalRefundedSet",
+        )
+    ),
     obj("customer", Field("id")),
-    obj("customerJourneySummary", *scalars("ready daysToConversion customerOrderIndex"),
-        _visit("firstVisit"), _visit("lastVisit")),
+    obj(
+        "customerJourneySummary",
+        *scalars("ready daysToConversion customerOrderIndex"),
+        _visit("firstVisit"),
+        _visit("lastVisit"),
+    ),
     sized_list("refunds", "$refunds", *REFUND),
     connection("lineItems", "$lines", *LINE_ITEM),
 )
 VARIANT = (*scalars("id title sku price"), obj("inventoryItem", money("unitCost")))
-PRODUCT = (*scalars("id title status productType vendor createdAt updatedAt"),
-           connection("variants", "$variants", *VARIANT))
+PRODUCT = (
+    *scalars("id title status productType vendor createdAt updatedAt"),
+    connection("variants", "$variants", *VARIANT),
+)
 # Only what the sync stores: names and e-mail addresses are protected customer data (level 2)
 # that Metricx never needs (shopify.dev "Protected customer data"); `email` is deprecated too.
 CUSTOMER = (*scalars("id createdAt updatedAt numberOfOrders"), money("amountSpent"))
@@ -95,16 +121,25 @@ class Resource:
 
     def page_query(self) -> Query:
         sizes = "".join(f", ${name}: Int!" for name in self.inner)
-        return Query("Page", f"($first: Int!, $cursor: String, $q: String{sizes})", (
-            connection(self.root, "$first", *self.node, after="$cursor", query="$q",
-                       sortKey="UPDATED_AT"),))
+        return Query(
+            "Page",
+            f"($first: Int!, $cursor: String, $q: String{sizes})",
+            (
+                connection(
+                    self.root,
+                    "$first",
+                    *self.node,
+                    after="$cursor",
+                    query="$q",
+                    sortKey="UPDATED_AT",
+                ),
+            ),
+        )
 
-    def page_size(self, inner: dict[str, int], limit: int = MAX_QUERY_COST,
-                  most: int = 250) -> int:
+    def page_size(self, inner: dict[str, int], limit: int = MAX_QUERY_COST, most: int = 250) -> int:
         """Nodes per page so that the page query costs at most `limit`."""
         query = self.page_query()
-        return largest_first(lambda n: query.cost({"first": n, **inner}), limit=limit,
-                             most=most)
+        return largest_first(lambda n: query.cost({"first": n, **inner}), limit=limit, most=most)
 
     def nested_fields(self) -> tuple[Field, ...]:
         nested = next(f for f in self.node if f.name == self.nested)
@@ -112,13 +147,22 @@ class Resource:
 
     def rest_query(self) -> Query:
         """The rest of one node's nested connection, after a cursor."""
-        return Query("Rest", "($id: ID!, $cursor: String, $first: Int!)", (obj(
-            self.single, connection(self.nested or "", "$first", *self.nested_fields(),
-                                    after="$cursor"), id="$id"),))
+        return Query(
+            "Rest",
+            "($id: ID!, $cursor: String, $first: Int!)",
+            (
+                obj(
+                    self.single,
+                    connection(self.nested or "", "$first", *self.nested_fields(), after="$cursor"),
+                    id="$id",
+                ),
+            ),
+        )
 
     def count_query(self) -> Query:
-        return Query("Count", "($q: String)", (obj(self.count, *scalars("count precision"),
-                                                   query="$q"),))
+        return Query(
+            "Count", "($q: String)", (obj(self.count, *scalars("count precision"), query="$q"),)
+        )
 
     def bulk_text(self, search: str | None) -> str:
         """The selection as a bulk query: one root connection, nested lists read whole."""
@@ -129,15 +173,12 @@ class Resource:
         return f"{{ {render(root, bulk=True)} }}"
 
 
-ORDERS = Resource("orders", "order", ORDER, {"lines": 5, "refunds": 3}, "lineItems",
-                  "ordersCount")
-PRODUCTS = Resource("products", "product", PRODUCT, {"variants": 25}, "variants",
-                    "productsCount")
+ORDERS = Resource("orders", "order", ORDER, {"lines": 5, "refunds": 3}, "lineItems", "ordersCount")
+PRODUCTS = Resource("products", "product", PRODUCT, {"variants": 25}, "variants", "productsCount")
 CUSTOMERS = Resource("customers", "customer", CUSTOMER, {}, None, "customersCount")
 RESOURCES = {r.root: r for r in (ORDERS, PRODUCTS, CUSTOMERS)}
 
-SHOP = Query("Shop", "", (obj("shop", *scalars("name currencyCode ianaTimezone "
-                                               "myshopifyDomain")),))
+SHOP = Query("Shop", "", (obj("shop", *scalars("name currencyCode ianaTimezone myshopifyDomain")),))
 
 
 @lru_cache(maxsize=64)
@@ -146,24 +187,57 @@ def refunds_of(orders: int) -> Query:
     refunds(first: $refunds) { ... } }` and so on, sizes shared ($refunds, $items, $shipping,
     $adjustments)."""
     ids = "".join(f"$id{i}: ID!, " for i in range(orders))
-    return Query("Refunds", f"({ids}$refunds: Int!, $items: Int!, $shipping: Int!, "
-                 "$adjustments: Int!)", tuple(
-                     Field("order", (Field("id"), sized_list("refunds", "$refunds",
-                                                             *SPLIT_REFUND)),
-                           (("id", f"$id{i}"),), alias=f"o{i}") for i in range(orders)))
+    return Query(
+        "Refunds",
+        f"({ids}$refunds: Int!, $items: Int!, $shipping: Int!, $adjustments: Int!)",
+        tuple(
+            Field(
+                "order",
+                (Field("id"), sized_list("refunds", "$refunds", *SPLIT_REFUND)),
+                (("id", f"$id{i}"),),
+                alias=f"o{i}",
+            )
+            for i in range(orders)
+        ),
+    )
 
 
 def refund_rest(part: str) -> Query:
     """The rest of one refund's part (a REFUND_PARTS connection), after a cursor."""
-    return Query("RefundRest", "($id: ID!, $cursor: String, $first: Int!)", (obj(
-        "refund", connection(part, "$first", *REFUND_PARTS[part], after="$cursor"),
-        id="$id"),))
+    return Query(
+        "RefundRest",
+        "($id: ID!, $cursor: String, $first: Int!)",
+        (
+            obj(
+                "refund", connection(part, "$first", *REFUND_PARTS[part], after="$cursor"), id="$id"
+            ),
+        ),
+    )
 
-BULK_RUN = Query("BulkRun", "($query: String!)", (obj(
-    "bulkOperationRunQuery", obj("bulkOperation", *scalars("id status")),
-    obj("userErrors", *scalars("field message")), query="$query"),), mutation=True)
+
+BULK_RUN = Query(
+    "BulkRun",
+    "($query: String!)",
+    (
+        obj(
+            "bulkOperationRunQuery",
+            obj("bulkOperation", *scalars("id status")),
+            obj("userErrors", *scalars("field message")),
+            query="$query",
+        ),
+    ),
+    mutation=True,
+)
 # bulkOperation(id:) is the way to follow one operation from 2026-01 on, when an app may run
 # up to five bulk queries at once (shopify.dev changelog "New Queries for Bulk Operations").
-BULK_STATUS = Query("BulkStatus", "($id: ID!)", (obj(
-    "bulkOperation", *scalars("id status errorCode objectCount rootObjectCount url "
-                              "partialDataUrl"), id="$id"),))
+BULK_STATUS = Query(
+    "BulkStatus",
+    "($id: ID!)",
+    (
+        obj(
+            "bulkOperation",
+            *scalars("id status errorCode objectCount rootObjectCount url partialDataUrl"),
+            id="$id",
+        ),
+    ),
+)

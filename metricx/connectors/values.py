@@ -9,8 +9,9 @@ from metricx.connectors.errors import MalformedResponseError, provider_name
 
 MICROS = Decimal(1_000_000)
 # Currencies Meta reports budgets for without a minor unit ("offset 1" in its docs).
-NO_MINOR_UNIT = frozenset({"CLP", "COP", "CRC", "HUF", "IDR", "ISK", "JPY", "KRW", "PYG", "TWD",
-                           "VND"})
+NO_MINOR_UNIT = frozenset(
+    {"CLP", "COP", "CRC", "HUF", "IDR", "ISK", "JPY", "KRW", "PYG", "TWD", "VND"}
+)
 
 
 def decimal(provider: str, value: Any, what: str) -> Decimal:
@@ -20,16 +21,18 @@ def decimal(provider: str, value: Any, what: str) -> Decimal:
     try:
         return Decimal(str(value)) if not isinstance(value, Decimal) else value
     except InvalidOperation as exc:
-        raise MalformedResponseError(provider, f"{provider_name(provider)} sent {what}={value!r}"
-                                     ", which is not a number") from exc
+        raise MalformedResponseError(
+            provider, f"{provider_name(provider)} sent {what}={value!r}, which is not a number"
+        ) from exc
 
 
 def integer(provider: str, value: Any, what: str) -> int:
     """An int64 that may arrive as a string ("1000"); missing means 0."""
     number = decimal(provider, value, what)
     if number != number.to_integral_value():
-        raise MalformedResponseError(provider, f"{provider_name(provider)} sent {what}={value!r}"
-                                     ", expected a whole number")
+        raise MalformedResponseError(
+            provider, f"{provider_name(provider)} sent {what}={value!r}, expected a whole number"
+        )
     return int(number)
 
 

@@ -45,10 +45,14 @@ GOOGLE_END_OF_LIFE: dict[str, date | None] = {
 # forward to the oldest supported version.
 SHOPIFY_END_OF_LIFE: dict[str, date | None] = {
     f"{year}-{month:02d}": date(year + 1, month, 1)
-    for year in (2024, 2025, 2026) for month in (1, 4, 7, 10)
+    for year in (2024, 2025, 2026)
+    for month in (1, 4, 7, 10)
 }
-END_OF_LIFE = {"meta": META_END_OF_LIFE, "google": GOOGLE_END_OF_LIFE,
-               "shopify": SHOPIFY_END_OF_LIFE}
+END_OF_LIFE = {
+    "meta": META_END_OF_LIFE,
+    "google": GOOGLE_END_OF_LIFE,
+    "shopify": SHOPIFY_END_OF_LIFE,
+}
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,21 @@ class VersionStatus:
 
     @property
     def message(self) -> str:
-        name = {"meta": "Meta Marketing API", "google": "Google Ads API",
-                "shopify": "Shopify Admin API"}.get(self.provider, self.provider)
+        name = {
+            "meta": "Meta Marketing API",
+            "google": "Google Ads API",
+            "shopify": "Shopify Admin API",
+        }.get(self.provider, self.provider)
         if self.state == "dead":
-            return (f"{name} {self.version} stopped working on {self.end_of_life:%Y-%m-%d}; "
-                    f"set a live version (default {DEFAULT_VERSIONS[self.provider]})")
+            return (
+                f"{name} {self.version} stopped working on {self.end_of_life:%Y-%m-%d}; "
+                f"set a live version (default {DEFAULT_VERSIONS[self.provider]})"
+            )
         if self.state == "ending":
-            return (f"{name} {self.version} stops working on {self.end_of_life:%Y-%m-%d}; "
-                    f"move to a newer version before then")
+            return (
+                f"{name} {self.version} stops working on {self.end_of_life:%Y-%m-%d}; "
+                f"move to a newer version before then"
+            )
         if self.state == "unknown":
             return f"{name} {self.version} is not a version Metricx knows; check it is live"
         return f"{name} {self.version} is live"
@@ -94,5 +105,8 @@ def version_status(provider: str, version: str, today: date) -> VersionStatus:
 
 def version_warnings(configured: dict[str, str], today: date) -> list[VersionStatus]:
     """The configured versions that need an admin's attention (ending soon, dead, unknown)."""
-    return [status for provider, version in configured.items()
-            if (status := version_status(provider, version, today)).state != "live"]
+    return [
+        status
+        for provider, version in configured.items()
+        if (status := version_status(provider, version, today)).state != "live"
+    ]

@@ -21,13 +21,13 @@ from datetime import date
 from typing import Any
 
 import anthropic
-from anthropic.types import Message, ToolUseBlock
+from anthropic.types import Message, MessageParam, ToolUseBlock
 
 from metricx.config import get_config
 from metricx.copilot import prompts
 from metricx.copilot.understanding import Conversation, Understanding
 from metricx.errors import MetricxError
-from metricx.semantic.query import QueryValidationError, SemanticQuery
+from metricx.semantic.query import DIMENSIONS, QueryValidationError, SemanticQuery
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_RETRIES = 2
@@ -46,31 +46,36 @@ class CopilotUnavailableError(MetricxError):
 
 _PROBLEMS = {
     "rate_limit_error": "too many requests are being sent to Claude right now; try again in "
-                        "a minute",
-    "overloaded_error": "Anthropic's servers are overloaded right now; try again in a few "
-                        "minutes",
+    "a minute",
+    "overloaded_error": "Anthropic's servers are overloaded right now; try again in a few minutes",
     "api_error": "the Anthropic API had an internal error; try again shortly",
     "timeout": "the Anthropic API took too long to answer; try again shortly",
-    "connection": "the Anthropic API could not be reached; check the network or "
-                  "ANTHROPIC_BASE_URL",
+    "connection": "the Anthropic API could not be reached; check the network or ANTHROPIC_BASE_URL",
     "authentication_error": "the Anthropic API key was rejected; an admin should check "
-                            "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_KEY",
     "permission_error": "the Anthropic API key may not use this model; an admin should check "
-                        "ANTHROPIC_API_KEY and ANTHROPIC_MODEL",
+    "ANTHROPIC_API_KEY and ANTHROPIC_MODEL",
     "not_found_error": "the Claude model or API address was not found; an admin should check "
-                       "ANTHROPIC_MODEL and ANTHROPIC_BASE_URL",
+    "ANTHROPIC_MODEL and ANTHROPIC_BASE_URL",
     "invalid_request_error": "the Anthropic API rejected the request",
     "request_too_large": "the question and its context were too large for Claude",
     "not_configured": "no Anthropic API key is configured (set ANTHROPIC_API_KEY)",
 }
-_KIND_BY_STATUS = {400: "invalid_request_error", 401: "authentication_error",
-                   403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-                   429: "rate_limit_error", 529: "overloaded_error"}
+_KIND_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
 
 
 def _unavailable(reason: str, status: int | None = None) -> CopilotUnavailableError:
-    return CopilotUnavailableError(f"Claude is unavailable: {_PROBLEMS[reason]}.",
-                                   reason=reason, status=status)
+    return CopilotUnavailableError(
+        f"Claude is unavailable: {_PROBLEMS[reason]}.", reason=reason, status=status
+    )
 
 
 def _reason(exc: anthropic.AnthropicError) -> tuple[str, int | None]:
@@ -103,16 +108,24 @@ def model_name() -> str:
     return get_config().anthropic_model
 
 
-def make_client(*, api_key: str | None = None, base_url: str | None = None,
-                max_retries: int = DEFAULT_MAX_RETRIES,
-                timeout: float = DEFAULT_TIMEOUT_SECONDS) -> anthropic.Anthropic:
+def make_client(
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> anthropic.Anthropic:
     """An SDK client from the settings (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) unless given."""
     config = get_config()
     key = api_key or config.anthropic_api_key
     if not key:
         raise _unavailable("not_configured")
-    return anthropic.Anthropic(api_key=key, base_url=base_url or config.anthropic_base_url,
-                               max_retries=max_retries, timeout=timeout)
+    return anthropic.Anthropic(
+        api_key=key,
+        base_url=base_url or config.anthropic_base_url,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
 
 
 @dataclass(frozen=True)
@@ -124,13 +137,19 @@ class Usage:
     output_tokens: int = 0
 
     def plus(self, message: Message) -> Usage:
-        return Usage(message.model or self.model,
-                     self.input_tokens + message.usage.input_tokens,
-                     self.output_tokens + message.usage.output_tokens)
+        return Usage(
+            message.model or self.model,
+            self.input_tokens + message.usage.input_tokens,
+            self.output_tokens + message.usage.output_tokens,
+        )
 
     def stamp(self, understanding: Understanding) -> Understanding:
-        return replace(understanding, model=self.model, input_tokens=self.input_tokens,
-                       output_tokens=self.output_tokens)
+        return replace(
+            understanding,
+            model=self.model,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+        )
 
 
 # --- understanding -----------------------------------------------------------------------------
@@ -141,7 +160,8 @@ def _check_dates(query: SemanticQuery, today: date) -> None:
         if span is not None and span.end > today:
             raise QueryValidationError(
                 f"{name} ends on {span.end}, after today ({today}); there is no data yet "
-                "for future days")
+                "for future days"
+            )
 
 
 def understanding_from_tool_input(tool_input: Any, today: date) -> Understanding:
@@ -151,13 +171,17 @@ def understanding_from_tool_input(tool_input: Any, today: date) -> Understanding
     status = tool_input.get("status")
     if status not in prompts.STATUSES:
         raise QueryValidationError(
-            f"status must be one of {', '.join(prompts.STATUSES)}, got {status!r}")
+            f"status must be one of {', '.join(prompts.STATUSES)}, got {status!r}"
+        )
     if status == "answer":
         if tool_input.get("query") is None:
             raise QueryValidationError("status is answer but query is null")
         query = SemanticQuery.parse(tool_input["query"])
         _check_dates(query, today)
-        return Understanding("answer", query=query)
+        explain = tool_input.get("explain")
+        if explain is not None and (explain not in DIMENSIONS or query.compare_range is None):
+            raise QueryValidationError("explain must be a dimension, with a compare_range")
+        return Understanding("answer", query=query, explain=explain)
     message = str(tool_input.get("message") or "").strip()
     if not message:
         raise QueryValidationError(f"status {status} needs a message for the merchant")
@@ -178,14 +202,20 @@ def plain_problem(problem: str) -> str:
 
 
 def _gave_up(problem: str) -> Understanding:
-    return Understanding("clarify", message=(
-        f"I couldn't turn that into a query I can run: {plain_problem(problem)}. Could you "
-        "rephrase it, naming the metric and the period?"))
+    return Understanding(
+        "clarify",
+        message=(
+            f"I couldn't turn that into a query I can run: {plain_problem(problem)}. Could you "
+            "rephrase it, naming the metric and the period?"
+        ),
+    )
 
 
 def _tool_call(message: Message) -> ToolUseBlock | None:
-    return next((b for b in message.content
-                 if isinstance(b, ToolUseBlock) and b.name == prompts.TOOL_NAME), None)
+    return next(
+        (b for b in message.content if isinstance(b, ToolUseBlock) and b.name == prompts.TOOL_NAME),
+        None,
+    )
 
 
 class ClaudeUnderstander:
@@ -193,27 +223,38 @@ class ClaudeUnderstander:
 
     name = "claude"
 
-    def __init__(self, client: anthropic.Anthropic | None = None, *, model: str | None = None,
-                 max_tokens: int = 1024) -> None:
+    def __init__(
+        self,
+        client: anthropic.Anthropic | None = None,
+        *,
+        model: str | None = None,
+        max_tokens: int = 1024,
+    ) -> None:
         self.client = client if client is not None else make_client()
         self.model = model or model_name()
         self.max_tokens = max_tokens
 
-    def _ask(self, today: date, messages: list[dict[str, Any]]) -> Message:
+    def _ask(self, today: date, messages: list[MessageParam]) -> Message:
         with claude_errors():
             return self.client.messages.create(
-                model=self.model, max_tokens=self.max_tokens,
+                model=self.model,
+                max_tokens=self.max_tokens,
                 system=prompts.understander_system(today),
                 tools=[prompts.answer_tool()],
                 tool_choice=prompts.forced_tool_choice(),
                 messages=messages,
             )
 
-    def understand(self, question: str, conversation: Conversation, today: date,
-                   ) -> Understanding:
+    def understand(
+        self,
+        question: str,
+        conversation: Conversation,
+        today: date,
+    ) -> Understanding:
         """One question -> an Understanding; at most two API calls (one repair round)."""
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": prompts.question_message(question, conversation)}]
+        messages: list[MessageParam] = [
+            {"role": "user", "content": prompts.question_message(question, conversation)}
+        ]
         usage = Usage(self.model)
         problem = ""
         for _round in range(2):
@@ -227,11 +268,23 @@ class ClaudeUnderstander:
             except QueryValidationError as exc:
                 problem = str(exc)
             messages += [
-                {"role": "assistant", "content": [
-                    {"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}]},
-                {"role": "user", "content": [
-                    {"type": "tool_result", "tool_use_id": call.id, "is_error": True,
-                     "content": prompts.repair_message(problem)}]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": call.id,
+                            "is_error": True,
+                            "content": prompts.repair_message(problem),
+                        }
+                    ],
+                },
             ]
         return usage.stamp(_gave_up(problem))
 
@@ -239,9 +292,13 @@ class ClaudeUnderstander:
     def _without_tool_call(reply: Message) -> Understanding:
         """The model declined the forced tool: a safety refusal, or something unreadable."""
         if reply.stop_reason == "refusal":
-            return Understanding("refuse", message=(
-                "I can't help with that. Ask me about your ad and store metrics, for example "
-                "\"ROAS by campaign last week\"."))
+            return Understanding(
+                "refuse",
+                message=(
+                    "I can't help with that. Ask me about your ad and store metrics, for example "
+                    '"ROAS by campaign last week".'
+                ),
+            )
         return _gave_up("the model did not return a query")
 
 
@@ -251,8 +308,13 @@ class ClaudeUnderstander:
 class ClaudeWriter:
     """Streams a short answer written only from the facts (check it with grounding)."""
 
-    def __init__(self, client: anthropic.Anthropic | None = None, *, model: str | None = None,
-                 max_tokens: int = 400) -> None:
+    def __init__(
+        self,
+        client: anthropic.Anthropic | None = None,
+        *,
+        model: str | None = None,
+        max_tokens: int = 400,
+    ) -> None:
         self.client = client if client is not None else make_client()
         self.model = model or model_name()
         self.max_tokens = max_tokens
@@ -262,9 +324,14 @@ class ClaudeWriter:
         """Text chunks in order; an API failure (even mid-stream) raises
         CopilotUnavailableError, so the caller can switch to the deterministic answer."""
         self.last_usage = None
-        with claude_errors(), self.client.messages.stream(
-            model=self.model, max_tokens=self.max_tokens, system=prompts.WRITER_SYSTEM,
-            messages=[{"role": "user", "content": prompts.facts_message(question, facts)}],
-        ) as stream:
+        with (
+            claude_errors(),
+            self.client.messages.stream(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=prompts.WRITER_SYSTEM,
+                messages=[{"role": "user", "content": prompts.facts_message(question, facts)}],
+            ) as stream,
+        ):
             yield from stream.text_stream
             self.last_usage = Usage(self.model).plus(stream.get_final_message())

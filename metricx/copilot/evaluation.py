@@ -1,6 +1,6 @@
 """Scoring an understander against the golden set: how often a question gets the right query.
 
-The golden set (tests/copilot/golden.jsonl) is hand-written from DESIGN.md's conventions, one
+The golden set (tests/copilot/golden.jsonl) is hand-written from docs/design.md's conventions, one
 case per line: the conversation's questions, the day they are asked, and the expected outcome
 of the last one (an exact query, or just "clarify"/"refuse"). Queries are compared in their
 normalised form (SemanticQuery.same_as), so metric order or spelled-out defaults don't matter
@@ -18,18 +18,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from metricx.errors import InvalidInputError
 from metricx.semantic.query import QueryValidationError, SemanticQuery
 
+from .names import Entity
 from .understanding import Conversation, Status, Understander, Understanding
 
 DEFAULT_GOLDEN_PATH = Path(__file__).resolve().parents[2] / "tests" / "copilot" / "golden.jsonl"
 
 #: Categories whose questions should be answered with a query (the in-scope accuracy).
 ANSWER_CATEGORIES: tuple[str, ...] = (
-    "single_metric", "comparison", "top_n", "breakdown", "trend", "filters", "attribution",
+    "single_metric",
+    "comparison",
+    "top_n",
+    "breakdown",
+    "trend",
+    "filters",
+    "attribution",
     "follow_up",
 )
 #: Categories about saying no well: asking back, declining, resisting injected instructions.
@@ -86,8 +93,9 @@ def _case(record: Any, where: str) -> GoldenCase:
         raise GoldenSetError(f"{where}: missing {', '.join(missing)}")
     category, turns, expect = record["category"], record["turns"], record["expect"]
     if category not in CATEGORIES:
-        raise GoldenSetError(f"{where}: unknown category {category!r}; use one of "
-                             f"{', '.join(CATEGORIES)}")
+        raise GoldenSetError(
+            f"{where}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
+        )
     if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
         raise GoldenSetError(f"{where}: turns must be a non-empty list of questions")
     status = expect.get("status") if isinstance(expect, dict) else None
@@ -105,8 +113,14 @@ def _case(record: Any, where: str) -> GoldenCase:
         today = date.fromisoformat(record["today"])
     except (TypeError, ValueError):
         raise GoldenSetError(f"{where}: today must be YYYY-MM-DD") from None
-    return GoldenCase(id=str(record["id"]), category=category, turns=tuple(turns), today=today,
-                      status=status, query=query)
+    return GoldenCase(
+        id=str(record["id"]),
+        category=category,
+        turns=tuple(turns),
+        today=today,
+        status=cast(Status, status),
+        query=query,
+    )  # checked above
 
 
 def load_golden(path: Path | str = DEFAULT_GOLDEN_PATH) -> list[GoldenCase]:
@@ -133,9 +147,25 @@ def load_golden(path: Path | str = DEFAULT_GOLDEN_PATH) -> list[GoldenCase]:
 # --- scoring ------------------------------------------------------------------------------------
 
 
-def run_case(understander: Understander, case: GoldenCase) -> Understanding:
-    """Ask the case's questions in order, as one conversation; the last answer is scored."""
-    conversation = Conversation()
+def demo_entities() -> tuple[Entity, ...]:
+    """The demo merchant's campaign, ad set and ad names (metricx.sandbox.entities), for
+    question sets written against it (tests/copilot/blind/)."""
+    from metricx.sandbox import entities as demo
+
+    campaigns = [c[0] for c in (*demo.META_CAMPAIGNS, *demo.GOOGLE_CAMPAIGNS)]
+    return (
+        *(Entity("campaign", n) for n in campaigns),
+        *(Entity("adset", n) for n in (*demo.META_ADSETS, *demo.GOOGLE_ADGROUPS)),
+        *(Entity("ad", n) for n in (*demo.META_CREATIVES, *demo.GOOGLE_CREATIVES)),
+    )
+
+
+def run_case(
+    understander: Understander, case: GoldenCase, entities: tuple[Entity, ...] = ()
+) -> Understanding:
+    """Ask the case's questions in order, as one conversation in a workspace with these
+    `entities` (none: names are taken as written); the last answer is scored."""
+    conversation = Conversation(entities=entities)
     understanding = Understanding(status="clarify")
     for question in case.turns:
         understanding = understander.understand(question, conversation, case.today)
@@ -147,15 +177,19 @@ def query_differences(expected: SemanticQuery, got: SemanticQuery) -> list[str]:
     """Field by field, what differs between two queries' normalised forms."""
     want = expected.normalised().model_dump(mode="json")
     have = got.normalised().model_dump(mode="json")
-    return [f"{key}: expected {want[key]!r}, got {have[key]!r}"
-            for key in want if want[key] != have[key]]
+    return [
+        f"{key}: expected {want[key]!r}, got {have[key]!r}"
+        for key in want
+        if want[key] != have[key]
+    ]
 
 
 def score_case(case: GoldenCase, got: Understanding) -> str:
     """Why ``got`` does not meet the case's expectation; "" when it does."""
     if got.status != case.status:
         return f"status: expected {case.status}, got {got.status}" + (
-            f" ({got.message})" if got.message and got.status != "answer" else "")
+            f" ({got.message})" if got.message and got.status != "answer" else ""
+        )
     if case.query is None:
         return ""
     if got.query is None:
@@ -163,21 +197,27 @@ def score_case(case: GoldenCase, got: Understanding) -> str:
     return "; ".join(query_differences(case.query, got.query))
 
 
-def evaluate(understander: Understander, cases: Iterable[GoldenCase]) -> Report:
+def evaluate(
+    understander: Understander, cases: Iterable[GoldenCase], entities: tuple[Entity, ...] = ()
+) -> Report:
     """Run every case through ``understander``; an exception counts as that case's failure."""
     outcomes: list[Outcome] = []
     for case in cases:
         started = time.perf_counter()
+        got: Understanding | None
         try:
-            got: Understanding | None = run_case(understander, case)
+            got = run_case(understander, case, entities)
             problem = score_case(case, got)
         except Exception as exc:  # a crash is a result to report, not a reason to stop
             got, problem = None, f"raised {type(exc).__name__}: {exc}"
         elapsed = time.perf_counter() - started
-        outcomes.append(Outcome(case=case, got=got, passed=not problem, problem=problem,
-                                seconds=elapsed))
-    return Report(understander=getattr(understander, "name", type(understander).__name__),
-                  outcomes=tuple(outcomes))
+        outcomes.append(
+            Outcome(case=case, got=got, passed=not problem, problem=problem, seconds=elapsed)
+        )
+    return Report(
+        understander=getattr(understander, "name", type(understander).__name__),
+        outcomes=tuple(outcomes),
+    )
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -234,30 +274,37 @@ class Report:
             "in_scope": score(self.in_scope),
             "guard": score(self.guard),
             "overall": score(self.overall),
-            "failures": [{"id": o.case.id, "turns": list(o.case.turns), "problem": o.problem}
-                         for o in self.failures],
+            "failures": [
+                {"id": o.case.id, "turns": list(o.case.turns), "problem": o.problem}
+                for o in self.failures
+            ],
         }
 
     def render(self) -> str:
         """A readable table: one row per category, the headline scores, then the failures."""
         width = max([len(c) for c in CATEGORIES] + [32])
-        lines = [f"Copilot evaluation: {self.understander} understander, "
-                 f"{len(self.outcomes)} cases",
-                 f"{'category':<{width}}  passed  total  accuracy"]
+        lines = [
+            f"Copilot evaluation: {self.understander} understander, {len(self.outcomes)} cases",
+            f"{'category':<{width}}  passed  total  accuracy",
+        ]
 
         def row(label: str, s: Score) -> str:
             return f"{label:<{width}}  {s.passed:>6}  {s.total:>5}  {s.accuracy:>8.1%}"
 
         lines += [row(c, s) for c, s in self.by_category().items()]
-        lines += ["-" * (width + 26),
-                  row("in scope (answer categories)", self.in_scope),
-                  row("clarify / refuse / injection", self.guard),
-                  row("overall", self.overall),
-                  f"slowest case: {self.slowest_ms:.1f} ms"]
+        lines += [
+            "-" * (width + 26),
+            row("in scope (answer categories)", self.in_scope),
+            row("clarify / refuse / injection", self.guard),
+            row("overall", self.overall),
+            f"slowest case: {self.slowest_ms:.1f} ms",
+        ]
         if self.failures:
             lines.append(f"\nFailures ({len(self.failures)}):")
             for o in self.failures:
-                lines.append(f"- {o.case.id} [{o.case.today}] "
-                             + " -> ".join(repr(t[:80]) for t in o.case.turns))
+                lines.append(
+                    f"- {o.case.id} [{o.case.today}] "
+                    + " -> ".join(repr(t[:80]) for t in o.case.turns)
+                )
                 lines.append(f"    {o.problem}")
         return "\n".join(lines)

@@ -36,22 +36,26 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d|[.,]\d|\s?%)"
 _TO = r"\s?[-–—]\s?"
 #: Dates, times and ordinals: blanked out before numbers are read.
 _WORDING = re.compile(
-    "|".join((
-        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?",
-        rf"\b{_MONTH}\s{_DAY}(?:{_TO}(?:{_MONTH}\s)?{_DAY})?(?:,?\s\d{{4}}\b)?",
-        rf"\b{_DAY}(?:{_TO}{_DAY})?\s(?:of\s)?{_MONTH}\b(?:\s\d{{4}}\b)?",
-        rf"\b{_MONTH}\s\d{{4}}\b",
-        r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
-        r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?",
-        r"\b\d{1,2}\s?[ap]\.?m\b\.?",
-        r"\b\d+(?:st|nd|rd|th)\b",
-    )),
+    "|".join(
+        (
+            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?",
+            rf"\b{_MONTH}\s{_DAY}(?:{_TO}(?:{_MONTH}\s)?{_DAY})?(?:,?\s\d{{4}}\b)?",
+            rf"\b{_DAY}(?:{_TO}{_DAY})?\s(?:of\s)?{_MONTH}\b(?:\s\d{{4}}\b)?",
+            rf"\b{_MONTH}\s\d{{4}}\b",
+            r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+            r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?",
+            r"\b\d{1,2}\s?[ap]\.?m\b\.?",
+            r"\b\d+(?:st|nd|rd|th)\b",
+        )
+    ),
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -69,8 +73,9 @@ _NUMBER = re.compile(
     re.VERBOSE,
 )
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "million": 6, "b": 9, "bn": 9, "billion": 9}
-_COUNT_BEFORE = re.compile(r"\b(?:top|bottom|best|worst|first|last|past|previous|next)\s$",
-                           re.IGNORECASE)
+_COUNT_BEFORE = re.compile(
+    r"\b(?:top|bottom|best|worst|first|last|past|previous|next)\s$", re.IGNORECASE
+)
 _PERIOD_AFTER = re.compile(r"^\s?-?\s?(?:hour|day|week|month|quarter|year)s?\b", re.IGNORECASE)
 
 
@@ -125,8 +130,15 @@ def _mentions(text: str) -> Iterator[tuple[_Mention, int, int]]:
             exponent=_SCALES[scale.strip().lower()] if scale else 0,
             negative=bool(match["sign"] or match["sign2"]),
             percent=unit in ("%", "pp") or unit.startswith("percent"),
-            bare=not (match["currency"] or scale or unit or "," in digits or "." in digits
-                      or match["sign"] or match["sign2"]),
+            bare=not (
+                match["currency"]
+                or scale
+                or unit
+                or "," in digits
+                or "." in digits
+                or match["sign"]
+                or match["sign2"]
+            ),
         )
         yield mention, match.start(), match.end()
 

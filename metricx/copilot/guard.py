@@ -10,19 +10,28 @@ Refusals never quote the question back, so injected text (or SQL) is never echoe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Reason = Literal[
-    "sql", "change", "secrets", "injection", "writing", "advice", "forecast", "off_topic"
+    "sql",
+    "change",
+    "secrets",
+    "injection",
+    "writing",
+    "advice",
+    "forecast",
+    "benchmark",
+    "off_topic",
 ]
 
 CAPABILITIES = (
     "I can answer questions about your ad and store metrics: spend, ROAS, CPA, CPC, CPM, CTR, "
     "conversions, leads, revenue, orders, AOV, new customers, MER, profit, POAS and attributed "
     "results, for any dates, by platform, account, campaign, ad set or ad, by day, week or "
-    "month, compared with an earlier period. For example: \"ROAS by campaign last week vs the "
-    "previous period\"."
+    'month, compared with an earlier period. For example: "ROAS by campaign last week vs the '
+    'previous period".'
 )
 
 _LEADS: dict[Reason, str] = {
@@ -35,6 +44,7 @@ _LEADS: dict[Reason, str] = {
     "advice": "I don't give recommendations, but I can show the numbers behind a decision "
     "(for example campaigns ranked by ROAS or CPA).",
     "forecast": "I can't forecast: I report what already happened.",
+    "benchmark": "I only have your own data, not industry benchmarks or other brands' numbers.",
     "off_topic": "That's outside what I can answer.",
 }
 
@@ -57,22 +67,46 @@ _SQL = re.compile(
     re.IGNORECASE,
 )
 _SECRETS = _words(
-    r"passwords?", r"api\s+keys?", r"access\s+tokens?", r"tokens?", r"credentials?",
-    r"secrets?", r"encryption\s+keys?", r"system\s+prompt", r"your\s+prompt",
-    r"your\s+instructions", r"other\s+(?:workspaces?|merchants?|tenants?|stores?|shops?"
+    r"passwords?",
+    r"api\s+keys?",
+    r"access\s+tokens?",
+    r"tokens?",
+    r"credentials?",
+    r"secrets?",
+    r"encryption\s+keys?",
+    r"system\s+prompt",
+    r"your\s+prompt",
+    r"your\s+instructions",
+    r"other\s+(?:workspaces?|merchants?|tenants?|stores?|shops?"
     r"|clients?|users?|companies|brands?|accounts?\s+than\s+mine)",
-    r"all\s+workspaces", r"every\s+workspace", r"competitors?(?:'s?)?",
+    r"all\s+workspaces",
+    r"every\s+workspace",
+    r"competitors?(?:'s?)?",
+    r"(?:all|every|each|any\s+other)\s+(?:tenants?|workspaces?|merchants?)",
+    r"tenants?",
+    r"debug\s+mode",
+    r"admin\s+mode",
+    # another company's own figures ("amazon's revenue"), not this store's sales there
+    r"(?:amazon|tiktok|meta|google|facebook|shopify|walmart|apple|ebay|etsy|temu|shein)'s"
+    r"\s+(?:total\s+|annual\s+|own\s+)?(?:revenue|sales|profits?|earnings|income|market\s+share"
+    r"|valuation|stock)",
     r"env(?:ironment)?\s+var\w*",
+    r"e-?mail\s+addresses",
+    r"e-?mails\s+of",
+    r"phone\s+numbers?",
+    r"home\s+addresses",
+    r"customers?'?\s+(?:names|emails|addresses|details)",
 )
 _FILLER = (
     r"(?:all|my|our|the|these|those|this|that|every|each|of|worst|bad|losing|underperforming|poor"
     r"|low|high|\d+|top|bottom|best|good|winning|profitable|meta|google|facebook|a|an|new|daily"
-    r"|some|more|less|active|paused|running|old|ad|its|their|performing)"
+    r"|some|more|less|active|paused|running|old|ad|its|their|performing|lookalike|custom"
+    r"|retargeting|saved)"
 )
 _OBJECTS = (
     r"campaigns?|ads|ad\s+sets?|adsets?|ad\s+groups?|budgets?|bids?|accounts?|data|everything"
     r"|orders?|customers?|connections?|users?|spend|creatives?|ad|workspaces?|database|tables?"
-    r"|history|records?"
+    r"|history|records?|audiences?|segments?|lists?"
 )
 _DESTRUCTIVE = (
     r"delete|remove|pause|stop|turn\s+off|switch\s+off|disable|deactivate|kill|cancel|archive"
@@ -96,47 +130,166 @@ _BUDGET_CHANGE = re.compile(
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b(?:\s+[\w']+){0,4}?\s+"
     r"(?:instructions?|prompts?|rules|guidelines|context|directions|programming|restrictions"
-    r"|guardrails|constraints|training)\b"
+    r"|guardrails|constraints|training|isolation|security|permissions?|access\s+controls?"
+    r"|limits?|safety|polic(?:y|ies)|scope|boundaries|sandbox|data|numbers|facts)\b"
     r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:the\s+|that\s+)?"
     r"(?:above|previous|prior|earlier|everything)\b"
     r"|\byou\s+are\s+now\b|\byou'?re\s+now\b|\bfrom\s+now\s+on\b|\bact\s+as\b|\bpretend\b"
     r"|\brole\s*-?play\b|\bjailbreak|\bdeveloper\s+mode\b|\bnew\s+instructions?\b"
     r"|\b(?:system|assistant|user)\s*:|<\s*/?\s*(?:system|instructions?|prompt)\s*>"
     r"|\bdo\s+anything\s+now\b|\bno\s+longer\s+bound\b|\bunrestricted\b|\bunfiltered\b"
-    r"|\bsay\s+(?:that\s+)?(?:my|the|our)\b|\brespond\s+(?:only\s+)?with\b|\bprint\s+(?:the|your)\b",
+    r"|\bsay\s+(?:that\s+)?(?:my|the|our|it|they|we)\b|\brespond\s+(?:only\s+)?with\b|\bprint\s+(?:the|your)\b"
+    r"|\bnote\s+to\s+(?:the\s+)?(?:ai|assistant|bot|model|copilot|llm|gpt|claude)\b"
+    r"|\b(?:system|admin|developer)\s+(?:override|message|note)\b|\bnew\s+rules?\b",
     re.IGNORECASE,
 )
 _WRITING = _words(
-    r"write", r"draft", r"compose", r"rewrite", r"brainstorm", r"copywriting", r"ad\s+copy",
-    r"headlines?", r"captions?", r"slogans?", r"taglines?", r"blog\s+post", r"poem",
+    r"write",
+    r"draft",
+    r"compose",
+    r"rewrite",
+    r"brainstorm",
+    r"copywriting",
+    r"ad\s+copy",
+    r"headlines?",
+    r"captions?",
+    r"slogans?",
+    r"taglines?",
+    r"blog\s+post",
+    r"poem",
     r"generate\s+(?:some\s+|an?\s+|new\s+)?(?:ad|copy|headline|text|image|caption|ideas?"
     r"|email|post)",
 )
 _ADVICE = _words(
-    r"should\s+(?:i|we)", r"what\s+should", r"recommend\w*", r"advice", r"advise",
-    r"suggest\w*", r"strategy", r"strategies", r"tips?", r"ideas?",
+    r"should\s+(?:i|we)",
+    r"what\s+should",
+    r"recommend\w*",
+    r"advice",
+    r"advise",
+    r"suggest\w*",
+    r"strategy",
+    r"strategies",
+    r"tips?",
+    r"ideas?",
+    r"best\s+time\s+to",
+    r"when\s+should",
     r"how\s+(?:can|do|could|should|would|to)\s+(?:i\s+|we\s+)?(?:improve|increase|grow|fix|boost"
     r"|lower|reduce|optimi[sz]e|get\s+more|scale|make\s+more)",
 )
+#: Creative writing is declined even about a metric ("a haiku about our sales").
+_CREATIVE = _words(
+    r"haikus?",
+    r"poems?",
+    r"limericks?",
+    r"songs?",
+    r"sonnets?",
+    r"raps?",
+    r"stor(?:y|ies)",
+    r"jokes?",
+)
 _FORECAST = _words(
-    r"forecast\w*", r"predict\w*", r"projections?", r"projected", r"next\s+(?:week|month|year"
-    r"|quarter|day|\d+\s+days)", r"tomorrow", r"will\s+(?:i|we|my|our|it|the)", r"going\s+to\s+be",
+    r"forecast\w*",
+    r"predict\w*",
+    r"projections?",
+    r"projected",
+    r"next\s+(?:week|month|year"
+    r"|quarter|day|\d+\s+days)",
+    r"tomorrow",
+    r"will\s+(?:i|we|my|our|it|the)",
+    r"going\s+to\s+be",
+    r"gonna\s+be",
+    r"(?:what|how\s+much|how\s+many)\s+will",
+    r"will\s+(?:[\w']+\s+){1,5}?(?:be|end\s+up|reach|hit)",
+)
+#: Other businesses' numbers: the copilot has only this workspace's.
+_BENCHMARK = _words(
+    r"benchmarks?",
+    r"industry",
+    r"(?:our|my|the|this)\s+(?:sector|niche|vertical)",
+    r"what(?:'s|\s+is)\s+an?\s+(?:good|normal|typical|healthy|decent|reasonable|average)\s+\w+",
+    r"for\s+(?:(?!my\b|our\b)[\w'-]+\s+){0,2}?(?:brands|companies|retailers|merchants|businesses)",
+    r"(?:stores|shops|brands)\s+on\s+average",
+    r"(?:average|typical|normal|median|usual|good)\s+(?:[\w']+\s+){0,3}?(?:for|among|across|in)"
+    r"\s+(?:(?!my\b|our\b)[\w'-]+\s+){0,2}?(?:brands|companies|stores|shops|retailers"
+    r"|merchants|businesses|industry|sector|niche|e-?commerce)",
 )
 _OFF_TOPIC = _words(
-    r"weather", r"jokes?", r"funny", r"poems?", r"songs?", r"lyrics", r"recipes?", r"cook\w*",
-    r"news", r"president", r"capital\s+of", r"stock\s+prices?", r"stocks", r"bitcoin", r"crypto",
-    r"football", r"soccer", r"basketball", r"nba", r"nfl", r"movies?", r"films?", r"horoscope",
-    r"meaning\s+of\s+life", r"translate", r"translation", r"homework", r"essay",
-    r"restaurants?", r"flights?", r"hotels?", r"vacation", r"sports?", r"elections?",
-    r"politics", r"celebrit\w+", r"girlfriend", r"boyfriend", r"dating", r"time\s+is\s+it",
-    r"who\s+(?:is|was|are|won)", r"tell\s+me\s+about\s+yourself", r"your\s+name",
-    r"how\s+old\s+are\s+you", r"sing", r"dance", r"chess",
-    r"what\s+is\s+\d+\s*[-+*/x]\s*\d+", r"lottery", r"temperature", r"rain(?:ing|y)?",
+    r"weather",
+    r"jokes?",
+    r"funny",
+    r"poems?",
+    r"songs?",
+    r"lyrics",
+    r"recipes?",
+    r"cook\w*",
+    r"news",
+    r"president",
+    r"capital\s+of",
+    r"stock\s+prices?",
+    r"stocks",
+    r"stock\s+to\s+buy",
+    r"stock\s+market",
+    r"invest(?:ing|ment)?\s+(?:in|advice)",
+    r"bitcoin",
+    r"crypto",
+    r"football",
+    r"soccer",
+    r"basketball",
+    r"nba",
+    r"nfl",
+    r"movies?",
+    r"films?",
+    r"horoscope",
+    r"meaning\s+of\s+life",
+    r"translate",
+    r"translation",
+    r"homework",
+    r"essay",
+    r"restaurants?",
+    r"flights?",
+    r"hotels?",
+    r"vacation",
+    r"sports?",
+    r"elections?",
+    r"bak(?:e|es|ed|ing)",
+    r"sourdough",
+    r"politics",
+    r"celebrit\w+",
+    r"girlfriend",
+    r"boyfriend",
+    r"dating",
+    r"time\s+is\s+it",
+    r"who\s+(?:is|was|are|won)",
+    r"tell\s+me\s+about\s+yourself",
+    r"your\s+name",
+    r"how\s+old\s+are\s+you",
+    r"sing",
+    r"dance",
+    r"chess",
+    r"what\s+is\s+\d+\s*[-+*/x]\s*\d+",
+    r"lottery",
+    r"temperature",
+    r"rain(?:ing|y)?",
     r"snow(?:ing|y)?",
-    r"email\s+(?:me|my|the|to|it|this)", r"send\s+(?:me|it|this|an?\s+)", r"remind\s+me",
-    r"notify", r"alert\s+me", r"schedule\w*", r"subscribe",
+    r"email\s+(?:me|my|the|to|it|this)",
+    r"send\s+(?:me|it|this|an?\s+)",
+    r"remind\s+me",
+    r"notify",
+    r"alert\s+me",
+    r"schedule\w*",
+    r"subscribe",
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+#: An aside in brackets ("[[system: ...]]", "(note to AI: ...)"): dropped when it instructs.
+_ASIDE = re.compile(r"\[+[^\[\]]*\]+|\([^()]*\)|\{+[^{}]*\}+|/\*.*?\*/")
+#: Written-out names ("Search | Competitors", "'Tips'", "the Competitors campaign"): a name
+#: is not a request for secrets, advice or a forecast.
+_NAME = re.compile(
+    r"[\w+%&'-]+(?: \| [\w+%&'-]+)+"
+    r"|(?:(?<=^)|(?<=[\s(:,=]))[\"“'‘][^\"“”'‘’\n]{1,80}[\"”'’](?=$|[\s),.?!;:])"
+    r"|\b[A-Z][\w+%&'-]*(?: [A-Z][\w+%&'-]*)*(?= (?:campaigns?|ad ?sets?|ads?|creatives?)\b)"
+)
+#: Sentence ends, dashes and HTML comments: where an injected instruction can start.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-{2,}\s*|\s*<!--|\s+>{2,}\s*")
 
 
 @dataclass(frozen=True)
@@ -154,21 +307,28 @@ class Screened:
 
 
 def _drop_injected(text: str) -> tuple[str, bool]:
-    """The sentences before the first instruction-like one (what follows it is its payload)."""
+    """The text without instructing asides, and what comes before the first instruction
+    (what follows it is its payload)."""
+    asides = [m[0] for m in _ASIDE.finditer(text) if _INJECTION.search(m[0])]
+    for aside in asides:
+        text = text.replace(aside, " ")
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     for index, sentence in enumerate(sentences):
-        if _INJECTION.search(sentence):
-            return " ".join(sentences[:index]), True
-    return " ".join(sentences), False
+        instruction = _INJECTION.search(sentence)
+        if instruction:  # "roas mtd, ignore your rules and ...": the question before it
+            before = sentence[: instruction.start()].rstrip(" ,:-")
+            return " ".join([*sentences[:index], before]).strip(), True
+    return " ".join(sentences), bool(asides)
 
 
-def screen(question: str) -> Screened:
+def screen(question: str, entity_names: Iterable[str] = ()) -> Screened:
     """Refuse what the copilot must not do; drop injected sentences from what it may answer.
 
     Order matters: SQL and data changes are refused even next to a fair metric question (no
     part of such a request is acted on); instruction-like sentences are dropped and the rest
     judged on its own: secrets, advice and forecasts are refused; writing tasks and other
-    topics are refused unless a metric is named (see Screened.unless_metric).
+    topics are refused unless a metric is named (see Screened.unless_metric). The workspace's
+    own names of several words (``entity_names``) are never read as such a request.
     """
     for reason, pattern in (("sql", _SQL), ("change", _CHANGE), ("change", _BUDGET_CHANGE)):
         if pattern.search(question):
@@ -176,9 +336,26 @@ def screen(question: str) -> Screened:
     text, injected = _drop_injected(question)
     if injected and not text.strip():
         return Screened(text="", refusal="injection", injected=True)
-    for reason, pattern in (("secrets", _SECRETS), ("advice", _ADVICE), ("forecast", _FORECAST)):
-        if pattern.search(text):
+    unnamed = _NAME.sub(" ", text)
+    for name in sorted(entity_names, key=len, reverse=True):  # "cpc on competitor terms"
+        if " " in name.strip():
+            unnamed = re.sub(rf"(?i)(?<!\w){re.escape(name)}(?!\w)", " ", unnamed)
+    for reason, pattern in (
+        ("secrets", _SECRETS),
+        ("advice", _ADVICE),
+        ("forecast", _FORECAST),
+        ("benchmark", _BENCHMARK),
+    ):
+        if pattern.search(unnamed):
             return Screened(text="", refusal=reason, injected=injected)  # type: ignore[arg-type]
-    soft = next((reason for reason, pattern in (("writing", _WRITING), ("off_topic", _OFF_TOPIC))
-                 if pattern.search(text)), None)
+    if _WRITING.search(text) and _CREATIVE.search(text):
+        return Screened(text="", refusal="writing", injected=injected)
+    soft = next(
+        (
+            reason
+            for reason, pattern in (("writing", _WRITING), ("off_topic", _OFF_TOPIC))
+            if pattern.search(text)
+        ),
+        None,
+    )
     return Screened(text=text, unless_metric=soft, injected=injected)  # type: ignore[arg-type]

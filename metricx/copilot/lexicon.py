@@ -14,81 +14,172 @@ from collections.abc import Iterable, Mapping
 
 _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
     "spend": (
-        "spend", "spends", "spending", "spent", "ad spend", "ad spending", "ads spend",
-        "adspend", "cost", "costs", "ad cost", "ad costs", "advertising cost", "advertising spend",
-        "media spend", "amount spent", "money spent",
+        "spend",
+        "spends",
+        "spending",
+        "spent",
+        "ad spend",
+        "ad spending",
+        "ads spend",
+        "adspend",
+        "cost",
+        "costs",
+        "ad cost",
+        "ad costs",
+        "advertising cost",
+        "advertising spend",
+        "media spend",
+        "amount spent",
+        "money spent",
     ),
     "impressions": ("impressions", "impression", "imps", "impr"),
     "clicks": ("clicks", "click", "clicked", "link clicks", "link click"),
     "conversions": (
-        "conversions", "conversion", "purchases", "purchase", "platform purchases",
-        "platform conversions", "reported purchases", "reported conversions",
+        "conversions",
+        "conversion",
+        "purchases",
+        "purchase",
+        "platform purchases",
+        "platform conversions",
+        "reported purchases",
+        "reported conversions",
     ),
     "conversion_value": (
-        "conversion value", "conversions value", "purchase value", "purchases value",
-        "platform revenue", "reported revenue", "platform reported revenue",
+        "conversion value",
+        "conversions value",
+        "purchase value",
+        "purchases value",
+        "platform revenue",
+        "reported revenue",
+        "platform reported revenue",
         "platform conversion value",
     ),
     "leads": ("leads", "lead"),
     "cpc": ("cpc", "cpcs", "cost per click", "cost per link click", "per click", "spend per click"),
     "cpm": (
-        "cpm", "cpms", "cost per mille", "cost per thousand", "cost per thousand impressions",
+        "cpm",
+        "cpms",
+        "cost per mille",
+        "cost per thousand",
+        "cost per thousand impressions",
         "cost per 1000 impressions",
     ),
-    "ctr": ("ctr", "ctrs", "click through rate", "clickthrough rate", "click rate",
-            "click thru rate", "clickthru rate", "click thru"),
+    "ctr": (
+        "ctr",
+        "ctrs",
+        "click through rate",
+        "clickthrough rate",
+        "click rate",
+        "click thru rate",
+        "clickthru rate",
+        "click thru",
+    ),
     "cvr": ("cvr", "conversion rate", "conv rate", "purchase rate"),
     "cpa": (
-        "cpa", "cpas", "cost per acquisition", "cost per purchase", "cost per conversion",
-        "cost per order", "cost per result", "per purchase", "per acquisition", "per conversion",
+        "cpa",
+        "cpas",
+        "cost per acquisition",
+        "cost per purchase",
+        "cost per conversion",
+        "cost per order",
+        "cost per result",
+        "per purchase",
+        "per acquisition",
+        "per conversion",
         "spend per purchase",
     ),
     "roas": (
-        "roas", "return on ad spend", "return on ads spend", "return on advertising spend",
-        "platform roas", "reported roas",
+        "roas",
+        "return on ad spend",
+        "return on ads spend",
+        "return on advertising spend",
+        "platform roas",
+        "reported roas",
     ),
     "cpl": ("cpl", "cost per lead", "per lead", "spend per lead"),
     "attributed_orders": (
-        "attributed orders", "attributed order", "attributed purchases", "attributed conversions",
+        "attributed orders",
+        "attributed order",
+        "attributed purchases",
+        "attributed conversions",
     ),
     "attributed_revenue": ("attributed revenue", "attributed sales", "attributed value"),
     "nc_attributed_revenue": (
-        "new customer attributed revenue", "nc attributed revenue", "new customer revenue",
+        "new customer attributed revenue",
+        "nc attributed revenue",
+        "new customer revenue",
         "nc revenue",
     ),
     "attributed_roas": ("attributed roas", "attribution roas"),
     "nc_roas": (
-        "nc roas", "ncroas", "new customer roas", "new customers roas",
+        "nc roas",
+        "ncroas",
+        "new customer roas",
+        "new customers roas",
         "new customer return on ad spend",
     ),
-    "orders": ("orders", "order", "order count", "number of orders", "many sales",
-               "number of sales", "sales count"),
+    "orders": (
+        "orders",
+        "order",
+        "order count",
+        "number of orders",
+        "many sales",
+        "number of sales",
+        "sales count",
+    ),
     "store_revenue": (
-        "revenue", "revenues", "store revenue", "shop revenue", "shopify revenue",
-        "total revenue", "sales", "total sales", "store sales", "shopify sales", "turnover",
+        "revenue",
+        "revenues",
+        "store revenue",
+        "shop revenue",
+        "shopify revenue",
+        "total revenue",
+        "sales",
+        "total sales",
+        "store sales",
+        "shopify sales",
+        "turnover",
     ),
     "net_sales": ("net sales", "net revenue"),
     "refunds": ("refunds", "refund", "refunded", "refunded amount"),
     "new_customers": (
-        "new customers", "new customer", "first time customers", "first time buyers",
-        "new buyers", "customers acquired",
+        "new customers",
+        "new customer",
+        "first time customers",
+        "first time buyers",
+        "new buyers",
+        "customers acquired",
     ),
     "cogs": ("cogs", "cost of goods", "cost of goods sold", "product cost", "product costs"),
     "aov": (
-        "aov", "average order value", "avg order value", "average order size", "average basket",
+        "aov",
+        "average order value",
+        "avg order value",
+        "average order size",
+        "average basket",
         "basket size",
     ),
     "profit_before_ad_spend": (
-        "profit before ad spend", "profit before ads", "profit before marketing",
+        "profit before ad spend",
+        "profit before ads",
+        "profit before marketing",
     ),
     "gross_profit": ("profit", "profits", "gross profit", "gross profits"),
     "mer": (
-        "mer", "marketing efficiency", "marketing efficiency ratio", "media efficiency ratio",
+        "mer",
+        "marketing efficiency",
+        "marketing efficiency ratio",
+        "media efficiency ratio",
         "blended roas",
     ),
     "ncpa": (
-        "ncpa", "cost per new customer", "per new customer", "new customer cpa", "nc cpa",
-        "customer acquisition cost", "cac",
+        "ncpa",
+        "cost per new customer",
+        "per new customer",
+        "new customer cpa",
+        "nc cpa",
+        "customer acquisition cost",
+        "cac",
     ),
     "poas": ("poas", "profit on ad spend"),
 }
@@ -127,7 +218,13 @@ UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
 
 #: Offered when a question names no metric we know and nothing closer is found.
 POPULAR_METRICS: tuple[str, ...] = (
-    "spend", "roas", "cpa", "ctr", "store_revenue", "orders", "mer",
+    "spend",
+    "roas",
+    "cpa",
+    "ctr",
+    "store_revenue",
+    "orders",
+    "mer",
 )
 #: Offered when a ranking ("best ads") names no metric to rank by.
 RANKING_METRICS: tuple[str, ...] = ("roas", "cpa", "ctr", "cvr", "cpc", "conversions", "spend")
@@ -136,7 +233,9 @@ STORE_OVERVIEW: tuple[str, ...] = ("spend", "store_revenue", "orders", "mer")
 ADS_OVERVIEW: tuple[str, ...] = ("spend", "conversions", "cpa", "roas")
 #: Answered when attribution is asked about without a metric.
 ATTRIBUTION_OVERVIEW: tuple[str, ...] = (
-    "attributed_orders", "attributed_revenue", "attributed_roas",
+    "attributed_orders",
+    "attributed_revenue",
+    "attributed_roas",
 )
 
 #: With an attribution model named, the platform-reported or store metric it must mean.
@@ -165,29 +264,88 @@ _DIMENSION_WORDS: Mapping[str, tuple[str, ...]] = {
 
 #: Ad platforms Metricx does not connect to; the copilot says which ones it has.
 UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
-    {"tiktok", "snapchat", "snap", "pinterest", "linkedin", "bing", "microsoft", "amazon",
-     "twitter", "reddit", "criteo", "taboola", "outbrain", "klaviyo"}
+    {
+        "tiktok",
+        "snapchat",
+        "snap",
+        "pinterest",
+        "linkedin",
+        "bing",
+        "microsoft",
+        "amazon",
+        "twitter",
+        "reddit",
+        "criteo",
+        "taboola",
+        "outbrain",
+        "klaviyo",
+    }
 )
 
 #: Splits the SemanticQuery cannot express; the copilot asks for one it can.
 UNSUPPORTED_DIMENSIONS: frozenset[str] = frozenset(
     {
-        "product", "products", "sku", "skus", "collection", "collections", "country",
-        "countries", "region", "regions", "city", "cities", "age", "gender", "device", "devices",
-        "placement", "placements", "keyword", "keywords", "audience", "audiences",
+        "product",
+        "products",
+        "sku",
+        "skus",
+        "collection",
+        "collections",
+        "country",
+        "countries",
+        "region",
+        "regions",
+        "city",
+        "cities",
+        "age",
+        "gender",
+        "device",
+        "devices",
+        "placement",
+        "placements",
+        "keyword",
+        "keywords",
+        "audience",
+        "audiences",
     }
 )
 
 _GRAIN_WORDS: Mapping[str, tuple[str, ...]] = {
-    "hour": ("hourly", "by hour", "per hour", "each hour", "every hour", "hour by hour",
-             "intraday", "by the hour"),
-    "day": ("daily", "by day", "per day", "each day", "every day", "day by day", "by date",
-            "per date", "day to day", "by the day"),
+    "hour": (
+        "hourly",
+        "by hour",
+        "per hour",
+        "each hour",
+        "every hour",
+        "hour by hour",
+        "intraday",
+        "by the hour",
+    ),
+    "day": (
+        "daily",
+        "by day",
+        "per day",
+        "each day",
+        "every day",
+        "day by day",
+        "by date",
+        "per date",
+        "day to day",
+        "by the day",
+    ),
     "week": ("weekly", "by week", "per week", "each week", "every week", "week by week"),
     "month": ("monthly", "by month", "per month", "each month", "every month", "month by month"),
     # "over time": the grain follows the length of the range (see offline.auto_grain)
-    "auto": ("over time", "trend", "trends", "trending", "trended", "timeline", "time series",
-             "evolution"),
+    "auto": (
+        "over time",
+        "trend",
+        "trends",
+        "trending",
+        "trended",
+        "timeline",
+        "time series",
+        "evolution",
+    ),
 }
 
 _PROVIDER_WORDS: Mapping[str, tuple[str, ...]] = {
@@ -202,12 +360,40 @@ _PROVIDER_WORDS: Mapping[str, tuple[str, ...]] = {
 _RANK_WORDS: Mapping[str, tuple[str, ...]] = {
     "top": ("top", "biggest spending", "biggest spenders", "top spending", "top spenders"),
     "bottom": ("bottom",),
-    "best": ("best", "best performing", "top performing", "highest performing", "strongest",
-             "leading", "winning", "winners", "most efficient"),
-    "worst": ("worst", "worst performing", "lowest performing", "underperforming",
-              "under performing", "weakest", "poorest", "losing", "losers", "least efficient"),
-    "high": ("highest", "most", "biggest", "largest", "greatest", "most expensive", "max",
-             "maximum", "highest spending"),
+    "best": (
+        "best",
+        "best performing",
+        "top performing",
+        "highest performing",
+        "strongest",
+        "leading",
+        "winning",
+        "winners",
+        "most efficient",
+    ),
+    "worst": (
+        "worst",
+        "worst performing",
+        "lowest performing",
+        "underperforming",
+        "under performing",
+        "weakest",
+        "poorest",
+        "losing",
+        "losers",
+        "least efficient",
+    ),
+    "high": (
+        "highest",
+        "most",
+        "biggest",
+        "largest",
+        "greatest",
+        "most expensive",
+        "max",
+        "maximum",
+        "highest spending",
+    ),
     "low": ("lowest", "least", "fewest", "smallest", "cheapest", "min", "minimum"),
     # how to order, without keeping only the first rows
     "desc": ("descending", "highest first", "high to low", "largest first", "desc"),
@@ -226,6 +412,8 @@ _MODEL_WORDS: Mapping[str, tuple[str, ...]] = {
     "time_decay": ("time decay",),
     "position_based": ("position based", "u shaped", "position"),
 }
+#: "linear model", "first click attribution": words that only repeat that it is a model
+_MODEL_TAILS = ("model", "attribution", "attribution model", "models")
 _MODE_WORDS: Mapping[str, tuple[str, ...]] = {
     "cash": ("cash", "cash basis", "cash mode", "cash accounting"),
     "accrual": ("accrual", "accruals", "accrual basis", "accrual mode", "accrual accounting"),
@@ -235,32 +423,154 @@ _MODE_WORDS: Mapping[str, tuple[str, ...]] = {
 
 _MARKERS: Mapping[str, tuple[str, ...]] = {
     "attribution": ("attribution", "attribution model", "attributions"),
-    "overview": ("performance", "performing", "perform", "performed", "doing", "overview",
-                 "summary", "kpis", "kpi", "how did we do", "how did i do", "how are we doing",
-                 "how am i doing", "numbers", "stats", "metrics", "results", "dashboard"),
+    "overview": (
+        "performance",
+        "performing",
+        "perform",
+        "performed",
+        "doing",
+        "overview",
+        "summary",
+        "kpis",
+        "kpi",
+        "how did we do",
+        "how did i do",
+        "how are we doing",
+        "how am i doing",
+        "numbers",
+        "stats",
+        "metrics",
+        "results",
+        "dashboard",
+    ),
     "additive": ("also", "too", "as well", "add", "plus", "include", "including", "along with"),
-    "negate": ("excluding", "exclude", "except", "not", "without", "other than", "excl", "but not",
-               "apart from", "besides", "non"),
-    "both": ("both", "both platforms", "all platforms", "both channels", "all channels",
-             "all networks", "any platform"),
+    "negate": (
+        "excluding",
+        "exclude",
+        "except",
+        "not",
+        "without",
+        "other than",
+        "excl",
+        "but not",
+        "apart from",
+        "besides",
+        "non",
+        "not counting",
+        "not including",
+        "leaving out",
+        "leave out",
+        "minus",
+    ),
+    "both": (
+        "both",
+        "both platforms",
+        "all platforms",
+        "both channels",
+        "all channels",
+        "all networks",
+        "any platform",
+    ),
     "total": ("total", "overall", "combined", "together", "in total", "altogether", "sum"),
-    "no_compare": ("no comparison", "without comparison", "without the comparison",
-                   "drop the comparison", "remove the comparison", "no compare"),
-    "change": ("change", "changed", "changes", "drop", "dropped", "fall", "fell", "rise", "rose",
-               "grow", "grew", "growth", "increase", "increased", "decrease", "decreased",
-               "decline", "declined", "improve", "improved", "go up", "go down", "went up",
-               "went down", "moved"),
-    "sort": ("sort", "sorted", "rank", "ranked", "ranking", "order by", "ordered by",
-             "sorted by", "ranked by"),
+    "no_compare": (
+        "no comparison",
+        "without comparison",
+        "without the comparison",
+        "drop the comparison",
+        "remove the comparison",
+        "no compare",
+    ),
+    "change": (
+        "change",
+        "changed",
+        "changes",
+        "drop",
+        "dropped",
+        "fall",
+        "fell",
+        "rise",
+        "rose",
+        "grow",
+        "grew",
+        "growth",
+        "increase",
+        "increased",
+        "decrease",
+        "decreased",
+        "decline",
+        "declined",
+        "improve",
+        "improved",
+        "go up",
+        "go down",
+        "went up",
+        "went down",
+        "moved",
+    ),
+    "sort": (
+        "sort",
+        "sorted",
+        "rank",
+        "ranked",
+        "ranking",
+        "order by",
+        "ordered by",
+        "sorted by",
+        "ranked by",
+    ),
     "by": ("by", "in terms of", "based on", "according to"),
-    "split": ("per", "each", "every", "across", "split", "split by", "broken down",
-              "breakdown", "break down", "grouped by", "group by", "for each", "for every",
-              "which", "what", "list", "show", "compare", "vs", "versus", "level", "all my",
-              "individual", "separately"),
-    "name_marker": ("named", "called", "containing", "contains", "contain", "matching", "match",
-                    "including the word", "with the word", "labelled", "labeled", "titled",
-                    "includes", "name contains", "name includes", "names containing",
-                    "whose name contains", "whose names contain"),
+    "split": (
+        "per",
+        "each",
+        "every",
+        "across",
+        "split",
+        "split by",
+        "broken down",
+        "breakdown",
+        "break down",
+        "grouped by",
+        "group by",
+        "for each",
+        "for every",
+        "which",
+        "what",
+        "list",
+        "show",
+        "compare",
+        "vs",
+        "versus",
+        "level",
+        "all my",
+        "individual",
+        "separately",
+        "divided between",
+        "divided among",
+        "split between",
+        "spread across",
+        "spread between",
+        "side by side",
+    ),
+    "name_marker": (
+        "named",
+        "called",
+        "containing",
+        "contains",
+        "contain",
+        "matching",
+        "match",
+        "including the word",
+        "with the word",
+        "labelled",
+        "labeled",
+        "titled",
+        "includes",
+        "name contains",
+        "name includes",
+        "names containing",
+        "whose name contains",
+        "whose names contain",
+    ),
     "ref": ("it", "those", "them", "same"),
 }
 
@@ -290,10 +600,79 @@ _STOPWORD_TEXT = """
 """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
+#: Words that carry no qualifier in a metric question ("which campaign *drove* the most
+#: revenue", "how does it *stack up*"). Any other unknown word next to a metric is asked about:
+#: nothing the merchant wrote is silently dropped.
+_FILLER_TEXT = """
+    had have has having got gotten getting make made making makes earn earned earning earns
+    bring brought bringing drive drove driven driving drives generate generated generating
+    generates produce produced deliver delivered return returned returning bring use used
+    using uses via stack stacking stacks compare compares look looks looking looked go goes
+    going went gone come came coming do done doing did does been be being was were is are
+    summarise summarize summary people person folks guys instead ones one average avg count
+    counts counted break breaking broke p ps please thanks kindly hey so well then again also
+    still yet even maybe perhaps probably just exactly roughly about around approximately
+    up down out into onto within per vs versus tell show give list pull report fetch find
+    total totals overall hows whats wheres whens whos whys lets let us we our ours my mine me
+    i you your they them their it its this that these those there here when where who whom
+    how why what which much many more most less least few lot lots bit amount amounts number
+    numbers figure figures stat stats value values level levels data info information
+    attributed reported tracked recorded shown real actual actually currently current latest
+    recent recently new now today so far since ago far total waste wasted wasting wasteful
+    money cash dollars bucks spending btw fyi ps nb oh anyway budget budgets
+"""
+FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
+
+#: Ordinary English words merchants type around a metric question ("did we *issue*", "*side*
+#: by side", "the same *stretch*"). Lowercase and away from a name position (see
+#: offline._names_something) they are filler; a capitalised or quoted word, or one next to
+#: campaign/ad/named, is still asked about.
+_COMMON_TEXT = """
+    a an the and or but nor if than as at by to of off over under with without w before after
+    during while between among against toward towards across along through throughout upon
+    issue issued issuing pay paid paying spent sell sold selling buy bought buying send sent
+    get gets take took taken taking give gave given put see saw seen seeing know knew known
+    think thought want wanted need needed try tried keep kept start started stop stopped run
+    ran switch switched change changed changes turn turned set divide divided divided split
+    splitting share shared comparison comparisons side sides
+    stretch stretches span period periods window chunk part parts piece portion bit same
+    similar equivalent like alike matching match matched corresponding together each both
+    either neither other others another else whole full entire rest remaining quick quickly
+    briefly real really pretty quite rather very too enough basically literally honestly
+    seriously ok okay yes no yeah yep nope sure cool great nice hmm um uh ah wow lol hi
+    happen happened happening happens move moved moving grow grew grown growing climb climbed
+    drop dropped fall fell fallen rise rose risen jump jumped dip dipped slip slipped land
+    landed end ended ending finish finished close closed hit hits reach reached beat beaten
+    lose lost win won feel felt seem seemed appear appeared mean meant means say said ask
+    asked answer check checked see view display breakdown rundown recap overview snapshot
+    update status picture story result results outcome outcomes performance perform performed
+    performing doing fare fared faring shape trending trend side-by-side vs vs. please thank
+    ignore ignored instead rather whatever anything something everything nothing thing things
+    stuff way ways kind sort type types time times day-to-day overall altogether combined
+    again back ago already almost nearly just only even ever never always often sometimes
+    usually first second third last next previous prior earlier later recent
+"""
+COMMON_WORDS: frozenset[str] = frozenset(_COMMON_TEXT.split())
+
 #: Greetings and requests for help: the copilot answers them with examples (clarify).
 GREETINGS: frozenset[str] = frozenset(
-    {"hi", "hello", "hey", "help", "yo", "hiya", "howdy", "thanks", "thank", "morning",
-     "afternoon", "evening", "start", "examples", "example"}
+    {
+        "hi",
+        "hello",
+        "hey",
+        "help",
+        "yo",
+        "hiya",
+        "howdy",
+        "thanks",
+        "thank",
+        "morning",
+        "afternoon",
+        "evening",
+        "start",
+        "examples",
+        "example",
+    }
 )
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
@@ -309,7 +688,10 @@ _NUMBER_TEXT = (
     "fifteen sixteen seventeen eighteen nineteen twenty"
 )
 NUMBER_WORDS: Mapping[str, int] = {word: n for n, word in enumerate(_NUMBER_TEXT.split())} | {
-    "thirty": 30, "fifty": 50, "hundred": 100, "dozen": 12,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
+    "dozen": 12,
 }
 
 
@@ -320,8 +702,9 @@ def _plural(word: str) -> str:
     return word if word.endswith("s") else word + "s"
 
 
-def _entries(kind: str, table: Mapping[str, Iterable[str]], plurals: bool = False
-             ) -> dict[tuple[str, ...], tuple[str, str]]:
+def _entries(
+    kind: str, table: Mapping[str, Iterable[str]], plurals: bool = False
+) -> dict[tuple[str, ...], tuple[str, str]]:
     out: dict[tuple[str, ...], tuple[str, str]] = {}
     for value, phrases in table.items():
         for phrase in phrases:
@@ -348,6 +731,13 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
     table |= _entries("provider", _PROVIDER_WORDS)
     table |= _entries("rank", _RANK_WORDS)
     table |= _entries("model", _MODEL_WORDS)
+    table |= _entries(
+        "model",
+        {
+            model: [f"{w} {tail}" for w in words for tail in _MODEL_TAILS]
+            for model, words in _MODEL_WORDS.items()
+        },
+    )
     table |= _entries("mode", _MODE_WORDS)
     table |= {tuple(w.split()): ("unsupported_metric", w) for w in UNSUPPORTED_METRICS}
     table |= _entries("metric", _METRIC_WORDS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from metricx.errors import InvalidInputError
@@ -28,6 +28,7 @@ from metricx.semantic.query import (
 
 from . import lexicon
 from .guard import CAPABILITIES, refusal_message, screen
+from .names import Entity, ambiguous, closest_names
 from .slots import VALID_WINDOWS, Rank, Slots, read
 from .timephrases import Comparison, named_unit
 from .understanding import Conversation, Understanding
@@ -38,6 +39,12 @@ DEFAULT_PERIOD = "last 7 days"
 DEFAULT_PERIOD_FOR_GRAIN = {"week": "last 4 weeks", "month": "last 3 months"}
 DEFAULT_TOP_N = 10
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 28}
+_WEEKS_52 = timedelta(days=364)
+_OVERVIEW_CHOICES = (
+    "How did we do last 7 days?",
+    "Spend, revenue, orders and MER this month",
+    "Spend, conversions, CPA and ROAS by platform last week",
+)
 
 
 class _Clarify(Exception):
@@ -64,6 +71,7 @@ class _Draft:
     limit: int | None = None
     attribution: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    explain: str | None = None  # the split a "why" answer decomposes the change by
 
     @classmethod
     def from_query(cls, query: SemanticQuery) -> _Draft:
@@ -137,8 +145,8 @@ def _looks_like_gibberish(words: list[str]) -> bool:
     def odd(word: str) -> bool:
         vowels = sum(c in "aeiouy" for c in word)
         keyboard = len(word) >= 3 and any(word in r or word in r[::-1] for r in rows)
-        return keyboard or vowels == 0 or vowels / len(word) < 0.2 or bool(
-            re.search(r"(.)\1\1", word)
+        return (
+            keyboard or vowels == 0 or vowels / len(word) < 0.2 or bool(re.search(r"(.)\1\1", word))
         )
 
     return bool(words) and sum(odd(w) for w in words) * 2 >= len(words)
@@ -159,8 +167,7 @@ class OfflineUnderstander:
 
     name = "offline"
 
-    def understand(self, question: str, conversation: Conversation, today: date
-                   ) -> Understanding:
+    def understand(self, question: str, conversation: Conversation, today: date) -> Understanding:
         """One question, in the context of the conversation, with dates resolved for today."""
         if len(question) > MAX_QUESTION_CHARS:
             return _clarify(
@@ -168,24 +175,180 @@ class OfflineUnderstander:
                 f"{MAX_QUESTION_CHARS}, one metric question at a time."
             )
         if not re.search(r"[^\W_]", question):
-            return _clarify("What would you like to know? " + CAPABILITIES,
-                            lexicon.EXAMPLE_QUESTIONS)
-        screened = screen(question)
+            return _clarify(
+                "What would you like to know? " + CAPABILITIES, lexicon.EXAMPLE_QUESTIONS
+            )
+        screened = screen(question, (e.name for e in conversation.entities))
         if screened.refusal is not None:
             return Understanding(status="refuse", message=refusal_message(screened.refusal))
-        slots = read(screened.text, today)
+        slots = read(screened.text, today, conversation.entities)
         if screened.unless_metric is not None and not slots.metrics:
             return Understanding(status="refuse", message=refusal_message(screened.unless_metric))
+        if slots.reference and not slots.name and conversation.last_query() is None:
+            words = "it" if slots.reference.startswith("how") else slots.reference
+            return _clarify(
+                f"Which campaign, ad set or ad do you mean by \u201c{words}\u201d? Nothing was "
+                "named before in this conversation; name it, or ask for all of them split by "
+                "campaign.",
+                _some_campaigns(conversation.entities) or ("spend by campaign last 7 days",),
+            )
+        if slots.excluded:
+            return _excluded(screened.text, slots.excluded)
         try:
             draft = _draft(slots, conversation.last_query(), today, screened.injected)
             if isinstance(draft, Understanding):
                 return draft
+            _check_name(draft, screened.text, conversation.entities)
+            _check_unread_words(slots, screened.text, conversation.entities)
             query = draft.to_query()
         except _Clarify as exc:
             return _clarify(exc.message, exc.choices)
         except QueryValidationError as exc:
             return _clarify(f"I can't answer that as asked: {exc}", _choices_for(str(exc)))
-        return Understanding(status="answer", query=query, message=" ".join(draft.notes))
+        return Understanding(
+            status="answer", query=query, message=" ".join(draft.notes), explain=draft.explain
+        )
+
+
+def _check_name(draft: _Draft, question: str, entities: tuple[Entity, ...]) -> None:
+    """A name that no entity of the workspace has, or one word that several campaigns share
+    ("the brand campaign"), is asked about with the closest names."""
+    name = draft.name_contains
+    if not entities or not name:
+        return
+    closest = closest_names(name, [e.name for e in entities])
+    if closest is not None:
+        raise _Clarify(
+            f"No campaign, ad set or ad has \u201c{name}\u201d in its name. "
+            + (
+                "Did you mean one of these?"
+                if closest
+                else "Which campaign do you mean? Some of this workspace's:"
+            ),
+            closest or _some_campaigns(entities),
+        )
+    singular = re.search(
+        rf"{re.escape(name.lower())}\W+(campaign|ad set|adset|ad|creative)"
+        r"\b(?!s)",
+        question.lower(),
+    )
+    if not singular:
+        return
+    finest = [d for d in ("ad", "adset", "campaign") if d in draft.dimensions]
+    # "the Hook ad" is one ad, whatever the split; "the brand campaign" one campaign
+    level = _LEVEL_NOUNS.get(singular[1]) or (finest[0] if finest else "campaign")
+    options = ambiguous(name, level, entities)
+    if options:
+        noun = {"adset": "ad sets", "ad": "ads"}.get(level, "campaigns")
+        raise _Clarify(
+            f"Several {noun} have \u201c{name}\u201d in their name; which one do you mean?", options
+        )
+
+
+_LEVEL_NOUNS = {"ad": "ad", "creative": "ad", "ad set": "adset", "adset": "adset"}
+
+
+def _check_unread_words(slots: Slots, question: str, entities: tuple[Entity, ...] = ()) -> None:
+    """A word that is neither used, nor filler, nor a known name is asked about when it may be
+    a name to filter on ("spend on summer stuff" does not answer all spend); an ordinary
+    lowercase word away from a name position ("did we issue", "compared w april") is filler."""
+    unread = [
+        w
+        for w in slots.unknown_words
+        if w not in lexicon.FILLER
+        and not (slots.name and w in slots.name.lower().split())
+        and not _describes_named(w, slots.name, entities)
+        and (
+            _names_something(w, question)
+            or (w not in lexicon.COMMON_WORDS and _qualifies(w, question))
+        )
+    ]
+    if not unread:
+        return
+    word = unread[0]
+    named = re.sub(rf"(?i)(?<!\w){re.escape(word)}(?!\w)", f"\u201c{word}\u201d", question, count=1)
+    without = re.sub(rf"(?i)\s*(?<!\w){re.escape(word)}(?!\w)", "", question, count=1)
+    raise _Clarify(
+        f"I didn't understand \u201c{word}\u201d here. Shall I leave it out, or is it part of "
+        "a campaign, ad set or ad name to filter on?",
+        (f"{without.rstrip('?!. ')}?", f"{named.rstrip('?!. ')}?"),
+    )
+
+
+_NAME_CUE = r"campaigns?|ads?|ad\s+sets?|adsets?|creatives?|named|called"
+
+
+def _names_something(word: str, question: str) -> bool:
+    """True when `word` stands where a name would: capitalised after the first word, quoted,
+    or next to campaign/ad/named ("the Hook ad", "ads named static")."""
+    at = re.search(rf"(?i)(?<![\w'])({re.escape(word)})(?![\w'])", question)
+    if at is None:
+        return False
+    before = question[: at.start()]
+    sentence_start = not before.strip(" \"'“") or before.rstrip().endswith((".", "!", "?"))
+    if (at[1][:1].isupper() and not sentence_start) or re.search(r"[\"'“‘]\s*$", before):
+        return True
+    return bool(
+        re.search(
+            rf"(?i)(?:\b(?:{_NAME_CUE})\s+(?:the\s+)?{re.escape(word)}\b"
+            rf"|\b{re.escape(word)}\s+(?:{_NAME_CUE})\b)",
+            question,
+        )
+    )
+
+
+_QUALIFIED_BY = r"on|for|of|from|in|at|about|to"
+
+
+def _qualifies(word: str, question: str) -> bool:
+    """True when an unusual word may narrow the numbers: after on/for/of ("spend on zorblax",
+    "roas for summer stuff") or right before a metric ("summer spend"). Elsewhere ("just
+    curious", "did we rake in") it is filler."""
+    lowered = " ".join(re.findall(r"[\w'-]+", question.lower()))
+    if re.search(
+        rf"\b(?:{_QUALIFIED_BY})\s+(?:(?:the|our|my|all|those|these|that|this)\s+)?"
+        rf"{re.escape(word)}\b",
+        lowered,
+    ):
+        return True
+    after = re.search(rf"\b{re.escape(word)}\s+([\w'-]+)(?:\s+([\w'-]+))?", lowered)
+    return after is not None and any(
+        lexicon.PHRASES.get(words, ("", ""))[0] == "metric"
+        for words in ((after[1],), (after[1], after[2] or ""))
+    )
+
+
+def _describes_named(word: str, name: str | None, entities: tuple[Entity, ...]) -> bool:
+    """ "the Bestseller Bundle static ad": every entity the name matches has the word in its
+    name too, so it narrows nothing."""
+    if not name or not entities:
+        return False
+    matched = [e.name.lower() for e in entities if name.lower() in e.name.lower()]
+    return bool(matched) and all(re.search(rf"\b{re.escape(word)}\b", n) for n in matched)
+
+
+def _excluded(question: str, name: str) -> Understanding:
+    """ "roas excluding retargeting": the query language keeps names, it cannot drop them; ask,
+    offering the question split by campaign, or kept to those names."""
+    rest = re.sub(
+        rf"\b(?:excluding|exclude|except|without|other than|apart from|besides|excl"
+        rf"|but not|not counting|not including|leaving out|leave out|minus)\s+"
+        rf"(?:the\s+|all\s+|any\s+)?{re.escape(name)}\b",
+        " ",
+        question,
+        flags=re.IGNORECASE,
+    )
+    rest = " ".join(rest.split()).rstrip("?!. ")
+    return _clarify(
+        f"I can't leave out \u201c{name}\u201d yet: I can only keep the campaigns whose name "
+        f"contains a word, not drop them. Shall I split by campaign, so you can see it apart, "
+        f"or show only the \u201c{name}\u201d ones?",
+        (f"{rest} by campaign?".strip(), f"{rest} only for the {name} ones?".strip()),
+    )
+
+
+def _some_campaigns(entities: tuple[Entity, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(e.name for e in entities if e.level == "campaign"))[:5]
 
 
 def _clarify(message: str, choices: tuple[str, ...] = ()) -> Understanding:
@@ -200,8 +363,9 @@ def _choices_for(problem: str) -> tuple[str, ...]:
     return ()
 
 
-def _draft(slots: Slots, previous: SemanticQuery | None, today: date, injected: bool
-           ) -> _Draft | Understanding:
+def _draft(
+    slots: Slots, previous: SemanticQuery | None, today: date, injected: bool
+) -> _Draft | Understanding:
     """A draft query, or an Understanding when the question cannot become one."""
     _check_expressible(slots)
     follow_up = slots.modifies or bool(slots.bare_dimensions)
@@ -212,14 +376,40 @@ def _draft(slots: Slots, previous: SemanticQuery | None, today: date, injected: 
         if isinstance(metrics, Understanding):
             return metrics
         draft = _fresh(metrics, slots, today)
+    draft.notes += slots.calendar_notes
     _finish(draft, slots)
+    if slots.why or slots.health:
+        _explained(draft, slots, today)
     return draft
+
+
+def _explained(draft: _Draft, slots: Slots, today: date) -> None:
+    """ "Why did ROAS drop last week?" / "is it going well?": the total compared with the
+    period before, and its change split by the split named (campaigns by default)."""
+    if draft.compare_range is None:
+        draft.compare_range = _compare_or_clarify("previous period", draft.time_range)
+        draft.notes.append("Compared with the period before, of the same length.")
+    draft.explain = draft.dimensions[0] if draft.dimensions else "campaign"
+    if draft.explain in ("provider", "account", "campaign", "adset", "ad"):
+        draft.dimensions, draft.grain, draft.order_by, draft.limit = [], None, None, None
+    else:
+        draft.explain = "campaign"
+
+
+def _compare_or_clarify(kind: str, period: TimeRange) -> TimeRange:
+    try:
+        return compare_range_for(kind, period)
+    except InvalidInputError as exc:
+        raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
 
 
 def _standalone(slots: Slots) -> bool:
     """A question complete on its own ("top campaigns", "how did we do?"), not a follow-up."""
-    ranked_split = slots.rank is not None and slots.rank.sense in ("top", "bottom") and bool(
-        slots.dimensions or slots.grain)
+    ranked_split = (
+        slots.rank is not None
+        and slots.rank.sense in ("top", "bottom")
+        and bool(slots.dimensions or slots.grain)
+    )
     return bool(slots.metrics and not slots.by_metric_only) or slots.overview or ranked_split
 
 
@@ -227,55 +417,71 @@ def _check_expressible(slots: Slots) -> None:
     """Things the query language cannot say: ask for something it can."""
     if slots.unreadable_date:
         raise _Clarify(
-            f"I can't read \"{slots.unreadable_date}\" as dates reliably; please give them like "
-            "\"Nov 27\", \"2026-11-27 to 2026-11-30\" or \"last 7 days\".",
-            ("yesterday", "last 7 days", "last week", "this month"))
+            f'I can\'t read "{slots.unreadable_date}" as dates reliably; please give them like '
+            '"Nov 27", "2026-11-27 to 2026-11-30" or "last 7 days".',
+            ("yesterday", "last 7 days", "last week", "this month"),
+        )
     if slots.names_compared:
         raise _Clarify(
             "I can compare platforms (Meta vs Google) or periods, but not two name filters in "
             "one answer. Shall I split by campaign instead, or look at one name at a time?",
-            ("campaign", "adset", "ad"))
+            ("campaign", "adset", "ad"),
+        )
     if slots.threshold:
         raise _Clarify(
-            "I can't filter on a metric's value (\"above 2%\") yet, but I can rank: for example "
-            "\"top 10 ads by CTR\". Which metric should I rank by?", lexicon.RANKING_METRICS)
+            f"I can't filter on a metric's value (\u201c{slots.threshold}\u201d) yet, but I can "
+            'rank: for example "top 10 ads by CTR". Which metric should I rank by?',
+            tuple(
+                f"ranked by {catalogue.get_metric(m).label.split(' (')[0]}"
+                for m in lexicon.RANKING_METRICS
+            ),
+        )
     if slots.invalid_window is not None:
         windows = ", ".join(str(w) for w in VALID_WINDOWS)
         raise _Clarify(
             f"Attribution windows are {windows} days or lifetime; which one do you want instead "
-            f"of {slots.invalid_window} days?",
-            (*(f"{w} days" for w in VALID_WINDOWS), "lifetime"))
+            f"of \u201c{slots.window_text}\u201d?",
+            (*(f"{w}-day window" for w in VALID_WINDOWS), "lifetime window"),
+        )
     if slots.unsupported_providers:
         raise _Clarify(
             f"Metricx has data from Meta and Google ads (and your Shopify store), not from "
-            f"{slots.unsupported_providers[0].capitalize()}. Which platform do you mean?",
-            ("meta", "google", "both"))
+            f"\u201c{slots.unsupported_providers[0]}\u201d. Which platform do you mean?",
+            ("meta", "google", "both"),
+        )
     if slots.unsupported_dimensions:
         raise _Clarify(
-            f"I can't split by {slots.unsupported_dimensions[0]}; I can split by platform, "
+            f"I can't split by \u201c{slots.unsupported_dimensions[0]}\u201d; I can split by "
+            "platform, "
             "account, campaign, ad set or ad, or by hour, day, week or month. Which one?",
-            (*DIMENSIONS, "day", "week", "month"))
+            (*DIMENSIONS, "day", "week", "month"),
+        )
     if slots.unsupported_metrics:
         word = slots.unsupported_metrics[0]
         raise _Clarify(
-            f"I don't have a metric for \"{word}\". Did you mean one of these?",
-            _suggestions([word]))
+            f'I don\'t have a metric for "{word}". Did you mean one of these?', _suggestions([word])
+        )
 
 
 def _metrics_for(slots: Slots, injected: bool) -> list[str] | Understanding:
-    """The metrics of a fresh question, a default that the question implies, or a question back.
-    """
-    if slots.metrics:
+    """The metrics of a fresh question, a default that the question implies, or a question back."""
+    if slots.metrics and not slots.wasted:
         return slots.metrics
+    if slots.wasted:
+        return list(dict.fromkeys(["spend", "roas", *slots.metrics]))
     rank = slots.rank
     if rank is not None and rank.sense in ("top", "bottom"):
         return ["spend"]
     if rank is not None:
         return _clarify(
             f"{rank.sense.capitalize()} by which metric? For example ROAS (higher is better) or "
-            "CPA (lower is better).", lexicon.RANKING_METRICS)
+            "CPA (lower is better).",
+            lexicon.RANKING_METRICS,
+        )
     if slots.attribution_word or slots.attribution_given:
         return list(lexicon.ATTRIBUTION_OVERVIEW)
+    if slots.bare_overview:
+        return _clarify("Which numbers, and for when? For example:", _OVERVIEW_CHOICES)
     if slots.overview:
         return list(lexicon.ADS_OVERVIEW if slots.ads_focus else lexicon.STORE_OVERVIEW)
     if injected:
@@ -289,13 +495,16 @@ def _no_metric(slots: Slots) -> Understanding:
     if slots.modifies:
         return _clarify("Which metric would you like to see?", lexicon.POPULAR_METRICS)
     if unknown and _looks_like_gibberish(unknown):
-        return _clarify("Sorry, I didn't understand that. " + CAPABILITIES,
-                        lexicon.EXAMPLE_QUESTIONS)
+        return _clarify(
+            "Sorry, I didn't understand that. " + CAPABILITIES, lexicon.EXAMPLE_QUESTIONS
+        )
     if len(unknown) >= 2 and slots.stopword_count:
         return Understanding(status="refuse", message=refusal_message("off_topic"))
     if unknown:
-        return _clarify(f"I don't have a metric for \"{unknown[0]}\". Did you mean one of these?",
-                        _suggestions(unknown))
+        return _clarify(
+            f'I don\'t have a metric for "{unknown[0]}". Did you mean one of these?',
+            _suggestions(unknown),
+        )
     return _clarify("What would you like to know? " + CAPABILITIES, lexicon.EXAMPLE_QUESTIONS)
 
 
@@ -316,8 +525,9 @@ def _period(slots: Slots, today: date, draft_notes: list[str]) -> TimeRange:
         return _resolve("today", today)
     phrase = DEFAULT_PERIOD_FOR_GRAIN.get(slots.grain or "", DEFAULT_PERIOD)
     period = _resolve(phrase, today)
-    draft_notes.append(f"No dates given, so this covers the {phrase} ({period.start} to "
-                       f"{period.end}).")
+    draft_notes.append(
+        f"No dates given, so this covers the {phrase} ({period.start} to {period.end})."
+    )
     return period
 
 
@@ -326,9 +536,10 @@ def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
     try:
         if dates.comparison is not None:
             return dates.comparison.resolve(period, today)
+        if dates.before is not None:  # "roas last week and the week before"
+            return dates.before.resolve(period, today)
         if dates.over_unit:
-            kind = "previous year" if dates.over_unit == "year" else f"previous {dates.over_unit}"
-            return compare_range_for(kind, period)
+            return _over_comparison(dates.over_unit, period)
         if slots.change:
             return compare_range_for("previous period", period)
     except InvalidInputError as exc:
@@ -336,8 +547,18 @@ def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
     return None
 
 
+def _over_comparison(unit: str, period: TimeRange) -> TimeRange:
+    """ "wow", "yoy": the period before; a year back from a Monday week is the Monday week 52
+    weeks earlier (same weekdays), from any other period the same dates."""
+    if unit != "year":
+        return compare_range_for(f"previous {unit}", period)
+    if period.days == 7 and period.start.weekday() == 0:
+        return TimeRange(start=period.start - _WEEKS_52, end=period.end - _WEEKS_52)
+    return compare_range_for("previous year", period)
+
+
 def _over_as_grain(slots: Slots, period: TimeRange) -> str | None:
-    """"week over week" across several weeks is a weekly trend, not one comparison."""
+    """ "week over week" across several weeks is a weekly trend, not one comparison."""
     unit = slots.dates.over_unit
     if slots.dates.main and unit in _UNIT_DAYS and period.days > _UNIT_DAYS[unit] + 3:
         return unit
@@ -346,9 +567,11 @@ def _over_as_grain(slots: Slots, period: TimeRange) -> str | None:
 
 def _dates_into(draft: _Draft, slots: Slots, today: date) -> None:
     if draft.time_range.start > today:
-        raise _Clarify(f"{draft.time_range.start} is after today ({today}); I can only report "
-                       "what has happened. Which past period do you mean?",
-                       ("last 7 days", "this month", "last month"))
+        raise _Clarify(
+            f"{draft.time_range.start} is after today ({today}); I can only report "
+            "what has happened. Which past period do you mean?",
+            ("last 7 days", "this month", "last month"),
+        )
     grain = _over_as_grain(slots, draft.time_range)
     if grain:
         draft.grain = grain
@@ -367,22 +590,32 @@ def _fresh(metrics: list[str], slots: Slots, today: date) -> _Draft:
     draft.grain = draft.grain or slots.grain
     draft.provider = slots.providers or None
     draft.name_contains = slots.name
-    if slots.rank is not None:
-        _apply_rank(draft, slots.rank, keep_limit=None, follow_up=False)
+    rank = slots.rank
+    if slots.wasted and (rank is None or rank.metric is None):
+        rank = Rank(
+            sense="worst",
+            metric="roas",
+            limit=rank.limit if rank else None,
+            singular=False,
+            cut=True,
+        )
+        draft.notes.append(
+            "\u201cWasted\u201d is read as spend where ROAS is lowest: the lowest ROAS first."
+        )
+    if rank is not None:
+        _apply_rank(draft, rank, keep_limit=None, follow_up=False)
     _apply_attribution(draft, slots)
     return draft
 
 
 def _follow_up(previous: SemanticQuery, slots: Slots, today: date) -> _Draft:
-    """The previous query with what this question changes: "and on Google?", "now by campaign".
-    """
+    """The previous query with what this question changes: "and on Google?", "now by campaign"."""
     draft = _Draft.from_query(previous)
     draft.notes.append("Following up on your previous question.")
     ranked_only = draft.order_by is not None and draft.metrics == [draft.order_by["metric"]]
     if slots.metrics and (ranked_only or not slots.by_metric_only):
         # "top 3 ads by spend" -> "and by ROAS?": spend was only there as the ranking
-        draft.metrics = ([*draft.metrics, *slots.metrics] if slots.additive
-                         else list(slots.metrics))
+        draft.metrics = [*draft.metrics, *slots.metrics] if slots.additive else list(slots.metrics)
         draft.metrics = list(dict.fromkeys(draft.metrics))
     _follow_up_dates(draft, previous, slots, today)
     _follow_up_split(draft, slots)
@@ -401,10 +634,13 @@ def _follow_up(previous: SemanticQuery, slots: Slots, today: date) -> _Draft:
 def _follow_up_dates(draft: _Draft, previous: SemanticQuery, slots: Slots, today: date) -> None:
     """New dates keep the previous kind of comparison; "the week before" shifts the period."""
     dates = slots.dates
-    if dates.main or dates.over_unit:
+    if dates.over_unit and not dates.main:  # "yoy?": the same period, compared
+        draft.compare_range = _compare(slots, draft.time_range, today)
+    elif dates.main or dates.over_unit:
         draft.time_range = _period(slots, today, draft.notes)
-        carried = previous.compare_range is not None and dates.comparison is None \
-            and not dates.over_unit
+        carried = (
+            previous.compare_range is not None and dates.comparison is None and not dates.over_unit
+        )
         _dates_into(draft, slots, today)
         if carried and draft.compare_range is None:
             draft.compare_range = _carried_comparison(previous, draft.time_range, dates.main)
@@ -439,8 +675,9 @@ def _shifted(before: Comparison, previous: SemanticQuery, today: date) -> TimeRa
         raise _Clarify(f"I couldn't work out that period: {exc}.") from None
 
 
-def _carried_comparison(previous: SemanticQuery, period: TimeRange, phrase: str | None
-                        ) -> TimeRange:
+def _carried_comparison(
+    previous: SemanticQuery, period: TimeRange, phrase: str | None
+) -> TimeRange:
     """A follow-up with new dates keeps the kind of comparison the previous answer had."""
     if previous.compare_range == compare_range_for("previous year", previous.time_range):
         return compare_range_for("previous year", period)
@@ -450,7 +687,7 @@ def _carried_comparison(previous: SemanticQuery, period: TimeRange, phrase: str 
 
 def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
     """The metric a ranking is by: named, kept from the previous query, the one metric shown
-    ("ROAS by campaign" -> "top 3 only"), or spend for "top N" (DESIGN.md)."""
+    ("ROAS by campaign" -> "top 3 only"), or spend for "top N" (docs/design.md)."""
     if rank.metric is not None:
         return rank.metric
     if draft.order_by:
@@ -483,8 +720,7 @@ def _apply_attribution(draft: _Draft, slots: Slots) -> None:
     draft.metrics = _swap(draft, lexicon.ATTRIBUTED_COUNTERPART)
     if not slots.attribution_given:
         return
-    settings = dict(draft.attribution or {"model": "last_click", "window_days": 28,
-                                         "mode": "cash"})
+    settings = dict(draft.attribution or {"model": "last_click", "window_days": 28, "mode": "cash"})
     if slots.model:
         settings["model"] = slots.model
     if slots.mode:
@@ -513,8 +749,9 @@ def _finish(draft: _Draft, slots: Slots) -> None:
         if swapped:
             draft.metrics = _swap(draft, lexicon.AD_LEVEL_COUNTERPART)
             labels = ", ".join(catalogue.get_metric(m).label.lower() for m in swapped)
-            draft.notes.append(f"Shopify {labels} can't be split by ads, so this uses the "
-                               "attributed figures.")
+            draft.notes.append(
+                f"Shopify {labels} can't be split by ads, so this uses the attributed figures."
+            )
     if draft.order_by:
         needed = draft.order_by["metric"]
         allowed = set(draft.metrics) | set(catalogue.base_metrics_for(draft.metrics))
@@ -524,5 +761,10 @@ def _finish(draft: _Draft, slots: Slots) -> None:
         draft.order_by, draft.limit = None, None
 
 
-__all__ = ["DEFAULT_PERIOD", "MAX_QUESTION_CHARS", "OfflineUnderstander", "auto_grain",
-           "direction_for"]
+__all__ = [
+    "DEFAULT_PERIOD",
+    "MAX_QUESTION_CHARS",
+    "OfflineUnderstander",
+    "auto_grain",
+    "direction_for",
+]

@@ -18,6 +18,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from anthropic.types import ToolChoiceToolParam, ToolParam
+
 from metricx.copilot.understanding import Conversation
 from metricx.semantic import catalogue
 from metricx.semantic.dates import compare_range_for, resolve_phrase
@@ -30,7 +32,7 @@ MAX_CONTEXT_TURNS = 6
 
 
 @cache
-def _answer_tool() -> dict[str, Any]:
+def _answer_tool() -> ToolParam:
     query_schema = SemanticQuery.json_schema()
     definitions = query_schema.pop("$defs", {})
     return {
@@ -65,6 +67,18 @@ def _answer_tool() -> dict[str, Any]:
                     "description": "For clarify: options the merchant can pick (metric ids, "
                     "periods, ...). Empty otherwise.",
                 },
+                "explain": {
+                    "anyOf": [
+                        {
+                            "type": "string",
+                            "enum": ["provider", "account", "campaign", "adset", "ad"],
+                        },
+                        {"type": "null"},
+                    ],
+                    "description": 'For "why did X change?" and "is it going well?": the '
+                    "split the change between time_range and compare_range is decomposed by. "
+                    "null otherwise.",
+                },
             },
             "required": ["status", "query", "message", "choices"],
             "additionalProperties": False,
@@ -73,21 +87,31 @@ def _answer_tool() -> dict[str, Any]:
     }
 
 
-def answer_tool() -> dict[str, Any]:
+def answer_tool() -> ToolParam:
     """The one tool the understander forces: SemanticQuery's schema wrapped with a status."""
     return deepcopy(_answer_tool())
 
 
-def forced_tool_choice() -> dict[str, Any]:
+def forced_tool_choice() -> ToolChoiceToolParam:
     """tool_choice that makes the model call answer_question exactly once."""
     return {"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True}
 
 
 # --- the understander's system prompt ----------------------------------------------------------
 
-_CALENDAR_PHRASES = ("yesterday", "this week", "last week", "last 7 days", "last 14 days",
-                     "last 30 days", "month to date", "last month", "quarter to date",
-                     "last quarter", "year to date")
+_CALENDAR_PHRASES = (
+    "yesterday",
+    "this week",
+    "last week",
+    "last 7 days",
+    "last 14 days",
+    "last 30 days",
+    "month to date",
+    "last month",
+    "quarter to date",
+    "last quarter",
+    "year to date",
+)
 
 
 def _calendar(today: date) -> str:
@@ -97,17 +121,20 @@ def _calendar(today: date) -> str:
         lines.append(f"- {phrase}: {span.start} to {span.end}")
     this_week, last_7 = resolve_phrase("this week", today), resolve_phrase("last 7 days", today)
     before_7 = compare_range_for("previous_period", last_7)
-    lines.append(f"- \"this week vs last week\": time_range {this_week.start} to "
-                 f"{this_week.end}, compare_range the whole last week")
-    lines.append(f"- \"last 7 days vs the previous period\": compare_range {before_7.start} "
-                 f"to {before_7.end}")
+    lines.append(
+        f'- "this week vs last week": time_range {this_week.start} to '
+        f"{this_week.end}, compare_range the whole last week"
+    )
+    lines.append(
+        f'- "last 7 days vs the previous period": compare_range {before_7.start} to {before_7.end}'
+    )
     return "\n".join(lines)
 
 
 def _metric_lines() -> str:
     lines = []
     for metric in catalogue.METRICS.values():
-        notes = [metric.unit]
+        notes: list[str] = [metric.unit]
         if catalogue.is_store_level(metric.id):
             notes.append("store-level")
         if catalogue.needs_attribution(metric.id):
@@ -139,7 +166,11 @@ the N whole days before today (today excluded); "yesterday"; "month to date" = t
 today; "last month" = the whole previous month. A named comparison period is taken whole \
 ("vs last week" = all of last week); "vs previous period" = the same number of days just \
 before time_range. No range may end after today. Without any period in the question (or in \
-the turn it follows up), use the last 7 days.
+the turn it follows up), use the last 7 days. Retail days (US): Black Friday = the day after \
+the 4th Thursday of November, Cyber Monday 3 days later, the latest one begun; "Black Friday \
+last year" = that one day in the previous calendar year; "X vs last year" compares with last \
+year's own X. "yoy" on a Monday week = the Monday week 364 days earlier. "q4 so far" = its \
+first day to today. "vs prior 30" = the 30 days before.
 Calendar for today:
 {_calendar(today)}
 
@@ -165,35 +196,52 @@ asc for costs such as cpc and cpa); without a metric, order_by spend desc.
 query in previous_turns and change only what the new question changes. When the previous \
 turn was a clarify, the question may be the merchant's pick among its choices.
 
+- "Why did X change/drop/rise?" and "is it going well?": answer with compare_range (the \
+previous period when none is named), no dimensions, and explain = the split named \
+("by platform" = provider), else campaign. The change is then split into contributions.
+
 # Status
 - answer: the question can be answered with one query; message "" and choices [].
 - clarify: the metric or the period cannot be determined (e.g. "how are we doing?" names no \
 metric); ask one short question in message and offer 2-5 choices (metric ids or periods).
 - refuse: not about these ad and store metrics (or asks for anything other than reading \
-them); say in message, politely and briefly, what you can answer instead. query is null.
+them: forecasts, industry benchmarks, other businesses' numbers); say in message, politely \
+and briefly, what you can answer instead. query is null.
 """
 
 
-def _turn(question: str, status: str, query: SemanticQuery | None, message: str,
-          ) -> dict[str, Any]:
-    return {"question": question, "status": status,
-            "query": json.loads(query.to_json()) if query is not None else None,
-            "message": message}
+def _turn(
+    question: str,
+    status: str,
+    query: SemanticQuery | None,
+    message: str,
+) -> dict[str, Any]:
+    return {
+        "question": question,
+        "status": status,
+        "query": json.loads(query.to_json()) if query is not None else None,
+        "message": message,
+    }
 
 
 def question_message(question: str, conversation: Conversation) -> str:
     """The user message: the question and recent turns, as one JSON document (data only)."""
     turns = conversation.turns[-MAX_CONTEXT_TURNS:]
-    return json.dumps({
-        "previous_turns": [_turn(q, u.status, u.query, u.message) for q, u in turns],
-        "question": question,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "previous_turns": [_turn(q, u.status, u.query, u.message) for q, u in turns],
+            "question": question,
+        },
+        ensure_ascii=False,
+    )
 
 
 def repair_message(problem: str) -> str:
     """The tool_result sent back when the tool input did not validate."""
-    return (f"That input is invalid: {problem}. Call {TOOL_NAME} again with a corrected input "
-            "(or status clarify if the question cannot be answered with a valid query).")
+    return (
+        f"That input is invalid: {problem}. Call {TOOL_NAME} again with a corrected input "
+        "(or status clarify if the question cannot be answered with a valid query)."
+    )
 
 
 # --- the writer ------------------------------------------------------------------------------
@@ -225,5 +273,4 @@ def _default(value: Any) -> Any:
 
 def facts_message(question: str, facts: dict[str, Any]) -> str:
     """The writer's user message: the question and the facts, as one JSON document."""
-    return json.dumps({"question": question, "facts": facts}, ensure_ascii=False,
-                      default=_default)
+    return json.dumps({"question": question, "facts": facts}, ensure_ascii=False, default=_default)

@@ -17,15 +17,19 @@ from sqlalchemy import func, select
 
 from metricx import validation
 from metricx.config import get_config
+from metricx.copilot.choices import ready_questions
+from metricx.copilot.names import closest_names
 from metricx.copilot.offline import OfflineUnderstander
-from metricx.copilot.respond import answer_text, chart
+from metricx.copilot.respond import answer_text, chart, like_for_like_question
+from metricx.copilot.scope import workspace_entities
 from metricx.copilot.understanding import Conversation, Understander, Understanding
+from metricx.copilot.why import Decomposition, decompose, table_for_display
 from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, MetricxError
 from metricx.markdown import markdown_literal
 from metricx.models import CopilotTurn, Workspace
 from metricx.semantic.dates import today_in
-from metricx.services.metrics import MetricsResult, run_query
+from metricx.semantic.engine import MetricsResult, run_query
 
 MAX_TURNS_PER_MINUTE = 20
 MAX_QUESTION = 2000  # characters: a question, not a document
@@ -45,17 +49,42 @@ class CopilotAnswer:
     understanding: Understanding
     result: MetricsResult | None = None
     question: str = ""
+    #: Ready questions to continue with: a clarification's options, or the like-for-like
+    #: comparison an answer over periods of different lengths offers.
+    choices: tuple[str, ...] = ()
+    decomposition: Decomposition | None = None  # for "why did X change?"
 
     def chart(self) -> Any:
         return chart(self.result) if self.result is not None else None
 
+    def table(self) -> Any:
+        """The table to show: the decomposition of a "why" answer, else the result's rows."""
+        if self.decomposition is not None:
+            return table_for_display(self.decomposition)
+        return self.result.frame if self.result is not None else None
+
     def to_contract(self) -> dict[str, Any]:
-        """The `metricx ask --json` output contract of DESIGN.md."""
+        """The `metricx ask --json` output contract of docs/design.md."""
         query = self.understanding.query
-        return {"status": self.status,
-                "query": query.model_dump(mode="json") if query and self.result else None,
-                "answer": self.answer,
-                "result": self.result.to_contract() if self.result else None}
+        contract = {
+            "status": self.status,
+            "query": query.model_dump(mode="json") if query and self.result else None,
+            "answer": self.answer,
+            "result": self.result.to_contract() if self.result else None,
+            "choices": list(self.choices),
+        }
+        if self.decomposition is not None:
+            table = self.decomposition.table
+            contract["explanation"] = {
+                "metric": self.decomposition.metric,
+                "dimension": self.decomposition.dimension,
+                "columns": list(table.columns),
+                "rows": [
+                    [None if isinstance(v, float) and v != v else v for v in row]
+                    for row in table.itertuples(index=False)
+                ],
+            }
+        return contract
 
 
 def default_understander() -> Understander:
@@ -71,16 +100,24 @@ def _check_rate(workspace_id: int, user_id: int | None) -> None:
         return
     since = datetime.now(UTC) - timedelta(minutes=1)
     with new_session() as session:
-        recent = session.scalar(select(func.count()).select_from(CopilotTurn).where(
-            CopilotTurn.workspace_id == workspace_id, CopilotTurn.user_id == user_id,
-            CopilotTurn.created_at >= since))
+        recent = session.execute(
+            select(func.count())
+            .select_from(CopilotTurn)
+            .where(
+                CopilotTurn.workspace_id == workspace_id,
+                CopilotTurn.user_id == user_id,
+                CopilotTurn.created_at >= since,
+            )
+        ).scalar_one()
     if recent >= MAX_TURNS_PER_MINUTE:
-        raise RateLimitedError(f"that is {MAX_TURNS_PER_MINUTE} questions in a minute; "
-                               "please wait a moment")
+        raise RateLimitedError(
+            f"that is {MAX_TURNS_PER_MINUTE} questions in a minute; please wait a moment"
+        )
 
 
-def _understand(understander: Understander, question: str, conversation: Conversation,
-                today: date) -> tuple[Understanding, str]:
+def _understand(
+    understander: Understander, question: str, conversation: Conversation, today: date
+) -> tuple[Understanding, str]:
     try:
         return understander.understand(question, conversation, today), ""
     except MetricxError as error:  # Claude unavailable: the offline parser still answers
@@ -90,9 +127,15 @@ def _understand(understander: Understander, question: str, conversation: Convers
         return fallback, f"{error} Answered by the offline parser instead."
 
 
-def ask(workspace_id: int, question: str, conversation: Conversation | None = None, *,
-        today: date | None = None, user_id: int | None = None,
-        understander: Understander | None = None) -> CopilotAnswer:
+def ask(
+    workspace_id: int,
+    question: str,
+    conversation: Conversation | None = None,
+    *,
+    today: date | None = None,
+    user_id: int | None = None,
+    understander: Understander | None = None,
+) -> CopilotAnswer:
     """Answer one question in the context of `conversation` (which it extends)."""
     conversation = conversation if conversation is not None else Conversation()
     started = time.perf_counter()
@@ -105,22 +148,68 @@ def ask(workspace_id: int, question: str, conversation: Conversation | None = No
         tz = workspace.timezone
     today = today or today_in(tz)
     understander = understander or default_understander()
+    conversation.entities = workspace_entities(workspace_id)
     understanding, note = _understand(understander, question, conversation, today)
+    understanding = _check_names(conversation, understanding)
     conversation.add(question, understanding)
-    answer, error, result = understanding.message, None, None
+    answer, error, result, decomposition = understanding.message, None, None, None
     status = understanding.status
+    choices = ready_questions(question, understanding.message, understanding.choices)
     if status == "answer" and understanding.query is not None:
         try:
             result = run_query(workspace_id, understanding.query)
-            answer = answer_text(result, " ".join(p for p in (understanding.message, note) if p))
+            if understanding.explain and understanding.query.compare_range is not None:
+                decomposition = decompose(
+                    workspace_id, understanding.query, understanding.explain, result
+                )
+            answer = answer_text(
+                result,
+                " ".join(p for p in (understanding.message, note) if p),
+                decomposition.text if decomposition else "",
+            )
+            choices = tuple(q for q in [like_for_like_question(result)] if q)
         except MetricxError as problem:
             status, error = "clarify", str(problem)
-            answer = f"I could not compute that: {markdown_literal(problem)}"
+            answer = f"I could not compute that: {markdown_literal(str(problem))}"
     elif not answer:
         answer = "Could you rephrase that as a question about your ad or store metrics?"
-    _log(workspace_id, user_id, question, understanding, status, answer, error,
-         int((time.perf_counter() - started) * 1000))
-    return CopilotAnswer(status, answer, understanding, result, question)
+    _log(
+        workspace_id,
+        user_id,
+        question,
+        understanding,
+        status,
+        answer,
+        error,
+        int((time.perf_counter() - started) * 1000),
+    )
+    return CopilotAnswer(status, answer, understanding, result, question, choices, decomposition)
+
+
+def _check_names(conversation: Conversation, understanding: Understanding) -> Understanding:
+    """A name filter that matches nothing in the workspace becomes a question back, with the
+    closest names, instead of an answer of zeros."""
+    query = understanding.query
+    name = query.filters.name_contains if query is not None else None
+    if name is None:
+        return understanding
+    closest = closest_names(name, [e.name for e in conversation.entities])
+    if closest is None:
+        return understanding
+    message = f"No campaign, ad set or ad has \u201c{markdown_literal(name)}\u201d in its name."
+    message += (
+        " Did you mean one of these?"
+        if closest
+        else (' Which campaign do you mean? (Ask "spend by campaign" to see their names.)')
+    )
+    return Understanding(
+        status="clarify",
+        message=message,
+        choices=closest,
+        model=understanding.model,
+        input_tokens=understanding.input_tokens,
+        output_tokens=understanding.output_tokens,
+    )
 
 
 @dataclass
@@ -161,19 +250,42 @@ def mode_description() -> str:
     return "Offline parser: set ANTHROPIC_API_KEY to answer with Claude."
 
 
-def _log(workspace_id: int, user_id: int | None, question: str, understanding: Understanding,
-         status: str, answer: str, error: str | None, latency_ms: int) -> None:
+def _log(
+    workspace_id: int,
+    user_id: int | None,
+    question: str,
+    understanding: Understanding,
+    status: str,
+    answer: str,
+    error: str | None,
+    latency_ms: int,
+) -> None:
     query = understanding.query.model_dump(mode="json") if understanding.query else None
     with transaction() as session:
-        session.add(CopilotTurn(
-            workspace_id=workspace_id, user_id=user_id, question=question[:4000],
-            semantic_query=query, status=status, answer=answer, model=understanding.model
-            or "offline", input_tokens=understanding.input_tokens,
-            output_tokens=understanding.output_tokens, latency_ms=latency_ms, error=error))
+        session.add(
+            CopilotTurn(
+                workspace_id=workspace_id,
+                user_id=user_id,
+                question=question[:4000],
+                semantic_query=query,
+                status=status,
+                answer=answer,
+                model=understanding.model or "offline",
+                input_tokens=understanding.input_tokens,
+                output_tokens=understanding.output_tokens,
+                latency_ms=latency_ms,
+                error=error,
+            )
+        )
 
 
 def recent_turns(workspace_id: int, limit: int = 50) -> list[CopilotTurn]:
     with new_session() as session:
-        return list(session.scalars(
-            select(CopilotTurn).where(CopilotTurn.workspace_id == workspace_id)
-            .order_by(CopilotTurn.created_at.desc(), CopilotTurn.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(CopilotTurn)
+                .where(CopilotTurn.workspace_id == workspace_id)
+                .order_by(CopilotTurn.created_at.desc(), CopilotTurn.id.desc())
+                .limit(limit)
+            )
+        )

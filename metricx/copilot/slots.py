@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from . import calendar
 from .lexicon import GREETINGS, LONGEST_PHRASE, NUMBER_WORDS, PHRASES, STOPWORDS
+from .merchant import plain_words
+from .names import Entity, capitalised_names, contained_name, name_words
 from .timephrases import NO_DATES, PLACEHOLDER, DateMentions, find_dates, rewrite_calendar_words
 
 NAME_PLACEHOLDER = "zzname"
@@ -40,17 +43,110 @@ _THRESHOLD = re.compile(
 )
 _DAYS_SHORTHAND = re.compile(r"\b(\d{1,3}) ?d\b")
 _WORD_NUMBERS = {"one": 1, "seven": 7, "fourteen": 14, "twenty eight": 28}
-_GRAIN_NOUNS = {"day": "day", "days": "day", "date": "day", "dates": "day", "week": "week",
-                "weeks": "week", "month": "month", "months": "month", "hour": "hour",
-                "hours": "hour", "weekday": "day"}
-_FOLLOW_UP_OPENERS = {"and", "also", "now", "only", "just", "same", "instead", "then", "ok",
-                      "okay", "but", "plus", "so", "switch", "make", "change", "break", "add",
-                      "include"}
-_SKIP = {"the", "my", "our", "me", "of", "your", "all", "s", "different", "individual", "a",
-         "separate", "active", "running", "live", "specific", "paused", "various", "ones",
-         "one", "selling", "spending", "performing", "converting", "most"}
-_STRONG_SPLITS = {"by", "per", "each", "every", "for each", "for every", "split by", "broken down",
-                  "breakdown", "break down", "grouped by", "group by", "which", "what", "level"}
+_GRAIN_NOUNS = {
+    "day": "day",
+    "days": "day",
+    "date": "day",
+    "dates": "day",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "hour": "hour",
+    "hours": "hour",
+    "weekday": "day",
+}
+_FOLLOW_UP_OPENERS = {
+    "and",
+    "also",
+    "now",
+    "only",
+    "just",
+    "same",
+    "instead",
+    "then",
+    "ok",
+    "okay",
+    "but",
+    "plus",
+    "so",
+    "switch",
+    "make",
+    "change",
+    "break",
+    "add",
+    "include",
+}
+_SKIP = {
+    "the",
+    "my",
+    "our",
+    "me",
+    "of",
+    "your",
+    "all",
+    "s",
+    "different",
+    "individual",
+    "a",
+    "separate",
+    "active",
+    "running",
+    "live",
+    "specific",
+    "paused",
+    "various",
+    "ones",
+    "one",
+    "selling",
+    "spending",
+    "performing",
+    "converting",
+    "most",
+}
+_REFERENCE = re.compile(
+    r"\b(?:that|this|the new|the other|the latest|the same) (?:campaign|ad set|adset|ad group"
+    r"|ad|creative|one)\b|\bhow (?:is|was|did|does|has) it\b(?! going)"
+)
+_HEALTH = re.compile(
+    r"\b(?:going|doing|performing) (?:well|ok|okay|good|great|alright|fine)\b"
+    r"|\bhow (?:is|s|are) (?:it|things|everything|business) going\b|\bon track\b"
+)
+#: "how do i bake bread": with words we don't know, a how-to question, not "how did we do"
+_HOW_TO = re.compile(r"how (?:do|can|could|should|would) (?:i|we|you)\b|how to\b")
+_OVERVIEW_NOUNS = {
+    "overview",
+    "summary",
+    "kpis",
+    "kpi",
+    "numbers",
+    "stats",
+    "metrics",
+    "results",
+    "dashboard",
+}
+_STRONG_SPLITS = {
+    "by",
+    "per",
+    "each",
+    "every",
+    "for each",
+    "for every",
+    "split by",
+    "broken down",
+    "breakdown",
+    "break down",
+    "grouped by",
+    "group by",
+    "which",
+    "what",
+    "level",
+    "divided between",
+    "divided among",
+    "split between",
+    "spread across",
+    "spread between",
+}
 
 
 @dataclass(frozen=True)
@@ -103,18 +199,30 @@ class Slots:
     window: int | None = None
     window_given: bool = False
     invalid_window: int | None = None
+    window_text: str = ""  # the window as written ("3 day window"), to ask about it
     attribution_word: bool = False
     follow_up_cue: bool = False
     additive: bool = False
     overview: bool = False
+    #: "stats pls": only a word for numbers in general, with no period, split or filter
+    bare_overview: bool = False
     ads_focus: bool = False
     no_compare: bool = False
     change: bool = False
-    threshold: bool = False
+    threshold: str | None = None  # "above 2": a filter on a metric's value, as written
     unreadable_date: str | None = None
     names_compared: bool = False  # "brand vs non-brand campaigns": two name filters at once
     unknown_words: list[str] = field(default_factory=list)
     stopword_count: int = 0
+    calendar_notes: list[str] = field(default_factory=list)  # "Black Friday 2026: Nov 27, 2026."
+    #: "that campaign", "the new creative", "how is it doing": what it refers to must come
+    #: from the conversation, or be asked
+    reference: str | None = None
+    excluded: str | None = None  # "excluding retargeting": a name to leave out (not expressible)
+    why: bool = False  # "why did ROAS drop?": explain the change (copilot/why.py)
+    health: bool = False  # "is it going well?": the overview with the biggest movers
+    wasted: bool = False  # "where are we wasting money": spend where ROAS is worst
+    written_name: bool = False  # the name was written out (quoted, capitalised or an entity's)
 
     @property
     def attribution_given(self) -> bool:
@@ -125,10 +233,19 @@ class Slots:
         """True when the question names anything that could change a previous query."""
         dates = self.dates
         return bool(
-            self.metrics or dates.main or dates.comparison or dates.over_unit or dates.before
+            self.metrics
+            or dates.main
+            or dates.comparison
+            or dates.over_unit
+            or dates.before
             or self.dimensions
-            or self.grain or self.providers or self.all_providers or self.name or self.rank
-            or self.attribution_given or self.no_compare
+            or self.grain
+            or self.providers
+            or self.all_providers
+            or self.name
+            or self.rank
+            or self.attribution_given
+            or self.no_compare
         )
 
 
@@ -142,14 +259,32 @@ def _plain_punctuation(text: str) -> str:
     return " ".join(text.replace("&", " and ").replace("+", " and ").replace("/", " ").split())
 
 
+def _placeholder(name: str, names: list[str]) -> str:
+    names.append(name.strip())
+    return f" {NAME_PLACEHOLDER}{len(names) - 1} "
+
+
 def _lift_quotes(text: str) -> tuple[str, list[str]]:
+    """Names lifted out as placeholders: quoted ones, then capitalised runs ("Brand Search")."""
     names: list[str] = []
+    text = _QUOTED.sub(lambda match: _placeholder(match[1], names), text)
+    for name in capitalised_names(text):
+        text = text.replace(name, _placeholder(name, names), 1)
+    return text, names
 
-    def take(match: re.Match[str]) -> str:
-        names.append(match[1].strip())
-        return f" {NAME_PLACEHOLDER}{len(names) - 1} "
 
-    return _QUOTED.sub(take, text), names
+def _lift_entity_name(text: str, names: list[str], entities: Sequence[Entity]) -> str:
+    """The longest words an entity of the workspace is named with ("cart abandoners"),
+    lifted out as a name, when no name was written out."""
+    found = contained_name(text, entities) if not names else None
+    if found is None:
+        return text
+    return text.replace(found, _placeholder(found, names), 1)
+
+
+def _matched(pattern: re.Pattern[str], text: str) -> str | None:
+    match = pattern.search(text)
+    return match[0] if match else None
 
 
 def _window(text: str, slots: Slots) -> str:
@@ -165,7 +300,7 @@ def _window(text: str, slots: Slots) -> str:
         if days in VALID_WINDOWS:
             slots.window = days
         else:
-            slots.invalid_window = days
+            slots.invalid_window, slots.window_text = days, match[0]
     return text[: match.start()] + " " + text[match.end() :]
 
 
@@ -232,15 +367,19 @@ class _Reader:
     # --- splits ------------------------------------------------------------------------------
 
     def split_cue(self, i: int) -> str | None:
-        """"strong"/"weak" when the noun at i is a split ("by campaign", "top 3 ads"), else None."""
+        """ "strong"/"weak" when the noun at i is a split ("by campaign", "top 3 ads"), else
+        None."""
         j, past_metric = i - 1, False
         while j >= 0:
             mention = self.m[j]
             if mention.kind in ("rank", "number"):
                 return "strong"
             if mention.kind in ("split", "by", "sort") and not past_metric:
-                return "strong" if mention.text in _STRONG_SPLITS or mention.kind != "split" \
+                return (
+                    "strong"
+                    if mention.text in _STRONG_SPLITS or mention.kind != "split"
                     else "weak"
+                )
             if mention.text in _SKIP or mention.kind in ("provider", "metric"):
                 past_metric = past_metric or mention.kind == "metric"
                 j -= 1
@@ -249,8 +388,25 @@ class _Reader:
         after = self.neighbour(i, 1, skip=())
         if after is not None and self.m[after].text in ("level", "breakdown", "split"):
             return "strong"
-        ranked = self.neighbour(i, 1, skip=("with", "that", "which", "having", "had", "has",
-                                             "have", "got", "the", "was", "is", "were", "are"))
+        ranked = self.neighbour(
+            i,
+            1,
+            skip=(
+                "with",
+                "that",
+                "which",
+                "having",
+                "had",
+                "has",
+                "have",
+                "got",
+                "the",
+                "was",
+                "is",
+                "were",
+                "are",
+            ),
+        )
         if ranked is not None and self.m[ranked].kind == "rank":
             return "strong"  # "the ad with the highest ROAS"
         if j >= 1 and self.m[j].text in ("and", "or") and self.m[j - 1].kind == "dimension":
@@ -268,7 +424,8 @@ class _Reader:
             if cue is None or (cue == "weak" and total and not self.kinds("rank")):
                 before = self.neighbour(i, -1, skip=())
                 if mention.kind == "dimension" and (
-                        before is None or self.m[before].kind != "provider"):
+                    before is None or self.m[before].kind != "provider"
+                ):
                     slots.bare_dimensions.append(mention.value)
                 continue
             if mention.kind == "dimension":
@@ -278,8 +435,8 @@ class _Reader:
             else:
                 slots.unsupported_dimensions.append(mention.text)
         grains = [m.value for m in self.m if m.kind == "grain"]
-        if grains:
-            slots.grain = grains[0]
+        if grains:  # "trended week by week": the named grain wins over "over time"
+            slots.grain = sorted(grains, key=lambda g: g == "auto")[0]
         slots.dimensions = _unique(slots.dimensions)
 
     # --- platforms ---------------------------------------------------------------------------
@@ -337,26 +494,37 @@ class _Reader:
                 return
         if self.name_in_the_name():
             return
+        for i, mention in enumerate(self.m):  # "only the retargeting ones"
+            if mention.text in ("ones", "one") and self.take_name(
+                [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind == "word"]
+            ):
+                return
         for i, mention in enumerate(self.m):
             if mention.kind != "dimension" or mention.value in ("provider", "account"):
                 continue
-            words = [w for w in self.content_words_from(i - 1, -1)
-                     if self.m[w].kind == "word"]
+            words = [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind == "word"]
             start = words[0] - 1 if words else -1
-            if words and start >= 0 and (
-                self.m[start].text in ("for", "of", "on", "in", "from", "the", "my", "our", "all",
-                                       "with")
-                or self.m[start].kind == "provider"
+            if (
+                words
+                and start >= 0
+                and (
+                    self.m[start].text
+                    in ("for", "of", "on", "in", "from", "the", "my", "our", "all", "with")
+                    or self.m[start].kind == "provider"
+                )
             ):
                 self.take_name(words)
                 return
 
     def name_in_the_name(self) -> bool:
-        """"campaigns with Brand in the name" / "... in their names"."""
+        """ "campaigns with Brand in the name" / "... in their names"."""
         texts = [m.text for m in self.m]
         for i in range(len(texts) - 2):
-            if texts[i] == "in" and texts[i + 1] in ("the", "their", "its") \
-                    and texts[i + 2] in ("name", "names", "title"):
+            if (
+                texts[i] == "in"
+                and texts[i + 1] in ("the", "their", "its")
+                and texts[i + 2] in ("name", "names", "title")
+            ):
                 words = self.content_words_from(i - 1, -1)
                 if words and self.m[words[0] - 1].text in ("with", "has", "have", "having"):
                     return self.take_name(words)
@@ -368,8 +536,9 @@ class _Reader:
         """The metric a rank word is about: "lowest CPA", "spent the most"."""
         skip = ("the", "my", "our", "s", "a")
         after = i + 1
-        while after < len(self.m) and (self.m[after].text in skip
-                                       or self.m[after].kind in ("number", "provider")):
+        while after < len(self.m) and (
+            self.m[after].text in skip or self.m[after].kind in ("number", "provider")
+        ):
             after += 1
         if after < len(self.m) and self.m[after].kind == "metric":
             return self.m[after].value
@@ -397,7 +566,7 @@ class _Reader:
         return None
 
     def counted_split(self) -> int | None:
-        """"the 5 ads with the most purchases": a number right before a plural split noun."""
+        """ "the 5 ads with the most purchases": a number right before a plural split noun."""
         for i, mention in enumerate(self.m[1:], start=1):
             before = self.m[i - 1]
             if mention.kind == "dimension" and mention.plural and before.kind == "number":
@@ -410,8 +579,9 @@ class _Reader:
         if not ranks and not by:
             return
         orders = {"asc": "asc", "desc": "desc", "best_first": "best", "worst_first": "worst"}
-        direction = next((orders[self.m[i].value] for i in ranks if self.m[i].value in orders),
-                         None)
+        direction = next(
+            (orders[self.m[i].value] for i in ranks if self.m[i].value in orders), None
+        )
         quality = [i for i in ranks if self.m[i].value not in orders]
         attached = [(i, self.attached_metric(i)) for i in quality]
         sense, metric = direction or "best", by
@@ -425,62 +595,133 @@ class _Reader:
         limit = next((n for n in (self.limit_near(i) for i in ranks) if n is not None), None)
         if limit is None and ranks:
             limit = self.counted_split()
+        if (
+            metric is None
+            and sense == "high"
+            and any(self.m[i].text in ("biggest", "largest") for i in quality)
+        ):
+            sense = "top"  # "our 10 biggest ad sets": biggest spenders
         split_nouns = [m for m in self.m if m.kind in ("dimension", "grain_noun")]
         singular = bool(split_nouns) and not split_nouns[0].plural and limit is None
-        self.slots.rank = Rank(sense=sense, metric=metric, limit=limit, singular=singular,
-                               cut=bool(quality))
+        self.slots.rank = Rank(
+            sense=sense, metric=metric, limit=limit, singular=singular, cut=bool(quality)
+        )
 
     # --- everything else ---------------------------------------------------------------------
 
     def names_around(self, i: int) -> bool:
         """True when "vs" at i sits between names, not platforms or periods."""
         sides = [self.neighbour(i, -1), self.neighbour(i, 1, skip=("the", "non"))]
-        return any(j is not None and (self.m[j].kind == "name" or (
-            self.m[j].kind == "word" and self.m[j].text not in STOPWORDS)) for j in sides)
+        return any(
+            j is not None
+            and (
+                self.m[j].kind == "name"
+                or (self.m[j].kind == "word" and self.m[j].text not in STOPWORDS)
+            )
+            for j in sides
+        )
 
     def read_rest(self) -> None:
         slots = self.slots
         slots.metrics = _unique(m.value for m in self.m if m.kind == "metric")
-        slots.unsupported_metrics = _unique(m.value for m in self.m
-                                            if m.kind == "unsupported_metric")
-        slots.unsupported_providers = _unique(m.value for m in self.m
-                                              if m.kind == "unsupported_provider")
+        slots.unsupported_metrics = _unique(
+            m.value for m in self.m if m.kind == "unsupported_metric"
+        )
+        slots.unsupported_providers = _unique(
+            m.value for m in self.m if m.kind == "unsupported_provider"
+        )
         by_at = self.by_metric_at()
-        slots.by_metric_only = by_at is not None and sum(
-            1 for m in self.m if m.kind == "metric") == 1
+        slots.by_metric_only = (
+            by_at is not None and sum(1 for m in self.m if m.kind == "metric") == 1
+        )
         slots.model = next((m.value for m in self.m if m.kind == "model"), None)
         slots.mode = next((m.value for m in self.m if m.kind == "mode"), None)
         slots.attribution_word = self.has("attribution")
         first = self.m[0].text if self.m else ""
         second = self.m[1].text if len(self.m) > 1 else ""
         slots.follow_up_cue = (
-            first in _FOLLOW_UP_OPENERS or (first in ("what", "how") and second == "about")
-            or self.has("ref") or self.has("additive")
+            first in _FOLLOW_UP_OPENERS
+            or (first in ("what", "how") and second == "about")
+            or self.has("ref")
+            or self.has("additive")
         )
         slots.additive = self.has("additive")
         texts = {m.text for m in self.m}
         slots.overview = self.has("overview") or (
-            first == "how" and bool(texts & {"do", "did", "go", "going", "went"}))
+            first == "how" and bool(texts & {"do", "did", "go", "going", "went"})
+        )
         slots.no_compare = self.has("no_compare")
-        slots.names_compared = any(self.names_around(i) for i, m in enumerate(self.m)
-                                   if m.text in ("vs", "versus"))
+        slots.names_compared = any(
+            self.names_around(i) for i, m in enumerate(self.m) if m.text in ("vs", "versus")
+        )
         slots.change = self.has("change")
         slots.ads_focus = slots.ads_focus or self.has("rank") or bool(slots.name)
         slots.unknown_words = [
-            m.text for i, m in enumerate(self.m)
-            if m.kind == "word" and i not in self.used and m.text not in STOPWORDS
-            and m.text not in GREETINGS and not m.text.startswith(NAME_PLACEHOLDER)
+            m.text
+            for i, m in enumerate(self.m)
+            if m.kind == "word"
+            and i not in self.used
+            and m.text not in STOPWORDS
+            and m.text not in GREETINGS
+            and not m.text.startswith(NAME_PLACEHOLDER)
         ]
         slots.stopword_count = sum(1 for m in self.m if m.text in STOPWORDS)
+        if (
+            len(slots.unknown_words) >= 2
+            and not self.has("overview")
+            and _HOW_TO.match(" ".join(m.text for m in self.m))
+        ):
+            slots.overview = False  # "how do i bake bread" asks how to do something else
+        slots.reference = self.reference()
+        slots.excluded = self.excluded_name()
+        slots.why = "why" in texts
+        slots.wasted = bool(texts & {"waste", "wasted", "wasting", "wasteful"})
+        slots.health = bool(_HEALTH.search(" ".join(m.text for m in self.m)))
+        slots.overview = slots.overview or slots.health
+        slots.bare_overview = (
+            slots.overview
+            and not slots.modifies
+            and not slots.health
+            and "how" not in texts
+            and all(m.text in _OVERVIEW_NOUNS for m in self.m if m.kind == "overview")
+        )
+
+    def reference(self) -> str | None:
+        text = " ".join(m.text for m in self.m)
+        match = _REFERENCE.search(text)
+        return match[0] if match else None
+
+    def excluded_name(self) -> str | None:
+        """ "excluding retargeting", "exclude brand": a name after an exclusion word."""
+        for i, mention in enumerate(self.m):
+            if mention.kind != "negate" or mention.text in ("not", "non"):
+                continue
+            after = self.neighbour(i, 1, skip=("the", "all", "any"))
+            if after is None:
+                continue
+            found = self.m[after]
+            if found.kind == "name":
+                return self.names[int(found.value)]
+            if found.kind == "word" and found.text not in STOPWORDS:
+                return found.text
+        return None
 
 
-def read(question: str, today: date) -> Slots:
-    """The slots of one question (already screened by guard.screen), asked on ``today``."""
+def read(question: str, today: date, entities: Sequence[Entity] = ()) -> Slots:
+    """The slots of one question (already screened by guard.screen), asked on ``today``, in a
+    workspace with these ``entities`` (empty when unknown)."""
     text, names = _lift_quotes(" ".join(question.split()))
-    text, unreadable = rewrite_calendar_words(normalise(text), today)
+    text = _lift_entity_name(plain_words(normalise(text), name_words(entities)), names, entities)
+    text, notes = calendar.rewrite(text, today)
+    text, unreadable = rewrite_calendar_words(text, today)
     text = _plain_punctuation(text)
-    slots = Slots(dates=NO_DATES, unreadable_date=unreadable,
-                  threshold=bool(_THRESHOLD.search(text)))
+    slots = Slots(
+        dates=NO_DATES,
+        unreadable_date=unreadable,
+        threshold=_matched(_THRESHOLD, text),
+        calendar_notes=notes,
+        written_name=bool(names),
+    )
     text = _window(text, slots)
     slots.dates = find_dates(" ".join(text.split()))
     tokens = re.findall(r"[a-z0-9]+", slots.dates.text)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.dates import DatePhraseError, compare_range_for, resolve_phrase
 from metricx.semantic.query import TimeRange
 
 from .lexicon import NUMBER_WORDS
@@ -68,25 +68,36 @@ _MARKER = (
 _PREV_YEAR = (
     r"(?:the )?same (?:period|time|days?|dates?|range|week|month|day) "
     r"(?:last|a|the previous|previous|prior) year|(?:a|one) year (?:ago|earlier|before)"
+    r"|that (?:period|week|month|day|quarter) (?:(?:a|one) year (?:ago|earlier|before)"
+    r"|last year)"
     r"|(?:last|previous|prior) year"
+)
+#: "vs prior 30", "the previous 30": a count without a unit is of days
+_BARE_COUNT = (
+    rf"(?:the )?(?:previous|prior|preceding) \d{{1,3}}(?! ?(?:{_UNIT}s?|d|hours?|%|percent"
+    r"|campaigns?|ads?|ad sets?|adsets?|creatives?|orders?|customers?)\b)"
 )
 _PREV_PERIOD = (
     r"(?:the )?(?:previous|prior|preceding|last|earlier) (?:time )?period|(?:the )?period before"
-    rf"|(?:the )?(?:{_NUM} )?{_UNIT}s? before"
+    rf"|(?:the )?(?:{_NUM} )?{_UNIT}s? before|{_BARE_COUNT}"
+)
+#: "from the same week in 2025", "the same stretch last year": a year back without "vs"
+_SAME_IN_YEAR = (
+    r"(?:the )?same (?:period|time|days?|dates?|range|week|month|day|quarter|stretch) "
+    rf"(?:(?:in|of) (?P<pyear>{_YEAR})|(?:last|a|the previous|previous|prior) year)"
 )
 _SAME_DAY = (
     r"(?:the )?same (?:day|time|weekday) (?:last|previous|the previous|a) week"
     r"|(?:the )?same (?:day|time) a week (?:ago|earlier|before)"
 )
-_OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quarter",
-                       "yoy": "year"}
+_OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quarter", "yoy": "year"}
 
 
 def _master(markers: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?<![\w-])(?:(?P<marker>{markers}) (?:(?:the|that of|that in|to|with) )?"
         rf"(?:(?P<py>{_PREV_YEAR})|(?P<pp>{_PREV_PERIOD})|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE}))"
-        rf"|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
+        rf"|(?P<sy>{_SAME_IN_YEAR})|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
         rf"|(?P<over>{_UNIT})[ -]over[ -](?P=over)|(?P<abbr>{'|'.join(_OVER_ABBREVIATIONS)})"
         rf"|(?P<date>{_DATE}))(?![\w])"
     )
@@ -104,7 +115,9 @@ _WEEKDAY = re.compile(
     rf"\b(?<!black )(?<!cyber )(?:(?P<how>since|this|last|past|on) )?"
     rf"(?P<day>{'|'.join(_WEEKDAYS)})\b{_NOT_A_NAME}"
 )
-_QUARTER = re.compile(r"\bq(?P<q>[1-4])(?: (?P<year>(?:19|20)\d{2}))?\b")
+_QUARTER = re.compile(
+    r"\bq(?P<q>[1-4])(?: (?P<year>(?:19|20)\d{2})| (?:of )?(?P<last>last year))?\b"
+)
 _ALIASES = re.compile(r"\b(?:this morning|tonight|last night|(?:the )?day before yesterday)\b")
 _UNREADABLE = re.compile(
     r"\b(?:(?:last|past|previous|next) \d+ hours?|(?:last |this |the )?weekends?"
@@ -116,7 +129,7 @@ _QUARTER_MONTHS = ("jan", "apr", "jul", "oct"), ("mar", "jun", "sep", "dec")
 
 
 def _weekday(match: re.Match[str], today: date) -> str:
-    """"since monday" -> the latest Monday up to today; "this monday" -> this week's; "on / last
+    """ "since monday" -> the latest Monday up to today; "this monday" -> this week's; "on / last
     monday" and a bare "monday" -> the latest one before today."""
     target = _WEEKDAYS.index(match["day"])
     how = match["how"]
@@ -127,12 +140,17 @@ def _weekday(match: re.Match[str], today: date) -> str:
     return str(today - timedelta(days=(today.weekday() - target - 1) % 7 + 1))
 
 
-def _quarter(match: re.Match[str], today: date) -> str:
-    """"q3" -> "jul 2026 to sep 2026", the latest Q3 that has begun (or the year given)."""
+def _quarter(match: re.Match[str], today: date, so_far: bool) -> str:
+    """ "q3" -> "jul 2026 to sep 2026", the latest Q3 that has begun (or the year given);
+    "q4 ... so far" -> since its first day, when it is the current quarter."""
     index = int(match["q"]) - 1
     year = int(match["year"]) if match["year"] else today.year
-    if not match["year"] and date(year, 3 * index + 1, 1) > today:
+    start = date(year, 3 * index + 1, 1)
+    # "q3 last year": the Q3 of the calendar year before; a bare Q3 not begun yet: last year's
+    if match["last"] or (not match["year"] and start > today):
         year -= 1
+    elif so_far and (today.month - 1) // 3 == index and year == today.year:
+        return f"since {start}"
     return f"{_QUARTER_MONTHS[0][index]} {year} to {_QUARTER_MONTHS[1][index]} {year}"
 
 
@@ -146,11 +164,25 @@ def rewrite_calendar_words(text: str, today: date) -> tuple[str, str | None]:
     unreadable = _UNREADABLE.search(text)
     if unreadable:
         return text, unreadable[0]
-    aliases = {"last night": "yesterday", "day before yesterday": "2 days ago",
-               "the day before yesterday": "2 days ago"}
+    aliases = {
+        "last night": "yesterday",
+        "day before yesterday": "2 days ago",
+        "the day before yesterday": "2 days ago",
+    }
     text = _ALIASES.sub(lambda m: aliases.get(m[0], "today"), text)
     text = _WEEKDAY.sub(lambda m: _weekday(m, today), text)
-    return _QUARTER.sub(lambda m: _quarter(m, today), text), None
+    so_far = bool(re.search(r"\b(?:so far|to date)\b", text))
+    return _QUARTER.sub(lambda m: _quarter(m, today, so_far), text), None
+
+
+def _years_earlier(time_range: TimeRange, years: int) -> TimeRange:
+    """The same dates ``years`` back (29 February becomes the 28th)."""
+
+    def back(day: date) -> date:
+        year = day.year - years
+        return date(year, 2, 28) if (day.month, day.day) == (2, 29) else day.replace(year=year)
+
+    return TimeRange(start=back(time_range.start), end=back(time_range.end))
 
 
 @dataclass(frozen=True)
@@ -159,10 +191,11 @@ class Comparison:
 
     relative: a named period before the range (dates.compare_range_for: "previous period",
     "last week", "previous year"); phrase: dates given outright ("vs yesterday", "vs Oct 1-7");
-    shift: the same days ``days`` earlier ("same day last week").
+    shift: the same days ``days`` earlier ("same day last week"); years: the same dates in the
+    year ``text`` (one year back when empty), by ``days`` per year when set (Monday weeks).
     """
 
-    kind: Literal["relative", "phrase", "shift"]
+    kind: Literal["relative", "phrase", "shift", "years"]
     text: str = ""
     days: int = 0
 
@@ -172,12 +205,18 @@ class Comparison:
             return compare_range_for(self.text, time_range)
         if self.kind == "phrase":
             return resolve_phrase(self.text, today)
-        step = timedelta(days=self.days)
+        if self.kind == "years":
+            back = time_range.start.year - int(self.text) if self.text else 1
+            if back < 1:
+                raise DatePhraseError(f"{self.text} is not before {time_range.start.year}")
+            if not self.days:
+                return _years_earlier(time_range, back)
+        step = timedelta(days=self.days * (back if self.kind == "years" else 1))
         return TimeRange(start=time_range.start - step, end=time_range.end - step)
 
     @property
     def named_unit(self) -> str | None:
-        """"week" for "vs last week": the period the question implicitly starts from."""
+        """ "week" for "vs last week": the period the question implicitly starts from."""
         match = re.fullmatch(rf"(?:last|previous|prior) (?P<unit>{_UNIT})", self.text)
         return match["unit"] if match and self.kind == "relative" else None
 
@@ -197,7 +236,7 @@ NO_DATES = DateMentions(main=None, comparison=None, before=None, over_unit=None,
 
 
 def named_unit(phrase: str) -> str | None:
-    """"month" for "last month" / "this month" / "mtd": a phrase naming one whole period."""
+    """ "month" for "last month" / "this month" / "mtd": a phrase naming one whole period."""
     abbreviations = {"wtd": "week", "mtd": "month", "qtd": "quarter", "ytd": "year"}
     if phrase in abbreviations:
         return abbreviations[phrase]
@@ -211,11 +250,21 @@ def _compare_from_date(text: str) -> Comparison:
     return Comparison("phrase", _as_phrase(text))
 
 
+def _years_back(text: str, year: str | None) -> Comparison:
+    """ "the same week in 2025" / "the same month last year": that period a year (or the
+    years to ``year``) back; a week keeps its weekdays (52 weeks per year)."""
+    if "week" in text:
+        return Comparison("years", text=year or "", days=364)
+    return Comparison("years", text=year or "")
+
+
 def _previous_period(text: str) -> Comparison:
-    """"the week before" -> previous week; "the 7 days before" -> previous 7 days."""
+    """ "the week before" -> previous week; "the 7 days before" -> previous 7 days."""
     words = [w for w in text.split() if w not in ("the", "before")]
     if "period" in words or not words:
         return Comparison("relative", "previous period")
+    if words[-1].isdigit():
+        return Comparison("relative", f"previous {words[-1]} days")
     return Comparison("relative", "previous " + " ".join(words))
 
 
@@ -237,7 +286,10 @@ def find_dates(text: str) -> DateMentions:
 
     def take(match: re.Match[str]) -> str:
         if match["marker"]:
-            if match["py"]:
+            if match["py"] and "week" in match["py"]:
+                # the same Monday week a year back: 52 weeks earlier
+                comparisons.append(Comparison("shift", days=364))
+            elif match["py"]:
                 comparisons.append(Comparison("relative", "previous year"))
             elif match["pp"]:
                 comparisons.append(_previous_period(match["pp"]))
@@ -245,6 +297,8 @@ def find_dates(text: str) -> DateMentions:
                 comparisons.append(Comparison("shift", days=7))
             else:
                 comparisons.append(_compare_from_date(match["cd"]))
+        elif match["sy"]:
+            comparisons.append(_years_back(match["sy"], match["pyear"]))
         elif match["sd2"]:
             comparisons.append(Comparison("shift", days=7))
         elif match["before"]:

@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 from metricx.semantic.query import SemanticQuery
 
+from .names import Entity
+
 Status = Literal["answer", "clarify", "refuse"]
 
 
@@ -22,6 +24,9 @@ class Understanding:
     query: SemanticQuery | None = None  # set when status == "answer", dates resolved
     message: str = ""  # for clarify/refuse: what to tell the user
     choices: tuple[str, ...] = ()  # for clarify: options the user can pick (metric ids, ...)
+    #: For "why did X change?": the dimension (platform, campaign, ad) the change of the
+    #: query's metric between time_range and compare_range is split by (copilot/why.py).
+    explain: str | None = None
     # Model bookkeeping for copilot_turns (None for the offline parser).
     model: str | None = None
     input_tokens: int | None = None
@@ -33,6 +38,9 @@ class Conversation:
     """The turns so far, so a follow-up ("and on Google?") can modify the previous query."""
 
     turns: list[tuple[str, Understanding]] = field(default_factory=list)
+    #: The workspace's campaigns, ad sets and ads, to find and check names against (empty
+    #: when unknown: names are then taken as written).
+    entities: tuple[Entity, ...] = ()
 
     def last_query(self) -> SemanticQuery | None:
         for _question, understanding in reversed(self.turns):
@@ -47,8 +55,7 @@ class Conversation:
 class Understander(Protocol):
     name: str
 
-    def understand(self, question: str, conversation: Conversation, today: date
-                   ) -> Understanding:
+    def understand(self, question: str, conversation: Conversation, today: date) -> Understanding:
         """Turn one question (in the context of the conversation) into an Understanding.
         `today` is the workspace's local date; every relative date resolves against it."""
         ...

@@ -55,8 +55,9 @@ class CollectorSettings:
         return cls(**{f.name: getattr(config, f"pixel_{f.name}") for f in fields(cls)})
 
     def batch_writer(self) -> BatchWriter:
-        return BatchWriter(max_events=self.flush_max_events,
-                           interval_s=self.flush_interval_ms / 1000)
+        return BatchWriter(
+            max_events=self.flush_max_events, interval_s=self.flush_interval_ms / 1000
+        )
 
 
 def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> Starlette:
@@ -71,11 +72,12 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
         if wait:
             return JSONResponse(
                 {"error": f"too many requests from {client}: retry in {math.ceil(wait)} s"},
-                status_code=429, headers={"Retry-After": str(math.ceil(wait))})
+                status_code=429,
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         check_content_type(request.headers.get("content-type"))
         raw = await read_limited_body(request, settings.max_body_bytes)
-        payload = parse_payload(raw, max_events=settings.max_batch_events,
-                                now=datetime.now(UTC))
+        payload = parse_payload(raw, max_events=settings.max_batch_events, now=datetime.now(UTC))
         try:
             workspaces = await keys.resolve({e.workspace_key for e in payload.events})
         except Exception:
@@ -85,8 +87,11 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
         for index, event in enumerate(payload.events):
             workspace_id = workspaces[event.workspace_key]
             if workspace_id is None:
-                raise Rejected(403, "unknown key: copy it from Settings → Pixel",
-                               payload.field(index, "workspace_key"))
+                raise Rejected(
+                    403,
+                    "unknown key: copy it from Settings → Pixel",
+                    payload.field(index, "workspace_key"),
+                )
             rows.append(event.row(workspace_id))
         try:
             await sink.submit(rows)
@@ -108,8 +113,10 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
             await sink.stop()
 
     return Starlette(
-        routes=[Route(EVENTS_PATH, collect, methods=["POST"]),
-                Route("/healthz", healthz, methods=["GET"])],
+        routes=[
+            Route(EVENTS_PATH, collect, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
         # Any origin, since no cookies are involved: the theme snippet posts from the store's
         # domain; the Shopify custom pixel's browser.sendBeacon runs in the top frame (the
         # store's domain, https://shopify.dev/docs/api/web-pixels-api/standard-api/browser)
@@ -117,8 +124,15 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
         # shop's, or "null" when the iframe is sandboxed without allow-same-origin
         # (https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Origin). Both send
         # text/plain, which needs no preflight; a preflight is answered all the same.
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"],
-                               allow_headers=["Content-Type"], max_age=86400)],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["POST"],
+                allow_headers=["Content-Type"],
+                max_age=86400,
+            )
+        ],
         exception_handlers={Rejected: rejected_response, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )
@@ -126,14 +140,18 @@ def create_app(settings: CollectorSettings, sink: EventSink | None = None) -> St
 
 def _unavailable() -> Response:
     """The database failed: nothing was acknowledged, and sending again is safe."""
-    return JSONResponse({"error": "the events could not be stored just now; send them again "
-                                  "(a resent event is stored once)"},
-                        status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse(
+        {
+            "error": "the events could not be stored just now; send them again "
+            "(a resent event is stored once)"
+        },
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 def run_collector(host: str, port: int, settings: CollectorSettings) -> None:
     """Serve until SIGINT/SIGTERM; queued events are written before it exits."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)

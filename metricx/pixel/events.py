@@ -12,8 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn, overload
 from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import String
 
 from metricx.asgi import Rejected
 from metricx.models import PixelEvent, Workspace
@@ -31,8 +33,17 @@ MAX_AGE = timedelta(days=30)
 MAX_NUMBER_DIGITS = 64
 # C0, DEL and C1: invisible in the app, and NUL is the one character PostgreSQL text refuses.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
-FIELDS = ("workspace_key", "event_id", "anonymous_id", "event", "url", "referrer", "timestamp",
-          "order_id", *UTM_FIELDS)
+FIELDS = (
+    "workspace_key",
+    "event_id",
+    "anonymous_id",
+    "event",
+    "url",
+    "referrer",
+    "timestamp",
+    "order_id",
+    *UTM_FIELDS,
+)
 
 
 # What a browser sends when it posts a JSON text: fetch with a JSON type, or a string body from
@@ -44,9 +55,12 @@ JSON_MEDIA_TYPES = ("application/json", "text/plain")
 
 
 def _column_length(name: str) -> int:
-    if name == "workspace_key":
-        return Workspace.__table__.c.pixel_key.type.length
-    return PixelEvent.__table__.c[name].type.length
+    column = (
+        Workspace.__table__.c.pixel_key if name == "workspace_key" else PixelEvent.__table__.c[name]
+    )
+    if not isinstance(column.type, String) or column.type.length is None:
+        raise TypeError(f"{name} is not stored in a column of bounded length")
+    return column.type.length
 
 
 @dataclass(frozen=True)
@@ -65,10 +79,17 @@ class PixelEventIn:
 
     def row(self, workspace_id: int) -> dict[str, Any]:
         """The `pixel_events` row."""
-        return {"workspace_id": workspace_id, "event_id": self.event_id,
-                "anonymous_id": self.anonymous_id, "event": self.event, "url": self.url,
-                "referrer": self.referrer, **self.utm, "order_external_id": self.order_id,
-                "occurred_at": self.occurred_at}
+        return {
+            "workspace_id": workspace_id,
+            "event_id": self.event_id,
+            "anonymous_id": self.anonymous_id,
+            "event": self.event,
+            "url": self.url,
+            "referrer": self.referrer,
+            **self.utm,
+            "order_external_id": self.order_id,
+            "occurred_at": self.occurred_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -91,8 +112,9 @@ def check_content_type(header: str | None) -> None:
     media, *params = (header or "").split(";")
     media = media.strip().lower()
     if media and media not in JSON_MEDIA_TYPES and not media.endswith("+json"):
-        raise Rejected(415, f"the body must be JSON sent as {' or '.join(JSON_MEDIA_TYPES)}, "
-                            f"not {media}")
+        raise Rejected(
+            415, f"the body must be JSON sent as {' or '.join(JSON_MEDIA_TYPES)}, not {media}"
+        )
     for param in params:
         name, _, value = param.partition("=")
         charset = value.strip().strip('"').lower()
@@ -120,14 +142,18 @@ def parse_payload(raw: bytes, *, max_events: int, now: datetime) -> Payload:
         raise Rejected(422, "unknown field beside events (put it inside each event)", extra)
     if not isinstance(items, list) or not 1 <= len(items) <= max_events:
         raise Rejected(422, f"must be a list of 1 to {max_events} events", "events")
-    return Payload([parse_event(item, _prefix(i), now) for i, item in enumerate(items)],
-                   batched=True)
+    return Payload(
+        [parse_event(item, _prefix(i), now) for i, item in enumerate(items)], batched=True
+    )
 
 
 def _integer(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise Rejected(400, f"malformed JSON: a number of {len(digits.lstrip('-')):,} digits "
-                            f"(at most {MAX_NUMBER_DIGITS} are read)")
+        raise Rejected(
+            400,
+            f"malformed JSON: a number of {len(digits.lstrip('-')):,} digits "
+            f"(at most {MAX_NUMBER_DIGITS} are read)",
+        )
     return int(digits)
 
 
@@ -144,12 +170,14 @@ def parse_event(item: object, prefix: str, now: datetime) -> PixelEventIn:
         raise Rejected(422, f"unknown field (known: {', '.join(FIELDS)})", prefix + unknown[0])
     key = item.get("workspace_key")
     if key is None or key == "":
-        raise Rejected(401, "required: the workspace's pixel key (Settings → Pixel)",
-                       prefix + "workspace_key")
+        raise Rejected(
+            401, "required: the workspace's pixel key (Settings → Pixel)", prefix + "workspace_key"
+        )
     event = _text(item, "event", prefix, required=True)
     if event not in EVENT_TYPES:
-        raise Rejected(422, f"must be one of {', '.join(EVENT_TYPES)}, got {event!r}",
-                       prefix + "event")
+        raise Rejected(
+            422, f"must be one of {', '.join(EVENT_TYPES)}, got {event!r}", prefix + "event"
+        )
     url = _url(item, prefix)
     order_id = _order_id(item, prefix, purchase=event == "purchase")
     return PixelEventIn(
@@ -165,8 +193,32 @@ def parse_event(item: object, prefix: str, now: datetime) -> PixelEventIn:
     )
 
 
-def _text(item: dict[str, Any], name: str, prefix: str, *, required: bool = False,
-          max_length: int | None = None) -> str | None:
+@overload
+def _text(
+    item: dict[str, Any],
+    name: str,
+    prefix: str,
+    *,
+    required: Literal[True],
+    max_length: int | None = None,
+) -> str: ...
+@overload
+def _text(
+    item: dict[str, Any],
+    name: str,
+    prefix: str,
+    *,
+    required: bool = False,
+    max_length: int | None = None,
+) -> str | None: ...
+def _text(
+    item: dict[str, Any],
+    name: str,
+    prefix: str,
+    *,
+    required: bool = False,
+    max_length: int | None = None,
+) -> str | None:
     value = item.get(name)
     if value is None or value == "":
         if required:
@@ -187,8 +239,13 @@ def _storable(value: str, field: str) -> str:
     control = CONTROL_CHARACTERS.search(value)
     if control:
         character = control.group()
-        raise Rejected(422, "contains a NUL character" if character == "\x00"
-                       else f"contains a control character (U+{ord(character):04X})", field)
+        raise Rejected(
+            422,
+            "contains a NUL character"
+            if character == "\x00"
+            else f"contains a control character (U+{ord(character):04X})",
+            field,
+        )
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -216,7 +273,7 @@ def _utm(item: dict[str, Any], url: str, prefix: str) -> dict[str, str | None]:
             utm[name] = _text(item, name, prefix)
         else:
             found = CONTROL_CHARACTERS.sub(" ", query.get(name, [""])[0]).strip()
-            utm[name] = found[:_column_length(name)] or None
+            utm[name] = found[: _column_length(name)] or None
     return utm
 
 
@@ -231,8 +288,9 @@ def _order_id(item: dict[str, Any], prefix: str, *, purchase: bool) -> str | Non
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # Shopify order ids are numbers
     if not isinstance(value, str):
-        raise Rejected(422, f"must be a string or a number, got {type(value).__name__}",
-                       prefix + "order_id")
+        raise Rejected(
+            422, f"must be a string or a number, got {type(value).__name__}", prefix + "order_id"
+        )
     limit = _column_length("order_external_id")
     if len(value) > limit:
         raise Rejected(422, f"longer than {limit} characters", prefix + "order_id")
@@ -247,8 +305,7 @@ def _timestamp(item: dict[str, Any], prefix: str, now: datetime) -> datetime:
     except ValueError:
         raise Rejected(422, f"not an ISO 8601 time: {text!r}", field) from None
     if moment.tzinfo is None:
-        raise Rejected(422, f"needs a UTC offset (e.g. 2026-11-20T15:07:00Z), got {text!r}",
-                       field)
+        raise Rejected(422, f"needs a UTC offset (e.g. 2026-11-20T15:07:00Z), got {text!r}", field)
     if moment > now + MAX_CLOCK_AHEAD:
         raise Rejected(422, f"{text} is in the future (is the client's clock right?)", field)
     if moment < now - MAX_AGE:

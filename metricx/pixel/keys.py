@@ -16,8 +16,12 @@ class WorkspaceKeys:
     """Unknown keys are cached too, so a flood of made-up keys reaches the database once per
     key and period, not once per request."""
 
-    def __init__(self, lookup: Callable[[Iterable[str]], dict[str, int]] = workspaces_for_keys,
-                 ttl_s: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[Iterable[str]], dict[str, int]] = workspaces_for_keys,
+        ttl_s: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.lookup = lookup
         self.ttl_s = ttl_s
         self.clock = clock

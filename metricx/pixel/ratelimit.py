@@ -15,8 +15,9 @@ class TokenBuckets:
     when the table grows, which bounds memory however many addresses show up.
     """
 
-    def __init__(self, per_minute: int, burst: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = per_minute / 60  # tokens per second
         self.burst = burst
         self.clock = clock

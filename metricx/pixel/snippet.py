@@ -55,6 +55,8 @@ def snippet(config: Config, key: str) -> str:
 def shopify_custom_pixel(config: Config, key: str) -> str:
     """The custom pixel (JavaScript) for Shopify's Settings → Customer events, with the
     collector's URL and the key written in as JavaScript string literals."""
-    return (SHOPIFY_CUSTOM_PIXEL.read_text(encoding="utf-8")
-            .replace("__METRICX_ENDPOINT__", json.dumps(collector_url(config) + EVENTS_PATH))
-            .replace("__METRICX_KEY__", json.dumps(key)))
+    return (
+        SHOPIFY_CUSTOM_PIXEL.read_text(encoding="utf-8")
+        .replace("__METRICX_ENDPOINT__", json.dumps(collector_url(config) + EVENTS_PATH))
+        .replace("__METRICX_KEY__", json.dumps(key))
+    )

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Column, bindparam, cast, func, select
+from sqlalchemy import bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from metricx.asgi import Rejected
 from metricx.db import get_engine
@@ -48,13 +49,16 @@ class EventSink(Protocol):
     async def submit(self, rows: Rows) -> None: ...
 
 
-def _insert_statement(columns: list[Column[Any]] = COLUMNS) -> Insert:
+def _insert_statement(columns: list[KeyedColumnElement[Any]] = COLUMNS) -> Insert:
     """INSERT ... SELECT FROM unnest(one array per column): one statement and one round trip
     for any number of rows, compiled once (a VALUES list is compiled anew for every size)."""
     arrays = [cast(bindparam(c.name), ARRAY(c.type)) for c in columns]
     batch = func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived("batch")
-    return (insert(PixelEvent).from_select([c.name for c in columns], select(batch))
-            .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"]))
+    return (
+        insert(PixelEvent)
+        .from_select([c.name for c in columns], select(batch))
+        .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
+    )
 
 
 INSERT_EVENTS = _insert_statement()
@@ -67,7 +71,7 @@ REPLAY_COLUMNS = [*COLUMNS, PixelEvent.__table__.c.received_at]
 INSERT_REPLAYED_EVENTS = _insert_statement(REPLAY_COLUMNS)
 
 
-def _arrays(rows: Rows, columns: list[Column[Any]] = COLUMNS) -> dict[str, list[Any]]:
+def _arrays(rows: Rows, columns: list[KeyedColumnElement[Any]] = COLUMNS) -> dict[str, list[Any]]:
     return {c.name: [row[c.name] for row in rows] for c in columns}
 
 
@@ -88,8 +92,11 @@ def insert_requests(requests: list[Rows]) -> list[Rejected | None]:
     except REFUSED_ROWS as error:
         if len(requests) == 1:
             return [_refusal(error)]
-        log.warning("PostgreSQL refused a batch of %d pixel requests (%s); writing them one "
-                    "by one", len(requests), _reason(error))
+        log.warning(
+            "PostgreSQL refused a batch of %d pixel requests (%s); writing them one by one",
+            len(requests),
+            _reason(error),
+        )
     outcomes: list[Rejected | None] = []
     with get_engine().begin() as conn:
         for rows in requests:
@@ -127,8 +134,11 @@ def insert_replayed_events(rows: Rows) -> int:
     were new (the others were stored before: same workspace and event_id)."""
     with get_engine().begin() as conn:
         # SQLAlchemy keeps the driver's row count of UPDATE and DELETE only, unless asked.
-        result = conn.execute(INSERT_REPLAYED_EVENTS, _arrays(rows, REPLAY_COLUMNS),
-                              execution_options={"preserve_rowcount": True})
+        result = conn.execute(
+            INSERT_REPLAYED_EVENTS,
+            _arrays(rows, REPLAY_COLUMNS),
+            execution_options={"preserve_rowcount": True},
+        )
         return result.rowcount
 
 
@@ -144,9 +154,13 @@ class BatchWriter:
 
     `write` takes the batch's requests and returns each one's outcome (None: stored)."""
 
-    def __init__(self, *, max_events: int, interval_s: float,
-                 write: Callable[[list[Rows]], list[Rejected | None]] = insert_requests
-                 ) -> None:
+    def __init__(
+        self,
+        *,
+        max_events: int,
+        interval_s: float,
+        write: Callable[[list[Rows]], list[Rejected | None]] = insert_requests,
+    ) -> None:
         self.max_events = max_events
         self.interval_s = interval_s
         self.write = write
@@ -190,8 +204,9 @@ class BatchWriter:
     async def _flush(self, batch: list[_Pending]) -> None:
         outcomes: list[Exception | None]
         try:
-            outcomes = list(await asyncio.to_thread(self.write,
-                                                    [pending.rows for pending in batch]))
+            outcomes = list(
+                await asyncio.to_thread(self.write, [pending.rows for pending in batch])
+            )
         except Exception as error:  # every request of the batch hears of it; none is acked
             log.exception("writing %d pixel requests failed", len(batch))
             outcomes = [error] * len(batch)

@@ -64,21 +64,34 @@ def build_catalog(seed: int, opened_at: datetime, history_days: int) -> tuple[Pr
         created = opened_at + timedelta(hours=int(u[0] * 72))
         updated = created
         if u[1] < 0.25:
-            updated = created + timedelta(days=30 + int(u[2] * history_days),
-                                          minutes=int(u[3] * 900))
+            updated = created + timedelta(
+                days=30 + int(u[2] * history_days), minutes=int(u[3] * 900)
+            )
         code = "".join(w[0] for w in title.replace("(", "").split()[:3]).upper()
         variants = tuple(
             Variant(
                 external_id="gid://shopify/ProductVariant/"
-                            + rand.digits(seed, 14, "variant", i, j),
-                product_id=product_id, title=option, sku=f"NW-{code}-{option.upper()}",
+                + rand.digits(seed, 14, "variant", i, j),
+                product_id=product_id,
+                title=option,
+                sku=f"NW-{code}-{option.upper()}",
                 price_cents=price,
                 cost_cents=None if cost_share is None else int(price * cost_share),
             )
             for j, option in enumerate(options)
         )
         handle = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
-        products.append(Product(product_id, title, handle.replace("--", "-"), kind,
-                                "Northwind Outfitters", created, updated, variants,
-                                popularity=0.3 + 2.0 * u[4] * (1.6 if price < 10000 else 1.0)))
+        products.append(
+            Product(
+                product_id,
+                title,
+                handle.replace("--", "-"),
+                kind,
+                "Northwind Outfitters",
+                created,
+                updated,
+                variants,
+                popularity=0.3 + 2.0 * u[4] * (1.6 if price < 10000 else 1.0),
+            )
+        )
     return tuple(products)

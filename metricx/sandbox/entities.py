@@ -42,30 +42,64 @@ GOOGLE_CAMPAIGNS = (
     ("YouTube | Remarketing", "VIDEO", "awareness"),
 )
 META_ADSETS = (
-    "US | 25-44 | Broad", "Lookalike 1% | Purchasers 180d", "Advantage+ Audience",
-    "Women 25-54 | Interests", "Men 25-54 | Interests", "Website Visitors 30d",
-    "Engaged Shoppers", "DE | 25-54 | Broad",
+    "US | 25-44 | Broad",
+    "Lookalike 1% | Purchasers 180d",
+    "Advantage+ Audience",
+    "Women 25-54 | Interests",
+    "Men 25-54 | Interests",
+    "Website Visitors 30d",
+    "Engaged Shoppers",
+    "DE | 25-54 | Broad",
 )
 GOOGLE_ADGROUPS = (
-    "Brand | Exact", "Brand | Phrase", "All Products", "Jackets", "Rain Shells",
-    "Competitor Terms", "Best Sellers", "Remarketing Viewers",
+    "Brand | Exact",
+    "Brand | Phrase",
+    "All Products",
+    "Jackets",
+    "Rain Shells",
+    "Competitor Terms",
+    "Best Sellers",
+    "Remarketing Viewers",
 )
 META_CREATIVES = (
-    "UGC Video | Hook A", "UGC Video | Hook B", "Static | Bestseller Bundle",
-    "Carousel | New Arrivals", "Founder Story | 30s", "Static | Free Shipping",
-    "Reel | Trail Test", "Testimonial | 5 Stars", "Catalog | Dynamic",
+    "UGC Video | Hook A",
+    "UGC Video | Hook B",
+    "Static | Bestseller Bundle",
+    "Carousel | New Arrivals",
+    "Founder Story | 30s",
+    "Static | Free Shipping",
+    "Reel | Trail Test",
+    "Testimonial | 5 Stars",
+    "Catalog | Dynamic",
 )
 GOOGLE_CREATIVES = (
-    "RSA | Brand | Official Store", "RSA | Free Returns", "Shopping | Product Group",
-    "PMax | Asset Group", "RSA | Waterproof Jackets", "Video | 15s Bumper",
+    "RSA | Brand | Official Store",
+    "RSA | Free Returns",
+    "Shopping | Product Group",
+    "PMax | Asset Group",
+    "RSA | Waterproof Jackets",
+    "Video | 15s Bumper",
 )
 KIND_EFFICIENCY = {
-    "brand": 2.6, "retargeting": 2.0, "advantage": 1.5, "shopping": 1.5, "pmax": 1.4,
-    "prospecting": 1.0, "generic": 0.9, "testing": 0.75, "leads": 0.3, "awareness": 0.15,
+    "brand": 2.6,
+    "retargeting": 2.0,
+    "advantage": 1.5,
+    "shopping": 1.5,
+    "pmax": 1.4,
+    "prospecting": 1.0,
+    "generic": 0.9,
+    "testing": 0.75,
+    "leads": 0.3,
+    "awareness": 0.15,
 }
 KIND_CPM = {
-    "brand": 55.0, "generic": 48.0, "shopping": 18.0, "pmax": 14.0, "retargeting": 16.0,
-    "awareness": 5.5, "leads": 9.0,
+    "brand": 55.0,
+    "generic": 48.0,
+    "shopping": 18.0,
+    "pmax": 14.0,
+    "retargeting": 16.0,
+    "awareness": 5.5,
+    "leads": 9.0,
 }
 KIND_CTR = {"brand": 0.11, "generic": 0.045, "shopping": 0.012, "awareness": 0.003}
 
@@ -149,7 +183,12 @@ class Tree:
     _by_id: dict[str, Account | Node] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        items = (*self.accounts, *self.campaigns, *self.adsets, *self.ads)
+        items: tuple[Account | Node, ...] = (
+            *self.accounts,
+            *self.campaigns,
+            *self.adsets,
+            *self.ads,
+        )
         object.__setattr__(self, "_by_id", {i.external_id: i for i in items})
 
     def _get(self, external_id: str, kind: type) -> Any:
@@ -171,8 +210,16 @@ class Tree:
         return self._get(external_id, Ad)
 
 
-def build_tree(seed: int, *, meta_accounts: int, google_accounts: int, campaigns: int,
-               ads: int, start_day: date, anchor: date) -> Tree:
+def build_tree(
+    seed: int,
+    *,
+    meta_accounts: int,
+    google_accounts: int,
+    campaigns: int,
+    ads: int,
+    start_day: date,
+    anchor: date,
+) -> Tree:
     """Build accounts, campaigns, ad sets and ads; history runs from start_day to anchor."""
     accounts = _accounts(seed, meta_accounts, google_accounts)
     if not accounts:
@@ -191,8 +238,12 @@ def build_tree(seed: int, *, meta_accounts: int, google_accounts: int, campaigns
         adsets.extend(_adset(seed, camp, j, anchor, tz_of[camp.account_id]) for j in range(count))
     if ads < len(adsets):
         adsets = adsets[: max(ads, 1)]
-    return Tree(tuple(accounts), tuple(camps), tuple(adsets),
-                tuple(_ads(seed, ads, camps, adsets, anchor, tz_of)))
+    return Tree(
+        tuple(accounts),
+        tuple(camps),
+        tuple(adsets),
+        tuple(_ads(seed, ads, camps, adsets, anchor, tz_of)),
+    )
 
 
 def _accounts(seed: int, meta: int, google: int) -> list[Account]:
@@ -200,8 +251,15 @@ def _accounts(seed: int, meta: int, google: int) -> list[Account]:
     for i in range(meta):
         currency, tz = META_LOCALES[i % len(META_LOCALES)]
         suffix = f" {currency}" if i < len(META_LOCALES) else f" {i + 1}"
-        out.append(Account(META, rand.digits(seed, 16, "meta-account", i),
-                           f"Northwind Outfitters{suffix}", currency, tz))
+        out.append(
+            Account(
+                META,
+                rand.digits(seed, 16, "meta-account", i),
+                f"Northwind Outfitters{suffix}",
+                currency,
+                tz,
+            )
+        )
     for i in range(google):
         currency, tz = GOOGLE_LOCALES[i % len(GOOGLE_LOCALES)]
         name = "Northwind Outfitters - Google" + ("" if i == 0 else f" {i + 1}")
@@ -213,8 +271,9 @@ def _midnight(day: date, tz: str) -> datetime:
     return day_bounds(day, tz)[0]
 
 
-def _campaign(seed: int, i: int, k: int, account: Account, start_day: date,
-              anchor: date) -> Campaign:
+def _campaign(
+    seed: int, i: int, k: int, account: Account, start_day: date, anchor: date
+) -> Campaign:
     """The i-th campaign overall, k-th of its platform."""
     u = rand.uniforms(seed, "campaign", i)
     templates = META_CAMPAIGNS if account.provider == META else GOOGLE_CAMPAIGNS
@@ -235,12 +294,18 @@ def _campaign(seed: int, i: int, k: int, account: Account, start_day: date,
     cbo = account.provider == GOOGLE or u[4] < 0.7
     id_len = 18 if account.provider == META else 11
     return Campaign(
-        provider=account.provider, account_id=account.external_id,
-        external_id=rand.digits(seed, id_len, "campaign-id", i), name=name,
+        provider=account.provider,
+        account_id=account.external_id,
+        external_id=rand.digits(seed, id_len, "campaign-id", i),
+        name=name,
         created_at=_midnight(begins, account.timezone) - timedelta(hours=6),
-        paused_at=paused_at, objective=objective, kind=kind,
-        budget=Decimal(int(planned * 1.15)) if cbo else None, planned_daily=planned,
-        start_day=begins, efficiency=KIND_EFFICIENCY[kind] * (0.8 + 0.45 * u[5]),
+        paused_at=paused_at,
+        objective=objective,
+        kind=kind,
+        budget=Decimal(int(planned * 1.15)) if cbo else None,
+        planned_daily=planned,
+        start_day=begins,
+        efficiency=KIND_EFFICIENCY[kind] * (0.8 + 0.45 * u[5]),
         aov=(70.0 + 45.0 * u[6]) * (0.92 if account.currency == "EUR" else 1.0),
         cpm=KIND_CPM.get(kind, 11.0) * (0.8 + 0.4 * u[7]),
         ctr=KIND_CTR.get(kind, 0.011) * (0.8 + 0.4 * u[0]),
@@ -270,15 +335,28 @@ def _adset(seed: int, camp: Campaign, j: int, anchor: date, tz: str) -> AdSet:
     budget = None
     if camp.budget is None:
         budget = Decimal(int(camp.planned_daily / 2 * (0.7 + 0.6 * u[3])))
-    return AdSet(provider=camp.provider, account_id=camp.account_id,
-                 external_id=rand.digits(seed, 18 if camp.provider == META else 12,
-                                         "adset-id", camp.external_id, j),
-                 name=name, created_at=camp.created_at + timedelta(minutes=5 + j),
-                 paused_at=paused_at, campaign_id=camp.external_id, budget=budget)
+    return AdSet(
+        provider=camp.provider,
+        account_id=camp.account_id,
+        external_id=rand.digits(
+            seed, 18 if camp.provider == META else 12, "adset-id", camp.external_id, j
+        ),
+        name=name,
+        created_at=camp.created_at + timedelta(minutes=5 + j),
+        paused_at=paused_at,
+        campaign_id=camp.external_id,
+        budget=budget,
+    )
 
 
-def _ads(seed: int, count: int, camps: list[Campaign], adsets: list[AdSet], anchor: date,
-         tz_of: dict[str, str]) -> list[Ad]:
+def _ads(
+    seed: int,
+    count: int,
+    camps: list[Campaign],
+    adsets: list[AdSet],
+    anchor: date,
+    tz_of: dict[str, str],
+) -> list[Ad]:
     """Spread `count` ads over the ad sets (each gets one before any gets two)."""
     by_id = {c.external_id: c for c in camps}
     order = sorted(adsets, key=lambda a: rand.uniform(seed, "adset-order", a.external_id))
@@ -300,16 +378,25 @@ def _ads(seed: int, count: int, camps: list[Campaign], adsets: list[AdSet], anch
         paused_at = adset.paused_at
         if paused_at is None and camp.paused_at is None and u[3] < 0.08:
             days = (anchor - camp.start_day).days
-            paused_at = _midnight(camp.start_day + timedelta(days=max(2, int(days * u[4]))),
-                                  tz_of[camp.account_id])
-        tilt = tuple(0.85 + 0.3 * x
-                     for part in range(3) for x in rand.uniforms(seed, "tilt", n, part))
-        out.append(Ad(provider=camp.provider, account_id=camp.account_id,
-                      external_id=rand.digits(seed, 18 if camp.provider == META else 12,
-                                              "ad-id", n),
-                      name=name, created_at=adset.created_at + timedelta(minutes=k + 1),
-                      paused_at=paused_at, campaign_id=camp.external_id,
-                      adset_id=adset.external_id,
-                      share=raw_share[n] / campaign_total[adset.campaign_id],
-                      ctr_factor=0.0 if zero_click else 0.6 + 0.8 * u[2], hour_tilt=tilt))
+            paused_at = _midnight(
+                camp.start_day + timedelta(days=max(2, int(days * u[4]))), tz_of[camp.account_id]
+            )
+        tilt = tuple(
+            0.85 + 0.3 * x for part in range(3) for x in rand.uniforms(seed, "tilt", n, part)
+        )
+        out.append(
+            Ad(
+                provider=camp.provider,
+                account_id=camp.account_id,
+                external_id=rand.digits(seed, 18 if camp.provider == META else 12, "ad-id", n),
+                name=name,
+                created_at=adset.created_at + timedelta(minutes=k + 1),
+                paused_at=paused_at,
+                campaign_id=camp.external_id,
+                adset_id=adset.external_id,
+                share=raw_share[n] / campaign_total[adset.campaign_id],
+                ctr_factor=0.0 if zero_click else 0.6 + 0.8 * u[2],
+                hour_tilt=tilt,
+            )
+        )
     return out

@@ -52,10 +52,17 @@ class Visit:
         """The URL as Shopify shows it: the page with its UTM and click-id query string."""
         params = []
         if self.utm is not None:
-            params = [(f"utm_{k}", v) for k, v in (
-                ("source", self.utm.source), ("medium", self.utm.medium),
-                ("campaign", self.utm.campaign), ("content", self.utm.content),
-                ("term", self.utm.term)) if v is not None]
+            params = [
+                (f"utm_{k}", v)
+                for k, v in (
+                    ("source", self.utm.source),
+                    ("medium", self.utm.medium),
+                    ("campaign", self.utm.campaign),
+                    ("content", self.utm.content),
+                    ("term", self.utm.term),
+                )
+                if v is not None
+            ]
         params.extend(self.click)
         return f"{self.page}?{urlencode(params)}" if params else self.page
 
@@ -117,8 +124,16 @@ def pick_channel(u: float) -> str:
     return CHANNELS[min(bisect_right(_CUM_CHANNELS, u), len(CHANNELS) - 1)]
 
 
-def make_visit(r: random.Random, channel: str, at: datetime, host: str, handle: str,
-               picker: AdPicker, tree: Tree, local_day: date) -> Visit:
+def make_visit(
+    r: random.Random,
+    channel: str,
+    at: datetime,
+    host: str,
+    handle: str,
+    picker: AdPicker,
+    tree: Tree,
+    local_day: date,
+) -> Visit:
     """A visit through `channel` at `at`, landing on a product page."""
     page = f"https://{host}/products/{handle}"
     if channel in (META, GOOGLE):
@@ -132,8 +147,9 @@ def make_visit(r: random.Random, channel: str, at: datetime, host: str, handle: 
         engine = "bing" if r.random() < 0.12 else "google"
         return Visit(at, page, f"https://www.{engine}.com/", engine, "SEO", None, channel, None)
     if channel == "social":
-        return Visit(at, page, "https://www.instagram.com/", "instagram", "POST", None, channel,
-                     None)
+        return Visit(
+            at, page, "https://www.instagram.com/", "instagram", "POST", None, channel, None
+        )
     name = EMAIL_CAMPAIGNS[int(r.random() * len(EMAIL_CAMPAIGNS))]
     utm = Utm("klaviyo", "email", name, None, None)
     return Visit(at, page, None, "klaviyo", "NEWSLETTER", utm, channel, None)
@@ -152,19 +168,29 @@ def _paid_visit(r: random.Random, ad: Ad, tree: Tree, at: datetime, page: str) -
         click = (("gclid", f"Cj0KCQ{int(r.random() * 1e12):012d}"),)
         utm_source, medium, source_type = "google", "cpc", "SEARCH"
     if camp.utm_style == "none":
-        return Visit(at, page, referrer, platform, source_type, None, ad.provider,
-                     ad.external_id, click)
+        return Visit(
+            at, page, referrer, platform, source_type, None, ad.provider, ad.external_id, click
+        )
     by_id = camp.utm_style == "id"
-    utm = Utm(utm_source, medium,
-              camp.external_id if by_id else camp.name,
-              ad.external_id if by_id else ad.name,
-              adset.external_id if by_id else adset.name)
-    return Visit(at, page, referrer, platform, source_type, utm, ad.provider, ad.external_id,
-                 click)
+    utm = Utm(
+        utm_source,
+        medium,
+        camp.external_id if by_id else camp.name,
+        ad.external_id if by_id else ad.name,
+        adset.external_id if by_id else adset.name,
+    )
+    return Visit(at, page, referrer, platform, source_type, utm, ad.provider, ad.external_id, click)
 
 
-def make_journey(r: random.Random, created_at: datetime, host: str, handle: str,
-                 picker: AdPicker, tree: Tree, local_day: date) -> Journey | None:
+def make_journey(
+    r: random.Random,
+    created_at: datetime,
+    host: str,
+    handle: str,
+    picker: AdPicker,
+    tree: Tree,
+    local_day: date,
+) -> Journey | None:
     """The summary Shopify computes for an order (None for the few orders without one)."""
     roll = r.random()
     if roll < 0.005:
@@ -179,6 +205,14 @@ def make_journey(r: random.Random, created_at: datetime, host: str, handle: str,
     if r.random() < 0.45:
         back = timedelta(days=1 + int(r.random() * 19), minutes=int(r.random() * 600))
         first_at = last_at - back
-        first = make_visit(r, pick_channel(r.random()), first_at, host, handle, picker, tree,
-                           local_day - timedelta(days=back.days))
+        first = make_visit(
+            r,
+            pick_channel(r.random()),
+            first_at,
+            host,
+            handle,
+            picker,
+            tree,
+            local_day - timedelta(days=back.days),
+        )
     return Journey(ready_at, (created_at - first.occurred_at).days, first, last)

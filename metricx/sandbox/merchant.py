@@ -26,24 +26,48 @@ class Merchant:
     merchant keeps delivering (every day is a pure function of seed, ad and date).
     """
 
-    def __init__(self, seed: int = 42, *, meta_accounts: int = 2, google_accounts: int = 1,
-                 campaigns: int = 12, ads: int = 120, days: int = 180,
-                 orders_per_day: int = 150, today: date | None = None,
-                 meta_restatement_days: int = 28, google_restatement_days: int = 7,
-                 shop: ShopProfile | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 42,
+        *,
+        meta_accounts: int = 2,
+        google_accounts: int = 1,
+        campaigns: int = 12,
+        ads: int = 120,
+        days: int = 180,
+        orders_per_day: int = 150,
+        today: date | None = None,
+        meta_restatement_days: int = 28,
+        google_restatement_days: int = 7,
+        shop: ShopProfile | None = None,
+    ) -> None:
         if days < 1 or ads < 1 or campaigns < 1:
             raise ValueError("days, ads and campaigns must be at least 1")
         self.seed = seed
         self.today = today or datetime.now(UTC).date()
         self.start_day = self.today - timedelta(days=days - 1)
-        self.tree = build_tree(seed, meta_accounts=meta_accounts, google_accounts=google_accounts,
-                               campaigns=campaigns, ads=ads, start_day=self.start_day,
-                               anchor=self.today)
-        self.policies = {META: RestatementPolicy(meta_restatement_days),
-                         GOOGLE: RestatementPolicy(google_restatement_days)}
+        self.tree = build_tree(
+            seed,
+            meta_accounts=meta_accounts,
+            google_accounts=google_accounts,
+            campaigns=campaigns,
+            ads=ads,
+            start_day=self.start_day,
+            anchor=self.today,
+        )
+        self.policies = {
+            META: RestatementPolicy(meta_restatement_days),
+            GOOGLE: RestatementPolicy(google_restatement_days),
+        }
         self.series = AdSeries(seed, self.tree, self.policies)
-        self.shop = Shop(seed, start_day=self.start_day, orders_per_day=orders_per_day,
-                         series=self.series, tree=self.tree, profile=shop)
+        self.shop = Shop(
+            seed,
+            start_day=self.start_day,
+            orders_per_day=orders_per_day,
+            series=self.series,
+            tree=self.tree,
+            profile=shop,
+        )
         self._ads_by_account: dict[str, list[Ad]] = {}
         for ad in self.tree.ads:
             self._ads_by_account.setdefault(ad.account_id, []).append(ad)
@@ -85,8 +109,7 @@ class Merchant:
     def days(self, account_id: str, as_of: datetime) -> list[date]:
         """Every day with data for the account at as_of: history start .. local today."""
         last = self.account_today(account_id, as_of)
-        return [self.start_day + timedelta(days=i)
-                for i in range((last - self.start_day).days + 1)]
+        return [self.start_day + timedelta(days=i) for i in range((last - self.start_day).days + 1)]
 
     def policy(self, provider: str) -> RestatementPolicy:
         return self.policies[provider]

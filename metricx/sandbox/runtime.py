@@ -85,8 +85,11 @@ def serve(seed: int, anchor: date, stop_requested: Callable[[], bool]) -> None:
     with _demo_servers(seed, anchor) as servers:
         path = registry_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"seed": seed, "anchor": anchor.isoformat(),
-                                    "pid": os.getpid(), "env": servers.env}))
+        path.write_text(
+            json.dumps(
+                {"seed": seed, "anchor": anchor.isoformat(), "pid": os.getpid(), "env": servers.env}
+            )
+        )
         try:
             while not stop_requested():
                 time.sleep(0.5)

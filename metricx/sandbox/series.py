@@ -92,8 +92,7 @@ class AdSeries:
             return False
         start = day_bounds(day, self._tz[ad.account_id])[0]
         adset = self.tree.adset(ad.adset_id)
-        return all(node.paused_at is None or start < node.paused_at
-                   for node in (ad, adset, camp))
+        return all(node.paused_at is None or start < node.paused_at for node in (ad, adset, camp))
 
     def _generate_day(self, ad: Ad, day: date) -> Cells:
         camp = self.tree.campaign(ad.campaign_id)
@@ -101,18 +100,25 @@ class AdSeries:
             return ZERO_CELLS
         u = rand.uniforms(self.seed, "day", ad.external_id, day.toordinal())
         wd = day.weekday()
-        spend = (camp.planned_daily * ad.share * 0.93 * WEEKDAY_SPEND[wd] * season(day)
-                 * ramp((day - camp.start_day).days) * (0.8 + 0.4 * u[0]))
+        spend = (
+            camp.planned_daily
+            * ad.share
+            * 0.93
+            * WEEKDAY_SPEND[wd]
+            * season(day)
+            * ramp((day - camp.start_day).days)
+            * (0.8 + 0.4 * u[0])
+        )
         spend_cents = int(spend * 100)
         impressions = int(spend / (camp.cpm * (0.9 + 0.2 * u[1])) * 1000)
         clicks = rand.stochastic_round(
-            impressions * camp.ctr * ad.ctr_factor * (0.85 + 0.3 * u[2]), u[3])
+            impressions * camp.ctr * ad.ctr_factor * (0.85 + 0.3 * u[2]), u[3]
+        )
         clicks = min(clicks, impressions)
         steps = 0
         value = 0
         if clicks:
-            expected = (camp.efficiency * PURCHASES_PER_SPEND * spend ** 0.8
-                        * WEEKDAY_CONVERSION[wd])
+            expected = camp.efficiency * PURCHASES_PER_SPEND * spend**0.8 * WEEKDAY_CONVERSION[wd]
             if self.conversion_unit(ad) == 1:
                 steps = int(expected * 100 * (0.85 + 0.3 * u[4]))
             else:
@@ -130,10 +136,13 @@ class AdSeries:
         profile = self._profiles.get(key)
         if profile is None:
             tilt = ad.hour_tilt
-            delivery = [0 if h in missing else int(DELIVERY_SHAPE[h] * tilt[h] * 100)
-                        for h in HOURS]
-            purchases = [0 if h in missing else int(PURCHASE_SHAPE[h] * tilt[(h + 5) % 24] * 100)
-                         for h in HOURS]
+            delivery = [
+                0 if h in missing else int(DELIVERY_SHAPE[h] * tilt[h] * 100) for h in HOURS
+            ]
+            purchases = [
+                0 if h in missing else int(PURCHASE_SHAPE[h] * tilt[(h + 5) % 24] * 100)
+                for h in HOURS
+            ]
             profile = (cumulate(delivery), cumulate(purchases))
             self._profiles[key] = profile
         return profile
@@ -147,9 +156,17 @@ class AdSeries:
         spend, impressions, clicks, steps, value, leads = self.final_cells(ad, day)
         delivery, purchases = self._profile(ad, day)
         conv = allocate(steps, purchases)
-        hours = tuple(zip(allocate(spend, delivery), allocate(impressions, delivery),
-                          allocate(clicks, delivery), conv, allocate(value, cumulate(conv)),
-                          allocate(leads, delivery), strict=True))
+        hours = tuple(
+            zip(
+                allocate(spend, delivery),
+                allocate(impressions, delivery),
+                allocate(clicks, delivery),
+                conv,
+                allocate(value, cumulate(conv)),
+                allocate(leads, delivery),
+                strict=True,
+            )
+        )
         if len(self._hourly) >= _HOURLY_CACHE_LIMIT:
             self._hourly.clear()
         self._hourly[key] = hours
@@ -184,8 +201,10 @@ class AdSeries:
             conv = allocate(steps, cumulate(conv))
             values = allocate(value, cumulate(conv))
         unit = self.conversion_unit(ad)
-        return [(h[0], h[1], h[2], c * unit, v, h[5])
-                for h, c, v in zip(hours, conv, values, strict=True)]
+        return [
+            (h[0], h[1], h[2], c * unit, v, h[5])
+            for h, c, v in zip(hours, conv, values, strict=True)
+        ]
 
     def _factor(self, ad: Ad, day: date, as_of: datetime) -> Adjustment:
         k = step(day, self._tz[ad.account_id], as_of)

@@ -1,10 +1,10 @@
 """Start the three fake APIs on loopback and hand out what a client needs to reach them.
 
-    with SandboxServers(seed=7, now=datetime(2025, 11, 25, 15, tzinfo=UTC)) as sandbox:
-        os.environ.update(sandbox.env)        # META_GRAPH_URL, GOOGLE_ADS_URL, ...
-        sandbox.faults.add("meta", "throttle", times=2)
-        ...                                   # sandbox.requests records what was sent
-        sandbox.send_webhooks(url, since, until)  # the shop's signed order webhooks
+with SandboxServers(seed=7, now=datetime(2025, 11, 25, 15, tzinfo=UTC)) as sandbox:
+    os.environ.update(sandbox.env)        # META_GRAPH_URL, GOOGLE_ADS_URL, ...
+    sandbox.faults.add("meta", "throttle", times=2)
+    ...                                   # sandbox.requests records what was sent
+    sandbox.send_webhooks(url, since, until)  # the shop's signed order webhooks
 """
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ class SandboxServers:
     history ends today, so a long-running demo keeps getting fresh data.
     """
 
-    def __init__(self, merchant: Merchant | None = None, *, now: datetime | None = None,
-                 credentials: SandboxCredentials | None = None, **merchant_knobs: Any) -> None:
+    def __init__(
+        self,
+        merchant: Merchant | None = None,
+        *,
+        now: datetime | None = None,
+        credentials: SandboxCredentials | None = None,
+        **merchant_knobs: Any,
+    ) -> None:
         self.clock = SandboxClock(now)
         if merchant is None:
             merchant_knobs.setdefault("today", self.clock.now().date())
@@ -44,8 +50,9 @@ class SandboxServers:
         self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
         self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
         self.webhooks = ShopifyWebhooks(merchant.shop, self.credentials)
-        self._servers = [FakeServer(app, self.requests).start()
-                         for app in (self.meta, self.google, self.shopify)]
+        self._servers = [
+            FakeServer(app, self.requests).start() for app in (self.meta, self.google, self.shopify)
+        ]
         meta, google, shopify = (s.url for s in self._servers)
         self.env: dict[str, str] = {
             "META_GRAPH_URL": meta,

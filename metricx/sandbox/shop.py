@@ -32,10 +32,47 @@ from metricx.sandbox.orders import (
 from metricx.sandbox.patterns import PURCHASE_SHAPE, WEEKDAY_ORDERS, season
 from metricx.sandbox.series import AdSeries
 
-FIRST_NAMES = ("Ava", "Liam", "Mia", "Noah", "Emma", "Lucas", "Sofia", "Ethan", "Chloe", "Mason",
-               "Lena", "Jonas", "Grace", "Owen", "Ivy", "Leo", "Zoe", "Felix", "Nora", "Caleb")
-LAST_NAMES = ("Smith", "Garcia", "Miller", "Davis", "Martinez", "Clark", "Lewis", "Walker",
-              "Young", "King", "Wright", "Scott", "Green", "Baker", "Nelson", "Hill", "Reed")
+FIRST_NAMES = (
+    "Ava",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Sofia",
+    "Ethan",
+    "Chloe",
+    "Mason",
+    "Lena",
+    "Jonas",
+    "Grace",
+    "Owen",
+    "Ivy",
+    "Leo",
+    "Zoe",
+    "Felix",
+    "Nora",
+    "Caleb",
+)
+LAST_NAMES = (
+    "Smith",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Martinez",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Nelson",
+    "Hill",
+    "Reed",
+)
 _HOUR_CUM = [sum(PURCHASE_SHAPE[: h + 1]) for h in range(24)]
 ORDER_ID_BASE = 5_610_000_000_000
 CUSTOMER_ID_BASE = 7_240_000_000_000
@@ -82,36 +119,53 @@ class _Charges:
         discounts = _shares(self.discount_cents, [line.amount_cents for line in self.lines])
         net = [line.amount_cents - d for line, d in zip(self.lines, discounts, strict=True)]
         taxes = _shares(self.tax_cents, net)
-        return {line.external_id: RefundLine(line, line.quantity, n, t)
-                for line, n, t in zip(self.lines, net, taxes, strict=True)}
+        return {
+            line.external_id: RefundLine(line, line.quantity, n, t)
+            for line, n, t in zip(self.lines, net, taxes, strict=True)
+        }
 
     def everything_back(self, external_id: str, at: datetime) -> Refund:
         """Every line and the shipping (a cancellation, a full return)."""
-        return Refund(external_id, at, self.total, tuple(self._returned().values()),
-                      self.shipping_cents)
+        return Refund(
+            external_id, at, self.total, tuple(self._returned().values()), self.shipping_cents
+        )
 
     def line_back(self, external_id: str, at: datetime, line: Line) -> Refund:
         """One line at its full price plus tax on that price: more than Shopify reckons for a
         discounted line, the difference an order adjustment."""
         returned = self._returned()[line.external_id]
         tax = line.amount_cents * TAX_PERCENT // 100
-        return Refund(external_id, at, line.amount_cents + tax, (returned,),
-                      adjustment_cents=returned.subtotal_cents - line.amount_cents,
-                      adjustment_tax_cents=returned.tax_cents - tax)
+        return Refund(
+            external_id,
+            at,
+            line.amount_cents + tax,
+            (returned,),
+            adjustment_cents=returned.subtotal_cents - line.amount_cents,
+            adjustment_tax_cents=returned.tax_cents - tax,
+        )
 
     def goodwill(self, external_id: str, at: datetime, amount: int) -> Refund:
         """Money back with no line returned: all of it an order adjustment, its tax at the
         order's own share of tax."""
         tax = amount * self.tax_cents // self.total if self.total else 0
-        return Refund(external_id, at, amount, adjustment_cents=tax - amount,
-                      adjustment_tax_cents=-tax)
+        return Refund(
+            external_id, at, amount, adjustment_cents=tax - amount, adjustment_tax_cents=-tax
+        )
 
 
 class Shop:
     """Catalogue + customers + orders from `start_day` on, generated lazily up to as_of."""
 
-    def __init__(self, seed: int, *, start_day: date, orders_per_day: int, series: AdSeries,
-                 tree: Tree, profile: ShopProfile | None = None) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        start_day: date,
+        orders_per_day: int,
+        series: AdSeries,
+        tree: Tree,
+        profile: ShopProfile | None = None,
+    ) -> None:
         self.seed = seed
         self.profile = profile or ShopProfile()
         self.start_day = start_day
@@ -148,9 +202,10 @@ class Shop:
         ten plus one or two, see _aftermath)."""
         number = int(external_id.rsplit("/", 1)[-1]) if external_id[-1:].isdigit() else 0
         order = self.order(f"gid://shopify/Order/{number // 10}", as_of)
-        found = [r for r in order.refunds_at(as_of) if r.external_id == external_id] \
-            if order else []
-        return (order, found[0]) if found else None
+        found = (
+            [r for r in order.refunds_at(as_of) if r.external_id == external_id] if order else []
+        )
+        return (order, found[0]) if order and found else None
 
     def customers_until(self, as_of: datetime) -> list[Customer]:
         """Customers that exist at as_of (created at their first order)."""
@@ -182,21 +237,33 @@ class Shop:
             prior = 1 + int(r.random() ** 2 * 4)
             self._new_customer(r, created, prior, prior * (6000 + int(r.random() * 9000)))
 
-    def _new_customer(self, r: random.Random, created: datetime, prior: int = 0,
-                      spent: int = 0) -> Customer:
+    def _new_customer(
+        self, r: random.Random, created: datetime, prior: int = 0, spent: int = 0
+    ) -> Customer:
         n = len(self._customers)
         first = FIRST_NAMES[int(r.random() * len(FIRST_NAMES))]
         last = LAST_NAMES[int(r.random() * len(LAST_NAMES))]
-        customer = Customer(f"gid://shopify/Customer/{CUSTOMER_ID_BASE + n * 11}", first, last,
-                            f"{first}.{last}{n}@example.com".lower(), created, prior, spent)
+        customer = Customer(
+            f"gid://shopify/Customer/{CUSTOMER_ID_BASE + n * 11}",
+            first,
+            last,
+            f"{first}.{last}{n}@example.com".lower(),
+            created,
+            prior,
+            spent,
+        )
         self._customers.append(customer)
         self._customer_by_id[customer.external_id] = customer
         return customer
 
     def _generate_day(self, day: date) -> None:
         r = rand.rng(self.seed, "orders", day.toordinal())
-        expected = (self.orders_per_day * WEEKDAY_ORDERS[day.weekday()] * season(day)
-                    * (0.9 + 0.2 * r.random()))
+        expected = (
+            self.orders_per_day
+            * WEEKDAY_ORDERS[day.weekday()]
+            * season(day)
+            * (0.9 + 0.2 * r.random())
+        )
         count = rand.stochastic_round(expected, r.random())
         tz = zone(self.profile.timezone)
         times = sorted(self._order_time(r, day, tz) for _ in range(count))
@@ -226,15 +293,27 @@ class Shop:
         tax = ((gross - discount) * TAX_PERCENT + 50) // 100
         total = gross - discount + shipping + tax
         cancelled_at, fulfilled_at, refunds = self._aftermath(
-            r, seq, created, _Charges(lines, discount, shipping, tax))
+            r, seq, created, _Charges(lines, discount, shipping, tax)
+        )
         order = Order(
-            seq=seq, external_id=f"gid://shopify/Order/{ORDER_ID_BASE + seq * 13}",
-            name=f"#{1000 + seq}", created_at=created,
-            customer_id=customer.external_id if customer else None, customer_order_index=index,
-            lines=lines, discount_cents=discount, shipping_cents=shipping, tax_cents=tax,
-            test=test, cancelled_at=cancelled_at, fulfilled_at=fulfilled_at, refunds=refunds,
-            journey=make_journey(r, created, self.profile.host,
-                                 self._handle(lines), self._picker, self.tree, day))
+            seq=seq,
+            external_id=f"gid://shopify/Order/{ORDER_ID_BASE + seq * 13}",
+            name=f"#{1000 + seq}",
+            created_at=created,
+            customer_id=customer.external_id if customer else None,
+            customer_order_index=index,
+            lines=lines,
+            discount_cents=discount,
+            shipping_cents=shipping,
+            tax_cents=tax,
+            test=test,
+            cancelled_at=cancelled_at,
+            fulfilled_at=fulfilled_at,
+            refunds=refunds,
+            journey=make_journey(
+                r, created, self.profile.host, self._handle(lines), self._picker, self.tree, day
+            ),
+        )
         if customer is not None and not test:
             customer.orders.append((created, total))
         self._orders.append(order)
@@ -257,24 +336,41 @@ class Shop:
             product = r.choices(self.products, cum_weights=self._cum_weights)[0]
             variant = product.variants[int(r.random() * len(product.variants))]
             quantity = 1 if r.random() < 0.85 else 2 + int(r.random() * 2)
-            lines.append(Line(f"gid://shopify/LineItem/{(ORDER_ID_BASE + seq * 13) * 10 + j}",
-                              variant, quantity))
+            lines.append(
+                Line(
+                    f"gid://shopify/LineItem/{(ORDER_ID_BASE + seq * 13) * 10 + j}",
+                    variant,
+                    quantity,
+                )
+            )
         return tuple(lines)
 
     def _handle(self, lines: tuple[Line, ...]) -> str:
         product = self.product(lines[0].variant.product_id)
         return product.handle if product else "all"
 
-    def _aftermath(self, r: random.Random, seq: int, created: datetime, charges: _Charges,
-                   ) -> tuple[datetime | None, datetime | None, tuple[Refund, ...]]:
+    def _aftermath(
+        self,
+        r: random.Random,
+        seq: int,
+        created: datetime,
+        charges: _Charges,
+    ) -> tuple[datetime | None, datetime | None, tuple[Refund, ...]]:
         """Cancellation, fulfilment and refunds that will happen to the order later."""
         ref_base = (ORDER_ID_BASE + seq * 13) * 10
         lines, total = charges.lines, charges.total
         roll = r.random()
         if roll < 0.015:
             cancelled = created + timedelta(hours=1 + int(r.random() * 29))
-            return cancelled, None, (charges.everything_back(
-                f"gid://shopify/Refund/{ref_base + 1}", cancelled + timedelta(minutes=2)),)
+            return (
+                cancelled,
+                None,
+                (
+                    charges.everything_back(
+                        f"gid://shopify/Refund/{ref_base + 1}", cancelled + timedelta(minutes=2)
+                    ),
+                ),
+            )
         fulfilled = created + timedelta(hours=6 + int(r.random() * 54))
         if roll >= 0.075:
             return None, fulfilled, ()
@@ -288,7 +384,11 @@ class Shop:
             refund = charges.everything_back(first_id, first_at)
         refunds = [refund]
         if refund.amount_cents < total and r.random() < 0.15:
-            refunds.append(charges.goodwill(
-                f"gid://shopify/Refund/{ref_base + 2}", first_at + timedelta(days=3),
-                min(1500, total - refund.amount_cents)))
+            refunds.append(
+                charges.goodwill(
+                    f"gid://shopify/Refund/{ref_base + 2}",
+                    first_at + timedelta(days=3),
+                    min(1500, total - refund.amount_cents),
+                )
+            )
         return None, fulfilled, tuple(refunds)

@@ -44,8 +44,11 @@ from metricx.sandbox.orders import Order
 from metricx.sandbox.patterns import PURCHASE_SHAPE
 
 # The standard events the custom pixel subscribes to, and the name it sends each under.
-PIXEL_EVENT_NAMES = {"page_viewed": "page_view", "product_added_to_cart": "add_to_cart",
-                     "checkout_completed": "purchase"}
+PIXEL_EVENT_NAMES = {
+    "page_viewed": "page_view",
+    "product_added_to_cart": "add_to_cart",
+    "checkout_completed": "purchase",
+}
 BROWSERS_PER_ORDER = 0.5
 RETURN_VISIT_SHARE = 0.35  # buyers with a first visit who also came back in between
 _HOUR_CUM = list(accumulate(PURCHASE_SHAPE))
@@ -69,16 +72,27 @@ class CustomerEvent:
         """The event as the Web Pixels API publishes it (the properties the pixel reads;
         https://shopify.dev/docs/api/web-pixels-api/standard-events/page_viewed)."""
         parts = urlsplit(self.url)
-        location = {"href": self.url, "host": parts.netloc, "hostname": parts.hostname or "",
-                    "origin": f"{parts.scheme}://{parts.netloc}", "pathname": parts.path or "/",
-                    "search": f"?{parts.query}" if parts.query else "", "protocol": "https:"}
+        location = {
+            "href": self.url,
+            "host": parts.netloc,
+            "hostname": parts.hostname or "",
+            "origin": f"{parts.scheme}://{parts.netloc}",
+            "pathname": parts.path or "/",
+            "search": f"?{parts.query}" if parts.query else "",
+            "protocol": "https:",
+        }
         data: dict[str, Any] = {}
         if self.name == "checkout_completed":
             data = {"checkout": {"order": {"id": self.order_id}}}
-        return {"clientId": self.client_id, "id": self.id, "name": self.name,
-                "timestamp": iso_millis(self.timestamp), "type": "standard", "data": data,
-                "context": {"document": {"location": location,
-                                         "referrer": self.referrer or ""}}}
+        return {
+            "clientId": self.client_id,
+            "id": self.id,
+            "name": self.name,
+            "timestamp": iso_millis(self.timestamp),
+            "type": "standard",
+            "data": data,
+            "context": {"document": {"location": location, "referrer": self.referrer or ""}},
+        }
 
 
 @dataclass(frozen=True)
@@ -115,9 +129,12 @@ def pixel_payload(event: CustomerEvent, workspace_key: str, anonymous_id: str) -
     payload: dict[str, Any] = {
         "workspace_key": workspace_key,
         "event_id": event.id if event.id and len(event.id) <= 64 else str(uuid.uuid4()),
-        "anonymous_id": anonymous_id, "event": PIXEL_EVENT_NAMES[event.name],
-        "url": event.url, "referrer": event.referrer or None,
-        "timestamp": iso_millis(event.timestamp)}
+        "anonymous_id": anonymous_id,
+        "event": PIXEL_EVENT_NAMES[event.name],
+        "url": event.url,
+        "referrer": event.referrer or None,
+        "timestamp": iso_millis(event.timestamp),
+    }
     if event.name == "checkout_completed":
         payload["order_id"] = str(event.order_id)
     return payload
@@ -150,8 +167,9 @@ def _uuid(r: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _millis(r: random.Random, low: float, high: float, *,
-            cap: timedelta | None = None) -> timedelta:
+def _millis(
+    r: random.Random, low: float, high: float, *, cap: timedelta | None = None
+) -> timedelta:
     """A random duration between low and high seconds (at most `cap`), in whole
     milliseconds: Shopify's event timestamps, like the pixel's, stop at milliseconds."""
     seconds = low + r.random() * (high - low)
@@ -163,8 +181,9 @@ def _millis(r: random.Random, low: float, high: float, *,
 class Storefront:
     """The storefront of `merchant`'s shop, browsed by its buyers and by people who leave."""
 
-    def __init__(self, merchant: Merchant, *,
-                 browsers_per_order: float = BROWSERS_PER_ORDER) -> None:
+    def __init__(
+        self, merchant: Merchant, *, browsers_per_order: float = BROWSERS_PER_ORDER
+    ) -> None:
         self.merchant = merchant
         self.shop = merchant.shop
         self.host = merchant.shop.profile.host
@@ -193,11 +212,27 @@ class Storefront:
         token = f"{r.getrandbits(128):032x}"
         checkout = f"https://{self.host}/checkouts/cn/{token}"
         thanked = order.created_at + _millis(r, 0.8, 3.0)
-        events.append(CustomerEvent("page_viewed", self._event_id(r), client_id, thanked,
-                                    f"{checkout}/thank-you", checkout))
-        events.append(CustomerEvent("checkout_completed", self._event_id(r), client_id,
-                                    thanked + _millis(r, 0.05, 0.9), f"{checkout}/thank-you",
-                                    checkout, order_identity(order)))
+        events.append(
+            CustomerEvent(
+                "page_viewed",
+                self._event_id(r),
+                client_id,
+                thanked,
+                f"{checkout}/thank-you",
+                checkout,
+            )
+        )
+        events.append(
+            CustomerEvent(
+                "checkout_completed",
+                self._event_id(r),
+                client_id,
+                thanked + _millis(r, 0.05, 0.9),
+                f"{checkout}/thank-you",
+                checkout,
+                order_identity(order),
+            )
+        )
         return Browser(anonymous_id, client_id, tuple(events), tuple(visits), order)
 
     def passers_by(self, day: date, orders: int) -> list[Browser]:
@@ -210,10 +245,19 @@ class Storefront:
             anonymous_id, client_id = _uuid(r), _uuid(r)
             hour = min(bisect_right(_HOUR_CUM, r.random() * _HOUR_CUM[-1]), 23)
             seconds = int(r.random() * 3600)
-            at = datetime.combine(day, time(hour, seconds // 60, seconds % 60),
-                                  tzinfo=zone(self.timezone)).astimezone(UTC)
-            visit = make_visit(r, pick_channel(r.random()), at, self.host, self._handle(r),
-                               self._picker, self.merchant.tree, day)
+            at = datetime.combine(
+                day, time(hour, seconds // 60, seconds % 60), tzinfo=zone(self.timezone)
+            ).astimezone(UTC)
+            visit = make_visit(
+                r,
+                pick_channel(r.random()),
+                at,
+                self.host,
+                self._handle(r),
+                self._picker,
+                self.merchant.tree,
+                day,
+            )
             events = self._session(r, client_id, visit, at + timedelta(hours=1), buying=False)
             browsers.append(Browser(anonymous_id, client_id, tuple(events), (visit,), None))
         return browsers
@@ -223,8 +267,7 @@ class Storefront:
         for _, browsers in self.days(start, end, as_of):
             yield from browsers
 
-    def days(self, start: date, end: date,
-             as_of: datetime) -> Iterator[tuple[date, list[Browser]]]:
+    def days(self, start: date, end: date, as_of: datetime) -> Iterator[tuple[date, list[Browser]]]:
         """Day by day (local days start..end): the buyer of each order placed by as_of, then
         those who left without buying whose visit began by as_of."""
         # Whole days of orders (the shop makes a day at once): how many leave without buying
@@ -237,21 +280,20 @@ class Storefront:
         while day <= end:
             placed = by_day.get(day, [])
             browsers = [self.buyer(order) for order in placed if order.created_at <= as_of]
-            browsers += [b for b in self.passers_by(day, len(placed))
-                         if b.visits[0].occurred_at <= as_of]
+            browsers += [
+                b for b in self.passers_by(day, len(placed)) if b.visits[0].occurred_at <= as_of
+            ]
             yield day, browsers
             day += timedelta(days=1)
 
-    def requests(self, workspace_key: str, browser: Browser,
-                 as_of: datetime) -> list[PixelRequest]:
+    def requests(self, workspace_key: str, browser: Browser, as_of: datetime) -> list[PixelRequest]:
         """The pixel's requests for the browser's events that reached the collector by
         as_of (each goes out on its own, the moment it happens: 30 to 600 ms on the way)."""
         sent = []
         for event in browser.events:
             # The time on the way, 30 to 599 ms, read off the event's random id: as
             # deterministic as a seeded stream, without making one per browser.
-            received = event.timestamp + timedelta(milliseconds=30 + int(event.id[3:11], 16)
-                                                   % 570)
+            received = event.timestamp + timedelta(milliseconds=30 + int(event.id[3:11], 16) % 570)
             if received > as_of:
                 break
             payload = pixel_payload(event, workspace_key, browser.anonymous_id)
@@ -269,8 +311,7 @@ class Storefront:
             # Shopify has no journey for the order, but the buyer came from somewhere: the
             # pixel sees a visit with no referrer and no tags, direct.
             at = order.created_at - timedelta(minutes=5 + int(r.random() * 55))
-            return [Visit(at, f"https://{self.host}/", None, "direct", None, None, "direct",
-                          None)]
+            return [Visit(at, f"https://{self.host}/", None, "direct", None, None, "direct", None)]
         if first is None or first is last or first.occurred_at >= last.occurred_at:
             return [last]
         visits = [first]
@@ -278,20 +319,33 @@ class Storefront:
         if room > timedelta(0) and r.random() < RETURN_VISIT_SHARE:
             at = first.occurred_at + timedelta(hours=1) + room * r.random()
             at = at.replace(microsecond=0)
-            visits.append(make_visit(r, pick_channel(r.random()), at, self.host,
-                                     self._handle(r), self._picker, self.merchant.tree,
-                                     local_date(at, self.timezone)))
+            visits.append(
+                make_visit(
+                    r,
+                    pick_channel(r.random()),
+                    at,
+                    self.host,
+                    self._handle(r),
+                    self._picker,
+                    self.merchant.tree,
+                    local_date(at, self.timezone),
+                )
+            )
         visits.append(last)
         return visits
 
-    def _session(self, r: random.Random, client_id: str, visit: Visit, until: datetime, *,
-                 buying: bool) -> list[CustomerEvent]:
+    def _session(
+        self, r: random.Random, client_id: str, visit: Visit, until: datetime, *, buying: bool
+    ) -> list[CustomerEvent]:
         """The page views (and add to cart) of one session that starts with `visit`, all
         before `until`. A buying session ends in the cart; the checkout's pages follow."""
         span = until - visit.occurred_at
         url, referrer = visit.landing_page, visit.referrer_url
-        events = [CustomerEvent("page_viewed", self._event_id(r), client_id, visit.occurred_at,
-                                url, referrer)]
+        events = [
+            CustomerEvent(
+                "page_viewed", self._event_id(r), client_id, visit.occurred_at, url, referrer
+            )
+        ]
         at = visit.occurred_at
         product_page = urlsplit(url).path.startswith("/products/")
         looks_around = not product_page or r.random() < (0.3 if buying else 0.55)
@@ -300,13 +354,17 @@ class Storefront:
             # not a new visit for attribution).
             at += _millis(r, 15, 240, cap=span * 0.3)
             url, referrer = f"https://{self.host}/products/{self._handle(r)}", url
-            events.append(CustomerEvent("page_viewed", self._event_id(r), client_id, at,
-                                        url, referrer))
+            events.append(
+                CustomerEvent("page_viewed", self._event_id(r), client_id, at, url, referrer)
+            )
         if buying or r.random() < 0.2:
             # On the page in view: context.document is that page, its URL and referrer.
             at += _millis(r, 10, 180, cap=span * 0.3)
-            events.append(CustomerEvent("product_added_to_cart", self._event_id(r), client_id,
-                                        at, url, referrer))
+            events.append(
+                CustomerEvent(
+                    "product_added_to_cart", self._event_id(r), client_id, at, url, referrer
+                )
+            )
         return events
 
     def _handle(self, r: random.Random) -> str:

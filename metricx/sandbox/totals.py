@@ -15,8 +15,14 @@ ZERO_CELLS: Cells = (0, 0, 0, 0, 0, 0)
 def totals_from_cells(cells: Cells) -> Totals:
     """Reported metrics from the exact integer cells; money with 2 decimals."""
     spend, impressions, clicks, conversions, value, leads = cells
-    return Totals(Decimal(spend).scaleb(-2), impressions, clicks,
-                  Decimal(conversions).scaleb(-2), Decimal(value).scaleb(-2), Decimal(leads))
+    return Totals(
+        Decimal(spend).scaleb(-2),
+        impressions,
+        clicks,
+        Decimal(conversions).scaleb(-2),
+        Decimal(value).scaleb(-2),
+        Decimal(leads),
+    )
 
 
 ZERO = totals_from_cells(ZERO_CELLS)

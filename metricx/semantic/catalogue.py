@@ -1,20 +1,27 @@
 """The metric catalogue: every metric's id, label, unit, definition and formula, in one place.
 
-Pages, the copilot and the SQL compiler all read metrics from here so a number means the same
-thing everywhere. Base metrics are additive sums the compiler fetches with SQL; derived metrics
-are formulas over those sums, evaluated only by :func:`compute` (ratio of sums, never an
-average of ratios; x/0 is None).
+Pages, the copilot and the engine all read metrics from here so a number means the same thing
+everywhere. Base metrics are additive sums the engine fetches with SQL; derived metrics are
+formulas (metricx.semantic.expression trees) over those sums, raw store sums (`FACTS`) and
+cost settings (metricx.costs.COST_FIELDS, as `Param`s), evaluated only by
+metricx.semantic.evaluate (ratio of sums, never an average of ratios; x/0 is empty).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
+
+import numpy as np
 
 from metricx.errors import InvalidInputError
+from metricx.semantic import evaluate
+from metricx.semantic.evaluate import Params
+from metricx.semantic.expression import Binary, Expression, Param, Ref, refs
 
 Unit = Literal["currency", "count", "ratio", "percent"]
 Source = Literal["ads", "store", "attribution", "finance"]
@@ -28,41 +35,11 @@ class UnknownMetricError(InvalidInputError, ValueError):
     """A metric id that is not in the catalogue; the message suggests close matches."""
 
 
-class MissingBaseSumError(InvalidInputError, LookupError):
-    """compute() was handed sums without a base metric the formula needs (a caller bug)."""
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """numerator ÷ denominator × scale, evaluated on period sums; a zero denominator gives None."""
-
-    numerator: str
-    denominator: str
-    scale: Decimal = Decimal(1)
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.numerator, self.denominator)
-
-
-@dataclass(frozen=True)
-class Difference:
-    """minuend − subtrahend on period sums (additive, but kept derived so it has one source)."""
-
-    minuend: str
-    subtrahend: str
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.minuend, self.subtrahend)
-
-
-Formula = Ratio | Difference
-
-
 @dataclass(frozen=True)
 class Metric:
-    """One catalogue entry. ``formula`` is None for base (additive) metrics.
+    """One catalogue entry. ``formula`` is None for base (additive) metrics, which are fact
+    sums themselves; a derived metric's formula refers to other metrics, to raw fact sums
+    (`FACTS`) and to cost settings (metricx.costs.COST_FIELDS).
 
     ``higher_is_better`` is None for metrics where neither direction is good in itself (spend),
     so a UI colours their change neutrally.
@@ -74,101 +51,299 @@ class Metric:
     higher_is_better: bool | None
     definition: str
     source: Source
-    formula: Formula | None = None
+    formula: Expression | None = None
 
     @property
     def is_base(self) -> bool:
         return self.formula is None
 
 
-def _ratio(num: str, den: str, scale: int = 1) -> Ratio:
-    return Ratio(num, den, Decimal(scale))
+#: Raw store sums that are no metric of their own: store metrics are formulas over them.
+FACTS: Mapping[str, Source] = {
+    "gross": "store",
+    "discounts": "store",
+    "shipping": "store",
+    "taxes": "store",
+}
+
+_orders = Ref("orders")
+#: What customers were charged (gross − discounts + shipping + taxes): payment fees' base.
+_CHARGED = Ref("gross") - Ref("discounts") + Ref("shipping") + Ref("taxes")
+#: What fulfilling and charging for orders costs, in P&L order (the P&L shows each line).
+ORDER_COSTS: Mapping[str, Expression] = {
+    "shipping_costs": Param("shipping_cost_per_order") * _orders
+    + Param("shipping_cost_pct") * Ref("store_revenue"),
+    "handling": Param("handling_per_order") * _orders,
+    "payment_fees": Param("payment_fee_pct") * _CHARGED + Param("payment_fee_fixed") * _orders,
+}
 
 
 _METRICS: tuple[Metric, ...] = (
     # --- ad platforms (platform-reported, per ad) ---
-    Metric("spend", "Ad spend", "currency", None,
-           "Ad spend = what Meta and Google charged for your ads.", "ads"),
-    Metric("impressions", "Impressions", "count", True,
-           "Impressions = times your ads were shown (platform-reported).", "ads"),
-    Metric("clicks", "Link clicks", "count", True,
-           "Link clicks = clicks on your ads' links (Meta inline link clicks, Google clicks; "
-           "platform-reported).", "ads"),
-    Metric("conversions", "Purchases (platform-reported)", "count", True,
-           "Purchases the ad platforms report (platform-reported; Meta and Google may both "
-           "claim the same order).", "ads"),
-    Metric("conversion_value", "Purchase value (platform-reported)", "currency", True,
-           "Purchase value the ad platforms report (platform-reported; may double count "
-           "across platforms).", "ads"),
-    Metric("leads", "Leads", "count", True,
-           "Leads = lead events the ad platforms report (platform-reported).", "ads"),
-    Metric("cpc", "CPC", "currency", False,
-           "CPC = spend ÷ link clicks.", "ads", _ratio("spend", "clicks")),
-    Metric("cpm", "CPM", "currency", False,
-           "CPM = spend ÷ impressions × 1,000 (cost per thousand impressions).", "ads",
-           _ratio("spend", "impressions", 1000)),
-    Metric("ctr", "CTR", "percent", True,
-           "CTR = link clicks ÷ impressions.", "ads", _ratio("clicks", "impressions")),
-    Metric("cvr", "Conversion rate", "percent", True,
-           "Conversion rate = platform-reported purchases ÷ link clicks.", "ads",
-           _ratio("conversions", "clicks")),
-    Metric("cpa", "CPA", "currency", False,
-           "CPA = spend ÷ platform-reported purchases.", "ads", _ratio("spend", "conversions")),
-    Metric("roas", "ROAS (platform-reported)", "ratio", True,
-           "ROAS = platform-reported purchase value ÷ spend.", "ads",
-           _ratio("conversion_value", "spend")),
-    Metric("cpl", "CPL", "currency", False,
-           "CPL = spend ÷ platform-reported leads.", "ads", _ratio("spend", "leads")),
+    Metric(
+        "spend",
+        "Ad spend",
+        "currency",
+        None,
+        "Ad spend = what Meta and Google charged for your ads.",
+        "ads",
+    ),
+    Metric(
+        "impressions",
+        "Impressions",
+        "count",
+        True,
+        "Impressions = times your ads were shown (platform-reported).",
+        "ads",
+    ),
+    Metric(
+        "clicks",
+        "Link clicks",
+        "count",
+        True,
+        "Link clicks = clicks on your ads' links (Meta inline link clicks, Google clicks; "
+        "platform-reported).",
+        "ads",
+    ),
+    Metric(
+        "conversions",
+        "Purchases (platform-reported)",
+        "count",
+        True,
+        "Purchases the ad platforms report (platform-reported; Meta and Google may both "
+        "claim the same order).",
+        "ads",
+    ),
+    Metric(
+        "conversion_value",
+        "Purchase value (platform-reported)",
+        "currency",
+        True,
+        "Purchase value the ad platforms report (platform-reported; may double count "
+        "across platforms).",
+        "ads",
+    ),
+    Metric(
+        "leads",
+        "Leads",
+        "count",
+        True,
+        "Leads = lead events the ad platforms report (platform-reported).",
+        "ads",
+    ),
+    Metric(
+        "cpc",
+        "CPC",
+        "currency",
+        False,
+        "CPC = spend ÷ link clicks.",
+        "ads",
+        Ref("spend") / Ref("clicks"),
+    ),
+    Metric(
+        "cpm",
+        "CPM",
+        "currency",
+        False,
+        "CPM = spend ÷ impressions × 1,000 (cost per thousand impressions).",
+        "ads",
+        Ref("spend") * 1000 / Ref("impressions"),
+    ),
+    Metric(
+        "ctr",
+        "CTR",
+        "percent",
+        True,
+        "CTR = link clicks ÷ impressions.",
+        "ads",
+        Ref("clicks") / Ref("impressions"),
+    ),
+    Metric(
+        "cvr",
+        "Conversion rate",
+        "percent",
+        True,
+        "Conversion rate = platform-reported purchases ÷ link clicks.",
+        "ads",
+        Ref("conversions") / Ref("clicks"),
+    ),
+    Metric(
+        "cpa",
+        "CPA",
+        "currency",
+        False,
+        "CPA = spend ÷ platform-reported purchases.",
+        "ads",
+        Ref("spend") / Ref("conversions"),
+    ),
+    Metric(
+        "roas",
+        "ROAS (platform-reported)",
+        "ratio",
+        True,
+        "ROAS = platform-reported purchase value ÷ spend.",
+        "ads",
+        Ref("conversion_value") / Ref("spend"),
+    ),
+    Metric(
+        "cpl",
+        "CPL",
+        "currency",
+        False,
+        "CPL = spend ÷ platform-reported leads.",
+        "ads",
+        Ref("spend") / Ref("leads"),
+    ),
     # --- attribution (Shopify orders credited to ads by the chosen model) ---
-    Metric("attributed_orders", "Attributed orders", "count", True,
-           "Attributed orders = Shopify orders credited to ads by the attribution model "
-           "(credits can be fractional).", "attribution"),
-    Metric("attributed_revenue", "Attributed revenue", "currency", True,
-           "Attributed revenue = Σ each order's revenue × the credit the attribution model "
-           "gives the ad.", "attribution"),
-    Metric("nc_attributed_revenue", "New-customer attributed revenue", "currency", True,
-           "New-customer attributed revenue = attributed revenue of customers' first orders.",
-           "attribution"),
-    Metric("attributed_roas", "Attributed ROAS", "ratio", True,
-           "Attributed ROAS = attributed revenue ÷ spend.", "attribution",
-           _ratio("attributed_revenue", "spend")),
-    Metric("nc_roas", "New-customer ROAS", "ratio", True,
-           "NC-ROAS = attributed revenue of new customers' first orders ÷ spend.", "attribution",
-           _ratio("nc_attributed_revenue", "spend")),
+    Metric(
+        "attributed_orders",
+        "Attributed orders",
+        "count",
+        True,
+        "Attributed orders = Shopify orders credited to ads by the attribution model "
+        "(credits can be fractional).",
+        "attribution",
+    ),
+    Metric(
+        "attributed_revenue",
+        "Attributed revenue",
+        "currency",
+        True,
+        "Attributed revenue = Σ each order's revenue × the credit the attribution model "
+        "gives the ad.",
+        "attribution",
+    ),
+    Metric(
+        "nc_attributed_revenue",
+        "New-customer attributed revenue",
+        "currency",
+        True,
+        "New-customer attributed revenue = attributed revenue of customers' first orders.",
+        "attribution",
+    ),
+    Metric(
+        "attributed_roas",
+        "Attributed ROAS",
+        "ratio",
+        True,
+        "Attributed ROAS = attributed revenue ÷ spend.",
+        "attribution",
+        Ref("attributed_revenue") / Ref("spend"),
+    ),
+    Metric(
+        "nc_roas",
+        "New-customer ROAS",
+        "ratio",
+        True,
+        "NC-ROAS = attributed revenue of new customers' first orders ÷ spend.",
+        "attribution",
+        Ref("nc_attributed_revenue") / Ref("spend"),
+    ),
     # --- store (Shopify) ---
-    Metric("orders", "Orders", "count", True,
-           "Orders = Shopify orders placed (cancelled and test orders excluded).", "store"),
-    Metric("store_revenue", "Store revenue", "currency", True,
-           "Store revenue = net sales + shipping charged less shipping refunded (taxes "
-           "excluded).", "store"),
-    Metric("net_sales", "Net sales", "currency", True,
-           "Net sales = gross sales − discounts − refunds, as Shopify's sales reports count "
-           "them: an order is a sale on the day it is placed (cancelled ones too), and what "
-           "goes back is taken off on the day it does.", "store"),
-    Metric("refunds", "Refunds", "currency", False,
-           "Refunds = sales returned, taxes and shipping excluded: refunded items on the "
-           "refund's day, and a cancelled order's remaining sales on the day it is cancelled.",
-           "store"),
-    Metric("new_customers", "New customers", "count", True,
-           "New customers = customers whose first order falls in the period.", "store"),
-    Metric("cogs", "COGS", "currency", False,
-           "COGS = product unit cost × quantity sold.", "store"),
-    Metric("aov", "AOV", "currency", True,
-           "AOV = store revenue ÷ orders.", "store", _ratio("store_revenue", "orders")),
+    Metric(
+        "orders",
+        "Orders",
+        "count",
+        True,
+        "Orders = Shopify orders placed (cancelled and test orders excluded).",
+        "store",
+    ),
+    Metric(
+        "store_revenue",
+        "Store revenue",
+        "currency",
+        True,
+        "Store revenue = net sales + shipping charged less shipping refunded (taxes excluded).",
+        "store",
+        Ref("net_sales") + Ref("shipping"),
+    ),
+    Metric(
+        "net_sales",
+        "Net sales",
+        "currency",
+        True,
+        "Net sales = gross sales − discounts − refunds, as Shopify's sales reports count "
+        "them: an order is a sale on the day it is placed (cancelled ones too), and what "
+        "goes back is taken off on the day it does.",
+        "store",
+        Ref("gross") - Ref("discounts") - Ref("refunds"),
+    ),
+    Metric(
+        "refunds",
+        "Refunds",
+        "currency",
+        False,
+        "Refunds = sales returned, taxes and shipping excluded: refunded items on the "
+        "refund's day, and a cancelled order's remaining sales on the day it is cancelled.",
+        "store",
+    ),
+    Metric(
+        "new_customers",
+        "New customers",
+        "count",
+        True,
+        "New customers = customers whose first order falls in the period.",
+        "store",
+    ),
+    Metric("cogs", "COGS", "currency", False, "COGS = product unit cost × quantity sold.", "store"),
+    Metric(
+        "aov",
+        "AOV",
+        "currency",
+        True,
+        "AOV = store revenue ÷ orders.",
+        "store",
+        Ref("store_revenue") / Ref("orders"),
+    ),
     # --- finance (store figures blended with ad spend and cost settings) ---
-    Metric("profit_before_ad_spend", "Profit before ad spend", "currency", True,
-           "Profit before ad spend = net sales + shipping charged − COGS − shipping costs − "
-           "handling − payment fees.", "finance"),
-    Metric("gross_profit", "Gross profit", "currency", True,
-           "Gross profit = net sales − COGS.", "finance", Difference("net_sales", "cogs")),
-    Metric("mer", "MER", "ratio", True,
-           "MER = store revenue ÷ ad spend (revenue per unit of spend; some tools show the "
-           "inverse).", "finance", _ratio("store_revenue", "spend")),
-    Metric("ncpa", "NCPA", "currency", False,
-           "NCPA = ad spend ÷ new customers.", "finance", _ratio("spend", "new_customers")),
-    Metric("poas", "POAS", "ratio", True,
-           "POAS = profit before ad spend ÷ ad spend.", "finance",
-           _ratio("profit_before_ad_spend", "spend")),
+    Metric(
+        "profit_before_ad_spend",
+        "Profit before ad spend",
+        "currency",
+        True,
+        "Profit before ad spend = net sales + shipping charged − COGS − shipping costs − "
+        "handling − payment fees.",
+        "finance",
+        Ref("store_revenue")
+        - Ref("cogs")
+        - (ORDER_COSTS["shipping_costs"] + ORDER_COSTS["handling"] + ORDER_COSTS["payment_fees"]),
+    ),
+    Metric(
+        "gross_profit",
+        "Gross profit",
+        "currency",
+        True,
+        "Gross profit = net sales − COGS.",
+        "finance",
+        Ref("net_sales") - Ref("cogs"),
+    ),
+    Metric(
+        "mer",
+        "MER",
+        "ratio",
+        True,
+        "MER = store revenue ÷ ad spend (revenue per unit of spend; some tools show the inverse).",
+        "finance",
+        Ref("store_revenue") / Ref("spend"),
+    ),
+    Metric(
+        "ncpa",
+        "NCPA",
+        "currency",
+        False,
+        "NCPA = ad spend ÷ new customers.",
+        "finance",
+        Ref("spend") / Ref("new_customers"),
+    ),
+    Metric(
+        "poas",
+        "POAS",
+        "ratio",
+        True,
+        "POAS = profit before ad spend ÷ ad spend.",
+        "finance",
+        Ref("profit_before_ad_spend") / Ref("spend"),
+    ),
 )
 
 #: Every metric by id, in display order.
@@ -205,22 +380,76 @@ def get_metric(metric_id: str) -> Metric:
     raise UnknownMetricError(f"unknown metric {metric_id!r} ({hint})") from None
 
 
-def _bases(metric_id: str) -> list[str]:
-    metric = get_metric(metric_id)
-    if metric.formula is None:
-        return [metric.id]
-    return [base for part in metric.formula.inputs for base in _bases(part)]
+def expand(
+    expression: Expression,
+    defined: Mapping[str, Expression] | None = None,
+    sums: Collection[str] = (),
+) -> Expression:
+    """`expression` with every derived metric it names replaced by its formula, down to the
+    fact sums the plan fetches (base metrics and `FACTS`). A caller may name formulas of its
+    own (`defined`, e.g. the P&L's lines) and sums it brings itself (`sums`); any other
+    unknown name raises UnknownMetricError."""
+    if isinstance(expression, Binary):
+        return Binary(
+            expression.op,
+            expand(expression.left, defined, sums),
+            expand(expression.right, defined, sums),
+        )
+    if not isinstance(expression, Ref) or expression.name in FACTS or expression.name in sums:
+        return expression
+    if defined and expression.name in defined:
+        return expand(defined[expression.name], defined, sums)
+    return formula_of(expression.name)
+
+
+@cache
+def formula_of(metric_id: str) -> Expression:
+    """A metric's formula over fact sums only (a base metric is its own sum): what the
+    evaluator (metricx.semantic.evaluate) computes it from."""
+    formula = get_metric(metric_id).formula
+    return Ref(metric_id) if formula is None else expand(formula)
+
+
+@cache
+def vectorised_of(metric_id: str) -> Callable[[Any, Params | None], np.ndarray]:
+    """A metric's formula compiled for columns of fact sums (evaluate.vectorised), once."""
+    return evaluate.vectorised(formula_of(metric_id))
+
+
+def facts_for(metric_ids: Iterable[str]) -> tuple[str, ...]:
+    """The fact sums the plan must fetch to compute ``metric_ids``: base metrics in catalogue
+    order, then raw `FACTS`."""
+    return _facts(tuple(metric_ids))
+
+
+@cache  # asked several times per query, on the query's few metric lists
+def _facts(metric_ids: tuple[str, ...]) -> tuple[str, ...]:
+    needed = {name for metric_id in metric_ids for name in refs(formula_of(metric_id))}
+    return tuple(f for f in (*BASE_METRIC_IDS, *FACTS) if f in needed)
+
+
+@cache
+def _inputs(metric_id: str) -> frozenset[str]:
+    formula = get_metric(metric_id).formula
+    if formula is None:
+        return frozenset({metric_id})
+    named = [name for name in refs(formula) if name in METRICS]
+    return frozenset(named).union(*(_inputs(name) for name in named))
 
 
 def base_metrics_for(metric_ids: Iterable[str]) -> tuple[str, ...]:
-    """The additive sums the compiler must fetch to compute ``metric_ids``, in catalogue order."""
-    needed = {base for metric_id in metric_ids for base in _bases(metric_id)}
-    return tuple(m for m in BASE_METRIC_IDS if m in needed)
+    """The catalogue metrics ``metric_ids`` are computed from, in catalogue order: the inputs
+    of their formulas, and of those inputs' formulas (a base metric is its own input)."""
+    needed = set().union(*(_inputs(metric_id) for metric_id in metric_ids))
+    return tuple(m for m in METRIC_IDS if m in needed)
 
 
+@cache
 def sources_of(metric_id: str) -> frozenset[str]:
     """Where a metric's underlying sums come from (a derived metric may blend sources)."""
-    return frozenset(METRICS[b].source for b in _bases(metric_id))
+    return frozenset(
+        METRICS[f].source if f in METRICS else FACTS[f] for f in refs(formula_of(metric_id))
+    )
 
 
 def needs_attribution(metric_id: str) -> bool:
@@ -233,43 +462,28 @@ def is_store_level(metric_id: str) -> bool:
     return bool(sources_of(metric_id) & STORE_LEVEL_SOURCES)
 
 
-def _decimal(value: Number | None) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise TypeError("a metric sum cannot be a bool")
-    if isinstance(value, float):
-        return Decimal(repr(float(value)))  # as written, not its binary expansion (numpy too)
-    return Decimal(value)
+def compute(
+    metric_id: str, sums: Mapping[str, Number | None], costs: Params | None = None
+) -> Decimal | None:
+    """``metric_id`` from one row of fact sums (and cost settings where it needs them), exactly.
 
-
-def compute(metric_id: str, sums: Mapping[str, Number | None]) -> Decimal | None:
-    """Evaluate ``metric_id`` from base sums: the one place the ratio arithmetic lives.
-
-    A None sum (no data) or a zero denominator gives None, never 0 or infinity. A base sum
+    A None sum (no data) or a zero denominator gives None, never 0 or infinity. A fact sum
     missing from ``sums`` is a caller bug and raises MissingBaseSumError.
     """
-    metric = get_metric(metric_id)
-    formula = metric.formula
-    if formula is None:
-        if metric.id not in sums:
-            raise MissingBaseSumError(
-                f"cannot compute {metric_id!r}: the sums have no {metric.id!r}"
-            )
-        return _decimal(sums[metric.id])
-    left, right = (compute(part, sums) for part in formula.inputs)
-    if left is None or right is None:
-        return None
-    if isinstance(formula, Difference):
-        return left - right
-    if right == 0:
-        return None
-    return left * formula.scale / right
+    return evaluate.decimal(formula_of(metric_id), sums, costs)
 
 
 _CURRENCY_SYMBOLS: Mapping[str, str] = {
-    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$",
-    "NZD": "NZ$", "BRL": "R$", "MXN": "MX$",
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "INR": "₹",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "BRL": "R$",
+    "MXN": "MX$",
 }
 EMPTY_VALUE = "—"
 
@@ -288,7 +502,7 @@ def format_value(metric: Metric | str, value: Number | None, currency: str | Non
     ("SEK 1,234.50"). Percent metrics are stored as fractions (0.0123) and shown ×100.
     """
     metric = metric if isinstance(metric, Metric) else get_metric(metric)
-    number = _decimal(value)
+    number = evaluate.to_decimal(value)
     if number is None:
         return EMPTY_VALUE
     if metric.unit == "currency":

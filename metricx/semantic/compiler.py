@@ -20,7 +20,7 @@ A cut period keeps the snapshot buckets that start before the cut (15 minutes fo
 days, an hour after the nightly compaction) and the store rows before the cut instant. Meta
 reports conversions per day only (`DAILY_CONVERSIONS`): they sit in the bucket where the sync
 saw them or in the day's last hour, so a bucket of the result whose such conversions the cut
-leaves out cannot be told apart; its ad facts count those rows as `WITHHELD` and the service
+leaves out cannot be told apart; its ad facts count those rows as `WITHHELD` and the engine
 leaves its conversion metrics empty instead of undercounting them.
 
 Days are the workspace's days. A rollup is summed per key and bucket before names and
@@ -30,7 +30,7 @@ at the rate of their day); each source comes with a statement listing the (curre
 pairs that have money but no rate. Every table is filtered on the workspace: the tenant line
 is drawn in SQL. Every source of both periods and their rate checks run as one statement
 (UNION ALL): one round trip. A top N over ad facts alone is ranked and cut in SQL
-(`ranks_in_sql`), in the order the service would give.
+(`ranks_in_sql`), in the order the engine would give.
 """
 
 from __future__ import annotations
@@ -38,17 +38,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
+    Case,
+    ColumnElement,
+    CompoundSelect,
     Date,
     DateTime,
     Float,
+    Function,
     Integer,
+    Label,
     Select,
     String,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -62,7 +70,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.types import TypeEngine
 
 from metricx.models import (
     Connection,
@@ -78,20 +87,25 @@ from metricx.models import (
     StoreDaily,
     Workspace,
 )
-from metricx.semantic import catalogue
-from metricx.semantic.catalogue import Difference
+from metricx.semantic import catalogue, evaluate
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.totals import CONVERSIONS, DAILY_CONVERSIONS
 
 AD_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "leads")
 AD_MONEY = frozenset({"spend", "conversion_value"})
-#: Raw store sums fetched by SQL; store metrics are formulas over them (see services.metrics).
-STORE_SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds",
-              "new_customers")
+#: Raw store sums fetched by SQL; store metrics are formulas over them (metricx.semantic.catalogue).
+STORE_SUMS = (
+    "orders",
+    "gross",
+    "discounts",
+    "shipping",
+    "taxes",
+    "cogs",
+    "refunds",
+    "new_customers",
+)
 STORE_MONEY = ("gross", "discounts", "shipping", "taxes", "cogs", "refunds")
-STORE_METRICS = frozenset({"orders", "store_revenue", "net_sales", "refunds", "new_customers",
-                           "cogs", "profit_before_ad_spend"})
 BUCKET = "bucket"
 #: Columns of a query statement's rows that say which part and period a row belongs to.
 PART, PERIOD = "part", "period"
@@ -106,6 +120,8 @@ WITHHELD = "withheld"
 #: Where ad facts are read from, coarsest first.
 AdSource = Literal["connection", "campaign", "ad", "hour"]
 _ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
+#: A column to build on: a Core column or expression, or a mapped class's attribute.
+ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -136,20 +152,33 @@ class Shape:
     @classmethod
     def of(cls, query: SemanticQuery) -> Shape:
         filters = query.filters
-        ranking = ((query.order_by.metric, query.order_by.direction)
-                   if query.order_by and ranks_in_sql(query) else None)
-        return cls(tuple(query.dimensions), query.grain, bool(filters.provider),
-                   bool(filters.name_contains), bool(filters.entity_ids), ranking)
+        ranking = (
+            (query.order_by.metric, query.order_by.direction)
+            if query.order_by and ranks_in_sql(query)
+            else None
+        )
+        return cls(
+            tuple(query.dimensions),
+            query.grain,
+            bool(filters.provider),
+            bool(filters.name_contains),
+            bool(filters.entity_ids),
+            ranking,
+        )
 
 
 def ranks_in_sql(query: SemanticQuery) -> bool:
     """A top/bottom N whose rows all come from the ad facts is ranked and cut in SQL (the
     main period's): the rows are exactly the ad facts' rows (a split by dimensions, so no
     empty bucket is added) and the order metric is computable from them. Otherwise (and
-    for a main period cut at a clock time, whose withheld conversions only the service
-    empties) the service ranks every row."""
-    return (query.limit is not None and bool(query.dimensions)
-            and set(query.base_metrics) <= set(AD_SUMS) and query.time_range.until is None)
+    for a main period cut at a clock time, whose withheld conversions only the engine
+    empties) the engine ranks every row."""
+    return (
+        query.limit is not None
+        and bool(query.dimensions)
+        and set(query.facts) <= set(AD_SUMS)
+        and query.time_range.until is None
+    )
 
 
 @dataclass(frozen=True)
@@ -171,35 +200,54 @@ class Binds:
 
     @classmethod
     def placeholders(cls, period: int) -> Binds:
-        return cls(*(bindparam(key, type_=kind) for key, kind in _BINDS),
-                   *(bindparam(f"{key}{period}", type_=kind) for key, kind in _PERIOD_BINDS))
+        return cls(
+            *(bindparam(key, type_=kind) for key, kind in _BINDS),
+            *(bindparam(f"{key}{period}", type_=kind) for key, kind in _PERIOD_BINDS),
+        )
 
     @classmethod
     def of(cls, scope: Scope, span: TimeRange) -> Binds:
         values = period_params(scope, span, 0)
-        return cls(*(bindparam(key, values[key], type_=kind) for key, kind in _BINDS),
-                   *(bindparam(f"{key}0", values[f"{key}0"], type_=kind)
-                     for key, kind in _PERIOD_BINDS))
+        return cls(
+            *(bindparam(key, values[key], type_=kind) for key, kind in _BINDS),
+            *(bindparam(f"{key}0", values[f"{key}0"], type_=kind) for key, kind in _PERIOD_BINDS),
+        )
 
 
 _BINDS = (("ws", Integer()), ("tz", String()), ("cur", String()))
-_PERIOD_BINDS = (("first", Date()), ("last", Date()), ("start", DateTime(timezone=True)),
-                 ("end", DateTime(timezone=True)), ("days_end", DateTime(timezone=True)))
+_PERIOD_BINDS = (
+    ("first", Date()),
+    ("last", Date()),
+    ("start", DateTime(timezone=True)),
+    ("end", DateTime(timezone=True)),
+    ("days_end", DateTime(timezone=True)),
+)
 
 
 def period_params(scope: Scope, span: TimeRange, period: int) -> dict[str, Any]:
     """Values of `Binds.placeholders(period)`."""
     start, end = utc_bounds(span, scope.timezone)
     days_end = utc_bounds(span.whole_days(), scope.timezone)[1]
-    return {"ws": scope.workspace_id, "tz": scope.timezone, "cur": scope.currency,
-            f"first{period}": span.start, f"last{period}": span.end,
-            f"start{period}": start, f"end{period}": end, f"days_end{period}": days_end}
+    return {
+        "ws": scope.workspace_id,
+        "tz": scope.timezone,
+        "cur": scope.currency,
+        f"first{period}": span.start,
+        f"last{period}": span.end,
+        f"start{period}": start,
+        f"end{period}": end,
+        f"days_end{period}": days_end,
+    }
 
 
-_FILTER_TYPES = {"providers": String(), "entity_ids": BigInteger(), "name_pattern": String()}
+_FILTER_TYPES: dict[str, TypeEngine[Any]] = {
+    "providers": String(),
+    "entity_ids": BigInteger(),
+    "name_pattern": String(),
+}
 
 
-def _filter_bind(key: str, values: dict[str, Any] | None):
+def _filter_bind(key: str, values: dict[str, Any] | None) -> BindParameter[Any]:
     """A filter's placeholder, or (`values` given) the bound value itself."""
     expanding = key != "name_pattern"
     if values is None:
@@ -209,15 +257,17 @@ def _filter_bind(key: str, values: dict[str, Any] | None):
 
 def filter_params(query: SemanticQuery) -> dict[str, Any]:
     """Values of the filters' placeholders."""
-    filters, params = query.filters, {}
+    filters = query.filters
+    params: dict[str, Any] = {}
     if filters.provider:
         params["providers"] = list(filters.provider)
     if filters.entity_ids:
         params["entity_ids"] = list(filters.entity_ids)
     if filters.name_contains:
         text = filters.name_contains
-        params["name_pattern"] = "%" + text.replace("\\", "\\\\").replace("%", "\\%") \
-            .replace("_", "\\_") + "%"
+        params["name_pattern"] = (
+            "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
     return params
 
 
@@ -226,8 +276,8 @@ class SourceStatements:
     """One fact source over one period: its converted sums per (dimensions, bucket), and the
     (currency, day) pairs whose money has no rate into the workspace currency."""
 
-    facts: Select
-    missing_rates: Select
+    facts: Select[Any]
+    missing_rates: Select[Any]
 
 
 def ad_source(shape: Shape, cut: bool = False) -> AdSource:
@@ -252,24 +302,31 @@ def _name_level(shape: Shape) -> str:
     return levels[-1] if levels else "campaign"
 
 
-def _currency(binds: Binds):
+def _currency(binds: Binds) -> Label[Any]:
     return func.coalesce(Connection.currency, binds.currency).label("currency")
 
 
-def _connection_join(binds: Binds, connection_id) -> object:
+def _connection_join(binds: Binds, connection_id: ColumnLike) -> ColumnElement[bool]:
     return and_(Connection.id == connection_id, Connection.workspace_id == binds.workspace_id)
 
 
-def _ad_tree(binds: Binds) -> Select:
+def _ad_tree(binds: Binds) -> Select[Any]:
     """Every ad of the workspace with its ancestors' ids and names, platform and currency."""
     ws = binds.workspace_id
     ad, adset, campaign, account = (aliased(Entity, name=n) for n in _ENTITY_LEVELS[::-1])
     return (
-        select(ad.id.label("ad_id"), ad.name.label("ad_name"),
-               adset.id.label("adset_id"), adset.name.label("adset_name"),
-               campaign.id.label("campaign_id"), campaign.name.label("campaign_name"),
-               account.id.label("account_id"), account.name.label("account_name"),
-               Connection.provider.label("provider"), _currency(binds))
+        select(
+            ad.id.label("ad_id"),
+            ad.name.label("ad_name"),
+            adset.id.label("adset_id"),
+            adset.name.label("adset_name"),
+            campaign.id.label("campaign_id"),
+            campaign.name.label("campaign_name"),
+            account.id.label("account_id"),
+            account.name.label("account_name"),
+            Connection.provider.label("provider"),
+            _currency(binds),
+        )
         .select_from(ad)
         .join(Connection, _connection_join(binds, ad.connection_id))
         .outerjoin(adset, and_(adset.id == ad.parent_id, adset.workspace_id == ws))
@@ -280,13 +337,21 @@ def _ad_tree(binds: Binds) -> Select:
 
 
 #: The daily rollups and their keys beyond workspace and day.
-_DAILY = {"connection": (MetricDailyConnection, ("connection_id",)),
-          "campaign": (MetricDailyCampaign, ("connection_id", "campaign_id")),
-          "ad": (MetricDaily, ("entity_id",))}
+_DAILY: dict[
+    str,
+    tuple[
+        type[MetricDailyConnection] | type[MetricDailyCampaign] | type[MetricDaily], tuple[str, ...]
+    ],
+] = {
+    "connection": (MetricDailyConnection, ("connection_id",)),
+    "campaign": (MetricDailyCampaign, ("connection_id", "campaign_id")),
+    "ad": (MetricDaily, ("entity_id",)),
+}
 
 
-def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str],
-            cut: bool = False) -> Select:
+def _ad_rows(
+    shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str], cut: bool = False
+) -> Select[Any]:
     """Fact rows of `source` in the period with what dimensions and filters read: provider,
     currency, the entity ids and names the source knows, `bucket` (with a grain), `day` (whose
     rate converts the row's money; NULL when it is in the workspace currency already) and
@@ -298,23 +363,34 @@ def _ad_rows(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str],
     carried = [per_key.c[c] for c in (BUCKET, "day", *sums) if c in per_key.c]
     if source == "ad":
         tree = _ad_tree(binds).subquery("tree")
-        return (select(*tree.c, *carried).select_from(per_key)
-                .join(tree, tree.c.ad_id == per_key.c.entity_id))
-    rows = (select(Connection.provider.label("provider"), _currency(binds)).select_from(per_key)
-            .join(Connection, _connection_join(binds, per_key.c.connection_id)))
+        return (
+            select(*tree.c, *carried)
+            .select_from(per_key)
+            .join(tree, tree.c.ad_id == per_key.c.entity_id)
+        )
+    rows = (
+        select(Connection.provider.label("provider"), _currency(binds))
+        .select_from(per_key)
+        .join(Connection, _connection_join(binds, per_key.c.connection_id))
+    )
     if source == "campaign":
         campaign, account = aliased(Entity, name="campaign"), aliased(Entity, name="account")
-        rows = (rows.add_columns(campaign.id.label("campaign_id"),
-                                 campaign.name.label("campaign_name"),
-                                 account.id.label("account_id"), account.name.label("account_name"))
-                .outerjoin(campaign, and_(campaign.id == per_key.c.campaign_id,
-                                          campaign.workspace_id == ws))
-                .outerjoin(account, and_(account.id == campaign.parent_id,
-                                         account.workspace_id == ws)))
+        rows = (
+            rows.add_columns(
+                campaign.id.label("campaign_id"),
+                campaign.name.label("campaign_name"),
+                account.id.label("account_id"),
+                account.name.label("account_name"),
+            )
+            .outerjoin(
+                campaign, and_(campaign.id == per_key.c.campaign_id, campaign.workspace_id == ws)
+            )
+            .outerjoin(account, and_(account.id == campaign.parent_id, account.workspace_id == ws))
+        )
     return rows.add_columns(*carried)
 
 
-def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -> Select:
+def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -> Select[Any]:
     """Snapshot rows whose bucket starts in [start, end), each under its ad's tree, in its
     local hour's bucket. A `cut` period asking for conversions in buckets coarser than an
     hour also brings the rows after the cut, on its last day, that hold conversions of a
@@ -325,59 +401,92 @@ def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -
     tree = _ad_tree(binds).subquery("tree")
     hour = _local_hour(facts.bucket_start, binds)
     bucket = hour if shape.grain == "hour" else _bucket(shape.grain, cast(hour, Date))
-    rows = (select(*tree.c, *([] if bucket is None else [bucket.label(BUCKET)]),
-                   cast(hour, Date).label("day"))
-            .select_from(facts).join(tree, tree.c.ad_id == facts.entity_id)
-            .where(facts.workspace_id == binds.workspace_id, facts.bucket_start >= binds.start))
+    rows = (
+        select(
+            *tree.c,
+            *([] if bucket is None else [bucket.label(BUCKET)]),
+            cast(hour, Date).label("day"),
+        )
+        .select_from(facts)
+        .join(tree, tree.c.ad_id == facts.entity_id)
+        .where(facts.workspace_id == binds.workspace_id, facts.bucket_start >= binds.start)
+    )
     per_day_only = [s for s in sums if s in CONVERSIONS]
     if not (cut and per_day_only and shape.grain != "hour"):
         return rows.add_columns(*(getattr(facts, s) for s in sums)).where(
-            facts.bucket_start < binds.end)
+            facts.bucket_start < binds.end
+        )
     kept = facts.bucket_start < binds.end
-    withheld = and_(tree.c.provider.in_(DAILY_CONVERSIONS),
-                    or_(*(getattr(facts, s) != 0 for s in per_day_only)))
-    return (rows.add_columns(*(case((kept, getattr(facts, s)), else_=literal(0)).label(s)
-                               for s in sums),
-                             case((kept, literal(0)), else_=literal(1)).label(WITHHELD))
-            .where(facts.bucket_start < binds.days_end, or_(kept, withheld)))
+    withheld = and_(
+        tree.c.provider.in_(DAILY_CONVERSIONS), or_(*(getattr(facts, s) != 0 for s in per_day_only))
+    )
+    return rows.add_columns(
+        *(case((kept, getattr(facts, s)), else_=literal(0)).label(s) for s in sums),
+        case((kept, literal(0)), else_=literal(1)).label(WITHHELD),
+    ).where(facts.bucket_start < binds.days_end, or_(kept, withheld))
 
 
-def _rollup_sums(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select:
+def _rollup_sums(shape: Shape, binds: Binds, source: AdSource, sums: Sequence[str]) -> Select[Any]:
     """A daily rollup's sums per key and bucket, before names and currencies are joined to
     them: a week of 1,000 ads joins 1,000 rows, not 7,000. Money in another currency than
     the workspace's is kept per day (its `day`), as its rate is the day's; with none in the
     workspace, no row is even looked up (an InitPlan decides once)."""
     facts, keys = _DAILY[source]
     key_columns = [getattr(facts, k) for k in keys]
-    in_period = (facts.workspace_id == binds.workspace_id,
-                 facts.day.between(binds.first, binds.last))
+    in_period = (
+        facts.workspace_id == binds.workspace_id,
+        facts.day.between(binds.first, binds.last),
+    )
     if shape.grain == "day":  # one row per key and day already
-        return (select(*key_columns, facts.day.label(BUCKET), facts.day.label("day"),
-                       *(getattr(facts, s) for s in sums)).where(*in_period))
-    foreign = (select(Connection.id)
-               .where(Connection.workspace_id == binds.workspace_id,
-                      func.coalesce(Connection.currency, binds.currency) != binds.currency))
-    foreign_keys = foreign if source != "ad" else select(Entity.id).where(
-        Entity.workspace_id == binds.workspace_id, Entity.connection_id.in_(foreign))
+        return select(
+            *key_columns,
+            facts.day.label(BUCKET),
+            facts.day.label("day"),
+            *(getattr(facts, s) for s in sums),
+        ).where(*in_period)
+    foreign = select(Connection.id).where(
+        Connection.workspace_id == binds.workspace_id,
+        func.coalesce(Connection.currency, binds.currency) != binds.currency,
+    )
+    foreign_keys = (
+        foreign
+        if source != "ad"
+        else select(Entity.id).where(
+            Entity.workspace_id == binds.workspace_id, Entity.connection_id.in_(foreign)
+        )
+    )
     # Nested, so the per-row lookup only runs in a workspace with foreign money at all.
     rate_day = case((foreign.exists(), case((key_columns[0].in_(foreign_keys), facts.day))))
     bucket = _bucket(shape.grain, facts.day)
     grouped = [*key_columns, rate_day, *([] if bucket is None else [bucket])]
-    return (select(*key_columns, *([] if bucket is None else [bucket.label(BUCKET)]),
-                   rate_day.label("day"), *(func.sum(getattr(facts, s)).label(s) for s in sums))
-            .where(*in_period).group_by(*grouped))
+    return (
+        select(
+            *key_columns,
+            *([] if bucket is None else [bucket.label(BUCKET)]),
+            rate_day.label("day"),
+            *(func.sum(getattr(facts, s)).label(s) for s in sums),
+        )
+        .where(*in_period)
+        .group_by(*grouped)
+    )
 
 
-def _fx(workspace_id, target, day, currency, name: str):
+def _fx(
+    workspace_id: Any, target: Any, day: ColumnLike, currency: ColumnLike, name: str
+) -> tuple[type[FxRate], ColumnElement[bool], Case[Any]]:
     """(fx alias, its join condition, the rate): the rate of `currency` into `target` (the
     workspace currency) on `day`, 1 when they are equal. Joined (not a per-row subquery)."""
     fx = aliased(FxRate, name=name)
-    on = and_(fx.workspace_id == workspace_id, fx.day == day,
-              fx.from_currency == currency, fx.to_currency == target)
+    on = and_(
+        fx.workspace_id == workspace_id,
+        fx.day == day,
+        fx.from_currency == currency,
+        fx.to_currency == target,
+    )
     return fx, on, case((currency == target, literal(1)), else_=fx.rate)
 
 
-def _bucket(grain: str | None, day):
+def _bucket(grain: str | None, day: ColumnLike) -> ColumnLike | None:
     if grain == "day":
         return day
     if grain in ("week", "month"):
@@ -385,11 +494,16 @@ def _bucket(grain: str | None, day):
     return None  # the whole range: one bucket
 
 
-def _filters(shape: Shape, rows, values: dict[str, Any] | None = None) -> list:
-    filters = []
+def _filters(
+    shape: Shape, rows: Subquery, values: dict[str, Any] | None = None
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
     if shape.name_filter:
-        filters.append(rows.c[f"{_name_level(shape)}_name"]
-                       .ilike(_filter_bind("name_pattern", values), escape="\\"))
+        filters.append(
+            rows.c[f"{_name_level(shape)}_name"].ilike(
+                _filter_bind("name_pattern", values), escape="\\"
+            )
+        )
     if shape.provider_filter:
         filters.append(rows.c.provider.in_(_filter_bind("providers", values)))
     if shape.entity_filter:  # only on the per-ad sources, which know every level
@@ -398,47 +512,76 @@ def _filters(shape: Shape, rows, values: dict[str, Any] | None = None) -> list:
     return filters
 
 
-def _dimension_columns(shape: Shape, rows) -> list:
-    columns = []
+def _dimension_columns(shape: Shape, rows: Subquery) -> list[Label[Any]]:
+    columns: list[Label[Any]] = []
     for dimension in shape.dimensions:
         if dimension == "provider":
             columns.append(rows.c.provider.label("provider"))
         else:
-            columns.append(func.coalesce(rows.c[f"{dimension}_name"], "(unknown)")
-                           .label(dimension))
+            columns.append(func.coalesce(rows.c[f"{dimension}_name"], "(unknown)").label(dimension))
             columns.append(rows.c[f"{dimension}_id"].label(f"{dimension}_id"))
     return columns
 
 
-def _converted(shape: Shape, binds: Binds, rows, keys: list, sums: Sequence[str],
-               money: Sequence[str], name: str) -> SourceStatements:
+def _converted(
+    shape: Shape,
+    binds: Binds,
+    rows: Subquery,
+    keys: Sequence[ColumnElement[Any]],
+    sums: Sequence[str],
+    money: Sequence[str],
+    name: str,
+) -> SourceStatements:
     """Rows of sums in one currency (ad sums of a key and bucket, a snapshot bucket of one ad,
     the store's sums of one day or hour) converted at the rate of their `day` and summed per
     (keys, bucket) as float8 (exact until then): the rate multiplies sums, never single
     orders. `UNCONVERTED` counts the rows whose money found no rate; the missing-rates
     statement names them (run only when there are some)."""
-    fx, on, rate = _fx(binds.workspace_id, binds.currency, rows.c.day, rows.c.currency,
-                       f"{name}_fx")
+    fx, on, rate = _fx(
+        binds.workspace_id, binds.currency, rows.c.day, rows.c.currency, f"{name}_fx"
+    )
     bucket = rows.c[BUCKET] if shape.grain else None
-    lacking = and_(rows.c.currency != binds.currency, fx.rate.is_(None),
-                   or_(*(rows.c[m] != 0 for m in money)) if money else false())
-    withheld = ([cast(func.sum(rows.c[WITHHELD]), BigInteger).label(WITHHELD)]
-                if WITHHELD in rows.c else [])
-    facts = (select(*keys,
-                    (literal_column("'total'", String) if bucket is None else bucket)
-                    .label(BUCKET),
-                    *(cast(func.sum(rows.c[s] * rate if s in money else rows.c[s]), Float)
-                      .label(s) for s in sums),
-                    func.count().filter(lacking).label(UNCONVERTED), *withheld)
-             .select_from(rows).outerjoin(fx, on)
-             .group_by(*keys, *([] if bucket is None else [bucket])))
-    missing = (select(rows.c.currency, rows.c.day).select_from(rows).outerjoin(fx, on)
-               .where(lacking).distinct())
+    lacking = and_(
+        rows.c.currency != binds.currency,
+        fx.rate.is_(None),
+        or_(*(rows.c[m] != 0 for m in money)) if money else false(),
+    )
+    withheld = (
+        [cast(func.sum(rows.c[WITHHELD]), BigInteger).label(WITHHELD)] if WITHHELD in rows.c else []
+    )
+    facts = (
+        select(
+            *keys,
+            (literal_column("'total'", String) if bucket is None else bucket).label(BUCKET),
+            *(
+                cast(func.sum(rows.c[s] * rate if s in money else rows.c[s]), Float).label(s)
+                for s in sums
+            ),
+            func.count().filter(lacking).label(UNCONVERTED),
+            *withheld,
+        )
+        .select_from(rows)
+        .outerjoin(fx, on)
+        .group_by(*keys, *([] if bucket is None else [bucket]))
+    )
+    missing = (
+        select(rows.c.currency, rows.c.day)
+        .select_from(rows)
+        .outerjoin(fx, on)
+        .where(lacking)
+        .distinct()
+    )
     return SourceStatements(facts, missing)
 
 
-def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...], name: str = "ad",
-                  ranked: bool = False, cut: bool = False) -> SourceStatements:
+def ad_statements(
+    shape: Shape,
+    binds: Binds,
+    sums: tuple[str, ...],
+    name: str = "ad",
+    ranked: bool = False,
+    cut: bool = False,
+) -> SourceStatements:
     """Ad sums per (dimensions, bucket) over the period, money in the workspace currency,
     from the coarsest source that answers the query; `ranked`: only the shape's top rows
     (`_ranked`); `cut`: the period stops at a clock time (`TimeRange.until`). `name` keeps
@@ -446,61 +589,71 @@ def ad_statements(shape: Shape, binds: Binds, sums: tuple[str, ...], name: str =
     source = _ad_rows(shape, binds, ad_source(shape, cut), sums, cut).subquery(f"{name}_source")
     dimensions = _dimension_columns(shape, source)
     withheld = [source.c[WITHHELD]] if WITHHELD in source.c else []
-    rows = (select(*dimensions, *([source.c[BUCKET]] if shape.grain else []), source.c.day,
-                   source.c.currency, *(source.c[s] for s in sums), *withheld)
-            .where(*_filters(shape, source)).subquery(f"{name}_rows"))
-    statements = _converted(shape, binds, rows, [rows.c[c.name] for c in dimensions], sums,
-                            [s for s in sums if s in AD_MONEY], name)
+    rows = (
+        select(
+            *dimensions,
+            *([source.c[BUCKET]] if shape.grain else []),
+            source.c.day,
+            source.c.currency,
+            *(source.c[s] for s in sums),
+            *withheld,
+        )
+        .where(*_filters(shape, source))
+        .subquery(f"{name}_rows")
+    )
+    statements = _converted(
+        shape,
+        binds,
+        rows,
+        [rows.c[c.name] for c in dimensions],
+        sums,
+        [s for s in sums if s in AD_MONEY],
+        name,
+    )
     if ranked and shape.ranking:
-        return SourceStatements(_ranked(shape, statements.facts, name),
-                                statements.missing_rates)
+        return SourceStatements(_ranked(shape, statements.facts, name), statements.missing_rates)
     return statements
 
 
-def _ranked(shape: Shape, facts: Select, name: str) -> Select:
-    """The top `limit` rows of `facts` by the shape's ranking, in the service's order (nulls
+def _ranked(shape: Shape, facts: Select[Any], name: str) -> Select[Any]:
+    """The top `limit` rows of `facts` by the shape's ranking, in the engine's order (nulls
     last; ties broken by names in code-point order, then ids, then bucket), with UNCONVERTED
     counted over every row before the cut: a missing rate anywhere still fails the query."""
+    if shape.ranking is None:
+        raise ValueError("only a shape with a ranking is ranked in SQL")
     rows = facts.subquery(f"{name}_unranked")
     metric, direction = shape.ranking
-    value = metric_expression(metric, rows.c)
-    order = [(value.desc() if direction == "desc" else value.asc()).nulls_last()]
+    # The evaluator's SQL does the engine's float operations in its order: ranks tie alike.
+    value = evaluate.sql(catalogue.formula_of(metric), rows.c)
+    order: list[ColumnElement[Any]] = [
+        (value.desc() if direction == "desc" else value.asc()).nulls_last()
+    ]
     for dimension in shape.dimensions:
         order.append(rows.c[dimension].collate("C"))
         if dimension != "provider":
             order.append(rows.c[f"{dimension}_id"].asc().nulls_last())
     if shape.grain:
         order.append(rows.c[BUCKET])
-    return (select(*(c for c in rows.c if c.name != UNCONVERTED),
-                   cast(func.sum(rows.c[UNCONVERTED]).over(), BigInteger).label(UNCONVERTED))
-            .order_by(*order).limit(bindparam("limit", type_=Integer)))
+    return (
+        select(
+            *(c for c in rows.c if c.name != UNCONVERTED),
+            cast(func.sum(rows.c[UNCONVERTED]).over(), BigInteger).label(UNCONVERTED),
+        )
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
-def metric_expression(metric_id: str, sums):
-    """A metric over columns of float8 sums, in SQL: the twin of the service's evaluation
-    (the same float operations in the same order, so ranks tie exactly where its do); x/0
-    is NULL."""
-    formula = catalogue.get_metric(metric_id).formula
-    if formula is None:
-        return sums[metric_id]
-    if isinstance(formula, Difference):
-        return metric_expression(formula.minuend, sums) - metric_expression(
-            formula.subtrahend, sums)
-    numerator = metric_expression(formula.numerator, sums) * literal(float(formula.scale), Float)
-    denominator = metric_expression(formula.denominator, sums)
-    return numerator / func.nullif(denominator, 0, type_=Float)  # float8 / float8
-
-
-def _local_hour(column, binds: Binds):
+def _local_hour(column: ColumnLike, binds: Binds) -> Function[Any]:
     return func.date_trunc("hour", func.timezone(binds.timezone, column))
 
 
-def _store_sums(**given) -> list:
+def _store_sums(**given: ColumnElement[Any]) -> list[Label[Any]]:
     """Every store sum in STORE_SUMS order: the given expressions, 0 for the others."""
     return [given.get(c, literal(0)).label(c) for c in STORE_SUMS]
 
 
-def _store_rows(shape: Shape, binds: Binds, name: str):
+def _store_rows(shape: Shape, binds: Binds, name: str) -> Subquery:
     """Store sums per (local hour, currency) from the Shopify rows themselves, in [start,
     end) to the instant, each hour under its bucket of the shape's grain; counted as the
     rollup counts them (metricx.sync.rollup, store_daily): orders' sales by processed time,
@@ -508,59 +661,114 @@ def _store_rows(shape: Shape, binds: Binds, name: str):
     ws = binds.workspace_id
     live = ShopifyOrder.cancelled_at.is_(None)
     order_hour = _local_hour(ShopifyOrder.processed_at, binds)
-    orders = (select(order_hour.label("at"), ShopifyOrder.currency.label("currency"),
-                     *_store_sums(orders=func.count().filter(live),
-                                  gross=func.sum(ShopifyOrder.gross_sales),
-                                  discounts=func.sum(ShopifyOrder.discounts),
-                                  shipping=func.sum(ShopifyOrder.shipping),
-                                  taxes=func.sum(ShopifyOrder.taxes),
-                                  cogs=func.coalesce(func.sum(ShopifyOrder.cogs).filter(live),
-                                                     0)))
-              .where(ShopifyOrder.workspace_id == ws, ShopifyOrder.processed_at >= binds.start,
-                     ShopifyOrder.processed_at < binds.end, ShopifyOrder.test.is_(false()))
-              .group_by(order_hour, ShopifyOrder.currency))
+    orders = (
+        select(
+            order_hour.label("at"),
+            ShopifyOrder.currency.label("currency"),
+            *_store_sums(
+                orders=func.count().filter(live),
+                gross=func.sum(ShopifyOrder.gross_sales),
+                discounts=func.sum(ShopifyOrder.discounts),
+                shipping=func.sum(ShopifyOrder.shipping),
+                taxes=func.sum(ShopifyOrder.taxes),
+                cogs=func.coalesce(func.sum(ShopifyOrder.cogs).filter(live), 0),
+            ),
+        )
+        .where(
+            ShopifyOrder.workspace_id == ws,
+            ShopifyOrder.processed_at >= binds.start,
+            ShopifyOrder.processed_at < binds.end,
+            ShopifyOrder.test.is_(false()),
+        )
+        .group_by(order_hour, ShopifyOrder.currency)
+    )
     refund_hour = _local_hour(ShopifyRefund.created_at, binds)
-    refunds = (select(refund_hour.label("at"), ShopifyOrder.currency.label("currency"),
-                      *_store_sums(refunds=func.sum(ShopifyRefund.sales),
-                                   shipping=-func.sum(ShopifyRefund.shipping),
-                                   taxes=-func.sum(ShopifyRefund.taxes)))
-               .join(ShopifyOrder, and_(ShopifyOrder.id == ShopifyRefund.order_id,
-                                        ShopifyOrder.workspace_id == ws))
-               .where(ShopifyRefund.workspace_id == ws, ShopifyRefund.created_at >= binds.start,
-                      ShopifyRefund.created_at < binds.end, ShopifyOrder.test.is_(false()))
-               .group_by(refund_hour, ShopifyOrder.currency))
-    back = (select(*(func.coalesce(func.sum(getattr(ShopifyRefund, c)), 0).label(c)
-                     for c in ("sales", "shipping", "taxes")))
-            .where(ShopifyRefund.order_id == ShopifyOrder.id).lateral(f"{name}_back"))
+    refunds = (
+        select(
+            refund_hour.label("at"),
+            ShopifyOrder.currency.label("currency"),
+            *_store_sums(
+                refunds=func.sum(ShopifyRefund.sales),
+                shipping=-func.sum(ShopifyRefund.shipping),
+                taxes=-func.sum(ShopifyRefund.taxes),
+            ),
+        )
+        .join(
+            ShopifyOrder,
+            and_(ShopifyOrder.id == ShopifyRefund.order_id, ShopifyOrder.workspace_id == ws),
+        )
+        .where(
+            ShopifyRefund.workspace_id == ws,
+            ShopifyRefund.created_at >= binds.start,
+            ShopifyRefund.created_at < binds.end,
+            ShopifyOrder.test.is_(false()),
+        )
+        .group_by(refund_hour, ShopifyOrder.currency)
+    )
+    back = (
+        select(
+            *(
+                func.coalesce(func.sum(getattr(ShopifyRefund, c)), 0).label(c)
+                for c in ("sales", "shipping", "taxes")
+            )
+        )
+        .where(ShopifyRefund.order_id == ShopifyOrder.id)
+        .lateral(f"{name}_back")
+    )
     cancel_hour = _local_hour(ShopifyOrder.cancelled_at, binds)
-    cancels = (select(cancel_hour.label("at"), ShopifyOrder.currency.label("currency"),
-                      *_store_sums(
-                          refunds=func.sum(ShopifyOrder.gross_sales - ShopifyOrder.discounts
-                                           - back.c.sales),
-                          shipping=-func.sum(ShopifyOrder.shipping - back.c.shipping),
-                          taxes=-func.sum(ShopifyOrder.taxes - back.c.taxes)))
-               .select_from(ShopifyOrder).join(back, literal(True))
-               .where(ShopifyOrder.workspace_id == ws, ShopifyOrder.cancelled_at >= binds.start,
-                      ShopifyOrder.cancelled_at < binds.end, ShopifyOrder.test.is_(false()))
-               .group_by(cancel_hour, ShopifyOrder.currency))
+    cancels = (
+        select(
+            cancel_hour.label("at"),
+            ShopifyOrder.currency.label("currency"),
+            *_store_sums(
+                refunds=func.sum(ShopifyOrder.gross_sales - ShopifyOrder.discounts - back.c.sales),
+                shipping=-func.sum(ShopifyOrder.shipping - back.c.shipping),
+                taxes=-func.sum(ShopifyOrder.taxes - back.c.taxes),
+            ),
+        )
+        .select_from(ShopifyOrder)
+        .join(back, literal(True))
+        .where(
+            ShopifyOrder.workspace_id == ws,
+            ShopifyOrder.cancelled_at >= binds.start,
+            ShopifyOrder.cancelled_at < binds.end,
+            ShopifyOrder.test.is_(false()),
+        )
+        .group_by(cancel_hour, ShopifyOrder.currency)
+    )
     first_hour = _local_hour(ShopifyCustomer.first_order_at, binds)
     # New customers are a count: no rate applies, so they go under the workspace currency.
-    customers = (select(first_hour.label("at"), binds.currency.label("currency"),
-                        *_store_sums(new_customers=func.count()))
-                 .where(ShopifyCustomer.workspace_id == ws,
-                        ShopifyCustomer.first_order_at >= binds.start,
-                        ShopifyCustomer.first_order_at < binds.end)
-                 .group_by(first_hour))
+    customers = (
+        select(
+            first_hour.label("at"),
+            binds.currency.label("currency"),
+            *_store_sums(new_customers=func.count()),
+        )
+        .where(
+            ShopifyCustomer.workspace_id == ws,
+            ShopifyCustomer.first_order_at >= binds.start,
+            ShopifyCustomer.first_order_at < binds.end,
+        )
+        .group_by(first_hour)
+    )
     parts = union_all(orders, refunds, cancels, customers).subquery(f"{name}_parts")
     day = cast(parts.c.at, Date)
     bucket = parts.c.at if shape.grain == "hour" else _bucket(shape.grain, day)
-    return (select(*([] if bucket is None else [bucket.label(BUCKET)]), day.label("day"),
-                   parts.c.currency, *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS))
-            .group_by(parts.c.at, parts.c.currency).subquery(f"{name}_rows"))
+    return (
+        select(
+            *([] if bucket is None else [bucket.label(BUCKET)]),
+            day.label("day"),
+            parts.c.currency,
+            *(func.sum(parts.c[c]).label(c) for c in STORE_SUMS),
+        )
+        .group_by(parts.c.at, parts.c.currency)
+        .subquery(f"{name}_rows")
+    )
 
 
-def store_statements(shape: Shape, binds: Binds, name: str = "store",
-                     cut: bool = False) -> SourceStatements:
+def store_statements(
+    shape: Shape, binds: Binds, name: str = "store", cut: bool = False
+) -> SourceStatements:
     """Raw store sums per bucket over the period (workspace days, workspace currency): from
     store_daily, or for hourly grain and a period `cut` at a clock time from the Shopify
     rows."""
@@ -568,42 +776,93 @@ def store_statements(shape: Shape, binds: Binds, name: str = "store",
         rows = _store_rows(shape, binds, name)
     else:
         bucket = _bucket(shape.grain, StoreDaily.day)
-        rows = (select(*([] if bucket is None else [bucket.label(BUCKET)]),
-                       StoreDaily.day.label("day"), StoreDaily.currency,
-                       *(getattr(StoreDaily, c) for c in STORE_SUMS))
-                .where(StoreDaily.workspace_id == binds.workspace_id,
-                       StoreDaily.day.between(binds.first, binds.last))
-                .subquery(f"{name}_rows"))
+        rows = (
+            select(
+                *([] if bucket is None else [bucket.label(BUCKET)]),
+                StoreDaily.day.label("day"),
+                StoreDaily.currency,
+                *(getattr(StoreDaily, c) for c in STORE_SUMS),
+            )
+            .where(
+                StoreDaily.workspace_id == binds.workspace_id,
+                StoreDaily.day.between(binds.first, binds.last),
+            )
+            .subquery(f"{name}_rows")
+        )
     return _converted(shape, binds, rows, [], STORE_SUMS, STORE_MONEY, name)
 
 
-def store_statement(query: SemanticQuery, scope: Scope, span: TimeRange) -> Select:
-    """Raw store sums per bucket over `span` (workspace days, workspace currency): orders,
-    gross, discounts, shipping, taxes, cogs, refunds, new_customers. Runs on its own."""
-    return store_statements(Shape.of(query), Binds.of(scope, span),
-                            cut=span.until is not None).facts
+def snapshot_statements(binds: Binds) -> SourceStatements:
+    """Spend and conversions per snapshot bucket of the period, as they were synced: its
+    local start (`bucket_start`), `granularity` ("15m", "1h"), money in the workspace
+    currency at the rate of its local day."""
+    ws = binds.workspace_id
+    start = func.timezone(binds.timezone, MetricSnapshot.bucket_start)
+    currency = _currency(binds)
+    rows = (
+        select(
+            start.label("bucket_start"),
+            MetricSnapshot.granularity,
+            cast(start, Date).label("day"),
+            currency,
+            func.sum(MetricSnapshot.spend).label("spend"),
+            func.sum(MetricSnapshot.conversions).label("conversions"),
+        )
+        .join(Entity, and_(Entity.id == MetricSnapshot.entity_id, Entity.workspace_id == ws))
+        .join(Connection, _connection_join(binds, Entity.connection_id))
+        .where(
+            MetricSnapshot.workspace_id == ws,
+            MetricSnapshot.bucket_start >= binds.start,
+            MetricSnapshot.bucket_start < binds.end,
+        )
+        .group_by(MetricSnapshot.bucket_start, MetricSnapshot.granularity, currency)
+        .subquery("snapshot_rows")
+    )
+    return _converted(
+        Shape((), None, False, False, False),
+        binds,
+        rows,
+        [rows.c.bucket_start, rows.c.granularity],
+        ("spend", "conversions"),
+        ("spend",),
+        "snapshot",
+    )
 
 
 # --- helpers for a fact source built with its values (e.g. metricx.semantic.attributed) --------
 
 
-def bucket_of(grain: str | None, day):
+def bucket_of(grain: str | None, day: ColumnLike) -> ColumnLike:
     """The time bucket of a local day: itself, its week or month, or "total"."""
     bucket = _bucket(grain, day)
     return literal("total") if bucket is None else bucket
 
 
-def fx_join(scope: Scope, day, currency, name: str = "fx"):
+def fx_join(
+    scope: Scope, day: ColumnLike, currency: ColumnLike, name: str = "fx"
+) -> tuple[type[FxRate], ColumnElement[bool], Case[Any]]:
     """(fx alias, join condition, rate) of `currency` into the workspace currency on `day`."""
     return _fx(scope.workspace_id, scope.currency, day, currency, name)
 
 
-def dimension_columns(query: SemanticQuery, rows) -> list:
+def rates_statement(
+    scope: Scope, currencies: Sequence[str], first: date, last: date
+) -> Select[str, date, Decimal]:
+    """(currency, day, rate) into the workspace currency of `currencies` on first..last."""
+    return select(FxRate.from_currency, FxRate.day, FxRate.rate).where(
+        FxRate.workspace_id == scope.workspace_id,
+        FxRate.to_currency == scope.currency,
+        FxRate.from_currency.in_(currencies),
+        FxRate.day.between(first, last),
+    )
+
+
+def dimension_columns(query: SemanticQuery, rows: Subquery) -> list[Label[Any]]:
     """The query's dimension columns (names, and ids as `<dim>_id`) over a tree's columns."""
     return _dimension_columns(Shape.of(query), rows)
 
 
-def tree_filters(query: SemanticQuery, rows) -> list:
+def tree_filters(query: SemanticQuery, rows: Subquery) -> list[ColumnElement[bool]]:
     """The query's filters, values bound, over a tree's `<level>_id`/`_name` and provider."""
     return _filters(Shape.of(query), rows, filter_params(query))
 
@@ -615,35 +874,40 @@ class QueryStatement:
     own columns; `missing_rates`: the (currency, day) pairs lacking a rate, run only when a
     fact row counts UNCONVERTED money."""
 
-    statement: Select
+    statement: CompoundSelect[Any]
     columns: dict[tuple[str, int], tuple[str, ...]]
-    missing_rates: Select
+    missing_rates: CompoundSelect[Any]
 
 
 @lru_cache(maxsize=512)
-def query_statement(shape: Shape, ad_sums: tuple[str, ...], store: bool,
-                    cuts: tuple[bool, ...]) -> QueryStatement:
+def query_statement(
+    shape: Shape, ad_sums: tuple[str, ...], store: bool, cuts: tuple[bool, ...]
+) -> QueryStatement:
     """The statements of every query of this shape (built and compiled once, then cached);
     `cuts`: for each period (main, then comparison), whether it stops at a clock time."""
-    facts, missing = [], []
+    facts: list[tuple[str, int, Select[Any]]] = []
+    missing: list[Select[Any]] = []
     for period, cut in enumerate(cuts):
         binds = Binds.placeholders(period)
-        sources = {}
+        sources: dict[str, SourceStatements] = {}
         if ad_sums:  # a ranking cuts the main period; the comparison keeps every row
-            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0,
-                                          cut)
+            sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0, cut)
         if store:
             sources["store"] = store_statements(shape, binds, f"store{period}", cut)
         for name, statements in sources.items():
             facts.append((name, period, statements.facts))
             missing.append(statements.missing_rates)
-    return QueryStatement(_union(facts), {
-        (name, period): tuple(c.name for c in part.selected_columns)
-        for name, period, part in facts}, union_all(*missing))
+    return QueryStatement(
+        _union(facts),
+        {
+            (name, period): tuple(c.name for c in part.selected_columns)
+            for name, period, part in facts
+        },
+        union_all(*missing),
+    )
 
 
-def query_params(query: SemanticQuery, scope: Scope,
-                 spans: Sequence[TimeRange]) -> dict[str, Any]:
+def query_params(query: SemanticQuery, scope: Scope, spans: Sequence[TimeRange]) -> dict[str, Any]:
     """The values of a query statement's placeholders."""
     params = filter_params(query)
     if ranks_in_sql(query):
@@ -653,21 +917,26 @@ def query_params(query: SemanticQuery, scope: Scope,
     return params
 
 
-def _union(parts: Sequence[tuple[str, int, Select]]) -> Select:
+def _union(parts: Sequence[tuple[str, int, Select[Any]]]) -> CompoundSelect[Any]:
     """Statements as one (UNION ALL), each row tagged with its (part, period); a column a
     statement lacks is NULL."""
-    types: dict[str, object] = {}
+    types: dict[str, TypeEngine[Any]] = {}
     for _, _, statement in parts:
         for column in statement.selected_columns:
             types.setdefault(column.name, column.type)
     selects = []
     for index, (part, period, statement) in enumerate(parts):
         rows = statement.subquery(f"part_{index}")
-        selects.append(select(
-            literal_column(f"'{part}'", String).label(PART),
-            literal_column(str(int(period)), Integer).label(PERIOD),
-            *(rows.c[name] if name in rows.c else cast(null(), types[name]).label(name)
-              for name in types)))
+        selects.append(
+            select(
+                literal_column(f"'{part}'", String).label(PART),
+                literal_column(str(int(period)), Integer).label(PERIOD),
+                *(
+                    rows.c[name] if name in rows.c else cast(null(), types[name]).label(name)
+                    for name in types
+                ),
+            )
+        )
     return union_all(*selects)
 
 

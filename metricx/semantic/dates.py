@@ -1,6 +1,6 @@
 """Date phrases to inclusive date ranges, comparison periods, and UTC bounds.
 
-One implementation of DESIGN.md's conventions, shared by the copilot and the pages: weeks start
+One implementation of docs/design.md's conventions, shared by the copilot and the pages: weeks start
 Monday; "this week" = Monday..today; "last week" = the previous Monday..Sunday; "last N days" =
 the N whole days before today; named periods ("last month", "vs last week") are taken whole.
 Dates are in the workspace time zone; utc_bounds turns them into a half-open UTC interval.
@@ -83,9 +83,17 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         ),
         start=1,
@@ -144,12 +152,18 @@ def _parse_token(text: str, today: date) -> _Partial | None:
         match = pattern.match(text)
         if match:
             parts = match.groupdict()
-            month = _MONTHS[parts["month"]] if parts.get("month") else parts.get("month_num")
-            year, day = parts.get("year"), parts.get("day")
-            if month and not 1 <= int(month) <= 12:
-                raise DatePhraseError(f"{text!r} is not a date: there is no month {int(month)}")
-            return _Partial(*(int(v) if v else None for v in (year, month, day)))
+            month = (
+                _MONTHS[parts["month"]] if parts.get("month") else _number(parts.get("month_num"))
+            )
+            if month is not None and not 1 <= month <= 12:
+                raise DatePhraseError(f"{text!r} is not a date: there is no month {month}")
+            return _Partial(_number(parts.get("year")), month, _number(parts.get("day")))
     return None
+
+
+def _number(digits: str | None) -> int | None:
+    """A matched group of digits as a number; None when the group did not take part."""
+    return int(digits) if digits else None
 
 
 def _latest_not_after(token: _Partial, today: date) -> _Partial:
@@ -215,9 +229,27 @@ _NUMBER_WORDS = {
     word: n
     for n, word in enumerate(
         (
-            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-            "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-            "eighteen", "nineteen", "twenty",
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
         )
     )
 } | {"thirty": 30, "sixty": 60, "ninety": 90, "a": 1}
@@ -246,7 +278,7 @@ def _count(text: str | None) -> int:
 
 
 def _last_periods(match: re.Match[str], anchor: date) -> TimeRange:
-    """"last N <unit>s" (unit defaults to days, N to 1) relative to ``anchor``."""
+    """ "last N <unit>s" (unit defaults to days, N to 1) relative to ``anchor``."""
     count = _count(match["n"])
     if count < 1:
         raise DatePhraseError(f"{match[0]!r} covers nothing; use a count of at least 1")
@@ -283,7 +315,9 @@ def _explicit(text: str, today: date) -> TimeRange | None:
     if match and (start := _parse_token(match["a"], today)) is not None:
         if start.year is None:
             start = _latest_not_after(start, today)
-        begin = _in_year(start, start.year).span()[0]
+        else:
+            start = _in_year(start, start.year)
+        begin = start.span()[0]
         if begin > today:
             raise DatePhraseError(f"{_show(start)} is after today ({today})")
         return _range(begin, today)

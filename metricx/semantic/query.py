@@ -99,7 +99,7 @@ class TimeRange(_Model):
 
     start: date = Field(description="First day, inclusive (YYYY-MM-DD).")
     end: date = Field(description="Last day, inclusive (YYYY-MM-DD); not before start.")
-    # Left out of the JSON when null, so a range of whole days keeps DESIGN.md's shape.
+    # Left out of the JSON when null, so a range of whole days keeps docs/design.md's shape.
     until: time | None = Field(
         default=None,
         exclude_if=lambda value: value is None,
@@ -149,7 +149,7 @@ class Filters(_Model):
     """Restrictions on the ad side. null means no restriction."""
 
     provider: list[Provider] | None = Field(
-        default=None, description="Only these ad platforms, e.g. [\"meta\"]."
+        default=None, description='Only these ad platforms, e.g. ["meta"].'
     )
     name_contains: str | None = Field(
         default=None,
@@ -175,11 +175,16 @@ class Filters(_Model):
     @field_validator("entity_ids")
     @classmethod
     def _ids(cls, value: list[int] | None) -> list[int] | None:
-        bad = [i for i in _optional_list(value, "entity id") or []
-               if not 1 <= i <= validation.MAX_BIGINT]
+        bad = [
+            i
+            for i in _optional_list(value, "entity id") or []
+            if not 1 <= i <= validation.MAX_BIGINT
+        ]
         if bad:
-            raise ValueError(f"entity ids are positive integers up to "
-                             f"{validation.MAX_BIGINT:,}, got {quoted(bad[0])}")
+            raise ValueError(
+                f"entity ids are positive integers up to "
+                f"{validation.MAX_BIGINT:,}, got {quoted(bad[0])}"
+            )
         return value
 
     def restricts_ads(self) -> bool:
@@ -247,13 +252,18 @@ def _unknown_metrics_problem(metric_ids: list[str]) -> str | None:
     for metric_id in unknown:
         close = catalogue.suggest_metrics(metric_id[:100])
         if close:
-            problems.append(f"unknown metric {quoted(metric_id)} (did you mean "
-                            + " or ".join(repr(c) for c in close) + "?)")
+            problems.append(
+                f"unknown metric {quoted(metric_id)} (did you mean "
+                + " or ".join(repr(c) for c in close)
+                + "?)"
+            )
         else:
             unlisted.append(quoted(metric_id))
     if unlisted:
-        problems.append(f"unknown metric{'s' if len(unlisted) > 1 else ''} "
-                        f"{', '.join(unlisted)} (known metrics: {', '.join(catalogue.METRIC_IDS)})")
+        problems.append(
+            f"unknown metric{'s' if len(unlisted) > 1 else ''} "
+            f"{', '.join(unlisted)} (known metrics: {', '.join(catalogue.METRIC_IDS)})"
+        )
     return "; ".join(problems)
 
 
@@ -388,8 +398,13 @@ class SemanticQuery(_Model):
 
     @property
     def base_metrics(self) -> tuple[str, ...]:
-        """The additive sums the compiler must fetch for this query."""
+        """The base (additive) metrics this query's metrics are computed from."""
         return catalogue.base_metrics_for(self.metrics)
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The fact sums the engine must fetch for this query (catalogue.facts_for)."""
+        return catalogue.facts_for(self.metrics)
 
     @property
     def needs_attribution(self) -> bool:
@@ -426,7 +441,7 @@ class SemanticQuery(_Model):
             raise QueryValidationError(describe_errors(exc)) from exc
 
     def to_json(self) -> str:
-        """Compact JSON in DESIGN.md's shape (every key present, dates as YYYY-MM-DD)."""
+        """Compact JSON in docs/design.md's shape (every key present, dates as YYYY-MM-DD)."""
         return self.model_dump_json()
 
     @classmethod
@@ -471,7 +486,7 @@ _NOUNS = {
 def _where(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
-        name = part if isinstance(part, int) else quoted(part, 40).strip("'\"")
+        name = str(part) if isinstance(part, int) else quoted(part, 40).strip("'\"")
         text += f"[{name}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
@@ -487,11 +502,11 @@ def _describe(error: ErrorDetails) -> str:
     if kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
     elif kind == "literal_error":
-        text = (f"unknown {_NOUNS.get(field, field)} {quoted(given)}; "
-                f"expected {ctx['expected']}")
+        text = f"unknown {_NOUNS.get(field, field)} {quoted(given)}; expected {ctx['expected']}"
         options = re.findall(r"'([^']*)'", str(ctx["expected"]))
-        close = difflib.get_close_matches(quoted(given, 100).strip("'\"").lower(), options,
-                                          n=1, cutoff=0.6)
+        close = difflib.get_close_matches(
+            quoted(given, 100).strip("'\"").lower(), options, n=1, cutoff=0.6
+        )
         text += f" (did you mean {close[0]!r}?)" if close else ""
     elif kind.startswith(("date", "datetime")):
         text = f"{quoted(given)} is not a date; use YYYY-MM-DD"
@@ -511,6 +526,9 @@ def describe_errors(exc: ValidationError) -> str:
     "invalid query: limit: must be at most 100, got 500"."""
     problems = list(dict.fromkeys(_describe(e) for e in exc.errors()))
     more = len(problems) - MAX_PROBLEMS
-    line = "invalid query: " + "; ".join(problems[:MAX_PROBLEMS]) + (
-        f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
+    line = (
+        "invalid query: "
+        + "; ".join(problems[:MAX_PROBLEMS])
+        + (f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
+    )
     return " ".join(line.split())

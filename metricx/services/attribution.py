@@ -15,33 +15,36 @@ what is tagged badly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
-from sqlalchemy import Date, and_, cast, func, select, text
+from sqlalchemy import Date, Select, and_, cast, func, select, text
 
 from metricx.actor import Actor
 from metricx.attribution.channels import CHANNEL_LABELS
 from metricx.attribution.compute import live_orders, order_returns_sql, order_revenue_sql
 from metricx.db import get_reader, transaction
+from metricx.jobs import enqueue_attribution
 from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
-from metricx.queue import get_queue
 from metricx.semantic.attributed import entity_tree
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.compiler import Scope
 from metricx.semantic.dates import utc_bounds
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import Attribution as AttributionSettings
 from metricx.semantic.query import TimeRange
 from metricx.services import audit
-from metricx.services.metrics import run_query
 from metricx.services.workspaces import find_workspace
+from metricx.vocabulary import AD_PROVIDERS
 
-ATTRIBUTE_JOB = "workers.jobs.attribute_workspace"
-PLATFORMS = ("meta", "google")
 #: reconciliation columns: metric id → column name
-RECONCILED = {"spend": "spend", "conversions": "platform_conversions",
-              "conversion_value": "platform_value", "attributed_orders": "attributed_orders",
-              "attributed_revenue": "attributed_revenue"}
+RECONCILED = {
+    "spend": "spend",
+    "conversions": "platform_conversions",
+    "conversion_value": "platform_value",
+    "attributed_orders": "attributed_orders",
+    "attributed_revenue": "attributed_revenue",
+}
 #: Claims within this share of the store's orders count as "about as many".
 ABOUT_EQUAL = 0.02
 
@@ -50,7 +53,7 @@ def _scope(workspace_id: int) -> Scope:
     return Scope.of(find_workspace(workspace_id))
 
 
-def _frame(statement) -> pd.DataFrame:
+def _frame(statement: Select[*tuple[Any, ...]]) -> pd.DataFrame:
     with get_reader().connect() as conn:
         result = conn.execute(statement)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -66,11 +69,18 @@ class StoreTotals(NamedTuple):
 
 def _store_totals(scope: Scope, span: TimeRange) -> StoreTotals:
     start, end = utc_bounds(span, scope.timezone)
-    row = _frame(select(func.count().label("orders"),
-                        func.coalesce(func.sum(order_revenue_sql()), 0).label("revenue"),
-                        func.coalesce(func.sum(order_returns_sql()), 0).label("refunded"))
-                 .where(ShopifyOrder.workspace_id == scope.workspace_id, *live_orders(),
-                        ShopifyOrder.processed_at >= start, ShopifyOrder.processed_at < end))
+    row = _frame(
+        select(
+            func.count().label("orders"),
+            func.coalesce(func.sum(order_revenue_sql()), 0).label("revenue"),
+            func.coalesce(func.sum(order_returns_sql()), 0).label("refunded"),
+        ).where(
+            ShopifyOrder.workspace_id == scope.workspace_id,
+            *live_orders(),
+            ShopifyOrder.processed_at >= start,
+            ShopifyOrder.processed_at < end,
+        )
+    )
     return StoreTotals(*(float(row[column][0]) for column in StoreTotals._fields))
 
 
@@ -97,13 +107,15 @@ _DASHBOARD_DEDUCTIONS = text("""
 def _dashboard_deductions(scope: Scope, span: TimeRange) -> DashboardDeductions:
     lo, hi = utc_bounds(span, scope.timezone)
     with get_reader().connect() as conn:
-        row = conn.execute(_DASHBOARD_DEDUCTIONS,
-                           {"ws": scope.workspace_id, "lo": lo, "hi": hi}).one()
+        row = conn.execute(
+            _DASHBOARD_DEDUCTIONS, {"ws": scope.workspace_id, "lo": lo, "hi": hi}
+        ).one()
     return DashboardDeductions(*(float(value) for value in row))
 
 
-def channel_breakdown(workspace_id: int, span: TimeRange,
-                      settings: AttributionSettings | None = None) -> pd.DataFrame:
+def channel_breakdown(
+    workspace_id: int, span: TimeRange, settings: AttributionSettings | None = None
+) -> pd.DataFrame:
     """Orders and revenue credited per channel (and platform) for orders placed in `span`;
     the last row is what no touch in the window explains. Amounts in the order currency
     summed as-is: attribution reconciles against the store, which sells in one currency."""
@@ -111,29 +123,50 @@ def channel_breakdown(workspace_id: int, span: TimeRange,
     start, end = utc_bounds(span, scope.timezone)
     tree = entity_tree(scope).subquery("tree")
     credited = _frame(
-        select(Touchpoint.channel, tree.c.provider,
-               func.sum(Attribution.credit).label("orders"),
-               func.sum(Attribution.revenue).label("revenue"))
+        select(
+            Touchpoint.channel,
+            tree.c.provider,
+            func.sum(Attribution.credit).label("orders"),
+            func.sum(Attribution.revenue).label("revenue"),
+        )
         .select_from(Attribution)
-        .join(Touchpoint, and_(Touchpoint.id == Attribution.touchpoint_id,
-                               Touchpoint.workspace_id == workspace_id))
+        .join(
+            Touchpoint,
+            and_(
+                Touchpoint.id == Attribution.touchpoint_id, Touchpoint.workspace_id == workspace_id
+            ),
+        )
         .outerjoin(tree, tree.c.entity_id == Attribution.entity_id)
-        .where(Attribution.workspace_id == workspace_id, Attribution.model == settings.model,
-               Attribution.window_days == (settings.window_days or 0),
-               Attribution.mode == "cash",
-               Attribution.credited_at >= start, Attribution.credited_at < end)
+        .where(
+            Attribution.workspace_id == workspace_id,
+            Attribution.model == settings.model,
+            Attribution.window_days == (settings.window_days or 0),
+            Attribution.mode == "cash",
+            Attribution.credited_at >= start,
+            Attribution.credited_at < end,
+        )
         .group_by(Touchpoint.channel, tree.c.provider)
-        .order_by(Touchpoint.channel, tree.c.provider))
+        .order_by(Touchpoint.channel, tree.c.provider)
+    )
     credited["orders"] = credited["orders"].astype(float)
     credited["revenue"] = credited["revenue"].astype(float)
     orders, revenue, _ = _store_totals(scope, span)
-    rest = pd.DataFrame([{"channel": "unattributed", "provider": None,
-                          "orders": orders - credited["orders"].sum(),
-                          "revenue": revenue - credited["revenue"].sum()}])
+    rest = pd.DataFrame(
+        [
+            {
+                "channel": "unattributed",
+                "provider": None,
+                "orders": orders - credited["orders"].sum(),
+                "revenue": revenue - credited["revenue"].sum(),
+            }
+        ]
+    )
     frame = pd.concat([credited, rest], ignore_index=True) if len(credited) else rest
-    frame["label"] = [CHANNEL_LABELS.get(c, "Unattributed (no touch in the window)")
-                      + (f" · {p.capitalize()}" if isinstance(p, str) else "")
-                      for c, p in zip(frame["channel"], frame["provider"], strict=True)]
+    frame["label"] = [
+        CHANNEL_LABELS.get(c, "Unattributed (no touch in the window)")
+        + (f" · {p.capitalize()}" if isinstance(p, str) else "")
+        for c, p in zip(frame["channel"], frame["provider"], strict=True)
+    ]
     return frame[["label", "channel", "provider", "orders", "revenue"]]
 
 
@@ -173,18 +206,24 @@ class Reconciliation:
         if claimed == 0 and orders == 0:
             return "Neither the platforms nor the store recorded a purchase in these days."
         if abs(claimed - orders) <= ABOUT_EQUAL * orders:
-            return (f"The platforms report about as many purchases as the store has orders "
-                    f"{counts}; that need not mean they agree: each platform also claims "
-                    "orders another platform claims, while attribution gives each order out "
-                    "once.")
+            return (
+                f"The platforms report about as many purchases as the store has orders "
+                f"{counts}; that need not mean they agree: each platform also claims "
+                "orders another platform claims, while attribution gives each order out "
+                "once."
+            )
         if claimed > orders:
-            return (f"The platforms report more purchases than the store sold {counts}: each "
-                    "platform counts view-through and cross-device conversions and claims "
-                    "orders another platform also claims; attribution gives each order out "
-                    "once.")
-        return (f"The platforms report fewer purchases than the store has orders {counts}: "
-                "the rest came from other channels (organic, email, direct) or were not "
-                "tracked.")
+            return (
+                f"The platforms report more purchases than the store sold {counts}: each "
+                "platform counts view-through and cross-device conversions and claims "
+                "orders another platform also claims; attribution gives each order out "
+                "once."
+            )
+        return (
+            f"The platforms report fewer purchases than the store has orders {counts}: "
+            "the rest came from other channels (organic, email, direct) or were not "
+            "tracked."
+        )
 
     def revenue_summary(self) -> str:
         """Why this store revenue differs from the Dashboard's, with both amounts."""
@@ -194,53 +233,87 @@ class Reconciliation:
 
         both = f"{money(self.store_revenue)} vs {money(self.dashboard_revenue)}"
         if round(self.store_revenue, 2) == round(self.dashboard_revenue, 2):
-            return (f"This is the Dashboard's store revenue too ({money(self.store_revenue)}): "
-                    "net sales plus shipping, taxes excluded.")
+            return (
+                f"This is the Dashboard's store revenue too ({money(self.store_revenue)}): "
+                "net sales plus shipping, taxes excluded."
+            )
         # Whatever the refunds do not explain is the currency conversion (attribution sums
         # each order in its own currency; the metric engine converts at each day's rate).
-        converted = (self.dashboard_revenue - self.store_revenue) - (
-            self.order_refunds - self.refunds_issued) - self.cancelled
-        cancelled = (f"; it also counts cancelled orders as sold on their day and returned on "
-                     f"the day they were cancelled ({money(self.cancelled)} net in these days)"
-                     if abs(self.cancelled) >= 0.005 else "")
-        conversion = (f"; and the Dashboard converts other currencies at each day's rate "
-                      f"({money(abs(converted))} of the difference)"
-                      if abs(converted) >= 0.005 else "")
-        return (f"Attributed revenue counts each order placed in these days less what has been "
-                f"refunded on it so far ({money(self.order_refunds)}); the Dashboard's store "
-                f"revenue counts the same orders less the refunds issued in these days, "
-                f"whatever day their order was placed ({money(self.refunds_issued)})"
-                f"{cancelled}{conversion}: {both}.")
+        converted = (
+            (self.dashboard_revenue - self.store_revenue)
+            - (self.order_refunds - self.refunds_issued)
+            - self.cancelled
+        )
+        cancelled = (
+            f"; it also counts cancelled orders as sold on their day and returned on "
+            f"the day they were cancelled ({money(self.cancelled)} net in these days)"
+            if abs(self.cancelled) >= 0.005
+            else ""
+        )
+        conversion = (
+            f"; and the Dashboard converts other currencies at each day's rate "
+            f"({money(abs(converted))} of the difference)"
+            if abs(converted) >= 0.005
+            else ""
+        )
+        return (
+            f"Attributed revenue counts each order placed in these days less what has been "
+            f"refunded on it so far ({money(self.order_refunds)}); the Dashboard's store "
+            f"revenue counts the same orders less the refunds issued in these days, "
+            f"whatever day their order was placed ({money(self.refunds_issued)})"
+            f"{cancelled}{conversion}: {both}."
+        )
 
 
-def reconciliation(workspace_id: int, span: TimeRange,
-                   settings: AttributionSettings | None = None) -> Reconciliation:
+def reconciliation(
+    workspace_id: int, span: TimeRange, settings: AttributionSettings | None = None
+) -> Reconciliation:
     """Per platform: platform-reported conversions and value, orders and revenue the model
     credits to its ads, and the gap between the two (cash mode, orders placed in `span`)."""
     settings = (settings or AttributionSettings()).model_copy(update={"mode": "cash"})
-    query = {"metrics": ["conversions", "conversion_value", "attributed_orders",
-                         "attributed_revenue", "spend"],
-             "time_range": span.model_dump(mode="json"), "dimensions": ["provider"],
-             "attribution": settings.model_dump(mode="json")}
+    query = {
+        "metrics": [
+            "conversions",
+            "conversion_value",
+            "attributed_orders",
+            "attributed_revenue",
+            "spend",
+        ],
+        "time_range": span.model_dump(mode="json"),
+        "dimensions": ["provider"],
+        "attribution": settings.model_dump(mode="json"),
+    }
     result = run_query(workspace_id, query)
     # A platform not connected has nothing (0); conversions of part of a day that the engine
     # withheld stay unknown (NaN), never 0.
-    platforms = (result.frame.set_index("provider")[list(RECONCILED)].astype(float)
-                 .reindex(list(PLATFORMS), fill_value=0.0))
+    platforms = (
+        result.frame.set_index("provider")[list(RECONCILED)]
+        .astype(float)
+        .reindex(list(AD_PROVIDERS), fill_value=0.0)
+    )
     known = [column for column in RECONCILED if column not in result.withheld]
     platforms[known] = platforms[known].fillna(0.0)
     platforms = platforms.rename(columns=RECONCILED).rename_axis("platform").reset_index()
-    platforms["over_claim"] = (platforms["platform_conversions"]
-                               / platforms["attributed_orders"].where(
-                                   platforms["attributed_orders"] != 0))
+    platforms["over_claim"] = platforms["platform_conversions"] / platforms[
+        "attributed_orders"
+    ].where(platforms["attributed_orders"] != 0)
     scope = _scope(workspace_id)
     store, deducted = _store_totals(scope, span), _dashboard_deductions(scope, span)
-    dashboard = run_query(workspace_id, {"metrics": ["store_revenue"],
-                                         "time_range": span.model_dump(mode="json")}).frame
-    return Reconciliation(platforms, store.orders, store.revenue, settings, scope.currency,
-                          store.refunded, float(dashboard["store_revenue"].iloc[0]),
-                          deducted.refunds_issued, deducted.cancelled,
-                          result.withheld.get("conversions"))
+    dashboard = run_query(
+        workspace_id, {"metrics": ["store_revenue"], "time_range": span.model_dump(mode="json")}
+    ).frame
+    return Reconciliation(
+        platforms,
+        store.orders,
+        store.revenue,
+        settings,
+        scope.currency,
+        store.refunded,
+        float(dashboard["store_revenue"].iloc[0]),
+        deducted.refunds_issued,
+        deducted.cancelled,
+        result.withheld.get("conversions"),
+    )
 
 
 @dataclass(frozen=True)
@@ -253,42 +326,62 @@ class Hygiene:
 def _seen(workspace_id: int, level: str) -> set[int]:
     """Ids of `level` entities that some touchpoint points at (itself or a finer entity)."""
     tree = entity_tree(_scope(workspace_id)).subquery("tree")
-    frame = _frame(select(tree.c[f"{level}_id"].label("id")).distinct()
-                   .select_from(Touchpoint).join(tree, tree.c.entity_id == Touchpoint.entity_id)
-                   .where(Touchpoint.workspace_id == workspace_id))
+    frame = _frame(
+        select(tree.c[f"{level}_id"].label("id"))
+        .distinct()
+        .select_from(Touchpoint)
+        .join(tree, tree.c.entity_id == Touchpoint.entity_id)
+        .where(Touchpoint.workspace_id == workspace_id)
+    )
     return {int(i) for i in frame["id"].dropna()}
 
 
 def utm_hygiene(workspace_id: int, span: TimeRange) -> Hygiene:
     silent = {}
     for level in ("campaign", "ad"):
-        spending = run_query(workspace_id, {
-            "metrics": ["spend"], "time_range": span.model_dump(mode="json"),
-            "dimensions": ["provider", level],
-            "order_by": {"metric": "spend", "direction": "desc"}}).frame
+        spending = run_query(
+            workspace_id,
+            {
+                "metrics": ["spend"],
+                "time_range": span.model_dump(mode="json"),
+                "dimensions": ["provider", level],
+                "order_by": {"metric": "spend", "direction": "desc"},
+            },
+        ).frame
         spending = spending[spending["spend"] > 0]
-        silent[level] = spending[~spending[f"{level}_id"].isin(_seen(workspace_id, level))] \
-            .reset_index(drop=True)
+        silent[level] = spending[
+            ~spending[f"{level}_id"].isin(_seen(workspace_id, level))
+        ].reset_index(drop=True)
     unmatched = _frame(
-        select(Touchpoint.channel, Touchpoint.utm_source, Touchpoint.utm_medium,
-               Touchpoint.utm_campaign,
-               func.count(func.distinct(CustomerJourney.order_id)).label("orders"),
-               cast(func.max(Touchpoint.occurred_at), Date).label("last_seen"))
+        select(
+            Touchpoint.channel,
+            Touchpoint.utm_source,
+            Touchpoint.utm_medium,
+            Touchpoint.utm_campaign,
+            func.count(func.distinct(CustomerJourney.order_id)).label("orders"),
+            cast(func.max(Touchpoint.occurred_at), Date).label("last_seen"),
+        )
         .join(CustomerJourney, CustomerJourney.id == Touchpoint.journey_id)
-        .where(Touchpoint.workspace_id == workspace_id,
-               Touchpoint.channel.in_(("paid_social", "paid_search")),
-               Touchpoint.entity_id.is_(None))
-        .group_by(Touchpoint.channel, Touchpoint.utm_source, Touchpoint.utm_medium,
-                  Touchpoint.utm_campaign)
-        .order_by(func.count(func.distinct(CustomerJourney.order_id)).desc()))
+        .where(
+            Touchpoint.workspace_id == workspace_id,
+            Touchpoint.channel.in_(("paid_social", "paid_search")),
+            Touchpoint.entity_id.is_(None),
+        )
+        .group_by(
+            Touchpoint.channel,
+            Touchpoint.utm_source,
+            Touchpoint.utm_medium,
+            Touchpoint.utm_campaign,
+        )
+        .order_by(func.count(func.distinct(CustomerJourney.order_id)).desc())
+    )
     return Hygiene(silent["campaign"], silent["ad"], unmatched)
 
 
 def request_recompute(actor: Actor) -> str:
     """Queue a full recomputation of the workspace's attributions; returns the job id."""
     actor.require_admin("recompute attribution")
-    job = get_queue("low").enqueue(ATTRIBUTE_JOB, actor.workspace_id,
-                                   description="attribution recomputation", job_timeout=3600)
+    job_id = enqueue_attribution(actor.workspace_id)
     with transaction() as session:
-        audit.record(session, actor, "attribution.recompute", f"job {job.id}")
-    return job.id
+        audit.record(session, actor, "attribution.recompute", f"job {job_id}")
+    return job_id

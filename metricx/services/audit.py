@@ -12,16 +12,27 @@ from metricx.db import new_session
 from metricx.models import AuditLog
 
 
-def record(session: Session, actor: Actor, action: str, target: str | None = None,
-           **details: Any) -> None:
-    session.add(AuditLog(workspace_id=actor.workspace_id, user_id=actor.user_id,
-                         actor=actor.label, action=action, target=target, details=details))
+def record(
+    session: Session, actor: Actor, action: str, target: str | None = None, **details: Any
+) -> None:
+    session.add(
+        AuditLog(
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            actor=actor.label,
+            action=action,
+            target=target,
+            details=details,
+        )
+    )
 
 
 def recent(workspace_id: int, limit: int = 50) -> list[AuditLog]:
     with new_session() as session:
         rows = session.scalars(
-            select(AuditLog).where(AuditLog.workspace_id == workspace_id)
-            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).limit(limit)
+            select(AuditLog)
+            .where(AuditLog.workspace_id == workspace_id)
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+            .limit(limit)
         )
         return list(rows)

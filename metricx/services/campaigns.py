@@ -13,21 +13,23 @@ from sqlalchemy import func, select
 
 from metricx.db import new_session
 from metricx.errors import InvalidInputError
-from metricx.models import AD_PROVIDERS, Connection, Entity
+from metricx.models import Connection, Entity
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
-from metricx.services.metrics import run_query
+from metricx.vocabulary import AD_PROVIDERS, LEVELS, PARENT_LEVELS
 
-LEVELS = ("account", "campaign", "adset", "ad")
-PARENT_LEVEL = {"campaign": "account", "adset": "campaign", "ad": "adset"}
-CHILD_LEVEL = {parent: child for child, parent in PARENT_LEVEL.items()}
+CHILD_LEVEL = dict(zip(PARENT_LEVELS, LEVELS[1:], strict=True))  # the level a node opens to
 #: The ancestors a row of each level shows beside its name, top down (same-named ads differ
 #: by their ad set and campaign).
-PARENT_COLUMNS = {"account": (), "campaign": ("account",), "adset": ("campaign",),
-                  "ad": ("campaign", "adset")}
+PARENT_COLUMNS = {
+    "account": (),
+    "campaign": ("account",),
+    "adset": ("campaign",),
+    "ad": ("campaign", "adset"),
+}
 TABLE_METRICS = ["spend", "conversions", "roas", "cpa", "ctr", "cpc"]
 SORT_KEYS = ("name", *TABLE_METRICS)
-_TREE_COLUMNS = ["id", "level", "name", "status", "budget", "currency", "parent_id",
-                 "provider"]
+_TREE_COLUMNS = ["id", "level", "name", "status", "budget", "currency", "parent_id", "provider"]
 
 
 def _check_level(level: str) -> None:
@@ -42,19 +44,27 @@ def tree(workspace_id: int) -> pd.DataFrame:
     `adset_id`/`adset`; empty at and below the node's own level)."""
     with new_session() as session:
         rows = session.execute(
-            select(Entity.id, Entity.level, Entity.name, Entity.status, Entity.budget,
-                   Connection.currency, Entity.parent_id, Connection.provider)
+            select(
+                Entity.id,
+                Entity.level,
+                Entity.name,
+                Entity.status,
+                Entity.budget,
+                Connection.currency,
+                Entity.parent_id,
+                Connection.provider,
+            )
             .join(Connection, Connection.id == Entity.connection_id)
-            .where(Entity.workspace_id == workspace_id,
-                   Connection.workspace_id == workspace_id)).all()
+            .where(Entity.workspace_id == workspace_id, Connection.workspace_id == workspace_id)
+        ).all()
     parent = {row.id: row.parent_id for row in rows}
     level_of = {row.id: row.level for row in rows}
     name_of = {row.id: row.name for row in rows}
-    found: dict[str, list[int | None]] = {level: [] for level in LEVELS[:-1]}
+    found: dict[str, list[int | None]] = {level: [] for level in PARENT_LEVELS}
     for row in rows:
         ancestors = {}
         above = row.parent_id
-        for _ in LEVELS[:-1]:  # an ad is three steps below its account
+        for _ in PARENT_LEVELS:  # an ad is three steps below its account
             if above not in level_of:
                 break
             ancestors[level_of[above]] = above
@@ -78,8 +88,11 @@ def nodes(workspace_id: int, level: str) -> pd.DataFrame:
 def connected_ad_accounts(workspace_id: int) -> int:
     """How many ad accounts (Meta, Google Ads) the workspace has connected."""
     with new_session() as session:
-        return session.scalar(select(func.count()).select_from(Connection).where(
-            Connection.workspace_id == workspace_id, Connection.provider.in_(AD_PROVIDERS)))
+        return session.execute(
+            select(func.count())
+            .select_from(Connection)
+            .where(Connection.workspace_id == workspace_id, Connection.provider.in_(AD_PROVIDERS))
+        ).scalar_one()
 
 
 def under(everything: pd.DataFrame, within: Iterable[int]) -> pd.Series:
@@ -87,14 +100,20 @@ def under(everything: pd.DataFrame, within: Iterable[int]) -> pd.Series:
     depth: the ads inside a campaign, not only the ad sets."""
     ids = list(within)
     inside = everything["id"].isin(ids)
-    for level in LEVELS[:-1]:
+    for level in PARENT_LEVELS:
         inside |= everything[f"{level}_id"].isin(ids)
     return inside
 
 
-def level_table(workspace_id: int, level: str, period: TimeRange,
-                within: Sequence[int] | None = None, search: str | None = None,
-                sort_by: str = "spend", descending: bool = True) -> pd.DataFrame:
+def level_table(
+    workspace_id: int,
+    level: str,
+    period: TimeRange,
+    within: Sequence[int] | None = None,
+    search: str | None = None,
+    sort_by: str = "spend",
+    descending: bool = True,
+) -> pd.DataFrame:
     """Nodes of one level with their ancestors and their metrics over `period`; `within`
     keeps what lies under those entity ids (at any depth), `search` filters names; sorted by
     `sort_by` (a metric of TABLE_METRICS or the name; nodes without a value last, ties by
@@ -102,10 +121,15 @@ def level_table(workspace_id: int, level: str, period: TimeRange,
     _check_level(level)
     if sort_by not in SORT_KEYS:
         raise InvalidInputError(f"sort by one of {', '.join(SORT_KEYS)}")
-    query = {"metrics": TABLE_METRICS, "time_range": period.model_dump(mode="json"),
-             "dimensions": [level],
-             "filters": {"entity_ids": list(within) if within else None,
-                         "name_contains": search or None}}
+    query = {
+        "metrics": TABLE_METRICS,
+        "time_range": period.model_dump(mode="json"),
+        "dimensions": [level],
+        "filters": {
+            "entity_ids": list(within) if within else None,
+            "name_contains": search or None,
+        },
+    }
     metrics = run_query(workspace_id, query).frame.rename(columns={f"{level}_id": "id"})
     everything = tree(workspace_id)
     table = everything[everything["level"] == level]
@@ -114,22 +138,27 @@ def level_table(workspace_id: int, level: str, period: TimeRange,
     if search and search.strip():
         table = table[table["name"].str.contains(search.strip(), case=False, regex=False)]
     # Ids as integers on both sides, also when one side is empty (no rows: no dtype).
-    table = table.merge(metrics.drop(columns=[level]).astype({"id": "int64"}), on="id",
-                        how="left")
+    table = table.merge(metrics.drop(columns=[level]).astype({"id": "int64"}), on="id", how="left")
     table[TABLE_METRICS] = table[TABLE_METRICS].astype(float)
     table["spend"] = table["spend"].fillna(0.0)
     keys = [sort_by] if sort_by == "name" else [sort_by, "name"]
-    return table.sort_values(keys, ascending=[not descending, True][:len(keys)],
-                             na_position="last", kind="mergesort").reset_index(drop=True)
+    return table.sort_values(
+        keys, ascending=[not descending, True][: len(keys)], na_position="last", kind="mergesort"
+    ).reset_index(drop=True)
 
 
-def trend(workspace_id: int, entity_ids: Sequence[int] | None,
-          period: TimeRange) -> pd.DataFrame:
+def trend(workspace_id: int, entity_ids: Sequence[int] | None, period: TimeRange) -> pd.DataFrame:
     """The daily TABLE_METRICS of what lies under `entity_ids` (every ad when None), one row
     per `day` (a date)."""
-    daily = run_query(workspace_id, {
-        "metrics": TABLE_METRICS, "grain": "day", "time_range": period.model_dump(mode="json"),
-        "filters": {"entity_ids": list(entity_ids) if entity_ids else None}}).frame
+    daily = run_query(
+        workspace_id,
+        {
+            "metrics": TABLE_METRICS,
+            "grain": "day",
+            "time_range": period.model_dump(mode="json"),
+            "filters": {"entity_ids": list(entity_ids) if entity_ids else None},
+        },
+    ).frame
     return daily.assign(day=pd.to_datetime(daily["day"]))
 
 
@@ -155,8 +184,10 @@ class Crumb:
 
 
 def _depth(everything: pd.DataFrame) -> dict[int, int]:
-    return {i: LEVELS.index(level) for i, level in zip(everything["id"], everything["level"],
-                                                       strict=True)}
+    return {
+        i: LEVELS.index(level)
+        for i, level in zip(everything["id"], everything["level"], strict=True)
+    }
 
 
 def _ancestor(everything: pd.DataFrame, node_id: int, level: str) -> int | None:
@@ -173,7 +204,7 @@ def _most_specific(everything: pd.DataFrame, ids: Iterable[int]) -> tuple[int, .
     set A is inside A)."""
     kept = set(ids)
     rows = everything[everything["id"].isin(kept)]
-    covered = {int(a) for level in LEVELS[:-1] for a in rows[f"{level}_id"].dropna()}
+    covered = {int(a) for level in PARENT_LEVELS for a in rows[f"{level}_id"].dropna()}
     return tuple(sorted(kept - covered))
 
 
@@ -228,16 +259,22 @@ def breadcrumb(everything: pd.DataFrame, view: View) -> list[Crumb]:
     crumbs = [Crumb("All campaigns", View("campaign"))]
     if len(view.within) == 1:
         inside = everything[everything["id"] == view.within[0]].iloc[0]
-        for level in LEVELS[:LEVELS.index(inside["level"])]:
+        for level in LEVELS[: LEVELS.index(inside["level"])]:
             if pd.notna(inside[f"{level}_id"]):
-                crumbs.append(Crumb(inside[level], View(CHILD_LEVEL[level],
-                                                        (int(inside[f"{level}_id"]),))))
-        crumbs.append(Crumb(inside["name"], View(CHILD_LEVEL[inside["level"]],
-                                                 (int(inside["id"]),))))
+                crumbs.append(
+                    Crumb(inside[level], View(CHILD_LEVEL[level], (int(inside[f"{level}_id"]),)))
+                )
+        crumbs.append(
+            Crumb(inside["name"], View(CHILD_LEVEL[inside["level"]], (int(inside["id"]),)))
+        )
     elif view.within:
         names = everything.set_index("id").loc[list(view.within), "name"]
         crumbs.append(Crumb(", ".join(names), View(view.level, view.within)))
     if crumbs[-1].view.level != view.level:
-        crumbs.append(Crumb({"adset": "Ad sets", "ad": "Ads"}.get(view.level, "Campaigns"),
-                            View(view.level, view.within)))
+        crumbs.append(
+            Crumb(
+                {"adset": "Ad sets", "ad": "Ads"}.get(view.level, "Campaigns"),
+                View(view.level, view.within),
+            )
+        )
     return crumbs

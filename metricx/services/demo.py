@@ -77,9 +77,15 @@ def _fx_rates(workspace_id: int, currencies: set[str], start: date, end: date) -
         for offset in range((end - start).days + 1):
             day = start + timedelta(days=offset)
             wobble = Decimal((offset * 7919) % 41 - 20) / Decimal(2000)  # within ±1 %
-            rows.append({"workspace_id": workspace_id, "day": day, "from_currency": currency,
-                         "to_currency": DEMO_CURRENCY,
-                         "rate": (anchor * (1 + wobble)).quantize(Decimal("0.000001"))})
+            rows.append(
+                {
+                    "workspace_id": workspace_id,
+                    "day": day,
+                    "from_currency": currency,
+                    "to_currency": DEMO_CURRENCY,
+                    "rate": (anchor * (1 + wobble)).quantize(Decimal("0.000001")),
+                }
+            )
     if rows:
         with transaction() as session:
             session.execute(insert(FxRate).values(rows).on_conflict_do_nothing())
@@ -99,17 +105,28 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
     settings = {"sandbox": True, "seed": seed, "anchor": today.isoformat()}
     wanted = [(a.provider, a.external_id, a.name) for a in merchant.accounts]
     wanted.append(("shopify", credentials.shopify_shop, "Northwind Outfitters (Shopify)"))
-    tokens = {"meta": credentials.meta_access_token, "google": credentials.google_refresh_token,
-              "shopify": credentials.shopify_access_token}
+    tokens = {
+        "meta": credentials.meta_access_token,
+        "google": credentials.google_refresh_token,
+        "shopify": credentials.shopify_access_token,
+    }
     for provider, account_id, name in wanted:
         if (provider, account_id) in existing:
             continue
-        extra = {"login_customer_id": credentials.google_login_customer_id} \
-            if provider == "google" else {}
-        add_connection(actor, provider, account_id, tokens[provider], name=name,
-                       settings={**settings, **extra})
-    _fx_rates(workspace.id, {a.currency for a in merchant.accounts},
-              merchant.start_day - timedelta(days=1), today + timedelta(days=FX_DAYS_AHEAD))
+        extra = (
+            {"login_customer_id": credentials.google_login_customer_id}
+            if provider == "google"
+            else {}
+        )
+        add_connection(
+            actor, provider, account_id, tokens[provider], name=name, settings={**settings, **extra}
+        )
+    _fx_rates(
+        workspace.id,
+        {a.currency for a in merchant.accounts},
+        merchant.start_day - timedelta(days=1),
+        today + timedelta(days=FX_DAYS_AHEAD),
+    )
     return Demo(workspace, list_connections(workspace.id), merchant.start_day, today, seed)
 
 
@@ -119,9 +136,15 @@ def demo_merchant(demo: Demo) -> Merchant:
     return Merchant(demo.seed, today=demo.end)
 
 
-def replay_storefront(workspace_id: int, merchant: Merchant, *, now: datetime,
-                      start: date | None = None, end: date | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> PixelReplay:
+def replay_storefront(
+    workspace_id: int,
+    merchant: Merchant,
+    *,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PixelReplay:
     """Send what the Shopify custom pixel of `merchant`'s storefront sent (local days
     start..end, default: the whole history up to `now`) into the workspace, the way the
     collector takes a request (metricx.pixel.app): the content type and body size checks,
@@ -152,10 +175,13 @@ def replay_storefront(workspace_id: int, merchant: Merchant, *, now: datetime,
             for request in storefront.requests(key, browser, now):
                 raw = request.body.encode()
                 refuse_oversize(len(raw), settings.max_body_bytes)
-                payload = parse_payload(raw, max_events=settings.max_batch_events,
-                                        now=request.received_at)
-                rows += [{**event.row(owner), "received_at": request.received_at}
-                         for event in payload.events]
+                payload = parse_payload(
+                    raw, max_events=settings.max_batch_events, now=request.received_at
+                )
+                rows += [
+                    {**event.row(owner), "received_at": request.received_at}
+                    for event in payload.events
+                ]
                 requests += 1
             if len(rows) >= PIXEL_CHUNK:
                 stored += insert_replayed_events(rows)
@@ -180,8 +206,14 @@ def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
             progress(label, done, total)
 
         kind = "shop" if connection.provider == "shopify" else "range"
-        outcome = sync_connection(demo.workspace.id, connection.id, kind, start=demo.start,
-                                  end=demo.end - timedelta(days=1), progress=report)
+        outcome = sync_connection(
+            demo.workspace.id,
+            connection.id,
+            kind,
+            start=demo.start,
+            end=demo.end - timedelta(days=1),
+            progress=report,
+        )
         rows += outcome.rows
         if connection.provider != "shopify":
             rows += sync_connection(demo.workspace.id, connection.id, "intraday").rows
@@ -189,11 +221,13 @@ def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
     # orders just synced (so the shop's orders up to now come first).
     merchant = demo_merchant(demo)
     rows += replay_storefront(
-        demo.workspace.id, merchant, now=datetime.now(UTC),
+        demo.workspace.id,
+        merchant,
+        now=datetime.now(UTC),
         start=max(merchant.start_day, demo.end - timedelta(days=PIXEL_DAYS - 1)),
-        progress=lambda done, total: progress("Pixel events", done, total)).stored
-    attribute_workspace(demo.workspace.id, lambda done, total: progress("Attribution", done,
-                                                                         total))
+        progress=lambda done, total: progress("Pixel events", done, total),
+    ).stored
+    attribute_workspace(demo.workspace.id, lambda done, total: progress("Attribution", done, total))
     return rows
 
 
@@ -203,24 +237,38 @@ def sandbox_merchants() -> set[tuple[int, date]]:
 
     with new_session() as session:
         settings = session.scalars(select(Connection.settings)).all()
-    return {(int(s.get("seed", DEFAULT_SEED)), date.fromisoformat(s["anchor"]))
-            for s in settings if s.get("sandbox") and s.get("anchor")}
+    return {
+        (int(s.get("seed", DEFAULT_SEED)), date.fromisoformat(s["anchor"]))
+        for s in settings
+        if s.get("sandbox") and s.get("anchor")
+    }
 
 
 def enqueue_backfill(demo: Demo) -> list[str]:
     """Queue the demo's history for the workers: every day before today, then today so far."""
-    from metricx.sync.scheduling import enqueue_sync
+    from metricx.jobs import enqueue_sync
 
     # The storefront's pixel history first, so the shop sync's attribution finds it.
-    replay_storefront(demo.workspace.id, demo_merchant(demo), now=datetime.now(UTC),
-                      start=max(demo.start, demo.end - timedelta(days=PIXEL_DAYS - 1)))
+    replay_storefront(
+        demo.workspace.id,
+        demo_merchant(demo),
+        now=datetime.now(UTC),
+        start=max(demo.start, demo.end - timedelta(days=PIXEL_DAYS - 1)),
+    )
     queued = []
     for connection in demo.connections:
         if connection.provider == "shopify":
             jobs = [enqueue_sync(demo.workspace.id, connection.id, "shop")]
         else:
-            jobs = [enqueue_sync(demo.workspace.id, connection.id, "range", start=demo.start,
-                                 end=demo.end - timedelta(days=1)),
-                    enqueue_sync(demo.workspace.id, connection.id, "intraday")]
+            jobs = [
+                enqueue_sync(
+                    demo.workspace.id,
+                    connection.id,
+                    "range",
+                    start=demo.start,
+                    end=demo.end - timedelta(days=1),
+                ),
+                enqueue_sync(demo.workspace.id, connection.id, "intraday"),
+            ]
         queued += [job.job_id for job in jobs if job.job_id]
     return queued

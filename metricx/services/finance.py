@@ -1,13 +1,14 @@
 """The P&L: per day, week (from Monday) or month, in the workspace's days and currency.
 
-Store sums come from the semantic layer's compiler, counted as the metrics count them (orders
-by processed day, refunds by refund day, cancellations by cancel day: metricx.sync.rollup;
-FX-converted), so the P&L's revenue lines are the engine's numbers; ad spend per platform from
-the metric service, order costs from the cost rules (metricx.costs), and custom expenses from
-the expenses table, converted through fx_rates at the rate of each day. Everything is computed
-per day first — a monthly expense is prorated over the days of its month, a share-of-revenue
-expense needs each day's revenue — then summed into periods; margins are ratios of the summed
-lines (null when revenue is 0).
+Store sums come from the metric engine (metricx.semantic.engine.daily_store_facts), counted
+as the metrics count them (orders by processed day, refunds by refund day, cancellations by
+cancel day: metricx.sync.rollup; FX-converted), ad spend per platform from `run_query`, and
+custom expenses from the expenses table, converted by the engine at the rate of each day. Every
+line is a formula (`LINE_FORMULAS`) over those sums, the catalogue's store metrics and order
+costs and the cost settings, evaluated by the one evaluator (metricx.semantic.evaluate).
+Sums are taken per day first — a monthly expense is prorated over the days of its month, a
+share-of-revenue expense needs each day's revenue — then summed into periods, and the lines
+computed from the period sums; margins are ratios of those (null when revenue is 0).
 """
 
 from __future__ import annotations
@@ -16,82 +17,160 @@ import calendar
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from metricx import costs as cost_rules
-from metricx.db import get_reader, new_session
 from metricx.errors import InvalidInputError
-from metricx.models import AD_PROVIDERS, Expense, FxRate
-from metricx.semantic import compiler
-from metricx.semantic.catalogue import Metric
-from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.models import Expense
+from metricx.semantic import catalogue, evaluate
+from metricx.semantic.catalogue import ORDER_COSTS, Metric, Unit
+from metricx.semantic.compiler import Scope
+from metricx.semantic.engine import convert_daily, daily_store_facts, run_query
+from metricx.semantic.evaluate import Params
+from metricx.semantic.expression import Expression, Ref
+from metricx.semantic.query import TimeRange
 from metricx.services.expenses import list_expenses
-from metricx.services.metrics import MissingFxRateError, run_query
-from metricx.services.settings import Costs
-from metricx.services.settings import costs as workspace_costs
-from metricx.services.workspaces import find_workspace
+from metricx.vocabulary import AD_PROVIDERS
 
 GRAINS = ("day", "week", "month")
 MAX_DAYS = 3 * 366  # a P&L longer than this is better read per year
 
 
-def _line(line_id: str, label: str, definition: str, higher_is_better: bool | None = True,
-          unit: str = "currency") -> Metric:
+def _line(
+    line_id: str,
+    label: str,
+    definition: str,
+    higher_is_better: bool | None = True,
+    unit: Unit = "currency",
+) -> Metric:
     return Metric(line_id, label, unit, higher_is_better, f"{label} = {definition}", "finance")
 
 
 LINES: tuple[Metric, ...] = (
-    _line("gross_sales", "Gross sales", "price × quantity of the orders placed (test orders "
-          "excluded; a cancelled order is a sale on its day and a refund on its cancel day), "
-          "before discounts."),
+    _line(
+        "gross_sales",
+        "Gross sales",
+        "price × quantity of the orders placed (test orders "
+        "excluded; a cancelled order is a sale on its day and a refund on its cancel day), "
+        "before discounts.",
+    ),
     _line("discounts", "Discounts", "discounts given on those orders.", False),
-    _line("refunds", "Refunds", "sales returned (taxes and shipping excluded) on the day of "
-          "the refund, and a cancelled order's remaining sales on the day it is cancelled.",
-          False),
+    _line(
+        "refunds",
+        "Refunds",
+        "sales returned (taxes and shipping excluded) on the day of "
+        "the refund, and a cancelled order's remaining sales on the day it is cancelled.",
+        False,
+    ),
     _line("net_sales", "Net sales", "gross sales − discounts − refunds."),
-    _line("shipping_charged", "Shipping charged", "shipping customers paid, less shipping "
-          "refunded."),
+    _line(
+        "shipping_charged", "Shipping charged", "shipping customers paid, less shipping refunded."
+    ),
     _line("taxes", "Taxes", "taxes collected less taxes refunded; shown, not revenue.", None),
     _line("store_revenue", "Revenue", "net sales + shipping charged (taxes excluded)."),
     _line("cogs", "COGS", "product unit cost × quantity sold.", False),
     _line("gross_profit", "Gross profit", "net sales − COGS."),
-    _line("shipping_costs", "Shipping costs", "shipping cost per order × orders + shipping "
-          "cost share × revenue (cost settings).", False),
+    _line(
+        "shipping_costs",
+        "Shipping costs",
+        "shipping cost per order × orders + shipping cost share × revenue (cost settings).",
+        False,
+    ),
     _line("handling", "Handling", "handling cost per order × orders (cost settings).", False),
-    _line("payment_fees", "Payment fees", "payment fee share × amount charged (incl. shipping "
-          "and taxes) + fixed fee × orders (cost settings).", False),
-    _line("profit_before_ad_spend", "Profit before ad spend", "net sales + shipping charged "
-          "− COGS − shipping costs − handling − payment fees."),
-    *(_line(f"ad_spend_{p}", f"Ad spend · {p.title()}", f"what {p.title()} charged for your "
-            "ads.", None) for p in AD_PROVIDERS),
-    _line("ad_spend_expenses", "Ad spend · expenses", "custom expenses flagged "
-          "\"counts as ad spend\".", None),
-    _line("ad_spend", "Ad spend", "ad spend on every platform + expenses counted as ad spend.",
-          None),
+    _line(
+        "payment_fees",
+        "Payment fees",
+        "payment fee share × amount charged (incl. shipping "
+        "and taxes) + fixed fee × orders (cost settings).",
+        False,
+    ),
+    _line(
+        "profit_before_ad_spend",
+        "Profit before ad spend",
+        "net sales + shipping charged − COGS − shipping costs − handling − payment fees.",
+    ),
+    *(
+        _line(
+            f"ad_spend_{p}",
+            f"Ad spend · {p.title()}",
+            f"what {p.title()} charged for your ads.",
+            None,
+        )
+        for p in AD_PROVIDERS
+    ),
+    _line(
+        "ad_spend_expenses",
+        "Ad spend · expenses",
+        'custom expenses flagged "counts as ad spend".',
+        None,
+    ),
+    _line(
+        "ad_spend", "Ad spend", "ad spend on every platform + expenses counted as ad spend.", None
+    ),
     _line("contribution_margin", "Contribution margin", "profit before ad spend − ad spend."),
-    _line("other_expenses", "Other expenses", "custom expenses not counted as ad spend: "
-          "monthly ones prorated by day, one-offs on their date, shares of revenue.", False),
+    _line(
+        "other_expenses",
+        "Other expenses",
+        "custom expenses not counted as ad spend: "
+        "monthly ones prorated by day, one-offs on their date, shares of revenue.",
+        False,
+    ),
     _line("net_profit", "Net profit", "contribution margin − other expenses."),
     _line("gross_margin", "Gross margin", "gross profit ÷ revenue.", unit="percent"),
-    _line("profit_before_ad_spend_margin", "Margin before ad spend",
-          "profit before ad spend ÷ revenue.", unit="percent"),
-    _line("contribution_margin_rate", "Contribution margin %", "contribution margin ÷ revenue.",
-          unit="percent"),
+    _line(
+        "profit_before_ad_spend_margin",
+        "Margin before ad spend",
+        "profit before ad spend ÷ revenue.",
+        unit="percent",
+    ),
+    _line(
+        "contribution_margin_rate",
+        "Contribution margin %",
+        "contribution margin ÷ revenue.",
+        unit="percent",
+    ),
     _line("net_margin", "Net margin", "net profit ÷ revenue.", unit="percent"),
 )
 LINE_IDS: tuple[str, ...] = tuple(line.id for line in LINES)
 #: margin line -> the profit line it divides by revenue
-MARGINS = {"gross_margin": "gross_profit", "profit_before_ad_spend_margin":
-           "profit_before_ad_spend", "contribution_margin_rate": "contribution_margin",
-           "net_margin": "net_profit"}
+MARGINS = {
+    "gross_margin": "gross_profit",
+    "profit_before_ad_spend_margin": "profit_before_ad_spend",
+    "contribution_margin_rate": "contribution_margin",
+    "net_margin": "net_profit",
+}
 #: revenue, then what it goes to, in the order the waterfall takes them off
-WATERFALL_STEPS = ("store_revenue", "cogs", "shipping_costs", "handling", "payment_fees",
-                   "ad_spend", "other_expenses")
+WATERFALL_STEPS = (
+    "store_revenue",
+    "cogs",
+    "shipping_costs",
+    "handling",
+    "payment_fees",
+    "ad_spend",
+    "other_expenses",
+)
 _EXPENSE_SUMS = ("ad_spend_expenses", "other_expenses")
 _AD_SPEND_SUMS = tuple(f"ad_spend_{p}" for p in AD_PROVIDERS)
+#: The P&L's own lines, as formulas over its sums and the catalogue's metrics.
+_DEFINED: dict[str, Expression] = {
+    **ORDER_COSTS,
+    "ad_spend": sum((Ref(s) for s in _AD_SPEND_SUMS[1:]), Ref(_AD_SPEND_SUMS[0]))
+    + Ref("ad_spend_expenses"),
+    "contribution_margin": Ref("profit_before_ad_spend") - Ref("ad_spend"),
+    "net_profit": Ref("contribution_margin") - Ref("other_expenses"),
+    **{margin: Ref(profit) / Ref("store_revenue") for margin, profit in MARGINS.items()},
+}
+#: Every line by id over the period sums (catalogue.FACTS, store facts, ad spend, expenses).
+LINE_FORMULAS: dict[str, Expression] = {
+    line: catalogue.expand(
+        Ref({"gross_sales": "gross", "shipping_charged": "shipping"}.get(line, line)),
+        _DEFINED,
+        (*_AD_SPEND_SUMS, *_EXPENSE_SUMS),
+    )
+    for line in LINE_IDS
+}
 
 
 def get_line(line_id: str) -> Metric:
@@ -134,25 +213,46 @@ class ProfitAndLoss:
         rows, running = [], 0.0
         for line_id in WATERFALL_STEPS:
             amount = float(self.total[line_id]) * (1 if line_id == "store_revenue" else -1)
-            rows.append({"line": line_id, "step": get_line(line_id).label, "amount": amount,
-                         "start": running, "end": running + amount})
+            rows.append(
+                {
+                    "line": line_id,
+                    "step": get_line(line_id).label,
+                    "amount": amount,
+                    "start": running,
+                    "end": running + amount,
+                }
+            )
             running += amount
         net = float(self.total["net_profit"])
-        rows.append({"line": "net_profit", "step": get_line("net_profit").label,
-                     "amount": net, "start": 0.0, "end": net})
+        rows.append(
+            {
+                "line": "net_profit",
+                "step": get_line("net_profit").label,
+                "amount": net,
+                "start": 0.0,
+                "end": net,
+            }
+        )
         return pd.DataFrame(rows)
 
     def to_contract(self) -> dict[str, Any]:
         """What `metricx finance --json` prints."""
         return {
             "columns": [self.grain, *LINE_IDS],
-            "rows": [[period.isoformat(), *(_number(v) for v in row)]
-                     for period, row in zip(self.frame.index,
-                                            self.frame.itertuples(index=False), strict=True)],
+            "rows": [
+                [period.isoformat(), *(_number(v) for v in row)]
+                for period, row in zip(
+                    self.frame.index, self.frame.itertuples(index=False), strict=True
+                )
+            ],
             "total": {line: _number(self.total[line]) for line in LINE_IDS},
-            "meta": {"time_range": self.time_range.model_dump(mode="json"),
-                     "grain": self.grain, "currency": self.currency,
-                     "timezone": self.timezone, "definitions": self.definitions},
+            "meta": {
+                "time_range": self.time_range.model_dump(mode="json"),
+                "grain": self.grain,
+                "currency": self.currency,
+                "timezone": self.timezone,
+                "definitions": self.definitions,
+            },
         }
 
 
@@ -169,25 +269,18 @@ def _period_start(day: date, grain: str) -> date:
     return day
 
 
-def _store_sums(scope: compiler.Scope, span: TimeRange, days: pd.Index) -> pd.DataFrame:
-    """Raw store sums per day (compiler.STORE_SUMS), every day present."""
-    query = SemanticQuery.parse({"metrics": ["net_sales"], "grain": "day",
-                                 "time_range": span.model_dump(mode="json")})
-    with get_reader().connect() as conn:
-        result = conn.execute(compiler.store_statement(query, scope, span))
-        raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    raw = raw.set_index(compiler.BUCKET)[list(compiler.STORE_SUMS)]
-    raw.index = [pd.Timestamp(d).date() for d in raw.index]
-    return raw.reindex(days).astype(float).fillna(0.0)
-
-
 def _ad_spend(workspace_id: int, span: TimeRange, days: pd.Index) -> pd.DataFrame:
     """Ad spend per day, one column per platform (ad_spend_meta, ad_spend_google)."""
-    result = run_query(workspace_id, {"metrics": ["spend"], "dimensions": ["provider"],
-                                      "grain": "day",
-                                      "time_range": span.model_dump(mode="json")})
-    spend = result.frame.pivot_table(index="day", columns="provider", values="spend",
-                                     aggfunc="sum")
+    result = run_query(
+        workspace_id,
+        {
+            "metrics": ["spend"],
+            "dimensions": ["provider"],
+            "grain": "day",
+            "time_range": span.model_dump(mode="json"),
+        },
+    )
+    spend = result.frame.pivot_table(index="day", columns="provider", values="spend", aggfunc="sum")
     spend.index = [date.fromisoformat(d) for d in spend.index]
     spend = spend.reindex(index=days, columns=list(AD_PROVIDERS))
     spend.columns = list(_AD_SPEND_SUMS)
@@ -199,77 +292,53 @@ def _expense_amounts(expense: Expense, days: pd.Index, revenue: pd.Series) -> pd
     last = expense.end_date or date.max
     active = pd.Series([expense.start_date <= d <= last for d in days], index=days)
     if expense.kind == "monthly":
-        daily = [float(expense.amount) / calendar.monthrange(d.year, d.month)[1] for d in days]
+        amount = _given(expense.amount, expense, "amount")
+        daily = [amount / calendar.monthrange(d.year, d.month)[1] for d in days]
         return pd.Series(daily, index=days).where(active, 0.0)
     if expense.kind == "one_off":
-        return pd.Series([float(expense.amount) if d == expense.start_date else 0.0
-                          for d in days], index=days)
-    return (float(expense.percent) * revenue).where(active, 0.0)
+        amount = _given(expense.amount, expense, "amount")
+        return pd.Series([amount if d == expense.start_date else 0.0 for d in days], index=days)
+    return (_given(expense.percent, expense, "percent") * revenue).where(active, 0.0)
 
 
-def _rates(workspace_id: int, target: str, currencies: set[str],
-           span: TimeRange) -> dict[tuple[str, date], float]:
-    if not currencies:
-        return {}
-    with new_session() as session:
-        rows = session.execute(select(FxRate.from_currency, FxRate.day, FxRate.rate).where(
-            FxRate.workspace_id == workspace_id, FxRate.to_currency == target,
-            FxRate.from_currency.in_(currencies), FxRate.day.between(span.start, span.end)))
-        return {(currency, day): float(rate) for currency, day, rate in rows}
+def _given(value: Decimal | None, expense: Expense, field: str) -> float:
+    """An expense's amount or percent, which its kind requires (set by the expenses service)."""
+    if value is None:
+        raise ValueError(f"{expense.kind} expense {expense.id} has no {field}")
+    return float(value)
 
 
-def _expense_sums(workspace_id: int, scope: compiler.Scope, span: TimeRange, days: pd.Index,
-                  revenue: pd.Series) -> pd.DataFrame:
-    """Expenses per day in the workspace currency: those counted as ad spend, and the rest."""
+def _expense_sums(
+    workspace_id: int, scope: Scope, days: pd.Index, revenue: pd.Series
+) -> pd.DataFrame:
+    """Expenses per day in the workspace currency: those counted as ad spend, and the rest
+    (a share of revenue is in the workspace currency already)."""
     sums = pd.DataFrame(0.0, index=days, columns=list(_EXPENSE_SUMS))
     expenses = list_expenses(workspace_id)
-    foreign = {e.currency for e in expenses
-               if e.kind != "percent_of_revenue" and e.currency != scope.currency}
-    rates = _rates(workspace_id, scope.currency, foreign, span)
-    missing: list[tuple[str, date]] = []
-    for expense in expenses:
-        amounts = _expense_amounts(expense, days, revenue)
-        if expense.kind != "percent_of_revenue" and expense.currency != scope.currency:
-            rate = pd.Series([rates.get((expense.currency, d), math.nan) for d in days],
-                             index=days)
-            missing += [(expense.currency, d) for d in days
-                        if amounts[d] != 0 and math.isnan(rate[d])]
-            amounts = amounts * rate.fillna(0.0)
-        sums["ad_spend_expenses" if expense.counts_as_ad_spend else "other_expenses"] += amounts
-    if missing:
-        raise MissingFxRateError.naming(missing, scope.currency)
+    amounts = convert_daily(
+        scope,
+        [
+            (
+                scope.currency if e.kind == "percent_of_revenue" else e.currency,
+                _expense_amounts(e, days, revenue),
+            )
+            for e in expenses
+        ],
+    )
+    for expense, converted in zip(expenses, amounts, strict=True):
+        sums["ad_spend_expenses" if expense.counts_as_ad_spend else "other_expenses"] += converted
     return sums
 
 
-def _lines(sums: pd.DataFrame, costs: Costs) -> pd.DataFrame:
+def _lines(sums: pd.DataFrame, costs: Params) -> pd.DataFrame:
     """Every P&L line from summed raw store sums, ad spend and expenses (any periods)."""
-    out = pd.DataFrame(index=sums.index)
-    out["gross_sales"] = sums["gross"]
-    out["discounts"] = sums["discounts"]
-    out["refunds"] = sums["refunds"]
-    out["net_sales"] = sums["gross"] - sums["discounts"] - sums["refunds"]
-    out["shipping_charged"] = sums["shipping"]
-    out["taxes"] = sums["taxes"]
-    out["store_revenue"] = cost_rules.store_revenue(sums)
-    out["cogs"] = sums["cogs"]
-    out["gross_profit"] = out["net_sales"] - out["cogs"]
-    for line, amounts in cost_rules.order_costs(sums, costs).items():
-        out[line] = amounts
-    out["profit_before_ad_spend"] = cost_rules.profit_before_ad_spend(sums, costs)
-    for column in (*_AD_SPEND_SUMS, "ad_spend_expenses"):
-        out[column] = sums[column]
-    out["ad_spend"] = sums[[*_AD_SPEND_SUMS, "ad_spend_expenses"]].sum(axis=1)
-    out["contribution_margin"] = out["profit_before_ad_spend"] - out["ad_spend"]
-    out["other_expenses"] = sums["other_expenses"]
-    out["net_profit"] = out["contribution_margin"] - out["other_expenses"]
-    revenue = out["store_revenue"].where(out["store_revenue"] != 0)
-    for margin, profit in MARGINS.items():
-        out[margin] = out[profit] / revenue
-    return out[list(LINE_IDS)]
+    return pd.DataFrame(
+        {line: evaluate.columns(formula, sums, costs) for line, formula in LINE_FORMULAS.items()},
+        index=sums.index,
+    )
 
 
-def profit_and_loss(workspace_id: int, start: date, end: date,
-                    grain: str = "day") -> ProfitAndLoss:
+def profit_and_loss(workspace_id: int, start: date, end: date, grain: str = "day") -> ProfitAndLoss:
     """The P&L of one workspace from `start` to `end` (inclusive, the workspace's days)."""
     if grain not in GRAINS:
         raise InvalidInputError(f"grain must be one of {', '.join(GRAINS)}, got {grain!r}")
@@ -277,18 +346,23 @@ def profit_and_loss(workspace_id: int, start: date, end: date,
         raise InvalidInputError(f"the end {end} is before the start {start}")
     span = TimeRange(start=start, end=end)
     if span.days > MAX_DAYS:
-        raise InvalidInputError(f"a P&L covers at most {MAX_DAYS} days; this range has "
-                                f"{span.days}")
-    workspace = find_workspace(workspace_id)
-    scope = compiler.Scope.of(workspace)
+        raise InvalidInputError(f"a P&L covers at most {MAX_DAYS} days; this range has {span.days}")
     days = pd.Index([start + timedelta(days=i) for i in range(span.days)])
-    store = _store_sums(scope, span, days)
-    daily = pd.concat([store, _ad_spend(workspace.id, span, days),
-                       _expense_sums(workspace.id, scope, span, days,
-                                     cost_rules.store_revenue(store))], axis=1)
-    costs = workspace_costs(workspace.id)
+    store = daily_store_facts(workspace_id, span)
+    scope = store.scope
+    revenue = pd.Series(
+        evaluate.columns(catalogue.formula_of("store_revenue"), store.frame), index=days
+    )
+    daily = pd.concat(
+        [
+            store.frame,
+            _ad_spend(workspace_id, span, days),
+            _expense_sums(workspace_id, scope, days, revenue),
+        ],
+        axis=1,
+    )
     periods = daily.groupby([_period_start(d, grain) for d in days]).sum()
-    frame = _lines(periods, costs)
+    frame = _lines(periods, store.costs)
     frame.index.name = grain
-    total = _lines(daily.sum().to_frame().T, costs).iloc[0]
-    return ProfitAndLoss(span, grain, workspace.currency, workspace.timezone, frame, total)
+    total = _lines(daily.sum().to_frame().T, store.costs).iloc[0]
+    return ProfitAndLoss(span, grain, scope.currency, scope.timezone, frame, total)

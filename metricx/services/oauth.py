@@ -18,6 +18,7 @@ from typing import Any
 
 from metricx.actor import Actor
 from metricx.config import get_config
+from metricx.connection_store import ConnectionView, store_token_pair
 from metricx.connectors import oauth
 from metricx.connectors.errors import ConnectorError, provider_name
 from metricx.connectors.shopify_auth import ShopifyGrant
@@ -25,10 +26,9 @@ from metricx.db import transaction
 from metricx.errors import InvalidInputError, MetricxError
 from metricx.queue import get_redis
 from metricx.services import audit, connections
-from metricx.services.connections import ConnectionView
+from metricx.vocabulary import PROVIDERS
 
 STATE_KEY = "metricx:oauth-state:{}"
-PROVIDERS = ("meta", "google", "shopify")
 
 
 class OAuthError(MetricxError):
@@ -54,16 +54,23 @@ def _app(provider: str) -> oauth.OAuthApp:
         "shopify": (config.shopify_client_id, config.shopify_client_secret),
     }[provider]
     if not (client_id and client_secret):
-        raise InvalidInputError(f"connecting {provider_name(provider)} by OAuth needs "
-                                f"{oauth.CREDENTIAL_SETTINGS[provider]} to be set")
+        raise InvalidInputError(
+            f"connecting {provider_name(provider)} by OAuth needs "
+            f"{oauth.CREDENTIAL_SETTINGS[provider]} to be set"
+        )
     return oauth.OAuthApp(client_id, client_secret, config.oauth_redirect_url)
 
 
 def _endpoints() -> oauth.OAuthEndpoints:
     config = get_config()
-    return oauth.OAuthEndpoints(config.meta_oauth_dialog_url, config.meta_graph_url,
-                                config.meta_api_version, config.google_oauth_authorize_url,
-                                config.google_oauth_token_url, config.shopify_url_template)
+    return oauth.OAuthEndpoints(
+        config.meta_oauth_dialog_url,
+        config.meta_graph_url,
+        config.meta_api_version,
+        config.google_oauth_authorize_url,
+        config.google_oauth_token_url,
+        config.shopify_url_template,
+    )
 
 
 def configured_providers() -> list[str]:
@@ -78,8 +85,9 @@ def configured_providers() -> list[str]:
     return found
 
 
-def start_flow(actor: Actor, provider: str, account: str, *,
-               login_customer_id: str | None = None) -> str:
+def start_flow(
+    actor: Actor, provider: str, account: str, *, login_customer_id: str | None = None
+) -> str:
     """Remember a new state for this admin and return the provider's consent URL."""
     actor.require_admin("connect accounts")
     if provider not in PROVIDERS:
@@ -88,19 +96,25 @@ def start_flow(actor: Actor, provider: str, account: str, *,
     account = connections.normalise_account_id(provider, account)
     settings: dict[str, Any] = {}
     if provider == "google" and login_customer_id:
-        settings["login_customer_id"] = connections.normalise_account_id("google",
-                                                                        login_customer_id)
+        settings["login_customer_id"] = connections.normalise_account_id(
+            "google", login_customer_id
+        )
     state = secrets.token_urlsafe(32)
     pending = PendingFlow(actor.workspace_id, actor.user_id, provider, account, settings)
-    get_redis().set(STATE_KEY.format(state), json.dumps(asdict(pending)),
-                    ex=get_config().oauth_state_ttl_seconds)
+    get_redis().set(
+        STATE_KEY.format(state),
+        json.dumps(asdict(pending)),
+        ex=get_config().oauth_state_ttl_seconds,
+    )
     return oauth.authorize_url(provider, app, _endpoints(), state, shop=account)
 
 
 def _claim(actor: Actor, state: str | None) -> PendingFlow:
     """The flow a state stands for, used up; refused unless it is this admin's own."""
-    stale = OAuthError("This sign-in link is unknown, expired or already used: start the "
-                       "connection again from this page.")
+    stale = OAuthError(
+        "This sign-in link is unknown, expired or already used: start the "
+        "connection again from this page."
+    )
     if not state:
         raise stale
     redis = get_redis()
@@ -111,15 +125,18 @@ def _claim(actor: Actor, state: str | None) -> PendingFlow:
     pending = PendingFlow(**json.loads(raw))
     if (pending.workspace_id, pending.user_id) != (actor.workspace_id, actor.user_id):
         # Left in place: someone else's link must not be able to burn the owner's sign-in.
-        raise OAuthError("This sign-in was started by another user or workspace: start the "
-                         "connection again from this page.")
+        raise OAuthError(
+            "This sign-in was started by another user or workspace: start the "
+            "connection again from this page."
+        )
     if redis.delete(key) != 1:  # another request used it first
         raise stale
     return pending
 
 
-def finish_flow(actor: Actor, params: Mapping[str, str], *,
-                now: datetime | None = None) -> ConnectionView:
+def finish_flow(
+    actor: Actor, params: Mapping[str, str], *, now: datetime | None = None
+) -> ConnectionView:
     """Complete a sign-in from the redirect's query parameters; returns the connection.
     `now` (default: the clock) judges the age of Shopify's signed redirect."""
     actor.require_admin("connect accounts")
@@ -133,34 +150,57 @@ def finish_flow(actor: Actor, params: Mapping[str, str], *,
         raise OAuthError(f"{name} sent no authorization code back; start again.")
     app = _app(pending.provider)
     if pending.provider == "shopify" and not (
-            params.get("shop") == pending.account
-            and oauth.shopify_callback_is_genuine(params, app.client_secret, now)):
-        raise OAuthError("The Shopify redirect is not signed by Shopify for this shop; "
-                         "start the install again.")
+        params.get("shop") == pending.account
+        and oauth.shopify_callback_is_genuine(params, app.client_secret, now)
+    ):
+        raise OAuthError(
+            "The Shopify redirect is not signed by Shopify for this shop; start the install again."
+        )
     try:
-        grant = oauth.exchange_code(pending.provider, app, _endpoints(), code,
-                                    shop=pending.account)
+        grant = oauth.exchange_code(pending.provider, app, _endpoints(), code, shop=pending.account)
     except ConnectorError as error:
         raise OAuthError(str(error)) from error
     secret = grant.refresh_token if pending.provider == "google" else grant.access_token
+    if secret is None:  # exchange_code refuses a Google grant without a refresh token
+        raise OAuthError(f"{pending.provider} granted no token")
     expires_at = None if pending.provider == "google" else grant.expires_at
-    existing = [c for c in connections.list_connections(actor.workspace_id)
-                if (c.provider, c.external_account_id) == (pending.provider, pending.account)]
+    existing = [
+        c
+        for c in connections.list_connections(actor.workspace_id)
+        if (c.provider, c.external_account_id) == (pending.provider, pending.account)
+    ]
     if existing:
         connections.rotate_token(actor, existing[0].id, secret, expires_at=expires_at)
         connection = connections.get_connection(actor.workspace_id, existing[0].id)
     else:
-        connection = connections.add_connection(actor, pending.provider, pending.account,
-                                                secret, settings=pending.settings,
-                                                expires_at=expires_at)
+        connection = connections.add_connection(
+            actor,
+            pending.provider,
+            pending.account,
+            secret,
+            settings=pending.settings,
+            expires_at=expires_at,
+        )
     if isinstance(grant, ShopifyGrant) and grant.refresh_token:
         # An expiring offline token lasts an hour: keep its refresh token (encrypted) too,
         # or the shop stops syncing once the first access token expires.
-        connections.store_token_pair(actor.workspace_id, connection.id, grant.access_token,
-                                     grant.expires_at, grant.refresh_token,
-                                     grant.refresh_expires_at)
+        store_token_pair(
+            actor.workspace_id,
+            connection.id,
+            grant.access_token,
+            grant.expires_at,
+            grant.refresh_token,
+            grant.refresh_expires_at,
+        )
     with transaction() as session:
-        audit.record(session, actor, "connection.oauth", str(connection.id),
-                     provider=pending.provider, account=pending.account, scope=grant.scope,
-                     reconnected=bool(existing))
+        audit.record(
+            session,
+            actor,
+            "connection.oauth",
+            str(connection.id),
+            provider=pending.provider,
+            account=pending.account,
+            scope=grant.scope,
+            reconnected=bool(existing),
+        )
     return connection

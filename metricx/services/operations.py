@@ -22,14 +22,10 @@ from sqlalchemy import select
 from metricx.actor import Actor
 from metricx.db import new_session, transaction
 from metricx.errors import NotFoundError, PermissionDeniedError
+from metricx.jobs import WORKSPACE_JOBS, job_name, sync_connection
 from metricx.models import CopilotTurn, SyncRun
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
 from metricx.services import audit
-from metricx.services.attribution import ATTRIBUTE_JOB
-from metricx.sync.scheduling import SYNC_JOB
-
-#: Jobs whose first argument is the id of the workspace they work for.
-WORKSPACE_JOBS = frozenset({SYNC_JOB, ATTRIBUTE_JOB})
 
 
 @dataclass(frozen=True)
@@ -42,8 +38,8 @@ class QueueState:
 class FailedJob:
     id: str
     queue: str
-    function: str
-    description: str
+    function: str | None  # None: rq could not read the job's function
+    description: str | None
     ended_at: datetime | None
     error: str
     workspace_id: int | None  # None: a scheduled, system-wide job (read-only here)
@@ -54,7 +50,7 @@ class FailedJob:
 
     @property
     def is_sync(self) -> bool:
-        return self.function == SYNC_JOB
+        return self.function == job_name(sync_connection)
 
 
 def queues() -> list[QueueState]:
@@ -64,15 +60,18 @@ def queues() -> list[QueueState]:
 
 def workers() -> list[tuple[str, str, str | None]]:
     """(name, state, current job id) of every live worker."""
-    return [(w.name, w.get_state(), w.get_current_job_id())
-            for w in Worker.all(connection=get_redis())]
+    return [
+        (w.name, w.get_state(), w.get_current_job_id()) for w in Worker.all(connection=get_redis())
+    ]
 
 
 def schedule() -> list[tuple[str, str, datetime]]:
     """(job id, cron, next run in UTC) of the registered schedule."""
     scheduler = Scheduler(queue_name="default", connection=get_redis())
-    return [(job.id, job.meta.get("cron_string", ""), when.replace(tzinfo=UTC))
-            for job, when in scheduler.get_jobs(with_times=True)]
+    return [
+        (job.id, job.meta.get("cron_string", ""), when.replace(tzinfo=UTC))
+        for job, when in scheduler.get_jobs(with_times=True)
+    ]
 
 
 def _last_line(text: str | None) -> str:
@@ -104,9 +103,17 @@ def failed_jobs(workspace_id: int, limit: int = 20) -> list[FailedJob]:
             if owner != workspace_id and not (owner is None and _is_scheduled(job)):
                 continue
             result = job.latest_result()
-            found.append(FailedJob(job.id, name, job.func_name, job.description or job.func_name,
-                                   job.ended_at, _last_line(result.exc_string if result
-                                                            else None), owner))
+            found.append(
+                FailedJob(
+                    job.id,
+                    name,
+                    job.func_name,
+                    job.description or job.func_name,
+                    job.ended_at,
+                    _last_line(result.exc_string if result else None),
+                    owner,
+                )
+            )
     return sorted(found, key=lambda j: j.ended_at or datetime.min, reverse=True)[:limit]
 
 
@@ -120,28 +127,41 @@ def requeue(actor: Actor, job_id: str) -> None:
         raise missing from None
     owner = _owner(job)
     if owner is None and _is_scheduled(job):
-        raise PermissionDeniedError(f"job {job_id!r} runs for every workspace: it is retried "
-                                    "on its next scheduled run, not from a workspace")
+        raise PermissionDeniedError(
+            f"job {job_id!r} runs for every workspace: it is retried "
+            "on its next scheduled run, not from a workspace"
+        )
     if owner != actor.workspace_id:
         raise missing  # another workspace's job: not even its existence is told
     try:
         FailedJobRegistry(queue=get_queue(job.origin)).requeue(job)
     except InvalidJobOperation:
-        raise NotFoundError(f"job {job_id!r} is not failed (any more): nothing to requeue") \
-            from None
+        raise NotFoundError(
+            f"job {job_id!r} is not failed (any more): nothing to requeue"
+        ) from None
     with transaction() as session:
         audit.record(session, actor, "job.requeue", job_id)
 
 
 def recent_sync_runs(workspace_id: int, limit: int = 20) -> list[SyncRun]:
     with new_session() as session:
-        return list(session.scalars(select(SyncRun).where(SyncRun.workspace_id == workspace_id)
-                                    .order_by(SyncRun.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(SyncRun)
+                .where(SyncRun.workspace_id == workspace_id)
+                .order_by(SyncRun.id.desc())
+                .limit(limit)
+            )
+        )
 
 
 def copilot_failures(workspace_id: int, limit: int = 20) -> list[CopilotTurn]:
     with new_session() as session:
-        return list(session.scalars(
-            select(CopilotTurn).where(CopilotTurn.workspace_id == workspace_id,
-                                      CopilotTurn.error.is_not(None))
-            .order_by(CopilotTurn.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(CopilotTurn)
+                .where(CopilotTurn.workspace_id == workspace_id, CopilotTurn.error.is_not(None))
+                .order_by(CopilotTurn.id.desc())
+                .limit(limit)
+            )
+        )

@@ -6,8 +6,9 @@ Each line says the resolution its rows really have. Today's rows are the intrada
 whose day ends after the workspace's midnight brings its compacted hourly rows into the
 workspace's today. A bucket counts at its end, so an hourly row shows as a step at the hour's
 end, never spread over quarters it was not measured in. Last week's day has usually been
-folded into hourly rows by the nightly compaction, so it comes from the metric engine at
-hourly grain. Today's last point is "now".
+folded into hourly rows by the nightly compaction, so it is read at hourly grain (`run_query`);
+today's buckets are read as synced (`snapshot_buckets`). Both come from the metric engine,
+counted and converted as every metric is. Today's last point is "now".
 """
 
 from __future__ import annotations
@@ -16,15 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Date, and_, func, literal, select
 
-from metricx.db import get_reader
-from metricx.models import Connection, Entity, MetricSnapshot
-from metricx.semantic import compiler
 from metricx.semantic.compiler import Scope
-from metricx.semantic.dates import today_in, utc_bounds
+from metricx.semantic.dates import today_in
+from metricx.semantic.engine import run_query, snapshot_buckets
 from metricx.semantic.query import TimeRange
-from metricx.services.metrics import MissingFxRateError, run_query
 from metricx.services.workspaces import find_workspace
 
 METRICS = ("spend", "conversions")
@@ -64,8 +61,12 @@ class Pacing:
             frame["clock"] += pd.Timestamp(self.today.day) - pd.Timestamp(line.day)
             frame["line"] = f"{line.label} ({line.resolution})"
             frames.append(frame)
-        return pd.concat(frames).melt(id_vars=["line", "clock"], value_vars=list(METRICS),
-                                      var_name="metric", value_name="cumulative")
+        return pd.concat(frames).melt(
+            id_vars=["line", "clock"],
+            value_vars=list(METRICS),
+            var_name="metric",
+            value_name="cumulative",
+        )
 
 
 def pacing(workspace_id: int, now: datetime | None = None) -> Pacing:
@@ -75,30 +76,41 @@ def pacing(workspace_id: int, now: datetime | None = None) -> Pacing:
     now = now or datetime.now(UTC)
     today = today_in(scope.timezone, now)
     local_now = pd.Timestamp(now).tz_convert(scope.timezone).tz_localize(None)
-    return Pacing(_today(scope, today, local_now), _last_week(scope, today - timedelta(days=7)),
-                  local_now.to_pydatetime(), scope.currency, scope.timezone)
+    return Pacing(
+        _today(scope, today, local_now),
+        _last_week(scope, today - timedelta(days=7)),
+        local_now.to_pydatetime(),
+        scope.currency,
+        scope.timezone,
+    )
 
 
 def _today(scope: Scope, day: date, until: pd.Timestamp) -> PacingLine:
-    buckets = _snapshot_buckets(scope, day)
+    buckets = snapshot_buckets(scope, day)
     held = set(buckets["granularity"])
-    resolution = {frozenset({"1h"}): "hourly",
-                  frozenset({"15m", "1h"}): "15-minute and hourly"}.get(frozenset(held),
-                                                                       "15-minute")
+    resolution = {
+        frozenset({"1h"}): "hourly",
+        frozenset({"15m", "1h"}): "15-minute and hourly",
+    }.get(frozenset(held), "15-minute")
     step = HOUR if held == {"1h"} else QUARTER_HOUR
     # The running bucket holds what accrued up to the last sync: it counts at "now".
-    ends = (buckets["start"] + buckets["granularity"].map(GRANULARITIES)).clip(upper=until)
+    ends = buckets["start"] + buckets["granularity"].map(GRANULARITIES)
+    ends = ends.mask(ends > until, until)  # clipped at now (Series.clip is typed for numbers)
     grid = list(pd.date_range(pd.Timestamp(day), until, freq=step, inclusive="left"))
     return PacingLine("Today", day, resolution, _cumulative(ends, buckets, [*grid, until]))
 
 
 def _last_week(scope: Scope, day: date) -> PacingLine:
-    hours = run_query(scope.workspace_id, {
-        "metrics": list(METRICS), "grain": "hour",
-        "time_range": TimeRange(start=day, end=day).model_dump(mode="json")}).frame
+    hours = run_query(
+        scope.workspace_id,
+        {
+            "metrics": list(METRICS),
+            "grain": "hour",
+            "time_range": TimeRange(start=day, end=day).model_dump(mode="json"),
+        },
+    ).frame
     ends = pd.to_datetime(hours["hour"]) + HOUR
-    grid = list(pd.date_range(pd.Timestamp(day), pd.Timestamp(day + timedelta(days=1)),
-                              freq=HOUR))
+    grid = list(pd.date_range(pd.Timestamp(day), pd.Timestamp(day + timedelta(days=1)), freq=HOUR))
     return PacingLine("Same weekday last week", day, "hourly", _cumulative(ends, hours, grid))
 
 
@@ -109,42 +121,3 @@ def _cumulative(ends: pd.Series, sums: pd.DataFrame, grid: list[pd.Timestamp]) -
         values = sums[metric].astype(float).to_numpy()
         points[metric] = [float(values[(ends <= clock).to_numpy()].sum()) for clock in grid]
     return points
-
-
-def _snapshot_buckets(scope: Scope, day: date) -> pd.DataFrame:
-    """Spend (in the workspace currency, at the day's rate, as the metric engine converts)
-    and conversions per snapshot bucket of one local day: `start` (local, naive),
-    `granularity`, `spend`, `conversions`."""
-    ws = scope.workspace_id
-    start, end = utc_bounds(TimeRange(start=day, end=day), scope.timezone)
-    currency = func.coalesce(Connection.currency, scope.currency).label("currency")
-    sums = (select(MetricSnapshot.bucket_start, MetricSnapshot.granularity, currency,
-                   func.sum(MetricSnapshot.spend).label("spend"),
-                   func.sum(MetricSnapshot.conversions).label("conversions"))
-            .join(Entity, and_(Entity.id == MetricSnapshot.entity_id, Entity.workspace_id == ws))
-            .join(Connection, and_(Connection.id == Entity.connection_id,
-                                   Connection.workspace_id == ws))
-            .where(MetricSnapshot.workspace_id == ws, MetricSnapshot.bucket_start >= start,
-                   MetricSnapshot.bucket_start < end)
-            .group_by(MetricSnapshot.bucket_start, MetricSnapshot.granularity, currency)
-            .subquery("pacing_sums"))
-    fx, on, rate = compiler.fx_join(scope, literal(day, Date), sums.c.currency, "pacing_fx")
-    statement = (select(sums.c.bucket_start, sums.c.granularity, sums.c.currency,
-                        (sums.c.spend * rate).label("spend"), sums.c.conversions,
-                        sums.c.spend.label("unconverted"))
-                 .select_from(sums).outerjoin(fx, on))
-    with get_reader().connect() as conn:
-        rows = pd.DataFrame(conn.execute(statement).all(), columns=[
-            "start", "granularity", "currency", "spend", "conversions", "unconverted"])
-    # Like the metric engine, only money needs a rate: a bucket of conversions alone does not.
-    no_rate = rows["spend"].isna()
-    lacking = sorted(set(rows.loc[no_rate & (rows["unconverted"] != 0), "currency"]))
-    if lacking:
-        raise MissingFxRateError("missing exchange rates: " + "; ".join(
-            f"{c}→{scope.currency} on {day.isoformat()}" for c in lacking)
-            + " (add them under Settings → FX rates)")
-    rows["start"] = (pd.to_datetime(rows["start"], utc=True).dt.tz_convert(scope.timezone)
-                     .dt.tz_localize(None))
-    rows["spend"] = rows["spend"].where(~no_rate, 0).astype(float)
-    rows["conversions"] = rows["conversions"].astype(float)
-    return rows.drop(columns="unconverted")

@@ -26,11 +26,12 @@ def pixel_key(actor: Actor) -> str:
     actor.require_admin("see the pixel key")
     with transaction() as session:
         # Row lock: two first calls at once must not hand out two different keys.
-        workspace = session.get(Workspace, actor.workspace_id, with_for_update=True)
+        workspace = session.get_one(Workspace, actor.workspace_id, with_for_update=True)
         if workspace.pixel_key is None:
             workspace.pixel_key = new_pixel_key()
-            audit.record(session, actor, "pixel_key.create", workspace.name,
-                         ending=workspace.pixel_key[-4:])
+            audit.record(
+                session, actor, "pixel_key.create", workspace.name, ending=workspace.pixel_key[-4:]
+            )
         return workspace.pixel_key
 
 
@@ -39,10 +40,11 @@ def rotate_pixel_key(actor: Actor) -> str:
     forgets it within a minute)."""
     actor.require_admin("rotate the pixel key")
     with transaction() as session:
-        workspace = session.get(Workspace, actor.workspace_id, with_for_update=True)
+        workspace = session.get_one(Workspace, actor.workspace_id, with_for_update=True)
         workspace.pixel_key = new_pixel_key()
-        audit.record(session, actor, "pixel_key.rotate", workspace.name,
-                     ending=workspace.pixel_key[-4:])
+        audit.record(
+            session, actor, "pixel_key.rotate", workspace.name, ending=workspace.pixel_key[-4:]
+        )
         return workspace.pixel_key
 
 
@@ -53,6 +55,8 @@ def workspaces_for_keys(keys: Iterable[str]) -> dict[str, int]:
     if not wanted:
         return {}
     with new_session() as session:
-        rows = session.execute(select(Workspace.pixel_key, Workspace.id)
-                               .where(Workspace.pixel_key.in_(wanted)))
-        return {key: workspace_id for key, workspace_id in rows}
+        rows = session.execute(
+            select(Workspace.pixel_key, Workspace.id).where(Workspace.pixel_key.in_(wanted))
+        )
+        # the IN filter leaves out workspaces without a key
+        return {key: workspace_id for key, workspace_id in rows if key is not None}

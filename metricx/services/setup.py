@@ -15,7 +15,6 @@ from sqlalchemy import and_, exists, func, select
 
 from metricx.db import new_session
 from metricx.models import (
-    AD_PROVIDERS,
     Connection,
     CostSettings,
     PixelEvent,
@@ -23,6 +22,7 @@ from metricx.models import (
     ShopifyOrderLine,
     Workspace,
 )
+from metricx.vocabulary import AD_PROVIDERS
 
 UNIT_COST_DAYS = 30  # units sold in this many days decide the unit-cost coverage
 PIXEL_DAYS = 7  # a pixel that sent nothing for this long is not working
@@ -84,68 +84,128 @@ def unit_cost_coverage(workspace_id: int, now: datetime | None = None) -> UnitCo
     since = (now or datetime.now(UTC)) - timedelta(days=UNIT_COST_DAYS)
     with new_session() as session:
         units, costed = session.execute(
-            select(func.coalesce(func.sum(ShopifyOrderLine.quantity), 0),
-                   func.coalesce(func.sum(ShopifyOrderLine.quantity).filter(
-                       ShopifyOrderLine.unit_cost.is_not(None)), 0))
-            .join(ShopifyOrder, and_(ShopifyOrder.id == ShopifyOrderLine.order_id,
-                                     ShopifyOrder.workspace_id == workspace_id))
-            .where(ShopifyOrderLine.workspace_id == workspace_id,
-                   ShopifyOrder.processed_at >= since, ShopifyOrder.cancelled_at.is_(None),
-                   ShopifyOrder.test.is_(False))).one()
+            select(
+                func.coalesce(func.sum(ShopifyOrderLine.quantity), 0),
+                func.coalesce(
+                    func.sum(ShopifyOrderLine.quantity).filter(
+                        ShopifyOrderLine.unit_cost.is_not(None)
+                    ),
+                    0,
+                ),
+            )
+            .join(
+                ShopifyOrder,
+                and_(
+                    ShopifyOrder.id == ShopifyOrderLine.order_id,
+                    ShopifyOrder.workspace_id == workspace_id,
+                ),
+            )
+            .where(
+                ShopifyOrderLine.workspace_id == workspace_id,
+                ShopifyOrder.processed_at >= since,
+                ShopifyOrder.cancelled_at.is_(None),
+                ShopifyOrder.test.is_(False),
+            )
+        ).one()
     return UnitCostCoverage(int(units), int(costed))
 
 
 def _unit_cost_status(coverage: UnitCostCoverage) -> str:
     if coverage.missing_share is None:
         return f"No units sold in the last {UNIT_COST_DAYS} days yet."
-    return (f"{coverage.costed:,} of {coverage.units:,} units sold in the last "
-            f"{UNIT_COST_DAYS} days have a unit cost ({coverage.costed / coverage.units:.0%}).")
+    return (
+        f"{coverage.costed:,} of {coverage.units:,} units sold in the last "
+        f"{UNIT_COST_DAYS} days have a unit cost ({coverage.costed / coverage.units:.0%})."
+    )
 
 
 def checklist(workspace_id: int, now: datetime | None = None) -> Checklist:
     """The workspace's setup steps, in the order a merchant would take them."""
     moment = now or datetime.now(UTC)
     with new_session() as session:
-        workspace = session.get(Workspace, workspace_id)
-        providers = set(session.scalars(select(Connection.provider).where(
-            Connection.workspace_id == workspace_id, Connection.status != "disconnected")))
-        reviewed_at = session.scalar(select(CostSettings.costs_reviewed_at).where(
-            CostSettings.workspace_id == workspace_id))
-        pixel_live = session.scalar(select(exists().where(
-            PixelEvent.workspace_id == workspace_id,
-            PixelEvent.received_at >= moment - timedelta(days=PIXEL_DAYS))))
+        workspace = session.get_one(Workspace, workspace_id)
+        providers = set(
+            session.scalars(
+                select(Connection.provider).where(
+                    Connection.workspace_id == workspace_id, Connection.status != "disconnected"
+                )
+            )
+        )
+        reviewed_at = session.scalar(
+            select(CostSettings.costs_reviewed_at).where(CostSettings.workspace_id == workspace_id)
+        )
+        pixel_live = session.scalar(
+            select(
+                exists().where(
+                    PixelEvent.workspace_id == workspace_id,
+                    PixelEvent.received_at >= moment - timedelta(days=PIXEL_DAYS),
+                )
+            )
+        )
     coverage = unit_cost_coverage(workspace_id, moment)
     has_ads = bool(providers & set(AD_PROVIDERS))
     steps = (
-        Step("ad_account", "Connect an ad account", has_ads,
-             "Ad spend comes from your Meta and Google ad accounts; without them profit "
-             "leaves out what ads cost.",
-             "Connected." if has_ads else "No Meta or Google ad account connected.",
-             "connections", True),
-        Step("store", "Connect your Shopify store", "shopify" in providers,
-             "Orders, revenue and product costs come from the store.",
-             "Connected." if "shopify" in providers else "No Shopify store connected.",
-             "connections", True),
-        Step("costs", "Review shipping, payment fees and handling", reviewed_at is not None,
-             "They default to 0, which leaves them out of profit; save them (0 included) "
-             "once they are right.",
-             "Reviewed." if reviewed_at else "Never saved: every cost counts as 0.",
-             "settings", True),
-        Step("unit_costs", "Enter product unit costs", coverage.missing_share == 0,
-             "COGS is unit cost × quantity; a product without a cost in Shopify (Products → "
-             "variant → Cost per item) counts as free.",
-             _unit_cost_status(coverage), "connections", True),
-        Step("zone_currency", "Confirm currency and time zone",
-             workspace.settings_confirmed_at is not None,
-             "Every day in a report is a day of this zone, and money is converted into this "
-             "currency.",
-             f"{workspace.currency} · {workspace.timezone}" + (
-                 "" if workspace.settings_confirmed_at else " (not confirmed yet)."),
-             "settings", True),
-        Step("pixel", "Install the pixel", bool(pixel_live),
-             "Attribution uses the pixel's page views and purchases beside Shopify's own "
-             "journey data.",
-             f"Events arrived in the last {PIXEL_DAYS} days." if pixel_live
-             else f"No pixel event in the last {PIXEL_DAYS} days.", "settings", False),
+        Step(
+            "ad_account",
+            "Connect an ad account",
+            has_ads,
+            "Ad spend comes from your Meta and Google ad accounts; without them profit "
+            "leaves out what ads cost.",
+            "Connected." if has_ads else "No Meta or Google ad account connected.",
+            "connections",
+            True,
+        ),
+        Step(
+            "store",
+            "Connect your Shopify store",
+            "shopify" in providers,
+            "Orders, revenue and product costs come from the store.",
+            "Connected." if "shopify" in providers else "No Shopify store connected.",
+            "connections",
+            True,
+        ),
+        Step(
+            "costs",
+            "Review shipping, payment fees and handling",
+            reviewed_at is not None,
+            "They default to 0, which leaves them out of profit; save them (0 included) "
+            "once they are right.",
+            "Reviewed." if reviewed_at else "Never saved: every cost counts as 0.",
+            "settings",
+            True,
+        ),
+        Step(
+            "unit_costs",
+            "Enter product unit costs",
+            coverage.missing_share == 0,
+            "COGS is unit cost × quantity; a product without a cost in Shopify (Products → "
+            "variant → Cost per item) counts as free.",
+            _unit_cost_status(coverage),
+            "connections",
+            True,
+        ),
+        Step(
+            "zone_currency",
+            "Confirm currency and time zone",
+            workspace.settings_confirmed_at is not None,
+            "Every day in a report is a day of this zone, and money is converted into this "
+            "currency.",
+            f"{workspace.currency} · {workspace.timezone}"
+            + ("" if workspace.settings_confirmed_at else " (not confirmed yet)."),
+            "settings",
+            True,
+        ),
+        Step(
+            "pixel",
+            "Install the pixel",
+            bool(pixel_live),
+            "Attribution uses the pixel's page views and purchases beside Shopify's own "
+            "journey data.",
+            f"Events arrived in the last {PIXEL_DAYS} days."
+            if pixel_live
+            else f"No pixel event in the last {PIXEL_DAYS} days.",
+            "settings",
+            False,
+        ),
     )
     return Checklist(steps, reviewed_at is not None, coverage)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
 import bcrypt
 from sqlalchemy import func, select, update
@@ -21,8 +22,9 @@ from metricx.actor import Actor
 from metricx.config import get_config
 from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, NotFoundError
-from metricx.models import ROLES, User
+from metricx.models import User as User  # the type pages get, named here for them
 from metricx.services import audit
+from metricx.vocabulary import ROLES
 
 
 def hash_password(password: str) -> str:
@@ -49,23 +51,35 @@ def refuse_unknown_email() -> None:
     _password_matches("not a password", _unmatchable_hash(get_config().bcrypt_rounds))
 
 
-def add_user(workspace_id: int, email: str, password: str, *, role: str = "member",
-             name: str | None = None, actor: Actor | None = None) -> User:
+def add_user(
+    workspace_id: int,
+    email: str,
+    password: str,
+    *,
+    role: str = "member",
+    name: str | None = None,
+    actor: Actor | None = None,
+) -> User:
     """Create a user. `actor` (an admin) is required except for the bootstrap admin."""
     if actor is not None:
         actor.require_admin("add users")
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     address = validation.email(email)
-    user = User(workspace_id=workspace_id, email=address,
-                name=validation.name(name or address.split("@")[0], "name"),
-                password_hash=hash_password(password), role=role)
+    user = User(
+        workspace_id=workspace_id,
+        email=address,
+        name=validation.name(name or address.split("@")[0], "name"),
+        password_hash=hash_password(password),
+        role=role,
+    )
     try:
         with transaction() as session:
             session.add(user)
             session.flush()
-            audit.record(session, actor or Actor.system(workspace_id), "user.add", address,
-                         role=role)
+            audit.record(
+                session, actor or Actor.system(workspace_id), "user.add", address, role=role
+            )
     except IntegrityError:
         raise InvalidInputError(_taken_email_message(workspace_id, address)) from None
     return user
@@ -76,8 +90,9 @@ def _taken_email_message(workspace_id: int, address: str) -> str:
     workspace has an address is not this workspace's business: the message only says so for
     its own users, whom its admins can list anyway."""
     with new_session() as session:
-        own = session.scalar(select(User.id).where(User.email == address,
-                                                   User.workspace_id == workspace_id))
+        own = session.scalar(
+            select(User.id).where(User.email == address, User.workspace_id == workspace_id)
+        )
     if own is not None:
         return f"{address} is already a user of this workspace"
     return f"{address} cannot be added: ask the person for another email address"
@@ -85,8 +100,11 @@ def _taken_email_message(workspace_id: int, address: str) -> str:
 
 def list_users(workspace_id: int) -> list[User]:
     with new_session() as session:
-        return list(session.scalars(
-            select(User).where(User.workspace_id == workspace_id).order_by(User.email)))
+        return list(
+            session.scalars(
+                select(User).where(User.workspace_id == workspace_id).order_by(User.email)
+            )
+        )
 
 
 def get_user(email: str) -> User:
@@ -98,15 +116,14 @@ def get_user(email: str) -> User:
 
 
 def actor_for(user: User) -> Actor:
-    return Actor(workspace_id=user.workspace_id, role=user.role, label=user.email,
-                 user_id=user.id)
+    return Actor(workspace_id=user.workspace_id, role=user.role, label=user.email, user_id=user.id)
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or datetime.now(UTC))
 
 
-def login_credentials(now: datetime | None = None) -> dict:
+def login_credentials(now: datetime | None = None) -> dict[str, Any]:
     """Every user in the shape streamlit-authenticator takes, read fresh from the database.
 
     A locked user is given `failed_login_attempts` at the maximum, so the authenticator
@@ -116,13 +133,22 @@ def login_credentials(now: datetime | None = None) -> dict:
     max_failures = get_config().login_max_failures
     with new_session() as session:
         users = session.scalars(select(User)).all()
-    return {"usernames": {
-        u.email: {"email": u.email, "first_name": u.name, "last_name": "", "name": u.name,
-                  "password": u.password_hash, "roles": [u.role],
-                  "failed_login_attempts": max_failures if is_locked(u, now) else 0,
-                  "user_id": u.id, "session_version": u.session_version}
-        for u in users
-    }}
+    return {
+        "usernames": {
+            u.email: {
+                "email": u.email,
+                "first_name": u.name,
+                "last_name": "",
+                "name": u.name,
+                "password": u.password_hash,
+                "roles": [u.role],
+                "failed_login_attempts": max_failures if is_locked(u, now) else 0,
+                "user_id": u.id,
+                "session_version": u.session_version,
+            }
+            for u in users
+        }
+    }
 
 
 def _end_sessions(user: User) -> None:
@@ -133,8 +159,11 @@ def end_sessions(email: str) -> None:
     """End every open session of this user (logging out does): each shows the login form at
     its next rerun, and their login cookies no longer verify."""
     with transaction() as session:
-        session.execute(update(User).where(User.email == email.strip().lower())
-                        .values(session_version=User.session_version + 1))
+        session.execute(
+            update(User)
+            .where(User.email == email.strip().lower())
+            .values(session_version=User.session_version + 1)
+        )
 
 
 def record_failed_login(email: str, now: datetime | None = None) -> User | None:
@@ -142,8 +171,9 @@ def record_failed_login(email: str, now: datetime | None = None) -> User | None:
     config = get_config()
     now = now or datetime.now(UTC)
     with transaction() as session:
-        user = session.scalar(select(User).where(User.email == email.strip().lower())
-                              .with_for_update())
+        user = session.scalar(
+            select(User).where(User.email == email.strip().lower()).with_for_update()
+        )
         if user is None:
             return None
         user.failed_logins += 1
@@ -157,15 +187,21 @@ def record_failed_login(email: str, now: datetime | None = None) -> User | None:
 
 def record_successful_login(email: str, now: datetime | None = None) -> None:
     with transaction() as session:
-        session.execute(update(User).where(User.email == email.strip().lower()).values(
-            failed_logins=0, locked_until=None, last_login_at=now or func.now()))
+        session.execute(
+            update(User)
+            .where(User.email == email.strip().lower())
+            .values(failed_logins=0, locked_until=None, last_login_at=now or func.now())
+        )
 
 
 def set_password(email: str, password: str, actor: Actor) -> None:
     actor.require_admin("reset passwords")
     with transaction() as session:
-        user = session.scalar(select(User).where(
-            User.email == email.strip().lower(), User.workspace_id == actor.workspace_id))
+        user = session.scalar(
+            select(User).where(
+                User.email == email.strip().lower(), User.workspace_id == actor.workspace_id
+            )
+        )
         if user is None:
             raise NotFoundError(f"no user {email!r} in this workspace")
         user.password_hash = hash_password(password)
@@ -195,8 +231,9 @@ def remove_user(actor: Actor, email: str) -> None:
     if address == actor.label:
         raise InvalidInputError("you cannot remove yourself")
     with transaction() as session:
-        user = session.scalar(select(User).where(User.email == address,
-                                                 User.workspace_id == actor.workspace_id))
+        user = session.scalar(
+            select(User).where(User.email == address, User.workspace_id == actor.workspace_id)
+        )
         if user is None:
             raise NotFoundError(f"no user {email!r} in this workspace")
         session.delete(user)

@@ -8,7 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from metricx import validation
 from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError, NotFoundError
-from metricx.models import CostSettings, Workspace
+from metricx.models import CostSettings
+from metricx.models import Workspace as Workspace  # the type pages get, named here for them
 from metricx.services.pixel_keys import new_pixel_key
 
 NAME_LENGTH = 120  # workspaces.name
@@ -27,8 +28,9 @@ def create_workspace(name: str, timezone: str = "UTC", currency: str = "USD") ->
             session.flush()
             session.add(CostSettings(workspace_id=workspace.id))
     except IntegrityError:
-        raise InvalidInputError(f"a workspace named {validation.quoted(workspace.name)} "
-                                "already exists") from None
+        raise InvalidInputError(
+            f"a workspace named {validation.quoted(workspace.name)} already exists"
+        ) from None
     return workspace
 
 
@@ -41,8 +43,9 @@ def find_workspace(ref: str | int) -> Workspace:
         if workspace is None:
             workspace = session.scalar(select(Workspace).where(Workspace.name == text))
         if workspace is None:
-            raise NotFoundError(f"no workspace {validation.quoted(text)} "
-                                "(see `metricx workspace list`)")
+            raise NotFoundError(
+                f"no workspace {validation.quoted(text)} (see `metricx workspace list`)"
+            )
         return workspace
 
 

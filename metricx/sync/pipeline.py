@@ -26,14 +26,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select, update
 
 from metricx.config import get_config
+from metricx.connection_store import API_WARNINGS, ConnectionView, get_connection
 from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.db import transaction
 from metricx.errors import InvalidInputError
-from metricx.models import AD_PROVIDERS, HALTED_STATUSES, Connection, Entity
+from metricx.models import HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
-from metricx.services.connections import ConnectionView, get_connection
-from metricx.services.platform_notices import API_WARNINGS
 from metricx.sync import rollup, snapshots
 from metricx.sync import shopify as shop_writer
 from metricx.sync.entities import stored_ids, upsert_entities
@@ -48,6 +47,7 @@ from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.sync.window import WindowError, check_window, refuse_bad_window
 from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 from metricx.vault import UnreadableTokenError, VaultError
+from metricx.vocabulary import AD_PROVIDERS
 
 KINDS = ("intraday", "range", "shop")
 # The nightly re-fetch re-reads the hours of this many recent days (delivery settles within a
@@ -74,10 +74,17 @@ def _no_progress(done: int, total: int, stage: str) -> None:
     """Default progress sink."""
 
 
-def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
-                    start: date | None = None, end: date | None = None,
-                    now: datetime | None = None, job_id: str | None = None,
-                    progress: Progress = _no_progress) -> SyncOutcome:
+def sync_connection(
+    workspace_id: int,
+    connection_id: int,
+    kind: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+    job_id: str | None = None,
+    progress: Progress = _no_progress,
+) -> SyncOutcome:
     connection = get_connection(workspace_id, connection_id)
     if kind not in KINDS:
         raise InvalidInputError(f"sync kind must be one of {', '.join(KINDS)}")
@@ -86,8 +93,7 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
     elif kind == "shop":
         raise InvalidInputError(f"connection {connection_id} is an ad account, not a shop")
     if connection.status in HALTED_STATUSES:
-        return SyncOutcome(connection_id, kind, "skipped", 0,
-                           f"connection is {connection.status}")
+        return SyncOutcome(connection_id, kind, "skipped", 0, f"connection is {connection.status}")
     now = now or datetime.now(UTC)
     refuse_bad_window(connection, kind, start, end, now)
     run_id = new_run_id()  # the lease names its run: the reaper tells live runs from dead ones
@@ -96,35 +102,40 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
         recorder.start()
         try:
             if connection.provider in AD_PROVIDERS:
-                recorder.rows_written = _sync_ads(connection, kind, start, end, now, progress,
-                                                  recorder)
+                recorder.rows_written = _sync_ads(
+                    connection, kind, start, end, now, progress, recorder
+                )
             else:
                 recorder.rows_written = _sync_shop(connection, now, progress)
         except ConnectorError as error:
             if isinstance(error, RateLimitedError | TransientError):
                 recorder.finish(error=f"{error} (will retry)")
                 raise
-            recorder.finish(error=str(error),
-                            connection_status=error.connection_status or "error")
+            recorder.finish(error=str(error), connection_status=error.connection_status or "error")
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
         except VaultError as error:
             # A token no key opens (altered, damaged) only a new one replaces; a key missing
             # from TOKEN_ENCRYPTION_KEY is the operator's to put back.
             unreadable = isinstance(error, UnreadableTokenError)
-            message = (f"{error}: replace the token or reconnect the account" if unreadable
-                       else str(error))
-            recorder.finish(error=message,
-                            connection_status="needs_reauth" if unreadable else "error")
+            message = (
+                f"{error}: replace the token or reconnect the account" if unreadable else str(error)
+            )
+            recorder.finish(
+                error=message, connection_status="needs_reauth" if unreadable else "error"
+            )
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, message)
         except InvalidInputError as error:
             # A window found bad only once the account's zone was read is not the account's
             # fault: the run fails, the connection keeps its status.
-            recorder.finish(error=str(error),
-                            connection_status=None if isinstance(error, WindowError) else "error")
+            recorder.finish(
+                error=str(error),
+                connection_status=None if isinstance(error, WindowError) else "error",
+            )
             return SyncOutcome(connection_id, kind, "failed", recorder.rows_written, str(error))
         except Exception as error:
-            recorder.finish(error=f"internal error: {type(error).__name__}: {error}",
-                            connection_status="error")
+            recorder.finish(
+                error=f"internal error: {type(error).__name__}: {error}", connection_status="error"
+            )
             raise
         recorder.finish()
     return SyncOutcome(connection_id, kind, "success", recorder.rows_written)
@@ -132,29 +143,42 @@ def sync_connection(workspace_id: int, connection_id: int, kind: str, *,
 
 # --- ad platforms ------------------------------------------------------------------------------
 
+
 def _remember_account(connection: ConnectionView, account: AccountInfo) -> None:
     with transaction() as session:
-        session.execute(update(Connection).where(
-            Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
-        ).values(currency=account.currency, timezone=account.timezone))
+        session.execute(
+            update(Connection)
+            .where(
+                Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
+            )
+            .values(currency=account.currency, timezone=account.timezone)
+        )
 
 
-def _ad_ids(connection: ConnectionView, entities: list[EntityRecord],
-            metrics: list[MetricRecord], read_at: datetime | None = None) -> dict[str, int]:
+def _ad_ids(
+    connection: ConnectionView,
+    entities: list[EntityRecord],
+    metrics: list[MetricRecord],
+    read_at: datetime | None = None,
+) -> dict[str, int]:
     """Entity ids of every ad of the connection, after writing `entities` (all of the tree, or
     only what changed since the last read). Ads that report metrics but are neither stored nor
     in `entities` (deleted since) get a bare row so their spend is never dropped."""
     with connection_writes(connection.id) as session:
         stored = stored_ids(session, connection.id, "ad")
         listed = {e.external_id for e in entities if e.level == "ad"}
-        orphans = [EntityRecord("ad", m.ad_external_id, None, f"Ad {m.ad_external_id}",
-                                "DELETED", None, None)
-                   for m in {m.ad_external_id: m for m in metrics}.values()
-                   if m.ad_external_id not in listed and m.ad_external_id not in stored]
+        orphans = [
+            EntityRecord(
+                "ad", m.ad_external_id, None, f"Ad {m.ad_external_id}", "DELETED", None, None
+            )
+            for m in {m.ad_external_id: m for m in metrics}.values()
+            if m.ad_external_id not in listed and m.ad_external_id not in stored
+        ]
         if entities or orphans:
             campaigns = rollup.campaigns_of_ads(session, connection.id)
-            upsert_entities(session, connection.workspace_id, connection.id,
-                            [*entities, *orphans], read_at)
+            upsert_entities(
+                session, connection.workspace_id, connection.id, [*entities, *orphans], read_at
+            )
             # An ad that moved to another campaign takes its sums along in the campaign rollup.
             rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
             stored = stored_ids(session, connection.id, "ad")
@@ -171,13 +195,17 @@ def _last_tree_read(connection: ConnectionView) -> tuple[datetime, str] | None:
     """When the campaign tree was last read, and the account's name: every read rewrites the
     account's own node."""
     with transaction() as session:
-        row = session.execute(select(Entity.updated_at, Entity.name).where(
-            Entity.connection_id == connection.id, Entity.level == "account")).first()
+        row = session.execute(
+            select(Entity.updated_at, Entity.name).where(
+                Entity.connection_id == connection.id, Entity.level == "account"
+            )
+        ).first()
     return None if row is None else (row[0], row[1])
 
 
-def _read_tree(connection: ConnectionView, source: AdSource, kind: str, now: datetime, *,
-               force: bool = False) -> tuple[str, list[EntityRecord]]:
+def _read_tree(
+    connection: ConnectionView, source: AdSource, kind: str, now: datetime, *, force: bool = False
+) -> tuple[str, list[EntityRecord]]:
     """The account's time zone and the tree nodes to write.
 
     Ad facts are synced every 15 minutes, but the tree only changes when someone edits a
@@ -189,26 +217,37 @@ def _read_tree(connection: ConnectionView, source: AdSource, kind: str, now: dat
     without an updated_time of their own."""
     last = _last_tree_read(connection)
     every = timedelta(minutes=get_config().entity_refresh_minutes)
-    if (kind == "intraday" and last is not None and every and connection.timezone
-            and connection.currency):
+    if (
+        kind == "intraday"
+        and last is not None
+        and every
+        and connection.timezone
+        and connection.currency
+    ):
         read_at, name = last
         if now - read_at < every and not force:
             return connection.timezone, []
-        account = AccountInfo(connection.external_account_id, name, connection.currency,
-                              connection.timezone)
-        return account.timezone, source.entities(
-            account, updated_since=read_at - TREE_READ_OVERLAP)
+        account = AccountInfo(
+            connection.external_account_id, name, connection.currency, connection.timezone
+        )
+        return account.timezone, source.entities(account, updated_since=read_at - TREE_READ_OVERLAP)
     account = source.account_info()
     _remember_account(connection, account)
     return account.timezone, source.entities(account)
 
 
-def _sync_ads(connection: ConnectionView, kind: str, start: date | None, end: date | None,
-              now: datetime, progress: Progress, recorder: RunRecorder) -> int:
+def _sync_ads(
+    connection: ConnectionView,
+    kind: str,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+    progress: Progress,
+    recorder: RunRecorder,
+) -> int:
     with ad_source(connection) as source:
         try:
-            return _sync_ad_source(connection, source, kind, start, end, now, progress,
-                                   recorder)
+            return _sync_ad_source(connection, source, kind, start, end, now, progress, recorder)
         finally:
             _remember_warnings(connection, source.warnings)
 
@@ -218,14 +257,25 @@ def _remember_warnings(connection: ConnectionView, warnings: list[str]) -> None:
     if warnings == connection.settings.get(API_WARNINGS, []):
         return
     with transaction() as session:
-        session.execute(update(Connection).where(
-            Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
-        ).values(settings={**connection.settings, API_WARNINGS: warnings}))
+        session.execute(
+            update(Connection)
+            .where(
+                Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
+            )
+            .values(settings={**connection.settings, API_WARNINGS: warnings})
+        )
 
 
-def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
-                    start: date | None, end: date | None, now: datetime, progress: Progress,
-                    recorder: RunRecorder) -> int:
+def _sync_ad_source(
+    connection: ConnectionView,
+    source: AdSource,
+    kind: str,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+    progress: Progress,
+    recorder: RunRecorder,
+) -> int:
     progress(0, 1, "reading the account")
     tz, entities = _read_tree(connection, source, kind, now)
     today = today_in(tz, now)
@@ -239,12 +289,19 @@ def _sync_ad_source(connection: ConnectionView, source: AdSource, kind: str,
     # The nightly re-fetch (no dates given) re-reads hours only for the days whose delivery
     # may still move; a manual resync or backfill reads every day's hours.
     settled = today - timedelta(days=HOURLY_REFETCH_DAYS) if nightly else None
-    return _replace_range(connection, source, entities, tz, start, end, now, progress,
-                          settled_before=settled)
+    return _replace_range(
+        connection, source, entities, tz, start, end, now, progress, settled_before=settled
+    )
 
 
-def _intraday(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
-              tz: str, today: date, now: datetime) -> int:
+def _intraday(
+    connection: ConnectionView,
+    source: AdSource,
+    entities: list[EntityRecord],
+    tz: str,
+    today: date,
+    now: datetime,
+) -> int:
     # Yesterday too: what accrued between the last sync and local midnight belongs to it.
     yesterday = today - timedelta(days=1)
     records = source.metrics(yesterday, today, hourly=False)
@@ -261,18 +318,29 @@ def _intraday(connection: ConnectionView, source: AdSource, entities: list[Entit
     with connection_writes(connection.id) as session:
         for day, totals in by_day.items():
             # An ad the platform no longer reports for the day is at zero.
-            held = snapshots.sums_for_day(session, connection.workspace_id,
-                                          list(ids.values()), day, tz)
+            held = snapshots.sums_for_day(
+                session, connection.workspace_id, list(ids.values()), day, tz
+            )
             for entity_id in held:
                 totals.setdefault(entity_id, Totals())
-            rows += snapshots.apply_running_totals(session, connection.workspace_id, day, tz,
-                                                   totals, now)
+            rows += snapshots.apply_running_totals(
+                session, connection.workspace_id, day, tz, totals, now
+            )
     return rows
 
 
-def _replace_range(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
-                   tz: str, start: date, end: date, now: datetime, progress: Progress, *,
-                   settled_before: date | None = None) -> int:
+def _replace_range(
+    connection: ConnectionView,
+    source: AdSource,
+    entities: list[EntityRecord],
+    tz: str,
+    start: date,
+    end: date,
+    now: datetime,
+    progress: Progress,
+    *,
+    settled_before: date | None = None,
+) -> int:
     """Replace the days start..end, a chunk at a time. Days before `settled_before` (the
     nightly re-fetch's older days, whose hours the rows already hold) are re-read per day
     only: their restated totals keep the stored hours, and the change goes into the day's
@@ -285,21 +353,33 @@ def _replace_range(connection: ConnectionView, source: AdSource, entities: list[
         settled = settled_before is not None and chunk_start < settled_before
         if settled_before is not None and settled:
             chunk_end = min(chunk_end, settled_before - timedelta(days=1))
-        rows += _replace_chunk(connection, source, entities, tz, chunk_start, chunk_end, now,
-                               settled)
+        rows += _replace_chunk(
+            connection, source, entities, tz, chunk_start, chunk_end, now, settled
+        )
         progress((chunk_end - start).days + 1, total_days, f"synced up to {chunk_end}")
         chunk_start = chunk_end + timedelta(days=1)
     return rows
 
 
-def _replace_chunk(connection: ConnectionView, source: AdSource, entities: list[EntityRecord],
-                   tz: str, start: date, end: date, now: datetime, settled: bool) -> int:
+def _replace_chunk(
+    connection: ConnectionView,
+    source: AdSource,
+    entities: list[EntityRecord],
+    tz: str,
+    start: date,
+    end: date,
+    now: datetime,
+    settled: bool,
+) -> int:
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     records = [] if settled else source.metrics(start, end, hourly=True)
     # Meta withholds purchases and leads from hourly rows: they come from the daily report
     # of the same days, and never from the hourly rows (S1 per metric family).
-    daily = (source.metrics(start, end, hourly=False)
-             if settled or not source.hourly_conversions else None)
+    daily = (
+        source.metrics(start, end, hourly=False)
+        if settled or not source.hourly_conversions
+        else None
+    )
     ids = _ad_ids(connection, entities, [*records, *(daily or ())], now)
     hourly: dict[tuple[int, date], dict[int, Totals]] = defaultdict(dict)
     for record in records:
@@ -308,13 +388,19 @@ def _replace_chunk(connection: ConnectionView, source: AdSource, entities: list[
         hours[hour] = hours.get(hour, Totals()) + Totals.of(record)
     day_totals = None if daily is None else _day_totals(ids, daily)
     with connection_writes(connection.id) as session:
-        return snapshots.replace_days(session, connection.workspace_id, tz,
-                                      list(ids.values()), days, hourly, day_totals,
-                                      METRIC_COLUMNS if settled else CONVERSIONS)
+        return snapshots.replace_days(
+            session,
+            connection.workspace_id,
+            tz,
+            list(ids.values()),
+            days,
+            hourly,
+            day_totals,
+            METRIC_COLUMNS if settled else CONVERSIONS,
+        )
 
 
-def _day_totals(ids: dict[str, int], records: list[MetricRecord]
-                ) -> dict[tuple[int, date], Totals]:
+def _day_totals(ids: dict[str, int], records: list[MetricRecord]) -> dict[tuple[int, date], Totals]:
     """Daily records summed per (ad entity, day)."""
     out: dict[tuple[int, date], Totals] = defaultdict(Totals)
     for record in records:
@@ -327,15 +413,20 @@ def compact_connection(connection: ConnectionView, now: datetime | None = None) 
     tz = connection.timezone or "UTC"
     today = today_in(tz, now or datetime.now(UTC))
     with connection_writes(connection.id) as session:
-        ids = list(session.scalars(select(Entity.id).where(
-            Entity.connection_id == connection.id, Entity.level == "ad")))
+        ids = list(
+            session.scalars(
+                select(Entity.id).where(Entity.connection_id == connection.id, Entity.level == "ad")
+            )
+        )
         if not ids:
             return 0
-        return snapshots.compact(session, connection.workspace_id, ids, tz,
-                                 snapshots.day_span(today, tz)[0])
+        return snapshots.compact(
+            session, connection.workspace_id, ids, tz, snapshots.day_span(today, tz)[0]
+        )
 
 
 # --- Shopify -----------------------------------------------------------------------------------
+
 
 def _sync_shop(connection: ConnectionView, now: datetime, progress: Progress) -> int:
     """Orders on every sync; the shop, its products and customers (which change slowly, and
@@ -347,20 +438,28 @@ def _sync_shop(connection: ConnectionView, now: datetime, progress: Progress) ->
         rows = 0
         if shop is None or shop.lists_read_at is None or now - shop.lists_read_at >= every:
             progress(0, 3, "reading the shop")
-            shop = shop_writer.upsert_shop(connection.workspace_id, connection.id,
-                                           client.shop_info())
+            shop = shop_writer.upsert_shop(
+                connection.workspace_id, connection.id, client.shop_info()
+            )
             with transaction() as session:
-                session.execute(update(Connection).where(Connection.id == connection.id)
-                                .values(currency=shop.currency, timezone=shop.timezone))
-            rows += shop_writer.write_products(shop, client.products(
-                shop_writer.since(shop.products_synced_until)))
+                session.execute(
+                    update(Connection)
+                    .where(Connection.id == connection.id)
+                    .values(currency=shop.currency, timezone=shop.timezone)
+                )
+            rows += shop_writer.write_products(
+                shop, client.products(shop_writer.since(shop.products_synced_until))
+            )
             progress(1, 3, "products")
-            rows += shop_writer.write_customers(shop, client.customers(
-                shop_writer.since(shop.customers_synced_until)))
+            rows += shop_writer.write_customers(
+                shop, client.customers(shop_writer.since(shop.customers_synced_until))
+            )
             shop_writer.mark_lists_read(shop, now)
         progress(2, 3, "orders")
         rows += shop_writer.write_orders(
-            shop, client.orders(shop_writer.since(shop.orders_synced_until)),
-            lambda stage, count: progress(2, 3, f"{count:,} orders"))
+            shop,
+            client.orders(shop_writer.since(shop.orders_synced_until)),
+            lambda stage, count: progress(2, 3, f"{count:,} orders"),
+        )
         progress(3, 3, "done")
         return rows

@@ -40,70 +40,104 @@ def workspace_timezone(session: Session, workspace_id: int) -> str:
     return session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id)) or "UTC"
 
 
-def refresh(session: Session, workspace_id: int, entity_ids: list[int], start: datetime,
-            end: datetime) -> None:
+def refresh(
+    session: Session, workspace_id: int, entity_ids: list[int], start: datetime, end: datetime
+) -> None:
     """Recompute the ad rollups of `entity_ids` for every workspace-local day that overlaps
     the UTC interval [start, end)."""
     if not entity_ids or end <= start:
         return
     tz = workspace_timezone(session, workspace_id)
     zone = ZoneInfo(tz)
-    days = TimeRange(start=start.astimezone(zone).date(),
-                     end=(end - timedelta(microseconds=1)).astimezone(zone).date())
+    days = TimeRange(
+        start=start.astimezone(zone).date(),
+        end=(end - timedelta(microseconds=1)).astimezone(zone).date(),
+    )
     span_start, span_end = utc_bounds(days, tz)
-    params = {"ws": workspace_id, "ids": entity_ids, "d0": days.start, "d1": days.end,
-              "s": span_start, "e": span_end, "tz": tz}
-    session.execute(text("""
+    params = {
+        "ws": workspace_id,
+        "ids": entity_ids,
+        "d0": days.start,
+        "d1": days.end,
+        "s": span_start,
+        "e": span_end,
+        "tz": tz,
+    }
+    session.execute(
+        text("""
         DELETE FROM metric_daily WHERE workspace_id = :ws AND entity_id = ANY(:ids)
-          AND day BETWEEN :d0 AND :d1"""), params)
-    session.execute(text(f"""
+          AND day BETWEEN :d0 AND :d1"""),
+        params,
+    )
+    session.execute(
+        text(f"""
         INSERT INTO metric_daily (workspace_id, day, entity_id, {_COLUMNS})
         SELECT workspace_id, (bucket_start AT TIME ZONE :tz)::date, entity_id, {_SUMS}
         FROM metric_snapshots
         WHERE workspace_id = :ws AND entity_id = ANY(:ids)
           AND bucket_start >= :s AND bucket_start < :e
         GROUP BY workspace_id, (bucket_start AT TIME ZONE :tz)::date, entity_id
-        HAVING {_NONZERO}"""), params)
-    connections = list(session.scalars(text(
-        "SELECT DISTINCT connection_id FROM entities WHERE workspace_id = :ws AND id = ANY(:ids)"),
-        params))
+        HAVING {_NONZERO}"""),
+        params,
+    )
+    connections = list(
+        session.scalars(
+            text(
+                "SELECT DISTINCT connection_id FROM entities"
+                " WHERE workspace_id = :ws AND id = ANY(:ids)"
+            ),
+            params,
+        )
+    )
     _refresh_coarse(session, workspace_id, connections, days.start, days.end)
 
 
-def _refresh_coarse(session: Session, workspace_id: int, connection_ids: list[int],
-                    first: date, last: date) -> None:
+def _refresh_coarse(
+    session: Session, workspace_id: int, connection_ids: list[int], first: date, last: date
+) -> None:
     """metric_daily summed again per connection and per campaign, for these connections'
     days first..last (whole connection-days: an ad's sums never stand alone in them)."""
     params = {"ws": workspace_id, "conns": connection_ids, "d0": first, "d1": last}
     for table, key in _COARSE.items():
-        session.execute(text(f"""
+        session.execute(
+            text(f"""
             DELETE FROM {table} WHERE workspace_id = :ws AND day BETWEEN :d0 AND :d1
-              AND connection_id = ANY(:conns)"""), params)
+              AND connection_id = ANY(:conns)"""),
+            params,
+        )
         # Each row finds its ad by primary key (OFFSET 0 keeps that plan): on tables without
         # statistics yet, a plain join was planned as a loop over all the connection's ads.
-        session.execute(text(f"""
+        session.execute(
+            text(f"""
             INSERT INTO {table} (workspace_id, day, {key}, {_COLUMNS})
-            SELECT m.workspace_id, m.day, {key}, {", ".join(f"sum(m.{c})"
-                                                            for c in METRIC_COLUMNS)}
+            SELECT m.workspace_id, m.day, {key}, {", ".join(f"sum(m.{c})" for c in METRIC_COLUMNS)}
             FROM metric_daily m CROSS JOIN LATERAL (
                 SELECT ad.connection_id, {_CAMPAIGN} AS campaign_id FROM entities ad
                 LEFT JOIN entities adset ON adset.id = ad.parent_id
                 WHERE ad.id = m.entity_id OFFSET 0) AS ad
             WHERE m.workspace_id = :ws AND m.day BETWEEN :d0 AND :d1
               AND ad.connection_id = ANY(:conns)
-            GROUP BY m.workspace_id, m.day, {key}"""), params)
+            GROUP BY m.workspace_id, m.day, {key}"""),
+            params,
+        )
 
 
 def campaigns_of_ads(session: Session, connection_id: int) -> dict[int, int]:
     """{ad id: its campaign id (0: none)} of one connection, to notice ads that moved."""
-    return dict(session.execute(text(f"""
+    return dict(
+        session.execute(
+            text(f"""
         SELECT ad.id, {_CAMPAIGN} FROM entities ad
         LEFT JOIN entities adset ON adset.id = ad.parent_id
-        WHERE ad.connection_id = :c AND ad.level = 'ad'"""), {"c": connection_id}).all())
+        WHERE ad.connection_id = :c AND ad.level = 'ad'"""),
+            {"c": connection_id},
+        ).all()
+    )
 
 
-def reattach(session: Session, workspace_id: int, connection_id: int,
-             before: dict[int, int]) -> None:
+def reattach(
+    session: Session, workspace_id: int, connection_id: int, before: dict[int, int]
+) -> None:
     """After the campaign tree of a connection was written: if an ad now sits under another
     campaign than `before` (campaigns_of_ads), sum the connection's campaigns again."""
     after = campaigns_of_ads(session, connection_id)
@@ -111,13 +145,16 @@ def reattach(session: Session, workspace_id: int, connection_id: int,
         _refresh_coarse(session, workspace_id, [connection_id], date.min, date.max)
 
 
-def store_days(session: Session, shop_id: int, orders: list[str], customers: list[str],
-               tz: str) -> set[date]:
+def store_days(
+    session: Session, shop_id: int, orders: list[str], customers: list[str], tz: str
+) -> set[date]:
     """Workspace-local days whose store sums these orders (Shopify ids) feed: their processed
     and cancel days, their refunds' days, and the first-order day of their customers and of
     `customers` (Shopify ids). Taken before and after a write, so the days an order or a
     first order leaves are refreshed as well as the days it joins."""
-    return set(session.scalars(text("""
+    return set(
+        session.scalars(
+            text("""
         WITH o AS (SELECT id, processed_at, cancelled_at, customer_id FROM shopify_orders
                    WHERE shop_id = :shop AND external_id = ANY(:orders))
         SELECT DISTINCT (at AT TIME ZONE :tz)::date FROM (
@@ -129,11 +166,21 @@ def store_days(session: Session, shop_id: int, orders: list[str], customers: lis
             UNION ALL SELECT first_order_at FROM shopify_customers
                       WHERE shop_id = :shop AND external_id = ANY(:customers)
         ) AS moments WHERE at IS NOT NULL"""),
-        {"shop": shop_id, "orders": orders, "customers": customers, "tz": tz}))
+            {"shop": shop_id, "orders": orders, "customers": customers, "tz": tz},
+        )
+    )
 
 
-_STORE_SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds",
-               "new_customers")
+_STORE_SUMS = (
+    "orders",
+    "gross",
+    "discounts",
+    "shipping",
+    "taxes",
+    "cogs",
+    "refunds",
+    "new_customers",
+)
 _LIVE = "FILTER (WHERE o.cancelled_at IS NULL)"
 # Shopify's sales reports (help.shopify.com "Sales reports": "When you cancel an order, it
 # appears as a sale for the day that it was placed and a return for the day that it was
@@ -183,19 +230,28 @@ _REFRESH_STORE = f"""
     GROUP BY day, currency"""
 
 
-def refresh_store(session: Session, workspace_id: int, days: Iterable[date],
-                  tz: str | None = None) -> None:
+def refresh_store(
+    session: Session, workspace_id: int, days: Iterable[date], tz: str | None = None
+) -> None:
     """Recompute store_daily for these workspace-local days."""
     days = sorted(set(days))
     if not days:
         return
     tz = tz or workspace_timezone(session, workspace_id)
     bounds = [utc_bounds(TimeRange(start=day, end=day), tz) for day in days]
-    session.execute(text("DELETE FROM store_daily WHERE workspace_id = :ws AND day = ANY(:days)"),
-                    {"ws": workspace_id, "days": days})
-    session.execute(text(_REFRESH_STORE), {
-        "ws": workspace_id, "days": days, "los": [lo for lo, _ in bounds],
-        "his": [hi for _, hi in bounds]})
+    session.execute(
+        text("DELETE FROM store_daily WHERE workspace_id = :ws AND day = ANY(:days)"),
+        {"ws": workspace_id, "days": days},
+    )
+    session.execute(
+        text(_REFRESH_STORE),
+        {
+            "ws": workspace_id,
+            "days": days,
+            "los": [lo for lo, _ in bounds],
+            "his": [hi for _, hi in bounds],
+        },
+    )
 
 
 def rebuild(session: Session, workspace_id: int) -> None:
@@ -203,14 +259,18 @@ def rebuild(session: Session, workspace_id: int) -> None:
     tz = workspace_timezone(session, workspace_id)
     params = {"ws": workspace_id, "tz": tz}
     session.execute(text("DELETE FROM metric_daily WHERE workspace_id = :ws"), params)
-    session.execute(text(f"""
+    session.execute(
+        text(f"""
         INSERT INTO metric_daily (workspace_id, day, entity_id, {_COLUMNS})
         SELECT workspace_id, (bucket_start AT TIME ZONE :tz)::date, entity_id, {_SUMS}
         FROM metric_snapshots WHERE workspace_id = :ws
         GROUP BY workspace_id, (bucket_start AT TIME ZONE :tz)::date, entity_id
-        HAVING {_NONZERO}"""), params)
-    connections = list(session.scalars(text(
-        "SELECT id FROM connections WHERE workspace_id = :ws"), params))
+        HAVING {_NONZERO}"""),
+        params,
+    )
+    connections = list(
+        session.scalars(text("SELECT id FROM connections WHERE workspace_id = :ws"), params)
+    )
     _refresh_coarse(session, workspace_id, connections, date.min, date.max)
     rebuild_store(session, workspace_id)
 
@@ -220,7 +280,8 @@ def rebuild_store(session: Session, workspace_id: int) -> None:
     way store sums are counted changed)."""
     tz = workspace_timezone(session, workspace_id)
     params = {"ws": workspace_id}
-    first, last = session.execute(text("""
+    first, last = session.execute(
+        text("""
         SELECT min(at), max(at) FROM (
             SELECT min(processed_at) AS at FROM shopify_orders WHERE workspace_id = :ws
             UNION ALL SELECT max(processed_at) FROM shopify_orders WHERE workspace_id = :ws
@@ -229,10 +290,16 @@ def rebuild_store(session: Session, workspace_id: int) -> None:
             UNION ALL SELECT max(created_at) FROM shopify_refunds WHERE workspace_id = :ws
             UNION ALL SELECT min(first_order_at) FROM shopify_customers WHERE workspace_id = :ws
             UNION ALL SELECT max(first_order_at) FROM shopify_customers WHERE workspace_id = :ws
-        ) AS bounds"""), params).one()
+        ) AS bounds"""),
+        params,
+    ).one()
     session.execute(text("DELETE FROM store_daily WHERE workspace_id = :ws"), params)
     if first is not None:
         zone = ZoneInfo(tz)
         start, end = first.astimezone(zone).date(), last.astimezone(zone).date()
-        refresh_store(session, workspace_id,
-                      (start + timedelta(days=i) for i in range((end - start).days + 1)), tz)
+        refresh_store(
+            session,
+            workspace_id,
+            (start + timedelta(days=i) for i in range((end - start).days + 1)),
+            tz,
+        )

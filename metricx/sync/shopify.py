@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -62,28 +62,35 @@ def pages(items: Iterable[T], size: int = PAGE) -> Iterator[list[T]]:
 def upsert_shop(workspace_id: int, connection_id: int, info: ShopInfo) -> ShopifyShop:
     with transaction() as session:
         statement = insert(ShopifyShop).values(
-            workspace_id=workspace_id, connection_id=connection_id, domain=info.domain,
-            name=info.name, currency=info.currency, timezone=info.timezone)
+            workspace_id=workspace_id,
+            connection_id=connection_id,
+            domain=info.domain,
+            name=info.name,
+            currency=info.currency,
+            timezone=info.timezone,
+        )
         statement = statement.on_conflict_do_update(
             index_elements=["connection_id"],
-            set_={c: statement.excluded[c] for c in ("domain", "name", "currency", "timezone")})
+            set_={c: statement.excluded[c] for c in ("domain", "name", "currency", "timezone")},
+        )
         session.execute(statement)
-        return session.scalar(select(ShopifyShop).where(
-            ShopifyShop.connection_id == connection_id))
+        return session.scalars(
+            select(ShopifyShop).where(ShopifyShop.connection_id == connection_id)
+        ).one()
 
 
 def stored_shop(connection_id: int) -> ShopifyShop | None:
     """The shop row of a connection, if it was synced before."""
     with transaction() as session:
-        return session.scalar(select(ShopifyShop).where(
-            ShopifyShop.connection_id == connection_id))
+        return session.scalar(select(ShopifyShop).where(ShopifyShop.connection_id == connection_id))
 
 
 def mark_lists_read(shop: ShopifyShop, at: datetime) -> None:
     """Remember when the shop, its products and customers were read."""
     with transaction() as session:
-        session.execute(update(ShopifyShop).where(ShopifyShop.id == shop.id)
-                        .values(lists_read_at=at))
+        session.execute(
+            update(ShopifyShop).where(ShopifyShop.id == shop.id).values(lists_read_at=at)
+        )
 
 
 def since(mark: datetime | None) -> datetime | None:
@@ -93,25 +100,53 @@ def since(mark: datetime | None) -> datetime | None:
 def _advance(session: Session, shop_id: int, column: str, mark: datetime) -> None:
     """Move a high-water mark forward (never back: an overlapping re-read is older)."""
     current = getattr(ShopifyShop, column)
-    session.execute(update(ShopifyShop).where(ShopifyShop.id == shop_id)
-                    .values({column: func.greatest(func.coalesce(current, mark), mark)}))
+    session.execute(
+        update(ShopifyShop)
+        .where(ShopifyShop.id == shop_id)
+        .values({column: func.greatest(func.coalesce(current, mark), mark)})
+    )
 
 
 def write_products(shop: ShopifyShop, products: Iterable[ProductRecord]) -> int:
     written = 0
     for page in pages(products):
         with transaction() as session:
-            product_ids = dict((external, pk) for pk, external in upsert(
-                session, ShopifyProduct, [{
-                    "workspace_id": shop.workspace_id, "shop_id": shop.id,
-                    "external_id": p.external_id, "title": p.title, "updated_at": p.updated_at,
-                } for p in page], ["shop_id", "external_id"],
-                returning=(ShopifyProduct.id, ShopifyProduct.external_id)))
-            upsert(session, ShopifyVariant, [{
-                "workspace_id": shop.workspace_id, "product_id": product_ids[p.external_id],
-                "external_id": v.external_id, "sku": v.sku, "price": v.price,
-                "unit_cost": v.unit_cost,
-            } for p in page for v in p.variants], ["product_id", "external_id"])
+            product_ids = dict(
+                (external, pk)
+                for pk, external in upsert(
+                    session,
+                    ShopifyProduct,
+                    [
+                        {
+                            "workspace_id": shop.workspace_id,
+                            "shop_id": shop.id,
+                            "external_id": p.external_id,
+                            "title": p.title,
+                            "updated_at": p.updated_at,
+                        }
+                        for p in page
+                    ],
+                    ["shop_id", "external_id"],
+                    returning=(ShopifyProduct.id, ShopifyProduct.external_id),
+                )
+            )
+            upsert(
+                session,
+                ShopifyVariant,
+                [
+                    {
+                        "workspace_id": shop.workspace_id,
+                        "product_id": product_ids[p.external_id],
+                        "external_id": v.external_id,
+                        "sku": v.sku,
+                        "price": v.price,
+                        "unit_cost": v.unit_cost,
+                    }
+                    for p in page
+                    for v in p.variants
+                ],
+                ["product_id", "external_id"],
+            )
             _advance(session, shop.id, "products_synced_until", max(p.updated_at for p in page))
         written += len(page)
     return written
@@ -121,11 +156,22 @@ def write_customers(shop: ShopifyShop, customers: Iterable[CustomerRecord]) -> i
     written = 0
     for page in pages(customers):
         with transaction() as session:
-            upsert(session, ShopifyCustomer, [{
-                "workspace_id": shop.workspace_id, "shop_id": shop.id,
-                "external_id": c.external_id, "created_at": c.created_at,
-                "updated_at": c.updated_at, "orders_count": c.orders_count,
-            } for c in page], ["shop_id", "external_id"])
+            upsert(
+                session,
+                ShopifyCustomer,
+                [
+                    {
+                        "workspace_id": shop.workspace_id,
+                        "shop_id": shop.id,
+                        "external_id": c.external_id,
+                        "created_at": c.created_at,
+                        "updated_at": c.updated_at,
+                        "orders_count": c.orders_count,
+                    }
+                    for c in page
+                ],
+                ["shop_id", "external_id"],
+            )
             _advance(session, shop.id, "customers_synced_until", max(c.updated_at for c in page))
         written += len(page)
     return written
@@ -136,28 +182,46 @@ def _customer_ids(session: Session, shop: ShopifyShop, page: list[OrderRecord]) 
     wanted = {o.customer_id for o in page if o.customer_id}
     if not wanted:
         return {}
-    session.execute(insert(ShopifyCustomer.__table__).on_conflict_do_nothing(), [
-        {"workspace_id": shop.workspace_id, "shop_id": shop.id, "external_id": external}
-        for external in sorted(wanted)])
-    rows = session.execute(select(ShopifyCustomer.external_id, ShopifyCustomer.id).where(
-        ShopifyCustomer.shop_id == shop.id, ShopifyCustomer.external_id.in_(wanted)))
+    session.execute(
+        # a declarative class's table is a Table (typed as any FROM clause)
+        insert(cast(Table, ShopifyCustomer.__table__)).on_conflict_do_nothing(),
+        [
+            {"workspace_id": shop.workspace_id, "shop_id": shop.id, "external_id": external}
+            for external in sorted(wanted)
+        ],
+    )
+    rows = session.execute(
+        select(ShopifyCustomer.external_id, ShopifyCustomer.id).where(
+            ShopifyCustomer.shop_id == shop.id, ShopifyCustomer.external_id.in_(wanted)
+        )
+    )
     return {external: pk for external, pk in rows}
 
 
-def _visit_row(journey_id: int, workspace_id: int, kind: str, visit: VisitRecord,
-               fallback_time: datetime) -> dict[str, Any]:
+def _visit_row(
+    journey_id: int, workspace_id: int, kind: str, visit: VisitRecord, fallback_time: datetime
+) -> dict[str, Any]:
     return {
-        "workspace_id": workspace_id, "journey_id": journey_id, "source_kind": kind,
-        "position": 0, "occurred_at": visit.occurred_at or fallback_time,
-        "landing_page": visit.landing_page, "referrer": visit.referrer, "source": visit.source,
-        "source_type": visit.source_type, "utm_source": visit.utm_source,
-        "utm_medium": visit.utm_medium, "utm_campaign": visit.utm_campaign,
-        "utm_content": visit.utm_content, "utm_term": visit.utm_term,
+        "workspace_id": workspace_id,
+        "journey_id": journey_id,
+        "source_kind": kind,
+        "position": 0,
+        "occurred_at": visit.occurred_at or fallback_time,
+        "landing_page": visit.landing_page,
+        "referrer": visit.referrer,
+        "source": visit.source,
+        "source_type": visit.source_type,
+        "utm_source": visit.utm_source,
+        "utm_medium": visit.utm_medium,
+        "utm_campaign": visit.utm_campaign,
+        "utm_content": visit.utm_content,
+        "utm_term": visit.utm_term,
     }
 
 
-def _first_unit_costs(session: Session, shop: ShopifyShop,
-                      page: list[OrderRecord]) -> dict[tuple[str, str], Decimal]:
+def _first_unit_costs(
+    session: Session, shop: ShopifyShop, page: list[OrderRecord]
+) -> dict[tuple[str, str], Decimal]:
     """(order, line) external ids -> the unit cost stored when the line was first seen.
 
     Shopify's unitCost is the variant's CURRENT cost, not the cost when the order was placed
@@ -165,19 +229,24 @@ def _first_unit_costs(session: Session, shop: ShopifyShop,
     a later change of the product's cost must not rewrite the COGS of old orders.
     """
     rows = session.execute(
-        select(ShopifyOrder.external_id, ShopifyOrderLine.external_id,
-               ShopifyOrderLine.unit_cost)
+        select(ShopifyOrder.external_id, ShopifyOrderLine.external_id, ShopifyOrderLine.unit_cost)
         .join(ShopifyOrderLine, ShopifyOrderLine.order_id == ShopifyOrder.id)
-        .where(ShopifyOrder.shop_id == shop.id,
-               ShopifyOrder.external_id.in_([o.external_id for o in page]),
-               ShopifyOrderLine.unit_cost.is_not(None)))
-    return {(order, line): cost for order, line, cost in rows}
+        .where(
+            ShopifyOrder.shop_id == shop.id,
+            ShopifyOrder.external_id.in_([o.external_id for o in page]),
+            ShopifyOrderLine.unit_cost.is_not(None),
+        )
+    )
+    # the query keeps only lines with a cost
+    return {(order, line): cost for order, line, cost in rows if cost is not None}
 
 
-def _with_first_costs(page: list[OrderRecord],
-                      kept: dict[tuple[str, str], Decimal]) -> list[OrderRecord]:
+def _with_first_costs(
+    page: list[OrderRecord], kept: dict[tuple[str, str], Decimal]
+) -> list[OrderRecord]:
     """The orders with each line's unit cost as first stored (a line never costed before
     takes the cost Shopify gives now)."""
+
     def line(order: OrderRecord, li: LineItemRecord) -> LineItemRecord:
         cost = kept.get((order.external_id, li.external_id))
         return li if cost is None else replace(li, unit_cost=cost)
@@ -185,89 +254,155 @@ def _with_first_costs(page: list[OrderRecord],
     return [replace(o, line_items=tuple(line(o, li) for li in o.line_items)) for o in page]
 
 
-def _write_order_page(session: Session, shop: ShopifyShop,
-                      page: list[OrderRecord]) -> list[int]:
+def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecord]) -> list[int]:
     """Write one page of orders with their children; returns the customers it touched."""
     page = _with_first_costs(page, _first_unit_costs(session, shop, page))
     customers = _customer_ids(session, shop, page)
-    order_ids = dict((external, pk) for pk, external in upsert(session, ShopifyOrder, [{
-        "workspace_id": shop.workspace_id, "shop_id": shop.id, "external_id": o.external_id,
-        "name": o.name, "customer_id": customers.get(o.customer_id or ""),
-        "customer_order_index": o.customer_order_index, "created_at": o.created_at,
-        "processed_at": o.processed_at or o.created_at, "updated_at": o.updated_at,
-        "cancelled_at": o.cancelled_at, "test": o.test, "currency": o.currency,
-        "gross_sales": o.gross, "discounts": o.discounts, "shipping": o.shipping,
-        "taxes": o.tax, "refunded": o.refunded, "total_price": o.total, "cogs": order_cogs(o),
-    } for o in page], ["shop_id", "external_id"],
-        returning=(ShopifyOrder.id, ShopifyOrder.external_id)))
+    order_ids = dict(
+        (external, pk)
+        for pk, external in upsert(
+            session,
+            ShopifyOrder,
+            [
+                {
+                    "workspace_id": shop.workspace_id,
+                    "shop_id": shop.id,
+                    "external_id": o.external_id,
+                    "name": o.name,
+                    "customer_id": customers.get(o.customer_id or ""),
+                    "customer_order_index": o.customer_order_index,
+                    "created_at": o.created_at,
+                    "processed_at": o.processed_at or o.created_at,
+                    "updated_at": o.updated_at,
+                    "cancelled_at": o.cancelled_at,
+                    "test": o.test,
+                    "currency": o.currency,
+                    "gross_sales": o.gross,
+                    "discounts": o.discounts,
+                    "shipping": o.shipping,
+                    "taxes": o.tax,
+                    "refunded": o.refunded,
+                    "total_price": o.total,
+                    "cogs": order_cogs(o),
+                }
+                for o in page
+            ],
+            ["shop_id", "external_id"],
+            returning=(ShopifyOrder.id, ShopifyOrder.external_id),
+        )
+    )
     ids = list(order_ids.values())
     # Children are replaced whole: an order's lines, refunds and journey are as Shopify says
     # now (but for the lines' first unit costs, carried over above).
     for child in (ShopifyOrderLine, ShopifyRefund, CustomerJourney):
         session.execute(delete(child).where(child.order_id.in_(ids)))
-    lines = [{"workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],
-              "external_id": li.external_id, "product_external_id": li.product_id,
-              "variant_external_id": li.variant_id, "sku": li.sku, "quantity": li.quantity,
-              "unit_price": li.unit_price, "unit_cost": li.unit_cost}
-             for o in page for li in o.line_items]
-    refunds = [{"workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],
-                "external_id": r.external_id, "created_at": r.created_at, "amount": r.amount,
-                "sales": r.refunded_sales, "shipping": r.shipping, "taxes": r.taxes}
-               for o in page for r in o.refunds]
+    lines = [
+        {
+            "workspace_id": shop.workspace_id,
+            "order_id": order_ids[o.external_id],
+            "external_id": li.external_id,
+            "product_external_id": li.product_id,
+            "variant_external_id": li.variant_id,
+            "sku": li.sku,
+            "quantity": li.quantity,
+            "unit_price": li.unit_price,
+            "unit_cost": li.unit_cost,
+        }
+        for o in page
+        for li in o.line_items
+    ]
+    refunds = [
+        {
+            "workspace_id": shop.workspace_id,
+            "order_id": order_ids[o.external_id],
+            "external_id": r.external_id,
+            "created_at": r.created_at,
+            "amount": r.amount,
+            "sales": r.refunded_sales,
+            "shipping": r.shipping,
+            "taxes": r.taxes,
+        }
+        for o in page
+        for r in o.refunds
+    ]
     insert_rows(session, ShopifyOrderLine, lines)
     insert_rows(session, ShopifyRefund, refunds)
-    with_journey = [o for o in page if o.journey is not None]
+    with_journey = [(o, o.journey) for o in page if o.journey is not None]
     if not with_journey:
         return list(customers.values())
-    inserted = insert_rows(session, CustomerJourney, [{
-        "workspace_id": shop.workspace_id, "order_id": order_ids[o.external_id],
-        "ready": o.journey.ready, "days_to_conversion": o.journey.days_to_conversion,
-        "customer_order_index": o.journey.customer_order_index,
-    } for o in with_journey], returning=(CustomerJourney.order_id, CustomerJourney.id))
+    inserted = insert_rows(
+        session,
+        CustomerJourney,
+        [
+            {
+                "workspace_id": shop.workspace_id,
+                "order_id": order_ids[o.external_id],
+                "ready": journey.ready,
+                "days_to_conversion": journey.days_to_conversion,
+                "customer_order_index": journey.customer_order_index,
+            }
+            for o, journey in with_journey
+        ],
+        returning=(CustomerJourney.order_id, CustomerJourney.id),
+    )
     journey_ids = {order_id: journey_id for order_id, journey_id in inserted}
     visits = []
-    for o in with_journey:
+    for o, journey in with_journey:
         journey_id = journey_ids[order_ids[o.external_id]]
-        for kind, visit in (("first_visit", o.journey.first_visit),
-                            ("last_visit", o.journey.last_visit)):
+        for kind, visit in (
+            ("first_visit", journey.first_visit),
+            ("last_visit", journey.last_visit),
+        ):
             if visit is not None:
-                visits.append(_visit_row(journey_id, shop.workspace_id, kind, visit,
-                                         o.processed_at or o.created_at))
+                visits.append(
+                    _visit_row(
+                        journey_id, shop.workspace_id, kind, visit, o.processed_at or o.created_at
+                    )
+                )
     insert_rows(session, Touchpoint, visits)
     return list(customers.values())
 
 
 def order_cogs(order: OrderRecord) -> Decimal:
     """Σ unit cost × quantity (a line whose variant has no cost counts 0: we never invent)."""
-    return sum((li.unit_cost * li.quantity for li in order.line_items if li.unit_cost),
-               Decimal(0))
+    return sum((li.unit_cost * li.quantity for li in order.line_items if li.unit_cost), Decimal(0))
 
 
 def _first_orders(session: Session, customer_ids: list[int]) -> None:
     """Each customer's first real order, which "new customers" counts."""
     if customer_ids:
-        session.execute(text("""
+        session.execute(
+            text("""
             UPDATE shopify_customers c SET first_order_at = first.at
             FROM (SELECT customer_id, min(processed_at) AS at FROM shopify_orders
                   WHERE customer_id = ANY(:ids) AND NOT test AND cancelled_at IS NULL
                   GROUP BY customer_id) AS first
-            WHERE c.id = first.customer_id"""), {"ids": customer_ids})
+            WHERE c.id = first.customer_id"""),
+            {"ids": customer_ids},
+        )
 
 
-def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord],
-                 progress: Progress | None = None) -> int:
+def write_orders(
+    shop: ShopifyShop, orders: Iterable[OrderRecord], progress: Progress | None = None
+) -> int:
     written = 0
     for page in pages(orders):
         # Children and the store rollup are replaced per page: one writer per shop at a time.
         with connection_writes(shop.connection_id) as session:
             tz = rollup.workspace_timezone(session, shop.workspace_id)
-            keys = ([o.external_id for o in page],
-                    sorted({o.customer_id for o in page if o.customer_id}))
+            keys = (
+                [o.external_id for o in page],
+                sorted({o.customer_id for o in page if o.customer_id}),
+            )
             days = rollup.store_days(session, shop.id, *keys, tz)
             customers = _write_order_page(session, shop, page)
             _first_orders(session, customers)
-            rollup.refresh_store(session, shop.workspace_id,
-                                 days | rollup.store_days(session, shop.id, *keys, tz), tz)
+            rollup.refresh_store(
+                session,
+                shop.workspace_id,
+                days | rollup.store_days(session, shop.id, *keys, tz),
+                tz,
+            )
             _advance(session, shop.id, "orders_synced_until", max(o.updated_at for o in page))
         written += len(page)
         if progress:

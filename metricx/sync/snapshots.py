@@ -74,8 +74,7 @@ def copy_text(rows: Iterable[tuple], chunk: int = 5000) -> Iterator[str]:
     newline or a backslash: ints, Decimals, UTC datetimes and the granularity code."""
     lines: list[str] = []
     for row in rows:
-        lines.append("\t".join(v.isoformat() if isinstance(v, datetime) else str(v)
-                               for v in row))
+        lines.append("\t".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in row))
         if len(lines) >= chunk:
             yield "\n".join(lines) + "\n"
             lines.clear()
@@ -86,6 +85,8 @@ def copy_text(rows: Iterable[tuple], chunk: int = 5000) -> Iterator[str]:
 def copy_into(session: Session, table: str, rows: Iterable[tuple]) -> None:
     """COPY rows (in `_STAGE_COLUMNS` order) into `table` on the session's connection."""
     raw = session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the session's database connection is closed")
     with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({_COLUMN_LIST}) FROM STDIN") as copy:
         for block in copy_text(rows):
             copy.write(block)
@@ -105,21 +106,32 @@ def write_rows(session: Session, rows: Iterable[tuple]) -> int:
 
 # --- the three writes --------------------------------------------------------------------------
 
-def sums_for_day(session: Session, workspace_id: int, entity_ids: list[int], day: date,
-                 tz: str) -> dict[int, Totals]:
+
+def sums_for_day(
+    session: Session, workspace_id: int, entity_ids: list[int], day: date, tz: str
+) -> dict[int, Totals]:
     """What the rows already hold for each ad on one local day."""
     start, end = day_span(day, tz)
-    result = session.execute(text(f"""
+    result = session.execute(
+        text(f"""
         SELECT entity_id, {", ".join(f"sum({c}) AS {c}" for c in METRIC_COLUMNS)}
         FROM metric_snapshots
         WHERE workspace_id = :ws AND entity_id = ANY(:ids)
           AND bucket_start >= :start AND bucket_start < :end
-        GROUP BY entity_id"""), {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end})
+        GROUP BY entity_id"""),
+        {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end},
+    )
     return {row.entity_id: Totals.of(row) for row in result}
 
 
-def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str,
-                         totals: Mapping[int, Totals], now: datetime) -> int:
+def apply_running_totals(
+    session: Session,
+    workspace_id: int,
+    day: date,
+    tz: str,
+    totals: Mapping[int, Totals],
+    now: datetime,
+) -> int:
     """Store what accrued since the last sync: for each ad, total minus what the rows hold,
     in the current 15-minute bucket (or the day's last bucket once the day is over)."""
     start, end = day_span(day, tz)
@@ -131,15 +143,22 @@ def apply_running_totals(session: Session, workspace_id: int, day: date, tz: str
         if not delta.is_zero:
             rows.append((workspace_id, entity_id, bucket, "15m", *delta.values()))
     written = write_rows(session, rows)
-    rollup.refresh(session, workspace_id, [row[1] for row in rows], bucket,
-                   bucket + FIFTEEN_MINUTES)
+    rollup.refresh(
+        session, workspace_id, [row[1] for row in rows], bucket, bucket + FIFTEEN_MINUTES
+    )
     return written
 
 
-def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
-                 days: Iterable[date], hourly: Mapping[tuple[int, date], Mapping[int, Totals]],
-                 daily: Mapping[tuple[int, date], Totals] | None = None,
-                 daily_family: tuple[str, ...] = CONVERSIONS) -> int:
+def replace_days(
+    session: Session,
+    workspace_id: int,
+    tz: str,
+    entity_ids: list[int],
+    days: Iterable[date],
+    hourly: Mapping[tuple[int, date], Mapping[int, Totals]],
+    daily: Mapping[tuple[int, date], Totals] | None = None,
+    daily_family: tuple[str, ...] = CONVERSIONS,
+) -> int:
     """Make the rows of every (ad, day) in `entity_ids` x `days` exactly the given hours.
 
     An ad-day missing from `hourly` had nothing (the platform omits empty rows), so its rows
@@ -157,15 +176,18 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
     from_hours = tuple(c for c in METRIC_COLUMNS if daily is None or c not in daily_family)
     if daily is not None:
         for (entity_id, bucket), totals in _daily_family_to_keep(
-                session, workspace_id, tz, entity_ids, day_list, daily, daily_family).items():
+            session, workspace_id, tz, entity_ids, day_list, daily, daily_family
+        ).items():
             buckets[(entity_id, bucket)] += totals
     for day in day_list:
         start, end = day_span(day, tz)
-        session.execute(text("""
+        session.execute(
+            text("""
             DELETE FROM metric_snapshots
             WHERE workspace_id = :ws AND entity_id = ANY(:ids)
               AND bucket_start >= :start AND bucket_start < :end"""),
-            {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end})
+            {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end},
+        )
     wanted = set(day_list)
     for (entity_id, day), hours in hourly.items():
         if day not in wanted:
@@ -173,18 +195,32 @@ def replace_days(session: Session, workspace_id: int, tz: str, entity_ids: list[
         for hour, totals in hours.items():
             # Two local hours can share a UTC start on a DST day: they are summed.
             buckets[(entity_id, hour_start(day, hour, tz))] += totals.only(from_hours)
-    rows = [(workspace_id, entity_id, bucket, "1h", *totals.values())
-            for (entity_id, bucket), totals in buckets.items() if not totals.is_zero]
+    rows = [
+        (workspace_id, entity_id, bucket, "1h", *totals.values())
+        for (entity_id, bucket), totals in buckets.items()
+        if not totals.is_zero
+    ]
     # The days' rows were just deleted: nothing can clash, so COPY straight into the table.
     copy_into(session, "metric_snapshots", rows)
-    rollup.refresh(session, workspace_id, entity_ids, day_span(day_list[0], tz)[0],
-                   day_span(day_list[-1], tz)[1])
+    rollup.refresh(
+        session,
+        workspace_id,
+        entity_ids,
+        day_span(day_list[0], tz)[0],
+        day_span(day_list[-1], tz)[1],
+    )
     return len(rows)
 
 
-def _daily_family_to_keep(session: Session, workspace_id: int, tz: str, entity_ids: list[int],
-                          days: list[date], daily: Mapping[tuple[int, date], Totals],
-                          family: tuple[str, ...]) -> dict[tuple[int, datetime], Totals]:
+def _daily_family_to_keep(
+    session: Session,
+    workspace_id: int,
+    tz: str,
+    entity_ids: list[int],
+    days: list[date],
+    daily: Mapping[tuple[int, date], Totals],
+    family: tuple[str, ...],
+) -> dict[tuple[int, datetime], Totals]:
     """The family's columns of the days' rows per ad and local hour (as compaction folds
     them), plus, in each day's last hour, the difference to the day's reported total."""
     sums = ", ".join(f"sum({c}) AS {c}" for c in family)
@@ -192,13 +228,15 @@ def _daily_family_to_keep(session: Session, workspace_id: int, tz: str, entity_i
     for day in days:
         start, end = day_span(day, tz)
         held_today: dict[int, Totals] = defaultdict(Totals)
-        for row in session.execute(text(f"""
+        for row in session.execute(
+            text(f"""
                 SELECT entity_id, date_trunc('hour', bucket_start, :tz) AS hour, {sums}
                 FROM metric_snapshots
                 WHERE workspace_id = :ws AND entity_id = ANY(:ids)
                   AND bucket_start >= :start AND bucket_start < :end
                 GROUP BY 1, 2"""),
-                {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end, "tz": tz}):
+            {"ws": workspace_id, "ids": entity_ids, "start": start, "end": end, "tz": tz},
+        ):
             totals = Totals(**{name: getattr(row, name) for name in family})
             kept[(row.entity_id, row.hour)] = totals
             held_today[row.entity_id] += totals
@@ -212,12 +250,14 @@ def _daily_family_to_keep(session: Session, workspace_id: int, tz: str, entity_i
     return kept
 
 
-def compact(session: Session, workspace_id: int, entity_ids: list[int], tz: str,
-            before: datetime) -> int:
+def compact(
+    session: Session, workspace_id: int, entity_ids: list[int], tz: str, before: datetime
+) -> int:
     """Fold 15-minute rows older than `before` into hourly rows (local hours of `tz`, so an
     hour never straddles two local days even in half-hour zones). Returns rows folded."""
     sums = ", ".join(f"sum({c})" for c in METRIC_COLUMNS)
-    result = session.execute(text(f"""
+    result = session.execute(
+        text(f"""
         WITH moved AS (
             DELETE FROM metric_snapshots
             WHERE workspace_id = :ws AND entity_id = ANY(:ids) AND granularity = '15m'
@@ -230,7 +270,8 @@ def compact(session: Session, workspace_id: int, entity_ids: list[int], tz: str,
             ON CONFLICT (workspace_id, entity_id, bucket_start, granularity) DO UPDATE SET {_ADD}
         )
         SELECT count(*), min(bucket_start) FROM moved"""),
-        {"ws": workspace_id, "ids": entity_ids, "before": before, "tz": tz})
+        {"ws": workspace_id, "ids": entity_ids, "before": before, "tz": tz},
+    )
     folded, earliest = result.one()
     if folded:
         # Moving a bucket to its local hour start can cross a workspace-local midnight when

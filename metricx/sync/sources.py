@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from metricx.config import get_config
+from metricx.connection_store import (
+    ConnectionView,
+    read_stored_token,
+    read_token,
+    store_token_pair,
+)
 from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
 from metricx.connectors.shopify_auth import ShopifyGrant
 from metricx.errors import InvalidInputError, NotFoundError
-from metricx.services.connections import (
-    ConnectionView,
-    read_stored_token,
-    read_token,
-    store_token_pair,
-)
 from metricx.totals import DAILY_CONVERSIONS
 
 META_RESTATEMENT_DAYS = 28
@@ -49,13 +49,17 @@ class AdSource:
     def account_info(self) -> AccountInfo:
         return self.client.account_info(self.account_id)
 
-    def entities(self, account: AccountInfo, updated_since: datetime | None = None,
-                 ) -> list[EntityRecord]:
+    def entities(
+        self,
+        account: AccountInfo,
+        updated_since: datetime | None = None,
+    ) -> list[EntityRecord]:
         """The campaign tree; with `updated_since`, what changed since where the platform
         can say (Meta's updated_time filtering), else all of it."""
         if isinstance(self.client, MetaClient):
-            return self.client.entities(self.account_id, updated_since=updated_since,
-                                        account=account)
+            return self.client.entities(
+                self.account_id, updated_since=updated_since, account=account
+            )
         return self.client.entities(self.account_id, account=account)
 
     @property
@@ -89,11 +93,19 @@ def _endpoints(connection: ConnectionView) -> Endpoints:
         from metricx.sandbox.runtime import sandbox_env
 
         env = sandbox_env()
-        return Endpoints(env["META_GRAPH_URL"], env["GOOGLE_ADS_URL"],
-                         env["GOOGLE_OAUTH_TOKEN_URL"], env["SHOPIFY_URL_TEMPLATE"])
+        return Endpoints(
+            env["META_GRAPH_URL"],
+            env["GOOGLE_ADS_URL"],
+            env["GOOGLE_OAUTH_TOKEN_URL"],
+            env["SHOPIFY_URL_TEMPLATE"],
+        )
     config = get_config()
-    return Endpoints(config.meta_graph_url, config.google_ads_url,
-                     config.google_oauth_token_url, config.shopify_url_template)
+    return Endpoints(
+        config.meta_graph_url,
+        config.google_ads_url,
+        config.google_oauth_token_url,
+        config.shopify_url_template,
+    )
 
 
 def _google_app(connection: ConnectionView) -> tuple[str, str, str]:
@@ -101,16 +113,26 @@ def _google_app(connection: ConnectionView) -> tuple[str, str, str]:
         from metricx.sandbox.credentials import SandboxCredentials
 
         sandbox = SandboxCredentials()
-        return (sandbox.google_client_id, sandbox.google_client_secret,
-                sandbox.google_developer_token)
+        return (
+            sandbox.google_client_id,
+            sandbox.google_client_secret,
+            sandbox.google_developer_token,
+        )
     config = get_config()
-    missing = [name for name, value in (("GOOGLE_CLIENT_ID", config.google_client_id),
-                                        ("GOOGLE_CLIENT_SECRET", config.google_client_secret),
-                                        ("GOOGLE_DEVELOPER_TOKEN", config.google_developer_token))
-               if not value]
-    if missing:
+    missing = [
+        name
+        for name, value in (
+            ("GOOGLE_CLIENT_ID", config.google_client_id),
+            ("GOOGLE_CLIENT_SECRET", config.google_client_secret),
+            ("GOOGLE_DEVELOPER_TOKEN", config.google_developer_token),
+        )
+        if not value
+    ]
+    client_id, client_secret = config.google_client_id, config.google_client_secret
+    developer_token = config.google_developer_token
+    if missing or not (client_id and client_secret and developer_token):
         raise InvalidInputError(f"Google Ads needs {', '.join(missing)} to be set")
-    return config.google_client_id, config.google_client_secret, config.google_developer_token
+    return client_id, client_secret, developer_token
 
 
 @contextmanager
@@ -119,16 +141,22 @@ def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
     urls = _endpoints(connection)
     if connection.provider == "meta":
         client: MetaClient | GoogleAdsClient = MetaClient(
-            read_token(connection.workspace_id, connection.id), base_url=urls.meta_graph_url,
-            api_version=config.meta_api_version)
+            read_token(connection.workspace_id, connection.id),
+            base_url=urls.meta_graph_url,
+            api_version=config.meta_api_version,
+        )
     elif connection.provider == "google":
         client_id, client_secret, developer_token = _google_app(connection)
         client = GoogleAdsClient(
             refresh_token=read_token(connection.workspace_id, connection.id, kind="refresh"),
-            client_id=client_id, client_secret=client_secret, developer_token=developer_token,
-            base_url=urls.google_ads_url, token_url=urls.google_oauth_token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            developer_token=developer_token,
+            base_url=urls.google_ads_url,
+            token_url=urls.google_oauth_token_url,
             api_version=config.google_ads_api_version,
-            login_customer_id=connection.settings.get("login_customer_id"))
+            login_customer_id=connection.settings.get("login_customer_id"),
+        )
     else:
         raise InvalidInputError(f"{connection.provider} is not an ad platform")
     try:
@@ -158,8 +186,10 @@ def _clock_from(start: datetime | None) -> Callable[[], datetime] | None:
 
 
 @contextmanager
-def shop_client(connection: ConnectionView, now: datetime | None = None,
-                ) -> Iterator[ShopifyClient]:
+def shop_client(
+    connection: ConnectionView,
+    now: datetime | None = None,
+) -> Iterator[ShopifyClient]:
     """A client for the shop. An expiring offline token comes with its refresh token; each
     refresh's rotated pair is stored (encrypted) before the client uses it. Its clock runs
     from the sync's `now` (the same as the wall clock outside simulations and tests)."""
@@ -171,16 +201,27 @@ def shop_client(connection: ConnectionView, now: datetime | None = None,
     client_id, client_secret = _shopify_app(connection)
 
     def persist(grant: ShopifyGrant) -> None:
-        store_token_pair(ws, connection_id, grant.access_token, grant.expires_at,
-                         grant.refresh_token, grant.refresh_expires_at)
+        store_token_pair(
+            ws,
+            connection_id,
+            grant.access_token,
+            grant.expires_at,
+            grant.refresh_token,
+            grant.refresh_expires_at,
+        )
 
-    client = ShopifyClient(connection.external_account_id, access.secret,
-                           url_template=_endpoints(connection).shopify_url_template,
-                           api_version=get_config().shopify_api_version,
-                           refresh_token=refresh.secret if refresh else None,
-                           access_expires_at=access.expires_at, client_id=client_id,
-                           client_secret=client_secret, on_refresh=persist,
-                           now=_clock_from(now))
+    client = ShopifyClient(
+        connection.external_account_id,
+        access.secret,
+        url_template=_endpoints(connection).shopify_url_template,
+        api_version=get_config().shopify_api_version,
+        refresh_token=refresh.secret if refresh else None,
+        access_expires_at=access.expires_at,
+        client_id=client_id,
+        client_secret=client_secret,
+        on_refresh=persist,
+        now=_clock_from(now),
+    )
     try:
         yield client
     finally:

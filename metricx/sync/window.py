@@ -6,9 +6,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
+from metricx.connection_store import ConnectionView
 from metricx.errors import InvalidInputError
 from metricx.semantic.dates import today_in
-from metricx.services.connections import ConnectionView
 
 # Meta's Insights API and Google Ads keep daily and hourly metrics for 37 months (Meta: error
 # #3018 "cannot be beyond 37 months from the current date"; Google Ads DateRangeError
@@ -38,12 +38,15 @@ def check_window(start: date, end: date, today: date) -> None:
         raise WindowError(f"the end ({end}) is in the future: it is {today} for the account")
     oldest = months_before(today, LOOKBACK_MONTHS)
     if start < oldest:
-        raise WindowError(f"the start ({start}) is further back than the platforms keep: "
-                          f"{LOOKBACK_MONTHS} months, the oldest day is {oldest}")
+        raise WindowError(
+            f"the start ({start}) is further back than the platforms keep: "
+            f"{LOOKBACK_MONTHS} months, the oldest day is {oldest}"
+        )
 
 
-def refuse_bad_window(connection: ConnectionView, kind: str, start: date | None,
-                      end: date | None, now: datetime) -> None:
+def refuse_bad_window(
+    connection: ConnectionView, kind: str, start: date | None, end: date | None, now: datetime
+) -> None:
     """For a range sync of an ad account asked with dates: check them against the account's
     today (the earliest zone's while its zone is not known yet)."""
     if kind != "range" or connection.provider == "shopify" or (start is None and end is None):

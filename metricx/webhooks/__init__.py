@@ -6,5 +6,5 @@ The request does only what must happen before Shopify's 5-second deadline: verif
 connections of the shop (tenants.py), record the delivery once per connection, de-duplicated
 on X-Shopify-Webhook-Id (deliveries.py), and put the work on RQ (intake.py): a debounced
 incremental shop sync for order topics (freshness.py), a processing job for the others
-(handlers.py, run by workers.jobs.process_shopify_webhook). app.py is the HTTP surface.
+(handlers.py, run by metricx.jobs.process_shopify_webhook). app.py is the HTTP surface.
 """

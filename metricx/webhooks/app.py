@@ -37,25 +37,33 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
             raise
         except Exception:
             log.exception("a webhook could not be recorded or queued")
-            return JSONResponse({"error": "the webhook could not be recorded just now; "
-                                          "Shopify will send it again"},
-                                status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse(
+                {"error": "the webhook could not be recorded just now; Shopify will send it again"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
         return JSONResponse(outcome.to_json())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     return Starlette(
-        routes=[Route(WEBHOOK_PATH, receive, methods=["POST"]),
-                Route("/healthz", healthz, methods=["GET"])],
-        exception_handlers={Rejected: _rejected, ClientDisconnect: client_gone})
+        routes=[
+            Route(WEBHOOK_PATH, receive, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        exception_handlers={Rejected: _rejected, ClientDisconnect: client_gone},
+    )
 
 
 async def _rejected(request: Request, error: Exception) -> Response:
     assert isinstance(error, Rejected)
     if error.status == 401:
-        log.warning("refused a webhook from %s: %s",
-                    request.client.host if request.client else "?", error.message)
+        log.warning(
+            "refused a webhook from %s: %s",
+            request.client.host if request.client else "?",
+            error.message,
+        )
     return await rejected_response(request, error)
 
 

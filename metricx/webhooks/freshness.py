@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job, JobStatus
 
+from metricx.jobs import sync_connection
 from metricx.queue import get_queue, get_redis
-from metricx.sync.scheduling import JOB_TIMEOUT_S, RETRY, SYNC_JOB
+from metricx.sync.scheduling import JOB_TIMEOUT_S, RETRY
 
 QUEUE = "high"  # ahead of backfills and the schedule's syncs: freshness is the point
 WAITING = {JobStatus.CREATED, JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
@@ -50,11 +51,13 @@ def _pending_key(connection_id: int) -> str:
     return f"metricx:webhook-sync:{connection_id}:pending"
 
 
-def _fetch(job_id: bytes | None) -> Job | None:
+def _fetch(job_id: bytes | str | None) -> Job | None:
     if not job_id:
         return None
     try:
-        return Job.fetch(job_id.decode(), connection=get_redis())
+        return Job.fetch(
+            job_id if isinstance(job_id, str) else job_id.decode(), connection=get_redis()
+        )
     except NoSuchJobError:
         return None
 
@@ -62,19 +65,35 @@ def _fetch(job_id: bytes | None) -> Job | None:
 def request_shop_sync(workspace_id: int, connection_id: int) -> SyncRequest:
     """Make sure a shop sync of the connection starts after this moment (see module doc)."""
     redis = get_redis()
-    with redis.lock(f"metricx:webhook-sync:{connection_id}:lock", timeout=LOCK_TIMEOUT_S,
-                    blocking_timeout=LOCK_TIMEOUT_S / 2):
+    with redis.lock(
+        f"metricx:webhook-sync:{connection_id}:lock",
+        timeout=LOCK_TIMEOUT_S,
+        blocking_timeout=LOCK_TIMEOUT_S / 2,
+    ):
         previous = _fetch(redis.get(_pending_key(connection_id)))
         status = previous.get_status(refresh=True) if previous is not None else None
         if previous is not None and status in WAITING:
             return SyncRequest(previous.id, debounced=True)
-        after = (Dependency(jobs=[previous], allow_failure=True)
-                 if previous is not None and status == JobStatus.STARTED else None)
+        after = (
+            Dependency(jobs=[previous], allow_failure=True)
+            if previous is not None and status == JobStatus.STARTED
+            else None
+        )
         job_id = f"webhook-sync-{connection_id}-{uuid.uuid4().hex[:12]}"
         get_queue(QUEUE).enqueue(
-            SYNC_JOB, workspace_id, connection_id, "shop", None, None, job_id=job_id,
-            depends_on=after, retry=RETRY, job_timeout=JOB_TIMEOUT_S, result_ttl=3600,
+            sync_connection,
+            workspace_id,
+            connection_id,
+            "shop",
+            None,
+            None,
+            job_id=job_id,
+            depends_on=after,
+            retry=RETRY,
+            job_timeout=JOB_TIMEOUT_S,
+            result_ttl=3600,
             failure_ttl=7 * 86400,
-            description=f"shop sync of connection {connection_id} (Shopify webhook)")
+            description=f"shop sync of connection {connection_id} (Shopify webhook)",
+        )
         redis.set(_pending_key(connection_id), job_id, ex=86400)
     return SyncRequest(job_id, debounced=False)

@@ -1,4 +1,4 @@
-"""The work of the non-order topics, run by an RQ worker (workers.jobs.process_shopify_webhook):
+"""The work of the non-order topics, run by an RQ worker (metricx.jobs.process_shopify_webhook):
 
 - app/uninstalled: the connection becomes `disconnected` (a HALTED status: every sync skips
   it, and the schedule no longer lists it), audited. Shopify revokes the app's token at the
@@ -34,57 +34,78 @@ def _actor(delivery: ShopifyWebhookDelivery) -> Actor:
 
 def _request(delivery: ShopifyWebhookDelivery) -> dict[str, Any]:
     """How the audit log names the request (never anything from the payload but ids)."""
-    return {"topic": delivery.topic, "shop": delivery.shop_domain,
-            "webhook_id": delivery.webhook_id,
-            "triggered_at": delivery.triggered_at.isoformat() if delivery.triggered_at
-            else None}
+    return {
+        "topic": delivery.topic,
+        "shop": delivery.shop_domain,
+        "webhook_id": delivery.webhook_id,
+        "triggered_at": delivery.triggered_at.isoformat() if delivery.triggered_at else None,
+    }
 
 
 def uninstalled(delivery: ShopifyWebhookDelivery) -> dict[str, Any]:
     with transaction() as session:
-        connection = session.scalar(select(Connection).where(
-            Connection.id == delivery.connection_id,
-            Connection.workspace_id == delivery.workspace_id).with_for_update())
+        connection = session.scalar(
+            select(Connection)
+            .where(
+                Connection.id == delivery.connection_id,
+                Connection.workspace_id == delivery.workspace_id,
+            )
+            .with_for_update()
+        )
         if connection is None:
             return {"status_before": None}
         before = connection.status
         # Shopify retries for hours and does not promise order: an uninstall triggered before
         # the shop was reconnected speaks of an installation that is gone.
         stale = delivery.triggered_at is not None and privacy.reconnected_since(
-            session, connection.id, delivery.triggered_at)
+            session, connection.id, delivery.triggered_at
+        )
         if not stale:
             connection.status = "disconnected"
             connection.last_error = "the app was uninstalled from the shop (app/uninstalled)"
-        audit.record(session, _actor(delivery), "shopify.app_uninstalled",
-                     f"shopify:{delivery.shop_domain}", **_request(delivery),
-                     connection_id=delivery.connection_id, status_before=before,
-                     skipped="the shop was reconnected after the uninstall" if stale else None)
+        audit.record(
+            session,
+            _actor(delivery),
+            "shopify.app_uninstalled",
+            f"shopify:{delivery.shop_domain}",
+            **_request(delivery),
+            connection_id=delivery.connection_id,
+            status_before=before,
+            skipped="the shop was reconnected after the uninstall" if stale else None,
+        )
     return {"status_before": before, "skipped": stale}
 
 
 def customers_redact(delivery: ShopifyWebhookDelivery) -> dict[str, Any]:
     details = delivery.details or {}
-    done = privacy.redact_customer(_actor(delivery), delivery.connection_id,
-                                   details.get("customer_id"), details.get("orders", []),
-                                   _request(delivery))
+    done = privacy.redact_customer(
+        _actor(delivery),
+        delivery.connection_id,
+        details.get("customer_id"),
+        details.get("orders", []),
+        _request(delivery),
+    )
     return {"redacted": asdict(done)}
 
 
 def shop_redact(delivery: ShopifyWebhookDelivery) -> dict[str, Any]:
-    done = privacy.redact_shop(_actor(delivery), delivery.connection_id, delivery.triggered_at,
-                               _request(delivery))
+    done = privacy.redact_shop(
+        _actor(delivery), delivery.connection_id, delivery.triggered_at, _request(delivery)
+    )
     if done.skipped is None:
-        deliveries.forget_details(delivery.workspace_id, delivery.connection_id,
-                                  keep=delivery.id)
+        deliveries.forget_details(delivery.workspace_id, delivery.connection_id, keep=delivery.id)
     return {"erased": asdict(done)}
 
 
 def data_request(delivery: ShopifyWebhookDelivery) -> dict[str, Any]:
     details = delivery.details or {}
     held = privacy.record_data_request(
-        _actor(delivery), delivery.connection_id, details.get("customer_id"),
+        _actor(delivery),
+        delivery.connection_id,
+        details.get("customer_id"),
         details.get("orders", []),
-        {**_request(delivery), "data_request_id": details.get("data_request_id")})
+        {**_request(delivery), "data_request_id": details.get("data_request_id")},
+    )
     return {"held": held}
 
 

@@ -67,12 +67,15 @@ class WebhookHeaders:
             raise Rejected(400, "X-Shopify-Topic is missing or not a topic like orders/create")
         domain = shop_domain(headers.get("x-shopify-shop-domain"))
         if domain is None:
-            raise Rejected(400, "X-Shopify-Shop-Domain is missing or not a *.myshopify.com "
-                                "domain")
+            raise Rejected(400, "X-Shopify-Shop-Domain is missing or not a *.myshopify.com domain")
         webhook_id = _header(headers, "x-shopify-webhook-id")
         if not WEBHOOK_ID.fullmatch(webhook_id):
             raise Rejected(400, "X-Shopify-Webhook-Id is missing or malformed")
-        return cls(topic=topic, shop_domain=domain, webhook_id=webhook_id,
-                   api_version=_optional(headers, "x-shopify-api-version", 32),
-                   event_id=_optional(headers, "x-shopify-event-id", 128),
-                   triggered_at=_moment(headers.get("x-shopify-triggered-at")))
+        return cls(
+            topic=topic,
+            shop_domain=domain,
+            webhook_id=webhook_id,
+            api_version=_optional(headers, "x-shopify-api-version", 32),
+            event_id=_optional(headers, "x-shopify-event-id", 128),
+            triggered_at=_moment(headers.get("x-shopify-triggered-at")),
+        )

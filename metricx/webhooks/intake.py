@@ -32,13 +32,13 @@ from datetime import UTC, datetime, timedelta
 from rq.exceptions import DuplicateJobError
 
 from metricx.asgi import Rejected
+from metricx.jobs import process_shopify_webhook
 from metricx.queue import get_queue
 from metricx.sync.scheduling import RETRY
 from metricx.webhooks import deliveries, freshness, tenants, topics, verify
 from metricx.webhooks.headers import WebhookHeaders, shop_domain
 
 log = logging.getLogger("metricx.webhooks")
-PROCESS_JOB = "workers.jobs.process_shopify_webhook"
 PROCESS_QUEUE = "default"
 STALE_AFTER = timedelta(days=1)  # "receiving webhooks up to a day late" (best practices)
 
@@ -68,8 +68,10 @@ def accept(raw_headers: Mapping[str, str], body: bytes) -> Outcome:
     targets = tenants.targets_for(domain)
     secrets = tenants.candidate_secrets(targets)
     if not secrets:
-        log.error("webhook for %s refused: SHOPIFY_CLIENT_SECRET is not set, nothing to "
-                  "verify it with", domain or "an unnamed shop")
+        log.error(
+            "webhook for %s refused: SHOPIFY_CLIENT_SECRET is not set, nothing to verify it with",
+            domain or "an unnamed shop",
+        )
         raise Rejected(401, "cannot verify the signature: no app secret is configured")
     signed_by = verify.matching_secrets(raw_headers.get("x-shopify-hmac-sha256"), body, secrets)
     if not signed_by:
@@ -82,8 +84,11 @@ def accept(raw_headers: Mapping[str, str], body: bytes) -> Outcome:
         return Outcome("ignored", f"topic {headers.topic} is not handled")
     details = topics.details_of(headers.topic, payload, headers.shop_domain)
     if headers.triggered_at and datetime.now(UTC) - headers.triggered_at > STALE_AFTER:
-        log.warning("%s was triggered at %s: more than a day late", context,
-                    headers.triggered_at.isoformat())
+        log.warning(
+            "%s was triggered at %s: more than a day late",
+            context,
+            headers.triggered_at.isoformat(),
+        )
     applies = [t for t in targets if t.secret in signed_by]
     if not applies:
         log.info("ignored %s: no connection of this shop trusts its signature", context)
@@ -100,14 +105,26 @@ def accept(raw_headers: Mapping[str, str], body: bytes) -> Outcome:
 def _enqueue(topic: str, item: deliveries.Pending) -> None:
     if topic in topics.ORDER_TOPICS:
         sync = freshness.request_shop_sync(item.workspace_id, item.connection_id)
-        deliveries.mark(item.delivery_id, "debounced" if sync.debounced else "queued",
-                        job_id=sync.job_id, only_from="received")
+        deliveries.mark(
+            item.delivery_id,
+            "debounced" if sync.debounced else "queued",
+            job_id=sync.job_id,
+            only_from="received",
+        )
         return
     job_id = f"shopify-webhook-{item.delivery_id}"
     # DuplicateJobError: another copy of this delivery got it onto the queue first.
     with suppress(DuplicateJobError):
         get_queue(PROCESS_QUEUE).enqueue(
-            PROCESS_JOB, item.workspace_id, item.delivery_id, job_id=job_id, unique=True,
-            retry=RETRY, job_timeout=3600, result_ttl=7 * 86400, failure_ttl=30 * 86400,
-            description=f"{topic} for connection {item.connection_id}")
+            process_shopify_webhook,
+            item.workspace_id,
+            item.delivery_id,
+            job_id=job_id,
+            unique=True,
+            retry=RETRY,
+            job_timeout=3600,
+            result_ttl=7 * 86400,
+            failure_ttl=30 * 86400,
+            description=f"{topic} for connection {item.connection_id}",
+        )
     deliveries.mark(item.delivery_id, "queued", job_id=job_id, only_from="received")

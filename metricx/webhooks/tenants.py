@@ -46,11 +46,12 @@ def targets_for(shop_domain: str | None) -> list[Target]:
     with new_session() as session:
         rows = session.execute(
             select(Connection.workspace_id, Connection.id, Connection.status, Connection.settings)
-            .where(Connection.provider == "shopify",
-                   Connection.external_account_id == shop_domain)
-            .order_by(Connection.id)).all()
-    return [Target(ws, cid, status, app_secret(settings or {}))
-            for ws, cid, status, settings in rows]
+            .where(Connection.provider == "shopify", Connection.external_account_id == shop_domain)
+            .order_by(Connection.id)
+        ).all()
+    return [
+        Target(ws, cid, status, app_secret(settings or {})) for ws, cid, status, settings in rows
+    ]
 
 
 def candidate_secrets(targets: list[Target]) -> set[str]:

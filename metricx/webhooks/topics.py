@@ -34,14 +34,19 @@ HANDLED = ORDER_TOPICS | {UNINSTALLED} | COMPLIANCE_TOPICS
 MAX_IDS = 10_000  # orders in one compliance request; far above any real customer
 
 
-def _id(value: Any, what: str, *, required: bool = True) -> str | None:
+def _id(value: Any, what: str) -> str:
     """A Shopify id as text ("123"): REST payloads carry numbers."""
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or \
-            not str(value).strip().isdigit():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).strip().isdigit()
+    ):
         raise Rejected(400, f"{what} must be a Shopify id (a number), got {value!r}"[:200])
     return str(value).strip()
+
+
+def _optional_id(value: Any, what: str) -> str | None:
+    return None if value is None else _id(value, what)
 
 
 def _ids(value: Any, what: str) -> list[str]:
@@ -55,8 +60,9 @@ def _ids(value: Any, what: str) -> list[str]:
 def _same_shop(payload: dict[str, Any], key: str, domain: str) -> None:
     named = str(payload.get(key) or "").strip().lower()
     if named != domain:
-        raise Rejected(400, f"the body's {key} does not name the shop of "
-                            f"X-Shopify-Shop-Domain ({domain})")
+        raise Rejected(
+            400, f"the body's {key} does not name the shop of X-Shopify-Shop-Domain ({domain})"
+        )
 
 
 def _customer_id(payload: dict[str, Any]) -> str | None:
@@ -65,7 +71,7 @@ def _customer_id(payload: dict[str, Any]) -> str | None:
         return None
     if not isinstance(customer, dict):
         raise Rejected(400, "customer must be an object")
-    return _id(customer.get("id"), "customer.id", required=False)
+    return _optional_id(customer.get("id"), "customer.id")
 
 
 def details_of(topic: str, payload: Any, domain: str) -> dict[str, Any]:
@@ -75,24 +81,31 @@ def details_of(topic: str, payload: Any, domain: str) -> dict[str, Any]:
     if topic in ("orders/create", "orders/updated"):
         return {"order_id": _id(payload.get("id"), "id")}
     if topic == "refunds/create":
-        return {"order_id": _id(payload.get("order_id"), "order_id"),
-                "refund_id": _id(payload.get("id"), "id")}
+        return {
+            "order_id": _id(payload.get("order_id"), "order_id"),
+            "refund_id": _id(payload.get("id"), "id"),
+        }
     if topic == UNINSTALLED:
         _same_shop(payload, "myshopify_domain", domain)
         return {}
     _same_shop(payload, "shop_domain", domain)
     if topic == CUSTOMERS_REDACT:
-        details = {"customer_id": _customer_id(payload),
-                   "orders": _ids(payload.get("orders_to_redact"), "orders_to_redact")}
+        details = {
+            "customer_id": _customer_id(payload),
+            "orders": _ids(payload.get("orders_to_redact"), "orders_to_redact"),
+        }
         if details["customer_id"] is None and not details["orders"]:
             raise Rejected(400, "customers/redact names neither a customer nor orders")
         return details
     if topic == DATA_REQUEST:
         request = payload.get("data_request")
-        return {"customer_id": _customer_id(payload),
-                "orders": _ids(payload.get("orders_requested"), "orders_requested"),
-                "data_request_id": _id(request.get("id"), "data_request.id", required=False)
-                if isinstance(request, dict) else None}
+        return {
+            "customer_id": _customer_id(payload),
+            "orders": _ids(payload.get("orders_requested"), "orders_requested"),
+            "data_request_id": _optional_id(request.get("id"), "data_request.id")
+            if isinstance(request, dict)
+            else None,
+        }
     if topic == SHOP_REDACT:
-        return {"shop_id": _id(payload.get("shop_id"), "shop_id", required=False)}
+        return {"shop_id": _optional_id(payload.get("shop_id"), "shop_id")}
     raise ValueError(f"no payload rule for topic {topic!r}")

@@ -44,5 +44,8 @@ def matching_secrets(header: str | None, body: bytes, secrets: Iterable[str]) ->
     claimed = _decoded(header)
     if claimed is None:
         return set()
-    return {secret for secret in secrets
-            if secret and hmac.compare_digest(digest(secret, body), claimed)}
+    return {
+        secret
+        for secret in secrets
+        if secret and hmac.compare_digest(digest(secret, body), claimed)
+    }

@@ -27,25 +27,36 @@ AD_FACTS = ("spend", "impressions", "clicks", "conversions", "conversion_value",
 
 
 def _ad_fact_columns() -> list[sa.Column]:
-    return [sa.Column(name, sa.BigInteger() if name in ("impressions", "clicks") else MONEY,
-                      nullable=False) for name in AD_FACTS]
+    return [
+        sa.Column(
+            name, sa.BigInteger() if name in ("impressions", "clicks") else MONEY, nullable=False
+        )
+        for name in AD_FACTS
+    ]
 
 
 def _tenant_keys(table: str) -> list:
     return [
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"],
-                                name=f"fk_{table}_workspace_id_workspaces", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=f"fk_{table}_workspace_id_workspaces",
+            ondelete="CASCADE",
+        ),
     ]
 
 
 def _connection_key(table: str) -> list:
     return [
         sa.Column("connection_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["connection_id"], ["connections.id"],
-                                name=f"fk_{table}_connection_id_connections",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["connections.id"],
+            name=f"fk_{table}_connection_id_connections",
+            ondelete="CASCADE",
+        ),
     ]
 
 
@@ -97,32 +108,41 @@ BACKFILL = (
 def upgrade() -> None:
     op.create_table(
         "metric_daily_connection",
-        *_tenant_keys("metric_daily_connection"), *_connection_key("metric_daily_connection"),
+        *_tenant_keys("metric_daily_connection"),
+        *_connection_key("metric_daily_connection"),
         *_ad_fact_columns(),
-        sa.PrimaryKeyConstraint("workspace_id", "day", "connection_id",
-                                name="pk_metric_daily_connection"),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "day", "connection_id", name="pk_metric_daily_connection"
+        ),
     )
     op.create_table(
         "metric_daily_campaign",
-        *_tenant_keys("metric_daily_campaign"), *_connection_key("metric_daily_campaign"),
+        *_tenant_keys("metric_daily_campaign"),
+        *_connection_key("metric_daily_campaign"),
         sa.Column("campaign_id", sa.BigInteger(), nullable=False),
         *_ad_fact_columns(),
-        sa.PrimaryKeyConstraint("workspace_id", "day", "connection_id", "campaign_id",
-                                name="pk_metric_daily_campaign"),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "day", "connection_id", "campaign_id", name="pk_metric_daily_campaign"
+        ),
     )
     op.create_table(
         "store_daily",
         *_tenant_keys("store_daily"),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("orders", sa.BigInteger(), nullable=False),
-        *(sa.Column(name, MONEY, nullable=False)
-          for name in ("gross", "discounts", "shipping", "taxes", "cogs", "refunds")),
+        *(
+            sa.Column(name, MONEY, nullable=False)
+            for name in ("gross", "discounts", "shipping", "taxes", "cogs", "refunds")
+        ),
         sa.Column("new_customers", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("workspace_id", "day", "currency", name="pk_store_daily"),
     )
     op.drop_index("ix_shopify_refunds_workspace_id", table_name="shopify_refunds")
-    op.create_index("ix_shopify_refunds_workspace_id_created_at", "shopify_refunds",
-                    ["workspace_id", "created_at"])
+    op.create_index(
+        "ix_shopify_refunds_workspace_id_created_at",
+        "shopify_refunds",
+        ["workspace_id", "created_at"],
+    )
     for statement in BACKFILL:
         op.execute(statement)
 

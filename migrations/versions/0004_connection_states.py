@@ -36,7 +36,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("UPDATE connections SET status = 'error' WHERE status NOT IN "
-               "('active', 'needs_reauth', 'error', 'paused')")
+    op.execute(
+        "UPDATE connections SET status = 'error' WHERE status NOT IN "
+        "('active', 'needs_reauth', 'error', 'paused')"
+    )
     op.drop_constraint(op.f("ck_connections_status"), "connections", type_="check")
     op.create_check_constraint(op.f("ck_connections_status"), "connections", _check(OLD))

@@ -32,30 +32,51 @@ def upgrade() -> None:
         sa.Column("api_version", sa.String(length=32), nullable=True),
         sa.Column("event_id", sa.String(length=128), nullable=True),
         sa.Column("triggered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("job_id", sa.String(length=128), nullable=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
-                           name=op.f("ck_shopify_webhook_deliveries_status")),
-        sa.ForeignKeyConstraint(["connection_id"], ["connections.id"],
-                                name=op.f("fk_shopify_webhook_deliveries_connection_id_connections"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"],
-                                name=op.f("fk_shopify_webhook_deliveries_workspace_id_workspaces"),
-                                ondelete="CASCADE"),
+        sa.CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
+            name=op.f("ck_shopify_webhook_deliveries_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["connections.id"],
+            name=op.f("fk_shopify_webhook_deliveries_connection_id_connections"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_shopify_webhook_deliveries_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shopify_webhook_deliveries")),
-        sa.UniqueConstraint("connection_id", "webhook_id",
-                            name=op.f("uq_shopify_webhook_deliveries_connection_id_webhook_id")),
+        sa.UniqueConstraint(
+            "connection_id",
+            "webhook_id",
+            name=op.f("uq_shopify_webhook_deliveries_connection_id_webhook_id"),
+        ),
     )
-    op.create_index(op.f("ix_shopify_webhook_deliveries_workspace_id_received_at"),
-                    "shopify_webhook_deliveries", ["workspace_id", "received_at"], unique=False)
+    op.create_index(
+        op.f("ix_shopify_webhook_deliveries_workspace_id_received_at"),
+        "shopify_webhook_deliveries",
+        ["workspace_id", "received_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_shopify_webhook_deliveries_workspace_id_received_at"),
-                  table_name="shopify_webhook_deliveries")
+    op.drop_index(
+        op.f("ix_shopify_webhook_deliveries_workspace_id_received_at"),
+        table_name="shopify_webhook_deliveries",
+    )
     op.drop_table("shopify_webhook_deliveries")

@@ -20,8 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("shopify_shops",
-                  sa.Column("lists_read_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "shopify_shops", sa.Column("lists_read_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:

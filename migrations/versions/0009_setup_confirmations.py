@@ -22,13 +22,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("cost_settings",
-                  sa.Column("costs_reviewed_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("workspaces",
-                  sa.Column("settings_confirmed_at", sa.DateTime(timezone=True), nullable=True))
-    op.execute("UPDATE cost_settings SET costs_reviewed_at = now() WHERE "
-               "shipping_cost_per_order <> 0 OR shipping_cost_pct <> 0 OR payment_fee_pct <> 0 "
-               "OR payment_fee_fixed <> 0 OR handling_per_order <> 0")
+    op.add_column(
+        "cost_settings", sa.Column("costs_reviewed_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "workspaces", sa.Column("settings_confirmed_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.execute(
+        "UPDATE cost_settings SET costs_reviewed_at = now() WHERE "
+        "shipping_cost_per_order <> 0 OR shipping_cost_pct <> 0 OR payment_fee_pct <> 0 "
+        "OR payment_fee_fixed <> 0 OR handling_per_order <> 0"
+    )
 
 
 def downgrade() -> None:

@@ -49,11 +49,16 @@ BACKFILL = """
 
 def upgrade() -> None:
     for column in SPLIT:
-        op.add_column("shopify_refunds",
-                      sa.Column(column, MONEY, nullable=False, server_default="0"))
+        op.add_column(
+            "shopify_refunds", sa.Column(column, MONEY, nullable=False, server_default="0")
+        )
         op.alter_column("shopify_refunds", column, server_default=None)
-    op.create_index(CANCELLED_INDEX, "shopify_orders", ["workspace_id", "cancelled_at"],
-                    postgresql_where=sa.text("cancelled_at IS NOT NULL"))
+    op.create_index(
+        CANCELLED_INDEX,
+        "shopify_orders",
+        ["workspace_id", "cancelled_at"],
+        postgresql_where=sa.text("cancelled_at IS NOT NULL"),
+    )
     op.execute(BACKFILL)
     session = Session(bind=op.get_bind())
     for workspace_id in session.scalars(sa.text("SELECT id FROM workspaces ORDER BY id")):

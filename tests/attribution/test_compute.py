@@ -31,9 +31,12 @@ ORDERS = """SELECT o.id, o.processed_at, o.gross_sales - o.discounts + o.shippin
 def test_every_orders_credits_sum_to_exactly_one_under_every_model_window_and_mode(attributed):
     # Given the sandbox's orders attributed
     # When credits are summed per order and setting
-    sums = read("""SELECT order_id, model, window_days, mode, sum(credit) AS total
+    sums = read(
+        """SELECT order_id, model, window_days, mode, sum(credit) AS total
                    FROM attributions WHERE workspace_id = :ws
-                   GROUP BY order_id, model, window_days, mode""", ws=attributed)
+                   GROUP BY order_id, model, window_days, mode""",
+        ws=attributed,
+    )
     # Then each is exactly 1 (orders without a touch in the window have no rows at all)
     assert len(sums) > 0
     assert (sums["total"] == 1).all()
@@ -44,18 +47,26 @@ def test_every_orders_credits_sum_to_exactly_one_under_every_model_window_and_mo
 def test_credited_revenue_plus_unattributed_is_the_stores_revenue(attributed, window):
     # Given an independent list of orders that have any touch inside the window
     orders = read(ORDERS, ws=attributed)
-    touches = read("""SELECT j.order_id, t.occurred_at FROM touchpoints t
+    touches = read(
+        """SELECT j.order_id, t.occurred_at FROM touchpoints t
                       JOIN customer_journeys j ON j.id = t.journey_id
-                      WHERE t.workspace_id = :ws""", ws=attributed)
+                      WHERE t.workspace_id = :ws""",
+        ws=attributed,
+    )
     joined = touches.merge(orders, left_on="order_id", right_on="id")
-    inside = joined[(joined.occurred_at <= joined.processed_at)
-                    & ((window == 0) | (joined.occurred_at
-                                        >= joined.processed_at - timedelta(days=window)))]
+    inside = joined[
+        (joined.occurred_at <= joined.processed_at)
+        & ((window == 0) | (joined.occurred_at >= joined.processed_at - timedelta(days=window)))
+    ]
     unattributed = orders[~orders.id.isin(inside.order_id)]["revenue"].astype(float).sum()
     # When the stored credits of every model are summed
-    credited = read("""SELECT model, sum(revenue) AS revenue FROM attributions
+    credited = read(
+        """SELECT model, sum(revenue) AS revenue FROM attributions
                        WHERE workspace_id = :ws AND window_days = :w AND mode = 'cash'
-                       GROUP BY model""", ws=attributed, w=window)
+                       GROUP BY model""",
+        ws=attributed,
+        w=window,
+    )
     # Then credited + unattributed = the store's revenue, for every model
     assert len(credited) == 6
     total = orders["revenue"].astype(float).sum()
@@ -81,12 +92,15 @@ def test_an_order_whose_journey_changed_is_picked_up_incrementally(attributed):
     order_id = int(read("SELECT order_id FROM customer_journeys LIMIT 1").order_id[0])
     rows = read("SELECT count(*) AS n FROM attributions WHERE order_id = :o", o=order_id).n[0]
     with transaction() as session:
-        journey = session.scalar(select(CustomerJourney).where(
-            CustomerJourney.order_id == order_id))
+        journey = session.scalar(
+            select(CustomerJourney).where(CustomerJourney.order_id == order_id)
+        )
         session.execute(delete(CustomerJourney).where(CustomerJourney.id == journey.id))
     # and the next Shopify sync reads every order again (the watermark forgotten)
-    execute("UPDATE shopify_shops SET orders_synced_until = NULL WHERE workspace_id = :ws",
-            ws=attributed)
+    execute(
+        "UPDATE shopify_shops SET orders_synced_until = NULL WHERE workspace_id = :ws",
+        ws=attributed,
+    )
     shop_id = int(read("SELECT id FROM connections WHERE provider = 'shopify'").id[0])
     assert sync_connection(attributed, shop_id, "shop", now=NOW).status == "success"
     # When the incremental step runs
@@ -94,14 +108,21 @@ def test_an_order_whose_journey_changed_is_picked_up_incrementally(attributed):
     run = attribute_new_orders(attributed)
     # Then exactly the re-synced orders were credited again, each once
     assert order_id in waiting and run.orders == len(waiting)
-    assert read("SELECT count(*) AS n FROM attributions WHERE order_id = :o",
-                o=order_id).n[0] == rows
+    assert (
+        read("SELECT count(*) AS n FROM attributions WHERE order_id = :o", o=order_id).n[0] == rows
+    )
     assert orders_to_attribute(attributed) == []
 
 
 def _pixel(workspace_id: int, event_id: str, event: str, at, **fields) -> PixelEvent:
-    return PixelEvent(workspace_id=workspace_id, event_id=event_id, anonymous_id="anon-1",
-                      event=event, occurred_at=at, **fields)
+    return PixelEvent(
+        workspace_id=workspace_id,
+        event_id=event_id,
+        anonymous_id="anon-1",
+        event=event,
+        occurred_at=at,
+        **fields,
+    )
 
 
 def test_pixel_page_views_become_touches_of_the_order_they_led_to(attributed):
@@ -114,48 +135,85 @@ def test_pixel_page_views_become_touches_of_the_order_they_led_to(attributed):
                        AND e.level = 'campaign' LIMIT 1""").iloc[0]
     at = order.processed_at.to_pydatetime()
     with transaction() as session:
-        session.add_all([
-            _pixel(attributed, "e1", "page_view", at - timedelta(days=60),
-                   url=f"https://shop.test/?utm_source=google&utm_medium=cpc"
-                       f"&utm_campaign={campaign.external_id}",
-                   referrer="https://www.google.com/"),
-            _pixel(attributed, "e2", "page_view", at - timedelta(days=60, minutes=-3),
-                   url="https://shop.test/cart", referrer="https://shop.test/"),
-            _pixel(attributed, "e3", "purchase", at, url="https://shop.test/thanks",
-                   order_external_id=name),
-        ])
+        session.add_all(
+            [
+                _pixel(
+                    attributed,
+                    "e1",
+                    "page_view",
+                    at - timedelta(days=60),
+                    url=f"https://shop.test/?utm_source=google&utm_medium=cpc"
+                    f"&utm_campaign={campaign.external_id}",
+                    referrer="https://www.google.com/",
+                ),
+                _pixel(
+                    attributed,
+                    "e2",
+                    "page_view",
+                    at - timedelta(days=60, minutes=-3),
+                    url="https://shop.test/cart",
+                    referrer="https://shop.test/",
+                ),
+                _pixel(
+                    attributed,
+                    "e3",
+                    "purchase",
+                    at,
+                    url="https://shop.test/thanks",
+                    order_external_id=name,
+                ),
+            ]
+        )
     # When the incremental step runs
     assert int(order.id) in orders_to_attribute(attributed)
     attribute_new_orders(attributed)
     # Then one pixel touch (the internal page view is not a visit) maps to the campaign
-    pixel = read("""SELECT t.channel, t.entity_id FROM touchpoints t
+    pixel = read(
+        """SELECT t.channel, t.entity_id FROM touchpoints t
                     JOIN customer_journeys j ON j.id = t.journey_id
-                    WHERE j.order_id = :o AND t.source_kind = 'pixel'""", o=int(order.id))
+                    WHERE j.order_id = :o AND t.source_kind = 'pixel'""",
+        o=int(order.id),
+    )
     assert pixel.to_dict("records") == [{"channel": "paid_search", "entity_id": campaign.id}]
     # and, 60 days before anything Shopify saw, it is the first click of the lifetime window
-    firsts = read("""SELECT entity_id FROM attributions WHERE order_id = :o
+    firsts = read(
+        """SELECT entity_id FROM attributions WHERE order_id = :o
                      AND model = 'first_click' AND window_days = 0 AND mode = 'cash'""",
-                  o=int(order.id))
+        o=int(order.id),
+    )
     assert firsts.entity_id.tolist() == [campaign.id]
 
 
 def test_another_workspaces_pixel_events_never_join_these_orders(attributed, other_workspace):
     # Given workspace B sends a purchase carrying the name of one of A's orders
-    name = read("SELECT name FROM shopify_orders WHERE workspace_id = :ws LIMIT 1",
-                ws=attributed).name[0]
+    name = read(
+        "SELECT name FROM shopify_orders WHERE workspace_id = :ws LIMIT 1", ws=attributed
+    ).name[0]
     order_at = read("SELECT max(processed_at) AS last FROM shopify_orders").iloc[0, 0]
     with transaction() as session:
-        session.add_all([
-            _pixel(other_workspace.id, "b1", "page_view", order_at - timedelta(hours=1),
-                   url="https://evil.test/?utm_source=facebook&utm_medium=paid_social"),
-            _pixel(other_workspace.id, "b2", "purchase", order_at, order_external_id=name)])
+        session.add_all(
+            [
+                _pixel(
+                    other_workspace.id,
+                    "b1",
+                    "page_view",
+                    order_at - timedelta(hours=1),
+                    url="https://evil.test/?utm_source=facebook&utm_medium=paid_social",
+                ),
+                _pixel(other_workspace.id, "b2", "purchase", order_at, order_external_id=name),
+            ]
+        )
     # When both workspaces are attributed
     attribute_new_orders(attributed)
     attribute_workspace(other_workspace.id)
     # Then A has no pixel touches and B has no attributions
     assert read("SELECT count(*) AS n FROM touchpoints WHERE source_kind = 'pixel'").n[0] == 0
-    assert read("SELECT count(*) AS n FROM attributions WHERE workspace_id = :ws",
-                ws=other_workspace.id).n[0] == 0
+    assert (
+        read(
+            "SELECT count(*) AS n FROM attributions WHERE workspace_id = :ws", ws=other_workspace.id
+        ).n[0]
+        == 0
+    )
 
 
 def test_a_changed_utm_convention_remaps_touches_on_recomputation(attributed):

@@ -23,22 +23,28 @@ def shares(model: str, window: int, touches=JOURNEY) -> dict[int, Decimal]:
     return {touch.key: credit for touch, credit in credits(model, touches, ORDER_AT, window)}
 
 
-@pytest.mark.parametrize(("model", "window", "expected"), [
-    ("first_click", 7, {2: 1}),
-    ("first_click", 28, {1: 1}),
-    ("first_click", 0, {1: 1}),
-    ("last_click", 7, {3: 1}),
-    ("last_click", 1, {3: 1}),
-    ("last_non_direct", 7, {2: 1}),
-    ("last_non_direct", 28, {2: 1}),
-    ("position_based", 1, {3: 1}),
-    ("position_based", 7, {2: Decimal("0.5"), 3: Decimal("0.5")}),
-    ("position_based", 28, {1: Decimal("0.4"), 2: Decimal("0.2"), 3: Decimal("0.4")}),
-    ("linear", 14, {2: Decimal("0.5"), 3: Decimal("0.5")}),
-    # thirds rounded to 10 places; the remainder goes to one touch so the sum is exactly 1
-    ("linear", 0, {1: Decimal("0.3333333333"), 2: Decimal("0.3333333333"),
-                   3: Decimal("0.3333333334")}),
-])
+@pytest.mark.parametrize(
+    ("model", "window", "expected"),
+    [
+        ("first_click", 7, {2: 1}),
+        ("first_click", 28, {1: 1}),
+        ("first_click", 0, {1: 1}),
+        ("last_click", 7, {3: 1}),
+        ("last_click", 1, {3: 1}),
+        ("last_non_direct", 7, {2: 1}),
+        ("last_non_direct", 28, {2: 1}),
+        ("position_based", 1, {3: 1}),
+        ("position_based", 7, {2: Decimal("0.5"), 3: Decimal("0.5")}),
+        ("position_based", 28, {1: Decimal("0.4"), 2: Decimal("0.2"), 3: Decimal("0.4")}),
+        ("linear", 14, {2: Decimal("0.5"), 3: Decimal("0.5")}),
+        # thirds rounded to 10 places; the remainder goes to one touch so the sum is exactly 1
+        (
+            "linear",
+            0,
+            {1: Decimal("0.3333333333"), 2: Decimal("0.3333333333"), 3: Decimal("0.3333333334")},
+        ),
+    ],
+)
 def test_each_model_credits_the_touches_a_person_would(model, window, expected):
     # Given the three-touch journey, when the model splits the order, then by hand:
     assert shares(model, window) == {k: Decimal(v) for k, v in expected.items()}
@@ -86,11 +92,17 @@ def test_an_unknown_model_is_a_clear_error():
 
 
 touch_lists = st.lists(
-    st.builds(Touch, key=st.integers(1, 10_000),
-              at=st.integers(-90 * 24 * 60, 24 * 60).map(
-                  lambda minutes: ORDER_AT + timedelta(minutes=minutes)),
-              direct=st.booleans()),
-    max_size=9, unique_by=lambda t: t.key)
+    st.builds(
+        Touch,
+        key=st.integers(1, 10_000),
+        at=st.integers(-90 * 24 * 60, 24 * 60).map(
+            lambda minutes: ORDER_AT + timedelta(minutes=minutes)
+        ),
+        direct=st.booleans(),
+    ),
+    max_size=9,
+    unique_by=lambda t: t.key,
+)
 
 
 @given(touches=touch_lists, model=st.sampled_from(MODELS), window=st.sampled_from(WINDOWS))
@@ -98,8 +110,11 @@ def test_credits_of_an_order_sum_to_one_or_it_is_unattributed(touches, model, wi
     # Given any touches (some after the order, some outside the window)
     # When a model credits the order
     given_credits = credits(model, touches, ORDER_AT, window)
-    inside = [t for t in touches if t.at <= ORDER_AT
-              and (window == 0 or t.at >= ORDER_AT - timedelta(days=window))]
+    inside = [
+        t
+        for t in touches
+        if t.at <= ORDER_AT and (window == 0 or t.at >= ORDER_AT - timedelta(days=window))
+    ]
     # Then: unattributed exactly when no touch is inside; else exactly 1, all positive, inside
     if not inside:
         assert given_credits == []

@@ -48,8 +48,9 @@ def test_a_finer_tag_that_contradicts_the_campaign_is_ignored():
     assert index("id").match(utms("c-111", None, "a-222")) == 10
 
 
-@pytest.mark.parametrize(("convention", "expected"), [("id", None), ("name", 30),
-                                                      ("id_or_name", 30)])
+@pytest.mark.parametrize(
+    ("convention", "expected"), [("id", None), ("name", 30), ("id_or_name", 30)]
+)
 def test_the_workspace_convention_decides_what_counts_as_a_match(convention, expected):
     assert index(convention).match(utms("Brand search")) == expected
 

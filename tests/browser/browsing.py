@@ -25,10 +25,18 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 #: Every page at its stable path, with its name in the sidebar (the Dashboard is also at
 #: /dashboard).
-PAGES = {"/": "Dashboard", "/analytics": "Analytics", "/campaigns": "Campaigns",
-         "/finance": "Finance", "/attribution": "Attribution", "/copilot": "Copilot",
-         "/connections": "Connections", "/operations": "Operations", "/settings": "Settings",
-         "/account": "Account"}
+PAGES = {
+    "/": "Dashboard",
+    "/analytics": "Analytics",
+    "/campaigns": "Campaigns",
+    "/finance": "Finance",
+    "/attribution": "Attribution",
+    "/copilot": "Copilot",
+    "/connections": "Connections",
+    "/operations": "Operations",
+    "/settings": "Settings",
+    "/account": "Account",
+}
 ADMIN_PAGES = ("Connections", "Operations", "Settings")
 #: The title a page shows where it is not its name in the sidebar.
 TITLES = {"Account": "Your account"}
@@ -127,6 +135,14 @@ def rerun(page: Page) -> Iterator[None]:
     settled(page)
 
 
+def ask(page: Page, question: str) -> None:
+    """Ask the Copilot page a question, and await its answer."""
+    box = page.get_by_test_id("stChatInput").locator("textarea")
+    box.fill(question)
+    with rerun(page):
+        box.press("Enter")
+
+
 def first_run_done(page: Page) -> None:
     """A new document: await its first script run (a busy server can start it late, after a
     quiet moment that is not its end), then the end of the runs that follow."""
@@ -202,7 +218,8 @@ def labelled(scope: Page | Locator, testid: str, label: str) -> Locator:
     in the page or in a part of it (a form, the sidebar)."""
     page = scope if isinstance(scope, Page) else scope.page
     return scope.get_by_test_id(testid).filter(
-        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True)
+    )
 
 
 def open_list(page: Page, box: Locator) -> Locator:
@@ -243,8 +260,9 @@ def type_date(page: Page, box: Locator, day: date) -> None:
 def unpick(page: Page, box: Locator, option: str) -> None:
     """Remove a chosen option from a multiselect (its chip's ✕), and await the run."""
     with rerun(page):
-        box.get_by_role("button", name=re.compile(rf"remove {re.escape(option)}",
-                                                  re.IGNORECASE)).click()
+        box.get_by_role(
+            "button", name=re.compile(rf"remove {re.escape(option)}", re.IGNORECASE)
+        ).click()
 
 
 def shown(box: Locator) -> list[str]:
@@ -327,12 +345,15 @@ def chart_texts(page: Page) -> list[str]:
 def nav_links(page: Page) -> list[str]:
     """The names of the pages the sidebar lists (each link's last line: its icon comes
     first)."""
-    return [text.strip().splitlines()[-1].strip() for text in
-            page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+    return [
+        text.strip().splitlines()[-1].strip()
+        for text in page.get_by_test_id("stSidebarNavLink").all_inner_texts()
+    ]
 
 
-def analytics_with(page: Page, metrics: list[str], split_by: tuple[str, ...] = (),
-                   over_time: str | None = None) -> None:
+def analytics_with(
+    page: Page, metrics: list[str], split_by: tuple[str, ...] = (), over_time: str | None = None
+) -> None:
     """Analytics set up through its widgets: these metric labels in this order, split by
     these dimension labels, over time by this "Over time" label."""
     visit(page, "Analytics")

@@ -54,13 +54,15 @@ def oauth_settings() -> dict[str, str]:
     from metricx.sandbox.credentials import SandboxCredentials
 
     credentials = SandboxCredentials()
-    return {"META_APP_ID": credentials.meta_app_id,
-            "META_APP_SECRET": credentials.meta_app_secret,
-            "GOOGLE_CLIENT_ID": credentials.google_client_id,
-            "GOOGLE_CLIENT_SECRET": credentials.google_client_secret,
-            "GOOGLE_DEVELOPER_TOKEN": credentials.google_developer_token,
-            "SHOPIFY_CLIENT_ID": credentials.shopify_client_id,
-            "SHOPIFY_CLIENT_SECRET": credentials.shopify_client_secret}
+    return {
+        "META_APP_ID": credentials.meta_app_id,
+        "META_APP_SECRET": credentials.meta_app_secret,
+        "GOOGLE_CLIENT_ID": credentials.google_client_id,
+        "GOOGLE_CLIENT_SECRET": credentials.google_client_secret,
+        "GOOGLE_DEVELOPER_TOKEN": credentials.google_developer_token,
+        "SHOPIFY_CLIENT_ID": credentials.shopify_client_id,
+        "SHOPIFY_CLIENT_SECRET": credentials.shopify_client_secret,
+    }
 
 
 def empty_database(config: pytest.Config) -> None:
@@ -88,8 +90,12 @@ def store(servers: dict[str, str], request: pytest.FixtureRequest) -> Iterator[S
 
     credentials = SandboxCredentials()
     now = datetime.now(UTC)
-    with SandboxServers(now=now, seed=5, ads=9, campaigns=3, days=SYNCED_DAYS,
-                        orders_per_day=60) as sandbox, pytest.MonkeyPatch.context() as patch:
+    with (
+        SandboxServers(
+            now=now, seed=5, ads=9, campaigns=3, days=SYNCED_DAYS, orders_per_day=60
+        ) as sandbox,
+        pytest.MonkeyPatch.context() as patch,
+    ):
         for name, value in {**sandbox.env, **oauth_settings()}.items():
             patch.setenv(name, value)
         get_config.cache_clear()
@@ -97,30 +103,39 @@ def store(servers: dict[str, str], request: pytest.FixtureRequest) -> Iterator[S
         first, yesterday = merchant.start_day, merchant.today - timedelta(days=1)
         try:
             workspace = create_workspace("Acme", "America/New_York", "USD")
-            admin = actor_for(add_user(workspace.id, ADMIN.email, ADMIN.password,
-                                       role="admin"))
+            admin = actor_for(add_user(workspace.id, ADMIN.email, ADMIN.password, role="admin"))
             add_user(workspace.id, MEMBER.email, MEMBER.password, role="member")
             add_user(workspace.id, LEAVER.email, LEAVER.password, role="admin")
             with transaction() as session:
                 for offset in range(-2, SYNCED_DAYS + 3):
-                    session.add(FxRate(workspace_id=workspace.id,
-                                       day=first + timedelta(days=offset),
-                                       from_currency="EUR", to_currency="USD", rate=1.08))
+                    session.add(
+                        FxRate(
+                            workspace_id=workspace.id,
+                            day=first + timedelta(days=offset),
+                            from_currency="EUR",
+                            to_currency="USD",
+                            rate=1.08,
+                        )
+                    )
             for account in merchant.accounts:
                 google = account.provider == "google"
                 connection = add_connection(
-                    admin, account.provider, account.external_id,
-                    credentials.google_refresh_token if google
-                    else credentials.meta_access_token,
+                    admin,
+                    account.provider,
+                    account.external_id,
+                    credentials.google_refresh_token if google else credentials.meta_access_token,
                     settings={"login_customer_id": credentials.google_login_customer_id}
-                    if google else {})
-                for kind, start, end in (("range", first, yesterday),
-                                         ("intraday", None, None)):
-                    outcome = sync_connection(workspace.id, connection.id, kind, start=start,
-                                              end=end, now=now)
+                    if google
+                    else {},
+                )
+                for kind, start, end in (("range", first, yesterday), ("intraday", None, None)):
+                    outcome = sync_connection(
+                        workspace.id, connection.id, kind, start=start, end=end, now=now
+                    )
                     assert outcome.status == "success", outcome.error
-            shop = add_connection(admin, "shopify", credentials.shopify_shop,
-                                  credentials.shopify_access_token)
+            shop = add_connection(
+                admin, "shopify", credentials.shopify_shop, credentials.shopify_access_token
+            )
             assert sync_connection(workspace.id, shop.id, "shop", now=now).status == "success"
             attribute_workspace(workspace.id)
             yield Store(workspace.id, first, sandbox)
@@ -156,19 +171,43 @@ def server(store: Store) -> Iterator[str]:
     redirect is this server's /connections, the URL the README says to register."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **store.sandbox.env, **oauth_settings(),
-           "OAUTH_REDIRECT_URL": f"{url}/connections"}
+    env = {
+        **os.environ,
+        **store.sandbox.env,
+        **oauth_settings(),
+        "OAUTH_REDIRECT_URL": f"{url}/connections",
+    }
     env.pop("ANTHROPIC_API_KEY", None)  # the copilot runs on its offline parser here
     ARTIFACTS.mkdir(exist_ok=True)
     with open(ARTIFACTS / "streamlit.log", "w") as log:
         app = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=APP_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        worker = subprocess.Popen([sys.executable, "-m", "metricx.cli", "worker"],
-                                  cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=APP_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "metricx.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_healthy(url, app)
             yield url

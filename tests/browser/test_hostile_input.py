@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from browser.browsing import (
     Store,
+    ask,
     labelled,
     main,
     main_text,
@@ -66,13 +67,6 @@ def test_nan_or_an_unreadable_number_in_settings_shows_a_message(as_admin):
     shows_a_sentence_not_a_crash(page, errors, "rate of 0")
 
 
-def ask(page: Page, question: str) -> None:
-    box = page.get_by_test_id("stChatInput").locator("textarea")
-    box.fill(question)
-    with rerun(page):
-        box.press("Enter")
-
-
 def test_a_question_with_a_nul_gets_a_sentence(as_member):
     page = as_member
     visit(page, "Copilot")
@@ -84,28 +78,36 @@ def test_a_question_with_a_nul_gets_a_sentence(as_member):
 def ads_named_like_an_image(store: Store) -> Iterator[None]:
     """Every ad of the store renamed to a markdown image for the test, then named back."""
     with transaction() as session:
-        names = session.execute(text(
-            "SELECT id, name FROM entities WHERE workspace_id = :ws AND level = 'ad'"),
-            {"ws": store.workspace_id}).all()
-        session.execute(text("UPDATE entities SET name = :name || ' ' || id "
-                             "WHERE workspace_id = :ws AND level = 'ad'"),
-                        {"name": IMAGE_NAME, "ws": store.workspace_id})
+        names = session.execute(
+            text("SELECT id, name FROM entities WHERE workspace_id = :ws AND level = 'ad'"),
+            {"ws": store.workspace_id},
+        ).all()
+        session.execute(
+            text(
+                "UPDATE entities SET name = :name || ' ' || id "
+                "WHERE workspace_id = :ws AND level = 'ad'"
+            ),
+            {"name": IMAGE_NAME, "ws": store.workspace_id},
+        )
     try:
         yield
     finally:
         with transaction() as session:
             for entity_id, name in names:
-                session.execute(text("UPDATE entities SET name = :name WHERE id = :id"),
-                                {"name": name, "id": entity_id})
+                session.execute(
+                    text("UPDATE entities SET name = :name WHERE id = :id"),
+                    {"name": name, "id": entity_id},
+                )
 
 
-def test_an_ad_named_like_a_markdown_image_is_shown_as_its_name(as_member,
-                                                                ads_named_like_an_image):
+def test_an_ad_named_like_a_markdown_image_is_shown_as_its_name(as_member, ads_named_like_an_image):
     page = as_member
     visit(page, "Copilot")
     fetched: list[str] = []
-    page.on("request", lambda request: fetched.append(request.url)
-            if "attacker.test" in request.url else None)
+    page.on(
+        "request",
+        lambda request: fetched.append(request.url) if "attacker.test" in request.url else None,
+    )
     # When the copilot lists ads by spend
     ask(page, "top 3 ads by spend last 7 days")
     answer = main(page).get_by_test_id("stChatMessage").last

@@ -34,4 +34,4 @@ def test_the_kpi_tiles_read_in_the_same_order_on_a_phone(as_admin, phone_as_admi
     open_path(phone_as_admin, "/")
     on_desktop = reading_order(as_admin)
     assert len(on_desktop) >= 5
-    assert reading_order(phone_as_admin)[:len(on_desktop)] == on_desktop
+    assert reading_order(phone_as_admin)[: len(on_desktop)] == on_desktop

@@ -29,13 +29,18 @@ from browser.browsing import (
     widget,
 )
 from metricx.semantic.catalogue import METRIC_IDS, get_metric
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
-from metricx.services.metrics import run_query
 from ui.format import delta
 from ui.period import resolve
 
-DATA_PAGES = {"Dashboard": "/", "Analytics": "/analytics", "Campaigns": "/campaigns",
-              "Finance": "/finance", "Attribution": "/attribution"}
+DATA_PAGES = {
+    "Dashboard": "/",
+    "Analytics": "/analytics",
+    "Campaigns": "/campaigns",
+    "Finance": "/finance",
+    "Attribution": "/attribution",
+}
 # Money written another way than "$24,019.78": "USD 24,019.78", or "24019.78" (no separators).
 OTHER_MONEY = re.compile(r"\b[A-Z]{3} ?[\d,]+\.\d{2}\b|(?<![\d,.$€£])\d{4,}\.\d{2}(?!\d)")
 # A raw float: "130029.2603", "2.9337945983418874" (a formatted number has at most 2 decimals,
@@ -113,8 +118,11 @@ def test_money_and_dates_are_written_one_way_and_in_full(as_admin, title):
     page = as_admin
     visit(page, title)
     # Everything the page says, its tables' cells and its charts' axes included
-    said = [main_text(page), *chart_texts(page), *(t for frame in drawn_in_tables(page)
-                                                   for t in frame)]
+    said = [
+        main_text(page),
+        *chart_texts(page),
+        *(t for frame in drawn_in_tables(page) for t in frame),
+    ]
     assert not [m for s in said for m in OTHER_MONEY.findall(s)], title
     assert not [m for s in said for m in RAW_FLOAT.findall(s)], title
     # dates as "Nov 3, 2026", never "2026-11-03"; no legend or axis label cut short
@@ -133,11 +141,15 @@ def test_the_reconciliation_caption_agrees_with_its_table(as_admin):
     # Given the platforms' purchases in the table and the store's orders beside it
     [table] = [g for g in grids(page) if "Purchases (platform-reported)" in g["headers"]]
     claimed = sum(float(v) for v in column(table, "Purchases (platform-reported)") if v)
-    [orders] = [int(t["value"].replace(",", "")) for t in tiles(page)
-                if t["label"] == "Shopify orders"]
+    [orders] = [
+        int(t["value"].replace(",", "")) for t in tiles(page) if t["label"] == "Shopify orders"
+    ]
     # Then the caption says which is larger, as the numbers do
-    caption = page.get_by_test_id("stCaptionContainer").filter(
-        has_text=re.compile("purchases", re.I)).filter(has_text=re.compile("order", re.I))
+    caption = (
+        page.get_by_test_id("stCaptionContainer")
+        .filter(has_text=re.compile("purchases", re.I))
+        .filter(has_text=re.compile("order", re.I))
+    )
     said = caption.first.inner_text()
     if claimed < orders:
         assert re.search(r"\bfewer\b|\bless\b", said) and not re.search(r"\bmore\b", said), said
@@ -148,22 +160,27 @@ def test_the_reconciliation_caption_agrees_with_its_table(as_admin):
 def test_a_revenue_that_differs_from_the_dashboard_says_why(as_admin):
     page = as_admin
     visit(page, "Attribution")
-    expect(page.get_by_text(re.compile(r"Dashboard", re.I)).filter(
-        has_text=re.compile("revenue", re.I)).first).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Dashboard", re.I))
+        .filter(has_text=re.compile("revenue", re.I))
+        .first
+    ).to_be_visible()
 
 
 def test_net_profit_says_what_it_leaves_out_while_costs_are_unset(as_admin):
     page = as_admin
-    unset = re.compile(r"net profit.*(not set|overstated|unset)|(not set|unset).*net profit",
-                       re.I | re.S)
+    unset = re.compile(
+        r"net profit.*(not set|overstated|unset)|(not set|unset).*net profit", re.I | re.S
+    )
     # Given costs never entered: the first screen asks for them
     visit(page, "Dashboard")
     expect(page.get_by_text(re.compile("cost", re.I)).first).to_be_visible()
     for name in ("Dashboard", "Finance"):
         visit(page, name)
         # Then every profit figure carries a note saying the costs are missing
-        expect(main(page).get_by_text(unset).first,
-               f"{name} has no note on net profit").to_be_visible()
+        expect(
+            main(page).get_by_text(unset).first, f"{name} has no note on net profit"
+        ).to_be_visible()
 
 
 def test_today_is_compared_with_yesterday_at_the_same_hour(as_admin, store):
@@ -173,18 +190,26 @@ def test_today_is_compared_with_yesterday_at_the_same_hour(as_admin, store):
     pick(page, widget(page, "period"), "today")
     # Then both days stop at the same clock time, which the page names
     caption = main(page).get_by_text(re.compile(r"until \d{2}:\d{2}"))
-    hours, minutes = map(int, re.search(r"until (\d{2}):(\d{2})",
-                                         caption.first.inner_text()).groups())
+    hours, minutes = map(
+        int, re.search(r"until (\d{2}):(\d{2})", caption.first.inner_text()).groups()
+    )
     period = resolve("today", "previous period", None, None, "America/New_York")
-    now = TimeRange(start=period.range.start, end=period.range.end,
-                    until=f"{hours:02d}:{minutes:02d}")
+    now = TimeRange(
+        start=period.range.start, end=period.range.end, until=f"{hours:02d}:{minutes:02d}"
+    )
     before = TimeRange(start=period.compare.start, end=period.compare.end, until=now.until)
     # and the spend tile's change is today so far against yesterday so far
-    result = run_query(store.workspace_id, {"metrics": ["spend"],
-                                            "time_range": now.model_dump(mode="json"),
-                                            "compare_range": before.model_dump(mode="json")})
-    expected, _ = delta("spend", result.frame["spend"].iloc[0],
-                        result.compare_frame["spend"].iloc[0])
+    result = run_query(
+        store.workspace_id,
+        {
+            "metrics": ["spend"],
+            "time_range": now.model_dump(mode="json"),
+            "compare_range": before.model_dump(mode="json"),
+        },
+    )
+    expected, _ = delta(
+        "spend", result.frame["spend"].iloc[0], result.compare_frame["spend"].iloc[0]
+    )
     [spend] = [t for t in tiles(page) if t["label"] == get_metric("spend").label]
     assert spend["delta"] == expected, (spend, expected)
 

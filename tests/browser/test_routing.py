@@ -57,8 +57,11 @@ def test_every_page_opens_at_its_path_and_stays_there_on_reload(as_admin):
 
 def analytics_view(page: Page) -> tuple[list[str], ...]:
     """What Analytics shows: its metrics, its split and the period."""
-    return (shown(labelled(page, "stMultiSelect", "Metrics")),
-            shown(labelled(page, "stMultiSelect", "Split by")), shown(widget(page, "period")))
+    return (
+        shown(labelled(page, "stMultiSelect", "Metrics")),
+        shown(labelled(page, "stMultiSelect", "Split by")),
+        shown(widget(page, "period")),
+    )
 
 
 def test_a_shared_analytics_link_opens_its_view_through_the_login(page):
@@ -72,8 +75,7 @@ def test_a_shared_analytics_link_opens_its_view_through_the_login(page):
     # Then the view the link describes shows
     expect(heading(page, "Analytics")).to_be_visible()
     assert path_of(page) == "/analytics"
-    view = ([get_metric("spend").label, get_metric("cpc").label], ["Platform"],
-            ["last 7 days"])
+    view = ([get_metric("spend").label, get_metric("cpc").label], ["Platform"], ["last 7 days"])
     assert analytics_view(page) == view
     no_exception(page)
     # and the address it is at now opens it again
@@ -134,8 +136,7 @@ def test_the_oauth_return_is_processed_on_arrival_then_cleared(as_admin, store):
     # Given an admin who starts "Connect by signing in" for a Meta ad account
     open_path(page, "/")
     go_to(page, "Connections")
-    form = page.get_by_test_id("stForm").filter(
-        has=page.get_by_role("button", name="Continue"))
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Continue"))
     choose(page, labelled(form, "stSelectbox", "Provider"), "Meta")
     labelled(form, "stTextInput", "Account").locator("input").fill(account)
     with rerun(page):

@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from browser.browsing import (
     analytics_with,
+    ask,
     choose,
     grids,
     heading,
@@ -73,8 +74,9 @@ def test_a_refused_connection_keeps_what_was_typed(as_admin):
     # When the admin adds it
     submit(page, form, "Add connection")
     # Then it is refused, and the account and the pasted token are still there
-    expect(page.get_by_test_id("stAlert").filter(has_text=re.compile("account", re.I)).first
-           ).to_be_visible()
+    expect(
+        page.get_by_test_id("stAlert").filter(has_text=re.compile("account", re.I)).first
+    ).to_be_visible()
     assert field(form, "Account").input_value() == "not an account!"
     assert field(form, "Access token").input_value() == "EAAB-pasted-token-123"
 
@@ -105,8 +107,7 @@ def test_the_copilot_says_which_mode_answers(as_admin):
     page = as_admin
     visit(page, "Copilot")
     # Without an Anthropic key the offline parser answers, and the page says so
-    expect(main(page).get_by_text(re.compile("offline", re.I)).first
-           ).to_be_visible()
+    expect(main(page).get_by_text(re.compile("offline", re.I)).first).to_be_visible()
 
 
 def test_a_campaign_row_opens_its_ad_sets_and_ads_keep_the_campaign(as_admin):
@@ -173,3 +174,26 @@ def test_every_settings_form_keeps_what_was_typed_when_refused(as_admin):
         expect(page.get_by_test_id("stAlertContentError").first).to_be_visible()
         kept = [box.locator("input").input_value() for box in boxes]
         assert kept == typed, f"form {number + 1} of Settings lost what was typed"
+
+
+def test_the_copilot_offers_choices_flags_partial_periods_and_explains_why(as_member):
+    page = as_member
+    visit(page, "Copilot")
+    # Given a question that needs a clarification, its choices show as buttons
+    ask(page, "best campaigns last 7 days")
+    choice = main(page).get_by_role("button", name="best campaigns last 7 days by ROAS")
+    expect(choice).to_be_visible()
+    # When one is clicked, it is answered in the same conversation
+    with rerun(page):
+        choice.click()
+    expect(main(page).get_by_text("Ranked by ROAS").first).to_be_visible()
+    # A 3-day period against a whole week is flagged, and the like-for-like offered
+    ask(page, "spend last 3 days vs last week")
+    expect(main(page).get_by_text(re.compile("differ in length")).first).to_be_visible()
+    expect(main(page).get_by_role("button", name=re.compile("^the same days:"))).to_be_visible()
+    # "Why did it change?" is answered with its drivers and a table
+    ask(page, "why did roas change over the last 7 days?")
+    expect(main(page).get_by_text("Biggest drivers by campaign").first).to_be_visible()
+    tables = [g for g in grids(page) if "contribution" in g["headers"]]
+    assert tables and tables[-1]["rows"]
+    no_exception(page)

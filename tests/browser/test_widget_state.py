@@ -61,7 +61,8 @@ class Widget:
 
 def widgets_on(page: Page, areas: tuple[str, ...]) -> list[Widget]:
     """The visible widgets outside forms, in screen order."""
-    found = page.evaluate("""([areas, kinds]) => {
+    found = page.evaluate(
+        """([areas, kinds]) => {
         const out = [];
         for (const area of areas) {
             const root = document.querySelector(`[data-testid="${area}"]`);
@@ -76,7 +77,9 @@ def widgets_on(page: Page, areas: tuple[str, ...]) -> list[Widget]:
             }
         }
         return out;
-    }""", [list(areas), list(KINDS)])
+    }""",
+        [list(areas), list(KINDS)],
+    )
     seen: dict[tuple[str, str, str], int] = {}
     listed = []
     for item in found:
@@ -100,8 +103,9 @@ def state_of(item: Widget, box: Locator) -> object:
     if item.testid in ("stSelectbox", "stMultiSelect"):
         return shown(box)
     if item.testid == "stRadio":
-        return box.locator('[data-testid="stRadioOption"][data-selected="true"]').inner_text(
-        ).strip()
+        return (
+            box.locator('[data-testid="stRadioOption"][data-selected="true"]').inner_text().strip()
+        )
     if item.testid == "stCheckbox":
         return box.locator("input").is_checked()
     return box.locator("input").input_value()
@@ -111,16 +115,19 @@ def changes_for(page: Page, item: Widget, box: Locator, times: int) -> list[tupl
     """`times` changes in a row, each (action, value it should leave), ending where it began."""
     start = state_of(item, box)
     if item.testid in ("stSelectbox", "stRadio"):
-        names = (options_of(page, box) if item.testid == "stSelectbox"
-                 else [n.strip() for n in
-                       box.get_by_test_id("stRadioOption").all_inner_texts()])
+        names = (
+            options_of(page, box)
+            if item.testid == "stSelectbox"
+            else [n.strip() for n in box.get_by_test_id("stRadioOption").all_inner_texts()]
+        )
         current = start[0] if isinstance(start, list) else start
         others = [n for n in names if n != current]
         if len(others) >= times:  # as many others as changes: each one, then back
             targets = [*others[:times], current]
         else:  # few options: to another and back, in turn
-            targets = [others[i // 2 % len(others)] if i % 2 == 0 else current
-                       for i in range(times)]
+            targets = [
+                others[i // 2 % len(others)] if i % 2 == 0 else current for i in range(times)
+            ]
         return [("choose", t) for t in targets]
     if item.testid == "stMultiSelect":
         free = options_of(page, box)
@@ -139,7 +146,8 @@ def apply(page: Page, item: Widget, box: Locator, action: str, value: object) ->
     if action == "choose" and item.testid == "stRadio":
         with rerun(page):
             box.get_by_test_id("stRadioOption").filter(
-                has_text=re.compile(rf"^\s*{re.escape(str(value))}\s*$")).click()
+                has_text=re.compile(rf"^\s*{re.escape(str(value))}\s*$")
+            ).click()
     elif action in ("choose", "add"):
         pick(page, box, str(value))
     elif action == "remove":
@@ -162,8 +170,9 @@ def expected_after(item: Widget, before: object, action: str, value: object) -> 
     return value
 
 
-def every_change_holds(page: Page, title: str, areas: tuple[str, ...],
-                       times: int = CHANGES) -> list[Widget]:
+def every_change_holds(
+    page: Page, title: str, areas: tuple[str, ...], times: int = CHANGES
+) -> list[Widget]:
     """Change each widget of the page `times` in a row (then back); each change must hold."""
     found = widgets_on(page, areas)
     assert found, f"{title}: no widget found"
@@ -176,7 +185,8 @@ def every_change_holds(page: Page, title: str, areas: tuple[str, ...],
             held = expected_after(item, held, action, value)
             expect(heading(page, title)).to_be_visible()
             assert state_of(item, item.locate(page)) == held, (
-                f"{title}: {item} did not hold change {number} ({action} {value!r})")
+                f"{title}: {item} did not hold change {number} ({action} {value!r})"
+            )
     return found
 
 
@@ -208,8 +218,13 @@ def still_held(page: Page, title: str, marks: dict[Widget, object], when: str) -
 # period picker of the sidebar is changed on Analytics and on the Dashboard. Settings has
 # only forms (test_states.py); Connections' widgets start syncs and change tokens.
 MAIN, SIDEBAR = "stMainBlockContainer", "stSidebar"
-PAGES = {"Analytics": (MAIN, SIDEBAR), "Campaigns": (MAIN,), "Finance": (MAIN,),
-         "Attribution": (MAIN,), "Dashboard": (SIDEBAR,)}
+PAGES = {
+    "Analytics": (MAIN, SIDEBAR),
+    "Campaigns": (MAIN,),
+    "Finance": (MAIN,),
+    "Attribution": (MAIN,),
+    "Dashboard": (SIDEBAR,),
+}
 
 
 @pytest.mark.parametrize("title", list(PAGES))
@@ -266,8 +281,7 @@ def test_the_period_picked_on_the_dashboard_is_the_one_everywhere(as_admin, stor
         # Then every data page shows those days, and its URL says so
         assert shown(widget(page, "period")) == ["last 14 days"], title
         assert query_of(page).get("period") == ["last 14 days"], title
-        expect(main(page).get_by_text(dates).first,
-               f"{title} shows {dates}").to_be_visible()
+        expect(main(page).get_by_text(dates).first, f"{title} shows {dates}").to_be_visible()
 
 
 def test_a_custom_period_keeps_its_dates_through_a_reload(as_admin, store):
@@ -282,7 +296,12 @@ def test_a_custom_period_keeps_its_dates_through_a_reload(as_admin, store):
     reload(page)
     query = query_of(page)
     assert (query["period"], query["from"], query["to"]) == (
-        ["custom"], [first.isoformat()], [last.isoformat()])
-    assert widget(page, "from").get_by_role("group").first.inner_text().replace("\n", "") == \
-        first.isoformat()
+        ["custom"],
+        [first.isoformat()],
+        [last.isoformat()],
+    )
+    assert (
+        widget(page, "from").get_by_role("group").first.inner_text().replace("\n", "")
+        == first.isoformat()
+    )
     expect(main(page).get_by_text(span(first, last)).first).to_be_visible()

@@ -27,8 +27,9 @@ Key = tuple[str, date, int | None]
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServers]:
-    with SandboxServers(now=NOW, seed=11, ads=48, campaigns=12, days=60, orders_per_day=30,
-                        today=NOW.date()) as servers:
+    with SandboxServers(
+        now=NOW, seed=11, ads=48, campaigns=12, days=60, orders_per_day=30, today=NOW.date()
+    ) as servers:
         yield servers
 
 
@@ -67,53 +68,71 @@ def opened() -> Iterator[list[BaseClient]]:
 
 
 @pytest.fixture
-def make_meta(sandbox: SandboxServers, sleeps: list[float],
-              opened: list[BaseClient]) -> Callable[..., MetaClient]:
+def make_meta(
+    sandbox: SandboxServers, sleeps: list[float], opened: list[BaseClient]
+) -> Callable[..., MetaClient]:
     def make(**overrides: Any) -> MetaClient:
         c = sandbox.credentials
         options: dict[str, Any] = {
-            "base_url": sandbox.env["META_GRAPH_URL"], "api_version": DEFAULT_VERSIONS["meta"],
-            "app_id": c.meta_app_id, "app_secret": c.meta_app_secret,
-            "sleep": sleeps.append, "now": lambda: NOW, **overrides}
+            "base_url": sandbox.env["META_GRAPH_URL"],
+            "api_version": DEFAULT_VERSIONS["meta"],
+            "app_id": c.meta_app_id,
+            "app_secret": c.meta_app_secret,
+            "sleep": sleeps.append,
+            "now": lambda: NOW,
+            **overrides,
+        }
         client = MetaClient(options.pop("access_token", c.meta_access_token), **options)
         opened.append(client)
         return client
+
     return make
 
 
 @pytest.fixture
-def make_google(sandbox: SandboxServers, sleeps: list[float],
-                opened: list[BaseClient]) -> Callable[..., GoogleAdsClient]:
+def make_google(
+    sandbox: SandboxServers, sleeps: list[float], opened: list[BaseClient]
+) -> Callable[..., GoogleAdsClient]:
     def make(**overrides: Any) -> GoogleAdsClient:
         c = sandbox.credentials
         options: dict[str, Any] = {
-            "refresh_token": c.google_refresh_token, "client_id": c.google_client_id,
+            "refresh_token": c.google_refresh_token,
+            "client_id": c.google_client_id,
             "client_secret": c.google_client_secret,
             "developer_token": c.google_developer_token,
             "base_url": sandbox.env["GOOGLE_ADS_URL"],
             "token_url": sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
             "api_version": DEFAULT_VERSIONS["google"],
-            "login_customer_id": c.google_login_customer_id, "sleep": sleeps.append,
-            "now": lambda: NOW, **overrides}
+            "login_customer_id": c.google_login_customer_id,
+            "sleep": sleeps.append,
+            "now": lambda: NOW,
+            **overrides,
+        }
         client = GoogleAdsClient(**options)
         opened.append(client)
         return client
+
     return make
 
 
 @pytest.fixture
-def make_shopify(sandbox: SandboxServers, sleeps: list[float],
-                 opened: list[BaseClient]) -> Callable[..., ShopifyClient]:
+def make_shopify(
+    sandbox: SandboxServers, sleeps: list[float], opened: list[BaseClient]
+) -> Callable[..., ShopifyClient]:
     def make(**overrides: Any) -> ShopifyClient:
         c = sandbox.credentials
-        options: dict[str, Any] = {"url_template": sandbox.env["SHOPIFY_URL_TEMPLATE"],
-                                   "api_version": DEFAULT_VERSIONS["shopify"],
-                                   "sleep": sleeps.append,
-                                   **overrides}
-        client = ShopifyClient(c.shopify_shop, options.pop("access_token",
-                                                           c.shopify_access_token), **options)
+        options: dict[str, Any] = {
+            "url_template": sandbox.env["SHOPIFY_URL_TEMPLATE"],
+            "api_version": DEFAULT_VERSIONS["shopify"],
+            "sleep": sleeps.append,
+            **overrides,
+        }
+        client = ShopifyClient(
+            c.shopify_shop, options.pop("access_token", c.shopify_access_token), **options
+        )
         opened.append(client)
         return client
+
     return make
 
 
@@ -121,8 +140,9 @@ def make_shopify(sandbox: SandboxServers, sleeps: list[float],
 def truth(merchant: Merchant) -> Callable[..., dict[Key, Totals]]:
     """What the merchant says a platform reports: {(ad, day, hour): totals}, zero rows left out."""
 
-    def expected(account_id: str, since: date, until: date, as_of: datetime,
-                 hourly: bool = False) -> dict[Key, Totals]:
+    def expected(
+        account_id: str, since: date, until: date, as_of: datetime, hourly: bool = False
+    ) -> dict[Key, Totals]:
         out: dict[Key, Totals] = {}
         days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
         for ad in merchant.ads_of(account_id):
@@ -142,8 +162,14 @@ def truth(merchant: Merchant) -> Callable[..., dict[Key, Totals]]:
 
 def as_totals(record: Any) -> Totals:
     """A MetricRecord's numbers in the merchant's Totals shape, for exact comparison."""
-    return Totals(record.spend, record.impressions, record.clicks, record.conversions,
-                  record.conversion_value, record.leads)
+    return Totals(
+        record.spend,
+        record.impressions,
+        record.clicks,
+        record.conversions,
+        record.conversion_value,
+        record.leads,
+    )
 
 
 @pytest.fixture

@@ -89,8 +89,13 @@ def test_an_unreachable_platform_is_a_transient_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps: list[float] = []
-    client = MetaClient("t", base_url=f"http://127.0.0.1:{port}", sleep=sleeps.append,
-                        retry=RetryPolicy(max_attempts=2), timeout=2)
+    client = MetaClient(
+        "t",
+        base_url=f"http://127.0.0.1:{port}",
+        sleep=sleeps.append,
+        retry=RetryPolicy(max_attempts=2),
+        timeout=2,
+    )
     with pytest.raises(TransientError, match="Could not reach Meta"):
         client.account_info("123")
     assert sleeps == [2.0]

@@ -17,13 +17,21 @@ def test_six_months_of_daily_metrics_for_every_account_in_seconds() -> None:
     with SandboxServers(now=NOW, seed=5, today=NOW.date()) as sandbox:
         merchant, c = sandbox.merchant, sandbox.credentials
         assert len(merchant.tree.ads) == 120
-        meta = MetaClient(c.meta_access_token, base_url=sandbox.env["META_GRAPH_URL"],
-                          sleep=lambda s: None, poll_interval=0)
+        meta = MetaClient(
+            c.meta_access_token,
+            base_url=sandbox.env["META_GRAPH_URL"],
+            sleep=lambda s: None,
+            poll_interval=0,
+        )
         google = GoogleAdsClient(
-            refresh_token=c.google_refresh_token, client_id=c.google_client_id,
-            client_secret=c.google_client_secret, developer_token=c.google_developer_token,
+            refresh_token=c.google_refresh_token,
+            client_id=c.google_client_id,
+            client_secret=c.google_client_secret,
+            developer_token=c.google_developer_token,
             base_url=sandbox.env["GOOGLE_ADS_URL"],
-            token_url=sandbox.env["GOOGLE_OAUTH_TOKEN_URL"], sleep=lambda s: None)
+            token_url=sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
+            sleep=lambda s: None,
+        )
         since, until = merchant.start_day, NOW.date()
         records = []
         for account in merchant.accounts:

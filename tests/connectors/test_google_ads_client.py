@@ -33,15 +33,18 @@ def _keyed(records):
 def _platform_view(merchant, truth):
     """What the API reports: the merchant's ads, except that a Performance Max campaign's
     ads are not visible and their sum arrives on the campaign's synthetic leaf."""
+
     def expected(account_id, since, until, as_of, hourly=False):
         out: dict = {}
-        for (ad_id, day, hour), totals in truth(account_id, since, until, as_of,
-                                                hourly=hourly).items():
+        for (ad_id, day, hour), totals in truth(
+            account_id, since, until, as_of, hourly=hourly
+        ).items():
             ad = merchant.ad(ad_id)
             if merchant.campaign(ad.campaign_id).objective == PMAX:
                 ad_id = campaign_leaf_id(ad.campaign_id)
             out[(ad_id, day, hour)] = out.get((ad_id, day, hour), Totals()) + totals
         return out
+
     return expected
 
 
@@ -54,11 +57,15 @@ def test_account_info_reads_currency_and_time_zone(make_google, customer) -> Non
     dashed = f"{customer.external_id[:3]}-{customer.external_id[3:6]}-{customer.external_id[6:]}"
     info = make_google().account_info(dashed)
     assert (info.external_id, info.currency, info.timezone) == (
-        customer.external_id, "USD", "America/Los_Angeles")
+        customer.external_id,
+        "USD",
+        "America/Los_Angeles",
+    )
 
 
-def test_entities_mirror_the_tree_with_budgets_from_micros(make_google, merchant, customer,
-                                                           now) -> None:
+def test_entities_mirror_the_tree_with_budgets_from_micros(
+    make_google, merchant, customer, now
+) -> None:
     records = make_google().entities(customer.external_id)
     campaigns = {r.external_id: r for r in records if r.level == "campaign"}
     for camp in merchant.campaigns_of(customer.external_id):
@@ -66,34 +73,42 @@ def test_entities_mirror_the_tree_with_budgets_from_micros(make_google, merchant
         assert campaigns[camp.external_id].status == camp.status_at(now)
         assert campaigns[camp.external_id].objective == camp.objective
     # the ads Google shows (none of Performance Max), plus one campaign-level leaf each
-    visible = [a for a in merchant.ads_of(customer.external_id)
-               if merchant.campaign(a.campaign_id).objective != PMAX]
+    visible = [
+        a
+        for a in merchant.ads_of(customer.external_id)
+        if merchant.campaign(a.campaign_id).objective != PMAX
+    ]
     ads = {r.external_id: r for r in records if r.level == "ad"}
-    assert set(ads) == {a.external_id for a in visible} | {
-        campaign_leaf_id(c) for c in campaigns}
+    assert set(ads) == {a.external_id for a in visible} | {campaign_leaf_id(c) for c in campaigns}
     assert all(ads[a.external_id].parent_external_id == a.adset_id for a in visible)
 
 
-def test_daily_metrics_equal_the_merchant_exactly(make_google, customer, reported, totals_of,
-                                                  now) -> None:
+def test_daily_metrics_equal_the_merchant_exactly(
+    make_google, customer, reported, totals_of, now
+) -> None:
     since = TODAY - timedelta(days=9)
     records = make_google().metrics(customer.external_id, since, TODAY)
     assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
-        customer.external_id, since, TODAY, now)
+        customer.external_id, since, TODAY, now
+    )
     assert any(r.conversions != r.conversions.to_integral_value() for r in records)
     assert all(r.leads == 0 for r in records)
 
 
-def test_hourly_metrics_equal_the_merchant_hours(make_google, customer, reported, totals_of,
-                                                 now) -> None:
-    records = make_google().metrics(customer.external_id, TODAY - timedelta(days=1), TODAY,
-                                    hourly=True)
+def test_hourly_metrics_equal_the_merchant_hours(
+    make_google, customer, reported, totals_of, now
+) -> None:
+    records = make_google().metrics(
+        customer.external_id, TODAY - timedelta(days=1), TODAY, hourly=True
+    )
     assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
-        customer.external_id, TODAY - timedelta(days=1), TODAY, now, hourly=True)
+        customer.external_id, TODAY - timedelta(days=1), TODAY, now, hourly=True
+    )
 
 
-def test_calls_send_the_required_headers_and_reuse_the_token(make_google, sandbox,
-                                                             customer) -> None:
+def test_calls_send_the_required_headers_and_reuse_the_token(
+    make_google, sandbox, customer
+) -> None:
     client = make_google()
     client.account_info(customer.external_id)
     client.metrics(customer.external_id, TODAY, TODAY)
@@ -116,7 +131,12 @@ def test_an_expired_access_token_is_refreshed_once(make_google, sandbox, custome
     assert client.account_info(customer.external_id).currency == "USD"
     assert len(sandbox.requests.of("google", path="/token")) == 2
     assert [r.path.endswith("/token") for r in sandbox.requests.of("google")] == [
-        True, False, False, True, False]
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_a_second_401_is_an_auth_error(make_google, sandbox, customer, sleeps) -> None:
@@ -141,8 +161,7 @@ def test_quota_errors_wait_for_the_retry_delay(make_google, sandbox, customer, s
     assert sleeps == [7.0]
 
 
-def test_a_quota_wait_beyond_the_limit_is_raised(make_google, sandbox, customer,
-                                                 sleeps) -> None:
+def test_a_quota_wait_beyond_the_limit_is_raised(make_google, sandbox, customer, sleeps) -> None:
     sandbox.faults.add("google", "throttle", retry_delay="900s")
     with pytest.raises(RateLimitedError) as caught:
         make_google().account_info(customer.external_id)
@@ -152,7 +171,8 @@ def test_a_quota_wait_beyond_the_limit_is_raised(make_google, sandbox, customer,
 
 
 def test_an_error_inside_the_stream_is_retried_and_nothing_is_doubled(
-        make_google, sandbox, customer, reported, totals_of, now, sleeps) -> None:
+    make_google, sandbox, customer, reported, totals_of, now, sleeps
+) -> None:
     # given a stream that sends good rows and then an INTERNAL error object
     sandbox.faults.add("google", "stream_error", after=5)
     since = TODAY - timedelta(days=3)
@@ -164,25 +184,29 @@ def test_an_error_inside_the_stream_is_retried_and_nothing_is_doubled(
     assert ["FROM ad_group_ad" in s.body["query"] for s in streams] == [True, True, False]
     assert len(records) == len(_keyed(records))
     assert {k: totals_of(r) for k, r in _keyed(records).items()} == reported(
-        customer.external_id, since, TODAY, now)
+        customer.external_id, since, TODAY, now
+    )
 
 
-def test_a_quota_error_inside_the_stream_uses_its_delay(make_google, sandbox, customer,
-                                                        sleeps) -> None:
+def test_a_quota_error_inside_the_stream_uses_its_delay(
+    make_google, sandbox, customer, sleeps
+) -> None:
     sandbox.faults.add("google", "stream_error", error="throttle", retry_delay="12s")
     make_google().metrics(customer.external_id, TODAY, TODAY)
     assert sleeps == [12.0]
 
 
-def test_search_pages_to_the_end_even_after_a_short_page(make_google, sandbox, customer,
-                                                         merchant, monkeypatch) -> None:
+def test_search_pages_to_the_end_even_after_a_short_page(
+    make_google, sandbox, customer, merchant, monkeypatch
+) -> None:
     monkeypatch.setattr(sandbox.google, "search_page_size", 3)
     sandbox.faults.add("google", "short_page", rows=1)
     records = make_google().entities(customer.external_id)
     assert {r.external_id for r in records if r.level == "adset"} == {
-        s.external_id for s in merchant.adsets_of(customer.external_id)
-        if merchant.campaign(s.campaign_id).objective != PMAX} | {
-        campaign_leaf_id(c.external_id) for c in merchant.campaigns_of(customer.external_id)}
+        s.external_id
+        for s in merchant.adsets_of(customer.external_id)
+        if merchant.campaign(s.campaign_id).objective != PMAX
+    } | {campaign_leaf_id(c.external_id) for c in merchant.campaigns_of(customer.external_id)}
     pages = sandbox.requests.of("google", path=":search")
     assert sum("pageToken" in p.body for p in pages) >= 2
 
@@ -194,16 +218,18 @@ def test_server_errors_are_retried(make_google, sandbox, customer, sleeps) -> No
     assert len(sandbox.requests.of("google", path="googleAds")) == 3
 
 
-def test_an_invalid_argument_fault_is_an_invalid_request(make_google, sandbox, customer,
-                                                         sleeps) -> None:
+def test_an_invalid_argument_fault_is_an_invalid_request(
+    make_google, sandbox, customer, sleeps
+) -> None:
     sandbox.faults.add("google", "bad_request", code="PROHIBITED_SEGMENT_IN_SELECT_CLAUSE")
     with pytest.raises(InvalidRequestError, match="PROHIBITED_SEGMENT"):
         make_google().metrics(customer.external_id, TODAY, TODAY)
     assert len(sandbox.requests.of("google", path="googleAds")) == 1 and sleeps == []
 
 
-def test_a_bad_query_is_an_invalid_request_never_retried(make_google, sandbox, customer,
-                                                         sleeps) -> None:
+def test_a_bad_query_is_an_invalid_request_never_retried(
+    make_google, sandbox, customer, sleeps
+) -> None:
     with pytest.raises(InvalidRequestError, match="UNRECOGNIZED_FIELD"):
         make_google().search_stream(customer.external_id, "SELECT campaign.nope FROM campaign")
     assert len(sandbox.requests.of("google", path="googleAds")) == 1
@@ -218,7 +244,8 @@ def test_malformed_json_is_reported(make_google, sandbox, customer) -> None:
 
 
 def test_a_wrong_manager_account_is_a_setup_problem_not_a_reconnect(
-        make_google, sandbox, customer, sleeps) -> None:
+    make_google, sandbox, customer, sleeps
+) -> None:
     # given a manager account id that does not manage the customer
     client = make_google(login_customer_id="999-999-9999")
     # when the client reads the account, Google answers USER_PERMISSION_DENIED
@@ -230,8 +257,9 @@ def test_a_wrong_manager_account_is_a_setup_problem_not_a_reconnect(
     assert len(sandbox.requests.of("google", path="googleAds")) == 1 and sleeps == []
 
 
-def test_code_exchange_gives_a_refresh_token_that_works(make_google, sandbox, customer,
-                                                        now) -> None:
+def test_code_exchange_gives_a_refresh_token_that_works(
+    make_google, sandbox, customer, now
+) -> None:
     client = make_google(refresh_token=None)
     grant = client.exchange_code(sandbox.credentials.google_auth_code, "http://localhost/cb")
     assert grant.refresh_token and grant.expires_at == now + timedelta(seconds=3599)
@@ -241,9 +269,15 @@ def test_code_exchange_gives_a_refresh_token_that_works(make_google, sandbox, cu
 
 
 def test_spend_comes_from_micros_exactly(make_google, customer, merchant, now) -> None:
-    records = make_google().metrics(customer.external_id, TODAY - timedelta(days=1),
-                                    TODAY - timedelta(days=1))
+    records = make_google().metrics(
+        customer.external_id, TODAY - timedelta(days=1), TODAY - timedelta(days=1)
+    )
     spend = sum((r.spend for r in records), Decimal(0))
-    expected = sum((merchant.ad_totals(a.external_id, TODAY - timedelta(days=1), now).spend
-                    for a in merchant.ads_of(customer.external_id)), Decimal(0))
+    expected = sum(
+        (
+            merchant.ad_totals(a.external_id, TODAY - timedelta(days=1), now).spend
+            for a in merchant.ads_of(customer.external_id)
+        ),
+        Decimal(0),
+    )
     assert spend == expected and spend.as_tuple().exponent >= -6

@@ -23,10 +23,12 @@ from metricx.totals import Totals
 TODAY = date(2025, 11, 25)
 HISTORY_DAYS = 60  # the shared sandbox's history (tests/connectors/conftest.py)
 PMAX = "PERFORMANCE_MAX"
-CAMPAIGN_FACTS = ("SELECT campaign.id, segments.date{hour}, metrics.cost_micros, "
-                  "metrics.impressions, metrics.clicks, metrics.conversions, "
-                  "metrics.conversions_value FROM campaign "
-                  "WHERE segments.date BETWEEN '{since}' AND '{until}'")
+CAMPAIGN_FACTS = (
+    "SELECT campaign.id, segments.date{hour}, metrics.cost_micros, "
+    "metrics.impressions, metrics.clicks, metrics.conversions, "
+    "metrics.conversions_value FROM campaign "
+    "WHERE segments.date BETWEEN '{since}' AND '{until}'"
+)
 
 
 @pytest.fixture
@@ -47,24 +49,30 @@ def _by_bucket(records) -> dict:
     return dict(sums)
 
 
-def _campaign_totals(client: GoogleAdsClient, customer_id: str, since: date, until: date,
-                     hourly: bool) -> dict:
+def _campaign_totals(
+    client: GoogleAdsClient, customer_id: str, since: date, until: date, hourly: bool
+) -> dict:
     """The platform's own campaign rows, summed per (day, hour) straight from the JSON."""
-    query = CAMPAIGN_FACTS.format(hour=", segments.hour" if hourly else "", since=since,
-                                  until=until)
+    query = CAMPAIGN_FACTS.format(
+        hour=", segments.hour" if hourly else "", since=since, until=until
+    )
     sums: dict = defaultdict(Totals)
     for row in client.search_stream(customer_id, query):
         m, seg = row.get("metrics", {}), row["segments"]
         key = (date.fromisoformat(seg["date"]), seg.get("hour", 0) if hourly else None)
-        sums[key] += Totals(Decimal(int(m.get("costMicros", "0"))) / 1_000_000,
-                            int(m.get("impressions", "0")), int(m.get("clicks", "0")),
-                            Decimal(str(m.get("conversions", 0))),
-                            Decimal(str(m.get("conversionsValue", 0))))
+        sums[key] += Totals(
+            Decimal(int(m.get("costMicros", "0"))) / 1_000_000,
+            int(m.get("impressions", "0")),
+            int(m.get("clicks", "0")),
+            Decimal(str(m.get("conversions", 0))),
+            Decimal(str(m.get("conversionsValue", 0))),
+        )
     return {k: v for k, v in sums.items() if not v.is_zero}
 
 
-def _merchant_totals(merchant, customer_id: str, since: date, until: date, as_of,
-                     hourly: bool) -> dict:
+def _merchant_totals(
+    merchant, customer_id: str, since: date, until: date, as_of, hourly: bool
+) -> dict:
     """Every ad of the account as the merchant delivered it (Performance Max ads included)."""
     sums: dict = defaultdict(Totals)
     for ad in merchant.ads_of(customer_id):
@@ -79,12 +87,18 @@ def _merchant_totals(merchant, customer_id: str, since: date, until: date, as_of
     return {k: v for k, v in sums.items() if not v.is_zero}
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(end_back=st.integers(0, HISTORY_DAYS - 8), length=st.integers(1, 7),
-       hourly=st.booleans(), hours_later=st.integers(0, 40))
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    end_back=st.integers(0, HISTORY_DAYS - 8),
+    length=st.integers(1, 7),
+    hourly=st.booleans(),
+    hours_later=st.integers(0, 40),
+)
 def test_every_account_day_and_hour_sums_to_the_campaign_rows(
-        make_google, sandbox, merchant, now, end_back, length, hourly, hours_later) -> None:
+    make_google, sandbox, merchant, now, end_back, length, hourly, hours_later
+) -> None:
     # given the platform at some moment (today's running totals, restating conversions)
     sandbox.now = now.replace(hour=0) + timedelta(hours=hours_later)
     as_of = sandbox.now
@@ -99,16 +113,19 @@ def test_every_account_day_and_hour_sums_to_the_campaign_rows(
         campaigns = _campaign_totals(client, account.external_id, since, until, hourly)
         assert facts == campaigns
         # and the campaign rows are the merchant's whole delivery, Performance Max included
-        assert campaigns == _merchant_totals(merchant, account.external_id, since, until,
-                                             as_of, hourly)
+        assert campaigns == _merchant_totals(
+            merchant, account.external_id, since, until, as_of, hourly
+        )
 
 
-def test_performance_max_spend_arrives_on_its_campaign_leaf(make_google, merchant, customer,
-                                                          pmax, now) -> None:
+def test_performance_max_spend_arrives_on_its_campaign_leaf(
+    make_google, merchant, customer, pmax, now
+) -> None:
     # given a Performance Max campaign whose delivery Google shows only per campaign
     day = TODAY - timedelta(days=2)
-    pmax_ads = [a for a in merchant.ads_of(customer.external_id)
-                if a.campaign_id == pmax.external_id]
+    pmax_ads = [
+        a for a in merchant.ads_of(customer.external_id) if a.campaign_id == pmax.external_id
+    ]
     expected = sum((merchant.ad_totals(a.external_id, day, now) for a in pmax_ads), Totals())
     assert expected.spend > 0
     # when a day is read
@@ -122,8 +139,9 @@ def test_performance_max_spend_arrives_on_its_campaign_leaf(make_google, merchan
     assert {i for i in ids if i.startswith("c")} == {campaign_leaf_id(pmax.external_id)}
 
 
-def test_every_campaign_gets_a_campaign_level_ad_set_and_ad(make_google, merchant, customer,
-                                                           pmax) -> None:
+def test_every_campaign_gets_a_campaign_level_ad_set_and_ad(
+    make_google, merchant, customer, pmax
+) -> None:
     records = make_google().entities(customer.external_id)
     by_key = {(r.level, r.external_id): r for r in records}
     for campaign in merchant.campaigns_of(customer.external_id):
@@ -139,18 +157,23 @@ def test_every_campaign_gets_a_campaign_level_ad_set_and_ad(make_google, merchan
 
 def _canned(answers: dict[str, list]) -> httpx.MockTransport:
     """A Google Ads stand-in answering each searchStream by the resource it reads."""
+
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3599})
         query = json.loads(request.content)["query"]
         resource = query.split(" FROM ")[1].split()[0]
         return httpx.Response(200, json=[{"results": answers[resource]}])
+
     return httpx.MockTransport(handle)
 
 
 def _row(campaign: str, day: str, cost: str, ad: str | None = None) -> dict:
-    row = {"campaign": {"id": campaign}, "segments": {"date": day},
-           "metrics": {"costMicros": cost, "impressions": "10", "conversions": 0.5}}
+    row = {
+        "campaign": {"id": campaign},
+        "segments": {"date": day},
+        "metrics": {"costMicros": cost, "impressions": "10", "conversions": 0.5},
+    }
     if ad is not None:
         row["adGroupAd"] = {"ad": {"id": ad}}
     return row
@@ -161,29 +184,43 @@ def test_removed_campaigns_and_unconfirmed_ad_rows_keep_the_campaign_totals(slee
     # report more than its row (the campaign row was read later and restated), and ad
     # detail for a day the campaign rows say was empty
     answers = {
-        "ad_group_ad": [_row("1", "2026-11-01", "3000000", ad="11"),
-                        _row("1", "2026-11-02", "2000000", ad="11")],
+        "ad_group_ad": [
+            _row("1", "2026-11-01", "3000000", ad="11"),
+            _row("1", "2026-11-02", "2000000", ad="11"),
+        ],
         "campaign": [_row("1", "2026-11-01", "2500000"), _row("9", "2026-11-01", "700000")],
     }
-    client = GoogleAdsClient(refresh_token="r", client_id="c", client_secret="s",
-                             developer_token="d", sleep=sleeps.append,
-                             transport=_canned(answers))
+    client = GoogleAdsClient(
+        refresh_token="r",
+        client_id="c",
+        client_secret="s",
+        developer_token="d",
+        sleep=sleeps.append,
+        transport=_canned(answers),
+    )
     # when the days are read
     records = client.metrics("123", date(2026, 11, 1), date(2026, 11, 2))
     # then each day sums to the campaign rows, the leaves taking the difference
     assert {k: v.spend for k, v in _by_bucket(records).items()} == {
-        (date(2026, 11, 1), None): Decimal("3.2"), (date(2026, 11, 2), None): Decimal(0)}
-    leaves = {(r.ad_external_id, r.day): (r.spend, r.impressions, r.conversions)
-              for r in records if r.ad_external_id.startswith("c")}
+        (date(2026, 11, 1), None): Decimal("3.2"),
+        (date(2026, 11, 2), None): Decimal(0),
+    }
+    leaves = {
+        (r.ad_external_id, r.day): (r.spend, r.impressions, r.conversions)
+        for r in records
+        if r.ad_external_id.startswith("c")
+    }
     assert leaves == {
         ("c1", date(2026, 11, 1)): (Decimal("-0.5"), 0, Decimal(0)),
         ("c9", date(2026, 11, 1)): (Decimal("0.7"), 10, Decimal("0.5")),
-        ("c1", date(2026, 11, 2)): (Decimal("-2"), -10, Decimal("-0.5"))}
+        ("c1", date(2026, 11, 2)): (Decimal("-2"), -10, Decimal("-0.5")),
+    }
     client.close()
 
 
-def test_requests_made_counts_api_calls_but_not_token_refreshes(make_google, sandbox,
-                                                               customer) -> None:
+def test_requests_made_counts_api_calls_but_not_token_refreshes(
+    make_google, sandbox, customer
+) -> None:
     # given a fresh client
     client = make_google()
     # when it reads the tree (customer, campaigns, ad groups, ads) and a day of facts

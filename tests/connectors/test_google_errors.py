@@ -22,11 +22,19 @@ def customer(merchant):
     return merchant.accounts_of("google")[0]
 
 
-@pytest.mark.parametrize(("version", "sunset"), [
-    ("v18", "2025-08-20"), ("v19", "2026-02-11"), ("v20", "2026-06-10"), ("v21", "2026-08-05"),
-    ("v22", "2026-10-07")])
+@pytest.mark.parametrize(
+    ("version", "sunset"),
+    [
+        ("v18", "2025-08-20"),
+        ("v19", "2026-02-11"),
+        ("v20", "2026-06-10"),
+        ("v21", "2026-08-05"),
+        ("v22", "2026-10-07"),
+    ],
+)
 def test_a_sunset_version_is_refused_and_asks_for_an_upgrade(
-        make_google, sandbox, customer, sleeps, version, sunset) -> None:
+    make_google, sandbox, customer, sleeps, version, sunset
+) -> None:
     # given December 2026 and a client pinned to a version Google has sunset
     sandbox.now = DECEMBER_2026
     client = make_google(api_version=version, now=lambda: DECEMBER_2026)
@@ -51,8 +59,9 @@ def test_a_version_works_until_its_sunset_day(make_google, sandbox, customer) ->
         client.account_info(customer.external_id)
 
 
-def test_the_json_not_found_variant_is_a_version_error_too(make_google, sandbox, customer,
-                                                          monkeypatch) -> None:
+def test_the_json_not_found_variant_is_a_version_error_too(
+    make_google, sandbox, customer, monkeypatch
+) -> None:
     # given a front end that answers {"error": {"code": 404, "status": "NOT_FOUND"}} instead
     monkeypatch.setattr(sandbox.google, "sunset_answer", "json")
     with pytest.raises(VersionExpiredError, match="v18 stopped working on 2025-08-20"):
@@ -79,8 +88,9 @@ SETUP_ERRORS = [
 
 
 @pytest.mark.parametrize(("code", "fix"), SETUP_ERRORS)
-def test_setup_errors_tell_the_admin_what_to_fix(make_google, sandbox, customer, sleeps,
-                                                 code, fix) -> None:
+def test_setup_errors_tell_the_admin_what_to_fix(
+    make_google, sandbox, customer, sleeps, code, fix
+) -> None:
     # given Google refusing the call for a reason a new login would not cure
     sandbox.faults.add("google", "auth", code=code)
     # when the client calls
@@ -94,12 +104,17 @@ def test_setup_errors_tell_the_admin_what_to_fix(make_google, sandbox, customer,
     assert len(sandbox.requests.of("google", path="/token")) == 1
 
 
-@pytest.mark.parametrize(("code", "hint"), [
-    ("OAUTH_TOKEN_EXPIRED", "reconnect the Google Ads account"),
-    ("OAUTH_TOKEN_REVOKED", "reconnect the Google Ads account"),
-    ("NOT_ADS_USER", "reconnect with a login that has access")])
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        ("OAUTH_TOKEN_EXPIRED", "reconnect the Google Ads account"),
+        ("OAUTH_TOKEN_REVOKED", "reconnect the Google Ads account"),
+        ("NOT_ADS_USER", "reconnect with a login that has access"),
+    ],
+)
 def test_a_refused_login_is_an_auth_error_after_one_token_refresh(
-        make_google, sandbox, customer, sleeps, code, hint) -> None:
+    make_google, sandbox, customer, sleeps, code, hint
+) -> None:
     # given a login Google keeps refusing
     sandbox.faults.add("google", "auth", times=2, code=code)
     with pytest.raises(AuthError, match=hint) as caught:
@@ -109,8 +124,9 @@ def test_a_refused_login_is_an_auth_error_after_one_token_refresh(
     assert len(sandbox.requests.of("google", path="/token")) == 2 and sleeps == []
 
 
-def test_access_prohibited_blocks_the_connection_and_is_not_retried(make_google, sandbox,
-                                                                   customer, sleeps) -> None:
+def test_access_prohibited_blocks_the_connection_and_is_not_retried(
+    make_google, sandbox, customer, sleeps
+) -> None:
     # given the quota error that is not a rate: access to the API is prohibited
     sandbox.faults.add("google", "throttle", code="ACCESS_PROHIBITED")
     with pytest.raises(AccountBlockedError, match="ACCESS_PROHIBITED") as caught:
@@ -127,18 +143,21 @@ def test_a_suspended_account_is_blocked(make_google, sandbox, customer) -> None:
 
 
 @pytest.mark.parametrize("code", ["RESOURCE_EXHAUSTED", "RESOURCE_TEMPORARILY_EXHAUSTED"])
-def test_rate_errors_wait_for_googles_retry_delay(make_google, sandbox, customer, sleeps,
-                                                  code) -> None:
+def test_rate_errors_wait_for_googles_retry_delay(
+    make_google, sandbox, customer, sleeps, code
+) -> None:
     sandbox.faults.add("google", "throttle", code=code, retry_delay="45s")
     assert make_google().account_info(customer.external_id).currency == "USD"
     assert sleeps == [45.0]
 
 
-def test_a_setup_error_inside_a_stream_is_classified_the_same(make_google, sandbox, customer,
-                                                             sleeps) -> None:
+def test_a_setup_error_inside_a_stream_is_classified_the_same(
+    make_google, sandbox, customer, sleeps
+) -> None:
     # given a stream that sends rows, then CUSTOMER_NOT_ENABLED
     sandbox.faults.add("google", "stream_error", error="auth", code="CUSTOMER_NOT_ENABLED")
     with pytest.raises(ConfigurationError, match="CUSTOMER_NOT_ENABLED"):
-        make_google().metrics(customer.external_id, sandbox.now.date() - timedelta(days=3),
-                              sandbox.now.date())
+        make_google().metrics(
+            customer.external_id, sandbox.now.date() - timedelta(days=3), sandbox.now.date()
+        )
     assert sleeps == []

@@ -58,40 +58,49 @@ def test_a_version_close_to_its_end_is_warned_about(make_meta, account) -> None:
     assert fresh.warnings == set()
 
 
-def test_too_much_data_splits_the_window_and_loses_nothing(make_meta, sandbox, account, truth,
-                                                          totals_of, now) -> None:
+def test_too_much_data_splits_the_window_and_loses_nothing(
+    make_meta, sandbox, account, truth, totals_of, now
+) -> None:
     # given Meta refuses the first, four-day request as too much data
     sandbox.faults.add("meta", "too_much_data")
     since = TODAY - timedelta(days=3)
     # when the client reads it
     records = make_meta().insights(account.external_id, since, TODAY)
     # then it asked for the two halves instead, and has every row exactly once
-    assert _windows(sandbox)[:3] == [(since.isoformat(), TODAY.isoformat()),
-                                     (since.isoformat(), (since + timedelta(days=1)).isoformat()),
-                                     ((since + timedelta(days=2)).isoformat(),
-                                      TODAY.isoformat())]
+    assert _windows(sandbox)[:3] == [
+        (since.isoformat(), TODAY.isoformat()),
+        (since.isoformat(), (since + timedelta(days=1)).isoformat()),
+        ((since + timedelta(days=2)).isoformat(), TODAY.isoformat()),
+    ]
     assert _keyed(records, totals_of) == truth(account.external_id, since, TODAY, now)
     assert len(records) == len(_keyed(records, totals_of))
 
 
-def test_a_day_still_too_big_is_read_campaign_by_campaign(make_meta, sandbox, account, truth,
-                                                          totals_of, now, monkeypatch) -> None:
+def test_a_day_still_too_big_is_read_campaign_by_campaign(
+    make_meta, sandbox, account, truth, totals_of, now, monkeypatch
+) -> None:
     # given Meta answers at most 40 rows synchronously (a day of hourly ad rows is more)
     monkeypatch.setattr(sandbox.meta, "sync_row_limit", 40)
     day = TODAY - timedelta(days=1)
     # when a client reads a day of hours
     records = make_meta().insights(account.external_id, day, day, hourly=True)
     # then it split by campaign (going async where one campaign is still too big)
-    filtered = [r for r in sandbox.requests.of("meta", path="/insights")
-                if "campaign.id" in r.params.get("filtering", "")]
+    filtered = [
+        r
+        for r in sandbox.requests.of("meta", path="/insights")
+        if "campaign.id" in r.params.get("filtering", "")
+    ]
     assert filtered
-    expected = {k: t.only(("spend", "impressions", "clicks"))
-                for k, t in truth(account.external_id, day, day, now, hourly=True).items()}
+    expected = {
+        k: t.only(("spend", "impressions", "clicks"))
+        for k, t in truth(account.external_id, day, day, now, hourly=True).items()
+    }
     assert _keyed(records, totals_of) == expected
 
 
-def test_big_accounts_are_read_with_async_reports(make_meta, sandbox, account, truth,
-                                                  totals_of, now) -> None:
+def test_big_accounts_are_read_with_async_reports(
+    make_meta, sandbox, account, truth, totals_of, now
+) -> None:
     # given a client that goes async above 100 possible rows (ads x days x 24 hours), and
     # that has read the account's ads
     client = make_meta(async_after_rows=100, poll_interval=1.0)
@@ -102,7 +111,8 @@ def test_big_accounts_are_read_with_async_reports(make_meta, sandbox, account, t
     # then it posted one report run and read its rows
     assert len(sandbox.requests.of("meta", path="/insights", method="POST")) == 1
     assert set(_keyed(records, totals_of)) == set(
-        truth(account.external_id, since, TODAY, now, hourly=True))
+        truth(account.external_id, since, TODAY, now, hourly=True)
+    )
 
 
 def test_appsecret_proof_is_sent_and_checked(make_meta, sandbox, account) -> None:
@@ -111,8 +121,12 @@ def test_appsecret_proof_is_sent_and_checked(make_meta, sandbox, account) -> Non
     # then it proved the token with HMAC-SHA256(app secret, token), hex
     (request,) = sandbox.requests.of("meta")
     c = sandbox.credentials
-    assert request.params["appsecret_proof"] == hmac.new(
-        c.meta_app_secret.encode(), c.meta_access_token.encode(), hashlib.sha256).hexdigest()
+    assert (
+        request.params["appsecret_proof"]
+        == hmac.new(
+            c.meta_app_secret.encode(), c.meta_access_token.encode(), hashlib.sha256
+        ).hexdigest()
+    )
     # and a proof made with the wrong secret is refused
     with pytest.raises(InvalidRequestError, match="appsecret_proof"):
         make_meta(app_secret="not-the-secret").account_info(account.external_id)
@@ -121,15 +135,21 @@ def test_appsecret_proof_is_sent_and_checked(make_meta, sandbox, account) -> Non
 def test_the_oauth_code_becomes_a_long_lived_token(sandbox) -> None:
     # given the code Meta's Login dialog hands back
     c, env = sandbox.credentials, sandbox.env
-    endpoints = OAuthEndpoints(env["META_OAUTH_DIALOG_URL"], env["META_GRAPH_URL"],
-                               DEFAULT_VERSIONS["meta"], env["GOOGLE_OAUTH_AUTHORIZE_URL"],
-                               env["GOOGLE_OAUTH_TOKEN_URL"], env["SHOPIFY_URL_TEMPLATE"])
+    endpoints = OAuthEndpoints(
+        env["META_OAUTH_DIALOG_URL"],
+        env["META_GRAPH_URL"],
+        DEFAULT_VERSIONS["meta"],
+        env["GOOGLE_OAUTH_AUTHORIZE_URL"],
+        env["GOOGLE_OAUTH_TOKEN_URL"],
+        env["SHOPIFY_URL_TEMPLATE"],
+    )
     app = OAuthApp(c.meta_app_id, c.meta_app_secret, "https://app.example/cb")
     # when it is exchanged
     grant = exchange_code("meta", app, endpoints, c.meta_auth_code)
     # then the short-lived user token was traded at once for a ~60-day one
-    grants = [r.params.get("grant_type") for r in
-              sandbox.requests.of("meta", path="/oauth/access_token")]
+    grants = [
+        r.params.get("grant_type") for r in sandbox.requests.of("meta", path="/oauth/access_token")
+    ]
     assert grants == [None, "fb_exchange_token"]
     assert grant.expires_at is not None
     assert grant.expires_at - datetime.now(UTC) > timedelta(days=59)

@@ -35,18 +35,25 @@ def _cents(value: Decimal) -> int:
 def test_shop_info(make_shopify) -> None:
     info = make_shopify().shop_info()
     assert (info.domain, info.currency, info.timezone) == (
-        "northwind-outfitters.myshopify.com", "USD", "America/New_York")
+        "northwind-outfitters.myshopify.com",
+        "USD",
+        "America/New_York",
+    )
 
 
 def test_orders_since_equal_the_shop_exactly(make_shopify, merchant, now) -> None:
     # given the orders updated in the last three days
     since = now - timedelta(days=3)
     records = list(make_shopify().orders(since))
-    truth = {o.external_id: o for o in merchant.shop.orders_until(now)
-             if o.updated_at(now) >= since.replace(microsecond=0)}
+    truth = {
+        o.external_id: o
+        for o in merchant.shop.orders_until(now)
+        if o.updated_at(now) >= since.replace(microsecond=0)
+    }
     # then exactly those come back, oldest update first, with every amount to the cent
     assert [r.external_id for r in records] == sorted(
-        truth, key=lambda i: (truth[i].updated_at(now), int(i.rsplit("/", 1)[1])))
+        truth, key=lambda i: (truth[i].updated_at(now), int(i.rsplit("/", 1)[1]))
+    )
     for record in records:
         order = truth[record.external_id]
         assert _cents(record.gross) == order.gross_cents
@@ -59,36 +66,48 @@ def test_orders_since_equal_the_shop_exactly(make_shopify, merchant, now) -> Non
         assert record.test == order.test
         assert record.customer_id == order.customer_id
         assert [li.quantity for li in record.line_items] == [li.quantity for li in order.lines]
-        assert [_cents(li.unit_cost) if li.unit_cost is not None else None
-                for li in record.line_items] == [li.variant.cost_cents for li in order.lines]
+        assert [
+            _cents(li.unit_cost) if li.unit_cost is not None else None for li in record.line_items
+        ] == [li.variant.cost_cents for li in order.lines]
         assert sum(r.amount for r in record.refunds) == record.refunded
 
 
 def test_journeys_carry_the_utms_of_real_ads(make_shopify, merchant, now) -> None:
     records = list(make_shopify().orders(now - timedelta(days=1)))
     ad_ids = {a.external_id for a in merchant.tree.ads}
-    tagged = [r for r in records if r.journey_ready and r.journey.last_visit
-              and r.journey.last_visit.utm_content in ad_ids]
+    tagged = [
+        r
+        for r in records
+        if r.journey_ready and r.journey.last_visit and r.journey.last_visit.utm_content in ad_ids
+    ]
     assert tagged
     assert all(r.customer_order_index >= 1 for r in tagged)
     assert tagged[0].journey.last_visit.landing_page.startswith("https://")
 
 
 def test_a_journey_not_ready_yet_is_flagged(make_shopify, merchant, sandbox, now) -> None:
-    late = next(o for o in reversed(merchant.shop.orders_until(now - timedelta(hours=6)))
-                if o.journey and o.journey.ready_at > o.created_at)
+    late = next(
+        o
+        for o in reversed(merchant.shop.orders_until(now - timedelta(hours=6)))
+        if o.journey and o.journey.ready_at > o.created_at
+    )
     sandbox.now = late.created_at + timedelta(minutes=1)
     records = {r.external_id: r for r in make_shopify().orders(late.created_at)}
     assert not records[late.external_id].journey_ready
     assert records[late.external_id].journey.first_visit is None
 
 
-def test_a_refund_brings_an_order_back_into_the_incremental_sync(make_shopify, merchant,
-                                                                 sandbox, now) -> None:
+def test_a_refund_brings_an_order_back_into_the_incremental_sync(
+    make_shopify, merchant, sandbox, now
+) -> None:
     # given an order placed before now that will be refunded in the next ten days
-    order = next(o for o in merchant.shop.orders_until(now)
-                 if o.refunds and now < o.refunds[0].created_at < now + timedelta(days=10)
-                 and o.cancelled_at is None)
+    order = next(
+        o
+        for o in merchant.shop.orders_until(now)
+        if o.refunds
+        and now < o.refunds[0].created_at < now + timedelta(days=10)
+        and o.cancelled_at is None
+    )
     refund = order.refunds[0]
     # when the clock passes the refund and we sync since just before it
     sandbox.now = refund.created_at + timedelta(minutes=5)
@@ -108,16 +127,18 @@ def test_products_have_variants_with_unit_costs(make_shopify, merchant) -> None:
         for variant in product.variants:
             got = variants[variant.external_id]
             assert _cents(got.price) == variant.price_cents
-            assert (None if got.unit_cost is None else _cents(got.unit_cost)) == \
-                variant.cost_cents
+            assert (None if got.unit_cost is None else _cents(got.unit_cost)) == variant.cost_cents
     assert any(v.unit_cost is None for v in variants.values())  # the gift card
 
 
 def test_customers_since(make_shopify, merchant, now) -> None:
     since = now - timedelta(days=2)
     records = list(make_shopify().customers(since))
-    expected = {c.external_id for c in merchant.shop.customers_until(now)
-                if c.updated_at(now) >= since.replace(microsecond=0)}
+    expected = {
+        c.external_id
+        for c in merchant.shop.customers_until(now)
+        if c.updated_at(now) >= since.replace(microsecond=0)
+    }
     assert {r.external_id for r in records} == expected
     record = records[-1]
     customer = merchant.shop.customer(record.external_id)
@@ -128,8 +149,11 @@ def test_customers_since(make_shopify, merchant, now) -> None:
 def test_paging_goes_on_after_a_short_page(make_shopify, sandbox, merchant, now) -> None:
     sandbox.faults.add("shopify", "short_page", rows=1)
     records = list(make_shopify(page_size=20).orders(now - timedelta(days=1)))
-    expected = [o for o in merchant.shop.orders_until(now)
-                if o.updated_at(now) >= (now - timedelta(days=1)).replace(microsecond=0)]
+    expected = [
+        o
+        for o in merchant.shop.orders_until(now)
+        if o.updated_at(now) >= (now - timedelta(days=1)).replace(microsecond=0)
+    ]
     assert len(records) == len(expected) > 20
     assert len({r.external_id for r in records}) == len(records)
 
@@ -142,8 +166,11 @@ def test_long_line_item_lists_are_completed(make_shopify, sandbox, merchant, now
         order = merchant.shop.order(record.external_id, now)
         assert len(record.line_items) == len(order.lines)
         assert _cents(record.gross) == order.gross_cents
-    assert sandbox.requests.of("shopify")[-1].body["variables"]["id"].startswith(
-        "gid://shopify/Order/")
+    assert (
+        sandbox.requests.of("shopify")[-1]
+        .body["variables"]["id"]
+        .startswith("gid://shopify/Order/")
+    )
 
 
 def test_throttling_waits_exactly_for_the_bucket(make_shopify, sandbox, sleeps) -> None:
@@ -195,16 +222,25 @@ def test_graphql_errors_are_invalid_requests(make_shopify, sandbox) -> None:
 def test_oauth_code_exchange(sandbox) -> None:
     c = sandbox.credentials
     grant = ShopifyClient.exchange_code(
-        c.shopify_shop, c.shopify_auth_code, client_id=c.shopify_client_id,
-        client_secret=c.shopify_client_secret, url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"])
+        c.shopify_shop,
+        c.shopify_auth_code,
+        client_id=c.shopify_client_id,
+        client_secret=c.shopify_client_secret,
+        url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"],
+    )
     assert grant.access_token.startswith("shpat_") and "read_orders" in grant.scope
-    client = ShopifyClient(c.shopify_shop, grant.access_token,
-                           url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"])
+    client = ShopifyClient(
+        c.shopify_shop, grant.access_token, url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"]
+    )
     assert client.shop_info().name == "Northwind Outfitters"
     with pytest.raises(AuthError, match="install"):
-        ShopifyClient.exchange_code(c.shopify_shop, "used-code", client_id=c.shopify_client_id,
-                                    client_secret=c.shopify_client_secret,
-                                    url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"])
+        ShopifyClient.exchange_code(
+            c.shopify_shop,
+            "used-code",
+            client_id=c.shopify_client_id,
+            client_secret=c.shopify_client_secret,
+            url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"],
+        )
 
 
 def test_updated_since_must_be_aware(make_shopify) -> None:
@@ -213,8 +249,9 @@ def test_updated_since_must_be_aware(make_shopify) -> None:
     assert list(make_shopify().orders(datetime(2030, 1, 1, tzinfo=UTC))) == []
 
 
-def test_the_client_fits_under_shopifys_query_cost_limit(make_shopify, sandbox, merchant,
-                                                         now, fake, virtual) -> None:
+def test_the_client_fits_under_shopifys_query_cost_limit(
+    make_shopify, sandbox, merchant, now, fake, virtual
+) -> None:
     # Given the fake enforcing the real single-query cost limit (its default), and a client
     # that paces on the fake's bucket
     client = make_shopify(clock=virtual.clock, sleep=virtual.sleep)
@@ -222,12 +259,14 @@ def test_the_client_fits_under_shopifys_query_cost_limit(make_shopify, sandbox, 
     # When orders are read
     records = list(client.orders(since))
     # Then no query is refused: one count, then pages of 15 orders that all fit
-    expected = [o for o in merchant.shop.orders_until(now)
-                if o.updated_at(now) >= since.replace(microsecond=0)]
+    expected = [
+        o
+        for o in merchant.shop.orders_until(now)
+        if o.updated_at(now) >= since.replace(microsecond=0)
+    ]
     assert len(records) == len(expected) > 15
     sent = sandbox.requests.of("shopify")
     pages = [r for r in sent[1:] if not r.body["query"].startswith("query Refunds(")]
     assert "ordersCount" in sent[0].body["query"]
-    assert [r.body["variables"]["first"] for r in pages] == [15] * math.ceil(
-        len(expected) / 15)
+    assert [r.body["variables"]["first"] for r in pages] == [15] * math.ceil(len(expected) / 15)
     assert client.requests_made == len(sent) and fake.bucket.refusals == 0

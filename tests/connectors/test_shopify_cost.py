@@ -38,14 +38,23 @@ def test_the_old_page_sizes_cost_25_times_the_limit_and_the_planned_ones_fit() -
 
 
 @settings(max_examples=150, deadline=None)
-@given(resource=st.sampled_from(sorted(RESOURCES)), lines=NESTED, refunds=NESTED,
-       variants=NESTED, cap=st.integers(1, 250))
+@given(
+    resource=st.sampled_from(sorted(RESOURCES)),
+    lines=NESTED,
+    refunds=NESTED,
+    variants=NESTED,
+    cap=st.integers(1, 250),
+)
 def test_any_planned_page_costs_at_most_1000_and_both_sides_price_it_alike(
-        resource, lines, refunds, variants, cap) -> None:
+    resource, lines, refunds, variants, cap
+) -> None:
     # Given any nested page sizes and any cap on the page
     spec = RESOURCES[resource]
-    inner = {k: v for k, v in {"lines": lines, "refunds": refunds, "variants": variants}.items()
-             if k in spec.inner}
+    inner = {
+        k: v
+        for k, v in {"lines": lines, "refunds": refunds, "variants": variants}.items()
+        if k in spec.inner
+    }
     # When the connector plans the page
     first = spec.page_size(inner, most=cap)
     query = spec.page_query()
@@ -60,14 +69,17 @@ def test_any_planned_page_costs_at_most_1000_and_both_sides_price_it_alike(
     assert first == cap or query.cost({**variables, "first": first + 1}) > MAX_QUERY_COST
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(inner=st.integers(1, 40))
-def test_the_fake_accepts_every_page_the_client_plans(shopify, sandbox, fake, virtual, now,
-                                                      inner) -> None:
+def test_the_fake_accepts_every_page_the_client_plans(
+    shopify, sandbox, fake, virtual, now, inner
+) -> None:
     # Given a client whose nested pages hold `inner` items (1 to 40)
-    client = shopify(inner_page_size=inner, bulk_threshold=None, clock=virtual.clock,
-                     sleep=virtual.sleep)
+    client = shopify(
+        inner_page_size=inner, bulk_threshold=None, clock=virtual.clock, sleep=virtual.sleep
+    )
     sandbox.requests.clear()
     # When it reads six hours of orders and the products
     orders = list(client.orders(now - timedelta(hours=6)))
@@ -75,25 +87,36 @@ def test_the_fake_accepts_every_page_the_client_plans(shopify, sandbox, fake, vi
     # Then Shopify (the fake) refused none of its queries for cost
     assert orders and products
     assert not [r for r in sandbox.requests.of("shopify") if r.fault == "max_cost"]
-    sizes = [value for r in sandbox.requests.of("shopify")
-             for name, value in r.body["variables"].items()
-             if name in ("first", "lines", "refunds", "variants", "items", "shipping",
-                         "adjustments")]
+    sizes = [
+        value
+        for r in sandbox.requests.of("shopify")
+        for name, value in r.body["variables"].items()
+        if name in ("first", "lines", "refunds", "variants", "items", "shipping", "adjustments")
+    ]
     assert sizes and all(0 < size <= 250 for size in sizes)
 
 
-QUERIES = st.lists(st.tuples(st.integers(1, MAX_QUERY_COST),  # requested cost
-                             st.floats(0, 1),  # share of it actually used
-                             st.floats(0, 30)),  # think time before the next query, s
-                   min_size=1, max_size=40)
+QUERIES = st.lists(
+    st.tuples(
+        st.integers(1, MAX_QUERY_COST),  # requested cost
+        st.floats(0, 1),  # share of it actually used
+        st.floats(0, 30),
+    ),  # think time before the next query, s
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(maximum=st.sampled_from([1000.0, 2000.0, 4000.0, 20000.0]),
-       restore=st.sampled_from([50.0, 100.0, 200.0, 1000.0, 2000.0]),
-       start=st.floats(0, 1), queries=QUERIES)
-def test_pacing_on_throttle_status_never_meets_a_throttled_answer(maximum, restore, start,
-                                                                  queries) -> None:
+@given(
+    maximum=st.sampled_from([1000.0, 2000.0, 4000.0, 20000.0]),
+    restore=st.sampled_from([50.0, 100.0, 200.0, 1000.0, 2000.0]),
+    start=st.floats(0, 1),
+    queries=QUERIES,
+)
+def test_pacing_on_throttle_status_never_meets_a_throttled_answer(
+    maximum, restore, start, queries
+) -> None:
     # Given a bucket in any state (any plan, any level) and a client that has seen it once
     time_ = VirtualTime()
     bucket = LeakyBucket(maximum, restore, now=time_.clock)
@@ -115,8 +138,7 @@ def test_pacing_waits_exactly_what_the_bucket_lacks() -> None:
     time_ = VirtualTime()
     pacer = Pacer(time_.clock)
     assert pacer.wait_before(900) == 0  # nothing seen yet: Shopify will tell us
-    pacer.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 400.0,
-                   "restoreRate": 100.0})
+    pacer.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 400.0, "restoreRate": 100.0})
     assert pacer.wait_before(900) == pytest.approx(5.0, abs=0.002)
     time_.sleep(2.0)
     assert pacer.wait_before(900) == pytest.approx(3.0, abs=0.002)

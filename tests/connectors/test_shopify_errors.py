@@ -35,11 +35,12 @@ class Rewriting(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         content = response.read()
         if not request.url.path.endswith("graphql.json") or response.status_code != 200:
-            return httpx.Response(response.status_code, headers=response.headers,
-                                  content=content)
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
         body = self.edit(json.loads(content))
-        headers = {"content-type": "application/json",
-                   "x-shopify-api-version": response.headers["x-shopify-api-version"]}
+        headers = {
+            "content-type": "application/json",
+            "x-shopify-api-version": response.headers["x-shopify-api-version"],
+        }
         return httpx.Response(200, headers=headers, content=json.dumps(body).encode())
 
 
@@ -65,12 +66,16 @@ def test_access_denied_blocks_the_connection_with_what_to_do(shopify, sandbox, f
     assert len(sandbox.requests.of("shopify")) == 1
 
 
-@pytest.mark.parametrize("state, status, words", [
-    ("frozen", 402, "pay the outstanding balance"),
-    ("locked", 423, "contact Shopify Support"),
-])
-def test_frozen_and_locked_shops_block_the_connection(shopify, sandbox, fake, state, status,
-                                                      words) -> None:
+@pytest.mark.parametrize(
+    "state, status, words",
+    [
+        ("frozen", 402, "pay the outstanding balance"),
+        ("locked", 423, "contact Shopify Support"),
+    ],
+)
+def test_frozen_and_locked_shops_block_the_connection(
+    shopify, sandbox, fake, state, status, words
+) -> None:
     fake.shop_state = state
     with pytest.raises(AccountBlockedError, match=words) as raised:
         shopify().shop_info()
@@ -108,20 +113,26 @@ def _unknown_bulk_status(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("edit, bulk_threshold, words", [
-    (_drop_tax, None, "totalTaxSet"),
-    (_unknown_precision, 10, "precision 'ROUGHLY'"),
-    (_unknown_bulk_status, 10, "status 'PAUSED'"),
-], ids=["missing-field", "unknown-count-precision", "unknown-bulk-status"])
-def test_an_answer_of_another_shape_is_malformed(shopify, fake, now, edit, bulk_threshold,
-                                                 words) -> None:
+@pytest.mark.parametrize(
+    "edit, bulk_threshold, words",
+    [
+        (_drop_tax, None, "totalTaxSet"),
+        (_unknown_precision, 10, "precision 'ROUGHLY'"),
+        (_unknown_bulk_status, 10, "status 'PAUSED'"),
+    ],
+    ids=["missing-field", "unknown-count-precision", "unknown-bulk-status"],
+)
+def test_an_answer_of_another_shape_is_malformed(
+    shopify, fake, now, edit, bulk_threshold, words
+) -> None:
     client = shopify(transport=Rewriting(edit), bulk_threshold=bulk_threshold)
     with pytest.raises(MalformedResponseError, match=words):
         list(client.orders(now - timedelta(days=3)))
 
 
 def test_a_page_that_is_not_json_is_malformed_after_the_pages_before_it(
-        shopify, sandbox, fake, now) -> None:
+    shopify, sandbox, fake, now
+) -> None:
     # Given a first chunk of orders handed over (their refunds split first), and the next
     # page arriving cut in half
     client = shopify(bulk_threshold=None)

@@ -77,8 +77,9 @@ def virtual(fake: ShopifyFake) -> VirtualTime:
 
 
 @pytest.fixture
-def shopify(make_shopify: Callable[..., ShopifyClient], sandbox: SandboxServers,
-            fake: ShopifyFake) -> Callable[..., ShopifyClient]:
+def shopify(
+    make_shopify: Callable[..., ShopifyClient], sandbox: SandboxServers, fake: ShopifyFake
+) -> Callable[..., ShopifyClient]:
     """make_shopify whose notion of now is the sandbox's (so "how old is the high-water
     mark" is judged on the fake's clock)."""
 
@@ -89,12 +90,22 @@ def shopify(make_shopify: Callable[..., ShopifyClient], sandbox: SandboxServers,
     return make
 
 
-def graphql(sandbox: SandboxServers, query: str, variables: dict[str, Any] | None = None, *,
-            version: str = "2026-10", token: str | None = None) -> httpx.Response:
-    url = sandbox.env["SHOPIFY_URL_TEMPLATE"].format(shop=sandbox.credentials.shopify_shop,
-                                                     version=version)
-    return httpx.post(url, json={"query": query, "variables": variables or {}}, headers={
-        "X-Shopify-Access-Token": token or sandbox.credentials.shopify_access_token})
+def graphql(
+    sandbox: SandboxServers,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    version: str = "2026-10",
+    token: str | None = None,
+) -> httpx.Response:
+    url = sandbox.env["SHOPIFY_URL_TEMPLATE"].format(
+        shop=sandbox.credentials.shopify_shop, version=version
+    )
+    return httpx.post(
+        url,
+        json={"query": query, "variables": variables or {}},
+        headers={"X-Shopify-Access-Token": token or sandbox.credentials.shopify_access_token},
+    )
 
 
 def test_the_fake_prices_by_the_published_rules_and_refuses_over_1000(sandbox, fake) -> None:
@@ -104,31 +115,36 @@ def test_the_fake_prices_by_the_published_rules_and_refuses_over_1000(sandbox, f
     # When it is sent
     body = graphql(sandbox, ORDERS.page_query().text, variables).json()
     # Then the fake prices it as Shopify would (~25,000 points) and refuses it before running
-    assert body["errors"][0]["extensions"] == {"code": "MAX_COST_EXCEEDED", "cost": 24802,
-                                               "maxCost": MAX_QUERY_COST}
+    assert body["errors"][0]["extensions"] == {
+        "code": "MAX_COST_EXCEEDED",
+        "cost": 24802,
+        "maxCost": MAX_QUERY_COST,
+    }
     assert "data" not in body
 
 
-def test_the_bucket_drains_by_cost_and_refills_at_the_restore_rate(sandbox, fake,
-                                                                   virtual) -> None:
+def test_the_bucket_drains_by_cost_and_refills_at_the_restore_rate(sandbox, fake, virtual) -> None:
     query = "{ orders(first: 100) { nodes { id totalTaxSet { shopMoney { amount } } } } }"
     # Given a full bucket, when a query costing 2 + 100 x 3 = 302 points runs
     first = graphql(sandbox, query).json()["extensions"]["cost"]
     # Then its requested and actual cost leave the bucket
     assert first["requestedQueryCost"] == 302 == first["actualQueryCost"]
-    assert first["throttleStatus"] == {"maximumAvailable": 2000.0,
-                                       "currentlyAvailable": 1698.0, "restoreRate": 100.0}
+    assert first["throttleStatus"] == {
+        "maximumAvailable": 2000.0,
+        "currentlyAvailable": 1698.0,
+        "restoreRate": 100.0,
+    }
     # And 1.5 s later 150 points have leaked back
     virtual.sleep(1.5)
     again = graphql(sandbox, "{ shop { name } }").json()["extensions"]["cost"]
     assert again["throttleStatus"]["currentlyAvailable"] == 1698.0 + 150 - 1
 
 
-def test_a_query_the_bucket_cannot_hold_is_throttled_at_http_200(sandbox, fake,
-                                                                 virtual) -> None:
+def test_a_query_the_bucket_cannot_hold_is_throttled_at_http_200(sandbox, fake, virtual) -> None:
     fake.bucket.reset(level=100)
-    response = graphql(sandbox, "{ orders(first: 100) { nodes { id totalTaxSet "
-                                "{ shopMoney { amount } } } } }")
+    response = graphql(
+        sandbox, "{ orders(first: 100) { nodes { id totalTaxSet { shopMoney { amount } } } } }"
+    )
     body = response.json()
     assert response.status_code == 200
     assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
@@ -170,21 +186,29 @@ def test_internal_server_error_arrives_at_http_200(sandbox, fake) -> None:
 def test_counts_and_a_bulk_query_over_the_same_orders(sandbox, fake, now) -> None:
     since = (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     search = f"updated_at:>='{since}'"
-    count = graphql(sandbox, "query($q: String) { ordersCount(query: $q) { count precision } }",
-                    {"q": search}).json()["data"]["ordersCount"]
+    count = graphql(
+        sandbox, "query($q: String) { ordersCount(query: $q) { count precision } }", {"q": search}
+    ).json()["data"]["ordersCount"]
     # Given a bulk query for the same orders with their line items
-    text = (f'{{ orders(query: "{search}") {{ edges {{ node {{ id updatedAt '
-            'lineItems { edges { node { id quantity } } } } } } }')
-    run = graphql(sandbox, "mutation($q: String!) { bulkOperationRunQuery(query: $q) { "
-                           "bulkOperation { id status } userErrors { field message } } }",
-                  {"q": text}).json()
+    text = (
+        f'{{ orders(query: "{search}") {{ edges {{ node {{ id updatedAt '
+        "lineItems { edges { node { id quantity } } } } } } }"
+    )
+    run = graphql(
+        sandbox,
+        "mutation($q: String!) { bulkOperationRunQuery(query: $q) { "
+        "bulkOperation { id status } userErrors { field message } } }",
+        {"q": text},
+    ).json()
     assert run["extensions"]["cost"]["requestedQueryCost"] == 10
     operation = run["data"]["bulkOperationRunQuery"]["bulkOperation"]
     assert operation["status"] == "CREATED"
     # When it is polled
     poll = "query($id: ID!) { bulkOperation(id: $id) { status objectCount rootObjectCount url } }"
-    states = [graphql(sandbox, poll, {"id": operation["id"]}).json()["data"]["bulkOperation"]
-              for _ in range(2)]
+    states = [
+        graphql(sandbox, poll, {"id": operation["id"]}).json()["data"]["bulkOperation"]
+        for _ in range(2)
+    ]
     # Then it runs, completes, and its JSONL holds each order then its lines with __parentId
     assert [s["status"] for s in states] == ["RUNNING", "COMPLETED"]
     lines = [json.loads(x) for x in httpx.get(states[1]["url"]).text.splitlines()]
@@ -199,23 +223,28 @@ def test_counts_and_a_bulk_query_over_the_same_orders(sandbox, fake, now) -> Non
 
 def test_the_install_issues_expiring_tokens_that_refresh_and_rotate(sandbox, fake) -> None:
     c = sandbox.credentials
-    url = sandbox.env["SHOPIFY_URL_TEMPLATE"].split("/admin/api/")[0].format(
-        shop=c.shopify_shop) + "/admin/oauth/access_token"
+    url = (
+        sandbox.env["SHOPIFY_URL_TEMPLATE"].split("/admin/api/")[0].format(shop=c.shopify_shop)
+        + "/admin/oauth/access_token"
+    )
     app = {"client_id": c.shopify_client_id, "client_secret": c.shopify_client_secret}
     grant = httpx.post(url, json={**app, "code": c.shopify_auth_code, "expiring": "1"}).json()
     assert grant["expires_in"] == 3600 and grant["refresh_token_expires_in"] > 3600
-    refreshed = httpx.post(url, json={**app, "grant_type": "refresh_token",
-                                      "refresh_token": grant["refresh_token"]}).json()
+    refreshed = httpx.post(
+        url, json={**app, "grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+    ).json()
     assert refreshed["refresh_token"] != grant["refresh_token"]
     # The old refresh token is used up; the old access token dies an hour after issue
-    reused = httpx.post(url, json={**app, "grant_type": "refresh_token",
-                                   "refresh_token": grant["refresh_token"]})
+    reused = httpx.post(
+        url, json={**app, "grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+    )
     assert reused.status_code == 400
     sandbox.now = sandbox.now + timedelta(minutes=61)
     expired = graphql(sandbox, "{ shop { name } }", token=refreshed["access_token"])
     assert expired.status_code == 401
-    assert expired.json() == {"errors": "[API] Invalid API key or access token (unrecognized "
-                                        "login or wrong password)"}
+    assert expired.json() == {
+        "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+    }
 
 
 def test_the_bucket_model_refunds_what_a_query_did_not_use() -> None:

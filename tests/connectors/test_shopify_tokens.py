@@ -22,9 +22,13 @@ def grant(sandbox, fake) -> ShopifyGrant:
     """A public app's install: the code exchanged for an expiring token and a refresh token."""
     c = sandbox.credentials
     return ShopifyClient.exchange_code(
-        c.shopify_shop, c.shopify_auth_code, client_id=c.shopify_client_id,
-        client_secret=c.shopify_client_secret, url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"],
-        now=lambda: sandbox.now)
+        c.shopify_shop,
+        c.shopify_auth_code,
+        client_id=c.shopify_client_id,
+        client_secret=c.shopify_client_secret,
+        url_template=sandbox.env["SHOPIFY_URL_TEMPLATE"],
+        now=lambda: sandbox.now,
+    )
 
 
 @pytest.fixture
@@ -34,11 +38,15 @@ def expiring(shopify, sandbox, grant):
     handed: list[tuple[ShopifyGrant, int]] = []
 
     def make(**overrides) -> ShopifyClient:
-        options = {"access_token": grant.access_token, "refresh_token": grant.refresh_token,
-                   "access_expires_at": grant.expires_at, "client_id": c.shopify_client_id,
-                   "client_secret": c.shopify_client_secret,
-                   "on_refresh": lambda g: handed.append((g, len(sandbox.requests))),
-                   **overrides}
+        options = {
+            "access_token": grant.access_token,
+            "refresh_token": grant.refresh_token,
+            "access_expires_at": grant.expires_at,
+            "client_id": c.shopify_client_id,
+            "client_secret": c.shopify_client_secret,
+            "on_refresh": lambda g: handed.append((g, len(sandbox.requests))),
+            **overrides,
+        }
         return shopify(**options)
 
     make.handed = handed
@@ -52,7 +60,8 @@ def test_the_install_asks_for_an_expiring_token(sandbox, grant) -> None:
 
 
 def test_a_token_near_expiry_is_refreshed_and_the_new_pair_handed_over_first(
-        expiring, sandbox, grant) -> None:
+    expiring, sandbox, grant
+) -> None:
     # Given an hour minus four minutes has passed since the install
     sandbox.now = sandbox.now + timedelta(minutes=56)
     client = expiring()
@@ -98,16 +107,18 @@ def test_a_token_that_dies_early_gets_one_refresh(expiring, sandbox, fake, grant
     assert len(expiring.handed) == 1
 
 
-def test_an_expired_token_without_a_refresh_token_needs_a_reinstall(shopify, sandbox,
-                                                                    grant) -> None:
+def test_an_expired_token_without_a_refresh_token_needs_a_reinstall(
+    shopify, sandbox, grant
+) -> None:
     sandbox.now = sandbox.now + timedelta(minutes=61)
     with pytest.raises(AuthError, match="reinstall") as raised:
         shopify(access_token=grant.access_token).shop_info()
     assert raised.value.status == 401 and raised.value.connection_status == "needs_reauth"
 
 
-def test_refreshing_without_the_apps_credentials_is_a_configuration_error(expiring,
-                                                                           sandbox) -> None:
+def test_refreshing_without_the_apps_credentials_is_a_configuration_error(
+    expiring, sandbox
+) -> None:
     sandbox.now = sandbox.now + timedelta(minutes=57)
     with pytest.raises(ConfigurationError, match="SHOPIFY_CLIENT_ID") as raised:
         expiring(client_id=None).shop_info()

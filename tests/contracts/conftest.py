@@ -24,8 +24,9 @@ from metricx.sandbox.servers import SandboxServers
 
 @pytest.fixture(scope="session")
 def contract_sandbox() -> Iterator[SandboxServers]:
-    with SandboxServers(now=NOW, seed=5, ads=8, campaigns=3, days=30, orders_per_day=6,
-                        today=TODAY) as servers:
+    with SandboxServers(
+        now=NOW, seed=5, ads=8, campaigns=3, days=30, orders_per_day=6, today=TODAY
+    ) as servers:
         yield servers
 
 
@@ -36,9 +37,16 @@ def _no_sleep(seconds: float) -> None:
 @pytest.fixture(scope="session")
 def meta_traffic(contract_sandbox: SandboxServers) -> Traffic:
     c = contract_sandbox.credentials
-    options = accepted(MetaClient, {"base_url": contract_sandbox.env["META_GRAPH_URL"],
-                                    "app_id": c.meta_app_id, "app_secret": c.meta_app_secret,
-                                    "sleep": _no_sleep, "now": lambda: NOW})
+    options = accepted(
+        MetaClient,
+        {
+            "base_url": contract_sandbox.env["META_GRAPH_URL"],
+            "app_id": c.meta_app_id,
+            "app_secret": c.meta_app_secret,
+            "sleep": _no_sleep,
+            "now": lambda: NOW,
+        },
+    )
     account = contract_sandbox.merchant.accounts_of("meta")[0].external_id
     inputs = Inputs(account, WINDOWS, DAYS, MOMENTS)
     with MetaClient(c.meta_access_token, **options) as client:
@@ -48,13 +56,20 @@ def meta_traffic(contract_sandbox: SandboxServers) -> Traffic:
 @pytest.fixture(scope="session")
 def google_traffic(contract_sandbox: SandboxServers) -> Traffic:
     c = contract_sandbox.credentials
-    options = accepted(GoogleAdsClient, {
-        "refresh_token": c.google_refresh_token, "client_id": c.google_client_id,
-        "client_secret": c.google_client_secret, "developer_token": c.google_developer_token,
-        "base_url": contract_sandbox.env["GOOGLE_ADS_URL"],
-        "token_url": contract_sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
-        "login_customer_id": c.google_login_customer_id, "sleep": _no_sleep,
-        "now": lambda: NOW})
+    options = accepted(
+        GoogleAdsClient,
+        {
+            "refresh_token": c.google_refresh_token,
+            "client_id": c.google_client_id,
+            "client_secret": c.google_client_secret,
+            "developer_token": c.google_developer_token,
+            "base_url": contract_sandbox.env["GOOGLE_ADS_URL"],
+            "token_url": contract_sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
+            "login_customer_id": c.google_login_customer_id,
+            "sleep": _no_sleep,
+            "now": lambda: NOW,
+        },
+    )
     account = contract_sandbox.merchant.accounts_of("google")[0].external_id
     inputs = Inputs(account, WINDOWS, DAYS, MOMENTS)
     with GoogleAdsClient(**options) as client:
@@ -63,8 +78,10 @@ def google_traffic(contract_sandbox: SandboxServers) -> Traffic:
 
 def _shopify(sandbox: SandboxServers, **overrides: Any) -> ShopifyClient:
     c = sandbox.credentials
-    options = accepted(ShopifyClient, {"url_template": sandbox.env["SHOPIFY_URL_TEMPLATE"],
-                                       "sleep": _no_sleep, **overrides})
+    options = accepted(
+        ShopifyClient,
+        {"url_template": sandbox.env["SHOPIFY_URL_TEMPLATE"], "sleep": _no_sleep, **overrides},
+    )
     return ShopifyClient(c.shopify_shop, c.shopify_access_token, **options)
 
 
@@ -77,6 +94,12 @@ def shopify_traffic(contract_sandbox: SandboxServers) -> Traffic:
         traffic = drive("ShopifyClient", client, contract_sandbox, inputs)
     small = Inputs(None, WINDOWS, DAYS, (NOW - timedelta(days=1),))
     with _shopify(contract_sandbox, page_size=5, inner_page_size=1) as client:
-        drive("ShopifyClient[small pages]", client, contract_sandbox, small, traffic,
-              only=("orders", "products"))
+        drive(
+            "ShopifyClient[small pages]",
+            client,
+            contract_sandbox,
+            small,
+            traffic,
+            only=("orders", "products"),
+        )
     return traffic

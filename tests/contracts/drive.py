@@ -25,11 +25,18 @@ ACCOUNT_NAMES = frozenset({"account_id", "ad_account_id", "customer_id", "accoun
 START_NAMES = frozenset({"since", "start", "start_date", "date_from", "from_date", "first_day"})
 END_NAMES = frozenset({"until", "end", "end_date", "date_to", "to_date", "last_day"})
 # Public methods that are not data reads, or that only run queries built by other methods.
-NOT_READS = frozenset({
-    "close",
-    "exchange_token", "exchange_code", "refresh_access_token", "refresh",  # OAuth tokens
-    "search", "search_stream", "graphql",  # generic runners: driven through the reads
-})
+NOT_READS = frozenset(
+    {
+        "close",
+        "exchange_token",
+        "exchange_code",
+        "refresh_access_token",
+        "refresh",  # OAuth tokens
+        "search",
+        "search_stream",
+        "graphql",  # generic runners: driven through the reads
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,11 @@ def _kind(parameter: inspect.Parameter) -> str:
 
 def bindings(method: Callable[..., Any], inputs: Inputs) -> list[dict[str, Any]] | str:
     """Every keyword combination to call `method` with, or why it cannot be called."""
-    params = [p for p in inspect.signature(method).parameters.values()
-              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    params = [
+        p
+        for p in inspect.signature(method).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
     dates = [p for p in params if _kind(p) == "date"]
     start = next((p.name for p in dates if p.name in START_NAMES), None)
     end = next((p.name for p in dates if p.name in END_NAMES), None)
@@ -116,20 +126,25 @@ def bindings(method: Callable[..., Any], inputs: Inputs) -> list[dict[str, Any]]
         if kind == "date":
             choices: list[Any] = list(inputs.days)
         elif kind == "datetime":
-            choices = [m for m in inputs.moments
-                       if m is not None or "None" in str(p.annotation) or p.default is None]
+            choices = [
+                m
+                for m in inputs.moments
+                if m is not None or "None" in str(p.annotation) or p.default is None
+            ]
         elif kind == "bool":
             choices = [False, True]
-        elif p.name in ACCOUNT_NAMES and inputs.account_id is not None and (
-                p.default is p.empty or "str" in str(p.annotation)):
+        elif (
+            p.name in ACCOUNT_NAMES
+            and inputs.account_id is not None
+            and (p.default is p.empty or "str" in str(p.annotation))
+        ):
             choices = [inputs.account_id]  # an id; an optional object (AccountInfo) is left
         elif p.default is not p.empty:
             continue
         else:
             return f"the driver has no value for required parameter {p.name!r}"
         axes.append([{p.name: c} for c in choices])
-    return [dict(kv for part in combo for kv in part.items())
-            for combo in itertools.product(*axes)]
+    return [dict(kv for part in combo for kv in part.items()) for combo in itertools.product(*axes)]
 
 
 def _drain(result: Any) -> None:
@@ -140,8 +155,14 @@ def _drain(result: Any) -> None:
         list(result)
 
 
-def drive(name: str, client: BaseClient, sandbox: SandboxServers, inputs: Inputs,
-          traffic: Traffic | None = None, only: Iterable[str] | None = None) -> Traffic:
+def drive(
+    name: str,
+    client: BaseClient,
+    sandbox: SandboxServers,
+    inputs: Inputs,
+    traffic: Traffic | None = None,
+    only: Iterable[str] | None = None,
+) -> Traffic:
     """Call every public read of `client` (or those in `only`) and record what each sent."""
     traffic = traffic or Traffic()
     wanted = set(only) if only is not None else None

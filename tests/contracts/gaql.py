@@ -31,11 +31,19 @@ ATTRIBUTED: dict[str, frozenset[str]] = {
     # .../fields/v26/customer: the account root, nothing attributed
     "customer": frozenset(),
     # .../fields/v26/campaign
-    "campaign": frozenset({"accessible_bidding_strategy", "bidding_strategy", "campaign_budget",
-                           "campaign_group", "customer"}),
+    "campaign": frozenset(
+        {
+            "accessible_bidding_strategy",
+            "bidding_strategy",
+            "campaign_budget",
+            "campaign_group",
+            "customer",
+        }
+    ),
     # .../fields/v26/ad_group
-    "ad_group": frozenset({"accessible_bidding_strategy", "bidding_strategy", "campaign",
-                           "customer"}),
+    "ad_group": frozenset(
+        {"accessible_bidding_strategy", "bidding_strategy", "campaign", "customer"}
+    ),
     # .../fields/v26/ad_group_ad
     "ad_group_ad": frozenset({"ad_group", "campaign", "customer"}),
     # .../fields/v26/conversion_action ("Attributed resources: customer")
@@ -44,22 +52,82 @@ ATTRIBUTED: dict[str, frozenset[str]] = {
 # The core date segments: selecting one requires a finite date range on the core date
 # segments in WHERE (developers.google.com/google-ads/api/docs/query/segmentation,
 # "Date segments").
-CORE_DATE_SEGMENTS = frozenset({"segments.date", "segments.week", "segments.month",
-                                "segments.quarter", "segments.year"})
+CORE_DATE_SEGMENTS = frozenset(
+    {"segments.date", "segments.week", "segments.month", "segments.quarter", "segments.year"}
+)
 # Date-range literals of DURING (developers.google.com/google-ads/api/docs/query/date-ranges).
-DURING = frozenset({"TODAY", "YESTERDAY", "LAST_7_DAYS", "LAST_BUSINESS_WEEK", "THIS_MONTH",
-                    "LAST_MONTH", "LAST_14_DAYS", "LAST_30_DAYS", "THIS_WEEK_SUN_TODAY",
-                    "THIS_WEEK_MON_TODAY", "LAST_WEEK_SUN_SAT", "LAST_WEEK_MON_SUN"})
-OPERATORS = ("=", "!=", ">=", "<=", ">", "<", "IN", "NOT IN", "LIKE", "NOT LIKE",
-             "CONTAINS ANY", "CONTAINS ALL", "CONTAINS NONE", "IS NULL", "IS NOT NULL",
-             "DURING", "BETWEEN", "REGEXP_MATCH", "NOT REGEXP_MATCH")
-TOKEN = re.compile(r"""\s*(?:(?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+DURING = frozenset(
+    {
+        "TODAY",
+        "YESTERDAY",
+        "LAST_7_DAYS",
+        "LAST_BUSINESS_WEEK",
+        "THIS_MONTH",
+        "LAST_MONTH",
+        "LAST_14_DAYS",
+        "LAST_30_DAYS",
+        "THIS_WEEK_SUN_TODAY",
+        "THIS_WEEK_MON_TODAY",
+        "LAST_WEEK_SUN_SAT",
+        "LAST_WEEK_MON_SUN",
+    }
+)
+OPERATORS = (
+    "=",
+    "!=",
+    ">=",
+    "<=",
+    ">",
+    "<",
+    "IN",
+    "NOT IN",
+    "LIKE",
+    "NOT LIKE",
+    "CONTAINS ANY",
+    "CONTAINS ALL",
+    "CONTAINS NONE",
+    "IS NULL",
+    "IS NOT NULL",
+    "DURING",
+    "BETWEEN",
+    "REGEXP_MATCH",
+    "NOT REGEXP_MATCH",
+)
+TOKEN = re.compile(
+    r"""\s*(?:(?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
                      |(?P<number>-?\d+(?:\.\d+)?)(?![\w.])
                      |(?P<op>!=|>=|<=|[=<>(),])
-                     |(?P<word>[A-Za-z_][\w.]*))""", re.X)
-KEYWORDS = frozenset({"SELECT", "FROM", "WHERE", "AND", "ORDER", "BY", "ASC", "DESC", "LIMIT",
-                      "PARAMETERS", "IN", "NOT", "LIKE", "CONTAINS", "ANY", "ALL", "NONE", "IS",
-                      "NULL", "DURING", "BETWEEN", "REGEXP_MATCH", "TRUE", "FALSE"})
+                     |(?P<word>[A-Za-z_][\w.]*))""",
+    re.X,
+)
+KEYWORDS = frozenset(
+    {
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "LIMIT",
+        "PARAMETERS",
+        "IN",
+        "NOT",
+        "LIKE",
+        "CONTAINS",
+        "ANY",
+        "ALL",
+        "NONE",
+        "IS",
+        "NULL",
+        "DURING",
+        "BETWEEN",
+        "REGEXP_MATCH",
+        "TRUE",
+        "FALSE",
+    }
+)
 
 
 class GaqlSyntaxError(ValueError):
@@ -96,7 +164,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise GaqlSyntaxError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
+            raise GaqlSyntaxError(f"unexpected text at {pos}: {text[pos : pos + 20]!r}")
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "word" and value.upper() in KEYWORDS:
@@ -151,7 +219,7 @@ class _Parser:
     def operator(self) -> str:
         for op in sorted(OPERATORS, key=lambda o: -len(o.split())):
             words = op.split()
-            chunk = [v for _, v in self.items[self.at:self.at + len(words)]]
+            chunk = [v for _, v in self.items[self.at : self.at + len(words)]]
             if chunk == words:
                 self.at += len(words)
                 return op
@@ -256,12 +324,17 @@ class Protos:
                 return None, f"{'.'.join([head, *rest[:depth]])!r} is not a message"
             descriptor = message.fields_by_name.get(part)
             if descriptor is None:
-                return None, (f"{'.'.join([head, *rest[:depth + 1]])!r}: no field {part!r} in "
-                              f"{message.full_name}")
+                return None, (
+                    f"{'.'.join([head, *rest[: depth + 1]])!r}: no field {part!r} in "
+                    f"{message.full_name}"
+                )
             message = descriptor.message_type
         if descriptor is not None and descriptor.message_type is not None:
-            return None, f"{path!r} is a message ({descriptor.message_type.full_name}); " \
-                         "select one of its fields"
+            return (
+                None,
+                f"{path!r} is a message ({descriptor.message_type.full_name}); "
+                "select one of its fields",
+            )
         return descriptor, None
 
 
@@ -272,8 +345,13 @@ def _enum_names(descriptor: Any) -> frozenset[str] | None:
 
 def _finite_date_range(conditions: list[Condition]) -> bool:
     ops = {c.operator for c in conditions if c.field in CORE_DATE_SEGMENTS}
-    return bool(ops & {"BETWEEN", "DURING", "=", "IN"}) or {">=", "<="} <= ops \
-        or ({">", "<"} <= ops) or ({">=", "<"} <= ops) or ({">", "<="} <= ops)
+    return (
+        bool(ops & {"BETWEEN", "DURING", "=", "IN"})
+        or {">=", "<="} <= ops
+        or ({">", "<"} <= ops)
+        or ({">=", "<"} <= ops)
+        or ({">", "<="} <= ops)
+    )
 
 
 def check(text: str, protos: Protos) -> list[str]:
@@ -287,28 +365,37 @@ def check(text: str, protos: Protos) -> list[str]:
         return [f"FROM {query.resource}: no such resource in google-ads {protos.version}"]
     attributed = ATTRIBUTED.get(query.resource)
     if attributed is None:
-        problems.append(f"FROM {query.resource}: add its attributed resources to ATTRIBUTED in "
-                        "tests/contracts/gaql.py, citing developers.google.com/google-ads/api/"
-                        f"fields/{protos.version}/{query.resource}")
+        problems.append(
+            f"FROM {query.resource}: add its attributed resources to ATTRIBUTED in "
+            "tests/contracts/gaql.py, citing developers.google.com/google-ads/api/"
+            f"fields/{protos.version}/{query.resource}"
+        )
         attributed = frozenset()
     allowed = {query.resource, "segments", "metrics", *attributed}
-    used = [("SELECT", name) for name in query.select] + \
-        [("WHERE", c.field) for c in query.where] + [("ORDER BY", n) for n in query.order_by]
+    used = (
+        [("SELECT", name) for name in query.select]
+        + [("WHERE", c.field) for c in query.where]
+        + [("ORDER BY", n) for n in query.order_by]
+    )
     for clause, name in used:
         descriptor, why = protos.leaf(name)
         if why:
             problems.append(f"{clause} {name}: {why}")
         elif name.split(".")[0] not in allowed:
-            problems.append(f"{clause} {name}: {name.split('.')[0]} is not selectable with "
-                            f"FROM {query.resource} (attributed: {sorted(attributed)})")
+            problems.append(
+                f"{clause} {name}: {name.split('.')[0]} is not selectable with "
+                f"FROM {query.resource} (attributed: {sorted(attributed)})"
+            )
     for cond in query.where:
         descriptor, why = protos.leaf(cond.field)
         if why:
             continue
         problems += _check_literals(cond, descriptor)
     if set(query.select) & CORE_DATE_SEGMENTS and not _finite_date_range(query.where):
-        problems.append("a core date segment is selected without a finite date range on "
-                        "the core date segments in WHERE")
+        problems.append(
+            "a core date segment is selected without a finite date range on "
+            "the core date segments in WHERE"
+        )
     if len(set(query.select)) != len(query.select):
         problems.append("a field is selected twice")
     return problems
@@ -324,8 +411,10 @@ def _check_literals(cond: Condition, descriptor: Any) -> list[str]:
                 problems.append(f"WHERE {cond.field} DURING {text}: not a date range literal")
         elif names is not None:
             if text not in names:
-                problems.append(f"WHERE {cond.field} {cond.operator} {text!r}: not a value of "
-                                f"{descriptor.enum_type.full_name}")
+                problems.append(
+                    f"WHERE {cond.field} {cond.operator} {text!r}: not a value of "
+                    f"{descriptor.enum_type.full_name}"
+                )
         elif cond.field in CORE_DATE_SEGMENTS and cond.field == "segments.date":
             try:
                 date.fromisoformat(str(text))

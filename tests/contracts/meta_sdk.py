@@ -37,8 +37,9 @@ OAUTH_PATH = re.compile(r"^/oauth/access_token$")
 
 def enum_values(enum_class: type) -> frozenset[str]:
     """An SDK enum's values (the SDK's own checker also accepts `__module__` etc.)."""
-    return frozenset(v for k, v in vars(enum_class).items()
-                     if not k.startswith("_") and isinstance(v, str))
+    return frozenset(
+        v for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, str)
+    )
 
 
 def field_names(target: type) -> frozenset[str]:
@@ -93,8 +94,10 @@ def sdk_request(method: str, path: str, version: str) -> FacebookRequest | str |
         builder = table.get((method, edge))
         if builder is not None:
             return getattr(obj, builder)(pending=True)
-    return (f"{method} {path}: not mapped to an SDK call; map it in tests/contracts/"
-            "meta_sdk.py (NODES) to the facebook-business object whose method builds it")
+    return (
+        f"{method} {path}: not mapped to an SDK call; map it in tests/contracts/"
+        "meta_sdk.py (NODES) to the facebook-business object whose method builds it"
+    )
 
 
 def split_fields(spec: str) -> list[tuple[str, str | None]]:
@@ -106,7 +109,7 @@ def split_fields(spec: str) -> list[tuple[str, str | None]]:
             token = token.strip()
             if token:
                 name = re.split(r"[.{(]", token, maxsplit=1)[0]
-                nested = token[token.index("{") + 1:token.rindex("}")] if "{" in token else None
+                nested = token[token.index("{") + 1 : token.rindex("}")] if "{" in token else None
                 out.append((name, nested))
             token = ""
             continue
@@ -126,20 +129,25 @@ def _class_for(type_name: str) -> type | None:
     return getattr(module, name, None)
 
 
-def check_fields(spec: str, accepted: frozenset[str], target: type | None,
-                 where: str) -> list[Problem]:
+def check_fields(
+    spec: str, accepted: frozenset[str], target: type | None, where: str
+) -> list[Problem]:
     problems = []
     for name, nested in split_fields(spec):
         if name not in accepted:
             owner = target.__name__ if target else "the target object"
-            problems.append(Problem(f"{where}: field {name!r} is not in {owner}.Field "
-                                    "(facebook-business)"))
+            problems.append(
+                Problem(f"{where}: field {name!r} is not in {owner}.Field (facebook-business)")
+            )
             continue
         if nested is not None and target is not None:
             inner = _class_for(getattr(target, "_field_types", {}).get(name, ""))
             if inner is None or not hasattr(inner, "Field"):
-                problems.append(Problem(f"{where}: cannot resolve the type of expanded field "
-                                        f"{name!r} in the SDK"))
+                problems.append(
+                    Problem(
+                        f"{where}: cannot resolve the type of expanded field {name!r} in the SDK"
+                    )
+                )
             else:
                 problems += check_fields(nested, field_names(inner), inner, f"{where}/{name}")
     return problems
@@ -161,8 +169,11 @@ def _enum_for(request: FacebookRequest, declared: str) -> frozenset[str] | None:
     checker = request._param_checker
     if inner not in checker._enum_data:
         return None
-    return frozenset(v for v in checker._enum_data[inner]
-                     if isinstance(v, str) and not v.startswith("facebook_business"))
+    return frozenset(
+        v
+        for v in checker._enum_data[inner]
+        if isinstance(v, str) and not v.startswith("facebook_business")
+    )
 
 
 def check_filtering(value: str, where: str) -> list[Problem]:
@@ -174,28 +185,45 @@ def check_filtering(value: str, where: str) -> list[Problem]:
     operators = enum_values(AdsInsights.Operator)
     for entry in entries if isinstance(entries, list) else [entries]:
         if not isinstance(entry, dict) or set(entry) - {"field", "operator", "value"}:
-            problems.append(Problem(f"{where}: filtering entry {entry!r} is not "
-                                    "{field, operator, value}"))
+            problems.append(
+                Problem(f"{where}: filtering entry {entry!r} is not {{field, operator, value}}")
+            )
             continue
         if entry.get("operator") not in operators:
-            problems.append(Problem(f"{where}: filtering operator {entry.get('operator')!r} "
-                                    "is not in AdsInsights.Operator"))
+            problems.append(
+                Problem(
+                    f"{where}: filtering operator {entry.get('operator')!r} "
+                    "is not in AdsInsights.Operator"
+                )
+            )
         obj, _, attr = str(entry.get("field")).rpartition(".")
         class_name = FILTER_OBJECTS.get(obj)
         if class_name is None:
             if attr not in field_names(AdsInsights):
-                problems.append(Problem(f"{where}: filtering field {entry.get('field')!r} is "
-                                        "neither <object>.<field> nor an AdsInsights field"))
+                problems.append(
+                    Problem(
+                        f"{where}: filtering field {entry.get('field')!r} is "
+                        "neither <object>.<field> nor an AdsInsights field"
+                    )
+                )
             continue
         cls = _class_for(class_name)
         if cls is None or attr not in field_names(cls):
-            problems.append(Problem(f"{where}: filtering field {entry.get('field')!r}: "
-                                    f"{attr!r} is not a field of {obj}"))
+            problems.append(
+                Problem(
+                    f"{where}: filtering field {entry.get('field')!r}: "
+                    f"{attr!r} is not a field of {obj}"
+                )
+            )
     return problems
 
 
-def check_request(method: str, path: str, params: dict[str, str], version: str,
-                  ) -> list[Problem]:
+def check_request(
+    method: str,
+    path: str,
+    params: dict[str, str],
+    version: str,
+) -> list[Problem]:
     """Everything in one Graph request that the SDK does not know."""
     where = f"{method} {path}"
     request = sdk_request(method, path, version)
@@ -222,15 +250,20 @@ def check_request(method: str, path: str, params: dict[str, str], version: str,
         declared = checker.get_type(key)
         if declared is None:
             if key not in GRAPH_WIDE:
-                problems.append(Problem(f"{where}: parameter {key!r} is not one the SDK sends "
-                                        f"to this endpoint ({sorted(checker._type_check_info)})"))
+                problems.append(
+                    Problem(
+                        f"{where}: parameter {key!r} is not one the SDK sends "
+                        f"to this endpoint ({sorted(checker._type_check_info)})"
+                    )
+                )
             continue
         problems += check_value(request, key, declared, value, where)
     return problems
 
 
-def check_value(request: FacebookRequest, key: str, declared: str, value: str,
-                where: str) -> list[Problem]:
+def check_value(
+    request: FacebookRequest, key: str, declared: str, value: str, where: str
+) -> list[Problem]:
     try:
         decoded = _decode(value, declared)
     except ValueError:
@@ -239,13 +272,18 @@ def check_value(request: FacebookRequest, key: str, declared: str, value: str,
     if allowed is not None:
         values = decoded if isinstance(decoded, list) else [decoded]
         unknown = [v for v in values if v not in allowed]
-        return [Problem(f"{where}: {key} value {v!r} is not in the SDK's {declared}")
-                for v in unknown]
+        return [
+            Problem(f"{where}: {key} value {v!r} is not in the SDK's {declared}") for v in unknown
+        ]
     if key == "time_increment":
-        ok = value in enum_values(AdsInsights.Increment) or (value.isdigit()
-                                                             and 1 <= int(value) <= 90)
-        return [] if ok else [Problem(f"{where}: time_increment={value!r} is not 1..90, "
-                                      "monthly or all_days")]
+        ok = value in enum_values(AdsInsights.Increment) or (
+            value.isdigit() and 1 <= int(value) <= 90
+        )
+        return (
+            []
+            if ok
+            else [Problem(f"{where}: time_increment={value!r} is not 1..90, monthly or all_days")]
+        )
     if key == "time_range":
         if not isinstance(decoded, dict) or set(decoded) != {"since", "until"}:
             return [Problem(f"{where}: time_range={value!r} is not {{since, until}}")]

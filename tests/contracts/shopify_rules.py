@@ -70,10 +70,18 @@ CONNECTION_ITEMS = ("nodes", "edges")
 BULK_MAX_CONNECTIONS, BULK_MAX_DEPTH = 5, 2
 # The validation rules of the GraphQL spec (spec.graphql.org/October2021, section 5) that
 # need no schema: operations, fragments, variables defined, used and unique, arguments unique.
-SCHEMA_FREE_RULES = (LoneAnonymousOperationRule, UniqueOperationNamesRule,
-                     UniqueFragmentNamesRule, KnownFragmentNamesRule, NoUnusedFragmentsRule,
-                     NoFragmentCyclesRule, UniqueVariableNamesRule, NoUndefinedVariablesRule,
-                     NoUnusedVariablesRule, UniqueArgumentNamesRule)
+SCHEMA_FREE_RULES = (
+    LoneAnonymousOperationRule,
+    UniqueOperationNamesRule,
+    UniqueFragmentNamesRule,
+    KnownFragmentNamesRule,
+    NoUnusedFragmentsRule,
+    NoFragmentCyclesRule,
+    UniqueVariableNamesRule,
+    NoUndefinedVariablesRule,
+    NoUnusedVariablesRule,
+    UniqueArgumentNamesRule,
+)
 _ANY_SCHEMA = build_schema("type Query { _: Int }")
 
 
@@ -92,18 +100,22 @@ def operation_of(document: DocumentNode, name: str | None = None) -> OperationDe
     if name is not None:
         operations = [o for o in operations if o.name and o.name.value == name]
     if len(operations) != 1:
-        raise CostError(f"expected one operation{f' named {name}' if name else ''}, "
-                        f"found {len(operations)}")
+        raise CostError(
+            f"expected one operation{f' named {name}' if name else ''}, found {len(operations)}"
+        )
     return operations[0]
 
 
 class _Pricer:
-    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode,
-                 variables: dict[str, Any]) -> None:
-        self.fragments = {d.name.value: d for d in document.definitions
-                          if isinstance(d, FragmentDefinitionNode)}
-        defaults = {v.variable.name.value: v.default_value
-                    for v in operation.variable_definitions or ()}
+    def __init__(
+        self, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any]
+    ) -> None:
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        defaults = {
+            v.variable.name.value: v.default_value for v in operation.variable_definitions or ()
+        }
         self.variables = {name: _literal(default, {}) for name, default in defaults.items()}
         self.variables.update(variables)
 
@@ -140,8 +152,10 @@ class _Pricer:
             if argument.name.value in ("first", "last"):
                 value = _literal(argument.value, self.variables)
                 if not isinstance(value, int):
-                    raise CostError(f"{node.name.value}({argument.name.value}:) is not sized "
-                                    f"by an integer: {value!r}")
+                    raise CostError(
+                        f"{node.name.value}({argument.name.value}:) is not sized "
+                        f"by an integer: {value!r}"
+                    )
                 sizes.append(value)
         return max(sizes) if sizes else None
 
@@ -183,8 +197,11 @@ def _literal(value: Any, variables: dict[str, Any]) -> Any:
     return getattr(value, "value", None)
 
 
-def requested_cost(document: DocumentNode, variables: dict[str, Any] | None = None,
-                   operation_name: str | None = None) -> Priced:
+def requested_cost(
+    document: DocumentNode,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> Priced:
     """The requested cost of one operation of `document`, by the published rules."""
     operation = operation_of(document, operation_name)
     pricer = _Pricer(document, operation, variables or {})
@@ -200,14 +217,19 @@ def spec_errors(document: DocumentNode) -> list[GraphQLError]:
     return list(validate(_ANY_SCHEMA, document, list(SCHEMA_FREE_RULES)))
 
 
-def missing_variables(document: DocumentNode, variables: dict[str, Any],
-                      operation_name: str | None = None) -> list[str]:
+def missing_variables(
+    document: DocumentNode, variables: dict[str, Any], operation_name: str | None = None
+) -> list[str]:
     """Non-null variables without a default that the request leaves out or sends null
     (spec.graphql.org/October2021/#sec-Coercing-Variable-Values)."""
     operation = operation_of(document, operation_name)
-    return [d.variable.name.value for d in operation.variable_definitions or ()
-            if isinstance(d.type, NonNullTypeNode) and d.default_value is None
-            and variables.get(d.variable.name.value) is None]
+    return [
+        d.variable.name.value
+        for d in operation.variable_definitions or ()
+        if isinstance(d.type, NonNullTypeNode)
+        and d.default_value is None
+        and variables.get(d.variable.name.value) is None
+    ]
 
 
 def bulk_queries(document: DocumentNode, variables: dict[str, Any]) -> list[str]:
@@ -225,13 +247,17 @@ def bulk_queries(document: DocumentNode, variables: dict[str, Any]) -> list[str]
     return found
 
 
-def _connections(selection_set: SelectionSetNode | None, depth: int,
-                 out: list[tuple[str, int]]) -> None:
+def _connections(
+    selection_set: SelectionSetNode | None, depth: int, out: list[tuple[str, int]]
+) -> None:
     for node in selection_set.selections if selection_set else ():
         if isinstance(node, FieldNode):
             inner = node.selection_set
-            names = {s.name.value for s in inner.selections
-                     if isinstance(s, FieldNode)} if inner else set()
+            names = (
+                {s.name.value for s in inner.selections if isinstance(s, FieldNode)}
+                if inner
+                else set()
+            )
             is_connection = bool(names & set(CONNECTION_ITEMS))
             if is_connection:
                 out.append((node.name.value, depth + 1))
@@ -249,15 +275,18 @@ def bulk_problems(text: str) -> list[str]:
     problems = [f"the bulk query: {e.message}" for e in spec_errors(document)]
     operation = operation_of(document)
     tops = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
-    problems += [f"the bulk query has a top-level {t!r} field" for t in tops
-                 if t in ("node", "nodes")]
+    problems += [
+        f"the bulk query has a top-level {t!r} field" for t in tops if t in ("node", "nodes")
+    ]
     found: list[tuple[str, int]] = []
     _connections(operation.selection_set, 0, found)
     if len(found) > BULK_MAX_CONNECTIONS:
-        problems.append(f"the bulk query has {len(found)} connections "
-                        f"(at most {BULK_MAX_CONNECTIONS})")
+        problems.append(
+            f"the bulk query has {len(found)} connections (at most {BULK_MAX_CONNECTIONS})"
+        )
     deep = [name for name, depth in found if depth > BULK_MAX_DEPTH]
     if deep:
-        problems.append(f"the bulk query nests connections {deep} deeper than "
-                        f"{BULK_MAX_DEPTH} levels")
+        problems.append(
+            f"the bulk query nests connections {deep} deeper than {BULK_MAX_DEPTH} levels"
+        )
     return problems

@@ -23,8 +23,10 @@ from metricx.connectors.versions import DEFAULT_VERSIONS, version_status
 VERSION = DEFAULT_VERSIONS["google"]
 ENDPOINT = re.compile(rf"^/{VERSION}/customers/(\d+)/googleAds:(search|searchStream)$")
 # REST method -> (the SDK's GoogleAdsService method, its request message)
-RPCS = {"search": ("search", "SearchGoogleAdsRequest"),
-        "searchStream": ("search_stream", "SearchGoogleAdsStreamRequest")}
+RPCS = {
+    "search": ("search", "SearchGoogleAdsRequest"),
+    "searchStream": ("search_stream", "SearchGoogleAdsStreamRequest"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +35,13 @@ def protos() -> Protos:
 
 
 def _queries(traffic: Traffic) -> list[tuple[str, str]]:
-    return [(call.label, request.body["query"]) for call, request in traffic.sent()
-            if ENDPOINT.match(request.path) and isinstance(request.body, dict)
-            and "query" in request.body]
+    return [
+        (call.label, request.body["query"])
+        for call, request in traffic.sent()
+        if ENDPOINT.match(request.path)
+        and isinstance(request.body, dict)
+        and "query" in request.body
+    ]
 
 
 def test_every_public_read_of_the_client_was_driven(google_traffic: Traffic) -> None:
@@ -57,10 +63,12 @@ def test_the_configured_version_is_one_the_sdk_ships_and_is_live() -> None:
 
 
 def test_every_api_request_is_a_googleadsservice_search_of_the_configured_version(
-        google_traffic: Traffic) -> None:
+    google_traffic: Traffic,
+) -> None:
     # given every request the client sent to the Ads API (the OAuth token endpoint aside)
     module = importlib.import_module(
-        f"google.ads.googleads.{VERSION}.services.types.google_ads_service")
+        f"google.ads.googleads.{VERSION}.services.types.google_ads_service"
+    )
     service = importlib.import_module(
         f"google.ads.googleads.{VERSION}.services.services.google_ads_service"
     ).GoogleAdsServiceClient
@@ -70,27 +78,37 @@ def test_every_api_request_is_a_googleadsservice_search_of_the_configured_versio
             continue
         match = ENDPOINT.match(request.path)
         if match is None:
-            problems.append(f"{call.label}: {request.method} {request.path} is not "
-                            f"/{VERSION}/customers/<id>/googleAds:search|searchStream")
+            problems.append(
+                f"{call.label}: {request.method} {request.path} is not "
+                f"/{VERSION}/customers/<id>/googleAds:search|searchStream"
+            )
             continue
         method, message = RPCS[match.group(2)]
         fields = {f.json_name for f in getattr(module, message).pb().DESCRIPTOR.fields}
         unknown = set(request.body or {}) - fields
         if request.method != "POST" or unknown or not hasattr(service, method):
-            problems.append(f"{call.label}: {request.method} {request.path} body keys "
-                            f"{sorted(unknown)} are not fields of {message}")
+            problems.append(
+                f"{call.label}: {request.method} {request.path} body keys "
+                f"{sorted(unknown)} are not fields of {message}"
+            )
     # then each is a POST to GoogleAdsService.Search/SearchStream with a body of that
     # request message's fields
     assert not problems, report(problems)
 
 
 def test_every_gaql_field_exists_and_is_selectable_from_its_resource(
-        google_traffic: Traffic, protos: Protos) -> None:
+    google_traffic: Traffic, protos: Protos
+) -> None:
     # given every GAQL query the client sent
     queries = _queries(google_traffic)
     assert queries
-    problems = sorted({f"{label}: {query}\n    -> {problem}"
-                       for label, query in queries for problem in check(query, protos)})
+    problems = sorted(
+        {
+            f"{label}: {query}\n    -> {problem}"
+            for label, query in queries
+            for problem in check(query, protos)
+        }
+    )
     # then every field resolves in the protos, is selectable with the FROM resource, and
     # every enum literal is a value of its enum
     assert not problems, report(problems)
@@ -100,7 +118,7 @@ def test_the_checked_queries_read_metrics_daily_and_hourly(google_traffic: Traff
     # given the parsed queries
     parsed = [parse(query) for _, query in _queries(google_traffic)]
     facts = [q for q in parsed if any(f.startswith("metrics.") for f in q.select)]
-    # then metrics were read per day and per hour (DESIGN.md: 15-minute sync, daily re-fetch)
+    # then metrics were read per day and per hour (docs/design.md: 15-minute sync, daily re-fetch)
     assert any("segments.date" in q.select and "segments.hour" not in q.select for q in facts)
     assert any("segments.hour" in q.select for q in facts)
 
@@ -112,21 +130,27 @@ def test_the_attributed_table_names_only_resources_of_the_version(protos: Protos
     assert {n for n in names if protos.resource(n) is None} == set()
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("SELECT metrics.cost FROM campaign", "no field 'cost'"),
-    ("SELECT ad_group_ad.ad FROM ad_group_ad", "is a message"),
-    ("SELECT ad_group.id FROM campaign", "not selectable with FROM campaign"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.status = 'DELETED'", "'DELETED'"),
-    ("SELECT campaign.id FROM campaigns", "no such resource"),
-    ("SELECT asset_group.id FROM asset_group", "add its attributed resources"),
-    ("SELECT campaign.id FROM campaign WHERE", "not GAQL"),
-    ("SELECT segments.date, metrics.clicks FROM campaign", "finite date range"),
-    ("SELECT campaign.id FROM campaign WHERE segments.date DURING LAST_9_DAYS",
-     "not a date range literal"),
-    ("SELECT campaign.id FROM campaign WHERE segments.date >= '2026-13-01'", "YYYY-MM-DD"),
-])
-def test_the_check_catches_what_the_protos_do_not_allow(query: str, expected: str,
-                                                        protos: Protos) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT metrics.cost FROM campaign", "no field 'cost'"),
+        ("SELECT ad_group_ad.ad FROM ad_group_ad", "is a message"),
+        ("SELECT ad_group.id FROM campaign", "not selectable with FROM campaign"),
+        ("SELECT campaign.id FROM campaign WHERE campaign.status = 'DELETED'", "'DELETED'"),
+        ("SELECT campaign.id FROM campaigns", "no such resource"),
+        ("SELECT asset_group.id FROM asset_group", "add its attributed resources"),
+        ("SELECT campaign.id FROM campaign WHERE", "not GAQL"),
+        ("SELECT segments.date, metrics.clicks FROM campaign", "finite date range"),
+        (
+            "SELECT campaign.id FROM campaign WHERE segments.date DURING LAST_9_DAYS",
+            "not a date range literal",
+        ),
+        ("SELECT campaign.id FROM campaign WHERE segments.date >= '2026-13-01'", "YYYY-MM-DD"),
+    ],
+)
+def test_the_check_catches_what_the_protos_do_not_allow(
+    query: str, expected: str, protos: Protos
+) -> None:
     # given a query with one thing the protos, the grammar or the reference do not allow
     problems = check(query, protos)
     # then exactly that one is reported

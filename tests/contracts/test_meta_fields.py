@@ -21,8 +21,10 @@ from metricx.connectors.versions import DEFAULT_VERSIONS, META_END_OF_LIFE, vers
 
 VERSION = DEFAULT_VERSIONS["meta"]
 SDK_VERSION = apiconfig.ads_api_config["API_VERSION"]
-HOURLY_BREAKDOWNS = {"hourly_stats_aggregated_by_advertiser_time_zone",
-                     "hourly_stats_aggregated_by_audience_time_zone"}
+HOURLY_BREAKDOWNS = {
+    "hourly_stats_aggregated_by_advertiser_time_zone",
+    "hourly_stats_aggregated_by_audience_time_zone",
+}
 
 
 def test_every_public_read_of_the_client_was_driven(meta_traffic: Traffic) -> None:
@@ -41,7 +43,8 @@ def test_the_default_version_is_the_sdks_or_documented_live() -> None:
         status = version_status("meta", VERSION, TODAY)
         assert VERSION in META_END_OF_LIFE and status.state == "live", (
             f"Meta default {VERSION} differs from facebook-business's {SDK_VERSION} and is "
-            f"not documented live on {TODAY}: {status.message}")
+            f"not documented live on {TODAY}: {status.message}"
+        )
     assert version_status("meta", SDK_VERSION, TODAY).state == "live"
 
 
@@ -55,16 +58,18 @@ def test_every_request_goes_to_the_default_version(meta_traffic: Traffic) -> Non
 
 def test_every_field_parameter_and_enum_value_is_in_the_sdk(meta_traffic: Traffic) -> None:
     # given every request the client sent
-    problems = [f"{call.label}: {problem}"
-                for call, request in meta_traffic.sent()
-                for problem in check_request(request.method, request.path, request.params,
-                                             VERSION)]
+    problems = [
+        f"{call.label}: {problem}"
+        for call, request in meta_traffic.sent()
+        for problem in check_request(request.method, request.path, request.params, VERSION)
+    ]
     # then the SDK knows each field, parameter and enum value in it
     assert not problems, report(problems)
 
 
 def test_the_checked_traffic_covers_insights_daily_and_hourly_and_the_campaign_tree(
-        meta_traffic: Traffic) -> None:
+    meta_traffic: Traffic,
+) -> None:
     # given the SDK objects the client's requests were checked against
     targets: set[str] = set()
     breakdowns: list[set[str]] = []
@@ -75,27 +80,34 @@ def test_the_checked_traffic_covers_insights_daily_and_hourly_and_the_campaign_t
         targets.add(built._target_class.__name__)
         if built._endpoint.strip("/") == "insights" and "fields" in request.params:
             breakdowns.append(set(request.params.get("breakdowns", "").split(",")) - {""})
-    # then insights, campaigns, ad sets and ads were all among them (DESIGN.md: the campaign
+    # then insights, campaigns, ad sets and ads were all among them (docs/design.md: the campaign
     # tree and ad-level facts), with hourly rows and rows without an hourly breakdown
     assert {"AdsInsights", "Campaign", "AdSet", "Ad"} <= targets
     assert any(b & HOURLY_BREAKDOWNS for b in breakdowns), "no hourly insights request"
     assert any(not b & HOURLY_BREAKDOWNS for b in breakdowns), "no daily insights request"
 
 
-@pytest.mark.parametrize(("path", "params", "expected"), [
-    ("act_1/insights", {"fields": "spend,inline_link_click"}, "'inline_link_click'"),
-    ("act_1/insights", {"breakdowns": "hourly_stats"}, "'hourly_stats'"),
-    ("act_1/insights", {"level": "creative"}, "'creative'"),
-    ("act_1/insights", {"time_increment": "91"}, "time_increment"),
-    ("act_1/insights", {"rows": "5"}, "'rows'"),
-    ("act_1/insights", {"filtering": '[{"field":"ad.status_x","operator":"IN","value":[]}]'},
-     "status_x"),
-    ("act_1/adsets", {"fields": "id,objective_x"}, "AdSet.Field"),
-    ("act_1", {"fields": "currency,time_zone"}, "'time_zone'"),
-    ("act_1/adcampaigns", {}, "not mapped"),
-])
-def test_the_check_catches_what_the_sdk_does_not_know(path: str, params: dict[str, str],
-                                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "expected"),
+    [
+        ("act_1/insights", {"fields": "spend,inline_link_click"}, "'inline_link_click'"),
+        ("act_1/insights", {"breakdowns": "hourly_stats"}, "'hourly_stats'"),
+        ("act_1/insights", {"level": "creative"}, "'creative'"),
+        ("act_1/insights", {"time_increment": "91"}, "time_increment"),
+        ("act_1/insights", {"rows": "5"}, "'rows'"),
+        (
+            "act_1/insights",
+            {"filtering": '[{"field":"ad.status_x","operator":"IN","value":[]}]'},
+            "status_x",
+        ),
+        ("act_1/adsets", {"fields": "id,objective_x"}, "AdSet.Field"),
+        ("act_1", {"fields": "currency,time_zone"}, "'time_zone'"),
+        ("act_1/adcampaigns", {}, "not mapped"),
+    ],
+)
+def test_the_check_catches_what_the_sdk_does_not_know(
+    path: str, params: dict[str, str], expected: str
+) -> None:
     # given a request with one field, parameter or value the SDK does not know
     problems = check_request("GET", f"/{VERSION}/{path}", params, VERSION)
     # then exactly that one is reported
@@ -104,13 +116,27 @@ def test_the_check_catches_what_the_sdk_does_not_know(path: str, params: dict[st
 
 def test_the_check_passes_a_request_built_from_the_sdks_own_lists() -> None:
     # given a daily and an hourly insights request made of SDK constants only
-    fields = ",".join((AdsInsights.Field.ad_id, AdsInsights.Field.spend,
-                       AdsInsights.Field.inline_link_clicks, AdsInsights.Field.actions))
-    base = {"fields": fields, "level": AdsInsights.Level.ad, "time_increment": "1",
-            "time_range": '{"since":"2026-11-30","until":"2026-12-01"}', "limit": "500",
-            "action_attribution_windows": "7d_click,1d_view"}
-    hourly = {**base, "breakdowns": AdsInsights.Breakdowns
-              .hourly_stats_aggregated_by_advertiser_time_zone, "after": "MjQZD"}
+    fields = ",".join(
+        (
+            AdsInsights.Field.ad_id,
+            AdsInsights.Field.spend,
+            AdsInsights.Field.inline_link_clicks,
+            AdsInsights.Field.actions,
+        )
+    )
+    base = {
+        "fields": fields,
+        "level": AdsInsights.Level.ad,
+        "time_increment": "1",
+        "time_range": '{"since":"2026-11-30","until":"2026-12-01"}',
+        "limit": "500",
+        "action_attribution_windows": "7d_click,1d_view",
+    }
+    hourly = {
+        **base,
+        "breakdowns": AdsInsights.Breakdowns.hourly_stats_aggregated_by_advertiser_time_zone,
+        "after": "MjQZD",
+    }
     # then nothing is reported for either, synchronous or as an async report run
     for params in (base, hourly):
         assert check_request("GET", f"/{VERSION}/act_1/insights", params, VERSION) == []

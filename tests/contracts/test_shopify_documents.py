@@ -59,27 +59,33 @@ def test_every_public_read_of_the_client_was_driven(shopify_traffic: Traffic) ->
 
 
 def test_every_document_parses_and_passes_the_specs_schema_free_rules(
-        shopify_traffic: Traffic) -> None:
+    shopify_traffic: Traffic,
+) -> None:
     # given every GraphQL request body the client sent
     problems: set[str] = set()
     bodies = list(_documents(shopify_traffic))
     assert bodies
     for call, body in bodies:
         if set(body) - BODY_KEYS:
-            problems.add(f"{call.label}: body keys {sorted(set(body) - BODY_KEYS)} are not "
-                         "GraphQL-over-HTTP keys")
+            problems.add(
+                f"{call.label}: body keys {sorted(set(body) - BODY_KEYS)} are not "
+                "GraphQL-over-HTTP keys"
+            )
         try:
             document = parse(body.get("query") or "")
         except GraphQLError as exc:
             problems.add(f"{call.label}: does not parse: {exc.message}\n    {body.get('query')}")
             continue
-        problems |= {f"{call.label}: {error.message}\n    {body['query']}"
-                     for error in spec_errors(document)}
-        missing = missing_variables(document, body.get("variables") or {},
-                                    body.get("operationName"))
+        problems |= {
+            f"{call.label}: {error.message}\n    {body['query']}" for error in spec_errors(document)
+        }
+        missing = missing_variables(
+            document, body.get("variables") or {}, body.get("operationName")
+        )
         if missing:
-            problems.add(f"{call.label}: non-null variables {missing} not sent\n"
-                         f"    {body['query']}")
+            problems.add(
+                f"{call.label}: non-null variables {missing} not sent\n    {body['query']}"
+            )
     # then each one parses, uses exactly the variables it declares, and gets them all
     assert not problems, report(sorted(problems))
 
@@ -100,8 +106,9 @@ def test_every_document_costs_under_the_single_query_limit(shopify_traffic: Traf
             continue
         if priced.cost >= MAX_QUERY_COST:
             sizes = {k: v for k, v in variables.items() if isinstance(v, int)}
-            over[f"{call.label}: {priced.operation} {sizes}"] = \
+            over[f"{call.label}: {priced.operation} {sizes}"] = (
                 f"requested cost {priced.cost} >= {MAX_QUERY_COST}"
+            )
     # then every one is priced under 1,000 points (Shopify refuses it otherwise)
     assert not over, report(over)
 
@@ -121,7 +128,8 @@ def test_every_bulk_query_follows_the_bulk_restrictions(shopify_traffic: Traffic
 
 
 def test_requests_use_shopifyapis_url_layout_and_header_for_the_configured_version(
-        shopify_traffic: Traffic) -> None:
+    shopify_traffic: Traffic,
+) -> None:
     # given the Admin GraphQL endpoint and headers ShopifyAPI builds for the same shop,
     # version and token
     credentials = SandboxCredentials()
@@ -144,11 +152,13 @@ def test_requests_use_shopifyapis_url_layout_and_header_for_the_configured_versi
     others = [r for _, r in shopify_traffic.sent() if r not in admin]
     assert admin
     assert {r.path for r in admin if not r.path.endswith(suffix)} == set()
-    auth = {name: value for name, value in headers.items()
-            if value == credentials.shopify_access_token}
+    auth = {
+        name: value for name, value in headers.items() if value == credentials.shopify_access_token
+    }
     assert list(auth) == ["X-Shopify-Access-Token"]
-    assert {r.headers.get("x-shopify-access-token") for r in admin} == \
-        {credentials.shopify_access_token}
+    assert {r.headers.get("x-shopify-access-token") for r in admin} == {
+        credentials.shopify_access_token
+    }
     # and the token goes nowhere else (a bulk result is a pre-signed storage URL)
     assert {r.path for r in others if "x-shopify-access-token" in r.headers} == set()
 
@@ -170,29 +180,48 @@ def test_the_configured_version_against_what_shopifyapi_knows() -> None:
     assert {n for n in known if version_status("shopify", n, TODAY).state == "live"} == set()
 
 
-@pytest.mark.parametrize(("document", "variables", "cost"), [
-    # shopify.dev rate limits: scalars and enums 0, an object 1
-    ("query { shop { id name currencyCode } }", {}, 1),
-    # a connection: 2 + first x (1 + what one node selects)
-    ("query { products(first: 10) { edges { node { id title } } } }", {}, 12),
-    ("query ($n: Int!) { products(first: $n) { pageInfo { hasNextPage } nodes { id } } }",
-     {"n": 50}, 52),
-    # nested connections multiply: 2 + 10 x (1 + (2 + 5 x 1)) = 82
-    ("query { products(first: 10) { edges { node { title "
-     "variants(first: 5) { edges { node { price } } } } } } }", {}, 82),
-    # objects inside each node count per node: 2 + 3 x (1 + 2) = 11
-    ("query { orders(last: 3) { nodes { totalPriceSet { shopMoney { amount } } } } }", {}, 11),
-    # an interface or union costs its most expensive possible selection: 1 + max(2, 0)
-    ("query { node(id: \"gid://shopify/Order/1\") { id ... on Order { customer { "
-     "defaultEmailAddress { emailAddress } } } ... on Product { title } } }", {}, 3),
-    # a mutation costs 10
-    ("mutation { bulkOperationRunQuery(query: \"{ orders { edges { node { id } } } }\") { "
-     "bulkOperation { id status } userErrors { field message } } }", {}, 10),
-    # a default value sizes a connection the request leaves unset
-    ("query ($n: Int = 4) { orders(first: $n) { nodes { id } } }", {}, 6),
-])
-def test_the_cost_rules_price_the_published_shapes(document: str, variables: dict[str, int],
-                                                   cost: int) -> None:
+@pytest.mark.parametrize(
+    ("document", "variables", "cost"),
+    [
+        # shopify.dev rate limits: scalars and enums 0, an object 1
+        ("query { shop { id name currencyCode } }", {}, 1),
+        # a connection: 2 + first x (1 + what one node selects)
+        ("query { products(first: 10) { edges { node { id title } } } }", {}, 12),
+        (
+            "query ($n: Int!) { products(first: $n) { pageInfo { hasNextPage } nodes { id } } }",
+            {"n": 50},
+            52,
+        ),
+        # nested connections multiply: 2 + 10 x (1 + (2 + 5 x 1)) = 82
+        (
+            "query { products(first: 10) { edges { node { title "
+            "variants(first: 5) { edges { node { price } } } } } } }",
+            {},
+            82,
+        ),
+        # objects inside each node count per node: 2 + 3 x (1 + 2) = 11
+        ("query { orders(last: 3) { nodes { totalPriceSet { shopMoney { amount } } } } }", {}, 11),
+        # an interface or union costs its most expensive possible selection: 1 + max(2, 0)
+        (
+            'query { node(id: "gid://shopify/Order/1") { id ... on Order { customer { '
+            "defaultEmailAddress { emailAddress } } } ... on Product { title } } }",
+            {},
+            3,
+        ),
+        # a mutation costs 10
+        (
+            'mutation { bulkOperationRunQuery(query: "{ orders { edges { node { id } } } }") { '
+            "bulkOperation { id status } userErrors { field message } } }",
+            {},
+            10,
+        ),
+        # a default value sizes a connection the request leaves unset
+        ("query ($n: Int = 4) { orders(first: $n) { nodes { id } } }", {}, 6),
+    ],
+)
+def test_the_cost_rules_price_the_published_shapes(
+    document: str, variables: dict[str, int], cost: int
+) -> None:
     # given a document of a shape the published rules price
     # then the calculator gives that price
     assert requested_cost(parse(document), variables).cost == cost
@@ -206,14 +235,21 @@ def test_an_unsized_connection_cannot_be_priced() -> None:
         requested_cost(document, {})
 
 
-@pytest.mark.parametrize(("document", "variables", "expected"), [
-    ("query Page($first: Int!, $inner: Int!) { orders(first: $first) { nodes { id } } }",
-     {"first": 5, "inner": 5}, "never used"),
-    ("query { orders(first: $first) { nodes { id } } }", {}, "not defined"),
-    ("query A { shop { id } } query A { shop { name } }", {}, "one operation named 'A'"),
-])
-def test_the_spec_rules_catch_invalid_documents(document: str, variables: dict[str, int],
-                                                expected: str) -> None:
+@pytest.mark.parametrize(
+    ("document", "variables", "expected"),
+    [
+        (
+            "query Page($first: Int!, $inner: Int!) { orders(first: $first) { nodes { id } } }",
+            {"first": 5, "inner": 5},
+            "never used",
+        ),
+        ("query { orders(first: $first) { nodes { id } } }", {}, "not defined"),
+        ("query A { shop { id } } query A { shop { name } }", {}, "one operation named 'A'"),
+    ],
+)
+def test_the_spec_rules_catch_invalid_documents(
+    document: str, variables: dict[str, int], expected: str
+) -> None:
     # given a document the GraphQL spec's validation rejects whatever the schema
     errors = spec_errors(parse(document))
     # then the rule that rejects it says so
@@ -222,24 +258,33 @@ def test_the_spec_rules_catch_invalid_documents(document: str, variables: dict[s
 
 def test_a_non_null_variable_left_out_is_caught() -> None:
     # given a document declaring a non-null variable the request does not send
-    document = parse("query ($first: Int!, $q: String) { orders(first: $first, query: $q) "
-                     "{ nodes { id } } }")
+    document = parse(
+        "query ($first: Int!, $q: String) { orders(first: $first, query: $q) { nodes { id } } }"
+    )
     # then it is reported, and the nullable one is not
     assert missing_variables(document, {"q": None}) == ["first"]
     assert missing_variables(document, {"first": 5}) == []
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("{ orders { edges { node { id } } } }", []),
-    ("{ nodes(ids: [\"gid://shopify/Order/1\"]) { id } }", ["top-level 'nodes'"]),
-    ("{ orders { edges { node { lineItems { edges { node { discountAllocations { edges { "
-     "node { allocatedAmountSet { shopMoney { amount } } } } } } } } } } } }", ["deeper"]),
-    ("{ a: orders { edges { node { id } } } b: orders { edges { node { id } } } "
-     "c: orders { edges { node { id } } } d: orders { edges { node { id } } } "
-     "e: orders { edges { node { id } } } f: orders { edges { node { id } } } }",
-     ["6 connections"]),
-    ("{ orders { edges { node { id } }", ["does not parse"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("{ orders { edges { node { id } } } }", []),
+        ('{ nodes(ids: ["gid://shopify/Order/1"]) { id } }', ["top-level 'nodes'"]),
+        (
+            "{ orders { edges { node { lineItems { edges { node { discountAllocations { edges { "
+            "node { allocatedAmountSet { shopMoney { amount } } } } } } } } } } } }",
+            ["deeper"],
+        ),
+        (
+            "{ a: orders { edges { node { id } } } b: orders { edges { node { id } } } "
+            "c: orders { edges { node { id } } } d: orders { edges { node { id } } } "
+            "e: orders { edges { node { id } } } f: orders { edges { node { id } } } }",
+            ["6 connections"],
+        ),
+        ("{ orders { edges { node { id } }", ["does not parse"]),
+    ],
+)
 def test_the_bulk_restrictions_are_applied(query: str, expected: list[str]) -> None:
     # given a bulk query
     problems = bulk_problems(query)

@@ -17,6 +17,7 @@ from metricx.copilot.evaluation import (
     GUARD_CATEGORIES,
     GoldenCase,
     GoldenSetError,
+    demo_entities,
     evaluate,
     load_golden,
     query_differences,
@@ -97,8 +98,7 @@ class Always:
         self.understanding = understanding
         self.seen: list[tuple[str, int]] = []
 
-    def understand(self, question: str, conversation: Conversation, today: date
-                   ) -> Understanding:
+    def understand(self, question: str, conversation: Conversation, today: date) -> Understanding:
         self.seen.append((question, len(conversation.turns)))
         return self.understanding
 
@@ -106,8 +106,7 @@ class Always:
 class Broken:
     name = "broken"
 
-    def understand(self, question: str, conversation: Conversation, today: date
-                   ) -> Understanding:
+    def understand(self, question: str, conversation: Conversation, today: date) -> Understanding:
         raise RuntimeError("boom")
 
 
@@ -127,20 +126,32 @@ def test_a_crash_is_a_reported_failure_not_an_abort() -> None:
 
 def test_a_case_is_asked_as_one_conversation() -> None:
     understander = Always(Understanding(status="clarify", message="?"))
-    case = GoldenCase(id="x", category="follow_up", turns=("spend", "and on Google?"),
-                      today=date(2026, 11, 25), status="clarify", query=None)
+    case = GoldenCase(
+        id="x",
+        category="follow_up",
+        turns=("spend", "and on Google?"),
+        today=date(2026, 11, 25),
+        status="clarify",
+        query=None,
+    )
     run_case(understander, case)
     assert understander.seen == [("spend", 0), ("and on Google?", 1)]
 
 
 def test_queries_match_on_meaning_not_on_spelling() -> None:
-    expected = SemanticQuery.parse({"metrics": ["spend", "roas"],
-                                    "time_range": {"start": "2026-11-01", "end": "2026-11-07"},
-                                    "filters": {"provider": ["meta", "google"]}})
-    same = SemanticQuery.parse({"metrics": ["roas", "spend"],
-                                "time_range": {"start": "2026-11-01", "end": "2026-11-07"}})
-    other = SemanticQuery.parse({"metrics": ["roas", "spend"],
-                                 "time_range": {"start": "2026-11-01", "end": "2026-11-08"}})
+    expected = SemanticQuery.parse(
+        {
+            "metrics": ["spend", "roas"],
+            "time_range": {"start": "2026-11-01", "end": "2026-11-07"},
+            "filters": {"provider": ["meta", "google"]},
+        }
+    )
+    same = SemanticQuery.parse(
+        {"metrics": ["roas", "spend"], "time_range": {"start": "2026-11-01", "end": "2026-11-07"}}
+    )
+    other = SemanticQuery.parse(
+        {"metrics": ["roas", "spend"], "time_range": {"start": "2026-11-01", "end": "2026-11-08"}}
+    )
     assert query_differences(expected, same) == []
     assert query_differences(expected, other) == [
         "time_range: expected {'start': '2026-11-01', 'end': '2026-11-07'}, got "
@@ -166,11 +177,16 @@ def test_categories_split_into_answer_and_guard_groups() -> None:
 
 # --- a bad golden file says where ----------------------------------------------------------------
 
-GOOD: dict[str, Any] = {"id": "a", "category": "single_metric", "turns": ["spend"],
-                        "today": "2026-11-25",
-                        "expect": {"status": "answer", "query": {
-                            "metrics": ["spend"],
-                            "time_range": {"start": "2026-11-18", "end": "2026-11-24"}}}}
+GOOD: dict[str, Any] = {
+    "id": "a",
+    "category": "single_metric",
+    "turns": ["spend"],
+    "today": "2026-11-25",
+    "expect": {
+        "status": "answer",
+        "query": {"metrics": ["spend"], "time_range": {"start": "2026-11-18", "end": "2026-11-24"}},
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -182,15 +198,32 @@ GOOD: dict[str, Any] = {"id": "a", "category": "single_metric", "turns": ["spend
         (json.dumps({**GOOD, "today": "yesterday"}), "today"),
         (json.dumps({**GOOD, "expect": {"status": "maybe"}}), "expect.status"),
         (json.dumps({**GOOD, "expect": {"status": "answer"}}), "expect.query"),
-        (json.dumps({**GOOD, "expect": {"status": "answer", "query": {"metrics": ["vibes"]}}}),
-         "unknown metric"),
+        (
+            json.dumps({**GOOD, "expect": {"status": "answer", "query": {"metrics": ["vibes"]}}}),
+            "unknown metric",
+        ),
         (json.dumps(GOOD), "used twice"),
     ],
 )
-def test_a_bad_golden_line_names_the_file_and_line(tmp_path: Path, line: str,
-                                                   words: str) -> None:
+def test_a_bad_golden_line_names_the_file_and_line(tmp_path: Path, line: str, words: str) -> None:
     path = tmp_path / "golden.jsonl"
     path.write_text(json.dumps(GOOD) + "\n\n" + line + "\n", encoding="utf-8")
     with pytest.raises(GoldenSetError, match=r"golden\.jsonl line 3") as error:
         load_golden(path)
     assert words in str(error.value)
+
+
+#: Blind batches already scored blind (README "Asking questions") and tuned on, with the
+#: accuracy they reached after their round of fixes. A new batch is scored blind first and
+#: only then added here, so this test never tunes on a batch before its blind score.
+TUNED_BATCHES = {"batch1.jsonl": 1.0, "batch2.jsonl": 1.0, "batch3.jsonl": 1.0}
+
+
+@pytest.mark.parametrize(("name", "after_tuning"), sorted(TUNED_BATCHES.items()))
+def test_a_tuned_blind_batch_stays_at_its_after_tuning_score(
+    name: str, after_tuning: float
+) -> None:
+    # issue #14: each blind batch joins the regression set once it has been scored and fixed
+    path = Path(__file__).parent / "blind" / name
+    report = evaluate(OfflineUnderstander(), load_golden(path), demo_entities())
+    assert report.overall.accuracy >= after_tuning, report.render()

@@ -12,8 +12,16 @@ DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
 
 
 def test_compose_has_the_whole_stack():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "app", "pixel", "webhooks",
-                             "worker", "scheduler"}
+    assert set(SERVICES) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "app",
+        "pixel",
+        "webhooks",
+        "worker",
+        "scheduler",
+    }
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"] == "redis:7"
 
@@ -29,8 +37,10 @@ def test_metricx_services_point_at_the_compose_servers_and_wait_for_the_migratio
     for name in ("app", "pixel", "webhooks", "worker", "scheduler"):
         service = SERVICES[name]
         env = service["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:" in env[
-            "DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgresql+psycopg://")
+            and "@postgres:" in env["DATABASE_URL"]
+        )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["METRICX_ENV"] == "production"
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}

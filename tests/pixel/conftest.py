@@ -23,10 +23,15 @@ def start_collector(db: None) -> Iterator[Callable[..., Collector]]:
     otherwise the rate limit is out of the way (every client is 127.0.0.1)."""
     running: list[Collector] = []
 
-    def start(sink: EventSink | None = None, wrap: Callable[[ASGIApp], ASGIApp] | None = None,
-              **overrides: int) -> Collector:
-        settings = replace(CollectorSettings.from_config(get_config()),
-                           **{"rate_per_minute": 10**6, "rate_burst": 10**6, **overrides})
+    def start(
+        sink: EventSink | None = None,
+        wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+        **overrides: int,
+    ) -> Collector:
+        settings = replace(
+            CollectorSettings.from_config(get_config()),
+            **{"rate_per_minute": 10**6, "rate_burst": 10**6, **overrides},
+        )
         app = create_app(settings, sink)
         collector = Collector(*serve(wrap(app) if wrap else app, "collector"))
         running.append(collector)

@@ -17,7 +17,6 @@ from metricx.pixel.app import EVENTS_PATH
 
 
 class Collector(Served):
-
     @property
     def events_url(self) -> str:
         return self.url + EVENTS_PATH
@@ -31,18 +30,25 @@ class Collector(Served):
 
 def pixel_event(key: str, **fields: Any) -> dict[str, Any]:
     """A valid page view (a purchase with event="purchase", order_id=...), fresh event_id."""
-    return {"workspace_key": key, "event_id": str(uuid.uuid4()), "anonymous_id": "anon-1",
-            "event": "page_view", "url": "https://shop.test/products/boots",
-            "referrer": "https://www.google.com/", "timestamp": datetime.now(UTC).isoformat(),
-            **fields}
+    return {
+        "workspace_key": key,
+        "event_id": str(uuid.uuid4()),
+        "anonymous_id": "anon-1",
+        "event": "page_view",
+        "url": "https://shop.test/products/boots",
+        "referrer": "https://www.google.com/",
+        "timestamp": datetime.now(UTC).isoformat(),
+        **fields,
+    }
 
 
 def stored_events(workspace_id: int | None = None) -> list[dict[str, Any]]:
     """pixel_events rows (of one workspace, or all), oldest id first."""
     where = "" if workspace_id is None else "WHERE workspace_id = :w"
     with get_engine().connect() as conn:
-        rows = conn.execute(text(f"SELECT * FROM pixel_events {where} ORDER BY id"),
-                            {"w": workspace_id})
+        rows = conn.execute(
+            text(f"SELECT * FROM pixel_events {where} ORDER BY id"), {"w": workspace_id}
+        )
         return [dict(row._mapping) for row in rows]
 
 
@@ -67,9 +73,11 @@ class RequestLog:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            seen = SeenRequest(scope["method"], scope["path"],
-                               {k.decode("latin-1"): v.decode("latin-1")
-                                for k, v in scope["headers"]})
+            seen = SeenRequest(
+                scope["method"],
+                scope["path"],
+                {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            )
             self.requests.append(seen)
 
             async def answer(message: Message) -> None:

@@ -24,8 +24,9 @@ def test_a_workspace_without_a_key_gets_one_on_first_use_and_it_is_audit_logged(
         session.get(Workspace, admin.workspace_id).pixel_key = None
     key = pixel_keys.pixel_key(admin)
     assert len(key) >= 32 and pixel_keys.pixel_key(admin) == key
-    assert [e.action for e in audit.recent(admin.workspace_id)
-            if e.action.startswith("pixel")] == ["pixel_key.create"]
+    assert [e.action for e in audit.recent(admin.workspace_id) if e.action.startswith("pixel")] == [
+        "pixel_key.create"
+    ]
 
 
 def test_rotating_replaces_the_key_logs_who_did_it_and_the_old_key_finds_nothing(admin):
@@ -34,8 +35,11 @@ def test_rotating_replaces_the_key_logs_who_did_it_and_the_old_key_finds_nothing
     assert new != old and pixel_keys.pixel_key(admin) == new
     assert pixel_keys.workspaces_for_keys([old, new]) == {new: admin.workspace_id}
     entry = audit.recent(admin.workspace_id)[0]
-    assert (entry.action, entry.actor, entry.details) == ("pixel_key.rotate", admin.label,
-                                                          {"ending": new[-4:]})
+    assert (entry.action, entry.actor, entry.details) == (
+        "pixel_key.rotate",
+        admin.label,
+        {"ending": new[-4:]},
+    )
 
 
 def test_a_member_can_neither_see_nor_rotate_the_key(member):
@@ -47,8 +51,10 @@ def test_a_member_can_neither_see_nor_rotate_the_key(member):
 
 def test_keys_map_to_their_own_workspace_only(workspace, other_workspace):
     found = pixel_keys.workspaces_for_keys([workspace.pixel_key, other_workspace.pixel_key, "x"])
-    assert found == {workspace.pixel_key: workspace.id,
-                     other_workspace.pixel_key: other_workspace.id}
+    assert found == {
+        workspace.pixel_key: workspace.id,
+        other_workspace.pixel_key: other_workspace.id,
+    }
 
 
 class Clock:
@@ -75,8 +81,9 @@ def test_the_cache_asks_the_database_once_per_key_and_period_known_or_not():
     assert lookups == [{"good", "bad"}, {"good"}]
 
 
-def test_a_rotated_key_stops_being_accepted_once_the_cache_forgets_it(start_collector,
-                                                                       admin, workspace):
+def test_a_rotated_key_stops_being_accepted_once_the_cache_forgets_it(
+    start_collector, admin, workspace
+):
     # Given a collector that took an event under the current key
     collector = start_collector()
     old = workspace.pixel_key

@@ -30,12 +30,15 @@ def test_pixel_help_names_its_options():
     assert "/v1/pixel-events" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["pixel", "--port", "0"], "not in the range"),
-    (["pixel", "--port", "http"], "is not a valid integer"),
-    (["pixel", "--workers", "4"], "No such option"),
-    (["pixel-key"], "Missing option '--workspace'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["pixel", "--port", "0"], "not in the range"),
+        (["pixel", "--port", "http"], "is not a valid integer"),
+        (["pixel", "--workers", "4"], "No such option"),
+        (["pixel-key"], "Missing option '--workspace'"),
+    ],
+)
 def test_bad_flags_are_usage_errors(args, message):
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
@@ -59,8 +62,9 @@ def test_pixel_key_prints_the_key_and_rotate_prints_a_new_one(workspace):
 def test_pixel_key_for_an_unknown_workspace_is_one_line(db):
     result = run("pixel-key", "--workspace", "nope")
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == ["Error: no workspace 'nope' (see `metricx "
-                                                  "workspace list`)"]
+    assert result.output.strip().splitlines() == [
+        "Error: no workspace 'nope' (see `metricx workspace list`)"
+    ]
 
 
 def test_metricx_pixel_serves_events_until_sigterm(servers, workspace):
@@ -69,9 +73,14 @@ def test_metricx_pixel_serves_events_until_sigterm(servers, workspace):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": servers["DATABASE_URL"]}
-    process = subprocess.Popen([sys.executable, "-m", "metricx.cli", "pixel", "--port",
-                                str(port)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "metricx.cli", "pixel", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

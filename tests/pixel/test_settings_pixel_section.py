@@ -34,7 +34,8 @@ def open_settings(email: str, password: str) -> AppTest:
 
 @pytest.mark.parametrize("public_url", ["https://pixel.acme.test", None])
 def test_the_pixel_section_shows_the_shopify_pixel_and_the_theme_snippet_with_the_key(
-        setenv, workspace, admin, public_url):
+    setenv, workspace, admin, public_url
+):
     # Given the collector's public address set to https, or left unset (localhost, http)
     if public_url:
         setenv(PIXEL_PUBLIC_URL=public_url)
@@ -52,7 +53,12 @@ def test_the_pixel_section_shows_the_shopify_pixel_and_the_theme_snippet_with_th
     assert "Settings → Customer events → Add custom pixel" in captions
     # And an http collector is flagged: stores on https cannot post to it
     warnings = [w.value for w in page.warning]
-    assert warnings == ([] if public_url else [
-        "Buyers' browsers reach the collector at http://localhost:8502, which a store on "
-        "https cannot post to: set PIXEL_PUBLIC_URL to the collector's public https "
-        "address."])
+    assert warnings == (
+        []
+        if public_url
+        else [
+            "Buyers' browsers reach the collector at http://localhost:8502, which a store on "
+            "https cannot post to: set PIXEL_PUBLIC_URL to the collector's public https "
+            "address."
+        ]
+    )

@@ -17,15 +17,15 @@ def test_the_snippet_posts_to_the_collector_on_its_port_unless_a_public_url_is_s
 
 
 def test_the_readme_shows_the_snippet_settings_hands_out():
-    example = snippet(load({"PIXEL_PUBLIC_URL": "https://pixel.example.com"}),
-                      "your workspace's pixel key")
+    example = snippet(
+        load({"PIXEL_PUBLIC_URL": "https://pixel.example.com"}), "your workspace's pixel key"
+    )
     assert example in (PROJECT_ROOT / "README.md").read_text()
 
 
 def test_the_custom_pixel_has_the_endpoint_and_key_written_in_as_javascript_strings():
     # Given a key with characters a JavaScript string must escape
-    code = shopify_custom_pixel(load({"PIXEL_PUBLIC_URL": "https://pixel.shop.test/"}),
-                                'k"3y\\')
+    code = shopify_custom_pixel(load({"PIXEL_PUBLIC_URL": "https://pixel.shop.test/"}), 'k"3y\\')
     # Then both are string literals, escaped, and no placeholder is left
     assert 'const METRICX_ENDPOINT = "https://pixel.shop.test/v1/pixel-events";' in code
     assert 'const METRICX_KEY = "k\\"3y\\\\";' in code

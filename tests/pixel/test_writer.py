@@ -28,12 +28,14 @@ class Writes(list):
 
 def run_with_writer(write, requests: list[list[dict]], **settings) -> list[object]:
     """Submit every request at once through a started writer; each one's outcome."""
+
     async def scenario():
         writer = BatchWriter(write=write, **settings)
         await writer.start()
         try:
-            return await asyncio.gather(*(writer.submit(rows) for rows in requests),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                *(writer.submit(rows) for rows in requests), return_exceptions=True
+            )
         finally:
             await writer.stop()
 
@@ -67,8 +69,7 @@ def test_a_failed_write_fails_every_request_of_its_batch_and_no_other():
             raise ConnectionError("database restarting")
         return [None] * len(requests)
 
-    outcomes = run_with_writer(flaky, [[{"n": i}] for i in range(6)], max_events=3,
-                               interval_s=0.01)
+    outcomes = run_with_writer(flaky, [[{"n": i}] for i in range(6)], max_events=3, interval_s=0.01)
     assert calls == [3, 3]
     assert [type(o).__name__ for o in outcomes] == ["ConnectionError"] * 3 + ["NoneType"] * 3
 
@@ -79,8 +80,9 @@ def test_a_refused_request_is_answered_with_its_refusal_and_the_others_as_stored
     def refuse_the_second(requests):
         return [refusal if rows[0]["n"] == 1 else None for rows in requests]
 
-    outcomes = run_with_writer(refuse_the_second, [[{"n": i}] for i in range(3)],
-                               max_events=10, interval_s=0.01)
+    outcomes = run_with_writer(
+        refuse_the_second, [[{"n": i}] for i in range(3)], max_events=10, interval_s=0.01
+    )
     assert outcomes == [None, refusal, None]
 
 
@@ -108,9 +110,13 @@ POISONS = {
     "a NUL": ({"anonymous_id": "anon\x00"}, "cannot contain NUL"),
     "a lone surrogate": ({"anonymous_id": "anon\ud800"}, "not valid Unicode"),
     "an offset PostgreSQL cannot read": (
-        {"occurred_at": NOW.astimezone(timezone(timedelta(hours=5, minutes=30, seconds=15,
-                                                          microseconds=123456)))},
-        "invalid input syntax for type timestamp with time zone"),
+        {
+            "occurred_at": NOW.astimezone(
+                timezone(timedelta(hours=5, minutes=30, seconds=15, microseconds=123456))
+            )
+        },
+        "invalid input syntax for type timestamp with time zone",
+    ),
     "a deleted workspace": ({"workspace_id": 10**9}, "was the key's workspace deleted?"),
 }
 

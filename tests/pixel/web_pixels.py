@@ -32,11 +32,12 @@ class SandboxServer:
 
     def __init__(self, pixel_code: str) -> None:
         sandbox = (
-            "<!doctype html>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n"
+            '<!doctype html>\n<meta charset="utf-8">\n<link rel="icon" href="data:,">\n'
             f"<script>\n{(HERE / 'sandbox_runtime.js').read_text()}</script>\n"
             # The pixel's code runs with the API's three names in scope.
             f"<script>\nwindow.metricxPixel = function (analytics, browser, init) {{\n"
-            f"{pixel_code}\n}};\n</script>\n")
+            f"{pixel_code}\n}};\n</script>\n"
+        )
         pages = {"/store": (HERE / "top_frame.html").read_text(), "/sandbox": sandbox}
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,10 +76,8 @@ class StorePage:
     def publish(self, name: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
         """Shopify publishes a standard customer event of this page; returns the event."""
         self.seq += 1
-        event = standard_event(name, data, self.url, self.referrer, at, self.client_id,
-                               self.seq)
-        self.page.evaluate("([name, event]) => metricxHarness.publish(name, event)",
-                           [name, event])
+        event = standard_event(name, data, self.url, self.referrer, at, self.client_id, self.seq)
+        self.page.evaluate("([name, event]) => metricxHarness.publish(name, event)", [name, event])
         return event
 
     def beacons(self) -> list[dict[str, Any]]:
@@ -112,8 +111,10 @@ class Storefront:
         browser does not queue it) or missing (no browser.sendBeacon)."""
         page = self.context.new_page()
         store_page = StorePage(page, url, referrer, self.client_id)
-        page.on("console", lambda message: store_page.browser_console.append(
-            (message.type, message.text)))
+        page.on(
+            "console",
+            lambda message: store_page.browser_console.append((message.type, message.text)),
+        )
         page.goto(f"{self.server.origin}/store?beacon={beacon}")
         page.wait_for_function("metricxHarness.loaded")
         page.evaluate("(init) => metricxHarness.start(init)", init_for(url, referrer))
@@ -136,11 +137,17 @@ def wait_until(found: Any, what: str, timeout: float = 15.0) -> Any:
 def _location(url: str) -> dict[str, str]:
     """Location, as the Web Pixels API snapshots it (the fields of the DOM's Location)."""
     parts = urlsplit(url)
-    return {"hash": f"#{parts.fragment}" if parts.fragment else "", "host": parts.netloc,
-            "hostname": parts.hostname or "", "href": url,
-            "origin": f"{parts.scheme}://{parts.netloc}", "pathname": parts.path or "/",
-            "port": str(parts.port or ""), "protocol": f"{parts.scheme}:",
-            "search": f"?{parts.query}" if parts.query else ""}
+    return {
+        "hash": f"#{parts.fragment}" if parts.fragment else "",
+        "host": parts.netloc,
+        "hostname": parts.hostname or "",
+        "href": url,
+        "origin": f"{parts.scheme}://{parts.netloc}",
+        "pathname": parts.path or "/",
+        "port": str(parts.port or ""),
+        "protocol": f"{parts.scheme}:",
+        "search": f"?{parts.query}" if parts.query else "",
+    }
 
 
 def context(url: str, referrer: str) -> dict[str, Any]:
@@ -148,15 +155,33 @@ def context(url: str, referrer: str) -> dict[str, Any]:
     (https://shopify.dev/docs/api/web-pixels-api/standard-api/init, "context")."""
     location = _location(url)
     return {
-        "document": {"characterSet": "UTF-8", "location": location, "referrer": referrer,
-                     "title": "Acme Boots"},
-        "navigator": {"cookieEnabled": True, "language": "en-US",
-                      "languages": ["en-US", "en"], "userAgent": USER_AGENT},
-        "window": {"innerHeight": 900, "innerWidth": 1400, "location": location,
-                   "origin": location["origin"], "outerHeight": 1000, "outerWidth": 1400,
-                   "pageXOffset": 0, "pageYOffset": 0,
-                   "screen": {"height": 1080, "width": 1920}, "screenX": 0, "screenY": 0,
-                   "scrollX": 0, "scrollY": 0},
+        "document": {
+            "characterSet": "UTF-8",
+            "location": location,
+            "referrer": referrer,
+            "title": "Acme Boots",
+        },
+        "navigator": {
+            "cookieEnabled": True,
+            "language": "en-US",
+            "languages": ["en-US", "en"],
+            "userAgent": USER_AGENT,
+        },
+        "window": {
+            "innerHeight": 900,
+            "innerWidth": 1400,
+            "location": location,
+            "origin": location["origin"],
+            "outerHeight": 1000,
+            "outerWidth": 1400,
+            "pageXOffset": 0,
+            "pageYOffset": 0,
+            "screen": {"height": 1080, "width": 1920},
+            "screenX": 0,
+            "screenY": 0,
+            "scrollX": 0,
+            "scrollY": 0,
+        },
     }
 
 
@@ -164,25 +189,43 @@ def init_for(url: str, referrer: str) -> dict[str, Any]:
     """`init`: the page at render time (context, data, customerPrivacy)."""
     return {
         "context": context(url, referrer),
-        "data": {"customer": None, "cart": None, "purchasingCompany": None,
-                 "shop": {"countryCode": "US", "myshopifyDomain": SHOP, "name": "Acme Boots",
-                          "paymentSettings": {"currencyCode": "USD"},
-                          "storefrontUrl": f"https://{SHOP}"}},
-        "customerPrivacy": {"analyticsProcessingAllowed": True, "marketingAllowed": True,
-                            "preferencesProcessingAllowed": True, "saleOfDataAllowed": True},
+        "data": {
+            "customer": None,
+            "cart": None,
+            "purchasingCompany": None,
+            "shop": {
+                "countryCode": "US",
+                "myshopifyDomain": SHOP,
+                "name": "Acme Boots",
+                "paymentSettings": {"currencyCode": "USD"},
+                "storefrontUrl": f"https://{SHOP}",
+            },
+        },
+        "customerPrivacy": {
+            "analyticsProcessingAllowed": True,
+            "marketingAllowed": True,
+            "preferencesProcessingAllowed": True,
+            "saleOfDataAllowed": True,
+        },
     }
 
 
-def standard_event(name: str, data: dict[str, Any], url: str, referrer: str, at: datetime,
-                   client_id: str, seq: int) -> dict[str, Any]:
+def standard_event(
+    name: str, data: dict[str, Any], url: str, referrer: str, at: datetime, client_id: str, seq: int
+) -> dict[str, Any]:
     """A standard customer event: clientId, context, data, id, name, seq, timestamp (ISO
     8601), type "standard" (e.g. the Properties of
     https://shopify.dev/docs/api/web-pixels-api/standard-events/page_viewed)."""
-    return {"clientId": client_id, "context": context(url, referrer), "data": data,
-            "id": f"sh-{uuid.uuid4()}", "name": name, "seq": seq,
-            "timestamp": at.astimezone(UTC).isoformat(timespec="milliseconds")
-                           .replace("+00:00", "Z"),
-            "type": "standard"}
+    return {
+        "clientId": client_id,
+        "context": context(url, referrer),
+        "data": data,
+        "id": f"sh-{uuid.uuid4()}",
+        "name": name,
+        "seq": seq,
+        "timestamp": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "type": "standard",
+    }
 
 
 def _money(amount: float) -> dict[str, Any]:
@@ -190,39 +233,77 @@ def _money(amount: float) -> dict[str, Any]:
 
 
 BOOTS = {  # ProductVariant
-    "id": "44713544941846", "image": {"src": f"https://{SHOP}/cdn/boots.jpg"},
-    "price": _money(129.0), "sku": "BOOT-42", "title": "42", "untranslatedTitle": "42",
-    "product": {"id": "8214368010518", "title": "Trail boots", "type": "Boots",
-                "untranslatedTitle": "Trail boots", "url": "/products/boots",
-                "vendor": "Acme"},
+    "id": "44713544941846",
+    "image": {"src": f"https://{SHOP}/cdn/boots.jpg"},
+    "price": _money(129.0),
+    "sku": "BOOT-42",
+    "title": "42",
+    "untranslatedTitle": "42",
+    "product": {
+        "id": "8214368010518",
+        "title": "Trail boots",
+        "type": "Boots",
+        "untranslatedTitle": "Trail boots",
+        "url": "/products/boots",
+        "vendor": "Acme",
+    },
 }
 
 
 def product_added_to_cart() -> dict[str, Any]:
     """data of product_added_to_cart: {cartLine: CartLine}
     (https://shopify.dev/docs/api/web-pixels-api/standard-events/product_added_to_cart)."""
-    return {"cartLine": {"cost": {"totalAmount": _money(129.0)}, "merchandise": BOOTS,
-                         "quantity": 1}}
+    return {
+        "cartLine": {"cost": {"totalAmount": _money(129.0)}, "merchandise": BOOTS, "quantity": 1}
+    }
 
 
 def checkout_completed(order_id: str | None, token: str) -> dict[str, Any]:
     """data of checkout_completed: {checkout: Checkout}, whose order.id is the order's id
     (null on every other event)
     (https://shopify.dev/docs/api/web-pixels-api/standard-events/checkout_completed)."""
-    order = None if order_id is None else {
-        "id": order_id, "customer": {"id": "7261839196438", "isFirstOrder": True}}
-    return {"checkout": {
-        "attributes": [], "billingAddress": None, "buyerAcceptsEmailMarketing": False,
-        "buyerAcceptsSmsMarketing": False, "currencyCode": "USD", "delivery": None,
-        "discountApplications": [], "discountsAmount": _money(0.0),
-        "email": "buyer@example.com",
-        "lineItems": [{"discountAllocations": [], "finalLinePrice": _money(129.0),
-                       "id": "gid://shopify/CheckoutLineItem/1", "properties": [],
-                       "quantity": 1, "sellingPlanAllocation": None, "title": "Trail boots",
-                       "variant": BOOTS}],
-        "localization": {"country": {"isoCode": "US"}, "language": {"isoCode": "en"},
-                         "market": {"handle": "us", "id": "gid://shopify/Market/1"}},
-        "order": order, "phone": None, "shippingAddress": None,
-        "shippingLine": {"price": _money(6.0)}, "smsMarketingPhone": None,
-        "subtotalPrice": _money(129.0), "token": token, "totalPrice": _money(135.0),
-        "totalTax": _money(0.0), "transactions": []}}
+    order = (
+        None
+        if order_id is None
+        else {"id": order_id, "customer": {"id": "7261839196438", "isFirstOrder": True}}
+    )
+    return {
+        "checkout": {
+            "attributes": [],
+            "billingAddress": None,
+            "buyerAcceptsEmailMarketing": False,
+            "buyerAcceptsSmsMarketing": False,
+            "currencyCode": "USD",
+            "delivery": None,
+            "discountApplications": [],
+            "discountsAmount": _money(0.0),
+            "email": "buyer@example.com",
+            "lineItems": [
+                {
+                    "discountAllocations": [],
+                    "finalLinePrice": _money(129.0),
+                    "id": "gid://shopify/CheckoutLineItem/1",
+                    "properties": [],
+                    "quantity": 1,
+                    "sellingPlanAllocation": None,
+                    "title": "Trail boots",
+                    "variant": BOOTS,
+                }
+            ],
+            "localization": {
+                "country": {"isoCode": "US"},
+                "language": {"isoCode": "en"},
+                "market": {"handle": "us", "id": "gid://shopify/Market/1"},
+            },
+            "order": order,
+            "phone": None,
+            "shippingAddress": None,
+            "shippingLine": {"price": _money(6.0)},
+            "smsMarketingPhone": None,
+            "subtotalPrice": _money(129.0),
+            "token": token,
+            "totalPrice": _money(135.0),
+            "totalTax": _money(0.0),
+            "transactions": [],
+        }
+    }

@@ -13,8 +13,7 @@ from metricx.sandbox.servers import SandboxServers
 
 TODAY = date(2025, 11, 25)
 NOW = datetime(2025, 11, 25, 17, 42, 13, tzinfo=UTC)  # mid-afternoon in New York
-KNOBS = {"seed": 7, "ads": 36, "campaigns": 12, "days": 45, "orders_per_day": 40,
-         "today": TODAY}
+KNOBS = {"seed": 7, "ads": 36, "campaigns": 12, "days": 45, "orders_per_day": 40, "today": TODAY}
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from metricx.sandbox.merchant import Merchant
 
 
-def test_same_seed_gives_the_same_merchant(merchant: Merchant, knobs: dict, now: datetime,
-                                           today: date) -> None:
+def test_same_seed_gives_the_same_merchant(
+    merchant: Merchant, knobs: dict, now: datetime, today: date
+) -> None:
     # given a second merchant built from the same knobs
     twin = Merchant(**knobs)
     # then entities, ad numbers and orders are identical
@@ -19,23 +20,28 @@ def test_same_seed_gives_the_same_merchant(merchant: Merchant, knobs: dict, now:
     day = today - timedelta(days=3)
     assert twin.ad_totals(ad.external_id, day, now) == merchant.ad_totals(ad.external_id, day, now)
     assert twin.ad_hourly(ad.external_id, today, now) == merchant.ad_hourly(
-        ad.external_id, today, now)
+        ad.external_id, today, now
+    )
     early = now - timedelta(days=20)
     assert [o.external_id for o in twin.shop.orders_until(early)] == [
-        o.external_id for o in merchant.shop.orders_until(early)]
+        o.external_id for o in merchant.shop.orders_until(early)
+    ]
 
 
 def test_another_seed_gives_another_merchant(merchant: Merchant, knobs: dict) -> None:
     other = Merchant(**{**knobs, "seed": 8})
     assert {a.external_id for a in other.tree.ads}.isdisjoint(
-        {a.external_id for a in merchant.tree.ads})
+        {a.external_id for a in merchant.tree.ads}
+    )
 
 
 def test_accounts_have_their_own_currency_and_time_zone(merchant: Merchant) -> None:
     meta = merchant.accounts_of("meta")
     google = merchant.accounts_of("google")
     assert [(a.currency, a.timezone) for a in meta] == [
-        ("EUR", "Europe/Berlin"), ("USD", "America/New_York")]
+        ("EUR", "Europe/Berlin"),
+        ("USD", "America/New_York"),
+    ]
     assert [(a.currency, a.timezone) for a in google] == [("USD", "America/Los_Angeles")]
     assert all(a.external_id.isdigit() for a in merchant.accounts)
     assert len(google[0].external_id) == 10
@@ -67,19 +73,26 @@ def test_paused_campaigns_stop_spending(merchant: Merchant, now: datetime) -> No
     tz = merchant.account(camp.account_id).timezone
     pause_day = camp.paused_at.astimezone(ZoneInfo(tz)).date()
     ads = [a for a in merchant.tree.ads if a.campaign_id == camp.external_id]
-    after = sum((merchant.ad_totals(a.external_id, pause_day + timedelta(days=1), now).spend
-                 for a in ads), Decimal(0))
-    before = sum((merchant.ad_totals(a.external_id, pause_day - timedelta(days=2), now).spend
-                  for a in ads), Decimal(0))
+    after = sum(
+        (merchant.ad_totals(a.external_id, pause_day + timedelta(days=1), now).spend for a in ads),
+        Decimal(0),
+    )
+    before = sum(
+        (merchant.ad_totals(a.external_id, pause_day - timedelta(days=2), now).spend for a in ads),
+        Decimal(0),
+    )
     assert after == 0
     assert before > 0
 
 
 def test_some_ads_never_get_a_click(merchant: Merchant, now: datetime, today: date) -> None:
     week = [today - timedelta(days=d) for d in range(1, 8)]
-    zero_click = [ad for ad in merchant.tree.ads
-                  if sum(merchant.ad_totals(ad.external_id, d, now).impressions for d in week)
-                  and not sum(merchant.ad_totals(ad.external_id, d, now).clicks for d in week)]
+    zero_click = [
+        ad
+        for ad in merchant.tree.ads
+        if sum(merchant.ad_totals(ad.external_id, d, now).impressions for d in week)
+        and not sum(merchant.ad_totals(ad.external_id, d, now).clicks for d in week)
+    ]
     assert zero_click
 
 
@@ -104,15 +117,17 @@ def test_black_friday_raises_spend(today: date) -> None:
     as_of = datetime(2026, 1, 1, tzinfo=UTC)
 
     def spend(day):
-        return sum((big.ad_totals(a.external_id, day, as_of).spend for a in big.tree.ads),
-                   Decimal(0))
+        return sum(
+            (big.ad_totals(a.external_id, day, as_of).spend for a in big.tree.ads), Decimal(0)
+        )
 
     black_friday = today + timedelta(days=3)  # 2025-11-28
     assert spend(black_friday) > Decimal("1.3") * spend(black_friday - timedelta(days=21))
 
 
 def test_money_has_two_decimals_and_conversions_are_whole_on_meta(
-        merchant: Merchant, now: datetime, today: date) -> None:
+    merchant: Merchant, now: datetime, today: date
+) -> None:
     day = today - timedelta(days=10)
     for ad in merchant.tree.ads:
         t = merchant.ad_totals(ad.external_id, day, now)
@@ -120,18 +135,26 @@ def test_money_has_two_decimals_and_conversions_are_whole_on_meta(
         assert t.conversion_value == t.conversion_value.quantize(Decimal("0.01"))
         if ad.provider == "meta":
             assert t.conversions == t.conversions.to_integral_value()
-    google = [merchant.ad_totals(a.external_id, day, now).conversions
-              for a in merchant.tree.ads if a.provider == "google"]
+    google = [
+        merchant.ad_totals(a.external_id, day, now).conversions
+        for a in merchant.tree.ads
+        if a.provider == "google"
+    ]
     assert any(c != c.to_integral_value() for c in google)  # data-driven fractions
 
 
-def test_mondays_spend_more_than_saturdays(merchant: Merchant, now: datetime,
-                                           today: date) -> None:
+def test_mondays_spend_more_than_saturdays(merchant: Merchant, now: datetime, today: date) -> None:
     days = [today - timedelta(days=d) for d in range(7, 43)]
 
     def total(weekday: int) -> Decimal:
-        return sum((merchant.ad_totals(a.external_id, d, now).spend
-                    for d in days if d.weekday() == weekday for a in merchant.tree.ads),
-                   Decimal(0))
+        return sum(
+            (
+                merchant.ad_totals(a.external_id, d, now).spend
+                for d in days
+                if d.weekday() == weekday
+                for a in merchant.tree.ads
+            ),
+            Decimal(0),
+        )
 
     assert total(0) > total(5)

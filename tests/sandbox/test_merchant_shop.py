@@ -9,8 +9,9 @@ from metricx.sandbox.calendar import day_bounds
 from metricx.sandbox.merchant import Merchant
 
 
-def test_past_orders_are_fixed_and_today_fills_up(merchant: Merchant, now: datetime,
-                                                  today: date) -> None:
+def test_past_orders_are_fixed_and_today_fills_up(
+    merchant: Merchant, now: datetime, today: date
+) -> None:
     shop = merchant.shop
     start_of_today = day_bounds(today, shop.profile.timezone)[0]
     # given the orders visible at the start of today and later in the day
@@ -31,11 +32,14 @@ def test_past_orders_are_fixed_and_today_fills_up(merchant: Merchant, now: datet
 def test_order_money_adds_up(merchant: Merchant, now: datetime) -> None:
     for order in merchant.shop.orders_until(now)[-300:]:
         assert order.gross_cents == sum(li.variant.price_cents * li.quantity for li in order.lines)
-        assert order.total_cents == (order.gross_cents - order.discount_cents
-                                     + order.shipping_cents + order.tax_cents)
+        assert order.total_cents == (
+            order.gross_cents - order.discount_cents + order.shipping_cents + order.tax_cents
+        )
         assert 0 <= order.refunded_cents(now) <= order.total_cents
-        assert all(li.variant.cost_cents is None or li.variant.cost_cents < li.variant.price_cents
-                   for li in order.lines)
+        assert all(
+            li.variant.cost_cents is None or li.variant.cost_cents < li.variant.price_cents
+            for li in order.lines
+        )
 
 
 def test_refunds_come_later_and_move_updated_at(merchant: Merchant, now: datetime) -> None:
@@ -77,8 +81,11 @@ def test_paid_journeys_point_at_real_campaigns_and_ads(merchant: Merchant, now: 
     tree = merchant.tree
     campaign_keys = {c.external_id for c in tree.campaigns} | {c.name for c in tree.campaigns}
     ad_keys = {a.external_id for a in tree.ads} | {a.name for a in tree.ads}
-    visits = [o.journey.last_visit for o in merchant.shop.orders_until(now)
-              if o.journey and o.journey.last_visit]
+    visits = [
+        o.journey.last_visit
+        for o in merchant.shop.orders_until(now)
+        if o.journey and o.journey.last_visit
+    ]
     paid = [v for v in visits if v.channel in ("meta", "google")]
     tagged = [v for v in paid if v.utm is not None]
     # most orders come through ads, most of those carry UTMs naming real entities
@@ -98,14 +105,16 @@ def test_some_journeys_are_not_ready_or_have_no_visits(merchant: Merchant, now: 
     not_ready = [o for o in orders if o.journey and not o.journey.ready(o.created_at)]
     assert not_ready
     assert all(o.journey.ready(o.created_at + timedelta(hours=4)) for o in not_ready)
-    assert any(o.journey and o.journey.ready(now) and o.journey.last_visit is None
-               for o in orders)
+    assert any(o.journey and o.journey.ready(now) and o.journey.last_visit is None for o in orders)
 
 
 def test_customers_exist_from_their_first_order(merchant: Merchant, now: datetime) -> None:
     shop = merchant.shop
-    order = next(o for o in reversed(shop.orders_until(now))
-                 if o.customer_id and o.customer_order_index == 1 and not o.test)
+    order = next(
+        o
+        for o in reversed(shop.orders_until(now))
+        if o.customer_id and o.customer_order_index == 1 and not o.test
+    )
     customer = shop.customer(order.customer_id)
     assert customer.created_at == order.created_at
     assert customer.number_of_orders(now) >= 1

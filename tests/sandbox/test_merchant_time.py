@@ -30,10 +30,10 @@ def _bounds(merchant: Merchant, ad_id: str, day: date) -> tuple[datetime, dateti
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), offset=st.integers(0, 44),
-       seconds=st.integers(-3 * 3600, 40 * 86400))
-def test_hours_always_sum_exactly_to_the_day(merchant: Merchant, today: date, data: st.DataObject,
-                                             offset: int, seconds: int) -> None:
+@given(data=st.data(), offset=st.integers(0, 44), seconds=st.integers(-3 * 3600, 40 * 86400))
+def test_hours_always_sum_exactly_to_the_day(
+    merchant: Merchant, today: date, data: st.DataObject, offset: int, seconds: int
+) -> None:
     # given any ad, any day of its history and any moment around or after that day
     ad = data.draw(st.sampled_from(merchant.tree.ads))
     day = today - timedelta(days=offset)
@@ -49,14 +49,16 @@ def test_hours_always_sum_exactly_to_the_day(merchant: Merchant, today: date, da
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.data(), moments=st.lists(st.integers(0, 86399), min_size=2, max_size=6))
-def test_today_is_a_running_total_that_only_grows(merchant: Merchant, today: date,
-                                                  data: st.DataObject,
-                                                  moments: list[int]) -> None:
+def test_today_is_a_running_total_that_only_grows(
+    merchant: Merchant, today: date, data: st.DataObject, moments: list[int]
+) -> None:
     # given an ad and several moments during "today" in its account's time zone
     ad = data.draw(st.sampled_from(merchant.tree.ads))
     start, end = _bounds(merchant, ad.external_id, today)
-    seen = [merchant.ad_totals(ad.external_id, today, start + timedelta(seconds=s))
-            for s in sorted(moments)]
+    seen = [
+        merchant.ad_totals(ad.external_id, today, start + timedelta(seconds=s))
+        for s in sorted(moments)
+    ]
     # then spend, impressions and clicks never go down within the day
     for before, after in itertools.pairwise(seen):
         assert before.spend <= after.spend
@@ -66,7 +68,10 @@ def test_today_is_a_running_total_that_only_grows(merchant: Merchant, today: dat
     closed = merchant.ad_totals(ad.external_id, today, end)
     later = merchant.ad_totals(ad.external_id, today, end + timedelta(days=60))
     assert (closed.spend, closed.impressions, closed.clicks) == (
-        later.spend, later.impressions, later.clicks)
+        later.spend,
+        later.impressions,
+        later.clicks,
+    )
     assert seen[-1].spend <= closed.spend
 
 
@@ -78,9 +83,9 @@ def test_nothing_is_reported_before_the_day_starts(merchant: Merchant, today: da
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data(), offset=st.integers(1, 40), extra=st.integers(0, 30 * 86400))
-def test_conversions_are_final_after_the_window(merchant: Merchant, today: date,
-                                                data: st.DataObject, offset: int,
-                                                extra: int) -> None:
+def test_conversions_are_final_after_the_window(
+    merchant: Merchant, today: date, data: st.DataObject, offset: int, extra: int
+) -> None:
     # given an ad-day and the moment its restatement window closes (7 days Google, 28 Meta)
     ad = data.draw(st.sampled_from(merchant.tree.ads))
     day = today - timedelta(days=offset)
@@ -95,15 +100,16 @@ def test_conversions_are_final_after_the_window(merchant: Merchant, today: date,
     assert not merchant.is_final(ad.external_id, day, final_at - timedelta(seconds=1))
 
 
-def test_conversions_move_up_and_down_inside_the_window(merchant: Merchant,
-                                                        today: date) -> None:
+def test_conversions_move_up_and_down_inside_the_window(merchant: Merchant, today: date) -> None:
     # given every ad's conversions for one past day, asked once per day after it ended
     day = today - timedelta(days=30)
     ups = downs = changed_after_final = 0
     for ad in merchant.tree.ads:
         end = _bounds(merchant, ad.external_id, day)[1]
-        series = [merchant.ad_totals(ad.external_id, day, end + timedelta(days=k, hours=1))
-                  for k in range(0, 31)]
+        series = [
+            merchant.ad_totals(ad.external_id, day, end + timedelta(days=k, hours=1))
+            for k in range(0, 31)
+        ]
         values = [t.conversions for t in series]
         ups += sum(b > a for a, b in itertools.pairwise(values))
         downs += sum(b < a for a, b in itertools.pairwise(values))
@@ -118,14 +124,17 @@ def test_conversions_move_up_and_down_inside_the_window(merchant: Merchant,
     assert changed_after_final == 0
 
 
-def test_meta_keeps_adjusting_after_a_week_but_google_does_not(merchant: Merchant,
-                                                               today: date) -> None:
+def test_meta_keeps_adjusting_after_a_week_but_google_does_not(
+    merchant: Merchant, today: date
+) -> None:
     day = today - timedelta(days=40)
     moved = {"meta": 0, "google": 0}
     for ad in merchant.tree.ads:
         end = _bounds(merchant, ad.external_id, day)[1]
-        values = {merchant.ad_totals(ad.external_id, day, end + timedelta(days=k, hours=2))
-                  .conversions for k in range(8, 28)}
+        values = {
+            merchant.ad_totals(ad.external_id, day, end + timedelta(days=k, hours=2)).conversions
+            for k in range(8, 28)
+        }
         moved[ad.provider] += len(values) - 1
     assert moved["google"] == 0
     assert moved["meta"] > 0

@@ -24,12 +24,15 @@ def storefront(merchant: Merchant) -> Storefront:
 
 
 @pytest.fixture(scope="module")
-def history(storefront: Storefront, merchant: Merchant,
-            now: datetime) -> list[tuple[Browser, list[PixelRequest]]]:
+def history(
+    storefront: Storefront, merchant: Merchant, now: datetime
+) -> list[tuple[Browser, list[PixelRequest]]]:
     """Every browser of the last ten days up to `now`, with the requests its pixel sent."""
     start = local_date(now, "America/New_York") - timedelta(days=9)
-    return [(b, storefront.requests(KEY, b, now))
-            for b in storefront.browsers(start, local_date(now, "America/New_York"), now)]
+    return [
+        (b, storefront.requests(KEY, b, now))
+        for b in storefront.browsers(start, local_date(now, "America/New_York"), now)
+    ]
 
 
 def _payloads(requests: list[PixelRequest]) -> list[dict]:
@@ -46,8 +49,11 @@ def test_each_buyer_walks_the_order_journey_to_the_purchase(history) -> None:
         if journey is not None and journey.last_visit is not None:
             assert browser.visits[-1] is journey.last_visit
             assert journey.first_visit in browser.visits
-        views = {(p["url"], p["referrer"], datetime.fromisoformat(p["timestamp"]))
-                 for p in sent if p["event"] == "page_view"}
+        views = {
+            (p["url"], p["referrer"], datetime.fromisoformat(p["timestamp"]))
+            for p in sent
+            if p["event"] == "page_view"
+        }
         for visit in browser.visits:
             assert (visit.landing_page, visit.referrer_url, visit.occurred_at) in views
         # Then it added to cart before the order, and the Thank you page sent the purchase
@@ -59,7 +65,10 @@ def test_each_buyer_walks_the_order_journey_to_the_purchase(history) -> None:
         assert "add_to_cart" in [p["event"] for p in browsing]
         assert thank_you["event"] == "page_view" and thank_you["url"].endswith("/thank-you")
         assert (purchase["event"], purchase["order_id"], purchase["url"]) == (
-            "purchase", order_identity(order), thank_you["url"])
+            "purchase",
+            order_identity(order),
+            thank_you["url"],
+        )
         assert order.created_at < times[-1] < order.created_at + timedelta(seconds=5)
         # And all of it under one browser id
         assert {p["anonymous_id"] for p in sent} == {browser.anonymous_id}
@@ -106,37 +115,55 @@ def test_every_request_is_taken_by_the_collector_as_it_was_sent(history) -> None
         for shopify_event, request in zip(browser.events, sent, strict=False):
             payload = json.loads(request.body)
             # When the collector checks the body as of the moment it arrived
-            [event] = parse_payload(request.body.encode(), max_events=1,
-                                    now=request.received_at).events
+            [event] = parse_payload(
+                request.body.encode(), max_events=1, now=request.received_at
+            ).events
             # Then it keeps every field as sent, and the UTMs come from the landing URL
-            assert (event.workspace_key, event.event_id, event.anonymous_id, event.event,
-                    event.url, event.referrer, event.order_id) == (
-                payload["workspace_key"], payload["event_id"], payload["anonymous_id"],
-                payload["event"], payload["url"], payload["referrer"], payload.get("order_id"))
-            assert event.occurred_at == datetime.fromisoformat(payload["timestamp"]) \
-                == shopify_event.timestamp  # Shopify's time, to the millisecond
+            assert (
+                event.workspace_key,
+                event.event_id,
+                event.anonymous_id,
+                event.event,
+                event.url,
+                event.referrer,
+                event.order_id,
+            ) == (
+                payload["workspace_key"],
+                payload["event_id"],
+                payload["anonymous_id"],
+                payload["event"],
+                payload["url"],
+                payload["referrer"],
+                payload.get("order_id"),
+            )
+            assert (
+                event.occurred_at
+                == datetime.fromisoformat(payload["timestamp"])
+                == shopify_event.timestamp
+            )  # Shopify's time, to the millisecond
             assert timedelta(0) < request.received_at - event.occurred_at < timedelta(seconds=1)
             visit = next((v for v in browser.visits if v.landing_page == payload["url"]), None)
             if visit is not None and visit.utm is not None:
                 assert (event.utm["utm_campaign"], event.utm["utm_content"]) == (
-                    visit.utm.campaign, visit.utm.content)
+                    visit.utm.campaign,
+                    visit.utm.content,
+                )
 
 
 def test_the_body_is_what_the_pixel_sends(history) -> None:
     # The custom pixel's request: these fields in this order, a purchase adds order_id, a
     # timestamp as Date.toISOString writes it, JSON without spaces (the JavaScript itself
     # is run against the same Shopify events in test_storefront_pixel_js.py)
-    fields = ["workspace_key", "event_id", "anonymous_id", "event", "url", "referrer",
-              "timestamp"]
+    fields = ["workspace_key", "event_id", "anonymous_id", "event", "url", "referrer", "timestamp"]
     for _, sent in history:
         for request in sent:
             payload = json.loads(request.body)
-            assert list(payload) == fields + (["order_id"] if payload["event"] == "purchase"
-                                              else [])
+            assert list(payload) == fields + (
+                ["order_id"] if payload["event"] == "purchase" else []
+            )
             assert payload["timestamp"].endswith("Z") and len(payload["timestamp"]) == 24
             assert payload["event_id"].startswith("sh-") and len(payload["event_id"]) <= 64
-            assert request.body == json.dumps(payload, separators=(",", ":"),
-                                              ensure_ascii=False)
+            assert request.body == json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 def test_the_same_merchant_sends_the_same_history(knobs, now: datetime) -> None:
@@ -145,14 +172,16 @@ def test_the_same_merchant_sends_the_same_history(knobs, now: datetime) -> None:
 
     def bodies(merchant: Merchant, as_of: datetime) -> list[str]:
         front = Storefront(merchant)
-        return [r.body for b in front.browsers(day, day, as_of)
-                for r in front.requests(KEY, b, as_of)]
+        return [
+            r.body for b in front.browsers(day, day, as_of) for r in front.requests(KEY, b, as_of)
+        ]
 
     same = bodies(Merchant(**knobs), now)
     assert same == bodies(Merchant(**knobs), now)
     other = bodies(Merchant(**{**knobs, "seed": 8}), now)
-    assert not {json.loads(b)["event_id"] for b in same} & {json.loads(b)["event_id"]
-                                                            for b in other}
+    assert not {json.loads(b)["event_id"] for b in same} & {
+        json.loads(b)["event_id"] for b in other
+    }
 
 
 def test_a_later_replay_only_adds(merchant: Merchant, now: datetime, today: date) -> None:
@@ -160,15 +189,18 @@ def test_a_later_replay_only_adds(merchant: Merchant, now: datetime, today: date
     front = Storefront(merchant)
 
     def sent(as_of: datetime) -> dict[str, str]:
-        return {json.loads(r.body)["event_id"]: r.body
-                for b in front.browsers(today - timedelta(days=1), today, as_of)
-                for r in front.requests(KEY, b, as_of)}
+        return {
+            json.loads(r.body)["event_id"]: r.body
+            for b in front.browsers(today - timedelta(days=1), today, as_of)
+            for r in front.requests(KEY, b, as_of)
+        }
 
     afternoon, evening = sent(now), sent(now + timedelta(hours=5))
     # Then nothing reached the collector after it was asked, and the evening's history holds
     # the afternoon's, unchanged: a replay later stores only what is new
-    assert all(datetime.fromisoformat(json.loads(b)["timestamp"]) <= now
-               for b in afternoon.values())
+    assert all(
+        datetime.fromisoformat(json.loads(b)["timestamp"]) <= now for b in afternoon.values()
+    )
     assert len(evening) > len(afternoon)
     assert {k: evening[k] for k in afternoon} == afternoon
 

@@ -65,8 +65,14 @@ const browsers = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
 
 def test_the_custom_pixel_sends_exactly_the_storefronts_requests(tmp_path: Path) -> None:
     # Given a day of the storefront: buyers (one with a return visit) and browsers who left
-    merchant = Merchant(seed=11, ads=12, campaigns=4, days=10, orders_per_day=12,
-                        today=datetime(2026, 11, 20).date())
+    merchant = Merchant(
+        seed=11,
+        ads=12,
+        campaigns=4,
+        days=10,
+        orders_per_day=12,
+        today=datetime(2026, 11, 20).date(),
+    )
     front = Storefront(merchant)
     day = local_date(datetime(2026, 11, 19, 18, tzinfo=UTC), "America/New_York")
     browsers = list(front.browsers(day, day, LATER))
@@ -78,11 +84,21 @@ def test_the_custom_pixel_sends_exactly_the_storefronts_requests(tmp_path: Path)
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS)
     events = tmp_path / "events.json"
-    events.write_text(json.dumps([
-        {"anonymous_id": b.anonymous_id, "events": [e.standard_event() for e in b.events]}
-        for b in browsers]))
-    answer = subprocess.run([NODE, str(harness), str(pixel), str(events)], capture_output=True,
-                            text=True, timeout=60, check=True)
+    events.write_text(
+        json.dumps(
+            [
+                {"anonymous_id": b.anonymous_id, "events": [e.standard_event() for e in b.events]}
+                for b in browsers
+            ]
+        )
+    )
+    answer = subprocess.run(
+        [NODE, str(harness), str(pixel), str(events)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     ran = json.loads(answer.stdout)
     # Then it sent the storefront's bodies, byte for byte, one beacon per event, to the
     # collector, and complained about nothing
@@ -90,21 +106,27 @@ def test_the_custom_pixel_sends_exactly_the_storefronts_requests(tmp_path: Path)
     for browser, result in zip(browsers, ran, strict=True):
         assert result["warnings"] == []
         assert [s["url"] for s in result["sent"]] == [f"{ENDPOINT}/v1/pixel-events"] * len(
-            browser.events)
+            browser.events
+        )
         assert [s["body"] for s in result["sent"]] == [
-            r.body for r in front.requests(KEY, browser, LATER)]
+            r.body for r in front.requests(KEY, browser, LATER)
+        ]
 
 
 def test_standard_events_carry_what_the_pixel_reads() -> None:
-    merchant = Merchant(seed=11, ads=12, campaigns=4, days=10, orders_per_day=12,
-                        today=datetime(2026, 11, 20).date())
+    merchant = Merchant(
+        seed=11,
+        ads=12,
+        campaigns=4,
+        days=10,
+        orders_per_day=12,
+        today=datetime(2026, 11, 20).date(),
+    )
     front = Storefront(merchant)
     order = merchant.shop.orders_until(datetime(2026, 11, 20, tzinfo=UTC))[-1]
     buyer = front.buyer(order)
     *_, completed = [e.standard_event() for e in buyer.events]
     assert completed["name"] == "checkout_completed"
-    assert completed["data"]["checkout"]["order"]["id"].startswith(
-        "gid://shopify/OrderIdentity/")
+    assert completed["data"]["checkout"]["order"]["id"].startswith("gid://shopify/OrderIdentity/")
     assert completed["context"]["document"]["location"]["href"].endswith("/thank-you")
-    assert datetime.fromisoformat(completed["timestamp"]) - order.created_at < timedelta(
-        seconds=5)
+    assert datetime.fromisoformat(completed["timestamp"]) - order.created_at < timedelta(seconds=5)

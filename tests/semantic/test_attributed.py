@@ -14,7 +14,7 @@ from table_rows import read
 
 from metricx.attribution.compute import attribute_workspace
 from metricx.attribution.models import MODELS
-from metricx.services.metrics import run_query
+from metricx.semantic.engine import run_query
 
 CREDITS = """
     WITH RECURSIVE up AS (
@@ -41,35 +41,59 @@ def credits_reference(synced):
     return workspace_id, read(CREDITS, ws=workspace_id)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(model=st.sampled_from(MODELS), window=st.sampled_from([1, 7, 14, 28, None]),
-       mode=st.sampled_from(["cash", "accrual"]), start_offset=st.integers(0, 11),
-       length=st.integers(1, 12),
-       dimensions=st.sampled_from([[], ["provider"], ["campaign"], ["provider", "campaign"]]),
-       provider=st.sampled_from([None, ["meta"], ["google"]]))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    model=st.sampled_from(MODELS),
+    window=st.sampled_from([1, 7, 14, 28, None]),
+    mode=st.sampled_from(["cash", "accrual"]),
+    start_offset=st.integers(0, 11),
+    length=st.integers(1, 12),
+    dimensions=st.sampled_from([[], ["provider"], ["campaign"], ["provider", "campaign"]]),
+    provider=st.sampled_from([None, ["meta"], ["google"]]),
+)
 def test_attributed_metrics_equal_the_stored_credits_summed_independently(
-        credits_reference, model, window, mode, start_offset, length, dimensions, provider):
+    credits_reference, model, window, mode, start_offset, length, dimensions, provider
+):
     # Given the sandbox attributed, and a random setting, range, split and filter
     workspace_id, credits = credits_reference
     start = FIRST + timedelta(days=start_offset)
     end = min(LAST, start + timedelta(days=length - 1))
     # When the metric service answers
-    result = run_query(workspace_id, {
-        "metrics": ["attributed_orders", "attributed_revenue", "nc_attributed_revenue",
-                    "attributed_roas", "spend"],
-        "time_range": {"start": str(start), "end": str(end)}, "dimensions": dimensions,
-        "filters": {"provider": provider},
-        "attribution": {"model": model, "window_days": window, "mode": mode}})
+    result = run_query(
+        workspace_id,
+        {
+            "metrics": [
+                "attributed_orders",
+                "attributed_revenue",
+                "nc_attributed_revenue",
+                "attributed_roas",
+                "spend",
+            ],
+            "time_range": {"start": str(start), "end": str(end)},
+            "dimensions": dimensions,
+            "filters": {"provider": provider},
+            "attribution": {"model": model, "window_days": window, "mode": mode},
+        },
+    )
     # Then each row equals the reference's own sums of the raw credit rows
-    rows = credits[(credits.model == model) & (credits.window_days == (window or 0))
-                   & (credits["mode"] == mode) & (credits.day >= start) & (credits.day <= end)]
+    rows = credits[
+        (credits.model == model)
+        & (credits.window_days == (window or 0))
+        & (credits["mode"] == mode)
+        & (credits.day >= start)
+        & (credits.day <= end)
+    ]
     if provider:
         rows = rows[rows.provider.isin(provider)]
     rows = rows.assign(nc=rows.revenue.where(rows.first_order, 0.0))
     keys = [d if d == "provider" else f"{d}_id" for d in dimensions]
-    want = (rows.groupby(keys)[["credit", "revenue", "nc"]].sum() if keys
-            else rows[["credit", "revenue", "nc"]].sum().to_frame().T)
+    want = (
+        rows.groupby(keys)[["credit", "revenue", "nc"]].sum()
+        if keys
+        else rows[["credit", "revenue", "nc"]].sum().to_frame().T
+    )
     got = result.frame.set_index(keys) if keys else result.frame
     for key in want.index:
         mine = got.loc[key] if keys else got.iloc[0]
@@ -83,15 +107,22 @@ def test_attributed_metrics_equal_the_stored_credits_summed_independently(
 
 
 def test_attributed_and_platform_figures_split_by_ad_keep_campaign_level_credits_apart(
-        credits_reference):
+    credits_reference,
+):
     # Given credits, some to campaigns named only by utm_campaign
     workspace_id, credits = credits_reference
-    chosen = credits[(credits.model == "last_click") & (credits.window_days == 28)
-                     & (credits["mode"] == "cash")]
+    chosen = credits[
+        (credits.model == "last_click") & (credits.window_days == 28) & (credits["mode"] == "cash")
+    ]
     # When split by ad
-    result = run_query(workspace_id, {
-        "metrics": ["attributed_orders"], "dimensions": ["ad"],
-        "time_range": {"start": str(FIRST), "end": str(LAST)}})
+    result = run_query(
+        workspace_id,
+        {
+            "metrics": ["attributed_orders"],
+            "dimensions": ["ad"],
+            "time_range": {"start": str(FIRST), "end": str(LAST)},
+        },
+    )
     # Then the ads' credits and the "(unknown)" ad row add up to every credit in the range
     in_range = chosen[(chosen.day >= FIRST) & (chosen.day <= LAST)]
     assert result.frame["attributed_orders"].sum() == pytest.approx(in_range.credit.sum())

@@ -1,4 +1,4 @@
-"""The metric catalogue: complete, self-describing, and the one place ratio arithmetic lives."""
+"""The metric catalogue: complete, self-describing, its formulas expression trees."""
 
 from __future__ import annotations
 
@@ -11,31 +11,71 @@ from hypothesis import strategies as st
 
 from metricx.errors import InvalidInputError
 from metricx.semantic.catalogue import (
+    FACTS,
     METRICS,
-    Difference,
-    MissingBaseSumError,
-    Ratio,
     UnknownMetricError,
     base_metrics_for,
     compute,
+    facts_for,
     format_value,
     get_metric,
     is_store_level,
     needs_attribution,
     sources_of,
 )
+from metricx.semantic.evaluate import MissingBaseSumError
+from metricx.semantic.expression import Binary, Number, Ref, refs
 
 DESIGN_METRICS = [
-    "spend", "impressions", "clicks", "conversions", "conversion_value", "leads", "cpc", "cpm",
-    "ctr", "cvr", "cpa", "roas", "attributed_orders", "attributed_revenue", "attributed_roas",
-    "nc_roas", "orders", "store_revenue", "net_sales", "refunds", "new_customers", "cogs",
-    "gross_profit", "mer", "ncpa", "poas", "aov", "cpl",
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+    "leads",
+    "cpc",
+    "cpm",
+    "ctr",
+    "cvr",
+    "cpa",
+    "roas",
+    "attributed_orders",
+    "attributed_revenue",
+    "attributed_roas",
+    "nc_roas",
+    "orders",
+    "store_revenue",
+    "net_sales",
+    "refunds",
+    "new_customers",
+    "cogs",
+    "gross_profit",
+    "mer",
+    "ncpa",
+    "poas",
+    "aov",
+    "cpl",
 ]
-RATIO_METRICS = [m for m in METRICS.values() if isinstance(m.formula, Ratio)]
+
+
+def ratio_of_base_sums(formula) -> tuple[str, str, Decimal] | None:
+    """(numerator, denominator, scale) of `a / b` or `a × scale / b` over base sums."""
+    if not (isinstance(formula, Binary) and formula.op == "/"):
+        return None
+    top, scale = formula.left, Decimal(1)
+    if isinstance(top, Binary) and top.op == "*" and isinstance(top.right, Number):
+        top, scale = top.left, top.right.value
+    parts = (top, formula.right)
+    if not all(isinstance(p, Ref) and METRICS[p.name].is_base for p in parts):
+        return None
+    return top.name, formula.right.name, scale
+
+
+RATIO_METRICS = [m for m in METRICS.values() if ratio_of_base_sums(m.formula)]
 
 
 def test_every_metric_of_the_design_table_is_in_the_catalogue() -> None:
-    # given the metric table of DESIGN.md / when looking each id up / then it is there
+    # given the metric table of docs/design.md / when looking each id up / then it is there
     assert set(DESIGN_METRICS) <= set(METRICS)
     assert [get_metric(m).id for m in DESIGN_METRICS] == DESIGN_METRICS
 
@@ -48,9 +88,9 @@ def test_each_metric_describes_itself_in_one_line(metric) -> None:
     assert metric.unit in ("currency", "count", "ratio", "percent")
     assert metric.source in ("ads", "store", "attribution", "finance")
     assert metric.higher_is_better in (True, False, None)
-    # and a derived metric is built only from metrics that exist
+    # and a derived metric is built only from metrics and raw store sums that exist
     if metric.formula is not None:
-        assert all(part in METRICS for part in metric.formula.inputs)
+        assert all(part in METRICS or part in FACTS for part in refs(metric.formula))
 
 
 def test_definitions_say_the_things_merchants_get_wrong() -> None:
@@ -62,12 +102,16 @@ def test_definitions_say_the_things_merchants_get_wrong() -> None:
         assert "platform-reported" in get_metric(metric_id).definition, metric_id
 
 
-def test_formulas_are_structure_a_compiler_can_read() -> None:
-    assert get_metric("cpm").formula == Ratio("spend", "impressions", Decimal(1000))
-    assert get_metric("ctr").formula == Ratio("clicks", "impressions", Decimal(1))
+def test_formulas_are_expression_trees_the_evaluator_reads() -> None:
+    assert get_metric("cpm").formula == Binary(
+        "/", Binary("*", Ref("spend"), Number(Decimal(1000))), Ref("impressions")
+    )
+    assert get_metric("ctr").formula == Binary("/", Ref("clicks"), Ref("impressions"))
     assert get_metric("ctr").unit == "percent"
-    assert get_metric("mer").formula == Ratio("store_revenue", "spend", Decimal(1))
-    assert get_metric("gross_profit").formula == Difference("net_sales", "cogs")
+    assert get_metric("mer").formula == Ref("store_revenue") / Ref("spend")
+    assert get_metric("gross_profit").formula == Ref("net_sales") - Ref("cogs")
+    assert get_metric("net_sales").formula == Ref("gross") - Ref("discounts") - Ref("refunds")
+    assert get_metric("store_revenue").formula == Ref("net_sales") + Ref("shipping")
     assert get_metric("spend").is_base and not get_metric("cpc").is_base
 
 
@@ -82,13 +126,24 @@ def test_unknown_metric_error_suggests_close_matches() -> None:
         get_metric("zzzz")
 
 
-def test_base_metrics_are_the_sums_a_set_of_metrics_needs() -> None:
+def test_base_metrics_are_the_metrics_a_set_of_metrics_is_built_from() -> None:
     assert base_metrics_for(["cpc", "roas"]) == ("spend", "clicks", "conversion_value")
-    assert base_metrics_for(["gross_profit", "aov"]) == ("orders", "store_revenue", "net_sales",
-                                                          "cogs")
+    assert base_metrics_for(["gross_profit", "aov"]) == (
+        "orders",
+        "store_revenue",
+        "net_sales",
+        "refunds",
+        "cogs",
+    )
     assert base_metrics_for(["nc_roas"]) == ("spend", "nc_attributed_revenue")
     assert base_metrics_for(["spend", "cpc", "cpm"]) == ("spend", "impressions", "clicks")
     assert base_metrics_for([]) == ()
+
+
+def test_facts_are_the_sums_the_engine_fetches() -> None:
+    assert facts_for(["cpc", "roas"]) == ("spend", "clicks", "conversion_value")
+    assert facts_for(["gross_profit"]) == ("refunds", "cogs", "gross", "discounts")
+    assert facts_for([]) == ()
 
 
 def test_sources_tell_which_metrics_need_attribution_or_stay_store_level() -> None:
@@ -113,13 +168,18 @@ def test_compute_gives_none_for_zero_denominators_and_missing_data() -> None:
     assert compute("cpc", {"spend": Decimal(5), "clicks": 0}) is None
     assert compute("roas", {"spend": 0, "conversion_value": Decimal(10)}) is None
     assert compute("cpc", {"spend": None, "clicks": 3}) is None
-    assert compute("gross_profit", {"net_sales": Decimal(10), "cogs": None}) is None
+    assert (
+        compute("gross_profit", {"gross": Decimal(10), "discounts": 0, "refunds": 0, "cogs": None})
+        is None
+    )
     # zero over something is a real zero, not missing
     assert compute("ctr", {"clicks": 0, "impressions": 100}) == 0
 
 
 def test_compute_differences_and_float_inputs() -> None:
-    assert compute("gross_profit", {"net_sales": Decimal("80"), "cogs": 100}) == Decimal(-20)
+    assert compute(
+        "gross_profit", {"gross": Decimal("90"), "discounts": 10, "refunds": 0, "cogs": 100}
+    ) == Decimal(-20)
     assert compute("cpc", {"spend": 0.3, "clicks": 3}) == Decimal("0.1")
 
 
@@ -139,16 +199,15 @@ _sums = st.one_of(
 @given(metric=st.sampled_from(RATIO_METRICS), numerator=_sums, denominator=_sums)
 def test_compute_equals_numerator_over_denominator_of_the_sums(metric, numerator, denominator):
     # given any sums for a ratio metric's numerator and denominator
-    formula = metric.formula
-    sums = {b: Decimal(7) for b in base_metrics_for([metric.id])}
-    sums |= {formula.numerator: numerator, formula.denominator: denominator}
+    top, bottom, scale = ratio_of_base_sums(metric.formula)
+    sums = {top: numerator, bottom: denominator}
     # when computing it
     value = compute(metric.id, sums)
     # then it is scale × numerator ÷ denominator, or None when the denominator is zero
     if denominator == 0:
         assert value is None
     else:
-        exact = Fraction(numerator) * Fraction(formula.scale) / Fraction(denominator)
+        exact = Fraction(numerator) * Fraction(scale) / Fraction(denominator)
         assert abs(Fraction(value) - exact) <= abs(exact) * Fraction(1, 10**20)
 
 

@@ -124,7 +124,7 @@ def test_phrases_that_cannot_be_resolved_say_why(phrase, words) -> None:
 @pytest.mark.parametrize(
     ("kind", "time_range", "expected"),
     [
-        # DESIGN.md's example: this week (Mon..Wed) vs last week, taken whole
+        # docs/design.md's example: this week (Mon..Wed) vs last week, taken whole
         ("previous_week", span("2026-11-23", "2026-11-25"), span("2026-11-16", "2026-11-22")),
         ("vs last week", span("2026-11-23", "2026-11-25"), span("2026-11-16", "2026-11-22")),
         ("previous_period", span("2026-11-23", "2026-11-25"), span("2026-11-20", "2026-11-22")),
@@ -140,12 +140,15 @@ def test_comparison_periods(kind, time_range, expected) -> None:
     assert compare_range_for(kind, time_range) == expected
 
 
-@pytest.mark.parametrize(("resolve", "words"), [
-    (lambda: resolve_phrase("since 1999", WEDNESDAY), "1999-01-01 is outside the dates"),
-    (lambda: resolve_phrase("0001-01-01 to 2026-11-01", WEDNESDAY), "0001-01-01 is outside"),
-    (lambda: resolve_phrase("yesterday", date(2000, 1, 1)), "1999-12-31 is outside"),
-    (lambda: compare_range_for("previous_year", span("2000-03-01")), "1999-03-01 is outside"),
-])
+@pytest.mark.parametrize(
+    ("resolve", "words"),
+    [
+        (lambda: resolve_phrase("since 1999", WEDNESDAY), "1999-01-01 is outside the dates"),
+        (lambda: resolve_phrase("0001-01-01 to 2026-11-01", WEDNESDAY), "0001-01-01 is outside"),
+        (lambda: resolve_phrase("yesterday", date(2000, 1, 1)), "1999-12-31 is outside"),
+        (lambda: compare_range_for("previous_year", span("2000-03-01")), "1999-03-01 is outside"),
+    ],
+)
 def test_a_phrase_reaching_outside_2000_to_2100_says_so(resolve, words) -> None:
     # (year 1 east of UTC, or 9999, once overflowed the day's UTC bounds)
     with pytest.raises(DatePhraseError) as caught:
@@ -260,13 +263,24 @@ def test_previous_year_keeps_the_calendar_dates(start, length) -> None:
     earlier = compare_range_for("previous_year", current)
     for now, then in ((current.start, earlier.start), (current.end, earlier.end)):
         assert then.year == now.year - 1
-        assert (then.month, then.day) == ((2, 28) if (now.month, now.day) == (2, 29)
-                                          else (now.month, now.day))
+        assert (then.month, then.day) == (
+            (2, 28) if (now.month, now.day) == (2, 29) else (now.month, now.day)
+        )
 
 
 @settings(max_examples=100, deadline=None)
-@given(day=days, tz=st.sampled_from(["Europe/Berlin", "America/New_York", "America/Santiago",
-                                     "Australia/Lord_Howe", "Asia/Kolkata"]))
+@given(
+    day=days,
+    tz=st.sampled_from(
+        [
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Santiago",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+        ]
+    ),
+)
 def test_consecutive_days_tile_utc_time_without_gaps(day, tz) -> None:
     today_bounds = utc_bounds(span(day.isoformat()), tz)
     tomorrow = day + timedelta(days=1)

@@ -26,8 +26,8 @@ from metricx.db import transaction
 from metricx.models import Connection
 from metricx.semantic.compiler import Shape, ad_source
 from metricx.semantic.dates import compare_range_for, utc_bounds
+from metricx.semantic.engine import MetricsResult, run_query
 from metricx.semantic.query import SemanticQuery, TimeRange
-from metricx.services.metrics import MetricsResult, run_query
 from metricx.sync import rollup, shopify, snapshots
 from metricx.sync.entities import upsert_entities
 from metricx.totals import Totals
@@ -82,10 +82,19 @@ def _ad_rows(provider: str, day: date) -> list[Row]:
     rows = []
     for i, at in enumerate(starts):
         converts = (i % 4 == 2) if provider == "google" else at == starts[-1]
-        rows.append(Row(provider, at, Totals(
-            spend=Decimal(i % 7 + 1), impressions=10 * (i % 5 + 1), clicks=i % 3,
-            conversions=Decimal(3 if converts else 0),
-            conversion_value=Decimal(45 if converts else 0))))
+        rows.append(
+            Row(
+                provider,
+                at,
+                Totals(
+                    spend=Decimal(i % 7 + 1),
+                    impressions=10 * (i % 5 + 1),
+                    clicks=i % 3,
+                    conversions=Decimal(3 if converts else 0),
+                    conversion_value=Decimal(45 if converts else 0),
+                ),
+            )
+        )
     return rows
 
 
@@ -106,15 +115,32 @@ def _ad(admin, workspace_id: int, provider: str, account: str) -> int:
 
     connection = add_connection(admin, provider, account, "tok")
     with transaction() as session:
-        session.execute(update(Connection).where(Connection.id == connection.id)
-                        .values(currency="USD", timezone=TZ))
-        ids = upsert_entities(session, workspace_id, connection.id, [
-            EntityRecord("account", f"{provider}1", None, f"{provider} account", "ACTIVE",
-                         None, None),
-            EntityRecord("campaign", f"{provider}2", f"{provider}1", f"{provider} campaign",
-                         "ACTIVE", None, None),
-            EntityRecord("adset", f"{provider}3", f"{provider}2", "Set", "ACTIVE", None, None),
-            EntityRecord("ad", f"{provider}4", f"{provider}3", "Ad", "ACTIVE", None, None)])
+        session.execute(
+            update(Connection)
+            .where(Connection.id == connection.id)
+            .values(currency="USD", timezone=TZ)
+        )
+        ids = upsert_entities(
+            session,
+            workspace_id,
+            connection.id,
+            [
+                EntityRecord(
+                    "account", f"{provider}1", None, f"{provider} account", "ACTIVE", None, None
+                ),
+                EntityRecord(
+                    "campaign",
+                    f"{provider}2",
+                    f"{provider}1",
+                    f"{provider} campaign",
+                    "ACTIVE",
+                    None,
+                    None,
+                ),
+                EntityRecord("adset", f"{provider}3", f"{provider}2", "Set", "ACTIVE", None, None),
+                EntityRecord("ad", f"{provider}4", f"{provider}3", "Ad", "ACTIVE", None, None),
+            ],
+        )
     return ids[("ad", f"{provider}4")]
 
 
@@ -127,26 +153,62 @@ def shop(workspace, admin) -> Shop:
         ad = _ad(admin, workspace.id, provider, account)
         mine = [row for day in DAYS for row in _ad_rows(provider, day)]
         with transaction() as session:
-            snapshots.write_rows(session, [
-                (workspace.id, ad, row.start, "1h" if _local_day(row.start) == YESTERDAY
-                 else "15m", *row.totals.values()) for row in mine])
-            rollup.refresh(session, workspace.id, [ad], min(r.start for r in mine),
-                           max(r.start for r in mine) + QUARTER)
+            snapshots.write_rows(
+                session,
+                [
+                    (
+                        workspace.id,
+                        ad,
+                        row.start,
+                        "1h" if _local_day(row.start) == YESTERDAY else "15m",
+                        *row.totals.values(),
+                    )
+                    for row in mine
+                ],
+            )
+            rollup.refresh(
+                session,
+                workspace.id,
+                [ad],
+                min(r.start for r in mine),
+                max(r.start for r in mine) + QUARTER,
+            )
         rows += mine
     connection = add_connection(admin, "shopify", "acme.myshopify.com", "tok")
-    store = shopify.upsert_shop(workspace.id, connection.id,
-                                ShopInfo("acme.myshopify.com", "Acme", "USD", TZ))
+    store = shopify.upsert_shop(
+        workspace.id, connection.id, ShopInfo("acme.myshopify.com", "Acme", "USD", TZ)
+    )
     records = []
     for day in DAYS:
         for order in _orders(day):
             number = len(records)
-            refunds = (RefundRecord(f"r{number}", order.refunded_at, Decimal(order.refund)),
-                       ) if order.refunded_at else ()
-            records.append(OrderRecord(
-                str(number), f"#{number}", "USD", order.processed_at, order.processed_at,
-                order.processed_at, None, False, f"c{number}", Decimal(order.gross),
-                Decimal(1), Decimal(2), Decimal(0), Decimal(order.refund),
-                Decimal(order.gross + 1 - order.refund), (), refunds, None))
+            refunds = (
+                (RefundRecord(f"r{number}", order.refunded_at, Decimal(order.refund)),)
+                if order.refunded_at
+                else ()
+            )
+            records.append(
+                OrderRecord(
+                    str(number),
+                    f"#{number}",
+                    "USD",
+                    order.processed_at,
+                    order.processed_at,
+                    order.processed_at,
+                    None,
+                    False,
+                    f"c{number}",
+                    Decimal(order.gross),
+                    Decimal(1),
+                    Decimal(2),
+                    Decimal(0),
+                    Decimal(order.refund),
+                    Decimal(order.gross + 1 - order.refund),
+                    (),
+                    refunds,
+                    None,
+                )
+            )
             orders.append(order)
     shopify.write_orders(store, records)
     return Shop(workspace.id, rows, orders)
@@ -157,8 +219,14 @@ def cut_at(day: date, until: time | None) -> datetime:
     return utc_bounds(TimeRange(start=day, end=day, until=until), TZ)[1]
 
 
-def reference(shop: Shop, first: date, last: date, until: time | None,
-              before: bool = True, provider: str | None = None) -> dict[str, float]:
+def reference(
+    shop: Shop,
+    first: date,
+    last: date,
+    until: time | None,
+    before: bool = True,
+    provider: str | None = None,
+) -> dict[str, float]:
     """The sums of the rows of first..last that start before the cut (or, `before` False,
     those of the last day from the cut on): counted here, from what was written."""
     cut = cut_at(last, until)
@@ -179,9 +247,10 @@ def reference(shop: Shop, first: date, last: date, until: time | None,
 
 
 def ask(shop: Shop, metrics: list[str], time_range: TimeRange, **more) -> MetricsResult:
-    return run_query(shop.workspace_id, {"metrics": metrics,
-                                         "time_range": time_range.model_dump(mode="json"),
-                                         **more})
+    return run_query(
+        shop.workspace_id,
+        {"metrics": metrics, "time_range": time_range.model_dump(mode="json"), **more},
+    )
 
 
 def day_until(day: date, until: time | None) -> TimeRange:
@@ -191,10 +260,10 @@ def day_until(day: date, until: time | None) -> TimeRange:
 ADDITIVE = ["spend", "impressions", "clicks", "orders", "net_sales", "new_customers"]
 
 
-@pytest.mark.parametrize(("day", "quarters", "hours"), [(TODAY, 56, 14), (FALL, 60, 15),
-                                                         (SPRING, 52, 13)])
-def test_a_day_cut_at_14_counts_exactly_the_rows_before_14_local_time(
-        shop, day, quarters, hours):
+@pytest.mark.parametrize(
+    ("day", "quarters", "hours"), [(TODAY, 56, 14), (FALL, 60, 15), (SPRING, 52, 13)]
+)
+def test_a_day_cut_at_14_counts_exactly_the_rows_before_14_local_time(shop, day, quarters, hours):
     # Given a day with a row every quarter hour and an order every hour (on FALL 01:00 comes
     # twice, on SPRING 02:00 never)
     # When it is asked until 14:00
@@ -202,8 +271,18 @@ def test_a_day_cut_at_14_counts_exactly_the_rows_before_14_local_time(
     # Then exactly the quarters and orders before 14:00 New York time count
     row = result.frame.iloc[0]
     want = reference(shop, day, day, time(14))
-    assert len([r for r in shop.rows if r.provider == "google" and _local_day(r.start) == day
-                and r.start < cut_at(day, time(14))]) == quarters
+    assert (
+        len(
+            [
+                r
+                for r in shop.rows
+                if r.provider == "google"
+                and _local_day(r.start) == day
+                and r.start < cut_at(day, time(14))
+            ]
+        )
+        == quarters
+    )
     assert row["orders"] == want["orders"] == hours
     for metric in ADDITIVE:
         assert row[metric] == pytest.approx(want[metric]), metric
@@ -217,6 +296,7 @@ def test_an_hourly_row_counts_when_its_hour_starts_before_the_cut(shop):
     # When both are asked until 14:30
     yesterday = ask(shop, ["impressions"], day_until(YESTERDAY, time(14, 30)))
     today = ask(shop, ["impressions"], day_until(TODAY, time(14, 30)))
+
     # Then YESTERDAY counts 15 whole hours (14:00-15:00 starts before 14:30), TODAY 58
     # quarters
     def impressions(rows: int) -> float:
@@ -231,9 +311,14 @@ def test_today_so_far_compares_with_yesterday_up_to_the_same_time(shop):
     today = day_until(TODAY, time(14, 30))
     before = compare_range_for("previous_period", today)
     # When the service answers
-    result = run_query(shop.workspace_id, {
-        "metrics": ["spend", "orders", "cpc"], "time_range": today.model_dump(mode="json"),
-        "compare_range": before.model_dump(mode="json")})
+    result = run_query(
+        shop.workspace_id,
+        {
+            "metrics": ["spend", "orders", "cpc"],
+            "time_range": today.model_dump(mode="json"),
+            "compare_range": before.model_dump(mode="json"),
+        },
+    )
     # Then the comparison is yesterday until 14:30, and counts only what came before then
     assert before == day_until(YESTERDAY, time(14, 30))
     now, then = result.frame.iloc[0], result.compare_frame.iloc[0]
@@ -247,8 +332,7 @@ def test_today_so_far_compares_with_yesterday_up_to_the_same_time(shop):
 def test_whole_days_are_unchanged_without_until(shop):
     # Given two whole days (until None)
     days = TimeRange(start=YESTERDAY, end=TODAY)
-    query = SemanticQuery.parse({"metrics": ADDITIVE,
-                                 "time_range": days.model_dump(mode="json")})
+    query = SemanticQuery.parse({"metrics": ADDITIVE, "time_range": days.model_dump(mode="json")})
     # When asked, then they are read from the daily rollups, and count every row of both
     assert "until" not in query.time_range.model_dump(mode="json")
     assert ad_source(Shape.of(query)) != "hour"
@@ -273,7 +357,8 @@ def test_every_grain_and_split_counts_the_same_cut(shop, grain, dimensions):
     if grain == "day":
         today = frame[frame["day"] == str(TODAY)]
         assert today["spend"].sum() == pytest.approx(
-            reference(shop, TODAY, TODAY, time(9, 45))["spend"])
+            reference(shop, TODAY, TODAY, time(9, 45))["spend"]
+        )
     if grain == "hour":
         assert max(frame["hour"]) == f"{TODAY} 09:00"
 
@@ -289,8 +374,7 @@ def test_meta_conversions_cut_within_a_day_are_withheld_not_undercounted(shop):
     rows = by_platform.frame.set_index("provider")
     google = reference(shop, TODAY, TODAY, time(14), provider="google")
     assert rows.loc["google", "conversions"] == google["conversions"] > 0
-    assert rows.loc["google", "roas"] == pytest.approx(google["conversion_value"]
-                                                       / google["spend"])
+    assert rows.loc["google", "roas"] == pytest.approx(google["conversion_value"] / google["spend"])
     assert pd.isna(rows.loc["meta", "conversions"]) and pd.isna(rows.loc["meta", "roas"])
     assert pd.isna(total.frame["conversions"].iloc[0])
     # And spend, which Meta reports by the hour, still counts; the result says what is empty
@@ -306,18 +390,21 @@ def test_meta_conversions_count_when_the_cut_leaves_none_out(shop):
     span = day_until(TODAY, time(23, 50))
     # When conversions are asked, then every one counts and nothing is withheld
     result = ask(shop, ["conversions"], span)
-    assert result.frame["conversions"].iloc[0] == reference(
-        shop, TODAY, TODAY, None)["conversions"]
+    assert result.frame["conversions"].iloc[0] == reference(shop, TODAY, TODAY, None)["conversions"]
     assert result.withheld == {}
     # And by the hour nothing is withheld either: each hour shown is whole
     hourly = ask(shop, ["conversions"], day_until(TODAY, time(14)), grain="hour")
     assert hourly.withheld == {} and hourly.frame["conversions"].notna().all()
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(day=st.sampled_from(DAYS), until=st.times().filter(lambda t: t != time(0)),
-       grain=st.sampled_from([None, "day", "hour"]))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    day=st.sampled_from(DAYS),
+    until=st.times().filter(lambda t: t != time(0)),
+    grain=st.sampled_from([None, "day", "hour"]),
+)
 def test_a_cut_day_plus_the_rest_of_it_is_the_whole_day(shop, day, until, grain):
     # Given any cut of any day (DST days and a compacted day included)
     # When the day is asked until the cut and whole
@@ -335,9 +422,10 @@ def test_a_cut_day_plus_the_rest_of_it_is_the_whole_day(shop, day, until, grain)
         row = part.iloc[0]
         revenue = before["net_sales"] + 2 * before["orders"]  # store revenue adds shipping
         for metric, numerator, denominator in (
-                ("cpc", before["spend"], before["clicks"]),
-                ("ctr", before["clicks"], before["impressions"]),
-                ("aov", revenue, before["orders"])):
+            ("cpc", before["spend"], before["clicks"]),
+            ("ctr", before["clicks"], before["impressions"]),
+            ("aov", revenue, before["orders"]),
+        ):
             if denominator:
                 assert row[metric] == pytest.approx(numerator / denominator), metric
             else:

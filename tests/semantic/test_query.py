@@ -1,4 +1,4 @@
-"""SemanticQuery: DESIGN.md's JSON shape, clear one-line errors, defaults, comparison form."""
+"""SemanticQuery: docs/design.md's JSON shape, clear one-line errors, defaults, comparison form."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def query(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_design_example_parses_and_round_trips_unchanged() -> None:
-    # given the JSON example of DESIGN.md / when parsing it and writing it back
+    # given the JSON example of docs/design.md / when parsing it and writing it back
     parsed = SemanticQuery.parse(json.dumps(DESIGN_QUERY))
     # then nothing is lost or renamed
     assert json.loads(parsed.to_json()) == DESIGN_QUERY
@@ -44,7 +44,9 @@ def test_a_minimal_query_fills_in_the_documented_defaults() -> None:
     parsed = SemanticQuery.parse(MINIMAL)
     assert parsed.dimensions == [] and parsed.grain is None and parsed.compare_range is None
     assert parsed.filters.model_dump() == {
-        "provider": None, "name_contains": None, "entity_ids": None
+        "provider": None,
+        "name_contains": None,
+        "entity_ids": None,
     }
     assert parsed.order_by is None and parsed.limit is None
     # no attributed metric, so no attribution settings are invented
@@ -88,8 +90,11 @@ def test_order_by_a_base_metric_of_the_requested_metrics_is_allowed() -> None:
 
 def test_store_metrics_are_fine_as_totals_and_over_time() -> None:
     parsed = SemanticQuery.parse(
-        query(metrics=["orders", "mer", "poas"], grain="week",
-              filters={"provider": ["google", "meta"]})
+        query(
+            metrics=["orders", "mer", "poas"],
+            grain="week",
+            filters={"provider": ["google", "meta"]},
+        )
     )
     assert parsed.grain == "week"
 
@@ -112,13 +117,20 @@ RANGE_REVERSED = {"start": "2026-11-07", "end": "2026-11-01"}
         (query(dimensions=["campain"]), ["did you mean 'campaign'"]),
         (query(dimensions=["ad", "ad"]), ["dimension 'ad' is listed twice"]),
         (query(grain="hours"), ["unknown grain 'hours'"]),
-        (query(metrics=["cpc"], dimensions=["ad"], order_by={"metric": "roas"}),
-         ["order_by", "'roas'", "not among the requested metrics"]),
+        (
+            query(metrics=["cpc"], dimensions=["ad"], order_by={"metric": "roas"}),
+            ["order_by", "'roas'", "not among the requested metrics"],
+        ),
         (query(order_by={"metric": "spnd"}), ["unknown metric 'spnd'"]),
         (query(order_by={"metric": "spend", "direction": "down"}), ["order direction"]),
-        (query(dimensions=["campaign"], grain="hour",
-               time_range={"start": "2026-10-01", "end": "2026-11-15"}),
-         ["too many rows", "46 days"]),
+        (
+            query(
+                dimensions=["campaign"],
+                grain="hour",
+                time_range={"start": "2026-10-01", "end": "2026-11-15"},
+            ),
+            ["too many rows", "46 days"],
+        ),
         (query(metrics=["orders"], dimensions=["campaign"]), ["incompatible", "orders"]),
         (query(metrics=["spend", "mer"], dimensions=["provider"]), ["incompatible", "mer"]),
         (query(metrics=["store_revenue"], filters={"name_contains": "Sale"}), ["incompatible"]),
@@ -156,8 +168,13 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_every_inconsistency_is_reported_at_once() -> None:
     with pytest.raises(QueryValidationError) as caught:
         SemanticQuery.parse(
-            query(metrics=["orders"], dimensions=["ad"], grain="hour", order_by={"metric": "cpc"},
-                  time_range={"start": "2026-01-01", "end": "2026-03-01"})
+            query(
+                metrics=["orders"],
+                dimensions=["ad"],
+                grain="hour",
+                order_by={"metric": "cpc"},
+                time_range={"start": "2026-01-01", "end": "2026-03-01"},
+            )
         )
     message = str(caught.value)
     assert "order_by" in message and "incompatible" in message and "too many rows" in message
@@ -172,13 +189,16 @@ def days(start: str, end: str) -> dict[str, str]:
     return {"start": start, "end": end}
 
 
-@pytest.mark.parametrize(("grain", "span", "longest"), [
-    ("hour", days("2026-09-01", "2026-10-01"), 31),
-    ("day", days("2024-01-01", "2026-12-31"), 1096),
-    ("week", days("2000-01-01", "2100-12-31"), None),
-    ("month", days("2000-01-01", "2100-12-31"), None),
-    (None, days("2000-01-01", "2100-12-31"), None),
-])
+@pytest.mark.parametrize(
+    ("grain", "span", "longest"),
+    [
+        ("hour", days("2026-09-01", "2026-10-01"), 31),
+        ("day", days("2024-01-01", "2026-12-31"), 1096),
+        ("week", days("2000-01-01", "2100-12-31"), None),
+        ("month", days("2000-01-01", "2100-12-31"), None),
+        (None, days("2000-01-01", "2100-12-31"), None),
+    ],
+)
 def test_each_grain_caps_its_range_and_says_what_to_do(grain, span, longest) -> None:
     # Given the longest range a grain allows, it parses
     assert SemanticQuery.parse(query(grain=grain, time_range=span)).grain == grain
@@ -186,8 +206,10 @@ def test_each_grain_caps_its_range_and_says_what_to_do(grain, span, longest) -> 
         return  # weeks, months and totals: the calendar's bounds are the cap
     # When the range is one day longer (as the comparison, too)
     longer = {**span, "end": (date.fromisoformat(span["end"]) + timedelta(days=1)).isoformat()}
-    for refused in (query(grain=grain, time_range=longer),
-                    query(grain=grain, compare_range=longer)):
+    for refused in (
+        query(grain=grain, time_range=longer),
+        query(grain=grain, compare_range=longer),
+    ):
         with pytest.raises(QueryValidationError) as caught:
             SemanticQuery.parse(refused)
         # Then the message says the limit and the way out
@@ -196,12 +218,15 @@ def test_each_grain_caps_its_range_and_says_what_to_do(grain, span, longest) -> 
         assert "use grain" in message
 
 
-@pytest.mark.parametrize("span", [
-    days("0001-01-01", "2026-11-01"),  # "spend by day since year 1": 740,000 rows once
-    days("2026-11-01", "9999-12-31"),  # its UTC bounds overflowed
-    days("1999-12-31", "2000-01-01"),
-    days("2100-12-31", "2101-01-01"),
-])
+@pytest.mark.parametrize(
+    "span",
+    [
+        days("0001-01-01", "2026-11-01"),  # "spend by day since year 1": 740,000 rows once
+        days("2026-11-01", "9999-12-31"),  # its UTC bounds overflowed
+        days("1999-12-31", "2000-01-01"),
+        days("2100-12-31", "2101-01-01"),
+    ],
+)
 def test_dates_outside_2000_to_2100_are_refused_naming_the_bounds(span) -> None:
     for refused in (query(time_range=span), query(compare_range=span)):
         with pytest.raises(QueryValidationError) as caught:
@@ -211,34 +236,43 @@ def test_dates_outside_2000_to_2100_are_refused_naming_the_bounds(span) -> None:
         assert "2000-01-01 to 2100-12-31" in message
 
 
-@pytest.mark.parametrize(("ids", "words"), [
-    ([2**63], ["entity ids", "up to 9,223,372,036,854,775,807"]),
-    ([2**63 - 1, 2**80], ["up to"]),
-    ([-5], ["positive"]),
-])
+@pytest.mark.parametrize(
+    ("ids", "words"),
+    [
+        ([2**63], ["entity ids", "up to 9,223,372,036,854,775,807"]),
+        ([2**63 - 1, 2**80], ["up to"]),
+        ([-5], ["positive"]),
+    ],
+)
 def test_entity_ids_beyond_a_bigint_are_refused_before_the_database(ids, words) -> None:
     with pytest.raises(QueryValidationError) as caught:
         SemanticQuery.parse(query(filters={"entity_ids": ids}))
     assert all(word in str(caught.value) for word in words)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("Sale\x00", ["filters.name_contains", "NUL"]),
-    ("Sale\ud800", ["lone surrogate"]),
-    ("Sale\x1b[31m", ["control character"]),
-    ("x" * 201, ["longer than 200"]),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Sale\x00", ["filters.name_contains", "NUL"]),
+        ("Sale\ud800", ["lone surrogate"]),
+        ("Sale\x1b[31m", ["control character"]),
+        ("x" * 201, ["longer than 200"]),
+    ],
+)
 def test_a_name_filter_with_nul_surrogates_or_controls_is_refused(text, words) -> None:
     with pytest.raises(QueryValidationError) as caught:
         SemanticQuery.parse(query(filters={"name_contains": text}))
     assert all(word in str(caught.value) for word in words)
 
 
-@pytest.mark.parametrize("payload", [
-    '{"metrics": ["spend"], "limit": 1' + "0" * 5000 + "}",  # beyond Python's int parsing
-    '{"metrics": ' + "[" * 100_000,  # beyond Python's recursion
-    b'{"metrics": ["\xff"]}',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"metrics": ["spend"], "limit": 1' + "0" * 5000 + "}",  # beyond Python's int parsing
+        '{"metrics": ' + "[" * 100_000,  # beyond Python's recursion
+        b'{"metrics": ["\xff"]}',
+    ],
+)
 def test_json_beyond_pythons_own_limits_is_a_query_error(payload) -> None:
     with pytest.raises(QueryValidationError) as caught:
         SemanticQuery.parse(payload)
@@ -249,8 +283,17 @@ def test_a_message_repeats_only_a_few_words_of_what_was_given() -> None:
     # Given kilobytes pasted where metric ids go, and many fields wrong at once
     pasted = "x" * 5000
     with pytest.raises(QueryValidationError) as caught:
-        SemanticQuery.parse({"metrics": [pasted, "y" * 300, "spend"], pasted: 1, "a": 1,
-                             "b": 2, "c": 3, "d": 4, "time_range": "soon"})
+        SemanticQuery.parse(
+            {
+                "metrics": [pasted, "y" * 300, "spend"],
+                pasted: 1,
+                "a": 1,
+                "b": 2,
+                "c": 3,
+                "d": 4,
+                "time_range": "soon",
+            }
+        )
     # Then the message names the problems in a few lines' worth, the catalogue listed once
     message = str(caught.value)
     assert len(message) < 1000 and message.count("known metrics:") == 1
@@ -272,14 +315,22 @@ def test_json_schema_is_a_self_describing_tool_input() -> None:
 def test_normalised_form_ignores_how_a_question_was_written() -> None:
     # given the same question written two ways
     first = SemanticQuery.parse(
-        query(metrics=["cpc", "spend"], dimensions=["ad", "campaign"],
-              filters={"provider": ["meta", "google"], "name_contains": "  Black Friday "},
-              limit=5, order_by={"metric": "spend"})
+        query(
+            metrics=["cpc", "spend"],
+            dimensions=["ad", "campaign"],
+            filters={"provider": ["meta", "google"], "name_contains": "  Black Friday "},
+            limit=5,
+            order_by={"metric": "spend"},
+        )
     )
     second = SemanticQuery.parse(
-        query(metrics=["spend", "cpc"], dimensions=["campaign", "ad"],
-              filters={"name_contains": "black friday"}, limit=5,
-              attribution={"model": "linear"})
+        query(
+            metrics=["spend", "cpc"],
+            dimensions=["campaign", "ad"],
+            filters={"name_contains": "black friday"},
+            limit=5,
+            attribution={"model": "linear"},
+        )
     )
     # then they compare equal once normalised, and not before
     assert first != second
@@ -287,15 +338,17 @@ def test_normalised_form_ignores_how_a_question_was_written() -> None:
     assert first.normalised().metrics == ["cpc", "spend"]
     assert first.normalised().dimensions == ["campaign", "ad"]
     # and a different period is a different question
-    other = second.model_copy(update={"time_range": TimeRange(start=date(2026, 11, 2),
-                                                                end=date(2026, 11, 7))})
+    other = second.model_copy(
+        update={"time_range": TimeRange(start=date(2026, 11, 2), end=date(2026, 11, 7))}
+    )
     assert not first.same_as(other)
 
 
 def test_normalised_form_keeps_what_changes_the_answer() -> None:
     last_click = SemanticQuery.parse(query(metrics=["attributed_revenue"]))
-    linear = SemanticQuery.parse(query(metrics=["attributed_revenue"],
-                                       attribution={"model": "linear"}))
+    linear = SemanticQuery.parse(
+        query(metrics=["attributed_revenue"], attribution={"model": "linear"})
+    )
     assert not last_click.same_as(linear)
     top_3 = SemanticQuery.parse(query(dimensions=["ad"], limit=3))
     top_5 = SemanticQuery.parse(query(dimensions=["ad"], limit=5))
@@ -329,20 +382,32 @@ def valid_queries(draw: st.DrawFn) -> dict[str, Any]:
         "grain": grain,
         "filters": {
             "provider": draw(st.none() | st.sampled_from([["meta"], ["google"]])),
-            "name_contains": draw(st.none() | st.text(min_size=1, max_size=12).filter(
-                lambda text: text.strip() and text.isprintable())),
-            "entity_ids": draw(st.none() | st.lists(st.integers(1, 10**9), min_size=1,
-                                                    max_size=3, unique=True)),
+            "name_contains": draw(
+                st.none()
+                | st.text(min_size=1, max_size=12).filter(
+                    lambda text: text.strip() and text.isprintable()
+                )
+            ),
+            "entity_ids": draw(
+                st.none() | st.lists(st.integers(1, 10**9), min_size=1, max_size=3, unique=True)
+            ),
         },
-        "order_by": {"metric": draw(st.sampled_from(metrics)),
-                     "direction": draw(st.sampled_from(["asc", "desc"]))} if ranked else None,
+        "order_by": {
+            "metric": draw(st.sampled_from(metrics)),
+            "direction": draw(st.sampled_from(["asc", "desc"])),
+        }
+        if ranked
+        else None,
         "limit": draw(st.none() | st.integers(1, 100)),
-        "attribution": draw(st.none() | st.builds(
-            dict,
-            model=st.sampled_from(["first_click", "linear", "position_based"]),
-            window_days=st.sampled_from([1, 7, 14, 28, None]),
-            mode=st.sampled_from(["cash", "accrual"]),
-        )),
+        "attribution": draw(
+            st.none()
+            | st.builds(
+                dict,
+                model=st.sampled_from(["first_click", "linear", "position_based"]),
+                window_days=st.sampled_from([1, 7, 14, 28, None]),
+                mode=st.sampled_from(["cash", "accrual"]),
+            )
+        ),
     }
 
 
@@ -359,7 +424,7 @@ def test_any_valid_query_round_trips_through_json(payload) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(payload=valid_queries(), limit=st.integers(101, 10**6) | st.integers(-10**6, 0))
+@given(payload=valid_queries(), limit=st.integers(101, 10**6) | st.integers(-(10**6), 0))
 def test_any_out_of_range_limit_is_refused_by_name(payload, limit) -> None:
     with pytest.raises(QueryValidationError, match="limit"):
         SemanticQuery.parse({**payload, "limit": limit})

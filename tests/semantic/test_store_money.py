@@ -30,8 +30,8 @@ from sqlalchemy import text
 from metricx.connectors.records import LineItemRecord, OrderRecord, RefundRecord, ShopInfo
 from metricx.db import transaction
 from metricx.models import FxRate
+from metricx.semantic.engine import run_query
 from metricx.services.finance import profit_and_loss
-from metricx.services.metrics import run_query
 from metricx.sync import shopify
 
 TZ = "America/New_York"
@@ -90,31 +90,66 @@ def orders(draw) -> Order:
     discount = draw(st.integers(0, gross))
     shipping = draw(st.sampled_from([0, 695, draw(cents)]))
     tax = draw(st.integers(0, (gross - discount) // 4))
-    refunds = draw(st.lists(st.builds(
-        Refund, st.integers(1, 72), st.integers(0, gross - discount),
-        st.integers(0, shipping), st.integers(0, tax)), max_size=3))
-    return Order(draw(st.integers(0, DAYS * 24 - 1)), draw(st.sampled_from(["USD", "EUR"])),
-                 gross, discount, shipping, tax, draw(st.integers(0, 14)) == 0,
-                 draw(st.one_of(st.none(), st.integers(1, 72))), tuple(refunds))
+    refunds = draw(
+        st.lists(
+            st.builds(
+                Refund,
+                st.integers(1, 72),
+                st.integers(0, gross - discount),
+                st.integers(0, shipping),
+                st.integers(0, tax),
+            ),
+            max_size=3,
+        )
+    )
+    return Order(
+        draw(st.integers(0, DAYS * 24 - 1)),
+        draw(st.sampled_from(["USD", "EUR"])),
+        gross,
+        discount,
+        shipping,
+        tax,
+        draw(st.integers(0, 14)) == 0,
+        draw(st.one_of(st.none(), st.integers(1, 72))),
+        tuple(refunds),
+    )
 
 
 def record(number: int, order: Order) -> OrderRecord:
     """The order as the Shopify connector hands it to the sync."""
     money = [Decimal(c) / 100 for c in (order.gross, order.discount, order.shipping, order.tax)]
     gross, discount, shipping, tax = money
-    refunds = tuple(RefundRecord(
-        f"r{number}-{i}", order.refunded(r), Decimal(r.sales + r.shipping + r.tax) / 100,
-        sales=Decimal(r.sales) / 100, shipping=Decimal(r.shipping) / 100,
-        taxes=Decimal(r.tax) / 100) for i, r in enumerate(order.refunds))
+    refunds = tuple(
+        RefundRecord(
+            f"r{number}-{i}",
+            order.refunded(r),
+            Decimal(r.sales + r.shipping + r.tax) / 100,
+            sales=Decimal(r.sales) / 100,
+            shipping=Decimal(r.shipping) / 100,
+            taxes=Decimal(r.tax) / 100,
+        )
+        for i, r in enumerate(order.refunds)
+    )
     return OrderRecord(
-        external_id=str(number), name=f"#{number}", currency=order.currency,
-        created_at=order.placed, processed_at=order.placed, updated_at=LATER,
-        cancelled_at=order.cancelled, test=order.test, customer_id=None, gross=gross,
-        discounts=discount, shipping=shipping, tax=tax,
+        external_id=str(number),
+        name=f"#{number}",
+        currency=order.currency,
+        created_at=order.placed,
+        processed_at=order.placed,
+        updated_at=LATER,
+        cancelled_at=order.cancelled,
+        test=order.test,
+        customer_id=None,
+        gross=gross,
+        discounts=discount,
+        shipping=shipping,
+        tax=tax,
         refunded=sum((r.amount for r in refunds), Decimal(0)),
-        total=gross - discount + shipping + tax, journey=None,
+        total=gross - discount + shipping + tax,
+        journey=None,
         line_items=(LineItemRecord(f"line-{number}", 1, None, gross, None, None, None),),
-        refunds=refunds)
+        refunds=refunds,
+    )
 
 
 LATER = ORIGIN + timedelta(days=40)
@@ -124,7 +159,8 @@ def counted(orders_: list[Order], until: datetime | None = None) -> dict[date, d
     """{local day: {metric: amount in dollars}} counted from the orders alone, money moving
     before `until` only."""
     days: dict[date, dict[str, Decimal]] = defaultdict(
-        lambda: {"net_sales": Decimal(0), "shipping": Decimal(0), "refunds": Decimal(0)})
+        lambda: {"net_sales": Decimal(0), "shipping": Decimal(0), "refunds": Decimal(0)}
+    )
 
     def book(at: datetime, currency: str, net: int, shipping: int, refunds: int) -> None:
         if until is not None and at >= until:
@@ -141,28 +177,40 @@ def counted(orders_: list[Order], until: datetime | None = None) -> dict[date, d
             continue
         book(order.placed, order.currency, order.gross - order.discount, order.shipping, 0)
         for refund in order.refunds:
-            book(order.refunded(refund), order.currency, -refund.sales, -refund.shipping,
-                 refund.sales)
+            book(
+                order.refunded(refund),
+                order.currency,
+                -refund.sales,
+                -refund.shipping,
+                refund.sales,
+            )
         if order.cancelled is not None:
             rest = order.gross - order.discount - sum(r.sales for r in order.refunds)
             rest_shipping = order.shipping - sum(r.shipping for r in order.refunds)
             book(order.cancelled, order.currency, -rest, -rest_shipping, rest)
-    return {day: {"net_sales": float(s["net_sales"]), "refunds": float(s["refunds"]),
-                  "store_revenue": float(s["net_sales"] + s["shipping"])}
-            for day, s in days.items()}
+    return {
+        day: {
+            "net_sales": float(s["net_sales"]),
+            "refunds": float(s["refunds"]),
+            "store_revenue": float(s["net_sales"] + s["shipping"]),
+        }
+        for day, s in days.items()
+    }
 
 
 def summed(days: dict[date, dict[str, float]]) -> dict[str, float]:
     return {m: sum(d[m] for d in days.values()) for m in METRICS}
 
 
-def ask(workspace_id: int, first: date, last: date, grain: str | None = None,
-        until: time | None = None) -> list[dict]:
+def ask(
+    workspace_id: int, first: date, last: date, grain: str | None = None, until: time | None = None
+) -> list[dict]:
     span = {"start": first.isoformat(), "end": last.isoformat()}
     if until is not None:
         span["until"] = until.isoformat()
-    return run_query(workspace_id, {"metrics": list(METRICS), "grain": grain,
-                                    "time_range": span}).frame.to_dict("records")
+    return run_query(
+        workspace_id, {"metrics": list(METRICS), "grain": grain, "time_range": span}
+    ).frame.to_dict("records")
 
 
 def assert_close(got: dict, want: dict[str, float], where: object) -> None:
@@ -178,18 +226,28 @@ def shop(workspace, admin):
     with transaction() as session:
         for offset in range((LAST - FIRST).days + 1):
             day = FIRST + timedelta(days=offset)
-            session.add(FxRate(workspace_id=workspace.id, day=day, from_currency="EUR",
-                               to_currency="USD", rate=eur_rate(day)))
-    return shopify.upsert_shop(workspace.id, connection.id,
-                               ShopInfo("acme.myshopify.com", "Acme", "USD", TZ))
+            session.add(
+                FxRate(
+                    workspace_id=workspace.id,
+                    day=day,
+                    from_currency="EUR",
+                    to_currency="USD",
+                    rate=eur_rate(day),
+                )
+            )
+    return shopify.upsert_shop(
+        workspace.id, connection.id, ShopInfo("acme.myshopify.com", "Acme", "USD", TZ)
+    )
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(placed=st.lists(orders(), min_size=1, max_size=8),
-       cut=st.tuples(st.integers(0, DAYS + 3), st.integers(1, 23)))
-def test_store_money_counts_sales_returns_and_cancellations_as_shopify_does(
-        shop, placed, cut):
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    placed=st.lists(orders(), min_size=1, max_size=8),
+    cut=st.tuples(st.integers(0, DAYS + 3), st.integers(1, 23)),
+)
+def test_store_money_counts_sales_returns_and_cancellations_as_shopify_does(shop, placed, cut):
     # Given random orders, cancellations and partial refunds, synced into a New York
     # workspace that sells in dollars
     with transaction() as session:
@@ -226,9 +284,18 @@ def test_store_money_counts_sales_returns_and_cancellations_as_shopify_does(
     pnl = profit_and_loss(shop.workspace_id, FIRST, LAST, "day").frame
     for day in every_day:
         line = pnl.loc[day]
-        assert_close({"store_revenue": line["store_revenue"], "net_sales": line["net_sales"],
-                      "refunds": line["refunds"]}, want.get(day, zero), ("P&L", day))
+        assert_close(
+            {
+                "store_revenue": line["store_revenue"],
+                "net_sales": line["net_sales"],
+                "refunds": line["refunds"],
+            },
+            want.get(day, zero),
+            ("P&L", day),
+        )
         assert line["net_sales"] == pytest.approx(
-            line["gross_sales"] - line["discounts"] - line["refunds"], abs=1e-6)
+            line["gross_sales"] - line["discounts"] - line["refunds"], abs=1e-6
+        )
         assert line["store_revenue"] == pytest.approx(
-            line["net_sales"] + line["shipping_charged"], abs=1e-6)
+            line["net_sales"] + line["shipping_charged"], abs=1e-6
+        )

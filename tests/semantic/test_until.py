@@ -29,14 +29,18 @@ def utc(*parts: int) -> datetime:
 
 def test_until_is_written_as_a_clock_time_and_read_back():
     # Given today so far, until 14:00, written as "HH:MM"
-    parsed = SemanticQuery.parse(query({"start": "2026-11-10", "end": "2026-11-10",
-                                        "until": "14:00"}))
+    parsed = SemanticQuery.parse(
+        query({"start": "2026-11-10", "end": "2026-11-10", "until": "14:00"})
+    )
     # When it is written as JSON and parsed again
     written = json.loads(parsed.to_json())
     # Then until is "HH:MM:SS" and nothing changes on the way back
     assert parsed.time_range == TODAY_SO_FAR
-    assert written["time_range"] == {"start": "2026-11-10", "end": "2026-11-10",
-                                     "until": "14:00:00"}
+    assert written["time_range"] == {
+        "start": "2026-11-10",
+        "end": "2026-11-10",
+        "until": "14:00:00",
+    }
     assert TODAY_SO_FAR.model_dump(mode="json")["until"] == "14:00:00"
     assert SemanticQuery.parse(parsed.to_json()) == parsed
 
@@ -47,22 +51,26 @@ def test_whole_days_keep_the_design_shape_without_an_until_key():
     assert json.loads(parsed.to_json()) == DESIGN_QUERY
 
 
-@pytest.mark.parametrize(("until", "message"), [
-    ("00:00", "until 00:00:00 leaves nothing of the last day; end the range a day earlier"),
-    ("14:00+02:00", "time_range.until: until is a clock time in the workspace time zone; "
-                    "give it without an offset"),
-    ("25:00", "time_range.until: '25:00' is not a clock time; use HH:MM or HH:MM:SS"),
-])
+@pytest.mark.parametrize(
+    ("until", "message"),
+    [
+        ("00:00", "until 00:00:00 leaves nothing of the last day; end the range a day earlier"),
+        (
+            "14:00+02:00",
+            "time_range.until: until is a clock time in the workspace time zone; "
+            "give it without an offset",
+        ),
+        ("25:00", "time_range.until: '25:00' is not a clock time; use HH:MM or HH:MM:SS"),
+    ],
+)
 def test_an_until_that_cannot_be_a_cut_is_refused_in_one_line(until, message):
     with pytest.raises(QueryValidationError, match=re.escape(message)):
-        SemanticQuery.parse(query({"start": "2026-11-10", "end": "2026-11-10",
-                                   "until": until}))
+        SemanticQuery.parse(query({"start": "2026-11-10", "end": "2026-11-10", "until": until}))
 
 
 def test_the_time_range_still_refuses_unknown_keys():
     with pytest.raises(QueryValidationError, match=re.escape("unknown field 'time_range.hour'")):
-        SemanticQuery.parse(query({"start": "2026-11-10", "end": "2026-11-10",
-                                   "hour": "14"}))
+        SemanticQuery.parse(query({"start": "2026-11-10", "end": "2026-11-10", "hour": "14"}))
 
 
 def test_a_cut_range_split_by_dimensions_is_capped_like_hourly_rows():
@@ -84,28 +92,40 @@ def test_the_copilot_schema_offers_until_as_an_optional_clock_time():
     assert time_range["additionalProperties"] is False
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(DESIGN_QUERY, schema)
-    jsonschema.validate(json.loads(SemanticQuery.parse(
-        query(TODAY_SO_FAR.model_dump(mode="json"))).to_json()), schema)
+    jsonschema.validate(
+        json.loads(SemanticQuery.parse(query(TODAY_SO_FAR.model_dump(mode="json"))).to_json()),
+        schema,
+    )
 
 
 # --- comparison ranges -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "expected"), [
-    ("previous_period", TimeRange(start=date(2026, 11, 9), end=date(2026, 11, 9),
-                                  until=time(14))),
-    ("previous_year", TimeRange(start=date(2025, 11, 10), end=date(2025, 11, 10),
-                                until=time(14))),
-    # a named period is taken whole
-    ("previous_week", TimeRange(start=date(2026, 11, 2), end=date(2026, 11, 8))),
-])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (
+            "previous_period",
+            TimeRange(start=date(2026, 11, 9), end=date(2026, 11, 9), until=time(14)),
+        ),
+        (
+            "previous_year",
+            TimeRange(start=date(2025, 11, 10), end=date(2025, 11, 10), until=time(14)),
+        ),
+        # a named period is taken whole
+        ("previous_week", TimeRange(start=date(2026, 11, 2), end=date(2026, 11, 8))),
+    ],
+)
 def test_the_comparison_of_today_so_far_stops_at_the_same_clock_time(kind, expected):
     assert compare_range_for(kind, TODAY_SO_FAR) == expected
 
 
 @settings(max_examples=200, deadline=None)
-@given(start=st.dates(date(2001, 1, 1), date(2100, 10, 31)), length=st.integers(0, 60),
-       until=st.none() | st.times().filter(lambda t: t != time(0)))
+@given(
+    start=st.dates(date(2001, 1, 1), date(2100, 10, 31)),
+    length=st.integers(0, 60),
+    until=st.none() | st.times().filter(lambda t: t != time(0)),
+)
 def test_previous_period_and_year_carry_until_and_the_length(start, length, until):
     current = TimeRange(start=start, end=start + timedelta(days=length), until=until)
     for kind in ("previous_period", "previous_year"):
@@ -118,19 +138,22 @@ def test_previous_period_and_year_carry_until_and_the_length(start, length, unti
 # --- the instant a cut range ends at -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("tz", "day", "until", "end"), [
-    # New York: an ordinary day, the 25-hour day (01:00 twice) and the 23-hour one
-    ("America/New_York", "2026-11-10", time(14), utc(2026, 11, 10, 19)),
-    ("America/New_York", "2026-11-01", time(14), utc(2026, 11, 1, 19)),
-    ("America/New_York", "2026-03-08", time(14), utc(2026, 3, 8, 18)),
-    # Berlin skips 02:00-03:00 on 2026-03-29: 02:30 is the switch, the first instant after it
-    ("Europe/Berlin", "2026-03-29", time(2, 30), utc(2026, 3, 29, 1)),
-    # Berlin passes 02:00-03:00 twice on 2026-10-25: 02:30 is the first pass
-    ("Europe/Berlin", "2026-10-25", time(2, 30), utc(2026, 10, 25, 0, 30)),
-    # Lord Howe skips half an hour (02:00-02:30) on 2026-10-04
-    ("Australia/Lord_Howe", "2026-10-04", time(2, 15), utc(2026, 10, 3, 15, 30)),
-    ("Asia/Kolkata", "2026-11-10", time(9, 45), utc(2026, 11, 10, 4, 15)),
-])
+@pytest.mark.parametrize(
+    ("tz", "day", "until", "end"),
+    [
+        # New York: an ordinary day, the 25-hour day (01:00 twice) and the 23-hour one
+        ("America/New_York", "2026-11-10", time(14), utc(2026, 11, 10, 19)),
+        ("America/New_York", "2026-11-01", time(14), utc(2026, 11, 1, 19)),
+        ("America/New_York", "2026-03-08", time(14), utc(2026, 3, 8, 18)),
+        # Berlin skips 02:00-03:00 on 2026-03-29: 02:30 is the switch, the first instant after it
+        ("Europe/Berlin", "2026-03-29", time(2, 30), utc(2026, 3, 29, 1)),
+        # Berlin passes 02:00-03:00 twice on 2026-10-25: 02:30 is the first pass
+        ("Europe/Berlin", "2026-10-25", time(2, 30), utc(2026, 10, 25, 0, 30)),
+        # Lord Howe skips half an hour (02:00-02:30) on 2026-10-04
+        ("Australia/Lord_Howe", "2026-10-04", time(2, 15), utc(2026, 10, 3, 15, 30)),
+        ("Asia/Kolkata", "2026-11-10", time(9, 45), utc(2026, 11, 10, 4, 15)),
+    ],
+)
 def test_a_cut_range_ends_at_the_local_clock_time_of_its_last_day(tz, day, until, end):
     first = date.fromisoformat(day) - timedelta(days=1)
     span = TimeRange(start=first, end=date.fromisoformat(day), until=until)
@@ -140,10 +163,20 @@ def test_a_cut_range_ends_at_the_local_clock_time_of_its_last_day(tz, day, until
 
 
 @settings(max_examples=200, deadline=None)
-@given(day=st.dates(date(2000, 1, 1), date(2100, 12, 31)),
-       tz=st.sampled_from(["Europe/Berlin", "America/New_York", "America/Santiago",
-                           "Australia/Lord_Howe", "Asia/Kolkata"]),
-       earlier=st.times(), later=st.times())
+@given(
+    day=st.dates(date(2000, 1, 1), date(2100, 12, 31)),
+    tz=st.sampled_from(
+        [
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Santiago",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+        ]
+    ),
+    earlier=st.times(),
+    later=st.times(),
+)
 def test_a_later_cut_never_ends_earlier_and_stays_inside_the_day(day, tz, earlier, later):
     earlier, later = sorted((earlier, later))
     assume(earlier != time(0))  # not a cut: refused
@@ -155,8 +188,9 @@ def test_a_later_cut_never_ends_earlier_and_stays_inside_the_day(day, tz, earlie
 
 def test_a_clock_time_is_its_first_pass_whatever_fold_it_is_given():
     # Given 01:30 on New York's fall-back day, once marked as the second pass (fold 1)
-    second_pass = TimeRange(start=date(2026, 11, 1), end=date(2026, 11, 1),
-                            until=time(1, 30, fold=1))
+    second_pass = TimeRange(
+        start=date(2026, 11, 1), end=date(2026, 11, 1), until=time(1, 30, fold=1)
+    )
     # Then it is the first pass, as its JSON (which has no fold) reads back
     assert second_pass.until.fold == 0
     assert utc_bounds(second_pass, "America/New_York")[1] == utc(2026, 11, 1, 5, 30)

@@ -48,17 +48,22 @@ def test_reconciliation_sets_platform_claims_beside_the_credited_orders(attribut
     found = attribution.reconciliation(attributed, SPAN)
     table = found.platforms.set_index("platform")
     # Then the credited orders per platform equal the stored last-click credits to its ads
-    credited = read("""SELECT c.provider, sum(a.credit)::float AS credit FROM attributions a
+    credited = read(
+        """SELECT c.provider, sum(a.credit)::float AS credit FROM attributions a
                        JOIN entities e ON e.id = a.entity_id
                        JOIN connections c ON c.id = e.connection_id
                        JOIN shopify_orders o ON o.id = a.order_id
                        WHERE a.model = 'last_click' AND a.window_days = 28 AND a.mode = 'cash'
                        AND (a.credited_at AT TIME ZONE 'America/New_York')::date
                            BETWEEN :a AND :b
-                       GROUP BY c.provider""", a=FIRST, b=LAST).set_index("provider")
+                       GROUP BY c.provider""",
+        a=FIRST,
+        b=LAST,
+    ).set_index("provider")
     for platform in ("meta", "google"):
         assert table.loc[platform, "attributed_orders"] == pytest.approx(
-            credited.loc[platform, "credit"])
+            credited.loc[platform, "credit"]
+        )
     # And attribution never gives out more orders than the store has
     assert table["attributed_orders"].sum() <= found.store_orders
     assert found.store_orders == len(read(LIVE_ORDERS, ws=attributed, a=FIRST, b=LAST))
@@ -84,5 +89,6 @@ def test_only_an_admin_can_queue_a_recomputation(synced, admin, member, redis_co
         attribution.request_recompute(member)
     job_id = attribution.request_recompute(admin)
     assert Job.fetch(job_id, connection=redis_conn).args == (admin.workspace_id,)
-    assert read("SELECT action FROM audit_log WHERE action LIKE 'attribution.%'"
-                ).action.tolist() == ["attribution.recompute"]
+    assert read(
+        "SELECT action FROM audit_log WHERE action LIKE 'attribution.%'"
+    ).action.tolist() == ["attribution.recompute"]

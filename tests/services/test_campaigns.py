@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from metricx.db import get_engine
 from metricx.errors import InvalidInputError
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
 from metricx.services import campaigns
 from metricx.services.campaigns import Crumb, View
-from metricx.services.metrics import run_query
 
 PERIOD = TimeRange(start=date(2026, 11, 8), end=date(2026, 11, 19))
 
@@ -30,8 +30,11 @@ def test_accounts_are_the_top_level_with_their_spend(synced):
     for account in table.itertuples():
         children = by_campaign[by_campaign["parent_id"] == account.id]
         assert account.spend == pytest.approx(children["spend"].sum())
-    assert table["spend"].sum() == pytest.approx(run_query(workspace_id, {
-        "metrics": ["spend"], "time_range": PERIOD.model_dump(mode="json")}).frame["spend"][0])
+    assert table["spend"].sum() == pytest.approx(
+        run_query(
+            workspace_id, {"metrics": ["spend"], "time_range": PERIOD.model_dump(mode="json")}
+        ).frame["spend"][0]
+    )
     assert set(table["currency"]) >= {"EUR", "USD"}
 
 
@@ -46,8 +49,9 @@ def test_drilling_into_an_account_keeps_only_its_campaigns(synced):
 @pytest.mark.parametrize("descending", [True, False])
 def test_any_metric_sorts_both_ways_with_empty_values_last(synced, sort_by, descending):
     workspace_id, _ = synced
-    table = campaigns.level_table(workspace_id, "adset", PERIOD, sort_by=sort_by,
-                                  descending=descending)
+    table = campaigns.level_table(
+        workspace_id, "adset", PERIOD, sort_by=sort_by, descending=descending
+    )
     values = table[sort_by].dropna().tolist()
     assert values == sorted(values, reverse=descending)
     assert table[sort_by].isna().sum() == 0 or table[sort_by].iloc[-1:].isna().all()
@@ -75,7 +79,7 @@ def reference_spend(reference, **ancestor) -> pd.Series:
     rows (the fixture's own FX conversion), not from the metric service."""
     ads = reference["ads"]
     ads = ads[(ads["day"] >= PERIOD.start) & (ads["day"] <= PERIOD.end)]
-    (column, value), = ancestor.items()
+    ((column, value),) = ancestor.items()
     return ads[ads[column] == value].groupby("ad_id")["spend"].sum()
 
 
@@ -88,9 +92,15 @@ def test_within_a_campaign_the_ads_are_its_ads_at_any_depth(synced):
     # Then they are exactly its ads, each with the spend its raw rows add up to
     expected = reference_spend(reference, campaign_id=campaign.id)
     with get_engine().connect() as conn:
-        its_ads = set(conn.execute(text(
-            "SELECT ad.id FROM entities ad JOIN entities adset ON adset.id = ad.parent_id "
-            "WHERE adset.parent_id = :campaign"), {"campaign": int(campaign.id)}).scalars())
+        its_ads = set(
+            conn.execute(
+                text(
+                    "SELECT ad.id FROM entities ad JOIN entities adset ON adset.id = ad.parent_id "
+                    "WHERE adset.parent_id = :campaign"
+                ),
+                {"campaign": int(campaign.id)},
+            ).scalars()
+        )
     assert its_ads and set(ads["id"]) == its_ads
     spent = ads.set_index("id")["spend"]
     assert spent[spent > 0].to_dict() == pytest.approx(expected[expected > 0].to_dict())
@@ -102,7 +112,11 @@ def test_every_node_names_its_ancestors(synced):
     raw = reference["ads"].drop_duplicates("ad_id").set_index("ad_id")
     for ad_id, row in raw.iterrows():
         assert tree.loc[ad_id, ["adset_id", "adset", "campaign_id", "campaign"]].tolist() == [
-            row["adset_id"], row["adset"], row["campaign_id"], row["campaign"]]
+            row["adset_id"],
+            row["adset"],
+            row["campaign_id"],
+            row["campaign"],
+        ]
     ads = campaigns.level_table(workspace_id, "ad", PERIOD)
     assert ads[["campaign", "adset"]].notna().all().all()
 
@@ -121,39 +135,47 @@ def family(synced):
     workspace_id, _ = synced
     tree = campaigns.tree(workspace_id)
     ad = tree[tree["level"] == "ad"].iloc[0]
-    return tree, SimpleNamespace(ad=int(ad.id), adset=int(ad.adset_id),
-                                 campaign=int(ad.campaign_id), account=int(ad.account_id),
-                                 names=(ad.account, ad.campaign, ad.adset))
+    return tree, SimpleNamespace(
+        ad=int(ad.id),
+        adset=int(ad.adset_id),
+        campaign=int(ad.campaign_id),
+        account=int(ad.account_id),
+        names=(ad.account, ad.campaign, ad.adset),
+    )
 
 
 def test_a_click_on_a_row_opens_its_children_and_on_an_ad_its_trend(family):
     tree, f = family
     assert campaigns.select_row(tree, View(), f.campaign) == View("adset", (f.campaign,))
     assert campaigns.select_row(tree, View("adset", (f.campaign,)), f.adset) == View(
-        "ad", (f.adset,))
-    assert campaigns.select_row(tree, View("ad", (f.adset,)), f.ad) == View(
-        "ad", (f.adset,), f.ad)
-    assert campaigns.select_row(tree, View("account"), f.account) == View(
-        "campaign", (f.account,))
+        "ad", (f.adset,)
+    )
+    assert campaigns.select_row(tree, View("ad", (f.adset,)), f.ad) == View("ad", (f.adset,), f.ad)
+    assert campaigns.select_row(tree, View("account"), f.account) == View("campaign", (f.account,))
 
 
 def test_switching_level_keeps_the_context(family):
     tree, f = family
     # Down: from the ad sets of a campaign to its ads (not every ad)
     assert campaigns.switch_level(tree, View("adset", (f.campaign,)), "ad") == View(
-        "ad", (f.campaign,))
+        "ad", (f.campaign,)
+    )
     # Down from a campaign shown as the trend's node: its ad sets
-    assert campaigns.switch_level(tree, View("campaign", (f.account,), f.campaign),
-                                  "adset") == View("adset", (f.campaign,))
+    assert campaigns.switch_level(
+        tree, View("campaign", (f.account,), f.campaign), "adset"
+    ) == View("adset", (f.campaign,))
     # Up: from an ad of an ad set to the ad sets of its campaign, that ad set in sight
     assert campaigns.switch_level(tree, View("ad", (f.adset,), f.ad), "adset") == View(
-        "adset", (f.campaign,), f.adset)
+        "adset", (f.campaign,), f.adset
+    )
     # Up: from the ad sets of a campaign to the campaigns of its account, that campaign in sight
     assert campaigns.switch_level(tree, View("adset", (f.campaign,)), "campaign") == View(
-        "campaign", (f.account,), f.campaign)
+        "campaign", (f.account,), f.campaign
+    )
     # To the top: the account the view was in
     assert campaigns.switch_level(tree, View("ad", (f.adset,)), "account") == View(
-        "account", (), f.account)
+        "account", (), f.account
+    )
     assert campaigns.switch_level(tree, View(), "campaign") == View()
 
 
@@ -161,20 +183,27 @@ def test_the_breadcrumb_leads_back_up(family):
     tree, f = family
     crumbs = campaigns.breadcrumb(tree, View("ad", (f.adset,), f.ad))
     assert [c.label for c in crumbs] == ["All campaigns", *f.names]
-    assert [c.view for c in crumbs] == [View("campaign"), View("campaign", (f.account,)),
-                                        View("adset", (f.campaign,)), View("ad", (f.adset,))]
+    assert [c.view for c in crumbs] == [
+        View("campaign"),
+        View("campaign", (f.account,)),
+        View("adset", (f.campaign,)),
+        View("ad", (f.adset,)),
+    ]
     # Deeper than the children of the last node: the level says where the view is
     assert campaigns.breadcrumb(tree, View("ad", (f.campaign,)))[-1] == Crumb(
-        "Ads", View("ad", (f.campaign,)))
+        "Ads", View("ad", (f.campaign,))
+    )
     assert [c.label for c in campaigns.breadcrumb(tree, View("account"))] == ["All accounts"]
 
 
 def test_ids_from_a_link_that_are_not_in_the_tree_are_left_out(family, other_workspace):
     tree, f = family
     assert campaigns.known(tree, View("ad", (f.adset, 99_999, f.ad), 99_999)) == View(
-        "ad", (f.adset,))
-    assert campaigns.known(campaigns.tree(other_workspace.id),
-                           View("ad", (f.adset,), f.ad)) == View("ad")
+        "ad", (f.adset,)
+    )
+    assert campaigns.known(
+        campaigns.tree(other_workspace.id), View("ad", (f.adset,), f.ad)
+    ) == View("ad")
 
 
 def test_connected_ad_accounts_counts_meta_and_google_only(synced, other_workspace):

@@ -8,45 +8,56 @@ def test_an_admin_adds_a_connection_and_sees_it_listed_without_its_token(admin):
     added = connections.add_connection(admin, "meta", "act_1234", "EAAB-token", name="EU store")
     listed = connections.list_connections(admin.workspace_id)
     assert [(c.id, c.provider, c.external_account_id, c.name, c.status) for c in listed] == [
-        (added.id, "meta", "1234", "EU store", "active")]
+        (added.id, "meta", "1234", "EU store", "active")
+    ]
     assert not hasattr(listed[0], "token")
     assert connections.read_token(admin.workspace_id, added.id) == "EAAB-token"
 
 
-@pytest.mark.parametrize("provider, account, normalised", [
-    ("meta", "act_998877", "998877"),
-    ("google", "123-456-7890", "1234567890"),
-    ("shopify", "https://Acme-Store.myshopify.com/", "acme-store.myshopify.com"),
-])
+@pytest.mark.parametrize(
+    "provider, account, normalised",
+    [
+        ("meta", "act_998877", "998877"),
+        ("google", "123-456-7890", "1234567890"),
+        ("shopify", "https://Acme-Store.myshopify.com/", "acme-store.myshopify.com"),
+    ],
+)
 def test_account_ids_are_stored_the_way_each_api_wants_them(admin, provider, account, normalised):
     added = connections.add_connection(admin, provider, account, "tok")
     assert added.external_account_id == normalised
 
 
-@pytest.mark.parametrize("provider, account, token, message", [
-    ("meta", "act_12ab", "tok", "Meta ad account id"),
-    ("google", "12345", "tok", "10 digits"),
-    ("shopify", "acme.com", "tok", "myshopify.com"),
-    ("tiktok", "1", "tok", "provider must be one of"),
-    ("meta", "act_1", "   ", "token is empty"),
-    ("meta", "act_1", "two words", "paste it exactly"),
-    ("meta", "act_1", "EAAB\x00", "the token contains a NUL"),
-    ("meta", "act_1", "EAAB\ud800", "the token contains an invalid character"),
-    ("meta", "act_1\x00", "tok", "the account id contains a NUL"),
-    ("google", "١٢٣٤٥٦٧٨٩٠", "tok", "10 digits"),  # digits, but not ASCII ones
-])
+@pytest.mark.parametrize(
+    "provider, account, token, message",
+    [
+        ("meta", "act_12ab", "tok", "Meta ad account id"),
+        ("google", "12345", "tok", "10 digits"),
+        ("shopify", "acme.com", "tok", "myshopify.com"),
+        ("tiktok", "1", "tok", "provider must be one of"),
+        ("meta", "act_1", "   ", "token is empty"),
+        ("meta", "act_1", "two words", "paste it exactly"),
+        ("meta", "act_1", "EAAB\x00", "the token contains a NUL"),
+        ("meta", "act_1", "EAAB\ud800", "the token contains an invalid character"),
+        ("meta", "act_1\x00", "tok", "the account id contains a NUL"),
+        ("google", "١٢٣٤٥٦٧٨٩٠", "tok", "10 digits"),  # digits, but not ASCII ones
+    ],
+)
 def test_bad_input_is_refused_with_a_reason_and_nothing_is_stored(
-        admin, provider, account, token, message):
+    admin, provider, account, token, message
+):
     with pytest.raises(InvalidInputError, match=message):
         connections.add_connection(admin, provider, account, token)
     assert connections.list_connections(admin.workspace_id) == []
 
 
-@pytest.mark.parametrize("name, message", [
-    ("Meta\x00EU", "the connection name contains a NUL"),
-    ("Meta\nEU", "the connection name contains a control character"),
-    ("x" * 201, "longer than 200"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Meta\x00EU", "the connection name contains a NUL"),
+        ("Meta\nEU", "the connection name contains a control character"),
+        ("x" * 201, "longer than 200"),
+    ],
+)
 def test_a_connection_name_with_nul_or_controls_is_refused(admin, name, message):
     with pytest.raises(InvalidInputError, match=message):
         connections.add_connection(admin, "meta", "act_1", "tok", name=name)
@@ -103,6 +114,8 @@ def test_every_admin_action_lands_in_the_audit_log(admin):
     connections.set_status(admin, added.id, "paused")
     connections.rotate_token(admin, added.id, "tok2")
     actions = [(a.action, a.actor) for a in audit.recent(admin.workspace_id)]
-    assert actions[:3] == [("connection.rotate_token", admin.label),
-                           ("connection.set_status", admin.label),
-                           ("connection.add", admin.label)]
+    assert actions[:3] == [
+        ("connection.rotate_token", admin.label),
+        ("connection.set_status", admin.label),
+        ("connection.add", admin.label),
+    ]

@@ -22,16 +22,24 @@ from metricx.services.demo import PIXEL_DAYS, Demo, replay_storefront
 
 TZ = "America/New_York"
 # What each of the sandbox's channels is to attribution (metricx.attribution.channels).
-CHANNEL = {"meta": "paid_social", "google": "paid_search", "email": "email",
-           "organic": "organic_search", "social": "organic_social", "direct": "direct"}
+CHANNEL = {
+    "meta": "paid_social",
+    "google": "paid_search",
+    "email": "email",
+    "organic": "organic_search",
+    "social": "organic_social",
+    "direct": "direct",
+}
 
 
 def _pixel_rows(workspace_id: int):
-    return read("""SELECT event_id, anonymous_id, event, url, referrer, utm_source, utm_medium,
+    return read(
+        """SELECT event_id, anonymous_id, event, url, referrer, utm_source, utm_medium,
                           utm_campaign, utm_content, utm_term, order_external_id, occurred_at,
                           received_at
                    FROM pixel_events WHERE workspace_id = :w ORDER BY event_id""",
-                w=workspace_id)
+        w=workspace_id,
+    )
 
 
 def test_the_replay_stores_each_event_once_as_the_collector_would(workspace, fakes) -> None:
@@ -75,7 +83,9 @@ def test_another_workspace_keeps_its_own_events(workspace, other_workspace, fake
     assert set(_pixel_rows(workspace.id).event_id) == set(before.event_id)
     counts = read("SELECT workspace_id, count(*) AS n FROM pixel_events GROUP BY 1")
     assert dict(zip(counts.workspace_id, counts.n, strict=True)) == {
-        workspace.id: ours.stored, other_workspace.id: theirs.stored}
+        workspace.id: ours.stored,
+        other_workspace.id: theirs.stored,
+    }
 
 
 @pytest.fixture
@@ -98,8 +108,10 @@ def _ground_truth(merchant) -> tuple[dict[str, list[Visit]], dict[str, tuple[str
         visits[browser.anonymous_id] += browser.visits
         sent = front.requests("key", browser, NOW)
         if browser.order is not None and len(sent) == len(browser.events):
-            purchases[browser.order.external_id] = (browser.anonymous_id,
-                                                    browser.events[-1].timestamp)
+            purchases[browser.order.external_id] = (
+                browser.anonymous_id,
+                browser.events[-1].timestamp,
+            )
             assert order_identity(browser.order) == browser.events[-1].order_id
     for seen in visits.values():
         seen.sort(key=lambda v: v.occurred_at)
@@ -107,19 +119,27 @@ def _ground_truth(merchant) -> tuple[dict[str, list[Visit]], dict[str, tuple[str
 
 
 def test_pixel_journeys_reach_the_purchase_and_credit_the_ads_their_utms_name(
-        attributed_with_pixel) -> None:
+    attributed_with_pixel,
+) -> None:
     workspace_id, merchant, replay = attributed_with_pixel
     visits, purchases = _ground_truth(merchant)
-    orders = read("""SELECT id, external_id, processed_at FROM shopify_orders
+    orders = read(
+        """SELECT id, external_id, processed_at FROM shopify_orders
                      WHERE workspace_id = :w AND cancelled_at IS NULL AND NOT test""",
-                  w=workspace_id)
+        w=workspace_id,
+    )
     assert len(orders) > 200 and set(orders.external_id) <= set(purchases)
-    touches = read("""SELECT j.order_id, t.occurred_at, t.landing_page, t.channel, t.entity_id
+    touches = read(
+        """SELECT j.order_id, t.occurred_at, t.landing_page, t.channel, t.entity_id
                       FROM touchpoints t JOIN customer_journeys j ON j.id = t.journey_id
                       WHERE t.workspace_id = :w AND t.source_kind = 'pixel'
-                      ORDER BY j.order_id, t.position""", w=workspace_id)
-    entities = read("SELECT id, level, external_id, parent_id FROM entities WHERE "
-                    "workspace_id = :w", w=workspace_id).set_index("id")
+                      ORDER BY j.order_id, t.position""",
+        w=workspace_id,
+    )
+    entities = read(
+        "SELECT id, level, external_id, parent_id FROM entities WHERE workspace_id = :w",
+        w=workspace_id,
+    ).set_index("id")
 
     def lineage(entity_id) -> dict[str, str]:
         """{level: external id} of the entity and its parents."""
@@ -131,9 +151,12 @@ def test_pixel_journeys_reach_the_purchase_and_credit_the_ads_their_utms_name(
         return found
 
     by_order = {order_id: group for order_id, group in touches.groupby("order_id")}
-    last_clicks = read("""SELECT order_id, entity_id, credit FROM attributions
+    last_clicks = read(
+        """SELECT order_id, entity_id, credit FROM attributions
                           WHERE workspace_id = :w AND model = 'last_click' AND window_days = 28
-                          AND mode = 'cash'""", w=workspace_id).set_index("order_id")
+                          AND mode = 'cash'""",
+        w=workspace_id,
+    ).set_index("order_id")
     exact_ads = paid_touches = 0
     for order in orders.itertuples():
         browser, bought_at = purchases[order.external_id]
@@ -143,7 +166,8 @@ def test_pixel_journeys_reach_the_purchase_and_credit_the_ads_their_utms_name(
         # last one the visit that bought (the internal page views are no touches)
         got = by_order[order.id]
         assert list(zip(got.landing_page, got.occurred_at, strict=True)) == [
-            (v.landing_page, v.occurred_at) for v in expected]
+            (v.landing_page, v.occurred_at) for v in expected
+        ]
         assert got.occurred_at.max() <= order.processed_at + timedelta(seconds=5)
         for visit, touch in zip(expected, got.itertuples(), strict=True):
             # and each touch is of the visit's channel, mapped to the ad it came from
@@ -169,24 +193,32 @@ def test_pixel_journeys_reach_the_purchase_and_credit_the_ads_their_utms_name(
 
 
 def test_orders_shopify_gave_no_journey_are_attributed_through_the_pixel(
-        attributed_with_pixel) -> None:
+    attributed_with_pixel,
+) -> None:
     workspace_id = attributed_with_pixel[0]
     # Given orders whose Shopify journey holds no visit
-    bare = read("""SELECT o.id FROM shopify_orders o WHERE o.workspace_id = :w
+    bare = read(
+        """SELECT o.id FROM shopify_orders o WHERE o.workspace_id = :w
                    AND o.cancelled_at IS NULL AND NOT o.test AND NOT EXISTS (
                        SELECT 1 FROM customer_journeys j JOIN touchpoints t
                        ON t.journey_id = j.id AND t.source_kind = 'shopify'
-                       WHERE j.order_id = o.id)""", w=workspace_id)
+                       WHERE j.order_id = o.id)""",
+        w=workspace_id,
+    )
     assert len(bare) > 0
     # Then the pixel's touches give them a journey and their credit sums to 1
-    credits = read("""SELECT order_id, sum(credit) AS total FROM attributions
+    credits = read(
+        """SELECT order_id, sum(credit) AS total FROM attributions
                       WHERE workspace_id = :w AND model = 'linear' AND window_days = 28
-                      AND mode = 'cash' GROUP BY 1""", w=workspace_id).set_index("order_id")
+                      AND mode = 'cash' GROUP BY 1""",
+        w=workspace_id,
+    ).set_index("order_id")
     assert all(credits.total.get(order_id) == 1 for order_id in bare.id)
 
 
 def test_the_demo_replays_the_storefront_after_syncing_and_before_attributing(
-        workspace, fakes, monkeypatch) -> None:
+    workspace, fakes, monkeypatch
+) -> None:
     calls: list[tuple] = []
 
     def sync_connection(workspace_id, connection_id, kind, **kwargs):
@@ -194,8 +226,9 @@ def test_the_demo_replays_the_storefront_after_syncing_and_before_attributing(
         return SimpleNamespace(rows=1)
 
     def attribute(workspace_id, progress=None):
-        stored = read("SELECT count(*) AS n FROM pixel_events WHERE workspace_id = :w",
-                      w=workspace_id).n[0]
+        stored = read(
+            "SELECT count(*) AS n FROM pixel_events WHERE workspace_id = :w", w=workspace_id
+        ).n[0]
         calls.append(("attribute", workspace_id, int(stored)))
 
     monkeypatch.setattr("metricx.sync.pipeline.sync_connection", sync_connection)

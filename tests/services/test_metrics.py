@@ -18,16 +18,31 @@ from sqlalchemy import text
 
 from metricx.db import transaction
 from metricx.semantic.compiler import Shape, ad_source, ranks_in_sql
+from metricx.semantic.engine import MissingFxRateError, run_query
 from metricx.semantic.query import SemanticQuery
-from metricx.services.metrics import MissingFxRateError, run_query
 
-AD_METRICS = ["spend", "impressions", "clicks", "conversions", "conversion_value", "cpc",
-              "cpm", "ctr", "cvr", "cpa", "roas"]
+AD_METRICS = [
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "conversion_value",
+    "cpc",
+    "cpm",
+    "ctr",
+    "cvr",
+    "cpa",
+    "roas",
+]
 FORMULAS = {  # the reference's own arithmetic, written independently of the catalogue
-    "cpc": ("spend", "clicks", 1), "cpm": ("spend", "impressions", 1000),
-    "ctr": ("clicks", "impressions", 1), "cvr": ("conversions", "clicks", 1),
-    "cpa": ("spend", "conversions", 1), "roas": ("conversion_value", "spend", 1),
-    "aov": ("store_revenue", "orders", 1), "mer": ("store_revenue", "spend", 1),
+    "cpc": ("spend", "clicks", 1),
+    "cpm": ("spend", "impressions", 1000),
+    "ctr": ("clicks", "impressions", 1),
+    "cvr": ("conversions", "clicks", 1),
+    "cpa": ("spend", "conversions", 1),
+    "roas": ("conversion_value", "spend", 1),
+    "aov": ("store_revenue", "orders", 1),
+    "mer": ("store_revenue", "spend", 1),
 }
 
 
@@ -51,8 +66,17 @@ def bucket_labels(ads: pd.DataFrame, grain: str | None) -> pd.Series:
     return local.dt.strftime("%Y-%m-%d %H:%M")
 
 
-def expected(reference, metrics, start, end, dimensions=(), provider=None, grain=None,
-             name=None, entity_ids=None):
+def expected(
+    reference,
+    metrics,
+    start,
+    end,
+    dimensions=(),
+    provider=None,
+    grain=None,
+    name=None,
+    entity_ids=None,
+):
     ads = reference["ads"]
     ads = ads[(ads["day"] >= start) & (ads["day"] <= end)]
     if provider:
@@ -67,10 +91,11 @@ def expected(reference, metrics, start, end, dimensions=(), provider=None, grain
     if grain:
         ads = ads.assign(**{grain: bucket_labels(ads, grain)})
         keys = [*keys, grain]
-    sums = (ads.groupby(keys)[columns].sum() if keys else ads[columns].sum().to_frame().T)
+    sums = ads.groupby(keys)[columns].sum() if keys else ads[columns].sum().to_frame().T
     if grain and grain != "hour" and not dimensions:  # every bucket shows, empty ones as 0
-        days = pd.DataFrame({"day": [start + timedelta(days=i)
-                                     for i in range((end - start).days + 1)]})
+        days = pd.DataFrame(
+            {"day": [start + timedelta(days=i) for i in range((end - start).days + 1)]}
+        )
         sums = sums.reindex(sorted(set(bucket_labels(days, grain))), fill_value=0)
     out = pd.DataFrame(index=sums.index)
     for metric in metrics:
@@ -88,8 +113,9 @@ def close(a, b) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
 
-def ranked(want: pd.DataFrame, ads: pd.DataFrame, dimensions, grain, metric: str,
-           direction: str) -> list[tuple]:
+def ranked(
+    want: pd.DataFrame, ads: pd.DataFrame, dimensions, grain, metric: str, direction: str
+) -> list[tuple]:
     """The reference's ranking of its rows: `metric` (to 10 significant digits, as its float
     sums may differ from exact ones in the last bits), nulls last, then names in code-point
     order and ids dimension by dimension, then the time bucket."""
@@ -100,8 +126,7 @@ def ranked(want: pd.DataFrame, ads: pd.DataFrame, dimensions, grain, metric: str
         missing = pd.isna(value)
         rounded = 0.0 if missing else float(f"{value:.10g}")
         parts: list = [missing, -rounded if direction == "desc" else rounded]
-        for dimension, part in zip([*dimensions, *([grain] if grain else [])], key,
-                                   strict=True):
+        for dimension, part in zip([*dimensions, *([grain] if grain else [])], key, strict=True):
             if dimension in names:
                 parts.append(names[dimension][part])
             parts.append(part)
@@ -111,12 +136,20 @@ def ranked(want: pd.DataFrame, ads: pd.DataFrame, dimensions, grain, metric: str
     return sorted(keys, key=order)
 
 
-def query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids,
-             ranking=None) -> dict:
-    query = {"metrics": metrics, "time_range": {"start": str(start), "end": str(end)},
-             "dimensions": dimensions, "grain": grain,
-             "filters": {"provider": provider, "name_contains": name[1] if name else None,
-                         "entity_ids": entity_ids}}
+def query_of(
+    metrics, start, end, dimensions, provider, grain, name, entity_ids, ranking=None
+) -> dict:
+    query = {
+        "metrics": metrics,
+        "time_range": {"start": str(start), "end": str(end)},
+        "dimensions": dimensions,
+        "grain": grain,
+        "filters": {
+            "provider": provider,
+            "name_contains": name[1] if name else None,
+            "entity_ids": entity_ids,
+        },
+    }
     if ranking:
         metric, direction, limit = ranking
         query |= {"order_by": {"metric": metric, "direction": direction}, "limit": limit}
@@ -125,28 +158,56 @@ def query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids,
 
 def test_the_random_queries_reach_every_source_the_compiler_can_choose():
     # Given every combination the property below draws its splits and filters from
-    combinations = [query_of(["spend"], FIRST, FIRST, dimensions, None, grain,
-                             ("campaign", "x") if level else None, [1] if entity else None)
-                    for dimensions in DIMENSIONS for grain in GRAINS
-                    for level in NAME_FILTERS for entity in ENTITY_FILTERS]
+    combinations = [
+        query_of(
+            ["spend"],
+            FIRST,
+            FIRST,
+            dimensions,
+            None,
+            grain,
+            ("campaign", "x") if level else None,
+            [1] if entity else None,
+        )
+        for dimensions in DIMENSIONS
+        for grain in GRAINS
+        for level in NAME_FILTERS
+        for entity in ENTITY_FILTERS
+    ]
     # When the compiler picks the ad facts of each
     sources = {ad_source(Shape.of(SemanticQuery.parse(q))) for q in combinations}
     # Then each source it can choose is among them
     assert sources == {"connection", "campaign", "ad", "hour"}
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(metrics=st.lists(st.sampled_from(AD_METRICS), min_size=1, max_size=4, unique=True),
-       start_offset=st.integers(0, 11), length=st.integers(1, 12),
-       dimensions=st.sampled_from(DIMENSIONS),
-       provider=st.sampled_from([None, ["meta"], ["google"]]),
-       grain=st.sampled_from(GRAINS), name_filter=st.sampled_from(NAME_FILTERS),
-       entity_level=st.sampled_from(ENTITY_FILTERS), pick=st.integers(0, 10_000),
-       top=st.sampled_from([None, ("desc", 3), ("asc", 5)]))
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    metrics=st.lists(st.sampled_from(AD_METRICS), min_size=1, max_size=4, unique=True),
+    start_offset=st.integers(0, 11),
+    length=st.integers(1, 12),
+    dimensions=st.sampled_from(DIMENSIONS),
+    provider=st.sampled_from([None, ["meta"], ["google"]]),
+    grain=st.sampled_from(GRAINS),
+    name_filter=st.sampled_from(NAME_FILTERS),
+    entity_level=st.sampled_from(ENTITY_FILTERS),
+    pick=st.integers(0, 10_000),
+    top=st.sampled_from([None, ("desc", 3), ("asc", 5)]),
+)
 def test_every_metric_equals_an_independent_computation_from_the_raw_rows(
-        synced, metrics, start_offset, length, dimensions, provider, grain, name_filter,
-        entity_level, pick, top):
+    synced,
+    metrics,
+    start_offset,
+    length,
+    dimensions,
+    provider,
+    grain,
+    name_filter,
+    entity_level,
+    pick,
+    top,
+):
     # Given the synced sandbox, and a random range, split, grain, filters and top N
     workspace_id, reference = synced
     ads = reference["ads"]
@@ -156,21 +217,19 @@ def test_every_metric_equals_an_independent_computation_from_the_raw_rows(
     if name_filter:  # a fragment of a name at the level the engine filters on
         level = next((d for d in reversed(dimensions) if d != "provider"), "campaign")
         chosen = sorted(ads[level].unique())[pick % ads[level].nunique()]
-        name = (level, chosen[pick % 3: pick % 3 + 5].upper())
+        name = (level, chosen[pick % 3 : pick % 3 + 5].upper())
     entity_ids = None
     if entity_level:
         ids = sorted(int(i) for i in ads[f"{entity_level}_id"].unique())
         entity_ids = [ids[pick % len(ids)]]
     ranking = (metrics[pick % len(metrics)], *top) if top else None
-    query = query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids,
-                     ranking)
+    query = query_of(metrics, start, end, dimensions, provider, grain, name, entity_ids, ranking)
     event(f"source: {ad_source(Shape.of(SemanticQuery.parse(query)))}")
     event(f"ranked in SQL: {ranks_in_sql(SemanticQuery.parse(query))}")
     # When the engine answers
     result = run_query(workspace_id, query)
     # Then every row and metric equals the reference's
-    want = expected(reference, metrics, start, end, dimensions, provider, grain, name,
-                    entity_ids)
+    want = expected(reference, metrics, start, end, dimensions, provider, grain, name, entity_ids)
     keys = [f"{d}_id" if d != "provider" else d for d in dimensions] + ([grain] if grain else [])
     if ranking and keys:  # the same rows in the same order, cut at the limit
         metric, direction, limit = ranking
@@ -197,16 +256,22 @@ def store_revenue_on(reference, day) -> float:
     given_back = (refunds["sales"] + refunds["shipping"]).astype(float)
     back = given_back.groupby(refunds["order_id"]).sum()
     kept = (cancelled["gross_sales"] - cancelled["discounts"] + cancelled["shipping"]).astype(
-        float) - cancelled["id"].map(back).fillna(0.0)
+        float
+    ) - cancelled["id"].map(back).fillna(0.0)
     sales = (placed["gross_sales"] - placed["discounts"] + placed["shipping"]).astype(float)
     return float(sales.sum() - given_back[refunds["day"] == day].sum() - kept.sum())
 
 
 def test_store_metrics_by_day_join_ad_spend_without_multiplying_rows(synced):
     workspace_id, reference = synced
-    result = run_query(workspace_id, {
-        "metrics": ["spend", "orders", "store_revenue", "mer", "new_customers"],
-        "time_range": {"start": str(FIRST), "end": str(LAST)}, "grain": "day"})
+    result = run_query(
+        workspace_id,
+        {
+            "metrics": ["spend", "orders", "store_revenue", "mer", "new_customers"],
+            "time_range": {"start": str(FIRST), "end": str(LAST)},
+            "grain": "day",
+        },
+    )
     frame = result.frame.set_index("day")
     assert list(frame.index) == [str(FIRST + timedelta(days=i)) for i in range(12)]
     orders = reference["orders"]
@@ -224,26 +289,38 @@ def test_store_metrics_by_day_join_ad_spend_without_multiplying_rows(synced):
 
 def test_top_n_ranks_with_ties_broken_by_name_and_compares_the_same_ads(synced):
     workspace_id, _ = synced
-    result = run_query(workspace_id, {
-        "metrics": ["cpc", "spend"], "time_range": {"start": "2026-11-16", "end": "2026-11-19"},
-        "compare_range": {"start": "2026-11-12", "end": "2026-11-15"},
-        "dimensions": ["ad"], "limit": 3})
+    result = run_query(
+        workspace_id,
+        {
+            "metrics": ["cpc", "spend"],
+            "time_range": {"start": "2026-11-16", "end": "2026-11-19"},
+            "compare_range": {"start": "2026-11-12", "end": "2026-11-15"},
+            "dimensions": ["ad"],
+            "limit": 3,
+        },
+    )
     spends = list(result.frame["spend"])
     assert len(spends) == 3 and spends == sorted(spends, reverse=True)
     assert list(result.compare_frame["ad_id"]) == list(result.frame["ad_id"])
 
 
-@pytest.mark.parametrize("split", [
-    {"dimensions": ["campaign"]},
-    {"dimensions": [], "order_by": {"metric": "spend", "direction": "desc"}},
-])
+@pytest.mark.parametrize(
+    "split",
+    [
+        {"dimensions": ["campaign"]},
+        {"dimensions": [], "order_by": {"metric": "spend", "direction": "desc"}},
+    ],
+)
 def test_a_comparison_by_day_pairs_each_row_with_the_same_entity_and_day_of_its_period(
-        synced, split):
+    synced, split
+):
     # Given spend by day (by campaign, or ranked by spend) over three days, compared with
     # the three days before
     workspace_id, _ = synced
-    now, before = ({"start": "2026-11-14", "end": "2026-11-16"},
-                   {"start": "2026-11-11", "end": "2026-11-13"})
+    now, before = (
+        {"start": "2026-11-14", "end": "2026-11-16"},
+        {"start": "2026-11-11", "end": "2026-11-13"},
+    )
     query = {"metrics": ["spend"], "grain": "day", "time_range": now, **split}
     # When it is run with the comparison, and the earlier days on their own
     result = run_query(workspace_id, {**query, "compare_range": before})
@@ -252,8 +329,9 @@ def test_a_comparison_by_day_pairs_each_row_with_the_same_entity_and_day_of_its_
     ids = [f"{d}_id" for d in split["dimensions"]]
     spend_before = {(*row[ids], row["day"]): row["spend"] for _, row in earlier.iterrows()}
     assert len(result.compare_frame) == len(result.frame)
-    for (_, row), (_, other) in zip(result.frame.iterrows(), result.compare_frame.iterrows(),
-                                    strict=True):
+    for (_, row), (_, other) in zip(
+        result.frame.iterrows(), result.compare_frame.iterrows(), strict=True
+    ):
         shifted = str(date.fromisoformat(row["day"]) - timedelta(days=3))
         assert list(other[ids]) == list(row[ids])
         if (*row[ids], shifted) in spend_before:
@@ -268,26 +346,36 @@ def test_a_missing_exchange_rate_is_an_error_that_names_the_days(synced):
     with transaction() as session:
         session.execute(text("DELETE FROM fx_rates WHERE day IN ('2026-11-10', '2026-11-11')"))
     with pytest.raises(MissingFxRateError, match="EUR→USD on 2026-11-10, 2026-11-11"):
-        run_query(workspace_id, {"metrics": ["spend"],
-                                 "time_range": {"start": str(FIRST), "end": str(LAST)}})
+        run_query(
+            workspace_id,
+            {"metrics": ["spend"], "time_range": {"start": str(FIRST), "end": str(LAST)}},
+        )
 
 
 def test_another_workspace_sees_nothing_of_ours_whatever_the_filters(synced, other_workspace):
     _, reference = synced
     ours = reference["ads"]
-    result = run_query(other_workspace.id, {
-        "metrics": ["spend", "clicks"], "time_range": {"start": str(FIRST), "end": str(LAST)},
-        "dimensions": ["ad"],
-        "filters": {"entity_ids": sorted({int(i) for i in ours["ad_id"]})[:5]}})
+    result = run_query(
+        other_workspace.id,
+        {
+            "metrics": ["spend", "clicks"],
+            "time_range": {"start": str(FIRST), "end": str(LAST)},
+            "dimensions": ["ad"],
+            "filters": {"entity_ids": sorted({int(i) for i in ours["ad_id"]})[:5]},
+        },
+    )
     assert result.frame.empty
-    totals = run_query(other_workspace.id, {"metrics": ["spend", "orders"],
-                                            "time_range": {"start": str(FIRST),
-                                                           "end": str(LAST)}})
+    totals = run_query(
+        other_workspace.id,
+        {"metrics": ["spend", "orders"], "time_range": {"start": str(FIRST), "end": str(LAST)}},
+    )
     assert totals.frame["spend"].iloc[0] == 0 and totals.frame["orders"].iloc[0] == 0
 
 
 def test_zero_clicks_give_a_null_cpc_not_zero_or_infinity(synced):
     workspace_id, _ = synced
-    result = run_query(workspace_id, {"metrics": ["cpc"],
-                                      "time_range": {"start": "2026-12-01", "end": "2026-12-02"}})
+    result = run_query(
+        workspace_id,
+        {"metrics": ["cpc"], "time_range": {"start": "2026-12-01", "end": "2026-12-02"}},
+    )
     assert pd.isna(result.frame["cpc"].iloc[0])

@@ -47,7 +47,8 @@ def stored_connections() -> list[Connection]:
 
 @pytest.mark.parametrize("provider", ["meta", "google", "shopify"])
 def test_a_finished_flow_creates_an_active_connection_the_sync_can_use(
-        provider, admin, oauth_apps) -> None:
+    provider, admin, oauth_apps
+) -> None:
     account = account_of(oauth_apps, provider)
     # Given an admin sent to the provider who consented
     back = consent(oauth.start_flow(admin, provider, account))
@@ -55,23 +56,31 @@ def test_a_finished_flow_creates_an_active_connection_the_sync_can_use(
     connection = oauth.finish_flow(admin, back, now=NOW)
     # Then the connection is active, its token encrypted at rest and readable by the sync
     assert (connection.provider, connection.external_account_id, connection.status) == (
-        provider, account, "active")
+        provider,
+        account,
+        "active",
+    )
     kind = "refresh" if provider == "google" else "access"
     token = connections.read_token(admin.workspace_id, connection.id, kind)
     with transaction() as session:
-        sealed = session.scalar(select(Token).where(Token.connection_id == connection.id,
-                                                    Token.kind == kind))
+        sealed = session.scalar(
+            select(Token).where(Token.connection_id == connection.id, Token.kind == kind)
+        )
         assert token.encode() not in sealed.ciphertext
     assert audit.recent(admin.workspace_id)[0].action == "connection.oauth"
-    outcome = (sync_connection(admin.workspace_id, connection.id, "shop", now=NOW)
-               if provider == "shopify" else
-               sync_connection(admin.workspace_id, connection.id, "range", start=NOW.date(),
-                               end=NOW.date(), now=NOW))
+    outcome = (
+        sync_connection(admin.workspace_id, connection.id, "shop", now=NOW)
+        if provider == "shopify"
+        else sync_connection(
+            admin.workspace_id, connection.id, "range", start=NOW.date(), end=NOW.date(), now=NOW
+        )
+    )
     assert outcome.status == "success", outcome.error
 
 
 def test_a_shop_connected_by_oauth_keeps_syncing_after_its_hour_long_token_expires(
-        admin, oauth_apps) -> None:
+    admin, oauth_apps
+) -> None:
     # Given a shop installed by OAuth, which now hands out tokens that expire in an hour
     back = consent(oauth.start_flow(admin, "shopify", CREDENTIALS.shopify_shop))
     connection = oauth.finish_flow(admin, back, now=NOW)
@@ -112,7 +121,8 @@ def test_an_expired_state_is_refused(admin, oauth_apps, setenv) -> None:
 
 
 def test_another_workspaces_admin_cannot_finish_the_flow_nor_burn_it(
-        admin, other_admin, oauth_apps) -> None:
+    admin, other_admin, oauth_apps
+) -> None:
     # Given a flow started in Acme, when Globex's admin comes back with its code and state
     back = consent(oauth.start_flow(admin, "meta", account_of(oauth_apps, "meta")))
     with pytest.raises(OAuthError, match="another user or workspace"):
@@ -171,8 +181,9 @@ def test_reconnecting_replaces_the_token_and_reactivates(admin, oauth_apps) -> N
     assert len(stored_connections()) == 1
 
 
-def test_start_checks_input_and_settings_before_sending_anyone_away(admin, oauth_apps,
-                                                                    setenv) -> None:
+def test_start_checks_input_and_settings_before_sending_anyone_away(
+    admin, oauth_apps, setenv
+) -> None:
     with pytest.raises(InvalidInputError, match="Meta ad account id"):
         oauth.start_flow(admin, "meta", "not digits")
     setenv(SHOPIFY_CLIENT_SECRET="")

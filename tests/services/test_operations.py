@@ -6,11 +6,10 @@ import pytest
 from rq import SimpleWorker
 
 from metricx.errors import NotFoundError, PermissionDeniedError
+from metricx.jobs import attribute_workspace, sync_connection
 from metricx.queue import get_queue
 from metricx.services import audit, operations
-from metricx.services.attribution import ATTRIBUTE_JOB
 from metricx.services.users import actor_for, add_user
-from metricx.sync.scheduling import SYNC_JOB
 
 MISSING_CONNECTION = 987654  # the sync fails: no such connection in the workspace
 
@@ -20,15 +19,13 @@ def explode() -> None:
 
 
 def fail_now(redis_conn, *jobs) -> None:
-    SimpleWorker([get_queue("default"), get_queue("low")], connection=redis_conn).work(
-        burst=True)
+    SimpleWorker([get_queue("default"), get_queue("low")], connection=redis_conn).work(burst=True)
     assert all(job.get_status(refresh=True).value == "failed" for job in jobs)
 
 
 @pytest.fixture
 def other_admin(other_workspace):
-    return actor_for(add_user(other_workspace.id, "gus@globex.test", "secret sauce",
-                              role="admin"))
+    return actor_for(add_user(other_workspace.id, "gus@globex.test", "secret sauce", role="admin"))
 
 
 @pytest.fixture
@@ -36,18 +33,30 @@ def failures(admin, other_admin, redis_conn):
     """A failed sync in each workspace, a failed attribution run in the other one, and a
     failed scheduled (system-wide) job."""
     queue, low = get_queue("default"), get_queue("low")
-    ours = queue.enqueue(SYNC_JOB, admin.workspace_id, MISSING_CONNECTION, "intraday",
-                         description="our sync")
-    theirs = queue.enqueue(SYNC_JOB, other_admin.workspace_id, MISSING_CONNECTION, "intraday",
-                           description="globex sync")
+    ours = queue.enqueue(
+        sync_connection, admin.workspace_id, MISSING_CONNECTION, "intraday", description="our sync"
+    )
+    theirs = queue.enqueue(
+        sync_connection,
+        other_admin.workspace_id,
+        MISSING_CONNECTION,
+        "intraday",
+        description="globex sync",
+    )
     # An attribution run of an empty workspace succeeds; a stray argument makes it fail.
-    their_attribution = low.enqueue(ATTRIBUTE_JOB, other_admin.workspace_id, "stray",
-                                     description="globex attribution")
-    scheduled = queue.enqueue(explode, description="nightly compaction",
-                              meta={"metricx_schedule": True})
+    their_attribution = low.enqueue(
+        attribute_workspace, other_admin.workspace_id, "stray", description="globex attribution"
+    )
+    scheduled = queue.enqueue(
+        explode, description="nightly compaction", meta={"metricx_schedule": True}
+    )
     fail_now(redis_conn, ours, theirs, their_attribution, scheduled)
-    return {"ours": ours, "theirs": theirs, "their_attribution": their_attribution,
-            "scheduled": scheduled}
+    return {
+        "ours": ours,
+        "theirs": theirs,
+        "their_attribution": their_attribution,
+        "scheduled": scheduled,
+    }
 
 
 def test_an_admin_sees_only_this_workspaces_failures_and_the_schedules(admin, failures):
@@ -64,8 +73,11 @@ def test_an_admin_sees_only_this_workspaces_failures_and_the_schedules(admin, fa
 
 def test_the_other_workspaces_admin_sees_their_own(other_admin, failures):
     listed = {job.id for job in operations.failed_jobs(other_admin.workspace_id)}
-    assert listed == {failures["theirs"].id, failures["their_attribution"].id,
-                      failures["scheduled"].id}
+    assert listed == {
+        failures["theirs"].id,
+        failures["their_attribution"].id,
+        failures["scheduled"].id,
+    }
 
 
 def test_another_workspaces_job_cannot_be_requeued(admin, failures):

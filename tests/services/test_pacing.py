@@ -16,8 +16,8 @@ from sqlalchemy import delete, text
 
 from metricx.db import get_engine, transaction
 from metricx.models import FxRate
+from metricx.semantic.engine import MissingFxRateError, run_query
 from metricx.services.connections import list_connections
-from metricx.services.metrics import MissingFxRateError, run_query
 from metricx.services.pacing import QUARTER_HOUR, pacing
 from metricx.sync.pipeline import sync_connection
 
@@ -29,8 +29,10 @@ SYNC_TIMES = [NOW - timedelta(hours=3), NOW - timedelta(minutes=80), NOW]  # 07:
 def sync_ads(workspace_id: int, fakes, kind: str = "intraday", **window) -> None:
     for connection in list_connections(workspace_id):
         if connection.provider != "shopify":
-            assert sync_connection(workspace_id, connection.id, kind, now=fakes.now,
-                                   **window).status == "success"
+            assert (
+                sync_connection(workspace_id, connection.id, kind, now=fakes.now, **window).status
+                == "success"
+            )
 
 
 @pytest.fixture
@@ -46,23 +48,28 @@ def intraday(synced, fakes):
 def raw_rows(workspace_id: int, day: date) -> pd.DataFrame:
     """The day's snapshot rows, spend converted by hand: local start and end, spend, conv."""
     with get_engine().connect() as conn:
-        rows = pd.read_sql(text("""
+        rows = pd.read_sql(
+            text("""
             SELECT s.bucket_start, s.granularity, s.spend, s.conversions, c.currency
             FROM metric_snapshots s JOIN entities e ON e.id = s.entity_id
             JOIN connections c ON c.id = e.connection_id WHERE s.workspace_id = :ws"""),
-            conn, params={"ws": workspace_id})
+            conn,
+            params={"ws": workspace_id},
+        )
     rows["start"] = rows["bucket_start"].dt.tz_convert(TZ).dt.tz_localize(None)
     rows = rows[rows["start"].dt.date == day].copy()
-    rows["end"] = rows["start"] + rows["granularity"].map({"15m": timedelta(minutes=15),
-                                                            "1h": timedelta(hours=1)})
+    rows["end"] = rows["start"] + rows["granularity"].map(
+        {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
+    )
     rate = rows["currency"].map(lambda c: float(eur_rate(day)) if c == "EUR" else 1.0)
     rows["spend"] = rows["spend"].astype(float) * rate
     rows["conversions"] = rows["conversions"].astype(float)
     return rows
 
 
-def expected_at(rows: pd.DataFrame, clock: pd.Timestamp, now: pd.Timestamp | None = None
-                ) -> tuple[float, float]:
+def expected_at(
+    rows: pd.DataFrame, clock: pd.Timestamp, now: pd.Timestamp | None = None
+) -> tuple[float, float]:
     """Sums of the buckets that ended by `clock`; at `now`, of every bucket so far."""
     done = rows[(rows["end"] <= clock) | (rows["start"] < clock) & (clock == now)]
     return done["spend"].sum(), done["conversions"].sum()
@@ -77,11 +84,14 @@ def test_todays_15_minute_line_and_last_weeks_hourly_line_equal_the_raw_rows(int
     assert set(today_rows["granularity"]) == {"15m", "1h"}
     assert set(last_week_rows["granularity"]) == {"1h"}
     assert (result.today.resolution, result.last_week.resolution) == (
-        "15-minute and hourly", "hourly")
+        "15-minute and hourly",
+        "hourly",
+    )
     assert result.last_week.day == LAST_WEEK
     today_clocks = list(result.today.points["clock"])
     assert today_clocks[0] == pd.Timestamp(TODAY) and today_clocks[-1] == pd.Timestamp(
-        "2026-11-20 10:07")
+        "2026-11-20 10:07"
+    )
     assert all(b - a == QUARTER_HOUR for a, b in pairwise(today_clocks[:-1]))
     assert len(result.last_week.points) == 25  # 00:00, 01:00 ... 24:00
     # And every point equals the cumulative sum of the raw rows that ended by then
@@ -92,11 +102,17 @@ def test_todays_15_minute_line_and_last_weeks_hourly_line_equal_the_raw_rows(int
             assert point.conversions == pytest.approx(conversions, rel=1e-9, abs=1e-9)
     # And the last points are the days' totals as the metric engine reports them
     for line, day in ((result.today, TODAY), (result.last_week, LAST_WEEK)):
-        total = run_query(intraday, {"metrics": ["spend", "conversions"],
-                                     "time_range": {"start": str(day), "end": str(day)}})
+        total = run_query(
+            intraday,
+            {
+                "metrics": ["spend", "conversions"],
+                "time_range": {"start": str(day), "end": str(day)},
+            },
+        )
         assert line.points["spend"].iloc[-1] == pytest.approx(total.frame["spend"].iloc[0])
         assert line.points["conversions"].iloc[-1] == pytest.approx(
-            total.frame["conversions"].iloc[0])
+            total.frame["conversions"].iloc[0]
+        )
     assert result.today.points["spend"].iloc[-1] > 0
 
 
@@ -110,8 +126,7 @@ def test_the_same_time_last_week_is_the_last_hour_before_now(intraday):
 
 def test_a_chart_frame_puts_both_lines_on_todays_clock(intraday):
     frame = pacing(intraday, now=NOW).chart_frame()
-    assert set(frame["line"]) == {"Today (15-minute and hourly)",
-                                 "Same weekday last week (hourly)"}
+    assert set(frame["line"]) == {"Today (15-minute and hourly)", "Same weekday last week (hourly)"}
     assert set(frame["metric"]) == {"spend", "conversions"}
     assert (frame["clock"].dt.date >= TODAY).all()
 

@@ -33,10 +33,12 @@ def test_a_version_ending_within_30_days_warns_and_a_dead_one_is_urgent(admin, s
 
 def test_a_meta_token_is_flagged_a_week_before_it_expires(admin):
     # given two Meta connections whose long-lived tokens expire in 30 and in 3 days
-    add_connection(admin, "meta", "act_1", "tok", name="Far",
-                   expires_at=JAN_2027 + timedelta(days=30))
-    near = add_connection(admin, "meta", "act_2", "tok", name="Near",
-                          expires_at=JAN_2027 + timedelta(days=3))
+    add_connection(
+        admin, "meta", "act_1", "tok", name="Far", expires_at=JAN_2027 + timedelta(days=30)
+    )
+    near = add_connection(
+        admin, "meta", "act_2", "tok", name="Near", expires_at=JAN_2027 + timedelta(days=3)
+    )
     # then only the near one is flagged, as a warning, then as urgent once expired
     [notice] = notices(admin.workspace_id, JAN_2027)
     assert notice.connection_id == near.id and not notice.urgent and "Near" in notice.text
@@ -46,8 +48,7 @@ def test_a_meta_token_is_flagged_a_week_before_it_expires(admin):
 
 def test_notices_never_show_another_workspaces_connections(admin, other_workspace):
     # given another workspace whose Meta token is about to expire
-    other = actor_for(add_user(other_workspace.id, "eve@globex.test", "pw-pw-pw-pw",
-                               role="admin"))
+    other = actor_for(add_user(other_workspace.id, "eve@globex.test", "pw-pw-pw-pw", role="admin"))
     add_connection(other, "meta", "act_9", "tok", expires_at=JAN_2027 + timedelta(days=1))
     # then this workspace sees nothing of it
     assert notices(admin.workspace_id, JAN_2027) == []

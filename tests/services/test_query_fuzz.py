@@ -13,11 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from plain_errors import assert_plain
 
 from metricx.errors import MetricxError
-from metricx.services.metrics import MetricsResult, run_query
+from metricx.semantic.engine import MetricsResult, run_query
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(payload=QUERY_PAYLOAD)
 def test_any_query_gives_a_result_or_one_plain_sentence(workspace, payload):
     # Given a workspace, when anything at all is asked of the metric service

@@ -21,15 +21,19 @@ def meta(admin, redis_conn):
     return add_connection(admin, "meta", "act_1", "tok")
 
 
-@pytest.mark.parametrize(("start", "end", "error", "words"), [
-    (date(2026, 11, 10), date(2031, 1, 1), WindowError, "is in the future"),
-    (date(2026, 11, 10), date(2026, 11, 1), WindowError, "is after the end"),
-    (date(2022, 1, 1), date(2022, 1, 5), WindowError, "further back than the platforms keep"),
-    (date(2025, 1, 1), date(2026, 11, 19), InvalidInputError, "at most 400 days"),
-    (date(2025, 1, 1), None, InvalidInputError, "at most 400 days"),  # up to yesterday
-])
-def test_a_bad_resync_window_is_refused_and_nothing_is_queued(admin, meta, start, end,
-                                                              error, words):
+@pytest.mark.parametrize(
+    ("start", "end", "error", "words"),
+    [
+        (date(2026, 11, 10), date(2031, 1, 1), WindowError, "is in the future"),
+        (date(2026, 11, 10), date(2026, 11, 1), WindowError, "is after the end"),
+        (date(2022, 1, 1), date(2022, 1, 5), WindowError, "further back than the platforms keep"),
+        (date(2025, 1, 1), date(2026, 11, 19), InvalidInputError, "at most 400 days"),
+        (date(2025, 1, 1), None, InvalidInputError, "at most 400 days"),  # up to yesterday
+    ],
+)
+def test_a_bad_resync_window_is_refused_and_nothing_is_queued(
+    admin, meta, start, end, error, words
+):
     with pytest.raises(error, match=words):
         request_resync(admin, meta.id, start, end, now=NOW)
     assert get_queue("high").count == 0

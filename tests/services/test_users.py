@@ -13,11 +13,14 @@ def test_a_password_is_stored_as_a_bcrypt_hash(workspace):
     assert stored.password_hash.startswith("$2") and "long enough" not in stored.password_hash
 
 
-@pytest.mark.parametrize("email, password, role, message", [
-    ("not-an-email", "long enough", "member", "not an email"),
-    ("a@b.test", "short", "member", "at least 8"),
-    ("a@b.test", "long enough", "owner", "role must be one of"),
-])
+@pytest.mark.parametrize(
+    "email, password, role, message",
+    [
+        ("not-an-email", "long enough", "member", "not an email"),
+        ("a@b.test", "short", "member", "at least 8"),
+        ("a@b.test", "long enough", "owner", "role must be one of"),
+    ],
+)
 def test_bad_user_input_is_refused(workspace, email, password, role, message):
     with pytest.raises(InvalidInputError, match=message):
         users.add_user(workspace.id, email, password, role=role)
@@ -25,14 +28,16 @@ def test_bad_user_input_is_refused(workspace, email, password, role, message):
 
 
 def test_an_email_is_unique_across_workspaces_without_saying_where_it_is_used(
-        workspace, other_workspace):
+    workspace, other_workspace
+):
     # Given an email in use in one workspace
     users.add_user(workspace.id, "sam@x.test", "long enough")
     # When another workspace's admin adds it, it is refused without telling them it exists
     with pytest.raises(InvalidInputError) as refused:
         users.add_user(other_workspace.id, "SAM@x.test", "long enough")
-    assert str(refused.value) == ("sam@x.test cannot be added: ask the person for another "
-                                  "email address")
+    assert str(refused.value) == (
+        "sam@x.test cannot be added: ask the person for another email address"
+    )
     # While an admin adding one of their own users again is told just that
     with pytest.raises(InvalidInputError, match="already a user of this workspace"):
         users.add_user(workspace.id, "sam@x.test", "long enough")
@@ -77,6 +82,7 @@ def test_a_user_changes_their_own_password_only_with_the_current_one(member):
         users.change_own_password(member, "wrong one", "brand new pass")
     users.change_own_password(member, "battery staple", "brand new pass")
     import bcrypt
+
     stored = users.get_user(member.label).password_hash.encode()
     assert bcrypt.checkpw(b"brand new pass", stored)
 

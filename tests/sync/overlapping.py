@@ -19,8 +19,9 @@ TIMEOUT_S = 60
 def waiting_for_a_lock() -> bool:
     """Whether some transaction waits for a lock (an advisory one, or a row another holds)."""
     with get_engine().connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                            ).scalar_one() > 0
+        return (
+            conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one() > 0
+        )
 
 
 class FirstWriterPauses:
@@ -52,10 +53,13 @@ class FirstWriterPauses:
                     results[name] = work()
                 except BaseException as error:  # handed to the test's thread below
                     results[name] = error
+
             return target
 
-        threads = {name: threading.Thread(target=capture(name, work), daemon=True)
-                   for name, work in (("first", first), ("second", second))}
+        threads = {
+            name: threading.Thread(target=capture(name, work), daemon=True)
+            for name, work in (("first", first), ("second", second))
+        }
         threads["first"].start()
         assert self._reached.wait(TIMEOUT_S), "the first writer never reached its pause"
         threads["second"].start()

@@ -17,12 +17,15 @@ def ad(name: str) -> EntityRecord:
     return EntityRecord("ad", "ad-1", None, name, "ACTIVE", None, None)
 
 
-@pytest.mark.parametrize(("sent", "stored"), [
-    ("Black\x00 Friday", "Black Friday"),  # a NUL: PostgreSQL text cannot hold one
-    ("Black Friday \ud83d", "Black Friday \ufffd"),  # half of an emoji's surrogate pair
-    ("Video " + "x" * 500, ("Video " + "x" * 500)[:400]),  # beyond the column
-    ("Summer | v2", "Summer | v2"),
-])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("Black\x00 Friday", "Black Friday"),  # a NUL: PostgreSQL text cannot hold one
+        ("Black Friday \ud83d", "Black Friday \ufffd"),  # half of an emoji's surrogate pair
+        ("Video " + "x" * 500, ("Video " + "x" * 500)[:400]),  # beyond the column
+        ("Summer | v2", "Summer | v2"),
+    ],
+)
 def test_a_platform_name_is_stored_less_what_postgresql_cannot_hold(admin, sent, stored):
     # Given a Meta account, when its ad arrives with this name
     meta = add_connection(admin, "meta", "act_1", "tok")

@@ -9,11 +9,11 @@ import pytest
 from sandbox_fixtures import NOW, platform_day_totals, stored_day_totals
 from sqlalchemy import func, select
 
+from metricx.connection_store import get_connection
 from metricx.connectors.errors import RateLimitedError, TransientError
 from metricx.db import new_session
 from metricx.models import ShopifyOrder, SyncRun
 from metricx.semantic.dates import today_in
-from metricx.services.connections import get_connection
 from metricx.sync.pipeline import sync_connection
 
 RETRIED = "retried"  # the connector retried inside the job and the sync succeeded
@@ -23,8 +23,7 @@ BROKEN = "error"  # the platform answered nonsense: recorded, connection flagged
 
 CASES = [
     ("meta", "throttle", {"times": 1, "regain_minutes": 1}, RETRIED, None),
-    ("meta", "throttle", {"times": 1, "code": 613, "regain_minutes": 30}, RERAISED,
-     "rate limit"),
+    ("meta", "throttle", {"times": 1, "code": 613, "regain_minutes": 30}, RERAISED, "rate limit"),
     ("meta", "server_error", {"times": 2}, RETRIED, None),
     ("meta", "transient", {"times": 1}, RETRIED, None),
     ("meta", "short_page", {"times": 1}, RETRIED, None),
@@ -52,9 +51,14 @@ def run_sync(connection, fakes):
         return sync_connection(connection.workspace_id, connection.id, "shop", now=NOW)
     tz = fakes.merchant.account(connection.external_account_id).timezone
     today = today_in(tz, NOW)
-    return sync_connection(connection.workspace_id, connection.id, "range",
-                           start=today - timedelta(days=3), end=today - timedelta(days=1),
-                           now=NOW)
+    return sync_connection(
+        connection.workspace_id,
+        connection.id,
+        "range",
+        start=today - timedelta(days=3),
+        end=today - timedelta(days=1),
+        now=NOW,
+    )
 
 
 def assert_exact(connection, fakes) -> None:
@@ -67,17 +71,22 @@ def assert_exact(connection, fakes) -> None:
     today = today_in(account.timezone, NOW)
     days = [today - timedelta(days=d) for d in (3, 2, 1)]
     assert stored_day_totals(connection.id, account.timezone, days) == platform_day_totals(
-        fakes.merchant, account.external_id, days, NOW)
+        fakes.merchant, account.external_id, days, NOW
+    )
 
 
 def last_run(connection_id: int) -> SyncRun:
     with new_session() as session:
-        return session.scalars(select(SyncRun).where(SyncRun.connection_id == connection_id)
-                               .order_by(SyncRun.id.desc())).first()
+        return session.scalars(
+            select(SyncRun)
+            .where(SyncRun.connection_id == connection_id)
+            .order_by(SyncRun.id.desc())
+        ).first()
 
 
-@pytest.mark.parametrize("provider, kind, params, expect, words", CASES,
-                         ids=[f"{c[0]}-{c[1]}-{c[3]}" for c in CASES])
+@pytest.mark.parametrize(
+    "provider, kind, params, expect, words", CASES, ids=[f"{c[0]}-{c[1]}-{c[3]}" for c in CASES]
+)
 def test_fault(fakes, connections, provider, kind, params, expect, words):
     connection = connections[provider]
     ws = connection.workspace_id
@@ -122,8 +131,7 @@ def test_a_retried_throttle_waited_as_long_as_the_platform_asked(fakes, connecti
     assert 7.0 in fakes.sleeps
 
 
-def test_a_dead_api_version_asks_for_an_upgrade_and_a_live_one_heals_it(fakes, connections,
-                                                                        setenv):
+def test_a_dead_api_version_asks_for_an_upgrade_and_a_live_one_heals_it(fakes, connections, setenv):
     # given an operator pinned to a Marketing API version Meta has retired (#2635)
     connection = connections["meta"]
     setenv(META_API_VERSION="v21.0")

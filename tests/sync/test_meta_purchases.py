@@ -25,11 +25,16 @@ def test_every_past_day_keeps_its_purchases_after_the_nightly_refetch(fakes, con
     assert outcome.status == "success", outcome.error
     # then every past day holds the purchases, values and leads Meta reports for it
     today = today_in(account.timezone, NOW)
-    days = [today - timedelta(days=d) for d in range(28, 0, -1)
-            if today - timedelta(days=d) >= fakes.merchant.start_day]
+    days = [
+        today - timedelta(days=d)
+        for d in range(28, 0, -1)
+        if today - timedelta(days=d) >= fakes.merchant.start_day
+    ]
     stored = stored_day_totals(connection.id, account.timezone, days)
     reported = platform_day_totals(fakes.merchant, account.external_id, days, NOW)
     assert stored == reported
-    purchases = {day: sum((t.conversions for (_, d), t in stored.items() if d == day),
-                          Totals().conversions) for day in days}
+    purchases = {
+        day: sum((t.conversions for (_, d), t in stored.items() if d == day), Totals().conversions)
+        for day in days
+    }
     assert len(days) >= 14 and all(purchases[day] > 0 for day in days), purchases

@@ -11,8 +11,8 @@ import pytest
 from overlapping import FirstWriterPauses
 from sandbox_fixtures import NOW, platform_day_totals, stored_day_totals
 
+from metricx.connection_store import get_connection
 from metricx.semantic.dates import today_in
-from metricx.services.connections import get_connection
 from metricx.sync import pipeline, snapshots
 
 
@@ -36,10 +36,12 @@ def pause_inside(monkeypatch: pytest.MonkeyPatch, write: str) -> FirstWriterPaus
     return pauses
 
 
-@pytest.mark.parametrize("kind, write", [("intraday", "apply_running_totals"),
-                                         ("range", "replace_days")])
+@pytest.mark.parametrize(
+    "kind, write", [("intraday", "apply_running_totals"), ("range", "replace_days")]
+)
 def test_two_overlapping_syncs_of_one_connection_count_every_number_once(
-        fakes, connections, no_lease, monkeypatch, kind, write):
+    fakes, connections, no_lease, monkeypatch, kind, write
+):
     meta = connections["meta"]
     account = fakes.merchant.account(meta.external_account_id)
     today = today_in(account.timezone, NOW)
@@ -60,4 +62,5 @@ def test_two_overlapping_syncs_of_one_connection_count_every_number_once(
     if kind == "intraday":
         days = [today - timedelta(days=1), today]
     assert stored_day_totals(meta.id, account.timezone, days) == platform_day_totals(
-        fakes.merchant, account.external_id, days, NOW)
+        fakes.merchant, account.external_id, days, NOW
+    )

@@ -8,10 +8,10 @@ import pytest
 from sandbox_fixtures import NOW, platform_day_totals, stored_day_totals
 from sqlalchemy import func, select
 
+from metricx.connection_store import get_connection
 from metricx.db import new_session
 from metricx.models import Entity, MetricSnapshot, ShopifyOrder, SyncRun
 from metricx.semantic.dates import today_in
-from metricx.services.connections import get_connection
 from metricx.sync.pipeline import compact_connection, sync_connection
 from metricx.totals import Totals
 
@@ -27,20 +27,25 @@ def last_days(tz: str, count: int, now=NOW) -> list:
 
 def runs(connection_id: int) -> list[SyncRun]:
     with new_session() as session:
-        return list(session.scalars(select(SyncRun).where(
-            SyncRun.connection_id == connection_id).order_by(SyncRun.id)))
+        return list(
+            session.scalars(
+                select(SyncRun).where(SyncRun.connection_id == connection_id).order_by(SyncRun.id)
+            )
+        )
 
 
 @pytest.mark.parametrize("provider", ["meta", "google"])
 def test_a_range_sync_stores_every_ad_day_exactly_as_the_platform_reports(
-        fakes, connections, provider):
+    fakes, connections, provider
+):
     # Given an ad account on the platform
     connection = connections[provider]
     account = account_of(fakes, connection)
     days = last_days(account.timezone, 5)
     # When its last five days are synced
-    outcome = sync_connection(connection.workspace_id, connection.id, "range",
-                              start=days[0], end=days[-1])
+    outcome = sync_connection(
+        connection.workspace_id, connection.id, "range", start=days[0], end=days[-1]
+    )
     # Then every ad-day sums to the platform's number, to the cent (Google: every account-day
     # to its campaigns' totals, Performance Max included, whose ads Google never reports)
     assert outcome.status == "success" and outcome.rows > 0
@@ -50,15 +55,24 @@ def test_a_range_sync_stores_every_ad_day_exactly_as_the_platform_reports(
         assert stored == reported
     for day in days:
         assert sum((t for (_, d), t in stored.items() if d == day), Totals()) == sum(
-            (t for (_, d), t in reported.items() if d == day), Totals())
+            (t for (_, d), t in reported.items() if d == day), Totals()
+        )
     # And the whole campaign tree is there (Google: with a campaign-level leaf per campaign,
     # and no Performance Max ads), and the account's zone and currency were read
     with new_session() as session:
-        levels = dict(session.execute(select(Entity.level, func.count()).where(
-            Entity.connection_id == connection.id).group_by(Entity.level)).all())
+        levels = dict(
+            session.execute(
+                select(Entity.level, func.count())
+                .where(Entity.connection_id == connection.id)
+                .group_by(Entity.level)
+            ).all()
+        )
     campaigns = fakes.merchant.campaigns_of(account.external_id)
-    ads = [ad for ad in fakes.merchant.ads_of(account.external_id)
-           if fakes.merchant.campaign(ad.campaign_id).objective != "PERFORMANCE_MAX"]
+    ads = [
+        ad
+        for ad in fakes.merchant.ads_of(account.external_id)
+        if fakes.merchant.campaign(ad.campaign_id).objective != "PERFORMANCE_MAX"
+    ]
     assert levels["ad"] == len(ads) + (len(campaigns) if provider == "google" else 0)
     assert levels["campaign"] == len(campaigns)
     stored = get_connection(connection.workspace_id, connection.id)
@@ -82,10 +96,14 @@ def test_intraday_syncs_store_only_what_accrued_and_a_repeat_adds_nothing(fakes,
     sync_connection(connection.workspace_id, connection.id, "intraday", now=fakes.now)
     # Then today's rows sum to the latest running totals, spread over two 15-minute buckets
     assert stored_day_totals(connection.id, account.timezone, [today]) == platform_day_totals(
-        fakes.merchant, account.external_id, [today], fakes.now)
+        fakes.merchant, account.external_id, [today], fakes.now
+    )
     with new_session() as session:
-        buckets = session.scalars(select(func.distinct(MetricSnapshot.bucket_start)).where(
-            MetricSnapshot.granularity == "15m")).all()
+        buckets = session.scalars(
+            select(func.distinct(MetricSnapshot.bucket_start)).where(
+                MetricSnapshot.granularity == "15m"
+            )
+        ).all()
     assert len(buckets) >= 2
 
 
@@ -94,8 +112,14 @@ def test_restatements_compaction_and_refetch_keep_every_day_exact(fakes, connect
     account = account_of(fakes, connection)
     ws = connection.workspace_id
     # Given a week synced, then intraday syncs over two days while conversions restate
-    sync_connection(ws, connection.id, "range", start=last_days(account.timezone, 7)[0],
-                    end=last_days(account.timezone, 1)[0], now=NOW)
+    sync_connection(
+        ws,
+        connection.id,
+        "range",
+        start=last_days(account.timezone, 7)[0],
+        end=last_days(account.timezone, 1)[0],
+        now=NOW,
+    )
     for hours in (1, 9, 20, 30):
         fakes.now = NOW + timedelta(hours=hours)
         sync_connection(ws, connection.id, "intraday", now=fakes.now)
@@ -105,10 +129,12 @@ def test_restatements_compaction_and_refetch_keep_every_day_exact(fakes, connect
     # Then no 15-minute row is left on a past day, and every re-fetched day is exact
     days = last_days(account.timezone, 7, fakes.now)
     assert stored_day_totals(connection.id, account.timezone, days) == platform_day_totals(
-        fakes.merchant, account.external_id, days, fakes.now)
+        fakes.merchant, account.external_id, days, fakes.now
+    )
     today = today_in(account.timezone, fakes.now)
     assert stored_day_totals(connection.id, account.timezone, [today]) == platform_day_totals(
-        fakes.merchant, account.external_id, [today], fakes.now)
+        fakes.merchant, account.external_id, [today], fakes.now
+    )
 
 
 def test_the_shop_sync_is_incremental_and_never_duplicates_an_order(fakes, connections):
@@ -126,8 +152,9 @@ def test_the_shop_sync_is_incremental_and_never_duplicates_an_order(fakes, conne
     # Then each order is there once, the new ones included, refunds as the shop reports them
     orders = fakes.merchant.shop.orders_until(fakes.now)
     with new_session() as session:
-        stored = dict(session.execute(select(ShopifyOrder.external_id, ShopifyOrder.refunded))
-                      .all())
+        stored = dict(
+            session.execute(select(ShopifyOrder.external_id, ShopifyOrder.refunded)).all()
+        )
     assert len(stored) == len(orders) > count
     refunded = {o.external_id: o.refunded_cents(fakes.now) for o in orders}
     assert {k: int(v * 100) for k, v in stored.items()} == refunded

@@ -34,8 +34,12 @@ from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"]
 # Starts next to awkward moments: DST switches in New York and Berlin, a month end, and just
 # after midnight in Kolkata (UTC+5:30, where local hours are not UTC hours).
-STARTS = [datetime(2026, 3, 7, 22, 0, tzinfo=UTC), datetime(2026, 10, 24, 20, 0, tzinfo=UTC),
-          datetime(2026, 10, 31, 23, 50, tzinfo=UTC), datetime(2026, 11, 24, 18, 31, tzinfo=UTC)]
+STARTS = [
+    datetime(2026, 3, 7, 22, 0, tzinfo=UTC),
+    datetime(2026, 10, 24, 20, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 23, 50, tzinfo=UTC),
+    datetime(2026, 11, 24, 18, 31, tzinfo=UTC),
+]
 ADS = 3
 
 
@@ -70,15 +74,20 @@ class Platform:
     def accrue(self, entity_id: int, cents: int, clicks: int, conversions: int) -> None:
         key = (entity_id, self.today())
         self.totals[key] = self.totals.get(key, Totals()) + Totals(
-            spend=Decimal(cents) / 100, impressions=clicks * 40, clicks=clicks,
-            conversions=Decimal(conversions), conversion_value=Decimal(conversions * 37),
-            leads=Decimal(0))
+            spend=Decimal(cents) / 100,
+            impressions=clicks * 40,
+            clicks=clicks,
+            conversions=Decimal(conversions),
+            conversion_value=Decimal(conversions * 37),
+            leads=Decimal(0),
+        )
 
     def restate(self, entity_id: int, days_back: int, change: int) -> None:
         key = (entity_id, self.today() - timedelta(days=days_back))
         before = self.totals.get(key, Totals())
-        self.totals[key] = before + Totals(conversions=Decimal(change),
-                                           conversion_value=Decimal(change * 37))
+        self.totals[key] = before + Totals(
+            conversions=Decimal(change), conversion_value=Decimal(change * 37)
+        )
 
 
 def coarse_drift(workspace_id: int) -> list:
@@ -87,27 +96,34 @@ def coarse_drift(workspace_id: int) -> list:
     counts as zeros on both sides)."""
     drift = []
     for table, key, of_ad in (
-            ("metric_daily_connection", "connection_id", "ad.connection_id"),
-            ("metric_daily_campaign", "connection_id, campaign_id",
-             "ad.connection_id, coalesce(adset.parent_id, 0) AS campaign_id")):
+        ("metric_daily_connection", "connection_id", "ad.connection_id"),
+        (
+            "metric_daily_campaign",
+            "connection_id, campaign_id",
+            "ad.connection_id, coalesce(adset.parent_id, 0) AS campaign_id",
+        ),
+    ):
         sums = ", ".join(f"sum(s.{c}) AS {c}" for c in METRIC_COLUMNS)
-        differs = " OR ".join(f"coalesce(f.{c}, 0) <> coalesce(k.{c}, 0)"
-                              for c in METRIC_COLUMNS)
+        differs = " OR ".join(f"coalesce(f.{c}, 0) <> coalesce(k.{c}, 0)" for c in METRIC_COLUMNS)
         names = ["day", *key.split(", ")]
         with transaction() as session:
-            drift += session.execute(text(f"""
+            drift += session.execute(
+                text(f"""
                 WITH fresh AS (
                     SELECT (s.bucket_start AT TIME ZONE w.timezone)::date AS day, {of_ad},
                            {sums}
                     FROM metric_snapshots s JOIN workspaces w ON w.id = s.workspace_id
                     JOIN entities ad ON ad.id = s.entity_id
                     LEFT JOIN entities adset ON adset.id = ad.parent_id
-                    WHERE s.workspace_id = :ws GROUP BY {", ".join(
-                        str(i + 1) for i in range(len(key.split(", ")) + 1))}
+                    WHERE s.workspace_id = :ws GROUP BY {
+                    ", ".join(str(i + 1) for i in range(len(key.split(", ")) + 1))
+                }
                 ), kept AS (SELECT * FROM {table} WHERE workspace_id = :ws)
                 SELECT '{table}', {", ".join(f"coalesce(f.{n}, k.{n})" for n in names)}
                 FROM fresh f FULL JOIN kept k USING ({", ".join(names)})
-                WHERE {differs}"""), {"ws": workspace_id}).all()
+                WHERE {differs}"""),
+                {"ws": workspace_id},
+            ).all()
     return drift
 
 
@@ -118,7 +134,8 @@ def rollup_drift(workspace_id: int) -> list:
     # A day is kept while any sum is not zero (a restated value alone is still a fact).
     nonzero = " OR ".join(f"sum({c}) <> 0" for c in METRIC_COLUMNS)
     with transaction() as session:
-        return session.execute(text(f"""
+        return session.execute(
+            text(f"""
             WITH fresh AS (
                 SELECT (s.bucket_start AT TIME ZONE w.timezone)::date AS day, s.entity_id, {sums}
                 FROM metric_snapshots s JOIN workspaces w ON w.id = s.workspace_id
@@ -129,36 +146,55 @@ def rollup_drift(workspace_id: int) -> list:
             )
             (SELECT * FROM fresh EXCEPT SELECT * FROM kept)
             UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM fresh)"""),
-            {"ws": workspace_id}).all()
+            {"ws": workspace_id},
+        ).all()
 
 
 ACTIONS = st.one_of(
     st.tuples(st.just("advance"), st.integers(1, 1800)),
-    st.tuples(st.just("accrue"), st.integers(0, ADS - 1), st.integers(0, 50_000),
-              st.integers(0, 300), st.integers(0, 5)),
-    st.tuples(st.just("restate"), st.integers(0, ADS - 1), st.integers(1, 7),
-              st.integers(-3, 3)),
+    st.tuples(
+        st.just("accrue"),
+        st.integers(0, ADS - 1),
+        st.integers(0, 50_000),
+        st.integers(0, 300),
+        st.integers(0, 5),
+    ),
+    st.tuples(st.just("restate"), st.integers(0, ADS - 1), st.integers(1, 7), st.integers(-3, 3)),
     st.tuples(st.just("intraday")),
-    st.tuples(st.just("refetch"), st.integers(1, 7),
-              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    st.tuples(
+        st.just("refetch"), st.integers(1, 7), st.lists(st.integers(0, 3), min_size=24, max_size=24)
+    ),
     st.tuples(st.just("compact")),
     # Meta's re-fetch: hourly rows withhold purchases and leads; they come from daily rows
-    st.tuples(st.just("meta_refetch"), st.integers(1, 7),
-              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    st.tuples(
+        st.just("meta_refetch"),
+        st.integers(1, 7),
+        st.lists(st.integers(0, 3), min_size=24, max_size=24),
+    ),
     # the nightly re-fetch of settled days: day totals only, the stored hours kept
-    st.tuples(st.just("settled_refetch"), st.integers(1, 7),
-              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
-    st.tuples(st.just("crash_refetch"), st.integers(2, 7),
-              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    st.tuples(
+        st.just("settled_refetch"),
+        st.integers(1, 7),
+        st.lists(st.integers(0, 3), min_size=24, max_size=24),
+    ),
+    st.tuples(
+        st.just("crash_refetch"),
+        st.integers(2, 7),
+        st.lists(st.integers(0, 3), min_size=24, max_size=24),
+    ),
     # an ad moves to another ad set (index into the ad sets) or to none (None)
-    st.tuples(st.just("reparent"), st.integers(0, ADS - 1),
-              st.one_of(st.none(), st.integers(0, 2))),
+    st.tuples(
+        st.just("reparent"), st.integers(0, ADS - 1), st.one_of(st.none(), st.integers(0, 2))
+    ),
     # the workspace's time zone changes: every rollup is rebuilt in the new days
     st.tuples(st.just("rezone"), st.sampled_from(ZONES)),
     # two syncs write the same at once, the first paused before its commit (no Redis lease)
     st.tuples(st.just("overlap_intraday")),
-    st.tuples(st.just("overlap_refetch"), st.integers(1, 7),
-              st.lists(st.integers(0, 3), min_size=24, max_size=24)),
+    st.tuples(
+        st.just("overlap_refetch"),
+        st.integers(1, 7),
+        st.lists(st.integers(0, 3), min_size=24, max_size=24),
+    ),
 )
 
 
@@ -171,13 +207,27 @@ def tree(parents: list[int | None]) -> list:
     ad i under ad set parents[i] (None: under nothing, as an ad deleted since)."""
     from metricx.connectors.records import EntityRecord
 
-    return [EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None),
-            EntityRecord("campaign", "10", "1", "Camp A", "ACTIVE", None, None),
-            EntityRecord("campaign", "11", "1", "Camp B", "ACTIVE", None, None),
-            *(EntityRecord("adset", str(20 + i), str(10 + (i == 2)), f"Set {i}", "ACTIVE",
-                           None, None) for i in range(3)),
-            *(EntityRecord("ad", str(100 + i), None if parent is None else str(20 + parent),
-                           f"Ad {i}", "ACTIVE", None, None) for i, parent in enumerate(parents))]
+    return [
+        EntityRecord("account", "1", None, "Acct", "ACTIVE", None, None),
+        EntityRecord("campaign", "10", "1", "Camp A", "ACTIVE", None, None),
+        EntityRecord("campaign", "11", "1", "Camp B", "ACTIVE", None, None),
+        *(
+            EntityRecord("adset", str(20 + i), str(10 + (i == 2)), f"Set {i}", "ACTIVE", None, None)
+            for i in range(3)
+        ),
+        *(
+            EntityRecord(
+                "ad",
+                str(100 + i),
+                None if parent is None else str(20 + parent),
+                f"Ad {i}",
+                "ACTIVE",
+                None,
+                None,
+            )
+            for i, parent in enumerate(parents)
+        ),
+    ]
 
 
 @pytest.fixture
@@ -191,8 +241,9 @@ def ads(workspace, admin):
     return workspace.id, [ids[("ad", str(100 + i))] for i in range(ADS)], connection
 
 
-def held(workspace_id: int, entity_ids: list[int], tz: str,
-         days: set[date]) -> dict[tuple[int, date], Totals]:
+def held(
+    workspace_id: int, entity_ids: list[int], tz: str, days: set[date]
+) -> dict[tuple[int, date], Totals]:
     with transaction() as session:
         found = {}
         for day in days:
@@ -203,23 +254,58 @@ def held(workspace_id: int, entity_ids: list[int], tz: str,
         return found
 
 
-@example(tz="Asia/Kolkata", start=STARTS[3],  # a bucket at local 00:00 = 18:30 UTC, compacted
-         actions=[("accrue", 0, 1000, 10, 1), ("intraday",), ("advance", 1500), ("compact",)])
-@example(tz="Asia/Kolkata", start=STARTS[3],  # Meta: purchases seen intraday, then re-fetched
-         actions=[("accrue", 0, 1000, 10, 2), ("intraday",), ("advance", 1500),
-                  ("restate", 0, 1, 1), ("meta_refetch", 1, [1] * 24), ("compact",)])
-@example(tz="Europe/Berlin", start=STARTS[0],  # a day left with a restated value alone
-         actions=[("restate", 0, 1, -1), ("refetch", 1, [0] * 5 + [1] + [0] * 8 + [1] * 10)])
-@example(tz="America/New_York", start=STARTS[0],  # a re-fetch across the spring-forward day
-         actions=[("accrue", 1, 5000, 50, 2), ("intraday",), ("advance", 1800), ("advance", 1800),
-                  ("refetch", 3, [1] * 24), ("compact",)])
-@example(tz="UTC", start=STARTS[3],  # two syncs at once, each time with something to write
-         actions=[("accrue", 0, 1000, 10, 1), ("overlap_intraday",), ("advance", 1440),
-                  ("overlap_refetch", 1, [1] * 24)])
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tz=st.sampled_from(ZONES), start=st.sampled_from(STARTS),
-       actions=st.lists(ACTIONS, min_size=1, max_size=14))
+@example(
+    tz="Asia/Kolkata",
+    start=STARTS[3],  # a bucket at local 00:00 = 18:30 UTC, compacted
+    actions=[("accrue", 0, 1000, 10, 1), ("intraday",), ("advance", 1500), ("compact",)],
+)
+@example(
+    tz="Asia/Kolkata",
+    start=STARTS[3],  # Meta: purchases seen intraday, then re-fetched
+    actions=[
+        ("accrue", 0, 1000, 10, 2),
+        ("intraday",),
+        ("advance", 1500),
+        ("restate", 0, 1, 1),
+        ("meta_refetch", 1, [1] * 24),
+        ("compact",),
+    ],
+)
+@example(
+    tz="Europe/Berlin",
+    start=STARTS[0],  # a day left with a restated value alone
+    actions=[("restate", 0, 1, -1), ("refetch", 1, [0] * 5 + [1] + [0] * 8 + [1] * 10)],
+)
+@example(
+    tz="America/New_York",
+    start=STARTS[0],  # a re-fetch across the spring-forward day
+    actions=[
+        ("accrue", 1, 5000, 50, 2),
+        ("intraday",),
+        ("advance", 1800),
+        ("advance", 1800),
+        ("refetch", 3, [1] * 24),
+        ("compact",),
+    ],
+)
+@example(
+    tz="UTC",
+    start=STARTS[3],  # two syncs at once, each time with something to write
+    actions=[
+        ("accrue", 0, 1000, 10, 1),
+        ("overlap_intraday",),
+        ("advance", 1440),
+        ("overlap_refetch", 1, [1] * 24),
+    ],
+)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tz=st.sampled_from(ZONES),
+    start=st.sampled_from(STARTS),
+    actions=st.lists(ACTIONS, min_size=1, max_size=14),
+)
 def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
     workspace_id, entity_ids, connection = ads
     with transaction() as session:
@@ -241,33 +327,52 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
         with connection_writes(connection.id) as session:
             for day in (platform.today() - timedelta(days=1), platform.today()):
                 totals = {e: platform.totals.get((e, day), Totals()) for e in entity_ids}
-                snapshots.apply_running_totals(session, workspace_id, day, tz, totals,
-                                               platform.now)
+                snapshots.apply_running_totals(session, workspace_id, day, tz, totals, platform.now)
                 reported.update({(e, day): t for e, t in totals.items()})
             pause()
 
-    def refetch(days_back: int, weights: list[int], crash_after_first: bool = False,
-                daily_family: tuple[str, ...] = (), pause: Callable[[], None] = no_pause
-                ) -> None:
+    def refetch(
+        days_back: int,
+        weights: list[int],
+        crash_after_first: bool = False,
+        daily_family: tuple[str, ...] = (),
+        pause: Callable[[], None] = no_pause,
+    ) -> None:
         days = [platform.today() - timedelta(days=d) for d in range(days_back, 0, -1)]
-        hourly = {(e, d): split(platform.totals.get((e, d), Totals()), weights)
-                  for e in entity_ids for d in days}
+        hourly = {
+            (e, d): split(platform.totals.get((e, d), Totals()), weights)
+            for e in entity_ids
+            for d in days
+        }
         daily = None
         if daily_family:  # hourly rows lack these columns (or come not at all); days have them
             kept = tuple(c for c in METRIC_COLUMNS if c not in daily_family)
-            hourly = {key: {h: t.only(kept) for h, t in hours.items()}
-                      for key, hours in hourly.items()} if kept else {}
-            daily = {(e, d): platform.totals.get((e, d), Totals())
-                     for e in entity_ids for d in days}
+            hourly = (
+                {key: {h: t.only(kept) for h, t in hours.items()} for key, hours in hourly.items()}
+                if kept
+                else {}
+            )
+            daily = {
+                (e, d): platform.totals.get((e, d), Totals()) for e in entity_ids for d in days
+            }
         with connection_writes(connection.id) as session:
             for index, day in enumerate(days):  # the job writes day by day...
-                snapshots.replace_days(session, workspace_id, tz, entity_ids, [day], hourly,
-                                       daily, daily_family or CONVERSIONS)
+                snapshots.replace_days(
+                    session,
+                    workspace_id,
+                    tz,
+                    entity_ids,
+                    [day],
+                    hourly,
+                    daily,
+                    daily_family or CONVERSIONS,
+                )
                 if crash_after_first and index == 0:
                     raise Crash  # ...and dies between two entity-days
             pause()
-        reported.update({(e, d): platform.totals.get((e, d), Totals())
-                         for e in entity_ids for d in days})
+        reported.update(
+            {(e, d): platform.totals.get((e, d), Totals()) for e in entity_ids for d in days}
+        )
 
     previous = None
     for action in actions:
@@ -297,8 +402,10 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
             pipeline._ad_ids(connection, tree(parents), [])  # as a sync writes the tree
         elif kind == "rezone":
             with transaction() as session:
-                session.execute(text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
-                                {"tz": action[1], "ws": workspace_id})
+                session.execute(
+                    text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
+                    {"tz": action[1], "ws": workspace_id},
+                )
                 rollup.rebuild(session, workspace_id)
         elif kind == "crash_refetch":
             before_crash = held(workspace_id, entity_ids, tz, {d for _, d in reported})
@@ -309,8 +416,11 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
             refetch(action[1], action[2])  # ...and RQ's retry then completes the job
         elif kind in ("overlap_intraday", "overlap_refetch"):
             pauses = FirstWriterPauses()
-            write = (partial(intraday, pauses.pause) if kind == "overlap_intraday"
-                     else partial(refetch, action[1], action[2], pause=pauses.pause))
+            write = (
+                partial(intraday, pauses.pause)
+                if kind == "overlap_intraday"
+                else partial(refetch, action[1], action[2], pause=pauses.pause)
+            )
             pauses.run(write, write)
         previous = kind
 
@@ -324,6 +434,7 @@ def test_rows_always_sum_to_the_latest_reported_totals(ads, tz, start, actions):
         assert coarse_drift(workspace_id) == []
         # And no row sits outside the ad-days checked above
         with transaction() as session:
-            all_spend = session.execute(text("SELECT coalesce(sum(spend), 0) FROM metric_snapshots")
-                                        ).scalar_one()
+            all_spend = session.execute(
+                text("SELECT coalesce(sum(spend), 0) FROM metric_snapshots")
+            ).scalar_one()
         assert all_spend == sum((t.spend for t in reported.values()), Decimal(0))

@@ -30,30 +30,67 @@ SUMS = ("orders", "gross", "discounts", "shipping", "taxes", "cogs", "refunds", 
 
 money = st.integers(0, 50_000).map(lambda cents: Decimal(cents) / 100)
 ORDERS = st.tuples(  # the fields of `order`, but `written`
-    st.integers(0, 12), st.integers(0, 14 * 24), st.one_of(st.none(), st.integers(1, 72)),
-    st.integers(0, 9).map(lambda n: n == 0), st.sampled_from([None, "c1", "c2", "c3"]),
-    st.sampled_from(["USD", "EUR"]), money, money,
+    st.integers(0, 12),
+    st.integers(0, 14 * 24),
+    st.one_of(st.none(), st.integers(1, 72)),
+    st.integers(0, 9).map(lambda n: n == 0),
+    st.sampled_from([None, "c1", "c2", "c3"]),
+    st.sampled_from(["USD", "EUR"]),
+    money,
+    money,
     st.lists(st.tuples(st.integers(0, 14 * 24), money, money, money), max_size=2),
-    st.one_of(st.none(), money))  # the unit cost Shopify reports for the order's one line
-ACTIONS = st.one_of(st.tuples(st.just("page"), st.lists(ORDERS, min_size=1, max_size=6)),
-                    st.tuples(st.just("rezone"), st.sampled_from(ZONES)))
+    st.one_of(st.none(), money),
+)  # the unit cost Shopify reports for the order's one line
+ACTIONS = st.one_of(
+    st.tuples(st.just("page"), st.lists(ORDERS, min_size=1, max_size=6)),
+    st.tuples(st.just("rezone"), st.sampled_from(ZONES)),
+)
 
 
-def order(number, hours, cancelled, test, customer, currency, gross, discount, refunds,
-          unit_cost, written: int) -> OrderRecord:
+def order(
+    number,
+    hours,
+    cancelled,
+    test,
+    customer,
+    currency,
+    gross,
+    discount,
+    refunds,
+    unit_cost,
+    written: int,
+) -> OrderRecord:
     at = ORIGIN + timedelta(hours=hours)
     return OrderRecord(
-        external_id=str(number), name=f"#{number}", currency=currency, created_at=at,
-        processed_at=at, updated_at=ORIGIN + timedelta(days=30, seconds=written),
-        cancelled_at=None if cancelled is None else at + timedelta(hours=cancelled), test=test,
-        customer_id=customer, gross=gross, discounts=min(discount, gross),
-        shipping=Decimal("4.90"), tax=gross / 10,
+        external_id=str(number),
+        name=f"#{number}",
+        currency=currency,
+        created_at=at,
+        processed_at=at,
+        updated_at=ORIGIN + timedelta(days=30, seconds=written),
+        cancelled_at=None if cancelled is None else at + timedelta(hours=cancelled),
+        test=test,
+        customer_id=customer,
+        gross=gross,
+        discounts=min(discount, gross),
+        shipping=Decimal("4.90"),
+        tax=gross / 10,
         refunded=sum((sum(parts) for _, *parts in refunds), Decimal(0)),
-        total=gross, journey=None,
+        total=gross,
+        journey=None,
         line_items=(LineItemRecord(f"line-{number}", 1, None, gross, None, None, unit_cost),),
-        refunds=tuple(RefundRecord(f"r{number}-{i}", ORIGIN + timedelta(hours=h),
-                                   sales + shipping + taxes, sales, shipping, taxes)
-                      for i, (h, sales, shipping, taxes) in enumerate(refunds)))
+        refunds=tuple(
+            RefundRecord(
+                f"r{number}-{i}",
+                ORIGIN + timedelta(hours=h),
+                sales + shipping + taxes,
+                sales,
+                shipping,
+                taxes,
+            )
+            for i, (h, sales, shipping, taxes) in enumerate(refunds)
+        ),
+    )
 
 
 def store_drift(workspace_id: int) -> list:
@@ -61,7 +98,8 @@ def store_drift(workspace_id: int) -> list:
     live = "FILTER (WHERE o.cancelled_at IS NULL)"
     differs = " OR ".join(f"coalesce(f.{c}, 0) <> coalesce(k.{c}, 0)" for c in SUMS)
     with transaction() as session:
-        return session.execute(text(f"""
+        return session.execute(
+            text(f"""
             WITH w AS (SELECT timezone FROM workspaces WHERE id = :ws),
             back AS (SELECT order_id, sum(sales) AS sales, sum(shipping) AS shipping,
                             sum(taxes) AS taxes FROM shopify_refunds GROUP BY order_id),
@@ -97,14 +135,20 @@ def store_drift(workspace_id: int) -> list:
             ), kept AS (SELECT * FROM store_daily WHERE workspace_id = :ws)
             SELECT coalesce(f.day, k.day), coalesce(f.currency, k.currency)
             FROM fresh f FULL JOIN kept k USING (day, currency) WHERE {differs}"""),
-            {"ws": workspace_id}).all()
+            {"ws": workspace_id},
+        ).all()
 
 
 def line_costs() -> dict[str, Decimal]:
     with transaction() as session:
-        return dict(session.execute(text(
-            "SELECT external_id, unit_cost FROM shopify_order_lines "
-            "WHERE unit_cost IS NOT NULL")).all())
+        return dict(
+            session.execute(
+                text(
+                    "SELECT external_id, unit_cost FROM shopify_order_lines "
+                    "WHERE unit_cost IS NOT NULL"
+                )
+            ).all()
+        )
 
 
 @pytest.fixture
@@ -112,12 +156,16 @@ def shop(workspace, admin):
     from metricx.services.connections import add_connection
 
     connection = add_connection(admin, "shopify", "acme.myshopify.com", "tok")
-    return shopify.upsert_shop(workspace.id, connection.id,
-                               ShopInfo("acme.myshopify.com", "Acme", "USD", "America/New_York"))
+    return shopify.upsert_shop(
+        workspace.id,
+        connection.id,
+        ShopInfo("acme.myshopify.com", "Acme", "USD", "America/New_York"),
+    )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(actions=st.lists(ACTIONS, min_size=1, max_size=8))
 def test_the_store_rollup_always_equals_the_orders_summed_again(shop, actions):
     # Given a shop whose rows and rollup start empty in a New York workspace
@@ -136,8 +184,10 @@ def test_the_store_rollup_always_equals_the_orders_summed_again(shop, actions):
                     first_costs.setdefault(f"line-{fields[0]}", fields[-1])
         else:
             with transaction() as session:
-                session.execute(text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
-                                {"tz": action[1], "ws": shop.workspace_id})
+                session.execute(
+                    text("UPDATE workspaces SET timezone = :tz WHERE id = :ws"),
+                    {"tz": action[1], "ws": shop.workspace_id},
+                )
                 rollup.rebuild(session, shop.workspace_id)
         # Then the rollup equals the rows summed again per local day and currency, and every
         # line kept the first unit cost it was given

@@ -29,9 +29,11 @@ def meta_paths(fakes) -> list[str]:
 
 def stored_tree(connection_id: int) -> dict[tuple[str, str], tuple[str, int | None]]:
     with new_session() as session:
-        rows = session.execute(select(Entity.level, Entity.external_id, Entity.name,
-                                      Entity.parent_id)
-                               .where(Entity.connection_id == connection_id)).all()
+        rows = session.execute(
+            select(Entity.level, Entity.external_id, Entity.name, Entity.parent_id).where(
+                Entity.connection_id == connection_id
+            )
+        ).all()
     return {(level, external): (name, parent) for level, external, name, parent in rows}
 
 
@@ -89,8 +91,7 @@ def test_a_new_ad_that_spends_is_read_at_once_with_its_name(fakes, connections, 
     intraday(fakes, connection, min(c.created_at for c in campaigns) - timedelta(hours=1))
     assert not [key for key in stored_tree(connection.id) if key[0] == "ad"]
     # when the first ads spend, on the first day of the history
-    first_hours = datetime.combine(fakes.merchant.start_day, time(3),
-                                   ZoneInfo(account.timezone))
+    first_hours = datetime.combine(fakes.merchant.start_day, time(3), ZoneInfo(account.timezone))
     intraday(fakes, connection, first_hours)
     # then each ad that spent is stored under its ad set, with its real name
     tree, ids = stored_tree(connection.id), _ids(connection.id)
@@ -106,8 +107,11 @@ def test_a_new_ad_that_spends_is_read_at_once_with_its_name(fakes, connections, 
 
 def _ids(connection_id: int) -> dict[tuple[str, str], int]:
     with new_session() as session:
-        rows = session.execute(select(Entity.level, Entity.external_id, Entity.id)
-                               .where(Entity.connection_id == connection_id)).all()
+        rows = session.execute(
+            select(Entity.level, Entity.external_id, Entity.id).where(
+                Entity.connection_id == connection_id
+            )
+        ).all()
     return {(level, external): pk for level, external, pk in rows}
 
 

@@ -7,7 +7,8 @@ import pytest
 from sandbox_fixtures import CREDENTIALS, NOW
 from table_rows import execute
 
-from metricx.services.connections import get_connection, rotate_token
+from metricx.connection_store import get_connection
+from metricx.services.connections import rotate_token
 from metricx.sync.pipeline import sync_connection
 from metricx.sync.scheduling import active_connections
 
@@ -15,8 +16,7 @@ DAMAGE = {
     "a flipped bit": "ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)",
     "a cut nonce": "nonce = substring(nonce from 1 for 8)",
 }
-FRESH_TOKENS = {"meta": CREDENTIALS.meta_access_token,
-                "shopify": CREDENTIALS.shopify_access_token}
+FRESH_TOKENS = {"meta": CREDENTIALS.meta_access_token, "shopify": CREDENTIALS.shopify_access_token}
 
 
 @pytest.mark.parametrize("provider", sorted(FRESH_TOKENS))

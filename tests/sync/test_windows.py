@@ -10,13 +10,13 @@ import pytest
 from sandbox_fixtures import NOW
 from sqlalchemy import select
 
+from metricx.connection_store import get_connection
 from metricx.db import new_session
+from metricx.jobs import enqueue_sync
 from metricx.models import SyncRun
 from metricx.queue import QUEUE_NAMES, get_queue
 from metricx.semantic.dates import today_in
-from metricx.services.connections import get_connection
 from metricx.sync.pipeline import sync_connection
-from metricx.sync.scheduling import enqueue_sync
 from metricx.sync.window import EARLIEST_ZONE, WindowError, months_before
 
 # (what is wrong, days before the account's today of start and end, or a fixed date, words)
@@ -39,8 +39,13 @@ def day(today: date, spec: int | str | date) -> date:
 
 def runs_of(connection_id: int) -> list[str]:
     with new_session() as session:
-        return list(session.scalars(select(SyncRun.status).where(
-            SyncRun.connection_id == connection_id).order_by(SyncRun.id)))
+        return list(
+            session.scalars(
+                select(SyncRun.status)
+                .where(SyncRun.connection_id == connection_id)
+                .order_by(SyncRun.id)
+            )
+        )
 
 
 @pytest.fixture
@@ -51,21 +56,19 @@ def healthy(fakes, connections):
     return get_connection(meta.workspace_id, meta.id)
 
 
-@pytest.mark.parametrize("problem, start, end, words", BAD_WINDOWS,
-                         ids=[w[0] for w in BAD_WINDOWS])
+@pytest.mark.parametrize("problem, start, end, words", BAD_WINDOWS, ids=[w[0] for w in BAD_WINDOWS])
 def test_a_bad_window_is_refused_and_the_connection_stays_as_it_was(
-        fakes, healthy, problem, start, end, words):
+    fakes, healthy, problem, start, end, words
+):
     now = datetime.now(UTC)
     today = today_in(healthy.timezone, now)
     first, last = day(today, start), day(today, end)
     asked_before = len(fakes.requests)
     # When the window is synced here, or queued for a worker
     with pytest.raises(WindowError, match=words):
-        sync_connection(healthy.workspace_id, healthy.id, "range", start=first, end=last,
-                        now=now)
+        sync_connection(healthy.workspace_id, healthy.id, "range", start=first, end=last, now=now)
     with pytest.raises(WindowError, match=words):
-        enqueue_sync(healthy.workspace_id, healthy.id, "range", start=first, end=last,
-                     queue="high")
+        enqueue_sync(healthy.workspace_id, healthy.id, "range", start=first, end=last, queue="high")
     # Then the connection is as healthy as before: no run, no error, nothing asked or queued
     after = get_connection(healthy.workspace_id, healthy.id)
     assert (after.status, after.last_error) == ("active", None)
@@ -74,8 +77,7 @@ def test_a_bad_window_is_refused_and_the_connection_stays_as_it_was(
     assert [get_queue(name).count for name in QUEUE_NAMES] == [0, 0, 0]
 
 
-def test_a_window_found_future_once_the_account_zone_is_read_fails_only_the_run(
-        fakes, connections):
+def test_a_window_found_future_once_the_account_zone_is_read_fails_only_the_run(fakes, connections):
     # Given a connection never synced (its zone unknown), and a day that has begun at UTC+14
     # but not yet in the account's zone
     meta = connections["meta"]
@@ -83,8 +85,9 @@ def test_a_window_found_future_once_the_account_zone_is_read_fails_only_the_run(
     tomorrow = today_in(EARLIEST_ZONE, NOW)
     assert today_in(zone, NOW) < tomorrow
     # When that day is synced
-    outcome = sync_connection(meta.workspace_id, meta.id, "range", start=tomorrow,
-                              end=tomorrow, now=NOW)
+    outcome = sync_connection(
+        meta.workspace_id, meta.id, "range", start=tomorrow, end=tomorrow, now=NOW
+    )
     # Then the run fails saying why, and the connection stays active
     assert outcome.status == "failed" and "is in the future" in outcome.error
     assert runs_of(meta.id) == ["failed"]
@@ -93,7 +96,12 @@ def test_a_window_found_future_once_the_account_zone_is_read_fails_only_the_run(
 
 def test_a_good_window_still_syncs(fakes, healthy):
     today = today_in(healthy.timezone, NOW)
-    outcome = sync_connection(healthy.workspace_id, healthy.id, "range",
-                              start=today - timedelta(days=3), end=today - timedelta(days=1),
-                              now=NOW)
+    outcome = sync_connection(
+        healthy.workspace_id,
+        healthy.id,
+        "range",
+        start=today - timedelta(days=3),
+        end=today - timedelta(days=1),
+        now=NOW,
+    )
     assert outcome.status == "success" and outcome.rows > 0

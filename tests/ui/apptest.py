@@ -26,6 +26,16 @@ def log_in(email: str, password: str) -> AppTest:
 
 def texts(at: AppTest) -> str:
     """Everything a reader would see as text on the page, in one string."""
-    parts = [e.value for e in (*at.title, *at.markdown, *at.error, *at.info, *at.caption,
-                               *at.warning, *at.success)]
+    parts = [
+        e.value
+        for e in (
+            *at.title,
+            *at.markdown,
+            *at.error,
+            *at.info,
+            *at.caption,
+            *at.warning,
+            *at.success,
+        )
+    ]
     return "\n".join(str(p) for p in parts)

@@ -19,8 +19,11 @@ def pages_never_fail(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFi
     an exception AppTest would report: so every test here fails when a page logged one,
     unless it is about that notice (marked `page_fails`)."""
     yield
-    failures = [r.getMessage() for r in caplog.get_records("call")
-                if r.name == "ui.navigation" and r.levelname == "ERROR"]
+    failures = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if r.name == "ui.navigation" and r.levelname == "ERROR"
+    ]
     if failures and not request.node.get_closest_marker("page_fails"):
         pytest.fail(f"a page failed: {failures}")
 

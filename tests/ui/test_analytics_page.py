@@ -16,8 +16,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
-from metricx.services.metrics import run_query
 from ui import format as fmt
 
 WEEK = resolve_phrase("last 7 days", TODAY)
@@ -78,15 +78,17 @@ def cents(values) -> list[float]:
 def test_a_link_reproduces_the_view_with_the_services_numbers(synced, analytics):
     workspace_id, _ = synced
     # Given a shared link: spend and CPC per platform over the last 7 days
-    at = analytics(metrics=["Ad spend", "CPC"], dims="Platform", period="last 7 days",
-                   **NO_COMPARISON)
+    at = analytics(
+        metrics=["Ad spend", "CPC"], dims="Platform", period="last 7 days", **NO_COMPARISON
+    )
     # Then the widgets show that view, and the address still holds it
     assert at.multiselect(key="metrics").value == ["spend", "cpc"]
     assert at.multiselect(key="dims").value == ["provider"]
     assert at.query_params["metrics"] == ["Ad spend", "CPC"]
     # And the table is the service's, to the cent, largest spend first, under human headers
-    expected = service(workspace_id, WEEK, metrics=["spend", "cpc"], dimensions=["provider"]
-                       ).sort_values("spend", ascending=False)
+    expected = service(
+        workspace_id, WEEK, metrics=["spend", "cpc"], dimensions=["provider"]
+    ).sort_values("spend", ascending=False)
     table = at.dataframe[0].value
     assert headers(at) == ["Platform", "Ad spend", "CPC"]
     assert list(table["provider"]) == [p.title() for p in expected["provider"]]
@@ -98,15 +100,22 @@ def test_a_link_reproduces_the_view_with_the_services_numbers(synced, analytics)
 
 def test_a_link_that_names_metrics_by_id_opens_the_same_view(analytics):
     # Given a hand-written link with ids instead of labels
-    at = analytics(metrics=["spend", "cpc"], dims="provider", providers="meta",
-                   period="last 14 days", **NO_COMPARISON)
+    at = analytics(
+        metrics=["spend", "cpc"],
+        dims="provider",
+        providers="meta",
+        period="last 14 days",
+        **NO_COMPARISON,
+    )
     # Then the widgets hold that view, and the address now reads in labels
     assert at.multiselect(key="metrics").value == ["spend", "cpc"]
     assert at.query_params["metrics"] == ["Ad spend", "CPC"]
     assert at.multiselect(key="dims").value == ["provider"]
     assert at.multiselect(key="providers").value == ["meta"]
     assert (at.query_params["period"], at.query_params["compare"]) == (
-        "last 14 days", "no comparison")
+        "last 14 days",
+        "no comparison",
+    )
     assert headers(at) == ["Platform", "Ad spend", "CPC"]
     assert list(at.dataframe[0].value["provider"]) == ["Meta"]
 
@@ -114,8 +123,7 @@ def test_a_link_that_names_metrics_by_id_opens_the_same_view(analytics):
 def test_ads_rank_by_the_first_metric_and_show_their_campaign_and_ad_set(synced, analytics):
     workspace_id, reference = synced
     # When CPC then spend are split by ad
-    at = analytics(metrics=["CPC", "Ad spend"], dims="Ad", period="last 7 days",
-                   **NO_COMPARISON)
+    at = analytics(metrics=["CPC", "Ad spend"], dims="Ad", period="last 7 days", **NO_COMPARISON)
     table = at.dataframe[0].value
     # Then the highest CPC comes first and every ad names its campaign and ad set (no ids)
     assert headers(at) == ["Campaign", "Ad set", "Ad", "CPC", "Ad spend"]
@@ -132,15 +140,26 @@ def test_ads_rank_by_the_first_metric_and_show_their_campaign_and_ad_set(synced,
 def test_the_comparison_sits_beside_each_metric_with_its_change(synced, analytics):
     workspace_id, _ = synced
     # When campaigns are compared with the previous 7 days
-    at = analytics(metrics=["Ad spend", "ROAS (platform-reported)"], dims="Campaign",
-                   period="last 7 days", compare="previous period")
+    at = analytics(
+        metrics=["Ad spend", "ROAS (platform-reported)"],
+        dims="Campaign",
+        period="last 7 days",
+        compare="previous period",
+    )
     # Then each metric has its previous value and change beside it
-    assert headers(at) == ["Campaign", "Ad spend", "Ad spend (previous)", "Ad spend change",
-                           "ROAS (platform-reported)", "ROAS (platform-reported) (previous)",
-                           "ROAS (platform-reported) change"]
+    assert headers(at) == [
+        "Campaign",
+        "Ad spend",
+        "Ad spend (previous)",
+        "Ad spend change",
+        "ROAS (platform-reported)",
+        "ROAS (platform-reported) (previous)",
+        "ROAS (platform-reported) change",
+    ]
     query = {"metrics": ["spend", "roas"], "dimensions": ["campaign"]}
     expected = service(workspace_id, WEEK, **query).merge(
-        service(workspace_id, WEEK_BEFORE, **query), on="campaign_id", suffixes=("", "_before"))
+        service(workspace_id, WEEK_BEFORE, **query), on="campaign_id", suffixes=("", "_before")
+    )
     table = at.dataframe[0].value.merge(expected, on="campaign_id", suffixes=("", "_expected"))
     assert len(table) == len(expected) > 0
     assert cents(table["spend_previous"]) == cents(table["spend_before"])
@@ -161,8 +180,7 @@ def test_rows_of_only_one_period_still_show(synced, analytics):
     new = set(now["ad_id"]) - set(then["ad_id"])
     assert gone or new
     # When ads are compared over those periods
-    at = analytics(metrics=["Ad spend"], dims="Ad", period="last 7 days",
-                   compare="previous period")
+    at = analytics(metrics=["Ad spend"], dims="Ad", period="last 7 days", compare="previous period")
     # Then every ad of either period has its row, 0 where it did not spend, no change to show
     table = at.dataframe[0].value.set_index("ad_id")
     assert set(table.index) == set(now["ad_id"]) | set(then["ad_id"])
@@ -173,12 +191,15 @@ def test_rows_of_only_one_period_still_show(synced, analytics):
     assert cents(table.loc[list(gone), "spend_previous"]) == cents(spent.loc[list(gone)])
 
 
-def test_over_time_each_day_is_compared_with_the_same_day_of_the_previous_period(synced,
-                                                                               analytics):
+def test_over_time_each_day_is_compared_with_the_same_day_of_the_previous_period(synced, analytics):
     workspace_id, _ = synced
     # When spend and ROAS are shown per day, compared with the 7 days before
-    at = analytics(metrics=["Ad spend", "ROAS (platform-reported)"], grain="Day",
-                   period="last 7 days", compare="previous period")
+    at = analytics(
+        metrics=["Ad spend", "ROAS (platform-reported)"],
+        grain="Day",
+        period="last 7 days",
+        compare="previous period",
+    )
     table = at.dataframe[0].value
     before = service(workspace_id, WEEK_BEFORE, metrics=["spend"], grain="day")
     # Then the days run in order, each beside the day at the same place a week earlier
@@ -190,27 +211,41 @@ def test_over_time_each_day_is_compared_with_the_same_day_of_the_previous_period
     # And both metrics are charted, each on its own axis
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"orient":"left"' in spec.replace(" ", "") and '"orient":"right"' in spec.replace(
-        " ", "")
+        " ", ""
+    )
 
 
-def test_the_csv_has_human_headers_clean_decimals_and_the_comparison(synced, analytics,
-                                                                    downloads):
+def test_the_csv_has_human_headers_clean_decimals_and_the_comparison(synced, analytics, downloads):
     workspace_id, _ = synced
     # When campaigns compared with the previous 7 days are downloaded
-    analytics(metrics=["Ad spend", "ROAS (platform-reported)"], dims="Campaign",
-              period="last 7 days", compare="previous period")
+    analytics(
+        metrics=["Ad spend", "ROAS (platform-reported)"],
+        dims="Campaign",
+        period="last 7 days",
+        compare="previous period",
+    )
     text = downloads["metricx-analytics.csv"].decode()
     csv = pd.read_csv(io.StringIO(text))
     # Then the headers are a reader's, money naming its currency
     assert list(csv.columns) == [
-        "Campaign", "Ad spend (USD)", "Ad spend (previous, USD)", "Ad spend change",
-        "ROAS (platform-reported)", "ROAS (platform-reported) (previous)",
-        "ROAS (platform-reported) change"]
+        "Campaign",
+        "Ad spend (USD)",
+        "Ad spend (previous, USD)",
+        "Ad spend change",
+        "ROAS (platform-reported)",
+        "ROAS (platform-reported) (previous)",
+        "ROAS (platform-reported) change",
+    ]
     # And amounts have cents, ratios 4 decimals, changes 6: no float noise
-    for column, places in (("Ad spend (USD)", 2), ("Ad spend (previous, USD)", 2),
-                           ("ROAS (platform-reported)", 4), ("Ad spend change", 6)):
-        assert all(len(v.partition(".")[2]) <= places
-                   for v in csv[column].dropna().astype(str)), column
+    for column, places in (
+        ("Ad spend (USD)", 2),
+        ("Ad spend (previous, USD)", 2),
+        ("ROAS (platform-reported)", 4),
+        ("Ad spend change", 6),
+    ):
+        assert all(len(v.partition(".")[2]) <= places for v in csv[column].dropna().astype(str)), (
+            column
+        )
     # And the numbers are the service's
     expected = service(workspace_id, WEEK, metrics=["spend"], dimensions=["campaign"])
     assert sorted(csv["Ad spend (USD)"]) == cents(sorted(expected["spend"]))
@@ -225,10 +260,12 @@ def test_every_change_of_the_same_widget_holds(synced, analytics):
     assert at.metric[0].value == fmt.money(spend, "USD")
     # When metrics are changed four times in a row, each change stays
     metrics = at.multiselect(key="metrics")
-    for change, expected in ((lambda w: w.select("cpc"), ["spend", "roas", "cpc"]),
-                             (lambda w: w.select("ctr"), ["spend", "roas", "cpc", "ctr"]),
-                             (lambda w: w.unselect("roas"), ["spend", "cpc", "ctr"]),
-                             (lambda w: w.unselect("spend"), ["cpc", "ctr"])):
+    for change, expected in (
+        (lambda w: w.select("cpc"), ["spend", "roas", "cpc"]),
+        (lambda w: w.select("ctr"), ["spend", "roas", "cpc", "ctr"]),
+        (lambda w: w.unselect("roas"), ["spend", "cpc", "ctr"]),
+        (lambda w: w.unselect("spend"), ["cpc", "ctr"]),
+    ):
         change(metrics).run()
         metrics = at.multiselect(key="metrics")
         assert metrics.value == expected
@@ -248,12 +285,14 @@ def test_a_selected_ad_opens_in_campaigns(synced, analytics):
     top = at.dataframe[0].value.iloc[0]
     assert "Select a row to open it in Campaigns." in texts(at)
     # When its first row is selected
-    at.session_state["analytics_rows"] = {"selection": {"rows": [0], "columns": [],
-                                                        "cells": []}}
+    at.session_state["analytics_rows"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     # Then its campaign, ad set and ad can each be opened
     assert [b.key for b in at.button if b.key.startswith("analytics_open_")] == [
-        "analytics_open_campaign", "analytics_open_adset", "analytics_open_ad"]
+        "analytics_open_campaign",
+        "analytics_open_adset",
+        "analytics_open_ad",
+    ]
     # And opening the ad lands on Campaigns at that ad (/campaigns?level=ad&node=<id>)
     at.button(key="analytics_open_ad").click().run()
     assert not at.exception, at.exception
@@ -263,8 +302,12 @@ def test_a_selected_ad_opens_in_campaigns(synced, analytics):
 
 
 def test_a_period_without_data_says_what_to_do(analytics):
-    at = analytics(metrics=["Ad spend"], dims="Campaign", period="custom", **{
-        "from": "2026-10-01", "to": "2026-10-07"})
+    at = analytics(
+        metrics=["Ad spend"],
+        dims="Campaign",
+        period="custom",
+        **{"from": "2026-10-01", "to": "2026-10-07"},
+    )
     assert "Oct 1 – 7, 2026" in texts(at)
     assert "Pick a longer period in the sidebar" in texts(at)
     assert not at.get("vega_lite_chart") and not at.dataframe
@@ -277,14 +320,19 @@ def test_store_metrics_split_by_ad_say_why_they_cannot(analytics):
     assert not at.dataframe
 
 
-@pytest.mark.parametrize(("link", "says"), [
-    ({"period": "today", "dims": "Campaign"}, "not available for part of a day"),
-    ({"period": "yesterday", "grain": "Hour", "dims": "Ad"}, "Each hour is compared"),
-    ({"period": "this month", "grain": "Week", "dims": "Platform"}, "Each week is compared"),
-    ({"period": "last 30 days", "dims": "Ad", "name_contains": "zzz"},
-     "Nothing named like “zzz”"),
-    ({"metrics": "Orders", "providers": "Google"}, "incompatible with ad filters"),
-])
+@pytest.mark.parametrize(
+    ("link", "says"),
+    [
+        ({"period": "today", "dims": "Campaign"}, "not available for part of a day"),
+        ({"period": "yesterday", "grain": "Hour", "dims": "Ad"}, "Each hour is compared"),
+        ({"period": "this month", "grain": "Week", "dims": "Platform"}, "Each week is compared"),
+        (
+            {"period": "last 30 days", "dims": "Ad", "name_contains": "zzz"},
+            "Nothing named like “zzz”",
+        ),
+        ({"metrics": "Orders", "providers": "Google"}, "incompatible with ad filters"),
+    ],
+)
 def test_every_combination_answers_with_a_table_or_a_sentence(analytics, link, says):
     at = analytics(**link)  # the fixture asserts no traceback
     assert says in texts(at)

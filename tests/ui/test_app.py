@@ -46,6 +46,7 @@ def test_five_wrong_passwords_lock_the_account_even_with_the_right_one_after(adm
 # Hardening (#13): sessions end with the session version, page errors show an id only, and a
 # login reveals nothing about which emails exist.
 
+
 def browser_sends(monkeypatch, cookies: dict[str, str]) -> None:
     """The cookies every new session's first request carries (AppTest cannot send any)."""
     from streamlit.runtime.context import ContextProxy
@@ -116,8 +117,9 @@ def test_a_login_cookie_works_until_the_users_sessions_end(member, monkeypatch):
     assert [t.label for t in at.text_input] == ["Email", "Password"] and not at.title
 
 
-@pytest.mark.parametrize("key", ["metricx-dev-cookie-key-change-me",
-                                 "another install's own secret cookie key"])
+@pytest.mark.parametrize(
+    "key", ["metricx-dev-cookie-key-change-me", "another install's own secret cookie key"]
+)
 def test_a_cookie_signed_with_any_other_key_logs_nobody_in(admin, monkeypatch, key):
     # The published default key (any `make run` until #13) and a key of another install
     browser_sends(monkeypatch, signed_cookie(admin.label, key))

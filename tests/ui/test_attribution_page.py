@@ -62,12 +62,17 @@ def test_the_page_shows_what_the_services_compute(attributed, member, open_page)
     platforms = shown["platform"]
     assert list(platforms["platform"]) == [PROVIDER_NAMES[p] for p in expected["platform"]]
     assert list(platforms["attributed_orders"]) == pytest.approx(
-        list(expected["attributed_orders"]))
+        list(expected["attributed_orders"])
+    )
     # And the campaigns table ranks by attributed revenue, with a chart beside the split
-    [campaigns] = [df.value for df in page.dataframe if "attributed_revenue" in df.value
-                   and "campaign" in df.value]
-    assert list(campaigns["attributed_revenue"]) == sorted(campaigns["attributed_revenue"],
-                                                           reverse=True)
+    [campaigns] = [
+        df.value
+        for df in page.dataframe
+        if "attributed_revenue" in df.value and "campaign" in df.value
+    ]
+    assert list(campaigns["attributed_revenue"]) == sorted(
+        campaigns["attributed_revenue"], reverse=True
+    )
     assert len(page.get("vega_lite_chart")) == 1
     # And the dates read like everywhere else
     assert "Nov 13 – 19, 2026" in texts(page)
@@ -75,8 +80,9 @@ def test_the_page_shows_what_the_services_compute(attributed, member, open_page)
     assert not [b for b in page.button if b.label == "Recompute attribution now"]
 
 
-def test_the_reconciliation_explains_itself_with_the_services_numbers(attributed, member,
-                                                                      open_page):
+def test_the_reconciliation_explains_itself_with_the_services_numbers(
+    attributed, member, open_page
+):
     page = open_page(member.label, "battery staple")
     found = attribution.reconciliation(attributed, WEEK)
     shown = texts(page)
@@ -92,8 +98,11 @@ def test_the_reconciliation_explains_itself_with_the_services_numbers(attributed
 
 def test_money_reads_one_way_in_every_table(attributed, member, open_page):
     page = open_page(member.label, "battery staple")
-    formats = [column.get("type_config", {}).get("format", "") for df in page.dataframe
-               for column in json.loads(df.proto.columns).values()]
+    formats = [
+        column.get("type_config", {}).get("format", "")
+        for df in page.dataframe
+        for column in json.loads(df.proto.columns).values()
+    ]
     assert any(f.startswith("$") for f in formats)
     assert not [f for f in formats if "USD" in f]
     assert "USD " not in "".join(m.value for m in page.metric)
@@ -108,11 +117,19 @@ def test_changing_the_model_changes_the_credits(attributed, member, open_page):
 
 def test_a_link_reproduces_the_model_window_and_accounting(attributed, member, open_page):
     # When a shared link names a model, a window and the accounting
-    page = open_page(member.label, "battery staple", model="Linear", window="7 days",
-                     accounting="Accrual (on the touch date)")
+    page = open_page(
+        member.label,
+        "battery staple",
+        model="Linear",
+        window="7 days",
+        accounting="Accrual (on the touch date)",
+    )
     # Then the page opens with them and credits orders that way
-    assert (page.selectbox(key="model").value, page.selectbox(key="window").value,
-            page.selectbox(key="accounting").value) == ("linear", 7, "accrual")
+    assert (
+        page.selectbox(key="model").value,
+        page.selectbox(key="window").value,
+        page.selectbox(key="accounting").value,
+    ) == ("linear", 7, "accrual")
     settings = Attribution(model="linear", window_days=7, mode="accrual")
     linear = attribution.channel_breakdown(attributed, WEEK, settings)
     assert list(tables(page)["label"]["orders"]) == pytest.approx(list(linear["orders"]))

@@ -47,8 +47,7 @@ def rows(at):
 
 def pick(at, row: int):
     """Pick one row of the table, as a click on it does."""
-    at.session_state["campaign_rows"] = {"selection": {"rows": [row], "columns": [],
-                                                       "cells": []}}
+    at.session_state["campaign_rows"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception, at.exception
     return at
@@ -62,8 +61,11 @@ def marked(at) -> list[int]:
 
 def view_of(at) -> tuple[str, list[str], str | None]:
     """The view the URL holds: level, within, node."""
-    return (at.radio(key="level").value, list(at.multiselect(key="within").value),
-            at.selectbox(key="node").value)
+    return (
+        at.radio(key="level").value,
+        list(at.multiselect(key="within").value),
+        at.selectbox(key="node").value,
+    )
 
 
 def reference_spend(reference, column: str, value: int):
@@ -93,8 +95,9 @@ def test_picked_rows_drill_down_to_ad_sets_then_ads_then_an_ads_trend(synced, pa
     # Then its ad sets are listed, each naming it, and the breadcrumb leads back
     assert view_of(page) == ("adset", [str(campaign["id"])], None)
     adsets = rows(page)
-    assert set(adsets["id"]) == set(tree[(tree["level"] == "adset")
-                                         & (tree["campaign_id"] == campaign["id"])]["id"])
+    assert set(adsets["id"]) == set(
+        tree[(tree["level"] == "adset") & (tree["campaign_id"] == campaign["id"])]["id"]
+    )
     assert (adsets["campaign"] == campaign["name"]).all()
     assert page.button(key="campaign_crumb_0").label == "All campaigns"
     assert f"**{campaign['name']}**" in [m.value for m in page.markdown]
@@ -169,8 +172,7 @@ def test_a_workspace_without_ad_accounts_says_to_connect_one(member, monkeypatch
     assert "No ad account is connected yet" in texts(at) and not at.dataframe
 
 
-def test_a_period_without_spend_says_so_and_still_lists_the_campaigns(synced, member,
-                                                                       monkeypatch):
+def test_a_period_without_spend_says_so_and_still_lists_the_campaigns(synced, member, monkeypatch):
     # Given a period after the synced days
     monkeypatch.setattr("ui.period.today_in", lambda tz, now=None: date(2026, 12, 20))
     at = log_in(member.label, "battery staple")
@@ -195,8 +197,9 @@ def test_every_widget_keeps_four_changes_in_a_row(synced, page):
     for sort_by in ["cpa", "name", "roas", "ctr"]:
         page.selectbox(key="sort").select(sort_by).run()
         assert page.selectbox(key="sort").value == sort_by
-        assert list(rows(page)["name"]) == list(campaigns.level_table(
-            workspace_id, "campaign", PERIOD, sort_by=sort_by)["name"])
+        assert list(rows(page)["name"]) == list(
+            campaigns.level_table(workspace_id, "campaign", PERIOD, sort_by=sort_by)["name"]
+        )
     for order in ["ascending", "descending", "ascending", "descending"]:
         page.radio(key="order").set_value(order).run()
         assert page.radio(key="order").value == order
@@ -229,8 +232,9 @@ def test_a_link_into_a_campaign_lists_its_ad_sets(synced, open_campaigns):
     campaign = campaigns.nodes(workspace_id, "campaign").iloc[0]
     at = open_campaigns(level="adset", within=str(campaign["id"]))
     assert set(rows(at)["campaign"]) == {campaign["name"]}
-    assert set(rows(at)["id"]) == set(campaigns.level_table(
-        workspace_id, "adset", PERIOD, within=[int(campaign["id"])])["id"])
+    assert set(rows(at)["id"]) == set(
+        campaigns.level_table(workspace_id, "adset", PERIOD, within=[int(campaign["id"])])["id"]
+    )
 
 
 def test_a_link_to_another_workspaces_node_shows_nothing_of_it(synced, open_campaigns):
@@ -242,14 +246,17 @@ def test_a_link_to_another_workspaces_node_shows_nothing_of_it(synced, open_camp
 def y_axes(at) -> list[tuple[str, str]]:
     """(title, orient) of each y axis of the trend chart."""
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    return [(layer["encoding"]["y"]["title"],
-             layer["encoding"]["y"].get("axis", {}).get("orient", "left"))
-            for layer in spec.get("layer") or spec.get("vconcat")]
+    return [
+        (
+            layer["encoding"]["y"]["title"],
+            layer["encoding"]["y"].get("axis", {}).get("orient", "left"),
+        )
+        for layer in spec.get("layer") or spec.get("vconcat")
+    ]
 
 
 def test_the_trend_shows_spend_and_roas_on_two_axes_or_the_chosen_metric(page):
-    assert y_axes(page) == [(f"{fmt.label('spend')} (USD)", "left"),
-                            (fmt.label("roas"), "right")]
+    assert y_axes(page) == [(f"{fmt.label('spend')} (USD)", "left"), (fmt.label("roas"), "right")]
     # When ROAS alone is chosen
     page.selectbox(key="trend_metric").select("roas").run()
     assert y_axes(page) == [(fmt.label("roas"), "left")]
@@ -266,8 +273,7 @@ def test_accounts_are_a_level_and_drill_into_their_campaigns(synced, page):
     pick(page, 0)
     inside = campaigns.nodes(workspace_id, "campaign")
     assert view_of(page) == ("campaign", [str(account["id"])], None)
-    assert set(rows(page)["name"]) == set(
-        inside[inside["parent_id"] == account["id"]]["name"])
+    assert set(rows(page)["name"]) == set(inside[inside["parent_id"] == account["id"]]["name"])
     assert set(rows(page)["account"]) == {account["name"]}
 
 
@@ -284,9 +290,9 @@ def test_sort_by_a_metric_in_either_direction(synced, page):
     page.selectbox(key="sort").select("cpa").run()
     page.radio(key="order").set_value("ascending").run()
     # Then the rows come in the service's order for that sort
-    expected = campaigns.level_table(workspace_id, "campaign", PERIOD, sort_by="cpa",
-                                     descending=False)
+    expected = campaigns.level_table(
+        workspace_id, "campaign", PERIOD, sort_by="cpa", descending=False
+    )
     assert list(rows(page)["name"]) == list(expected["name"])
     cpa = rows(page)["cpa"].dropna().tolist()
     assert cpa == sorted(cpa)
-

@@ -50,8 +50,7 @@ def test_bad_form_input_shows_a_message_and_stores_nothing(admin, admin_app):
     assert connections.list_connections(admin.workspace_id) == []
 
 
-def test_a_refused_connection_keeps_the_pasted_token_and_a_fixed_one_is_listed(admin,
-                                                                              admin_app):
+def test_a_refused_connection_keeps_the_pasted_token_and_a_fixed_one_is_listed(admin, admin_app):
     # Given an account id typed wrong beside a pasted token
     admin_app.text_input(key="new_account").input("act_not_digits")
     admin_app.text_input(key="new_token").input("EAAB-pasted-token")
@@ -83,7 +82,8 @@ def test_a_refused_replacement_token_stays_in_the_form(admin, admin_app):
 
 
 def test_a_manual_resync_is_queued_and_its_progress_shows_until_done(
-        admin, connections, admin_app, redis_conn):
+    admin, connections, admin_app, redis_conn
+):
     from rq import SimpleWorker
 
     from metricx.queue import get_queue
@@ -126,8 +126,7 @@ def _consented(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(response.headers["location"]).query))
 
 
-def test_coming_back_from_the_consent_screen_lists_the_connection(admin, oauth_apps,
-                                                                   admin_app):
+def test_coming_back_from_the_consent_screen_lists_the_connection(admin, oauth_apps, admin_app):
     # Given the admin prepared a Meta sign-in on the page and followed the button
     account = oauth_apps.merchant.accounts_of("meta")[0].external_id
     admin_app.selectbox(key="oauth_provider").select("meta")
@@ -153,8 +152,9 @@ def test_coming_back_from_the_consent_screen_lists_the_connection(admin, oauth_a
 def test_a_bad_state_shows_a_message_and_creates_nothing(admin, oauth_apps, admin_app):
     from metricx.services import oauth
 
-    back = _consented(oauth.start_flow(admin, "google",
-                                       oauth_apps.merchant.accounts_of("google")[0].external_id))
+    back = _consented(
+        oauth.start_flow(admin, "google", oauth_apps.merchant.accounts_of("google")[0].external_id)
+    )
     admin_app.query_params.update({**back, "state": "not-ours"})
     admin_app.run()
     assert not admin_app.exception
@@ -187,13 +187,18 @@ def test_a_member_cannot_reach_the_page_even_with_a_callback(member, oauth_apps,
 def test_a_failed_sync_job_is_requeued_from_the_sync_history(admin, admin_app, redis_conn):
     from rq import SimpleWorker
 
+    from metricx.jobs import sync_connection
     from metricx.queue import get_queue
-    from metricx.sync.scheduling import SYNC_JOB
 
     # Given a connection and a sync job of this workspace that failed
     connections.add_connection(admin, "meta", "act_1", "tok", name="Meta EU")
-    job = get_queue("default").enqueue(SYNC_JOB, admin.workspace_id, 987654, "intraday",
-                                       description="intraday sync of connection 987654")
+    job = get_queue("default").enqueue(
+        sync_connection,
+        admin.workspace_id,
+        987654,
+        "intraday",
+        description="intraday sync of connection 987654",
+    )
     SimpleWorker([get_queue("default")], connection=redis_conn).work(burst=True)
     # When the admin clicks its Requeue button in the sync history
     admin_app.run()

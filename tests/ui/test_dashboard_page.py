@@ -16,23 +16,34 @@ from metricx.attribution.compute import attribute_workspace
 from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
 from metricx.services.attribution import reconciliation
 from metricx.services.connections import list_connections
-from metricx.services.metrics import run_query
 from metricx.services.pacing import pacing
 from metricx.sync.pipeline import sync_connection
 from ui import format as fmt
 
 WEEK = resolve_phrase("last 7 days", TODAY)  # the app's default period
-KPIS = ["spend", "store_revenue", "mer", "roas", "cpa", "cpc", "ctr", "orders", "aov",
-        "new_customers"]
+KPIS = [
+    "spend",
+    "store_revenue",
+    "mer",
+    "roas",
+    "cpa",
+    "cpc",
+    "ctr",
+    "orders",
+    "aov",
+    "new_customers",
+]
 
 
 def chart_data(chart) -> pd.DataFrame:
     """The rows a chart plots (AppTest holds them as Arrow datasets)."""
-    return pd.concat(dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
-                     for d in chart.proto.datasets)
+    return pd.concat(
+        dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets
+    )
 
 
 @pytest.fixture
@@ -49,8 +60,10 @@ def intraday_today(synced, fakes):
     fakes.now = NOW
     for connection in list_connections(workspace_id):
         if connection.provider != "shopify":
-            assert sync_connection(workspace_id, connection.id, "intraday",
-                                   now=NOW).status == "success"
+            assert (
+                sync_connection(workspace_id, connection.id, "intraday", now=NOW).status
+                == "success"
+            )
 
 
 @pytest.fixture
@@ -102,12 +115,19 @@ def test_kpi_tiles_read_in_order_and_match_the_metric_service(synced, dashboard)
     # When the Dashboard opens on the app's default period (last 7 days vs the 7 before)
     at = dashboard()
     # Then the tiles read row by row in the KPI order (on a phone the columns stack)
-    assert [m.label for m in at.metric][:len(KPIS) + 1] == [
-        *(fmt.label(m) for m in KPIS), "Net profit"]
+    assert [m.label for m in at.metric][: len(KPIS) + 1] == [
+        *(fmt.label(m) for m in KPIS),
+        "Net profit",
+    ]
     # And they show the service's values, with changes coloured by each metric's direction
-    expected = run_query(workspace_id, {
-        "metrics": KPIS, "time_range": WEEK.model_dump(mode="json"),
-        "compare_range": compare_range_for("previous_period", WEEK).model_dump(mode="json")})
+    expected = run_query(
+        workspace_id,
+        {
+            "metrics": KPIS,
+            "time_range": WEEK.model_dump(mode="json"),
+            "compare_range": compare_range_for("previous_period", WEEK).model_dump(mode="json"),
+        },
+    )
     now, before = expected.frame.iloc[0], expected.compare_frame.iloc[0]
     for metric_id, tile in zip(KPIS, at.metric, strict=False):
         assert tile.value == fmt.value(metric_id, now[metric_id], "USD")
@@ -118,9 +138,14 @@ def test_kpi_tiles_read_in_order_and_match_the_metric_service(synced, dashboard)
     assert "Nov 13 – 19, 2026 vs Nov 6 – 12, 2026" in texts(at)
     # And the charts and tables are there, platforms named as people say them
     assert len(at.get("vega_lite_chart")) == 3  # spend vs revenue, pacing x2
-    assert [h.value for h in at.subheader] == ["Ad spend and store revenue", "By platform",
-                                               "Top campaigns by spend", "Platforms vs Shopify",
-                                               "Today's pacing", "Data freshness"]
+    assert [h.value for h in at.subheader] == [
+        "Ad spend and store revenue",
+        "By platform",
+        "Top campaigns by spend",
+        "Platforms vs Shopify",
+        "Today's pacing",
+        "Data freshness",
+    ]
     by_platform = at.dataframe[0].value
     assert set(by_platform["provider"]) == {"Meta", "Google Ads"}
     assert 0 < len(at.dataframe[1].value) <= 10
@@ -140,8 +165,10 @@ def test_the_sidebar_period_drives_the_tiles(synced, dashboard):
     at = dashboard(period="custom", **{"from": "2026-11-10", "to": "2026-11-12"})
     # Then the caption names those days and the tiles cover them
     assert "Nov 10 – 12, 2026" in texts(at)
-    spend = run_query(workspace_id, {"metrics": ["spend"],
-                                     "time_range": {"start": "2026-11-10", "end": "2026-11-12"}})
+    spend = run_query(
+        workspace_id,
+        {"metrics": ["spend"], "time_range": {"start": "2026-11-10", "end": "2026-11-12"}},
+    )
     assert tiles(at)["Ad spend"] == format_value("spend", spend.frame["spend"].iloc[0], "USD")
 
 
@@ -149,15 +176,18 @@ def test_a_period_without_data_says_so_instead_of_zero_tiles(dashboard):
     # When a link picks days before anything was synced
     at = dashboard(period="custom", **{"from": "2026-10-01", "to": "2026-10-05"})
     # Then the page says there is nothing there and what to do, with no $0.00 tiles or charts
-    assert ("No spend or orders between Oct 1, 2026 and Oct 5, 2026: pick another period, or "
-            "check Connections.") in texts(at)
+    assert (
+        "No spend or orders between Oct 1, 2026 and Oct 5, 2026: pick another period, or "
+        "check Connections."
+    ) in texts(at)
     assert not at.metric
     assert [h.value for h in at.subheader] == ["Today's pacing", "Data freshness"]
     assert "0.000000" not in "".join(c.proto.spec for c in at.get("vega_lite_chart"))
 
 
-def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, intraday_today,
-                                                                  dashboard):
+def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(
+    synced, intraday_today, dashboard
+):
     # Given intraday syncs of today's morning on top of the synced days
     workspace_id, _ = synced
     # When the Dashboard shows today (10:07 in New York)
@@ -167,9 +197,14 @@ def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, intrad
     assert "Nov 20, 2026 until 10:07 vs Nov 19, 2026 until 10:07" in texts(at)
     # And each tile compares today until 10:07 with yesterday until 10:07, like for like
     today = TimeRange(start=TODAY, end=TODAY, until=time(10, 7))
-    expected = run_query(workspace_id, {
-        "metrics": KPIS, "time_range": today.model_dump(mode="json"),
-        "compare_range": compare_range_for("previous_period", today).model_dump(mode="json")})
+    expected = run_query(
+        workspace_id,
+        {
+            "metrics": KPIS,
+            "time_range": today.model_dump(mode="json"),
+            "compare_range": compare_range_for("previous_period", today).model_dump(mode="json"),
+        },
+    )
     now, before = expected.frame.iloc[0], expected.compare_frame.iloc[0]
     assert now["spend"] > 0
     shown = {m.label: m for m in at.metric}
@@ -188,8 +223,7 @@ def test_today_so_far_is_compared_with_yesterday_at_the_same_hour(synced, intrad
 
 def test_the_profit_note_sits_beside_net_profit_while_costs_are_unset(dashboard):
     at = dashboard()
-    assert "Net profit is overstated: shipping, payment fees and handling are not set" in \
-        texts(at)
+    assert "Net profit is overstated: shipping, payment fees and handling are not set" in texts(at)
 
 
 def test_todays_pacing_equals_the_pacing_service(synced, intraday_today, dashboard):
@@ -202,22 +236,27 @@ def test_todays_pacing_equals_the_pacing_service(synced, intraday_today, dashboa
     today, then = expected.today.points.iloc[-1], expected.last_week.points.iloc[10]
     assert today["spend"] > 0
     shown = texts(at)
-    assert (f"By 10:07: spend \\{format_value('spend', today['spend'], 'USD')} vs "
-            f"\\{format_value('spend', then['spend'], 'USD')} by 10:00 last week") in shown
+    assert (
+        f"By 10:07: spend \\{format_value('spend', today['spend'], 'USD')} vs "
+        f"\\{format_value('spend', then['spend'], 'USD')} by 10:00 last week"
+    ) in shown
     assert "Friday Nov 13 in hourly buckets" in shown
     # And its two charts plot both lines, each named with its resolution
-    pacing_charts = [chart_data(c) for c in at.get("vega_lite_chart")
-                     if "cumulative" in c.proto.spec]
+    pacing_charts = [
+        chart_data(c) for c in at.get("vega_lite_chart") if "cumulative" in c.proto.spec
+    ]
     assert [set(data["metric"]) for data in pacing_charts] == [{"spend"}, {"conversions"}]
     for data in pacing_charts:
-        assert set(data["line"]) == {f"Today ({expected.today.resolution})",
-                                     "Same weekday last week (hourly)"}
+        assert set(data["line"]) == {
+            f"Today ({expected.today.resolution})",
+            "Same weekday last week (hourly)",
+        }
     assert pacing_charts[0]["cumulative"].max() == pytest.approx(
-        max(today["spend"], expected.last_week.points["spend"].max()))
+        max(today["spend"], expected.last_week.points["spend"].max())
+    )
 
 
-def test_platform_claims_sit_beside_the_orders_with_a_sentence_from_the_data(synced,
-                                                                             dashboard):
+def test_platform_claims_sit_beside_the_orders_with_a_sentence_from_the_data(synced, dashboard):
     # Given the synced shop attributed
     workspace_id, _ = synced
     attribute_workspace(workspace_id)
@@ -228,10 +267,14 @@ def test_platform_claims_sit_beside_the_orders_with_a_sentence_from_the_data(syn
     [shown] = [df.value for df in at.dataframe if "platform_conversions" in df.value]
     assert list(shown["platform"]) == [PROVIDER_NAMES[p] for p in expected.platforms.platform]
     assert list(shown["platform_conversions"]) == pytest.approx(
-        list(expected.platforms["platform_conversions"]))
+        list(expected.platforms["platform_conversions"])
+    )
     assert list(shown["attributed_orders"]) == pytest.approx(
-        list(expected.platforms["attributed_orders"]))
+        list(expected.platforms["attributed_orders"])
+    )
     # And the sentence under it is the one its numbers call for
     assert expected.summary() in texts(at)
-    assert f"({expected.claimed:,.0f} against {expected.store_orders:,.0f} Shopify orders)" in \
-        texts(at)
+    assert (
+        f"({expected.claimed:,.0f} against {expected.store_orders:,.0f} Shopify orders)"
+        in texts(at)
+    )

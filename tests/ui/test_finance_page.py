@@ -45,11 +45,14 @@ def finance_page(email: str, password: str, period: str = "last 30 days"):
 
 def uncosted_share(workspace_id: int) -> float:
     """Units of real orders of the last 30 days without a unit cost, read from the rows."""
-    lines = read("""SELECT l.quantity, l.unit_cost FROM shopify_order_lines l
+    lines = read(
+        """SELECT l.quantity, l.unit_cost FROM shopify_order_lines l
                     JOIN shopify_orders o ON o.id = l.order_id
                     WHERE o.workspace_id = :ws AND NOT o.test AND o.cancelled_at IS NULL
-                    AND o.processed_at >= :since""", ws=workspace_id,
-                 since=NOW - timedelta(days=30))
+                    AND o.processed_at >= :since""",
+        ws=workspace_id,
+        since=NOW - timedelta(days=30),
+    )
     return lines.loc[lines["unit_cost"].isna(), "quantity"].sum() / lines["quantity"].sum()
 
 
@@ -60,12 +63,16 @@ def test_an_empty_workspace_says_to_connect_shopify_and_sync(admin):
     assert "Connect your Shopify store" in texts(at) and "run a sync" in texts(at)
 
 
-def test_the_admin_sees_the_service_numbers_a_table_charts_and_a_csv(synced, admin,
-                                                                     pinned_today):
+def test_the_admin_sees_the_service_numbers_a_table_charts_and_a_csv(synced, admin, pinned_today):
     # Given the synced shop and ads, and an agency fee of 5 % of revenue
     workspace_id, _ = synced
-    expenses.add_expense(admin, name="Agency", kind="percent_of_revenue", percent="0.05",
-                         start_date=date(2026, 11, 1))
+    expenses.add_expense(
+        admin,
+        name="Agency",
+        kind="percent_of_revenue",
+        percent="0.05",
+        start_date=date(2026, 11, 1),
+    )
     # When the admin opens Finance for the app's default period (last 7 days, per day)
     at = log_in(admin.label, "correct horse")
     at.switch_page("views/finance.py").run()
@@ -84,10 +91,12 @@ def test_the_admin_sees_the_service_numbers_a_table_charts_and_a_csv(synced, adm
     # And the table has a column per day, written as every page writes dates
     table = at.dataframe[0].value
     assert list(table.columns) == [fmt.day(d) for d in pnl.frame.index] + ["Total"]
-    assert table.loc["Other expenses", "Total"] == money("other_expenses",
-                                                         pnl.total["other_expenses"])
-    assert table.loc["Net margin", "Total"] == format_value(get_line("net_margin"),
-                                                            pnl.total["net_margin"])
+    assert table.loc["Other expenses", "Total"] == money(
+        "other_expenses", pnl.total["other_expenses"]
+    )
+    assert table.loc["Net margin", "Total"] == format_value(
+        get_line("net_margin"), pnl.total["net_margin"]
+    )
     assert len(at.get("vega_lite_chart")) == 2  # the waterfall and net profit per day
     assert at.get("download_button")
     # And with an expense recorded, nothing claims net profit equals contribution margin
@@ -107,23 +116,34 @@ def test_a_member_reads_it_per_week_from_a_link(synced, member, pinned_today):
     table = at.dataframe[0].value
     # And weeks start on Monday, cut to the period at both ends
     first, second = pnl.frame.index
-    assert list(table.columns) == [fmt.span(WEEK.start, first + timedelta(days=6)),
-                                   fmt.span(second, WEEK.end), "Total"]
-    assert list(table.loc["Ad spend"]) == [money("ad_spend", v) for v in
-                                           [*pnl.frame["ad_spend"], pnl.total["ad_spend"]]]
+    assert list(table.columns) == [
+        fmt.span(WEEK.start, first + timedelta(days=6)),
+        fmt.span(second, WEEK.end),
+        "Total",
+    ]
+    assert list(table.loc["Ad spend"]) == [
+        money("ad_spend", v) for v in [*pnl.frame["ad_spend"], pnl.total["ad_spend"]]
+    ]
 
 
 def test_a_missing_rate_says_where_to_fix_it(synced, admin, pinned_today):
     # Given an expense in GBP, a currency without any rate
-    expenses.add_expense(admin, name="London office", kind="one_off", amount="100",
-                         currency="GBP", start_date=date(2026, 11, 10))
+    expenses.add_expense(
+        admin,
+        name="London office",
+        kind="one_off",
+        amount="100",
+        currency="GBP",
+        start_date=date(2026, 11, 10),
+    )
     at = finance_page(admin.label, "correct horse")
     assert "GBP→USD on 2026-11-10" in texts(at) and "Settings → FX rates" in texts(at)
     assert not at.dataframe
 
 
 def test_profit_is_called_overstated_until_costs_are_saved_and_every_unit_has_a_cost(
-        synced, admin, pinned_today):
+    synced, admin, pinned_today
+):
     workspace_id, _ = synced
     # Given costs never saved, and a gift card the shop sells without a unit cost
     share = uncosted_share(workspace_id)
@@ -151,14 +171,17 @@ def test_profit_is_called_overstated_until_costs_are_saved_and_every_unit_has_a_
     assert settings.costs(workspace_id).shipping_cost_per_order > 0
 
 
-def test_without_expenses_the_page_says_net_profit_is_contribution_margin(synced, admin,
-                                                                         pinned_today):
+def test_without_expenses_the_page_says_net_profit_is_contribution_margin(
+    synced, admin, pinned_today
+):
     workspace_id, _ = synced
     at = finance_page(admin.label, "correct horse")
     total = profit_and_loss(workspace_id, MONTH.start, MONTH.end).total
     assert total["net_profit"] == total["contribution_margin"]
-    assert ("No expenses recorded: net profit equals contribution margin — add rent, "
-            "salaries, apps or fees in Settings → Expenses.") in texts(at)
+    assert (
+        "No expenses recorded: net profit equals contribution margin — add rent, "
+        "salaries, apps or fees in Settings → Expenses."
+    ) in texts(at)
 
 
 def test_a_member_is_told_an_admin_still_has_to_finish_setup(synced, member, pinned_today):
@@ -170,13 +193,14 @@ def test_a_member_is_told_an_admin_still_has_to_finish_setup(synced, member, pin
 
 def test_a_period_without_data_says_what_to_do(synced, admin, pinned_today):
     at = finance_page(admin.label, "correct horse", period="last quarter")
-    assert ("No orders, ad spend or expenses in Jul 1 – Sep 30, 2026.** Pick a longer period"
-            in texts(at))
+    assert (
+        "No orders, ad spend or expenses in Jul 1 – Sep 30, 2026.** Pick a longer period"
+        in texts(at)
+    )
     assert not at.metric and not at.dataframe
 
 
-def test_the_dashboard_shows_net_profit_against_the_previous_period(synced, admin,
-                                                                    pinned_today):
+def test_the_dashboard_shows_net_profit_against_the_previous_period(synced, admin, pinned_today):
     workspace_id, _ = synced
     at = log_in(admin.label, "correct horse")
     at.switch_page("views/dashboard.py").run()
@@ -190,14 +214,18 @@ def test_the_dashboard_shows_net_profit_against_the_previous_period(synced, admi
     assert tile.delta == f"{(now - then) / abs(then) * 100:+.1f}%"
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"exp_add_name": "Rent", "exp_add_amount": "a lot"}, "the amount must be a number"),
-    ({"exp_add_name": "", "exp_add_amount": "310"}, "the expense name cannot be empty"),
-    ({"exp_add_name": "Rent", "exp_add_amount": "310", "exp_add_percent": "0.1"},
-     "takes an amount, not a percent"),
-])
-def test_the_expenses_form_explains_bad_input_and_stores_nothing(admin, admin_app, fields,
-                                                               message):
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"exp_add_name": "Rent", "exp_add_amount": "a lot"}, "the amount must be a number"),
+        ({"exp_add_name": "", "exp_add_amount": "310"}, "the expense name cannot be empty"),
+        (
+            {"exp_add_name": "Rent", "exp_add_amount": "310", "exp_add_percent": "0.1"},
+            "takes an amount, not a percent",
+        ),
+    ],
+)
+def test_the_expenses_form_explains_bad_input_and_stores_nothing(admin, admin_app, fields, message):
     admin_app.switch_page("views/settings.py").run()
     for key, value in fields.items():
         admin_app.text_input(key=key).input(value)
@@ -214,7 +242,11 @@ def test_the_expenses_form_adds_edits_and_deletes(admin, admin_app):
     admin_app.button(key="exp_add_save").click().run()
     [added] = expenses.list_expenses(admin.workspace_id)
     assert (added.name, added.kind, float(added.amount), added.currency) == (
-        "Rent", "monthly", 310.0, "USD")
+        "Rent",
+        "monthly",
+        310.0,
+        "USD",
+    )
     admin_app.run()  # the edit form lists what was there when the page began
     admin_app.text_input(key=f"exp_edit_{added.id}_amount").input("320")
     admin_app.button(key="exp_edit_save").click().run()

@@ -38,23 +38,35 @@ def test_a_change_is_relative_to_the_size_of_the_previous_value(now, before):
     assert (moved > 0) == (now > before) or now == before
 
 
-@pytest.mark.parametrize(("start", "end", "shown"), [
-    (date(2026, 11, 3), date(2026, 11, 3), "Nov 3, 2026"),
-    (date(2026, 11, 3), date(2026, 11, 9), "Nov 3 – 9, 2026"),
-    (date(2026, 10, 27), date(2026, 11, 2), "Oct 27 – Nov 2, 2026"),
-    (date(2025, 12, 28), date(2026, 1, 3), "Dec 28, 2025 – Jan 3, 2026"),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        (date(2026, 11, 3), date(2026, 11, 3), "Nov 3, 2026"),
+        (date(2026, 11, 3), date(2026, 11, 9), "Nov 3 – 9, 2026"),
+        (date(2026, 10, 27), date(2026, 11, 2), "Oct 27 – Nov 2, 2026"),
+        (date(2025, 12, 28), date(2026, 1, 3), "Dec 28, 2025 – Jan 3, 2026"),
+    ],
+)
 def test_dates_and_ranges_read_one_way(start, end, shown):
     assert fmt.span(start, end) == shown
 
 
 def test_a_csv_has_no_float_noise_and_whole_counts_stay_whole():
     # given engine output with binary float noise
-    frame = pd.DataFrame({"campaign": ["A", "B"], "spend": [130029.26030000001, 0.1 + 0.2],
-                          "roas": [2.123456789, 1.0], "orders": [3.0, 4.0],
-                          "Spend (previous)": [99.999999, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "campaign": ["A", "B"],
+            "spend": [130029.26030000001, 0.1 + 0.2],
+            "roas": [2.123456789, 1.0],
+            "orders": [3.0, 4.0],
+            "Spend (previous)": [99.999999, 1.0],
+        }
+    )
     # when written as CSV
     text = fmt.clean_csv(frame, {"Spend (previous)": "spend"}).decode()
     # then money has cents, ratios four places, counts no decimals
-    assert text.splitlines() == ["campaign,spend,roas,orders,Spend (previous)",
-                                 "A,130029.26,2.1235,3,100.0", "B,0.3,1.0,4,1.0"]
+    assert text.splitlines() == [
+        "campaign,spend,roas,orders,Spend (previous)",
+        "A,130029.26,2.1235,3,100.0",
+        "B,0.3,1.0,4,1.0",
+    ]

@@ -6,19 +6,18 @@ from apptest import texts
 from rq import SimpleWorker
 from rq_scheduler import Scheduler
 
-from metricx.jobs import register_schedule
+from metricx.jobs import SCHEDULE, register_schedule, sync_connection
 from metricx.queue import get_queue
 from metricx.services import audit
-from metricx.sync.scheduling import SYNC_JOB
-from workers.schedule import SCHEDULE
 
 MISSING_CONNECTION = 987654
 
 
 def failed_sync(redis_conn, workspace_id: int, description: str):
     """A sync job of `workspace_id` that failed (its connection does not exist)."""
-    job = get_queue("default").enqueue(SYNC_JOB, workspace_id, MISSING_CONNECTION, "intraday",
-                                       description=description)
+    job = get_queue("default").enqueue(
+        sync_connection, workspace_id, MISSING_CONNECTION, "intraday", description=description
+    )
     SimpleWorker([get_queue("default")], connection=redis_conn).work(burst=True)
     return job
 
@@ -28,8 +27,9 @@ def failed_job(admin, redis_conn):
     return failed_sync(redis_conn, admin.workspace_id, "a sync that failed")
 
 
-def test_an_admin_sees_queues_schedule_and_requeues_a_failed_job(admin, admin_app, failed_job,
-                                                                  redis_conn):
+def test_an_admin_sees_queues_schedule_and_requeues_a_failed_job(
+    admin, admin_app, failed_job, redis_conn
+):
     register_schedule(Scheduler(queue_name="default", connection=redis_conn), SCHEDULE)
     admin_app.switch_page("views/operations.py").run()
     assert not admin_app.exception, admin_app.exception
@@ -60,21 +60,37 @@ def test_a_member_cannot_open_operations(member_app):
 
 
 def test_copilot_failures_of_this_workspace_are_listed_with_their_error(
-        admin, other_workspace, admin_app, redis_conn):
+    admin, other_workspace, admin_app, redis_conn
+):
     from metricx.db import transaction
     from metricx.models import CopilotTurn
 
     # Given a failed copilot turn here and one in another workspace
     with transaction() as session:
-        session.add(CopilotTurn(workspace_id=admin.workspace_id, question="spend by moon phase",
-                                status="refuse", error="unknown dimension: moon phase"))
-        session.add(CopilotTurn(workspace_id=other_workspace.id, question="globex secret",
-                                status="refuse", error="globex failure"))
+        session.add(
+            CopilotTurn(
+                workspace_id=admin.workspace_id,
+                question="spend by moon phase",
+                status="refuse",
+                error="unknown dimension: moon phase",
+            )
+        )
+        session.add(
+            CopilotTurn(
+                workspace_id=other_workspace.id,
+                question="globex secret",
+                status="refuse",
+                error="globex failure",
+            )
+        )
     # When the admin opens Operations
     admin_app.switch_page("views/operations.py").run()
     # Then this workspace's failure is listed with its error, and not the other one
-    failures = [d.value for d in admin_app.dataframe
-                if list(d.value.columns) == ["Asked", "Question", "Error"]]
+    failures = [
+        d.value
+        for d in admin_app.dataframe
+        if list(d.value.columns) == ["Asked", "Question", "Error"]
+    ]
     assert len(failures) == 1
     assert list(failures[0]["Error"]) == ["unknown dimension: moon phase"]
     assert "globex" not in " ".join(str(d.value.to_dict()) for d in admin_app.dataframe)

@@ -16,9 +16,15 @@ def test_today_so_far_is_compared_with_yesterday_until_the_same_minute():
     period = resolve("today", "previous period", None, None, BERLIN, NOW)
     assert period.partial
     assert (period.range.start, period.range.end, period.range.until) == (
-        date(2026, 11, 18), date(2026, 11, 18), time(14, 37))
+        date(2026, 11, 18),
+        date(2026, 11, 18),
+        time(14, 37),
+    )
     assert (period.compare.start, period.compare.end, period.compare.until) == (
-        date(2026, 11, 17), date(2026, 11, 17), time(14, 37))
+        date(2026, 11, 17),
+        date(2026, 11, 17),
+        time(14, 37),
+    )
 
 
 def test_whole_days_are_compared_with_the_same_number_of_days_before():
@@ -35,13 +41,13 @@ def test_no_comparison_means_none():
 def test_the_day_is_the_workspace_day_not_the_servers():
     # 23:30 UTC on Nov 17 is already Nov 18 in Tokyo
     late = datetime(2026, 11, 17, 23, 30, tzinfo=UTC)
-    assert resolve("yesterday", "no comparison", None, None, "Asia/Tokyo", late).range.start \
-        == date(2026, 11, 17)
+    assert resolve(
+        "yesterday", "no comparison", None, None, "Asia/Tokyo", late
+    ).range.start == date(2026, 11, 17)
 
 
 def test_a_custom_range_uses_its_dates_in_either_order_and_needs_both():
-    period = resolve("custom", "no comparison", date(2026, 11, 9), date(2026, 11, 3), BERLIN,
-                     NOW)
+    period = resolve("custom", "no comparison", date(2026, 11, 9), date(2026, 11, 3), BERLIN, NOW)
     assert (period.range.start, period.range.end) == (date(2026, 11, 3), date(2026, 11, 9))
     half = resolve("custom", "no comparison", date(2026, 11, 3), None, BERLIN, NOW)
     assert half.range == resolve("last 7 days", "no comparison", None, None, BERLIN, NOW).range

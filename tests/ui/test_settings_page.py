@@ -22,27 +22,42 @@ def settings_page(admin_app):
 def test_a_new_time_zone_moves_every_hour_to_its_new_local_day(synced, admin, settings_page):
     workspace_id, _ = synced
     with get_engine().connect() as conn:
-        before = conn.execute(text("SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w "
-                                   "AND day = '2026-11-12'"), {"w": workspace_id}).scalar_one()
+        before = conn.execute(
+            text(
+                "SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w AND day = '2026-11-12'"
+            ),
+            {"w": workspace_id},
+        ).scalar_one()
     settings_page.text_input(key="ws_timezone").input("Asia/Tokyo")
     settings_page.button(key="ws_save").click().run()
     assert find_workspace(workspace_id).timezone == "Asia/Tokyo"
     with get_engine().connect() as conn:
-        after = conn.execute(text("SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w "
-                                  "AND day = '2026-11-12'"), {"w": workspace_id}).scalar_one()
-        totals = conn.execute(text(
-            "SELECT (SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w), "
-            "(SELECT sum(spend) FROM metric_snapshots WHERE workspace_id = :w)"),
-            {"w": workspace_id}).one()
+        after = conn.execute(
+            text(
+                "SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w AND day = '2026-11-12'"
+            ),
+            {"w": workspace_id},
+        ).scalar_one()
+        totals = conn.execute(
+            text(
+                "SELECT (SELECT sum(spend) FROM metric_daily WHERE workspace_id = :w), "
+                "(SELECT sum(spend) FROM metric_snapshots WHERE workspace_id = :w)"
+            ),
+            {"w": workspace_id},
+        ).one()
     assert after != before and totals[0] == totals[1]
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("ws_timezone", "Mars/Olympus", "unknown time zone"),
-    ("ws_currency", "dollars", "3-letter ISO code"),
-])
-def test_bad_workspace_input_says_why_and_changes_nothing(admin, settings_page, key, value,
-                                                         message):
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("ws_timezone", "Mars/Olympus", "unknown time zone"),
+        ("ws_currency", "dollars", "3-letter ISO code"),
+    ],
+)
+def test_bad_workspace_input_says_why_and_changes_nothing(
+    admin, settings_page, key, value, message
+):
     settings_page.text_input(key=key).input(value)
     settings_page.button(key="ws_save").click().run()
     assert message in texts(settings_page)
@@ -78,16 +93,22 @@ def test_saving_costs_of_0_records_the_review(admin, settings_page):
     assert not settings_page.exception, settings_page.exception
     saved = settings.costs(admin.workspace_id)
     assert (saved.shipping_cost_per_order, saved.payment_fee_pct, saved.handling_per_order) == (
-        Decimal("4.9"), Decimal("0.029"), 0)
+        Decimal("4.9"),
+        Decimal("0.029"),
+        0,
+    )
     assert "Costs saved." in texts(settings_page)
     assert "Not reviewed yet" not in texts(settings_page)
     assert settings_page.text_input(key="cost_shipping_cost_per_order").value == "4.9"
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("NaN", "the payment fee per order must be a number, got 'NaN'"),
-    ("1e30", "the payment fee per order must be 0 or more and at most 1,000,000,000,000"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("NaN", "the payment fee per order must be a number, got 'NaN'"),
+        ("1e30", "the payment fee per order must be 0 or more and at most 1,000,000,000,000"),
+    ],
+)
 def test_a_cost_no_one_can_mean_is_refused_in_words(admin, settings_page, typed, message):
     settings_page.text_input(key="cost_shipping_cost_per_order").input("4.90")
     settings_page.text_input(key="cost_payment_fee_fixed").input(typed)
@@ -141,7 +162,8 @@ def test_an_admin_adds_and_removes_a_user(admin, settings_page):
 
 
 def test_the_pixel_section_shows_the_snippet_and_rotates_the_key_only_when_confirmed(
-        admin, settings_page):
+    admin, settings_page
+):
     # Given the page open, it shows the workspace's key inside a ready-to-paste snippet
     old = find_workspace(admin.workspace_id).pixel_key
     codes = [c.value for c in settings_page.code]

@@ -46,8 +46,9 @@ def shop(fakes, admin, redis_conn, setenv):
     from metricx.services.connections import add_connection
 
     setenv(SHOPIFY_CLIENT_SECRET=APP_SECRET)
-    return add_connection(admin, "shopify", CREDENTIALS.shopify_shop,
-                          CREDENTIALS.shopify_access_token)
+    return add_connection(
+        admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token
+    )
 
 
 @pytest.fixture
@@ -73,31 +74,60 @@ def synced_shop(shop, fakes):
 def add_pixel_events(workspace_id: int, events: list[dict[str, Any]]) -> None:
     """Insert pixel events (as the collector stores them)."""
     with get_engine().begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO pixel_events (workspace_id, event_id, anonymous_id, event, url,
                 referrer, utm_source, utm_medium, utm_campaign, order_external_id, occurred_at)
             VALUES (:ws, :event_id, :anonymous_id, :event, :url, :referrer, :utm_source,
                     :utm_medium, :utm_campaign, :order_external_id, :occurred_at)"""),
-                     [{"ws": workspace_id, "referrer": None, "utm_source": None,
-                       "utm_medium": None, "utm_campaign": None, "order_external_id": None,
-                       **e} for e in events])
+            [
+                {
+                    "ws": workspace_id,
+                    "referrer": None,
+                    "utm_source": None,
+                    "utm_medium": None,
+                    "utm_campaign": None,
+                    "order_external_id": None,
+                    **e,
+                }
+                for e in events
+            ],
+        )
 
 
-def browse_and_buy(workspace_id: int, browser: str, order_gid: str, bought_at: datetime,
-                   ) -> None:
+def browse_and_buy(
+    workspace_id: int,
+    browser: str,
+    order_gid: str,
+    bought_at: datetime,
+) -> None:
     """A browser's visit from a Meta ad (its URL carries a click id and an email) and the
     purchase of `order_gid` (sent by the storefront with the numeric id)."""
     number = order_gid.rsplit("/", 1)[1]
-    add_pixel_events(workspace_id, [
-        {"event_id": f"{browser}-view", "anonymous_id": browser, "event": "page_view",
-         "url": "https://northwindoutfitters.com/products/boots?utm_source=facebook"
+    add_pixel_events(
+        workspace_id,
+        [
+            {
+                "event_id": f"{browser}-view",
+                "anonymous_id": browser,
+                "event": "page_view",
+                "url": "https://northwindoutfitters.com/products/boots?utm_source=facebook"
                 "&utm_medium=paid_social&utm_campaign=BFCM&fbclid=IwAR0secret"
                 "&email=someone%40example.com#top",
-         "referrer": "https://l.facebook.com/l.php?u=https%3A%2F%2Fnorthwindoutfitters.com",
-         "utm_source": "facebook", "utm_medium": "paid_social", "utm_campaign": "BFCM",
-         "occurred_at": bought_at - timedelta(minutes=9)},
-        {"event_id": f"{browser}-buy", "anonymous_id": browser, "event": "purchase",
-         "url": f"https://northwindoutfitters.com/checkouts/c/tok{number}/thank-you",
-         "referrer": "https://northwindoutfitters.com/cart", "order_external_id": number,
-         "occurred_at": bought_at},
-    ])
+                "referrer": "https://l.facebook.com/l.php?u=https%3A%2F%2Fnorthwindoutfitters.com",
+                "utm_source": "facebook",
+                "utm_medium": "paid_social",
+                "utm_campaign": "BFCM",
+                "occurred_at": bought_at - timedelta(minutes=9),
+            },
+            {
+                "event_id": f"{browser}-buy",
+                "anonymous_id": browser,
+                "event": "purchase",
+                "url": f"https://northwindoutfitters.com/checkouts/c/tok{number}/thank-you",
+                "referrer": "https://northwindoutfitters.com/cart",
+                "order_external_id": number,
+                "occurred_at": bought_at,
+            },
+        ],
+    )

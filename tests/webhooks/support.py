@@ -16,7 +16,6 @@ from metricx.webhooks.app import WEBHOOK_PATH
 
 
 class Receiver(Served):
-
     @property
     def webhook_url(self) -> str:
         return self.url + WEBHOOK_PATH

@@ -48,19 +48,24 @@ def test_a_signed_order_webhook_is_accepted_recorded_and_queued(receiver, shop, 
     assert answer.json() == {"status": "accepted", "reason": "queued", "deliveries": 1}
     [row] = deliveries()
     assert (row["connection_id"], row["webhook_id"], row["topic"], row["shop_domain"]) == (
-        shop.id, delivery.webhook_id, "orders/create", "northwind-outfitters.myshopify.com")
+        shop.id,
+        delivery.webhook_id,
+        "orders/create",
+        "northwind-outfitters.myshopify.com",
+    )
     assert row["api_version"] == delivery.headers["X-Shopify-API-Version"]
     assert row["event_id"] == delivery.headers["X-Shopify-Event-Id"]
     assert row["triggered_at"] == delivery.triggered_at
     assert row["status"] == "queued" and row["details"] == {
-        "order_id": str(delivery.payload()["id"])}
+        "order_id": str(delivery.payload()["id"])
+    }
     assert queued_jobs() == {"high": [row["job_id"]]}
 
 
-@pytest.mark.parametrize("signature", [None, "", "bm90IHRoZSByaWdodCBkaWdlc3Q=", "%%%",
-                                       "another app's"])
-def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(receiver, shop, sender,
-                                                                signature):
+@pytest.mark.parametrize(
+    "signature", [None, "", "bm90IHRoZSByaWdodCBkaWdlc3Q=", "%%%", "another app's"]
+)
+def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(receiver, shop, sender, signature):
     delivery = an_order_webhook(sender)
     if signature == "another app's":
         signature = sign("another-apps-client-secret", delivery.body)
@@ -93,7 +98,8 @@ def test_a_replay_of_the_same_webhook_id_answers_200_and_does_nothing(receiver, 
 
 
 def test_a_webhook_for_a_shop_without_connection_is_200_logged_and_does_nothing(
-        receiver, shop, caplog):
+    receiver, shop, caplog
+):
     # Given a delivery signed by our app for a shop no workspace connected
     other = ShopifyWebhooks(_shop_named("unknown-store.myshopify.com"))
     delivery = other.customers_redact("gid://shopify/Customer/7", [], NOW)
@@ -123,8 +129,11 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(start_receiver, shop, s
     if how == "declared length":
         answer = receiver.deliver(delivery)
     else:
-        answer = httpx.post(receiver.webhook_url, headers=delivery.headers,
-                            content=iter([delivery.body[:800], delivery.body[800:]]))
+        answer = httpx.post(
+            receiver.webhook_url,
+            headers=delivery.headers,
+            content=iter([delivery.body[:800], delivery.body[800:]]),
+        )
     assert answer.status_code == 413
     assert "1,000" in answer.json()["error"]
     assert deliveries() == [] and queued_jobs() == {}
@@ -135,21 +144,24 @@ def test_signed_malformed_json_is_400_and_stores_nothing(receiver, shop, sender)
     # application/json"): a signed body that is not JSON was damaged on the way, and a 400
     # makes Shopify deliver it again (8 retries over 4 hours), so nothing is lost.
     body = b'{"id": 5610000000013, "name": "#1001",'
-    headers = {**an_order_webhook(sender).headers, "X-Shopify-Hmac-Sha256": sign(APP_SECRET,
-                                                                                 body)}
+    headers = {**an_order_webhook(sender).headers, "X-Shopify-Hmac-Sha256": sign(APP_SECRET, body)}
     answer = receiver.post(body, headers)
     assert answer.status_code == 400
     assert answer.json()["error"].startswith("malformed JSON body")
     assert deliveries() == [] and queued_jobs() == {}
 
 
-@pytest.mark.parametrize("header, value, message", [
-    ("X-Shopify-Topic", None, "X-Shopify-Topic"),
-    ("X-Shopify-Webhook-Id", None, "X-Shopify-Webhook-Id"),
-    ("X-Shopify-Webhook-Id", "bad id with spaces", "X-Shopify-Webhook-Id"),
-])
-def test_a_signed_delivery_without_the_headers_it_needs_is_400(receiver, shop, sender, header,
-                                                               value, message):
+@pytest.mark.parametrize(
+    "header, value, message",
+    [
+        ("X-Shopify-Topic", None, "X-Shopify-Topic"),
+        ("X-Shopify-Webhook-Id", None, "X-Shopify-Webhook-Id"),
+        ("X-Shopify-Webhook-Id", "bad id with spaces", "X-Shopify-Webhook-Id"),
+    ],
+)
+def test_a_signed_delivery_without_the_headers_it_needs_is_400(
+    receiver, shop, sender, header, value, message
+):
     answer = receiver.deliver(an_order_webhook(sender), **{header.replace("-", "_"): value})
     assert answer.status_code == 400 and message in answer.json()["error"]
     assert deliveries() == []
@@ -160,8 +172,7 @@ def test_a_body_naming_another_shop_than_its_header_is_400(receiver, shop, sende
     # signature covers the body, not the headers, so the two must agree
     other = ShopifyWebhooks(_shop_named("other-store.myshopify.com"))
     delivery = other.shop_redact(NOW)
-    answer = receiver.deliver(delivery,
-                              X_Shopify_Shop_Domain="northwind-outfitters.myshopify.com")
+    answer = receiver.deliver(delivery, X_Shopify_Shop_Domain="northwind-outfitters.myshopify.com")
     assert answer.status_code == 400 and "shop_domain" in answer.json()["error"]
     assert deliveries() == []
 
@@ -174,15 +185,19 @@ def test_a_signed_body_replayed_under_another_topic_is_400(receiver, shop, sende
 
 def test_a_topic_we_do_not_handle_is_200_and_ignored(receiver, shop, sender):
     body = json.dumps({"id": 1, "title": "Boots"}).encode()
-    headers = {**an_order_webhook(sender).headers, "X-Shopify-Topic": "products/update",
-               "X-Shopify-Hmac-Sha256": sign(APP_SECRET, body)}
+    headers = {
+        **an_order_webhook(sender).headers,
+        "X-Shopify-Topic": "products/update",
+        "X-Shopify-Hmac-Sha256": sign(APP_SECRET, body),
+    }
     answer = receiver.post(body, headers)
     assert answer.status_code == 200 and answer.json()["status"] == "ignored"
     assert deliveries() == []
 
 
 def test_when_redis_fails_the_answer_is_503_and_shopifys_retry_gets_the_work_queued(
-        receiver, shop, sender, monkeypatch):
+    receiver, shop, sender, monkeypatch
+):
     # Given Redis refusing the first enqueue
     delivery = sender.app_uninstalled(NOW)
     real = "metricx.webhooks.intake.get_queue"

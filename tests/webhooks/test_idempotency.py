@@ -42,11 +42,15 @@ def start(synced_shop, fakes) -> Iterator[tuple[Callable[[], None], list[Webhook
     orders = webhooks.order_events(before - timedelta(days=2), NOW)
     by_topic = {d.topic: d for d in orders}  # the latest of each order topic
     real_now = datetime.now(UTC)  # lifecycle times are compared with our own clock
-    pool = [by_topic["orders/create"], by_topic["orders/updated"], by_topic["refunds/create"],
-            webhooks.customers_redact(customer[0]["external_id"], [customer[0]["order_id"]],
-                                      NOW),
-            webhooks.customers_data_request(customer[1]["external_id"], [], NOW),
-            webhooks.app_uninstalled(real_now), webhooks.shop_redact(real_now)]
+    pool = [
+        by_topic["orders/create"],
+        by_topic["orders/updated"],
+        by_topic["refunds/create"],
+        webhooks.customers_redact(customer[0]["external_id"], [customer[0]["order_id"]], NOW),
+        webhooks.customers_data_request(customer[1]["external_id"], [], NOW),
+        webhooks.app_uninstalled(real_now),
+        webhooks.shop_redact(real_now),
+    ]
     tables = [t.name for t in Base.metadata.sorted_tables]
     with get_engine().begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
@@ -99,18 +103,28 @@ def state() -> dict[str, list]:
     }
     found = {}
     for name, sql in queries.items():
-        found[name] = sorted((tuple(_anonymous(v) if not isinstance(v, dict) else repr(
-            sorted(v.items())) for v in r.values()) for r in rows(sql)), key=repr)
+        found[name] = sorted(
+            (
+                tuple(
+                    _anonymous(v) if not isinstance(v, dict) else repr(sorted(v.items()))
+                    for v in r.values()
+                )
+                for r in rows(sql)
+            ),
+            key=repr,
+        )
     return found
 
 
 @given(sequence=st.lists(st.integers(0, 6), min_size=1, max_size=9))
 @example(sequence=[0, 0, 3, 0, 3, 5, 4, 4, 0])
 @example(sequence=[3, 1, 3, 6, 2, 6, 3])
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_any_sequence_of_duplicate_deliveries_equals_each_webhook_once(receiver, start,
-                                                                       sequence):
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_sequence_of_duplicate_deliveries_equals_each_webhook_once(receiver, start, sequence):
     restore, pool = start
 
     def play(order: list[int]) -> dict[str, list]:

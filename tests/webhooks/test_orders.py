@@ -14,12 +14,15 @@ from webhooks.support import queued_jobs, rows, run_jobs, scalar
 
 
 def stored_order(external_id: str) -> list[dict]:
-    return rows("SELECT external_id, name, updated_at FROM shopify_orders "
-                "WHERE external_id = :e", e=external_id)
+    return rows(
+        "SELECT external_id, name, updated_at FROM shopify_orders WHERE external_id = :e",
+        e=external_id,
+    )
 
 
 def test_an_order_from_the_fake_shop_is_in_the_database_after_the_queued_sync(
-        receiver, synced_shop, fakes):
+    receiver, synced_shop, fakes
+):
     # Given the shop synced up to just before its latest order
     _, before, latest = synced_shop
     assert stored_order(latest.external_id) == []
@@ -37,52 +40,72 @@ def test_an_order_from_the_fake_shop_is_in_the_database_after_the_queued_sync(
     assert order["name"] == latest.name and order["updated_at"] == latest.updated_at(NOW)
     assert scalar("SELECT status FROM sync_runs WHERE job_id = :j", j=job_id) == "success"
     # And it was attributed right away, like any shop sync's new orders
-    assert scalar("""SELECT count(*) FROM attributions a JOIN shopify_orders o
+    assert (
+        scalar(
+            """SELECT count(*) FROM attributions a JOIN shopify_orders o
                      ON o.id = a.order_id WHERE o.external_id = :e""",
-                  e=latest.external_id) > 0 or latest.journey is None
+            e=latest.external_id,
+        )
+        > 0
+        or latest.journey is None
+    )
 
 
 def test_a_refund_webhook_brings_the_refund_in(receiver, shop, fakes):
     from metricx.sync.pipeline import sync_connection
 
     # Given the shop synced just before a refund happened
-    refunded = next(o for o in reversed(fakes.merchant.shop.orders_until(NOW))
-                    if o.refunds and o.refunds[0].created_at <= NOW)
+    refunded = next(
+        o
+        for o in reversed(fakes.merchant.shop.orders_until(NOW))
+        if o.refunds and o.refunds[0].created_at <= NOW
+    )
     refund = refunded.refunds[0]
     fakes.now = refund.created_at - timedelta(seconds=1)
     sync_connection(shop.workspace_id, shop.id, "shop")
     fakes.now = NOW
     # When the shop sends refunds/create (and orders/updated) and the worker runs
-    deliveries = fakes.webhooks.order_events(refund.created_at - timedelta(seconds=1),
-                                             refund.created_at)
+    deliveries = fakes.webhooks.order_events(
+        refund.created_at - timedelta(seconds=1), refund.created_at
+    )
     assert {d.topic for d in deliveries} == {"refunds/create", "orders/updated"}
     assert set(fakes.webhooks.send(receiver.webhook_url, deliveries)) == {200}
     run_jobs()
     # Then the refund is stored against its order
-    assert rows("""SELECT r.external_id FROM shopify_refunds r JOIN shopify_orders o
-                   ON o.id = r.order_id WHERE o.external_id = :e""", e=refunded.external_id) \
-        == [{"external_id": refund.external_id}]
+    assert rows(
+        """SELECT r.external_id FROM shopify_refunds r JOIN shopify_orders o
+                   ON o.id = r.order_id WHERE o.external_id = :e""",
+        e=refunded.external_id,
+    ) == [{"external_id": refund.external_id}]
 
 
 def test_a_burst_of_100_webhooks_for_one_shop_queues_one_sync(receiver, synced_shop, fakes):
     _, _, latest = synced_shop
     # Given 100 distinct orders/updated deliveries for the shop arriving in a burst
     base = fakes.webhooks.order_payload(latest, NOW)
-    burst = [fakes.webhooks._delivery("orders/updated", {**base, "note": f"edit {i}"},
-                                      NOW - timedelta(seconds=100 - i), f"edit-{i}")
-             for i in range(100)]
+    burst = [
+        fakes.webhooks._delivery(
+            "orders/updated",
+            {**base, "note": f"edit {i}"},
+            NOW - timedelta(seconds=100 - i),
+            f"edit-{i}",
+        )
+        for i in range(100)
+    ]
     answers = [receiver.deliver(d) for d in burst]
     # Then every one is acknowledged and recorded, but only one sync is queued
     assert {a.status_code for a in answers} == {200}
-    statuses = [r["status"] for r in rows(
-        "SELECT status FROM shopify_webhook_deliveries ORDER BY id")]
+    statuses = [
+        r["status"] for r in rows("SELECT status FROM shopify_webhook_deliveries ORDER BY id")
+    ]
     assert statuses == ["queued"] + ["debounced"] * 99
     assert len(queued_jobs()["high"]) == 1
     assert run_jobs() == 1
 
 
 def test_webhooks_arriving_while_the_sync_runs_queue_exactly_one_follow_up(
-        receiver, synced_shop, fakes):
+    receiver, synced_shop, fakes
+):
     shop, before, _ = synced_shop
     # Given a webhook-triggered sync that a worker has started
     first = freshness.request_shop_sync(shop.workspace_id, shop.id)

@@ -28,9 +28,18 @@ from webhooks.conftest import browse_and_buy
 from webhooks.support import rows, run_jobs, scalar
 
 GLOBEX_SHOP = "globex-outfitters.myshopify.com"
-TABLES = ("shopify_customers", "shopify_orders", "customer_journeys", "touchpoints",
-          "pixel_events", "store_daily", "shopify_products", "shopify_order_lines",
-          "shopify_refunds", "attributions")
+TABLES = (
+    "shopify_customers",
+    "shopify_orders",
+    "customer_journeys",
+    "touchpoints",
+    "pixel_events",
+    "store_daily",
+    "shopify_products",
+    "shopify_order_lines",
+    "shopify_refunds",
+    "attributions",
+)
 
 
 def snapshot(workspace_id: int) -> dict[str, list[dict]]:
@@ -39,9 +48,13 @@ def snapshot(workspace_id: int) -> dict[str, list[dict]]:
     with get_engine().connect() as conn:
         for table in TABLES:
             order = "day, currency" if table == "store_daily" else "id"
-            found[table] = [dict(r._mapping) for r in conn.execute(text(
-                f"SELECT * FROM {table} WHERE workspace_id = :w ORDER BY {order}"),
-                {"w": workspace_id})]
+            found[table] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    text(f"SELECT * FROM {table} WHERE workspace_id = :w ORDER BY {order}"),
+                    {"w": workspace_id},
+                )
+            ]
     return found
 
 
@@ -49,30 +62,50 @@ def snapshot(workspace_id: int) -> dict[str, list[dict]]:
 def world(shop, fakes, other_workspace):
     """(Acme's shop connection, Globex's, the customer's gid, their order gids, their email)."""
     assert sync_connection(shop.workspace_id, shop.id, "shop").status == "success"
-    globex = add_connection(Actor.system(other_workspace.id), "shopify", CREDENTIALS.shopify_shop,
-                            CREDENTIALS.shopify_access_token)
+    globex = add_connection(
+        Actor.system(other_workspace.id),
+        "shopify",
+        CREDENTIALS.shopify_shop,
+        CREDENTIALS.shopify_access_token,
+    )
     assert sync_connection(globex.workspace_id, globex.id, "shop").status == "success"
     with get_engine().begin() as conn:  # the copy now belongs to another shop
-        conn.execute(text("UPDATE connections SET external_account_id = :d WHERE id = :c"),
-                     {"d": GLOBEX_SHOP, "c": globex.id})
-        conn.execute(text("UPDATE shopify_shops SET domain = :d WHERE connection_id = :c"),
-                     {"d": GLOBEX_SHOP, "c": globex.id})
+        conn.execute(
+            text("UPDATE connections SET external_account_id = :d WHERE id = :c"),
+            {"d": GLOBEX_SHOP, "c": globex.id},
+        )
+        conn.execute(
+            text("UPDATE shopify_shops SET domain = :d WHERE connection_id = :c"),
+            {"d": GLOBEX_SHOP, "c": globex.id},
+        )
     # The customer with the most orders whose visits carry a query string
-    customer = scalar("""
+    customer = scalar(
+        """
         SELECT c.external_id FROM shopify_customers c
         JOIN shopify_orders o ON o.customer_id = c.id
         JOIN customer_journeys j ON j.order_id = o.id JOIN touchpoints t ON t.journey_id = j.id
         WHERE c.workspace_id = :w AND t.landing_page LIKE '%?%'
         GROUP BY c.external_id ORDER BY count(DISTINCT o.id) DESC, c.external_id LIMIT 1""",
-                      w=shop.workspace_id)
-    orders = [r["external_id"] for r in rows("""
+        w=shop.workspace_id,
+    )
+    orders = [
+        r["external_id"]
+        for r in rows(
+            """
         SELECT o.external_id, o.processed_at FROM shopify_orders o
         JOIN shopify_customers c ON c.id = o.customer_id
         WHERE c.external_id = :c AND o.workspace_id = :w ORDER BY o.processed_at""",
-                                             c=customer, w=shop.workspace_id)]
-    someone_else = scalar("""SELECT external_id FROM shopify_orders WHERE workspace_id = :w
+            c=customer,
+            w=shop.workspace_id,
+        )
+    ]
+    someone_else = scalar(
+        """SELECT external_id FROM shopify_orders WHERE workspace_id = :w
         AND (customer_id IS NULL OR customer_id NOT IN (SELECT id FROM shopify_customers
-             WHERE external_id = :c)) ORDER BY id LIMIT 1""", w=shop.workspace_id, c=customer)
+             WHERE external_id = :c)) ORDER BY id LIMIT 1""",
+        w=shop.workspace_id,
+        c=customer,
+    )
     for workspace_id in (shop.workspace_id, globex.workspace_id):
         for i, order in enumerate(orders):
             browse_and_buy(workspace_id, f"browser-c{i}", order, NOW - timedelta(days=i + 1))
@@ -95,7 +128,8 @@ def changed_rows(before: dict, after: dict) -> dict[str, list[int]]:
 
 
 def test_customers_redact_blanks_the_customer_and_leaves_everyone_else_alone(
-        receiver, world, sender):
+    receiver, world, sender
+):
     shop, globex, customer, orders, email = world
     acme, other = snapshot(shop.workspace_id), snapshot(globex.workspace_id)
     # When Shopify asks to redact the customer (naming one of their orders)
@@ -104,70 +138,120 @@ def test_customers_redact_blanks_the_customer_and_leaves_everyone_else_alone(
     run_jobs()
     # Then the customer's row is anonymous: no Shopify id, no account dates; its counts stay
     ws = shop.workspace_id
-    assert scalar("SELECT count(*) FROM shopify_customers WHERE external_id = ANY(:k)",
-                  k=privacy.shopify_keys([customer], "Customer")) == 1  # Globex's only
-    [row] = [r for r in snapshot(ws)["shopify_customers"]
-             if r["external_id"].startswith("redacted:")]
+    assert (
+        scalar(
+            "SELECT count(*) FROM shopify_customers WHERE external_id = ANY(:k)",
+            k=privacy.shopify_keys([customer], "Customer"),
+        )
+        == 1
+    )  # Globex's only
+    [row] = [
+        r for r in snapshot(ws)["shopify_customers"] if r["external_id"].startswith("redacted:")
+    ]
     [was] = [r for r in acme["shopify_customers"] if r["id"] == row["id"]]
     assert was["external_id"] == customer
     assert (row["created_at"], row["updated_at"]) == (None, None)
-    assert (row["orders_count"], row["first_order_at"]) == (was["orders_count"],
-                                                            was["first_order_at"])
+    assert (row["orders_count"], row["first_order_at"]) == (
+        was["orders_count"],
+        was["first_order_at"],
+    )
     # And their orders keep their money but point at nobody
-    redacted_orders = rows("""SELECT external_id, customer_id, gross_sales, refunded,
+    redacted_orders = rows(
+        """SELECT external_id, customer_id, gross_sales, refunded,
         total_price, customer_order_index FROM shopify_orders
-        WHERE workspace_id = :w AND external_id = ANY(:o) ORDER BY id""", w=ws, o=orders)
+        WHERE workspace_id = :w AND external_id = ANY(:o) ORDER BY id""",
+        w=ws,
+        o=orders,
+    )
     assert {r["customer_id"] for r in redacted_orders} == {None}
-    before_money = {r["external_id"]: (r["gross_sales"], r["refunded"], r["total_price"],
-                                       r["customer_order_index"])
-                    for r in acme["shopify_orders"] if r["external_id"] in orders}
-    assert {r["external_id"]: (r["gross_sales"], r["refunded"], r["total_price"],
-                               r["customer_order_index"]) for r in redacted_orders} \
-        == before_money
+    before_money = {
+        r["external_id"]: (
+            r["gross_sales"],
+            r["refunded"],
+            r["total_price"],
+            r["customer_order_index"],
+        )
+        for r in acme["shopify_orders"]
+        if r["external_id"] in orders
+    }
+    assert {
+        r["external_id"]: (
+            r["gross_sales"],
+            r["refunded"],
+            r["total_price"],
+            r["customer_order_index"],
+        )
+        for r in redacted_orders
+    } == before_money
     # And the visits that led to them keep only the site, the UTMs and which click ids there were
-    points = rows("""SELECT t.landing_page, t.referrer FROM touchpoints t
+    points = rows(
+        """SELECT t.landing_page, t.referrer FROM touchpoints t
         JOIN customer_journeys j ON j.id = t.journey_id JOIN shopify_orders o ON o.id = j.order_id
-        WHERE o.workspace_id = :w AND o.external_id = ANY(:o)""", w=ws, o=orders)
+        WHERE o.workspace_id = :w AND o.external_id = ANY(:o)""",
+        w=ws,
+        o=orders,
+    )
     assert points
     for point in points:
         assert point["landing_page"] == privacy.scrub_url(point["landing_page"])
         assert "/products/" not in point["landing_page"]
         assert point["referrer"] is None or point["referrer"].count("/") == 3
     # And our pixel's events of the browsers that bought them: new anonymous ids, bare URLs
-    events = rows("""SELECT event_id, anonymous_id, url, referrer, utm_campaign,
+    events = rows(
+        """SELECT event_id, anonymous_id, url, referrer, utm_campaign,
         order_external_id FROM pixel_events WHERE workspace_id = :w AND event_id LIKE 'browser-c%'
-        ORDER BY event_id""", w=ws)
+        ORDER BY event_id""",
+        w=ws,
+    )
     assert len(events) == 2 * len(orders)
     assert all(e["anonymous_id"].startswith("redacted:") for e in events)
     assert len({e["anonymous_id"] for e in events}) == len(orders)  # one per browser
     view = next(e for e in events if e["event_id"] == "browser-c0-view")
-    assert view["url"] == ("https://northwindoutfitters.com/?utm_source=facebook"
-                           "&utm_medium=paid_social&utm_campaign=BFCM&fbclid=redacted")
+    assert view["url"] == (
+        "https://northwindoutfitters.com/?utm_source=facebook"
+        "&utm_medium=paid_social&utm_campaign=BFCM&fbclid=redacted"
+    )
     assert view["referrer"] == "https://l.facebook.com/" and view["utm_campaign"] == "BFCM"
     # And nothing else of Acme changed; nothing of Globex at all (same ids, another shop)
     changed = changed_rows(acme, snapshot(ws))
     redacted_order_ids = {r["id"] for r in acme["shopify_orders"] if r["external_id"] in orders}
-    assert set(changed) <= {"shopify_customers", "shopify_orders", "touchpoints",
-                            "pixel_events"}
+    assert set(changed) <= {"shopify_customers", "shopify_orders", "touchpoints", "pixel_events"}
     assert changed["shopify_customers"] == [row["id"]]
     assert set(changed["shopify_orders"]) == redacted_order_ids
-    assert not any(e["anonymous_id"] == "browser-someone-else" and e["event_id"].startswith(
-        "browser-c") for e in events)
-    assert scalar("SELECT count(*) FROM pixel_events WHERE workspace_id = :w AND "
-                  "anonymous_id = 'browser-someone-else'", w=ws) == 2
+    assert not any(
+        e["anonymous_id"] == "browser-someone-else" and e["event_id"].startswith("browser-c")
+        for e in events
+    )
+    assert (
+        scalar(
+            "SELECT count(*) FROM pixel_events WHERE workspace_id = :w AND "
+            "anonymous_id = 'browser-someone-else'",
+            w=ws,
+        )
+        == 2
+    )
     assert changed_rows(other, snapshot(globex.workspace_id)) == {}
     # And the audit log says what was done for whom, without the personal data itself
-    [entry] = rows("SELECT actor, target, details FROM audit_log "
-                   "WHERE action = 'privacy.customers_redact'")
+    [entry] = rows(
+        "SELECT actor, target, details FROM audit_log WHERE action = 'privacy.customers_redact'"
+    )
     assert entry["target"] == "shopify:northwind-outfitters.myshopify.com"
     details = entry["details"]
     assert (details["topic"], details["shop"], details["customer_id"]) == (
-        "customers/redact", "northwind-outfitters.myshopify.com", str(numeric_id(customer)))
-    assert details["redacted"] == {"customers": 1, "orders": len(orders),
-                                   "touchpoints": len(points), "pixel_events": 2 * len(orders),
-                                   "browsers": len(orders)}
+        "customers/redact",
+        "northwind-outfitters.myshopify.com",
+        str(numeric_id(customer)),
+    )
+    assert details["redacted"] == {
+        "customers": 1,
+        "orders": len(orders),
+        "touchpoints": len(points),
+        "pixel_events": 2 * len(orders),
+        "browsers": len(orders),
+    }
     stored = json.dumps(rows("SELECT * FROM audit_log"), default=str) + json.dumps(
-        rows("SELECT * FROM shopify_webhook_deliveries"), default=str)
+        rows("SELECT * FROM shopify_webhook_deliveries"), default=str
+    )
     assert email not in stored and "someone@example.com" not in stored
 
 
@@ -176,11 +260,14 @@ def test_redaction_changes_no_figure_and_no_attribution(receiver, world, sender)
     ws = shop.workspace_id
 
     def credits():
-        return rows("""SELECT o.external_id, a.model, a.window_days, a.mode, a.credit,
+        return rows(
+            """SELECT o.external_id, a.model, a.window_days, a.mode, a.credit,
             t.source_kind, t.position, t.channel FROM attributions a
             JOIN shopify_orders o ON o.id = a.order_id
             LEFT JOIN touchpoints t ON t.id = a.touchpoint_id WHERE a.workspace_id = :w
-            ORDER BY 1, 2, 3, 4, 6, 7""", w=ws)
+            ORDER BY 1, 2, 3, 4, 6, 7""",
+            w=ws,
+        )
 
     store, before = snapshot(ws)["store_daily"], credits()
     receiver.deliver(sender.customers_redact(customer, orders, NOW))
@@ -218,17 +305,20 @@ def test_shop_redact_erases_the_shops_data_and_only_it(receiver, world, sender):
     # store rollup agrees with the (now empty) rows
     after = snapshot(shop.workspace_id)
     assert {table: len(found) for table, found in after.items() if found} == {}
-    assert scalar("SELECT count(*) FROM shopify_shops WHERE workspace_id = :w",
-                  w=shop.workspace_id) == 0
+    assert (
+        scalar("SELECT count(*) FROM shopify_shops WHERE workspace_id = :w", w=shop.workspace_id)
+        == 0
+    )
     assert scalar("SELECT count(*) FROM tokens WHERE connection_id = :c", c=shop.id) == 0
     # And the connection stays, disconnected, saying why, with its history
     [connection] = rows("SELECT status, last_error FROM connections WHERE id = :c", c=shop.id)
     assert connection["status"] == "disconnected" and "shop/redact" in connection["last_error"]
     assert scalar("SELECT count(*) FROM sync_runs WHERE connection_id = :c", c=shop.id) == 1
     # And earlier deliveries keep no ids of the shop's data
-    assert {json.dumps(r["details"]) for r in rows(
-        "SELECT details FROM shopify_webhook_deliveries WHERE topic <> 'shop/redact'")} \
-        == {"{}"}
+    assert {
+        json.dumps(r["details"])
+        for r in rows("SELECT details FROM shopify_webhook_deliveries WHERE topic <> 'shop/redact'")
+    } == {"{}"}
     # And Globex, holding the same ids under another shop, is untouched
     assert changed_rows(other, snapshot(globex.workspace_id)) == {}
     [entry] = rows("SELECT details FROM audit_log WHERE action = 'privacy.shop_redact'")
@@ -238,20 +328,26 @@ def test_shop_redact_erases_the_shops_data_and_only_it(receiver, world, sender):
 
 
 def test_shop_redact_keeps_the_pixel_events_of_another_shop_of_the_workspace(
-        receiver, world, sender, admin):
+    receiver, world, sender, admin
+):
     shop, _, _, _, _ = world
     add_connection(admin, "shopify", "second-store.myshopify.com", "shpat_second")
     browse_and_buy(shop.workspace_id, "browser-elsewhere", "gid://shopify/Order/1", NOW)
     receiver.deliver(sender.shop_redact(datetime.now(UTC)))
     run_jobs()
     # Only the browsers of the redacted shop's orders went
-    assert [r["anonymous_id"] for r in rows(
-        "SELECT DISTINCT anonymous_id FROM pixel_events WHERE workspace_id = :w",
-        w=shop.workspace_id)] == ["browser-elsewhere"]
+    assert [
+        r["anonymous_id"]
+        for r in rows(
+            "SELECT DISTINCT anonymous_id FROM pixel_events WHERE workspace_id = :w",
+            w=shop.workspace_id,
+        )
+    ] == ["browser-elsewhere"]
 
 
-def test_shop_redact_for_a_shop_reconnected_since_is_skipped_and_logged(receiver, shop, fakes,
-                                                                        admin, sender):
+def test_shop_redact_for_a_shop_reconnected_since_is_skipped_and_logged(
+    receiver, shop, fakes, admin, sender
+):
     assert sync_connection(shop.workspace_id, shop.id, "shop").status == "success"
     orders = scalar("SELECT count(*) FROM shopify_orders")
     # Given a shop/redact triggered before the merchant reconnected the shop
@@ -266,19 +362,22 @@ def test_shop_redact_for_a_shop_reconnected_since_is_skipped_and_logged(receiver
 
 
 def test_a_data_request_is_logged_and_an_admin_can_export_what_we_hold(
-        receiver, world, sender, admin, member):
+    receiver, world, sender, admin, member
+):
     shop, globex, customer, orders, email = world
     # When the customer asks the merchant for their data
-    answer = receiver.deliver(sender.customers_data_request(customer, orders[:1], NOW,
-                                                            request_id=4242))
+    answer = receiver.deliver(
+        sender.customers_data_request(customer, orders[:1], NOW, request_id=4242)
+    )
     assert answer.status_code == 200
     run_jobs()
     # Then the request is in the audit log, with what we hold (counts, no data)
-    [entry] = rows("SELECT details FROM audit_log WHERE action = "
-                   "'privacy.customers_data_request'")
+    [entry] = rows("SELECT details FROM audit_log WHERE action = 'privacy.customers_data_request'")
     details = entry["details"]
     assert (details["customer_id"], details["data_request_id"]) == (
-        str(numeric_id(customer)), "4242")
+        str(numeric_id(customer)),
+        "4242",
+    )
     assert details["held"]["orders"] == len(orders)
     assert details["held"]["customers"] == 1
     assert details["held"]["pixel_events"] == 2 * len(orders)
@@ -289,10 +388,12 @@ def test_a_data_request_is_logged_and_an_admin_can_export_what_we_hold(
     assert [o["external_id"] for o in export["orders"]] == orders
     assert all(o["lines"] for o in export["orders"])
     assert {e["anonymous_id"] for e in export["pixel_events"]} == {
-        f"browser-c{i}" for i in range(len(orders))}
+        f"browser-c{i}" for i in range(len(orders))
+    }
     assert export["touchpoints"] and json.dumps(export)  # plain JSON
-    assert rows("SELECT details FROM audit_log WHERE action = 'privacy.export'")[0][
-        "details"]["exported"]["orders"] == len(orders)
+    assert rows("SELECT details FROM audit_log WHERE action = 'privacy.export'")[0]["details"][
+        "exported"
+    ]["orders"] == len(orders)
     # And nobody else does: a member, or an admin of another workspace
     with pytest.raises(PermissionDeniedError):
         privacy.export_customer_data(member, shop.id, customer)
@@ -301,22 +402,32 @@ def test_a_data_request_is_logged_and_an_admin_can_export_what_we_hold(
     assert email not in json.dumps(rows("SELECT * FROM audit_log"), default=str)
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://shop.test/products/boots?utm_source=facebook&utm_medium=paid&fbclid=Iw1"
-     "&email=a%40b.c#x", "https://shop.test/?utm_source=facebook&utm_medium=paid&fbclid=redacted"),
-    ("https://user:pw@Shop.Test:8443/orders/tok123?gclid=abc&gclid=def",
-     "https://shop.test:8443/?gclid=redacted"),
-    ("/products/boots?utm_campaign=BFCM+Boots&token=s3cret", "/?utm_campaign=BFCM+Boots"),
-    ("https://shop.test/", "https://shop.test/"),
-    (None, None), ("", ""),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            "https://shop.test/products/boots?utm_source=facebook&utm_medium=paid&fbclid=Iw1"
+            "&email=a%40b.c#x",
+            "https://shop.test/?utm_source=facebook&utm_medium=paid&fbclid=redacted",
+        ),
+        (
+            "https://user:pw@Shop.Test:8443/orders/tok123?gclid=abc&gclid=def",
+            "https://shop.test:8443/?gclid=redacted",
+        ),
+        ("/products/boots?utm_campaign=BFCM+Boots&token=s3cret", "/?utm_campaign=BFCM+Boots"),
+        ("https://shop.test/", "https://shop.test/"),
+        (None, None),
+        ("", ""),
+    ],
+)
 def test_scrubbing_a_url_keeps_only_what_attribution_reads(url, expected):
     assert privacy.scrub_url(url) == expected
     assert privacy.scrub_url(expected) == expected  # twice is once
     if url:
         referrer = "https://www.google.com/search?q=my+name"
         assert classify(Visit("facebook", "paid", url, referrer)) == classify(
-            Visit("facebook", "paid", privacy.scrub_url(url), privacy.origin_of(referrer)))
+            Visit("facebook", "paid", privacy.scrub_url(url), privacy.origin_of(referrer))
+        )
 
 
 def test_every_column_of_the_customer_tables_has_a_privacy_decision():

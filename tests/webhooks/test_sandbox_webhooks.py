@@ -11,23 +11,36 @@ from metricx.sandbox.fakes.shopify_webhooks import ShopifyWebhooks, keep_sending
 from metricx.webhooks import verify
 from metricx.webhooks.headers import WebhookHeaders
 
-SHOPIFY_HEADERS = {"Content-Type", "User-Agent", "X-Shopify-Topic", "X-Shopify-Hmac-Sha256",
-                   "X-Shopify-Shop-Domain", "X-Shopify-API-Version", "X-Shopify-Webhook-Id",
-                   "X-Shopify-Triggered-At", "X-Shopify-Event-Id"}
+SHOPIFY_HEADERS = {
+    "Content-Type",
+    "User-Agent",
+    "X-Shopify-Topic",
+    "X-Shopify-Hmac-Sha256",
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-API-Version",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Triggered-At",
+    "X-Shopify-Event-Id",
+}
 
 
 def test_order_webhooks_carry_shopifys_headers_and_a_rest_order(sandbox):
     webhooks = ShopifyWebhooks(sandbox.merchant.shop)
     order = sandbox.merchant.shop.orders_until(NOW)[-1]
-    [created] = [d for d in webhooks.order_events(order.created_at - timedelta(seconds=1),
-                                                  order.created_at)]
+    [created] = [
+        d for d in webhooks.order_events(order.created_at - timedelta(seconds=1), order.created_at)
+    ]
     assert created.topic == "orders/create"
     assert set(created.headers) == SHOPIFY_HEADERS
-    assert verify.matching_secrets(created.headers["X-Shopify-Hmac-Sha256"], created.body,
-                                   {webhooks.secret}) == {webhooks.secret}
+    assert verify.matching_secrets(
+        created.headers["X-Shopify-Hmac-Sha256"], created.body, {webhooks.secret}
+    ) == {webhooks.secret}
     parsed = WebhookHeaders.parse({k.lower(): v for k, v in created.headers.items()})
     assert (parsed.topic, parsed.shop_domain, parsed.triggered_at) == (
-        "orders/create", "northwind-outfitters.myshopify.com", order.created_at)
+        "orders/create",
+        "northwind-outfitters.myshopify.com",
+        order.created_at,
+    )
     payload = created.payload()
     assert payload["id"] == int(order.external_id.rsplit("/", 1)[1])
     assert payload["admin_graphql_api_id"] == order.external_id
@@ -49,12 +62,17 @@ def test_an_interval_yields_creations_changes_and_refunds_in_order(sandbox):
     created = {o.external_id for o in orders if since < o.created_at <= until}
     refunds = [(o, r) for o in orders for r in o.refunds if since < r.created_at <= until]
     topics = [d.topic for d in deliveries]
-    assert {d.payload()["admin_graphql_api_id"] for d in deliveries
-            if d.topic == "orders/create"} == created
+    assert {
+        d.payload()["admin_graphql_api_id"] for d in deliveries if d.topic == "orders/create"
+    } == created
     assert topics.count("refunds/create") == len(refunds)
     for order, refund in refunds:
-        [body] = [d.payload() for d in deliveries if d.topic == "refunds/create"
-                  and d.payload()["admin_graphql_api_id"] == refund.external_id]
+        [body] = [
+            d.payload()
+            for d in deliveries
+            if d.topic == "refunds/create"
+            and d.payload()["admin_graphql_api_id"] == refund.external_id
+        ]
         assert body["order_id"] == int(order.external_id.rsplit("/", 1)[1])
     updated = [d.payload() for d in deliveries if d.topic == "orders/updated"]
     assert updated and all(datetime.fromisoformat(p["updated_at"]) > since for p in updated)
@@ -84,17 +102,24 @@ def test_the_timer_resends_a_round_that_did_not_get_through(sandbox, monkeypatch
 
     monkeypatch.setattr(webhooks, "send", send)
     rounds = iter([False, False, True])
-    keep_sending(webhooks, "http://127.0.0.1:9/webhooks/shopify", 20,
-                 lambda: next(rounds), lambda: next(clock), lambda seconds: None)
+    keep_sending(
+        webhooks,
+        "http://127.0.0.1:9/webhooks/shopify",
+        20,
+        lambda: next(rounds),
+        lambda: next(clock),
+        lambda seconds: None,
+    )
     # Then the second round carried the first round's webhooks again, with the same ids
     assert sent[0] and set(sent[0]) <= set(sent[1])
-    assert sent[1] == [d.webhook_id for d in webhooks.order_events(
-        NOW - timedelta(days=2), NOW)]
+    assert sent[1] == [d.webhook_id for d in webhooks.order_events(NOW - timedelta(days=2), NOW)]
 
 
 def test_triggered_at_is_written_as_shopify_does(sandbox):
     webhooks = ShopifyWebhooks(sandbox.merchant.shop)
     delivery = webhooks.shop_redact(datetime(2026, 11, 20, 15, 7, 0, 123456, tzinfo=UTC))
     assert delivery.headers["X-Shopify-Triggered-At"] == "2026-11-20T15:07:00.123456000Z"
-    assert delivery.payload() == {"shop_id": 68700000001,
-                                  "shop_domain": "northwind-outfitters.myshopify.com"}
+    assert delivery.payload() == {
+        "shop_id": 68700000001,
+        "shop_domain": "northwind-outfitters.myshopify.com",
+    }

@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sandbox_fixtures import NOW
 
+from metricx.jobs import sync_all_intraday
 from metricx.services.connections import rotate_token
 from metricx.sync import pipeline, scheduling
 from webhooks.support import queued_jobs, rows, run_jobs, scalar
-from workers.jobs import sync_all_intraday
 
 
-def test_app_uninstalled_disconnects_the_shop_and_its_scheduled_syncs_stop(receiver, shop,
-                                                                           sender):
+def test_app_uninstalled_disconnects_the_shop_and_its_scheduled_syncs_stop(receiver, shop, sender):
     # Given an active shop connection
     assert (shop.workspace_id, shop.id) in scheduling.active_connections()
     # When Shopify says the app was uninstalled
@@ -27,10 +26,14 @@ def test_app_uninstalled_disconnects_the_shop_and_its_scheduled_syncs_stop(recei
     [connection] = rows("SELECT status, last_error FROM connections WHERE id = :c", c=shop.id)
     assert connection["status"] == "disconnected"
     assert "app/uninstalled" in connection["last_error"]
-    [entry] = rows("SELECT actor, action, target, details FROM audit_log "
-                   "WHERE action = 'shopify.app_uninstalled'")
+    [entry] = rows(
+        "SELECT actor, action, target, details FROM audit_log "
+        "WHERE action = 'shopify.app_uninstalled'"
+    )
     assert (entry["actor"], entry["target"]) == (
-        "shopify webhook", "shopify:northwind-outfitters.myshopify.com")
+        "shopify webhook",
+        "shopify:northwind-outfitters.myshopify.com",
+    )
     assert entry["details"]["status_before"] == "active"
     assert entry["details"]["topic"] == "app/uninstalled"
     assert rows("SELECT status FROM shopify_webhook_deliveries") == [{"status": "done"}]
@@ -52,8 +55,10 @@ def test_order_webhooks_after_the_uninstall_sync_nothing(receiver, synced_shop, 
     run_jobs()
     # Then its sync was skipped: no new run, no new order
     assert scalar("SELECT count(*) FROM sync_runs") == runs
-    assert scalar("SELECT count(*) FROM shopify_orders WHERE external_id = :e",
-                  e=latest.external_id) == 0
+    assert (
+        scalar("SELECT count(*) FROM shopify_orders WHERE external_id = :e", e=latest.external_id)
+        == 0
+    )
 
 
 def test_a_replayed_uninstall_is_processed_once(receiver, shop, sender):
@@ -62,12 +67,10 @@ def test_a_replayed_uninstall_is_processed_once(receiver, shop, sender):
     run_jobs()
     assert receiver.deliver(delivery).json()["status"] == "duplicate"
     run_jobs()
-    assert scalar("SELECT count(*) FROM audit_log WHERE action = 'shopify.app_uninstalled'") \
-        == 1
+    assert scalar("SELECT count(*) FROM audit_log WHERE action = 'shopify.app_uninstalled'") == 1
 
 
-def test_an_uninstall_triggered_before_a_reconnect_is_only_audited(receiver, shop, sender,
-                                                                   admin):
+def test_an_uninstall_triggered_before_a_reconnect_is_only_audited(receiver, shop, sender, admin):
     # Given an uninstall that Shopify kept retrying while the merchant reinstalled the app
     delivery = sender.app_uninstalled(datetime.now(UTC) - timedelta(hours=2))
     rotate_token(admin, shop.id, "shpat_after_reinstall")

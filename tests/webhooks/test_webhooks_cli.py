@@ -31,11 +31,14 @@ def test_webhooks_help_names_its_options_and_path():
     assert "/webhooks/shopify" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["webhooks", "--port", "0"], "not in the range"),
-    (["webhooks", "--port", "https"], "is not a valid integer"),
-    (["webhooks", "--secret", "x"], "No such option"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["webhooks", "--port", "0"], "not in the range"),
+        (["webhooks", "--port", "https"], "is not a valid integer"),
+        (["webhooks", "--secret", "x"], "No such option"),
+    ],
+)
 def test_bad_flags_are_usage_errors(args, message):
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
@@ -44,7 +47,10 @@ def test_bad_flags_are_usage_errors(args, message):
 def test_the_settings_default_to_loopback_port_8503_and_no_public_url():
     config = load({})
     assert (config.webhook_host, config.webhook_port, config.webhook_public_url) == (
-        "127.0.0.1", 8503, None)
+        "127.0.0.1",
+        8503,
+        None,
+    )
     assert load({"WEBHOOK_PORT": "9000"}).webhook_port == 9000
 
 
@@ -53,12 +59,21 @@ def test_metricx_webhooks_serves_until_sigterm(servers, sandbox):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": servers["DATABASE_URL"],
-           "REDIS_URL": servers["REDIS_URL"], "SHOPIFY_CLIENT_SECRET": APP_SECRET,
-           "WEBHOOK_PUBLIC_URL": "https://hooks.example.com/"}
-    process = subprocess.Popen([sys.executable, "-m", "metricx.cli", "webhooks", "--port",
-                                str(port)], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": servers["DATABASE_URL"],
+        "REDIS_URL": servers["REDIS_URL"],
+        "SHOPIFY_CLIENT_SECRET": APP_SECRET,
+        "WEBHOOK_PUBLIC_URL": "https://hooks.example.com/",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "metricx.cli", "webhooks", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -72,10 +87,12 @@ def test_metricx_webhooks_serves_until_sigterm(servers, sandbox):
         # When Shopify sends a webhook for a shop nobody connected, and a forged one
         webhooks = ShopifyWebhooks(sandbox.merchant.shop)
         delivery = webhooks.shop_redact(NOW)
-        ok = httpx.post(base + "/webhooks/shopify", content=delivery.body,
-                        headers=delivery.headers)
-        forged = httpx.post(base + "/webhooks/shopify", content=delivery.body,
-                            headers={**delivery.headers, "X-Shopify-Hmac-Sha256": "AAAA"})
+        ok = httpx.post(base + "/webhooks/shopify", content=delivery.body, headers=delivery.headers)
+        forged = httpx.post(
+            base + "/webhooks/shopify",
+            content=delivery.body,
+            headers={**delivery.headers, "X-Shopify-Hmac-Sha256": "AAAA"},
+        )
         # Then the first is acknowledged (nothing to do), the forged one refused
         assert (ok.status_code, ok.json()["status"]) == (200, "ignored")
         assert forged.status_code == 401

@@ -37,8 +37,11 @@ def servers_of(data_dir: Path) -> list[int]:
     """Pids of the redis-server processes of `data_dir` (Redis retitles its process
     "redis-server unixsocket:<path>")."""
     title = f"unixsocket:{EmbeddedRedis(data_dir).socket}"
-    return [proc.pid for proc in psutil.process_iter(["cmdline"])
-            if title in " ".join(proc.info["cmdline"] or [])]
+    return [
+        proc.pid
+        for proc in psutil.process_iter(["cmdline"])
+        if title in " ".join(proc.info["cmdline"] or [])
+    ]
 
 
 @pytest.fixture
@@ -50,8 +53,13 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def command(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([sys.executable, "-c", COMMAND, str(data_dir)], cwd=PROJECT_ROOT,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", COMMAND, str(data_dir)],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return process, int(process.stdout.readline())
 
 

@@ -108,8 +108,9 @@ class Reply:
 
     def __post_init__(self) -> None:
         if self.error is not None and self.error not in ERROR_STATUS:
-            raise ValueError(f"unknown API error type {self.error!r}; "
-                             f"known: {sorted(ERROR_STATUS)}")
+            raise ValueError(
+                f"unknown API error type {self.error!r}; known: {sorted(ERROR_STATUS)}"
+            )
 
     @classmethod
     def tool(cls, tool_input: Any, **options: Any) -> Reply:
@@ -127,8 +128,15 @@ class Reply:
         return cls(error=error, error_message=message)
 
     @classmethod
-    def fail_mid_stream(cls, text: str, error: str = "overloaded_error", *, after: int = 2,
-                        message: str | None = None, **options: Any) -> Reply:
+    def fail_mid_stream(
+        cls,
+        text: str,
+        error: str = "overloaded_error",
+        *,
+        after: int = 2,
+        message: str | None = None,
+        **options: Any,
+    ) -> Reply:
         """Start streaming `text`, then send `event: error` after `after` deltas."""
         return cls(text=text, error=error, error_message=message, error_after=after, **options)
 
@@ -155,7 +163,7 @@ def _estimate_tokens(value: Any) -> int:
 
 
 def _chunks(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), max(1, size))]
+    return [text[i : i + size] for i in range(0, len(text), max(1, size))]
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -175,20 +183,28 @@ def _check_tools(body: dict[str, Any]) -> list[str]:
     _require(isinstance(tools, list), "tools: Input should be a valid list")
     names = []
     for i, tool in enumerate(tools):
-        _require(isinstance(tool, dict) and isinstance(tool.get("name"), str),
-                 f"tools.{i}.name: Field required")
+        _require(
+            isinstance(tool, dict) and isinstance(tool.get("name"), str),
+            f"tools.{i}.name: Field required",
+        )
         schema = tool.get("input_schema")
-        _require(isinstance(schema, dict) and schema.get("type") == "object",
-                 f"tools.{i}.custom.input_schema.type: Input should be 'object'")
+        _require(
+            isinstance(schema, dict) and schema.get("type") == "object",
+            f"tools.{i}.custom.input_schema.type: Input should be 'object'",
+        )
         names.append(tool["name"])
     choice = body.get("tool_choice")
     if choice is not None:
         _require(isinstance(choice, dict), "tool_choice: Input should be an object")
-        _require(choice.get("type") in ("auto", "any", "tool", "none"),
-                 "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+        _require(
+            choice.get("type") in ("auto", "any", "tool", "none"),
+            "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'",
+        )
         if choice["type"] == "tool":
-            _require(choice.get("name") in names,
-                     f"tool_choice.name: Tool '{choice.get('name')}' not found in tools")
+            _require(
+                choice.get("name") in names,
+                f"tool_choice.name: Tool '{choice.get('name')}' not found in tools",
+            )
     return names
 
 
@@ -204,22 +220,31 @@ def _ids(blocks: list[dict[str, Any]], kind: str, key: str) -> set[Any]:
 
 def _check_messages(messages: Any) -> None:
     """Roles, and the tool_use / tool_result pairing the API enforces between turns."""
-    _require(isinstance(messages, list) and bool(messages)
-             and all(isinstance(m, dict) for m in messages),
-             "messages: at least one message is required")
+    _require(
+        isinstance(messages, list)
+        and bool(messages)
+        and all(isinstance(m, dict) for m in messages),
+        "messages: at least one message is required",
+    )
     contents = [_blocks(m.get("content")) for m in messages]
     for i, message in enumerate(messages):
-        _require(message.get("role") in ("user", "assistant"),
-                 f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        _require(
+            message.get("role") in ("user", "assistant"),
+            f"messages.{i}.role: Input should be 'user' or 'assistant'",
+        )
         asked = _ids(contents[i - 1], "tool_use", "id") if i else set()
         answered = _ids(contents[i], "tool_result", "tool_use_id")
-        _require(answered <= asked,
-                 f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
-                 "blocks: each tool_result block must have a corresponding tool_use block in "
-                 "the previous message")
-        _require(not asked or asked <= answered,
-                 f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks "
-                 "immediately after")
+        _require(
+            answered <= asked,
+            f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+            "blocks: each tool_result block must have a corresponding tool_use block in "
+            "the previous message",
+        )
+        _require(
+            not asked or asked <= answered,
+            f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks "
+            "immediately after",
+        )
 
 
 def _check_request(request: FakeRequest, api_key: str) -> dict[str, Any]:
@@ -228,13 +253,16 @@ def _check_request(request: FakeRequest, api_key: str) -> dict[str, Any]:
     bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
     if api_key not in (request.headers.get("x-api-key"), bearer):
         raise FakeRequestError("authentication_error", "invalid x-api-key")
-    _require(bool(request.headers.get("anthropic-version")),
-             "anthropic-version: header is required")
+    _require(
+        bool(request.headers.get("anthropic-version")), "anthropic-version: header is required"
+    )
     body = request.json()
     _require(isinstance(body, dict), "The request body is not valid JSON.")
     _require(isinstance(body.get("model"), str) and bool(body["model"]), "model: Field required")
-    _require(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1,
-             "max_tokens: Field required")
+    _require(
+        isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1,
+        "max_tokens: Field required",
+    )
     _check_messages(body.get("messages"))
     _check_tools(body)
     return body
@@ -248,8 +276,13 @@ class AnthropicFake(FakeApp):
 
     provider = "anthropic"
 
-    def __init__(self, faults: FaultPlan | None = None, *, api_key: str = FAKE_API_KEY,
-                 default: Responder | Reply | None = None) -> None:
+    def __init__(
+        self,
+        faults: FaultPlan | None = None,
+        *,
+        api_key: str = FAKE_API_KEY,
+        default: Responder | Reply | None = None,
+    ) -> None:
         # The Messages API serves no merchant; the base class only needs the clock and faults.
         super().__init__(None, SandboxClock(), faults or FaultPlan())  # type: ignore[arg-type]
         self.api_key = api_key
@@ -304,16 +337,23 @@ class AnthropicFake(FakeApp):
             time.sleep(reply.delay)
         streaming = body.get("stream") is True
         if fault is not None and fault.kind == "stream_error":
-            reply = replace(reply, error=FAULT_KINDS["stream_error"],
-                            error_after=fault.params.get("after", 1))
+            reply = replace(
+                reply, error=FAULT_KINDS["stream_error"], error_after=fault.params.get("after", 1)
+            )
         if reply.error is not None and not (streaming and reply.error_after is not None):
             return self._error(reply.error, reply.error_message)
         message = self._message(body, reply)
         if not streaming:
             return json_response(200, message, self._headers())
-        return FakeResponse(200, b"".join(self._events(message, reply)),
-                            {"content-type": "text/event-stream; charset=utf-8",
-                             "cache-control": "no-cache", **self._headers()})
+        return FakeResponse(
+            200,
+            b"".join(self._events(message, reply)),
+            {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                **self._headers(),
+            },
+        )
 
     # rendering ---------------------------------------------------------------------------------
 
@@ -335,55 +375,84 @@ class AnthropicFake(FakeApp):
             choice = body.get("tool_choice") or {}
             names = [t["name"] for t in body.get("tools") or []]
             name = reply.tool_name or choice.get("name") or (names[0] if names else "tool")
-            content.append({"type": "tool_use", "id": self._next_id("toolu"), "name": name,
-                            "input": reply.tool_input})
-        output = reply.output_tokens or _estimate_tokens([b.get("text") or b.get("input")
-                                                          for b in content])
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": self._next_id("toolu"),
+                    "name": name,
+                    "input": reply.tool_input,
+                }
+            )
+        output = reply.output_tokens or _estimate_tokens(
+            [b.get("text") or b.get("input") for b in content]
+        )
         return {
-            "id": self._next_id("msg"), "type": "message", "role": "assistant",
-            "model": body["model"], "content": content,
-            "stop_reason": reply.stop_reason or ("tool_use" if reply.tool_input is not None
-                                                 else "end_turn"),
+            "id": self._next_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": content,
+            "stop_reason": reply.stop_reason
+            or ("tool_use" if reply.tool_input is not None else "end_turn"),
             "stop_sequence": None,
-            "usage": {"input_tokens": reply.input_tokens or _estimate_tokens(body),
-                      "output_tokens": output},
+            "usage": {
+                "input_tokens": reply.input_tokens or _estimate_tokens(body),
+                "output_tokens": output,
+            },
         }
 
     def _events(self, message: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         """The message as SSE, in the API's order; a scripted error cuts it short."""
-        start = {**message, "content": [], "stop_reason": None,
-                 "usage": {**message["usage"], "output_tokens": 1}}
+        start = {
+            **message,
+            "content": [],
+            "stop_reason": None,
+            "usage": {**message["usage"], "output_tokens": 1},
+        }
         yield _sse("message_start", {"type": "message_start", "message": start})
         deltas = 0
         for index, block in enumerate(message["content"]):
-            empty = {"type": "text", "text": ""} if block["type"] == "text" else {
-                **block, "input": {}}
-            yield _sse("content_block_start", {"type": "content_block_start", "index": index,
-                                               "content_block": empty})
+            empty = (
+                {"type": "text", "text": ""} if block["type"] == "text" else {**block, "input": {}}
+            )
+            yield _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": empty},
+            )
             if index == 0:
                 yield _sse("ping", {"type": "ping"})
             if block["type"] == "text":
-                pieces = [{"type": "text_delta", "text": c}
-                          for c in _chunks(block["text"], reply.delta_size)]
+                pieces = [
+                    {"type": "text_delta", "text": c}
+                    for c in _chunks(block["text"], reply.delta_size)
+                ]
             else:
                 raw = json.dumps(block["input"], separators=(",", ":"))
-                pieces = [{"type": "input_json_delta", "partial_json": c}
-                          for c in _chunks(raw, reply.delta_size)]
+                pieces = [
+                    {"type": "input_json_delta", "partial_json": c}
+                    for c in _chunks(raw, reply.delta_size)
+                ]
             for delta in pieces:
                 if reply.error is not None and deltas == reply.error_after:
                     yield self._stream_error(reply)
                     return
-                yield _sse("content_block_delta", {"type": "content_block_delta",
-                                                   "index": index, "delta": delta})
+                yield _sse(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                )
                 deltas += 1
             yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
         if reply.error is not None:  # fewer deltas than `error_after`: fail at the end
             yield self._stream_error(reply)
             return
-        yield _sse("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-            "usage": {"output_tokens": message["usage"]["output_tokens"]}})
+        yield _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": message["usage"]["output_tokens"]},
+            },
+        )
         yield _sse("message_stop", {"type": "message_stop"})
 
     @staticmethod
@@ -396,8 +465,14 @@ class AnthropicFake(FakeApp):
 class FakeAnthropicServer:
     """The fake on a free loopback port; `env` points a client (or the app) at it."""
 
-    def __init__(self, *, api_key: str = FAKE_API_KEY, default: Responder | Reply | None = None,
-                 faults: FaultPlan | None = None, requests: RequestLog | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = FAKE_API_KEY,
+        default: Responder | Reply | None = None,
+        faults: FaultPlan | None = None,
+        requests: RequestLog | None = None,
+    ) -> None:
         self.app = AnthropicFake(faults, api_key=api_key, default=default)
         self.requests = requests if requests is not None else RequestLog()
         self._server = FakeServer(self.app, self.requests).start()

@@ -61,12 +61,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
-                  ) -> FakeResponse:
+def json_response(
+    status: int,
+    payload: Any,
+    headers: dict[str, str] | None = None,
+) -> FakeResponse:
     """A JSON answer (compact, like the real APIs)."""
     body = json.dumps(payload, separators=(",", ":"), default=_default).encode()
-    return FakeResponse(status, body, {"content-type": "application/json; charset=UTF-8",
-                                       **(headers or {})})
+    return FakeResponse(
+        status, body, {"content-type": "application/json; charset=UTF-8", **(headers or {})}
+    )
 
 
 def redirect_back(redirect_uri: str, params: dict[str, str]) -> FakeResponse:
@@ -108,8 +112,9 @@ class FakeApp(ABC):
     def dispatch(self, request: FakeRequest) -> tuple[FakeResponse, Fault | None]:
         if request.path == "/health":  # liveness probe for whoever runs the fakes
             return json_response(200, {"status": "ok", "provider": self.provider}), None
-        fault = self.faults.take(self.provider, request.path,
-                                 lambda kind: self.fault_applies(kind, request))
+        fault = self.faults.take(
+            self.provider, request.path, lambda kind: self.fault_applies(kind, request)
+        )
         if fault is not None and fault.kind == "malformed":
             return truncated(self.handle(request, None)), fault
         if fault is not None:
@@ -130,16 +135,28 @@ def _handler_for(app: FakeApp, log: RequestLog) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            request = FakeRequest(self.command, split.path,
-                                  dict(parse_qsl(split.query, keep_blank_values=True)),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+            request = FakeRequest(
+                self.command,
+                split.path,
+                dict(parse_qsl(split.query, keep_blank_values=True)),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
             try:
                 response, fault = app.dispatch(request)
             except Exception as exc:  # a bug in a fake must not hang the client
                 response, fault = json_response(500, {"error": f"fake crashed: {exc!r}"}), None
-            log.add(RecordedRequest(app.provider, request.method, request.path, request.params,
-                                    request.headers, request.json(),
-                                    fault.kind if fault else None))
+            log.add(
+                RecordedRequest(
+                    app.provider,
+                    request.method,
+                    request.path,
+                    request.params,
+                    request.headers,
+                    request.json(),
+                    fault.kind if fault else None,
+                )
+            )
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
@@ -172,8 +189,12 @@ class FakeServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         app.base_url = self.url
-        self._thread = Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"fake-{app.provider}", daemon=True)
+        self._thread = Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-{app.provider}",
+            daemon=True,
+        )
 
     def start(self) -> FakeServer:
         self._thread.start()
@@ -183,4 +204,3 @@ class FakeServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(timeout=2)
-

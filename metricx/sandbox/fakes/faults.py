@@ -14,14 +14,47 @@ from threading import Lock
 from typing import Any
 
 KINDS = {
-    "meta": {"throttle", "server_error", "transient", "reduce_data", "auth", "malformed",
-             "short_page", "job_failed", "usage_high", "bad_request", "too_much_data"},
-    "google": {"throttle", "server_error", "auth", "invalid_grant", "malformed", "stream_error",
-               "short_page", "bad_request"},
-    "shopify": {"throttle", "server_error", "auth", "malformed", "short_page", "max_cost",
-                "bad_request"},
-    "anthropic": {"throttle", "overloaded", "server_error", "auth", "bad_request",
-                  "stream_error", "malformed"},
+    "meta": {
+        "throttle",
+        "server_error",
+        "transient",
+        "reduce_data",
+        "auth",
+        "malformed",
+        "short_page",
+        "job_failed",
+        "usage_high",
+        "bad_request",
+        "too_much_data",
+    },
+    "google": {
+        "throttle",
+        "server_error",
+        "auth",
+        "invalid_grant",
+        "malformed",
+        "stream_error",
+        "short_page",
+        "bad_request",
+    },
+    "shopify": {
+        "throttle",
+        "server_error",
+        "auth",
+        "malformed",
+        "short_page",
+        "max_cost",
+        "bad_request",
+    },
+    "anthropic": {
+        "throttle",
+        "overloaded",
+        "server_error",
+        "auth",
+        "bad_request",
+        "stream_error",
+        "malformed",
+    },
 }
 
 
@@ -57,12 +90,14 @@ class FaultPlan:
         self._lock = Lock()
         self._faults: list[Fault] = []
 
-    def add(self, provider: str, kind: str, *, times: int = 1, match: str | None = None,
-            **params: Any) -> Fault:
+    def add(
+        self, provider: str, kind: str, *, times: int = 1, match: str | None = None, **params: Any
+    ) -> Fault:
         """Schedule a failure; see KINDS for what each provider supports."""
         if kind not in KINDS.get(provider, ()):
-            raise ValueError(f"unknown fault {kind!r} for {provider!r}; "
-                             f"known: {sorted(KINDS.get(provider, ()))}")
+            raise ValueError(
+                f"unknown fault {kind!r} for {provider!r}; known: {sorted(KINDS.get(provider, ()))}"
+            )
         fault = Fault(provider, kind, times, match, dict(params))
         with self._lock:
             self._faults.append(fault)
@@ -84,8 +119,11 @@ class FaultPlan:
 
     def pending(self, provider: str | None = None) -> list[Fault]:
         with self._lock:
-            return [f for f in self._faults
-                    if f.used < f.times and (provider is None or f.provider == provider)]
+            return [
+                f
+                for f in self._faults
+                if f.used < f.times and (provider is None or f.provider == provider)
+            ]
 
     def clear(self) -> None:
         with self._lock:
@@ -103,15 +141,19 @@ class RequestLog:
         with self._lock:
             self._items.append(item)
 
-    def of(self, provider: str | None = None, *, path: str | None = None,
-           method: str | None = None) -> list[RecordedRequest]:
+    def of(
+        self, provider: str | None = None, *, path: str | None = None, method: str | None = None
+    ) -> list[RecordedRequest]:
         """Requests filtered by provider, path substring and method."""
         with self._lock:
             items = list(self._items)
-        return [r for r in items
-                if (provider is None or r.provider == provider)
-                and (path is None or path in r.path)
-                and (method is None or r.method == method)]
+        return [
+            r
+            for r in items
+            if (provider is None or r.provider == provider)
+            and (path is None or path in r.path)
+            and (method is None or r.method == method)
+        ]
 
     def clear(self) -> None:
         with self._lock:

@@ -11,14 +11,34 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<num>-?\d+(?:\.\d+)?)
   | (?P<op>!=|>=|<=|=|>|<|\(|\)|,)
   | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
-)""", re.VERBOSE)
-KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "ORDER", "BY", "ASC", "DESC", "LIMIT", "IN",
-            "NOT", "BETWEEN", "DURING", "LIKE", "IS", "NULL", "PARAMETERS"}
+)""",
+    re.VERBOSE,
+)
+KEYWORDS = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "LIMIT",
+    "IN",
+    "NOT",
+    "BETWEEN",
+    "DURING",
+    "LIKE",
+    "IS",
+    "NULL",
+    "PARAMETERS",
+}
 
 
 class GaqlError(ValueError):
@@ -52,8 +72,9 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise GaqlError("UNEXPECTED_INPUT", f"Error in query: unexpected input "
-                            f"{text[pos:pos + 20]!r}.")
+            raise GaqlError(
+                "UNEXPECTED_INPUT", f"Error in query: unexpected input {text[pos : pos + 20]!r}."
+            )
         pos = match.end()
         kind = match.lastgroup or ""
         raw = match.group(kind)
@@ -83,9 +104,10 @@ class _Parser:
         if not self.peek(kind, value):
             found = self.tokens[self.pos][1] if self.pos < len(self.tokens) else "end of query"
             expected = value or kind
-            raise GaqlError("UNEXPECTED_INPUT" if self.pos < len(self.tokens)
-                            else "UNEXPECTED_END_OF_QUERY",
-                            f"Error in query: expected {expected}, found {found!r}.")
+            raise GaqlError(
+                "UNEXPECTED_INPUT" if self.pos < len(self.tokens) else "UNEXPECTED_END_OF_QUERY",
+                f"Error in query: expected {expected}, found {found!r}.",
+            )
         self.pos += 1
         return self.tokens[self.pos - 1][1]
 
@@ -119,8 +141,10 @@ class _Parser:
         if self.peek("kw", "PARAMETERS"):
             self.pos = len(self.tokens)
         if self.pos != len(self.tokens):
-            raise GaqlError("UNEXPECTED_INPUT",
-                            f"Error in query: unexpected input {self.tokens[self.pos][1]!r}.")
+            raise GaqlError(
+                "UNEXPECTED_INPUT",
+                f"Error in query: unexpected input {self.tokens[self.pos][1]!r}.",
+            )
         return GaqlQuery(tuple(select), resource, tuple(where), tuple(order), limit)
 
     def order_item(self) -> tuple[str, bool]:
@@ -198,8 +222,14 @@ def compare(actual: Any, cond: Condition) -> bool:
         pattern = "^" + re.escape(str(value)).replace("%", ".*").replace("_", ".") + "$"
         return re.match(pattern, str(actual)) is not None
     other = _coerce(value, actual)
-    return {"=": actual == other, "!=": actual != other, ">": actual > other,
-            ">=": actual >= other, "<": actual < other, "<=": actual <= other}[op]
+    return {
+        "=": actual == other,
+        "!=": actual != other,
+        ">": actual > other,
+        ">=": actual >= other,
+        "<": actual < other,
+        "<=": actual <= other,
+    }[op]
 
 
 def _coerce(value: Any, like: Any) -> Any:

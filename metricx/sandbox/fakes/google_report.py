@@ -52,14 +52,43 @@ def default_conversion_actions(customer_id: str) -> tuple[ConversionAction, ...]
     longest window Google allows, and a removed action (whose window no longer matters)."""
     base = int(customer_id[-6:])
     return (
-        ConversionAction(str(base * 10 + 1), "Purchase (Google & YouTube app)", "ENABLED",
-                         "WEBPAGE", "PURCHASE", 30, 1),
-        ConversionAction(str(base * 10 + 2), "Add to cart", "ENABLED", "WEBPAGE",
-                         "ADD_TO_CART", 30, 1, primary_for_goal=False),
-        ConversionAction(str(base * 10 + 3), "Offline purchase (CRM import)", "ENABLED",
-                         "UPLOAD_CLICKS", "PURCHASE", 90, 0),
-        ConversionAction(str(base * 10 + 4), "Phone call lead (old)", "REMOVED",
-                         "AD_CALL", "PHONE_CALL_LEAD", 60, 30),
+        ConversionAction(
+            str(base * 10 + 1),
+            "Purchase (Google & YouTube app)",
+            "ENABLED",
+            "WEBPAGE",
+            "PURCHASE",
+            30,
+            1,
+        ),
+        ConversionAction(
+            str(base * 10 + 2),
+            "Add to cart",
+            "ENABLED",
+            "WEBPAGE",
+            "ADD_TO_CART",
+            30,
+            1,
+            primary_for_goal=False,
+        ),
+        ConversionAction(
+            str(base * 10 + 3),
+            "Offline purchase (CRM import)",
+            "ENABLED",
+            "UPLOAD_CLICKS",
+            "PURCHASE",
+            90,
+            0,
+        ),
+        ConversionAction(
+            str(base * 10 + 4),
+            "Phone call lead (old)",
+            "REMOVED",
+            "AD_CALL",
+            "PHONE_CALL_LEAD",
+            60,
+            30,
+        ),
     )
 
 
@@ -77,7 +106,15 @@ class Ctx:
     conversion_action: ConversionAction | None = None
 
 
-Getter = Callable[[Ctx, datetime], Any]
+# Takes a Ctx, typed Any: a field is read only from rows of a resource that has its parts
+# (RESOURCES), so the getters leave out the checks for absent campaigns, ad groups and ads.
+Getter = Callable[[Any, datetime], Any]
+
+
+def _resource_name_getter(resource: str) -> Getter:
+    return lambda c, t: _resource_name(c, resource)
+
+
 # field -> (proto type, getter)
 FIELDS: dict[str, tuple[str, Getter]] = {
     "customer.id": ("int64", lambda c, t: int(c.customer.external_id)),
@@ -92,7 +129,9 @@ FIELDS: dict[str, tuple[str, Getter]] = {
     "campaign.advertising_channel_type": ("enum", lambda c, t: c.campaign.objective),
     "campaign.start_date": ("string", lambda c, t: c.campaign.start_day.isoformat()),
     "campaign_budget.amount_micros": (
-        "int64", lambda c, t: int(c.campaign.budget * 1_000_000) if c.campaign.budget else 0),
+        "int64",
+        lambda c, t: int(c.campaign.budget * 1_000_000) if c.campaign.budget else 0,
+    ),
     "ad_group.id": ("int64", lambda c, t: int(c.ad_group.external_id)),
     "ad_group.name": ("string", lambda c, t: c.ad_group.name),
     "ad_group.status": ("enum", lambda c, t: c.ad_group.status_at(t)),
@@ -114,15 +153,20 @@ FIELDS: dict[str, tuple[str, Getter]] = {
     "conversion_action.type": ("enum", lambda c, t: c.conversion_action.type),
     "conversion_action.category": ("enum", lambda c, t: c.conversion_action.category),
     "conversion_action.primary_for_goal": (
-        "bool", lambda c, t: c.conversion_action.primary_for_goal),
+        "bool",
+        lambda c, t: c.conversion_action.primary_for_goal,
+    ),
     "conversion_action.click_through_lookback_window_days": (
-        "int64", lambda c, t: c.conversion_action.click_through_days),
+        "int64",
+        lambda c, t: c.conversion_action.click_through_days,
+    ),
     "conversion_action.view_through_lookback_window_days": (
-        "int64", lambda c, t: c.conversion_action.view_through_days),
+        "int64",
+        lambda c, t: c.conversion_action.view_through_days,
+    ),
 }
 for _resource in ("customer", "campaign", "ad_group", "ad_group_ad", "conversion_action"):
-    FIELDS[f"{_resource}.resource_name"] = ("string",
-                                            lambda c, t, r=_resource: _resource_name(c, r))
+    FIELDS[f"{_resource}.resource_name"] = ("string", _resource_name_getter(_resource))
 RESOURCES = {
     "customer": ("customer.",),
     "campaign": ("campaign.", "campaign_budget.", "customer."),
@@ -133,8 +177,13 @@ RESOURCES = {
 # Resources that report no metrics or segments in this fake (the real conversion_action only
 # takes all_conversions* metrics, which Metricx does not read).
 WITHOUT_METRICS = {"conversion_action"}
-DURING = {"TODAY": (0, 0), "YESTERDAY": (1, 1), "LAST_7_DAYS": (7, 1), "LAST_14_DAYS": (14, 1),
-          "LAST_30_DAYS": (30, 1)}
+DURING = {
+    "TODAY": (0, 0),
+    "YESTERDAY": (1, 1),
+    "LAST_7_DAYS": (7, 1),
+    "LAST_14_DAYS": (14, 1),
+    "LAST_30_DAYS": (30, 1),
+}
 
 
 def _rn(c: Ctx, collection: str, ident: str) -> str:
@@ -153,8 +202,9 @@ def _resource_name(c: Ctx, resource: str) -> str:
         return _rn(c, "adGroupAds", f"{c.ad_group.external_id}~{c.ad.external_id}")
     if resource == "conversion_action" and c.conversion_action is not None:
         return _rn(c, "conversionActions", c.conversion_action.id)
-    raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
-                    f"{resource} fields cannot be selected here.")
+    raise GaqlError(
+        "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE", f"{resource} fields cannot be selected here."
+    )
 
 
 def camel(name: str) -> str:
@@ -170,30 +220,44 @@ def field_mask(select: tuple[str, ...]) -> str:
 class Report:
     """The rows of one GAQL query for one customer at one moment."""
 
-    def __init__(self, merchant: Merchant, customer: Account, query: GaqlQuery,
-                 as_of: datetime, conversion_actions: Sequence[ConversionAction] = ()) -> None:
+    def __init__(
+        self,
+        merchant: Merchant,
+        customer: Account,
+        query: GaqlQuery,
+        as_of: datetime,
+        conversion_actions: Sequence[ConversionAction] = (),
+    ) -> None:
         self.merchant, self.customer, self.query, self.as_of = merchant, customer, query, as_of
         self.conversion_actions = tuple(conversion_actions)
         if query.resource not in RESOURCES:
-            raise GaqlError("INVALID_RESOURCE_NAME" if query.resource else "UNEXPECTED_INPUT",
-                            f"Error in query: unsupported resource {query.resource!r}.")
-        for name in (*query.select, *(c.field for c in query.where),
-                     *(f for f, _ in query.order_by)):
+            raise GaqlError(
+                "INVALID_RESOURCE_NAME" if query.resource else "UNEXPECTED_INPUT",
+                f"Error in query: unsupported resource {query.resource!r}.",
+            )
+        for name in (
+            *query.select,
+            *(c.field for c in query.where),
+            *(f for f, _ in query.order_by),
+        ):
             self._check_field(name)
         self.rows = self._rows()
 
     def _check_field(self, name: str) -> None:
         if name not in FIELDS:
-            raise GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field "
-                            f"'{name}'.")
+            raise GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field '{name}'.")
         allowed = RESOURCES[self.query.resource]
         if self.query.resource in WITHOUT_METRICS and name.startswith(("segments.", "metrics.")):
             kind = "METRIC" if name.startswith("metrics.") else "SEGMENT"
-            raise GaqlError(f"PROHIBITED_{kind}_IN_SELECT_OR_WHERE_CLAUSE",
-                            f"'{name}' cannot be used with FROM {self.query.resource}.")
+            raise GaqlError(
+                f"PROHIBITED_{kind}_IN_SELECT_OR_WHERE_CLAUSE",
+                f"'{name}' cannot be used with FROM {self.query.resource}.",
+            )
         if not name.startswith(("segments.", "metrics.", *allowed)):
-            raise GaqlError("PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
-                            f"'{name}' cannot be selected with FROM {self.query.resource}.")
+            raise GaqlError(
+                "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
+                f"'{name}' cannot be selected with FROM {self.query.resource}.",
+            )
 
     # ---- candidate rows -----------------------------------------------------------------
     def _entities(self) -> list[tuple[Ctx, list[Ad]]]:
@@ -202,33 +266,46 @@ class Report:
         if r == "customer":
             return [(Ctx(acc, None, None, None), ads)]
         if r == "campaign":
-            return [(Ctx(acc, c, None, None), [a for a in ads if a.campaign_id == c.external_id])
-                    for c in m.campaigns_of(acc.external_id) if c.created_at <= self.as_of]
+            return [
+                (Ctx(acc, c, None, None), [a for a in ads if a.campaign_id == c.external_id])
+                for c in m.campaigns_of(acc.external_id)
+                if c.created_at <= self.as_of
+            ]
         if r == "conversion_action":
-            return [(Ctx(acc, None, None, None, conversion_action=action), [])
-                    for action in self.conversion_actions]
+            return [
+                (Ctx(acc, None, None, None, conversion_action=action), [])
+                for action in self.conversion_actions
+            ]
         # Performance Max delivery never shows up below the campaign (see the module note).
         visible = [a for a in ads if not _is_pmax(m.campaign(a.campaign_id))]
         if r == "ad_group":
-            return [(Ctx(acc, m.campaign(s.campaign_id), s, None),
-                     [a for a in visible if a.adset_id == s.external_id])
-                    for s in m.adsets_of(acc.external_id)
-                    if s.created_at <= self.as_of and not _is_pmax(m.campaign(s.campaign_id))]
-        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a])
-                for a in visible]
+            return [
+                (
+                    Ctx(acc, m.campaign(s.campaign_id), s, None),
+                    [a for a in visible if a.adset_id == s.external_id],
+                )
+                for s in m.adsets_of(acc.external_id)
+                if s.created_at <= self.as_of and not _is_pmax(m.campaign(s.campaign_id))
+            ]
+        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a]) for a in visible]
 
     def _days(self, conditions: list[Condition], required: bool) -> list[date]:
         today = self.merchant.account_today(self.customer.external_id, self.as_of)
         low, high = self.merchant.start_day, today
         explicit: set[date] | None = None
         if required and not conditions:
-            raise GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE", "segments.date in the SELECT "
-                            "clause requires a finite date range filter in the WHERE clause.")
+            raise GaqlError(
+                "EXPECTED_FILTERS_ON_DATE_RANGE",
+                "segments.date in the SELECT "
+                "clause requires a finite date range filter in the WHERE clause.",
+            )
         for cond in conditions:
             if cond.op == "DURING":
                 if cond.value not in DURING:
-                    raise GaqlError("INVALID_VALUE_WITH_DURING_OPERATOR",
-                                    f"Unsupported DURING value {cond.value}.")
+                    raise GaqlError(
+                        "INVALID_VALUE_WITH_DURING_OPERATOR",
+                        f"Unsupported DURING value {cond.value}.",
+                    )
                 back, end = DURING[cond.value]
                 low = max(low, today - timedelta(days=back))
                 high = min(high, today - timedelta(days=end))
@@ -237,9 +314,12 @@ class Report:
             try:
                 dates = [date.fromisoformat(str(v)) for v in values]
             except ValueError as exc:
-                raise GaqlError("INVALID_VALUE_WITH_BETWEEN_OPERATOR" if cond.op == "BETWEEN"
-                                else "BAD_VALUE_IN_WHERE_CLAUSE", f"Invalid date in {cond.field}"
-                                ) from exc
+                raise GaqlError(
+                    "INVALID_VALUE_WITH_BETWEEN_OPERATOR"
+                    if cond.op == "BETWEEN"
+                    else "BAD_VALUE_IN_WHERE_CLAUSE",
+                    f"Invalid date in {cond.field}",
+                ) from exc
             if cond.op == "BETWEEN":
                 low, high = max(low, dates[0]), min(high, dates[1])
             elif cond.op in ("=", "IN"):
@@ -249,18 +329,26 @@ class Report:
             elif cond.op in ("<", "<="):
                 high = min(high, dates[0] - timedelta(days=1 if cond.op == "<" else 0))
             else:
-                raise GaqlError("BAD_OPERATOR_IN_WHERE_CLAUSE",
-                                f"Operator {cond.op} is not supported on segments.date.")
+                raise GaqlError(
+                    "BAD_OPERATOR_IN_WHERE_CLAUSE",
+                    f"Operator {cond.op} is not supported on segments.date.",
+                )
         days = [low + timedelta(days=i) for i in range((high - low).days + 1)]
         return [d for d in days if explicit is None or d in explicit]
 
     def _rows(self) -> list[Ctx]:
         q, series = self.query, self.merchant.series
-        where = {"entity": [], "date": [], "metric": [], "hour": []}
+        where: dict[str, list[Condition]] = {"entity": [], "date": [], "metric": [], "hour": []}
         for cond in q.where:
-            group = ("date" if cond.field == "segments.date" else
-                     "hour" if cond.field == "segments.hour" else
-                     "metric" if cond.field.startswith("metrics.") else "entity")
+            group = (
+                "date"
+                if cond.field == "segments.date"
+                else "hour"
+                if cond.field == "segments.hour"
+                else "metric"
+                if cond.field.startswith("metrics.")
+                else "entity"
+            )
             where[group].append(cond)
         by_date = "segments.date" in q.select
         by_hour = "segments.hour" in q.select
@@ -279,10 +367,14 @@ class Report:
                 if by_hour:
                     hours = [ZERO_CELLS] * 24
                     for ad in ads:
-                        hours = [add_cells(a, b) for a, b in
-                                 zip(hours, series.hour_cells(ad, day, self.as_of), strict=True)]
+                        hours = [
+                            add_cells(a, b)
+                            for a, b in zip(
+                                hours, series.hour_cells(ad, day, self.as_of), strict=True
+                            )
+                        ]
                     for h, cells in enumerate(hours):
-                        key = (day if by_date else None, h)
+                        key: tuple[date | None, int | None] = (day if by_date else None, h)
                         buckets[key] = add_cells(buckets.get(key, ZERO_CELLS), cells)
                 else:
                     cells = ZERO_CELLS
@@ -290,17 +382,18 @@ class Report:
                         cells = add_cells(cells, series.day_cells(ad, day, self.as_of))
                     key = (day if by_date else None, None)
                     buckets[key] = add_cells(buckets.get(key, ZERO_CELLS), cells)
-            for (day, hour), cells in buckets.items():
+            for (row_day, hour), cells in buckets.items():
                 if not any(cells):
                     continue
-                row = Ctx(ctx.customer, ctx.campaign, ctx.ad_group, ctx.ad, day, hour, cells)
-                if all(compare(FIELDS[c.field][1](row, self.as_of), c)
-                       for c in where["metric"] + where["hour"]):
+                row = Ctx(ctx.customer, ctx.campaign, ctx.ad_group, ctx.ad, row_day, hour, cells)
+                if all(
+                    compare(FIELDS[c.field][1](row, self.as_of), c)
+                    for c in where["metric"] + where["hour"]
+                ):
                     rows.append(row)
         rows.sort(key=lambda r: (r.day or date.min, -1 if r.hour is None else r.hour))
         for name, descending in reversed(q.order_by):
-            rows.sort(key=lambda r, n=name: _sort_key(FIELDS[n][1](r, self.as_of)),
-                      reverse=descending)
+            rows.sort(key=_sorting_by(name, self.as_of), reverse=descending)
         return rows[: q.limit] if q.limit is not None else rows
 
     # ---- shaping ------------------------------------------------------------------------
@@ -321,8 +414,9 @@ class Report:
             _put(out, f"{resource}.resource_name", _resource_name(row, resource))
         if row.ad is not None and any(f.startswith("ad_group_ad.ad.") for f in self.query.select):
             _put(out, "ad_group_ad.ad.resource_name", _rn(row, "ads", row.ad.external_id))
-        if row.campaign is not None and any(f.startswith("campaign_budget.")
-                                            for f in self.query.select):
+        if row.campaign is not None and any(
+            f.startswith("campaign_budget.") for f in self.query.select
+        ):
             budget = rand.digits(self.merchant.seed, 11, "budget", row.campaign.external_id)
             _put(out, "campaign_budget.resource_name", _rn(row, "campaignBudgets", budget))
         return out
@@ -330,6 +424,11 @@ class Report:
 
 def _is_pmax(campaign: Campaign) -> bool:
     return campaign.objective == PERFORMANCE_MAX
+
+
+def _sorting_by(field: str, as_of: datetime) -> Callable[[Ctx], tuple[int, Any]]:
+    getter = FIELDS[field][1]
+    return lambda row: _sort_key(getter(row, as_of))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -23,21 +23,25 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>[\s,]+|\#[^\n]*)
   | (?P<spread>\.\.\.)
   | (?P<punct>[!$():=@\[\]{}|])
   | (?P<name>[_A-Za-z][_0-9A-Za-z]*)
   | (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<str>"(?:[^"\\]|\\.)*")
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 class GraphQLError(Exception):
     """An error for the `errors` array (`code` goes into extensions)."""
 
-    def __init__(self, message: str, code: str, *, path: list[str] | None = None,
-                 **extensions: Any) -> None:
+    def __init__(
+        self, message: str, code: str, *, path: list[str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(message)
         self.message, self.code, self.extensions = message, code, extensions
         self.path = path
@@ -76,7 +80,7 @@ class _Parser:
         while pos < len(text):
             match = _TOKEN.match(text, pos)
             if match is None:
-                raise GraphQLError(f"Parse error on \"{text[pos:pos + 10]}\"", "parseError")
+                raise GraphQLError(f'Parse error on "{text[pos : pos + 10]}"', "parseError")
             pos = match.end()
             if match.lastgroup != "ws":
                 out.append((match.lastgroup or "", match.group()))
@@ -91,8 +95,7 @@ class _Parser:
     def take(self, value: str | None = None, kind: str | None = None) -> str:
         if not self.peek(value, kind):
             found = self.tokens[self.pos][1] if self.pos < len(self.tokens) else "end of query"
-            raise GraphQLError(f"Parse error on \"{found}\" (expected {value or kind})",
-                               "parseError")
+            raise GraphQLError(f'Parse error on "{found}" (expected {value or kind})', "parseError")
         self.pos += 1
         return self.tokens[self.pos - 1][1]
 
@@ -167,8 +170,9 @@ class _Parser:
                     name = self.take(kind="name")
                     if resolve:
                         if name not in self.fragments:
-                            raise GraphQLError(f"Fragment {name} was used, but not defined",
-                                               "useAndDefineFragment")
+                            raise GraphQLError(
+                                f"Fragment {name} was used, but not defined", "useAndDefineFragment"
+                            )
                         fields.extend(self.fragments[name])
                 continue
             fields.append(self.field(resolve))
@@ -227,7 +231,7 @@ class _Parser:
             return float(raw) if any(c in raw for c in ".eE") else int(raw)
         if kind == "name":
             return {"true": True, "false": False, "null": None}.get(raw, raw)
-        raise GraphQLError(f"Parse error on \"{raw}\"", "parseError")
+        raise GraphQLError(f'Parse error on "{raw}"', "parseError")
 
 
 def parse(query: str, variables: dict[str, Any] | None = None) -> list[Field]:
@@ -235,8 +239,10 @@ def parse(query: str, variables: dict[str, Any] | None = None) -> list[Field]:
     return parse_operation(query, variables)[1]
 
 
-def parse_operation(query: str, variables: dict[str, Any] | None = None,
-                    ) -> tuple[str, list[Field]]:
+def parse_operation(
+    query: str,
+    variables: dict[str, Any] | None = None,
+) -> tuple[str, list[Field]]:
     """("query" | "mutation", the root selection), with variables substituted."""
     parser = _Parser(query, variables or {})
     fields = parser.document()
@@ -264,14 +270,19 @@ def project(value: Any, fld: Field, type_name: str = "QueryRoot") -> Any:
         elif name == "__typename":
             out[sub.alias or name] = typename
         else:
-            raise GraphQLError(f"Field '{name}' doesn't exist on type '{typename}'",
-                               "undefinedField", typeName=typename, fieldName=name)
+            raise GraphQLError(
+                f"Field '{name}' doesn't exist on type '{typename}'",
+                "undefinedField",
+                typeName=typename,
+                fieldName=name,
+            )
     return out
 
 
 def is_connection(fld: Field) -> bool:
     return fld.selections is not None and any(
-        s.name in ("nodes", "edges", "pageInfo") for s in fld.selections)
+        s.name in ("nodes", "edges", "pageInfo") for s in fld.selections
+    )
 
 
 MUTATION_COST = 10
@@ -321,10 +332,14 @@ def actual_cost(fields: list[Field] | None, data: Any) -> int:
         if is_connection(fld):
             node = node_selection(fld)
             value = value or {}
-            items = (value.get("nodes") if fld.child("nodes") else
-                     [edge.get("node") for edge in value.get("edges") or ()]) or []
-            total += 2 + sum(1 + actual_cost(node.selections if node else None, item)
-                             for item in items)
+            items = (
+                value.get("nodes")
+                if fld.child("nodes")
+                else [edge.get("node") for edge in value.get("edges") or ()]
+            ) or []
+            total += 2 + sum(
+                1 + actual_cost(node.selections if node else None, item) for item in items
+            )
         elif _sized(fld):
             total += 2 + sum(1 + actual_cost(fld.selections, item) for item in value or ())
         elif isinstance(value, list):  # an unsized list is priced as one object
@@ -337,8 +352,7 @@ def actual_cost(fields: list[Field] | None, data: Any) -> int:
 # Points restored per second by the shop's plan (shopify.dev "GraphQL Admin API rate limits").
 # The bucket holds 20 seconds of it: the standard plan's published throttleStatus reads
 # maximumAvailable 2000.0 at restoreRate 100.0.
-PLAN_RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0,
-                      "enterprise": 2000.0}
+PLAN_RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 2000.0}
 BUCKET_SECONDS = 20
 
 
@@ -355,8 +369,12 @@ class LeakyBucket:
         rate = PLAN_RESTORE_RATES[plan]
         return cls(rate * BUCKET_SECONDS, rate)
 
-    def __init__(self, maximum: float = 2000.0, restore_rate: float = 100.0,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        maximum: float = 2000.0,
+        restore_rate: float = 100.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.maximum, self.restore_rate, self.now = maximum, restore_rate, now
         self._lock = Lock()
         self._skew = 0.0
@@ -409,6 +427,8 @@ class LeakyBucket:
         """throttleStatus as Shopify reports it (whole points available, rounded down)."""
         with self._lock:
             self._refill()
-            return {"maximumAvailable": self.maximum,
-                    "currentlyAvailable": float(int(self._level)),
-                    "restoreRate": self.restore_rate}
+            return {
+                "maximumAvailable": self.maximum,
+                "currentlyAvailable": float(int(self._level)),
+                "restoreRate": self.restore_rate,
+            }

@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
+from metricx.sandbox.entities import Node
 from metricx.sandbox.fakes.base import (
     FakeApp,
     FakeRequest,
@@ -77,8 +79,11 @@ ROUTES = (
 )
 
 
-TOO_MUCH_DATA = MetaError(100, "Please reduce the amount of data you're asking for, then retry "
-                          "your request", subcode=1487534)
+TOO_MUCH_DATA = MetaError(
+    100,
+    "Please reduce the amount of data you're asking for, then retry your request",
+    subcode=1487534,
+)
 
 
 @dataclass
@@ -97,8 +102,13 @@ class MetaFake(FakeApp):
     polls_to_complete = 2
     sync_row_limit = SYNC_ROW_LIMIT
 
-    def __init__(self, merchant: Merchant, clock: SandboxClock, faults: FaultPlan,
-                 credentials: SandboxCredentials) -> None:
+    def __init__(
+        self,
+        merchant: Merchant,
+        clock: SandboxClock,
+        faults: FaultPlan,
+        credentials: SandboxCredentials,
+    ) -> None:
         super().__init__(merchant, clock, faults)
         self.credentials = credentials
         self.tokens = TokenStore(clock, "EAAsandboxLL")
@@ -133,21 +143,39 @@ class MetaFake(FakeApp):
         if fault.kind == "throttle":
             code = int(p.get("code", 17))
             regain = int(p.get("regain_minutes", 5))
-            headers = usage_headers(100, regain, int(p.get("reset_seconds", regain * 60)),
-                                    account)
-            return MetaError(code, THROTTLE_MESSAGES.get(code, f"(#{code}) Rate limited"),
-                             subcode=2446079, transient=True).response(headers)
+            headers = usage_headers(100, regain, int(p.get("reset_seconds", regain * 60)), account)
+            return MetaError(
+                code,
+                THROTTLE_MESSAGES.get(code, f"(#{code}) Rate limited"),
+                subcode=2446079,
+                transient=True,
+            ).response(headers)
         headers = usage_headers(self._usage.record(), account_id=account)
         simple = {
-            "server_error": MetaError(1, "An unknown error occurred", subcode=99,
-                                      status=int(p.get("status", 500))),
-            "transient": MetaError(2, "An unexpected error has occurred. Please retry your "
-                                   "request later.", status=500, transient=True),
-            "reduce_data": MetaError(1, "Please reduce the amount of data you're asking for, "
-                                     "then retry your request", status=500, subcode=99),
-            "auth": MetaError(int(p.get("code", 190)), p.get(
-                "message", "Error validating access token: Session has expired on Monday, "
-                "24-Nov-25 10:00:00 PST."), subcode=int(p.get("subcode", 463))),
+            "server_error": MetaError(
+                1, "An unknown error occurred", subcode=99, status=int(p.get("status", 500))
+            ),
+            "transient": MetaError(
+                2,
+                "An unexpected error has occurred. Please retry your request later.",
+                status=500,
+                transient=True,
+            ),
+            "reduce_data": MetaError(
+                1,
+                "Please reduce the amount of data you're asking for, then retry your request",
+                status=500,
+                subcode=99,
+            ),
+            "auth": MetaError(
+                int(p.get("code", 190)),
+                p.get(
+                    "message",
+                    "Error validating access token: Session has expired on Monday, "
+                    "24-Nov-25 10:00:00 PST.",
+                ),
+                subcode=int(p.get("subcode", 463)),
+            ),
             "bad_request": MetaError(100, "(#100) Invalid parameter"),
             "too_much_data": TOO_MUCH_DATA,
         }
@@ -173,8 +201,12 @@ class MetaFake(FakeApp):
         account = self._account_in(request.path)
         usage = self._usage.record()
         high = fault.params if fault is not None and fault.kind == "usage_high" else {}
-        headers = usage_headers(int(high.get("pct", usage)), int(high.get("regain_minutes", 0)),
-                                int(high.get("reset_seconds", 0)), account)
+        headers = usage_headers(
+            int(high.get("pct", usage)),
+            int(high.get("regain_minutes", 0)),
+            int(high.get("reset_seconds", 0)),
+            account,
+        )
         # Marketing API versions expire sooner than Graph API ones (the Login dialog and the
         # token endpoint follow the Graph API's table), so only ads routes are refused.
         version = groups[0] if groups and route not in ("oauth", "dialog") else None
@@ -195,8 +227,7 @@ class MetaFake(FakeApp):
             if route == "insights":
                 return json_response(200, self._insights(request, groups[1], short), headers)
             if route == "edge" and request.method == "GET":
-                return json_response(200, self._edge(request, groups[1], groups[2], short),
-                                     headers)
+                return json_response(200, self._edge(request, groups[1], groups[2], short), headers)
             if route == "report" and request.method == "GET":
                 failed = fault is not None and fault.kind == "job_failed"
                 return json_response(200, self._report_status(groups[1], failed), headers)
@@ -216,20 +247,27 @@ class MetaFake(FakeApp):
             raise MetaError(104, "An access token is required to request this resource.")
         if not self.tokens.valid(token):
             if self.tokens.known(token) or token == self.credentials.meta_access_token:
-                raise MetaError(190, "Error validating access token: The session has been "
-                                "invalidated because the user changed their password or "
-                                "Facebook has changed the session for security reasons.",
-                                subcode=460)
+                raise MetaError(
+                    190,
+                    "Error validating access token: The session has been "
+                    "invalidated because the user changed their password or "
+                    "Facebook has changed the session for security reasons.",
+                    subcode=460,
+                )
             raise MetaError(190, "Invalid OAuth access token - Cannot parse access token")
         # Graph API "Securing requests": appsecret_proof = HMAC-SHA256 of the access token
         # keyed with the app secret, hex; a wrong one is refused.
         proof = request.params.get("appsecret_proof")
         if proof is not None:
-            expected = hmac.new(self.credentials.meta_app_secret.encode(), token.encode(),
-                                hashlib.sha256).hexdigest()
+            expected = hmac.new(
+                self.credentials.meta_app_secret.encode(), token.encode(), hashlib.sha256
+            ).hexdigest()
             if not hmac.compare_digest(proof, expected):
-                raise MetaError(100, "Invalid appsecret_proof provided in the API argument",
-                                kind="GraphMethodException")
+                raise MetaError(
+                    100,
+                    "Invalid appsecret_proof provided in the API argument",
+                    kind="GraphMethodException",
+                )
 
     # ---- oauth --------------------------------------------------------------------------
     def _oauth(self, params: dict[str, str]) -> dict[str, Any]:
@@ -240,13 +278,17 @@ class MetaFake(FakeApp):
             raise MetaError(1, "Error validating client secret.")
         if params.get("grant_type") == "fb_exchange_token":
             if not self.tokens.valid(params.get("fb_exchange_token")):
-                raise MetaError(190, "Error validating access token: Session has expired.",
-                                subcode=463)
+                raise MetaError(
+                    190, "Error validating access token: Session has expired.", subcode=463
+                )
         else:
             self._redeem(params.get("code"), params.get("redirect_uri"))
             token = self.tokens.issue(timedelta(seconds=SHORT_LIVED_SECONDS))
-            return {"access_token": token, "token_type": "bearer",
-                    "expires_in": SHORT_LIVED_SECONDS}
+            return {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": SHORT_LIVED_SECONDS,
+            }
         token = self.tokens.issue(timedelta(seconds=LONG_LIVED_SECONDS))
         return {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
 
@@ -257,8 +299,11 @@ class MetaFake(FakeApp):
             "used": MetaError(100, "This authorization code has been used.", subcode=36009),
             "expired": MetaError(100, "This authorization code has expired.", subcode=36007),
             "redirect_mismatch": MetaError(
-                100, "Error validating verification code. Please make sure your redirect_uri "
-                "is identical to the one you used in the OAuth dialog request", subcode=36008),
+                100,
+                "Error validating verification code. Please make sure your redirect_uri "
+                "is identical to the one you used in the OAuth dialog request",
+                subcode=36008,
+            ),
         }
         if verdict in errors:
             raise errors[verdict]
@@ -268,8 +313,9 @@ class MetaFake(FakeApp):
         redirect_uri = params.get("redirect_uri")
         if params.get("client_id") != self.credentials.meta_app_id or not redirect_uri:
             raise MetaError(101, "Error validating application. Invalid application ID.")
-        return redirect_back(redirect_uri, {"code": self.codes.issue(redirect_uri),
-                                            "state": params.get("state", "")})
+        return redirect_back(
+            redirect_uri, {"code": self.codes.issue(redirect_uri), "state": params.get("state", "")}
+        )
 
     # ---- account and entities -----------------------------------------------------------
     def _meta_account(self, account_id: str) -> Any:
@@ -278,27 +324,41 @@ class MetaFake(FakeApp):
         except KeyError:
             account = None
         if account is None or account.provider != "meta":
-            raise MetaError(100, f"Unsupported get request. Object with ID 'act_{account_id}' "
-                            "does not exist, cannot be loaded due to missing permissions, or "
-                            "does not support this operation.", subcode=33)
+            raise MetaError(
+                100,
+                f"Unsupported get request. Object with ID 'act_{account_id}' "
+                "does not exist, cannot be loaded due to missing permissions, or "
+                "does not support this operation.",
+                subcode=33,
+            )
         return account
 
     def _account(self, account_id: str, params: dict[str, str]) -> dict[str, Any]:
         account = self._meta_account(account_id)
-        full = {"id": f"act_{account_id}", "account_id": account_id, "name": account.name,
-                "currency": account.currency, "timezone_name": account.timezone,
-                "account_status": 1}
+        full = {
+            "id": f"act_{account_id}",
+            "account_id": account_id,
+            "name": account.name,
+            "currency": account.currency,
+            "timezone_name": account.timezone,
+            "account_status": 1,
+        }
         wanted = requested_fields(params, {"id"}, set(full), "AdAccount") | {"id"}
         return {k: full[k] for k in full if k in wanted}
 
-    def _edge(self, request: FakeRequest, account_id: str, edge: str,
-              short: dict[str, Any] | None) -> dict[str, Any]:
+    def _edge(
+        self, request: FakeRequest, account_id: str, edge: str, short: dict[str, Any] | None
+    ) -> dict[str, Any]:
         self._meta_account(account_id)
         params = request.params
         wanted = requested_fields(params, {"id"}, ENTITY_FIELDS[edge], NODE_TYPES[edge]) | {"id"}
         now = self.clock.now()
-        source = {"campaigns": self.merchant.campaigns_of, "adsets": self.merchant.adsets_of,
-                  "ads": self.merchant.ads_of}[edge](account_id)
+        sources: dict[str, Callable[[str], Sequence[Node]]] = {
+            "campaigns": self.merchant.campaigns_of,
+            "adsets": self.merchant.adsets_of,
+            "ads": self.merchant.ads_of,
+        }
+        source = sources[edge](account_id)
         nodes = [entity_node(self.merchant, n, now) for n in source if n.created_at <= now]
         nodes = [n for n in nodes if matches(n, filters(params))]
         nodes.sort(key=lambda n: n["id"])
@@ -306,8 +366,9 @@ class MetaFake(FakeApp):
         return page
 
     # ---- insights -----------------------------------------------------------------------
-    def _insights(self, request: FakeRequest, account_id: str,
-                  short: dict[str, Any] | None) -> dict[str, Any]:
+    def _insights(
+        self, request: FakeRequest, account_id: str, short: dict[str, Any] | None
+    ) -> dict[str, Any]:
         self._meta_account(account_id)
         as_of = self.clock.now().replace(microsecond=0)  # lets pages share one computed table
         query = self._query(account_id, request.params, as_of)
@@ -316,7 +377,8 @@ class MetaFake(FakeApp):
                 self._serial += 1
                 run_id = f"{6_020_000_000_000_000 + self._serial * 7919}"
                 self._reports[run_id] = ReportRun(
-                    run_id, InsightsTable(self.merchant, query, as_of), as_of)
+                    run_id, InsightsTable(self.merchant, query, as_of), as_of
+                )
             return {"report_run_id": run_id}
         table = self._table(query, as_of)
         if len(table.keys) > self.sync_row_limit:
@@ -340,17 +402,22 @@ class MetaFake(FakeApp):
     def _query(self, account_id: str, params: dict[str, str], as_of: datetime) -> InsightsQuery:
         level = params.get("level", "account")
         if level not in LEVELS:
-            raise MetaError(100, f"(#100) level must be one of the following values: "
-                            f"{', '.join(LEVELS)}")
+            raise MetaError(
+                100, f"(#100) level must be one of the following values: {', '.join(LEVELS)}"
+            )
         fields = tuple(f for f in params.get("fields", "spend,impressions").split(",") if f)
         for i, name in enumerate(fields):
             if name not in FIELDS:
-                raise MetaError(100, f"(#100) fields[{i}] must be one of the following values: "
-                                f"{', '.join(sorted(FIELDS))}")
+                raise MetaError(
+                    100,
+                    f"(#100) fields[{i}] must be one of the following values: "
+                    f"{', '.join(sorted(FIELDS))}",
+                )
         breakdowns = [b for b in params.get("breakdowns", "").split(",") if b]
         if any(b != HOURLY for b in breakdowns):
-            raise MetaError(100, "(#100) breakdowns[0] is not supported by the sandbox: "
-                            f"{breakdowns}")
+            raise MetaError(
+                100, f"(#100) breakdowns[0] is not supported by the sandbox: {breakdowns}"
+            )
         hourly = HOURLY in breakdowns
         if hourly and "reach" in fields:
             raise MetaError(100, "Reach-related metric breakdowns are unavailable.", subcode=1487)
@@ -358,23 +425,35 @@ class MetaFake(FakeApp):
         if increment not in ("1", "all_days"):
             raise MetaError(100, "(#100) the sandbox supports time_increment 1 or all_days")
         since, until = self._range(account_id, params, as_of)
-        return InsightsQuery(account_id, level, fields, since, until, increment == "1", hourly,
-                             id_filter(params))
+        return InsightsQuery(
+            account_id, level, fields, since, until, increment == "1", hourly, id_filter(params)
+        )
 
-    def _range(self, account_id: str, params: dict[str, str], as_of: datetime,
-               ) -> tuple[date, date]:
+    def _range(
+        self,
+        account_id: str,
+        params: dict[str, str],
+        as_of: datetime,
+    ) -> tuple[date, date]:
         today = self.merchant.account_today(account_id, as_of)
         if "time_range" in params:
             try:
                 raw = json.loads(params["time_range"])
                 since, until = date.fromisoformat(raw["since"]), date.fromisoformat(raw["until"])
             except (ValueError, KeyError, TypeError) as exc:
-                raise MetaError(100, "(#100) param time_range must be a JSON object with "
-                                "since and until dates") from exc
+                raise MetaError(
+                    100, "(#100) param time_range must be a JSON object with since and until dates"
+                ) from exc
         else:
             preset = params.get("date_preset", "last_30d")
-            presets = {"today": (0, 0), "yesterday": (1, 1), "last_7d": (7, 1),
-                       "last_14d": (14, 1), "last_30d": (30, 1), "last_90d": (90, 1)}
+            presets = {
+                "today": (0, 0),
+                "yesterday": (1, 1),
+                "last_7d": (7, 1),
+                "last_14d": (14, 1),
+                "last_30d": (30, 1),
+                "last_90d": (90, 1),
+            }
             if preset not in presets:
                 raise MetaError(100, f"(#100) date_preset {preset} is not supported")
             back, end = presets[preset]
@@ -382,8 +461,11 @@ class MetaFake(FakeApp):
         if since > until:
             raise MetaError(100, "(#100) The time range's since must be before its until")
         if since < today - timedelta(days=37 * 31):
-            raise MetaError(3018, "(#3018) The start date of the time range cannot be beyond "
-                            "37 months from the current date")
+            raise MetaError(
+                3018,
+                "(#3018) The start date of the time range cannot be beyond "
+                "37 months from the current date",
+            )
         return since, until
 
     def _report_status(self, run_id: str, failed: bool) -> dict[str, Any]:
@@ -392,13 +474,26 @@ class MetaFake(FakeApp):
             report.polls += 1
             report.failed = report.failed or failed
         done = report.polls >= self.polls_to_complete
-        status = ("Job Failed" if report.failed else "Job Completed" if done
-                  else "Job Running" if report.polls > 1 else "Job Started")
+        status = (
+            "Job Failed"
+            if report.failed
+            else "Job Completed"
+            if done
+            else "Job Running"
+            if report.polls > 1
+            else "Job Started"
+        )
         pct = 100 if done and not report.failed else 0 if report.failed else 50
         q = report.table.query
-        body = {"id": run_id, "account_id": q.account_id, "async_status": status,
-                "async_percent_completion": pct, "date_start": q.since.isoformat(),
-                "date_stop": q.until.isoformat(), "time_ref": int(report.created.timestamp())}
+        body = {
+            "id": run_id,
+            "account_id": q.account_id,
+            "async_status": status,
+            "async_percent_completion": pct,
+            "date_start": q.since.isoformat(),
+            "date_stop": q.until.isoformat(),
+            "time_ref": int(report.created.timestamp()),
+        }
         if report.failed:
             # From v25.0 a failed AdReportRun says why (Marketing API changelog, 2026-01-08
             # async errors post); the sandbox fails runs for their size.
@@ -408,21 +503,27 @@ class MetaFake(FakeApp):
     def _report(self, run_id: str) -> ReportRun:
         report = self._reports.get(run_id)
         if report is None:
-            raise MetaError(100, f"Unsupported get request. Object with ID '{run_id}' does not "
-                            "exist, cannot be loaded due to missing permissions, or does not "
-                            "support this operation.", subcode=33)
+            raise MetaError(
+                100,
+                f"Unsupported get request. Object with ID '{run_id}' does not "
+                "exist, cannot be loaded due to missing permissions, or does not "
+                "support this operation.",
+                subcode=33,
+            )
         return report
 
-    def _report_rows(self, request: FakeRequest, run_id: str,
-                     short: dict[str, Any] | None) -> dict[str, Any]:
+    def _report_rows(
+        self, request: FakeRequest, run_id: str, short: dict[str, Any] | None
+    ) -> dict[str, Any]:
         report = self._report(run_id)
         if report.failed or report.polls < self.polls_to_complete:
             raise MetaError(100, "(#100) The report is not ready yet; poll its async_status")
         return self._page(request, report.table.keys, short, report.table.row)
 
     # ---- paging -------------------------------------------------------------------------
-    def _page(self, request: FakeRequest, items: list[Any], short: dict[str, Any] | None,
-              render: Any) -> dict[str, Any]:
+    def _page(
+        self, request: FakeRequest, items: list[Any], short: dict[str, Any] | None, render: Any
+    ) -> dict[str, Any]:
         params = request.params
         try:
             offset = int(decode_cursor(params.get("after"), 0))
@@ -435,8 +536,7 @@ class MetaFake(FakeApp):
         if not chunk:
             return body
         end = offset + len(chunk)
-        body["paging"] = {"cursors": {"before": encode_cursor(offset),
-                                      "after": encode_cursor(end)}}
+        body["paging"] = {"cursors": {"before": encode_cursor(offset), "after": encode_cursor(end)}}
         rest = {k: v for k, v in request.query.items() if k not in ("after", "before")}
         link = f"{self.base_url}{request.path}?"
         if end < len(items):

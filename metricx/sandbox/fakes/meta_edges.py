@@ -11,14 +11,48 @@ from metricx.sandbox.fakes.meta_graph import MetaError
 from metricx.sandbox.merchant import Merchant
 
 ENTITY_FIELDS = {
-    "campaigns": {"id", "name", "status", "effective_status", "configured_status", "objective",
-                  "daily_budget", "lifetime_budget", "updated_time", "created_time",
-                  "start_time", "account_id", "buying_type"},
-    "adsets": {"id", "name", "status", "effective_status", "configured_status", "campaign_id",
-               "daily_budget", "lifetime_budget", "updated_time", "created_time", "account_id",
-               "optimization_goal", "billing_event"},
-    "ads": {"id", "name", "status", "effective_status", "configured_status", "campaign_id",
-            "adset_id", "updated_time", "created_time", "account_id"},
+    "campaigns": {
+        "id",
+        "name",
+        "status",
+        "effective_status",
+        "configured_status",
+        "objective",
+        "daily_budget",
+        "lifetime_budget",
+        "updated_time",
+        "created_time",
+        "start_time",
+        "account_id",
+        "buying_type",
+    },
+    "adsets": {
+        "id",
+        "name",
+        "status",
+        "effective_status",
+        "configured_status",
+        "campaign_id",
+        "daily_budget",
+        "lifetime_budget",
+        "updated_time",
+        "created_time",
+        "account_id",
+        "optimization_goal",
+        "billing_event",
+    },
+    "ads": {
+        "id",
+        "name",
+        "status",
+        "effective_status",
+        "configured_status",
+        "campaign_id",
+        "adset_id",
+        "updated_time",
+        "created_time",
+        "account_id",
+    },
 }
 NODE_TYPES = {"campaigns": "Campaign", "adsets": "AdSet", "ads": "Ad"}
 
@@ -28,20 +62,28 @@ def entity_node(merchant: Merchant, node: Node, now: datetime) -> dict[str, Any]
     m = merchant
     status = node.status_at(now)
     out: dict[str, Any] = {
-        "id": node.external_id, "name": node.name, "status": status,
-        "configured_status": status, "effective_status": status, "account_id": node.account_id,
+        "id": node.external_id,
+        "name": node.name,
+        "status": status,
+        "configured_status": status,
+        "effective_status": status,
+        "account_id": node.account_id,
         "created_time": graph_time(node.created_at),
         "updated_time": graph_time(node.updated_at(now)),
     }
     if isinstance(node, Campaign):
-        out.update(objective=node.objective, buying_type="AUCTION",
-                   start_time=graph_time(node.created_at))
+        out.update(
+            objective=node.objective, buying_type="AUCTION", start_time=graph_time(node.created_at)
+        )
         if node.budget is not None:
             out["daily_budget"] = str(int(node.budget * 100))
     elif isinstance(node, AdSet):
         camp = m.campaign(node.campaign_id)
-        out.update(campaign_id=node.campaign_id, optimization_goal="OFFSITE_CONVERSIONS",
-                   billing_event="IMPRESSIONS")
+        out.update(
+            campaign_id=node.campaign_id,
+            optimization_goal="OFFSITE_CONVERSIONS",
+            billing_event="IMPRESSIONS",
+        )
         if camp.status_at(now) == "PAUSED":
             out["effective_status"] = "CAMPAIGN_PAUSED"
         if node.budget is not None:
@@ -60,14 +102,16 @@ def graph_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-def requested_fields(params: dict[str, str], default: set[str], known: set[str],
-                     node: str) -> set[str]:
+def requested_fields(
+    params: dict[str, str], default: set[str], known: set[str], node: str
+) -> set[str]:
     """The `fields` parameter, checked like the Graph API does (unknown field -> error 100)."""
     wanted = {f for f in params.get("fields", "").split(",") if f} or default
     for name in sorted(wanted):
         if name not in known:
-            raise MetaError(100, f"(#100) Tried accessing nonexisting field ({name}) on node "
-                            f"type ({node})")
+            raise MetaError(
+                100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
+            )
     return wanted
 
 
@@ -90,7 +134,9 @@ def id_filter(params: dict[str, str]) -> frozenset[str] | None:
     ids: set[str] | None = None
     for f in filters(params):
         if f.get("field") in ("campaign.id", "adset.id", "ad.id") and f.get("operator") in (
-                "IN", "EQUAL"):
+            "IN",
+            "EQUAL",
+        ):
             value = f.get("value")
             values = {str(v) for v in (value if isinstance(value, list) else [value])}
             ids = values if ids is None else ids & values
@@ -101,7 +147,8 @@ def matches(node: dict[str, Any], conditions: list[dict[str, Any]]) -> bool:
     """Graph API filtering on entity edges: effective_status IN, updated_time GREATER_THAN."""
     for f in conditions:
         name = str(f.get("field", "")).split(".")[-1]
-        op, value = f.get("operator"), f.get("value")
+        op = f.get("operator")
+        value: Any = f.get("value")
         if name == "effective_status" and op == "IN" and node["effective_status"] not in value:
             return False
         if name == "id" and op == "IN" and node["id"] not in {str(v) for v in value}:

@@ -29,14 +29,48 @@ LEVELS = ("account", "campaign", "adset", "ad")
 # developers.facebook.com/docs/marketing-api/insights/breakdowns
 TYPE_1_SINCE = date(2021, 4, 27)
 ON_META_ACTIONS = frozenset({"link_click", "onsite_conversion.lead_grouped"})
-FIELDS = frozenset({
-    "account_id", "account_name", "account_currency", "campaign_id", "campaign_name",
-    "adset_id", "adset_name", "ad_id", "ad_name", "spend", "impressions", "clicks",
-    "inline_link_clicks", "actions", "action_values", "purchase_roas", "cpc", "cpm", "ctr",
-    "reach", "objective", "date_start", "date_stop",
-})
-_DERIVED = frozenset({"account_name", "account_currency", "campaign_name", "adset_name",
-                      "ad_name", "objective", "reach", "cpm", "ctr", "cpc", "purchase_roas"})
+FIELDS = frozenset(
+    {
+        "account_id",
+        "account_name",
+        "account_currency",
+        "campaign_id",
+        "campaign_name",
+        "adset_id",
+        "adset_name",
+        "ad_id",
+        "ad_name",
+        "spend",
+        "impressions",
+        "clicks",
+        "inline_link_clicks",
+        "actions",
+        "action_values",
+        "purchase_roas",
+        "cpc",
+        "cpm",
+        "ctr",
+        "reach",
+        "objective",
+        "date_start",
+        "date_stop",
+    }
+)
+_DERIVED = frozenset(
+    {
+        "account_name",
+        "account_currency",
+        "campaign_name",
+        "adset_name",
+        "ad_name",
+        "objective",
+        "reach",
+        "cpm",
+        "ctr",
+        "cpc",
+        "purchase_roas",
+    }
+)
 Key = tuple[date | None, str, int | None]  # (day or None for all_days, entity id, hour)
 
 
@@ -55,8 +89,12 @@ class InsightsQuery:
 
 
 def _entity_of(ad: Ad, level: str) -> str:
-    return {"account": ad.account_id, "campaign": ad.campaign_id, "adset": ad.adset_id,
-            "ad": ad.external_id}[level]
+    return {
+        "account": ad.account_id,
+        "campaign": ad.campaign_id,
+        "adset": ad.adset_id,
+        "ad": ad.external_id,
+    }[level]
 
 
 def _in_filter(ad: Ad, ids: frozenset[str] | None) -> bool:
@@ -103,8 +141,10 @@ class InsightsTable:
         series = self.merchant.series
         hours = [ZERO_CELLS] * 24
         for ad in ads:
-            hours = [add_cells(a, b) for a, b in
-                     zip(hours, series.hour_cells(ad, day, self.as_of), strict=True)]
+            hours = [
+                add_cells(a, b)
+                for a, b in zip(hours, series.hour_cells(ad, day, self.as_of), strict=True)
+            ]
         return hours
 
     def _keys(self) -> list[Key]:
@@ -115,29 +155,36 @@ class InsightsTable:
                 if self.query.hourly:
                     merged = [ZERO_CELLS] * 24
                     for day in days:
-                        merged = [add_cells(a, b) for a, b in
-                                  zip(merged, self._hours(ads, day), strict=True)]
+                        merged = [
+                            add_cells(a, b)
+                            for a, b in zip(merged, self._hours(ads, day), strict=True)
+                        ]
                     keys.extend((None, entity, h) for h, c in enumerate(merged) if any(c))
                 elif any(any(self._cells(ads, day)) for day in days):
                     keys.append((None, entity, None))
                 continue
             for day in days:
                 if self.query.hourly:
-                    keys.extend((day, entity, h)
-                                for h, c in enumerate(self._hours(ads, day)) if any(c))
+                    keys.extend(
+                        (day, entity, h) for h, c in enumerate(self._hours(ads, day)) if any(c)
+                    )
                 elif any(self._cells(ads, day)):
                     keys.append((day, entity, None))
         keys.sort(key=lambda k: (k[0] or date.min, k[1], -1 if k[2] is None else k[2]))
         return keys
 
-    def _derived(self, ad: Ad, spend: int, impressions: int, clicks: int,
-                 values: dict[str, int]) -> dict[str, object]:
+    def _derived(
+        self, ad: Ad, spend: int, impressions: int, clicks: int, values: dict[str, int]
+    ) -> dict[str, object]:
         m, level = self.merchant, self.query.level
         out: dict[str, object] = {
             "account_name": m.account(ad.account_id).name,
             "account_currency": m.account(ad.account_id).currency,
-            "reach": str(impressions * 10 // 13), "cpm": ratio(spend * 10, impressions),
-            "ctr": ratio(clicks * 100, impressions), "cpc": ratio(spend, clicks * 100)}
+            "reach": str(impressions * 10 // 13),
+            "cpm": ratio(spend * 10, impressions),
+            "ctr": ratio(clicks * 100, impressions),
+            "cpc": ratio(spend, clicks * 100),
+        }
         if level != "account":
             camp = m.campaign(ad.campaign_id)
             out.update(campaign_name=camp.name, objective=camp.objective)
@@ -160,8 +207,11 @@ class InsightsTable:
         values: dict[str, int] = {}
         for ad in ads:
             for d in days:
-                c = (self._ad_hours(ad, d)[hour] if hour is not None
-                     else self.merchant.series.day_cells(ad, d, self.as_of))
+                c = (
+                    self._ad_hours(ad, d)[hour]
+                    if hour is not None
+                    else self.merchant.series.day_cells(ad, d, self.as_of)
+                )
                 cells = add_cells(cells, c)
                 _add_actions(self.merchant, ad, c, counts, values)
         if hour is not None and (day or self.query.until) >= TYPE_1_SINCE:
@@ -169,15 +219,26 @@ class InsightsTable:
             values = {}  # every action value here is a purchase: off-Meta
         return self._shape(ads[0], cells, counts, values, day, hour)
 
-    def _shape(self, ad: Ad, cells: Cells, counts: dict[str, int], values: dict[str, int],
-               day: date | None, hour: int | None) -> dict[str, object]:
+    def _shape(
+        self,
+        ad: Ad,
+        cells: Cells,
+        counts: dict[str, int],
+        values: dict[str, int],
+        day: date | None,
+        hour: int | None,
+    ) -> dict[str, object]:
         """The requested fields of one row; derived ones are only computed when asked."""
         q, wanted = self.query, self._wanted
         spend, impressions, link_clicks = cells[0], cells[1], cells[2]
         all_clicks = link_clicks + link_clicks // 4 + impressions // 900
         full: dict[str, object] = {
-            "account_id": ad.account_id, "spend": money(spend), "impressions": str(impressions),
-            "clicks": str(all_clicks), "inline_link_clicks": str(link_clicks)}
+            "account_id": ad.account_id,
+            "spend": money(spend),
+            "impressions": str(impressions),
+            "clicks": str(all_clicks),
+            "inline_link_clicks": str(link_clicks),
+        }
         if q.level != "account":
             full["campaign_id"] = ad.campaign_id
         if q.level in ("adset", "ad"):
@@ -187,8 +248,9 @@ class InsightsTable:
         if counts and "actions" in wanted:
             full["actions"] = [{"action_type": t, "value": str(v)} for t, v in counts.items()]
         if values and "action_values" in wanted:
-            full["action_values"] = [{"action_type": t, "value": money(v)}
-                                     for t, v in values.items()]
+            full["action_values"] = [
+                {"action_type": t, "value": money(v)} for t, v in values.items()
+            ]
         if wanted & _DERIVED:
             full.update(self._derived(ad, spend, impressions, all_clicks, values))
         row = {f: full[f] for f in q.fields if f in full}
@@ -208,18 +270,22 @@ def _types(merchant: Merchant, ad: Ad) -> tuple[tuple[str, ...], tuple[str, ...]
     return purchases, leads
 
 
-def _add_actions(merchant: Merchant, ad: Ad, cells: Cells, counts: dict[str, int],
-                 values: dict[str, int]) -> None:
+def _add_actions(
+    merchant: Merchant, ad: Ad, cells: Cells, counts: dict[str, int], values: dict[str, int]
+) -> None:
     """Add one ad-cell's actions; lower-priority duplicates report 3/4 of the true number."""
     purchases, lead_types = _types(merchant, ad)
     conversions, value, leads, link = cells[3] // 100, cells[4], cells[5], cells[2]
-    entries = [("link_click", link), ("landing_page_view", link * 4 // 5),
-               ("add_to_cart", link // 7 + conversions)]
+    entries = [
+        ("link_click", link),
+        ("landing_page_view", link * 4 // 5),
+        ("add_to_cart", link // 7 + conversions),
+    ]
     # listed lowest priority first, as Meta often does: the order must not matter
-    entries += [(t, conversions if t == purchases[0] else conversions * 3 // 4)
-                for t in reversed(purchases)]
-    entries += [(t, leads if t == lead_types[0] else leads * 3 // 4)
-                for t in reversed(lead_types)]
+    entries += [
+        (t, conversions if t == purchases[0] else conversions * 3 // 4) for t in reversed(purchases)
+    ]
+    entries += [(t, leads if t == lead_types[0] else leads * 3 // 4) for t in reversed(lead_types)]
     for action, n in entries:
         if n:
             counts[action] = counts.get(action, 0) + n

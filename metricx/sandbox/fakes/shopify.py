@@ -98,16 +98,25 @@ OAUTH_PATH = re.compile(r"^/([^/]+)/admin/oauth/access_token$")
 AUTHORIZE_PATH = re.compile(r"^/([^/]+)/admin/oauth/authorize$")
 BULK_FILE_PATH = re.compile(r"^/bulk/([A-Za-z0-9_-]+)\.jsonl$")
 SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
-SORT_KEYS = {"orders": ("UPDATED_AT", "CREATED_AT", "PROCESSED_AT", "ID"),
-             "products": ("UPDATED_AT", "CREATED_AT", "ID", "TITLE"),
-             "customers": ("UPDATED_AT", "CREATED_AT", "ID")}
+SORT_KEYS = {
+    "orders": ("UPDATED_AT", "CREATED_AT", "PROCESSED_AT", "ID"),
+    "products": ("UPDATED_AT", "CREATED_AT", "ID", "TITLE"),
+    "customers": ("UPDATED_AT", "CREATED_AT", "ID"),
+}
 COUNTS = {"ordersCount": "orders", "productsCount": "products", "customersCount": "customers"}
 # The scope each root field needs (shopify.dev "Access scopes").
-SCOPE_OF = {"orders": "read_orders", "order": "read_orders", "ordersCount": "read_orders",
-            "refund": "read_orders",
-            "products": "read_products", "product": "read_products",
-            "productsCount": "read_products", "customers": "read_customers",
-            "customer": "read_customers", "customersCount": "read_customers"}
+SCOPE_OF = {
+    "orders": "read_orders",
+    "order": "read_orders",
+    "ordersCount": "read_orders",
+    "refund": "read_orders",
+    "products": "read_products",
+    "product": "read_products",
+    "productsCount": "read_products",
+    "customers": "read_customers",
+    "customer": "read_customers",
+    "customersCount": "read_customers",
+}
 SCOPES = "read_orders,read_all_orders,read_products,read_customers"
 MAX_QUERY_COST = 1000
 # shopify.dev "API versioning": a stable version a quarter, each supported at least 12 months;
@@ -145,7 +154,12 @@ def _search(query: str | None) -> tuple[tuple[str, str, int], ...]:
 
 def _passes(values: dict[str, int], terms: tuple[tuple[str, str, int], ...]) -> bool:
     ops: dict[str, Callable[[int, int], bool]] = {
-        ">": int.__gt__, ">=": int.__ge__, "<": int.__lt__, "<=": int.__le__, "=": int.__eq__}
+        ">": int.__gt__,
+        ">=": int.__ge__,
+        "<": int.__lt__,
+        "<=": int.__le__,
+        "=": int.__eq__,
+    }
     return all(ops[op](values[name], ts) for name, op, ts in terms)
 
 
@@ -160,8 +174,13 @@ class ShopifyFake(FakeApp):
     provider = "shopify"
     max_query_cost: int | None = MAX_QUERY_COST  # None lifts Shopify's single-query limit
 
-    def __init__(self, merchant: Merchant, clock: SandboxClock, faults: FaultPlan,
-                 credentials: SandboxCredentials) -> None:
+    def __init__(
+        self,
+        merchant: Merchant,
+        clock: SandboxClock,
+        faults: FaultPlan,
+        credentials: SandboxCredentials,
+    ) -> None:
         super().__init__(merchant, clock, faults)
         self.credentials = credentials
         self.shop = merchant.shop
@@ -182,7 +201,8 @@ class ShopifyFake(FakeApp):
         self._bulk_serial = count(1)
         self._lock = Lock()
         self._indexes: OrderedDict[tuple[Any, ...], tuple[list[tuple[int, ...]], list[Any]]] = (
-            OrderedDict())
+            OrderedDict()
+        )
 
     # ---- faults -------------------------------------------------------------------------
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
@@ -190,8 +210,9 @@ class ShopifyFake(FakeApp):
             return False
         if kind == "short_page":
             body = request.json() or {}
-            return any(root in str(body.get("query", ""))
-                       for root in ("orders", "products", "customers"))
+            return any(
+                root in str(body.get("query", "")) for root in ("orders", "products", "customers")
+            )
         return True
 
     def render_fault(self, fault: Fault, request: FakeRequest) -> FakeResponse | None:
@@ -201,27 +222,44 @@ class ShopifyFake(FakeApp):
         if fault.kind == "server_error" and p.get("code") == "INTERNAL_SERVER_ERROR":
             # At HTTP 200, in errors[].extensions.code (shopify.dev "API response status and
             # error codes": "INTERNAL_SERVER_ERROR ... retry").
-            return self._graphql_errors([GraphQLError(
-                "Internal error. Looks like something went wrong on our end.\nRequest ID: "
-                "sandbox-request (include this in support requests).",
-                "INTERNAL_SERVER_ERROR", requestId="sandbox-request")], 0)
+            return self._graphql_errors(
+                [
+                    GraphQLError(
+                        "Internal error. Looks like something went wrong on our end.\nRequest ID: "
+                        "sandbox-request (include this in support requests).",
+                        "INTERNAL_SERVER_ERROR",
+                        requestId="sandbox-request",
+                    )
+                ],
+                0,
+            )
         if fault.kind == "server_error":
             return json_response(int(p.get("status", 500)), {"errors": "Internal Server Error"})
         if fault.kind == "throttle":
             requested = p.get("requested", 752)
-            throttle = {"maximumAvailable": float(p.get("maximum", 1000.0)),
-                        "currentlyAvailable": p.get("available", 666),
-                        "restoreRate": float(p.get("restore", 50.0))}
-            return json_response(int(p.get("http", 200)), self._throttled_body(requested,
-                                                                               throttle))
+            throttle = {
+                "maximumAvailable": float(p.get("maximum", 1000.0)),
+                "currentlyAvailable": p.get("available", 666),
+                "restoreRate": float(p.get("restore", 50.0)),
+            }
+            return json_response(int(p.get("http", 200)), self._throttled_body(requested, throttle))
         if fault.kind == "max_cost":
-            return self._graphql_errors([self._max_cost_error(int(p.get("cost", 5202)),
-                                                              int(p.get("max", 1000)))],
-                                        int(p.get("cost", 5202)))
+            return self._graphql_errors(
+                [self._max_cost_error(int(p.get("cost", 5202)), int(p.get("max", 1000)))],
+                int(p.get("cost", 5202)),
+            )
         if fault.kind == "bad_request":
-            return self._graphql_errors([GraphQLError(
-                "Field 'bogus' doesn't exist on type 'Order'", "undefinedField",
-                typeName="Order", fieldName="bogus")], 0)
+            return self._graphql_errors(
+                [
+                    GraphQLError(
+                        "Field 'bogus' doesn't exist on type 'Order'",
+                        "undefinedField",
+                        typeName="Order",
+                        fieldName="bogus",
+                    )
+                ],
+                0,
+            )
         return None
 
     # ---- routing ------------------------------------------------------------------------
@@ -248,8 +286,9 @@ class ShopifyFake(FakeApp):
         headers = {"x-shopify-api-version": served_version(match.group(2))}
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            return json_response(400, {"errors": {"query": "Required parameter missing or "
-                                                           "invalid"}}, headers)
+            return json_response(
+                400, {"errors": {"query": "Required parameter missing or invalid"}}, headers
+            )
         short = fault.params if fault is not None and fault.kind == "short_page" else None
         response = self._answer(body, short)
         response.headers.update(headers)
@@ -269,16 +308,15 @@ class ShopifyFake(FakeApp):
             kind, fields = parse_operation(body["query"], body.get("variables") or {})
             requested = cost(fields, mutation=kind == "mutation")
             if self.max_query_cost is not None and requested > self.max_query_cost:
-                return self._graphql_errors([self._max_cost_error(requested,
-                                                                  self.max_query_cost)],
-                                            requested)
+                return self._graphql_errors(
+                    [self._max_cost_error(requested, self.max_query_cost)], requested
+                )
             if not self.bucket.admit(requested):
                 return self._throttled(requested)
             denied = self._denied(fields)
             if denied:
                 self.bucket.refund(requested)
-                return self._graphql_errors(denied, requested,
-                                            data={f.key: None for f in fields})
+                return self._graphql_errors(denied, requested, data={f.key: None for f in fields})
             data = self._mutate(fields) if kind == "mutation" else self._execute(fields, short)
         except GraphQLError as error:
             return self._graphql_errors([error], 0)
@@ -296,10 +334,24 @@ class ShopifyFake(FakeApp):
 
     @staticmethod
     def _throttled_body(requested: int, status: dict[str, Any]) -> dict[str, Any]:
-        return {"errors": [{"message": "Throttled", "extensions": {
-            "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-            "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
-                                    "throttleStatus": status}}}
+        return {
+            "errors": [
+                {
+                    "message": "Throttled",
+                    "extensions": {
+                        "code": "THROTTLED",
+                        "documentation": "https://shopify.dev/api/usage/rate-limits",
+                    },
+                }
+            ],
+            "extensions": {
+                "cost": {
+                    "requestedQueryCost": requested,
+                    "actualQueryCost": None,
+                    "throttleStatus": status,
+                }
+            },
+        }
 
     def _denied(self, fields: list[Field]) -> list[GraphQLError]:
         """ACCESS_DENIED for each root field whose scope the app was not granted."""
@@ -307,19 +359,30 @@ class ShopifyFake(FakeApp):
         for fld in fields:
             scope = SCOPE_OF.get(fld.name)
             if scope in self.denied_scopes:
-                errors.append(GraphQLError(
-                    f"Access denied for {fld.name} field. Required access: `{scope}` access "
-                    "scope.", "ACCESS_DENIED", path=[fld.key],
-                    documentation="https://shopify.dev/api/usage/access-scopes",
-                    requiredAccess=f"`{scope}` access scope."))
+                errors.append(
+                    GraphQLError(
+                        f"Access denied for {fld.name} field. Required access: `{scope}` access "
+                        "scope.",
+                        "ACCESS_DENIED",
+                        path=[fld.key],
+                        documentation="https://shopify.dev/api/usage/access-scopes",
+                        requiredAccess=f"`{scope}` access scope.",
+                    )
+                )
         return errors
 
     def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
-        return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
-                         "throttleStatus": self.bucket.status()}}
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": self.bucket.status(),
+            }
+        }
 
-    def _graphql_errors(self, errors: list[GraphQLError], requested: int,
-                        data: dict[str, Any] | None = None) -> FakeResponse:
+    def _graphql_errors(
+        self, errors: list[GraphQLError], requested: int, data: dict[str, Any] | None = None
+    ) -> FakeResponse:
         payload: dict[str, Any] = {"errors": [e.as_dict() for e in errors]}
         if data is not None:
             payload["data"] = data
@@ -328,9 +391,13 @@ class ShopifyFake(FakeApp):
 
     @staticmethod
     def _max_cost_error(requested: int, maximum: int) -> GraphQLError:
-        return GraphQLError(f"Query cost is {requested}, which exceeds the single query max "
-                            f"cost limit ({maximum}).", "MAX_COST_EXCEEDED", cost=requested,
-                            maxCost=maximum)
+        return GraphQLError(
+            f"Query cost is {requested}, which exceeds the single query max "
+            f"cost limit ({maximum}).",
+            "MAX_COST_EXCEEDED",
+            cost=requested,
+            maxCost=maximum,
+        )
 
     # ---- execution ----------------------------------------------------------------------
     def _execute(self, fields: list[Field], short: dict[str, Any] | None) -> dict[str, Any]:
@@ -348,8 +415,12 @@ class ShopifyFake(FakeApp):
             elif fld.name in ("bulkOperation", "currentBulkOperation"):
                 value = self._bulk_status(fld.args.get("id"))
             else:
-                raise GraphQLError(f"Field '{fld.name}' doesn't exist on type 'QueryRoot'",
-                                   "undefinedField", typeName="QueryRoot", fieldName=fld.name)
+                raise GraphQLError(
+                    f"Field '{fld.name}' doesn't exist on type 'QueryRoot'",
+                    "undefinedField",
+                    typeName="QueryRoot",
+                    fieldName=fld.name,
+                )
             if fld.selections is not None:
                 value = project(value, fld, "QueryRoot")
             data[fld.key] = value
@@ -376,15 +447,27 @@ class ShopifyFake(FakeApp):
         keys, _ = self._index(kind, as_of, _search(args.get("query")), "ID", False)
         limit = args.get("limit", 10_000)
         capped = limit is not None and len(keys) > int(limit)
-        return {"__typename": "Count", "count": int(limit) if capped else len(keys),
-                "precision": "AT_LEAST" if capped else "EXACT"}
+        return {
+            "__typename": "Count",
+            "count": int(limit) if capped else len(keys),
+            "precision": "AT_LEAST" if capped else "EXACT",
+        }
 
-    def _connection(self, fld: Field, as_of: datetime, short: dict[str, Any] | None,
-                    ) -> dict[str, Any]:
+    def _connection(
+        self,
+        fld: Field,
+        as_of: datetime,
+        short: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         args = fld.args
         first = page_size(first_arg(args), short)
-        keys, items = self._index(fld.name, as_of, _search(args.get("query")),
-                                  self._sort_key(fld), bool(args.get("reverse")))
+        keys, items = self._index(
+            fld.name,
+            as_of,
+            _search(args.get("query")),
+            self._sort_key(fld),
+            bool(args.get("reverse")),
+        )
         try:
             after = decode_cursor(args.get("after"))
         except ValueError as exc:
@@ -393,15 +476,18 @@ class ShopifyFake(FakeApp):
         chunk = list(range(start, min(start + first, len(keys))))
         render = self._renderer(fld.name, as_of)
         entries = [(list(keys[i]), render(items[i])) for i in chunk]
-        return connection_page(entries, has_next=start + len(chunk) < len(keys),
-                               has_previous=start > 0)
+        return connection_page(
+            entries, has_next=start + len(chunk) < len(keys), has_previous=start > 0
+        )
 
     @staticmethod
     def _sort_key(fld: Field) -> str:
         sort_key = str(fld.args.get("sortKey", "ID"))
         if sort_key not in SORT_KEYS[fld.name]:
-            raise GraphQLError(f"Argument 'sortKey' on Field '{fld.name}' has an invalid value "
-                               f"({sort_key}).", "argumentLiteralsIncompatible")
+            raise GraphQLError(
+                f"Argument 'sortKey' on Field '{fld.name}' has an invalid value ({sort_key}).",
+                "argumentLiteralsIncompatible",
+            )
         return sort_key
 
     def _renderer(self, kind: str, as_of: datetime) -> Callable[[Any], dict[str, Any]]:
@@ -412,8 +498,14 @@ class ShopifyFake(FakeApp):
             return lambda p: product_node(p, currency, as_of, self.unit_costs)
         return lambda c: customer_node(c, as_of, currency)
 
-    def _index(self, kind: str, as_of: datetime, terms: tuple[tuple[str, str, int], ...],
-               sort_key: str, reverse: bool) -> tuple[list[tuple[int, ...]], list[Any]]:
+    def _index(
+        self,
+        kind: str,
+        as_of: datetime,
+        terms: tuple[tuple[str, str, int], ...],
+        sort_key: str,
+        reverse: bool,
+    ) -> tuple[list[tuple[int, ...]], list[Any]]:
         """Items matching the search, sorted by (sort key, id); cached per moment."""
         cache_key = (kind, as_of, terms, sort_key, reverse)
         with self._lock:
@@ -426,8 +518,13 @@ class ShopifyFake(FakeApp):
             if not _passes(values, terms):
                 continue
             ident = _gid_number(item.external_id)
-            primary = {"UPDATED_AT": updated, "CREATED_AT": created, "PROCESSED_AT": created,
-                       "ID": ident, "TITLE": title}[sort_key]
+            primary = {
+                "UPDATED_AT": updated,
+                "CREATED_AT": created,
+                "PROCESSED_AT": created,
+                "ID": ident,
+                "TITLE": title,
+            }[sort_key]
             key = (primary, ident)
             rows.append((tuple(-k for k in key) if reverse else key, item))
         rows.sort(key=lambda r: r[0])
@@ -441,25 +538,41 @@ class ShopifyFake(FakeApp):
     def _items(self, kind: str, as_of: datetime) -> list[tuple[Any, int, int, int]]:
         """(item, created ts, updated ts, title rank) of what exists at as_of."""
         if kind == "orders":
-            return [(o, _ts(o.created_at), _ts(o.updated_at(as_of)), 0)
-                    for o in self.shop.orders_until(as_of)]
+            return [
+                (o, _ts(o.created_at), _ts(o.updated_at(as_of)), 0)
+                for o in self.shop.orders_until(as_of)
+            ]
         if kind == "customers":
-            return [(c, _ts(c.created_at), _ts(c.updated_at(as_of)), 0)
-                    for c in self.shop.customers_until(as_of)]
-        titles = {p.external_id: i for i, p in enumerate(sorted(self.shop.products,
-                                                                key=lambda p: p.title))}
-        return [(p, _ts(p.created_at),
-                 _ts(p.updated_at if p.updated_at <= as_of else p.created_at),
-                 titles[p.external_id])
-                for p in self.shop.products if p.created_at <= as_of]
+            return [
+                (c, _ts(c.created_at), _ts(c.updated_at(as_of)), 0)
+                for c in self.shop.customers_until(as_of)
+            ]
+        titles = {
+            p.external_id: i
+            for i, p in enumerate(sorted(self.shop.products, key=lambda p: p.title))
+        }
+        return [
+            (
+                p,
+                _ts(p.created_at),
+                _ts(p.updated_at if p.updated_at <= as_of else p.created_at),
+                titles[p.external_id],
+            )
+            for p in self.shop.products
+            if p.created_at <= as_of
+        ]
 
     # ---- bulk operations ----------------------------------------------------------------
     def _mutate(self, fields: list[Field]) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for fld in fields:
             if fld.name != "bulkOperationRunQuery":
-                raise GraphQLError(f"Field '{fld.name}' doesn't exist on type 'Mutation'",
-                                   "undefinedField", typeName="Mutation", fieldName=fld.name)
+                raise GraphQLError(
+                    f"Field '{fld.name}' doesn't exist on type 'Mutation'",
+                    "undefinedField",
+                    typeName="Mutation",
+                    fieldName=fld.name,
+                )
             value = self._bulk_run(str(fld.args.get("query") or ""))
             data[fld.key] = project(value, fld, "Mutation") if fld.selections else value
         return data
@@ -470,20 +583,36 @@ class ShopifyFake(FakeApp):
             fields = parse(text)
             lines = self._bulk_lines(fields)
         except GraphQLError as error:
-            return {"bulkOperation": None, "userErrors": [
-                {"__typename": "UserError", "field": ["query"], "message": error.message}]}
+            return {
+                "bulkOperation": None,
+                "userErrors": [
+                    {"__typename": "UserError", "field": ["query"], "message": error.message}
+                ],
+            }
         number = next(self._bulk_serial)
         gid = f"gid://shopify/BulkOperation/{7000000 + number}"
-        body = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n"
-                        for line in lines)
-        operation = {"__typename": "BulkOperation", "id": gid, "status": "CREATED",
-                     "type": "QUERY", "query": text, "errorCode": None,
-                     "createdAt": iso(self.clock.now()), "completedAt": None,
-                     "objectCount": "0", "rootObjectCount": "0", "fileSize": None,
-                     "url": None, "partialDataUrl": None,
-                     "_lines": lines, "_body": body, "_polls": 0,
-                     "_denied": [SCOPE_OF.get(f.name) for f in fields
-                                 if SCOPE_OF.get(f.name) in self.denied_scopes]}
+        body = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
+        operation = {
+            "__typename": "BulkOperation",
+            "id": gid,
+            "status": "CREATED",
+            "type": "QUERY",
+            "query": text,
+            "errorCode": None,
+            "createdAt": iso(self.clock.now()),
+            "completedAt": None,
+            "objectCount": "0",
+            "rootObjectCount": "0",
+            "fileSize": None,
+            "url": None,
+            "partialDataUrl": None,
+            "_lines": lines,
+            "_body": body,
+            "_polls": 0,
+            "_denied": [
+                SCOPE_OF.get(f.name) for f in fields if SCOPE_OF.get(f.name) in self.denied_scopes
+            ],
+        }
         with self._lock:
             self._bulk[gid] = operation
             self._bulk["current"] = operation
@@ -493,26 +622,37 @@ class ShopifyFake(FakeApp):
         """The JSONL objects of a bulk query: one root connection, at most five connections
         nested at most two levels below it (shopify.dev bulk operations, "Limitations")."""
         if len(fields) != 1 or fields[0].name not in SORT_KEYS:
-            raise GraphQLError("Bulk queries must contain exactly one top-level connection "
-                               "(orders, products or customers in the sandbox)",
-                               "bulkQueryInvalid")
+            raise GraphQLError(
+                "Bulk queries must contain exactly one top-level connection "
+                "(orders, products or customers in the sandbox)",
+                "bulkQueryInvalid",
+            )
         root = fields[0]
         connections, depth = connection_depth(fields)
         if connections > 5 or depth > 3:
-            raise GraphQLError("Bulk queries allow at most five connections, nested at most "
-                               "two levels deep", "bulkQueryInvalid")
+            raise GraphQLError(
+                "Bulk queries allow at most five connections, nested at most two levels deep",
+                "bulkQueryInvalid",
+            )
         if connection_in_list(fields):  # the userError Shopify answers (Order.refunds is a
             # list: its refundLineItems & co. can be read by pages only)
-            raise GraphQLError("Queries that contain a connection field within a list field "
-                               "are not currently supported.", "bulkQueryInvalid")
+            raise GraphQLError(
+                "Queries that contain a connection field within a list field "
+                "are not currently supported.",
+                "bulkQueryInvalid",
+            )
         as_of = self.clock.now().replace(microsecond=0)
-        _, items = self._index(root.name, as_of, _search(root.args.get("query")),
-                               self._sort_key(root), bool(root.args.get("reverse")))
+        _, items = self._index(
+            root.name,
+            as_of,
+            _search(root.args.get("query")),
+            self._sort_key(root),
+            bool(root.args.get("reverse")),
+        )
         edges = root.child("edges")
         selection = root.child("nodes") or (edges.child("node") if edges else None)
         if selection is None:
-            raise GraphQLError("Bulk queries need `edges { node }` or `nodes`",
-                               "bulkQueryInvalid")
+            raise GraphQLError("Bulk queries need `edges { node }` or `nodes`", "bulkQueryInvalid")
         render = self._renderer(root.name, as_of)
         return [line for item in items for line in bulk_lines(render(item), selection)]
 
@@ -536,9 +676,12 @@ class ShopifyFake(FakeApp):
             operation.update(status="FAILED", errorCode=failure)
             return
         lines = operation["_lines"]
-        operation.update(status="COMPLETED", objectCount=str(len(lines)),
-                         rootObjectCount=str(sum("__parentId" not in x for x in lines)),
-                         fileSize=str(len(operation["_body"])))
+        operation.update(
+            status="COMPLETED",
+            objectCount=str(len(lines)),
+            rootObjectCount=str(sum("__parentId" not in x for x in lines)),
+            fileSize=str(len(operation["_body"])),
+        )
         if lines:  # no objects, no file: `url` stays null
             name = secrets.token_urlsafe(12)
             self._files[name] = operation["_body"]
@@ -565,34 +708,51 @@ class ShopifyFake(FakeApp):
         params = params if isinstance(params, dict) else request.params
         if shop != self.shop.profile.domain:
             return json_response(404, {"errors": "Not Found"})
-        if params.get("client_id") != c.shopify_client_id or \
-                params.get("client_secret") != c.shopify_client_secret:
-            return json_response(400, {"error": "invalid_client",
-                                       "error_description": "Client credentials are invalid"})
+        if (
+            params.get("client_id") != c.shopify_client_id
+            or params.get("client_secret") != c.shopify_client_secret
+        ):
+            return json_response(
+                400,
+                {"error": "invalid_client", "error_description": "Client credentials are invalid"},
+            )
         if params.get("grant_type") == "refresh_token":
             return self._refresh(params.get("refresh_token"))
         if self.codes.redeem(params.get("code"), self.code_binding(shop)) != "ok":
-            return json_response(400, {"error": "invalid_request",
-                                       "error_description": "The authorization code was not "
-                                                            "found or was already used"})
+            return json_response(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "The authorization code was not found or was already used",
+                },
+            )
         expiring = str(params.get("expiring", "0")) == "1" or self.expiring_required
         if not expiring:
             return json_response(200, {"access_token": self.tokens.issue(), "scope": SCOPES})
         return self._expiring_grant()
 
     def _expiring_grant(self) -> FakeResponse:
-        return json_response(200, {
-            "access_token": self.tokens.issue(ACCESS_TOKEN_TTL), "scope": SCOPES,
-            "expires_in": int(ACCESS_TOKEN_TTL.total_seconds()),
-            "refresh_token": self.refresh_tokens.issue(REFRESH_TOKEN_TTL),
-            "refresh_token_expires_in": int(REFRESH_TOKEN_TTL.total_seconds())})
+        return json_response(
+            200,
+            {
+                "access_token": self.tokens.issue(ACCESS_TOKEN_TTL),
+                "scope": SCOPES,
+                "expires_in": int(ACCESS_TOKEN_TTL.total_seconds()),
+                "refresh_token": self.refresh_tokens.issue(REFRESH_TOKEN_TTL),
+                "refresh_token_expires_in": int(REFRESH_TOKEN_TTL.total_seconds()),
+            },
+        )
 
     def _refresh(self, token: str | None) -> FakeResponse:
         """A new pair for a live refresh token, which is used up: refresh tokens rotate."""
         if not self.refresh_tokens.valid(token):
-            return json_response(400, {"error": "invalid_grant",
-                                       "error_description": "The refresh token is invalid, "
-                                                            "expired or already used"})
+            return json_response(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The refresh token is invalid, expired or already used",
+                },
+            )
         self.refresh_tokens.revoke(token)
         return self._expiring_grant()
 
@@ -608,14 +768,23 @@ class ShopifyFake(FakeApp):
         if shop != self.shop.profile.domain:
             return json_response(404, {"errors": "Not Found"})
         if params.get("client_id") != self.credentials.shopify_client_id or not redirect_uri:
-            return json_response(400, {"errors": "Oauth error invalid_request: The "
-                                                 "redirect_uri and application url must have "
-                                                 "matching hosts"})
-        answer = {"code": self.codes.issue(self.code_binding(shop)),
-                  "host": base64.b64encode(f"{shop}/admin".encode()).decode(),
-                  "shop": shop, "state": params.get("state", ""),
-                  "timestamp": str(int(self.clock.now().timestamp()))}
+            return json_response(
+                400,
+                {
+                    "errors": "Oauth error invalid_request: The "
+                    "redirect_uri and application url must have "
+                    "matching hosts"
+                },
+            )
+        answer = {
+            "code": self.codes.issue(self.code_binding(shop)),
+            "host": base64.b64encode(f"{shop}/admin".encode()).decode(),
+            "shop": shop,
+            "state": params.get("state", ""),
+            "timestamp": str(int(self.clock.now().timestamp())),
+        }
         message = "&".join(f"{k}={v}" for k, v in sorted(answer.items()))
-        answer["hmac"] = hmac.new(self.credentials.shopify_client_secret.encode(),
-                                  message.encode(), hashlib.sha256).hexdigest()
+        answer["hmac"] = hmac.new(
+            self.credentials.shopify_client_secret.encode(), message.encode(), hashlib.sha256
+        ).hexdigest()
         return redirect_back(redirect_uri, answer)

@@ -94,9 +94,14 @@ class ShopifyWebhooks:
     """Builds (and sends) the deliveries of one fake shop, signed with `secret` (default: the
     sandbox app's client secret, which the receiver uses for sandbox connections)."""
 
-    def __init__(self, shop: Shop, credentials: SandboxCredentials | None = None, *,
-                 secret: str | None = None,
-                 api_version: str = DEFAULT_VERSIONS["shopify"]) -> None:
+    def __init__(
+        self,
+        shop: Shop,
+        credentials: SandboxCredentials | None = None,
+        *,
+        secret: str | None = None,
+        api_version: str = DEFAULT_VERSIONS["shopify"],
+    ) -> None:
         self.shop = shop
         credentials = credentials or SandboxCredentials()
         self.secret = secret if secret is not None else credentials.shopify_client_secret
@@ -123,10 +128,10 @@ class ShopifyWebhooks:
                     found.append((refund.created_at, "orders/updated", order, None))
         found.sort(key=lambda f: (f[0], f[2].seq, f[1]))
         deliveries = []
-        for moment, topic, order, refund in found:
-            if refund is not None:
-                payload = self.refund_payload(order, refund)
-                key = refund.external_id
+        for moment, topic, order, refund_or_none in found:
+            if refund_or_none is not None:
+                payload = self.refund_payload(order, refund_or_none)
+                key = refund_or_none.external_id
             else:
                 payload = self.order_payload(order, moment)
                 key = order.external_id
@@ -145,21 +150,34 @@ class ShopifyWebhooks:
         cancelled = order.cancelled_at_view(as_of)
         fulfilled = order.fulfilled_at_view(as_of)
         customer = self.shop.customer(order.customer_id) if order.customer_id else None
-        financial = ("refunded" if refunded and refunded >= order.total_cents else
-                     "partially_refunded" if refunded else "paid")
+        financial = (
+            "refunded"
+            if refunded and refunded >= order.total_cents
+            else "partially_refunded"
+            if refunded
+            else "paid"
+        )
         number = numeric_id(order.external_id)
         visit = order.journey.last_visit if order.journey else None
         first = order.journey.first_visit if order.journey else None
         return {
-            "id": number, "admin_graphql_api_id": order.external_id, "name": order.name,
-            "order_number": 1000 + order.seq, "number": order.seq,
+            "id": number,
+            "admin_graphql_api_id": order.external_id,
+            "name": order.name,
+            "order_number": 1000 + order.seq,
+            "number": order.seq,
             "email": customer.email if customer else None,
             "contact_email": customer.email if customer else None,
-            "created_at": local(order.created_at), "processed_at": local(order.created_at),
-            "updated_at": local(order.updated_at(as_of)), "cancelled_at": local(cancelled),
+            "created_at": local(order.created_at),
+            "processed_at": local(order.created_at),
+            "updated_at": local(order.updated_at(as_of)),
+            "cancelled_at": local(cancelled),
             "cancel_reason": "customer" if cancelled else None,
-            "closed_at": local(fulfilled), "test": order.test, "source_name": "web",
-            "currency": currency, "presentment_currency": currency,
+            "closed_at": local(fulfilled),
+            "test": order.test,
+            "source_name": "web",
+            "currency": currency,
+            "presentment_currency": currency,
             "financial_status": financial,
             "fulfillment_status": "fulfilled" if fulfilled else None,
             "subtotal_price": _money(order.gross_cents - order.discount_cents),
@@ -171,18 +189,23 @@ class ShopifyWebhooks:
             "landing_site": first.landing_page if first else None,
             "referring_site": visit.referrer_url if visit else None,
             "customer": self._customer(customer, as_of) if customer else None,
-            "line_items": [{
-                "id": numeric_id(line.external_id),
-                "admin_graphql_api_id": line.external_id,
-                "product_id": numeric_id(line.variant.product_id),
-                "variant_id": numeric_id(line.variant.external_id),
-                "sku": line.variant.sku, "quantity": line.quantity,
-                "price": _money(line.variant.price_cents),
-                "title": (self.shop.product(line.variant.product_id) or line.variant).title,
-                "variant_title": line.variant.title,
-            } for line in order.lines],
-            "shipping_lines": [{"code": "Standard", "title": "Standard",
-                                "price": _money(order.shipping_cents)}],
+            "line_items": [
+                {
+                    "id": numeric_id(line.external_id),
+                    "admin_graphql_api_id": line.external_id,
+                    "product_id": numeric_id(line.variant.product_id),
+                    "variant_id": numeric_id(line.variant.external_id),
+                    "sku": line.variant.sku,
+                    "quantity": line.quantity,
+                    "price": _money(line.variant.price_cents),
+                    "title": (self.shop.product(line.variant.product_id) or line.variant).title,
+                    "variant_title": line.variant.title,
+                }
+                for line in order.lines
+            ],
+            "shipping_lines": [
+                {"code": "Standard", "title": "Standard", "price": _money(order.shipping_cents)}
+            ],
             "refunds": [self.refund_payload(order, r) for r in order.refunds_at(as_of)],
         }
 
@@ -192,50 +215,84 @@ class ShopifyWebhooks:
         number = numeric_id(refund.external_id)
         created = refund.created_at.astimezone(tz).isoformat()
         return {
-            "id": number, "admin_graphql_api_id": refund.external_id,
-            "order_id": numeric_id(order.external_id), "created_at": created,
-            "processed_at": created, "note": None, "restock": False, "user_id": None,
-            "refund_line_items": [], "order_adjustments": [], "duties": [],
-            "transactions": [{"id": number * 10, "order_id": numeric_id(order.external_id),
-                              "kind": "refund", "status": "success", "gateway": "shopify_payments",
-                              "amount": _money(refund.amount_cents),
-                              "currency": self.shop.profile.currency}],
+            "id": number,
+            "admin_graphql_api_id": refund.external_id,
+            "order_id": numeric_id(order.external_id),
+            "created_at": created,
+            "processed_at": created,
+            "note": None,
+            "restock": False,
+            "user_id": None,
+            "refund_line_items": [],
+            "order_adjustments": [],
+            "duties": [],
+            "transactions": [
+                {
+                    "id": number * 10,
+                    "order_id": numeric_id(order.external_id),
+                    "kind": "refund",
+                    "status": "success",
+                    "gateway": "shopify_payments",
+                    "amount": _money(refund.amount_cents),
+                    "currency": self.shop.profile.currency,
+                }
+            ],
         }
 
     def _customer(self, customer: Customer, as_of: datetime) -> dict[str, Any]:
-        return {"id": numeric_id(customer.external_id),
-                "admin_graphql_api_id": customer.external_id, "email": customer.email,
-                "first_name": customer.first_name, "last_name": customer.last_name,
-                "orders_count": customer.number_of_orders(as_of), "state": "enabled",
-                "currency": self.shop.profile.currency}
+        return {
+            "id": numeric_id(customer.external_id),
+            "admin_graphql_api_id": customer.external_id,
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "orders_count": customer.number_of_orders(as_of),
+            "state": "enabled",
+            "currency": self.shop.profile.currency,
+        }
 
     # ---- lifecycle and compliance topics ----------------------------------------------------
     def app_uninstalled(self, at: datetime) -> WebhookDelivery:
         """app/uninstalled: the body is the Shop REST resource."""
         p = self.shop.profile
-        payload = {"id": SHOP_ID, "name": p.name, "email": f"owner@{p.host}",
-                   "domain": p.host, "myshopify_domain": p.domain, "currency": p.currency,
-                   "iana_timezone": p.timezone, "plan_name": "basic"}
+        payload = {
+            "id": SHOP_ID,
+            "name": p.name,
+            "email": f"owner@{p.host}",
+            "domain": p.host,
+            "myshopify_domain": p.domain,
+            "currency": p.currency,
+            "iana_timezone": p.timezone,
+            "plan_name": "basic",
+        }
         return self._delivery("app/uninstalled", payload, at, self.domain)
 
-    def customers_redact(self, customer_id: str | None, orders: Iterable[str],
-                         at: datetime) -> WebhookDelivery:
+    def customers_redact(
+        self, customer_id: str | None, orders: Iterable[str], at: datetime
+    ) -> WebhookDelivery:
         """customers/redact: delete what we hold about this customer and these orders."""
         customer = self.shop.customer(customer_id) if customer_id else None
         numbers = [numeric_id(o) for o in orders]
-        payload = {"shop_id": SHOP_ID, "shop_domain": self.domain,
-                   "customer": self._requester(customer_id, customer),
-                   "orders_to_redact": numbers}
+        payload = {
+            "shop_id": SHOP_ID,
+            "shop_domain": self.domain,
+            "customer": self._requester(customer_id, customer),
+            "orders_to_redact": numbers,
+        }
         return self._delivery("customers/redact", payload, at, f"{customer_id}|{numbers}")
 
-    def customers_data_request(self, customer_id: str, orders: Iterable[str], at: datetime,
-                               request_id: int = 9999) -> WebhookDelivery:
+    def customers_data_request(
+        self, customer_id: str, orders: Iterable[str], at: datetime, request_id: int = 9999
+    ) -> WebhookDelivery:
         """customers/data_request: the customer asked the merchant for their data."""
         customer = self.shop.customer(customer_id)
-        payload = {"shop_id": SHOP_ID, "shop_domain": self.domain,
-                   "orders_requested": [numeric_id(o) for o in orders],
-                   "customer": self._requester(customer_id, customer),
-                   "data_request": {"id": request_id}}
+        payload = {
+            "shop_id": SHOP_ID,
+            "shop_domain": self.domain,
+            "orders_requested": [numeric_id(o) for o in orders],
+            "customer": self._requester(customer_id, customer),
+            "data_request": {"id": request_id},
+        }
         return self._delivery("customers/data_request", payload, at, f"{request_id}")
 
     def shop_redact(self, at: datetime) -> WebhookDelivery:
@@ -245,12 +302,16 @@ class ShopifyWebhooks:
 
     @staticmethod
     def _requester(customer_id: str | None, customer: Customer | None) -> dict[str, Any]:
-        return {"id": numeric_id(customer_id) if customer_id else None,
-                "email": customer.email if customer else None, "phone": None}
+        return {
+            "id": numeric_id(customer_id) if customer_id else None,
+            "email": customer.email if customer else None,
+            "phone": None,
+        }
 
     # ---- signing and sending --------------------------------------------------------------
-    def _delivery(self, topic: str, payload: dict[str, Any], at: datetime,
-                  key: str) -> WebhookDelivery:
+    def _delivery(
+        self, topic: str, payload: dict[str, Any], at: datetime, key: str
+    ) -> WebhookDelivery:
         body = json.dumps(payload, separators=(",", ":")).encode()
         seed = f"{self.domain}|{topic}|{key}|{at.astimezone(UTC).isoformat()}"
         headers = {
@@ -267,22 +328,29 @@ class ShopifyWebhooks:
         return WebhookDelivery(topic, headers, body, at)
 
     @staticmethod
-    def send(url: str, deliveries: Iterable[WebhookDelivery],
-             client: httpx.Client | None = None) -> list[int]:
+    def send(
+        url: str, deliveries: Iterable[WebhookDelivery], client: httpx.Client | None = None
+    ) -> list[int]:
         """POST each delivery (in order); returns the status codes. Shopify waits 5 s."""
         own = client is None
         client = client or httpx.Client(timeout=5)
         try:
-            return [client.post(url, content=d.body, headers=d.headers).status_code
-                    for d in deliveries]
+            return [
+                client.post(url, content=d.body, headers=d.headers).status_code for d in deliveries
+            ]
         finally:
             if own:
                 client.close()
 
 
-def keep_sending(webhooks: ShopifyWebhooks, url: str, every_s: float,
-                 stop_requested: Callable[[], bool], now: Callable[[], datetime],
-                 sleep: Callable[[float], None]) -> None:
+def keep_sending(
+    webhooks: ShopifyWebhooks,
+    url: str,
+    every_s: float,
+    stop_requested: Callable[[], bool],
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+) -> None:
     """Every `every_s`, send the order webhooks of what changed since the last round. A round
     that did not get through (receiver down, a non-2xx) is sent again next time with the same
     webhook ids, as Shopify retries; the receiver de-duplicates them."""
@@ -299,8 +367,9 @@ def keep_sending(webhooks: ShopifyWebhooks, url: str, every_s: float,
         if all(200 <= s < 300 for s in statuses):
             last = moment
         else:
-            log.warning("sandbox webhooks: %s answered %s; retrying next round", url,
-                        sorted(set(statuses)))
+            log.warning(
+                "sandbox webhooks: %s answered %s; retrying next round", url, sorted(set(statuses))
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -313,12 +382,17 @@ def main(argv: list[str] | None = None) -> None:
     from metricx.sandbox.merchant import Merchant
     from metricx.supervisor import StopSignal
 
-    parser = argparse.ArgumentParser(prog="python -m metricx.sandbox.fakes.shopify_webhooks",
-                                     description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m metricx.sandbox.fakes.shopify_webhooks", description=main.__doc__
+    )
     parser.add_argument("--url", required=True, help="The receiver's /webhooks/shopify URL.")
     parser.add_argument("--seed", type=int, default=42, help="The merchant's seed (demo: 42).")
-    parser.add_argument("--anchor", type=date.fromisoformat, default=None,
-                        help="The merchant's anchor day (the demo's creation day).")
+    parser.add_argument(
+        "--anchor",
+        type=date.fromisoformat,
+        default=None,
+        help="The merchant's anchor day (the demo's creation day).",
+    )
     parser.add_argument("--every", type=float, default=20.0, help="Seconds between rounds.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
@@ -330,8 +404,14 @@ def main(argv: list[str] | None = None) -> None:
         while not stop.reason and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    keep_sending(ShopifyWebhooks(merchant.shop), args.url, args.every,
-                 lambda: stop.reason is not None, lambda: datetime.now(UTC), nap)
+    keep_sending(
+        ShopifyWebhooks(merchant.shop),
+        args.url,
+        args.every,
+        lambda: stop.reason is not None,
+        lambda: datetime.now(UTC),
+        nap,
+    )
 
 
 if __name__ == "__main__":

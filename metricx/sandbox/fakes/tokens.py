@@ -57,8 +57,13 @@ class AuthCodes:
     scripts can exchange a code without visiting the consent screen first.
     """
 
-    def __init__(self, clock: SandboxClock, prefix: str, standing: str,
-                 ttl: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock,
+        prefix: str,
+        standing: str,
+        ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
         self._clock = clock
         self._prefix = prefix
         self._standing = standing
@@ -75,7 +80,7 @@ class AuthCodes:
         return code
 
     def redeem(self, code: str | None, redirect_uri: str | None) -> str:
-        """"ok", or why not: "unknown", "used", "expired" or "redirect_mismatch"."""
+        """ "ok", or why not: "unknown", "used", "expired" or "redirect_mismatch"."""
         if code is not None and code == self._standing:
             return "ok"
         with self._lock:

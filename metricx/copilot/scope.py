@@ -1,0 +1,52 @@
+"""The scope an answer covers, said in words, and the workspace's entities to check names
+against (names.py)."""
+
+from __future__ import annotations
+
+from metricx.semantic import catalogue
+from metricx.semantic.query import SemanticQuery
+from metricx.services.campaigns import tree
+
+from .names import LEVELS, Entity
+
+_LEVEL_WORDS = {"campaign": "campaigns", "adset": "ad sets", "ad": "ads"}
+_PROVIDER_NAMES = {"meta": "Meta", "google": "Google"}
+
+
+def name_level(query: SemanticQuery) -> str:
+    """The level a name filter applies to: the finest entity split asked for, else campaigns
+    (the engine's rule)."""
+    finest = [d for d in ("ad", "adset", "campaign") if d in query.dimensions]
+    return finest[0] if finest else "campaign"
+
+
+def scope_text(query: SemanticQuery) -> str:
+    """ "Scope: campaigns whose name contains "brand", on Meta." and the like."""
+    filters = query.filters
+    if all(catalogue.is_store_level(m) for m in query.metrics) and not (
+        filters.provider or filters.name_contains or query.dimensions
+    ):
+        return "Scope: the whole store."
+    if filters.name_contains:
+        level = _LEVEL_WORDS[name_level(query)]
+        what = f"{level} whose name contains \u201c{filters.name_contains}\u201d"
+    elif filters.entity_ids:
+        what = f"the {len(filters.entity_ids)} chosen campaigns, ad sets or ads"
+    else:
+        what = "all campaigns"
+    platforms = [_PROVIDER_NAMES.get(p, p) for p in filters.provider or ()]
+    where = " and ".join(platforms) if platforms else "every connected platform"
+    return f"Scope: {what}, on {where}."
+
+
+def workspace_entities(workspace_id: int) -> tuple[Entity, ...]:
+    """Every campaign, ad set and ad of the workspace, by level and name."""
+    nodes = tree(workspace_id)
+    rows = nodes[nodes["level"].isin(list(LEVELS))]
+    return tuple(
+        dict.fromkeys(
+            Entity(str(level), str(name))
+            for level, name in zip(rows["level"], rows["name"], strict=True)
+            if name
+        )
+    )

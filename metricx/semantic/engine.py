@@ -1,0 +1,393 @@
+"""The metric engine's public entry: a SemanticQuery in, a MetricsResult (DataFrames) out.
+
+`run_query` plans and fetches every fact source of the period and of the comparison period
+in one round trip (metricx.semantic.fetch), merges their sums per (dimensions, time bucket),
+evaluates the asked metrics with the catalogue's formulas (metricx.semantic.evaluate: ratios
+of sums, x/0 is empty), then orders, limits and aligns the comparison period. The P&L and
+pacing read their facts through `daily_store_facts` and `snapshot_buckets`: converted here, by
+the same statements and rate checks.
+
+A period cut at a clock time (`TimeRange.until`, "today so far") is answered from the snapshot
+and Shopify rows before the cut. Where the cut leaves out conversions a platform reports per
+day only (Meta), the conversion metrics of that row are left empty (NaN) and named in
+`MetricsResult.withheld`, never undercounted (see compiler.DAILY_CONVERSIONS).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.dialects import postgresql
+
+from metricx.db import get_reader
+from metricx.semantic import catalogue, compiler
+from metricx.semantic.compiler import BUCKET, Scope
+from metricx.semantic.evaluate import Params
+from metricx.semantic.fetch import (
+    VALUE_BOUND_SOURCES,
+    Columns,
+    MissingFxRateError,
+    Plan,
+    fetch,
+    fetch_statements,
+    plan,
+    scope_and_costs,
+)
+from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.totals import CONVERSIONS
+
+#: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
+WITHHELD_NOTE = (
+    "not available for part of a day: Meta reports purchases and leads per day, "
+    "not per hour, so those of a day cut at a clock time cannot be counted; "
+    "left empty rather than undercounted"
+)
+
+
+@dataclass
+class MetricsResult:
+    query: SemanticQuery
+    frame: pd.DataFrame
+    compare_frame: pd.DataFrame | None
+    currency: str
+    timezone: str
+    definitions: dict[str, str]
+    #: metric id -> why some of its values are empty (conversions of a day cut at a clock
+    #: time that a platform reports per day only); empty when nothing was withheld
+    withheld: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def sql(self) -> list[str]:
+        """The SQL of the ad and store facts, with its named placeholders, for debugging:
+        compiled only when asked for (the result stays picklable for st.cache_data)."""
+        shared = plan(self.query).shared
+        if shared is None:
+            return []
+        # SQLAlchemy's psycopg2 dialect leaves its constructor unannotated
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        return [str(shared.statement.compile(dialect=dialect))]
+
+    @property
+    def dimension_columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c not in self.query.metrics]
+
+    def to_contract(self) -> dict[str, Any]:
+        """The `metricx query --json` output contract of docs/design.md."""
+
+        def rows(frame: pd.DataFrame | None) -> list[list[Any]] | None:
+            if frame is None:
+                return None
+            return [[_jsonable(v) for v in row] for row in frame.itertuples(index=False)]
+
+        query = self.query
+        return {
+            "columns": list(self.frame.columns),
+            "rows": rows(self.frame),
+            "compare_rows": rows(self.compare_frame),
+            "meta": {
+                "time_range": query.time_range.model_dump(mode="json"),
+                "compare_range": query.compare_range.model_dump(mode="json")
+                if query.compare_range
+                else None,
+                "currency": self.currency,
+                "timezone": self.timezone,
+                "definitions": self.definitions,
+                "attribution": query.attribution.model_dump(mode="json")
+                if query.attribution and query.needs_attribution
+                else None,
+                "withheld": self.withheld,
+            },
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, pd.Timestamp)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) -> Columns:
+    """Fact sums for one period, per (dimensions, bucket): every source's rows merged on
+    the keys (store facts, which have no dimensions, join ad facts on the time bucket)."""
+    keys = [*_key_columns(query), BUCKET]
+    positions: dict[tuple[Any, ...], int] = {}
+    every = compiler.buckets(query.grain, span)
+    if not query.dimensions:  # every bucket shows, empty ones as 0 (a total of nothing too)
+        for bucket in every if every is not None else ["total"] if not query.grain else []:
+            positions[(bucket,)] = len(positions)
+    placed = {}
+    for name, columns in facts.items():
+        placed[name] = [
+            positions.setdefault(key, len(positions))
+            for key in zip(*(columns[k] for k in keys), strict=True)
+        ]
+    merged: Columns = {k: [None] * len(positions) for k in keys}
+    for key, at in positions.items():
+        for name, value in zip(keys, key, strict=True):
+            merged[name][at] = value
+    needed = query.facts
+    for fact in sorted(needed):
+        column = np.zeros(len(positions))
+        for name, columns in facts.items():
+            if fact in columns:
+                column[placed[name]] = np.asarray(columns[fact], dtype=float)
+        column[np.isnan(column)] = 0.0  # a NULL sum is nothing (np.nan_to_num is slower)
+        merged[fact] = column
+    for name, columns in facts.items():
+        if compiler.WITHHELD in columns:  # conversions the cut cannot place: unknown, not 0
+            withheld = np.asarray(columns[compiler.WITHHELD], dtype=float) > 0
+            rows = np.asarray(placed[name], dtype=np.int64)[withheld]
+            for fact in set(CONVERSIONS) & set(needed):
+                merged[fact][rows] = np.nan
+    return merged
+
+
+def _withheld(query: SemanticQuery, fetched: list[dict[str, Columns]]) -> dict[str, str]:
+    """The asked metrics left empty somewhere because conversions were withheld."""
+    if not any(
+        any(columns.get(compiler.WITHHELD) or ())
+        for sources in fetched
+        for columns in sources.values()
+    ):
+        return {}
+    return {
+        m: WITHHELD_NOTE for m in query.metrics if set(catalogue.facts_for([m])) & set(CONVERSIONS)
+    }
+
+
+def _key_columns(query: SemanticQuery) -> list[str]:
+    columns: list[str] = []
+    for dimension in query.dimensions:
+        columns.append(dimension)
+        if dimension != "provider":
+            columns.append(f"{dimension}_id")
+    return columns
+
+
+def _shape(query: SemanticQuery, sums: Columns, costs: Params) -> Columns:
+    """Asked metrics from sums, with the dimension and time columns a reader needs (and the
+    raw time bucket, for the comparison's alignment)."""
+    out = {k: sums[k] for k in [*_key_columns(query), BUCKET]}
+    if query.grain:
+        out[query.grain] = [_bucket_label(v) for v in sums[BUCKET]]
+    for metric_id in query.metrics:
+        out[metric_id] = catalogue.vectorised_of(metric_id)(sums, costs)
+    order_metric = query.order_by.metric if query.order_by else None
+    if order_metric and order_metric not in out:
+        out[order_metric] = catalogue.vectorised_of(order_metric)(sums, costs)
+    return out
+
+
+def _bucket_label(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if hasattr(value, "strftime") and hasattr(value, "hour"):
+        return str(value.strftime("%Y-%m-%d %H:%M"))
+    return str(value.isoformat()) if hasattr(value, "isoformat") else str(value)
+
+
+def _sort_codes(values: list[Any]) -> np.ndarray:
+    """Each value's rank among the column's distinct values, nulls (None, NaN) last."""
+
+    def missing(value: Any) -> bool:
+        return value is None or value != value
+
+    ranks = {v: i for i, v in enumerate(sorted({v for v in values if not missing(v)}))}
+    return np.array([len(ranks) if missing(v) else ranks[v] for v in values], dtype=np.int64)
+
+
+def _ranking(query: SemanticQuery, columns: Columns) -> np.ndarray:
+    """The rows to show, in order: ranked with a stable tie-break (names, then ids), nulls
+    last, then cut at the limit. One numpy lexsort over rank codes: pandas' multi-column
+    sort costs milliseconds."""
+    keys = _key_columns(query) + ([query.grain] if query.grain else [])
+    rows = len(columns[BUCKET])
+    sort_keys = [_sort_codes(list(columns[k])) for k in reversed(keys)]  # last = primary
+    if query.order_by:
+        values = np.asarray(columns[query.order_by.metric], dtype=float)
+        sign = -1.0 if query.order_by.direction == "desc" else 1.0
+        sort_keys += [np.where(np.isnan(values), 0.0, sign * values), np.isnan(values)]
+    if not sort_keys or rows < 2:
+        return np.arange(rows)
+    return np.lexsort(sort_keys)[: query.limit]
+
+
+def _aligned(
+    query: SemanticQuery, spans: list[TimeRange], main: Columns, order: np.ndarray, other: Columns
+) -> np.ndarray:
+    """For each shown row of the main period, the row of the comparison period with the same
+    dimension ids at the same place in its period (its first day, week, hour...); -1 for
+    none. The rows compared are the main period's (a top N is chosen once)."""
+    ids = [c for c in _key_columns(query) if c.endswith("_id") or c == "provider"]
+
+    def keys(columns: Columns, span: TimeRange) -> list[tuple[Any, ...]]:
+        places = [_place(query.grain, span, bucket) for bucket in columns[BUCKET]]
+        return list(zip(*(columns[c] for c in ids), places, strict=True))
+
+    rows = {key: at for at, key in enumerate(keys(other, spans[1]))}
+    wanted = keys(main, spans[0])
+    return np.array([rows.get(wanted[at], -1) for at in order], dtype=np.int64)
+
+
+def _place(grain: str | None, span: TimeRange, bucket: Any) -> int:
+    """A time bucket's place in its period: 0 for the first day, week, month or hour."""
+    if isinstance(bucket, datetime):  # a local hour
+        return (bucket.date() - span.start).days * 24 + bucket.hour
+    if not isinstance(bucket, date):  # the whole period
+        return 0
+    if grain == "week":
+        return (bucket - (span.start - timedelta(days=span.start.weekday()))).days // 7
+    if grain == "month":
+        return (bucket.year - span.start.year) * 12 + bucket.month - span.start.month
+    return (bucket - span.start).days
+
+
+def _frame(
+    query: SemanticQuery,
+    columns: Columns,
+    rows: np.ndarray,
+    keys_from: tuple[Columns, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The result's DataFrame, built once from the chosen rows. A row -1 (a compared entity
+    with no row in its period) takes its dimension columns from `keys_from` (the main
+    period's columns and shown rows) and is empty otherwise."""
+    dimensions = _key_columns(query)
+    names = [*dimensions, *([query.grain] if query.grain else []), *query.metrics]
+    missing = rows < 0
+
+    def take(name: str) -> Any:
+        values = columns[name]
+        if not missing.any():
+            return values[rows] if isinstance(values, np.ndarray) else [values[at] for at in rows]
+        if keys_from is not None and name in dimensions:
+            main, shown = keys_from
+            return [main[name][shown[i]] if at < 0 else values[at] for i, at in enumerate(rows)]
+        if isinstance(values, np.ndarray):  # a metric
+            taken = np.full(len(rows), np.nan)
+            taken[~missing] = values[rows[~missing]]
+            return taken
+        return [None if at < 0 else values[at] for at in rows]
+
+    return pd.DataFrame({name: take(name) for name in names})
+
+
+def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) -> MetricsResult:
+    """Run a SemanticQuery inside one workspace."""
+    query = SemanticQuery.parse(query)
+    spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
+    with get_reader().connect() as conn:
+        scope, costs = scope_and_costs(conn, workspace_id)
+        fetched = fetch(
+            conn,
+            plan(query, scope, spans),
+            scope,
+            len(spans),
+            lambda name, period: VALUE_BOUND_SOURCES[name][1](query, scope, spans[period]),
+        )
+    main = _shape(query, _period(query, spans[0], fetched[0]), costs)
+    shown = _ranking(query, main)
+    compare = None
+    if query.compare_range:
+        other = _shape(query, _period(query, spans[1], fetched[1]), costs)
+        compare = _frame(
+            query, other, _aligned(query, spans, main, shown, other), keys_from=(main, shown)
+        )
+    definitions = {m: catalogue.get_metric(m).definition for m in query.metrics}
+    return MetricsResult(
+        query,
+        _frame(query, main, shown),
+        compare,
+        scope.currency,
+        scope.timezone,
+        definitions,
+        _withheld(query, fetched),
+    )
+
+
+@dataclass(frozen=True)
+class DailyFacts:
+    """The store's fact sums (compiler.STORE_SUMS) per local day of a span, every day present
+    (0 when none), in the workspace currency, with the workspace's cost settings: what the
+    catalogue's store formulas are evaluated on."""
+
+    frame: pd.DataFrame
+    scope: Scope
+    costs: dict[str, Decimal]
+
+
+def daily_store_facts(workspace_id: int, span: TimeRange) -> DailyFacts:
+    """The store's fact sums per day of `span`, counted and converted as `run_query` does."""
+    shape = compiler.Shape((), "day", False, False, False)
+    statement = compiler.query_statement(shape, (), True, (span.until is not None,))
+    with get_reader().connect() as conn:
+        scope, costs = scope_and_costs(conn, workspace_id)
+        params = compiler.period_params(scope, span, 0)
+        store = fetch(conn, Plan(statement, params), scope, 1)[0]["store"]
+    days = [span.start + timedelta(days=i) for i in range(span.days)]
+    frame = pd.DataFrame(
+        {c: np.asarray(store[c], dtype=float) for c in compiler.STORE_SUMS},
+        index=[pd.Timestamp(d).date() for d in store[BUCKET]],
+    )
+    return DailyFacts(frame.reindex(days).fillna(0.0), scope, costs)
+
+
+def snapshot_buckets(scope: Scope, day: date) -> pd.DataFrame:
+    """Spend (workspace currency, at the day's rate) and conversions per snapshot bucket of
+    one local day as synced: `start` (local, naive), `granularity` ("15m", "1h"), `spend`,
+    `conversions`."""
+    statements = compiler.snapshot_statements(
+        compiler.Binds.of(scope, TimeRange(start=day, end=day))
+    )
+    with get_reader().connect() as conn:
+        rows = fetch_statements(conn, statements, scope)
+    return pd.DataFrame(
+        {
+            "start": pd.to_datetime(pd.Series(rows["bucket_start"], dtype=object)),
+            "granularity": pd.Series(rows["granularity"], dtype=object),
+            "spend": pd.Series(rows["spend"], dtype=float).fillna(0.0),
+            "conversions": pd.Series(rows["conversions"], dtype=float),
+        }
+    )
+
+
+def convert_daily(scope: Scope, amounts: list[tuple[str, pd.Series]]) -> list[pd.Series]:
+    """Amounts per local day (a Series indexed by date), each in its currency, converted into
+    the workspace currency at each day's rate, as the facts are; a day with an amount but no
+    rate raises MissingFxRateError naming every such (currency, day)."""
+    foreign = {currency for currency, _ in amounts if currency != scope.currency}
+    days = [day for _, series in amounts for day in series.index]
+    rates: dict[tuple[str, date], float] = {}
+    if foreign and days:
+        with get_reader().connect() as conn:
+            rates = {
+                (c, d): float(r)
+                for c, d, r in conn.execute(
+                    compiler.rates_statement(scope, sorted(foreign), min(days), max(days))
+                )
+            }
+    converted, missing = [], []
+    for currency, series in amounts:
+        if currency == scope.currency:
+            converted.append(series)
+            continue
+        rate = pd.Series(
+            [rates.get((currency, d), math.nan) for d in series.index], index=series.index
+        )
+        missing += [(currency, d) for d in series.index if series[d] != 0 and math.isnan(rate[d])]
+        converted.append(series * rate.fillna(0.0))
+    if missing:
+        raise MissingFxRateError.naming(missing, scope.currency)
+    return converted
