@@ -92,6 +92,14 @@ _WEEK_OF = re.compile(
     rf"|commencing) (?:(?:the|on) )?(?P<point>{_MONTH}\.? {_DAY}|{_DAY} (?:of )?"
     rf"{_MONTH}|\d{{4}}-\d{{1,2}}-\d{{1,2}})\b"
 )
+#: "9/21", "21/9", "9/21/2026": read only when one number cannot be a month ("11/03" is asked).
+_SLASH_DATE = re.compile(
+    r"(?<![\w/])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<year>(?:20)?\d{2}))?(?![\w/])"
+)
+_START_OF = re.compile(
+    r"\b(?:since|from) (?:the )?(?:start|beginning) of (?:the |this )?"
+    r"(?P<unit>year|quarter|month|week)\b"
+)
 _AGO = re.compile(r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six) (?P<unit>week|month)s? ago\b")
 _AGO_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _MONTH_LAST_YEAR = re.compile(rf"\b(?P<month>{_MONTH}) (?:of )?last year\b")
@@ -134,6 +142,30 @@ def _so_far(match: re.Match[str], today: date) -> str:
     return f"since {date(year, month, 1)}"
 
 
+def _slash_date(match: re.Match[str]) -> str:
+    a, b = int(match["a"]), int(match["b"])
+    if 1 <= a <= 12 < b <= 31:
+        month, day = a, b
+    elif 1 <= b <= 12 < a <= 31:
+        month, day = b, a
+    else:
+        return match[0]
+    year = match["year"]
+    year_text = f" {year if len(year) == 4 else '20' + year}" if year else ""
+    return f"{_MONTHS[month - 1]} {day}{year_text}"
+
+
+def _start_of(match: re.Match[str], today: date) -> str:
+    """ "since the start of the year" -> since this year's (quarter's, ...) first day."""
+    first_day = {
+        "year": date(today.year, 1, 1),
+        "quarter": date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
+        "month": today.replace(day=1),
+        "week": today - timedelta(days=today.weekday()),
+    }[match["unit"]]
+    return f"since {first_day}"
+
+
 def _week_of(match: re.Match[str], today: date) -> str:
     try:
         day = resolve_phrase(match["point"].replace(".", ""), today).start
@@ -166,7 +198,8 @@ def _last_month_named(match: re.Match[str], today: date) -> str:
 
 
 _THIS_VS_LAST_YEAR = re.compile(
-    r"\b(?:this year )?(?:vs\.?|versus|compared (?:to|with)|against) (?:the same \w+ )?"
+    r"\b(?:this year )?(?:vs\.?|versus|compared? (?:to|with)|against|beat|outperform|outdo"
+    r"|(?:do|did) better than) (?:the same \w+ )?"
     r"last year\b(?!')"
 )
 
@@ -183,11 +216,13 @@ def rewrite(text: str, today: date) -> tuple[str, list[str]]:
     """`text` (lower case) with retail days and calendar phrases as plain dates, and a note
     per retail day saying which dates it took."""
     notes: list[str] = []
+    text = _SLASH_DATE.sub(_slash_date, text)
     if _RETAIL_WORDS.search(text) and _THIS_VS_LAST_YEAR.search(text):
         text = _THIS_VS_LAST_YEAR.sub(" ", text)
         text = _RETAIL_WORDS.sub(lambda m: _last_years(m, today), text, count=1)
     text = _RETAIL_WORDS.sub(lambda m: _retail(m, today, notes), text)
     text = _SO_FAR.sub(lambda m: _so_far(m, today), text)
+    text = _START_OF.sub(lambda m: _start_of(m, today), text)
     text = _WEEK_OF.sub(lambda m: _week_of(m, today), text)
     text = _MONTH_LAST_YEAR.sub(lambda m: _month_last_year(m, today), text)
     text = _LAST_MONTH_NAMED.sub(lambda m: _last_month_named(m, today), text)

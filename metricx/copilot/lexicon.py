@@ -31,6 +31,10 @@ _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
         "media spend",
         "amount spent",
         "money spent",
+        "charge us",
+        "charged us",
+        "bill us",
+        "billed us",
     ),
     "impressions": ("impressions", "impression", "imps", "impr"),
     "clicks": ("clicks", "click", "clicked", "link clicks", "link click"),
@@ -251,6 +255,9 @@ AD_LEVEL_COUNTERPART: Mapping[str, str] = {
     "store_revenue": "attributed_revenue",
     "orders": "attributed_orders",
 }
+#: "the cheapest clicks": a price ranks by what each one costs, not by how many there were
+COST_PER: Mapping[str, str] = {"clicks": "cpc", "impressions": "cpm", "conversions": "cpa"}
+PRICE_WORDS = frozenset({"cheapest", "cheaper", "cheaply"})
 
 # --- dimensions, grains, platforms ---------------------------------------------------------------
 

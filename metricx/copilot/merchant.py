@@ -34,9 +34,13 @@ _SHORTHAND = {
     "pls": "please",
     "plz": "please",
     "thx": "thanks",
+    "mo": "month",
+    "mos": "months",
+    "bf": "black friday",
     "yr": "year",
     "yrs": "years",
-    "fortnight": "2 weeks",
+    "fortnight": "14 days",
+    "fortnights": "28 days",
     "burn": "spend",
     "burned": "spent",
     "burnt": "spent",
@@ -180,4 +184,17 @@ def plain_words(text: str, entity_words: Iterable[str] = ()) -> str:
         return _correction(bare, (t for t in _targets() | names if len(t) >= 3)) or word
 
     text = _DIGIT_SHORTHAND.sub(lambda m: {"b4": "before", "w/": "with"}.get(m[0], "2"), text)
-    return _WORD.sub(fix, text)
+    return _MODEL_TYPO.sub(_model_word, _WORD.sub(fix, text))
+
+
+#: An attribution model's second word, misspelt ("first clik", "last tuoch"): too short for
+#: the general rule above, but unmistakable after "first" / "last".
+_MODEL_TYPO = re.compile(r"\b(?P<which>first|last) (?P<word>[a-z]{3,6})\b")
+
+
+def _model_word(match: re.Match[str]) -> str:
+    word = next(
+        (t for t in ("click", "touch") if edit_distance(match["word"], t, 1) <= 1),
+        match["word"],
+    )
+    return f"{match['which']} {word}"

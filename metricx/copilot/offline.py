@@ -387,13 +387,27 @@ def _explained(draft: _Draft, slots: Slots, today: date) -> None:
     """ "Why did ROAS drop last week?" / "is it going well?": the total compared with the
     period before, and its change split by the split named (campaigns by default)."""
     if draft.compare_range is None:
-        draft.compare_range = _compare_or_clarify("previous period", draft.time_range)
-        draft.notes.append("Compared with the period before, of the same length.")
+        kind = _period_before(slots)
+        draft.compare_range = _compare_or_clarify(kind, draft.time_range)
+        draft.notes.append(
+            "Compared with the period before, of the same length."
+            if kind == "previous period"
+            else f"Compared with the whole {kind.split()[-1]} before."
+        )
     draft.explain = draft.dimensions[0] if draft.dimensions else "campaign"
     if draft.explain in ("provider", "account", "campaign", "adset", "ad"):
         draft.dimensions, draft.grain, draft.order_by, draft.limit = [], None, None, None
     else:
         draft.explain = "campaign"
+
+
+def _period_before(slots: Slots) -> str:
+    """What a change ("why did X drop", "did X go up") is measured against: a whole past
+    month, quarter or year against the whole one before it, whatever their lengths; any other
+    period against the same number of days just before."""
+    phrase = slots.dates.main or ""
+    unit = named_unit(phrase) if phrase.startswith(("last ", "previous ")) else None
+    return f"last {unit}" if unit in ("month", "quarter", "year") else "previous period"
 
 
 def _compare_or_clarify(kind: str, period: TimeRange) -> TimeRange:
@@ -541,7 +555,7 @@ def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
         if dates.over_unit:
             return _over_comparison(dates.over_unit, period)
         if slots.change:
-            return compare_range_for("previous period", period)
+            return compare_range_for(_period_before(slots), period)
     except InvalidInputError as exc:
         raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
     return None
@@ -644,10 +658,11 @@ def _follow_up_dates(draft: _Draft, previous: SemanticQuery, slots: Slots, today
         _dates_into(draft, slots, today)
         if carried and draft.compare_range is None:
             draft.compare_range = _carried_comparison(previous, draft.time_range, dates.main)
-    elif dates.comparison is not None:
+    elif dates.comparison is not None and dates.comparison.kind != "years":
         _dates_into(draft, slots, today)
-    elif dates.before is not None:
-        draft.time_range = _shifted(dates.before, previous, today)
+    elif (shift := dates.before or dates.comparison) is not None:
+        # "the week before" / "how about the same week last year" (no "vs"): that period instead
+        draft.time_range = _shifted(shift, previous, today)
         if previous.compare_range is not None:
             draft.compare_range = compare_range_for("previous period", draft.time_range)
     if slots.no_compare:

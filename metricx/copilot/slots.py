@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import calendar
-from .lexicon import GREETINGS, LONGEST_PHRASE, NUMBER_WORDS, PHRASES, STOPWORDS
+from .lexicon import (
+    COST_PER,
+    GREETINGS,
+    LONGEST_PHRASE,
+    NUMBER_WORDS,
+    PHRASES,
+    PRICE_WORDS,
+    STOPWORDS,
+)
 from .merchant import plain_words
 from .names import Entity, capitalised_names, contained_name, name_words
 from .timephrases import NO_DATES, PLACEHOLDER, DateMentions, find_dates, rewrite_calendar_words
@@ -30,7 +38,9 @@ _WINDOW = re.compile(
     r"\b(?:(?P<n>\d{1,3}|one|seven|fourteen|twenty eight)[ -]?(?:days?|d)[ -]"
     r"(?:(?:click|view|attribution|look ?back|lookback|attribution)[ -]){0,2}window"
     r"|window of (?P<n2>\d{1,3}) days?"
-    r"|(?P<n3>\d{1,3})[ -]?days? (?:attribution|look ?back|lookback|click)"
+    r"|(?P<n3>\d{1,3})[ -]?(?:days?|d) (?:attribution|look ?back|lookback|click)"
+    # a window right after the model: "last click 7d", "first touch 28-day"
+    r"|(?<=click |touch )(?P<n4>\d{1,3})[ -]?(?:d|days?)"
     r"|(?P<life>lifetime|unlimited|no)[ -](?:attribution[ -])?(?:window|look ?back|lookback)"
     r"|lifetime attribution)\b"
 )
@@ -295,7 +305,7 @@ def _window(text: str, slots: Slots) -> str:
         return text
     slots.window_given = True
     if not match["life"] and "lifetime" not in match[0]:
-        raw = match["n"] or match["n2"] or match["n3"]
+        raw = match["n"] or match["n2"] or match["n3"] or match["n4"]
         days = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
         if days in VALID_WINDOWS:
             slots.window = days
@@ -348,6 +358,7 @@ class _Reader:
         self.names = names
         self.slots = slots
         self.used: set[int] = set()  # word positions consumed by a name
+        self.priced: str | None = None  # "the cheapest clicks": clicks read as CPC
 
     def kinds(self, kind: str) -> list[int]:
         return [i for i, m in enumerate(self.m) if m.kind == kind]
@@ -601,6 +612,9 @@ class _Reader:
             and any(self.m[i].text in ("biggest", "largest") for i in quality)
         ):
             sense = "top"  # "our 10 biggest ad sets": biggest spenders
+        cost = COST_PER.get(metric or "")
+        if cost is not None and any(self.m[i].text in PRICE_WORDS for i in quality):
+            self.priced, metric = metric, cost
         split_nouns = [m for m in self.m if m.kind in ("dimension", "grain_noun")]
         singular = bool(split_nouns) and not split_nouns[0].plural and limit is None
         self.slots.rank = Rank(
@@ -623,7 +637,11 @@ class _Reader:
 
     def read_rest(self) -> None:
         slots = self.slots
-        slots.metrics = _unique(m.value for m in self.m if m.kind == "metric")
+        slots.metrics = _unique(
+            COST_PER[m.value] if m.value == self.priced else m.value
+            for m in self.m
+            if m.kind == "metric"
+        )
         slots.unsupported_metrics = _unique(
             m.value for m in self.m if m.kind == "unsupported_metric"
         )

@@ -216,7 +216,12 @@ def test_a_bad_golden_line_names_the_file_and_line(tmp_path: Path, line: str, wo
 #: Blind batches already scored blind (README "Asking questions") and tuned on, with the
 #: accuracy they reached after their round of fixes. A new batch is scored blind first and
 #: only then added here, so this test never tunes on a batch before its blind score.
-TUNED_BATCHES = {"batch1.jsonl": 1.0, "batch2.jsonl": 1.0, "batch3.jsonl": 1.0}
+TUNED_BATCHES = {
+    "batch1.jsonl": 1.0,
+    "batch2.jsonl": 1.0,
+    "batch3.jsonl": 1.0,
+    "batch4.jsonl": 132 / 134,
+}
 
 
 @pytest.mark.parametrize(("name", "after_tuning"), sorted(TUNED_BATCHES.items()))
