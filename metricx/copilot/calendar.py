@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from metricx.errors import InvalidInputError
 from metricx.semantic.dates import resolve_phrase
 
-_MONTHS = (
+MONTHS = (
     "january",
     "february",
     "march",
@@ -133,7 +133,7 @@ def _retail(match: re.Match[str], today: date, notes: list[str]) -> str:
 
 
 def _month_number(word: str) -> int:
-    return next(i for i, name in enumerate(_MONTHS, start=1) if name.startswith(word[:3]))
+    return next(i for i, name in enumerate(MONTHS, start=1) if name.startswith(word[:3]))
 
 
 def _so_far(match: re.Match[str], today: date) -> str:
@@ -152,7 +152,7 @@ def _slash_date(match: re.Match[str]) -> str:
         return match[0]
     year = match["year"]
     year_text = f" {year if len(year) == 4 else '20' + year}" if year else ""
-    return f"{_MONTHS[month - 1]} {day}{year_text}"
+    return f"{MONTHS[month - 1]} {day}{year_text}"
 
 
 def _start_of(match: re.Match[str], today: date) -> str:
@@ -183,18 +183,18 @@ def _ago(match: re.Match[str], today: date) -> str:
         monday = today - timedelta(days=today.weekday() + 7 * count)
         return f"{monday} to {monday + timedelta(days=6)}"
     index = today.year * 12 + today.month - 1 - count
-    return f"{_MONTHS[index % 12]} {index // 12}"
+    return f"{MONTHS[index % 12]} {index // 12}"
 
 
 def _month_last_year(match: re.Match[str], today: date) -> str:
-    return f"{_MONTHS[_month_number(match['month']) - 1]} {today.year - 1}"
+    return f"{MONTHS[_month_number(match['month']) - 1]} {today.year - 1}"
 
 
 def _last_month_named(match: re.Match[str], today: date) -> str:
     """ "since last november" -> the latest November before this month, as a whole month."""
     month = _month_number(match["month"])
     year = today.year if month < today.month else today.year - 1
-    return f"{_MONTHS[month - 1]} {year}"
+    return f"{MONTHS[month - 1]} {year}"
 
 
 _THIS_VS_LAST_YEAR = re.compile(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .calendar import MONTHS
 from .lexicon import PHRASES, STOPWORDS
 
 MAX_CLOSEST = 5
@@ -21,6 +22,7 @@ LEVELS = ("campaign", "adset", "ad")
 _VOCABULARY = frozenset(
     {t for p in PHRASES for t in p}
     | STOPWORDS
+    | set(MONTHS)
     | {
         "black",
         "friday",
@@ -48,17 +50,6 @@ _VOCABULARY = frozenset(
         "oct",
         "nov",
         "dec",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
         "q1",
         "q2",
         "q3",

@@ -16,6 +16,7 @@ order, so their values, and ties in a ranking, agree exactly.
 from __future__ import annotations
 
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -40,8 +41,9 @@ class MissingBaseSumError(InvalidInputError, LookupError):
     """Sums or settings without one a formula needs (a caller bug)."""
 
 
-class _Arithmetic(Generic[Value]):
-    """How one evaluation reads leaves and combines values."""
+class _Arithmetic(ABC, Generic[Value]):
+    """How one evaluation reads leaves and combines values; each divides its own way (x/0 is
+    empty, never an error or infinity)."""
 
     def __init__(
         self, read: Callable[[str], Value], constant: Callable[[Sum], Value], params: Params | None
@@ -62,8 +64,8 @@ class _Arithmetic(Generic[Value]):
             return cast(Value, left * right)  # type: ignore[operator]
         return self.divide(left, right)
 
-    def divide(self, left: Value, right: Value) -> Value:
-        raise NotImplementedError
+    @abstractmethod
+    def divide(self, left: Value, right: Value) -> Value: ...
 
 
 def _walk(expression: Expression, arithmetic: _Arithmetic[Value]) -> Value:
@@ -92,7 +94,6 @@ _COLUMN_OPS: dict[Operator, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
-    "/": _divide_columns,
 }
 
 
@@ -121,8 +122,13 @@ class _Compiled(_Arithmetic[Vectorised]):
         return value
 
     def apply(self, op: Operator, left: Vectorised, right: Vectorised) -> Vectorised:
+        if op == "/":
+            return self.divide(left, right)
         combine = _COLUMN_OPS[op]
         return lambda sums, params: combine(left(sums, params), right(sums, params))
+
+    def divide(self, left: Vectorised, right: Vectorised) -> Vectorised:
+        return lambda sums, params: _divide_columns(left(sums, params), right(sums, params))
 
 
 class _Sql(_Arithmetic[Any]):
