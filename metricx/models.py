@@ -88,6 +88,8 @@ class Workspace(Base):
     pixel_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # When an admin last saved zone and currency (the setup checklist: defaults are guesses).
     settings_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The Dashboard's KPI tiles (catalogue or custom metric ids); null: the default tiles.
+    dashboard_tiles: Mapped[list[str] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -641,3 +643,26 @@ class ShopifyWebhookDelivery(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+CUSTOM_KINDS = ("metric", "dimension")
+
+
+class CustomDefinition(Base):
+    """A workspace's custom metric or dimension (metricx.semantic.custom): its id (`key`,
+    unique per workspace and kind) and its definition as the query language writes it."""
+
+    __tablename__ = "custom_definitions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "key"),
+        CheckConstraint(_in("kind", CUSTOM_KINDS), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(40))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -10,8 +10,14 @@ DESIGN_QUERY: dict[str, Any] = {
     "compare_range": {"start": "2026-11-16", "end": "2026-11-22"},
     "dimensions": ["ad"],
     "grain": None,
-    "filters": {"provider": ["meta", "google"], "name_contains": None, "entity_ids": None},
+    "filters": {
+        "provider": ["meta", "google"],
+        "name_contains": None,
+        "entity_ids": None,
+        "dimension_values": None,
+    },
     "order_by": {"metric": "spend", "direction": "desc"},
     "limit": 3,
     "attribution": {"model": "last_click", "window_days": 28, "mode": "cash"},
+    "custom": None,
 }

@@ -21,7 +21,8 @@ import numpy as np
 from metricx.errors import InvalidInputError
 from metricx.semantic import evaluate
 from metricx.semantic.evaluate import Params
-from metricx.semantic.expression import Binary, Expression, Param, Ref, refs
+from metricx.semantic.expression import Binary, Expression, Filtered, Param, Ref, columns, refs
+from metricx.vocabulary import AD_PROVIDERS
 
 Unit = Literal["currency", "count", "ratio", "percent"]
 Source = Literal["ads", "store", "attribution", "finance"]
@@ -352,6 +353,14 @@ METRIC_IDS: tuple[str, ...] = tuple(METRICS)
 BASE_METRIC_IDS: tuple[str, ...] = tuple(m.id for m in _METRICS if m.is_base)
 
 
+#: Sums a formula may restrict to a platform or a custom dimension (`spend[provider=meta]`):
+#: the ad platforms' own, which belong to an ad. Store sums belong to no ad.
+RESTRICTABLE_SUMS: frozenset[str] = frozenset(
+    m.id for m in _METRICS if m.is_base and m.source == "ads"
+)
+RESTRICTABLE_PROVIDERS: tuple[str, ...] = AD_PROVIDERS
+
+
 def suggest_metrics(text: str, limit: int = 3) -> list[str]:
     """Metric ids close to ``text`` (by id or label, case-insensitive), best first."""
     key = text.strip().lower()
@@ -413,7 +422,11 @@ def formula_of(metric_id: str) -> Expression:
 @cache
 def vectorised_of(metric_id: str) -> Callable[[Any, Params | None], np.ndarray]:
     """A metric's formula compiled for columns of fact sums (evaluate.vectorised), once."""
-    return evaluate.vectorised(formula_of(metric_id))
+    return vectorised_expression(formula_of(metric_id))
+
+
+#: An expanded formula compiled for columns, once per distinct tree (custom metrics too).
+vectorised_expression = cache(evaluate.vectorised)
 
 
 def facts_for(metric_ids: Iterable[str]) -> tuple[str, ...]:
@@ -424,8 +437,17 @@ def facts_for(metric_ids: Iterable[str]) -> tuple[str, ...]:
 
 @cache  # asked several times per query, on the query's few metric lists
 def _facts(metric_ids: tuple[str, ...]) -> tuple[str, ...]:
-    needed = {name for metric_id in metric_ids for name in refs(formula_of(metric_id))}
-    return tuple(f for f in (*BASE_METRIC_IDS, *FACTS) if f in needed)
+    return facts_in(*(formula_of(metric_id) for metric_id in metric_ids))
+
+
+def facts_in(*expressions: Expression) -> tuple[str, ...]:
+    """The sum columns expanded formulas read: base metrics in catalogue order, raw `FACTS`,
+    then restricted sums (`spend[provider=meta]`) in order of appearance."""
+    needed = dict.fromkeys(c for e in expressions for c in columns(e))
+    return (
+        *(f for f in (*BASE_METRIC_IDS, *FACTS) if f in needed),
+        *(c for c in needed if c not in METRICS and c not in FACTS),
+    )
 
 
 @cache
@@ -445,10 +467,21 @@ def base_metrics_for(metric_ids: Iterable[str]) -> tuple[str, ...]:
 
 
 @cache
-def sources_of(metric_id: str) -> frozenset[str]:
+def sources_of(metric_id: str) -> frozenset[Source]:
     """Where a metric's underlying sums come from (a derived metric may blend sources)."""
+    return sources_in(formula_of(metric_id))
+
+
+def sources_in(expression: Expression) -> frozenset[Source]:
+    """Where the sums of an expanded formula come from (a restricted sum is an ad sum)."""
     return frozenset(
-        METRICS[f].source if f in METRICS else FACTS[f] for f in refs(formula_of(metric_id))
+        "ads"
+        if isinstance(n, Filtered)
+        else METRICS[n.name].source
+        if n.name in METRICS
+        else FACTS[n.name]
+        for n in expression.nodes()
+        if isinstance(n, Ref)
     )
 
 

@@ -87,8 +87,10 @@ from metricx.models import (
     StoreDaily,
     Workspace,
 )
-from metricx.semantic import catalogue, evaluate
+from metricx.semantic import evaluate
+from metricx.semantic.custom import CustomDimension
 from metricx.semantic.dates import utc_bounds
+from metricx.semantic.expression import Expression
 from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.totals import CONVERSIONS, DAILY_CONVERSIONS
 
@@ -137,26 +139,39 @@ class Scope:
         return cls(workspace.id, workspace.timezone, workspace.currency)
 
 
+#: A restricted ad sum: (its column, the sum, the key restricting it, the key's value), e.g.
+#: ("spend[provider=meta]", "spend", "provider", "meta").
+Restriction = tuple[str, str, str, str]
+
+
 @dataclass(frozen=True)
 class Shape:
-    """What the SQL of a query depends on, without any value: one statement per shape."""
+    """What the SQL of a query depends on, without any value: one statement per shape.
+    Custom dimensions are part of it (their rules are the SQL), their filter values not."""
 
     dimensions: tuple[str, ...]
     grain: str | None
     provider_filter: bool
     name_filter: bool
     entity_filter: bool
-    #: (metric, direction) when the ad facts rank and limit the rows themselves (`ranks_in_sql`)
-    ranking: tuple[str, str] | None = None
+    #: (expanded formula, direction) when the ad facts rank and limit the rows themselves
+    #: (`ranks_in_sql`)
+    ranking: tuple[Expression, str] | None = None
+    #: the custom dimensions the query splits, filters or restricts sums by
+    custom: tuple[tuple[str, CustomDimension], ...] = ()
+    #: the custom dimensions whose values filter the rows
+    value_filters: tuple[str, ...] = ()
+    restricted: tuple[Restriction, ...] = ()
 
     @classmethod
     def of(cls, query: SemanticQuery) -> Shape:
         filters = query.filters
         ranking = (
-            (query.order_by.metric, query.order_by.direction)
+            (query.formula(query.order_by.metric), query.order_by.direction)
             if query.order_by and ranks_in_sql(query)
             else None
         )
+        custom = query.definitions.dimensions
         return cls(
             tuple(query.dimensions),
             query.grain,
@@ -164,7 +179,29 @@ class Shape:
             bool(filters.name_contains),
             bool(filters.entity_ids),
             ranking,
+            tuple((d, custom[d]) for d in query.custom_dimensions),
+            tuple(filters.dimension_values or ()),
+            restrictions(query.facts),
         )
+
+    def definition(self, dimension: str) -> CustomDimension | None:
+        return dict(self.custom).get(dimension)
+
+
+def restrictions(facts: Sequence[str]) -> tuple[Restriction, ...]:
+    """The restricted sums among fact columns ("spend[provider=meta]"), decoded."""
+    found = []
+    for column in facts:
+        if "[" in column:
+            name, rest = column.split("[", 1)
+            key, value = rest[:-1].split("=", 1)
+            found.append((column, name, key, value))
+    return tuple(found)
+
+
+def is_tree_level(dimension: str) -> bool:
+    """True for the campaign tree's levels, whose rows carry an id beside the name."""
+    return dimension in _ENTITY_LEVELS
 
 
 def ranks_in_sql(query: SemanticQuery) -> bool:
@@ -176,7 +213,7 @@ def ranks_in_sql(query: SemanticQuery) -> bool:
     return (
         query.limit is not None
         and bool(query.dimensions)
-        and set(query.facts) <= set(AD_SUMS)
+        and all(f in AD_SUMS or "[" in f for f in query.facts)
         and query.time_range.until is None
     )
 
@@ -258,7 +295,9 @@ def _filter_bind(key: str, values: dict[str, Any] | None) -> BindParameter[Any]:
 def filter_params(query: SemanticQuery) -> dict[str, Any]:
     """Values of the filters' placeholders."""
     filters = query.filters
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {
+        _value_filter_key(d): list(v) for d, v in (filters.dimension_values or {}).items()
+    }
     if filters.provider:
         params["providers"] = list(filters.provider)
     if filters.entity_ids:
@@ -289,17 +328,48 @@ def ad_source(shape: Shape, cut: bool = False) -> AdSource:
     if shape.grain == "hour" or cut:
         return "hour"
     name_level = _name_level(shape) if shape.name_filter else None
-    if shape.entity_filter or {"adset", "ad"} & {*shape.dimensions, name_level}:
+    read = {*shape.dimensions, name_level, *(lv for _, d in shape.custom for lv in d.levels)}
+    if shape.entity_filter or {"adset", "ad"} & read:
         return "ad"
-    if set(shape.dimensions) - {"provider"} or name_level:
+    if {"campaign", "account"} & read:
         return "campaign"
     return "connection"
 
 
 def _name_level(shape: Shape) -> str:
     """name_contains applies to the finest entity dimension asked for, else the campaign."""
-    levels = [d for d in shape.dimensions if d != "provider"]
+    levels = [d for d in shape.dimensions if is_tree_level(d)]
     return levels[-1] if levels else "campaign"
+
+
+def _like(text: str, op: str) -> str:
+    """A rule's text as an ILIKE pattern (its own % and _ matched literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"contains": f"%{escaped}%", "starts_with": f"{escaped}%"}.get(op, escaped)
+
+
+def custom_value(dimension: CustomDimension, rows: Subquery) -> ColumnElement[Any]:
+    """A custom dimension's value for each row: the first matching rule's, else `otherwise`.
+    The rows must carry the names its rules read (`<level>_name`) and `provider`."""
+    whens = [
+        (
+            (rows.c.provider if rule.field == "provider" else rows.c[f"{rule.field}_name"]).ilike(
+                literal(_like(rule.value, rule.op), String), escape="\\"
+            ),
+            literal(rule.then, String),
+        )
+        for rule in dimension.rules
+    ]
+    return case(*whens, else_=literal(dimension.otherwise, String))
+
+
+def _value_filter_key(dimension: str) -> str:
+    return f"values_{dimension}"
+
+
+def _key_column(key: str) -> str:
+    """The column of ad rows holding a restriction key's value (provider, a custom dimension)."""
+    return f"[{key}]"
 
 
 def _currency(binds: Binds) -> Label[Any]:
@@ -509,14 +579,25 @@ def _filters(
     if shape.entity_filter:  # only on the per-ad sources, which know every level
         ids = _filter_bind("entity_ids", values)
         filters.append(or_(*(rows.c[f"{level}_id"].in_(ids) for level in _ENTITY_LEVELS)))
+    for dimension in shape.value_filters:
+        key = _value_filter_key(dimension)
+        chosen = (
+            bindparam(key, expanding=True, type_=String())
+            if values is None
+            else bindparam(key, values[key], expanding=True, type_=String())
+        )
+        filters.append(custom_value(_defined(shape, dimension), rows).in_(chosen))
     return filters
 
 
 def _dimension_columns(shape: Shape, rows: Subquery) -> list[Label[Any]]:
     columns: list[Label[Any]] = []
     for dimension in shape.dimensions:
+        definition = shape.definition(dimension)
         if dimension == "provider":
             columns.append(rows.c.provider.label("provider"))
+        elif definition is not None:
+            columns.append(custom_value(definition, rows).label(dimension))
         else:
             columns.append(func.coalesce(rows.c[f"{dimension}_name"], "(unknown)").label(dimension))
             columns.append(rows.c[f"{dimension}_id"].label(f"{dimension}_id"))
@@ -531,6 +612,7 @@ def _converted(
     sums: Sequence[str],
     money: Sequence[str],
     name: str,
+    restricted: Sequence[Restriction] = (),
 ) -> SourceStatements:
     """Rows of sums in one currency (ad sums of a key and bucket, a snapshot bucket of one ad,
     the store's sums of one day or hour) converted at the rate of their `day` and summed per
@@ -549,13 +631,21 @@ def _converted(
     withheld = (
         [cast(func.sum(rows.c[WITHHELD]), BigInteger).label(WITHHELD)] if WITHHELD in rows.c else []
     )
+
+    def summed(sum_name: str) -> ColumnElement[Any]:
+        return rows.c[sum_name] * rate if sum_name in money else rows.c[sum_name]
+
     facts = (
         select(
             *keys,
             (literal_column("'total'", String) if bucket is None else bucket).label(BUCKET),
+            *(cast(func.sum(summed(s)), Float).label(s) for s in sums),
             *(
-                cast(func.sum(rows.c[s] * rate if s in money else rows.c[s]), Float).label(s)
-                for s in sums
+                cast(
+                    func.sum(summed(base)).filter(rows.c[_key_column(key)] == literal(value)),
+                    Float,
+                ).label(column)
+                for column, base, key, value in restricted
             ),
             func.count().filter(lacking).label(UNCONVERTED),
             *withheld,
@@ -586,9 +676,17 @@ def ad_statements(
     from the coarsest source that answers the query; `ranked`: only the shape's top rows
     (`_ranked`); `cut`: the period stops at a clock time (`TimeRange.until`). `name` keeps
     statements of one batch apart. Only money that is asked for needs a rate."""
+    sums = tuple(s for s in AD_SUMS if s in sums or s in {r[1] for r in shape.restricted})
     source = _ad_rows(shape, binds, ad_source(shape, cut), sums, cut).subquery(f"{name}_source")
     dimensions = _dimension_columns(shape, source)
     withheld = [source.c[WITHHELD]] if WITHHELD in source.c else []
+    keys = dict.fromkeys(key for _, _, key, _ in shape.restricted)
+    restriction_keys = [
+        (
+            source.c.provider if key == "provider" else custom_value(_defined(shape, key), source)
+        ).label(_key_column(key))
+        for key in keys
+    ]
     rows = (
         select(
             *dimensions,
@@ -597,6 +695,7 @@ def ad_statements(
             source.c.currency,
             *(source.c[s] for s in sums),
             *withheld,
+            *restriction_keys,
         )
         .where(*_filters(shape, source))
         .subquery(f"{name}_rows")
@@ -609,6 +708,7 @@ def ad_statements(
         sums,
         [s for s in sums if s in AD_MONEY],
         name,
+        shape.restricted,
     )
     if ranked and shape.ranking:
         return SourceStatements(_ranked(shape, statements.facts, name), statements.missing_rates)
@@ -622,15 +722,15 @@ def _ranked(shape: Shape, facts: Select[Any], name: str) -> Select[Any]:
     if shape.ranking is None:
         raise ValueError("only a shape with a ranking is ranked in SQL")
     rows = facts.subquery(f"{name}_unranked")
-    metric, direction = shape.ranking
+    formula, direction = shape.ranking
     # The evaluator's SQL does the engine's float operations in its order: ranks tie alike.
-    value = evaluate.sql(catalogue.formula_of(metric), rows.c)
+    value = evaluate.sql(formula, rows.c)
     order: list[ColumnElement[Any]] = [
         (value.desc() if direction == "desc" else value.asc()).nulls_last()
     ]
     for dimension in shape.dimensions:
         order.append(rows.c[dimension].collate("C"))
-        if dimension != "provider":
+        if is_tree_level(dimension):
             order.append(rows.c[f"{dimension}_id"].asc().nulls_last())
     if shape.grain:
         order.append(rows.c[BUCKET])
@@ -642,6 +742,12 @@ def _ranked(shape: Shape, facts: Select[Any], name: str) -> Select[Any]:
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer))
     )
+
+
+def _defined(shape: Shape, dimension: str) -> CustomDimension:
+    definition = shape.definition(dimension)
+    assert definition is not None, f"the shape defines {dimension!r}"
+    return definition
 
 
 def _local_hour(column: ColumnLike, binds: Binds) -> Function[Any]:

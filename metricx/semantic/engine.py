@@ -16,6 +16,7 @@ day only (Meta), the conversion metrics of that row are left empty (NaN) and nam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 
 from metricx.db import get_reader
@@ -39,8 +41,9 @@ from metricx.semantic.fetch import (
     fetch_statements,
     plan,
     scope_and_costs,
+    workspace_definitions,
 )
-from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.semantic.query import QueryValidationError, SemanticQuery, TimeRange
 from metricx.totals import CONVERSIONS
 
 #: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
@@ -73,6 +76,11 @@ class MetricsResult:
         # SQLAlchemy's psycopg2 dialect leaves its constructor unannotated
         dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
         return [str(shared.statement.compile(dialect=dialect))]
+
+    def metric(self, metric_id: str) -> catalogue.Metric:
+        """A metric of the result as a catalogue entry (custom metrics too): its label, unit
+        and direction for formatting."""
+        return self.query.metric(metric_id)
 
     @property
     def dimension_columns(self) -> list[str]:
@@ -150,8 +158,9 @@ def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) ->
         if compiler.WITHHELD in columns:  # conversions the cut cannot place: unknown, not 0
             withheld = np.asarray(columns[compiler.WITHHELD], dtype=float) > 0
             rows = np.asarray(placed[name], dtype=np.int64)[withheld]
-            for fact in set(CONVERSIONS) & set(needed):
-                merged[fact][rows] = np.nan
+            for fact in needed:
+                if fact.split("[", 1)[0] in CONVERSIONS:
+                    merged[fact][rows] = np.nan
     return merged
 
 
@@ -164,7 +173,9 @@ def _withheld(query: SemanticQuery, fetched: list[dict[str, Columns]]) -> dict[s
     ):
         return {}
     return {
-        m: WITHHELD_NOTE for m in query.metrics if set(catalogue.facts_for([m])) & set(CONVERSIONS)
+        m: WITHHELD_NOTE
+        for m in query.metrics
+        if any(f.split("[", 1)[0] in CONVERSIONS for f in query.facts_of(m))
     }
 
 
@@ -172,7 +183,7 @@ def _key_columns(query: SemanticQuery) -> list[str]:
     columns: list[str] = []
     for dimension in query.dimensions:
         columns.append(dimension)
-        if dimension != "provider":
+        if compiler.is_tree_level(dimension):
             columns.append(f"{dimension}_id")
     return columns
 
@@ -184,11 +195,17 @@ def _shape(query: SemanticQuery, sums: Columns, costs: Params) -> Columns:
     if query.grain:
         out[query.grain] = [_bucket_label(v) for v in sums[BUCKET]]
     for metric_id in query.metrics:
-        out[metric_id] = catalogue.vectorised_of(metric_id)(sums, costs)
+        out[metric_id] = _vectorised(query, metric_id)(sums, costs)
     order_metric = query.order_by.metric if query.order_by else None
     if order_metric and order_metric not in out:
-        out[order_metric] = catalogue.vectorised_of(order_metric)(sums, costs)
+        out[order_metric] = _vectorised(query, order_metric)(sums, costs)
     return out
+
+
+def _vectorised(query: SemanticQuery, metric_id: str) -> Callable[[Any, Params | None], np.ndarray]:
+    if metric_id in catalogue.METRICS:
+        return catalogue.vectorised_of(metric_id)
+    return catalogue.vectorised_expression(query.formula(metric_id))
 
 
 def _bucket_label(value: Any) -> str:
@@ -231,7 +248,7 @@ def _aligned(
     """For each shown row of the main period, the row of the comparison period with the same
     dimension ids at the same place in its period (its first day, week, hour...); -1 for
     none. The rows compared are the main period's (a top N is chosen once)."""
-    ids = [c for c in _key_columns(query) if c.endswith("_id") or c == "provider"]
+    ids = [c for c in _key_columns(query) if c.endswith("_id") or not compiler.is_tree_level(c)]
 
     def keys(columns: Columns, span: TimeRange) -> list[tuple[Any, ...]]:
         places = [_place(query.grain, span, bucket) for bucket in columns[BUCKET]]
@@ -284,11 +301,26 @@ def _frame(
     return pd.DataFrame({name: take(name) for name in names})
 
 
+def resolved(
+    conn: Connection, workspace_id: int, query: SemanticQuery | dict[str, Any] | str
+) -> SemanticQuery:
+    """A query validated, with the workspace's custom metrics and dimensions it names
+    attached (read only when it names something the catalogue does not know)."""
+    try:
+        return SemanticQuery.parse(query)
+    except QueryValidationError:
+        definitions = workspace_definitions(conn, workspace_id)
+        if not definitions:
+            raise
+        return SemanticQuery.parse(query, definitions)
+
+
 def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) -> MetricsResult:
-    """Run a SemanticQuery inside one workspace."""
-    query = SemanticQuery.parse(query)
-    spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
+    """Run a SemanticQuery inside one workspace; it may name the workspace's custom metrics
+    and dimensions."""
     with get_reader().connect() as conn:
+        query = resolved(conn, workspace_id, query)
+        spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
         scope, costs = scope_and_costs(conn, workspace_id)
         fetched = fetch(
             conn,
@@ -305,7 +337,7 @@ def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) ->
         compare = _frame(
             query, other, _aligned(query, spans, main, shown, other), keys_from=(main, shown)
         )
-    definitions = {m: catalogue.get_metric(m).definition for m in query.metrics}
+    definitions = {m: query.metric(m).definition for m in query.metrics}
     return MetricsResult(
         query,
         _frame(query, main, shown),

@@ -6,9 +6,9 @@ A formula is a tree of a few node types: a `Ref` to a metric or a raw fact sum, 
 immutable and hashable, so an expanded formula can be cached; `metricx.semantic.evaluate` is
 the one evaluator of every tree, in SQL, on numpy columns and on Decimals.
 
-A metric restricted by a filter (`spend[provider=meta]`, custom metrics) will be a leaf like
-`Ref` whose `column` names the restricted sum the plan fetches (e.g. "spend[provider=meta]"):
-the evaluator reads every leaf by its `column`, so it needs no change for it.
+A metric restricted by a filter (`spend[provider=meta]`, custom metrics) is a `Filtered`
+leaf, a `Ref` whose `column` names the restricted sum the plan fetches
+("spend[provider=meta]"): the evaluator reads every leaf by its `column`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,18 @@ class Ref(Expression):
 
 
 @dataclass(frozen=True)
+class Filtered(Ref):
+    """A metric restricted to rows where `key` (provider or a custom dimension) is `value`."""
+
+    key: str
+    value: str
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}[{self.key}={self.value}]"
+
+
+@dataclass(frozen=True)
 class Number(Expression):
     value: Decimal
 
@@ -88,6 +100,11 @@ def _node(value: Expression | int | str) -> Expression:
 def refs(expression: Expression) -> tuple[str, ...]:
     """The names an expression refers to, in order of first appearance."""
     return tuple(dict.fromkeys(n.name for n in expression.nodes() if isinstance(n, Ref)))
+
+
+def columns(expression: Expression) -> tuple[str, ...]:
+    """The sum columns an expanded expression reads, in order of first appearance."""
+    return tuple(dict.fromkeys(n.column for n in expression.nodes() if isinstance(n, Ref)))
 
 
 def params(expression: Expression) -> tuple[str, ...]:

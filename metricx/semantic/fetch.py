@@ -19,9 +19,10 @@ from sqlalchemy import CompoundSelect, Connection, Select, bindparam, select
 
 from metricx.costs import COST_FIELDS
 from metricx.errors import InvalidInputError, NotFoundError
-from metricx.models import CostSettings, Workspace
+from metricx.models import CostSettings, CustomDefinition, Workspace
 from metricx.semantic import attributed, compiler
 from metricx.semantic.compiler import Scope
+from metricx.semantic.custom import Definitions
 from metricx.semantic.query import SemanticQuery, TimeRange
 
 #: Columns by name, each a list or numpy array, all of one length: the sums of a period are
@@ -68,7 +69,8 @@ def plan(query: SemanticQuery, scope: Scope | None = None, spans: Iterable[TimeR
     """Every fact source the query needs: the one place a new fact source joins (the engine
     merges them on the keys). Without a scope, the statements alone (no values)."""
     facts = set(query.facts)
-    ad_sums = tuple(s for s in compiler.AD_SUMS if s in facts)
+    restricted = {base for _, base, _, _ in compiler.restrictions(query.facts)}
+    ad_sums = tuple(s for s in compiler.AD_SUMS if s in facts or s in restricted)
     store = bool(facts & set(compiler.STORE_SUMS))
     cuts = tuple(
         span.until is not None
@@ -160,3 +162,18 @@ def scope_and_costs(conn: Connection, workspace_id: int) -> tuple[Scope, dict[st
         raise NotFoundError(f"no workspace {workspace_id}")
     costs = {f: getattr(row, f) if getattr(row, f) is not None else Decimal(0) for f in COST_FIELDS}
     return Scope(workspace_id, row.timezone, row.currency), costs
+
+
+_DEFINITIONS = select(
+    CustomDefinition.kind, CustomDefinition.key, CustomDefinition.definition
+).where(CustomDefinition.workspace_id == bindparam("ws"))
+
+
+def workspace_definitions(conn: Connection, workspace_id: int) -> Definitions:
+    """The workspace's custom metrics and dimensions (metricx.semantic.custom)."""
+    kinds: dict[str, dict[str, Any]] = {"metric": {}, "dimension": {}}
+    for kind, key, definition in conn.execute(_DEFINITIONS, {"ws": workspace_id}):
+        kinds[kind][key] = definition
+    return Definitions.model_validate(
+        {"metrics": kinds["metric"], "dimensions": kinds["dimension"]}
+    )

@@ -14,12 +14,22 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, time
 from typing import Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from metricx import validation
 from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue
+from metricx.semantic.custom import CustomDefinitionError, Definitions
+from metricx.semantic.expression import Expression
 from metricx.validation import quoted
 
 Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
@@ -159,6 +169,26 @@ class Filters(_Model):
     entity_ids: list[int] | None = Field(
         default=None, description="Only these entities (campaign tree ids) and what is under them."
     )
+    dimension_values: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Only rows whose custom dimension takes one of these values, e.g. "
+        '{"funnel_stage": ["BOFU"]} (the dimension is defined in `custom`).',
+    )
+
+    @field_validator("dimension_values")
+    @classmethod
+    def _dimension_values(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("dimension_values is empty; use null for no such filter")
+        return {
+            key: [
+                _checked(validation.plain_text, v, "a dimension value", MAX_NAME_FILTER)
+                for v in _optional_list(values, f"{key} value") or []
+            ]
+            for key, values in value.items()
+        }
 
     @field_validator("provider")
     @classmethod
@@ -190,7 +220,12 @@ class Filters(_Model):
     def restricts_ads(self) -> bool:
         """True when the filters narrow the ad side (a provider list of every platform doesn't)."""
         providers = self.provider is not None and set(self.provider) != set(PROVIDERS)
-        return providers or self.name_contains is not None or self.entity_ids is not None
+        return (
+            providers
+            or self.name_contains is not None
+            or self.entity_ids is not None
+            or self.dimension_values is not None
+        )
 
     def normalised(self) -> Filters:
         """The same restriction written one way, so equal filters compare equal."""
@@ -199,6 +234,9 @@ class Filters(_Model):
             provider=None if every_provider or self.provider is None else sorted(self.provider),
             name_contains=self.name_contains.casefold() if self.name_contains else None,
             entity_ids=sorted(self.entity_ids) if self.entity_ids else None,
+            dimension_values={k: sorted(v) for k, v in sorted(self.dimension_values.items())}
+            if self.dimension_values
+            else None,
         )
 
 
@@ -210,14 +248,6 @@ class OrderBy(_Model):
         json_schema_extra={"enum": list(catalogue.METRIC_IDS)},
     )
     direction: Direction = Field(default="desc", description="desc = largest first.")
-
-    @field_validator("metric")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        problem = _unknown_metrics_problem([value])
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class Attribution(_Model):
@@ -242,10 +272,14 @@ class Attribution(_Model):
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
-def _unknown_metrics_problem(metric_ids: list[str]) -> str | None:
-    """One sentence about every id not in the catalogue (close matches suggested, else the
-    catalogue listed once), or None when all are known."""
-    unknown = list(dict.fromkeys(m for m in metric_ids if m not in catalogue.METRICS))
+def _unknown_metrics_problem(metric_ids: list[str], custom: Definitions) -> str | None:
+    """One sentence about every id neither in the catalogue nor a custom metric (close
+    matches suggested, else the catalogue listed once), or None when all are known."""
+    unknown = list(
+        dict.fromkeys(
+            m for m in metric_ids if m not in catalogue.METRICS and m not in custom.metrics
+        )
+    )
     if not unknown:
         return None
     problems, unlisted = [], []
@@ -279,6 +313,12 @@ class SemanticQuery(_Model):
     dimensions and/or a time grain, filtered, ranked and limited. Weeks start Monday.
     """
 
+    # Declared first: the names in the fields below are checked against it.
+    custom: Definitions | None = Field(
+        default=None,
+        description="The workspace's custom metrics and dimensions this query names (filled "
+        "in by the engine from the workspace; null when it names none).",
+    )
     metrics: list[str] = Field(
         description="Metric ids, at least one, no repeats. " + _metric_help(),
         json_schema_extra={
@@ -292,10 +332,12 @@ class SemanticQuery(_Model):
         description="A period to compare with (e.g. the previous period, or last week "
         "taken whole); null for no comparison.",
     )
-    dimensions: list[Dimension] = Field(
+    dimensions: list[str] = Field(
         default_factory=list,
-        description="Split rows by these levels of the campaign tree; [] for one total. "
+        description="Split rows by these levels of the campaign tree (provider, account, "
+        "campaign, adset, ad) or custom dimensions (defined in `custom`); [] for one total. "
         "Store-level metrics (orders, store revenue, MER, ...) cannot be split.",
+        json_schema_extra={"items": {"type": "string", "examples": list(get_args(Dimension))}},
     )
     grain: Grain | None = Field(
         default=None,
@@ -318,21 +360,27 @@ class SemanticQuery(_Model):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, value: list[str]) -> list[str]:
+    def _known_metrics(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if not value:
             raise ValueError("the metric list is empty; ask for at least one metric")
-        problem = _unknown_metrics_problem(value)
+        problem = _unknown_metrics_problem(value, _custom_of(info))
         if problem:
             raise ValueError(problem)
         return _reject_duplicates(value, "metric")
 
     @field_validator("dimensions")
     @classmethod
-    def _distinct_dimensions(cls, value: list[str]) -> list[str]:
+    def _known_dimensions(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        problem = _unknown_dimension_problem(value, _custom_of(info))
+        if problem:
+            raise ValueError(problem)
         return _reject_duplicates(value, "dimension")
 
     @model_validator(mode="after")
     def _consistent(self) -> SemanticQuery:
+        named = self._names_problem()
+        if named:
+            raise ValueError(named)
         checks = (self._order_by_problem, self._store_level_problem, self._span_problem)
         problems = [p for p in (check() for check in checks) if p]
         if problems:
@@ -344,6 +392,50 @@ class SemanticQuery(_Model):
                 metric="spend" if "spend" in self.base_metrics else self.metrics[0]
             )
         return self
+
+    @property
+    def definitions(self) -> Definitions:
+        """The custom definitions this query carries (empty when none)."""
+        return self.custom if self.custom is not None else _NO_DEFINITIONS
+
+    def _names_problem(self) -> str | None:
+        """Unknown metrics and dimensions, and custom metrics that cannot expand."""
+        custom = self.definitions
+        wanted = [*self.metrics, *([self.order_by.metric] if self.order_by else [])]
+        problem = _unknown_metrics_problem(wanted, custom)
+        if problem:
+            return problem
+        problem = _unknown_dimension_problem(list(self.filters.dimension_values or ()), custom)
+        if problem:
+            return problem
+        for key, values in (self.filters.dimension_values or {}).items():
+            allowed = custom.dimensions[key].values
+            odd = [v for v in values if v not in allowed]
+            if odd:
+                return f"{key} has no value {quoted(odd[0])}; its values are " + ", ".join(
+                    repr(v) for v in allowed
+                )
+        try:
+            for metric_id in wanted:
+                self.formula(metric_id)
+        except CustomDefinitionError as problem:
+            return str(problem)
+        return None
+
+    def metric(self, metric_id: str) -> catalogue.Metric:
+        """The catalogue entry of a metric id, or this query's custom metric as one."""
+        known = catalogue.METRICS.get(metric_id)
+        return known if known is not None else self.definitions.metric(metric_id)
+
+    def formula(self, metric_id: str) -> Expression:
+        """A metric's formula expanded to the fact sums the engine fetches."""
+        if metric_id in catalogue.METRICS:
+            return catalogue.formula_of(metric_id)
+        return self.definitions.expanded(metric_id)
+
+    def facts_of(self, *metric_ids: str) -> tuple[str, ...]:
+        """The fact sums `metric_ids` are computed from (catalogue.facts_in)."""
+        return catalogue.facts_in(*(self.formula(m) for m in metric_ids))
 
     def _order_by_problem(self) -> str | None:
         if self.order_by is None:
@@ -357,11 +449,15 @@ class SemanticQuery(_Model):
         )
 
     def _store_level_problem(self) -> str | None:
-        store = [m for m in self.metrics if catalogue.is_store_level(m)]
+        store = [
+            m
+            for m in self.metrics
+            if catalogue.sources_in(self.formula(m)) & catalogue.STORE_LEVEL_SOURCES
+        ]
         if store and self.dimensions:
             clash = f"ad dimensions ({', '.join(self.dimensions)})"
         elif store and self.filters.restricts_ads():
-            clash = "ad filters (provider, name_contains, entity_ids)"
+            clash = "ad filters (provider, name_contains, entity_ids, dimension_values)"
         else:
             return None
         return (
@@ -399,23 +495,45 @@ class SemanticQuery(_Model):
     @property
     def base_metrics(self) -> tuple[str, ...]:
         """The base (additive) metrics this query's metrics are computed from."""
-        return catalogue.base_metrics_for(self.metrics)
+        if not self.custom:
+            return catalogue.base_metrics_for(self.metrics)
+        return tuple(m for m in catalogue.BASE_METRIC_IDS if m in self.facts)
 
     @property
     def facts(self) -> tuple[str, ...]:
-        """The fact sums the engine must fetch for this query (catalogue.facts_for)."""
-        return catalogue.facts_for(self.metrics)
+        """The fact sums the engine must fetch for this query (catalogue.facts_in)."""
+        if not self.custom:
+            return catalogue.facts_for(self.metrics)
+        return self.facts_of(*self.metrics)
 
     @property
     def needs_attribution(self) -> bool:
         """True when some metric depends on the attribution settings."""
-        return any(catalogue.needs_attribution(m) for m in self.metrics)
+        return any("attribution" in catalogue.sources_in(self.formula(m)) for m in self.metrics)
+
+    @property
+    def custom_dimensions(self) -> tuple[str, ...]:
+        """The custom dimensions the query splits, filters or restricts by, in that order."""
+        custom = self.definitions
+        restricted = [
+            column.split("[", 1)[1].split("=", 1)[0] for column in self.facts if "[" in column
+        ]
+        named = [*self.dimensions, *(self.filters.dimension_values or {}), *restricted]
+        return tuple(n for n in dict.fromkeys(named) if n in custom.dimensions)
 
     @classmethod
-    def parse(cls, query: SemanticQuery | Mapping[str, Any] | str | bytes) -> SemanticQuery:
-        """Validate a query given as JSON text or a dict; problems raise QueryValidationError."""
+    def parse(
+        cls,
+        query: SemanticQuery | Mapping[str, Any] | str | bytes,
+        definitions: Definitions | None = None,
+    ) -> SemanticQuery:
+        """Validate a query given as JSON text or a dict; problems raise QueryValidationError.
+        `definitions` (a workspace's custom metrics and dimensions) are attached where the
+        query names them and does not define them itself."""
         if isinstance(query, SemanticQuery):
-            return query
+            if not definitions:
+                return query
+            query = query.model_dump(mode="json")
         if isinstance(query, str | bytes | bytearray):
             try:
                 query = json.loads(query)
@@ -435,8 +553,11 @@ class SemanticQuery(_Model):
             raise QueryValidationError(
                 "invalid query: expected a JSON object with at least 'metrics' and 'time_range'"
             )
+        query = dict(query)
+        if definitions:
+            query = _with_definitions(query, definitions)
         try:
-            return cls.model_validate(dict(query))
+            return cls.model_validate(query)
         except ValidationError as exc:
             raise QueryValidationError(describe_errors(exc)) from exc
 
@@ -456,10 +577,11 @@ class SemanticQuery(_Model):
         no metric uses it, and order_by/limit dropped when the result is a single row.
         """
         single_row = not self.dimensions and self.grain is None
+        order = {d: i for i, d in enumerate(dict.fromkeys([*DIMENSIONS, *sorted(self.dimensions)]))}
         return self.model_copy(
             update={
                 "metrics": sorted(self.metrics),
-                "dimensions": sorted(self.dimensions, key=DIMENSIONS.index),
+                "dimensions": sorted(self.dimensions, key=order.__getitem__),
                 "filters": self.filters.normalised(),
                 "attribution": self.attribution if self.needs_attribution else None,
                 "order_by": None if single_row else self.order_by,
@@ -470,6 +592,59 @@ class SemanticQuery(_Model):
     def same_as(self, other: SemanticQuery) -> bool:
         """True when both queries ask the same question (compares normalised forms)."""
         return self.normalised() == other.normalised()
+
+
+_NO_DEFINITIONS = Definitions()
+
+
+def _custom_of(info: ValidationInfo) -> Definitions:
+    """The definitions of a query being validated (none when they were invalid)."""
+    custom = info.data.get("custom")
+    return custom if isinstance(custom, Definitions) else _NO_DEFINITIONS
+
+
+def _unknown_dimension_problem(dimensions: list[str], custom: Definitions) -> str | None:
+    known = [*DIMENSIONS, *custom.dimensions]
+    for dimension in dimensions:
+        if dimension not in known:
+            given = quoted(dimension)
+            close = difflib.get_close_matches(given.strip("'\""), known, n=1, cutoff=0.6)
+            return (
+                f"unknown dimension {given}; expected "
+                + ", ".join(repr(k) for k in known)
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
+    return None
+
+
+def names_in(query: Mapping[str, Any]) -> list[str]:
+    """The metric and dimension names a raw query (a dict) uses, without validating it."""
+
+    def strings(value: Any) -> list[str]:
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    order_by = query.get("order_by")
+    filters = query.get("filters")
+    values = filters.get("dimension_values") if isinstance(filters, Mapping) else None
+    return [
+        *strings(query.get("metrics")),
+        *strings(query.get("dimensions")),
+        *([order_by["metric"]] if isinstance(order_by, Mapping) and "metric" in order_by else []),
+        *(k for k in (values if isinstance(values, Mapping) else ()) if isinstance(k, str)),
+    ]
+
+
+def _with_definitions(query: dict[str, Any], definitions: Definitions) -> dict[str, Any]:
+    """`query` with the custom definitions it names and lacks added to its `custom`."""
+    names = [n for n in names_in(query) if n not in catalogue.METRICS and n not in DIMENSIONS]
+    if not names:
+        return query
+    own = query.get("custom")
+    try:
+        used = definitions.used_by(names).merged(own if isinstance(own, Mapping) else None)
+    except ValidationError:
+        return query  # its own `custom` is invalid: validation says why
+    return {**query, "custom": used.model_dump(mode="json") if used else own}
 
 
 # --- turning pydantic's errors into one line -------------------------------------------------

@@ -47,6 +47,7 @@ def test_a_minimal_query_fills_in_the_documented_defaults() -> None:
         "provider": None,
         "name_contains": None,
         "entity_ids": None,
+        "dimension_values": None,
     }
     assert parsed.order_by is None and parsed.limit is None
     # no attributed metric, so no attribution settings are invented
