@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -29,7 +29,7 @@ USER_ERRORS = (MetricxError, ConfigError, VaultError)
 MAX_UNEXPECTED = 300
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Say what went wrong on one line of stderr and exit 1."""
     line = " ".join(message.split()).encode("utf-8", "backslashreplace").decode("utf-8")
     click.echo(f"Error: {line}", err=True)
@@ -440,6 +440,368 @@ def finance(workspace: str, start: date, end: date, grain: str, as_json: bool) -
         f"({pnl.currency}, days in {pnl.timezone})"
     )
     click.echo(shown.to_string())
+
+
+# --- custom metrics, custom dimensions and the Dashboard's tiles ----------------------------
+
+#: `--format` words and the catalogue's units.
+FORMATS = {"money": "currency", "ratio": "ratio", "percent": "percent", "count": "count"}
+#: `--direction` words and `higher_is_better`.
+DIRECTIONS: dict[str, bool | None] = {"higher": True, "lower": False, "neither": None}
+RULE_EXAMPLE = '"campaign contains Retargeting => BOFU"'
+
+
+def parse_rule(text: str) -> dict[str, str]:
+    """A rule written FIELD OP VALUE => THEN ("campaign contains Retargeting => BOFU"), as
+    the fields of metricx.semantic.custom.Rule (which checks them)."""
+    condition, arrow, then = text.rpartition("=>")
+    words = condition.split(maxsplit=2)
+    if not arrow or len(words) < 3 or not then.strip():
+        raise InvalidInputError(
+            f"the rule {validation.quoted(text)} must read FIELD OP VALUE => THEN, "
+            f"e.g. {RULE_EXAMPLE}"
+        )
+    field, op, value = words
+    return {
+        "field": field.lower(),
+        "op": op.lower(),
+        "value": value.strip().strip("\"'"),
+        "then": then.strip().strip("\"'"),
+    }
+
+
+def _metric_fields(
+    label: str, formula: str, unit: str, direction: str, description: str
+) -> dict[str, Any]:
+    return {
+        "label": label,
+        "formula": formula,
+        "unit": FORMATS[unit],
+        "higher_is_better": DIRECTIONS[direction],
+        "description": description,
+    }
+
+
+def _format_word(unit: str) -> str:
+    return next(word for word, known in FORMATS.items() if known == unit)
+
+
+def _direction_word(higher_is_better: bool | None) -> str:
+    return next(word for word, known in DIRECTIONS.items() if known is higher_is_better)
+
+
+@main.group()
+def custom() -> None:
+    """Define the workspace's own metrics (formulas over catalogue metrics) and dimensions
+    (rules over names), usable in every query, page and question."""
+
+
+@custom.group("metric")
+def custom_metric() -> None:
+    """Add, list, preview and delete custom metrics."""
+
+
+def metric_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--label, --formula, --format, --direction and --description."""
+    for option in reversed(
+        (
+            click.option("--label", help="Its name on pages (default: KEY)."),
+            click.option(
+                "--formula",
+                help="Over catalogue and custom metrics: + - * / ( ), numbers, 5%, and "
+                "restrictions such as spend[provider=meta] or spend[stage=BOFU].",
+            ),
+            click.option(
+                "--format",
+                "unit",
+                type=click.Choice(list(FORMATS)),
+                default="ratio",
+                show_default=True,
+                help="How values are written.",
+            ),
+            click.option(
+                "--direction",
+                type=click.Choice(list(DIRECTIONS)),
+                default="higher",
+                show_default=True,
+                help="Which way is good (colours a change).",
+            ),
+            click.option("--description", default="", help="What it means, in a sentence."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+@custom_metric.command("add")
+@workspace_option
+@click.argument("key")
+@metric_options
+@friendly_errors
+def custom_metric_add(
+    workspace: str,
+    key: str,
+    label: str | None,
+    formula: str | None,
+    unit: str,
+    direction: str,
+    description: str,
+) -> None:
+    """Create or replace the custom metric KEY (lower-case letters, digits and _), e.g.
+    `metricx custom metric add meta_share -w Acme --label "Meta share"
+    --formula "spend[provider=meta] / spend" --format percent`."""
+    from metricx.actor import Actor
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    if not formula:
+        fail('give the metric\'s --formula, e.g. --formula "spend[provider=meta] / spend"')
+    with services():
+        ws = find_workspace(workspace)
+        saved = custom_definitions.save_metric(
+            Actor.system(ws.id),
+            key,
+            _metric_fields(label or key, formula, unit, direction, description),
+        )
+    click.echo(f"Saved custom metric {key!r}: {saved.label} = {saved.formula}.")
+
+
+@custom_metric.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def custom_metric_list(workspace: str, as_json: bool) -> None:
+    """List the workspace's custom metrics."""
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        saved = custom_definitions.definitions(find_workspace(workspace).id).metrics
+    rows = [
+        {
+            "key": key,
+            "label": metric.label,
+            "formula": metric.formula,
+            "format": _format_word(metric.unit),
+            "direction": _direction_word(metric.higher_is_better),
+            "description": metric.description,
+        }
+        for key, metric in saved.items()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No custom metrics yet: add one with `metricx custom metric add`.")
+    for row in rows:
+        click.echo(
+            f"{row['key']}  {row['label']} = {row['formula']}  "
+            f"({row['format']}, {row['direction']} is better)"
+            + (f"  {row['description']}" if row["description"] else "")
+        )
+
+
+@custom_metric.command("delete")
+@workspace_option
+@click.argument("key")
+@friendly_errors
+def custom_metric_delete(workspace: str, key: str) -> None:
+    """Delete the custom metric KEY (refused while another custom metric uses it)."""
+    from metricx.actor import Actor
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        custom_definitions.delete_definition(Actor.system(ws.id), "metric", key)
+    click.echo(f"Deleted custom metric {key!r}.")
+
+
+@custom_metric.command("preview")
+@workspace_option
+@click.argument("key")
+@metric_options
+@click.option("--split", help="Split by a dimension (provider, campaign, a custom one...).")
+@click.option("--json", "as_json", is_flag=True, help="The result as `metricx query` prints it.")
+@friendly_errors
+def custom_metric_preview(
+    workspace: str,
+    key: str,
+    label: str | None,
+    formula: str | None,
+    unit: str,
+    direction: str,
+    description: str,
+    split: str | None,
+    as_json: bool,
+) -> None:
+    """Show the custom metric KEY over last week, by day (or split by --split), with the
+    metrics it is built from. With --formula, a draft is shown instead, and nothing is
+    saved."""
+    from metricx.semantic.catalogue import format_value
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        if formula:
+            draft: Any = _metric_fields(label or key, formula, unit, direction, description)
+        else:
+            draft = custom_definitions.definitions(ws.id).metrics.get(key)
+            if draft is None:
+                fail(f"there is no custom metric {key!r}; give a --formula to preview a draft")
+        result = custom_definitions.preview_metric(ws.id, key, draft, split)
+    if as_json:
+        click.echo(json.dumps(result.to_contract()))
+        return
+    shown = result.frame[[c for c in result.dimension_columns if not c.endswith("_id")]].copy()
+    for metric_id in result.query.metrics:
+        entry = result.metric(metric_id)
+        shown[entry.label] = [
+            format_value(entry, None if v != v else v, result.currency)
+            for v in result.frame[metric_id]
+        ]
+    span = result.query.time_range
+    click.echo(f"{key} from {span.start} to {span.end} ({result.currency}):")
+    click.echo(shown.to_string(index=False))
+
+
+@custom.group("dimension")
+def custom_dimension() -> None:
+    """Add, list and delete custom dimensions."""
+
+
+@custom_dimension.command("add")
+@workspace_option
+@click.argument("key")
+@click.option("--label", help="Its name on pages (default: KEY).")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    required=True,
+    help=f"FIELD OP VALUE => THEN, e.g. {RULE_EXAMPLE}; FIELD is provider, account, campaign, "
+    "adset or ad, OP contains, equals or starts_with (case is ignored). Repeatable: the "
+    "first rule that matches wins.",
+)
+@click.option(
+    "--otherwise", default="Other", show_default=True, help="The value when no rule matches."
+)
+@click.option("--description", default="", help="What it means, in a sentence.")
+@friendly_errors
+def custom_dimension_add(
+    workspace: str,
+    key: str,
+    label: str | None,
+    rules: tuple[str, ...],
+    otherwise: str,
+    description: str,
+) -> None:
+    """Create or replace the custom dimension KEY, e.g. `metricx custom dimension add stage
+    -w Acme --label "Funnel stage" --rule "campaign contains Retargeting => BOFU"
+    --otherwise TOFU`."""
+    from metricx.actor import Actor
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    dimension = {
+        "label": label or key,
+        "rules": [parse_rule(rule) for rule in rules],
+        "otherwise": otherwise,
+        "description": description,
+    }
+    with services():
+        ws = find_workspace(workspace)
+        saved = custom_definitions.save_dimension(Actor.system(ws.id), key, dimension)
+    click.echo(f"Saved custom dimension {key!r}: {', '.join(saved.values)}.")
+
+
+def _rule_text(field: str, op: str, value: str, then: str) -> str:
+    return f"{field} {op} {value} => {then}"
+
+
+@custom_dimension.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def custom_dimension_list(workspace: str, as_json: bool) -> None:
+    """List the workspace's custom dimensions with their rules."""
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        saved = custom_definitions.definitions(find_workspace(workspace).id).dimensions
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"key": key, **dimension.model_dump(mode="json"), "values": dimension.values}
+                    for key, dimension in saved.items()
+                ]
+            )
+        )
+        return
+    if not saved:
+        click.echo("No custom dimensions yet: add one with `metricx custom dimension add`.")
+    for key, dimension in saved.items():
+        rules = "; ".join(_rule_text(r.field, r.op, r.value, r.then) for r in dimension.rules)
+        click.echo(f"{key}  {dimension.label}: {rules}; otherwise {dimension.otherwise}")
+
+
+@custom_dimension.command("delete")
+@workspace_option
+@click.argument("key")
+@friendly_errors
+def custom_dimension_delete(workspace: str, key: str) -> None:
+    """Delete the custom dimension KEY (refused while a custom metric restricts by it)."""
+    from metricx.actor import Actor
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        custom_definitions.delete_definition(Actor.system(ws.id), "dimension", key)
+    click.echo(f"Deleted custom dimension {key!r}.")
+
+
+@main.group()
+def dashboard() -> None:
+    """Choose what the Dashboard shows."""
+
+
+@dashboard.command("tiles")
+@workspace_option
+@click.argument("metrics", nargs=-1)
+@click.option("--reset", is_flag=True, help="Go back to the default tiles.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def dashboard_tiles(workspace: str, metrics: tuple[str, ...], reset: bool, as_json: bool) -> None:
+    """Show the Dashboard's KPI tiles, or choose them: METRICS in order, catalogue or custom
+    metric ids (e.g. `metricx dashboard tiles -w Acme spend roas meta_share`)."""
+    from metricx.actor import Actor
+    from metricx.semantic import catalogue
+    from metricx.services import custom_definitions
+    from metricx.services.workspaces import find_workspace
+
+    if metrics and reset:
+        fail("give METRICS or --reset, not both")
+    with services():
+        ws = find_workspace(workspace)
+        if metrics or reset:
+            tiles = custom_definitions.set_dashboard_tiles(Actor.system(ws.id), list(metrics))
+        else:
+            tiles = custom_definitions.dashboard_tiles(ws.id)
+        saved = custom_definitions.definitions(ws.id)
+    labels = {
+        t: catalogue.METRICS[t].label if t in catalogue.METRICS else saved.metrics[t].label
+        for t in tiles
+    }
+    if as_json:
+        click.echo(json.dumps([{"metric": t, "label": label} for t, label in labels.items()]))
+        return
+    click.echo(f"Dashboard tiles of {ws.name!r}:")
+    for tile, label in labels.items():
+        click.echo(f"  {tile:<20} {label}")
 
 
 # --- data in ----------------------------------------------------------------------------------

@@ -9,21 +9,23 @@ from typing import Literal
 import altair as alt
 import pandas as pd
 
+from metricx.semantic.catalogue import Metric
 from ui import format as fmt
+
+#: A metric by id, or as an entry (a custom metric has no id the catalogue knows).
+MetricLike = str | Metric
 
 #: Legends and axis labels show whole names ("Store revenue (Shopify)", long campaign names).
 LEGEND = alt.Legend(orient="bottom", labelLimit=0, title=None)
 BLUE, ORANGE, GREEN, RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
 
 
-def _title(metric_id: str, currency: str) -> str:
-    entry = fmt.metric(metric_id)
+def _title(entry: Metric, currency: str) -> str:
     return entry.label + (f" ({currency})" if entry.unit == "currency" else "")
 
 
-def _axis_format(metric_id: str) -> str:
-    unit = fmt.metric(metric_id).unit
-    return {"currency": ",.0f", "percent": ".1%", "ratio": ".2f"}.get(unit, ",.0f")
+def _axis_format(entry: Metric) -> str:
+    return {"currency": ",.0f", "percent": ".1%", "ratio": ".2f"}.get(entry.unit, ",.0f")
 
 
 #: Buckets as the engine labels them: "2026-11-26" (days, weeks, months), "2026-11-26 14:00".
@@ -88,34 +90,35 @@ def _time_tooltip(frame: pd.DataFrame, x: str) -> alt.Tooltip:
 
 
 def two_axis_lines(
-    frame: pd.DataFrame, x: str, left: str, right: str, currency: str
+    frame: pd.DataFrame, x: str, left: MetricLike, right: MetricLike, currency: str
 ) -> alt.LayerChart:
-    """Two metrics over `x`, each on its own y axis (spend would be a flat line on revenue's
-    scale), coloured alike in lines, axis titles and legend."""
+    """Two metrics over `x` (columns named by their ids), each on its own y axis (spend would
+    be a flat line on revenue's scale), coloured alike in lines, axis titles and legend."""
     frame = _with_times(frame, x)
-    labels = {left: fmt.label(left), right: fmt.label(right)}
+    first, second = fmt.metric(left), fmt.metric(right)
+    labels = {first.id: first.label, second.id: second.label}
     colour = alt.Color(
         "metric:N",
         scale=alt.Scale(domain=list(labels.values()), range=[BLUE, ORANGE]),
         legend=LEGEND,
     )
-    long = frame[[x, left, right]].melt(id_vars=x, var_name="id", value_name="amount")
+    long = frame[[x, first.id, second.id]].melt(id_vars=x, var_name="id", value_name="amount")
     long["metric"] = long["id"].map(labels)
     layers = []
-    sides: tuple[tuple[str, Literal["left", "right"], str], ...] = (
-        (left, "left", BLUE),
-        (right, "right", ORANGE),
+    sides: tuple[tuple[Metric, Literal["left", "right"], str], ...] = (
+        (first, "left", BLUE),
+        (second, "right", ORANGE),
     )
-    for metric_id, side, hue in sides:
+    for entry, side, hue in sides:
         layers.append(
-            alt.Chart(long[long["id"] == metric_id])
+            alt.Chart(long[long["id"] == entry.id])
             .mark_line(point=True)
             .encode(
                 x=_time_axis(frame, x),
                 y=alt.Y(
                     "amount:Q",
-                    title=_title(metric_id, currency),
-                    axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(metric_id)),
+                    title=_title(entry, currency),
+                    axis=alt.Axis(orient=side, titleColor=hue, format=_axis_format(entry)),
                 ),
                 color=colour,
                 tooltip=[
@@ -163,23 +166,27 @@ def waterfall(steps: pd.DataFrame, currency: str) -> alt.LayerChart:
 
 
 def metric_lines(
-    frame: pd.DataFrame, x: str, metric_ids: Sequence[str], currency: str, color: str | None = None
+    frame: pd.DataFrame,
+    x: str,
+    metrics: Sequence[MetricLike],
+    currency: str,
+    color: str | None = None,
 ) -> alt.VConcatChart:
     """One small chart per metric over `x` (each with its own scale and unit), one line per
     value of `color` when given."""
     frame = _with_times(frame, x)
     charts = []
-    for metric_id in metric_ids:
+    for entry in map(fmt.metric, metrics):
         encoding = {
             "x": _time_axis(frame, x),
             "y": alt.Y(
-                f"{metric_id}:Q",
-                title=_title(metric_id, currency),
-                axis=alt.Axis(format=_axis_format(metric_id)),
+                f"{entry.id}:Q",
+                title=_title(entry, currency),
+                axis=alt.Axis(format=_axis_format(entry)),
             ),
             "tooltip": [_time_tooltip(frame, x)]
             + ([alt.Tooltip(f"{color}:N")] if color else [])
-            + [alt.Tooltip(f"{metric_id}:Q", format=",.2f", title=fmt.label(metric_id))],
+            + [alt.Tooltip(f"{entry.id}:Q", format=",.2f", title=entry.label)],
         }
         if color:
             encoding["color"] = alt.Color(f"{color}:N", legend=LEGEND)
@@ -200,17 +207,17 @@ PREVIOUS_BLUE = "#9ecae9"
 def metric_bars(
     frame: pd.DataFrame,
     row: str,
-    metric_ids: Sequence[str],
+    metrics: Sequence[MetricLike],
     currency: str,
     previous_suffix: str | None = None,
 ) -> alt.VConcatChart:
     """One bar chart per metric, a bar per row; with `previous_suffix`, the previous period's
     value (column metric + suffix) beside it."""
     layers = []
-    for metric_id in metric_ids:
-        data = frame[[row, metric_id]].rename(columns={metric_id: "value"}).assign(period=SERIES[0])
+    for entry in map(fmt.metric, metrics):
+        data = frame[[row, entry.id]].rename(columns={entry.id: "value"}).assign(period=SERIES[0])
         if previous_suffix:
-            earlier = metric_id + previous_suffix
+            earlier = entry.id + previous_suffix
             data = pd.concat(
                 [
                     data,
@@ -223,13 +230,13 @@ def metric_bars(
             "y": alt.Y(f"{row}:N", sort=list(frame[row]), title=None, axis=alt.Axis(labelLimit=0)),
             "x": alt.X(
                 "value:Q",
-                title=_title(metric_id, currency),
-                axis=alt.Axis(format=_axis_format(metric_id)),
+                title=_title(entry, currency),
+                axis=alt.Axis(format=_axis_format(entry)),
             ),
             "tooltip": [
                 alt.Tooltip(f"{row}:N", title=" "),
                 "period:N",
-                alt.Tooltip("value:Q", format=",.2f", title=fmt.label(metric_id)),
+                alt.Tooltip("value:Q", format=",.2f", title=entry.label),
             ],
         }
         if previous_suffix:

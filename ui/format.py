@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -134,11 +135,11 @@ def delta(metric_id: str | Metric, now: Any, before: Any) -> tuple[str | None, D
     return (None if moved is None else f"{moved * 100:+.1f}%"), colour
 
 
-def label(metric_id: str) -> str:
+def label(metric_id: str | Metric) -> str:
     return metric(metric_id).label
 
 
-def metric_column(metric_id: str, currency: str, title: str | None = None) -> Any:
+def metric_column(metric_id: str | Metric, currency: str, title: str | None = None) -> Any:
     """The table column for one metric: money with the currency symbol, percents, ratios as
     "2.31x", counts with separators; the values stay numbers, so the column sorts."""
     entry = metric(metric_id)
@@ -166,14 +167,14 @@ def change_column(title: str) -> Any:
 _CSV_PLACES = {"currency": 2, "ratio": 4, "percent": 6, "count": 2}
 
 
-def clean_csv(frame: pd.DataFrame, metric_ids: dict[str, str] | None = None) -> bytes:
+def clean_csv(frame: pd.DataFrame, metric_ids: Mapping[str, str | Metric] | None = None) -> bytes:
     """The frame as CSV without float noise: each column known as a metric (by its own name or
     through `metric_ids`, column -> metric id, for "Spend (previous)" and the like) is rounded
     by its unit; whole counts are written as integers."""
     out = frame.copy()
     for column in out.columns:
         metric_id = (metric_ids or {}).get(column, column)
-        if not isinstance(metric_id, str) or not pd.api.types.is_float_dtype(out[column]):
+        if not isinstance(metric_id, (str, Metric)) or not pd.api.types.is_float_dtype(out[column]):
             continue
         try:
             unit = metric(metric_id).unit

@@ -31,3 +31,9 @@ def query_or_stop(workspace_id: int, query: dict[str, Any]) -> MetricsResult:
         st.error(str(error))
         st.stop()
         raise  # st.stop() raises; this line is for type checkers
+
+
+def forget_cached_queries() -> None:
+    """Drop every cached metric query: a change of settings or definitions changes what they
+    would answer, and no page should show the old answer for the rest of the minute."""
+    _run.clear()

@@ -1,6 +1,7 @@
 """Analytics: any SemanticQuery through widgets, laid out for an analyst. Every widget keeps its
 value in the URL and across pages (the period is the app's one period, in the sidebar), so a
-link or a reload reproduces the view."""
+link or a reload reproduces the view. The workspace's custom metrics and dimensions are offered
+beside the catalogue's: metrics to show, dimensions to split by and to filter on."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from streamlit.elements.arrow import DataframeState
 
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
+from metricx.semantic.catalogue import Metric
 from metricx.semantic.query import DIMENSIONS, SemanticQuery, TimeRange
+from metricx.services import custom_definitions
 from metricx.vocabulary import AD_PROVIDERS, LEVELS
 from ui import charts
 from ui import format as fmt
-from ui.links import ANALYTICS_METRICS, DIMENSION_LABELS, GRAIN_LABELS
+from ui.links import GRAIN_LABELS, AnalyticsOptions
 from ui.period import KEPT, current_period
 from ui.queries import cached_query
 from ui.session import current_actor
@@ -40,25 +43,32 @@ workspace = st.session_state["metricx_workspace"]
 currency = workspace.currency
 period = current_period()
 st.title("Analytics")
+custom = custom_definitions.definitions(actor.workspace_id)
+offered = AnalyticsOptions.of(custom)
 
 left, middle, right = st.columns(3)
 metrics = left.multiselect(
     "Metrics",
-    ANALYTICS_METRICS,
+    offered.metrics,
     DEFAULT_METRICS,
-    format_func=fmt.label,
+    format_func=offered.metric_labels.__getitem__,
     key="metrics",
     wrap=True,
     **KEPT,
 )
 chosen = middle.multiselect(
-    "Split by", DIMENSIONS, format_func=DIMENSION_LABELS.__getitem__, key="dims", wrap=True, **KEPT
+    "Split by",
+    offered.dimensions,
+    format_func=offered.dimension_labels.__getitem__,
+    key="dims",
+    wrap=True,
+    **KEPT,
 )
 grain_choice = right.selectbox(
     "Over time", list(GRAIN_LABELS), format_func=GRAIN_LABELS.__getitem__, key="grain", **KEPT
 )
 grain = None if grain_choice == "total" else grain_choice
-left, right = st.columns([1, 2])
+left, right, *spare = st.columns([1, 2, 2] if custom.dimensions else [1, 2])
 providers = left.multiselect(
     "Platforms", AD_PROVIDERS, AD_PROVIDERS, format_func=str.title, key="providers", **KEPT
 )
@@ -68,6 +78,22 @@ name_contains = right.text_input(
     **KEPT,
     placeholder="Part of a campaign, ad set or ad name",
 )
+# Values of one dimension are alternatives; values of two dimensions must both hold.
+dimension_values: dict[str, list[str]] = {}
+for picked_value in (
+    spare[0].multiselect(
+        "Only where",
+        offered.values,
+        format_func=offered.value_labels.__getitem__,
+        key="values",
+        placeholder="Values of your custom dimensions",
+        **KEPT,
+    )
+    if spare
+    else []
+):
+    dimension_id, dimension_value = offered.value_of(picked_value)
+    dimension_values.setdefault(dimension_id, []).append(dimension_value)
 st.caption(fmt.in_markdown(period.caption(workspace)) + " · period and comparison in the sidebar")
 
 if not metrics:
@@ -76,11 +102,18 @@ if not metrics:
 if not providers:
     st.info("Pick at least one platform.")
     st.stop()
-dimensions = [d for d in DIMENSIONS if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)]
+dimensions = [
+    *(d for d in DIMENSIONS if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)),
+    *(d for d in chosen if d in custom.dimensions),
+]
 # Split over the whole period, the comparison is its own query joined on the entities, so a
 # row of only one period still shows; over time (or for one total) the engine aligns each
 # bucket with the one at the same place in the comparison period.
 joined = period.compare is not None and bool(dimensions) and grain is None
+
+
+# The custom definitions go with the query: its cache entry changes when they do.
+used = custom.used_by([*metrics, *dimensions, *dimension_values])
 
 
 def query_for(span: TimeRange, compare: TimeRange | None) -> dict:
@@ -94,7 +127,9 @@ def query_for(span: TimeRange, compare: TimeRange | None) -> dict:
         "filters": {
             "provider": None if every_platform else providers,
             "name_contains": name_contains or None,
+            "dimension_values": dimension_values or None,
         },
+        **({"custom": used.model_dump(mode="json")} if used else {}),
     }
 
 
@@ -113,18 +148,23 @@ try:
 except MetricxError as error:  # a combination that cannot run says why, in one sentence
     st.warning(str(error))
     st.stop()
+#: Each chosen metric as an entry (label, unit, direction), custom ones too.
+entries: dict[str, Metric] = {m: result.metric(m) for m in metrics}
 
 
 def with_comparison(frame: pd.DataFrame) -> pd.DataFrame:
     """The period's rows with, per metric, the previous value and the change beside it."""
     if before is not None:
-        keys = [c for c in frame.columns if c.endswith("_id") or c == "provider"]
+        # Tree levels match on their ids; the platform and custom dimensions on their values.
+        keys = [
+            c for c in frame.columns if c.endswith("_id") or (c in dimensions and c not in LEVELS)
+        ]
         then = before.frame.rename(columns={m: m + PREVIOUS for m in metrics})
         frame = frame.merge(then, on=keys, how="outer", suffixes=("", "_then"), indicator=True)
         for name in (d for d in dimensions if d not in keys):
             frame[name] = frame[name].fillna(frame.pop(name + "_then"))
         # A row of only one period had nothing in the other: its sums there are 0, not unknown.
-        sums = [m for m in metrics if catalogue.get_metric(m).is_base]
+        sums = [m for m in metrics if entries[m].is_base]
         frame.loc[frame["_merge"] == "right_only", sums] = 0
         frame.loc[frame["_merge"] == "left_only", [m + PREVIOUS for m in sums]] = 0
         frame = frame.drop(columns="_merge")
@@ -160,7 +200,7 @@ table = ranked(with_comparison(result.frame))
 compared = period.compare is not None
 
 if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
-    wanted = ", ".join(fmt.label(m) for m in metrics)
+    wanted = ", ".join(entries[m].label for m in metrics)
     if name_contains:
         st.info(
             f"Nothing named like “{fmt.literal(name_contains)}” has {wanted} in this "
@@ -190,38 +230,38 @@ def draw_charts() -> None:
             st.columns(min(len(metrics), 4)) * len(metrics), metrics, strict=False
         ):
             now = table[metric].iloc[0]
+            entry = entries[metric]
             text, colour = (
-                fmt.delta(metric, now, table[metric + PREVIOUS].iloc[0])
+                fmt.delta(entry, now, table[metric + PREVIOUS].iloc[0])
                 if compared
                 else (None, "off")
             )
-            column.metric(
-                fmt.label(metric), fmt.value(metric, now, currency), text, delta_color=colour
-            )
+            column.metric(entry.label, fmt.value(entry, now, currency), text, delta_color=colour)
         return
     data = table if grain is None else table.assign(**{grain: pd.to_datetime(table[grain])})
+    charted = list(entries.values())
     if not dimensions and grain is not None:  # (no split and no grain showed tiles above)
         figure = (
-            charts.two_axis_lines(data, grain, metrics[0], metrics[1], currency)
+            charts.two_axis_lines(data, grain, charted[0], charted[1], currency)
             if len(metrics) == 2
-            else charts.metric_lines(data, grain, metrics, currency)
+            else charts.metric_lines(data, grain, charted, currency)
         )
         st.altair_chart(figure, width="stretch")
         return
     data = data.assign(row=row_names(data))
     if grain is None:  # the table's top rows, in its order
         figure = charts.metric_bars(
-            data.head(CHART_ROWS), "row", metrics, currency, PREVIOUS if compared else None
+            data.head(CHART_ROWS), "row", charted, currency, PREVIOUS if compared else None
         )
     else:
         largest = data.groupby("row")[metrics[0]].sum().nlargest(CHART_ROWS).index
         figure = charts.metric_lines(
-            data[data["row"].isin(largest)], grain, metrics, currency, color="row"
+            data[data["row"].isin(largest)], grain, charted, currency, color="row"
         )
     st.altair_chart(figure, width="stretch")
     if data["row"].nunique() > CHART_ROWS:
         st.caption(
-            f"Charted: the {CHART_ROWS} rows with the largest {fmt.label(metrics[0])}; "
+            f"Charted: the {CHART_ROWS} rows with the largest {entries[metrics[0]].label}; "
             "the table has them all."
         )
 
@@ -233,17 +273,18 @@ def shown_columns() -> dict[str, tuple[str, str | None, str]]:
     """The table's visible columns in order: column -> (label, metric id or None, role), the
     role being "" for a value, "previous" or "change" (id columns stay hidden)."""
     columns: dict[str, tuple[str, str | None, str]] = {
-        name: (DIMENSION_LABELS[name], None, "") for name in dimensions
+        name: (offered.dimension_labels[name], None, "") for name in dimensions
     }
     if grain:
         columns[grain] = (GRAIN_LABELS[grain], None, "")
         if compared:
             columns[grain + PREVIOUS] = ("Compared with", None, "")
     for metric in metrics:
-        columns[metric] = (fmt.label(metric), metric, "")
+        label = entries[metric].label
+        columns[metric] = (label, metric, "")
         if compared:
-            columns[metric + PREVIOUS] = (fmt.label(metric), metric, "previous")
-            columns[metric + CHANGE] = (fmt.label(metric), None, "change")
+            columns[metric + PREVIOUS] = (label, metric, "previous")
+            columns[metric + CHANGE] = (label, None, "change")
     return columns
 
 
@@ -258,7 +299,12 @@ shown = table.assign(
 config = {}
 for column, (label, metric, role) in columns.items():
     if metric is not None:
-        config[column] = fmt.metric_column(metric, currency, header(label, role))
+        # fmt.metric_column reads entries as fmt.metric does (its hint still says str)
+        config[column] = fmt.metric_column(
+            entries[metric],
+            currency,
+            header(label, role),
+        )
     elif role == "change":
         shown[column] = shown[column] * 100
         config[column] = fmt.change_column(header(label, role))
@@ -281,7 +327,7 @@ picked = st.dataframe(
 )
 if compared and joined:
     st.caption(
-        f"Rows are matched on {', '.join(DIMENSION_LABELS[d] for d in dimensions)} "
+        f"Rows are matched on {', '.join(offered.dimension_labels[d] for d in dimensions)} "
         "across both periods; a row of only one period shows 0 or “—” for the other."
     )
 elif compared and grain:
@@ -293,7 +339,7 @@ elif compared and grain:
 
 withheld = {**(before.withheld if before is not None else {}), **result.withheld}
 for metric, why in withheld.items():
-    st.caption(f"{fmt.label(metric)}: {why}.")
+    st.caption(f"{entries[metric].label}: {why}.")
 
 
 def open_in_campaigns(row: pd.Series) -> None:
@@ -305,7 +351,7 @@ def open_in_campaigns(row: pd.Series) -> None:
                 continue
             name = fmt.literal(str(row[level]))
             if st.button(
-                f"{DIMENSION_LABELS[level]} “{name}”",
+                f"{offered.dimension_labels[level]} “{name}”",
                 key=f"analytics_open_{level}",
                 icon=":material/open_in_new:",
                 help="Open it in Campaigns",
@@ -330,13 +376,13 @@ def csv_of(frame: pd.DataFrame) -> bytes:
     fractions; clean_csv rounds each metric column by its unit."""
     headers, metric_ids = {}, {}
     for column, (label, metric, role) in columns.items():
-        money = metric is not None and catalogue.get_metric(metric).unit == "currency"
+        money = metric is not None and entries[metric].unit == "currency"
         headers[column] = {
             ("", True): f"{label} ({currency})",
             ("previous", True): f"{label} (previous, {currency})",
         }.get((role, money), header(label, role))
         if metric is not None:
-            metric_ids[headers[column]] = metric
+            metric_ids[headers[column]] = entries[metric]
     out = frame[list(columns)].copy()
     for column, (_, _, role) in columns.items():
         if role == "change":

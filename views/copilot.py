@@ -10,6 +10,7 @@ from metricx.copilot.service import (
     ask,
     mode_description,
     stream_written_answer,
+    suggested_questions,
     writes_with_claude,
 )
 from metricx.copilot.understanding import Conversation
@@ -17,13 +18,6 @@ from metricx.errors import MetricxError
 from metricx.markdown import markdown_literal
 from metricx.semantic.dates import today_in
 from ui.session import current_actor
-
-SUGGESTIONS = [
-    "What was my spend and ROAS last week?",
-    "Compare CPC this week vs last week for top 3 ads",
-    "Store revenue and MER by day over the last 14 days",
-    "Which campaigns had the worst CPA last month?",
-]
 
 actor = current_actor()
 st.title("Copilot")
@@ -82,8 +76,9 @@ for position, message in enumerate(state["messages"]):
 
 if not state["messages"]:
     st.markdown("**Try one of these:**")
-    for index, suggestion in enumerate(SUGGESTIONS):
-        if st.button(suggestion, key=f"suggestion_{index}"):
+    # the workspace's custom metric and dimension first; their labels are shown as written
+    for index, suggestion in enumerate(suggested_questions(actor.workspace_id)):
+        if st.button(markdown_literal(suggestion), key=f"suggestion_{index}"):
             st.session_state["copilot_pending"] = suggestion
             st.rerun()
 

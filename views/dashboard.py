@@ -1,6 +1,7 @@
 """Dashboard: KPIs against a comparison period, spend vs revenue, platforms, top campaigns,
 platforms' claims against Shopify, today's pacing against last week, and how fresh the data
-is. The period is the app's one period (sidebar)."""
+is. The period is the app's one period (sidebar); the KPI tiles are the workspace's choice,
+custom metrics among them (metricx.services.custom_definitions.dashboard_tiles)."""
 
 from datetime import datetime, time, timedelta
 
@@ -12,9 +13,10 @@ from streamlit.delta_generator import DeltaGenerator
 from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
+from metricx.semantic.catalogue import Metric
 from metricx.semantic.engine import MetricsResult
 from metricx.semantic.query import TimeRange
-from metricx.services import attribution, connections, finance, pacing
+from metricx.services import attribution, connections, custom_definitions, finance, pacing
 from ui import format as fmt
 from ui.charts import two_axis_lines
 from ui.checklist import profit_note, show_setup_checklist
@@ -23,18 +25,6 @@ from ui.period import current_period
 from ui.queries import CACHE_SECONDS, cached_query, query_or_stop
 from ui.session import current_actor
 
-KPIS = [
-    "spend",
-    "store_revenue",
-    "mer",
-    "roas",
-    "cpa",
-    "cpc",
-    "ctr",
-    "orders",
-    "aov",
-    "new_customers",
-]
 TILES_PER_ROW = 5
 #: A period where all of these are zero has no data at all: an empty state, not $0.00 tiles.
 ACTIVITY = ("spend", "orders", "store_revenue")
@@ -81,42 +71,50 @@ base = {"time_range": period.range.model_dump(mode="json")}
 compared = period.compare.model_dump(mode="json") if period.compare else None
 
 
-def kpis() -> tuple[pd.Series, pd.Series | None, dict[str, str]]:
-    """The KPI values now and before, and why some are empty (metric id -> reason)."""
+def kpis(tiles: list[str]) -> MetricsResult:
+    """The tiles' metrics, and those that tell a period without data, now and before."""
+    named = list(dict.fromkeys([*tiles, *ACTIVITY]))
+    custom = [m for m in tiles if m not in catalogue.METRICS]
+    # The custom definitions go with the query: its cache entry changes when they do.
+    used = custom_definitions.definitions(actor.workspace_id).used_by(custom) if custom else None
     with st.spinner("Crunching numbers…"):
-        result = query_or_stop(
-            actor.workspace_id, {**base, "metrics": KPIS, "compare_range": compared}
+        return query_or_stop(
+            actor.workspace_id,
+            {
+                **base,
+                "metrics": named,
+                "compare_range": compared,
+                **({"custom": used.model_dump(mode="json")} if used else {}),
+            },
         )
-    before = result.compare_frame.iloc[0] if result.compare_frame is not None else None
-    return result.frame.iloc[0], before, result.withheld
 
 
 def tile(
     column: DeltaGenerator,
-    metric_id: str,
+    metric: Metric,
     now: float | None,
     before: float | None,
     help_text: str | None = None,
 ) -> None:
     """A KPI with its change against the comparison period, coloured by its direction."""
-    change, colour = fmt.delta(metric_id, now, before)
+    change, colour = fmt.delta(metric, now, before)
     column.metric(
-        fmt.label(metric_id),
-        fmt.value(metric_id, now, workspace.currency),
+        metric.label,
+        fmt.value(metric, now, workspace.currency),
         change,
         delta_color=colour,
-        help=help_text or fmt.metric(metric_id).definition,
+        help=help_text or metric.definition,
     )
 
 
-Tile = tuple[str, float | None, float | None, str | None]  # metric, now, before, help
+Tile = tuple[Metric, float | None, float | None, str | None]  # metric, now, before, help
 
 
 def net_profit() -> Tile:
     """Net profit now and before, from the P&L (expenses and cost settings)."""
     if period.partial:  # the P&L spreads expenses over whole days
         return (
-            "net_profit",
+            fmt.metric("net_profit"),
             None,
             None,
             "Net profit is kept by whole days (expenses are "
@@ -129,27 +127,30 @@ def net_profit() -> Tile:
         else None
     )
     return (
-        "net_profit",
+        fmt.metric("net_profit"),
         profit["net_profit"],
         earlier["net_profit"] if earlier is not None else None,
         None,
     )
 
 
-def kpi_tiles(now: pd.Series, before: pd.Series | None, withheld: dict[str, str]) -> None:
+def kpi_tiles(result: MetricsResult, metric_ids: list[str]) -> None:
     """Row by row, TILES_PER_ROW to a row (on a narrow screen the columns stack and the
     tiles still read in order); a value the engine withheld as "—" saying why; what net
     profit leaves out beside its tile."""
+    now = result.frame.iloc[0]
+    before = result.compare_frame.iloc[0] if result.compare_frame is not None else None
+    withheld = result.withheld
     shown: list[Tile] = [
         (
-            m,
+            result.metric(m),
             now[m],
             before[m] if before is not None else None,
-            f"{fmt.metric(m).definition} Some of its values are {withheld[m]}."
+            f"{result.metric(m).definition} Some of its values are {withheld[m]}."
             if m in withheld
             else None,
         )
-        for m in KPIS
+        for m in metric_ids
     ]
     try:
         shown.append(net_profit())
@@ -159,9 +160,9 @@ def kpi_tiles(now: pd.Series, before: pd.Series | None, withheld: dict[str, str]
         tiles = shown[first : first + TILES_PER_ROW]
         spare = TILES_PER_ROW - len(tiles)  # one column as wide as the missing tiles
         row = st.columns([1] * len(tiles) + ([spare] if spare else []))
-        for column, (metric_id, value, previous, help_text) in zip(row, tiles, strict=False):
-            tile(column, metric_id, value, previous, help_text)
-    note = profit_note(actor.workspace_id) if shown[-1][0] == "net_profit" else None
+        for column, (metric, value, previous, help_text) in zip(row, tiles, strict=False):
+            tile(column, metric, value, previous, help_text)
+    note = profit_note(actor.workspace_id) if shown[-1][0].id == "net_profit" else None
     if note:
         (row[-1] if spare else st).caption(in_markdown(note))
 
@@ -258,7 +259,9 @@ def charts_and_tables() -> None:
         )
 
 
-now, before, withheld = kpis()
+chosen_tiles = custom_definitions.dashboard_tiles(actor.workspace_id)
+kpi_result = kpis(chosen_tiles)
+now = kpi_result.frame.iloc[0]
 if all(pd.isna(now[m]) or now[m] == 0 for m in ACTIVITY):
     days = (
         f"on {fmt.day(period.range.start)}"
@@ -267,7 +270,7 @@ if all(pd.isna(now[m]) or now[m] == 0 for m in ACTIVITY):
     )
     st.info(f"No spend or orders {days}: pick another period, or check Connections.")
 else:
-    kpi_tiles(now, before, withheld)
+    kpi_tiles(kpi_result, chosen_tiles)
     charts_and_tables()
 
 st.subheader("Today's pacing")

@@ -1,13 +1,15 @@
-"""Settings (admin): workspace zone and currency, FX rates, cost rules, expenses, users,
-the pixel key.
+"""Settings (admin): workspace zone and currency, FX rates, cost rules, expenses, custom
+metrics and dimensions (previewed on last week's data), the Dashboard's tiles, users, the
+pixel key.
 
 Every input keeps what was typed when a save is refused. Inputs that show a stored value are
 seeded from it once (the widget's key then holds what is typed); after a save their keys are
 dropped and the page reruns, so they show what is stored now, every list shows the change, and
 a flash message says what happened."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -16,12 +18,14 @@ from metricx.config import get_config
 from metricx.errors import MetricxError
 from metricx.pixel.snippet import collector_url, shopify_custom_pixel, snippet
 from metricx.semantic.dates import today_in
-from metricx.services import expenses, pixel_keys, settings, users
+from metricx.services import custom_definitions, expenses, pixel_keys, settings, users
 from metricx.services.expenses import Expense
 from metricx.services.workspaces import find_workspace
 from metricx.vocabulary import ROLES
+from ui import custom_definitions as custom_ui
 from ui.checklist import forget_setup, setup_checklist
-from ui.format import ago
+from ui.format import ago, literal
+from ui.queries import forget_cached_queries
 from ui.session import current_actor
 
 FLASH = "settings_flash"  # (section, message) of the last save, shown after its rerun
@@ -58,7 +62,8 @@ def save(
     action: Callable[[], object], section: str, success: str, inputs: Iterable[str] = ()
 ) -> None:
     """Run a change. Refused: say why, keep every input. Done: drop `inputs` (seeded again from
-    what is stored) and rerun, so lists, the setup checklist and the inputs show the change."""
+    what is stored) and rerun, so lists, the setup checklist, the inputs and every page's
+    figures (a zone, rate, cost or definition changes them) show the change."""
     try:
         action()
     except MetricxError as error:
@@ -67,6 +72,7 @@ def save(
     for key in inputs:
         st.session_state.pop(key, None)
     forget_setup(actor.workspace_id)
+    forget_cached_queries()
     st.session_state[FLASH] = (section, success)
     st.rerun()
 
@@ -274,6 +280,85 @@ if recorded:
     )
 else:
     st.caption("No expenses yet.")
+
+
+def definition_editor(kind: str, saved: Mapping[str, Any], drops: Iterable[str] = ()) -> None:
+    """Pick a custom metric or dimension (or a new one), edit it with a preview on last
+    week's data, save or delete it; a delete also drops the inputs `drops` (that list it)."""
+    code, section, editor = f"c{kind[0]}", f"custom_{kind}s", custom_ui.EDITORS[kind]
+    chosen = st.selectbox(
+        f"Add or edit a {kind}",
+        ["", *saved],
+        key=f"{code}_pick",
+        format_func=lambda k: f"{saved[k].label} ({k})" if k else f"New {kind}",
+    )
+    stored = saved.get(chosen)
+    prefix = f"{code}_edit_{chosen}" if stored else f"{code}_new"
+    start = editor.start(prefix, stored)
+    seed(start)
+    typed_id, draft = editor.inputs(prefix, stored)
+    key = chosen or typed_id
+    inputs = [*start, *(prefix + suffix for suffix in editor.unseeded)]
+    editor.preview(actor.workspace_id, key, draft)
+    if st.button(f"Save {kind}", key=f"{code}_save"):
+        save(
+            lambda: editor.save(actor, key, draft),
+            section,
+            f"Saved the custom {kind} {key}.",
+            inputs,
+        )
+    if stored is None:
+        return
+    confirm = f"{prefix}_confirm_delete"
+    confirmed = st.checkbox(f"Delete {literal(chosen)}: {editor.loss}", key=confirm)
+    if st.button(f"Delete {kind}", key=f"{code}_delete", disabled=not confirmed):
+        save(
+            lambda: custom_definitions.delete_definition(actor, kind, chosen),
+            section,
+            f"Deleted the custom {kind} {chosen}.",
+            [*inputs, confirm, f"{code}_pick", *drops],
+        )
+
+
+saved_definitions = custom_definitions.definitions(actor.workspace_id)
+st.subheader("Custom metrics")
+st.caption(
+    "Metrics of your own, built from the catalogue's by a formula: Analytics, the Dashboard's "
+    "tiles, the copilot and alerts use them like any other."
+)
+flash("custom_metrics")
+custom_ui.metric_table(saved_definitions.metrics)
+definition_editor("metric", saved_definitions.metrics, drops=("tiles",))
+
+st.subheader("Custom dimensions")
+st.caption(
+    "Splits of your own, by rules over names or platform (e.g. a funnel stage): every "
+    "query can split and filter by them, and a formula can restrict a metric to one value."
+)
+flash("custom_dimensions")
+custom_ui.dimension_table(saved_definitions.dimensions)
+definition_editor("dimension", saved_definitions.dimensions)
+
+st.subheader("Dashboard tiles")
+st.caption("The KPIs the Dashboard shows first, catalogue or custom.")
+flash("tiles")
+seed({"tiles": custom_definitions.dashboard_tiles(actor.workspace_id)})
+chosen_tiles = custom_ui.tile_picker("tiles", custom_ui.tile_labels(saved_definitions.metrics))
+left, right = st.columns(2)
+if left.button("Save tiles", key="tiles_save"):
+    save(
+        lambda: custom_definitions.set_dashboard_tiles(actor, chosen_tiles),
+        "tiles",
+        "Tiles saved: the Dashboard shows them in this order.",
+        ("tiles",),
+    )
+if right.button("Restore defaults", key="tiles_default"):
+    save(
+        lambda: custom_definitions.set_dashboard_tiles(actor, None),
+        "tiles",
+        "The Dashboard shows its default tiles again.",
+        ("tiles",),
+    )
 
 st.subheader("Users")
 flash("users")

@@ -27,6 +27,7 @@ from metricx.config import get_config
 from metricx.copilot import prompts
 from metricx.copilot.understanding import Conversation, Understanding
 from metricx.errors import MetricxError
+from metricx.semantic.custom import Definitions
 from metricx.semantic.query import DIMENSIONS, QueryValidationError, SemanticQuery
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -164,8 +165,11 @@ def _check_dates(query: SemanticQuery, today: date) -> None:
             )
 
 
-def understanding_from_tool_input(tool_input: Any, today: date) -> Understanding:
-    """Validate the answer_question input; any problem raises QueryValidationError (one line)."""
+def understanding_from_tool_input(
+    tool_input: Any, today: date, definitions: Definitions | None = None
+) -> Understanding:
+    """Validate the answer_question input against the catalogue and the workspace's custom
+    `definitions`; any problem raises QueryValidationError (one line)."""
     if not isinstance(tool_input, Mapping):
         raise QueryValidationError("the tool input must be a JSON object")
     status = tool_input.get("status")
@@ -176,7 +180,7 @@ def understanding_from_tool_input(tool_input: Any, today: date) -> Understanding
     if status == "answer":
         if tool_input.get("query") is None:
             raise QueryValidationError("status is answer but query is null")
-        query = SemanticQuery.parse(tool_input["query"])
+        query = SemanticQuery.parse(_without_custom(tool_input["query"]), definitions)
         _check_dates(query, today)
         explain = tool_input.get("explain")
         if explain is not None and (explain not in DIMENSIONS or query.compare_range is None):
@@ -190,6 +194,13 @@ def understanding_from_tool_input(tool_input: Any, today: date) -> Understanding
         raise QueryValidationError("choices must be a list of strings")
     kept = tuple(str(c).strip() for c in choices if str(c).strip()) if status == "clarify" else ()
     return Understanding(status, message=message, choices=kept)
+
+
+def _without_custom(query: Any) -> Any:
+    """The model's query without definitions of its own: only the workspace's count."""
+    if isinstance(query, Mapping):
+        return {key: value for key, value in query.items() if key != "custom"}
+    return query
 
 
 _LOCATION = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*: ")
@@ -234,13 +245,13 @@ class ClaudeUnderstander:
         self.model = model or model_name()
         self.max_tokens = max_tokens
 
-    def _ask(self, today: date, messages: list[MessageParam]) -> Message:
+    def _ask(self, today: date, messages: list[MessageParam], definitions: Definitions) -> Message:
         with claude_errors():
             return self.client.messages.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                system=prompts.understander_system(today),
-                tools=[prompts.answer_tool()],
+                system=prompts.understander_system(today, definitions),
+                tools=[prompts.answer_tool(definitions)],
                 tool_choice=prompts.forced_tool_choice(),
                 messages=messages,
             )
@@ -258,13 +269,15 @@ class ClaudeUnderstander:
         usage = Usage(self.model)
         problem = ""
         for _round in range(2):
-            reply = self._ask(today, messages)
+            reply = self._ask(today, messages, conversation.definitions)
             usage = usage.plus(reply)
             call = _tool_call(reply)
             if call is None:
                 return usage.stamp(self._without_tool_call(reply))
             try:
-                return usage.stamp(understanding_from_tool_input(call.input, today))
+                return usage.stamp(
+                    understanding_from_tool_input(call.input, today, conversation.definitions)
+                )
             except QueryValidationError as exc:
                 problem = str(exc)
             messages += [

@@ -18,6 +18,7 @@ from typing import Any
 
 from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue
+from metricx.semantic.custom import Definitions
 from metricx.semantic.dates import compare_range_for, resolve_phrase
 from metricx.semantic.query import (
     DIMENSIONS,
@@ -27,6 +28,7 @@ from metricx.semantic.query import (
 )
 
 from . import lexicon
+from .custom_terms import custom_terms
 from .guard import CAPABILITIES, refusal_message, screen
 from .names import Entity, ambiguous, closest_names
 from .slots import VALID_WINDOWS, Rank, Slots, read
@@ -67,14 +69,17 @@ class _Draft:
     grain: str | None = None
     provider: list[str] | None = None
     name_contains: str | None = None
+    dimension_values: dict[str, list[str]] | None = None
     order_by: dict[str, str] | None = None
     limit: int | None = None
     attribution: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     explain: str | None = None  # the split a "why" answer decomposes the change by
+    #: The workspace's custom metrics and dimensions the query may name
+    definitions: Definitions = field(default_factory=Definitions)
 
     @classmethod
-    def from_query(cls, query: SemanticQuery) -> _Draft:
+    def from_query(cls, query: SemanticQuery, definitions: Definitions) -> _Draft:
         return cls(
             metrics=list(query.metrics),
             time_range=query.time_range,
@@ -83,9 +88,11 @@ class _Draft:
             grain=query.grain,
             provider=list(query.filters.provider) if query.filters.provider else None,
             name_contains=query.filters.name_contains,
+            dimension_values=query.filters.dimension_values,
             order_by=query.order_by.model_dump() if query.order_by else None,
             limit=query.limit,
             attribution=query.attribution.model_dump() if query.attribution else None,
+            definitions=definitions,
         )
 
     def to_query(self) -> SemanticQuery:
@@ -96,25 +103,37 @@ class _Draft:
                 "compare_range": self.compare_range.model_dump() if self.compare_range else None,
                 "dimensions": self.dimensions,
                 "grain": self.grain,
-                "filters": {"provider": self.provider, "name_contains": self.name_contains},
+                "filters": {
+                    "provider": self.provider,
+                    "name_contains": self.name_contains,
+                    "dimension_values": self.dimension_values or None,
+                },
                 "order_by": self.order_by,
                 "limit": self.limit,
                 "attribution": self.attribution,
-            }
+            },
+            self.definitions,
         )
+
+    def metric(self, metric_id: str) -> catalogue.Metric:
+        """A catalogue metric, or one of the workspace's custom metrics."""
+        known = catalogue.METRICS.get(metric_id)
+        return known if known is not None else self.definitions.metric(metric_id)
 
 
 # --- small decisions, one each ----------------------------------------------------------------
 
 
-def direction_for(sense: str, metric_id: str) -> str:
+def direction_for(sense: str, metric: str | catalogue.Metric) -> str:
     """asc/desc for a rank word: best/top follow the metric's higher_is_better (worst CPA =
     highest CPA); high/low and asc/desc are literal; a neutral metric (spend) ranks desc."""
     if sense in ("high", "desc"):
         return "desc"
     if sense in ("low", "asc"):
         return "asc"
-    best_is_desc = catalogue.get_metric(metric_id).higher_is_better is not False
+    if isinstance(metric, str):
+        metric = catalogue.get_metric(metric)
+    best_is_desc = metric.higher_is_better is not False
     wants_best = sense in ("top", "best")
     return "desc" if best_is_desc == wants_best else "asc"
 
@@ -181,7 +200,8 @@ class OfflineUnderstander:
         screened = screen(question, (e.name for e in conversation.entities))
         if screened.refusal is not None:
             return Understanding(status="refuse", message=refusal_message(screened.refusal))
-        slots = read(screened.text, today, conversation.entities)
+        definitions = conversation.definitions
+        slots = read(screened.text, today, conversation.entities, custom_terms(definitions))
         if screened.unless_metric is not None and not slots.metrics:
             return Understanding(status="refuse", message=refusal_message(screened.unless_metric))
         if slots.reference and not slots.name and conversation.last_query() is None:
@@ -195,7 +215,7 @@ class OfflineUnderstander:
         if slots.excluded:
             return _excluded(screened.text, slots.excluded)
         try:
-            draft = _draft(slots, conversation.last_query(), today, screened.injected)
+            draft = _draft(slots, conversation.last_query(), today, screened.injected, definitions)
             if isinstance(draft, Understanding):
                 return draft
             _check_name(draft, screened.text, conversation.entities)
@@ -364,18 +384,23 @@ def _choices_for(problem: str) -> tuple[str, ...]:
 
 
 def _draft(
-    slots: Slots, previous: SemanticQuery | None, today: date, injected: bool
+    slots: Slots,
+    previous: SemanticQuery | None,
+    today: date,
+    injected: bool,
+    definitions: Definitions,
 ) -> _Draft | Understanding:
     """A draft query, or an Understanding when the question cannot become one."""
     _check_expressible(slots)
+    _check_value(slots, definitions)
     follow_up = slots.modifies or bool(slots.bare_dimensions)
     if previous is not None and follow_up and (slots.follow_up_cue or not _standalone(slots)):
-        draft = _follow_up(previous, slots, today)
+        draft = _follow_up(previous, slots, today, definitions)
     else:
         metrics = _metrics_for(slots, injected)
         if isinstance(metrics, Understanding):
             return metrics
-        draft = _fresh(metrics, slots, today)
+        draft = _fresh(metrics, slots, today, definitions)
     draft.notes += slots.calendar_notes
     _finish(draft, slots)
     if slots.why or slots.health:
@@ -425,6 +450,18 @@ def _standalone(slots: Slots) -> bool:
         and bool(slots.dimensions or slots.grain)
     )
     return bool(slots.metrics and not slots.by_metric_only) or slots.overview or ranked_split
+
+
+def _check_value(slots: Slots, definitions: Definitions) -> None:
+    """A value that several custom dimensions give ("BOFU" of two of them): ask which."""
+    if slots.ambiguous_value is None:
+        return
+    value, keys = slots.ambiguous_value
+    labels = [definitions.dimensions[key].label for key in keys]
+    raise _Clarify(
+        f"\u201c{value}\u201d is a value of {' and of '.join(labels)}; which one do you mean?",
+        tuple(f"{label} {value}" for label in labels),
+    )
 
 
 def _check_expressible(slots: Slots) -> None:
@@ -596,14 +633,20 @@ def _dates_into(draft: _Draft, slots: Slots, today: date) -> None:
 # --- fresh questions and follow-ups ------------------------------------------------------------
 
 
-def _fresh(metrics: list[str], slots: Slots, today: date) -> _Draft:
+def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitions) -> _Draft:
     notes: list[str] = []
-    draft = _Draft(metrics=list(metrics), time_range=_period(slots, today, notes), notes=notes)
+    draft = _Draft(
+        metrics=list(metrics),
+        time_range=_period(slots, today, notes),
+        notes=notes,
+        definitions=definitions,
+    )
     _dates_into(draft, slots, today)
     draft.dimensions = list(slots.dimensions)
     draft.grain = draft.grain or slots.grain
     draft.provider = slots.providers or None
     draft.name_contains = slots.name
+    draft.dimension_values = dict(slots.dimension_values) or None
     rank = slots.rank
     if slots.wasted and (rank is None or rank.metric is None):
         rank = Rank(
@@ -622,9 +665,11 @@ def _fresh(metrics: list[str], slots: Slots, today: date) -> _Draft:
     return draft
 
 
-def _follow_up(previous: SemanticQuery, slots: Slots, today: date) -> _Draft:
+def _follow_up(
+    previous: SemanticQuery, slots: Slots, today: date, definitions: Definitions
+) -> _Draft:
     """The previous query with what this question changes: "and on Google?", "now by campaign"."""
-    draft = _Draft.from_query(previous)
+    draft = _Draft.from_query(previous, definitions)
     draft.notes.append("Following up on your previous question.")
     ranked_only = draft.order_by is not None and draft.metrics == [draft.order_by["metric"]]
     if slots.metrics and (ranked_only or not slots.by_metric_only):
@@ -639,6 +684,8 @@ def _follow_up(previous: SemanticQuery, slots: Slots, today: date) -> _Draft:
         draft.provider = None
     if slots.name:
         draft.name_contains = slots.name
+    if slots.dimension_values:  # "only TOFU": that value instead of the one kept before
+        draft.dimension_values = {**(draft.dimension_values or {}), **slots.dimension_values}
     if slots.rank is not None:
         _apply_rank(draft, slots.rank, keep_limit=draft.limit, follow_up=True)
     _apply_attribution(draft, slots)
@@ -719,7 +766,10 @@ def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
 
 def _apply_rank(draft: _Draft, rank: Rank, keep_limit: int | None, follow_up: bool) -> None:
     metric = _rank_metric(draft, rank, follow_up)
-    draft.order_by = {"metric": metric, "direction": direction_for(rank.sense, metric)}
+    draft.order_by = {
+        "metric": metric,
+        "direction": direction_for(rank.sense, draft.metric(metric)),
+    }
     if rank.limit is not None:
         draft.limit = rank.limit
     elif rank.cut:
@@ -758,7 +808,9 @@ def _finish(draft: _Draft, slots: Slots) -> None:
     ranking metric is among the metrics, "over time" gets a grain."""
     if draft.grain == "auto":
         draft.grain = auto_grain(draft.time_range)
-    restricted = bool(draft.dimensions) or bool(draft.provider) or bool(draft.name_contains)
+    restricted = bool(
+        draft.dimensions or draft.provider or draft.name_contains or draft.dimension_values
+    )
     if restricted:
         swapped = [m for m in draft.metrics if m in lexicon.AD_LEVEL_COUNTERPART]
         if swapped:
@@ -769,7 +821,8 @@ def _finish(draft: _Draft, slots: Slots) -> None:
             )
     if draft.order_by:
         needed = draft.order_by["metric"]
-        allowed = set(draft.metrics) | set(catalogue.base_metrics_for(draft.metrics))
+        listed = [m for m in draft.metrics if m in catalogue.METRICS]
+        allowed = set(draft.metrics) | set(catalogue.base_metrics_for(listed))
         if needed not in allowed:
             draft.metrics.append(needed)
     if not draft.dimensions and draft.grain is None:

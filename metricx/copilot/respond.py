@@ -22,7 +22,7 @@ from metricx.semantic.query import Attribution, TimeRange
 MAX_LISTED_ROWS = 10
 
 
-def _fmt(metric: str, value: Any, currency: str) -> str:
+def _fmt(metric: catalogue.Metric, value: Any, currency: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return catalogue.EMPTY_VALUE
     return catalogue.format_value(metric, value, currency)
@@ -39,13 +39,13 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _change(metric: str, now: Any, before: Any) -> str:
+def _change(metric: catalogue.Metric, now: Any, before: Any) -> str:
     """ ", +2.6%, worse" — better or worse by the metric's direction (none for spend)."""
     if before in (None, 0) or _empty(now) or _empty(before):
         return ""
     change = (now - before) / abs(before)
     text = f", {change * 100:+.1f}%"
-    better = catalogue.get_metric(metric).higher_is_better
+    better = metric.higher_is_better
     if better is None or now == before:
         return text
     return text + (", better" if (now > before) == better else ", worse")
@@ -85,10 +85,6 @@ def _partial_warning(result: MetricsResult) -> str | None:
     )
 
 
-def _label(metric: str) -> str:
-    return catalogue.get_metric(metric).label
-
-
 def _row_name(result: MetricsResult, row: pd.Series) -> str:
     """The row's names; a name that several entities share gets its id (#123)."""
     frame = result.frame
@@ -111,8 +107,9 @@ def answer_text(result: MetricsResult, note: str = "", explanation: str = "") ->
     compare = result.compare_frame
     if compare is not None and _without_data(compare, list(query.metrics)):
         compare = None  # a period before any data: "no data", never "vs $0.00"
+    metric_of = result.metric  # catalogue and custom metrics alike
     lines = [
-        f"**{', '.join(_label(m) for m in query.metrics)}** for {_span(query.time_range)}"
+        f"**{', '.join(metric_of(m).label for m in query.metrics)}** for {_span(query.time_range)}"
         + (f" compared with {_span(query.compare_range)}" if query.compare_range else "")
         + f" (days in {result.timezone}, money in {currency}). {scope_text(query)}"
     ]
@@ -130,11 +127,12 @@ def answer_text(result: MetricsResult, note: str = "", explanation: str = "") ->
         row = frame.iloc[0]
         before = compare.iloc[0] if compare is not None and len(compare) else None
         for metric in query.metrics:
-            text = f"- {_label(metric)}: **{_fmt(metric, row[metric], currency)}**"
+            entry = metric_of(metric)
+            text = f"- {entry.label}: **{_fmt(entry, row[metric], currency)}**"
             if before is not None:
                 text += (
-                    f" (vs {_fmt(metric, before[metric], currency)}"
-                    f"{_change(metric, row[metric], before[metric])})"
+                    f" (vs {_fmt(entry, before[metric], currency)}"
+                    f"{_change(entry, row[metric], before[metric])})"
                 )
             lines.append(text)
     else:
@@ -143,17 +141,18 @@ def answer_text(result: MetricsResult, note: str = "", explanation: str = "") ->
         ranked = order is not None
         if order is not None:
             lines.append(
-                f"Ranked by {_label(order.metric)} "
+                f"Ranked by {metric_of(order.metric).label} "
                 f"({'highest' if order.direction == 'desc' else 'lowest'} "
                 "first):"
             )
         for index, (_, row) in enumerate(shown.iterrows(), start=1):
             values = []
             for metric in query.metrics:
-                value = f"{_label(metric)} {_fmt(metric, row[metric], currency)}"
+                entry = metric_of(metric)
+                value = f"{entry.label} {_fmt(entry, row[metric], currency)}"
                 if compare is not None and index - 1 < len(compare):
                     prior = compare.iloc[index - 1][metric]
-                    value += f" (vs {_fmt(metric, prior, currency)})"
+                    value += f" (vs {_fmt(entry, prior, currency)})"
                 values.append(value)
             lead = f"{index}. " if ranked else "- "
             lines.append(f"{lead}{_row_name(result, row)}: {'; '.join(values)}")
@@ -180,11 +179,8 @@ def chart(result: MetricsResult) -> alt.Chart | None:
     if frame.empty or (not query.grain and not query.dimensions):
         return None
     metric = query.metrics[0]
-    title = (
-        f"{_label(metric)} ({result.currency})"
-        if catalogue.get_metric(metric).unit == "currency"
-        else _label(metric)
-    )
+    entry = result.metric(metric)
+    title = f"{entry.label} ({result.currency})" if entry.unit == "currency" else entry.label
     if query.grain:
         data = frame.assign(period=frame[query.grain])
         color = alt.Color(f"{query.dimensions[0]}:N") if query.dimensions else alt.value("#4C78A8")

@@ -20,14 +20,31 @@ def name_level(query: SemanticQuery) -> str:
     return finest[0] if finest else "campaign"
 
 
+def _store_level(query: SemanticQuery, metric_id: str) -> bool:
+    return bool(catalogue.sources_in(query.formula(metric_id)) & catalogue.STORE_LEVEL_SOURCES)
+
+
+def _values_text(query: SemanticQuery) -> str:
+    """ "whose Funnel stage is BOFU" for a filter on custom dimensions."""
+    parts = [
+        f"{query.definitions.dimensions[key].label} is {' or '.join(values)}"
+        for key, values in (query.filters.dimension_values or {}).items()
+    ]
+    return " and ".join(parts)
+
+
 def scope_text(query: SemanticQuery) -> str:
     """ "Scope: campaigns whose name contains "brand", on Meta." and the like."""
     filters = query.filters
-    if all(catalogue.is_store_level(m) for m in query.metrics) and not (
-        filters.provider or filters.name_contains or query.dimensions
+    if all(_store_level(query, m) for m in query.metrics) and not (
+        filters.provider or filters.name_contains or query.dimensions or filters.dimension_values
     ):
         return "Scope: the whole store."
-    if filters.name_contains:
+    if filters.dimension_values:
+        what = f"campaigns whose {_values_text(query)}"
+        if filters.name_contains:
+            what += f" and whose name contains \u201c{filters.name_contains}\u201d"
+    elif filters.name_contains:
         level = _LEVEL_WORDS[name_level(query)]
         what = f"{level} whose name contains \u201c{filters.name_contains}\u201d"
     elif filters.entity_ids:

@@ -30,8 +30,15 @@ from metricx.markdown import markdown_literal
 from metricx.models import CopilotTurn, Workspace
 from metricx.semantic.dates import today_in
 from metricx.semantic.engine import MetricsResult, run_query
+from metricx.services.custom_definitions import definitions
 
 MAX_TURNS_PER_MINUTE = 20
+EXAMPLE_QUESTIONS = (
+    "What was my spend and ROAS last week?",
+    "Compare CPC this week vs last week for top 3 ads",
+    "Store revenue and MER by day over the last 14 days",
+    "Which campaigns had the worst CPA last month?",
+)
 MAX_QUESTION = 2000  # characters: a question, not a document
 # Claude's wording may repeat a name from the data: no bracket or angle bracket of it may
 # open a link or an image ([x](...), ![x](...), <http://...>).
@@ -149,6 +156,7 @@ def ask(
     today = today or today_in(tz)
     understander = understander or default_understander()
     conversation.entities = workspace_entities(workspace_id)
+    conversation.definitions = definitions(workspace_id)  # this workspace's, never another's
     understanding, note = _understand(understander, question, conversation, today)
     understanding = _check_names(conversation, understanding)
     conversation.add(question, understanding)
@@ -237,6 +245,17 @@ def stream_written_answer(answer: CopilotAnswer, sink: list[WrittenAnswer]) -> I
     text = "".join(chunks)
     missing = ungrounded_numbers(text, facts)
     sink.append(WrittenAnswer(text.translate(_LINK_MARKUP), not missing, missing))
+
+
+def suggested_questions(workspace_id: int) -> tuple[str, ...]:
+    """Questions to start with: one about the workspace's first custom metric and one split by
+    its first custom dimension, when it has them, then the examples."""
+    custom = definitions(workspace_id)
+    own = [f"{metric.label} last week" for metric in list(custom.metrics.values())[:1]]
+    own += [
+        f"ROAS by {dimension.label} last week" for dimension in list(custom.dimensions.values())[:1]
+    ]
+    return (*own, *EXAMPLE_QUESTIONS)
 
 
 def writes_with_claude() -> bool:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import calendar
+from .custom_terms import CustomTerms, dimension_value
 from .lexicon import (
     COST_PER,
+    FILLER,
     GREETINGS,
     LONGEST_PHRASE,
     NUMBER_WORDS,
@@ -233,6 +235,10 @@ class Slots:
     health: bool = False  # "is it going well?": the overview with the biggest movers
     wasted: bool = False  # "where are we wasting money": spend where ROAS is worst
     written_name: bool = False  # the name was written out (quoted, capitalised or an entity's)
+    #: Values of the workspace's custom dimensions to keep ("BOFU campaigns"), by dimension
+    dimension_values: dict[str, list[str]] = field(default_factory=dict)
+    #: A value several custom dimensions give ("BOFU" in two of them), and their ids
+    ambiguous_value: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def attribution_given(self) -> bool:
@@ -256,6 +262,7 @@ class Slots:
             or self.rank
             or self.attribution_given
             or self.no_compare
+            or self.dimension_values
         )
 
 
@@ -274,12 +281,14 @@ def _placeholder(name: str, names: list[str]) -> str:
     return f" {NAME_PLACEHOLDER}{len(names) - 1} "
 
 
-def _lift_quotes(text: str) -> tuple[str, list[str]]:
-    """Names lifted out as placeholders: quoted ones, then capitalised runs ("Brand Search")."""
+def _lift_quotes(text: str, terms: CustomTerms) -> tuple[str, list[str]]:
+    """Names lifted out as placeholders: quoted ones, then capitalised runs ("Brand Search")
+    that are not the workspace's custom names ("Funnel Stage")."""
     names: list[str] = []
     text = _QUOTED.sub(lambda match: _placeholder(match[1], names), text)
     for name in capitalised_names(text):
-        text = text.replace(name, _placeholder(name, names), 1)
+        if not terms.protects(name):
+            text = text.replace(name, _placeholder(name, names), 1)
     return text, names
 
 
@@ -314,15 +323,18 @@ def _window(text: str, slots: Slots) -> str:
     return text[: match.start()] + " " + text[match.end() :]
 
 
-def _tag(tokens: Sequence[str]) -> list[Mention]:
-    """Longest-first matching of the lexicon over the tokens."""
+def _tag(tokens: Sequence[str], custom: CustomTerms) -> list[Mention]:
+    """Longest-first matching of the lexicon and the workspace's custom names over the tokens
+    (a custom name wins over a lexicon phrase of the same length)."""
     mentions: list[Mention] = []
+    longest = max(LONGEST_PHRASE, custom.longest)
     i = 0
     while i < len(tokens):
-        for length in range(min(LONGEST_PHRASE, len(tokens) - i), 0, -1):
+        for length in range(min(longest, len(tokens) - i), 0, -1):
             phrase = tuple(tokens[i : i + length])
-            if phrase in PHRASES:
-                kind, value = PHRASES[phrase]
+            known = custom.phrases.get(phrase) or PHRASES.get(phrase)
+            if known is not None:
+                kind, value = known
                 mentions.append(Mention(kind, value, " ".join(phrase)))
                 i += length
                 break
@@ -353,10 +365,13 @@ def _unique(values: Iterable[str]) -> list[str]:
 class _Reader:
     """Walks the mentions of one question; each method fills one kind of slot."""
 
-    def __init__(self, mentions: list[Mention], names: list[str], slots: Slots) -> None:
+    def __init__(
+        self, mentions: list[Mention], names: list[str], slots: Slots, terms: CustomTerms
+    ) -> None:
         self.m = mentions
         self.names = names
         self.slots = slots
+        self.terms = terms
         self.used: set[int] = set()  # word positions consumed by a name
         self.priced: str | None = None  # "the cheapest clicks": clicks read as CPC
 
@@ -391,7 +406,7 @@ class _Reader:
                     if mention.text in _STRONG_SPLITS or mention.kind != "split"
                     else "weak"
                 )
-            if mention.text in _SKIP or mention.kind in ("provider", "metric"):
+            if mention.text in _SKIP or mention.kind in ("provider", "metric", "dimension_value"):
                 past_metric = past_metric or mention.kind == "metric"
                 j -= 1
                 continue
@@ -431,11 +446,13 @@ class _Reader:
                 continue
             if mention.kind == "dimension" and mention.value != "provider":
                 slots.ads_focus = True
+            if self.names_value_of(i):
+                continue  # "funnel stage BOFU": which dimension a value is of, not a split
             cue = self.split_cue(i)
             if cue is None or (cue == "weak" and total and not self.kinds("rank")):
                 before = self.neighbour(i, -1, skip=())
                 if mention.kind == "dimension" and (
-                    before is None or self.m[before].kind != "provider"
+                    before is None or self.m[before].kind not in ("provider", "dimension_value")
                 ):
                     slots.bare_dimensions.append(mention.value)
                 continue
@@ -449,6 +466,81 @@ class _Reader:
         if grains:  # "trended week by week": the named grain wins over "over time"
             slots.grain = sorted(grains, key=lambda g: g == "auto")[0]
         slots.dimensions = _unique(slots.dimensions)
+
+    def names_value_of(self, i: int) -> bool:
+        """True when the dimension at i sits next to one of its own values."""
+        if self.m[i].kind != "dimension":
+            return False
+        dimension = self.m[i].value
+        return any(
+            j is not None
+            and self.m[j].kind == "dimension_value"
+            and any(key == dimension for key, _ in dimension_value(self.m[j].value))
+            for j in (self.neighbour(i, -1), self.neighbour(i, 1))
+        )
+
+    # --- custom dimension values --------------------------------------------------------------
+
+    def read_dimension_values(self) -> None:
+        """ "BOFU campaigns": keep that value of its dimension; "excluding BOFU": its other
+        values; a value of several dimensions is one dimension's when that one is named next
+        to it, else left to ask about."""
+        slots = self.slots
+        named: dict[str, int] = {}
+        for i, mention in enumerate(self.m):
+            if mention.kind != "dimension_value":
+                continue
+            pairs = dimension_value(mention.value)
+            if len(pairs) > 1:
+                beside = {
+                    self.m[j].value
+                    for j in (self.neighbour(i, -1), self.neighbour(i, 1))
+                    if j is not None and self.m[j].kind == "dimension"
+                }
+                pairs = [p for p in pairs if p[0] in beside] or pairs
+            if len(pairs) > 1:
+                slots.ambiguous_value = (pairs[0][1], tuple(key for key, _ in pairs))
+                continue
+            key, value = pairs[0]
+            before = self.neighbour(i, -1, skip=("the", "all", "any", "on", "in", "for"))
+            kept = [value]
+            if before is not None and self.m[before].kind == "negate":
+                everything = self.terms.definitions.dimensions[key].values
+                kept = [v for v in everything if v != value]
+            else:
+                named[key] = named.get(key, 0) + 1
+            slots.dimension_values[key] = _unique([*slots.dimension_values.get(key, []), *kept])
+        for key, count in named.items():
+            if count > 1 and not self.has("total"):  # "ROAS for BOFU vs TOFU": side by side
+                slots.dimensions = _unique([*slots.dimensions, key])
+
+    def read_described_metric(self) -> None:
+        """ "what share of spend went to meta": unread words that one custom metric's
+        description holds ask for it, in place of the metric and platform words it holds."""
+        slots = self.slots
+        unread = [w for w in slots.unknown_words if w not in FILLER]
+        read = [
+            w
+            for m in self.m
+            if m.kind in ("metric", "provider", "dimension", "dimension_value")
+            for w in m.text.split()
+        ]
+        found = self.terms.described_metric(unread, read)
+        if found is None:
+            return
+        words = self.terms.described_words(found)
+
+        def described(m: Mention) -> bool:
+            return set(m.text.split()) <= words
+
+        platforms = [m for m in self.m if m.kind == "provider"]
+        if not all(described(m) for m in platforms):
+            return  # "google's share of spend" is not a metric of Meta's share
+        slots.metrics = _unique(
+            [found, *(m.value for m in self.m if m.kind == "metric" and not described(m))]
+        )
+        slots.providers = []
+        slots.unknown_words = [w for w in slots.unknown_words if w not in unread]
 
     # --- platforms ---------------------------------------------------------------------------
 
@@ -725,11 +817,18 @@ class _Reader:
         return None
 
 
-def read(question: str, today: date, entities: Sequence[Entity] = ()) -> Slots:
+def read(
+    question: str,
+    today: date,
+    entities: Sequence[Entity] = (),
+    terms: CustomTerms | None = None,
+) -> Slots:
     """The slots of one question (already screened by guard.screen), asked on ``today``, in a
-    workspace with these ``entities`` (empty when unknown)."""
-    text, names = _lift_quotes(" ".join(question.split()))
-    text = _lift_entity_name(plain_words(normalise(text), name_words(entities)), names, entities)
+    workspace with these ``entities`` (empty when unknown) and custom names ``terms``."""
+    terms = terms or CustomTerms()
+    text, names = _lift_quotes(" ".join(question.split()), terms)
+    known_words = name_words(entities) | terms.words
+    text = _lift_entity_name(plain_words(normalise(text), known_words), names, entities)
     text, notes = calendar.rewrite(text, today)
     text, unreadable = rewrite_calendar_words(text, today)
     text = _plain_punctuation(text)
@@ -743,10 +842,12 @@ def read(question: str, today: date, entities: Sequence[Entity] = ()) -> Slots:
     text = _window(text, slots)
     slots.dates = find_dates(" ".join(text.split()))
     tokens = re.findall(r"[a-z0-9]+", slots.dates.text)
-    reader = _Reader(_tag(tokens), names, slots)
+    reader = _Reader(_tag(tokens, terms), names, slots, terms)
     reader.read_splits()
     reader.read_providers()
+    reader.read_dimension_values()
     reader.read_name()
     reader.read_rank()
     reader.read_rest()
+    reader.read_described_metric()
     return slots

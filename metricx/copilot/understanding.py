@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
 
+from metricx.semantic.custom import Definitions
 from metricx.semantic.query import SemanticQuery
 
 from .names import Entity
@@ -41,6 +42,8 @@ class Conversation:
     #: The workspace's campaigns, ad sets and ads, to find and check names against (empty
     #: when unknown: names are then taken as written).
     entities: tuple[Entity, ...] = ()
+    #: The workspace's custom metrics and dimensions, which questions may name.
+    definitions: Definitions = field(default_factory=Definitions)
 
     def last_query(self) -> SemanticQuery | None:
         for _question, understanding in reversed(self.turns):

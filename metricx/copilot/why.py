@@ -32,6 +32,10 @@ UNSPLIT_NOTE = (
     "{label} is a store figure, which cannot be split by platform, campaign or ad; "
     "here is what moved ad spend, its ad-side input, instead."
 )
+CUSTOM_NOTE = (
+    "{label} is a custom metric, whose change is not split into contributions; here is what "
+    "moved ad spend instead."
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ def splittable_metric(query: SemanticQuery) -> tuple[str, str]:
     """The metric to decompose (the first asked that ads can be split by) and a note when it
     is not the one asked."""
     for metric in query.metrics:
-        if not catalogue.is_store_level(metric):
+        if metric in catalogue.METRICS and not catalogue.is_store_level(metric):
             return metric, ""
-    label = catalogue.get_metric(query.metrics[0]).label
-    return "spend", UNSPLIT_NOTE.format(label=label)
+    first = query.metrics[0]
+    note = UNSPLIT_NOTE if first in catalogue.METRICS else CUSTOM_NOTE
+    return "spend", note.format(label=query.metric(first).label)
 
 
 def _number(value: object) -> float | None:

@@ -153,9 +153,6 @@ class Definitions(BaseModel):
     def __bool__(self) -> bool:
         return bool(self.metrics or self.dimensions)
 
-    def __hash__(self) -> int:  # part of a query's cache key in some callers
-        return hash(self.model_dump_json())
-
     def metric(self, metric_id: str) -> Metric:
         """A custom metric as a catalogue entry (its formula expanded to fact sums)."""
         custom = self.metrics.get(metric_id)
@@ -268,9 +265,6 @@ class Definitions(BaseModel):
         cannot)."""
         for metric_id in self.metrics:
             self.expanded(metric_id)
-
-    def dimensions_named(self, names: Iterable[str]) -> dict[str, CustomDimension]:
-        return {n: self.dimensions[n] for n in names if n in self.dimensions}
 
     def used_by(self, names: Iterable[str]) -> Definitions:
         """Only what `names` (metric and dimension ids) need, with the custom metrics and

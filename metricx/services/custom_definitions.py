@@ -196,9 +196,10 @@ def preview_metric(
     metric: CustomMetric | Mapping[str, Any],
     split: str | None = None,
     now: datetime | None = None,
+    by_day: bool = True,
 ) -> MetricsResult:
-    """A draft custom metric over last week (by day, or split by `split`), with the
-    catalogue metrics it is built from, before it is saved."""
+    """A draft custom metric over last week (by day unless `by_day` is False, or split by
+    `split`), with the catalogue metrics it is built from, before it is saved."""
     changed = check_metric(workspace_id, key, metric)
     inputs = [
         m
@@ -213,10 +214,28 @@ def preview_metric(
         "metrics": [key, *inputs[:5]],
         "time_range": last_week(workspace_id, now).model_dump(mode="json"),
         "dimensions": [split] if split else [],
-        "grain": None if split else "day",
+        "grain": "day" if by_day and not split else None,
         "custom": changed.used_by([key, *inputs, *([split] if split else [])]).model_dump(
             mode="json"
         ),
+    }
+    return run_query(workspace_id, query)
+
+
+def preview_dimension(
+    workspace_id: int,
+    key: str,
+    dimension: CustomDimension | Mapping[str, Any],
+    metrics: tuple[str, ...] = ("spend", "roas"),
+    now: datetime | None = None,
+) -> MetricsResult:
+    """A draft custom dimension splitting `metrics` over last week, before it is saved."""
+    changed = check_dimension(workspace_id, key, dimension)
+    query = {
+        "metrics": list(metrics),
+        "time_range": last_week(workspace_id, now).model_dump(mode="json"),
+        "dimensions": [key],
+        "custom": changed.used_by([key]).model_dump(mode="json"),
     }
     return run_query(workspace_id, query)
 

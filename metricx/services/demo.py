@@ -28,6 +28,7 @@ from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.runtime import DEFAULT_SEED
 from metricx.sandbox.storefront import Storefront
+from metricx.services import custom_definitions
 from metricx.services.connections import ConnectionView, add_connection, list_connections
 from metricx.services.pixel_keys import pixel_key, workspaces_for_keys
 from metricx.services.workspaces import create_workspace
@@ -48,6 +49,47 @@ PIXEL_CHUNK = 12_000
 # on a 2-core machine, plus the attribution of every pixel journey; older orders keep
 # their Shopify journeys, as if the store had added the pixel a month ago.
 PIXEL_DAYS = 30
+
+
+#: The demo's custom dimension and metrics (issue 17): a funnel stage read from campaign
+#: names, and metrics built on it and on the platforms, so every surface has one to show.
+DEMO_DIMENSIONS: dict[str, dict[str, Any]] = {
+    "funnel_stage": {
+        "label": "Funnel stage",
+        "rules": [
+            {"field": "campaign", "op": "contains", "value": "Retargeting", "then": "BOFU"},
+            {"field": "campaign", "op": "contains", "value": "Remarketing", "then": "BOFU"},
+            {"field": "campaign", "op": "equals", "value": "Brand Search", "then": "BOFU"},
+            {"field": "campaign", "op": "contains", "value": "Shopping", "then": "MOFU"},
+            {"field": "campaign", "op": "contains", "value": "Performance Max", "then": "MOFU"},
+        ],
+        "otherwise": "TOFU",
+        "description": "Where a campaign sits in the funnel, from its name.",
+    }
+}
+DEMO_METRICS: dict[str, dict[str, Any]] = {
+    "meta_share": {
+        "label": "Meta share of spend",
+        "formula": "spend[provider=meta] / spend",
+        "unit": "percent",
+        "higher_is_better": None,
+        "description": "The part of ad spend that went to Meta.",
+    },
+    "bofu_roas": {
+        "label": "Retargeting ROAS",
+        "formula": "roas[funnel_stage=BOFU]",
+        "unit": "ratio",
+        "higher_is_better": True,
+        "description": "Platform-reported ROAS of bottom-of-funnel campaigns.",
+    },
+    "profit_after_ads_per_order": {
+        "label": "Profit after ads per order",
+        "formula": "(profit_before_ad_spend - spend) / orders",
+        "unit": "currency",
+        "higher_is_better": True,
+        "description": "What an order leaves once costs and ad spend are paid.",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,7 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
         add_connection(
             actor, provider, account_id, tokens[provider], name=name, settings={**settings, **extra}
         )
+    _example_definitions(actor)
     _fx_rates(
         workspace.id,
         {a.currency for a in merchant.accounts},
@@ -128,6 +171,17 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
         today + timedelta(days=FX_DAYS_AHEAD),
     )
     return Demo(workspace, list_connections(workspace.id), merchant.start_day, today, seed)
+
+
+def _example_definitions(actor: Actor) -> None:
+    """The demo's custom dimension and metrics, where the workspace has none of that id."""
+    saved = custom_definitions.definitions(actor.workspace_id)
+    for key, dimension in DEMO_DIMENSIONS.items():
+        if key not in saved.dimensions:
+            custom_definitions.save_dimension(actor, key, dimension)
+    for key, metric in DEMO_METRICS.items():
+        if key not in saved.metrics:
+            custom_definitions.save_metric(actor, key, metric)
 
 
 def demo_merchant(demo: Demo) -> Merchant:

@@ -1,6 +1,7 @@
 """Analytics as an analyst's tool: a link reproduces the view with the service's numbers under
 human headers, rows rank by the first metric, the comparison sits beside each metric with its
-change, the CSV is clean, every change of a widget holds, and a row opens in Campaigns."""
+change, the CSV is clean, every change of a widget holds, a row opens in Campaigns, and the
+workspace's custom metrics and dimensions are offered beside the catalogue's."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from pinned import TODAY, pin_the_period_clock
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from metricx.semantic.catalogue import format_value
 from metricx.semantic.dates import compare_range_for, resolve_phrase
 from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
+from metricx.services import custom_definitions
 from ui import format as fmt
 
 WEEK = resolve_phrase("last 7 days", TODAY)
@@ -336,3 +339,73 @@ def test_store_metrics_split_by_ad_say_why_they_cannot(analytics):
 def test_every_combination_answers_with_a_table_or_a_sentence(analytics, link, says):
     at = analytics(**link)  # the fixture asserts no traceback
     assert says in texts(at)
+
+
+# --- custom metrics and dimensions ----------------------------------------------------------
+
+META_SHARE = {"label": "Meta share", "formula": "spend[provider=meta] / spend", "unit": "percent"}
+STAGE = {
+    "label": "Funnel stage",
+    "rules": [{"field": "campaign", "op": "contains", "value": "Retargeting", "then": "BOFU"}],
+    "otherwise": "TOFU",
+}
+
+
+def test_a_custom_metric_shows_its_value_formatted_by_its_unit(synced, admin, analytics):
+    workspace_id, _ = synced
+    # Given Meta's share of spend, a custom metric in percent
+    custom_definitions.save_metric(admin, "meta_share", META_SHARE)
+    # When a link names it by id
+    at = analytics(metrics="meta_share", period="last 7 days", **NO_COMPARISON)
+    # Then it is picked, and the address names it by its label, marked as custom
+    assert at.multiselect(key="metrics").value == ["meta_share"]
+    assert at.query_params["metrics"] == "Meta share (custom)"
+    # And its tile shows the service's value as a percent
+    expected = run_query(
+        workspace_id, {"metrics": ["meta_share"], "time_range": WEEK.model_dump(mode="json")}
+    )
+    share = expected.frame["meta_share"].iloc[0]
+    [tile] = at.metric
+    assert tile.label == "Meta share"
+    assert tile.value == format_value(expected.metric("meta_share"), share) and "%" in tile.value
+    assert "Meta share = spend[provider=meta] / spend." in texts(at)
+
+
+def test_spend_splits_and_filters_by_a_custom_dimension(synced, admin, analytics):
+    workspace_id, _ = synced
+    # Given a funnel stage: retargeting campaigns are BOFU, the rest TOFU
+    custom_definitions.save_dimension(admin, "stage", STAGE)
+    # When spend is split by it, compared with the 7 days before
+    at = analytics(
+        metrics="Ad spend", dims="stage", period="last 7 days", compare="previous period"
+    )
+    # Then each stage has the service's spend in both periods, under the dimension's label
+    assert at.query_params["dims"] == "Funnel stage"
+    assert headers(at)[:3] == ["Funnel stage", "Ad spend", "Ad spend (previous)"]
+    query = {"metrics": ["spend"], "dimensions": ["stage"]}
+    now = service(workspace_id, WEEK, **query).set_index("stage")["spend"]
+    then = service(workspace_id, WEEK_BEFORE, **query).set_index("stage")["spend"]
+    table = at.dataframe[0].value.set_index("stage")
+    assert sorted(table.index) == ["BOFU", "TOFU"]
+    assert cents(table["spend"]) == cents(now[table.index])
+    assert cents(table["spend_previous"]) == cents(then[table.index])
+    # When only BOFU is kept
+    at.multiselect(key="values").select("stage=BOFU").run()
+    # Then its row alone remains
+    assert list(at.dataframe[0].value["stage"]) == ["BOFU"]
+    # And a link that keeps it by id opens that view, its address then in labels
+    at = analytics(metrics="Ad spend", values="stage=BOFU", **NO_COMPARISON)
+    assert at.multiselect(key="values").value == ["stage=BOFU"]
+    assert at.query_params["values"] == "Funnel stage: BOFU"
+    assert at.metric[0].value == fmt.money(now["BOFU"], "USD")
+
+
+def test_a_store_level_custom_metric_split_by_ad_says_why(synced, admin, analytics):
+    custom_definitions.save_metric(
+        admin, "margin_x", {"label": "Margin", "formula": "(store_revenue - spend) / store_revenue"}
+    )
+    at = analytics(metrics="Margin (custom)", dims="Campaign", **NO_COMPARISON)
+    assert "store-level metrics (margin_x) are incompatible with ad dimensions (campaign)" in texts(
+        at
+    )
+    assert not at.dataframe

@@ -1,6 +1,7 @@
 """The Dashboard on synced sandbox data, for the app's one period: tiles in reading order equal
-the metric service, today compares like for like, an empty period says so, the reconciliation
-sentence matches its table, and today's pacing equals the pacing service."""
+the metric service, custom metrics among them when the workspace chose them, today compares
+like for like, an empty period says so, the reconciliation sentence matches its table, and
+today's pacing equals the pacing service."""
 
 from datetime import time
 
@@ -20,23 +21,13 @@ from metricx.semantic.engine import run_query
 from metricx.semantic.query import TimeRange
 from metricx.services.attribution import reconciliation
 from metricx.services.connections import list_connections
+from metricx.services.custom_definitions import DEFAULT_TILES, save_metric, set_dashboard_tiles
 from metricx.services.pacing import pacing
 from metricx.sync.pipeline import sync_connection
 from ui import format as fmt
 
 WEEK = resolve_phrase("last 7 days", TODAY)  # the app's default period
-KPIS = [
-    "spend",
-    "store_revenue",
-    "mer",
-    "roas",
-    "cpa",
-    "cpc",
-    "ctr",
-    "orders",
-    "aov",
-    "new_customers",
-]
+KPIS = list(DEFAULT_TILES)  # a workspace that chose no tiles
 
 
 def chart_data(chart) -> pd.DataFrame:
@@ -149,6 +140,44 @@ def test_kpi_tiles_read_in_order_and_match_the_metric_service(synced, dashboard)
     by_platform = at.dataframe[0].value
     assert set(by_platform["provider"]) == {"Meta", "Google Ads"}
     assert 0 < len(at.dataframe[1].value) <= 10
+
+
+def test_the_workspace_chooses_its_tiles_custom_metrics_among_them(synced, admin, dashboard):
+    # Given a custom metric where lower is better, chosen as a tile after spend
+    workspace_id, _ = synced
+    save_metric(
+        admin,
+        "meta_share",
+        {
+            "label": "Meta share",
+            "formula": "spend[provider=meta] / spend",
+            "unit": "percent",
+            "higher_is_better": False,
+        },
+    )
+    set_dashboard_tiles(admin, ["spend", "meta_share"])
+    # When the Dashboard opens
+    at = dashboard()
+    # Then those tiles show, in that order, before net profit
+    assert [m.label for m in at.metric][:3] == ["Ad spend", "Meta share", "Net profit"]
+    # And the custom one has the service's value as a percent, its change coloured the
+    # way lower-is-better reads, and its definition as help
+    expected = run_query(
+        workspace_id,
+        {
+            "metrics": ["meta_share"],
+            "time_range": WEEK.model_dump(mode="json"),
+            "compare_range": compare_range_for("previous_period", WEEK).model_dump(mode="json"),
+        },
+    )
+    metric = expected.metric("meta_share")
+    now, before = expected.frame["meta_share"].iloc[0], expected.compare_frame["meta_share"].iloc[0]
+    tile = at.metric[1]
+    assert tile.value == format_value(metric, now) and tile.value.endswith("%")
+    text, direction = fmt.delta(metric, now, before)
+    assert direction == "inverse" and tile.delta == text
+    assert colour_of(tile) == expected_colour(text, direction)
+    assert "spend[provider=meta] / spend" in tile.proto.help
 
 
 def test_spend_and_store_revenue_are_drawn_on_two_axes(dashboard):
