@@ -7,7 +7,9 @@ is an import all the same).
   modules that import nothing from metricx (metricx.totals), so it never reaches the DB;
 - metricx.sync does not import metricx.services (the write side sits below the read side);
 - metricx never imports workers (workers/ is an entry point on top);
-- no import cycles among the project's modules.
+- no import cycles among the project's modules;
+- pages cache nothing themselves: every cached read lives in ui/ (one place decides what is
+  kept, for how long, and that the workspace is part of the key).
 """
 
 from __future__ import annotations
@@ -231,3 +233,18 @@ def test_no_import_cycles_among_project_modules():
             )
         )
     assert cycles == [], "import cycles:\n" + "\n".join(described)
+
+
+def test_pages_cache_nothing_themselves():
+    # Given every page's source
+    pages = {m: p for m, p in MODULES.items() if m.startswith("views.")}
+    # When its decorators are read
+    caching = [
+        f"{module}: {node.name}"
+        for module, path in pages.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef)
+        and any("cache_" in ast.unparse(d) for d in node.decorator_list)
+    ]
+    # Then none caches a read of its own: cached reads are ui/'s (ui/queries.py, ui/reads.py)
+    assert pages and caching == [], "move these cached reads to ui/:\n" + "\n".join(caching)

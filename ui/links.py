@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 import streamlit as st
 
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
+from metricx.semantic.query import Grain
 from metricx.services import custom_definitions
 from metricx.vocabulary import AD_PROVIDERS
 from ui import format as fmt
@@ -36,6 +38,8 @@ GRAIN_LABELS = {
     "month": "Month",
     "hour": "Hour",
 }
+#: The grain each "Over time" choice means (none for the whole period).
+GRAINS: dict[str, Grain] = {g: g for g in get_args(Grain)}
 CUSTOM_MARK = " (custom)"
 
 #: query parameter -> (its widget's options, how the widget labels an option)

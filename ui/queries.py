@@ -1,14 +1,16 @@
-"""Metric queries from pages: cached per workspace for a minute, errors shown as messages."""
+"""Metric queries from pages: built typed (`metrics_query`), cached per workspace for a
+minute, errors shown as messages."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
 from metricx.errors import MetricxError
+from metricx.semantic.custom import Definitions
 from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.query import Attribution, Direction, Grain, SemanticQuery, TimeRange
 
 CACHE_SECONDS = 60
 
@@ -19,11 +21,53 @@ def _run(workspace_id: int, query_json: str) -> MetricsResult:
     return run_query(workspace_id, query_json)
 
 
-def cached_query(workspace_id: int, query: dict[str, Any]) -> MetricsResult:
-    return _run(workspace_id, json.dumps(query, sort_keys=True, default=str))
+def metrics_query(
+    metrics: Sequence[str],
+    period: TimeRange,
+    *,
+    compare: TimeRange | None = None,
+    dimensions: Sequence[str] = (),
+    grain: Grain | None = None,
+    providers: Sequence[str] | None = None,
+    name_contains: str | None = None,
+    dimension_values: Mapping[str, Sequence[str]] | None = None,
+    order_by: tuple[str, Direction] | None = None,
+    limit: int | None = None,
+    attribution: Attribution | None = None,
+    custom: Definitions | None = None,
+) -> SemanticQuery:
+    """A page's query, validated (QueryValidationError says what cannot run). `custom`: the
+    definitions the query names; only those it uses go with it, so its cache entry changes
+    when they do."""
+    names = [*metrics, *dimensions, *(dimension_values or {})]
+    used = custom.used_by(names) if custom else None
+    return SemanticQuery.parse(
+        {
+            "metrics": list(metrics),
+            "time_range": period,
+            "compare_range": compare,
+            "dimensions": list(dimensions),
+            "grain": grain,
+            "filters": {
+                "provider": list(providers) if providers else None,
+                "name_contains": name_contains or None,
+                "dimension_values": {k: list(v) for k, v in dimension_values.items()}
+                if dimension_values
+                else None,
+            },
+            "order_by": {"metric": order_by[0], "direction": order_by[1]} if order_by else None,
+            "limit": limit,
+            "attribution": attribution,
+            "custom": used or None,
+        }
+    )
 
 
-def query_or_stop(workspace_id: int, query: dict[str, Any]) -> MetricsResult:
+def cached_query(workspace_id: int, query: SemanticQuery) -> MetricsResult:
+    return _run(workspace_id, query.to_json())
+
+
+def query_or_stop(workspace_id: int, query: SemanticQuery) -> MetricsResult:
     """Run a query; on a problem a merchant can fix (a missing FX rate...), say it and stop."""
     try:
         return cached_query(workspace_id, query)

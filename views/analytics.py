@@ -20,9 +20,9 @@ from metricx.services import custom_definitions
 from metricx.vocabulary import AD_PROVIDERS, LEVELS
 from ui import charts
 from ui import format as fmt
-from ui.links import GRAIN_LABELS, AnalyticsOptions
+from ui.links import GRAIN_LABELS, GRAINS, AnalyticsOptions
 from ui.period import KEPT, current_period
-from ui.queries import cached_query
+from ui.queries import cached_query, metrics_query
 from ui.session import current_actor
 
 DEFAULT_METRICS = ["spend", "roas"]
@@ -67,7 +67,7 @@ chosen = middle.multiselect(
 grain_choice = right.selectbox(
     "Over time", list(GRAIN_LABELS), format_func=GRAIN_LABELS.__getitem__, key="grain", **KEPT
 )
-grain = None if grain_choice == "total" else grain_choice
+grain = GRAINS.get(grain_choice)  # "total": no grain
 left, right, *spare = st.columns([1, 2, 2] if custom.dimensions else [1, 2])
 providers = left.multiselect(
     "Platforms", AD_PROVIDERS, AD_PROVIDERS, format_func=str.title, key="providers", **KEPT
@@ -112,30 +112,26 @@ dimensions = [
 joined = period.compare is not None and bool(dimensions) and grain is None
 
 
-# The custom definitions go with the query: its cache entry changes when they do.
-used = custom.used_by([*metrics, *dimensions, *dimension_values])
-
-
-def query_for(span: TimeRange, compare: TimeRange | None) -> dict:
+def query_for(
+    span: TimeRange, compare: TimeRange | None, split: list[str] = dimensions
+) -> SemanticQuery:
     every_platform = set(providers) == set(AD_PROVIDERS)
-    return {
-        "metrics": metrics,
-        "time_range": span.model_dump(mode="json"),
-        "compare_range": compare.model_dump(mode="json") if compare else None,
-        "dimensions": dimensions,
-        "grain": grain,
-        "filters": {
-            "provider": None if every_platform else providers,
-            "name_contains": name_contains or None,
-            "dimension_values": dimension_values or None,
-        },
-        **({"custom": used.model_dump(mode="json")} if used else {}),
-    }
+    return metrics_query(
+        metrics,
+        span,
+        compare=compare,
+        dimensions=split,
+        grain=grain,
+        providers=None if every_platform else providers,
+        name_contains=name_contains,
+        dimension_values=dimension_values,
+        custom=custom,
+    )
 
 
 try:
     # The engine's message about the split as chosen, before parents join it.
-    SemanticQuery.parse(query_for(period.range, period.compare) | {"dimensions": chosen})
+    query_for(period.range, period.compare, chosen)
     with st.spinner("Running the query…"):
         result = cached_query(
             actor.workspace_id, query_for(period.range, None if joined else period.compare)

@@ -13,7 +13,7 @@ from metricx.semantic.query import AccountingMode, Attribution, AttributionModel
 from metricx.services import attribution
 from ui import format as fmt
 from ui.period import KEPT, current_period
-from ui.queries import query_or_stop
+from ui.queries import metrics_query, query_or_stop
 from ui.session import current_actor
 
 MODEL_LABELS: dict[AttributionModel, str] = {
@@ -106,14 +106,14 @@ if reconciled.store_orders == 0:
 st.subheader("Campaigns by attributed revenue")
 by_campaign = query_or_stop(
     actor.workspace_id,
-    {
-        "metrics": CAMPAIGN_METRICS,
-        "time_range": period.range.model_dump(mode="json"),
-        "dimensions": ["provider", "campaign"],
-        "order_by": {"metric": "attributed_revenue", "direction": "desc"},
-        "limit": 50,
-        "attribution": settings.model_dump(mode="json"),
-    },
+    metrics_query(
+        CAMPAIGN_METRICS,
+        period.range,
+        dimensions=["provider", "campaign"],
+        order_by=("attributed_revenue", "desc"),
+        limit=50,
+        attribution=settings,
+    ),
 ).frame
 if by_campaign.empty:
     st.info("No campaign spent or was credited in this period.")

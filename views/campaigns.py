@@ -11,13 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.semantic.query import TimeRange
 from metricx.services import campaigns
 from metricx.services.campaigns import View
 from metricx.vocabulary import LEVELS
 from ui import charts
 from ui import format as fmt
 from ui.period import KEPT, current_period
+from ui.reads import campaign_tree, level_table, trend
 from ui.session import current_actor
 
 LEVEL_LABELS = {"account": "Accounts", "campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
@@ -28,31 +28,6 @@ TREND_CHOICES = (BOTH_AXES, *campaigns.TABLE_METRICS)
 TREND_MARK = "trend ↓"  # plain text: the table's canvas may have no emoji font
 ROWS = "campaign_rows"  # the table's row selection
 ROW_IDS = "campaign_row_ids"  # the node id of each row the table showed, in its order
-CACHE_SECONDS = 60
-
-
-# The workspace id is part of each cache key: tenants never share an entry.
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def tree(workspace_id: int) -> pd.DataFrame:
-    return campaigns.tree(workspace_id)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def level_table(
-    workspace_id: int,
-    level: str,
-    period: TimeRange,
-    within: tuple[int, ...],
-    search: str,
-    sort_by: str,
-    descending: bool,
-) -> pd.DataFrame:
-    return campaigns.level_table(workspace_id, level, period, within, search, sort_by, descending)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def trend(workspace_id: int, entity_ids: tuple[int, ...], period: TimeRange) -> pd.DataFrame:
-    return campaigns.trend(workspace_id, entity_ids, period)
 
 
 def as_view(level: str, within: list[str], node: str | None) -> View:
@@ -125,7 +100,7 @@ st.caption(
     fmt.in_markdown(replace(period, compare=None).caption(workspace)) + " · period in the sidebar"
 )
 
-everything = tree(actor.workspace_id)
+everything = campaign_tree(actor.workspace_id)
 if everything.empty:
     if campaigns.connected_ad_accounts(actor.workspace_id) == 0:
         st.info(

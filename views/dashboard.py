@@ -15,30 +15,19 @@ from metricx.errors import MetricxError
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
 from metricx.semantic.engine import MetricsResult
-from metricx.semantic.query import TimeRange
-from metricx.services import attribution, connections, custom_definitions, finance, pacing
+from metricx.services import connections, custom_definitions, finance, pacing
 from ui import format as fmt
 from ui.charts import two_axis_lines
 from ui.checklist import profit_note, show_setup_checklist
 from ui.format import ATTENTION_STATUSES, ago, in_markdown, is_late, money, status_badge
 from ui.period import current_period
-from ui.queries import CACHE_SECONDS, cached_query, query_or_stop
+from ui.queries import cached_query, metrics_query, query_or_stop
+from ui.reads import reconciled, todays_pacing
 from ui.session import current_actor
 
 TILES_PER_ROW = 5
 #: A period where all of these are zero has no data at all: an empty state, not $0.00 tiles.
 ACTIVITY = ("spend", "orders", "store_revenue")
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def reconciled(workspace_id: int, period: TimeRange) -> attribution.Reconciliation:
-    return attribution.reconciliation(workspace_id, period)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def todays_pacing(workspace_id: int) -> pacing.Pacing:
-    # The workspace id is the cache key: tenants never share an entry.
-    return pacing.pacing(workspace_id)
 
 
 actor = current_actor()
@@ -67,25 +56,20 @@ def partial_day_words() -> str:
 
 
 st.caption(in_markdown((partial_day_words() if period.partial else "") + period.caption(workspace)))
-base = {"time_range": period.range.model_dump(mode="json")}
-compared = period.compare.model_dump(mode="json") if period.compare else None
 
 
 def kpis(tiles: list[str]) -> MetricsResult:
     """The tiles' metrics, and those that tell a period without data, now and before."""
     named = list(dict.fromkeys([*tiles, *ACTIVITY]))
-    custom = [m for m in tiles if m not in catalogue.METRICS]
-    # The custom definitions go with the query: its cache entry changes when they do.
-    used = custom_definitions.definitions(actor.workspace_id).used_by(custom) if custom else None
+    custom = (
+        custom_definitions.definitions(actor.workspace_id)
+        if any(m not in catalogue.METRICS for m in tiles)
+        else None
+    )
     with st.spinner("Crunching numbers…"):
         return query_or_stop(
             actor.workspace_id,
-            {
-                **base,
-                "metrics": named,
-                "compare_range": compared,
-                **({"custom": used.model_dump(mode="json")} if used else {}),
-            },
+            metrics_query(named, period.range, compare=period.compare, custom=custom),
         )
 
 
@@ -177,7 +161,7 @@ def explain_withheld(result: MetricsResult) -> None:
 def charts_and_tables() -> None:
     st.subheader("Ad spend and store revenue")
     daily = cached_query(
-        actor.workspace_id, {**base, "metrics": ["spend", "store_revenue"], "grain": "day"}
+        actor.workspace_id, metrics_query(["spend", "store_revenue"], period.range, grain="day")
     )
     st.altair_chart(
         two_axis_lines(daily.frame, "day", "spend", "store_revenue", workspace.currency),
@@ -189,7 +173,7 @@ def charts_and_tables() -> None:
         st.subheader("By platform")
         result = cached_query(
             actor.workspace_id,
-            {**base, "metrics": ["spend", "roas", "cpa"], "dimensions": ["provider"]},
+            metrics_query(["spend", "roas", "cpa"], period.range, dimensions=["provider"]),
         )
         by_platform = result.frame
         by_platform["provider"] = by_platform["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
@@ -210,7 +194,7 @@ def charts_and_tables() -> None:
         metrics = ["spend", "roas", "cpa", "ctr"]
         result = cached_query(
             actor.workspace_id,
-            {**base, "metrics": metrics, "dimensions": ["provider", "campaign"], "limit": 10},
+            metrics_query(metrics, period.range, dimensions=["provider", "campaign"], limit=10),
         )
         top = result.frame
         top["provider"] = top["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
