@@ -640,9 +640,14 @@ def _converted(
             *keys,
             (literal_column("'total'", String) if bucket is None else bucket).label(BUCKET),
             *(cast(func.sum(summed(s)), Float).label(s) for s in sums),
+            # A restriction that matches no row of a group sums to 0, not NULL, as a plain
+            # sum of nothing is 0 to the engine: a ranking in SQL sees the same value.
             *(
                 cast(
-                    func.sum(summed(base)).filter(rows.c[_key_column(key)] == literal(value)),
+                    func.coalesce(
+                        func.sum(summed(base)).filter(rows.c[_key_column(key)] == literal(value)),
+                        0,
+                    ),
                     Float,
                 ).label(column)
                 for column, base, key, value in restricted

@@ -19,10 +19,10 @@ self-contained, and its JSON shows what each custom name meant when it ran.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from metricx import validation
 from metricx.errors import InvalidInputError
@@ -68,11 +68,14 @@ class _Definition(BaseModel):
 
     @field_validator("label", "description", "value", "then", "otherwise", check_fields=False)
     @classmethod
-    def _plain(cls, value: str) -> str:
+    def _plain(cls, value: str, info: ValidationInfo) -> str:
         try:
-            return validation.plain_text(value, "the text", MAX_DESCRIPTION)
+            text = validation.plain_text(value, "the text", MAX_DESCRIPTION)
         except InvalidInputError as problem:
             raise ValueError(str(problem)) from None
+        if not text and info.field_name != "description":
+            raise ValueError("is empty (spaces alone are no text)")
+        return text
 
 
 class CustomMetric(_Definition):
@@ -94,9 +97,13 @@ class CustomMetric(_Definition):
     @classmethod
     def _readable(cls, value: str) -> str:
         try:
-            formula.parse(value)
+            tree = formula.parse(value)
         except formula.FormulaError as problem:
             raise ValueError(f"the formula cannot be read: {problem}") from None
+        if not any(isinstance(node, Ref) for node in tree.nodes()):
+            raise ValueError(
+                "the formula names no metric; a metric is computed from others, e.g. spend / orders"
+            )
         return value
 
 
@@ -114,9 +121,16 @@ class CustomDimension(_Definition):
     """A workspace's dimension: the first matching rule's `then`, else `otherwise`."""
 
     label: str = Field(min_length=1, max_length=MAX_LABEL)
-    rules: tuple[Rule, ...] = Field(min_length=1, max_length=MAX_RULES)
+    rules: tuple[Rule, ...] = Field(max_length=MAX_RULES)
     otherwise: str = Field(default="Other", min_length=1, max_length=MAX_LABEL)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
+
+    @field_validator("rules")
+    @classmethod
+    def _some_rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        if not value:  # checked once the rules are valid: a bad rule is one problem, not two
+            raise ValueError("a custom dimension needs at least one rule")
+        return value
 
     @property
     def levels(self) -> frozenset[str]:
@@ -289,12 +303,9 @@ class Definitions(BaseModel):
                         pending.append(node.key)
         return Definitions(metrics=metrics, dimensions=dimensions)
 
-    def merged(self, other: Mapping[str, object] | Definitions | None) -> Definitions:
+    def merged(self, other: Definitions) -> Definitions:
         """These definitions with `other`'s added where they do not name the same id."""
-        if other is None:
-            return self
-        extra = other if isinstance(other, Definitions) else Definitions.model_validate(other)
         return Definitions(
-            metrics={**extra.metrics, **self.metrics},
-            dimensions={**extra.dimensions, **self.dimensions},
+            metrics={**other.metrics, **self.metrics},
+            dimensions={**other.dimensions, **self.dimensions},
         )

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 
 from metricx.db import get_reader
@@ -43,7 +42,7 @@ from metricx.semantic.fetch import (
     scope_and_costs,
     workspace_definitions,
 )
-from metricx.semantic.query import QueryValidationError, SemanticQuery, TimeRange
+from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.totals import CONVERSIONS
 
 #: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
@@ -301,25 +300,12 @@ def _frame(
     return pd.DataFrame({name: take(name) for name in names})
 
 
-def resolved(
-    conn: Connection, workspace_id: int, query: SemanticQuery | dict[str, Any] | str
-) -> SemanticQuery:
-    """A query validated, with the workspace's custom metrics and dimensions it names
-    attached (read only when it names something the catalogue does not know)."""
-    try:
-        return SemanticQuery.parse(query)
-    except QueryValidationError:
-        definitions = workspace_definitions(conn, workspace_id)
-        if not definitions:
-            raise
-        return SemanticQuery.parse(query, definitions)
-
-
 def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) -> MetricsResult:
     """Run a SemanticQuery inside one workspace; it may name the workspace's custom metrics
     and dimensions."""
     with get_reader().connect() as conn:
-        query = resolved(conn, workspace_id, query)
+        # The workspace's custom definitions are read only for a query naming some.
+        query = SemanticQuery.parse(query, lambda: workspace_definitions(conn, workspace_id))
         spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
         scope, costs = scope_and_costs(conn, workspace_id)
         fetched = fetch(

@@ -7,6 +7,7 @@ expression tree (metricx.semantic.expression), so it is evaluated by the one eva
     unary    := "-" unary | atom
     atom     := number | name restriction? | "(" sum ")"
     restriction := "[" key "=" value "]"          e.g. spend[provider=meta]
+    value    := word | number | "text" | 'text'   e.g. spend[stage="Top of funnel"]
 
 `×`, `÷` and `−` may be written for `*`, `/` and `-`; numbers may use a decimal point and a
 trailing `%` (`5%` is 0.05). Names are metric ids (catalogue or the workspace's custom ones):
@@ -26,10 +27,13 @@ from metricx.semantic.expression import Binary, Expression, Filtered, Number, Re
 
 #: The longest formula accepted (a formula is a line, not a program).
 MAX_FORMULA = 500
+#: How deep parentheses and minus signs may nest (the parser recurses on each).
+MAX_DEPTH = 50
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?%?|\.\d+%?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>[-+*/×÷−()\[\]=]))"
+    r"|(?P<text>\"[^\"]*\"|'[^']*')|(?P<op>[-+*/×÷−()\[\]=]))"
 )
+_WORD = re.compile(r"[A-Za-z0-9_]+")
 _SYNONYMS = {"×": "*", "÷": "/", "−": "-"}
 
 
@@ -56,6 +60,8 @@ def _tokens(text: str) -> list[_Token]:
             raise FormulaError(f"unexpected {character!r} at character {position}")
         value = match.group(match.lastgroup)
         start = match.start(match.lastgroup) + 1
+        if match.lastgroup == "text":
+            value = value[1:-1]  # the quotes are not part of the value
         tokens.append(_Token(match.lastgroup, _SYNONYMS.get(value, value), start))
         at = match.end()
     tokens.append(_Token("end", "", len(text) + 1))
@@ -66,6 +72,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.at = 0
+        self.depth = 0
 
     @property
     def next(self) -> _Token:
@@ -106,16 +113,30 @@ class _Parser:
             expression = Binary(token.text, expression, self.unary())  # type: ignore[arg-type]
         return expression
 
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FormulaError(
+                f"the formula nests parentheses or minus signs more than {MAX_DEPTH} deep "
+                f"at character {token.at}"
+            )
+
     def unary(self) -> Expression:
+        token = self.next
         if self.take("-") is not None:
-            return Binary("*", Number(Decimal(-1)), self.unary())
+            self.deeper(token)
+            negated = Binary("*", Number(Decimal(-1)), self.unary())
+            self.depth -= 1
+            return negated
         return self.atom()
 
     def atom(self) -> Expression:
         token = self.next
         if self.take("(") is not None:
+            self.deeper(token)
             inner = self.sum()
             self.expect(")", "a closing parenthesis")
+            self.depth -= 1
             return inner
         if token.kind == "number":
             self.at += 1
@@ -127,16 +148,16 @@ class _Parser:
                 return Ref(name)
             key = self._word("a restriction such as provider=meta")
             self.expect("=", "'=' in the restriction")
-            value = self._word("a value after '='")
+            value = self._word("a value after '='", quoted=True)
             self.expect("]", "a closing ']'")
             return Filtered(name, key.lower(), value)
         raise FormulaError(
             f"expected a metric, a number or '(' at character {token.at}{self._found()}"
         )
 
-    def _word(self, what: str) -> str:
+    def _word(self, what: str, quoted: bool = False) -> str:
         token = self.next
-        if token.kind not in ("name", "number"):
+        if token.kind not in ("name", "number", *(("text",) if quoted else ())):
             raise FormulaError(f"expected {what} at character {token.at}{self._found()}")
         self.at += 1
         return token.text
@@ -163,7 +184,10 @@ def parse(text: str) -> Expression:
 def render(expression: Expression) -> str:
     """A tree as formula text (parenthesised where needed), e.g. for a definition."""
     if isinstance(expression, Filtered):
-        return f"{expression.name}[{expression.key}={expression.value}]"
+        value = expression.value
+        if not _WORD.fullmatch(value):
+            value = f"'{value}'" if '"' in value else f'"{value}"'
+        return f"{expression.name}[{expression.key}={value}]"
     if isinstance(expression, Ref):
         return expression.name
     if isinstance(expression, Number):

@@ -409,12 +409,14 @@ class SemanticQuery(_Model):
         if problem:
             return problem
         for key, values in (self.filters.dimension_values or {}).items():
-            allowed = custom.dimensions[key].values
-            odd = [v for v in values if v not in allowed]
+            allowed = {v.casefold(): v for v in custom.dimensions[key].values}
+            odd = [v for v in values if v.casefold() not in allowed]
             if odd:
                 return f"{key} has no value {quoted(odd[0])}; its values are " + ", ".join(
-                    repr(v) for v in allowed
+                    repr(v) for v in allowed.values()
                 )
+            # matched as rules match names, ignoring case; kept as the dimension writes them
+            values[:] = list(dict.fromkeys(allowed[v.casefold()] for v in values))
         try:
             for metric_id in wanted:
                 self.formula(metric_id)
@@ -525,15 +527,14 @@ class SemanticQuery(_Model):
     def parse(
         cls,
         query: SemanticQuery | Mapping[str, Any] | str | bytes,
-        definitions: Definitions | None = None,
+        definitions: Definitions | Callable[[], Definitions] | None = None,
     ) -> SemanticQuery:
         """Validate a query given as JSON text or a dict; problems raise QueryValidationError.
-        `definitions` (a workspace's custom metrics and dimensions) are attached where the
+        `definitions` (a workspace's custom metrics and dimensions, or how to read them: read
+        only when the query names something it does not define) are attached where the
         query names them and does not define them itself."""
         if isinstance(query, SemanticQuery):
-            if not definitions:
-                return query
-            query = query.model_dump(mode="json")
+            return query
         if isinstance(query, str | bytes | bytearray):
             try:
                 query = json.loads(query)
@@ -634,16 +635,24 @@ def names_in(query: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _with_definitions(query: dict[str, Any], definitions: Definitions) -> dict[str, Any]:
+def _with_definitions(
+    query: dict[str, Any], definitions: Definitions | Callable[[], Definitions]
+) -> dict[str, Any]:
     """`query` with the custom definitions it names and lacks added to its `custom`."""
     names = [n for n in names_in(query) if n not in catalogue.METRICS and n not in DIMENSIONS]
     if not names:
         return query
     own = query.get("custom")
     try:
-        used = definitions.used_by(names).merged(own if isinstance(own, Mapping) else None)
+        carried = Definitions.model_validate(own) if isinstance(own, Mapping) else Definitions()
     except ValidationError:
         return query  # its own `custom` is invalid: validation says why
+    # What the query defines itself wins; the workspace fills in only what it lacks.
+    lacking = [n for n in names if n not in carried.metrics and n not in carried.dimensions]
+    if not lacking:
+        return query
+    workspace = definitions() if callable(definitions) else definitions
+    used = carried.merged(workspace.used_by(lacking))
     return {**query, "custom": used.model_dump(mode="json") if used else own}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
@@ -18,6 +18,7 @@ from metricx.errors import InvalidInputError
 from metricx.models import CustomDefinition, Workspace
 from metricx.semantic import catalogue, formula
 from metricx.semantic.custom import (
+    MAX_DEFINITIONS,
     CustomDefinitionError,
     CustomDimension,
     CustomMetric,
@@ -45,7 +46,8 @@ DEFAULT_TILES: tuple[str, ...] = (
     "new_customers",
 )
 MAX_TILES = 12
-Kind = str  # "metric" or "dimension"
+Kind = Literal["metric", "dimension"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 def definitions(workspace_id: int) -> Definitions:
@@ -66,6 +68,18 @@ def _validated(model: type[CustomMetric] | type[CustomDimension], given: Any) ->
         ) from None
 
 
+def _combined(
+    metrics: dict[str, CustomMetric], dimensions: dict[str, CustomDimension]
+) -> Definitions:
+    """The workspace's definitions once changed; more than it may hold is one sentence."""
+    for kind, held in (("metrics", metrics), ("dimensions", dimensions)):
+        if len(held) > MAX_DEFINITIONS:
+            raise CustomDefinitionError(
+                f"a workspace holds at most {MAX_DEFINITIONS} custom {kind}; delete one first"
+            )
+    return Definitions(metrics=metrics, dimensions=dimensions)
+
+
 def _checked(changed: Definitions) -> None:
     """Every definition still expands, and no id names both a metric and a dimension."""
     both = set(changed.metrics) & set(changed.dimensions)
@@ -83,10 +97,7 @@ def check_metric(
     them (CustomDefinitionError otherwise); nothing is stored."""
     check_id(key, "metric id")
     saved = definitions(workspace_id)
-    changed = Definitions(
-        metrics={**saved.metrics, key: _validated(CustomMetric, metric)},
-        dimensions=saved.dimensions,
-    )
+    changed = _combined({**saved.metrics, key: _validated(CustomMetric, metric)}, saved.dimensions)
     _checked(changed)
     return changed
 
@@ -97,9 +108,8 @@ def check_dimension(
     """As `check_metric`, for a custom dimension."""
     check_id(key, "dimension id")
     saved = definitions(workspace_id)
-    changed = Definitions(
-        metrics=saved.metrics,
-        dimensions={**saved.dimensions, key: _validated(CustomDimension, dimension)},
+    changed = _combined(
+        saved.metrics, {**saved.dimensions, key: _validated(CustomDimension, dimension)}
     )
     _checked(changed)
     return changed
@@ -158,6 +168,8 @@ def delete_definition(actor: Actor, kind: Kind, key: str) -> None:
     """Delete a custom metric or dimension (admins); refused while another custom metric
     uses it. A deleted metric leaves the Dashboard's tiles."""
     actor.require_admin("delete custom definitions")
+    if kind not in KINDS:
+        raise InvalidInputError(f"a custom definition is a metric or a dimension, not {kind!r}")
     saved = definitions(actor.workspace_id)
     if key not in (saved.metrics if kind == "metric" else saved.dimensions):
         raise InvalidInputError(f"there is no custom {kind} {key!r}")
