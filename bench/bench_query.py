@@ -1301,9 +1301,23 @@ def naive_store(ws: int, start: datetime, end: datetime) -> dict[str, pd.DataFra
             conn,
             params=params,
         )
+        # Cancelled orders with what their refunds (of any day) gave back already.
+        cancels = pd.read_sql(
+            text(
+                "SELECT o.*, coalesce(sum(r.sales), 0) AS back_sales, "
+                "coalesce(sum(r.shipping), 0) AS back_shipping, "
+                "coalesce(sum(r.taxes), 0) AS back_taxes FROM shopify_orders o "
+                "LEFT JOIN shopify_refunds r ON r.order_id = o.id WHERE o.workspace_id = :ws "
+                "AND o.cancelled_at >= :s AND o.cancelled_at < :e AND NOT o.test GROUP BY o.id"
+            ),
+            conn,
+            params=params,
+        )
+    money = ("gross_sales", "discounts", "shipping", "taxes", "cogs")
     for frame, columns in (
-        (orders, ("gross_sales", "discounts", "shipping", "taxes", "cogs")),
-        (refunds, ("amount",)),
+        (orders, money),
+        (refunds, ("amount", "sales", "shipping", "taxes")),
+        (cancels, (*money, "back_sales", "back_shipping", "back_taxes")),
     ):
         for column in columns:
             frame[column] = frame[column].astype(float)
@@ -1311,6 +1325,7 @@ def naive_store(ws: int, start: datetime, end: datetime) -> dict[str, pd.DataFra
         (orders, "processed_at"),
         (refunds, "created_at"),
         (customers, "first_order_at"),
+        (cancels, "cancelled_at"),
     ):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     orders = orders[~orders["test"].astype(bool)]
@@ -1319,6 +1334,7 @@ def naive_store(ws: int, start: datetime, end: datetime) -> dict[str, pd.DataFra
         "live": orders[orders["cancelled_at"].isna()],
         "refunds": refunds[~refunds["test"].astype(bool)],
         "customers": customers,
+        "cancels": cancels,
     }
 
 
@@ -1355,17 +1371,28 @@ def build_cases(ds: Dataset) -> list[Case]:
         rows = []
         for period, current in (("current", True), ("previous", False)):
             a = ads[(ads["bucket_start"] >= cs) == current]
+            # Shopify's sales reports: every order is a sale on its day (cancelled ones too);
+            # refunds give back goods, shipping and tax on their day; a cancelled order gives
+            # back, on its cancel day, what its refunds did not.
+            placed = store["orders"][(store["orders"]["processed_at"] >= cs) == current]
             o = store["live"][(store["live"]["processed_at"] >= cs) == current]
             r = store["refunds"][(store["refunds"]["created_at"] >= cs) == current]
+            c = store["cancels"][(store["cancels"]["cancelled_at"] >= cs) == current]
             n = store["customers"][(store["customers"]["first_order_at"] >= cs) == current]
             spend, value = a["spend"].sum(), a["conversion_value"].sum()
-            sales = (o["gross_sales"] - o["discounts"] + o["shipping"]).sum()
-            revenue = sales - r["amount"].sum()
+            shipping_back = r["shipping"].sum() + (c["shipping"] - c["back_shipping"]).sum()
+            sales = (placed["gross_sales"] - placed["discounts"] + placed["shipping"]).sum()
+            sales -= shipping_back
+            goods_back = (
+                r["sales"].sum() + (c["gross_sales"] - c["discounts"] - c["back_sales"]).sum()
+            )
+            revenue = sales - goods_back
+            taxes = placed["taxes"].sum() - r["taxes"].sum() - (c["taxes"] - c["back_taxes"]).sum()
             orders = len(o)
             costs = (
                 (COSTS["shipping_cost_per_order"] + COSTS["handling_per_order"]) * orders
                 + COSTS["shipping_cost_pct"] * revenue
-                + COSTS["payment_fee_pct"] * (sales + o["taxes"].sum())
+                + COSTS["payment_fee_pct"] * (sales + taxes)
                 + COSTS["payment_fee_fixed"] * orders
             )
             rows.append(

@@ -435,6 +435,12 @@ class SemanticQuery(_Model):
             return catalogue.formula_of(metric_id)
         return self.definitions.expanded(metric_id)
 
+    def sources_of(self, metric_id: str) -> frozenset[catalogue.Source]:
+        """Where a metric's sums come from (a catalogue metric's, cached)."""
+        if metric_id in catalogue.METRICS:
+            return catalogue.sources_of(metric_id)
+        return catalogue.sources_in(self.definitions.expanded(metric_id))
+
     def facts_of(self, *metric_ids: str) -> tuple[str, ...]:
         """The fact sums `metric_ids` are computed from (catalogue.facts_in)."""
         return catalogue.facts_in(*(self.formula(m) for m in metric_ids))
@@ -454,7 +460,7 @@ class SemanticQuery(_Model):
         store = [
             m
             for m in self.metrics
-            if catalogue.sources_in(self.formula(m)) & catalogue.STORE_LEVEL_SOURCES
+            if self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES
         ]
         if store and self.dimensions:
             clash = f"ad dimensions ({', '.join(self.dimensions)})"
@@ -511,7 +517,7 @@ class SemanticQuery(_Model):
     @property
     def needs_attribution(self) -> bool:
         """True when some metric depends on the attribution settings."""
-        return any("attribution" in catalogue.sources_in(self.formula(m)) for m in self.metrics)
+        return any("attribution" in self.sources_of(m) for m in self.metrics)
 
     @property
     def custom_dimensions(self) -> tuple[str, ...]:
