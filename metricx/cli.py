@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import click
 
@@ -607,14 +607,18 @@ def custom_metric_list(workspace: str, as_json: bool) -> None:
 @friendly_errors
 def custom_metric_delete(workspace: str, key: str) -> None:
     """Delete the custom metric KEY (refused while another custom metric uses it)."""
+    _delete_custom(workspace, "metric", key)
+
+
+def _delete_custom(workspace: str, kind: Literal["metric", "dimension"], key: str) -> None:
     from metricx.actor import Actor
     from metricx.services import custom_definitions
     from metricx.services.workspaces import find_workspace
 
     with services():
         ws = find_workspace(workspace)
-        custom_definitions.delete_definition(Actor.system(ws.id), "metric", key)
-    click.echo(f"Deleted custom metric {key!r}.")
+        custom_definitions.delete_definition(Actor.system(ws.id), kind, key)
+    click.echo(f"Deleted custom {kind} {key!r}.")
 
 
 @custom_metric.command("preview")
@@ -754,14 +758,7 @@ def custom_dimension_list(workspace: str, as_json: bool) -> None:
 @friendly_errors
 def custom_dimension_delete(workspace: str, key: str) -> None:
     """Delete the custom dimension KEY (refused while a custom metric restricts by it)."""
-    from metricx.actor import Actor
-    from metricx.services import custom_definitions
-    from metricx.services.workspaces import find_workspace
-
-    with services():
-        ws = find_workspace(workspace)
-        custom_definitions.delete_definition(Actor.system(ws.id), "dimension", key)
-    click.echo(f"Deleted custom dimension {key!r}.")
+    _delete_custom(workspace, "dimension", key)
 
 
 @main.group()
