@@ -34,11 +34,16 @@ def _option_words(option: str) -> tuple[str, bool]:
     return option, False
 
 
+def _spaced(words: str) -> str:
+    return r"[\s-]+".join(re.escape(word) for word in words.split())
+
+
 def ready_question(question: str, message: str, option: str) -> str:
     """`question` with `option` in place of what `message` quoted, or added to its end."""
     base = question.strip().rstrip("?!. ")
+    # the words as quoted, written with spaces or hyphens ("data-driven" for "data driven")
     doubts = [
-        re.compile(rf"(?<!\w){re.escape(quoted)}(?!\w)", re.IGNORECASE)
+        re.compile(rf"(?<!\w){_spaced(quoted)}(?!\w)", re.IGNORECASE)
         for quoted in _QUOTED.findall(message)
     ]
     doubt = next((pattern for pattern in doubts if pattern.search(base)), None)

@@ -218,6 +218,18 @@ UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
     "vibes": ("roas", "ctr", "store_revenue"),
     "vibe": ("roas", "ctr", "store_revenue"),
     "sentiment": ("roas", "ctr", "store_revenue"),
+    "returning customers": ("new_customers", "orders"),
+    "returning customer rate": ("new_customers", "orders"),
+    "repeat customers": ("new_customers", "orders"),
+    "repeat rate": ("new_customers", "orders"),
+    "repeat purchase rate": ("new_customers", "orders"),
+    "units": ("orders", "aov"),
+    "units sold": ("orders", "aov"),
+    "items sold": ("orders", "aov"),
+    "view through conversions": ("conversions", "attributed_orders"),
+    "view through": ("conversions", "attributed_orders"),
+    "gross sales": ("net_sales", "store_revenue", "refunds"),
+    "gross revenue": ("net_sales", "store_revenue", "refunds"),
 }
 
 #: Offered when a question names no metric we know and nothing closer is found.
@@ -403,8 +415,28 @@ _RANK_WORDS: Mapping[str, tuple[str, ...]] = {
     ),
     "low": ("lowest", "least", "fewest", "smallest", "cheapest", "min", "minimum"),
     # how to order, without keeping only the first rows
-    "desc": ("descending", "highest first", "high to low", "largest first", "desc"),
-    "asc": ("ascending", "lowest first", "low to high", "smallest first", "asc"),
+    "desc": (
+        "descending",
+        "highest first",
+        "high to low",
+        "highest to lowest",
+        "largest first",
+        "largest to smallest",
+        "biggest to smallest",
+        "most to least",
+        "desc",
+    ),
+    "asc": (
+        "ascending",
+        "lowest first",
+        "low to high",
+        "lowest to highest",
+        "smallest first",
+        "smallest to largest",
+        "smallest to biggest",
+        "least to most",
+        "asc",
+    ),
     "best_first": ("best first", "best to worst", "top first"),
     "worst_first": ("worst first", "worst to best"),
 }
@@ -419,6 +451,10 @@ _MODEL_WORDS: Mapping[str, tuple[str, ...]] = {
     "time_decay": ("time decay",),
     "position_based": ("position based", "u shaped", "position"),
 }
+#: Attribution models metricx does not compute: asked about, never swapped for another
+UNSUPPORTED_MODELS: frozenset[str] = frozenset(
+    {"data driven", "datadriven", "algorithmic", "shapley", "markov", "w shaped", "multi touch"}
+)
 #: "linear model", "first click attribution": words that only repeat that it is a model
 _MODEL_TAILS = ("model", "attribution", "attribution model", "models")
 _MODE_WORDS: Mapping[str, tuple[str, ...]] = {
@@ -631,7 +667,8 @@ _FILLER_TEXT = """
 FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
 
 #: Ordinary English words merchants type around a metric question ("did we *issue*", "*side*
-#: by side", "the same *stretch*"). Lowercase and away from a name position (see
+#: by side", "the same *stretch*"), and what they need the number for ("for the
+#: *reconciliation*", "for the *board* deck"). Lowercase and away from a name position (see
 #: offline._names_something) they are filler; a capitalised or quoted word, or one next to
 #: campaign/ad/named, is still asked about.
 _COMMON_TEXT = """
@@ -657,7 +694,12 @@ _COMMON_TEXT = """
     ignore ignored instead rather whatever anything something everything nothing thing things
     stuff way ways kind sort type types time times day-to-day overall altogether combined
     again back ago already almost nearly just only even ever never always often sometimes
-    usually first second third last next previous prior earlier later recent
+    usually first second third last next previous prior earlier later recent better worse
+    reconciliation reconciliations reconcile reconciling bookkeeping books accounting accounts
+    accountant accountants bookkeeper audit audits auditor auditors tax taxes filing records
+    close month-end year-end quarter-end eom eoq eoy eod eow board investor investors meeting
+    meetings deck decks slides presentation standup review reviews boss team manager cfo ceo
+    founder partner partners client clients agency newsletter email memo notes planning
 """
 COMMON_WORDS: frozenset[str] = frozenset(_COMMON_TEXT.split())
 
@@ -745,6 +787,11 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
             for model, words in _MODEL_WORDS.items()
         },
     )
+    table |= {
+        tuple(f"{w} {tail}".split()): ("unsupported_model", w)
+        for w in UNSUPPORTED_MODELS
+        for tail in ("", *_MODEL_TAILS)
+    }
     table |= _entries("mode", _MODE_WORDS)
     table |= {tuple(w.split()): ("unsupported_metric", w) for w in UNSUPPORTED_METRICS}
     table |= _entries("metric", _METRIC_WORDS)

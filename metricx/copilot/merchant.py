@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from .lexicon import GREETINGS, NUMBER_WORDS, PHRASES, STOPWORDS
+from .lexicon import COMMON_WORDS, FILLER, GREETINGS, NUMBER_WORDS, PHRASES, STOPWORDS
 
 _SHORTHAND = {
     "yday": "yesterday",
@@ -92,7 +92,8 @@ _VOWELS = frozenset("aeiou")
 def _vocabulary() -> frozenset[str]:
     """Every word the parser knows: never corrected."""
     words = {token for phrase in PHRASES for token in phrase}
-    return frozenset(words | _targets() | STOPWORDS | GREETINGS | set(NUMBER_WORDS))
+    known = STOPWORDS | GREETINGS | FILLER | COMMON_WORDS | set(NUMBER_WORDS)
+    return frozenset(words | _targets() | known)
 
 
 @lru_cache(maxsize=1)
@@ -167,8 +168,14 @@ def _correction(word: str, targets: Iterable[str]) -> str | None:
     return None
 
 
-def plain_words(text: str, entity_words: Iterable[str] = ()) -> str:
-    """`text` (lower case) with shorthand spelled out and typos of known words corrected."""
+def plain_words(
+    text: str, entity_words: Iterable[str] = (), renamed: list[tuple[str, str]] | None = None
+) -> str:
+    """`text` (lower case) with shorthand spelled out and typos of known words corrected.
+
+    Each typo read as a word of the workspace's names is added to ``renamed`` as (written,
+    read), so the answer can say which name it took ("retargetting" -> "retargeting").
+    """
     vocabulary = _vocabulary()
     names = {w for w in entity_words if len(w) >= 4}
 
@@ -181,10 +188,29 @@ def plain_words(text: str, entity_words: Iterable[str] = ()) -> str:
             return _SHORTHAND[bare]
         if len(bare) < 3 or bare in vocabulary or bare in names or bare.startswith("zz"):
             return word
-        return _correction(bare, (t for t in _targets() | names if len(t) >= 3)) or word
+        corrected = _correction(bare, (t for t in _targets() | names if len(t) >= 3))
+        if renamed is not None and corrected in names - _targets():
+            renamed.append((bare, corrected))
+        return corrected or word
 
     text = _DIGIT_SHORTHAND.sub(lambda m: {"b4": "before", "w/": "with"}.get(m[0], "2"), text)
-    return _MODEL_TYPO.sub(_model_word, _WORD.sub(fix, text))
+    text = _MODEL_TYPO.sub(_model_word, _WORD.sub(fix, text))
+    return _HOW_MUCH.sub(_how_much, text)
+
+
+#: "how much did we sell / make / bring in" asks for revenue, "how many did we sell" for
+#: orders (a count), "how much did we pay (meta)" for spend
+_HOW_MUCH = re.compile(
+    r"\bhow (?P<much>much|many) (?:(?:did|have|has|do|does) )?(?:we|i|the store|the shop) "
+    r"(?:(?P<paid>pay|paid)|sell|sold|make|made|earn|earned|bring in|brought in|take in|took in"
+    r"|rake in|raked in)\b"
+)
+
+
+def _how_much(match: re.Match[str]) -> str:
+    if match["paid"]:
+        return "how much spend" if match["much"] == "much" else match[0]
+    return f"how {match['much']} sales"
 
 
 #: An attribution model's second word, misspelt ("first clik", "last tuoch"): too short for

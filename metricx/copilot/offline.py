@@ -42,6 +42,7 @@ DEFAULT_PERIOD_FOR_GRAIN = {"week": "last 4 weeks", "month": "last 3 months"}
 DEFAULT_TOP_N = 10
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 28}
 _WEEKS_52 = timedelta(days=364)
+_MODEL_CHOICES = ("last click", "first click", "linear", "time decay", "position based")
 _OVERVIEW_CHOICES = (
     "How did we do last 7 days?",
     "Spend, revenue, orders and MER this month",
@@ -285,14 +286,33 @@ def _check_unread_words(slots: Slots, question: str, entities: tuple[Entity, ...
     ]
     if not unread:
         return
-    word = unread[0]
-    named = re.sub(rf"(?i)(?<!\w){re.escape(word)}(?!\w)", f"\u201c{word}\u201d", question, count=1)
-    without = re.sub(rf"(?i)\s*(?<!\w){re.escape(word)}(?!\w)", "", question, count=1)
+    word = _unread_phrase(unread[0], slots.unknown_words, question)
+    spelled = r"\s+".join(re.escape(w) for w in word.split())
+    at = rf"(?<!\w){spelled}(?!\w)"
+    named = re.sub(f"(?i){at}", f"\u201c{word}\u201d", question, count=1)
+    without = re.sub(rf"(?i)\s*{at}", "", question, count=1)
     raise _Clarify(
         f"I didn't understand \u201c{word}\u201d here. Shall I leave it out, or is it part of "
         "a campaign, ad set or ad name to filter on?",
-        (f"{without.rstrip('?!. ')}?", f"{named.rstrip('?!. ')}?"),
+        (f"{without.strip().rstrip('?!. ')}?", f"{named.rstrip('?!. ')}?"),
     )
+
+
+def _unread_phrase(word: str, unknown: list[str], question: str) -> str:
+    """The unread word with the unknown words right after it ("summer sale"): one name is
+    asked about once, not word by word."""
+    words = re.findall(r"[\w'-]+", question)
+    lowered = [w.lower() for w in words]
+    if word not in lowered:
+        return word
+    end = start = lowered.index(word)
+    while (
+        end + 1 < len(words)
+        and lowered[end + 1] in unknown
+        and lowered[end + 1] not in (lexicon.FILLER | lexicon.COMMON_WORDS)
+    ):
+        end += 1
+    return " ".join(words[start : end + 1])
 
 
 _NAME_CUE = r"campaigns?|ads?|ad\s+sets?|adsets?|creatives?|named|called"
@@ -322,9 +342,17 @@ _QUALIFIED_BY = r"on|for|of|from|in|at|about|to"
 
 def _qualifies(word: str, question: str) -> bool:
     """True when an unusual word may narrow the numbers: after on/for/of ("spend on zorblax",
-    "roas for summer stuff") or right before a metric ("summer spend"). Elsewhere ("just
-    curious", "did we rake in") it is filler."""
+    "roas for summer stuff"), right before a metric ("summer spend") or as what "how is ...
+    doing" asks about ("how's the summer sale doing"). Elsewhere ("just curious", "did we
+    rake in") it is filler."""
     lowered = " ".join(re.findall(r"[\w'-]+", question.lower()))
+    if re.search(
+        rf"\bhow(?:'s| is| are| was| were| did| does| do| has| have)\s+(?:[\w'-]+\s+){{0,3}}?"
+        rf"{re.escape(word)}\b(?:\s+[\w'-]+){{0,3}}?\s+(?:doing|going|performing|do|perform"
+        r"|look|looking|holding up)\b",
+        lowered,
+    ):
+        return True  # "how's the summer sale doing": what is asked about
     if re.search(
         rf"\b(?:{_QUALIFIED_BY})\s+(?:(?:the|our|my|all|those|these|that|this)\s+)?"
         rf"{re.escape(word)}\b",
@@ -359,11 +387,12 @@ def _excluded(question: str, name: str) -> Understanding:
         flags=re.IGNORECASE,
     )
     rest = " ".join(rest.split()).rstrip("?!. ")
+    by_campaign = rest if re.search(r"\bby campaigns?\b", rest) else f"{rest} by campaign"
     return _clarify(
         f"I can't leave out \u201c{name}\u201d yet: I can only keep the campaigns whose name "
         f"contains a word, not drop them. Shall I split by campaign, so you can see it apart, "
         f"or show only the \u201c{name}\u201d ones?",
-        (f"{rest} by campaign?".strip(), f"{rest} only for the {name} ones?".strip()),
+        (f"{by_campaign}?".strip(), f"{rest} only for the {name} ones?".strip()),
     )
 
 
@@ -487,6 +516,13 @@ def _check_expressible(slots: Slots) -> None:
                 for m in lexicon.RANKING_METRICS
             ),
         )
+    if slots.unsupported_model or slots.models_compared:
+        what = (
+            f"a \u201c{slots.unsupported_model}\u201d attribution model"
+            if slots.unsupported_model
+            else f"several attribution models at once (\u201c{slots.models_compared}\u201d)"
+        )
+        raise _Clarify(f"I don't have {what}; which one of these do you want?", _MODEL_CHOICES)
     if slots.invalid_window is not None:
         windows = ", ".join(str(w) for w in VALID_WINDOWS)
         raise _Clarify(
@@ -648,6 +684,8 @@ def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitio
     draft.name_contains = slots.name
     draft.dimension_values = dict(slots.dimension_values) or None
     rank = slots.rank
+    if rank is None and slots.new_limit is not None:
+        rank = _top(slots.new_limit)
     if slots.wasted and (rank is None or rank.metric is None):
         rank = Rank(
             sense="worst",
@@ -663,6 +701,11 @@ def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitio
         _apply_rank(draft, rank, keep_limit=None, follow_up=False)
     _apply_attribution(draft, slots)
     return draft
+
+
+def _top(limit: int) -> Rank:
+    """ "show 10" without a rank word: the first ``limit`` rows, ranked as "top" ranks."""
+    return Rank(sense="top", metric=None, limit=limit, singular=False, cut=True)
 
 
 def _follow_up(
@@ -688,6 +731,12 @@ def _follow_up(
         draft.dimension_values = {**(draft.dimension_values or {}), **slots.dimension_values}
     if slots.rank is not None:
         _apply_rank(draft, slots.rank, keep_limit=draft.limit, follow_up=True)
+    elif slots.new_limit is not None and draft.order_by is not None:
+        draft.limit = slots.new_limit  # "cut it to 3": the same ranking, fewer rows
+    elif slots.new_limit is not None:
+        _apply_rank(draft, _top(slots.new_limit), keep_limit=None, follow_up=True)
+    elif slots.all_rows:
+        draft.limit = None
     _apply_attribution(draft, slots)
     return draft
 

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from metricx.semantic.catalogue import METRIC_IDS
+from metricx.semantic.query import DIMENSIONS
+
 from . import calendar
 from .custom_terms import CustomTerms, dimension_value
 from .lexicon import (
@@ -54,6 +57,32 @@ _THRESHOLD = re.compile(
     r"|spend|revenue)\b"
 )
 _DAYS_SHORTHAND = re.compile(r"\b(\d{1,3}) ?d\b")
+#: Media buyers' shorthand: "l14d", "l7d", "l4w", "l3m", "t30d" (trailing): the last N days,
+#: weeks or months
+_LAST_SHORTHAND = re.compile(r"\b(?:l|t|last|past|trailing)(\d{1,3}) ?(d|w|m)\b")
+_SHORTHAND_UNITS = {"d": "days", "w": "weeks", "m": "months"}
+#: "the last 3 full weeks", "last complete month": periods are taken whole anyway
+_WHOLE_PERIODS = re.compile(
+    r"\b((?:last|past|previous|prior)(?: \w+)?) (?:full|complete|whole|entire|calendar) "
+    r"((?:day|week|month|quarter|year)s?)\b"
+)
+#: "cut it to 3", "make it 5", "show 10", "just 3 please": how many rows to keep, said
+#: without a rank word ("top 3" is read as a ranking)
+_NEW_LIMIT = re.compile(
+    r"\b(?:(?:(?:cut|trim|limit|shorten|reduce|narrow|bring|chop|keep|cap)"
+    r"(?: (?:it|that|this|them|those|the (?:list|table|results|ranking)))?(?: down)?(?: to)?"
+    r"(?: (?:the )?(?:top|first|best))?"
+    r"|make (?:it|that|this|them)(?: just| only)?(?: the)?(?: top| first| best)?"
+    r"|(?:show|give)(?: me)?(?: only| just)?|(?:only|just)) )"
+    rf"(?P<n>\d{{1,3}}|{'|'.join(sorted(NUMBER_WORDS, key=len, reverse=True))})"
+    r"(?: (?:rows?|items?|results?|entries|lines|of (?:them|those|these)|only|instead|please"
+    r"|then|pls))*\s*[?.!]*$"
+)
+#: "show all of them", "no limit": every row of the ranking
+_ALL_ROWS = re.compile(
+    r"\b(?:(?:show|give|list|see)(?: me)?(?: them| it)? all(?: of them| rows| of it)?"
+    r"|all of them|no limit|remove the limit|every row)\s*(?:please )?[?.!]*$"
+)
 _WORD_NUMBERS = {"one": 1, "seven": 7, "fourteen": 14, "twenty eight": 28}
 _GRAIN_NOUNS = {
     "day": "day",
@@ -68,6 +97,7 @@ _GRAIN_NOUNS = {
     "hours": "hour",
     "weekday": "day",
 }
+_DROP_WORDS = frozenset({"drop", "remove", "hide", "lose", "ditch"})
 _FOLLOW_UP_OPENERS = {
     "and",
     "also",
@@ -122,7 +152,8 @@ _REFERENCE = re.compile(
 )
 _HEALTH = re.compile(
     r"\b(?:going|doing|performing) (?:well|ok|okay|good|great|alright|fine)\b"
-    r"|\bhow (?:is|s|are) (?:it|things|everything|business) going\b|\bon track\b"
+    r"|\bhow (?:is|s|are) (?:it|things|everything|business) (?:going|looking|doing|shaping up)\b"
+    r"|\bon track\b"
 )
 #: "how do i bake bread": with words we don't know, a how-to question, not "how did we do"
 _HOW_TO = re.compile(r"how (?:do|can|could|should|would) (?:i|we|you)\b|how to\b")
@@ -212,6 +243,11 @@ class Slots:
     window_given: bool = False
     invalid_window: int | None = None
     window_text: str = ""  # the window as written ("3 day window"), to ask about it
+    unsupported_model: str | None = None  # "data driven attribution": a model we lack
+    #: "last touch vs first touch": several models in one question, as written
+    models_compared: str | None = None
+    new_limit: int | None = None  # "cut it to 3": keep that many rows of the ranking
+    all_rows: bool = False  # "show all of them": no limit
     attribution_word: bool = False
     follow_up_cue: bool = False
     additive: bool = False
@@ -263,12 +299,16 @@ class Slots:
             or self.attribution_given
             or self.no_compare
             or self.dimension_values
+            or self.new_limit
+            or self.all_rows
         )
 
 
 def normalise(text: str) -> str:
     """Lower case, one space between words, dashes and shorthands made plain."""
     text = text.replace("–", "-").replace("—", "-").replace("’", "'").lower()
+    text = _LAST_SHORTHAND.sub(lambda m: f"last {m[1]} {_SHORTHAND_UNITS[m[2]]}", text)
+    text = _WHOLE_PERIODS.sub(r"\1 \2", text)
     return " ".join(_DAYS_SHORTHAND.sub(r"\1 days", text).split())
 
 
@@ -320,6 +360,20 @@ def _window(text: str, slots: Slots) -> str:
             slots.window = days
         else:
             slots.invalid_window, slots.window_text = days, match[0]
+    return text[: match.start()] + " " + text[match.end() :]
+
+
+def _new_limit(text: str, slots: Slots) -> str:
+    """Record a new number of rows ("cut it to 3", "show all of them") and cut it out."""
+    match = _NEW_LIMIT.search(text)
+    if match is None:
+        everything = _ALL_ROWS.search(text)
+        if everything is None:
+            return text
+        slots.all_rows = True
+        return text[: everything.start()] + " " + text[everything.end() :]
+    number = match["n"]
+    slots.new_limit = int(number) if number.isdigit() else NUMBER_WORDS[number]
     return text[: match.start()] + " " + text[match.end() :]
 
 
@@ -553,7 +607,10 @@ class _Reader:
             return
         for i in self.kinds("provider"):
             before = self.neighbour(i, -1, skip=("the", "on", "in", "from", "for", "of"))
-            negated = before is not None and self.m[before].kind == "negate"
+            # "without google", and in a follow-up "drop google" / "remove meta"
+            negated = before is not None and (
+                self.m[before].kind == "negate" or self.m[before].text in _DROP_WORDS
+            )
             value = self.m[i].value
             named.append(("google" if value == "meta" else "meta") if negated else value)
         named = _unique(named)
@@ -745,6 +802,12 @@ class _Reader:
             by_at is not None and sum(1 for m in self.m if m.kind == "metric") == 1
         )
         slots.model = next((m.value for m in self.m if m.kind == "model"), None)
+        slots.unsupported_model = next(
+            (m.value for m in self.m if m.kind == "unsupported_model"), None
+        )
+        models = [i for i, m in enumerate(self.m) if m.kind == "model"]
+        if len({self.m[i].value for i in models}) > 1:
+            slots.models_compared = " ".join(m.text for m in self.m[models[0] : models[-1] + 1])
         slots.mode = next((m.value for m in self.m if m.kind == "mode"), None)
         slots.attribution_word = self.has("attribution")
         first = self.m[0].text if self.m else ""
@@ -828,8 +891,13 @@ def read(
     terms = terms or CustomTerms()
     text, names = _lift_quotes(" ".join(question.split()), terms)
     known_words = name_words(entities) | terms.words
-    text = _lift_entity_name(plain_words(normalise(text), known_words), names, entities)
+    renamed: list[tuple[str, str]] = []
+    text = _lift_entity_name(plain_words(normalise(text), known_words, renamed), names, entities)
     text, notes = calendar.rewrite(text, today)
+    notes += [
+        f"\u201c{written}\u201d read as \u201c{read_as}\u201d, as this workspace's names spell it."
+        for written, read_as in renamed
+    ]
     text, unreadable = rewrite_calendar_words(text, today)
     text = _plain_punctuation(text)
     slots = Slots(
@@ -840,6 +908,7 @@ def read(
         written_name=bool(names),
     )
     text = _window(text, slots)
+    text = _new_limit(text, slots)
     slots.dates = find_dates(" ".join(text.split()))
     tokens = re.findall(r"[a-z0-9]+", slots.dates.text)
     reader = _Reader(_tag(tokens, terms), names, slots, terms)
@@ -850,4 +919,19 @@ def read(
     reader.read_rank()
     reader.read_rest()
     reader.read_described_metric()
+    slots.unsupported_metrics += _unknown_ids(question, terms, entities)
     return slots
+
+
+_ID = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
+
+
+def _unknown_ids(question: str, terms: CustomTerms, entities: Sequence[Entity]) -> list[str]:
+    """Metric ids written out ("meta_share") that neither the catalogue nor the workspace's
+    custom definitions have: asked about, not read word by word ("meta", "share"). Quoted
+    text and the workspace's own names ("US_Broad") are names, not ids."""
+    definitions = terms.definitions
+    known = {*METRIC_IDS, *DIMENSIONS, *definitions.metrics, *definitions.dimensions}
+    names = " ".join(e.name.lower() for e in entities)
+    unquoted = _QUOTED.sub(" ", question).lower()
+    return [word for word in _ID.findall(unquoted) if word not in known and word not in names]

@@ -40,6 +40,21 @@ _RANGE_END = rf"(?:{_RANGE_POINT}|today|yesterday)"
 _AFTER_PREPOSITION = "|".join(
     rf"(?<={word} )(?:{_YEAR}|may)" for word in ("in", "for", "during", "of", "since")
 )
+#: A count that is not of days: "the last 5 campaigns", "previous 30 orders"
+_NOT_DAYS = (
+    rf"(?! ?(?:{_UNIT}s?|d|hours?|%|percent"
+    r"|campaigns?|ads?|ad sets?|adsets?|creatives?|orders?|customers?)\b)"
+)
+#: "vs prior 30", "the previous 30": a count without a unit is of days
+_BARE_COUNT = rf"(?:the )?(?:previous|prior|preceding) \d{{1,3}}{_NOT_DAYS}"
+#: "cpa last 14", "roas trailing 30": the last N days
+_BARE_LAST = rf"(?:last|past|trailing) \d{{1,3}}{_NOT_DAYS}"
+#: "roas 7d", "cpa over 30 days": a number of days alone is the last N days (not "top 5 days",
+#: "3 days ago", "the 7 days before", a "7 day window")
+_BARE_DAYS = (
+    r"(?<!top )(?<!bottom )(?<!best )(?<!worst )(?<!first )(?<!next )(?<!the )\d{1,3} days?"
+    r"(?! (?:ago|before|after|earlier|window|click|view|attribution|look ?back|lookback)\b)"
+)
 _DATE = "|".join(
     (
         rf"between {_RANGE_POINT} and {_RANGE_END}",
@@ -54,6 +69,8 @@ _DATE = "|".join(
         rf"{_NUM} days? ago",
         _POINT,
         _AFTER_PREPOSITION,
+        _BARE_LAST,
+        _BARE_DAYS,
     )
 )
 _LAST_LIKE = re.compile(rf"(?:last|past|previous|prior) (?:{_NUM} )?{_UNIT}s?")
@@ -72,14 +89,15 @@ _PREV_YEAR = (
     r"|last year)"
     r"|(?:last|previous|prior) year"
 )
-#: "vs prior 30", "the previous 30": a count without a unit is of days
-_BARE_COUNT = (
-    rf"(?:the )?(?:previous|prior|preceding) \d{{1,3}}(?! ?(?:{_UNIT}s?|d|hours?|%|percent"
-    r"|campaigns?|ads?|ad sets?|adsets?|creatives?|orders?|customers?)\b)"
+#: "the one before that", "the previous one": the period before the one just asked about
+_ONE_BEFORE = (
+    r"(?:the )?(?:one|period|time) (?:before|prior)|(?:the )?(?:previous|prior|preceding) one"
+    r"|before (?:that|then)(?= ?[?.!]* ?$)"
 )
 _PREV_PERIOD = (
-    r"(?:the )?(?:previous|prior|preceding|last|earlier) (?:time )?period|(?:the )?period before"
-    rf"|(?:the )?(?:{_NUM} )?{_UNIT}s? before|{_BARE_COUNT}"
+    r"(?:(?:the )?(?:previous|prior|preceding|last|earlier) (?:time )?period"
+    rf"|{_ONE_BEFORE}|(?:the )?(?:{_NUM} )?{_UNIT}s? (?:before|prior)|{_BARE_COUNT})"
+    r"(?: (?:to )?(?:that|that one|it|this|then))?"
 )
 #: "from the same week in 2025", "the same stretch last year": a year back without "vs"
 _SAME_IN_YEAR = (
@@ -90,13 +108,16 @@ _SAME_DAY = (
     r"(?:the )?same (?:day|time|weekday) (?:last|previous|the previous|a) week"
     r"|(?:the )?same (?:day|time) a week (?:ago|earlier|before)"
 )
+#: "this week compared with last": the period of the same kind before
+_BARE_PREVIOUS = r"(?:last|previous|prior)(?: one)?(?= ?[?.!]* ?$)"
 _OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quarter", "yoy": "year"}
 
 
 def _master(markers: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?<![\w-])(?:(?P<marker>{markers}) (?:(?:the|that of|that in|to|with) )?"
-        rf"(?:(?P<py>{_PREV_YEAR})|(?P<pp>{_PREV_PERIOD})|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE}))"
+        rf"(?:(?P<py>{_PREV_YEAR})|(?P<pp>{_PREV_PERIOD})|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE})"
+        rf"|(?P<pl>{_BARE_PREVIOUS}))"
         rf"|(?P<sy>{_SAME_IN_YEAR})|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
         rf"|(?P<over>{_UNIT})[ -]over[ -](?P=over)|(?P<abbr>{'|'.join(_OVER_ABBREVIATIONS)})"
         rf"|(?P<date>{_DATE}))(?![\w])"
@@ -121,9 +142,9 @@ _QUARTER = re.compile(
 _ALIASES = re.compile(r"\b(?:this morning|tonight|last night|(?:the )?day before yesterday)\b")
 _UNREADABLE = re.compile(
     r"\b(?:(?:last|past|previous|next) \d+ hours?|(?:last |this |the )?weekends?"
-    rf"|(?:black friday|cyber monday|bfcm|christmas|xmas|thanksgiving|easter|prime day"
-    rf"|holiday season|valentine'?s day|mother'?s day|father'?s day){_NOT_A_NAME}"
-    r"|h[12](?: (?:19|20)\d{2})?|fiscal (?:year|quarter)|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\w/])"
+    rf"|(?:black friday|cyber monday|bfcm|christmas|xmas|thanksgiving|prime day"
+    rf"|holiday season){_NOT_A_NAME}"
+    r"|fiscal (?:year|quarter)|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\w/])"
 )
 _QUARTER_MONTHS = ("jan", "apr", "jul", "oct"), ("mar", "jun", "sep", "dec")
 
@@ -185,6 +206,23 @@ def _years_earlier(time_range: TimeRange, years: int) -> TimeRange:
     return TimeRange(start=back(time_range.start), end=back(time_range.end))
 
 
+def _preceding(time_range: TimeRange) -> TimeRange:
+    """The whole year, quarter or month before one that ``time_range`` covers whole; else the
+    same number of days just before."""
+    start, end = time_range.start, time_range.end
+    month_end = (end.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    whole_months = start.day == 1 and end == month_end
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    for unit, length, first_months in (
+        ("year", 12, (1,)),
+        ("quarter", 3, (1, 4, 7, 10)),
+        ("month", 1, tuple(range(1, 13))),
+    ):
+        if whole_months and months == length and start.month in first_months:
+            return compare_range_for(f"last {unit}", time_range)
+    return compare_range_for("previous period", time_range)
+
+
 @dataclass(frozen=True)
 class Comparison:
     """How to find the compare range once the asked-about range is known.
@@ -192,10 +230,12 @@ class Comparison:
     relative: a named period before the range (dates.compare_range_for: "previous period",
     "last week", "previous year"); phrase: dates given outright ("vs yesterday", "vs Oct 1-7");
     shift: the same days ``days`` earlier ("same day last week"); years: the same dates in the
-    year ``text`` (one year back when empty), by ``days`` per year when set (Monday weeks).
+    year ``text`` (one year back when empty), by ``days`` per year when set (Monday weeks);
+    preceding: the period of the same kind just before ("the one before that": the whole month
+    before a whole month, likewise quarters and years; the same number of days otherwise).
     """
 
-    kind: Literal["relative", "phrase", "shift", "years"]
+    kind: Literal["relative", "phrase", "shift", "years", "preceding"]
     text: str = ""
     days: int = 0
 
@@ -205,6 +245,8 @@ class Comparison:
             return compare_range_for(self.text, time_range)
         if self.kind == "phrase":
             return resolve_phrase(self.text, today)
+        if self.kind == "preceding":
+            return _preceding(time_range)
         if self.kind == "years":
             back = time_range.start.year - int(self.text) if self.text else 1
             if back < 1:
@@ -259,8 +301,15 @@ def _years_back(text: str, year: str | None) -> Comparison:
 
 
 def _previous_period(text: str) -> Comparison:
-    """ "the week before" -> previous week; "the 7 days before" -> previous 7 days."""
-    words = [w for w in text.split() if w not in ("the", "before")]
+    """ "the week before" -> previous week; "the 7 days before" -> previous 7 days; "the one
+    before that" -> the period of the same kind just before (see Comparison.resolve)."""
+    words = [
+        w
+        for w in text.split()
+        if w not in ("the", "before", "prior", "to", "that", "it", "this", "then")
+    ]
+    if words in ([], ["time"], ["one"]) or (len(words) == 2 and words[-1] == "one"):
+        return Comparison("preceding")
     if "period" in words or not words:
         return Comparison("relative", "previous period")
     if words[-1].isdigit():
@@ -269,7 +318,9 @@ def _previous_period(text: str) -> Comparison:
 
 
 def _as_phrase(text: str) -> str:
-    """What resolve_phrase understands: "starting from Nov 3" / "as of Nov 3" -> "since Nov 3"."""
+    """What resolve_phrase understands: "starting from Nov 3" / "as of Nov 3" -> "since Nov 3";
+    "last 14" / "trailing 30" / "14 days" -> "last 14 days"."""
+    text = re.sub(r"^(?:(?:last|past|trailing) )?(\d{1,3})(?: days?)?$", r"last \1 days", text)
     return re.sub(r"^(?:starting(?: from| on)?|as of) ", "since ", text)
 
 
@@ -295,6 +346,8 @@ def find_dates(text: str) -> DateMentions:
                 comparisons.append(_previous_period(match["pp"]))
             elif match["sd"]:
                 comparisons.append(Comparison("shift", days=7))
+            elif match["pl"]:
+                comparisons.append(Comparison("preceding"))
             else:
                 comparisons.append(_compare_from_date(match["cd"]))
         elif match["sy"]:
@@ -313,6 +366,10 @@ def find_dates(text: str) -> DateMentions:
     replaced = master.sub(take, text)
     if not comparisons and len(mains) > 1:
         comparisons.append(_compare_from_date(mains[1]))
+    unit = named_unit(mains[0]) if mains else None
+    if comparisons and comparisons[0].kind == "preceding" and unit:
+        # "this week compared with last": last week, whole (a named period is taken whole)
+        comparisons[0] = Comparison("relative", f"last {unit}")
     return DateMentions(
         main=mains[0] if mains else None,
         comparison=comparisons[0] if comparisons else None,

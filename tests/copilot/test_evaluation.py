@@ -221,6 +221,7 @@ TUNED_BATCHES = {
     "batch2.jsonl": 1.0,
     "batch3.jsonl": 1.0,
     "batch4.jsonl": 132 / 134,
+    "batch5.jsonl": 111 / 115,
 }
 
 

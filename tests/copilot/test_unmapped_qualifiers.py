@@ -12,6 +12,7 @@ from metricx.copilot.evaluation import demo_entities
 from metricx.copilot.offline import OfflineUnderstander
 from metricx.copilot.scope import scope_text
 from metricx.copilot.understanding import Conversation, Understanding
+from metricx.semantic.query import SemanticQuery
 
 TODAY = date(2026, 12, 3)
 
@@ -23,6 +24,13 @@ def ask(*questions: str, entities: bool = True) -> Understanding:
         understanding = OfflineUnderstander().understand(question, conversation, TODAY)
         conversation.add(question, understanding)
     return understanding
+
+
+def answered(*questions: str, entities: bool = True) -> SemanticQuery:
+    understanding = ask(*questions, entities=entities)
+    assert understanding.status == "answer", understanding.message
+    assert understanding.query is not None
+    return understanding.query
 
 
 UNMAPPED = [
@@ -49,6 +57,9 @@ UNMAPPED = [
     ("an unusual word right before a metric", ["zorblax spend last week"]),
     ("an exclusion in other words", ["spend by campaign lst wk not counting brand"]),
     ("a day the month does not have", ["revenue on the 31st of last month"]),
+    ("what how is ... doing asks about", ["how's the summer sale doing"]),
+    ("an attribution model we lack", ["data driven attribution for meta last week"]),
+    ("two attribution models at once", ["last touch vs first touch revenue last month"]),
 ]
 
 
@@ -90,28 +101,25 @@ def test_a_name_that_does_not_match_offers_the_workspace_s_closest_names() -> No
     ],
 )
 def test_a_name_that_matches_is_kept_and_stated_as_the_scope(question: str, name: str) -> None:
-    understanding = ask(question)
-    assert understanding.status == "answer"
-    assert understanding.query.filters.name_contains.casefold() == name.casefold()
-    assert (
-        f"whose name contains \u201c{understanding.query.filters.name_contains}\u201d"
-        in scope_text(understanding.query)
-    )
+    query = answered(question)
+    written = query.filters.name_contains
+    assert written is not None and written.casefold() == name.casefold()
+    assert f"whose name contains \u201c{written}\u201d" in scope_text(query)
 
 
 def test_without_the_workspace_s_names_a_name_is_taken_as_written_and_stated() -> None:
-    understanding = ask("numbers for the big campaign last month", entities=False)
-    assert understanding.query.filters.name_contains == "big"
-    assert scope_text(understanding.query) == (
+    query = answered("numbers for the big campaign last month", entities=False)
+    assert query.filters.name_contains == "big"
+    assert scope_text(query) == (
         "Scope: campaigns whose name contains \u201cbig\u201d, on every connected platform."
     )
 
 
 def test_an_unfiltered_answer_says_it_covers_everything() -> None:
-    assert scope_text(ask("spend last week").query) == (
+    assert scope_text(answered("spend last week")) == (
         "Scope: all campaigns, on every connected platform."
     )
-    assert scope_text(ask("revenue last week").query) == "Scope: the whole store."
+    assert scope_text(answered("revenue last week")) == "Scope: the whole store."
 
 
 @pytest.mark.parametrize(
@@ -123,7 +131,30 @@ def test_an_unfiltered_answer_says_it_covers_everything() -> None:
         "ctr on the Bestseller Bundle static ad this mnth",  # every Bestseller Bundle ad is static
         "roas for last week, just curious",
         "how much revenue did we rake in last week",
+        "which platform had the better roas last month",
     ],
 )
 def test_an_ordinary_lowercase_word_away_from_a_name_is_filler(question: str) -> None:
     assert ask(question).status == "answer"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "For the reconciliation, what were total refunds in December?",
+        "spend for the board deck last month",
+        "cpc for the audit last month",
+        "For tax purposes, how much did we spend on ads in 2025?",
+    ],
+)
+def test_what_the_number_is_for_is_a_purpose_not_a_qualifier(question: str) -> None:
+    assert answered(question).filters.name_contains is None
+
+
+def test_a_misspelt_name_is_read_as_the_workspace_spells_it_and_the_answer_says_so() -> None:
+    # "Retargetting" is one letter from the workspace's "Retargeting": a typo, read and stated,
+    # as any other typo of a known word is (a word far from every name is still asked about)
+    understanding = ask("cpa for Retargetting yday")
+    assert understanding.query is not None
+    assert understanding.query.filters.name_contains == "retargeting"
+    assert "\u201cretargetting\u201d read as \u201cretargeting\u201d" in understanding.message
