@@ -457,11 +457,7 @@ class SemanticQuery(_Model):
         )
 
     def _store_level_problem(self) -> str | None:
-        store = [
-            m
-            for m in self.metrics
-            if self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES
-        ]
+        store = [m for m in self.metrics if self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES]
         if store and self.dimensions:
             clash = f"ad dimensions ({', '.join(self.dimensions)})"
         elif store and self.filters.restricts_ads():
