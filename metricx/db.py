@@ -102,6 +102,16 @@ def _refused_value(context: ExceptionContext) -> Exception | None:
     return None
 
 
+#: psycopg memoises turning a statement's %(name)s placeholders into $n only for statements up
+#: to this many characters (psycopg/_queries.py, MAX_CACHED_STATEMENT_LENGTH, 4,096 by
+#: default). The metric engine's one statement per query shape (every source and period as one
+#: UNION ALL) is longer, and re-parsing it took a third of a warm query's time in Python; its
+#: shapes are few and cached on our side too, so psycopg may keep them (an LRU of 128).
+ENGINE_STATEMENT_LENGTH = 65_536
+if getattr(psycopg._queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < ENGINE_STATEMENT_LENGTH:
+    psycopg._queries.MAX_CACHED_STATEMENT_LENGTH = ENGINE_STATEMENT_LENGTH
+
+
 @cache
 def engine_for(url: str, autocommit: bool = False) -> Engine:
     """The pooled engine of a database; `autocommit`: its own pool of connections that never
