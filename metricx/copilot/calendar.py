@@ -190,6 +190,19 @@ _AGO = re.compile(r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six) (?P<unit>week
 _AGO_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _MONTH_LAST_YEAR = re.compile(rf"\b(?P<month>{_MONTH}) (?:of )?last year\b")
 _LAST_MONTH_NAMED = re.compile(rf"\blast (?P<month>{_MONTH})\b(?! \d| (?:of )?last year)")
+#: "last weekend", "over the weekend", "this weekend", "the weekend before last"
+_WEEKEND = re.compile(
+    r"\b(?:(?P<which>last|past|previous|this) |the )weekend(?P<before_last> before last)?\b"
+)
+#: "the week before last", "the month before last"
+_BEFORE_LAST = re.compile(r"\b(?:the )?(?P<unit>week|month) before last\b")
+#: "from the 3rd to the 9th of this month", "the 1st-7th of last month", "the 3rd of june"
+_DAYS_IN_MONTH = re.compile(
+    r"\b(?:(?:from|between) )?(?:the )?(?P<a>\d{1,2})(?:st|nd|rd|th)?"
+    r"(?: ?(?:to|until|till|through|thru|-|and) ?(?:the )?(?P<b>\d{1,2})(?:st|nd|rd|th)?)? of "
+    rf"(?:(?:the )?(?P<rel>this|last|previous|current) month|(?P<month>{_MONTH})"
+    r"(?: (?P<year>(?:19|20)\d{2}))?)\b"
+)
 
 
 def _iso_range(start: date, days: int) -> str:
@@ -438,6 +451,46 @@ def _last_month_named(match: re.Match[str], today: date) -> str:
     return f"{MONTHS[month - 1]} {year}"
 
 
+def _weekend(match: re.Match[str], today: date) -> str:
+    """ "last weekend" / "the weekend": Saturday and Sunday of last Monday week; "this
+    weekend": this week's (to today); "the weekend before last": the one before that."""
+    weeks_back = 0 if match["which"] == "this" else 1
+    weeks_back += 1 if match["before_last"] else 0
+    saturday = today - timedelta(days=today.weekday() + 7 * weeks_back) + timedelta(days=5)
+    sunday = min(saturday + timedelta(days=1), max(today, saturday))
+    return f"{saturday} to {sunday}"
+
+
+def _before_last(match: re.Match[str], today: date) -> str:
+    """ "the week before last": the Monday week two weeks back; "the month before last": the
+    calendar month two months back (a named period is taken whole)."""
+    if match["unit"] == "week":
+        monday = today - timedelta(days=today.weekday() + 14)
+        return f"{monday} to {monday + timedelta(days=6)}"
+    index = today.year * 12 + today.month - 3
+    return f"{MONTHS[index % 12]} {index // 12}"
+
+
+def _days_in_month(match: re.Match[str], today: date) -> str:
+    """ "from the 3rd to the 9th of this month" -> those days of this month (of last month, of
+    the latest June, of June 2025); a day the month does not have is left as written, to be
+    asked about."""
+    if match["rel"] in ("this", "current"):
+        first = today.replace(day=1)
+    elif match["rel"]:
+        first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    elif match["year"]:
+        first = date(int(match["year"]), _month_number(match["month"]), 1)
+    else:
+        first = _latest_first_of_month(_month_number(match["month"]), today)
+    if not match["b"] and not re.search(r"\d(?:st|nd|rd|th)", match[0]):
+        return match[0]  # "top 3 of june" counts rows; a single day is written "the 3rd"
+    a, b = int(match["a"]), int(match["b"] or match["a"])
+    if not (_is_day(first.year, first.month, a) and _is_day(first.year, first.month, b)) or b < a:
+        return match[0]
+    return _iso_range(first.replace(day=a), b - a + 1)
+
+
 _THIS_VS_LAST_YEAR = re.compile(
     r"\b(?:this year )?(?:vs\.?|versus|compared? (?:to|with)|against|beat|outperform|outdo"
     r"|(?:do|did) better than) (?:the same \w+ )?"
@@ -473,4 +526,7 @@ def rewrite(text: str, today: date) -> tuple[str, list[str]]:
     text = _MONTH_LAST_YEAR.sub(lambda m: _month_last_year(m, today), text)
     text = _LAST_MONTH_NAMED.sub(lambda m: _last_month_named(m, today), text)
     text = _AGO.sub(lambda m: _ago(m, today), text)
+    text = _WEEKEND.sub(lambda m: _weekend(m, today), text)
+    text = _BEFORE_LAST.sub(lambda m: _before_last(m, today), text)
+    text = _DAYS_IN_MONTH.sub(lambda m: _days_in_month(m, today), text)
     return text, notes

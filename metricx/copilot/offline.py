@@ -32,7 +32,7 @@ from .custom_terms import custom_terms
 from .guard import CAPABILITIES, refusal_message, screen
 from .names import Entity, ambiguous, closest_names
 from .slots import VALID_WINDOWS, Rank, Slots, read
-from .timephrases import Comparison, named_unit
+from .timephrases import Comparison, named_unit, whole_unit
 from .understanding import Conversation, Understanding
 
 MAX_QUESTION_CHARS = 500
@@ -441,7 +441,7 @@ def _explained(draft: _Draft, slots: Slots, today: date) -> None:
     """ "Why did ROAS drop last week?" / "is it going well?": the total compared with the
     period before, and its change split by the split named (campaigns by default)."""
     if draft.compare_range is None:
-        kind = _period_before(slots)
+        kind = _period_before(slots, draft.time_range, today)
         draft.compare_range = _compare_or_clarify(kind, draft.time_range)
         draft.notes.append(
             "Compared with the period before, of the same length."
@@ -455,13 +455,33 @@ def _explained(draft: _Draft, slots: Slots, today: date) -> None:
         draft.explain = "campaign"
 
 
-def _period_before(slots: Slots) -> str:
+def _period_before(slots: Slots, period: TimeRange, today: date) -> str:
     """What a change ("why did X drop", "did X go up") is measured against: a whole past
-    month, quarter or year against the whole one before it, whatever their lengths; any other
-    period against the same number of days just before."""
+    month, quarter or year ("last month", "q3", "october") against the whole one before it,
+    whatever their lengths; any other period against the same number of days just before."""
     phrase = slots.dates.main or ""
     unit = named_unit(phrase) if phrase.startswith(("last ", "previous ")) else None
+    if unit is None and period.end < today:
+        unit = whole_unit(period)
     return f"last {unit}" if unit in ("month", "quarter", "year") else "previous period"
+
+
+_FROM_TO = re.compile(r"from (?P<a>.+?) (?:to|until|till|through|thru|-) (?P<b>.+)")
+
+
+def _change_between(slots: Slots, today: date) -> tuple[TimeRange, TimeRange] | None:
+    """ "did spend go up from september to october": October compared with September, when a
+    change is asked about and each end is a whole period of its own (not one range of days)."""
+    match = _FROM_TO.fullmatch(slots.dates.main or "")
+    if not (slots.change and match and slots.dates.comparison is None):
+        return None
+    try:
+        first, second = resolve_phrase(match["a"], today), resolve_phrase(match["b"], today)
+    except InvalidInputError:
+        return None
+    if first.days < 2 or second.days < 2 or first.end >= second.start:
+        return None
+    return second, first
 
 
 def _compare_or_clarify(kind: str, period: TimeRange) -> TimeRange:
@@ -628,7 +648,7 @@ def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
         if dates.over_unit:
             return _over_comparison(dates.over_unit, period)
         if slots.change:
-            return compare_range_for(_period_before(slots), period)
+            return compare_range_for(_period_before(slots, period, today), period)
     except InvalidInputError as exc:
         raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
     return None
@@ -671,13 +691,20 @@ def _dates_into(draft: _Draft, slots: Slots, today: date) -> None:
 
 def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitions) -> _Draft:
     notes: list[str] = []
+    between = _change_between(slots, today)
     draft = _Draft(
         metrics=list(metrics),
-        time_range=_period(slots, today, notes),
+        time_range=between[0] if between else _period(slots, today, notes),
         notes=notes,
         definitions=definitions,
     )
     _dates_into(draft, slots, today)
+    if between:
+        draft.compare_range = between[1]
+        notes.append(
+            f"Read as {between[0].start} to {between[0].end} compared with "
+            f"{between[1].start} to {between[1].end}."
+        )
     draft.dimensions = list(slots.dimensions)
     draft.grain = draft.grain or slots.grain
     draft.provider = slots.providers or None

@@ -82,8 +82,10 @@ _MARKER = (
     r"(?:vs\.?|versus|compared (?:to|with|against)|comparing (?:it )?(?:to|with)"
     r"|compare (?:it )?(?:to|with|against)|against|relative to|than)"
 )
+#: "the same 7 days", "the same two weeks": a count before the period noun changes nothing
+_SAME_COUNT = rf"(?:{_NUM} )?"
 _PREV_YEAR = (
-    r"(?:the )?same (?:period|time|days?|dates?|range|week|month|day) "
+    rf"(?:the )?same {_SAME_COUNT}(?:period|time|days?|dates?|range|weeks?|month|day) "
     r"(?:last|a|the previous|previous|prior) year|(?:a|one) year (?:ago|earlier|before)"
     r"|that (?:period|week|month|day|quarter) (?:(?:a|one) year (?:ago|earlier|before)"
     r"|last year)"
@@ -101,11 +103,13 @@ _PREV_PERIOD = (
 )
 #: "from the same week in 2025", "the same stretch last year": a year back without "vs"
 _SAME_IN_YEAR = (
-    r"(?:the )?same (?:period|time|days?|dates?|range|week|month|day|quarter|stretch) "
+    rf"(?:the )?same {_SAME_COUNT}(?:period|time|days?|dates?|range|weeks?|month|day|quarter"
+    r"|stretch) "
     rf"(?:(?:in|of) (?P<pyear>{_YEAR})|(?:last|a|the previous|previous|prior) year)"
 )
 _SAME_DAY = (
-    r"(?:the )?same (?:day|time|weekday) (?:last|previous|the previous|a) week"
+    rf"(?:the )?same {_SAME_COUNT}(?:days?|dates?|time|weekdays?) (?:last|previous|the previous|a)"
+    r" week"
     r"|(?:the )?same (?:day|time) a week (?:ago|earlier|before)"
 )
 #: "this week compared with last": the period of the same kind before
@@ -206,21 +210,28 @@ def _years_earlier(time_range: TimeRange, years: int) -> TimeRange:
     return TimeRange(start=back(time_range.start), end=back(time_range.end))
 
 
-def _preceding(time_range: TimeRange) -> TimeRange:
-    """The whole year, quarter or month before one that ``time_range`` covers whole; else the
-    same number of days just before."""
+def whole_unit(time_range: TimeRange) -> str | None:
+    """ "quarter" when ``time_range`` is one whole calendar quarter (likewise year, month)."""
     start, end = time_range.start, time_range.end
     month_end = (end.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    whole_months = start.day == 1 and end == month_end
+    if start.day != 1 or end != month_end:
+        return None
     months = (end.year - start.year) * 12 + end.month - start.month + 1
     for unit, length, first_months in (
         ("year", 12, (1,)),
         ("quarter", 3, (1, 4, 7, 10)),
         ("month", 1, tuple(range(1, 13))),
     ):
-        if whole_months and months == length and start.month in first_months:
-            return compare_range_for(f"last {unit}", time_range)
-    return compare_range_for("previous period", time_range)
+        if months == length and start.month in first_months:
+            return unit
+    return None
+
+
+def _preceding(time_range: TimeRange) -> TimeRange:
+    """The whole year, quarter or month before one that ``time_range`` covers whole; else the
+    same number of days just before."""
+    unit = whole_unit(time_range)
+    return compare_range_for(f"last {unit}" if unit else "previous period", time_range)
 
 
 @dataclass(frozen=True)
