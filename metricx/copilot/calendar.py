@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from metricx.errors import InvalidInputError
 from metricx.semantic.dates import resolve_phrase
+from metricx.semantic.query import TimeRange
 
 MONTHS = (
     "january",
@@ -190,9 +191,32 @@ _AGO = re.compile(r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six) (?P<unit>week
 _AGO_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _MONTH_LAST_YEAR = re.compile(rf"\b(?P<month>{_MONTH}) (?:of )?last year\b")
 _LAST_MONTH_NAMED = re.compile(rf"\blast (?P<month>{_MONTH})\b(?! \d| (?:of )?last year)")
+#: "the weekend of oct 3": Saturday and Sunday of the Monday week containing that day
+_WEEKEND_OF = re.compile(
+    rf"\b(?:(?:over|during|on|for) )?(?:the )?weekend (?:of|around) (?:(?:the|on) )?"
+    rf"(?P<point>{_MONTH}\.? {_DAY}|{_DAY} (?:of )?{_MONTH}|\d{{4}}-\d{{1,2}}-\d{{1,2}})\b"
+)
+#: "the first half of october", "the second half of last month"
+_HALF_MONTH = re.compile(
+    r"\b(?:the )?(?P<nth>first|1st|second|2nd|latter|last) half of (?:the month of )?"
+    rf"(?:(?:the |this )?(?P<rel>this|last|previous|current)? ?month\b|(?P<month>{_MONTH})"
+    r"(?: (?P<year>(?:19|20)\d{2}))?\b)"
+)
 #: "last weekend", "over the weekend", "this weekend", "the weekend before last"
 _WEEKEND = re.compile(
-    r"\b(?:(?P<which>last|past|previous|this) |the )weekend(?P<before_last> before last)?\b"
+    r"\b(?:(?:over|during|on|for|at) )?(?:this past |(?P<which>last|past|previous|this) |the )"
+    r"weekend(?P<before_last> before last)?\b(?! (?:before|prior)\b)"
+)
+#: "the day before thanksgiving", "the week after black friday" (once the day is a date)
+_NEXT_TO_DAY = re.compile(
+    r"\b(?:on )?the (?P<unit>day|week) (?P<side>before|after) (?:on )?"
+    r"(?P<start>\d{4}-\d{2}-\d{2})(?: to (?P<end>\d{4}-\d{2}-\d{2}))?\b"
+)
+#: "from the 3rd to the 9th", "between the 1st and the 7th": days of the latest month that
+#: has them all by today (this month, else the month before)
+_ORDINAL_RANGE = re.compile(
+    r"\b(?:from|between) the (?P<a>\d{1,2})(?:st|nd|rd|th) (?:to|until|till|through|thru|and|-)"
+    r" (?:the )?(?P<b>\d{1,2})(?:st|nd|rd|th)\b(?! of\b)"
 )
 #: "the week before last", "the month before last"
 _BEFORE_LAST = re.compile(r"\b(?:the )?(?P<unit>week|month) before last\b")
@@ -452,13 +476,49 @@ def _last_month_named(match: re.Match[str], today: date) -> str:
 
 
 def _weekend(match: re.Match[str], today: date) -> str:
-    """ "last weekend" / "the weekend": Saturday and Sunday of last Monday week; "this
-    weekend": this week's (to today); "the weekend before last": the one before that."""
-    weeks_back = 0 if match["which"] == "this" else 1
-    weeks_back += 1 if match["before_last"] else 0
+    """ "last weekend": Saturday and Sunday of last Monday week; "this weekend": this week's
+    (to today); "(over) the weekend": this one when asked on a weekend day, else last week's;
+    "the weekend before last": the one before last week's."""
+    this = match["which"] == "this" or (match["which"] is None and today.weekday() >= 5)
+    weeks_back = 2 if match["before_last"] else 0 if this else 1
     saturday = today - timedelta(days=today.weekday() + 7 * weeks_back) + timedelta(days=5)
     sunday = min(saturday + timedelta(days=1), max(today, saturday))
     return f"{saturday} to {sunday}"
+
+
+def _weekend_of(match: re.Match[str], today: date) -> str:
+    try:
+        day = resolve_phrase(match["point"].replace(".", ""), today).start
+    except InvalidInputError:
+        return match[0]
+    saturday = day - timedelta(days=day.weekday()) + timedelta(days=5)
+    return f"{saturday} to {saturday + timedelta(days=1)}"
+
+
+def _half_month(match: re.Match[str], today: date) -> str:
+    """ "the first half of october": the 1st-15th; the second half: the 16th to its end."""
+    if match["month"]:
+        month = _month_number(match["month"])
+        year = match["year"]
+        first = date(int(year), month, 1) if year else _latest_first_of_month(month, today)
+    elif match["rel"] in ("last", "previous"):
+        first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    else:
+        first = today.replace(day=1)
+    month_end = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    if match["nth"] in ("first", "1st"):
+        return f"{first} to {first.replace(day=15)}"
+    return f"{first.replace(day=16)} to {month_end}"
+
+
+def _next_to_day(match: re.Match[str]) -> str:
+    """ "the day before thanksgiving": the day before it; "the week after black friday": the
+    7 days after it (after its last day, for a season like BFCM)."""
+    start = date.fromisoformat(match["start"])
+    end = date.fromisoformat(match["end"] or match["start"])
+    days = 1 if match["unit"] == "day" else 7
+    first = start - timedelta(days=days) if match["side"] == "before" else end + timedelta(days=1)
+    return _iso_range(first, days)
 
 
 def _before_last(match: re.Match[str], today: date) -> str:
@@ -469,6 +529,27 @@ def _before_last(match: re.Match[str], today: date) -> str:
         return f"{monday} to {monday + timedelta(days=6)}"
     index = today.year * 12 + today.month - 3
     return f"{MONTHS[index % 12]} {index // 12}"
+
+
+def _ordinal_range(match: re.Match[str], today: date) -> str:
+    first = today.replace(day=1)
+    a, b = int(match["a"]), int(match["b"])
+    if b > today.day:
+        first = (first - timedelta(days=1)).replace(day=1)
+    if not (_is_day(first.year, first.month, a) and _is_day(first.year, first.month, b)) or b < a:
+        return match[0]
+    return _iso_range(first.replace(day=a), b - a + 1)
+
+
+def retail_year_back(time_range: TimeRange) -> TimeRange | None:
+    """Last year's own retail day or season when ``time_range`` is one ("BFCM 2026" -> BFCM
+    2025, Nov 28 - Dec 1), else None."""
+    for first_day, days, _label in _RETAIL.values():
+        start = first_day(time_range.start.year)
+        if start == time_range.start and time_range.days == days:
+            before = first_day(start.year - 1)
+            return TimeRange(start=before, end=before + timedelta(days=days - 1))
+    return None
 
 
 def _days_in_month(match: re.Match[str], today: date) -> str:
@@ -494,7 +575,7 @@ def _days_in_month(match: re.Match[str], today: date) -> str:
 _THIS_VS_LAST_YEAR = re.compile(
     r"\b(?:this year )?(?:vs\.?|versus|compared? (?:to|with)|against|beat|outperform|outdo"
     r"|(?:do|did) better than) (?:the same \w+ )?"
-    r"last year\b(?!')"
+    r"last year(?:'?s(?= ?[?.!]* ?$))?\b(?!')"
 )
 
 
@@ -526,7 +607,11 @@ def rewrite(text: str, today: date) -> tuple[str, list[str]]:
     text = _MONTH_LAST_YEAR.sub(lambda m: _month_last_year(m, today), text)
     text = _LAST_MONTH_NAMED.sub(lambda m: _last_month_named(m, today), text)
     text = _AGO.sub(lambda m: _ago(m, today), text)
+    text = _NEXT_TO_DAY.sub(_next_to_day, text)
+    text = _WEEKEND_OF.sub(lambda m: _weekend_of(m, today), text)
+    text = _HALF_MONTH.sub(lambda m: _half_month(m, today), text)
     text = _WEEKEND.sub(lambda m: _weekend(m, today), text)
     text = _BEFORE_LAST.sub(lambda m: _before_last(m, today), text)
     text = _DAYS_IN_MONTH.sub(lambda m: _days_in_month(m, today), text)
+    text = _ORDINAL_RANGE.sub(lambda m: _ordinal_range(m, today), text)
     return text, notes

@@ -25,10 +25,13 @@ _SPLIT_WORDS = {
 }
 
 
-def _option_words(option: str) -> tuple[str, bool]:
-    """The option as words for a question, and whether it is a metric or a split ("by ...")."""
+def _option_words(option: str, message: str) -> tuple[str, bool]:
+    """The option as words for a question, and whether it goes after "by": a split, or a
+    metric to rank by ("Best by which metric?"); the metric a question lacked ("Which metric
+    would you like to see?") is added as a metric, never as a ranking."""
     if option in catalogue.METRICS:
-        return catalogue.get_metric(option).label.split(" (")[0], True
+        ranked = re.search(r"\bby which\b|\brank", message, re.IGNORECASE) is not None
+        return catalogue.get_metric(option).label.split(" (")[0], ranked
     if option in DIMENSIONS or option in _SPLIT_WORDS:
         return _SPLIT_WORDS.get(option, option), True
     return option, False
@@ -49,7 +52,14 @@ def ready_question(question: str, message: str, option: str) -> str:
     doubt = next((pattern for pattern in doubts if pattern.search(base)), None)
     if option.endswith("?") or (doubt is None and len(option.split()) >= 4 and "|" not in option):
         return option  # already a question of its own
-    words, by = _option_words(option)
+    words, by = _option_words(option, message)
+    split = by and option not in catalogue.METRICS
+    after_by = doubt is not None and re.search(
+        rf"\b(?:by|per|each|every)\s+{doubt.pattern}", base, re.IGNORECASE
+    )
+    if doubt is not None and split and not after_by:
+        # "quarterly spend this year" -> "spend this year by month"
+        return f"{' '.join(doubt.sub(' ', base, count=1).split())} by {words}"
     if doubt is not None:
         a_name = not by and "name" in message  # a campaign name goes back in quotes
         replacement = f"\u201c{words}\u201d" if a_name else words

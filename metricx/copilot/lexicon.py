@@ -298,7 +298,15 @@ UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
         "taboola",
         "outbrain",
         "klaviyo",
+        "mailchimp",
+        "omnisend",
+        "attentive",
+        "postscript",
     }
+)
+#: Email and SMS tools: not ad platforms, so no platform Metricx reads can stand in for them
+NON_AD_SOURCES: frozenset[str] = frozenset(
+    {"klaviyo", "mailchimp", "omnisend", "attentive", "postscript"}
 )
 
 #: Splits the SemanticQuery cannot express; the copilot asks for one it can.
@@ -352,8 +360,32 @@ _GRAIN_WORDS: Mapping[str, tuple[str, ...]] = {
         "day to day",
         "by the day",
     ),
-    "week": ("weekly", "by week", "per week", "each week", "every week", "week by week"),
-    "month": ("monthly", "by month", "per month", "each month", "every month", "month by month"),
+    "week": (
+        "weekly",
+        "by week",
+        "per week",
+        "each week",
+        "every week",
+        "week by week",
+        "by calendar week",
+        "per calendar week",
+        "each calendar week",
+        "by week number",
+        "by iso week",
+    ),
+    "month": (
+        "monthly",
+        "by month",
+        "per month",
+        "each month",
+        "every month",
+        "month by month",
+        "by calendar month",
+        "per calendar month",
+        "each calendar month",
+    ),
+    # no quarter grain in SemanticQuery: read so that it is asked about, never dropped
+    "quarter": ("quarterly", "quarter by quarter"),
     # "over time": the grain follows the length of the range (see offline.auto_grain)
     "auto": (
         "over time",
@@ -444,12 +476,36 @@ _RANK_WORDS: Mapping[str, tuple[str, ...]] = {
 # --- attribution ---------------------------------------------------------------------------------
 
 _MODEL_WORDS: Mapping[str, tuple[str, ...]] = {
-    "first_click": ("first click", "first touch", "first click attribution"),
-    "last_click": ("last click", "last touch"),
+    "first_click": (
+        "first click",
+        "first touch",
+        "first click attribution",
+        "first touchpoint",
+        "first interaction",
+    ),
+    "last_click": ("last click", "last touch", "last touchpoint", "last interaction"),
     "last_non_direct": ("last non direct", "last non direct click", "last nondirect"),
-    "linear": ("linear",),
-    "time_decay": ("time decay",),
-    "position_based": ("position based", "u shaped", "position"),
+    # "every touchpoint equal credit": credit shared evenly is the linear model
+    "linear": (
+        "linear",
+        "equal credit",
+        "even credit",
+        "equal weight",
+        "equal weighting",
+        "credit split evenly",
+        "credit split equally",
+        "split credit evenly",
+        "split credit equally",
+        "every touchpoint equal credit",
+        "each touchpoint equal credit",
+        "all touchpoints equal credit",
+        "equal credit to every touchpoint",
+        "equal credit to each touchpoint",
+        "equal credit to all touchpoints",
+        "equal credit across touchpoints",
+    ),
+    "time_decay": ("time decay", "time decayed"),
+    "position_based": ("position based", "u shaped", "u shape", "position"),
 }
 #: Attribution models metricx does not compute: asked about, never swapped for another
 UNSUPPORTED_MODELS: frozenset[str] = frozenset(
@@ -458,8 +514,29 @@ UNSUPPORTED_MODELS: frozenset[str] = frozenset(
 #: "linear model", "first click attribution": words that only repeat that it is a model
 _MODEL_TAILS = ("model", "attribution", "attribution model", "models")
 _MODE_WORDS: Mapping[str, tuple[str, ...]] = {
-    "cash": ("cash", "cash basis", "cash mode", "cash accounting"),
-    "accrual": ("accrual", "accruals", "accrual basis", "accrual mode", "accrual accounting"),
+    # revenue on the order's date (cash) or on the date of the ad touch that earned it (accrual)
+    "cash": (
+        "cash",
+        "cash basis",
+        "cash mode",
+        "cash accounting",
+        "order date basis",
+        "purchase date basis",
+        "conversion date basis",
+    ),
+    "accrual": (
+        "accrual",
+        "accruals",
+        "accrual basis",
+        "accrual mode",
+        "accrual accounting",
+        "touch date",
+        "touch date basis",
+        "touchpoint date",
+        "touchpoint date basis",
+        "click date",
+        "click date basis",
+    ),
 }
 
 # --- everything else the parser listens for ------------------------------------------------------
@@ -662,7 +739,9 @@ _FILLER_TEXT = """
     numbers figure figures stat stats value values level levels data info information
     attributed reported tracked recorded shown real actual actually currently current latest
     recent recently new now today so far since ago far total waste wasted wasting wasteful
-    money cash dollars bucks spending btw fyi ps nb oh anyway budget budgets
+    money cash dollars bucks spending btw fyi ps nb oh anyway budget budgets giving gives
+    workspace
+    basis
 """
 FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
 

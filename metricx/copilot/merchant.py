@@ -77,7 +77,8 @@ _CALENDAR = (
     "black cyber christmas thanksgiving prime trend trended trending far date day days "
     "hour hours"
 )
-_WORD = re.compile(r"[a-z][a-z.]*[a-z.]|[a-z]")
+#: A single letter joined to a word ("u-shaped", "w-shaped") is a shape, not shorthand for "you"
+_WORD = re.compile(r"[a-z][a-z.]*[a-z.]|[a-z](?!-[a-z])")
 
 
 #: Filler words a typo may be of; other filler is never a correction ("story" is no "store").

@@ -96,7 +96,10 @@ def _is_vocabulary(text: str) -> bool:
 
 def capitalised_names(text: str) -> list[str]:
     """Runs of capitalised words that are not all parser words ("Brand Search",
-    "Zebra Unicorn Quantum"); "What ROAS" or "Meta Google" are not names."""
+    "Zebra Unicorn Quantum"); "What ROAS" or "Meta Google" are not names, and a question
+    written all in capitals ("ROAS ON TUESDAY???") says nothing by its capitals."""
+    if not re.search(r"[a-z]", text):
+        return []
     return [m[0] for m in _CAPITALISED.finditer(text) if not _is_vocabulary(m[0])]
 
 

@@ -20,6 +20,7 @@ from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
 from metricx.semantic.dates import compare_range_for, resolve_phrase
+from metricx.semantic.expression import Binary
 from metricx.semantic.query import (
     DIMENSIONS,
     QueryValidationError,
@@ -28,11 +29,12 @@ from metricx.semantic.query import (
 )
 
 from . import lexicon
+from .choices import ready_question
 from .custom_terms import custom_terms
 from .guard import CAPABILITIES, refusal_message, screen
 from .names import Entity, ambiguous, closest_names
 from .slots import VALID_WINDOWS, Rank, Slots, read
-from .timephrases import Comparison, named_unit, whole_unit
+from .timephrases import PLACEHOLDER, Comparison, named_unit, whole_unit
 from .understanding import Conversation, Understanding
 
 MAX_QUESTION_CHARS = 500
@@ -97,6 +99,13 @@ class _Draft:
         )
 
     def to_query(self) -> SemanticQuery:
+        if self.compare_range is not None and self.compare_range == self.time_range:
+            # never "X vs X, +0.0 %": a comparison read as the same dates is asked about
+            raise _Clarify(
+                f"I read both periods as {self.time_range.start} to {self.time_range.end}; "
+                "what should I compare them with?",
+                ("the previous period", "the same period last year"),
+            )
         return SemanticQuery.parse(
             {
                 "metrics": self.metrics,
@@ -198,6 +207,7 @@ class OfflineUnderstander:
             return _clarify(
                 "What would you like to know? " + CAPABILITIES, lexicon.EXAMPLE_QUESTIONS
             )
+        question = _completing_clarification(question, conversation, today)
         screened = screen(question, (e.name for e in conversation.entities))
         if screened.refusal is not None:
             return Understanding(status="refuse", message=refusal_message(screened.refusal))
@@ -212,6 +222,14 @@ class OfflineUnderstander:
                 "named before in this conversation; name it, or ask for all of them split by "
                 "campaign.",
                 _some_campaigns(conversation.entities) or ("spend by campaign last 7 days",),
+            )
+        if set(slots.unsupported_providers) & lexicon.NON_AD_SOURCES:
+            # "our klaviyo email open rate": an email tool, whose data Metricx does not read
+            # and for which no ad platform can stand in (an ad platform is asked about)
+            return Understanding(
+                status="refuse",
+                message=f"Metricx has no data from \u201c{slots.unsupported_providers[0]}\u201d: "
+                f"it reads your Meta and Google ads and your store. {CAPABILITIES}",
             )
         if slots.excluded:
             return _excluded(screened.text, slots.excluded)
@@ -229,6 +247,53 @@ class OfflineUnderstander:
         return Understanding(
             status="answer", query=query, message=" ".join(draft.notes), explain=draft.explain
         )
+
+
+def _completing_clarification(question: str, conversation: Conversation, today: date) -> str:
+    """A reply to the question just asked back, made into the question it completes (as the
+    page's choice buttons do): one of the choices, a word only one offered name has, another
+    of the workspace's names written out in full, or the missing metric alone ("cpa" after
+    "give me last week"). Any other reply is a question of its own."""
+    if not conversation.turns:
+        return question
+    asked, understanding = conversation.turns[-1]
+    reply = question.strip().strip("?.!").strip()
+    if understanding.status != "clarify" or not reply:
+        return question
+    picked = _picked(reply, understanding, conversation.entities)
+    if picked is None and understanding.message.startswith("Which metric"):
+        slots = read(reply, today, conversation.entities)
+        if len(slots.metrics) == 1 and not _names_more_than_metrics(slots):
+            picked = slots.metrics[0]
+    return question if picked is None else ready_question(asked, understanding.message, picked)
+
+
+def _picked(reply: str, understanding: Understanding, entities: tuple[Entity, ...]) -> str | None:
+    wanted = reply.casefold()
+    exact = [c for c in understanding.choices if c.casefold().rstrip("?") == wanted]
+    if exact:
+        return exact[0]
+    if "name" not in understanding.message:
+        return None
+    named = [e.name for e in entities if e.name.casefold() == wanted]
+    names = [c for c in understanding.choices if "?" not in c and wanted in c.casefold()]
+    return named[0] if named else names[0] if len(names) == 1 and len(reply) >= 3 else None
+
+
+def _names_more_than_metrics(slots: Slots) -> bool:
+    """True when a reply names dates, a split, a platform, a name or a ranking too."""
+    dates = slots.dates
+    return bool(
+        dates.main
+        or dates.comparison
+        or dates.over_unit
+        or slots.dimensions
+        or slots.grain
+        or slots.providers
+        or slots.name
+        or slots.rank
+        or slots.unknown_words
+    )
 
 
 def _check_name(draft: _Draft, question: str, entities: tuple[Entity, ...]) -> None:
@@ -467,16 +532,32 @@ def _period_before(slots: Slots, period: TimeRange, today: date) -> str:
 
 
 _FROM_TO = re.compile(r"from (?P<a>.+?) (?:to|until|till|through|thru|-) (?P<b>.+)")
+#: "from last month to this month": the two ends found as two phrases
+_FROM_TO_PHRASES = re.compile(
+    rf"(?:\bfrom )?{PLACEHOLDER} (?:to|until|till|through|thru|-) {PLACEHOLDER}\b"
+)
 
 
 def _change_between(slots: Slots, today: date) -> tuple[TimeRange, TimeRange] | None:
     """ "did spend go up from september to october": October compared with September, when a
     change is asked about and each end is a whole period of its own (not one range of days)."""
-    match = _FROM_TO.fullmatch(slots.dates.main or "")
-    if not (slots.change and match and slots.dates.comparison is None):
+    dates = slots.dates
+    if not slots.change or dates.main is None:
         return None
     try:
-        first, second = resolve_phrase(match["a"], today), resolve_phrase(match["b"], today)
+        match = _FROM_TO.fullmatch(dates.main)
+        if match and dates.comparison is None:
+            first, second = resolve_phrase(match["a"], today), resolve_phrase(match["b"], today)
+        elif (
+            dates.comparison is not None
+            and dates.comparison.kind == "phrase"
+            and _FROM_TO_PHRASES.search(dates.text)
+            and (dates.main.startswith("from ") or f"from {PLACEHOLDER}" in dates.text)
+        ):
+            first = resolve_phrase(dates.main, today)
+            second = dates.comparison.resolve(first, today)
+        else:
+            return None
     except InvalidInputError:
         return None
     if first.days < 2 or second.days < 2 or first.end >= second.start:
@@ -526,6 +607,13 @@ def _check_expressible(slots: Slots) -> None:
             "I can compare platforms (Meta vs Google) or periods, but not two name filters in "
             "one answer. Shall I split by campaign instead, or look at one name at a time?",
             ("campaign", "adset", "ad"),
+        )
+    if slots.placements_compared:
+        raise _Clarify(
+            f"I can't split \u201c{slots.placements_compared}\u201d: the data has each platform "
+            "(Meta, Google) but not the placements inside it (Facebook and Instagram are both "
+            "Meta). Shall I show Meta as a whole, or Meta vs Google?",
+            ("meta", "meta vs google"),
         )
     if slots.threshold:
         raise _Clarify(
@@ -781,7 +869,7 @@ def _follow_up_dates(draft: _Draft, previous: SemanticQuery, slots: Slots, today
         _dates_into(draft, slots, today)
         if carried and draft.compare_range is None:
             draft.compare_range = _carried_comparison(previous, draft.time_range, dates.main)
-    elif dates.comparison is not None and dates.comparison.kind != "years":
+    elif dates.comparison is not None and dates.comparison.kind not in ("years", "own_year"):
         _dates_into(draft, slots, today)
     elif (shift := dates.before or dates.comparison) is not None:
         # "the week before" / "how about the same week last year" (no "vs"): that period instead
@@ -830,7 +918,7 @@ def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
         return rank.metric
     if draft.order_by:
         return draft.order_by["metric"]
-    if follow_up and len(draft.metrics) == 1:
+    if (follow_up or _ranks_itself(draft)) and len(draft.metrics) == 1:
         return draft.metrics[0]
     if rank.sense in ("top", "bottom"):
         draft.notes.append("Ranked by spend, as no metric to rank by was named.")
@@ -838,6 +926,16 @@ def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
     if len(draft.metrics) == 1:
         return draft.metrics[0]
     raise _Clarify(f"{rank.sense.capitalize()} by which metric?", tuple(draft.metrics))
+
+
+def _ranks_itself(draft: _Draft) -> bool:
+    """ "attributed revenue by ad, top 5": one total named with a detached "top N" is ranked
+    by that total; a ratio alone ("ROAS by ad, top 5", "CPC ... top 3 ads") still ranks by
+    spend, so that a tiny ad with one lucky sale does not top the list."""
+    if len(draft.metrics) != 1:
+        return False
+    formula = draft.metric(draft.metrics[0]).formula
+    return not (isinstance(formula, Binary) and formula.op == "/")
 
 
 def _apply_rank(draft: _Draft, rank: Rank, keep_limit: int | None, follow_up: bool) -> None:

@@ -199,7 +199,16 @@ the turn it follows up), use the last 7 days. Retail days (US): Black Friday = t
 the 4th Thursday of November, Cyber Monday 3 days later, the latest one begun; "Black Friday \
 last year" = that one day in the previous calendar year; "X vs last year" compares with last \
 year's own X. "yoy" on a Monday week = the Monday week 364 days earlier. "q4 so far" = its \
-first day to today. "vs prior 30" = the 30 days before.
+first day to today. "vs prior 30" = the 30 days before. "Last weekend" = Saturday and \
+Sunday of last week; "the week before last" = the Monday week two weeks back; "from the 3rd \
+to the 9th of this month" = those days; "did X go up from September to October" = October \
+compared with September; "the same 7 days / the same day last year" = those dates a year \
+earlier; "vs the same days last week" = the same weekdays a week earlier; "how about last \
+year's" after a period = that period last year (a retail day's own dates).
+Attribution in words: "u-shaped" = position_based; "equal credit to every touchpoint" = \
+linear; "first/last touch" = first_click/last_click; "touch date basis" = accrual, "cash \
+basis" = cash. Facebook vs Instagram (placements) and a quarter grain cannot be expressed: \
+clarify.
 Calendar for today:
 {_calendar(today)}
 

@@ -52,7 +52,7 @@ _WINDOW = re.compile(
 _THRESHOLD = re.compile(
     r"(?:\b(?:above|below|over|under|more than|less than|greater than|fewer than|at least"
     r"|at most|higher than|lower than|exceeding|bigger than|smaller than)|[<>]=?)"
-    r"\s*[$€£]?\s*\d++(?:\.\d+)?(?!\s*(?:days?|weeks?|months?|years?|hours?)\b)"
+    r"\s*[$€£]?\s*\d++(?:\.\d+)?(?![-/]\d)(?!\s*(?:days?|weeks?|months?|years?|hours?)\b)"
     r"|\b(?:zero|no|0) (?:conversions?|clicks?|sales|orders?|purchases?|impressions?|leads?"
     r"|spend|revenue)\b"
 )
@@ -61,6 +61,9 @@ _DAYS_SHORTHAND = re.compile(r"\b(\d{1,3}) ?d\b")
 #: weeks or months
 _LAST_SHORTHAND = re.compile(r"\b(?:l|t|last|past|trailing)(\d{1,3}) ?(d|w|m)\b")
 _SHORTHAND_UNITS = {"d": "days", "w": "weeks", "m": "months"}
+#: "trailing 12 months", "ttm": the last N whole periods
+_TRAILING = re.compile(r"\btrailing (?=\d|one|two|three|four|five|six|seven|eight|nine|ten|twelve)")
+_TTM = re.compile(r"\b(?:ttm|ltm)\b")
 #: "the last 3 full weeks", "last complete month": periods are taken whole anyway
 _WHOLE_PERIODS = re.compile(
     r"\b((?:last|past|previous|prior)(?: \w+)?) (?:full|complete|whole|entire|calendar) "
@@ -96,8 +99,22 @@ _GRAIN_NOUNS = {
     "hour": "hour",
     "hours": "hour",
     "weekday": "day",
+    "quarter": "quarter",
+    "quarters": "quarter",
 }
 _DROP_WORDS = frozenset({"drop", "remove", "hide", "lose", "ditch"})
+#: Words for a placement inside one platform: Meta's Facebook and Instagram, Google's YouTube
+_PLACEMENTS = {
+    "facebook": "Facebook",
+    "fb": "Facebook",
+    "instagram": "Instagram",
+    "ig": "Instagram",
+    "insta": "Instagram",
+    "youtube": "YouTube",
+}
+_CONTRAST_WORDS = frozenset(
+    {"vs", "versus", "compared", "compare", "comparing", "split", "between", "breakdown", "by"}
+)
 _FOLLOW_UP_OPENERS = {
     "and",
     "also",
@@ -260,6 +277,8 @@ class Slots:
     threshold: str | None = None  # "above 2": a filter on a metric's value, as written
     unreadable_date: str | None = None
     names_compared: bool = False  # "brand vs non-brand campaigns": two name filters at once
+    #: "instagram vs facebook": placements of one platform compared (not in the data), as written
+    placements_compared: str | None = None
     unknown_words: list[str] = field(default_factory=list)
     stopword_count: int = 0
     calendar_notes: list[str] = field(default_factory=list)  # "Black Friday 2026: Nov 27, 2026."
@@ -308,6 +327,7 @@ def normalise(text: str) -> str:
     """Lower case, one space between words, dashes and shorthands made plain."""
     text = text.replace("–", "-").replace("—", "-").replace("’", "'").lower()
     text = _LAST_SHORTHAND.sub(lambda m: f"last {m[1]} {_SHORTHAND_UNITS[m[2]]}", text)
+    text = _TTM.sub("last 12 months", _TRAILING.sub("last ", text))
     text = _WHOLE_PERIODS.sub(r"\1 \2", text)
     return " ".join(_DAYS_SHORTHAND.sub(r"\1 days", text).split())
 
@@ -517,6 +537,11 @@ class _Reader:
             else:
                 slots.unsupported_dimensions.append(mention.text)
         grains = [m.value for m in self.m if m.kind == "grain"]
+        if slots.grain == "quarter" or "quarter" in grains:
+            # "revenue by quarter", "quarterly": SemanticQuery has no quarter grain; asked about
+            quarter = next(m for m in self.m if m.value == "quarter" and "grain" in m.kind)
+            slots.unsupported_dimensions.append(quarter.text)
+            slots.grain, grains = None, [g for g in grains if g != "quarter"]
         if grains:  # "trended week by week": the named grain wins over "over time"
             slots.grain = sorted(grains, key=lambda g: g == "auto")[0]
         slots.dimensions = _unique(slots.dimensions)
@@ -614,13 +639,27 @@ class _Reader:
             value = self.m[i].value
             named.append(("google" if value == "meta" else "meta") if negated else value)
         named = _unique(named)
-        if len(named) > 1 and not self.has("total"):
+        self.read_placements()
+        providers = self.kinds("provider")
+        first = self.neighbour(providers[0], -1, skip=("the", "both")) if providers else None
+        # "ROAS across Meta and Google": both platforms together, as "total" says
+        across = first is not None and self.m[first].text in ("across", "over")
+        if len(named) > 1 and not self.has("total") and not across:
             slots.dimensions = _unique([*slots.dimensions, "provider"])
         if len(named) > 1 or self.has("both"):
             slots.all_providers = True
         elif named:
             slots.providers = named
             slots.ads_focus = True
+
+    def read_placements(self) -> None:
+        """ "Instagram vs Facebook": two placements of one platform set against each other. The
+        data has the platform only, so that split cannot be made (Offline asks instead)."""
+        at = [i for i, m in enumerate(self.m) if m.kind == "provider" and m.text in _PLACEMENTS]
+        places = _unique(_PLACEMENTS[self.m[i].text] for i in at)
+        contrast = {m.text for m in self.m} & _CONTRAST_WORDS
+        if len(places) > 1 and contrast:
+            self.slots.placements_compared = " ".join(m.text for m in self.m[at[0] : at[-1] + 1])
 
     # --- names -------------------------------------------------------------------------------
 

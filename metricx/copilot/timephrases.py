@@ -17,6 +17,7 @@ from typing import Literal
 from metricx.semantic.dates import DatePhraseError, compare_range_for, resolve_phrase
 from metricx.semantic.query import TimeRange
 
+from .calendar import retail_year_back
 from .lexicon import NUMBER_WORDS
 
 PLACEHOLDER = "zzdate"
@@ -89,6 +90,8 @@ _PREV_YEAR = (
     r"(?:last|a|the previous|previous|prior) year|(?:a|one) year (?:ago|earlier|before)"
     r"|that (?:period|week|month|day|quarter) (?:(?:a|one) year (?:ago|earlier|before)"
     r"|last year)"
+    # "ytd vs last ytd": this year's to-date days, a year back
+    r"|(?:last|previous|prior) (?:year'?s )?ytd|ytd last year|last year to date"
     r"|(?:last|previous|prior) year"
 )
 #: "the one before that", "the previous one": the period before the one just asked about
@@ -98,7 +101,8 @@ _ONE_BEFORE = (
 )
 _PREV_PERIOD = (
     r"(?:(?:the )?(?:previous|prior|preceding|last|earlier) (?:time )?period"
-    rf"|{_ONE_BEFORE}|(?:the )?(?:{_NUM} )?{_UNIT}s? (?:before|prior)|{_BARE_COUNT})"
+    rf"|{_ONE_BEFORE}|(?:the )?(?:{_NUM} )?{_UNIT}s? (?:before|prior)"
+    rf"|(?:the )?weekend (?:before|prior)|{_BARE_COUNT})"
     r"(?: (?:to )?(?:that|that one|it|this|then))?"
 )
 #: "from the same week in 2025", "the same stretch last year": a year back without "vs"
@@ -112,6 +116,16 @@ _SAME_DAY = (
     r" week"
     r"|(?:the )?same (?:day|time) a week (?:ago|earlier|before)"
 )
+#: "how about last year's?": the period just asked about, last year (its own BFCM, week ...)
+_OWN_YEAR = (
+    r"(?:last|previous|the previous|prior) year'?s(?: one| numbers| figures| results)?"
+    r"(?= ?[?.!]* ?$)"
+)
+#: "vs the same days last month": the same day numbers a month back
+_SAME_DAYS_MONTH = (
+    rf"(?:the )?same {_SAME_COUNT}(?:days?|dates?|period|time|stretch) (?:last|previous"
+    r"|the previous|a) month|(?:the )?same (?:days?|dates?|period) a month (?:ago|earlier|before)"
+)
 #: "this week compared with last": the period of the same kind before
 _BARE_PREVIOUS = r"(?:last|previous|prior)(?: one)?(?= ?[?.!]* ?$)"
 _OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quarter", "yoy": "year"}
@@ -120,9 +134,10 @@ _OVER_ABBREVIATIONS = {"dod": "day", "wow": "week", "mom": "month", "qoq": "quar
 def _master(markers: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?<![\w-])(?:(?P<marker>{markers}) (?:(?:the|that of|that in|to|with) )?"
-        rf"(?:(?P<py>{_PREV_YEAR})|(?P<pp>{_PREV_PERIOD})|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE})"
+        rf"(?:(?P<py>{_PREV_YEAR})|(?P<pm>{_SAME_DAYS_MONTH})|(?P<pp>{_PREV_PERIOD})"
+        rf"|(?P<sd>{_SAME_DAY})|(?P<cd>{_DATE})"
         rf"|(?P<pl>{_BARE_PREVIOUS}))"
-        rf"|(?P<sy>{_SAME_IN_YEAR})|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
+        rf"|(?P<own>{_OWN_YEAR})|(?P<sy>{_SAME_IN_YEAR})|(?P<sd2>{_SAME_DAY})|(?P<before>{_PREV_PERIOD})"
         rf"|(?P<over>{_UNIT})[ -]over[ -](?P=over)|(?P<abbr>{'|'.join(_OVER_ABBREVIATIONS)})"
         rf"|(?P<date>{_DATE}))(?![\w])"
     )
@@ -136,16 +151,20 @@ _MASTER_COMPARING = _master(rf"(?:{_MARKER}|with|to|and)")
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _NOT_A_NAME = r"(?! (?:campaigns?|ad ?sets?|ads?|sale|promo))"
+#: "last sat", "since tues": a short weekday is read only after a word that makes it a day
 _WEEKDAY = re.compile(
-    rf"\b(?<!black )(?<!cyber )(?:(?P<how>since|this|last|past|on) )?"
-    rf"(?P<day>{'|'.join(_WEEKDAYS)})\b{_NOT_A_NAME}"
+    rf"\b(?<!black )(?<!cyber )(?:(?:(?P<how>since|this|last|past|on) )?"
+    rf"(?P<day>{'|'.join(_WEEKDAYS)})|(?P<short_how>since|this|last|past|on) "
+    r"(?P<short>mon|tues?|wed|thurs?|thu|fri|sat|sun)\.?)\b"
+    rf"{_NOT_A_NAME}"
 )
 _QUARTER = re.compile(
     r"\bq(?P<q>[1-4])(?: (?P<year>(?:19|20)\d{2})| (?:of )?(?P<last>last year))?\b"
 )
 _ALIASES = re.compile(r"\b(?:this morning|tonight|last night|(?:the )?day before yesterday)\b")
 _UNREADABLE = re.compile(
-    r"\b(?:(?:last|past|previous|next) \d+ hours?|(?:last |this |the )?weekends?"
+    r"\b(?:(?:last|past|previous|next) \d+ hours?"
+    r"|(?:last |this |the )?weekends?(?! (?:before|prior)\b)"
     rf"|(?:black friday|cyber monday|bfcm|christmas|xmas|thanksgiving|prime day"
     rf"|holiday season){_NOT_A_NAME}"
     r"|fiscal (?:year|quarter)|\d{1,2}/\d{1,2}(?:/\d{2,4})?)(?![\w/])"
@@ -156,8 +175,9 @@ _QUARTER_MONTHS = ("jan", "apr", "jul", "oct"), ("mar", "jun", "sep", "dec")
 def _weekday(match: re.Match[str], today: date) -> str:
     """ "since monday" -> the latest Monday up to today; "this monday" -> this week's; "on / last
     monday" and a bare "monday" -> the latest one before today."""
-    target = _WEEKDAYS.index(match["day"])
-    how = match["how"]
+    day = match["day"] or next(d for d in _WEEKDAYS if d.startswith(match["short"]))
+    target = _WEEKDAYS.index(day)
+    how = match["how"] or match["short_how"]
     if how == "since":
         return f"since {today - timedelta(days=(today.weekday() - target) % 7)}"
     if how == "this":
@@ -234,6 +254,25 @@ def _preceding(time_range: TimeRange) -> TimeRange:
     return compare_range_for(f"last {unit}" if unit else "previous period", time_range)
 
 
+def _month_back(day: date) -> date:
+    """The same day of the month before (the 31st becomes that month's last day)."""
+    last_of_before = day.replace(day=1) - timedelta(days=1)
+    return last_of_before.replace(day=min(day.day, last_of_before.day))
+
+
+def _own_year_back(time_range: TimeRange) -> TimeRange:
+    """ "last year's" of a period: a retail day's or season's own dates last year, a Monday
+    week's Monday week 52 weeks earlier, otherwise the same dates a year back."""
+    retail = retail_year_back(time_range)
+    if retail is not None:
+        return retail
+    if time_range.days == 7 and time_range.start.weekday() == 0:
+        return TimeRange(
+            start=time_range.start - timedelta(days=364), end=time_range.end - timedelta(days=364)
+        )
+    return _years_earlier(time_range, 1)
+
+
 @dataclass(frozen=True)
 class Comparison:
     """How to find the compare range once the asked-about range is known.
@@ -243,10 +282,12 @@ class Comparison:
     shift: the same days ``days`` earlier ("same day last week"); years: the same dates in the
     year ``text`` (one year back when empty), by ``days`` per year when set (Monday weeks);
     preceding: the period of the same kind just before ("the one before that": the whole month
-    before a whole month, likewise quarters and years; the same number of days otherwise).
+    before a whole month, likewise quarters and years; the same number of days otherwise);
+    own_year: "how about last year's" (see _own_year_back); month_back: the same days of the
+    month before ("vs the same days last month").
     """
 
-    kind: Literal["relative", "phrase", "shift", "years", "preceding"]
+    kind: Literal["relative", "phrase", "shift", "years", "preceding", "own_year", "month_back"]
     text: str = ""
     days: int = 0
 
@@ -258,6 +299,10 @@ class Comparison:
             return resolve_phrase(self.text, today)
         if self.kind == "preceding":
             return _preceding(time_range)
+        if self.kind == "own_year":
+            return _own_year_back(time_range)
+        if self.kind == "month_back":
+            return TimeRange(start=_month_back(time_range.start), end=_month_back(time_range.end))
         if self.kind == "years":
             back = time_range.start.year - int(self.text) if self.text else 1
             if back < 1:
@@ -319,6 +364,8 @@ def _previous_period(text: str) -> Comparison:
         for w in text.split()
         if w not in ("the", "before", "prior", "to", "that", "it", "this", "then")
     ]
+    if words == ["weekend"]:  # "vs the weekend before": the one a week earlier
+        return Comparison("shift", days=7)
     if words in ([], ["time"], ["one"]) or (len(words) == 2 and words[-1] == "one"):
         return Comparison("preceding")
     if "period" in words or not words:
@@ -353,6 +400,8 @@ def find_dates(text: str) -> DateMentions:
                 comparisons.append(Comparison("shift", days=364))
             elif match["py"]:
                 comparisons.append(Comparison("relative", "previous year"))
+            elif match["pm"]:
+                comparisons.append(Comparison("month_back"))
             elif match["pp"]:
                 comparisons.append(_previous_period(match["pp"]))
             elif match["sd"]:
@@ -361,6 +410,8 @@ def find_dates(text: str) -> DateMentions:
                 comparisons.append(Comparison("preceding"))
             else:
                 comparisons.append(_compare_from_date(match["cd"]))
+        elif match["own"]:
+            comparisons.append(Comparison("own_year"))
         elif match["sy"]:
             comparisons.append(_years_back(match["sy"], match["pyear"]))
         elif match["sd2"]:

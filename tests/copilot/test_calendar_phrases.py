@@ -232,3 +232,208 @@ def test_holidays_are_their_latest_dates_and_the_answer_names_them(
 
 def test_a_holiday_weekend_whose_days_are_unclear_is_asked_about() -> None:
     assert ask("revenue christmas weekend", WEDNESDAY).status == "clarify"
+
+
+# --- batch 6's causes and their neighbours ---------------------------------------------------
+
+THURSDAY = date(2026, 9, 24)
+SATURDAY = date(2026, 9, 26)
+
+
+@pytest.mark.parametrize(
+    ("question", "today", "start", "end"),
+    [
+        ("how much did we spend last weekend", THURSDAY, "2026-09-19", "2026-09-20"),
+        ("spend over the weekend", THURSDAY, "2026-09-19", "2026-09-20"),
+        ("this past weekend roas", THURSDAY, "2026-09-19", "2026-09-20"),
+        ("cpa the weekend before last", THURSDAY, "2026-09-12", "2026-09-13"),
+        ("orders over the weekend", SATURDAY, "2026-09-26", "2026-09-26"),
+        ("orders last weekend", SATURDAY, "2026-09-19", "2026-09-20"),
+    ],
+)
+def test_a_weekend_is_saturday_and_sunday_of_the_week_meant(
+    question: str, today: date, start: str, end: str
+) -> None:
+    assert dates(answered(question, today)) == (start, end)
+
+
+def test_this_weekend_asked_on_a_weekday_is_still_to_come_and_asked_about() -> None:
+    assert ask("spend this weekend", THURSDAY).status == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("show me leads daily for the week before last", "2026-09-07", "2026-09-13"),
+        ("roas the month before last", "2026-07-01", "2026-07-31"),
+        ("daily cpc from the 3rd to the 9th of this month", "2026-09-03", "2026-09-09"),
+        ("roas between the 1st and the 7th of last month", "2026-08-01", "2026-08-07"),
+        ("spend the 10th-12th of june", "2026-06-10", "2026-06-12"),
+        ("orders on the 3rd of last month", "2026-08-03", "2026-08-03"),
+        ("spend from the 3rd to the 9th", "2026-09-03", "2026-09-09"),
+        # the 28th has not come this month: the latest month that has had those days
+        ("spend from the 20th to the 28th", "2026-08-20", "2026-08-28"),
+    ],
+)
+def test_periods_counted_back_and_days_of_a_month(question: str, start: str, end: str) -> None:
+    assert dates(answered(question, THURSDAY)) == (start, end)
+
+
+def test_a_count_of_rows_of_a_month_is_not_a_day() -> None:
+    query = answered("top 3 campaigns of june by spend", THURSDAY)
+    assert (query.limit, dates(query)) == (3, ("2026-06-01", "2026-06-30"))
+
+
+@pytest.mark.parametrize(
+    ("question", "compare"),
+    [
+        ("roas last 7 days vs the same 7 days last year", ("2025-09-17", "2025-09-23")),
+        ("orders yesterday vs the same day last year", ("2025-09-23", "2025-09-23")),
+        ("cpa last 14 days compared with the same dates last year", ("2025-09-10", "2025-09-23")),
+        ("cpm this week so far vs the same days last week", ("2026-09-14", "2026-09-17")),
+        ("spend this month vs the same days last month", ("2026-08-01", "2026-08-24")),
+        ("mtd roas compared to the same period last month", ("2026-08-01", "2026-08-24")),
+    ],
+)
+def test_the_same_days_of_an_earlier_period_are_those_dates_there(
+    question: str, compare: tuple[str, str]
+) -> None:
+    query = answered(question, THURSDAY)
+    assert query.compare_range is not None
+    assert (str(query.compare_range.start), str(query.compare_range.end)) == compare
+
+
+@pytest.mark.parametrize(
+    ("question", "period", "compare"),
+    [
+        (
+            "did spend go up from july to august",
+            ("2026-08-01", "2026-08-31"),
+            ("2026-07-01", "2026-07-31"),
+        ),
+        (
+            "did orders drop from q1 to q2",
+            ("2026-04-01", "2026-06-30"),
+            ("2026-01-01", "2026-03-31"),
+        ),
+        (
+            "did roas improve from last month to this month",
+            ("2026-09-01", "2026-09-24"),
+            ("2026-08-01", "2026-08-31"),
+        ),
+    ],
+)
+def test_a_change_from_one_period_to_another_compares_the_second_with_the_first(
+    question: str, period: tuple[str, str], compare: tuple[str, str]
+) -> None:
+    query = answered(question, THURSDAY)
+    assert query.compare_range is not None
+    assert dates(query) == period
+    assert (str(query.compare_range.start), str(query.compare_range.end)) == compare
+
+
+def test_from_one_month_to_another_without_a_change_is_one_range() -> None:
+    query = answered("spend from july to august", THURSDAY)
+    assert dates(query) == ("2026-07-01", "2026-08-31") and query.compare_range is None
+
+
+@pytest.mark.parametrize(
+    ("question", "compare"),
+    [
+        ("why did orders fall in q2", ("2026-01-01", "2026-03-31")),
+        ("why did cpm jump in july", ("2026-06-01", "2026-06-30")),
+    ],
+)
+def test_why_over_a_whole_named_quarter_or_month_compares_with_the_whole_one_before(
+    question: str, compare: tuple[str, str]
+) -> None:
+    query = answered(question, THURSDAY)
+    assert query.compare_range is not None
+    assert (str(query.compare_range.start), str(query.compare_range.end)) == compare
+
+
+def test_how_about_last_year_s_moves_to_last_year_s_own_retail_days() -> None:
+    conversation = Conversation()
+    understander = OfflineUnderstander()
+    today = date(2026, 12, 9)
+    for question in ("orders over bfcm", "how about last year's"):
+        understanding = understander.understand(question, conversation, today)
+        conversation.add(question, understanding)
+    assert understanding.query is not None
+    assert dates(understanding.query) == ("2025-11-28", "2025-12-01")
+
+
+def test_last_year_s_monday_week_is_the_one_52_weeks_earlier() -> None:
+    conversation = Conversation()
+    for question in ("orders last week", "and last year's?"):
+        understanding = OfflineUnderstander().understand(question, conversation, THURSDAY)
+        conversation.add(question, understanding)
+    assert understanding.query is not None
+    assert dates(understanding.query) == ("2025-09-15", "2025-09-21")
+
+
+def test_a_holiday_vs_last_year_s_is_last_year_s_own_holiday() -> None:
+    query = answered("orders on thanksgiving vs last year's", date(2026, 12, 9))
+    assert query.compare_range is not None
+    assert str(query.compare_range.start) == "2025-11-27"
+
+
+def test_last_year_s_with_a_metric_after_it_is_last_year() -> None:
+    query = answered("what was last year's revenue", THURSDAY)
+    assert dates(query) == ("2025-01-01", "2025-12-31")
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("cpa last sat", "2026-09-19", "2026-09-19"),
+        ("spend since tues", "2026-09-22", "2026-09-24"),
+        ("roas for the weekend of sept 12", "2026-09-12", "2026-09-13"),
+        ("orders in the first half of august", "2026-08-01", "2026-08-15"),
+        ("orders the second half of last month", "2026-08-16", "2026-08-31"),
+    ],
+)
+def test_short_weekdays_a_weekend_of_a_day_and_half_months(
+    question: str, start: str, end: str
+) -> None:
+    assert dates(answered(question, THURSDAY)) == (start, end)
+
+
+def test_a_short_weekday_alone_is_a_word_not_a_day() -> None:
+    query = answered("the sun campaign spend", THURSDAY)
+    assert query.filters.name_contains == "sun" and query.time_range.days == 7
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("orders on the day before thanksgiving", "2025-11-26", "2025-11-26"),
+        ("revenue the week after black friday", "2025-11-29", "2025-12-05"),
+        ("spend the day after cyber monday", "2025-12-02", "2025-12-02"),
+        ("trailing 12 months spend", "2025-09-01", "2026-08-31"),
+        ("ttm revenue by month", "2025-09-01", "2026-08-31"),
+    ],
+)
+def test_days_next_to_a_holiday_and_trailing_periods(question: str, start: str, end: str) -> None:
+    assert dates(answered(question, THURSDAY)) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("question", "compare"),
+    [
+        ("roas last weekend vs the weekend before", ("2026-09-12", "2026-09-13")),
+        ("spend ytd vs last ytd", ("2025-01-01", "2025-09-24")),
+        ("revenue ytd vs ytd last year", ("2025-01-01", "2025-09-24")),
+    ],
+)
+def test_the_weekend_before_and_last_year_to_date_are_earlier_days(
+    question: str, compare: tuple[str, str]
+) -> None:
+    query = answered(question, THURSDAY)
+    assert query.compare_range is not None
+    assert (str(query.compare_range.start), str(query.compare_range.end)) == compare
+
+
+def test_a_comparison_read_as_the_same_dates_is_asked_about_never_shown_as_no_change() -> None:
+    understanding = ask("spend this week vs this week", THURSDAY)
+    assert understanding.status == "clarify" and understanding.choices

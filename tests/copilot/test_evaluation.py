@@ -222,6 +222,7 @@ TUNED_BATCHES = {
     "batch3.jsonl": 1.0,
     "batch4.jsonl": 132 / 134,
     "batch5.jsonl": 111 / 115,
+    "batch6.jsonl": 120 / 122,
 }
 
 

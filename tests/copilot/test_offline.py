@@ -157,9 +157,7 @@ def test_a_weekly_split_without_dates_covers_whole_weeks() -> None:
     assert query.time_range == span("2026-10-26", "2026-11-22")
 
 
-@pytest.mark.parametrize(
-    "phrase", ["over the weekend", "on 11/03", "in the last 24 hours", "on Nov 31"]
-)
+@pytest.mark.parametrize("phrase", ["on weekends", "on 11/03", "in the last 24 hours", "on Nov 31"])
 def test_dates_that_cannot_be_read_reliably_are_asked_about(phrase: str) -> None:
     understanding = ask(f"revenue {phrase}")
     assert understanding.status == "clarify"
@@ -387,6 +385,14 @@ def test_a_store_metric_without_an_ad_counterpart_is_asked_about() -> None:
         ("attributed revenue with a 7-day window", "last_click", 7, "cash"),
         ("attributed revenue accrual", "last_click", 28, "accrual"),
         ("attributed revenue time decay lifetime window", "time_decay", None, "cash"),
+        # the same settings in plain words or jargon
+        ("u-shaped attributed revenue last month", "position_based", 28, "cash"),
+        ("attributed orders giving every touchpoint equal credit", "linear", 28, "cash"),
+        ("attributed revenue with credit split evenly", "linear", 28, "cash"),
+        ("attributed revenue on a touch date basis", "last_click", 28, "accrual"),
+        ("attributed revenue by click date, lifetime window", "last_click", None, "accrual"),
+        ("attributed orders on an order date basis", "last_click", 28, "cash"),
+        ("first interaction attributed revenue", "first_click", 28, "cash"),
     ],
 )
 def test_attribution_settings_when_named(
@@ -813,3 +819,60 @@ def test_questions_take_well_under_5_ms_each() -> None:
         UNDERSTANDER.understand(question, Conversation(), today)
     mean_ms = (time.perf_counter() - started) * 1000 / len(questions)
     assert mean_ms < 5, f"{mean_ms:.2f} ms per question"
+
+
+@pytest.mark.parametrize(
+    ("question", "ranked_by"),
+    [
+        ("time-decay attributed revenue by ad, top 5, ytd", "attributed_revenue"),
+        ("conversions by campaign, top 3", "conversions"),
+        # a ratio alone still ranks by spend: a tiny ad with one lucky sale tops no list
+        ("roas by ad, top 5", "spend"),
+        ("cpc by campaign top 3 last week", "spend"),
+    ],
+)
+def test_a_detached_top_n_ranks_by_the_one_total_named(question: str, ranked_by: str) -> None:
+    query = answered(question)
+    assert query.order_by is not None and query.order_by.metric == ranked_by
+
+
+@pytest.mark.parametrize(
+    ("question", "dimensions"),
+    [
+        ("roas across meta and google last week", []),
+        ("spend across both facebook and google", []),
+        ("split roas between meta and google last week", ["provider"]),
+        ("meta vs google roas last week", ["provider"]),
+    ],
+)
+def test_both_platforms_together_are_no_split_unless_set_against_each_other(
+    question: str, dimensions: list[str]
+) -> None:
+    query = answered(question)
+    assert query.dimensions == dimensions and query.filters.provider is None
+
+
+def test_a_question_in_capitals_has_no_name_in_its_capitals() -> None:
+    query = answered("ROAS ON TUESDAY???", today=MONDAY)
+    assert query.metrics == ["roas"] and query.filters.name_contains is None
+    assert query.time_range == span("2026-11-17")
+
+
+@pytest.mark.parametrize("question", ["spend by calendar week since nov 1", "weekly spend"])
+def test_a_calendar_week_is_the_week_grain(question: str) -> None:
+    assert answered(question).grain == "week"
+
+
+def test_a_reply_with_the_missing_metric_completes_the_question_asked() -> None:
+    query = answered("give me last week", "cpa")
+    assert query.metrics == ["cpa"] and query.time_range == span("2026-11-16", "2026-11-22")
+
+
+def test_a_reply_with_more_than_a_metric_is_a_question_of_its_own() -> None:
+    query = answered("give me last week", "cpa yesterday")
+    assert query.time_range == span("2026-11-24")
+
+
+def test_a_chosen_split_replaces_the_split_that_cannot_be_made() -> None:
+    query = answered("revenue by quarter for 2026", "month", today=EARLY_JANUARY)
+    assert query.grain == "month" and query.time_range == span("2026-01-01", "2026-12-31")

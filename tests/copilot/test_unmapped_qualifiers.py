@@ -46,7 +46,7 @@ UNMAPPED = [
     ("an unsupported split", ["spend by country last week"]),
     ("an unsupported platform", ["tiktok spend last week"]),
     ("a threshold on a metric", ["campaigns with roas above 2 last week"]),
-    ("a date that cannot be read reliably", ["revenue over the weekend"]),
+    ("a date that cannot be read reliably", ["revenue on weekends"]),
     ("two names compared", ["brand vs prospecting spend last week"]),
     ("an attribution window that does not exist", ["attributed roas with a 3 day window"]),
     ("a word nothing maps", ["spend on zorblax last week"]),
@@ -60,6 +60,10 @@ UNMAPPED = [
     ("what how is ... doing asks about", ["how's the summer sale doing"]),
     ("an attribution model we lack", ["data driven attribution for meta last week"]),
     ("two attribution models at once", ["last touch vs first touch revenue last month"]),
+    ("placements of one platform set against each other", ["instagram vs facebook spend"]),
+    ("placements split in other words", ["split cpm between ig and fb last week"]),
+    ("a quarter grain", ["revenue by quarter for 2026"]),
+    ("a quarterly trend", ["quarterly spend this year"]),
 ]
 
 
@@ -158,3 +162,22 @@ def test_a_misspelt_name_is_read_as_the_workspace_spells_it_and_the_answer_says_
     assert understanding.query is not None
     assert understanding.query.filters.name_contains == "retargeting"
     assert "\u201cretargetting\u201d read as \u201cretargeting\u201d" in understanding.message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Search | Competitors", "search | competitors", "competitors"],
+)
+def test_a_reply_picking_one_of_the_names_offered_completes_the_question(reply: str) -> None:
+    query = answered("roas of the search campaign last week", reply)
+    assert query.metrics == ["roas"]
+    assert query.filters.name_contains == "Search | Competitors"
+
+
+def test_a_reply_with_another_of_the_workspace_s_names_completes_the_question() -> None:
+    query = answered("spend for the zebra campaign last week", "Brand Search")
+    assert query.metrics == ["spend"] and query.filters.name_contains == "Brand Search"
+
+
+def test_a_reply_matching_several_names_offered_is_asked_about_again() -> None:
+    assert ask("roas of the search campaign last week", "search").status == "clarify"
