@@ -90,7 +90,7 @@ from metricx.models import (
 from metricx.semantic import evaluate
 from metricx.semantic.custom import CustomDimension
 from metricx.semantic.dates import utc_bounds
-from metricx.semantic.expression import Expression
+from metricx.semantic.expression import Expression, restriction_of
 from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.totals import CONVERSIONS, DAILY_CONVERSIONS
 
@@ -190,13 +190,11 @@ class Shape:
 
 def restrictions(facts: Sequence[str]) -> tuple[Restriction, ...]:
     """The restricted sums among fact columns ("spend[provider=meta]"), decoded."""
-    found = []
-    for column in facts:
-        if "[" in column:
-            name, rest = column.split("[", 1)
-            key, value = rest[:-1].split("=", 1)
-            found.append((column, name, key, value))
-    return tuple(found)
+    return tuple(
+        (column, r.name, r.key, r.value)
+        for column in facts
+        if (r := restriction_of(column)) is not None
+    )
 
 
 def is_tree_level(dimension: str) -> bool:

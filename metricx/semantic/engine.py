@@ -31,6 +31,7 @@ from metricx.db import get_reader
 from metricx.semantic import catalogue, compiler
 from metricx.semantic.compiler import BUCKET, Scope
 from metricx.semantic.evaluate import Params
+from metricx.semantic.expression import sum_of
 from metricx.semantic.fetch import (
     VALUE_BOUND_SOURCES,
     Columns,
@@ -158,7 +159,7 @@ def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) ->
             withheld = np.asarray(columns[compiler.WITHHELD], dtype=float) > 0
             rows = np.asarray(placed[name], dtype=np.int64)[withheld]
             for fact in needed:
-                if fact.split("[", 1)[0] in CONVERSIONS:
+                if sum_of(fact) in CONVERSIONS:
                     merged[fact][rows] = np.nan
     return merged
 
@@ -174,7 +175,7 @@ def _withheld(query: SemanticQuery, fetched: list[dict[str, Columns]]) -> dict[s
     return {
         m: WITHHELD_NOTE
         for m in query.metrics
-        if any(f.split("[", 1)[0] in CONVERSIONS for f in query.facts_of(m))
+        if any(sum_of(f) in CONVERSIONS for f in query.facts_of(m))
     }
 
 

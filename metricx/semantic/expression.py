@@ -107,6 +107,20 @@ def columns(expression: Expression) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n.column for n in expression.nodes() if isinstance(n, Ref)))
 
 
+def restriction_of(column: str) -> Filtered | None:
+    """The restricted sum a column names ("spend[provider=meta]"), or None for a plain sum."""
+    if "[" not in column:
+        return None
+    name, rest = column.split("[", 1)
+    key, value = rest[:-1].split("=", 1)
+    return Filtered(name, key, value)
+
+
+def sum_of(column: str) -> str:
+    """The sum a column is of, restricted or not ("spend[provider=meta]" -> "spend")."""
+    return column.split("[", 1)[0]
+
+
 def params(expression: Expression) -> tuple[str, ...]:
     """The settings an expression needs bound, in order of first appearance."""
     return tuple(dict.fromkeys(n.name for n in expression.nodes() if isinstance(n, Param)))

@@ -29,7 +29,7 @@ from metricx import validation
 from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue
 from metricx.semantic.custom import CustomDefinitionError, Definitions
-from metricx.semantic.expression import Expression
+from metricx.semantic.expression import Expression, restriction_of
 from metricx.validation import quoted
 
 Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
@@ -519,9 +519,7 @@ class SemanticQuery(_Model):
     def custom_dimensions(self) -> tuple[str, ...]:
         """The custom dimensions the query splits, filters or restricts by, in that order."""
         custom = self.definitions
-        restricted = [
-            column.split("[", 1)[1].split("=", 1)[0] for column in self.facts if "[" in column
-        ]
+        restricted = [r.key for column in self.facts if (r := restriction_of(column)) is not None]
         named = [*self.dimensions, *(self.filters.dimension_values or {}), *restricted]
         return tuple(n for n in dict.fromkeys(named) if n in custom.dimensions)
 
