@@ -189,6 +189,15 @@ _START_OF = re.compile(
 )
 _AGO = re.compile(r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six) (?P<unit>week|month)s? ago\b")
 _AGO_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+#: "december vs december last year", "this december vs last december", "q4 vs q4 last year":
+#: the latest such month (quarter) against the one a year before, not both read as last year's
+_SAME_NAMED_LAST_YEAR = re.compile(
+    rf"\b(?:this )?(?P<period>{_MONTH}|q[1-4])\b(?! (?:of )?(?:(?:19|20)\d{{2}}|last year)\b)"
+    r"(?P<between>(?: [\w'$%.,-]+){0,6}? (?:vs\.?|versus|compared (?:with|to)|against"
+    r"|relative to))"
+    rf" (?:(?:last|the previous|previous) (?P<last>{_MONTH}|q[1-4])\b"
+    rf"|(?P<named>{_MONTH}|q[1-4]) (?:of )?last year\b)"
+)
 _MONTH_LAST_YEAR = re.compile(rf"\b(?P<month>{_MONTH}) (?:of )?last year\b")
 _LAST_MONTH_NAMED = re.compile(rf"\blast (?P<month>{_MONTH})\b(?! \d| (?:of )?last year)")
 #: "the weekend of oct 3": Saturday and Sunday of the Monday week containing that day
@@ -464,6 +473,22 @@ def _ago(match: re.Match[str], today: date) -> str:
     return f"{MONTHS[index % 12]} {index // 12}"
 
 
+def _same_named_last_year(match: re.Match[str]) -> str:
+    """ "december vs december last year" -> "december vs the same month last year" (the same
+    for "this december vs last december", "q4 vs q4 last year"); other pairs stay."""
+    period, other = match["period"], match["last"] or match["named"]
+
+    def unit(word: str) -> str:
+        return "quarter" if re.fullmatch(r"q[1-4]", word) else "month"
+
+    def same(word: str) -> str:
+        return word if unit(word) == "quarter" else str(_month_number(word))
+
+    if unit(period) != unit(other) or same(period) != same(other):
+        return match[0]
+    return f"{period}{match['between']} the same {unit(period)} last year"
+
+
 def _month_last_year(match: re.Match[str], today: date) -> str:
     return f"{MONTHS[_month_number(match['month']) - 1]} {today.year - 1}"
 
@@ -604,6 +629,7 @@ def rewrite(text: str, today: date) -> tuple[str, list[str]]:
     text = _DAYS_OF_MONTH.sub(lambda m: _days_of_month(m, today), text)
     text = _PART_OF_MONTH.sub(lambda m: _part_of_month(m, today, notes), text)
     text = _HALF_YEAR.sub(lambda m: _half_year(m, today, notes), text)
+    text = _SAME_NAMED_LAST_YEAR.sub(_same_named_last_year, text)
     text = _MONTH_LAST_YEAR.sub(lambda m: _month_last_year(m, today), text)
     text = _LAST_MONTH_NAMED.sub(lambda m: _last_month_named(m, today), text)
     text = _AGO.sub(lambda m: _ago(m, today), text)

@@ -136,6 +136,20 @@ _CHANGE = re.compile(
     rf"|(?:{_MODIFYING})\s+(?:{_FILLER}\s+){{0,4}}(?:{_OBJECTS}))\b",
     re.IGNORECASE,
 )
+#: "the launch campaign", "the Spring Launch campaign": a verb naming a campaign, ad set or ad
+_LEVEL_AFTER = re.compile(r"\s+(?:campaigns?|ad\s*sets?|ad\s+groups?|ads?)\b", re.IGNORECASE)
+#: "the", "for the spring": what leads into such a name (within two words)
+_NAME_LEAD = re.compile(
+    r"\b(?:the|our|my|this|that|its|their|for|of|on|in|from|about|with)\s+(?:[\w'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+#: Words before a verb that make it a request ("please launch ...", "can you pause ...")
+_REQUEST_LEAD = re.compile(
+    r"(?:^|[.!?;:(,]|\b(?:please|pls|plz|kindly|can|could|would|will|you|u|we|i|to|and|then"
+    r"|just|also|now|go|lets|let's|ok|okay|hey|immediately|quickly|asap|must|should"
+    r"|automatically|auto))\s*$",
+    re.IGNORECASE,
+)
 #: Setting up automation ("set up an automated rule that pauses ads when CPA > 40"): a
 #: change made later is still a change.
 _AUTOMATION = re.compile(
@@ -415,6 +429,28 @@ def _drop_injected(text: str) -> tuple[str, bool]:
     return " ".join(sentences), bool(asides)
 
 
+def _names_verb(question: str, start: int, end: int) -> bool:
+    """True when the action verb at start..end is part of a name, not a request: inside a
+    quoted or capitalised name ("roas for the Spring Launch campaign") or right before a level
+    after "the" / "for" ("the launch campaign"), and not led in like a request ("please launch
+    campaigns", "automatically pause ads")."""
+    if _REQUEST_LEAD.search(question[:start]):
+        return False
+    if _LEVEL_AFTER.match(question, end) and _NAME_LEAD.search(question[:start]):
+        return True
+    return any(name.start() <= start < name.end() for name in _NAME.finditer(question))
+
+
+def _change_request(question: str) -> bool:
+    """An imperative request to change something ("pause the X campaign", "launch a new
+    campaign"); an action verb inside a name ("the Spring Launch campaign") is not one."""
+    for match in _CHANGE.finditer(question):
+        verb = re.match(r"[\w'-]+(?:\s+(?:off|on))?", match[0])
+        if not _names_verb(question, match.start(), match.start() + len(verb[0] if verb else "")):
+            return True
+    return False
+
+
 def screen(question: str, entity_names: Iterable[str] = ()) -> Screened:
     """Refuse what the copilot must not do; drop injected sentences from what it may answer.
 
@@ -424,9 +460,11 @@ def screen(question: str, entity_names: Iterable[str] = ()) -> Screened:
     topics are refused unless a metric is named (see Screened.unless_metric). The workspace's
     own names of several words (``entity_names``) are never read as such a request.
     """
+    if _SQL.search(question):
+        return Screened(text="", refusal="sql")
+    if _change_request(question):
+        return Screened(text="", refusal="change")
     for reason, pattern in (
-        ("sql", _SQL),
-        ("change", _CHANGE),
         ("change", _BUDGET_CHANGE),
         ("change", _AUTOMATION),
         ("action", _ACTION),

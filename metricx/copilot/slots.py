@@ -747,12 +747,27 @@ class _Reader:
         return None
 
     def by_metric_at(self) -> int | None:
-        """Position of the metric after "by" / "sorted by" ("campaigns by ROAS")."""
-        for i in self.kinds("by") + self.kinds("sort"):
+        """Position of the metric after "by" / "sorted by" ("campaigns by ROAS"), or after
+        "on" / "for" right after a ranked level ("bottom 3 ad sets on ROAS")."""
+        for i in self.kinds("by") + self.kinds("sort") + self.ranked_level_on():
             after = self.neighbour(i, 1, skip=("the", "their", "its", "highest", "lowest"))
             if after is not None and self.m[after].kind == "metric":
                 return after
         return None
+
+    def ranked_level_on(self) -> list[int]:
+        """Positions of "on" / "for" in "top/bottom N <level> on/for <metric>": a rank word
+        before the level, the level right before the word."""
+        ranks = self.kinds("rank")
+        return [
+            i
+            for i, mention in enumerate(self.m)
+            if mention.kind == "word"
+            and mention.text in ("on", "for")
+            and i > 0
+            and self.m[i - 1].kind == "dimension"
+            and any(r < i - 1 for r in ranks)
+        ]
 
     def by_metric(self) -> str | None:
         at = self.by_metric_at()

@@ -437,3 +437,60 @@ def test_the_weekend_before_and_last_year_to_date_are_earlier_days(
 def test_a_comparison_read_as_the_same_dates_is_asked_about_never_shown_as_no_change() -> None:
     understanding = ask("spend this week vs this week", THURSDAY)
     assert understanding.status == "clarify" and understanding.choices
+
+
+@pytest.mark.parametrize(
+    ("question", "today", "period", "compared"),
+    [
+        (
+            "December revenue compared with December last year",
+            date(2027, 1, 8),
+            ("2026-12-01", "2026-12-31"),
+            ("2025-12-01", "2025-12-31"),
+        ),
+        (
+            "revenue Q4 vs Q4 last year",
+            date(2027, 1, 8),
+            ("2026-10-01", "2026-12-31"),
+            ("2025-10-01", "2025-12-31"),
+        ),
+        (
+            "November vs November last year revenue",
+            date(2027, 1, 8),
+            ("2026-11-01", "2026-11-30"),
+            ("2025-11-01", "2025-11-30"),
+        ),
+        (
+            "revenue this December vs last December",
+            date(2027, 1, 8),
+            ("2026-12-01", "2026-12-31"),
+            ("2025-12-01", "2025-12-31"),
+        ),
+        (
+            "revenue dec vs december last year",
+            date(2026, 12, 15),
+            ("2026-12-01", "2026-12-31"),
+            ("2025-12-01", "2025-12-31"),
+        ),
+        (  # a December not begun this year: the latest one, against the one before
+            "orders december vs december last year",
+            WEDNESDAY,
+            ("2025-12-01", "2025-12-31"),
+            ("2024-12-01", "2024-12-31"),
+        ),
+    ],
+)
+def test_a_named_month_against_that_month_last_year_is_the_latest_one_vs_a_year_before(
+    question: str, today: date, period: tuple[str, str], compared: tuple[str, str]
+) -> None:
+    query = answered(question, today)
+    assert dates(query) == period
+    assert query.compare_range is not None
+    assert (str(query.compare_range.start), str(query.compare_range.end)) == compared
+
+
+def test_a_month_last_year_alone_is_still_that_month_of_the_year_before() -> None:
+    assert dates(answered("revenue december last year", date(2026, 12, 15))) == (
+        "2025-12-01",
+        "2025-12-31",
+    )

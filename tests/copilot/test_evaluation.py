@@ -223,6 +223,7 @@ TUNED_BATCHES = {
     "batch4.jsonl": 132 / 134,
     "batch5.jsonl": 111 / 115,
     "batch6.jsonl": 120 / 122,
+    "batch7.jsonl": 121 / 122,
 }
 
 

@@ -301,6 +301,29 @@ def test_a_sort_order_in_words_sorts_every_row(
     assert query.limit is None
 
 
+@pytest.mark.parametrize(
+    ("question", "metric", "direction"),
+    [
+        ("bottom 3 ad sets on roas last week", "roas", "asc"),  # a ratio named that way too
+        ("top 3 campaigns for cpa", "cpa", "asc"),
+        ("worst 3 ads on ctr", "ctr", "asc"),
+        ("top 3 ad sets on spend", "spend", "desc"),
+    ],
+)
+def test_top_or_bottom_n_of_a_level_on_or_for_a_metric_ranks_by_that_metric(
+    question: str, metric: str, direction: Literal["asc", "desc"]
+) -> None:
+    query = answered(question)
+    assert query.order_by == OrderBy(metric=metric, direction=direction)
+    assert query.limit == 3
+
+
+def test_a_metric_for_the_top_n_of_a_level_still_ranks_by_spend() -> None:
+    # "CPC ... for top 3 ads": the metric is what to show, the top 3 are the biggest spenders
+    query = answered("Compare CPC this week vs last week for top 3 ads")
+    assert query.order_by == OrderBy(metric="spend", direction="desc")
+
+
 def test_direction_for_a_neutral_metric_ranks_largest_first() -> None:
     assert direction_for("best", "spend") == "desc"
     assert direction_for("worst", "spend") == "asc"
@@ -647,6 +670,36 @@ def test_topic_words_inside_a_metric_question_are_names_not_refusals(
 ) -> None:
     written = answered(question).filters.name_contains
     assert written is not None and written.casefold() == name.casefold()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "roas for the Spring Launch campaign last week",
+        "spend on the 'Launch' campaign",
+        "cpa of the launch campaign yesterday",
+        "clicks on the Pause Test ad set",
+        "revenue from the boost ads last week",
+    ],
+)
+def test_an_action_word_inside_a_name_is_a_name_not_a_request(question: str) -> None:
+    assert ask(question).status != "refuse"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "launch a new campaign",
+        "Launch new campaigns on tiktok",
+        "please launch campaign Spring",
+        "can you pause the Spring Launch campaign",
+        "pause the Summer Sale campaign",
+        "Pause Summer Sale campaign",
+        "roas is low, launch campaigns on tiktok",
+    ],
+)
+def test_an_imperative_action_request_is_still_refused(question: str) -> None:
+    assert ask(question).status == "refuse"
 
 
 def test_only_the_metric_question_before_an_injection_is_answered() -> None:
