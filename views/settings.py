@@ -282,7 +282,9 @@ else:
     st.caption("No expenses yet.")
 
 
-def definition_editor(kind: str, saved: Mapping[str, Any], drops: Iterable[str] = ()) -> None:
+def definition_editor(
+    kind: custom_definitions.Kind, saved: Mapping[str, Any], drops: Iterable[str] = ()
+) -> None:
     """Pick a custom metric or dimension (or a new one), edit it with a preview on last
     week's data, save or delete it; a delete also drops the inputs `drops` (that list it)."""
     code, section, editor = f"c{kind[0]}", f"custom_{kind}s", custom_ui.EDITORS[kind]
