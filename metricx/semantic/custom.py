@@ -28,7 +28,7 @@ from metricx import validation
 from metricx.errors import InvalidInputError
 from metricx.semantic import catalogue, formula
 from metricx.semantic.catalogue import Metric, Unit
-from metricx.semantic.expression import Binary, Expression, Filtered, Ref
+from metricx.semantic.expression import Binary, Expression, Filtered, Ref, refs
 
 #: Built-in split levels (metricx.semantic.query.DIMENSIONS); rules read their names.
 TREE_LEVELS: tuple[str, ...] = ("account", "campaign", "adset", "ad")
@@ -105,6 +105,17 @@ class CustomMetric(_Definition):
                 "the formula names no metric; a metric is computed from others, e.g. spend / orders"
             )
         return value
+
+    @property
+    def metrics_named(self) -> tuple[str, ...]:
+        """The metrics the formula names, in order of first appearance."""
+        return refs(formula.parse(self.formula))
+
+    @property
+    def dimensions_named(self) -> tuple[str, ...]:
+        """The keys the formula restricts metrics by (provider or custom dimensions)."""
+        nodes = formula.parse(self.formula).nodes()
+        return tuple(dict.fromkeys(n.key for n in nodes if isinstance(n, Filtered)))
 
 
 class Rule(_Definition):
@@ -291,16 +302,8 @@ class Definitions(BaseModel):
             if name in self.dimensions:
                 dimensions[name] = self.dimensions[name]
             if name in self.metrics and name not in metrics:
-                metrics[name] = self.metrics[name]
-                try:
-                    tree = formula.parse(self.metrics[name].formula)
-                except formula.FormulaError:
-                    continue
-                for node in tree.nodes():
-                    if isinstance(node, Ref):
-                        pending.append(node.name)
-                    if isinstance(node, Filtered):
-                        pending.append(node.key)
+                metrics[name] = custom = self.metrics[name]
+                pending += [*custom.metrics_named, *custom.dimensions_named]
         return Definitions(metrics=metrics, dimensions=dimensions)
 
     def merged(self, other: Definitions) -> Definitions:

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from metricx.actor import Actor
 from metricx.db import get_reader, new_session, transaction
 from metricx.errors import InvalidInputError
 from metricx.models import CustomDefinition, Workspace
-from metricx.semantic import catalogue, formula
+from metricx.semantic import catalogue
 from metricx.semantic.custom import (
     MAX_DEFINITIONS,
     CustomDefinitionError,
@@ -27,7 +27,6 @@ from metricx.semantic.custom import (
 )
 from metricx.semantic.dates import today_in
 from metricx.semantic.engine import MetricsResult, run_query
-from metricx.semantic.expression import Filtered, Ref
 from metricx.semantic.fetch import workspace_definitions
 from metricx.semantic.query import TimeRange, describe_errors
 from metricx.services import audit
@@ -141,7 +140,7 @@ def _store(actor: Actor, kind: Kind, key: str, definition: dict[str, Any]) -> No
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["workspace_id", "kind", "key"],
-                set_={"definition": definition, "updated_at": datetime.now().astimezone()},
+                set_={"definition": definition, "updated_at": func.now()},
             )
         )
         audit.record(session, actor, f"custom_{kind}.save", key, **definition)
@@ -150,18 +149,11 @@ def _store(actor: Actor, kind: Kind, key: str, definition: dict[str, Any]) -> No
 def users_of(saved: Definitions, key: str) -> list[str]:
     """The custom metrics whose formulas name `key` (a metric, or a dimension they restrict
     by)."""
-    found = []
-    for other, metric in saved.metrics.items():
-        if other == key:
-            continue
-        for node in formula.parse(metric.formula).nodes():
-            if isinstance(node, Ref) and node.name == key:
-                found.append(other)
-                break
-            if isinstance(node, Filtered) and node.key == key:
-                found.append(other)
-                break
-    return found
+    return [
+        other
+        for other, metric in saved.metrics.items()
+        if other != key and key in (*metric.metrics_named, *metric.dimensions_named)
+    ]
 
 
 def delete_definition(actor: Actor, kind: Kind, key: str) -> None:
@@ -215,11 +207,7 @@ def preview_metric(
     changed = check_metric(workspace_id, key, metric)
     inputs = [
         m
-        for m in dict.fromkeys(
-            n.name
-            for n in formula.parse(changed.metrics[key].formula).nodes()
-            if isinstance(n, Ref)
-        )
+        for m in changed.metrics[key].metrics_named
         if m in catalogue.METRICS or m in changed.metrics
     ]
     query = {
