@@ -653,7 +653,10 @@ def custom_metric_preview(
         else:
             draft = custom_definitions.definitions(ws.id).metrics.get(key)
             if draft is None:
-                fail(f"there is no custom metric {key!r}; give a --formula to preview a draft")
+                fail(
+                    f"there is no custom metric {validation.quoted(key)}; "
+                    "give a --formula to preview a draft"
+                )
         result = custom_definitions.preview_metric(ws.id, key, draft, split)
     if as_json:
         click.echo(json.dumps(result.to_contract()))

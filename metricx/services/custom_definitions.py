@@ -30,6 +30,7 @@ from metricx.semantic.engine import MetricsResult, run_query
 from metricx.semantic.fetch import workspace_definitions
 from metricx.semantic.query import TimeRange, describe_errors
 from metricx.services import audit
+from metricx.validation import quoted
 
 #: The Dashboard's tiles when a workspace has chosen none.
 DEFAULT_TILES: tuple[str, ...] = (
@@ -161,10 +162,12 @@ def delete_definition(actor: Actor, kind: Kind, key: str) -> None:
     uses it. A deleted metric leaves the Dashboard's tiles."""
     actor.require_admin("delete custom definitions")
     if kind not in KINDS:
-        raise InvalidInputError(f"a custom definition is a metric or a dimension, not {kind!r}")
+        raise InvalidInputError(
+            f"a custom definition is a metric or a dimension, not {quoted(kind)}"
+        )
     saved = definitions(actor.workspace_id)
     if key not in (saved.metrics if kind == "metric" else saved.dimensions):
-        raise InvalidInputError(f"there is no custom {kind} {key!r}")
+        raise InvalidInputError(f"there is no custom {kind} {quoted(key)}")
     used = users_of(saved, key)
     if used:
         raise InvalidInputError(
