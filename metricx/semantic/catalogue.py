@@ -25,7 +25,7 @@ from metricx.semantic.expression import Binary, Expression, Filtered, Param, Ref
 from metricx.vocabulary import AD_PROVIDERS
 
 Unit = Literal["currency", "count", "ratio", "percent"]
-Source = Literal["ads", "store", "attribution", "finance"]
+Source = Literal["ads", "store", "attribution", "finance", "cohort", "products"]
 Number = Decimal | int | float
 
 #: Sources whose facts exist only at the store level: they cannot be split by ad dimensions.

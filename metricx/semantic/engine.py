@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection
 
 from metricx.db import get_reader
 from metricx.semantic import catalogue, compiler
@@ -44,6 +43,7 @@ from metricx.semantic.fetch import (
     workspace_definitions,
 )
 from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.semantic.result import MetricsResult
 from metricx.totals import CONVERSIONS
 
 #: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
@@ -52,79 +52,6 @@ WITHHELD_NOTE = (
     "not per hour, so those of a day cut at a clock time cannot be counted; "
     "left empty rather than undercounted"
 )
-
-
-@dataclass
-class MetricsResult:
-    query: SemanticQuery
-    frame: pd.DataFrame
-    compare_frame: pd.DataFrame | None
-    currency: str
-    timezone: str
-    definitions: dict[str, str]
-    #: metric id -> why some of its values are empty (conversions of a day cut at a clock
-    #: time that a platform reports per day only); empty when nothing was withheld
-    withheld: dict[str, str] = field(default_factory=dict)
-
-    @cached_property
-    def sql(self) -> list[str]:
-        """The SQL of the ad and store facts, with its named placeholders, for debugging:
-        compiled only when asked for (the result stays picklable for st.cache_data)."""
-        shared = plan(self.query).shared
-        if shared is None:
-            return []
-        # SQLAlchemy's psycopg2 dialect leaves its constructor unannotated
-        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-        return [str(shared.statement.compile(dialect=dialect))]
-
-    def metric(self, metric_id: str) -> catalogue.Metric:
-        """A metric of the result as a catalogue entry (custom metrics too): its label, unit
-        and direction for formatting."""
-        return self.query.metric(metric_id)
-
-    @property
-    def dimension_columns(self) -> list[str]:
-        return [c for c in self.frame.columns if c not in self.query.metrics]
-
-    def to_contract(self) -> dict[str, Any]:
-        """The `metricx query --json` output contract of docs/design.md."""
-
-        def rows(frame: pd.DataFrame | None) -> list[list[Any]] | None:
-            if frame is None:
-                return None
-            return [[_jsonable(v) for v in row] for row in frame.itertuples(index=False)]
-
-        query = self.query
-        return {
-            "columns": list(self.frame.columns),
-            "rows": rows(self.frame),
-            "compare_rows": rows(self.compare_frame),
-            "meta": {
-                "time_range": query.time_range.model_dump(mode="json"),
-                "compare_range": query.compare_range.model_dump(mode="json")
-                if query.compare_range
-                else None,
-                "currency": self.currency,
-                "timezone": self.timezone,
-                "definitions": self.definitions,
-                "attribution": query.attribution.model_dump(mode="json")
-                if query.attribution and query.needs_attribution
-                else None,
-                "withheld": self.withheld,
-            },
-        }
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (date, pd.Timestamp)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
 
 
 def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) -> Columns:
@@ -307,15 +234,21 @@ def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) ->
     with get_reader().connect() as conn:
         # The workspace's custom definitions are read only for a query naming some.
         query = SemanticQuery.parse(query, lambda: workspace_definitions(conn, workspace_id))
-        spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
         scope, costs = scope_and_costs(conn, workspace_id)
-        fetched = fetch(
-            conn,
-            plan(query, scope, spans),
-            scope,
-            len(spans),
-            lambda name, period: VALUE_BOUND_SOURCES[name][1](query, scope, spans[period]),
-        )
+        return _run_ads(conn, query, scope, costs)
+
+
+def _run_ads(conn: Connection, query: SemanticQuery, scope: Scope, costs: Params) -> MetricsResult:
+    """An ad, store or attributed query: every fact source of both periods in one round
+    trip, then the metrics evaluated over the merged sums."""
+    spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
+    fetched = fetch(
+        conn,
+        plan(query, scope, spans),
+        scope,
+        len(spans),
+        lambda name, period: VALUE_BOUND_SOURCES[name][1](query, scope, spans[period]),
+    )
     main = _shape(query, _period(query, spans[0], fetched[0]), costs)
     shown = _ranking(query, main)
     compare = None

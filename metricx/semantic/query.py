@@ -27,13 +27,15 @@ from pydantic_core import ErrorDetails
 
 from metricx import validation
 from metricx.errors import InvalidInputError
-from metricx.semantic import catalogue
+from metricx.semantic import catalogue, families
 from metricx.semantic.custom import CustomDefinitionError, Definitions
 from metricx.semantic.expression import Expression, restriction_of
 from metricx.validation import quoted
 
 Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
 Grain = Literal["hour", "day", "week", "month"]
+CohortGrain = Literal["week", "month", "quarter"]
+AgeUnit = Literal["day", "week", "month"]
 Provider = Literal["meta", "google"]
 Direction = Literal["asc", "desc"]
 AttributionModel = Literal[
@@ -45,6 +47,27 @@ AccountingMode = Literal["cash", "accrual"]
 #: Dimensions from the top of the campaign tree to the leaf; also the normalised order.
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 PROVIDERS: tuple[str, ...] = get_args(Provider)
+#: What a cohort query splits by: the cohort (its first day), the age since the first order,
+#: and how the cohort's customers were acquired (docs/design.md "Cohorts").
+COHORT_DIMENSIONS: tuple[str, ...] = (
+    "cohort",
+    "age",
+    "acquisition_channel",
+    "acquisition_platform",
+    "acquisition_campaign",
+    "first_product",
+    "first_order_discount",
+)
+#: What a product query splits by, from the product down.
+PRODUCT_DIMENSIONS: tuple[str, ...] = ("product", "variant", "sku")
+#: The most cells (cohorts × ages) one cohort query may hold.
+MAX_COHORT_CELLS = 50_000
+#: Every metric a query may name besides custom ones: the catalogue's, then the families'.
+ALL_METRIC_IDS: tuple[str, ...] = (
+    *catalogue.METRIC_IDS,
+    *families.COHORT_METRICS,
+    *families.PRODUCT_METRICS,
+)
 MAX_LIMIT = 100
 #: The longest range of each grain, in days: hourly rows over a month, daily rows over three
 #: years are more than anyone reads (and unbounded work for the server); weeks, months and
@@ -174,6 +197,13 @@ class Filters(_Model):
         description="Only rows whose custom dimension takes one of these values, e.g. "
         '{"funnel_stage": ["BOFU"]} (the dimension is defined in `custom`).',
     )
+    # Left out of the JSON when null, so ad queries keep docs/design.md's shape.
+    product_ids: list[int] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Product queries only: only these products (ids as the Products page "
+        "and `metricx query` show them).",
+    )
 
     @field_validator("dimension_values")
     @classmethod
@@ -202,17 +232,14 @@ class Filters(_Model):
             return None
         return _checked(validation.plain_text, value, "the text", MAX_NAME_FILTER) or None
 
-    @field_validator("entity_ids")
+    @field_validator("entity_ids", "product_ids")
     @classmethod
-    def _ids(cls, value: list[int] | None) -> list[int] | None:
-        bad = [
-            i
-            for i in _optional_list(value, "entity id") or []
-            if not 1 <= i <= validation.MAX_BIGINT
-        ]
+    def _ids(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        what = "entity id" if info.field_name == "entity_ids" else "product id"
+        bad = [i for i in _optional_list(value, what) or [] if not 1 <= i <= validation.MAX_BIGINT]
         if bad:
             raise ValueError(
-                f"entity ids are positive integers up to "
+                f"{what}s are positive integers up to "
                 f"{validation.MAX_BIGINT:,}, got {quoted(bad[0])}"
             )
         return value
@@ -234,6 +261,7 @@ class Filters(_Model):
             provider=None if every_provider or self.provider is None else sorted(self.provider),
             name_contains=self.name_contains.casefold() if self.name_contains else None,
             entity_ids=sorted(self.entity_ids) if self.entity_ids else None,
+            product_ids=sorted(self.product_ids) if self.product_ids else None,
             dimension_values={k: sorted(v) for k, v in sorted(self.dimension_values.items())}
             if self.dimension_values
             else None,
@@ -245,7 +273,7 @@ class OrderBy(_Model):
 
     metric: str = Field(
         description="A requested metric, or a base metric they are built from (cpc -> spend).",
-        json_schema_extra={"enum": list(catalogue.METRIC_IDS)},
+        json_schema_extra={"enum": list(ALL_METRIC_IDS)},
     )
     direction: Direction = Field(default="desc", description="desc = largest first.")
 
@@ -272,12 +300,50 @@ class Attribution(_Model):
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
+class Cohort(_Model):
+    """How a cohort query groups customers and measures their age (docs/design.md
+    "Cohorts"): cohorts by the week, month or quarter of their first order; ages in whole
+    days, weeks or months since it, the first order's own day being age 0."""
+
+    grain: CohortGrain = Field(
+        default="month",
+        description="Cohorts by the week (Monday), month or quarter of the first order.",
+    )
+    age_unit: AgeUnit = Field(
+        default="month",
+        description="Ages in whole days, weeks (7 days) or calendar months since the first order.",
+    )
+    max_age: int = Field(
+        default=11,
+        ge=0,
+        le=1100,
+        description="With `age` among the dimensions, rows hold ages 0..max_age; also the "
+        "last age payback is looked for.",
+    )
+    at_age: int | None = Field(
+        default=None,
+        ge=0,
+        le=1100,
+        description="Without `age` among the dimensions, every metric is read at this age "
+        "(cumulative up to it: 90-day LTV is age_unit day, at_age 90); null = max_age.",
+    )
+
+    @property
+    def read_age(self) -> int:
+        """The age metrics are read at when the query does not split by age."""
+        return self.max_age if self.at_age is None else self.at_age
+
+
 def _unknown_metrics_problem(metric_ids: list[str], custom: Definitions) -> str | None:
     """One sentence about every id neither in the catalogue nor a custom metric (close
     matches suggested, else the catalogue listed once), or None when all are known."""
     unknown = list(
         dict.fromkeys(
-            m for m in metric_ids if m not in catalogue.METRICS and m not in custom.metrics
+            m
+            for m in metric_ids
+            if m not in catalogue.METRICS
+            and m not in custom.metrics
+            and families.family_of(m) == "ads"
         )
     )
     if not unknown:
@@ -302,7 +368,10 @@ def _unknown_metrics_problem(metric_ids: list[str], custom: Definitions) -> str 
 
 
 def _metric_help() -> str:
-    return "; ".join(f"{m.id}: {m.definition}" for m in catalogue.METRICS.values())
+    every = (*catalogue.METRICS.values(), *families.COHORT_METRICS.values())
+    return "; ".join(
+        f"{m.id}: {m.definition}" for m in (*every, *families.PRODUCT_METRICS.values())
+    )
 
 
 class SemanticQuery(_Model):
@@ -322,7 +391,7 @@ class SemanticQuery(_Model):
     metrics: list[str] = Field(
         description="Metric ids, at least one, no repeats. " + _metric_help(),
         json_schema_extra={
-            "items": {"type": "string", "enum": list(catalogue.METRIC_IDS)},
+            "items": {"type": "string", "enum": list(ALL_METRIC_IDS)},
             "minItems": 1,
         },
     )
@@ -357,6 +426,13 @@ class SemanticQuery(_Model):
         description="Attribution settings for attributed_* and nc_roas; defaults to "
         "last_click, 28 days, cash when those metrics are asked for.",
     )
+    # Left out of the JSON when null, so ad queries keep docs/design.md's shape.
+    cohort: Cohort | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Set for a cohort query (metrics such as ltv, repeat_rate, retention, "
+        "cac): time_range then selects the customers whose first order falls in it.",
+    )
 
     @field_validator("metrics")
     @classmethod
@@ -381,10 +457,17 @@ class SemanticQuery(_Model):
         named = self._names_problem()
         if named:
             raise ValueError(named)
-        checks = (self._order_by_problem, self._store_level_problem, self._span_problem)
+        checks = (
+            self._family_problem,
+            self._order_by_problem,
+            self._store_level_problem,
+            self._span_problem,
+        )
         problems = [p for p in (check() for check in checks) if p]
         if problems:
             raise ValueError("; ".join(problems))
+        if self.family == "cohort" and self.cohort is None:
+            self.cohort = Cohort()
         if self.attribution is None and self.needs_attribution:
             self.attribution = Attribution()
         if self.limit is not None and self.order_by is None:
@@ -408,6 +491,12 @@ class SemanticQuery(_Model):
         problem = _unknown_dimension_problem(list(self.filters.dimension_values or ()), custom)
         if problem:
             return problem
+        built_in = [k for k in self.filters.dimension_values or () if k not in custom.dimensions]
+        if built_in:
+            return (
+                f"filters.dimension_values takes custom dimensions, not {quoted(built_in[0])} "
+                "(filter platforms with provider, campaign-tree names with name_contains)"
+            )
         for key, values in (self.filters.dimension_values or {}).items():
             allowed = {v.casefold(): v for v in custom.dimensions[key].values}
             odd = [v for v in values if v.casefold() not in allowed]
@@ -419,27 +508,127 @@ class SemanticQuery(_Model):
             values[:] = list(dict.fromkeys(allowed[v.casefold()] for v in values))
         try:
             for metric_id in wanted:
-                self.formula(metric_id)
+                if families.family_of(metric_id) == "ads":
+                    self.formula(metric_id)
         except CustomDefinitionError as problem:
             return str(problem)
         return None
 
     def metric(self, metric_id: str) -> catalogue.Metric:
-        """The catalogue entry of a metric id, or this query's custom metric as one."""
+        """The catalogue entry of a metric id (a family's too), or this query's custom
+        metric as one."""
         known = catalogue.METRICS.get(metric_id)
-        return known if known is not None else self.definitions.metric(metric_id)
+        if known is not None:
+            return known
+        if families.family_of(metric_id) != "ads":
+            return families.metric(metric_id)
+        return self.definitions.metric(metric_id)
 
     def formula(self, metric_id: str) -> Expression:
-        """A metric's formula expanded to the fact sums the engine fetches."""
+        """A metric's formula expanded to the fact sums the engine fetches (a family
+        metric's to its family's facts)."""
         if metric_id in catalogue.METRICS:
             return catalogue.formula_of(metric_id)
+        if families.family_of(metric_id) != "ads":
+            return families.formula_of(metric_id)
         return self.definitions.expanded(metric_id)
 
     def sources_of(self, metric_id: str) -> frozenset[catalogue.Source]:
         """Where a metric's sums come from (a catalogue metric's, cached)."""
         if metric_id in catalogue.METRICS:
             return catalogue.sources_of(metric_id)
+        if families.family_of(metric_id) != "ads":
+            return frozenset({families.metric(metric_id).source})
         return catalogue.sources_in(self.definitions.expanded(metric_id))
+
+    @property
+    def family(self) -> families.Family:
+        """Which engine answers the query, by its metrics: "cohort" for cohort metrics
+        (ltv, repeat_rate, ...), "products" for product metrics, else "ads" (ad, store,
+        attributed and custom metrics)."""
+        named = [f for f in map(families.family_of, self.metrics) if f != "ads"]
+        return named[0] if named else "ads"
+
+    def _family_problem(self) -> str | None:
+        """A query stays inside one family: its metrics, dimensions and options."""
+        family = self.family
+        other = [m for m in self.metrics if families.family_of(m) != family]
+        if other:
+            return (
+                f"{_FAMILY_NAMES[family]} and {', '.join(other)} cannot be asked in one query "
+                "(they count different things); ask them separately"
+            )
+        if family == "cohort":
+            return self._cohort_problem()
+        if family == "products":
+            return self._products_problem()
+        if self.cohort is not None:
+            return "cohort is set but no cohort metric is asked for (ltv, repeat_rate, ...)"
+        for dimension in self.dimensions:
+            for names, examples in (
+                (COHORT_DIMENSIONS, "cohort metrics (ltv, repeat_rate, ...)"),
+                (PRODUCT_DIMENSIONS, "product metrics (units, product_net_sales, ...)"),
+            ):
+                if dimension in names:
+                    return f"{dimension!r} splits {examples}, not {', '.join(self.metrics)}"
+        if self.filters.product_ids:
+            return "filters.product_ids restricts product metrics (units, product_net_sales, ...)"
+        return None
+
+    def _cohort_problem(self) -> str | None:
+        odd = [d for d in self.dimensions if d not in COHORT_DIMENSIONS]
+        if odd:
+            return f"a cohort query splits by {', '.join(COHORT_DIMENSIONS)}, not {', '.join(odd)}"
+        taken = [
+            name
+            for name, given in (
+                ("compare_range", self.compare_range),
+                ("grain", self.grain),
+                ("attribution", self.attribution),
+            )
+            if given is not None
+        ]
+        if self.filters != Filters():
+            taken.append("filters")
+        if taken:
+            return (
+                f"a cohort query takes no {', '.join(taken)}: cohorts are set by cohort.grain "
+                "and time_range, acquisition is the first order's first click"
+            )
+        cohort = self.cohort or Cohort()
+        if "age" in self.dimensions and cohort.at_age is not None:
+            return (
+                "cohort.at_age reads one age, but `age` among the dimensions asks for every "
+                "age up to cohort.max_age; drop one of them"
+            )
+        ages = cohort.max_age + 1 if "age" in self.dimensions else 1
+        cohorts = {"week": self.time_range.days // 7 + 2, "month": self.time_range.days // 28 + 2}
+        cells = cohorts.get(cohort.grain, self.time_range.days // 90 + 2) * ages
+        if cells > MAX_COHORT_CELLS:
+            return (
+                f"about {cells:,} cohort cells is too many; at most {MAX_COHORT_CELLS:,} "
+                "(a coarser cohort grain, a shorter range or fewer ages)"
+            )
+        return None
+
+    def _products_problem(self) -> str | None:
+        odd = [d for d in self.dimensions if d not in PRODUCT_DIMENSIONS]
+        if odd:
+            return (
+                f"a product query splits by {', '.join(PRODUCT_DIMENSIONS)} (and a time "
+                f"grain), not {', '.join(odd)}"
+            )
+        if self.grain == "hour":
+            return "a product query has no hourly rows; use grain day, week or month"
+        filters = self.filters
+        if filters.provider is not None or filters.entity_ids or filters.dimension_values:
+            return (
+                "a product query filters by product_ids or name_contains (the product title), "
+                "not by platform, campaign or custom dimension"
+            )
+        if self.cohort is not None:
+            return "cohort is set but product metrics are asked for; ask them separately"
+        return None
 
     def facts_of(self, *metric_ids: str) -> tuple[str, ...]:
         """The fact sums `metric_ids` are computed from (catalogue.facts_in)."""
@@ -457,6 +646,8 @@ class SemanticQuery(_Model):
         )
 
     def _store_level_problem(self) -> str | None:
+        if self.family != "ads":
+            return None
         store = [m for m in self.metrics if self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES]
         if store and self.dimensions:
             clash = f"ad dimensions ({', '.join(self.dimensions)})"
@@ -498,14 +689,20 @@ class SemanticQuery(_Model):
 
     @property
     def base_metrics(self) -> tuple[str, ...]:
-        """The base (additive) metrics this query's metrics are computed from."""
+        """The base (additive) metrics this query's metrics are computed from (none for a
+        cohort or product query: its metrics rank by themselves)."""
+        if self.family != "ads":
+            return ()
         if not self.custom:
             return catalogue.base_metrics_for(self.metrics)
         return tuple(m for m in catalogue.BASE_METRIC_IDS if m in self.facts)
 
     @property
     def facts(self) -> tuple[str, ...]:
-        """The fact sums the engine must fetch for this query (catalogue.facts_in)."""
+        """The fact sums the engine must fetch for this query (catalogue.facts_in; a family's
+        facts for a cohort or product query)."""
+        if self.family != "ads":
+            return families.facts_for(tuple(self.metrics))
         if not self.custom:
             return catalogue.facts_for(self.metrics)
         return self.facts_of(*self.metrics)
@@ -604,8 +801,15 @@ def _custom_of(info: ValidationInfo) -> Definitions:
     return custom if isinstance(custom, Definitions) else _NO_DEFINITIONS
 
 
+_FAMILY_NAMES: Mapping[str, str] = {
+    "ads": "ad and store metrics",
+    "cohort": "cohort metrics",
+    "products": "product metrics",
+}
+
+
 def _unknown_dimension_problem(dimensions: list[str], custom: Definitions) -> str | None:
-    known = [*DIMENSIONS, *custom.dimensions]
+    known = [*DIMENSIONS, *COHORT_DIMENSIONS, *PRODUCT_DIMENSIONS, *custom.dimensions]
     for dimension in dimensions:
         if dimension not in known:
             given = quoted(dimension)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from metricx.errors import InvalidInputError
 from metricx.semantic.catalogue import METRIC_IDS, is_store_level
 from metricx.semantic.query import (
+    ALL_METRIC_IDS,
     DIMENSIONS,
     Attribution,
     OrderBy,
@@ -308,7 +309,9 @@ def test_json_schema_is_a_self_describing_tool_input() -> None:
     assert set(schema["required"]) == {"metrics", "time_range"}
     # every top-level field explains itself to a model that only sees the schema
     assert all(p.get("description") for p in schema["properties"].values())
-    assert schema["properties"]["metrics"]["items"]["enum"] == list(METRIC_IDS)
+    # the catalogue's metrics, then the cohort and product families'
+    assert schema["properties"]["metrics"]["items"]["enum"] == list(ALL_METRIC_IDS)
+    assert set(METRIC_IDS) < set(ALL_METRIC_IDS)
     assert "MER = store revenue ÷ ad spend" in schema["properties"]["metrics"]["description"]
     json.dumps(schema)  # serialisable as is
 
