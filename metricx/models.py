@@ -666,3 +666,34 @@ class CustomDefinition(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class ShopifyRefundLine(Base):
+    """What one refund gave back of one order line: the quantity and the line's refunded price
+    after discounts, tax excluded (RefundLineItem.subtotalSet). `line_id` is None for a
+    refunded line the order does not list."""
+
+    __tablename__ = "shopify_refund_lines"
+    __table_args__ = (UniqueConstraint("refund_id", "line_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    refund_id: Mapped[int] = mapped_column(ForeignKey("shopify_refunds.id", ondelete="CASCADE"))
+    # indexed: deleting an order's lines (each re-read) cascades here by it
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shopify_order_lines.id", ondelete="CASCADE"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer)
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+
+
+class ShopifyVariantCost(Base):
+    """A variant's unit cost from `valid_from` on, as the product sync saw it change (Shopify
+    only knows the current cost): a line stored later takes the cost of its order's time."""
+
+    __tablename__ = "shopify_variant_costs"
+    workspace_id: Mapped[int] = workspace_column()
+    variant_id: Mapped[int] = mapped_column(
+        ForeignKey("shopify_variants.id", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    unit_cost: Mapped[Decimal] = mapped_column(Money)

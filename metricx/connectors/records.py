@@ -115,11 +115,22 @@ class LineItemRecord:
 
 
 @dataclass(frozen=True)
+class RefundLineRecord:
+    """What a refund gave back of one order line: `subtotal` is the refunded price after
+    discounts, tax excluded (RefundLineItem.subtotalSet)."""
+
+    line_external_id: str
+    quantity: int
+    subtotal: Decimal
+
+
+@dataclass(frozen=True)
 class RefundRecord:
     """A refund: `amount` is the money returned (totalRefundedSet); `sales`, `shipping` and
     `taxes` say what it gave back (refunded goods net of order adjustments, refunded shipping,
-    and the tax of both). A refund known only by its amount (sales None) counts it whole as
-    sales."""
+    and the tax of both), `lines` which order lines it gave back (Σ subtotal = sales before
+    order adjustments). A refund known only by its amount (sales None, no lines) counts it
+    whole as sales."""
 
     external_id: str
     created_at: datetime
@@ -127,6 +138,7 @@ class RefundRecord:
     sales: Decimal | None = None
     shipping: Decimal = Decimal(0)
     taxes: Decimal = Decimal(0)
+    lines: tuple[RefundLineRecord, ...] = ()
 
     @property
     def refunded_sales(self) -> Decimal:

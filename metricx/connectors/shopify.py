@@ -56,6 +56,7 @@ from metricx.connectors.records import (
     LineItemRecord,
     OrderRecord,
     ProductRecord,
+    RefundLineRecord,
     RefundRecord,
     ShopInfo,
     VariantRecord,
@@ -772,10 +773,30 @@ def _part_sum(node: dict[str, Any], part: str, field: str) -> Decimal:
     return sum((_money(n.get(field), f"{part} {field}") for n in node[part]["nodes"]), Decimal(0))
 
 
+def _refund_line(node: Any) -> RefundLineRecord:
+    """A RefundLineItem (shopify.dev admin-graphql "RefundLineItem"): `lineItem` (LineItem!,
+    the refunded order line), `quantity` (Int!) and `subtotalSet` (MoneyBag!, the refunded
+    price after discounts, tax apart)."""
+    expect(
+        PROVIDER,
+        isinstance(node, dict)
+        and isinstance(node.get("lineItem"), dict)
+        and "id" in node["lineItem"]
+        and "quantity" in node,
+        "refund line item (lineItem id, quantity)",
+    )
+    return RefundLineRecord(
+        str(node["lineItem"]["id"]),
+        integer(PROVIDER, node["quantity"], "refund line quantity"),
+        _money(node.get("subtotalSet"), "refundLineItems subtotalSet"),
+    )
+
+
 def _refund(node: Any) -> RefundRecord:
     """A refund, split when its parts were read (REFUND_PARTS): sales = the lines' subtotals
     less the order adjustments, shipping = the shipping lines' subtotals, taxes = the tax of
-    all three (an adjustment's amounts are negative when more was given back)."""
+    all three (an adjustment's amounts are negative when more was given back), and the lines
+    it gave back."""
     expect(PROVIDER, isinstance(node, dict) and "id" in node, "refund id")
     external_id = str(node["id"])
     at = _req_time(node.get("createdAt"), "refund createdAt")
@@ -792,6 +813,7 @@ def _refund(node: Any) -> RefundRecord:
         taxes=_part_sum(node, "refundLineItems", "totalTaxSet")
         + _part_sum(node, "refundShippingLines", "taxAmountSet")
         - _part_sum(node, "orderAdjustments", "taxAmountSet"),
+        lines=tuple(_refund_line(n) for n in node["refundLineItems"]["nodes"]),
     )
 
 

@@ -55,9 +55,15 @@ REFUND = (*scalars("id createdAt"), money_bag("totalRefundedSet"))
 # They are connections inside the Order.refunds list, which a bulk query refuses ("Queries
 # that contain a connection field within a list field are not currently supported.") and
 # which would make every page of orders four times dearer: they are read for the orders that
-# have refunds, several orders a query (`refunds_of`).
+# have refunds, several orders a query (`refunds_of`). Each refund line names its order line
+# (RefundLineItem.lineItem, non-null) and quantity, so refunds can be told apart by product.
 REFUND_PARTS = {
-    "refundLineItems": (money_bag("subtotalSet"), money_bag("totalTaxSet")),
+    "refundLineItems": (
+        Field("quantity"),
+        obj("lineItem", Field("id")),
+        money_bag("subtotalSet"),
+        money_bag("totalTaxSet"),
+    ),
     "refundShippingLines": (money_bag("subtotalAmountSet"), money_bag("taxAmountSet")),
     "orderAdjustments": (money_bag("amountSet"), money_bag("taxAmountSet")),
 }

@@ -5,11 +5,16 @@ the new high-water mark and the store rollup of the days it touches (store_daily
 loses at most the page in flight and the next run starts where the last committed page
 ended. Every write is an upsert on Shopify's ids, so reading an order twice (overlap,
 retries) changes nothing. An order line keeps the unit cost it was first stored with: Shopify
-only knows a variant's current cost, and a later change must not rewrite past COGS.
+only knows a variant's current cost, and a later change must not rewrite past COGS. So the
+product sync keeps each variant's cost history (shopify_variant_costs), and a line stored later
+(a backfilled order) takes the cost that was valid at its order's time when the history knows
+it (`_costs_at_order_time`), else Shopify's current cost.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -37,8 +42,10 @@ from metricx.models import (
     ShopifyOrderLine,
     ShopifyProduct,
     ShopifyRefund,
+    ShopifyRefundLine,
     ShopifyShop,
     ShopifyVariant,
+    ShopifyVariantCost,
     Touchpoint,
 )
 from metricx.sync import rollup
@@ -130,7 +137,7 @@ def write_products(shop: ShopifyShop, products: Iterable[ProductRecord]) -> int:
                     returning=(ShopifyProduct.id, ShopifyProduct.external_id),
                 )
             )
-            upsert(
+            variants = upsert(
                 session,
                 ShopifyVariant,
                 [
@@ -146,10 +153,37 @@ def write_products(shop: ShopifyShop, products: Iterable[ProductRecord]) -> int:
                     for v in p.variants
                 ],
                 ["product_id", "external_id"],
+                returning=(ShopifyVariant.id,),
             )
+            _record_cost_changes(session, [variant_id for (variant_id,) in variants])
             _advance(session, shop.id, "products_synced_until", max(p.updated_at for p in page))
         written += len(page)
     return written
+
+
+def _record_cost_changes(session: Session, variant_ids: list[int]) -> None:
+    """Append to the variants' cost history the costs that differ from their latest (none
+    for a variant without a cost). A cost is valid from its product's updatedAt, the closest
+    Shopify says to when it changed; after the latest entry in any case (a cost seen changed
+    while the product's updatedAt stood still)."""
+    if variant_ids:
+        session.execute(
+            text("""
+            INSERT INTO shopify_variant_costs (workspace_id, variant_id, valid_from, unit_cost)
+            SELECT v.workspace_id, v.id,
+                   greatest(coalesce(p.updated_at, now()),
+                            latest.valid_from + interval '1 microsecond'),
+                   v.unit_cost
+            FROM shopify_variants v
+            JOIN shopify_products p ON p.id = v.product_id
+            LEFT JOIN LATERAL (
+                SELECT c.valid_from, c.unit_cost FROM shopify_variant_costs c
+                WHERE c.variant_id = v.id ORDER BY c.valid_from DESC LIMIT 1
+            ) AS latest ON true
+            WHERE v.id = ANY(:ids) AND v.unit_cost IS NOT NULL
+              AND (latest.unit_cost IS NULL OR latest.unit_cost <> v.unit_cost)"""),
+            {"ids": variant_ids},
+        )
 
 
 def write_customers(shop: ShopifyShop, customers: Iterable[CustomerRecord]) -> int:
@@ -241,14 +275,51 @@ def _first_unit_costs(
     return {(order, line): cost for order, line, cost in rows if cost is not None}
 
 
-def _with_first_costs(
-    page: list[OrderRecord], kept: dict[tuple[str, str], Decimal]
+def _costs_at_order_time(
+    session: Session, shop: ShopifyShop, page: list[OrderRecord]
+) -> dict[tuple[str, str], Decimal]:
+    """(order, line) external ids -> the variant's cost at the order's time, for the lines
+    whose variant's cost history has an entry at or before it and a later one. From the
+    latest entry on, Shopify's current cost is the fresher word: the product sync reads a
+    product again only when its updatedAt moves, which a cost change may not do."""
+    wanted = {li.variant_id for o in page for li in o.line_items if li.variant_id}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            ShopifyVariant.external_id, ShopifyVariantCost.valid_from, ShopifyVariantCost.unit_cost
+        )
+        .join(ShopifyVariantCost, ShopifyVariantCost.variant_id == ShopifyVariant.id)
+        .join(ShopifyProduct, ShopifyProduct.id == ShopifyVariant.product_id)
+        .where(ShopifyProduct.shop_id == shop.id, ShopifyVariant.external_id.in_(wanted))
+        .order_by(ShopifyVariant.external_id, ShopifyVariantCost.valid_from)
+    )
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    values: dict[str, list[Decimal]] = defaultdict(list)
+    for variant, valid_from, cost in rows:
+        starts[variant].append(valid_from)
+        values[variant].append(cost)
+    costs: dict[tuple[str, str], Decimal] = {}
+    for o in page:
+        at = o.processed_at or o.created_at
+        for li in o.line_items:
+            variant = li.variant_id or ""
+            # the entry valid at the order's time, if one is and it is not the latest
+            history = starts.get(variant, [])
+            index = bisect_right(history, at)
+            if 0 < index < len(history):
+                costs[(o.external_id, li.external_id)] = values[variant][index - 1]
+    return costs
+
+
+def _with_unit_costs(
+    page: list[OrderRecord], costs: dict[tuple[str, str], Decimal]
 ) -> list[OrderRecord]:
-    """The orders with each line's unit cost as first stored (a line never costed before
-    takes the cost Shopify gives now)."""
+    """The orders with each line's unit cost taken from `costs` where it has one (else the
+    cost Shopify gives now)."""
 
     def line(order: OrderRecord, li: LineItemRecord) -> LineItemRecord:
-        cost = kept.get((order.external_id, li.external_id))
+        cost = costs.get((order.external_id, li.external_id))
         return li if cost is None else replace(li, unit_cost=cost)
 
     return [replace(o, line_items=tuple(line(o, li) for li in o.line_items)) for o in page]
@@ -256,7 +327,11 @@ def _with_first_costs(
 
 def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecord]) -> list[int]:
     """Write one page of orders with their children; returns the customers it touched."""
-    page = _with_first_costs(page, _first_unit_costs(session, shop, page))
+    # A line stored before keeps its cost; a new one takes the cost of its order's time.
+    page = _with_unit_costs(
+        page,
+        _costs_at_order_time(session, shop, page) | _first_unit_costs(session, shop, page),
+    )
     customers = _customer_ids(session, shop, page)
     order_ids = dict(
         (external, pk)
@@ -292,9 +367,10 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
         )
     )
     ids = list(order_ids.values())
-    # Children are replaced whole: an order's lines, refunds and journey are as Shopify says
-    # now (but for the lines' first unit costs, carried over above).
-    for child in (ShopifyOrderLine, ShopifyRefund, CustomerJourney):
+    # Children are replaced whole: an order's lines, refunds (with their lines) and journey
+    # are as Shopify says now (but for the lines' first unit costs, carried over above).
+    # Refunds go first: their lines go with them rather than one order line at a time.
+    for child in (ShopifyRefund, ShopifyOrderLine, CustomerJourney):
         session.execute(delete(child).where(child.order_id.in_(ids)))
     lines = [
         {
@@ -325,8 +401,33 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
         for o in page
         for r in o.refunds
     ]
-    insert_rows(session, ShopifyOrderLine, lines)
-    insert_rows(session, ShopifyRefund, refunds)
+    line_ids = {
+        (order_id, external): pk
+        for order_id, external, pk in insert_rows(
+            session,
+            ShopifyOrderLine,
+            lines,
+            returning=(
+                ShopifyOrderLine.order_id,
+                ShopifyOrderLine.external_id,
+                ShopifyOrderLine.id,
+            ),
+        )
+    }
+    refund_ids = {
+        (order_id, external): pk
+        for order_id, external, pk in insert_rows(
+            session,
+            ShopifyRefund,
+            refunds,
+            returning=(ShopifyRefund.order_id, ShopifyRefund.external_id, ShopifyRefund.id),
+        )
+    }
+    insert_rows(
+        session,
+        ShopifyRefundLine,
+        _refund_line_rows(shop.workspace_id, page, order_ids, line_ids, refund_ids),
+    )
     with_journey = [(o, o.journey) for o in page if o.journey is not None]
     if not with_journey:
         return list(customers.values())
@@ -361,6 +462,37 @@ def _write_order_page(session: Session, shop: ShopifyShop, page: list[OrderRecor
                 )
     insert_rows(session, Touchpoint, visits)
     return list(customers.values())
+
+
+def _refund_line_rows(
+    workspace_id: int,
+    page: list[OrderRecord],
+    order_ids: dict[str, int],
+    line_ids: dict[tuple[int, str], int],
+    refund_ids: dict[tuple[int, str], int],
+) -> list[dict[str, Any]]:
+    """One row per refund and order line it gave back (several refund lines of one order line,
+    restocked at different locations, add up; a line the order does not list has line_id
+    None)."""
+    given_back: dict[tuple[int, int | None], tuple[int, Decimal]] = {}
+    for o in page:
+        order_id = order_ids[o.external_id]
+        for r in o.refunds:
+            refund_id = refund_ids[(order_id, r.external_id)]
+            for rl in r.lines:
+                key = (refund_id, line_ids.get((order_id, rl.line_external_id)))
+                quantity, subtotal = given_back.get(key, (0, Decimal(0)))
+                given_back[key] = (quantity + rl.quantity, subtotal + rl.subtotal)
+    return [
+        {
+            "workspace_id": workspace_id,
+            "refund_id": refund_id,
+            "line_id": line_id,
+            "quantity": quantity,
+            "subtotal": subtotal,
+        }
+        for (refund_id, line_id), (quantity, subtotal) in given_back.items()
+    ]
 
 
 def order_cogs(order: OrderRecord) -> Decimal:
