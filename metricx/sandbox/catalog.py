@@ -7,25 +7,31 @@ from datetime import datetime, timedelta
 
 from metricx.sandbox import rand
 
-# (title, product type, price in cents, cost share of price or None, variant titles)
+# (title, product type, price in cents, cost share of price or None, variant titles,
+#  repeat: how much likelier than average its first-time buyers are to order again —
+#  consumables and basics come back, one-off buys much less)
 PRODUCTS = (
-    ("Summit Rain Shell", "Jackets", 18900, 0.38, ("S", "M", "L", "XL")),
-    ("Trailhead Fleece", "Fleece", 8900, 0.34, ("S", "M", "L")),
-    ("Ridge Merino Tee", "Tops", 4900, 0.31, ("S", "M", "L", "XL")),
-    ("Basecamp Hoodie", "Tops", 7900, 0.33, ("S", "M", "L")),
-    ("Alpine Down Vest", "Jackets", 14900, 0.41, ("S", "M", "L")),
-    ("Everyday Hiking Socks (3-pack)", "Accessories", 2400, 0.25, ("S-M", "L-XL")),
-    ("Canyon Cargo Pants", "Bottoms", 9800, 0.36, ("30", "32", "34", "36")),
-    ("Drift Beanie", "Accessories", 2900, 0.22, ("Charcoal", "Forest", "Rust")),
-    ("Horizon Daypack 22L", "Bags", 11900, 0.42, ("Black", "Sand")),
-    ("Summit Insulated Bottle", "Gear", 3400, 0.28, ("Steel", "Forest")),
-    ("Trail Cap", "Accessories", 3200, 0.24, ("One Size",)),
-    ("Storm Gloves", "Accessories", 4500, 0.35, ("S", "M", "L")),
-    ("Cascade Softshell", "Jackets", 15900, 0.39, ("S", "M", "L", "XL")),
-    ("Lodge Flannel Shirt", "Tops", 6900, 0.32, ("S", "M", "L", "XL")),
-    ("Packable Windbreaker", "Jackets", 9900, 0.37, ("S", "M", "L")),
-    ("Gift Card", "Gift Cards", 5000, None, ("$50",)),
+    ("Summit Rain Shell", "Jackets", 18900, 0.38, ("S", "M", "L", "XL"), 0.6),
+    ("Trailhead Fleece", "Fleece", 8900, 0.34, ("S", "M", "L"), 0.9),
+    ("Ridge Merino Tee", "Tops", 4900, 0.31, ("S", "M", "L", "XL"), 1.4),
+    ("Basecamp Hoodie", "Tops", 7900, 0.33, ("S", "M", "L"), 1.1),
+    ("Alpine Down Vest", "Jackets", 14900, 0.41, ("S", "M", "L"), 0.65),
+    ("Everyday Hiking Socks (3-pack)", "Accessories", 2400, 0.25, ("S-M", "L-XL"), 1.8),
+    ("Canyon Cargo Pants", "Bottoms", 9800, 0.36, ("30", "32", "34", "36"), 1.0),
+    ("Drift Beanie", "Accessories", 2900, 0.22, ("Charcoal", "Forest", "Rust"), 1.2),
+    ("Horizon Daypack 22L", "Bags", 11900, 0.42, ("Black", "Sand"), 0.55),
+    ("Summit Insulated Bottle", "Gear", 3400, 0.84, ("Steel", "Forest"), 1.0),
+    ("Trail Cap", "Accessories", 3200, 0.24, ("One Size",), 1.1),
+    ("Storm Gloves", "Accessories", 4500, 0.35, ("S", "M", "L"), 0.9),
+    ("Cascade Softshell", "Jackets", 15900, 0.39, ("S", "M", "L", "XL"), 0.6),
+    ("Lodge Flannel Shirt", "Tops", 6900, 0.32, ("S", "M", "L", "XL"), 1.1),
+    ("Packable Windbreaker", "Jackets", 9900, 0.86, ("S", "M", "L"), 0.7),
+    ("Gift Card", "Gift Cards", 5000, None, ("$50",), 0.8),
 )
+# Priced near cost to win new customers and pushed by the biggest product-led campaigns
+# (journeys.featured_campaigns): they lose money once their ads are paid for.
+PROMOTED = ("Packable Windbreaker", "Summit Insulated Bottle")
+PROMOTED_POPULARITY = 0.4  # they sell mostly through those ads
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ class Variant:
 
 @dataclass(frozen=True)
 class Product:
-    """A product with its variants; popularity drives how often orders contain it."""
+    """A product with its variants; popularity drives how often orders contain it, repeat how
+    often its first-time buyers come back (1 = average), promoted whether it is sold near cost
+    and pushed by ads."""
 
     external_id: str
     title: str
@@ -53,12 +61,14 @@ class Product:
     updated_at: datetime
     variants: tuple[Variant, ...]
     popularity: float
+    repeat: float = 1.0
+    promoted: bool = False
 
 
 def build_catalog(seed: int, opened_at: datetime, history_days: int) -> tuple[Product, ...]:
     """The catalogue, created before the history starts; a few products were edited since."""
     products = []
-    for i, (title, kind, price, cost_share, options) in enumerate(PRODUCTS):
+    for i, (title, kind, price, cost_share, options, repeat) in enumerate(PRODUCTS):
         u = rand.uniforms(seed, "product", i)
         product_id = f"gid://shopify/Product/{rand.digits(seed, 13, 'product', i)}"
         created = opened_at + timedelta(hours=int(u[0] * 72))
@@ -91,7 +101,10 @@ def build_catalog(seed: int, opened_at: datetime, history_days: int) -> tuple[Pr
                 created,
                 updated,
                 variants,
-                popularity=0.3 + 2.0 * u[4] * (1.6 if price < 10000 else 1.0),
+                popularity=(0.3 + 2.0 * u[4] * (1.6 if price < 10000 else 1.0))
+                * (PROMOTED_POPULARITY if title in PROMOTED else 1.0),
+                repeat=repeat,
+                promoted=title in PROMOTED,
             )
         )
     return tuple(products)

@@ -2,13 +2,15 @@
 
 Paid visits point at real campaigns, ad sets and ads of the merchant (by id or by name, as the
 campaign's links are tagged), in proportion to what each ad delivered that day, so attribution
-in the app has something true to find.
+in the app has something true to find. A few big product-led campaigns feature one product:
+all their ads link to its page (see featured_campaigns).
 """
 
 from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -22,6 +24,7 @@ CHANNELS = ("meta", "google", "direct", "organic", "email", "social")
 CHANNEL_WEIGHTS = (0.33, 0.22, 0.17, 0.13, 0.10, 0.05)
 _CUM_CHANNELS = [sum(CHANNEL_WEIGHTS[: i + 1]) for i in range(len(CHANNEL_WEIGHTS))]
 EMAIL_CAMPAIGNS = ("Weekly Newsletter", "Abandoned Cart Flow", "Welcome Series", "Winback 60d")
+PRODUCT_LED_KINDS = ("prospecting", "generic", "testing")
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,37 @@ class Journey:
         return as_of >= self.ready_at
 
 
-class AdPicker:
-    """Chooses the ad behind a paid visit, weighted by that ad's delivery on the day."""
+def acquisition_channel(journey: Journey | None) -> str:
+    """The channel of an order's first visit (first click); "direct" when there is none."""
+    return journey.first_visit.channel if journey and journey.first_visit else "direct"
 
-    def __init__(self, series: AdSeries, tree: Tree, first_day: date) -> None:
+
+def featured_campaigns(tree: Tree, handles: Sequence[str]) -> dict[str, str]:
+    """Campaign id -> the product page (handle) all its ads link to, one campaign per handle:
+    the biggest spenders among the product-led campaigns that are never paused, biggest
+    first. Other campaigns link to whatever their buyer ends up buying."""
+    steady = sorted(
+        (c for c in tree.campaigns if c.kind in PRODUCT_LED_KINDS and c.paused_at is None),
+        key=lambda c: -c.planned_daily,
+    )
+    return {c.external_id: handle for c, handle in zip(steady, handles, strict=False)}
+
+
+class AdPicker:
+    """Chooses the ad behind a paid visit, weighted by that ad's delivery on the day, and knows
+    which campaigns link to one featured product (`landings`: campaign id -> handle)."""
+
+    def __init__(
+        self,
+        series: AdSeries,
+        tree: Tree,
+        first_day: date,
+        landings: Mapping[str, str] | None = None,
+    ) -> None:
         self._series = series
         self._tree = tree
         self._first_day = first_day
+        self.landings = dict(landings or {})
         self._cache: dict[tuple[str, int], tuple[list[float], list[Ad]]] = {}
         self._lock = Lock()
 
@@ -102,6 +129,10 @@ class AdPicker:
         if not ads:
             return None
         return ads[min(bisect_right(cumulative, u * cumulative[-1]), len(ads) - 1)]
+
+    def landing(self, ad: Ad, handle: str) -> str:
+        """The product page an ad's click lands on: its campaign's featured one, or `handle`."""
+        return self.landings.get(ad.campaign_id, handle)
 
     def _weights(self, provider: str, day: date) -> tuple[list[float], list[Ad]]:
         cumulative: list[float] = []
@@ -139,7 +170,9 @@ def make_visit(
     if channel in (META, GOOGLE):
         ad = picker.pick(channel, local_day, r.random())
         if ad is not None:
-            return _paid_visit(r, ad, tree, at, page)
+            return _paid_visit(
+                r, ad, tree, at, f"https://{host}/products/{picker.landing(ad, handle)}"
+            )
         channel = "direct"
     if channel == "direct":
         return Visit(at, f"https://{host}/", None, "direct", None, None, channel, None)

@@ -3,6 +3,12 @@
 Days are generated in order (returning customers need the customers that came before), once,
 under a lock; each day's orders come from their own seeded stream, so the shop is the same in
 every process whatever order the days are first asked for.
+
+Customers come back as metricx.sandbox.retention plans it: every order of a customer books
+the day of their next one (or none). A day's order count is drawn as before; the customers
+due that day take their share of it and new customers the rest, so volumes do not depend on
+retention. The customers of the year before the history are simulated the same way and only
+those who come back during it are kept.
 """
 
 from __future__ import annotations
@@ -14,11 +20,18 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import accumulate
 from threading import RLock
 
-from metricx.sandbox import rand
+from metricx.sandbox import rand, retention
 from metricx.sandbox.calendar import local_date, zone
 from metricx.sandbox.catalog import Product, build_catalog
 from metricx.sandbox.entities import Tree
-from metricx.sandbox.journeys import AdPicker, make_journey
+from metricx.sandbox.journeys import (
+    AdPicker,
+    Journey,
+    acquisition_channel,
+    featured_campaigns,
+    make_journey,
+    pick_channel,
+)
 from metricx.sandbox.orders import (
     FREE_SHIPPING_CENTS,
     SHIPPING_CENTS,
@@ -76,7 +89,8 @@ LAST_NAMES = (
 _HOUR_CUM = [sum(PURCHASE_SHAPE[: h + 1]) for h in range(24)]
 ORDER_ID_BASE = 5_610_000_000_000
 CUSTOMER_ID_BASE = 7_240_000_000_000
-PRIOR_CUSTOMERS = 1500
+WARM_UP_DAYS = 365  # customers acquired this long before the history may still come back
+GUEST_SHARE = 0.015
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,25 @@ def _shares(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     shares = [total * w // whole if whole else 0 for w in weights[:-1]]
     return [*shares, total - sum(shares)]
+
+
+@dataclass(frozen=True)
+class _Due:
+    """A customer booked to order on a day; `second` is their chance of a second order, which
+    sets the chance of every later one (retention.chance_after)."""
+
+    customer: Customer
+    second: float
+
+
+@dataclass
+class _Earlier:
+    """A customer of the warm-up year, kept only if they come back during the history."""
+
+    key: str
+    created: datetime
+    second: float
+    orders: int = 1
 
 
 @dataclass(frozen=True)
@@ -173,13 +206,18 @@ class Shop:
         self.tree = tree
         opened = datetime.combine(start_day - timedelta(days=420), time(15), tzinfo=UTC)
         self.products: tuple[Product, ...] = build_catalog(seed, opened, 420)
-        self._picker = AdPicker(series, tree, start_day)
+        promoted = {p.handle: p for p in self.products if p.promoted}
+        landings = featured_campaigns(tree, list(promoted))
+        # campaign id -> the product all its ads link to (and its last-click buyers buy)
+        self.featured: dict[str, Product] = {c: promoted[h] for c, h in landings.items()}
+        self._picker = AdPicker(series, tree, start_day, landings)
         self._lock = RLock()
         self._orders: list[Order] = []
         self._created: list[datetime] = []
         self._order_by_id: dict[str, Order] = {}
         self._customers: list[Customer] = []
         self._customer_by_id: dict[str, Customer] = {}
+        self._due: dict[int, list[_Due]] = {}
         self._next_day = start_day
         self._cum_weights = list(accumulate(p.popularity for p in self.products))
         self._product_by_id = {p.external_id: p for p in self.products}
@@ -229,13 +267,50 @@ class Shop:
                 self._generate_day(self._next_day)
                 self._next_day += timedelta(days=1)
 
+    def _order_count(self, r: random.Random, day: date) -> int:
+        expected = (
+            self.orders_per_day
+            * WEEKDAY_ORDERS[day.weekday()]
+            * season(day)
+            * (0.9 + 0.2 * r.random())
+        )
+        return rand.stochastic_round(expected, r.random())
+
     def _seed_prior_customers(self) -> None:
+        """Simulate the year before the history (customers only, no orders) and keep those
+        due back during it, with the orders they placed before as their prior count."""
         r = rand.rng(self.seed, "prior-customers")
-        start = datetime.combine(self.start_day, time(0), tzinfo=UTC)
-        for _ in range(PRIOR_CUSTOMERS):
-            created = start - timedelta(seconds=int(r.random() * 400 * 86400) + 3600)
-            prior = 1 + int(r.random() ** 2 * 4)
-            self._new_customer(r, created, prior, prior * (6000 + int(r.random() * 9000)))
+        waiting: dict[int, list[_Earlier]] = {}
+        first_day = self.start_day - timedelta(days=WARM_UP_DAYS)
+        for offset in range(WARM_UP_DAYS):
+            day = first_day + timedelta(days=offset)
+            back = waiting.pop(day.toordinal(), [])
+            for earlier in back:
+                earlier.orders += 1
+            newcomers = max(0, self._order_count(r, day) - len(back))
+            for k in range(newcomers):
+                product = r.choices(self.products, cum_weights=self._cum_weights)[0]
+                second = retention.second_order_chance(pick_channel(r.random()), product.repeat)
+                created = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(
+                    seconds=int(r.random() * 86400)
+                )
+                back.append(_Earlier(f"prior-{offset}-{k}", created, second))
+            for earlier in back:
+                due = retention.next_order_day(
+                    self.seed, earlier.key, earlier.orders, earlier.second, day
+                )
+                if due is None:
+                    continue
+                if due < self.start_day:
+                    waiting.setdefault(due.toordinal(), []).append(earlier)
+                    continue
+                customer = self._new_customer(
+                    r,
+                    earlier.created,
+                    earlier.orders,
+                    earlier.orders * (6000 + int(r.random() * 9000)),
+                )
+                self._due.setdefault(due.toordinal(), []).append(_Due(customer, earlier.second))
 
     def _new_customer(
         self, r: random.Random, created: datetime, prior: int = 0, spent: int = 0
@@ -258,17 +333,14 @@ class Shop:
 
     def _generate_day(self, day: date) -> None:
         r = rand.rng(self.seed, "orders", day.toordinal())
-        expected = (
-            self.orders_per_day
-            * WEEKDAY_ORDERS[day.weekday()]
-            * season(day)
-            * (0.9 + 0.2 * r.random())
-        )
-        count = rand.stochastic_round(expected, r.random())
+        count = self._order_count(r, day)
+        due = self._due.pop(day.toordinal(), [])
+        buyers: list[_Due | None] = [*due, *[None] * max(0, count - len(due))]
+        r.shuffle(buyers)
         tz = zone(self.profile.timezone)
-        times = sorted(self._order_time(r, day, tz) for _ in range(count))
-        for created in times:
-            self._add_order(r, day, created)
+        times = sorted(self._order_time(r, day, tz) for _ in buyers)
+        for created, buyer in zip(times, buyers, strict=True):
+            self._add_order(r, day, created, buyer)
 
     def _order_time(self, r: random.Random, day: date, tz: tzinfo) -> datetime:
         u = r.random() * _HOUR_CUM[-1]
@@ -277,14 +349,21 @@ class Shop:
         local = datetime.combine(day, time(min(hour, 23), seconds // 60, seconds % 60), tzinfo=tz)
         return local.astimezone(UTC)
 
-    def _add_order(self, r: random.Random, day: date, created: datetime) -> None:
+    def _add_order(self, r: random.Random, day: date, created: datetime, due: _Due | None) -> None:
         seq = len(self._orders) + 1
         test = r.random() < 0.004
-        customer = self._choose_customer(r, created)
+        customer = self._choose_customer(r, created, due)
         index = 1
         if customer is not None:
             index = customer.number_of_orders(created) + 1
         lines = self._lines(r, seq)
+        journey = make_journey(
+            r, created, self.profile.host, self._handle(lines), self._picker, self.tree, day
+        )
+        featured = self._featured_product(journey)
+        if featured is not None:
+            variant = featured.variants[int(r.random() * len(featured.variants))]
+            lines = (Line(lines[0].external_id, variant, lines[0].quantity), *lines[1:])
         gross = sum(line.amount_cents for line in lines)
         discount = 0
         if r.random() < 0.25:
@@ -310,23 +389,45 @@ class Shop:
             cancelled_at=cancelled_at,
             fulfilled_at=fulfilled_at,
             refunds=refunds,
-            journey=make_journey(
-                r, created, self.profile.host, self._handle(lines), self._picker, self.tree, day
-            ),
+            journey=journey,
         )
         if customer is not None and not test:
             customer.orders.append((created, total))
+            second = due.second if due else self._second_order_chance(journey, lines)
+            self._book_next_order(customer, index, second, day)
         self._orders.append(order)
         self._created.append(created)
         self._order_by_id[order.external_id] = order
 
-    def _choose_customer(self, r: random.Random, created: datetime) -> Customer | None:
-        roll = r.random()
-        if roll < 0.015:
+    def _choose_customer(
+        self, r: random.Random, created: datetime, due: _Due | None
+    ) -> Customer | None:
+        if due is not None:
+            return due.customer
+        if r.random() < GUEST_SHARE:
             return None  # guest checkout
-        if roll < 0.33 and self._customers:
-            return self._customers[int(r.random() * len(self._customers))]
         return self._new_customer(r, created)
+
+    def _featured_product(self, journey: Journey | None) -> Product | None:
+        """The product a buyer whose last click was a featured campaign's ad came for."""
+        last = journey.last_visit if journey else None
+        if last is None or last.ad_id is None:
+            return None
+        return self.featured.get(self.tree.ad(last.ad_id).campaign_id)
+
+    def _second_order_chance(self, journey: Journey | None, lines: tuple[Line, ...]) -> float:
+        """A new customer's chance of coming back, from their first click and the first order's
+        highest-revenue product."""
+        main = max(lines, key=lambda line: line.amount_cents)
+        product = self.product(main.variant.product_id)
+        return retention.second_order_chance(
+            acquisition_channel(journey), product.repeat if product else 1.0
+        )
+
+    def _book_next_order(self, customer: Customer, number: int, second: float, day: date) -> None:
+        due = retention.next_order_day(self.seed, customer.external_id, number, second, day)
+        if due is not None:
+            self._due.setdefault(due.toordinal(), []).append(_Due(customer, second))
 
     def _lines(self, r: random.Random, seq: int) -> tuple[Line, ...]:
         roll = r.random()

@@ -192,7 +192,13 @@ class Storefront:
         # Keys of every random stream start with the history's first day: another anchor is
         # another merchant, whose order numbers repeat but whose events must not collide.
         self._keys = (merchant.seed, "storefront", merchant.start_day.toordinal())
-        self._picker = AdPicker(merchant.series, merchant.tree, merchant.start_day)
+        # A featured campaign's ads land on the product it advertises, as the orders' do.
+        self._picker = AdPicker(
+            merchant.series,
+            merchant.tree,
+            merchant.start_day,
+            {c: p.handle for c, p in merchant.shop.featured.items()},
+        )
         self._products = merchant.shop.products
         self._product_weights = list(accumulate(p.popularity for p in self._products))
 
