@@ -321,7 +321,18 @@ def connection_list(workspace: str, as_json: bool) -> None:
 )
 @friendly_errors
 def query(workspace: str, query_json: str) -> None:
-    """Run a SemanticQuery and print the result as one JSON object."""
+    """Run a SemanticQuery and print the result as one JSON object.
+
+    \b
+    Ad and store metrics:  {"metrics": ["spend", "roas"], "time_range": {...},
+                            "dimensions": ["campaign"]}
+    Cohorts (LTV, repeat rate, CAC payback):
+                           {"metrics": ["cohort_customers", "ltv"], "time_range": {...},
+                            "dimensions": ["cohort", "age"],
+                            "cohort": {"grain": "month", "age_unit": "month", "max_age": 11}}
+    Products:              {"metrics": ["units", "gross_margin", "contribution_after_ads"],
+                            "time_range": {...}, "dimensions": ["product"]}
+    """
     from metricx.semantic.engine import run_query
     from metricx.services.workspaces import find_workspace
 

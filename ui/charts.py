@@ -250,3 +250,130 @@ def metric_bars(
             }
         layers.append(alt.Chart(data).mark_bar().encode(**encoding).properties(width="container"))
     return alt.vconcat(*layers)
+
+
+# --- cohorts -------------------------------------------------------------------------------
+
+#: A cohort cell whose age has not fully elapsed: grey stripes, never a colour of the scale
+#: (a low value there would read as a drop in repurchases).
+NOT_YET = "not yet"
+_STRIPES = alt.Gradient(
+    gradient="linear",
+    x1=0,
+    y1=0,
+    x2=1,
+    y2=1,
+    stops=[
+        alt.GradientStop(color=colour, offset=offset / 10)
+        for step in range(5)
+        for colour, offset in (
+            ("#d0d0d0", 2 * step),
+            ("#d0d0d0", 2 * step + 1),
+            ("#f0f0f0", 2 * step + 1),
+            ("#f0f0f0", 2 * step + 2),
+        )
+    ],
+)
+
+
+def cohort_heatmap(
+    cells: pd.DataFrame, entry: MetricLike, currency: str, age_title: str
+) -> alt.LayerChart:
+    """Cohorts as rows (column `row`, in the frame's order), ages as columns (`age`): each
+    complete cell coloured by `value` and labelled with it, each cell whose age has not fully
+    elapsed (`complete` false) striped grey with "not yet" in its tooltip."""
+    metric = fmt.metric(entry)
+    shown = cells.assign(
+        label=[
+            fmt.value(metric, value, currency) if complete else NOT_YET
+            for value, complete in zip(cells["value"], cells["complete"], strict=True)
+        ]
+    )
+    done = shown["value"].where(shown["complete"])
+    low, high = done.min(), done.max()
+    # Labels on the darkest third of the scale are white, the rest dark.
+    shown["dark"] = (done - low) >= 0.66 * (high - low) if high > low else False
+    base = alt.Chart(shown).encode(
+        x=alt.X("age:O", title=age_title, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(
+            "row:N", sort=list(dict.fromkeys(shown["row"])), title=None, axis=alt.Axis(labelLimit=0)
+        ),
+        tooltip=[
+            alt.Tooltip("row:N", title="Cohort"),
+            alt.Tooltip("age:O", title=age_title),
+            alt.Tooltip("label:N", title=metric.label),
+        ],
+    )
+    complete = (
+        base.transform_filter("datum.complete")
+        .mark_rect(stroke="white")
+        .encode(
+            color=alt.Color(
+                "value:Q", title=metric.label, scale=alt.Scale(scheme="blues"), legend=None
+            )
+        )
+    )
+    pending = base.transform_filter("!datum.complete").mark_rect(color=_STRIPES, stroke="white")
+    values = (
+        base.transform_filter("datum.complete")
+        .mark_text(fontSize=10)
+        .encode(
+            text="label:N",
+            color=alt.condition("datum.dark", alt.value("white"), alt.value("#262730")),
+        )
+    )
+    return alt.LayerChart(layer=[complete, pending, values], height=alt.Step(24), width="container")
+
+
+def curves(
+    frame: pd.DataFrame, x: str, y: MetricLike, color: str, currency: str, x_title: str
+) -> alt.Chart:
+    """One line per value of `color` over a numeric `x` (ages), `y` a metric's column."""
+    metric = fmt.metric(y)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y(
+                f"{metric.id}:Q",
+                title=_title(metric, currency),
+                axis=alt.Axis(format=_axis_format(metric)),
+            ),
+            color=alt.Color(f"{color}:N", legend=LEGEND, sort=list(dict.fromkeys(frame[color]))),
+            tooltip=[
+                alt.Tooltip(f"{color}:N", title=" "),
+                alt.Tooltip(f"{x}:Q", title=x_title),
+                alt.Tooltip(f"{metric.id}:Q", format=",.2f", title=metric.label),
+            ],
+        )
+        .properties(width="container")
+    )
+
+
+def money_lines(
+    frame: pd.DataFrame, x: str, metrics: Sequence[MetricLike], currency: str
+) -> alt.Chart:
+    """Amounts of several metrics over `x` on one money axis (profit beside the spend behind
+    it), one line each, coloured alike in lines and legend."""
+    frame = _with_times(frame, x)
+    entries = [fmt.metric(m) for m in metrics]
+    labels = {entry.id: entry.label for entry in entries}
+    long = frame[[x, *labels]].melt(id_vars=x, var_name="id", value_name="amount")
+    long["metric"] = long["id"].map(labels)
+    long["shown"] = [fmt.money(amount, currency) for amount in long["amount"]]
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=_time_axis(frame, x),
+            y=alt.Y("amount:Q", title=currency, axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "metric:N",
+                scale=alt.Scale(domain=list(labels.values())),
+                legend=LEGEND,
+            ),
+            tooltip=[_time_tooltip(frame, x), "metric:N", alt.Tooltip("shown:N", title="Amount")],
+        )
+        .properties(width="container")
+    )

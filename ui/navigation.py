@@ -38,6 +38,8 @@ INSIGHTS = [
     ("analytics.py", "Analytics", ":material/query_stats:"),
     ("campaigns.py", "Campaigns", ":material/account_tree:"),
     ("finance.py", "Finance", ":material/account_balance:"),
+    ("retention.py", "Retention", ":material/group:"),
+    ("products.py", "Products", ":material/inventory_2:"),
     ("attribution.py", "Attribution", ":material/conversion_path:"),
     ("copilot.py", "Copilot", ":material/chat:"),
 ]
@@ -48,7 +50,10 @@ ADMIN = [
 ]
 YOU = [("account.py", "Account", ":material/person:")]
 #: Pages that read the app-wide period (ui/period.py): app.py shows its picker there.
-PERIOD_PAGES = frozenset({"dashboard", "analytics", "campaigns", "finance", "attribution"})
+#: Retention is not one of them: it picks its own range of cohorts.
+PERIOD_PAGES = frozenset(
+    {"dashboard", "analytics", "campaigns", "finance", "products", "attribution"}
+)
 
 
 def pages_for(actor: Actor) -> dict[str, list[st.Page]]:

@@ -9,8 +9,9 @@ import streamlit as st
 
 from metricx.errors import MetricxError
 from metricx.semantic.custom import Definitions
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import Attribution, Direction, Grain, SemanticQuery, TimeRange
+from metricx.semantic.result import MetricsResult
 
 CACHE_SECONDS = 60
 

@@ -14,7 +14,7 @@ from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
-from metricx.semantic.engine import MetricsResult
+from metricx.semantic.result import MetricsResult
 from metricx.services import connections, custom_definitions, finance, pacing
 from ui import format as fmt
 from ui.charts import two_axis_lines

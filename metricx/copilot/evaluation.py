@@ -174,13 +174,14 @@ def run_case(
 
 
 def query_differences(expected: SemanticQuery, got: SemanticQuery) -> list[str]:
-    """Field by field, what differs between two queries' normalised forms."""
+    """Field by field, what differs between two queries' normalised forms (a field one of
+    them leaves out of its JSON, such as an ad query's `cohort`, counts as null)."""
     want = expected.normalised().model_dump(mode="json")
     have = got.normalised().model_dump(mode="json")
     return [
-        f"{key}: expected {want[key]!r}, got {have[key]!r}"
-        for key in want
-        if want[key] != have[key]
+        f"{key}: expected {want.get(key)!r}, got {have.get(key)!r}"
+        for key in dict.fromkeys([*want, *have])
+        if want.get(key) != have.get(key)
     ]
 
 

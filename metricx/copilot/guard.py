@@ -31,8 +31,9 @@ CAPABILITIES = (
     "I can answer questions about your ad and store metrics: spend, ROAS, CPA, CPC, CPM, CTR, "
     "conversions, leads, revenue, orders, AOV, new customers, MER, profit, POAS and attributed "
     "results, for any dates, by platform, account, campaign, ad set or ad, by day, week or "
-    'month, compared with an earlier period. For example: "ROAS by campaign last week vs the '
-    'previous period".'
+    "month, compared with an earlier period; customers' LTV, repeat rate, retention and CAC "
+    "payback by cohort or acquisition channel; units, margin and profit after ads per product. "
+    'For example: "ROAS by campaign last week vs the previous period".'
 )
 
 _LEADS: dict[Reason, str] = {
@@ -120,7 +121,8 @@ _FILLER = (
 _OBJECTS = (
     r"campaigns?|ads|ad\s+sets?|adsets?|ad\s+groups?|budgets?|bids?|accounts?|data|everything"
     r"|orders?|customers?|connections?|users?|spend|creatives?|ad|workspaces?|database|tables?"
-    r"|history|records?|audiences?|segments?|lists?"
+    r"|history|records?|audiences?|segments?|lists?|(?:unit\s+)?costs?|prices?|products?"
+    r"|variants?|skus?|cogs"
 )
 _DESTRUCTIVE = (
     r"delete|remove|pause|stop|turn\s+off|switch\s+off|disable|deactivate|kill|cancel|archive"

@@ -188,7 +188,8 @@ _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
     "poas": ("poas", "profit on ad spend"),
 }
 
-#: Metric-sounding words the catalogue has no metric for, with the closest real metrics.
+#: Metric-sounding words the catalogue has no metric for, with the closest real metrics (LTV,
+#: repeat rate, retention, margin and units are cohort and product metrics: families.py).
 UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
     "engagement": ("ctr", "clicks", "impressions"),
     "engagements": ("ctr", "clicks", "impressions"),
@@ -205,12 +206,7 @@ UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
     "visits": ("clicks", "orders"),
     "visitors": ("clicks", "new_customers"),
     "bounce rate": ("ctr", "cvr"),
-    "ltv": ("aov", "new_customers", "nc_roas"),
-    "lifetime value": ("aov", "new_customers", "nc_roas"),
     "churn": ("new_customers", "orders"),
-    "retention": ("new_customers", "orders"),
-    "margin": ("gross_profit", "profit_before_ad_spend", "poas"),
-    "margins": ("gross_profit", "profit_before_ad_spend", "poas"),
     "net profit": ("gross_profit", "profit_before_ad_spend", "poas"),
     "roi": ("roas", "poas", "mer"),
     "return on investment": ("roas", "poas", "mer"),
@@ -219,13 +215,6 @@ UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
     "vibe": ("roas", "ctr", "store_revenue"),
     "sentiment": ("roas", "ctr", "store_revenue"),
     "returning customers": ("new_customers", "orders"),
-    "returning customer rate": ("new_customers", "orders"),
-    "repeat customers": ("new_customers", "orders"),
-    "repeat rate": ("new_customers", "orders"),
-    "repeat purchase rate": ("new_customers", "orders"),
-    "units": ("orders", "aov"),
-    "units sold": ("orders", "aov"),
-    "items sold": ("orders", "aov"),
     "view through conversions": ("conversions", "attributed_orders"),
     "view through": ("conversions", "attributed_orders"),
     "gross sales": ("net_sales", "store_revenue", "refunds"),

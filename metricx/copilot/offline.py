@@ -28,20 +28,18 @@ from metricx.semantic.query import (
     TimeRange,
 )
 
-from . import lexicon
+from . import families, lexicon
 from .choices import ready_question
 from .custom_terms import custom_terms
 from .guard import CAPABILITIES, refusal_message, screen
 from .names import Entity, ambiguous, closest_names
-from .slots import VALID_WINDOWS, Rank, Slots, read
-from .timephrases import PLACEHOLDER, Comparison, named_unit, whole_unit
-from .understanding import Conversation, Understanding
+from .slots import DEFAULT_TOP_N, VALID_WINDOWS, Rank, Slots, direction_for, read
+from .timephrases import DEFAULT_PERIOD, PLACEHOLDER, Comparison, named_unit, whole_unit
+from .understanding import Clarify, Conversation, Understanding
 
 MAX_QUESTION_CHARS = 500
-DEFAULT_PERIOD = "last 7 days"
 #: Without dates, a weekly or monthly split covers a few whole weeks or months instead.
 DEFAULT_PERIOD_FOR_GRAIN = {"week": "last 4 weeks", "month": "last 3 months"}
-DEFAULT_TOP_N = 10
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 28}
 _WEEKS_52 = timedelta(days=364)
 _MODEL_CHOICES = ("last click", "first click", "linear", "time decay", "position based")
@@ -50,15 +48,6 @@ _OVERVIEW_CHOICES = (
     "Spend, revenue, orders and MER this month",
     "Spend, conversions, CPA and ROAS by platform last week",
 )
-
-
-class _Clarify(Exception):
-    """Raised while drafting when the question must go back to the user."""
-
-    def __init__(self, message: str, choices: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.choices = choices
 
 
 @dataclass
@@ -101,7 +90,7 @@ class _Draft:
     def to_query(self) -> SemanticQuery:
         if self.compare_range is not None and self.compare_range == self.time_range:
             # never "X vs X, +0.0 %": a comparison read as the same dates is asked about
-            raise _Clarify(
+            raise Clarify(
                 f"I read both periods as {self.time_range.start} to {self.time_range.end}; "
                 "what should I compare them with?",
                 ("the previous period", "the same period last year"),
@@ -132,20 +121,6 @@ class _Draft:
 
 
 # --- small decisions, one each ----------------------------------------------------------------
-
-
-def direction_for(sense: str, metric: str | catalogue.Metric) -> str:
-    """asc/desc for a rank word: best/top follow the metric's higher_is_better (worst CPA =
-    highest CPA); high/low and asc/desc are literal; a neutral metric (spend) ranks desc."""
-    if sense in ("high", "desc"):
-        return "desc"
-    if sense in ("low", "asc"):
-        return "asc"
-    if isinstance(metric, str):
-        metric = catalogue.get_metric(metric)
-    best_is_desc = metric.higher_is_better is not False
-    wants_best = sense in ("top", "best")
-    return "desc" if best_is_desc == wants_best else "asc"
 
 
 def auto_grain(time_range: TimeRange) -> str:
@@ -185,7 +160,7 @@ def _resolve(phrase: str, today: date) -> TimeRange:
     try:
         return resolve_phrase(phrase, today)
     except InvalidInputError as exc:
-        raise _Clarify(f"I couldn't read the dates: {exc}.") from None
+        raise Clarify(f"I couldn't read the dates: {exc}.") from None
 
 
 # --- the understander -------------------------------------------------------------------------
@@ -211,11 +186,21 @@ class OfflineUnderstander:
         screened = screen(question, (e.name for e in conversation.entities))
         if screened.refusal is not None:
             return Understanding(status="refuse", message=refusal_message(screened.refusal))
+        previous = conversation.last_query()
+        family = families.understand(screened.text, previous, today)
+        if family is not None:
+            if family.status != "answer" and screened.unless_metric is not None:
+                return Understanding(
+                    status="refuse", message=refusal_message(screened.unless_metric)
+                )
+            return family
+        if previous is not None and previous.family != "ads":
+            previous = None  # an ad or store question after a cohort or product one: fresh
         definitions = conversation.definitions
         slots = read(screened.text, today, conversation.entities, custom_terms(definitions))
         if screened.unless_metric is not None and not slots.metrics:
             return Understanding(status="refuse", message=refusal_message(screened.unless_metric))
-        if slots.reference and not slots.name and conversation.last_query() is None:
+        if slots.reference and not slots.name and previous is None:
             words = "it" if slots.reference.startswith("how") else slots.reference
             return _clarify(
                 f"Which campaign, ad set or ad do you mean by \u201c{words}\u201d? Nothing was "
@@ -234,13 +219,13 @@ class OfflineUnderstander:
         if slots.excluded:
             return _excluded(screened.text, slots.excluded)
         try:
-            draft = _draft(slots, conversation.last_query(), today, screened.injected, definitions)
+            draft = _draft(slots, previous, today, screened.injected, definitions)
             if isinstance(draft, Understanding):
                 return draft
             _check_name(draft, screened.text, conversation.entities)
             _check_unread_words(slots, screened.text, conversation.entities)
             query = draft.to_query()
-        except _Clarify as exc:
+        except Clarify as exc:
             return _clarify(exc.message, exc.choices)
         except QueryValidationError as exc:
             return _clarify(f"I can't answer that as asked: {exc}", _choices_for(str(exc)))
@@ -304,7 +289,7 @@ def _check_name(draft: _Draft, question: str, entities: tuple[Entity, ...]) -> N
         return
     closest = closest_names(name, [e.name for e in entities])
     if closest is not None:
-        raise _Clarify(
+        raise Clarify(
             f"No campaign, ad set or ad has \u201c{name}\u201d in its name. "
             + (
                 "Did you mean one of these?"
@@ -326,7 +311,7 @@ def _check_name(draft: _Draft, question: str, entities: tuple[Entity, ...]) -> N
     options = ambiguous(name, level, entities)
     if options:
         noun = {"adset": "ad sets", "ad": "ads"}.get(level, "campaigns")
-        raise _Clarify(
+        raise Clarify(
             f"Several {noun} have \u201c{name}\u201d in their name; which one do you mean?", options
         )
 
@@ -356,7 +341,7 @@ def _check_unread_words(slots: Slots, question: str, entities: tuple[Entity, ...
     at = rf"(?<!\w){spelled}(?!\w)"
     named = re.sub(f"(?i){at}", f"\u201c{word}\u201d", question, count=1)
     without = re.sub(rf"(?i)\s*{at}", "", question, count=1)
-    raise _Clarify(
+    raise Clarify(
         f"I didn't understand \u201c{word}\u201d here. Shall I leave it out, or is it part of "
         "a campaign, ad set or ad name to filter on?",
         (f"{without.strip().rstrip('?!. ')}?", f"{named.rstrip('?!. ')}?"),
@@ -569,7 +554,7 @@ def _compare_or_clarify(kind: str, period: TimeRange) -> TimeRange:
     try:
         return compare_range_for(kind, period)
     except InvalidInputError as exc:
-        raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
+        raise Clarify(f"I couldn't work out the comparison period: {exc}.") from None
 
 
 def _standalone(slots: Slots) -> bool:
@@ -588,7 +573,7 @@ def _check_value(slots: Slots, definitions: Definitions) -> None:
         return
     value, keys = slots.ambiguous_value
     labels = [definitions.dimensions[key].label for key in keys]
-    raise _Clarify(
+    raise Clarify(
         f"\u201c{value}\u201d is a value of {' and of '.join(labels)}; which one do you mean?",
         tuple(f"{label} {value}" for label in labels),
     )
@@ -597,26 +582,26 @@ def _check_value(slots: Slots, definitions: Definitions) -> None:
 def _check_expressible(slots: Slots) -> None:
     """Things the query language cannot say: ask for something it can."""
     if slots.unreadable_date:
-        raise _Clarify(
+        raise Clarify(
             f'I can\'t read "{slots.unreadable_date}" as dates reliably; please give them like '
             '"Nov 27", "2026-11-27 to 2026-11-30" or "last 7 days".',
             ("yesterday", "last 7 days", "last week", "this month"),
         )
     if slots.names_compared:
-        raise _Clarify(
+        raise Clarify(
             "I can compare platforms (Meta vs Google) or periods, but not two name filters in "
             "one answer. Shall I split by campaign instead, or look at one name at a time?",
             ("campaign", "adset", "ad"),
         )
     if slots.placements_compared:
-        raise _Clarify(
+        raise Clarify(
             f"I can't split \u201c{slots.placements_compared}\u201d: the data has each platform "
             "(Meta, Google) but not the placements inside it (Facebook and Instagram are both "
             "Meta). Shall I show Meta as a whole, or Meta vs Google?",
             ("meta", "meta vs google"),
         )
     if slots.threshold:
-        raise _Clarify(
+        raise Clarify(
             f"I can't filter on a metric's value (\u201c{slots.threshold}\u201d) yet, but I can "
             'rank: for example "top 10 ads by CTR". Which metric should I rank by?',
             tuple(
@@ -630,22 +615,22 @@ def _check_expressible(slots: Slots) -> None:
             if slots.unsupported_model
             else f"several attribution models at once (\u201c{slots.models_compared}\u201d)"
         )
-        raise _Clarify(f"I don't have {what}; which one of these do you want?", _MODEL_CHOICES)
+        raise Clarify(f"I don't have {what}; which one of these do you want?", _MODEL_CHOICES)
     if slots.invalid_window is not None:
         windows = ", ".join(str(w) for w in VALID_WINDOWS)
-        raise _Clarify(
+        raise Clarify(
             f"Attribution windows are {windows} days or lifetime; which one do you want instead "
             f"of \u201c{slots.window_text}\u201d?",
             (*(f"{w}-day window" for w in VALID_WINDOWS), "lifetime window"),
         )
     if slots.unsupported_providers:
-        raise _Clarify(
+        raise Clarify(
             f"Metricx has data from Meta and Google ads (and your Shopify store), not from "
             f"\u201c{slots.unsupported_providers[0]}\u201d. Which platform do you mean?",
             ("meta", "google", "both"),
         )
     if slots.unsupported_dimensions:
-        raise _Clarify(
+        raise Clarify(
             f"I can't split by \u201c{slots.unsupported_dimensions[0]}\u201d; I can split by "
             "platform, "
             "account, campaign, ad set or ad, or by hour, day, week or month. Which one?",
@@ -653,7 +638,7 @@ def _check_expressible(slots: Slots) -> None:
         )
     if slots.unsupported_metrics:
         word = slots.unsupported_metrics[0]
-        raise _Clarify(
+        raise Clarify(
             f'I don\'t have a metric for "{word}". Did you mean one of these?', _suggestions([word])
         )
 
@@ -738,7 +723,7 @@ def _compare(slots: Slots, period: TimeRange, today: date) -> TimeRange | None:
         if slots.change:
             return compare_range_for(_period_before(slots, period, today), period)
     except InvalidInputError as exc:
-        raise _Clarify(f"I couldn't work out the comparison period: {exc}.") from None
+        raise Clarify(f"I couldn't work out the comparison period: {exc}.") from None
     return None
 
 
@@ -762,7 +747,7 @@ def _over_as_grain(slots: Slots, period: TimeRange) -> str | None:
 
 def _dates_into(draft: _Draft, slots: Slots, today: date) -> None:
     if draft.time_range.start > today:
-        raise _Clarify(
+        raise Clarify(
             f"{draft.time_range.start} is after today ({today}); I can only report "
             "what has happened. Which past period do you mean?",
             ("last 7 days", "this month", "last month"),
@@ -898,7 +883,7 @@ def _shifted(before: Comparison, previous: SemanticQuery, today: date) -> TimeRa
     try:
         return before.resolve(previous.time_range, today)
     except InvalidInputError as exc:
-        raise _Clarify(f"I couldn't work out that period: {exc}.") from None
+        raise Clarify(f"I couldn't work out that period: {exc}.") from None
 
 
 def _carried_comparison(
@@ -925,7 +910,7 @@ def _rank_metric(draft: _Draft, rank: Rank, follow_up: bool) -> str:
         return "spend"
     if len(draft.metrics) == 1:
         return draft.metrics[0]
-    raise _Clarify(f"{rank.sense.capitalize()} by which metric?", tuple(draft.metrics))
+    raise Clarify(f"{rank.sense.capitalize()} by which metric?", tuple(draft.metrics))
 
 
 def _ranks_itself(draft: _Draft) -> bool:

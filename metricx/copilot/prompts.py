@@ -13,6 +13,7 @@ shape everything here:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from copy import deepcopy
 from datetime import date
 from functools import cache
@@ -21,10 +22,16 @@ from typing import Any
 from anthropic.types import ToolChoiceToolParam, ToolParam
 
 from metricx.copilot.understanding import Conversation
-from metricx.semantic import catalogue
+from metricx.semantic import catalogue, families
 from metricx.semantic.custom import Definitions
 from metricx.semantic.dates import compare_range_for, resolve_phrase
-from metricx.semantic.query import DIMENSIONS, MAX_LIMIT, PROVIDERS, SemanticQuery
+from metricx.semantic.query import (
+    COHORT_DIMENSIONS,
+    DIMENSIONS,
+    MAX_LIMIT,
+    PROVIDERS,
+    SemanticQuery,
+)
 
 TOOL_NAME = "answer_question"
 STATUSES = ("answer", "clarify", "refuse")
@@ -153,6 +160,51 @@ def _metric_lines() -> str:
     return "\n".join(lines)
 
 
+def _family_metric_lines(metrics: Mapping[str, catalogue.Metric]) -> str:
+    return "\n".join(f"- {m.id} ({m.label}; {m.unit}): {m.definition}" for m in metrics.values())
+
+
+def _families_section() -> str:
+    """How cohort and product questions become queries (issue #15): the same conventions as
+    the offline parser (metricx.copilot.families)."""
+    return f"""\
+# Cohort questions (customers by when they were acquired: LTV, repeat rate, retention, CAC)
+Set `cohort` and use only these metrics (never mixed with the metrics above):
+{_family_metric_lines(families.COHORT_METRICS)}
+- time_range selects the customers whose FIRST order falls in it (not when they ordered \
+again). cohort.grain (week, month, quarter) groups them; cohort.age_unit (day, week, month) \
+counts ages since the first order's day.
+- dimensions ⊆ {", ".join(COHORT_DIMENSIONS)}: "cohort" = one row per cohort, "age" = \
+one row per age 0..cohort.max_age; the acquisition_* ones split by the first order's \
+first-click channel, platform or campaign; first_product; first_order_discount. No \
+compare_range, grain, filters or attribution: to compare two cohorts, cover both months and \
+split by cohort.
+- "90-day LTV" = age_unit day, max_age 90, at_age 90 (no age dimension). "6-month" / \
+"1-year" = 180 / 365 days. No age named: 90 days, except counts and cac (day 0), retention, \
+curves and cohort tables (dimensions [cohort, age] or [age], age_unit month, max_age 11, \
+at_age null) and payback_age (age_unit month, max_age 11, at_age null, split by cohort).
+- No period named: for a reading at a fixed age, the 12 latest whole months whose \
+customers have all reached that age (last cohort day + age before today), so the number is \
+complete; for a table by age, the last 12 whole months.
+- "CAC" alone stays ncpa and "new customers" alone stays new_customers; split by channel, \
+platform or campaign they are cac / cohort_customers. "channel" = acquisition_channel (its \
+CAC is the blended one), "platform" = acquisition_platform. "which channel is best" ranks \
+with order_by and limit 1.
+
+# Product questions (per product, variant or SKU)
+Split by product, variant or sku (nothing else; grain day/week/month and compare_range \
+allowed) and use only these metrics:
+{_family_metric_lines(families.PRODUCT_METRICS)}
+- A product's name goes in filters.name_contains (product titles); "margin" = gross_margin, \
+"sales" = product_net_sales, "gross profit" = product_gross_profit, ROAS/POAS per product = \
+product_roas/product_poas.
+- "Which products lose money after ads" = metrics product_gross_profit, allocated_spend, \
+contribution_after_ads by product, order_by contribution_after_ads asc, no limit.
+- Without a product named or a product split, a per-product metric (units, margin, refund \
+rate) is asked about (clarify).
+"""
+
+
 _CUSTOM_RULES = """
 # The workspace's own metrics and dimensions
 The user message's "workspace" object lists the custom metrics and dimensions this workspace \
@@ -238,6 +290,7 @@ turn was a clarify, the question may be the merchant's pick among its choices.
 previous period when none is named), no dimensions, and explain = the split named \
 ("by platform" = provider), else campaign. The change is then split into contributions.
 
+{_families_section()}
 # Status
 - answer: the question can be answered with one query; message "" and choices [].
 - clarify: the metric or the period cannot be determined (e.g. "how are we doing?" names no \

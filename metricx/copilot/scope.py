@@ -36,6 +36,12 @@ def _values_text(query: SemanticQuery) -> str:
 def scope_text(query: SemanticQuery) -> str:
     """ "Scope: campaigns whose name contains "brand", on Meta." and the like."""
     filters = query.filters
+    if query.family == "cohort":
+        return "Scope: every customer of the store, by the day of their first order."
+    if query.family == "products":
+        if filters.name_contains:
+            return f"Scope: products whose title contains \u201c{filters.name_contains}\u201d."
+        return "Scope: every product of the store."
     if all(_store_level(query, m) for m in query.metrics) and not (
         filters.provider or filters.name_contains or query.dimensions or filters.dimension_values
     ):

@@ -29,7 +29,8 @@ from metricx.errors import InvalidInputError, MetricxError
 from metricx.markdown import markdown_literal
 from metricx.models import CopilotTurn, Workspace
 from metricx.semantic.dates import today_in
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
+from metricx.semantic.result import MetricsResult
 from metricx.services.custom_definitions import definitions
 
 MAX_TURNS_PER_MINUTE = 20
@@ -196,10 +197,11 @@ def ask(
 
 def _check_names(conversation: Conversation, understanding: Understanding) -> Understanding:
     """A name filter that matches nothing in the workspace becomes a question back, with the
-    closest names, instead of an answer of zeros."""
+    closest names, instead of an answer of zeros. (A product query's name is a product title,
+    not a campaign's: an unknown one answers "no data".)"""
     query = understanding.query
     name = query.filters.name_contains if query is not None else None
-    if name is None:
+    if name is None or query is None or query.family != "ads":
         return understanding
     closest = closest_names(name, [e.name for e in conversation.entities])
     if closest is None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from metricx.semantic import catalogue
 from metricx.semantic.catalogue import METRIC_IDS
 from metricx.semantic.query import DIMENSIONS
 
@@ -35,6 +36,8 @@ from .timephrases import NO_DATES, PLACEHOLDER, DateMentions, find_dates, rewrit
 
 NAME_PLACEHOLDER = "zzname"
 VALID_WINDOWS = (1, 7, 14, 28)
+#: Rows a ranking keeps when it names no number ("the best campaigns").
+DEFAULT_TOP_N = 10
 
 _QUOTED = re.compile(
     r"(?:(?<=^)|(?<=[\s(:,=]))[\"“”'‘’]([^\"“”'‘’\n]{1,80})[\"“”'‘’](?=$|[\s),.?!;:])"
@@ -235,6 +238,20 @@ class Rank:
     limit: int | None
     singular: bool  # "which campaign ..." wants one row
     cut: bool  # a rank word ("top", "worst") keeps the first rows; "sorted by" keeps them all
+
+
+def direction_for(sense: str, metric: str | catalogue.Metric) -> str:
+    """asc/desc for a rank word: best/top follow the metric's higher_is_better (worst CPA =
+    highest CPA); high/low and asc/desc are literal; a neutral metric (spend) ranks desc."""
+    if sense in ("high", "desc"):
+        return "desc"
+    if sense in ("low", "asc"):
+        return "asc"
+    if isinstance(metric, str):
+        metric = catalogue.get_metric(metric)
+    best_is_desc = metric.higher_is_better is not False
+    wants_best = sense in ("top", "best")
+    return "desc" if best_is_desc == wants_best else "asc"
 
 
 @dataclass

@@ -21,6 +21,8 @@ from .calendar import retail_year_back
 from .lexicon import NUMBER_WORDS
 
 PLACEHOLDER = "zzdate"
+#: The period a question that names none is about.
+DEFAULT_PERIOD = "last 7 days"
 
 _NUM = r"(?:\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
 _UNIT = r"(?:day|week|month|quarter|year)"

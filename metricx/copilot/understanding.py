@@ -34,6 +34,16 @@ class Understanding:
     output_tokens: int | None = None
 
 
+class Clarify(Exception):
+    """Raised while reading a question into a query when it must go back to the user: the
+    question to ask and ready answers to offer."""
+
+    def __init__(self, message: str, choices: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.choices = choices
+
+
 @dataclass
 class Conversation:
     """The turns so far, so a follow-up ("and on Google?") can modify the previous query."""

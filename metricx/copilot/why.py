@@ -21,9 +21,10 @@ import pandas as pd
 
 from metricx.markdown import markdown_literal
 from metricx.semantic import catalogue
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
 from metricx.semantic.expression import Binary, Ref
 from metricx.semantic.query import SemanticQuery
+from metricx.semantic.result import MetricsResult
 
 TOP_DRIVERS = 3
 MAX_TABLE_ROWS = 15

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from metricx.db import get_reader
-from metricx.semantic import catalogue, compiler
+from metricx.semantic import catalogue, cohorts, compiler, products
 from metricx.semantic.compiler import BUCKET, Scope
 from metricx.semantic.evaluate import Params
 from metricx.semantic.expression import sum_of
@@ -230,11 +230,16 @@ def _frame(
 
 def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) -> MetricsResult:
     """Run a SemanticQuery inside one workspace; it may name the workspace's custom metrics
-    and dimensions."""
+    and dimensions. Cohort and product queries are answered by their families' modules
+    (metricx.semantic.cohorts, metricx.semantic.products) on the same connection."""
     with get_reader().connect() as conn:
         # The workspace's custom definitions are read only for a query naming some.
         query = SemanticQuery.parse(query, lambda: workspace_definitions(conn, workspace_id))
         scope, costs = scope_and_costs(conn, workspace_id)
+        if query.family == "cohort":
+            return cohorts.run(conn, workspace_id, query, scope, costs)
+        if query.family == "products":
+            return products.run(conn, workspace_id, query, scope, costs)
         return _run_ads(conn, query, scope, costs)
 
 

@@ -209,7 +209,8 @@ PRODUCT_METRICS: Mapping[str, Metric] = {
             "currency",
             False,
             "Refunds = the product's refunded lines on the refund's day, plus its share (by "
-            "sales) of refunds not tied to a line and of cancelled orders' rest.",
+            "sales) of refunds not tied to a line; a cancelled order gives back, on its "
+            "cancel day, what its refunds had not yet given back of each line.",
             "products",
             Ref("refunds"),
         ),
@@ -293,7 +294,8 @@ PRODUCT_METRICS: Mapping[str, Metric] = {
             "currency",
             None,
             "Allocated ad spend = each campaign's spend shared over the orders credited to it "
-            "(by credit × order revenue, under the workspace's attribution model and window), "
+            "(by credit × order revenue, under the query's attribution model and window: "
+            "last click, 28 days unless chosen), "
             "then over each order's lines by their sales.",
             "products",
             Ref("allocated_spend"),

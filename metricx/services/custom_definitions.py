@@ -26,9 +26,10 @@ from metricx.semantic.custom import (
     check_id,
 )
 from metricx.semantic.dates import today_in
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
 from metricx.semantic.fetch import workspace_definitions
 from metricx.semantic.query import TimeRange, describe_errors
+from metricx.semantic.result import MetricsResult
 from metricx.services import audit
 from metricx.validation import quoted
 

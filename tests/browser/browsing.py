@@ -30,6 +30,8 @@ PAGES = {
     "/analytics": "Analytics",
     "/campaigns": "Campaigns",
     "/finance": "Finance",
+    "/retention": "Retention",
+    "/products": "Products",
     "/attribution": "Attribution",
     "/copilot": "Copilot",
     "/connections": "Connections",

@@ -39,6 +39,7 @@ DATA_PAGES = {
     "Analytics": "/analytics",
     "Campaigns": "/campaigns",
     "Finance": "/finance",
+    "Products": "/products",
     "Attribution": "/attribution",
 }
 # Money written another way than "$24,019.78": "USD 24,019.78", or "24019.78" (no separators).

@@ -222,6 +222,8 @@ PAGES = {
     "Analytics": (MAIN, SIDEBAR),
     "Campaigns": (MAIN,),
     "Finance": (MAIN,),
+    "Retention": (MAIN,),
+    "Products": (MAIN,),
     "Attribution": (MAIN,),
     "Dashboard": (SIDEBAR,),
 }

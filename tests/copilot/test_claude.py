@@ -26,7 +26,7 @@ from metricx.copilot.understanding import Conversation, Status, Understander, Un
 from metricx.errors import MetricxError
 from metricx.sandbox.fakes.anthropic import FakeAnthropicServer, Reply
 from metricx.semantic import catalogue
-from metricx.semantic.query import DIMENSIONS, SemanticQuery
+from metricx.semantic.query import ALL_METRIC_IDS, DIMENSIONS, SemanticQuery
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 MODEL = "claude-sonnet-4-6"
@@ -118,7 +118,7 @@ def test_the_request_forces_one_tool_whose_schema_is_the_semantic_query(
     assert schema["$defs"] == expected.pop("$defs")
     assert schema["properties"]["query"]["anyOf"] == [expected, {"type": "null"}]
     metric_enum = expected["properties"]["metrics"]["items"]["enum"]
-    assert metric_enum == list(catalogue.METRIC_IDS)
+    assert metric_enum == list(ALL_METRIC_IDS)
     # And it accepts docs/design.md's query and rejects an unknown status (a real JSON Schema check)
     jsonschema = pytest.importorskip("jsonschema")
     good = {"status": "answer", "query": DESIGN_QUERY, "message": "", "choices": []}

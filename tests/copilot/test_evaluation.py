@@ -224,6 +224,7 @@ TUNED_BATCHES = {
     "batch5.jsonl": 111 / 115,
     "batch6.jsonl": 120 / 122,
     "batch7.jsonl": 121 / 122,
+    "batch8.jsonl": 1.0,
 }
 
 

@@ -566,8 +566,6 @@ def test_a_follow_up_without_a_previous_question_asks_for_a_metric() -> None:
         "engagement last week",
         "what are my vibes",
         "ROI by campaign",
-        "how many units did we sell last week",
-        "returning customer rate",
         "gross sales for August",
         "meta_share last week",
         "view through conversions last week",

@@ -26,8 +26,9 @@ from metricx.db import transaction
 from metricx.models import Connection
 from metricx.semantic.compiler import Shape, ad_source
 from metricx.semantic.dates import compare_range_for, utc_bounds
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
 from metricx.semantic.query import SemanticQuery, TimeRange
+from metricx.semantic.result import MetricsResult
 from metricx.sync import rollup, shopify, snapshots
 from metricx.sync.entities import upsert_entities
 from metricx.totals import Totals

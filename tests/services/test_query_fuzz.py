@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from plain_errors import assert_plain
 
 from metricx.errors import MetricxError
-from metricx.semantic.engine import MetricsResult, run_query
+from metricx.semantic.engine import run_query
+from metricx.semantic.result import MetricsResult
 
 
 @settings(
