@@ -48,7 +48,7 @@ from metricx.connectors.records import (
     RefundRecord,
 )
 from metricx.db import get_reader, transaction
-from metricx.semantic import products
+from metricx.semantic import families, products
 from metricx.semantic.engine import daily_store_facts
 from metricx.semantic.fetch import scope_and_costs
 from metricx.semantic.query import SemanticQuery, TimeRange
@@ -61,24 +61,7 @@ DAYS = 8  # orders in the first days, cancellations and refunds up to three days
 FIRST = ORIGIN.astimezone(ZONE).date()
 LAST = FIRST + timedelta(days=DAYS + 4)
 LATER = ORIGIN + timedelta(days=30)
-ALL_METRICS = [
-    "units",
-    "product_gross_sales",
-    "product_discounts",
-    "product_refunds",
-    "refund_rate",
-    "product_net_sales",
-    "product_cogs",
-    "product_gross_profit",
-    "gross_margin",
-    "product_orders",
-    "new_customer_share",
-    "repurchase_rate",
-    "allocated_spend",
-    "product_roas",
-    "product_poas",
-    "contribution_after_ads",
-]
+ALL_METRICS = list(families.PRODUCT_METRICS)
 
 #: (product id, title, variants: (variant id, sku, unit cost in cents or None))
 CATALOGUE = (
