@@ -135,7 +135,7 @@ def test_the_same_seed_gives_the_same_customers_in_every_process(shop_history: M
     twin = _digest(Merchant(**KNOBS, today=TODAY), until)
     code = (
         "from datetime import datetime\n"
-        "from tests.sandbox.test_retention import KNOBS, TODAY, Merchant, _digest\n"
+        "from tests.sandbox.test_repurchase_curves import KNOBS, TODAY, Merchant, _digest\n"
         f"until = datetime.fromisoformat({until.isoformat()!r})\n"
         "print(_digest(Merchant(**KNOBS, today=TODAY), until))"
     )
