@@ -244,10 +244,11 @@ def _family_definitions(query: SemanticQuery) -> list[str]:
         "product_poas",
         "contribution_after_ads",
     } & set(query.metrics):
+        used = query.attribution or Attribution()
+        window = f"{used.window_days}-day window" if used.window_days else "lifetime window"
         texts.append(
-            "Ad spend is allocated under the workspace's attribution model and window (cash "
-            "basis): each campaign's spend in the period is shared over the orders credited to "
-            "it by credit × order revenue, then over each order's lines by their sales."
+            f"Attribution used to allocate ad spend: {used.model.replace('_', ' ')}, {window}, "
+            "cash basis."
         )
     return texts
 

@@ -140,6 +140,13 @@ def _cohort(query: SemanticQuery) -> Cohort:
     return query.cohort or Cohort()
 
 
+def _last_age(query: SemanticQuery) -> int:
+    """The oldest age the cells must hold: max_age with `age` split; otherwise also the age
+    the metrics are read at (90-day LTV with the default max_age of 11)."""
+    cohort = _cohort(query)
+    return cohort.max_age if _AGE in query.dimensions else max(cohort.max_age, cohort.read_age)
+
+
 def _local_day(binds: dict[str, Any], instant: Any) -> ColumnElement[Any]:
     return cast(func.timezone(binds["tz"], instant), Date)
 
@@ -621,7 +628,7 @@ def _params(query: SemanticQuery, scope: Scope) -> dict[str, Any]:
         "start": start,
         "end": end,
         "first": query.time_range.start,
-        "max_age": _cohort(query).max_age,
+        "max_age": _last_age(query),
     }
 
 
@@ -744,7 +751,7 @@ def evaluate_cells(
 ) -> pd.DataFrame:
     """The query's frame from its cells: dimensions, metrics, `complete`."""
     cohort = _cohort(query)
-    ages = cohort.max_age + 1
+    ages = _last_age(query) + 1
     flat = {f: v.reshape(-1) for f, v in cells.facts.items()}
     complete = completeness([k[0] for k in cells.keys], shape, query.time_range, ages, today)
     values: dict[str, np.ndarray] = {}
@@ -812,7 +819,7 @@ def run(
     names = list(result.keys())
     rows = result.fetchall()
     unconverted, age = names.index(_UNCONVERTED), names.index(_AGE)
-    ages = _cohort(query).max_age + 1
+    ages = _last_age(query) + 1
     rows = [row for row in rows if row[age] is None or 0 <= row[age] < ages]
     if statements.missing_rates is not None and any(row[unconverted] for row in rows):
         raise MissingFxRateError.naming(

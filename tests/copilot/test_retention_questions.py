@@ -279,7 +279,7 @@ def test_a_product_answer_names_the_losing_products_and_the_unallocated_spend() 
     text = answer_text(result)
     assert "Losing money after ads (1 of 2 rows): Drift Beanie (-$50.00)" in text
     assert "Ad spend allocated to no product" in text and "$25.00" in text
-    assert "Ad spend is allocated under the workspace's attribution model" in text
+    assert "Attribution used to allocate ad spend: last click, 28-day window, cash basis." in text
     assert "Scope: every product of the store." in text
 
 

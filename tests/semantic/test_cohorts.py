@@ -390,6 +390,11 @@ def test_cohort_cells_are_the_customers_orders_counted_at_their_ages(shops, cust
     for row in read:
         for metric in METRICS:
             assert row[metric] == pytest.approx(at_three[row["cohort"]][metric], nan_ok=True)
+    # ... also when at_age lies past max_age (90-day LTV with the default max_age of 11)
+    beyond = ask(ours.workspace_id, LONG_AFTER, ["cohort"], max_age=1, at_age=3)
+    for row in beyond:
+        for metric in METRICS:
+            assert row[metric] == pytest.approx(at_three[row["cohort"]][metric], nan_ok=True)
 
 
 # --- splits, CAC and payback, rates: fixed stories -------------------------------------------
