@@ -9,7 +9,15 @@ from typing import Any
 from hypothesis import strategies as st
 
 from metricx.semantic.catalogue import METRIC_IDS, is_store_level
-from metricx.semantic.query import DIMENSIONS
+from metricx.semantic.families import COHORT_METRICS, PRODUCT_METRICS
+from metricx.semantic.query import (
+    ALL_METRIC_IDS,
+    COHORT_DIMENSIONS,
+    DIMENSIONS,
+    PRODUCT_DIMENSIONS,
+)
+
+EVERY_DIMENSION = (*DIMENSIONS, *COHORT_DIMENSIONS, *PRODUCT_DIMENSIONS)
 
 #: Text that broke something once, or could: NUL, lone surrogates, markdown, SQL, kilobytes.
 HOSTILE = st.sampled_from(
@@ -64,7 +72,7 @@ def days_in_order(days: st.SearchStrategy[date]) -> st.SearchStrategy[dict[str, 
 
 
 # A valid question, as the pages and the copilot build them...
-VALID = st.builds(
+AD_QUERY = st.builds(
     lambda metrics, span, compare, dimensions, grain, top: {
         "metrics": metrics,
         "time_range": span,
@@ -80,9 +88,47 @@ VALID = st.builds(
     st.sampled_from([None, "hour", "day", "week", "month"]),
     st.none() | st.integers(1, 100),
 )
+COHORT_SPEC = st.fixed_dictionaries(
+    {},
+    optional={
+        "grain": st.sampled_from(["week", "month", "quarter"]),
+        "age_unit": st.sampled_from(["day", "week", "month"]),
+        "max_age": st.integers(0, 40),
+        "at_age": st.none() | st.integers(0, 400),
+    },
+)
+COHORT_QUERY = st.builds(
+    lambda metrics, span, dimensions, cohort: {
+        "metrics": metrics,
+        "time_range": span,
+        "dimensions": dimensions,
+        "cohort": cohort,
+    },
+    st.lists(st.sampled_from(list(COHORT_METRICS)), min_size=1, max_size=3, unique=True),
+    days_in_order(RECENT_DAY),
+    st.lists(st.sampled_from(COHORT_DIMENSIONS), max_size=2, unique=True),
+    COHORT_SPEC,
+)
+PRODUCT_QUERY = st.builds(
+    lambda metrics, span, compare, dimensions, grain, top: {
+        "metrics": metrics,
+        "time_range": span,
+        "compare_range": compare,
+        "dimensions": dimensions,
+        "grain": grain,
+        **({"limit": top} if top else {}),
+    },
+    st.lists(st.sampled_from(list(PRODUCT_METRICS)), min_size=1, max_size=4, unique=True),
+    days_in_order(RECENT_DAY),
+    st.none() | days_in_order(RECENT_DAY),
+    st.lists(st.sampled_from(PRODUCT_DIMENSIONS), max_size=2, unique=True),
+    st.sampled_from([None, "day", "week", "month"]),
+    st.none() | st.integers(1, 100),
+)
+VALID = st.one_of(AD_QUERY, AD_QUERY, COHORT_QUERY, PRODUCT_QUERY)
 # ...and what a careless or hostile hand may put in one of its places.
 MUTATIONS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
-    ("metrics",): st.lists(st.sampled_from(METRIC_IDS) | HOSTILE_TEXT, max_size=3) | GARBAGE,
+    ("metrics",): st.lists(st.sampled_from(ALL_METRIC_IDS) | HOSTILE_TEXT, max_size=3) | GARBAGE,
     ("time_range",): days_in_order(ANY_DAY) | GARBAGE,
     ("time_range", "start"): ANY_DAY.map(date.isoformat) | HOSTILE_TEXT | HUGE_INT,
     ("time_range", "end"): st.sampled_from(
@@ -91,7 +137,7 @@ MUTATIONS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
     | HOSTILE_TEXT,
     ("time_range", "until"): st.times().map(str) | HOSTILE_TEXT | GARBAGE,
     ("compare_range",): days_in_order(ANY_DAY) | GARBAGE,
-    ("dimensions",): st.lists(st.sampled_from(DIMENSIONS) | HOSTILE_TEXT, max_size=3),
+    ("dimensions",): st.lists(st.sampled_from(EVERY_DIMENSION) | HOSTILE_TEXT, max_size=3),
     ("grain",): st.sampled_from(["hour", "day", "week", "month", "year"]) | HOSTILE_TEXT,
     ("filters",): GARBAGE,
     ("filters", "name_contains"): HOSTILE_TEXT | GARBAGE,
@@ -102,7 +148,7 @@ MUTATIONS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
     ),
     ("order_by",): st.fixed_dictionaries(
         {
-            "metric": st.sampled_from(METRIC_IDS) | HOSTILE_TEXT,
+            "metric": st.sampled_from(ALL_METRIC_IDS) | HOSTILE_TEXT,
             "direction": st.sampled_from(["asc", "up"]),
         }
     ),
@@ -115,6 +161,12 @@ MUTATIONS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
             "mode": st.sampled_from(["cash", "accrual"]) | GARBAGE,
         },
     ),
+    ("cohort",): COHORT_SPEC | GARBAGE,
+    ("cohort", "max_age"): NUMBER | HOSTILE_TEXT,
+    ("cohort", "at_age"): NUMBER | HOSTILE_TEXT,
+    ("cohort", "grain"): st.sampled_from(["day", "year"]) | HOSTILE_TEXT,
+    ("filters", "product_ids"): st.lists(st.integers(1, 99) | HUGE_INT | HOSTILE_TEXT, max_size=3)
+    | GARBAGE,
     ("unexpected",): GARBAGE,
 }
 
