@@ -216,11 +216,51 @@ def drop_workspace(spec: Spec) -> None:
         session.execute(text("DELETE FROM workspaces WHERE name = :n"), {"n": spec.name})
 
 
+def open_workspace(
+    session: Session, name: str, accounts: tuple[tuple[str, str, str], ...], shop_name: str
+) -> tuple[int, dict[str, int], int]:
+    """A bench workspace (TZ, CURRENCY) with the cost settings, one connection per (provider,
+    external account id, time zone) and the shop of its Shopify connection: (workspace id,
+    connection ids by provider, shop id)."""
+    from metricx.models import Connection, CostSettings, ShopifyShop, Workspace
+
+    ws = session.execute(
+        insert(Workspace).returning(Workspace.id),
+        {"name": name, "timezone": TZ, "currency": CURRENCY},
+    ).scalar_one()
+    session.execute(insert(CostSettings), {"workspace_id": ws, **COSTS})
+    connections = {
+        provider: session.execute(
+            insert(Connection).returning(Connection.id),
+            {
+                "workspace_id": ws,
+                "provider": provider,
+                "external_account_id": external,
+                "name": f"Bench {provider}",
+                "currency": CURRENCY,
+                "timezone": zone,
+            },
+        ).scalar_one()
+        for provider, external, zone in accounts
+    }
+    shop = session.execute(
+        insert(ShopifyShop).returning(ShopifyShop.id),
+        {
+            "workspace_id": ws,
+            "connection_id": connections["shopify"],
+            "domain": next(e for p, e, _ in accounts if p == "shopify"),
+            "name": shop_name,
+            "currency": CURRENCY,
+            "timezone": TZ,
+        },
+    ).scalar_one()
+    return ws, connections, shop
+
+
 def build_dataset(spec: Spec, last: date) -> Dataset:
     """Everything in one transaction (an interrupted build leaves nothing), then VACUUM ANALYZE
     so the benchmark reads tables in their steady state (visibility map, statistics)."""
     from metricx.db import get_engine, transaction
-    from metricx.models import Connection, CostSettings, ShopifyShop, Workspace
     from metricx.sync import rollup
 
     started = time.perf_counter()
@@ -228,40 +268,16 @@ def build_dataset(spec: Spec, last: date) -> Dataset:
     rng = np.random.default_rng(SEED)
     with transaction() as session:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-        ws = session.execute(
-            insert(Workspace).returning(Workspace.id),
-            {"name": spec.name, "timezone": TZ, "currency": CURRENCY},
-        ).scalar()
-        session.execute(insert(CostSettings), {"workspace_id": ws, **COSTS})
-        connections = {
-            provider: session.execute(
-                insert(Connection).returning(Connection.id),
-                {
-                    "workspace_id": ws,
-                    "provider": provider,
-                    "external_account_id": external,
-                    "name": f"Bench {provider}",
-                    "currency": CURRENCY,
-                    "timezone": zone,
-                },
-            ).scalar()
-            for provider, external, zone in (
+        ws, connections, shop = open_workspace(
+            session,
+            spec.name,
+            (
                 ("meta", "act_100200300", TZ),
                 ("google", "123-456-7890", "America/Chicago"),
                 ("shopify", "bench.myshopify.com", TZ),
-            )
-        }
-        shop = session.execute(
-            insert(ShopifyShop).returning(ShopifyShop.id),
-            {
-                "workspace_id": ws,
-                "connection_id": connections["shopify"],
-                "domain": "bench.myshopify.com",
-                "name": "Bench Shop",
-                "currency": CURRENCY,
-                "timezone": TZ,
-            },
-        ).scalar()
+            ),
+            "Bench Shop",
+        )
         ad_ids = insert_tree(session, ws, connections, spec.ads)
         tick = time.perf_counter()
         # The composite foreign key's trigger is two thirds of the COPY's time. A superuser

@@ -56,12 +56,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_query, beside 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # metricx, from a checkout
 
 from bench_query import (
-    COSTS,
     CURRENCY,
     TZ,
     configure,
     copy_arrow,
     local_to_utc,
+    open_workspace,
     run_hand,
     setup_database,
     teardown_database,
@@ -207,7 +207,6 @@ def build_dataset(last: date) -> Dataset:
     """Everything in one transaction, then the rollups (metricx.sync.rollup.rebuild, as a sync
     leaves them) and VACUUM ANALYZE."""
     from metricx.db import get_engine, transaction
-    from metricx.models import Connection, CostSettings, ShopifyShop, Workspace
     from metricx.sync import rollup
 
     started = time.perf_counter()
@@ -215,40 +214,16 @@ def build_dataset(last: date) -> Dataset:
     rng = np.random.default_rng(SEED)
     with transaction() as session:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-        ws = session.execute(
-            insert(Workspace).returning(Workspace.id),
-            {"name": NAME, "timezone": TZ, "currency": CURRENCY},
-        ).scalar_one()
-        session.execute(insert(CostSettings), {"workspace_id": ws, **COSTS})
-        connections = {
-            provider: session.execute(
-                insert(Connection).returning(Connection.id),
-                {
-                    "workspace_id": ws,
-                    "provider": provider,
-                    "external_account_id": external,
-                    "name": f"Bench {provider}",
-                    "currency": CURRENCY,
-                    "timezone": TZ,
-                },
-            ).scalar_one()
-            for provider, external in (
-                ("meta", "act_300200100"),
-                ("google", "987-654-3210"),
-                ("shopify", "retention.myshopify.com"),
-            )
-        }
-        shop = session.execute(
-            insert(ShopifyShop).returning(ShopifyShop.id),
-            {
-                "workspace_id": ws,
-                "connection_id": connections["shopify"],
-                "domain": "retention.myshopify.com",
-                "name": "Retention Bench Shop",
-                "currency": CURRENCY,
-                "timezone": TZ,
-            },
-        ).scalar_one()
+        ws, connections, shop = open_workspace(
+            session,
+            NAME,
+            (
+                ("meta", "act_300200100", TZ),
+                ("google", "987-654-3210", TZ),
+                ("shopify", "retention.myshopify.com", TZ),
+            ),
+            "Retention Bench Shop",
+        )
         tick = time.perf_counter()
         campaigns = load_ads(session, ws, connections, first, rng)
         print(f"  campaigns and daily ad facts in {time.perf_counter() - tick:.0f} s", flush=True)
