@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -24,6 +25,32 @@ from metricx.connectors.records import (
 from metricx.db import transaction
 from metricx.models import Attribution, Connection, Entity, FxRate, MetricSnapshot, ShopifyShop
 from metricx.sync import shopify
+
+#: Where generated orders start: New York's fall-back night (Nov 1) lies within their days.
+ORIGIN = datetime(2026, 10, 30, 4, 0, tzinfo=UTC)
+
+
+class Timeline:
+    """When a generated order's events happen, for test dataclasses holding `placed_hour`
+    and `cancelled_after` (hours): placed `placed_hour` hours after ORIGIN (at :17),
+    cancelled `cancelled_after` hours later, each refund `after_hours` after it was placed
+    (at :03)."""
+
+    placed_hour: int
+    cancelled_after: int | None
+
+    @property
+    def placed(self) -> datetime:
+        return ORIGIN + timedelta(hours=self.placed_hour, minutes=17)
+
+    @property
+    def cancelled(self) -> datetime | None:
+        if self.cancelled_after is None:
+            return None
+        return self.placed + timedelta(hours=self.cancelled_after)
+
+    def refunded(self, refund: Any) -> datetime:
+        return self.placed + timedelta(hours=refund.after_hours, minutes=3)
 
 
 def add_shop(

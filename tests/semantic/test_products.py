@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from store_seed import (
+    ORIGIN,
+    Timeline,
     add_campaigns,
     add_credits,
     add_products,
@@ -56,7 +58,6 @@ from metricx.semantic.result import MetricsResult
 
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
-ORIGIN = datetime(2026, 10, 30, 4, 0, tzinfo=UTC)  # New York's fall-back night is Nov 1
 DAYS = 8  # orders in the first days, cancellations and refunds up to three days later
 FIRST = ORIGIN.astimezone(ZONE).date()
 LAST = FIRST + timedelta(days=DAYS + 4)
@@ -101,7 +102,7 @@ class Refund:
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(Timeline):
     placed_hour: int
     currency: str
     customer: int | None
@@ -111,19 +112,6 @@ class Order:
     cancelled_after: int | None
     refunds: tuple[Refund, ...]
     credits: tuple[tuple[str, int], ...]  # (campaign, credit in percent)
-
-    @property
-    def placed(self) -> datetime:
-        return ORIGIN + timedelta(hours=self.placed_hour, minutes=17)
-
-    @property
-    def cancelled(self) -> datetime | None:
-        if self.cancelled_after is None:
-            return None
-        return self.placed + timedelta(hours=self.cancelled_after)
-
-    def refunded(self, refund: Refund) -> datetime:
-        return self.placed + timedelta(hours=refund.after_hours, minutes=3)
 
     @property
     def gross(self) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from store_seed import ORIGIN, Timeline
 
 from metricx.connectors.records import LineItemRecord, OrderRecord, RefundRecord, ShopInfo
 from metricx.db import transaction
@@ -36,7 +37,6 @@ from metricx.sync import shopify
 
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
-ORIGIN = datetime(2026, 10, 30, 4, 0, tzinfo=UTC)  # New York's fall-back night is Nov 1
 DAYS = 8  # orders in the first days, cancellations and refunds up to three days later
 FIRST = ORIGIN.astimezone(ZONE).date()
 LAST = FIRST + timedelta(days=DAYS + 4)
@@ -59,7 +59,7 @@ class Refund:
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(Timeline):
     placed_hour: int
     currency: str
     gross: int  # cents
@@ -69,19 +69,6 @@ class Order:
     test: bool
     cancelled_after: int | None  # hours after it was placed
     refunds: tuple[Refund, ...]
-
-    @property
-    def placed(self) -> datetime:
-        return ORIGIN + timedelta(hours=self.placed_hour, minutes=17)
-
-    @property
-    def cancelled(self) -> datetime | None:
-        if self.cancelled_after is None:
-            return None
-        return self.placed + timedelta(hours=self.cancelled_after)
-
-    def refunded(self, refund: Refund) -> datetime:
-        return self.placed + timedelta(hours=refund.after_hours, minutes=3)
 
 
 @st.composite
