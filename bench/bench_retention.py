@@ -2,8 +2,9 @@
 
 Five tables, each through the metric engine (metricx.semantic.engine.run_query), through the
 page's service where a page shows it (metricx.services.retention.cohort_table,
-metricx.services.products.products_table), and as one hand-written SQL statement computing
-the same numbers on the same tables, in the same run:
+metricx.services.products.products_table), and by hand in the same run: one SQL statement on
+the stored orders (the reference every answer is checked against) and one on the rollups the
+engine reads (cohort_daily, product_daily, product_credit_daily: "the same tables"):
 
   T1 the 12 x 12 monthly cohort table (customers, repeat rate, LTV by cohort and age), one
      engine query (no page shows the three at once);
@@ -28,9 +29,10 @@ order (unallocated spend). Values come from a seeded generator: a given --end gi
 rows.
 
 Goals (issue 15): each table p50 <= 100 ms through the service (T1: the engine) and <= 1.5x
-the hand-written SQL. Figures are p50/p95 of --runs runs after --warmup runs, the methods
-taking turns run by run; every cell of the engine's and the service's answers is checked
-against the hand SQL's before a figure is trusted (a difference prints MISMATCH, exit 1).
+the hand-written SQL on the same tables. Figures are p50/p95 of --runs runs after --warmup
+runs, the methods taking turns run by run; every cell of the engine's, the service's and the
+rollup SQL's answers is checked against the hand SQL on the orders before a figure is trusted
+(a difference prints MISMATCH, exit 1).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -132,7 +134,15 @@ STORE_TABLES = (
     "touchpoints",
     "attributions",
 )
-ROLLUPS = ("metric_daily", "metric_daily_connection", "metric_daily_campaign", "store_daily")
+ROLLUPS = (
+    "metric_daily",
+    "metric_daily_connection",
+    "metric_daily_campaign",
+    "store_daily",
+    "cohort_daily",
+    "product_daily",
+    "product_credit_daily",
+)
 
 
 # --- the dataset ---------------------------------------------------------------------------
@@ -207,7 +217,7 @@ def build_dataset(last: date) -> Dataset:
     """Everything in one transaction, then the rollups (metricx.sync.rollup.rebuild, as a sync
     leaves them) and VACUUM ANALYZE."""
     from metricx.db import get_engine, transaction
-    from metricx.sync import rollup
+    from metricx.sync import order_rollups, rollup
 
     started = time.perf_counter()
     first = last - timedelta(days=DAYS - 1)
@@ -235,7 +245,10 @@ def build_dataset(last: date) -> Dataset:
             flush=True,
         )
         tick = time.perf_counter()
+        # statistics first: the rollups' statements are planned on them, as a sync's are
+        session.execute(text(f"ANALYZE {', '.join(STORE_TABLES)}"))
         rollup.rebuild(session, ws)
+        order_rollups.rebuild(session, ws)
         for table in ROLLUPS:  # in day order, as a day-by-day sync leaves them
             session.execute(text(f"CLUSTER {table} USING pk_{table}"))
         print(f"  rollups in {time.perf_counter() - tick:.0f} s", flush=True)
@@ -896,10 +909,19 @@ WITH customers AS (
     FROM customers c JOIN shopify_orders o ON o.customer_id = c.id
     WHERE o.workspace_id = :ws AND NOT o.test AND o.processed_at >= c.first_order_at
 ), {events if money else ""}{seconds if repeat else ""} sizes AS (
-    SELECT cohort, count(*) AS customers,
-           least((cohort + interval '1 month')::date - 1, CAST(:last AS date)) AS last_day
-    FROM customers GROUP BY cohort
-), grid AS (
+    SELECT cohort, count(*) AS customers, {LAST_DAY} AS last_day FROM customers GROUP BY cohort
+), {cohort_grid(money, repeat, "cells", "repeats")}"""
+
+
+#: The last day of a monthly cohort within the range.
+LAST_DAY = "least((cohort + interval '1 month')::date - 1, CAST(:last AS date))"
+
+
+def cohort_grid(money: bool, repeat: bool, revenue: str, repeats: str) -> str:
+    """The cohort table from `sizes` (cohort, customers, last_day) and the cells of revenue
+    (cohort, age, revenue, missing_fx) and of repeat customers (cohort, age, repeaters):
+    cumulated over ages, per customer, empty where the age has not fully elapsed."""
+    return f"""grid AS (
     SELECT s.cohort, g.age, s.customers,
            {MONTHS.format(a="s.last_day", b="CAST(:today AS date)")} > g.age AS complete,
            {"sum(coalesce(c.revenue, 0)) OVER w" if money else "0"} AS revenue,
@@ -907,8 +929,8 @@ WITH customers AS (
            {"sum(coalesce(c.missing_fx, 0)) OVER (PARTITION BY s.cohort)" if money else "0"}
                AS missing_fx
     FROM sizes s CROSS JOIN generate_series(0, :max_age) g(age)
-    {"LEFT JOIN cells c ON c.cohort = s.cohort AND c.age = g.age" if money else ""}
-    {"LEFT JOIN repeats r ON r.cohort = s.cohort AND r.age = g.age" if repeat else ""}
+    {f"LEFT JOIN {revenue} c ON c.cohort = s.cohort AND c.age = g.age" if money else ""}
+    {f"LEFT JOIN {repeats} r ON r.cohort = s.cohort AND r.age = g.age" if repeat else ""}
     WINDOW w AS (PARTITION BY s.cohort ORDER BY g.age)
 )
 SELECT cohort, age,
@@ -917,6 +939,62 @@ SELECT cohort, age,
        CASE WHEN complete THEN (revenue / customers)::float8 END AS ltv,
        complete, missing_fx
 FROM grid ORDER BY cohort, age
+"""
+
+
+def rollup_cohorts(metrics: tuple[str, ...]) -> str:
+    """The same table from cohort_daily (the first and the event day of each customer's
+    events, their store money as the P&L counts it, customers on their first day, second
+    orders on theirs), the table the engine reads."""
+    money = "ltv" in metrics
+    return f"""
+WITH m AS (
+    SELECT date_trunc('month', first_day)::date AS cohort, day, currency,
+           {MONTHS.format(a="first_day", b="day")} AS age,
+           gross - discounts - refunds + shipping AS revenue, repeat_customers, customers
+    FROM cohort_daily
+    WHERE workspace_id = :ws AND first_day BETWEEN CAST(:first AS date) AND CAST(:last AS date)
+), cells AS (
+    SELECT m.cohort, m.age, sum(m.customers) AS customers,
+           sum(m.repeat_customers) AS repeaters,
+           {f"sum(m.revenue * {RATE}) AS revenue, {MISSING_FX}" if money else "0 AS missing_fx"}
+    FROM m {FX_JOIN if money else ""}
+    WHERE m.age BETWEEN 0 AND :max_age GROUP BY m.cohort, m.age
+), sizes AS (
+    SELECT cohort, sum(customers) AS customers, {LAST_DAY} AS last_day
+    FROM cells GROUP BY cohort HAVING sum(customers) > 0
+), {cohort_grid(money, "repeat_rate" in metrics, "cells", "cells")}"""
+
+
+#: Each campaign's spend in the period, converted at each day's rate (both products SQLs).
+SPEND = f"""spend AS (
+    SELECT m.campaign_id, sum(m.spend * {RATE}) AS spend, {MISSING_FX}
+    FROM (SELECT d.campaign_id, d.day, coalesce(c.currency, :cur) AS currency, d.spend
+          FROM metric_daily_campaign d
+          JOIN connections c ON c.id = d.connection_id AND c.workspace_id = :ws
+          WHERE d.workspace_id = :ws AND d.day BETWEEN :first AND :last) m {FX_JOIN}
+    GROUP BY m.campaign_id
+)"""
+#: The products table's columns from `p` (per product: gross, discounts, refunds, cogs,
+#: units, orders, first_orders, repeaters, net_sales, gross_profit, spend, missing_fx), `spend`
+#: and `allocated` (per product).
+PRODUCT_COLUMNS = """
+SELECT product, product_id, units::float8 AS units, gross::float8 AS product_gross_sales,
+       discounts::float8 AS product_discounts, refunds::float8 AS product_refunds,
+       (refunds / nullif(gross - discounts, 0))::float8 AS refund_rate,
+       net_sales::float8 AS product_net_sales, cogs::float8 AS product_cogs,
+       gross_profit::float8 AS product_gross_profit,
+       (gross_profit / nullif(net_sales, 0))::float8 AS gross_margin,
+       orders::float8 AS product_orders,
+       (first_orders::numeric / nullif(orders, 0))::float8 AS new_customer_share,
+       (repeaters::numeric / nullif(first_orders, 0))::float8 AS repurchase_rate,
+       spend::float8 AS allocated_spend, (net_sales / nullif(spend, 0))::float8 AS product_roas,
+       (gross_profit / nullif(spend, 0))::float8 AS product_poas,
+       (gross_profit - spend)::float8 AS contribution_after_ads,
+       ((SELECT sum(spend) FROM spend) - (SELECT coalesce(sum(spend), 0) FROM allocated))::float8
+           AS unallocated,
+       missing_fx + (SELECT sum(missing_fx) FROM spend) AS missing_fx
+FROM p ORDER BY product_id NULLS LAST
 """
 
 
@@ -982,14 +1060,7 @@ WITH touched AS (
     LEFT JOIN shopify_refund_lines rl ON rl.refund_id = r.id AND rl.line_id = l.id
     CROSS JOIN LATERAL (SELECT coalesce(floor(r.rest * 100 * l.net / nullif(l.order_net, 0))
                                         / 100, 0) AS rest_floor) x
-), spend AS (
-    SELECT m.campaign_id, sum(m.spend * {RATE}) AS spend, {MISSING_FX}
-    FROM (SELECT d.campaign_id, d.day, coalesce(c.currency, :cur) AS currency, d.spend
-          FROM metric_daily_campaign d
-          JOIN connections c ON c.id = d.connection_id AND c.workspace_id = :ws
-          WHERE d.workspace_id = :ws AND d.day BETWEEN :first AND :last) m {FX_JOIN}
-    GROUP BY m.campaign_id
-), credited AS (
+), {SPEND}, credited AS (
     -- live orders credited in the period, per campaign (a credit to an ad or ad set is its
     -- campaign's), with the credited revenue
     SELECT a.order_id, CASE e.level WHEN 'campaign' THEN e.id WHEN 'adset' THEN e.parent_id
@@ -1056,23 +1127,70 @@ WITH touched AS (
            gross - discounts - refunds - cogs AS gross_profit, coalesce(a.spend, 0) AS spend
     FROM money m LEFT JOIN allocated a ON a.product_id IS NOT DISTINCT FROM m.product_id
 )
-SELECT product, product_id, units::float8 AS units, gross::float8 AS product_gross_sales,
-       discounts::float8 AS product_discounts, refunds::float8 AS product_refunds,
-       (refunds / nullif(gross - discounts, 0))::float8 AS refund_rate,
-       net_sales::float8 AS product_net_sales, cogs::float8 AS product_cogs,
-       gross_profit::float8 AS product_gross_profit,
-       (gross_profit / nullif(net_sales, 0))::float8 AS gross_margin,
-       orders::float8 AS product_orders,
-       (first_orders::numeric / nullif(orders, 0))::float8 AS new_customer_share,
-       (repeaters::numeric / nullif(first_orders, 0))::float8 AS repurchase_rate,
-       spend::float8 AS allocated_spend, (net_sales / nullif(spend, 0))::float8 AS product_roas,
-       (gross_profit / nullif(spend, 0))::float8 AS product_poas,
-       (gross_profit - spend)::float8 AS contribution_after_ads,
-       ((SELECT sum(spend) FROM spend) - (SELECT coalesce(sum(spend), 0) FROM allocated))::float8
-           AS unallocated,
-       missing_fx + (SELECT sum(missing_fx) FROM spend) AS missing_fx
-FROM p ORDER BY product_id NULLS LAST
-"""
+{PRODUCT_COLUMNS}"""
+
+
+#: The same table from product_daily (store facts per product and day) and
+#: product_credit_daily (credited revenue per campaign: of whole orders, level 'order', and of
+#: each product's lines), the tables the engine reads.
+ROLLUP_PRODUCTS = f"""
+WITH {SPEND}, credits AS (
+    -- credited revenue per campaign: of whole orders (level 'order') and per product
+    SELECT m.level, m.campaign_id, m.shop_id, m.product_external_id,
+           sum(m.credited_revenue * {RATE}) AS revenue
+    FROM (SELECT level, campaign_id, shop_id, product_external_id, currency,
+                 CASE WHEN currency = :cur THEN NULL ELSE day END AS day,
+                 sum(credited_revenue) AS credited_revenue
+          FROM product_credit_daily
+          WHERE workspace_id = :ws AND model = :model AND window_days = :window
+            AND level IN ('order', 'product') AND day BETWEEN :first AND :last
+          GROUP BY 1, 2, 3, 4, 5, 6) m {FX_JOIN}
+    GROUP BY 1, 2, 3, 4
+), factor AS (
+    -- what a campaign allocates per unit of credited revenue
+    SELECT t.campaign_id, s.spend / t.revenue AS factor
+    FROM (SELECT campaign_id, sum(revenue) AS revenue FROM credits WHERE level = 'order'
+          GROUP BY campaign_id HAVING sum(revenue) > 0) t
+    JOIN spend s ON s.campaign_id = t.campaign_id
+), allocated AS (
+    SELECT c.shop_id, c.product_external_id, sum(c.revenue * f.factor) AS spend
+    FROM credits c JOIN factor f ON f.campaign_id = c.campaign_id
+    WHERE c.level = 'product'
+    GROUP BY 1, 2
+), money AS (
+    SELECT m.shop_id, m.product_external_id,
+           sum(m.gross * {RATE}) AS gross, sum(m.discounts * {RATE}) AS discounts,
+           sum(m.refunds * {RATE}) AS refunds, sum(m.cogs * {RATE}) AS cogs,
+           sum(m.units) AS units, sum(m.orders) AS orders,
+           sum(m.new_customer_orders) AS first_orders, sum(m.repeat_customers) AS repeaters,
+           {MISSING_FX}
+    FROM (SELECT shop_id, product_external_id, currency,
+                 CASE WHEN currency = :cur THEN NULL ELSE day END AS day,
+                 sum(gross) AS gross, sum(discounts) AS discounts, sum(refunds) AS refunds,
+                 sum(cogs) AS cogs, sum(units) AS units, sum(orders) AS orders,
+                 sum(new_customer_orders) AS new_customer_orders,
+                 sum(repeat_customers) AS repeat_customers
+          FROM product_daily
+          WHERE workspace_id = :ws AND level = 'product' AND day BETWEEN :first AND :last
+          GROUP BY 1, 2, 3, 4) m {FX_JOIN}
+    GROUP BY 1, 2
+), p AS (
+    -- Shopify product ids to the catalogue's (unknown ones together: "(no product)")
+    SELECT pr.id AS product_id, min(coalesce(pr.title, '(no product)')) AS product,
+           sum(m.gross) AS gross, sum(m.discounts) AS discounts, sum(m.refunds) AS refunds,
+           sum(m.cogs) AS cogs, sum(m.units) AS units, sum(m.orders) AS orders,
+           sum(m.first_orders) AS first_orders, sum(m.repeaters) AS repeaters,
+           sum(m.missing_fx) AS missing_fx, coalesce(sum(a.spend), 0) AS spend,
+           sum(m.gross - m.discounts - m.refunds) AS net_sales,
+           sum(m.gross - m.discounts - m.refunds - m.cogs) AS gross_profit
+    FROM money m
+    LEFT JOIN allocated a ON a.shop_id = m.shop_id
+        AND a.product_external_id = m.product_external_id
+    LEFT JOIN shopify_products pr ON pr.workspace_id = :ws AND pr.shop_id = m.shop_id
+        AND pr.external_id = m.product_external_id
+    GROUP BY pr.id
+)
+{PRODUCT_COLUMNS}"""
 
 
 # --- the cases ------------------------------------------------------------------------------
@@ -1086,8 +1204,10 @@ class Case:
     key: str
     title: str
     query: dict[str, Any]
-    hand_sql: str
+    hand_sql: str  # on the stored orders (the reference every answer is checked against)
     hand_params: dict[str, Any]
+    #: the same table by hand on the rollups the engine reads (None: it reads the orders)
+    rollup_sql: str | None
     service: Callable[[], Any] | None
     index: tuple[str, ...]  # the columns that identify a row
     metrics: tuple[str, ...]  # the columns compared (numbers within RTOL)
@@ -1145,7 +1265,14 @@ def build_cases(ds: Dataset, today: date) -> list[Case]:
     cohort_start = (month_end.replace(day=1) - timedelta(days=334)).replace(day=1)
     base = {"ws": ws, "tz": TZ, "cur": CURRENCY}
     start, end = utc_span(cohort_start, month_end)
-    cohort_params = {**base, "start": start, "end": end, "last": month_end, "today": today}
+    cohort_params = {
+        **base,
+        "start": start,
+        "end": end,
+        "first": cohort_start,
+        "last": month_end,
+        "today": today,
+    }
     span = f"{cohort_start:%Y-%m} .. {month_end:%Y-%m}"
     cases = []
     for key, metrics, service, title in (
@@ -1166,6 +1293,7 @@ def build_cases(ds: Dataset, today: date) -> list[Case]:
                 },
                 hand_cohorts(metrics),
                 {**cohort_params, "max_age": MAX_AGE},
+                rollup_cohorts(metrics),
                 partial(heatmap, ws, cohort_start, month_end, service) if service else None,
                 ("cohort", "age"),
                 (*metrics, "complete"),
@@ -1185,6 +1313,7 @@ def build_cases(ds: Dataset, today: date) -> list[Case]:
                 },
                 HAND_PRODUCTS,
                 {**base, "start": start, "end": end, "first": first, "last": ds.last, **ALLOCATION},
+                ROLLUP_PRODUCTS,
                 partial(products_page, ws, first, ds.last),
                 ("product_id",),
                 (*PRODUCT_METRICS, "unallocated"),
@@ -1286,7 +1415,8 @@ def samples(case: Case, hand: pd.DataFrame) -> list[str]:
 METHODS = (
     ("service", "service (page)"),
     ("engine", "engine: run_query"),
-    ("hand", "hand-written SQL"),
+    ("rollup", "hand SQL on rollups"),
+    ("hand", "hand SQL on orders"),
 )
 
 
@@ -1303,6 +1433,9 @@ def bench_case(case: Case, args: argparse.Namespace) -> Outcome:
         "engine": lambda: run_engine(case),
         "hand": lambda: run_hand(case),
     }
+    if case.rollup_sql is not None:
+        on_rollups = replace(case, hand_sql=case.rollup_sql)
+        actions["rollup"] = lambda: run_hand(on_rollups)
     if case.service is not None:
         actions = {"service": case.service, **actions}
     times, raw = timed(actions, args.runs, args.warmup)
@@ -1313,6 +1446,10 @@ def bench_case(case: Case, args: argparse.Namespace) -> Outcome:
     problem = difference(case, hand, canonical(case, engine_frame(case, raw["engine"])))
     if problem:
         mismatches.append(f"engine != hand SQL: {problem}")
+    if "rollup" in raw:
+        problem = difference(case, hand, canonical(case, raw["rollup"]))
+        if problem:
+            mismatches.append(f"hand SQL on rollups != on orders: {problem}")
     if "service" in raw:
         service = service_frame(case, raw["service"])
         shown = tuple(m for m in case.metrics if m in service)
@@ -1324,11 +1461,13 @@ def bench_case(case: Case, args: argparse.Namespace) -> Outcome:
 
 def report(outcome: Outcome, number: int) -> list[tuple[str, bool, str]]:
     """Print one table's figures; return its goals as (goal, met, detail): on the service,
-    or on the engine where no page shows the table as such."""
+    or on the engine where no page shows the table as such, against the hand SQL on the
+    tables the engine reads (the rollups where it reads them)."""
     case, times = outcome.case, outcome.times
-    hand = percentile(times["hand"], 50)
+    same = "rollup" if "rollup" in times else "hand"
+    hand = percentile(times[same], 50)
     print(f"\nT{number} {case.title}   [{case.key}]")
-    print(f"  {'method':<24}{'runs':>5}{'p50 ms':>10}{'p95 ms':>10}{'p50 / hand':>12}")
+    print(f"  {'method':<24}{'runs':>5}{'p50 ms':>10}{'p95 ms':>10}{'p50 / same':>12}")
     for method, label in METHODS:
         if method in times:
             t = times[method]
@@ -1343,21 +1482,23 @@ def report(outcome: Outcome, number: int) -> list[tuple[str, bool, str]]:
             print(f"  !!! MISMATCH: {line}")
     else:
         checked = "engine" + (" and service" if "service" in times else "")
-        print(f"  answers: {checked} = hand SQL on every cell (rtol {RTOL:g})")
+        checked += " and hand SQL on rollups" if "rollup" in times else ""
+        print(f"  answers: {checked} = hand SQL on orders, every cell (rtol {RTOL:g})")
     tested = "service" if "service" in times else "engine"
     p50 = percentile(times[tested], 50)
     goals = [
         (f"{tested} p50 <= {GOAL_P50_MS:g} ms", p50 <= GOAL_P50_MS, f"{p50:.1f} ms"),
         (
-            f"{tested}/hand SQL <= {GOAL_VS_HAND:g}x",
+            f"{tested}/hand SQL on the same tables <= {GOAL_VS_HAND:g}x",
             p50 <= GOAL_VS_HAND * hand,
             f"{p50 / hand:.2f}x",
         ),
     ]
     print("  goals: " + "   ".join(f"{n}: {'PASS' if ok else 'FAIL'} ({d})" for n, ok, d in goals))
+    raw = percentile(times["hand"], 50)
     print(
-        f"  the limit itself: hand SQL p50 <= {GOAL_P50_MS:g} ms: "
-        f"{'PASS' if hand <= GOAL_P50_MS else 'FAIL'} ({hand:.1f} ms)"
+        f"  the limit itself: hand SQL on orders p50 <= {GOAL_P50_MS:g} ms: "
+        f"{'PASS' if raw <= GOAL_P50_MS else 'FAIL'} ({raw:.1f} ms)"
     )
     return goals
 
@@ -1373,7 +1514,7 @@ def dataset_size(ws: int) -> list[tuple[str, int]]:
                     text(f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"), {"ws": ws}
                 ).scalar_one(),
             )
-            for table in (*STORE_TABLES, "metric_snapshots", "metric_daily_campaign", "store_daily")
+            for table in (*STORE_TABLES, "metric_snapshots", *ROLLUPS[2:])
         ]
 
 

@@ -293,6 +293,36 @@ class StoreDaily(Base):
     new_customers: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class CohortDaily(Base):
+    """What the customers whose first order fell on `first_day` (workspace-local) did on
+    `day`, per currency: their orders' store money counted as StoreDaily counts it, their
+    live orders and COGS, the customers themselves (on their first day, under the shop's
+    currency), those whose second live order fell that day, and those whose first live order
+    of an age (in days, weeks or months since the first day) fell that day, so cohort cells
+    are sums of rows (metricx.semantic.cohorts). Maintained by metricx.sync.cohort_rollup in
+    the writers' transactions; rebuilt with the zone."""
+
+    __tablename__ = "cohort_daily"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    gross: Mapped[Decimal] = mapped_column(Money, default=0)
+    discounts: Mapped[Decimal] = mapped_column(Money, default=0)
+    refunds: Mapped[Decimal] = mapped_column(Money, default=0)
+    shipping: Mapped[Decimal] = mapped_column(Money, default=0)
+    taxes: Mapped[Decimal] = mapped_column(Money, default=0)
+    cogs: Mapped[Decimal] = mapped_column(Money, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    customers: Mapped[int] = mapped_column(BigInteger, default=0)
+    repeat_customers: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_day: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_week: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_month: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ShopifyShop(Base):
     __tablename__ = "shopify_shops"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -697,3 +727,72 @@ class ShopifyVariantCost(Base):
     )
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     unit_cost: Mapped[Decimal] = mapped_column(Money)
+
+
+class ProductDaily(Base):
+    """The store facts of a product, variant or SKU per workspace-local day and currency, as
+    metricx.semantic.products counts them (each event on its own day: sales, units, COGS,
+    orders and first orders on the order's day, refunds on the refund's, a cancellation's
+    unreturned rest on its cancel day).
+
+    Rows are per level: `level` 'product' keys (shop_id, product_external_id), 'variant'
+    (shop_id, product_external_id, variant_external_id), 'sku' (sku; NO_SKU for none); the
+    other key columns are 0 or ''. Orders and customers are counted once per row (an order
+    with two variants of a product is one order of the product), so the levels are not
+    sums of each other. Lines are keyed by their Shopify ids, not by the catalogue's rows:
+    a product synced after its orders is found when read (so an order with lines of two
+    products the catalogue lacks counts twice among "(no product)"'s orders and
+    customers). `new_customer_orders` are also
+    the first customers (one customer per first order). Maintained by
+    metricx.sync.product_rollup in the writers' transactions; rebuilt with the zone."""
+
+    __tablename__ = "product_daily"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    gross: Mapped[Decimal] = mapped_column(Money, default=0)
+    discounts: Mapped[Decimal] = mapped_column(Money, default=0)
+    refunds: Mapped[Decimal] = mapped_column(Money, default=0)
+    cogs: Mapped[Decimal] = mapped_column(Money, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    new_customer_orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    repeat_customers: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the line events summed (a line sold, refunded or cancelled): a row of lines without
+    #: money is still a row of the product
+    line_events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductCreditDaily(Base):
+    """What a campaign's credited live orders (under the default attribution only,
+    metricx.semantic.products.ROLLED_UP_ATTRIBUTION; model and window kept in the key) bought
+    per product, variant or SKU, by the local day of the order and its currency:
+    Σ credited revenue × the line's part of its order's sales (`credited_revenue`, in the
+    order's currency). Keys as ProductDaily's, plus level 'order' (other keys 0 or ''):
+    the campaign's credited revenue of whole orders, lines or not, over which its spend is
+    shared (metricx.semantic.products). Unbounded numeric: the shares are quotients, kept
+    exact so taking a set out and putting it back cancels. Maintained by
+    metricx.sync.product_rollup."""
+
+    __tablename__ = "product_credit_daily"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    credited_revenue: Mapped[Decimal] = mapped_column(Numeric(), default=0)

@@ -24,7 +24,7 @@ from metricx.connectors.records import (
 )
 from metricx.db import transaction
 from metricx.models import Attribution, Connection, Entity, FxRate, MetricSnapshot, ShopifyShop
-from metricx.sync import shopify
+from metricx.sync import order_rollups, shopify
 
 #: Where generated orders start: New York's fall-back night (Nov 1) lies within their days.
 ORIGIN = datetime(2026, 10, 30, 4, 0, tzinfo=UTC)
@@ -103,10 +103,17 @@ def write_orders(shop: ShopifyShop, orders: Iterable[OrderRecord]) -> None:
 
 
 def clear_store() -> None:
-    """Every workspace's orders, customers and store rollup gone (shops and rates kept): a
+    """Every workspace's orders, customers and store rollups gone (shops and rates kept): a
     clean store for the next generated example."""
     with transaction() as session:
-        for table in ("store_daily", "shopify_orders", "shopify_customers"):
+        for table in (
+            "store_daily",
+            "cohort_daily",
+            "product_daily",
+            "product_credit_daily",
+            "shopify_orders",
+            "shopify_customers",
+        ):
             session.execute(text(f"DELETE FROM {table}"))
 
 
@@ -252,17 +259,22 @@ def add_credits(
                 {"ws": workspace_id},
             )
         }
-        session.add_all(
-            Attribution(
-                workspace_id=workspace_id,
-                order_id=orders[external][0],
-                entity_id=entity_id,
-                model=model,
-                window_days=window_days,
-                mode="cash",
-                credited_at=orders[external][1],
-                credit=credit,
-                revenue=revenue,
+        credits = list(credits)
+        order_ids = sorted({orders[external][0] for external, *_ in credits})
+        # as the attribution job does: the product rollup follows the orders' credits
+        with order_rollups.rewriting(session, workspace_id, [], order_ids):
+            session.add_all(
+                Attribution(
+                    workspace_id=workspace_id,
+                    order_id=orders[external][0],
+                    entity_id=entity_id,
+                    model=model,
+                    window_days=window_days,
+                    mode="cash",
+                    credited_at=orders[external][1],
+                    credit=credit,
+                    revenue=revenue,
+                )
+                for external, entity_id, credit, revenue in credits
             )
-            for external, entity_id, credit, revenue in credits
-        )
+            session.flush()

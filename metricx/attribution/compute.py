@@ -38,6 +38,7 @@ from metricx.models import (
     Touchpoint,
     Workspace,
 )
+from metricx.sync import order_rollups
 
 CHUNK = 1000
 LOCK_NAMESPACE = 7001  # pg_advisory_xact_lock(namespace, workspace id): attribution writers
@@ -144,19 +145,21 @@ def _attribute_chunk(
     journeys.add_pixel_touches(session, workspace_id, live)
     journeys.classify_touchpoints(session, workspace_id, [o.id for o in live], index)
     touches = journeys.touches_of(session, workspace_id, [o.id for o in live])
-    session.execute(
-        delete(Attribution).where(
-            Attribution.workspace_id == workspace_id, Attribution.order_id.in_(order_ids)
+    # The product rollup's credited revenue follows the orders' attributions.
+    with order_rollups.rewriting(session, workspace_id, [], order_ids):
+        session.execute(
+            delete(Attribution).where(
+                Attribution.workspace_id == workspace_id, Attribution.order_id.in_(order_ids)
+            )
         )
-    )
-    return _copy(
-        session,
-        (
-            row
-            for order in live
-            for row in _rows(workspace_id, order, revenue[order.id], touches.get(order.id, []))
-        ),
-    )
+        return _copy(
+            session,
+            (
+                row
+                for order in live
+                for row in _rows(workspace_id, order, revenue[order.id], touches.get(order.id, []))
+            ),
+        )
 
 
 def attribute_orders(

@@ -65,6 +65,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metricx.models import (
     Attribution,
+    CohortDaily,
     ShopifyCustomer,
     ShopifyOrder,
     ShopifyOrderLine,
@@ -233,6 +234,7 @@ def _placeholders() -> dict[str, Any]:
         "start": bindparam("start", type_=DateTime(timezone=True)),
         "end": bindparam("end", type_=DateTime(timezone=True)),
         "first": bindparam("first", type_=Date),
+        "last": bindparam("last", type_=Date),
         "max_age": bindparam("max_age", type_=Integer),
     }
 
@@ -471,6 +473,73 @@ def cohort_statement(shape: Shape) -> CohortStatements:
     return CohortStatements(union_all(*parts), missing, names)
 
 
+@lru_cache(maxsize=64)
+def rollup_statement(shape: Shape) -> CohortStatements:
+    """The facts of `cohort_statement` for a shape without splits, summed from cohort_daily
+    (metricx.sync.cohort_rollup: each customer's events per first and event day, counted as
+    above): one row per (cohort, age), the customers at age 0."""
+    binds = _placeholders()
+    daily = CohortDaily
+    cohort_key = (
+        cast(func.date_trunc(shape.grain, daily.first_day), Date)
+        if shape.grain
+        else cast(binds["first"], Date)
+    )
+    fact_columns = {
+        f: getattr(daily, f"active_{shape.age_unit}" if f == "active_customers" else f)
+        for f in (*shape.sums, "customers")
+    }
+    rows = (
+        select(
+            cohort_key.label(_KEY),
+            daily.day,
+            daily.currency,
+            *first_day_columns(daily.first_day.expression),
+            *(column.label(f) for f, column in fact_columns.items()),
+        )
+        .where(
+            daily.workspace_id == binds["ws"],
+            daily.first_day.between(binds["first"], binds["last"]),
+        )
+        .subquery("cohort_rows")
+    )
+    r = rows.c
+    age = age_sql(shape.age_unit, r.day, r)
+    money = [m for m in MONEY if m in shape.sums]
+    source: Any = rows
+    rate: ColumnElement[Any] = literal(1)
+    lacking: ColumnElement[bool] = false()
+    if money:
+        fx, on, rate = compiler.fx_join(_bound_scope(binds), r.day, r.currency, "cohort_fx")
+        source = rows.outerjoin(fx, on)
+        lacking = and_(
+            r.currency != binds["cur"], fx.rate.is_(None), or_(*(r[m] != 0 for m in money))
+        )
+    facts = (
+        select(
+            r[_KEY],
+            age.label(_AGE),
+            *(
+                cast(func.sum(r[f] * rate if f in money else r[f]), Float).label(f)
+                for f in shape.sums
+            ),
+            cast(func.sum(r.customers), Float).label("customers"),
+            func.count().filter(lacking).label(_UNCONVERTED),
+        )
+        .select_from(source)
+        .group_by(r[_KEY], age)
+    )
+    missing = (
+        select(r.currency, r.day)
+        .select_from(source)
+        .where(age.between(0, binds["max_age"]), lacking)
+        .distinct()
+        if money
+        else None
+    )
+    return CohortStatements(facts, missing, (_KEY,))
+
+
 def _orders(shape: Shape, binds: dict[str, Any], keyed: Any, keys: list[Any]) -> Any:
     """The cohort's customers' orders from their first real one on (test orders left out;
     a cancelled order placed before it belongs to no age), each with its local day."""
@@ -628,6 +697,7 @@ def _params(query: SemanticQuery, scope: Scope) -> dict[str, Any]:
         "start": start,
         "end": end,
         "first": query.time_range.start,
+        "last": query.time_range.end,
         "max_age": _last_age(query),
     }
 
@@ -645,10 +715,11 @@ class Cells:
 
 
 def _cells(rows: Sequence[Any], names: list[str], key_count: int, ages: int) -> Cells:
-    """The statement's rows as arrays: customers per key, facts per (key, age), cumulated."""
+    """The statement's rows as arrays: customers per key (on rows without an age, or at age 0),
+    facts per (key, age), cumulated."""
     at = {name: i for i, name in enumerate(names)}
     keys = sorted(
-        {tuple(row[:key_count]) for row in rows if row[at[_AGE]] is None},
+        {tuple(row[:key_count]) for row in rows if row[at["customers"]]},
         key=lambda k: tuple((v is None, v) for v in k),
     )
     index = {key: i for i, key in enumerate(keys)}
@@ -657,9 +728,9 @@ def _cells(rows: Sequence[Any], names: list[str], key_count: int, ages: int) -> 
     customers = np.zeros(len(keys))
     for row in rows:
         i = index[tuple(row[:key_count])]
+        customers[i] += row[at["customers"]]
         age = row[at[_AGE]]
         if age is None:
-            customers[i] = row[at["customers"]]
             continue
         for f in facts:
             facts[f][i, age] += row[at[f]] or 0.0
@@ -813,7 +884,8 @@ def run(
     if scope.workspace_id != workspace_id:
         raise ValueError("the scope is another workspace's")
     shape = Shape.of(query)
-    statements = cohort_statement(shape)
+    # The rollup holds no acquisition or first-order split: those read the orders.
+    statements = cohort_statement(shape) if shape.splits else rollup_statement(shape)
     params = _params(query, scope)
     result = conn.execute(statements.facts, params)
     names = list(result.keys())

@@ -40,11 +40,23 @@ and the share of a credited order without lines) is *unallocated*: returned in
 `MetricsResult.unallocated` as its own line, so allocated + unallocated = the period's spend.
 With a time grain the allocation is still made over the whole period, each order's share
 counting in its own bucket (a product's trend adds up to its total).
+
+Where it is read from: a query of one level (product, variant or SKU) over whole days reads
+the rollups product_daily and product_credit_daily (metricx.sync.product_rollup keeps them
+with this module's own statement, `rollup_ctes` and `rollup_parts`: every event of every
+order on its day), their rows per day summed and converted as above, each campaign's spend
+shared over its credited revenue of the period. The statement over the orders themselves
+answers what they cannot: several levels at once or none (an order holding two products is
+one order of the store), SKUs filtered by product (a SKU's rows do not know their product),
+a range ending at a clock time (today so far), spend allocated under another attribution than
+the default (product_credit_daily holds the credits of ROLLED_UP_ATTRIBUTION only: each of
+the 30 cash settings would multiply the attribution job's cost of keeping it), and
+`campaigns_selling` (per campaign).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -109,7 +121,9 @@ _LINES = """,
             l.quantity * coalesce(l.unit_cost, 0) AS cogs, l.gross, d.discounts,
             l.gross - d.discounts AS net, o.gross_sales - o.discounts AS order_net,
             l.is_last, {weight} AS weight, x.spend * {weight} AS allocated,
-            p.id AS product_id, v.id AS variant_id,
+            p.id AS product_id, v.id AS variant_id, o.shop_id,
+            coalesce(l.product_external_id, '') AS product_external_id,
+            coalesce(l.variant_external_id, '') AS variant_external_id,
             coalesce(nullif(l.sku, ''), '{no_sku}') AS sku, {wanted} AS wanted
         FROM orders o
         CROSS JOIN LATERAL (
@@ -166,7 +180,7 @@ _EARLIER = """
 _REFUNDS = """,
     refunds AS (
         SELECT id, order_id, created_at, sales, true AS refunded FROM shopify_refunds
-        WHERE workspace_id = :ws AND {refunded_in_period}
+        WHERE workspace_id = :ws AND {refunds_read}
         UNION
         SELECT r.id, r.order_id, r.created_at, r.sales, {r_refunded_in_period}
         FROM orders o JOIN shopify_refunds r ON r.order_id = o.id
@@ -194,21 +208,26 @@ _REFUNDS = """,
 #: The period's spend per campaign (bound arrays) shared over the live orders credited to
 #: the campaign by credit × order revenue (converted at the order day's rate), then over
 #: each order's lines by sales (all on its last line when it has none).
-_ALLOCATION = """,
+_SPEND = """
     spend AS (
         SELECT * FROM unnest(CAST(:campaign_ids AS bigint[]), CAST(:spends AS float8[]))
             AS s(campaign_id, spend)
-    ),
-    credits AS MATERIALIZED (
-        SELECT order_id, entity_id, credit, revenue FROM attributions
-        WHERE workspace_id = :ws AND model = :model AND window_days = :window
-          AND mode = 'cash' AND {credited_in_period}
-    ),
+    )"""
+#: The campaign of each entity of the workspace (a credit to an ad or ad set counts for it).
+CAMPAIGN_OF = """
     campaign_of AS MATERIALIZED (
         SELECT e.id AS entity_id, CASE e.level WHEN 'campaign' THEN e.id
             WHEN 'adset' THEN e.parent_id WHEN 'ad' THEN up.parent_id END AS campaign_id
         FROM entities e LEFT JOIN entities up ON up.id = e.parent_id AND e.level = 'ad'
         WHERE e.workspace_id = :ws
+    )"""
+_ALLOCATION = (
+    f",{_SPEND},{CAMPAIGN_OF},"
+    + """
+    credits AS MATERIALIZED (
+        SELECT order_id, entity_id, credit, revenue FROM attributions
+        WHERE workspace_id = :ws AND model = :model AND window_days = :window
+          AND mode = 'cash' AND {credited_in_period}
     ),
     credited AS (
         SELECT a.order_id, k.campaign_id,
@@ -234,6 +253,7 @@ _ALLOCATION = """,
     order_spent AS (
         SELECT order_id, sum(spend) AS spend FROM order_spend GROUP BY order_id
     )"""
+)
 
 
 @dataclass(frozen=True)
@@ -275,8 +295,20 @@ class Shape:
         """The columns of `lines` its rows are grouped by."""
         return tuple(dict.fromkeys(c for d in self.dimensions for c in _GROUPED_BY[d]))
 
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the rollups answer it (whole days asked for, see `fetch_period`): one
+        level, and no product filter on SKUs (a SKU's rows do not know their product)."""
+        return len(self.dimensions) == 1 and not (
+            self.dimensions == ("sku",) and (self.product_filter or self.name_filter)
+        )
 
-def _local_day(instant: str) -> str:
+
+#: The shape of a rollup's rows: every fact of every event (metricx.sync.product_rollup).
+_ROLLUP_SHAPE = Shape((), None, False, False, True, True, True, False)
+
+
+def local_day(instant: str) -> str:
     return f"({instant} AT TIME ZONE :tz)::date"
 
 
@@ -288,34 +320,59 @@ def _bucket(grain: str | None, day: str) -> str:
     return "NULL::date"
 
 
-def _part(shape: Shape, source: str, at: str, sums: Mapping[str, str], where: str) -> str:
-    """One source's facts per (keys, bucket, rate day, currency): `sums` by fact (0 for the
-    others), counted on the local day of `at`, its money at the rate of that day (no rate
-    day in the workspace currency)."""
-    day = _local_day(at)
+#: How a part's rows are keyed, given the SQL of their local day: its leading select list
+#: and its GROUP BY clause.
+Keyed = Callable[[str], tuple[str, str]]
+
+
+def _period_keys(shape: Shape) -> Keyed:
+    """A period's rows: per (keys, bucket, rate day, currency), no rate day in the
+    workspace currency."""
     keys = "".join(f"{c}, " for c in shape.grouped_by)
-    selected = ", ".join(f"{sums.get(f, '0')} AS {f}" for f in FACTS)
     positions = ", ".join(str(i) for i in range(1, len(shape.grouped_by) + 4))
+
+    def keyed(day: str) -> tuple[str, str]:
+        return (
+            f"{keys}{_bucket(shape.grain, day)} AS bucket,"
+            f" CASE WHEN currency = :cur THEN NULL ELSE {day} END AS day, currency",
+            f"GROUP BY {positions}",
+        )
+
+    return keyed
+
+
+def _part(keyed: Keyed, source: str, day: str, sums: Mapping[str, str], where: str) -> str:
+    """One source's facts keyed by `keyed`: `sums` by fact (0 for the others), counted on
+    the local day `day`."""
+    keys, group_by = keyed(day)
+    selected = ", ".join(f"{sums.get(f, '0')} AS {f}" for f in FACTS)
     return f"""
-        SELECT {keys}{_bucket(shape.grain, day)} AS bucket,
-            CASE WHEN currency = :cur THEN NULL ELSE {day} END AS day, currency, {selected}
+        SELECT {keys}, {selected}
         FROM {source} WHERE {where}
-        GROUP BY {positions}"""
+        {group_by}"""
 
 
-def _ctes(shape: Shape) -> str:
-    """The common table expressions a shape reads: the orders and their lines, and where
-    asked for what the refunds gave back of each line and the spend allocated to each."""
+def _wanted(shape: Shape) -> str:
+    """Whether a row's product (`p`) is one the query keeps."""
     wanted = [
         *(["p.id = ANY(CAST(:product_ids AS bigint[]))"] if shape.product_filter else []),
         *(["p.title ILIKE :name_pattern ESCAPE '\\'"] if shape.name_filter else []),
     ]
+    return " AND ".join(wanted) or "true"
+
+
+def _ctes(shape: Shape, chosen: str | None = None) -> str:
+    """The common table expressions a shape reads: the orders and their lines, and where
+    asked for what the refunds gave back of each line and the spend allocated to each.
+    `chosen`: instead, the orders this condition on `o` picks with every event of theirs,
+    whenever it happened (the rows of a rollup: _ROLLUP_SHAPE)."""
     is_first = _FIRST if shape.customers else "false"
+    cancelled = "o.cancelled_at IS NOT NULL" if chosen else _PERIOD.format("o.cancelled_at")
 
     def order_columns(placed: str) -> str:
         return _ORDER_COLUMNS.format(
             placed=placed,
-            cancelled_in_period=_PERIOD.format("o.cancelled_at"),
+            cancelled_in_period=cancelled,
             is_first=is_first,
             again=f"{is_first} AND {_AGAIN}" if shape.repeat else "false",
         )
@@ -328,45 +385,47 @@ def _ctes(shape: Shape) -> str:
             refunded_in_period=_PERIOD.format("created_at"),
             cancelled_in_period=_PERIOD.format("cancelled_at"),
         )
-        if shape.refunds
+        if shape.refunds and not chosen
         else ""
     )
     ctes = _ORDERS.format(
         order_columns=order_columns("true"),
         customers=customers,
-        placed_in_period=_PERIOD.format("o.processed_at"),
+        placed_in_period=chosen or _PERIOD.format("o.processed_at"),
         earlier=earlier,
     )
     if shape.allocation:
         ctes += _ALLOCATION.format(
-            order_day=_local_day("o.processed_at"), credited_in_period=_PERIOD.format("credited_at")
+            order_day=local_day("o.processed_at"), credited_in_period=_PERIOD.format("credited_at")
         )
     ctes += _LINES.format(
         share=_SHARE,
-        weight=_WEIGHT if shape.allocation else "0",
+        weight=_WEIGHT if shape.allocation or chosen else "0",
         spent="LEFT JOIN order_spent x ON x.order_id = o.id"
         if shape.allocation
         else "CROSS JOIN (SELECT 0 AS spend) AS x",
-        wanted=" AND ".join(wanted) or "true",
+        wanted=_wanted(shape),
         no_sku=NO_SKU,
     )
     if shape.refunds:
         ctes += _REFUNDS.format(
-            refunded_in_period=_PERIOD.format("created_at"),
-            r_refunded_in_period=_PERIOD.format("r.created_at"),
+            refunds_read="order_id IN (SELECT id FROM orders)"
+            if chosen
+            else _PERIOD.format("created_at"),
+            r_refunded_in_period="true" if chosen else _PERIOD.format("r.created_at"),
         )
     return ctes
 
 
-def _parts(shape: Shape) -> list[str]:
-    """Each source's facts per (keys, bucket, rate day, currency): sales on the order's day
-    (orders counted once per key: summed per order first), refunds on theirs,
-    cancellations on theirs, allocated spend on the order's day."""
+def _parts(shape: Shape, keyed: Keyed) -> list[str]:
+    """Each source's facts keyed by `keyed`: sales on the order's day (orders counted once
+    per key: summed per order first), refunds on theirs, cancellations on theirs, allocated
+    spend on the order's day."""
     parts = [
         _part(
-            shape,
+            keyed,
             "lines",
-            "processed_at",
+            local_day("processed_at"),
             {
                 "gross": "sum(gross)",
                 "discounts": "sum(discounts)",
@@ -386,17 +445,17 @@ def _parts(shape: Shape) -> list[str]:
     if shape.refunds:
         parts += [
             _part(
-                shape,
+                keyed,
                 "refund_lines",
-                "refund_at",
+                local_day("refund_at"),
                 {"refunds": "sum(back)"},
                 "refunded AND wanted",
             ),
             _part(
-                shape,
+                keyed,
                 """lines LEFT JOIN (SELECT line_id AS returned_line, sum(back) AS returned
                     FROM refund_lines GROUP BY line_id) AS b ON b.returned_line = line_id""",
-                "cancelled_at",
+                local_day("cancelled_at"),
                 {"refunds": "sum(net - coalesce(returned, 0))"},
                 "cancelled AND wanted",
             ),
@@ -404,15 +463,130 @@ def _parts(shape: Shape) -> list[str]:
     return parts
 
 
+def rollup_ctes(chosen: str) -> str:
+    """The common table expressions of the `chosen` orders (a condition on `o`): `orders`,
+    their `lines` (with `weight`, a line's part of what is credited to its order) and what
+    their refunds gave back of each line (metricx.sync.product_rollup)."""
+    return _ctes(_ROLLUP_SHAPE, chosen)
+
+
+def rollup_parts(keyed: Keyed) -> str:
+    """Every fact of the events of `rollup_ctes`' orders keyed by `keyed`, each part on its
+    own day (what product_daily stores)."""
+    return " UNION ALL ".join(_parts(_ROLLUP_SHAPE, keyed))
+
+
+#: A rollup's rows of the period summed per Shopify keys, bucket, rate day (none in the
+#: workspace currency) and currency, then given the ids their keys have now (as `lines`
+#: finds a line's product).
+_ROLLED = """
+        SELECT p.id AS product_id, v.id AS variant_id, r.*, {wanted} AS wanted
+        FROM (
+            SELECT {keys}shop_id, product_external_id, variant_external_id, sku,
+                {bucket} AS bucket, CASE WHEN currency = :cur THEN NULL ELSE day END AS day,
+                currency, {sums}
+            FROM {table}
+            WHERE workspace_id = :ws AND day BETWEEN :first AND :last AND {rows}
+            GROUP BY {positions}
+        ) AS r
+        LEFT JOIN shopify_products p ON p.shop_id = r.shop_id
+            AND p.external_id = r.product_external_id AND p.workspace_id = :ws
+        LEFT JOIN shopify_variants v ON v.product_id = p.id
+            AND v.external_id = r.variant_external_id AND v.workspace_id = :ws"""
+#: The product_credit_daily rows of the query's attribution, at a level.
+_CREDIT_ROWS = "model = :model AND window_days = :window AND level = {level}"
+#: Each campaign's spend shared over its credited revenue of the period (level 'order' rows
+#: of product_credit_daily, converted at the order day's rate): what each unit of credited
+#: revenue is allocated (`factor`), then the level's rows (lines by product) × theirs.
+_ROLLED_ALLOCATION = f""",
+    campaign_revenue AS (
+        SELECT r.campaign_id,
+            sum(r.credited_revenue * CASE WHEN r.currency = :cur THEN 1 ELSE fx.rate END)
+            AS revenue
+        FROM product_credit_daily r LEFT JOIN fx_rates fx ON fx.workspace_id = :ws
+            AND fx.day = r.day AND fx.from_currency = r.currency AND fx.to_currency = :cur
+        WHERE r.workspace_id = :ws AND r.day BETWEEN :first AND :last
+          AND r.{_CREDIT_ROWS.format(level="'order'")}
+        GROUP BY r.campaign_id HAVING sum(r.credited_revenue
+            * CASE WHEN r.currency = :cur THEN 1 ELSE fx.rate END) > 0
+    ),
+    factor AS (
+        SELECT t.campaign_id, s.spend / t.revenue AS factor
+        FROM campaign_revenue t JOIN spend s ON s.campaign_id = t.campaign_id
+    ),
+    credited AS ({{credited}}
+    ),
+    allocated AS (
+        SELECT c.*, c.credited_revenue * f.factor
+            * CASE WHEN c.currency = :cur THEN 1 ELSE fx.rate END AS allocated
+        FROM credited c JOIN factor f ON f.campaign_id = c.campaign_id
+        LEFT JOIN fx_rates fx ON fx.workspace_id = :ws AND fx.day = c.day
+            AND fx.from_currency = c.currency AND fx.to_currency = :cur
+    )"""
+
+
+#: The facts product_daily holds (first customers are its new-customer orders: one each).
+_ROLLED_FACTS = (*MONEY, *(c for c in COUNTS if c != "first_customers"))
+
+
+def _rolled_ctes(shape: Shape) -> str:
+    """The rollups' rows of the shape's level in the period (`daily`), and where asked for
+    the spend allocated to them (`allocated`)."""
+    bucket = _bucket(shape.grain, "day")
+    sums = ", ".join(f"sum({f}) AS {f}" for f in _ROLLED_FACTS)
+    daily = _ROLLED.format(
+        wanted=_wanted(shape),
+        keys="",
+        positions="1, 2, 3, 4, 5, 6, 7",
+        bucket=bucket,
+        sums=sums,
+        table="product_daily",
+        rows="level = :level",
+    )
+    ctes = f"""
+    daily AS ({daily}
+    )"""
+    if shape.allocation:
+        credited = _ROLLED.format(
+            wanted=_wanted(shape),
+            keys="campaign_id, ",
+            positions="1, 2, 3, 4, 5, 6, 7, 8",
+            bucket=bucket,
+            # a share of spend is a float anyway (as in `lines`): summed as one, faster
+            sums="sum(credited_revenue::float8) AS credited_revenue",
+            table="product_credit_daily",
+            rows=_CREDIT_ROWS.format(level=":level"),
+        )
+        ctes += f",{_SPEND}" + _ROLLED_ALLOCATION.format(credited=credited)
+    return ctes
+
+
+def _rolled_parts(shape: Shape) -> list[str]:
+    """The facts of the rollups' rows per (keys, bucket, rate day, currency)."""
+    keys = "".join(f"{c}, " for c in shape.grouped_by)
+    positions = ", ".join(str(i) for i in range(1, len(shape.grouped_by) + 4))
+
+    def keyed(_: str) -> tuple[str, str]:  # bucket and rate day are the rows' own
+        return f"{keys}bucket, day, currency", f"GROUP BY {positions}"
+
+    sums = {f: f"sum({f})" for f in _ROLLED_FACTS}
+    sums["first_customers"] = "sum(new_customer_orders)"
+    parts = [_part(keyed, "daily", "day", sums, "wanted")]
+    if shape.allocation:
+        parts.append(_part(keyed, "allocated", "day", {ALLOCATED: "sum(allocated)"}, "wanted"))
+    return parts
+
+
 @lru_cache(maxsize=256)
-def statement(shape: Shape, missing_rates: bool = False) -> TextClause:
+def statement(shape: Shape, missing_rates: bool = False, rolled: bool = False) -> TextClause:
     """The facts of one period per (keys, bucket), in the workspace currency, with their
     names, each row with the count of its source rows lacking a rate (`unconverted`), then
     one row (part 'total') with the spend left unallocated. `missing_rates`: the (currency,
-    day) pairs lacking a rate instead."""
+    day) pairs lacking a rate instead. `rolled`: read from the rollups (Shape.rolled_up)."""
     lacking = f"rate IS NULL AND ({' OR '.join(f'{m} <> 0' for m in MONEY)})"
-    body = f"""WITH {_ctes(shape)},
-    facts AS ({" UNION ALL ".join(_parts(shape))}
+    parts = _rolled_parts(shape) if rolled else _parts(shape, _period_keys(shape))
+    body = f"""WITH {_rolled_ctes(shape) if rolled else _ctes(shape)},
+    facts AS ({" UNION ALL ".join(parts)}
     ),
     rated AS (
         SELECT f.*, CASE WHEN f.currency = :cur THEN 1 ELSE fx.rate END AS rate
@@ -442,8 +616,9 @@ def statement(shape: Shape, missing_rates: bool = False) -> TextClause:
         if "variant" in shape.dimensions
         else ""
     )
+    allocated = "allocated" if rolled else "lines"
     unallocated = (
-        ":total_spend - (SELECT coalesce(sum(allocated), 0) FROM lines)"
+        f":total_spend - (SELECT coalesce(sum(allocated), 0) FROM {allocated})"
         if shape.allocation
         else "0"
     )
@@ -496,6 +671,10 @@ def campaign_spend(
     return found
 
 
+#: The attribution whose credits product_credit_daily holds (the engine's default).
+ROLLED_UP_ATTRIBUTION = Attribution()
+
+
 def attribution_of(query: SemanticQuery) -> Attribution:
     """The attribution model and window spend is allocated by (cash mode always)."""
     return query.attribution or Attribution()
@@ -512,7 +691,11 @@ def params(
         "cur": scope.currency,
         "start": start,
         "end": end,
+        "first": span.start,
+        "last": span.end,
     }
+    if query.dimensions:
+        values["level"] = query.dimensions[0]
     if query.filters.product_ids:
         values["product_ids"] = list(query.filters.product_ids)
     if query.filters.name_contains:
@@ -538,13 +721,26 @@ class Period:
     unallocated: float
 
 
-def fetch_period(conn: Connection, shape: Shape, values: Mapping[str, Any], scope: Scope) -> Period:
-    """Run a period's statement; MissingFxRateError names the days lacking a rate."""
-    result = conn.execute(statement(shape), values)
+def fetch_period(
+    conn: Connection, shape: Shape, span: TimeRange, values: Mapping[str, Any], scope: Scope
+) -> Period:
+    """Run a period's statement, from the rollups when they answer it (whole days, the
+    default attribution);
+    MissingFxRateError names the days lacking a rate."""
+    rolled = (
+        shape.rolled_up
+        and span.until is None
+        and (
+            not shape.allocation
+            or (values["model"], values["window"])
+            == (ROLLED_UP_ATTRIBUTION.model, ROLLED_UP_ATTRIBUTION.window_days)
+        )
+    )
+    result = conn.execute(statement(shape, rolled=rolled), values)
     names = list(result.keys())
     *rows, total = result.fetchall()  # the 'total' row comes last
     if any(row[names.index("unconverted")] for row in rows):
-        missing = conn.execute(statement(shape, missing_rates=True), values).all()
+        missing = conn.execute(statement(shape, True, rolled), values).all()
         raise MissingFxRateError.naming([(c, d) for c, d in missing], scope.currency)
     columns: dict[str, Any] = {
         name: [row[at] for row in rows]
@@ -653,7 +849,7 @@ def run(
         [*campaign_spend(conn, scope, spans)] if shape.allocation else [None for _ in spans]
     )
     periods = [
-        fetch_period(conn, shape, params(query, scope, span, spend), scope)
+        fetch_period(conn, shape, span, params(query, scope, span, spend), scope)
         for span, spend in zip(spans, spends, strict=True)
     ]
     main = _evaluated(query, periods[0], costs)
@@ -721,7 +917,7 @@ def campaigns_selling(
     shape = Shape.of(query)
     (spend,) = campaign_spend(conn, scope, [span])
     result = conn.execute(
-        text(f"WITH {_ctes(shape)} {_BY_CAMPAIGN.format(order_day=_local_day('l.processed_at'))}"),
+        text(f"WITH {_ctes(shape)} {_BY_CAMPAIGN.format(order_day=local_day('l.processed_at'))}"),
         params(query, scope, span, spend),
     )
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))

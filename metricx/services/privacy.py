@@ -40,8 +40,9 @@ shop/redact ("48 hours after a store owner uninstalls your app ... erase data fo
 deletes the shop's whole data: the shop row and, by cascade, its products, customers, orders,
 lines, refunds, journeys, touchpoints and attributions; its pixel events (all of the
 workspace's when it has no other shop, else the browsers of its orders); its tokens; and the
-store rollup of the days it fed is recomputed. The connection row stays, disconnected, with its
-sync history and audit trail. A shop reconnected after the request was triggered is left alone.
+store rollup of the days it fed is recomputed, the cohort and product rollups rebuilt. The
+connection row stays, disconnected, with its sync history and audit trail. A shop reconnected
+after the request was triggered is left alone.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ from metricx.models import (
     Touchpoint,
 )
 from metricx.services import audit
-from metricx.sync import rollup
+from metricx.sync import order_rollups, rollup
 from metricx.sync.runs import connection_lock
 
 REDACTED = "redacted"
@@ -293,6 +294,41 @@ def _order_rows(
     )
 
 
+def _owners(session: Session, workspace_id: int, orders: list[int]) -> list[int]:
+    """The customers of these orders (their cohorts lose the orders detached from them)."""
+    return list(
+        session.scalars(
+            select(ShopifyOrder.customer_id)
+            .where(
+                ShopifyOrder.workspace_id == workspace_id,
+                ShopifyOrder.id.in_(orders),
+                ShopifyOrder.customer_id.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def _detach(session: Session, workspace_id: int, customers: list[int], orders: list[int]) -> None:
+    """The customers' Shopify ids replaced, and the orders no longer linked to anyone."""
+    if customers:
+        session.execute(
+            update(ShopifyCustomer)
+            .where(ShopifyCustomer.workspace_id == workspace_id, ShopifyCustomer.id.in_(customers))
+            .values(
+                external_id=func.concat(f"{REDACTED}:", func.gen_random_uuid()),
+                created_at=None,
+                updated_at=None,
+            )
+        )
+    if orders:
+        session.execute(
+            update(ShopifyOrder)
+            .where(ShopifyOrder.workspace_id == workspace_id, ShopifyOrder.id.in_(orders))
+            .values(customer_id=None)
+        )
+
+
 def _browsers(session: Session, workspace_id: int, orders: list[int]) -> list[str]:
     """Anonymous ids of the browsers that sent a purchase of one of these orders."""
     if not orders:
@@ -406,25 +442,9 @@ def redact_customer(
             customers = _customer_rows(session, shop, customer_id)
             orders = _order_rows(session, shop, customers, order_ids)
             browsers = _browsers(session, workspace_id, orders)
-            if customers:
-                session.execute(
-                    update(ShopifyCustomer)
-                    .where(
-                        ShopifyCustomer.workspace_id == workspace_id,
-                        ShopifyCustomer.id.in_(customers),
-                    )
-                    .values(
-                        external_id=func.concat(f"{REDACTED}:", func.gen_random_uuid()),
-                        created_at=None,
-                        updated_at=None,
-                    )
-                )
-            if orders:
-                session.execute(
-                    update(ShopifyOrder)
-                    .where(ShopifyOrder.workspace_id == workspace_id, ShopifyOrder.id.in_(orders))
-                    .values(customer_id=None)
-                )
+            owners = _owners(session, workspace_id, orders)
+            with order_rollups.rewriting(session, workspace_id, [*customers, *owners], orders):
+                _detach(session, workspace_id, customers, orders)
             touchpoints = _scrub_touchpoints(session, workspace_id, orders)
             events, renamed = _scrub_pixel_events(session, workspace_id, browsers)
             result = Redaction(len(customers), len(orders), touchpoints, events, renamed)
@@ -567,6 +587,7 @@ def redact_shop(
             events = _delete_shop_pixel_events(session, shop)
             session.execute(delete(ShopifyShop).where(ShopifyShop.id == shop.id))
             rollup.refresh_store(session, workspace_id, days, tz)
+            order_rollups.rebuild(session, workspace_id)
         tokens = _deleted(
             session.execute(delete(Token).where(Token.connection_id == connection_id))
         )

@@ -15,7 +15,7 @@ from metricx.db import new_session, transaction
 from metricx.errors import InvalidInputError
 from metricx.models import CostSettings, FxRate, Workspace
 from metricx.services import audit
-from metricx.sync import rollup
+from metricx.sync import order_rollups, rollup
 
 UTM_MATCHES = ("id", "name", "id_or_name")
 #: cost setting -> what it is called in a message about it
@@ -45,6 +45,7 @@ def update_workspace(actor: Actor, *, timezone: str, currency: str, utm_match: s
         session.flush()
         if moved:
             rollup.rebuild(session, actor.workspace_id)
+            order_rollups.rebuild(session, actor.workspace_id)
         audit.record(
             session,
             actor,

@@ -33,7 +33,7 @@ from metricx.db import transaction
 from metricx.errors import InvalidInputError
 from metricx.models import HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
-from metricx.sync import rollup, snapshots
+from metricx.sync import product_rollup, rollup, snapshots
 from metricx.sync import shopify as shop_writer
 from metricx.sync.entities import stored_ids, upsert_entities
 from metricx.sync.runs import (
@@ -179,8 +179,10 @@ def _ad_ids(
             upsert_entities(
                 session, connection.workspace_id, connection.id, [*entities, *orphans], read_at
             )
-            # An ad that moved to another campaign takes its sums along in the campaign rollup.
-            rollup.reattach(session, connection.workspace_id, connection.id, campaigns)
+            # An ad that moved to another campaign takes its sums along in the campaign rollup,
+            # and its credits in the product rollup (keyed by campaign: rebuilt, it is rare).
+            if rollup.reattach(session, connection.workspace_id, connection.id, campaigns):
+                product_rollup.rebuild(session, connection.workspace_id)
             stored = stored_ids(session, connection.id, "ad")
     return stored
 

@@ -13,11 +13,11 @@ Everything is rebuilt when the workspace's time zone changes (`rebuild`): days m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from metricx.models import Workspace
@@ -36,8 +36,8 @@ _COARSE = {  # rollup table -> its key beyond workspace and day (columns of `ad`
 }
 
 
-def workspace_timezone(session: Session, workspace_id: int) -> str:
-    return session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id)) or "UTC"
+def workspace_timezone(bind: Session | Connection, workspace_id: int) -> str:
+    return bind.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id)) or "UTC"
 
 
 def refresh(
@@ -137,21 +137,30 @@ def campaigns_of_ads(session: Session, connection_id: int) -> dict[int, int]:
 
 def reattach(
     session: Session, workspace_id: int, connection_id: int, before: dict[int, int]
-) -> None:
+) -> bool:
     """After the campaign tree of a connection was written: if an ad now sits under another
-    campaign than `before` (campaigns_of_ads), sum the connection's campaigns again."""
+    campaign than `before` (campaigns_of_ads), sum the connection's campaigns again; whether
+    one moved."""
     after = campaigns_of_ads(session, connection_id)
-    if any(before.get(ad, campaign) != campaign for ad, campaign in after.items()):
+    moved = any(before.get(ad, campaign) != campaign for ad, campaign in after.items())
+    if moved:
         _refresh_coarse(session, workspace_id, [connection_id], date.min, date.max)
+    return moved
 
 
 def store_days(
-    session: Session, shop_id: int, orders: list[str], customers: list[str], tz: str
+    session: Session,
+    shop_id: int,
+    orders: list[str],
+    customers: list[str],
+    tz: str,
+    customer_ids: Sequence[int] = (),
 ) -> set[date]:
     """Workspace-local days whose store sums these orders (Shopify ids) feed: their processed
-    and cancel days, their refunds' days, and the first-order day of their customers and of
-    `customers` (Shopify ids). Taken before and after a write, so the days an order or a
-    first order leaves are refreshed as well as the days it joins."""
+    and cancel days, their refunds' days, and the first-order day of their customers, of
+    `customers` (Shopify ids) and of `customer_ids` (ours). Taken before and after a write,
+    so the days an order or a first order leaves are refreshed as well as the days it joins
+    (after it, `customer_ids` names the customers the orders had before)."""
     return set(
         session.scalars(
             text("""
@@ -165,8 +174,16 @@ def store_days(
                       JOIN o ON o.customer_id = c.id
             UNION ALL SELECT first_order_at FROM shopify_customers
                       WHERE shop_id = :shop AND external_id = ANY(:customers)
+            UNION ALL SELECT first_order_at FROM shopify_customers
+                      WHERE shop_id = :shop AND id = ANY(:ids)
         ) AS moments WHERE at IS NOT NULL"""),
-            {"shop": shop_id, "orders": orders, "customers": customers, "tz": tz},
+            {
+                "shop": shop_id,
+                "orders": orders,
+                "customers": customers,
+                "ids": list(customer_ids),
+                "tz": tz,
+            },
         )
     )
 

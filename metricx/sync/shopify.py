@@ -1,7 +1,8 @@
 """Shopify into PostgreSQL: shop, products, customers and orders, incrementally by updated_at.
 
 Orders arrive sorted by updated_at; each page is written in one transaction together with
-the new high-water mark and the store rollup of the days it touches (store_daily), so a crash
+the new high-water mark, the store rollup of the days it touches (store_daily) and the cohort
+and product rollups of its customers and orders (metricx.sync.order_rollups), so a crash
 loses at most the page in flight and the next run starts where the last committed page
 ended. Every write is an upsert on Shopify's ids, so reading an order twice (overlap,
 retries) changes nothing. An order line keeps the unit cost it was first stored with: Shopify
@@ -48,7 +49,7 @@ from metricx.models import (
     ShopifyVariantCost,
     Touchpoint,
 )
-from metricx.sync import rollup
+from metricx.sync import order_rollups, rollup
 from metricx.sync.bulk import insert_rows, upsert
 from metricx.sync.runs import connection_writes
 
@@ -501,15 +502,15 @@ def order_cogs(order: OrderRecord) -> Decimal:
 
 
 def _first_orders(session: Session, customer_ids: list[int]) -> None:
-    """Each customer's first real order, which "new customers" counts."""
+    """Each customer's first real order, which "new customers" counts (none once every
+    order of theirs is cancelled or has moved to another customer)."""
     if customer_ids:
         session.execute(
             text("""
-            UPDATE shopify_customers c SET first_order_at = first.at
-            FROM (SELECT customer_id, min(processed_at) AS at FROM shopify_orders
-                  WHERE customer_id = ANY(:ids) AND NOT test AND cancelled_at IS NULL
-                  GROUP BY customer_id) AS first
-            WHERE c.id = first.customer_id"""),
+            UPDATE shopify_customers c SET first_order_at = (
+                SELECT min(processed_at) FROM shopify_orders o
+                WHERE o.customer_id = c.id AND NOT o.test AND o.cancelled_at IS NULL)
+            WHERE c.id = ANY(:ids)"""),
             {"ids": customer_ids},
         )
 
@@ -527,12 +528,16 @@ def write_orders(
                 sorted({o.customer_id for o in page if o.customer_id}),
             )
             days = rollup.store_days(session, shop.id, *keys, tz)
-            customers = _write_order_page(session, shop, page)
-            _first_orders(session, customers)
+            with order_rollups.rewriting_shop_rows(
+                session, shop.workspace_id, shop.id, *keys
+            ) as owners:
+                # the orders' customers now, and before (an order may change customer)
+                customers = _write_order_page(session, shop, page)
+                _first_orders(session, sorted({*customers, *owners}))
             rollup.refresh_store(
                 session,
                 shop.workspace_id,
-                days | rollup.store_days(session, shop.id, *keys, tz),
+                days | rollup.store_days(session, shop.id, *keys, tz, owners),
                 tz,
             )
             _advance(session, shop.id, "orders_synced_until", max(o.updated_at for o in page))

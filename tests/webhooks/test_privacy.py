@@ -17,12 +17,13 @@ from sqlalchemy import text
 from metricx.actor import Actor
 from metricx.attribution.channels import Visit, classify
 from metricx.attribution.compute import attribute_workspace
-from metricx.db import get_engine
+from metricx.db import get_engine, transaction
 from metricx.errors import NotFoundError, PermissionDeniedError
 from metricx.models import Base
 from metricx.sandbox.fakes.shopify_webhooks import numeric_id
 from metricx.services import privacy
 from metricx.services.connections import add_connection, rotate_token
+from metricx.sync import order_rollups
 from metricx.sync.pipeline import sync_connection
 from webhooks.conftest import browse_and_buy
 from webhooks.support import rows, run_jobs, scalar
@@ -35,11 +36,15 @@ TABLES = (
     "touchpoints",
     "pixel_events",
     "store_daily",
+    "cohort_daily",
     "shopify_products",
     "shopify_order_lines",
     "shopify_refunds",
     "attributions",
 )
+
+#: The rollups (no id) and the columns that key their rows.
+ROLLUPS = {"store_daily": ("day", "currency"), "cohort_daily": ("first_day", "day", "currency")}
 
 
 def snapshot(workspace_id: int) -> dict[str, list[dict]]:
@@ -47,7 +52,7 @@ def snapshot(workspace_id: int) -> dict[str, list[dict]]:
     found = {}
     with get_engine().connect() as conn:
         for table in TABLES:
-            order = "day, currency" if table == "store_daily" else "id"
+            order = ", ".join(ROLLUPS.get(table, ("id",)))
             found[table] = [
                 dict(r._mapping)
                 for r in conn.execute(
@@ -119,8 +124,9 @@ def changed_rows(before: dict, after: dict) -> dict[str, list[int]]:
     """Ids of the rows (per table) that differ between two snapshots."""
     changed = {}
     for table in TABLES:
-        old = {r.get("id", (r.get("day"), r.get("currency"))): r for r in before[table]}
-        new = {r.get("id", (r.get("day"), r.get("currency"))): r for r in after[table]}
+        key = ROLLUPS.get(table, ("id",))
+        old = {tuple(r[k] for k in key): r for r in before[table]}
+        new = {tuple(r[k] for k in key): r for r in after[table]}
         ids = sorted({k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}, key=str)
         if ids:
             changed[table] = ids
@@ -215,9 +221,16 @@ def test_customers_redact_blanks_the_customer_and_leaves_everyone_else_alone(
     # And nothing else of Acme changed; nothing of Globex at all (same ids, another shop)
     changed = changed_rows(acme, snapshot(ws))
     redacted_order_ids = {r["id"] for r in acme["shopify_orders"] if r["external_id"] in orders}
-    assert set(changed) <= {"shopify_customers", "shopify_orders", "touchpoints", "pixel_events"}
-    assert changed["shopify_customers"] == [row["id"]]
-    assert set(changed["shopify_orders"]) == redacted_order_ids
+    # (the customer's cohort no longer holds the orders that point at nobody)
+    assert set(changed) <= {
+        "shopify_customers",
+        "shopify_orders",
+        "touchpoints",
+        "pixel_events",
+        "cohort_daily",
+    }
+    assert changed["shopify_customers"] == [(row["id"],)]
+    assert set(changed["shopify_orders"]) == {(i,) for i in redacted_order_ids}
     assert not any(
         e["anonymous_id"] == "browser-someone-else" and e["event_id"].startswith("browser-c")
         for e in events
@@ -277,6 +290,11 @@ def test_redaction_changes_no_figure_and_no_attribution(receiver, world, sender)
     # Then every credit, channel and store figure is what it was
     assert credits() == before
     assert snapshot(ws)["store_daily"] == store
+    # And the cohorts lost the orders no longer tied to the customer, as a rebuild counts them
+    kept = snapshot(ws)["cohort_daily"]
+    with transaction() as session:
+        order_rollups.rebuild(session, ws)
+    assert snapshot(ws)["cohort_daily"] == kept
 
 
 def test_a_second_redaction_of_the_same_customer_changes_nothing(receiver, world, sender):
