@@ -815,6 +815,256 @@ def dashboard_tiles(workspace: str, metrics: tuple[str, ...], reset: bool, as_js
         click.echo(f"  {tile:<20} {label}")
 
 
+# --- alert rules ------------------------------------------------------------------------------
+
+#: The `metricx alert add` options that set a rule's condition.
+CONDITION_OPTIONS = ("above", "below", "rises_by", "falls_by")
+
+
+@main.group()
+def alert() -> None:
+    """Rules that watch a metric and fire when it crosses a threshold or moves against a
+    baseline, evaluated by the metric engine (delivery by email and Slack comes later)."""
+
+
+def _local_time(instant: datetime | None, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if instant else "—"
+
+
+def _rule_words(workspace_id: int, currency: str, rule: Any) -> str:
+    """A stored rule in words ("Ad spend above $500.00 today so far"), or why it cannot run."""
+    from metricx.alerts.rules import AlertRuleError, check_in
+    from metricx.services import custom_definitions
+
+    try:
+        metric = check_in(rule, custom_definitions.definitions(workspace_id))
+    except AlertRuleError as broken:
+        return f"{rule.metric} (cannot run: {broken})"
+    return str(rule.describe(metric, currency))
+
+
+@alert.command("add")
+@workspace_option
+@click.argument("name")
+@click.option("--metric", required=True, help="A catalogue or custom metric (spend, roas, ...).")
+@click.option("--above", help="Fire above this value (a percent metric in percent: 1.5).")
+@click.option("--below", help="Fire below this value.")
+@click.option("--rises-by", "rises_by", help="Fire when it rises by this percent or more.")
+@click.option("--falls-by", "falls_by", help="Fire when it falls by this percent or more.")
+@click.option(
+    "--baseline",
+    help="What a change is measured against: previous_period (the default) or same_weekday "
+    "(the median of the same days 1 to 4 weeks earlier).",
+)
+@click.option(
+    "--period",
+    default="today",
+    show_default=True,
+    help="The workspace's days it reads: today (so far), yesterday or last_7_days.",
+)
+@click.option("--split", help="Judge each value of a dimension (provider, campaign, ...).")
+@click.option("--provider", "providers", multiple=True, help="Only this ad platform (repeatable).")
+@click.option("--name-contains", help="Only campaigns, ad sets or ads whose name holds this.")
+@click.option(
+    "--schedule",
+    default="after_sync",
+    show_default=True,
+    help="after_sync (every 15 minutes), hourly, or daily (with --at).",
+)
+@click.option("--at", "local_hour", help="Daily rules: the local hour it runs at (0-23).")
+@click.option(
+    "--cooldown", default="60", show_default=True, help="Minutes a value that fired stays quiet."
+)
+@click.option("--email", "emails", multiple=True, help="Deliver to this address (repeatable).")
+@click.option("--slack", is_flag=True, help="Deliver to the workspace's Slack.")
+@click.option("--disabled", is_flag=True, help="Save it switched off.")
+@click.option("--owner", help="A personal rule of this user (email), not the workspace's.")
+@friendly_errors
+def alert_add(
+    workspace: str,
+    name: str,
+    metric: str,
+    above: str | None,
+    below: str | None,
+    rises_by: str | None,
+    falls_by: str | None,
+    baseline: str | None,
+    period: str,
+    split: str | None,
+    providers: tuple[str, ...],
+    name_contains: str | None,
+    schedule: str,
+    local_hour: str | None,
+    cooldown: str,
+    emails: tuple[str, ...],
+    slack: bool,
+    disabled: bool,
+    owner: str | None,
+) -> None:
+    """Add the alert rule NAME.
+
+    For example: `metricx alert add "Spend spike" -w Acme --metric spend --above 5000
+    --period yesterday --schedule daily --at 8 --email ops@acme.test`."""
+    from metricx.actor import Actor
+    from metricx.errors import NotFoundError
+    from metricx.services import alerts
+    from metricx.services.users import actor_for, get_user
+    from metricx.services.workspaces import find_workspace
+
+    given = dict(zip(CONDITION_OPTIONS, (above, below, rises_by, falls_by), strict=True))
+    conditions = {condition: value for condition, value in given.items() if value is not None}
+    if len(conditions) != 1:
+        fail("give one condition: --above, --below, --rises-by or --falls-by")
+    [(condition, threshold)] = conditions.items()
+    fields = {
+        "name": name,
+        "metric": metric,
+        "condition": condition,
+        "threshold": threshold,
+        "baseline": baseline,
+        "period": period,
+        "split": split,
+        "filters": {"provider": list(providers) or None, "name_contains": name_contains},
+        "schedule": schedule,
+        "local_hour": local_hour,
+        "cooldown_minutes": cooldown,
+        "channels": [{"kind": "email", "to": e} for e in emails]
+        + ([{"kind": "slack"}] if slack else []),
+        "enabled": not disabled,
+    }
+    with services():
+        ws = find_workspace(workspace)
+        actor = Actor.system(ws.id)
+        if owner:
+            user = get_user(validation.email(owner))
+            if user.workspace_id != ws.id:
+                raise NotFoundError(f"no user {validation.quoted(owner)} in workspace {ws.name}")
+            actor = actor_for(user)
+        saved = alerts.add_rule(actor, fields, personal=owner is not None)
+        words = _rule_words(ws.id, ws.currency, saved.rule)
+    click.echo(
+        f"Saved alert rule #{saved.id} {name!r} ({saved.scope}): {words}, "
+        f"{saved.rule.schedule_words()}; next run {_local_time(saved.next_run_at, ws.timezone)}."
+    )
+
+
+@alert.command("list")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def alert_list(workspace: str, as_json: bool) -> None:
+    """List the workspace's alert rules (personal ones too) with their next run."""
+    from metricx.actor import Actor
+    from metricx.services import alerts
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        saved = alerts.list_rules(Actor.system(ws.id))
+        words = [_rule_words(ws.id, ws.currency, s.rule) for s in saved]
+    if as_json:
+        rows = [
+            {
+                "id": s.id,
+                "owner": s.owner_email,
+                **s.rule.model_dump(mode="json"),
+                "threshold": float(s.rule.threshold),
+                "next_run_at": s.next_run_at and s.next_run_at.isoformat(),
+                "last_run_at": s.last_run_at and s.last_run_at.isoformat(),
+            }
+            for s in saved
+        ]
+        click.echo(json.dumps(rows))
+        return
+    if not saved:
+        click.echo("No alert rules yet: add one with `metricx alert add`.")
+    for s, said in zip(saved, words, strict=True):
+        state = "" if s.rule.enabled else " [disabled]"
+        click.echo(
+            f"#{s.id}  {s.rule.name}{state}  {said}, {s.rule.schedule_words()}, cool-down "
+            f"{s.rule.cooldown_minutes} min  {s.scope}  next run "
+            f"{_local_time(s.next_run_at, ws.timezone)}"
+        )
+
+
+@alert.command("test")
+@workspace_option
+@click.argument("rule_id")
+@click.option(
+    "--now",
+    "at",
+    help="Evaluate as at this instant, ISO 8601 with its offset (2026-11-20T10:00-05:00).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly_errors
+def alert_test(workspace: str, rule_id: str, at: str | None, as_json: bool) -> None:
+    """Evaluate the rule RULE_ID now: its numbers and what would fire. Nothing is recorded
+    and its schedule is unchanged."""
+    from metricx.actor import Actor
+    from metricx.services import alerts
+    from metricx.services.workspaces import find_workspace
+
+    moment = None
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at.strip())
+        except ValueError:
+            fail(f"--now {validation.quoted(at)} is not a time: use 2026-11-20T10:00-05:00")
+        if moment.utcoffset() is None:
+            fail(f"--now {validation.quoted(at)} needs its offset, e.g. 2026-11-20T10:00-05:00")
+    with services():
+        ws = find_workspace(workspace)
+        result = alerts.test_rule(Actor.system(ws.id), rule_id, moment)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "period": result.period and result.period.model_dump(mode="json"),
+                    "currency": result.currency,
+                    "evaluations": [
+                        {
+                            "split_value": e.split_value,
+                            "split_label": e.split_label,
+                            "value": e.value,
+                            "reference": e.reference,
+                            "fires": e.fires,
+                            "message": e.message,
+                        }
+                        for e in result.evaluations
+                    ],
+                }
+            )
+        )
+        return
+    span = result.period
+    days = "nothing yet" if span is None else f"{span.start} – {span.end}"
+    until = f" until {span.until:%H:%M}" if span is not None and span.until else ""
+    click.echo(
+        f"{result.rule.name}: {result.rule.describe(result.metric, result.currency)} "
+        f"({days}{until}, {ws.timezone})"
+    )
+    for e in result.evaluations:
+        click.echo(f"{'FIRES' if e.fires else '     '}  {e.message}")
+
+
+@alert.command("delete")
+@workspace_option
+@click.argument("rule_id")
+@friendly_errors
+def alert_delete(workspace: str, rule_id: str) -> None:
+    """Delete the alert rule RULE_ID and what it fired."""
+    from metricx.actor import Actor
+    from metricx.services import alerts
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        alerts.delete_rule(Actor.system(ws.id), rule_id)
+    click.echo(f"Deleted alert rule #{rule_id.strip()}.")
+
+
 # --- data in ----------------------------------------------------------------------------------
 
 

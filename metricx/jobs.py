@@ -23,6 +23,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
 
+from metricx.alerts import due as alerts_due
 from metricx.attribution import compute as attribution
 from metricx.connection_store import get_connection
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
@@ -121,6 +122,12 @@ def attribute_all() -> int:
     return sum(attribute_workspace(ws)["orders"] for ws in scheduling.workspaces_with_shops())
 
 
+def evaluate_alerts_all() -> int:
+    """Every 15 minutes, five after the intraday sync is queued: every workspace's due alert
+    rules (their firings recorded once per window); how many fired."""
+    return sum(alerts_due.evaluate_due(ws)["fired"] for ws in alerts_due.workspaces_with_rules())
+
+
 def process_shopify_webhook(workspace_id: int, delivery_id: int) -> dict:
     """A Shopify webhook's work (app/uninstalled, compliance topics), queued by the receiver."""
     return webhook_handlers.process(workspace_id, delivery_id)
@@ -214,6 +221,7 @@ class ScheduledJob:
 
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("metricx-intraday", "*/15 * * * *", sync_all_intraday),
+    ScheduledJob("metricx-alerts", "5-59/15 * * * *", evaluate_alerts_all),
     ScheduledJob("metricx-reaper", "*/2 * * * *", reap_orphaned_syncs, queue="high", timeout=120),
     ScheduledJob("metricx-compaction", "0 1 * * *", compact_all),
     ScheduledJob("metricx-attribution", "0 2 * * *", attribute_all, queue="low"),

@@ -796,3 +796,80 @@ class ProductCreditDaily(Base):
     variant_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(128), primary_key=True)
     credited_revenue: Mapped[Decimal] = mapped_column(Numeric(), default=0)
+
+
+#: What an alert rule watches for: a value above or below a threshold, or a change (in
+#: percent) against a baseline (metricx.alerts.rules).
+ALERT_CONDITIONS = ("above", "below", "rises_by", "falls_by")
+#: A change's baseline: the previous period of the same length, or the median of the same
+#: period 1 to 4 weeks earlier.
+ALERT_BASELINES = ("previous_period", "same_weekday")
+#: The workspace-local period a rule reads: today so far, yesterday, the last 7 whole days.
+ALERT_PERIODS = ("today", "yesterday", "last_7_days")
+#: When a rule runs: every 15 minutes (after the intraday sync), hourly, daily at local_hour.
+ALERT_SCHEDULES = ("after_sync", "hourly", "daily")
+
+
+class AlertRule(Base):
+    """A rule watching one metric (catalogue or custom; filtered, possibly split) of the
+    workspace (owner_id NULL) or of one member (owner_id). `filters` is a SemanticQuery's,
+    `channels` the deliveries asked for ([{"kind": "email", "to": ...}, {"kind": "slack"}]);
+    `next_run_at` is when it is due next (metricx.alerts.schedule)."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (
+        CheckConstraint(_in("condition", ALERT_CONDITIONS), name="condition"),
+        CheckConstraint(f"baseline IS NULL OR {_in('baseline', ALERT_BASELINES)}", name="baseline"),
+        CheckConstraint(_in("period", ALERT_PERIODS), name="period"),
+        CheckConstraint(_in("schedule", ALERT_SCHEDULES), name="schedule"),
+        CheckConstraint("local_hour IS NULL OR local_hour BETWEEN 0 AND 23", name="local_hour"),
+        CheckConstraint("cooldown_minutes >= 0", name="cooldown_minutes"),
+        Index(None, "workspace_id", "next_run_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(120))
+    metric: Mapped[str] = mapped_column(String(40))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    split: Mapped[str | None] = mapped_column(String(40))
+    condition: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[Decimal] = mapped_column(Money)
+    baseline: Mapped[str | None] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))
+    schedule: Mapped[str] = mapped_column(String(16))
+    local_hour: Mapped[int | None] = mapped_column(Integer)
+    cooldown_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    channels: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AlertEvent(Base):
+    """A rule that fired, once per evaluation window (`window_key`: the run's local time in
+    the workspace's zone, with its offset) and split value (NULL unsplit): the unique key
+    makes a retried or repeated evaluation record its firing once."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "rule_id", "window_key", "split_value", postgresql_nulls_not_distinct=True
+        ),
+        Index(None, "workspace_id", "fired_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    window_key: Mapped[str] = mapped_column(String(32))
+    split_value: Mapped[str | None] = mapped_column(String(400))
+    # unbounded: the engine's value as computed, whatever its size
+    value: Mapped[Decimal] = mapped_column(Numeric())
+    reference: Mapped[Decimal | None] = mapped_column(Numeric())
+    message: Mapped[str] = mapped_column(Text)
+    fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
