@@ -154,3 +154,31 @@ def scratch_database(servers, setenv) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def run():
+    """The `metricx` command run in-process: run("alert", "list", "-w", "Acme") is click's
+    Result (input= feeds its prompts)."""
+    from click.testing import CliRunner
+
+    from metricx.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def ok(run):
+    """Run a command that must succeed; its output."""
+
+    def invoke(*args: str) -> str:
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return invoke

@@ -5,7 +5,6 @@ import json
 import click
 import psycopg
 import pytest
-from click.testing import CliRunner
 from plain_errors import assert_plain
 from sqlalchemy.exc import OperationalError
 
@@ -18,16 +17,6 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None):
-        return runner.invoke(main, list(args), input=input)
-
-    return invoke
 
 
 @pytest.mark.parametrize("path", list(all_commands(main)), ids=" ".join)

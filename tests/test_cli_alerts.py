@@ -8,31 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from plain_errors import assert_plain
 
-from metricx.cli import main
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.engine import run_query
 
 #: 10:07 in New York on Nov 20: yesterday is the last synced day.
 NOW = "2026-11-20T10:07-05:00"
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
-
-
-@pytest.fixture
-def ok(run):
-    def invoke(*args: str) -> str:
-        result = run(*args)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
 
 
 def refused(run, *args: str) -> str:

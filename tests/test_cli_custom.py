@@ -9,11 +9,9 @@ import json
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 from plain_errors import assert_plain
 from sandbox_fixtures import FIRST, LAST
 
-from metricx.cli import main
 from metricx.services import custom_definitions
 
 PERIOD = {"start": str(FIRST), "end": str(LAST)}
@@ -41,28 +39,6 @@ STAGE = (
     "--otherwise",
     "TOFU",
 )
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args))
-
-    return invoke
-
-
-@pytest.fixture
-def ok(run):
-    """Run a command that must succeed; its output."""
-
-    def invoke(*args: str) -> str:
-        result = run(*args)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
 
 
 @pytest.fixture
