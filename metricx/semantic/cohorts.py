@@ -51,6 +51,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     false,
     func,
     literal,
@@ -60,6 +61,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -188,6 +190,22 @@ def age_sql(unit: str, day: ColumnElement[Any], first: Any) -> ColumnElement[Any
         - case((_day_of_month(day) < first["first_dom"], 1), else_=0)
     )
     return months
+
+
+def age_text(unit: str) -> str:
+    """`age_sql` as PostgreSQL text over columns named `day` and `first_day` (for the writer
+    of cohort_daily, metricx.sync.cohort_rollup: the ages are defined here once)."""
+    day, first = column("day", Date), column("first_day", Date)
+    firsts = {
+        "first_day": first,
+        "first_month": _month_index(first),
+        "first_dom": _day_of_month(first),
+    }
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = age_sql(unit, day, firsts).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)
 
 
 def age_start(unit: str, first: date, age: int) -> date:

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from metricx.semantic.cohorts import age_text
 from metricx.sync.rollup import workspace_timezone
 
 MONEY = ("gross", "discounts", "refunds", "shipping", "taxes", "cogs")
@@ -47,9 +48,6 @@ def _local(instant: str) -> str:
     return f"({instant} AT TIME ZONE :tz)::date"
 
 
-_MONTH_AGE = """((date_part('year', day) - date_part('year', first_day)) * 12
-    + date_part('month', day) - date_part('month', first_day)
-    - (date_part('day', day) < date_part('day', first_day))::int)"""
 #: Per customer and age of one unit, the first day of that age with a live order.
 _FIRST_ACTIVE = """(SELECT first_day, min(day) AS day, shop_currency FROM o WHERE live
     GROUP BY customer_id, first_day, shop_currency, {age}) AS {name}"""
@@ -115,13 +113,18 @@ _PARTS = f"""
         UNION ALL {_event("day", "shop_currency", _SECOND, repeat_customers="1")}
             WHERE day IS NOT NULL
         UNION ALL {
-    _event("day", "shop_currency", _FIRST_ACTIVE.format(age="day", name="by_day"), active_day="1")
+    _event(
+        "day",
+        "shop_currency",
+        _FIRST_ACTIVE.format(age=age_text("day"), name="by_day"),
+        active_day="1",
+    )
 }
         UNION ALL {
     _event(
         "day",
         "shop_currency",
-        _FIRST_ACTIVE.format(age="(day - first_day) / 7", name="by_week"),
+        _FIRST_ACTIVE.format(age=age_text("week"), name="by_week"),
         active_week="1",
     )
 }
@@ -129,7 +132,7 @@ _PARTS = f"""
     _event(
         "day",
         "shop_currency",
-        _FIRST_ACTIVE.format(age=_MONTH_AGE, name="by_month"),
+        _FIRST_ACTIVE.format(age=age_text("month"), name="by_month"),
         active_month="1",
     )
 })

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.orm import Session
 
 from metricx.semantic import products
+from metricx.sync.rollup import workspace_timezone
 
 #: The orders of a set: these orders and every order of these customers.
 _CHOSEN = """(o.id = ANY(CAST(:order_ids AS bigint[]))
@@ -141,15 +142,6 @@ _TABLES = (
 )
 
 
-def _timezone(bind: Connection | Session, workspace_id: int) -> str:
-    return (
-        bind.execute(
-            text("SELECT timezone FROM workspaces WHERE id = :ws"), {"ws": workspace_id}
-        ).scalar()
-        or "UTC"
-    )
-
-
 def _apply(
     bind: Connection | Session, workspace_id: int, chosen: str, values: dict[str, Any]
 ) -> None:
@@ -159,7 +151,7 @@ def _apply(
     values = {
         **values,
         "ws": workspace_id,
-        "tz": _timezone(bind, workspace_id),
+        "tz": workspace_timezone(bind, workspace_id),
         "model": rolled.model,
         "window": rolled.window_days,
         "mode": rolled.mode,
