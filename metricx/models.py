@@ -798,9 +798,10 @@ class ProductCreditDaily(Base):
     credited_revenue: Mapped[Decimal] = mapped_column(Numeric(), default=0)
 
 
-#: What an alert rule watches for: a value above or below a threshold, or a change (in
-#: percent) against a baseline (metricx.alerts.rules).
-ALERT_CONDITIONS = ("above", "below", "rises_by", "falls_by")
+#: What an alert rule watches for: a value above or below a threshold, a change (in
+#: percent) against a baseline, or a value anomalous against its seasonal baseline
+#: (metricx.alerts.rules, metricx.alerts.anomaly).
+ALERT_CONDITIONS = ("above", "below", "rises_by", "falls_by", "anomalous")
 #: A change's baseline: the previous period of the same length, or the median of the same
 #: period 1 to 4 weeks earlier.
 ALERT_BASELINES = ("previous_period", "same_weekday")
@@ -859,13 +860,22 @@ class AlertEvent(Base):
     __tablename__ = "alert_events"
     __table_args__ = (
         UniqueConstraint(
-            "rule_id", "window_key", "split_value", postgresql_nulls_not_distinct=True
+            "rule_id",
+            "monitor_id",
+            "window_key",
+            "split_value",
+            postgresql_nulls_not_distinct=True,
         ),
+        CheckConstraint("(rule_id IS NULL) <> (monitor_id IS NULL)", name="one_source"),
         Index(None, "workspace_id", "fired_at"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = workspace_column(index=False)
-    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    # exactly one of them: the rule or the built-in monitor that fired
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    monitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_monitors.id", ondelete="CASCADE")
+    )
     window_key: Mapped[str] = mapped_column(String(32))
     split_value: Mapped[str | None] = mapped_column(String(400))
     # unbounded: the engine's value as computed, whatever its size
@@ -873,3 +883,119 @@ class AlertEvent(Base):
     reference: Mapped[Decimal | None] = mapped_column(Numeric())
     message: Mapped[str] = mapped_column(Text)
     fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+#: The built-in monitors every workspace has (metricx.alerts.monitors), on by default.
+MONITOR_KINDS = (
+    "connection_broken",
+    "data_stale",
+    "pacing_over_budget",
+    "spend_no_conversions",
+    "tracking_drop",
+    "utm_hygiene",
+    "api_version_eol",
+)
+
+
+class AlertMonitor(Base):
+    """One built-in monitor of a workspace: on or off, its parameters (`params`, validated by
+    metricx.alerts.monitors) and channels; evaluated every 15 minutes with the rules."""
+
+    __tablename__ = "alert_monitors"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind"),
+        CheckConstraint(_in("kind", MONITOR_KINDS), name="kind"),
+        CheckConstraint("cooldown_minutes >= 0", name="cooldown_minutes"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    channels: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    cooldown_minutes: Mapped[int] = mapped_column(Integer, default=360)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+#: How often a digest is sent: every day, or every week on `weekday` (0 Monday).
+DIGEST_CADENCES = ("daily", "weekly")
+
+
+class Digest(Base):
+    """A scheduled summary of the workspace (metricx.digests): daily or weekly at a local
+    hour, to its channels; `next_run_at` is when it is due next."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "cadence"),
+        CheckConstraint(_in("cadence", DIGEST_CADENCES), name="cadence"),
+        CheckConstraint("local_hour BETWEEN 0 AND 23", name="local_hour"),
+        CheckConstraint(
+            "(cadence = 'weekly') = (weekday IS NOT NULL) AND "
+            "(weekday IS NULL OR weekday BETWEEN 0 AND 6)",
+            name="weekday",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    cadence: Mapped[str] = mapped_column(String(16))
+    local_hour: Mapped[int] = mapped_column(Integer, default=8)
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+#: What a delivery carries, where it goes, and how it stands (metricx.delivery).
+DELIVERY_SOURCES = ("alert", "digest", "test")
+DELIVERY_CHANNELS = ("email", "slack")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+
+
+class Delivery(Base):
+    """One message to one channel, enqueued once: `dedupe_key` names the rule or monitor
+    event (or digest window) and the channel, so a repeated evaluation or a retried job finds
+    the row already there. `attempts`, `last_error` and `status` are the delivery log."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("source", DELIVERY_SOURCES), name="source"),
+        CheckConstraint(_in("channel", DELIVERY_CHANNELS), name="channel"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index(None, "workspace_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("alert_events.id", ondelete="SET NULL"))
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(254))  # an email address, or "slack"
+    subject: Mapped[str] = mapped_column(Text)
+    # what the message is built from (the digest's window, a test's words); never a secret
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SlackWebhook(Base):
+    """A workspace's Slack incoming-webhook URL, sealed like a token (the URL is the
+    secret: anyone holding it can post to the channel)."""
+
+    __tablename__ = "slack_webhooks"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
