@@ -10,6 +10,7 @@ from pathlib import Path
 
 from metricx import migrate
 from metricx.config import get_config, write_private_file
+from metricx.delivery.mailbox import LocalMailbox
 from metricx.embedded import EmbeddedPostgres, EmbeddedRedis, child_env
 from metricx.runtime import DATABASE_NAME
 from metricx.services.demo import Demo, create_demo, enqueue_backfill, sandbox_merchants
@@ -52,6 +53,7 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
     config = get_config()
     stop = StopSignal()
     postgres = redis = None
+    mailbox: LocalMailbox | None = None
     try:
         database_url, redis_url = config.database_url, config.redis_url
         if not database_url:
@@ -64,6 +66,14 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
             redis = EmbeddedRedis(config.data_dir)
             redis_url = redis.start()
         os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
+        if not config.smtp_url:  # the children (worker) send through it: it starts first
+            mailbox = LocalMailbox(config.mailbox_dir)
+            address = mailbox.start()
+            os.environ.update(SMTP_URL=address.url, SMTP_CA_FILE=str(address.ca_file))
+            echo(
+                f"Mail is delivered to the local mailbox in {config.mailbox_dir / 'messages'} "
+                "(read it on the Alerts page)"
+            )
         get_config.cache_clear()
         migrate.upgrade()
         demo = ensure_demo_workspace(echo)
@@ -113,7 +123,7 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
         finally:
             supervisor.stop_children()
     finally:
-        for server in (redis, postgres):
+        for server in (mailbox, redis, postgres):
             if server is not None:
                 server.stop()
         echo("Stopped.")

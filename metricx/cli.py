@@ -350,11 +350,21 @@ def query(workspace: str, query_json: str) -> None:
     help="Resolve dates as if today were this day (default: the workspace's today).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Save what an alert or digest request proposes (a workspace rule), without asking.",
+)
 @click.argument("questions", nargs=-1, required=True)
 @friendly_errors
-def ask(workspace: str, today: date | None, as_json: bool, questions: tuple[str, ...]) -> None:
-    """Ask the copilot. Several QUESTIONS form one conversation (follow-ups refer back)."""
+def ask(
+    workspace: str, today: date | None, as_json: bool, confirm: bool, questions: tuple[str, ...]
+) -> None:
+    """Ask the copilot. Several QUESTIONS form one conversation (follow-ups refer back). An
+    alert request ("alert me if CAC goes above $70") is proposed, and saved with --confirm."""
+    from metricx.actor import Actor
     from metricx.copilot.service import ask as ask_copilot
+    from metricx.copilot.service import confirm_proposal
     from metricx.copilot.understanding import Conversation
     from metricx.services.workspaces import find_workspace
 
@@ -372,6 +382,14 @@ def ask(workspace: str, today: date | None, as_json: bool, questions: tuple[str,
                     + (f"\nYou could ask:{options}" if options else "")
                     + "\n"
                 )
+            if answer.proposal is None or not (confirm or not as_json):
+                continue
+            if not confirm:
+                click.echo("(not saved: add --confirm to save it)")
+                continue
+            said = confirm_proposal(Actor.system(ws.id), answer.proposal)
+            saved = bool(getattr(said, "saved", False))
+            click.echo(json.dumps({"confirmation": said, "saved": saved}) if as_json else said)
 
 
 @main.command("eval")
@@ -818,13 +836,13 @@ def dashboard_tiles(workspace: str, metrics: tuple[str, ...], reset: bool, as_js
 # --- alert rules ------------------------------------------------------------------------------
 
 #: The `metricx alert add` options that set a rule's condition.
-CONDITION_OPTIONS = ("above", "below", "rises_by", "falls_by")
+CONDITION_OPTIONS = ("above", "below", "rises_by", "falls_by", "anomalous")
 
 
 @main.group()
 def alert() -> None:
-    """Rules that watch a metric and fire when it crosses a threshold or moves against a
-    baseline, evaluated by the metric engine (delivery by email and Slack comes later)."""
+    """Alert rules, the built-in monitors, the daily and weekly digests, and their delivery
+    by email and Slack."""
 
 
 def _local_time(instant: datetime | None, tz: str) -> str:
@@ -853,6 +871,11 @@ def _rule_words(workspace_id: int, currency: str, rule: Any) -> str:
 @click.option("--below", help="Fire below this value.")
 @click.option("--rises-by", "rises_by", help="Fire when it rises by this percent or more.")
 @click.option("--falls-by", "falls_by", help="Fire when it falls by this percent or more.")
+@click.option(
+    "--anomalous",
+    help="Fire when it is this many robust standard deviations (4 is a good start) from the "
+    "same weekday and time of the last weeks.",
+)
 @click.option(
     "--baseline",
     help="What a change is measured against: previous_period (the default) or same_weekday "
@@ -890,6 +913,7 @@ def alert_add(
     below: str | None,
     rises_by: str | None,
     falls_by: str | None,
+    anomalous: str | None,
     baseline: str | None,
     period: str,
     split: str | None,
@@ -913,10 +937,10 @@ def alert_add(
     from metricx.services.users import actor_for, get_user
     from metricx.services.workspaces import find_workspace
 
-    given = dict(zip(CONDITION_OPTIONS, (above, below, rises_by, falls_by), strict=True))
+    given = dict(zip(CONDITION_OPTIONS, (above, below, rises_by, falls_by, anomalous), strict=True))
     conditions = {condition: value for condition, value in given.items() if value is not None}
     if len(conditions) != 1:
-        fail("give one condition: --above, --below, --rises-by or --falls-by")
+        fail("give one condition: --above, --below, --rises-by, --falls-by or --anomalous")
     [(condition, threshold)] = conditions.items()
     fields = {
         "name": name,
@@ -1063,6 +1087,253 @@ def alert_delete(workspace: str, rule_id: str) -> None:
         ws = find_workspace(workspace)
         alerts.delete_rule(Actor.system(ws.id), rule_id)
     click.echo(f"Deleted alert rule #{rule_id.strip()}.")
+
+
+@alert.command("recommended")
+@workspace_option
+@friendly_errors
+def alert_recommended(workspace: str) -> None:
+    """Add the recommended anomaly rules (spend, revenue, orders, ROAS, CPA, conversion
+    rate, tracked orders) the workspace lacks."""
+    from metricx.actor import Actor
+    from metricx.services import alerts
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        added = alerts.add_recommended_rules(Actor.system(find_workspace(workspace).id))
+    click.echo(
+        f"Added {added} recommended anomaly rules (see `metricx alert list`)."
+        if added
+        else "The workspace has every recommended anomaly rule already."
+    )
+
+
+@alert.command("history")
+@workspace_option
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@friendly_errors
+def alert_history(workspace: str, limit: int) -> None:
+    """What the rules and the built-in monitors fired, newest first."""
+    from metricx.actor import Actor
+    from metricx.services import monitors
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        events = monitors.recent_events(Actor.system(ws.id), limit)
+    if not events:
+        click.echo("Nothing has fired yet.")
+    for e in events:
+        click.echo(f"{_local_time(e.fired_at, ws.timezone)}  {e.name}: {e.message}")
+
+
+@alert.command("monitors")
+@workspace_option
+@friendly_errors
+def alert_monitors(workspace: str) -> None:
+    """List the built-in monitors with their settings."""
+    from metricx.actor import Actor
+    from metricx.services import monitors
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        views = monitors.list_monitors(Actor.system(ws.id))
+    for m in views:
+        settings = ", ".join(f"{k}={v}" for k, v in m.params.items()) or "no settings"
+        click.echo(
+            f"{m.kind:<22} {'on ' if m.enabled else 'off'}  {m.title}  ({settings}; cool-down "
+            f"{m.cooldown_minutes} min; last run {_local_time(m.last_run_at, ws.timezone)})"
+        )
+
+
+def _channels(emails: tuple[str, ...], slack: bool) -> list[dict[str, str]] | None:
+    """--email/--slack as stored channels; None when neither was given (keep what is set)."""
+    if not emails and not slack:
+        return None
+    return [{"kind": "email", "to": e} for e in emails] + ([{"kind": "slack"}] if slack else [])
+
+
+@alert.command("monitor")
+@workspace_option
+@click.argument("kind")
+@click.option("--on/--off", "enabled", default=None, help="Switch it on or off.")
+@click.option("--set", "settings", multiple=True, help="A setting as name=value (repeatable).")
+@click.option("--cooldown", type=click.IntRange(0, 7 * 24 * 60), help="Quiet minutes.")
+@click.option("--email", "emails", multiple=True, help="Deliver to this address (repeatable).")
+@click.option("--slack", is_flag=True, help="Deliver to the workspace's Slack.")
+@friendly_errors
+def alert_monitor(
+    workspace: str,
+    kind: str,
+    enabled: bool | None,
+    settings: tuple[str, ...],
+    cooldown: int | None,
+    emails: tuple[str, ...],
+    slack: bool,
+) -> None:
+    """Change the built-in monitor KIND (see `metricx alert monitors`)."""
+    from metricx.actor import Actor
+    from metricx.services import monitors
+    from metricx.services.workspaces import find_workspace
+
+    params: dict[str, str] | None = None
+    if settings:
+        pairs = [s.partition("=") for s in settings]
+        if any(not name.strip() or not sep for name, sep, _ in pairs):
+            fail("--set takes name=value, e.g. --set minutes=90")
+        params = {name.strip(): value.strip() for name, _, value in pairs}
+    with services():
+        ws = find_workspace(workspace)
+        actor = Actor.system(ws.id)
+        if params is not None:  # the others keep their values, not their defaults
+            current = [m for m in monitors.list_monitors(actor) if m.kind == kind.strip()]
+            params = {**(current[0].params if current else {}), **params}
+        view = monitors.update_monitor(
+            actor,
+            kind.strip(),
+            enabled=enabled,
+            params=params,
+            channels=_channels(emails, slack),
+            cooldown_minutes=cooldown,
+        )
+    state = "on" if view.enabled else "off"
+    click.echo(f"Saved the monitor {view.title!r} ({state}).")
+
+
+@alert.command("digests")
+@workspace_option
+@friendly_errors
+def alert_digests(workspace: str) -> None:
+    """List the daily and weekly digests: when, to whom, next run."""
+    from metricx.actor import Actor
+    from metricx.services import digests
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        saved = digests.list_digests(Actor.system(ws.id))
+    for d in saved:
+        to = ", ".join(c.get("to") or "Slack" for c in d.delivers_to) or "nobody"
+        click.echo(
+            f"{d.cadence:<7} {'on ' if d.enabled else 'off'}  {d.when}  to {to}  next run "
+            f"{_local_time(d.next_run_at, ws.timezone)}"
+        )
+
+
+@alert.command("digest")
+@workspace_option
+@click.argument("cadence", type=click.Choice(["daily", "weekly"]))
+@click.option("--at", "local_hour", type=click.IntRange(0, 23), help="Local hour it is sent.")
+@click.option(
+    "--weekday",
+    type=click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    help="Weekly digests: the day it is sent.",
+)
+@click.option("--on/--off", "enabled", default=None, help="Send it or not.")
+@click.option("--email", "emails", multiple=True, help="Send to this address (repeatable).")
+@click.option("--slack", is_flag=True, help="Post to the workspace's Slack.")
+@click.option("--send", is_flag=True, help="Send the latest complete period now.")
+@friendly_errors
+def alert_digest(
+    workspace: str,
+    cadence: str,
+    local_hour: int | None,
+    weekday: str | None,
+    enabled: bool | None,
+    emails: tuple[str, ...],
+    slack: bool,
+    send: bool,
+) -> None:
+    """Change the CADENCE digest (daily or weekly), or --send it now."""
+    from metricx.actor import Actor
+    from metricx.services import digests
+    from metricx.services.workspaces import find_workspace
+
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    with services():
+        ws = find_workspace(workspace)
+        actor = Actor.system(ws.id)
+        current = next(d for d in digests.list_digests(actor) if d.cadence == cadence)
+        changed = (local_hour, weekday, enabled) != (None, None, None) or emails or slack
+        if changed:
+            current = digests.save_digest(
+                actor,
+                cadence,
+                local_hour=current.local_hour if local_hour is None else local_hour,
+                weekday=current.weekday if weekday is None else days.index(weekday),
+                channels=_channels(emails, slack) or current.channels,
+                enabled=current.enabled if enabled is None else enabled,
+            )
+        sent = digests.send_digest_now(actor, cadence) if send else None
+    click.echo(f"The {cadence} digest is {'on' if current.enabled else 'off'}, {current.when}.")
+    if sent is not None:
+        plural = "delivery" if len(sent) == 1 else "deliveries"
+        click.echo(f"Queued {len(sent)} {plural}." if sent else "Already sent for that period.")
+
+
+@alert.command("slack")
+@workspace_option
+@click.argument("url", required=False)
+@click.option("--clear", is_flag=True, help="Disconnect the workspace's Slack.")
+@friendly_errors
+def alert_slack(workspace: str, url: str | None, clear: bool) -> None:
+    """Connect the workspace's Slack by its incoming-webhook URL (or --clear it)."""
+    from metricx.actor import Actor
+    from metricx.services import notifications
+    from metricx.services.workspaces import find_workspace
+
+    if bool(url) == clear:
+        fail("give the webhook URL, or --clear")
+    with services():
+        actor = Actor.system(find_workspace(workspace).id)
+        if clear:
+            notifications.clear_slack_webhook(actor)
+        else:
+            notifications.set_slack_webhook(actor, url)
+    click.echo("Slack disconnected." if clear else "Slack connected.")
+
+
+@alert.command("send-test")
+@workspace_option
+@click.option("--email", help="Send a test email to this address.")
+@click.option("--slack", is_flag=True, help="Post a test message to the workspace's Slack.")
+@friendly_errors
+def alert_send_test(workspace: str, email: str | None, slack: bool) -> None:
+    """Send a test message, to check email or Slack delivery."""
+    from metricx.actor import Actor
+    from metricx.services import notifications
+    from metricx.services.workspaces import find_workspace
+
+    if bool(email) == slack:
+        fail("give --email ADDRESS or --slack")
+    channel = {"kind": "slack"} if slack else {"kind": "email", "to": email}
+    with services():
+        number = notifications.send_test(Actor.system(find_workspace(workspace).id), channel)
+    click.echo(f"Queued test delivery #{number} (see `metricx alert deliveries`).")
+
+
+@alert.command("deliveries")
+@workspace_option
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@friendly_errors
+def alert_deliveries(workspace: str, limit: int) -> None:
+    """The delivery log: what was sent where, and what failed."""
+    from metricx.actor import Actor
+    from metricx.services import notifications
+    from metricx.services.workspaces import find_workspace
+
+    with services():
+        ws = find_workspace(workspace)
+        log = notifications.recent_deliveries(Actor.system(ws.id), limit)
+    if not log:
+        click.echo("Nothing has been delivered yet.")
+    for d in log:
+        error = f"  ({d.last_error})" if d.last_error else ""
+        click.echo(
+            f"#{d.id}  {_local_time(d.created_at, ws.timezone)}  {d.status:<7} "
+            f"{d.channel}:{d.target}  {d.subject}{error}"
+        )
 
 
 # --- data in ----------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from metricx.connectors.versions import DEFAULT_VERSIONS
 
@@ -24,11 +26,59 @@ MIN_COOKIE_KEY_CHARS = 32
 PRODUCTION_MINIMUMS = {"BCRYPT_ROUNDS": 12, "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCK_MINUTES": 1}
 #: Every environment refuses these: bcrypt takes no other cost, and a user allowed no failed
 #: login could never log in.
-BOUNDS = {"BCRYPT_ROUNDS": (4, 31), "LOGIN_MAX_FAILURES": (1, None)}
+BOUNDS = {
+    "BCRYPT_ROUNDS": (4, 31),
+    "LOGIN_MAX_FAILURES": (1, None),
+    "SMTP_TIMEOUT_SECONDS": (1, None),
+}
+#: SMTP_URL's schemes and their default ports: submission with STARTTLS (RFC 6409, RFC 3207)
+#: and submission over implicit TLS (RFC 8314).
+SMTP_SCHEMES = {"smtp": 587, "smtps": 465}
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to hand mail over, from SMTP_URL."""
+
+    host: str
+    port: int
+    #: TLS from the first byte (`smtps://`), else STARTTLS on the plain connection
+    implicit_tls: bool
+    username: str | None
+    password: str | None = field(repr=False)
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """`smtp://[user:password@]host[:port]` or `smtps://...`; the user and password are
+    URL-decoded. A malformed URL is a ConfigError that never repeats the password."""
+    parts = urlsplit(url.strip())
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no credentials
+    expected = "smtp://[user:password@]host[:port] or smtps://..."
+    if parts.scheme not in SMTP_SCHEMES:
+        raise ConfigError(f"SMTP_URL must look like {expected}, got {shown!r}")
+    try:
+        port = parts.port or SMTP_SCHEMES[parts.scheme]
+    except ValueError:
+        raise ConfigError(f"SMTP_URL has a bad port: {shown!r}") from None
+    if not parts.hostname:
+        raise ConfigError(f"SMTP_URL names no host: {shown!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"SMTP_URL must be only {expected}, got {shown!r}")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if (username is None) != (password is None):
+        raise ConfigError(f"SMTP_URL needs both a user and a password, or neither: {shown!r}")
+    return SmtpServer(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=parts.scheme == "smtps",
+        username=username,
+        password=password,
+    )
 
 
 @dataclass(frozen=True)
@@ -205,17 +255,51 @@ SETTINGS: tuple[Setting, ...] = (
         "`WEBHOOK_PUBLIC_URL/webhooks/shopify` in the app's `shopify.app.toml`. Unset: "
         "`http://localhost:WEBHOOK_PORT`.",
     ),
+    Setting(
+        "APP_PUBLIC_URL",
+        "http://localhost:8501",
+        "The app's address as its users reach it: where the links in alert and digest "
+        "messages point.",
+    ),
+    Setting(
+        "SMTP_URL",
+        None,
+        "Mail server for alert and digest email: `smtp://[user:password@]host[:port]` "
+        "(port 587; STARTTLS when offered, required with a password) or "
+        "`smtps://...` (TLS from the start, port 465); URL-encode the password. Unset: "
+        "no email, except that `metricx up` starts a local mailbox under "
+        "`METRICX_DATA_DIR/mailbox` and delivers there.",
+    ),
+    Setting(
+        "SMTP_FROM",
+        "Metricx <alerts@metricx.localhost>",
+        "Sender (`From:`) of alert and digest email.",
+    ),
+    Setting(
+        "SMTP_CA_FILE",
+        None,
+        "PEM file of the certificate authority the mail server's certificate is checked "
+        "against. Unset: the system's trust store.",
+    ),
+    Setting(
+        "SMTP_TIMEOUT_SECONDS",
+        "20",
+        "How long one step of talking to the mail server (connect, each reply) may take.",
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Config:
+    """The settings as read; `repr=False` on those that are or hold a secret (a URL with its
+    password, a key), so a logged or printed Config shows none."""
+
     env: str
-    database_url: str | None
-    redis_url: str | None
+    database_url: str | None = field(repr=False)
+    redis_url: str | None = field(repr=False)
     data_dir: Path
-    token_encryption_key: str | None
-    cookie_key: str | None
+    token_encryption_key: str | None = field(repr=False)
+    cookie_key: str | None = field(repr=False)
     cookie_expiry_days: int
     bcrypt_rounds: int
     login_max_failures: int
@@ -225,24 +309,24 @@ class Config:
     meta_graph_url: str
     meta_oauth_dialog_url: str
     meta_app_id: str | None
-    meta_app_secret: str | None
+    meta_app_secret: str | None = field(repr=False)
     meta_api_version: str
     google_ads_url: str
     google_ads_api_version: str
     google_oauth_token_url: str
     google_oauth_authorize_url: str
     google_client_id: str | None
-    google_client_secret: str | None
-    google_developer_token: str | None
+    google_client_secret: str | None = field(repr=False)
+    google_developer_token: str | None = field(repr=False)
     shopify_url_template: str
     shopify_api_version: str
     shopify_client_id: str | None
-    shopify_client_secret: str | None
+    shopify_client_secret: str | None = field(repr=False)
     entity_refresh_minutes: int
     sync_lease_seconds: int
     oauth_redirect_url: str
     oauth_state_ttl_seconds: int
-    anthropic_api_key: str | None
+    anthropic_api_key: str | None = field(repr=False)
     anthropic_base_url: str | None
     anthropic_model: str
     pixel_host: str
@@ -257,10 +341,25 @@ class Config:
     webhook_host: str
     webhook_port: int
     webhook_public_url: str | None
+    app_public_url: str
+    smtp_url: str | None = field(repr=False)
+    smtp_from: str
+    smtp_ca_file: str | None
+    smtp_timeout_seconds: int
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """Where the local mailbox of `metricx up` (no SMTP_URL) keeps its mail."""
+        return self.data_dir / "mailbox"
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        """SMTP_URL taken apart; None when unset."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
 
     def login_cookie_key(self) -> str:
         """COOKIE_KEY, or (development and tests) this install's own random key."""
@@ -339,6 +438,23 @@ def _check_secrets(config: Config) -> None:
         )
 
 
+def _check_delivery(config: Config) -> None:
+    """Refuse now what would only fail at the first alert: a mail server or sender that
+    cannot work, links that lead nowhere."""
+    config.smtp_server  # noqa: B018 (parsing is the check)
+    if "@" not in parseaddr(config.smtp_from)[1]:
+        raise ConfigError(
+            f"SMTP_FROM must be an email address such as `Metricx <alerts@example.com>`, "
+            f"got {config.smtp_from!r}"
+        )
+    parts = urlsplit(config.app_public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"APP_PUBLIC_URL must be an http(s) URL such as https://metricx.example.com, "
+            f"got {config.app_public_url!r}"
+        )
+
+
 def load(environ: dict[str, str] | None = None) -> Config:
     """Build a Config from the environment and check it is safe to run with."""
     values = _read(dict(os.environ if environ is None else environ))
@@ -354,6 +470,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
     config = Config(data_dir=data_dir, **values)  # type: ignore[arg-type]
     _check_numbers(config)
     _check_secrets(config)
+    _check_delivery(config)
     return config
 
 

@@ -23,10 +23,13 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
 
-from metricx.alerts import due as alerts_due
+from metricx.actor import Actor
+from metricx.alerts import round as alerts_round
 from metricx.attribution import compute as attribution
 from metricx.connection_store import get_connection
+from metricx.delivery import outbox
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
+from metricx.services import digests
 from metricx.sync import pipeline, runs, scheduling
 from metricx.sync.scheduling import JOB_TIMEOUT_S, RETRY
 from metricx.sync.window import refuse_bad_window
@@ -124,8 +127,21 @@ def attribute_all() -> int:
 
 def evaluate_alerts_all() -> int:
     """Every 15 minutes, five after the intraday sync is queued: every workspace's due alert
-    rules (their firings recorded once per window); how many fired."""
-    return sum(alerts_due.evaluate_due(ws)["fired"] for ws in alerts_due.workspaces_with_rules())
+    rules, built-in monitors and digests (firings recorded once per window), their deliveries
+    enqueued and queued; how many fired."""
+    return alerts_round.run_all()
+
+
+def send_digest(workspace_id: int, cadence: str) -> int:
+    """Send the workspace's digest of its latest complete window now (the demo's first one,
+    once its history is synced); how many deliveries were queued."""
+    return len(digests.send_digest_now(Actor.system(workspace_id), cadence))
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery (an alert, a digest, a test) and record its outcome; RQ retries a
+    transient failure (metricx.delivery.outbox)."""
+    return outbox.deliver(delivery_id)
 
 
 def process_shopify_webhook(workspace_id: int, delivery_id: int) -> dict:

@@ -11,10 +11,14 @@ import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from metricx.delivery.mailbox import LocalMailbox
 
 # Sandbox-backed connections (fake Meta/Google/Shopify APIs) for the sync and worker tests.
 pytest_plugins = ("sandbox_fixtures",)
@@ -182,3 +186,19 @@ def ok(run):
         return result.output
 
     return invoke
+
+
+@pytest.fixture
+def local_mailbox(tmp_path: Path, setenv) -> Iterator[LocalMailbox]:
+    """A running local mailbox (STARTTLS, then AUTH) for this test, with SMTP_URL and
+    SMTP_CA_FILE pointing at it; read what it received with
+    `read_messages(local_mailbox.root)` (metricx.delivery.mailbox)."""
+    from metricx.delivery.mailbox import LocalMailbox
+
+    mailbox = LocalMailbox(tmp_path / "mailbox")
+    address = mailbox.start()
+    setenv(SMTP_URL=address.url, SMTP_CA_FILE=str(address.ca_file))
+    try:
+        yield mailbox
+    finally:
+        mailbox.stop()

@@ -110,7 +110,10 @@ def test_a_personal_rule_names_its_owner(ok, run, member, other_workspace):
 @pytest.mark.parametrize(
     "args, said",
     [
-        (("--metric", "spend"), "give one condition: --above, --below, --rises-by or --falls-by"),
+        (
+            ("--metric", "spend"),
+            "give one condition: --above, --below, --rises-by, --falls-by or --anomalous",
+        ),
         (("--metric", "spend", "--above", "1", "--below", "2"), "give one condition"),
         (("--metric", "spend", "--above", "NaN"), "threshold: must be a number between"),
         (("--metric", "spend", "--above", "1e400"), "threshold: must be a number between"),
@@ -153,3 +156,17 @@ def test_bad_or_foreign_rule_ids_are_refused(ok, run, workspace, other_workspace
 @pytest.mark.parametrize("command", ["add", "list", "test", "delete"])
 def test_every_alert_command_explains_itself(ok, command):
     assert "--workspace" in ok("alert", command, "--help")
+
+
+def test_the_copilot_proposes_an_alert_and_saves_it_only_when_confirmed(ok, synced):
+    # Given an alert request asked from the command line
+    asked = ok("ask", "-w", "Acme", "alert me if spend goes above $500")
+    # Then the rule is proposed, not saved
+    assert "(not saved: add --confirm to save it)" in asked
+    assert "No alert rules yet" in ok("alert", "list", "-w", "Acme")
+    # When it is asked again with --confirm
+    confirmed = ok("ask", "-w", "Acme", "--confirm", "alert me if spend goes above $500")
+    # Then one workspace rule watches spend above $500.00
+    assert "Saved as a workspace rule" in confirmed
+    [rule] = json.loads(ok("alert", "list", "-w", "Acme", "--json"))
+    assert (rule["metric"], rule["condition"], rule["threshold"]) == ("spend", "above", 500.0)

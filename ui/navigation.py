@@ -42,6 +42,7 @@ INSIGHTS = [
     ("products.py", "Products", ":material/inventory_2:"),
     ("attribution.py", "Attribution", ":material/conversion_path:"),
     ("copilot.py", "Copilot", ":material/chat:"),
+    ("alerts.py", "Alerts", ":material/notifications:"),
 ]
 ADMIN = [
     ("connections.py", "Connections", ":material/cable:"),
@@ -75,7 +76,8 @@ def run_page(actor: Actor, workspace: Workspace, *, menu: bool = True) -> None:
     """Run the page the URL names (or the Dashboard) among this actor's pages, with the
     period picker in the sidebar on the pages that read it. A page that fails shows a short
     message and an error id; the log has the rest (tracebacks can hold SQL and values)."""
-    page = st.navigation(pages_for(actor), position="sidebar" if menu else "hidden")
+    # expanded: past 10 pages Streamlit folds the rest behind "View more" (the admin pages)
+    page = st.navigation(pages_for(actor), position="sidebar" if menu else "hidden", expanded=True)
     reopen_with_labels(page)
     try:
         if page.url_path in PERIOD_PAGES:

@@ -4,10 +4,12 @@ import json
 
 import streamlit as st
 
+from metricx.copilot.alert_intent import ProposedAlert
 from metricx.copilot.service import (
     CopilotAnswer,
     WrittenAnswer,
     ask,
+    confirm_proposal,
     mode_description,
     stream_written_answer,
     suggested_questions,
@@ -17,6 +19,8 @@ from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
 from metricx.markdown import markdown_literal
 from metricx.semantic.dates import today_in
+from ui.format import in_markdown
+from ui.navigation import pages_for
 from ui.session import current_actor
 
 actor = current_actor()
@@ -44,6 +48,8 @@ def show(message: dict, answer=None, index: int = 0) -> None:
         if message.get("query"):
             with st.expander("Query and definitions"):
                 st.code(json.dumps(message["query"], indent=2), language="json")
+        if message.get("proposal") is not None:
+            proposed(message, index)
         for number, choice in enumerate(message.get("choices", ())):
             # a choice is a ready question (it may hold a campaign's name: shown as written,
             # never as markup); clicking it asks it, in this conversation
@@ -52,12 +58,56 @@ def show(message: dict, answer=None, index: int = 0) -> None:
                 st.rerun()
 
 
+def proposed(message: dict, index: int) -> None:
+    """An alert or digest the copilot understood: saved only when the user presses Save.
+    The message remembers its outcome across reruns, so a second press saves nothing more
+    (confirm_proposal also finds an equal rule already saved)."""
+    proposal: ProposedAlert = message["proposal"]
+    outcome = message.get("outcome")  # None: waiting; "saved" / "cancelled"
+    noun = "digest" if proposal.kind == "digest" else "alert"
+    st.caption(in_markdown(f"Goes {proposal.channels}; {proposal.schedule}."))
+    personal = None
+    if actor.is_admin and proposal.kind == "rule":
+        personal = st.checkbox(
+            "Only for me (a personal rule)",
+            key=f"personal_{index}",
+            disabled=outcome is not None,
+            help="Unticked, it is a workspace rule every member sees.",
+        )
+    save, cancel = st.columns(2)
+    if save.button(f"Save {noun}", key=f"save_{index}", disabled=outcome is not None):
+        said = confirm_proposal(actor, proposal, personal)
+        message["said"] = str(said)
+        if getattr(said, "saved", False):
+            message["outcome"] = "saved"
+        st.rerun()
+    if cancel.button("Cancel", key=f"cancel_{index}", disabled=outcome is not None):
+        message["outcome"] = "cancelled"
+        st.rerun()
+    if outcome == "saved":
+        st.success(in_markdown(markdown_literal(message["said"])))
+        alerts_page = next(
+            (p for pages in pages_for(actor).values() for p in pages if p.url_path == "alerts"),
+            None,
+        )
+        if alerts_page is not None:
+            st.page_link(alerts_page, label="See Alerts", icon=":material/notifications:")
+        else:
+            st.caption("See Alerts.")
+    elif outcome == "cancelled":
+        st.caption(f"Cancelled: no {noun} was saved.")
+    elif message.get("said"):
+        st.error(in_markdown(markdown_literal(message["said"])))
+
+
 def written(answer) -> str:
     """Claude's streamed wording when it is grounded in the data; otherwise (or without a
     key, or when Claude fails mid-way) the deterministic answer replaces it."""
     if not writes_with_claude() or answer.result is None:
-        st.markdown(answer.answer)
-        return answer.answer
+        # a proposal states money ("$70.00"): "$" would open a formula in markdown
+        text = in_markdown(answer.answer) if answer.proposal is not None else answer.answer
+        st.markdown(text)
+        return text
     slot = st.empty()
     verdict: list[WrittenAnswer] = []
     try:
@@ -106,6 +156,7 @@ if question:
             "table": answer.table(),
             "query": answer.to_contract()["query"],
             "choices": answer.choices,
+            "proposal": answer.proposal,
         }
     except MetricxError as error:
         answer = None

@@ -12,46 +12,47 @@ not block the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from metricx.alerts import schedule
 from metricx.alerts.evaluate import evaluate, record
 from metricx.alerts.rules import Rule
 from metricx.db import new_session, transaction
 from metricx.errors import MetricxError
-from metricx.models import AlertRule, Workspace
+from metricx.models import AlertRule, Digest, Workspace
 
 log = logging.getLogger(__name__)
+Scheduled = TypeVar("Scheduled", AlertRule, Digest)
 
 
-def _due(workspace_id: int, moment: datetime) -> list[int]:
+def each_due(
+    model: type[Scheduled], workspace_id: int, moment: datetime
+) -> Iterator[tuple[Session, Scheduled]]:
+    """Each enabled row of `model` (rules, digests) of the workspace due at `moment`, in a
+    transaction of its own with the row locked (SKIP LOCKED: a row another worker holds, or
+    one that has run meanwhile, is passed over); the transaction commits when the caller
+    asks for the next row."""
+    due = (
+        model.workspace_id == workspace_id,
+        model.enabled,
+        model.next_run_at <= moment,
+    )
     with new_session() as session:
-        return list(
-            session.scalars(
-                select(AlertRule.id)
-                .where(
-                    AlertRule.workspace_id == workspace_id,
-                    AlertRule.enabled,
-                    AlertRule.next_run_at <= moment,
-                )
-                .order_by(AlertRule.next_run_at, AlertRule.id)
-            )
+        ids = list(
+            session.scalars(select(model.id).where(*due).order_by(model.next_run_at, model.id))
         )
-
-
-def workspaces_with_rules() -> list[int]:
-    """Workspaces with an enabled alert rule (those the schedule evaluates)."""
-    with new_session() as session:
-        return list(
-            session.scalars(
-                select(AlertRule.workspace_id)
-                .distinct()
-                .where(AlertRule.enabled)
-                .order_by(AlertRule.workspace_id)
+    for row_id in ids:
+        with transaction() as session:
+            row = session.scalar(
+                select(model).where(model.id == row_id, *due).with_for_update(skip_locked=True)
             )
-        )
+            if row is not None:
+                yield session, row
 
 
 def evaluate_due(workspace_id: int, now: datetime | None = None) -> dict[str, int]:
@@ -61,34 +62,21 @@ def evaluate_due(workspace_id: int, now: datetime | None = None) -> dict[str, in
     with new_session() as session:
         tz = session.get_one(Workspace, workspace_id).timezone
     counts = {"evaluated": 0, "fired": 0, "failed": 0}
-    for rule_id in _due(workspace_id, moment):
-        with transaction() as session:
-            row = session.scalar(
-                select(AlertRule)
-                .where(
-                    AlertRule.id == rule_id,
-                    AlertRule.workspace_id == workspace_id,
-                    AlertRule.enabled,
-                    AlertRule.next_run_at <= moment,
-                )
-                .with_for_update(skip_locked=True)
+    for session, row in each_due(AlertRule, workspace_id, moment):
+        rule = Rule.of(row)
+        slot = schedule.latest_run_at(rule.schedule, rule.local_hour, tz, moment)
+        try:
+            outcome = evaluate(workspace_id, rule, moment)
+        except MetricxError as problem:
+            log.warning("alert rule %s of workspace %s: %s", row.id, workspace_id, problem)
+            counts["failed"] += 1
+        else:
+            window = schedule.window_key(slot, tz)
+            fired = record(
+                session, workspace_id, row.id, rule.cooldown_minutes, window, outcome, moment
             )
-            if row is None:  # another worker has it, or it has run meanwhile
-                continue
-            rule = Rule.of(row)
-            slot = schedule.latest_run_at(rule.schedule, rule.local_hour, tz, moment)
-            try:
-                outcome = evaluate(workspace_id, rule, moment)
-            except MetricxError as problem:
-                log.warning("alert rule %s of workspace %s: %s", row.id, workspace_id, problem)
-                counts["failed"] += 1
-            else:
-                window = schedule.window_key(slot, tz)
-                fired = record(
-                    session, workspace_id, row.id, rule.cooldown_minutes, window, outcome, moment
-                )
-                counts["evaluated"] += 1
-                counts["fired"] += len(fired)
-            row.last_run_at = moment
-            row.next_run_at = schedule.next_run_after(rule.schedule, rule.local_hour, tz, moment)
+            counts["evaluated"] += 1
+            counts["fired"] += len(fired)
+        row.last_run_at = moment
+        row.next_run_at = schedule.next_run_after(rule.schedule, rule.local_hour, tz, moment)
     return counts

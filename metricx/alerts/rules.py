@@ -3,7 +3,8 @@ workspace (`check_in`: a metric it knows, a split and filters its queries accept
 
 A threshold is written in the unit the metric is shown in: money and counts as they are, a
 ratio as its number (ROAS 2.5), a percent metric in percent (CTR 1.5 means 1.5 %); a change
-(rises_by / falls_by) is a percent of the baseline.
+(rises_by / falls_by) is a percent of the baseline; an anomaly's (anomalous) is its
+sensitivity, a robust z-score (metricx.alerts.anomaly).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from metricx import validation
+from metricx.alerts import anomaly
 from metricx.errors import InvalidInputError
 from metricx.models import (
     ALERT_BASELINES,
@@ -39,6 +41,10 @@ from metricx.semantic.query import Filters, QueryValidationError, SemanticQuery,
 from metricx.semantic.query import describe_errors as describe_query_errors
 
 CHANGES = ("rises_by", "falls_by")
+#: The condition judged by metricx.alerts.anomaly: its threshold is a sensitivity (robust z).
+ANOMALOUS = "anomalous"
+#: The periods an anomaly is judged over (a same-weekday baseline needs one day).
+ANOMALY_PERIODS = ("today", "yesterday")
 CHANNEL_KINDS = ("email", "slack")
 MAX_CHANNELS = 10
 #: A week: a longer silence is a disabled rule.
@@ -52,6 +58,7 @@ CONDITION_WORDS = {
     "below": "below",
     "rises_by": "rises by",
     "falls_by": "falls by",
+    "anomalous": "is anomalous",
 }
 BASELINE_WORDS = {
     "previous_period": "the previous period",
@@ -198,6 +205,21 @@ class Rule(BaseModel):
                 raise ValueError("a metric cannot fall by more than 100 %")
             if self.baseline is None:
                 object.__setattr__(self, "baseline", "previous_period")
+        elif self.condition == ANOMALOUS:
+            low, high = anomaly.MIN_SENSITIVITY, anomaly.MAX_SENSITIVITY
+            if not low <= self.threshold <= high:
+                raise ValueError(
+                    f"an anomaly's threshold is its sensitivity, a robust z-score from {low:g} "
+                    f"to {high:g} (default {anomaly.DEFAULT_SENSITIVITY:g}), got "
+                    f"{self.threshold.normalize():f}"
+                )
+            if self.baseline is not None:
+                raise ValueError(
+                    "an anomaly takes no baseline: it compares with the same weekday and time "
+                    f"of the last {anomaly.WEEKS} weeks"
+                )
+            if self.period not in ANOMALY_PERIODS:
+                raise ValueError(f"an anomaly is judged over today or yesterday, not {self.period}")
         elif self.baseline is not None:
             raise ValueError(
                 f"a baseline is for rises_by and falls_by; {self.condition} compares with the "
@@ -247,12 +269,23 @@ class Rule(BaseModel):
         """The rule in words: "Ad spend above $1,000.00 yesterday, split by provider"."""
         if self.condition in CHANGES:
             target = f"{self.threshold.normalize():f}% vs {self.baseline_words}"
+        elif self.condition == ANOMALOUS:
+            target = f"({self.anomaly_words})"
         else:
             target = catalogue.format_value(metric, self.threshold_value(metric), currency)
         split = f", by {self.split}" if self.split else ""
         return (
             f"{metric.label} {CONDITION_WORDS[self.condition]} {target} "
             f"{PERIOD_WORDS[self.period]}{split}"
+        )
+
+    @property
+    def anomaly_words(self) -> str:
+        """What an anomaly is measured against, in words."""
+        when = "weekday and time" if self.period == "today" else "weekday"
+        return (
+            f"|z| ≥ {self.threshold.normalize():f} vs the same {when} of the last "
+            f"{anomaly.WEEKS} weeks"
         )
 
     @property

@@ -33,12 +33,15 @@ CAPABILITIES = (
     "results, for any dates, by platform, account, campaign, ad set or ad, by day, week or "
     "month, compared with an earlier period; customers' LTV, repeat rate, retention and CAC "
     "payback by cohort or acquisition channel; units, margin and profit after ads per product. "
-    'For example: "ROAS by campaign last week vs the previous period".'
+    'For example: "ROAS by campaign last week vs the previous period". I also set up alerts '
+    'and digests when you confirm them: "alert me if CAC goes above $70", "send me a daily '
+    'summary".'
 )
 
 _LEADS: dict[Reason, str] = {
     "sql": "I don't run SQL or database commands; ask in plain words instead.",
-    "change": "I can't change, pause, create or delete anything: I only read your metrics.",
+    "change": "I can't change, pause, create or delete anything in your ad accounts or store: "
+    "I only read your metrics.",
     "action": "I can't act in other tools (bookkeeping, spreadsheets, email): I only read your "
     "metrics and answer here.",
     "secrets": (

@@ -3,6 +3,10 @@
 Claude understands when ANTHROPIC_API_KEY is set (falling back to the offline parser when it
 is unavailable); otherwise the offline parser does. Either way the numbers come only from the
 metric service, and the answer shows the query it ran.
+
+An alert or digest request ("alert me if CAC goes above $70") is read first, in both modes,
+by the deterministic alert_intent: the answer (status "propose") carries the proposal in
+words, and nothing is saved until `confirm_proposal`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from metricx import validation
+from metricx.actor import Actor
+from metricx.alerts.rules import Rule
 from metricx.config import get_config
+from metricx.copilot.alert_intent import AlertRecognition, ProposedAlert, recognise
 from metricx.copilot.choices import ready_questions
 from metricx.copilot.names import closest_names
 from metricx.copilot.offline import OfflineUnderstander
@@ -25,12 +32,13 @@ from metricx.copilot.scope import workspace_entities
 from metricx.copilot.understanding import Conversation, Understander, Understanding
 from metricx.copilot.why import Decomposition, decompose, table_for_display
 from metricx.db import new_session, transaction
-from metricx.errors import InvalidInputError, MetricxError
+from metricx.errors import InvalidInputError, MetricxError, PermissionDeniedError
 from metricx.markdown import markdown_literal
-from metricx.models import CopilotTurn, Workspace
+from metricx.models import CopilotTurn, User, Workspace
 from metricx.semantic.dates import today_in
 from metricx.semantic.engine import run_query
 from metricx.semantic.result import MetricsResult
+from metricx.services import alerts, digests
 from metricx.services.custom_definitions import definitions
 
 MAX_TURNS_PER_MINUTE = 20
@@ -52,7 +60,7 @@ class RateLimitedError(MetricxError):
 
 @dataclass
 class CopilotAnswer:
-    status: str  # answer | clarify | refuse
+    status: str  # answer | clarify | refuse | propose (an alert or digest to confirm)
     answer: str  # the deterministic answer: every number from `result`
     understanding: Understanding
     result: MetricsResult | None = None
@@ -61,6 +69,8 @@ class CopilotAnswer:
     #: comparison an answer over periods of different lengths offers.
     choices: tuple[str, ...] = ()
     decomposition: Decomposition | None = None  # for "why did X change?"
+    #: For "alert me if ...": the rule or digest understood, saved by confirm_proposal
+    proposal: ProposedAlert | None = None
 
     def chart(self) -> Any:
         return chart(self.result) if self.result is not None else None
@@ -81,6 +91,12 @@ class CopilotAnswer:
             "result": self.result.to_contract() if self.result else None,
             "choices": list(self.choices),
         }
+        if self.proposal is not None:
+            contract["proposal"] = {
+                "kind": self.proposal.kind,
+                "fields": self.proposal.fields,
+                "text": self.proposal.text,
+            }
         if self.decomposition is not None:
             table = self.decomposition.table
             contract["explanation"] = {
@@ -153,11 +169,23 @@ def ask(
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
             raise InvalidInputError(f"no workspace {workspace_id}")
-        tz = workspace.timezone
+        tz, currency = workspace.timezone, workspace.currency
+        email = _email_of(workspace_id, user_id)
     today = today or today_in(tz)
     understander = understander or default_understander()
     conversation.entities = workspace_entities(workspace_id)
     conversation.definitions = definitions(workspace_id)  # this workspace's, never another's
+    # an alert request is read before any understander, so both modes propose the same rule
+    recognised = recognise(
+        question,
+        today=today,
+        definitions=conversation.definitions,
+        entities=conversation.entities,
+        currency=currency,
+        email=email,
+    )
+    if recognised is not None:
+        return _proposal_answer(workspace_id, user_id, question, conversation, recognised, started)
     understanding, note = _understand(understander, question, conversation, today)
     understanding = _check_names(conversation, understanding)
     conversation.add(question, understanding)
@@ -193,6 +221,105 @@ def ask(
         int((time.perf_counter() - started) * 1000),
     )
     return CopilotAnswer(status, answer, understanding, result, question, choices, decomposition)
+
+
+def _email_of(workspace_id: int, user_id: int | None) -> str | None:
+    """The asking user's address: where their alert is emailed (None: no user asks)."""
+    if user_id is None:
+        return None
+    with new_session() as session:
+        return session.scalar(
+            select(User.email).where(User.id == user_id, User.workspace_id == workspace_id)
+        )
+
+
+def _proposal_answer(
+    workspace_id: int,
+    user_id: int | None,
+    question: str,
+    conversation: Conversation,
+    recognised: AlertRecognition,
+    started: float,
+) -> CopilotAnswer:
+    """The answer to an alert or digest request: the proposal to confirm, or what is missing."""
+    status = "propose" if recognised.proposal is not None else "clarify"
+    answer = markdown_literal(recognised.message)
+    understanding = Understanding(status="clarify", message=answer)
+    conversation.add(question, understanding)
+    latency = int((time.perf_counter() - started) * 1000)
+    _log(workspace_id, user_id, question, understanding, status, answer, None, latency)
+    return CopilotAnswer(
+        status, answer, understanding, question=question, proposal=recognised.proposal
+    )
+
+
+class Confirmation(str):
+    """What confirming a proposal says; `saved` tells a saved rule or digest from a refusal."""
+
+    saved: bool
+
+    def __new__(cls, text: str, saved: bool) -> Confirmation:
+        made = super().__new__(cls, text)
+        made.saved = saved
+        return made
+
+
+def confirm_proposal(actor: Actor, proposal: ProposedAlert, personal: bool | None = None) -> str:
+    """Save what the copilot proposed, and say so in one line (a `Confirmation`).
+
+    A rule is a member's personal rule; an admin's is a workspace rule unless `personal` (the
+    page's "only for me"). Confirming the same proposal again saves nothing new: an equal rule
+    of the same scope is already there, and a digest is subscribed to once. Problems (an
+    invalid rule, a permission) come back as a one-line `Confirmation` with saved False.
+    """
+    try:
+        if proposal.kind == "digest":
+            return _confirm_digest(actor, proposal)
+        mine = not actor.is_admin if personal is None else personal
+        rule = Rule.parse(proposal.fields)
+        for saved in alerts.list_rules(actor):
+            same_scope = saved.owner_email == (actor.label if mine else None)
+            if same_scope and saved.rule == rule:
+                return Confirmation(
+                    f"This alert is already saved ({saved.scope}, rule {saved.id}).", True
+                )
+        added = alerts.add_rule(actor, rule, personal=mine)
+    except MetricxError as problem:
+        return Confirmation(f"Not saved: {' '.join(str(problem).split())}", False)
+    return Confirmation(
+        f"Saved as a {added.scope} (rule {added.id}): {proposal.words}, {proposal.schedule}, "
+        f"{proposal.channels}.",
+        True,
+    )
+
+
+def _confirm_digest(actor: Actor, proposal: ProposedAlert) -> Confirmation:
+    """Add the asker to the digest (any user: digests.subscribe_digest); an admin's stated
+    hour, weekday or Slack also become the digest's settings (digests.save_digest: the
+    workspace has one digest per cadence, so its other recipients stay)."""
+    fields, stated = proposal.fields, proposal.stated
+    cadence = fields["cadence"]
+    wants_email = any(c["kind"] == "email" for c in fields["channels"])
+    saved = digests.subscribe_digest(actor, cadence) if wants_email or not stated else None
+    note = ""
+    if stated and actor.is_admin:
+        current = saved or next(d for d in digests.list_digests(actor) if d.cadence == cadence)
+        channels = list(current.channels)
+        if "slack" in stated and {"kind": "slack"} not in channels:
+            channels = [*(channels or current.delivers_to), {"kind": "slack"}]
+        saved = digests.save_digest(
+            actor,
+            cadence,
+            local_hour=fields["local_hour"] if "local_hour" in stated else current.local_hour,
+            weekday=fields["weekday"] if "weekday" in stated else current.weekday,
+            channels=channels,
+        )
+    elif stated:
+        note = " Its hour, day and Slack are an admin's to change."
+    if saved is None:
+        raise PermissionDeniedError("only an admin can send the digest to Slack")
+    to = ", ".join(c.get("to") or "Slack" for c in saved.delivers_to) or "nobody yet"
+    return Confirmation(f"Saved: the {cadence} digest goes {saved.when} to {to}.{note}", True)
 
 
 def _check_names(conversation: Conversation, understanding: Understanding) -> Understanding:

@@ -5,6 +5,10 @@
 `metricx sync`) uses that one, or starts the fakes in-process when none is serving. Both serve
 the same merchant: it is a pure function of its seed and anchor day, which the demo's
 connections carry in their settings.
+
+The fake Slack serves the demo's webhook (hooks.slack.com/services/TSANDBOX/..., stored
+without a port because the port changes at every start): `sandbox_slack_url()` says where it
+serves now, and each message it accepts is a JSON file under METRICX_DATA_DIR/slack/.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from threading import Lock
 
 from metricx.config import get_config
 from metricx.sandbox.fakes.graphql import LeakyBucket
+from metricx.sandbox.fakes.slack import FakeSlackServer
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
 
@@ -28,11 +33,17 @@ DEFAULT_SEED = 42
 # refunds: 6 minutes of the standard bucket, under a minute of Plus's).
 DEMO_SHOPIFY_PLAN = "plus"
 _in_process: dict[tuple[int, date], SandboxServers] = {}
+_in_process_slack: dict[Path, FakeSlackServer] = {}
 _lock = Lock()
 
 
 def registry_file() -> Path:
     return get_config().data_dir / "sandbox.json"
+
+
+def slack_dir() -> Path:
+    """Where the sandbox's Slack writes the messages it received, one JSON file each."""
+    return get_config().data_dir / "slack"
 
 
 def _answers(url: str) -> bool:
@@ -59,7 +70,7 @@ def _registered(seed: int, anchor: date) -> dict[str, str] | None:
 
 
 def _demo_servers(seed: int, anchor: date) -> SandboxServers:
-    servers = SandboxServers(Merchant(seed, today=anchor))
+    servers = SandboxServers(Merchant(seed, today=anchor), slack_dir=slack_dir())
     servers.shopify.bucket = LeakyBucket.of_plan(DEMO_SHOPIFY_PLAN)
     return servers
 
@@ -76,6 +87,30 @@ def sandbox_env(seed: int = DEFAULT_SEED, anchor: date | None = None) -> dict[st
             servers = _demo_servers(seed, anchor)
             _in_process[(seed, anchor)] = servers
         return servers.env
+
+
+def in_process_slack() -> FakeSlackServer:
+    """This process's own fake Slack (recording under slack_dir()), started on first use."""
+    with _lock:
+        directory = slack_dir()
+        server = _in_process_slack.get(directory)
+        if server is None:
+            server = FakeSlackServer(record_dir=directory)
+            _in_process_slack[directory] = server
+        return server
+
+
+def sandbox_slack_url() -> str:
+    """Base URL of the sandbox's fake Slack: the one `metricx up` serves (whatever its
+    merchant: Slack serves none), else this process's own."""
+    try:
+        entry = json.loads(registry_file().read_text())
+    except (OSError, ValueError):  # none registered, or being rewritten
+        entry = {}
+    url = (entry.get("env") or {}).get("SANDBOX_SLACK_URL") if isinstance(entry, dict) else None
+    if url and _answers(url):
+        return str(url)
+    return in_process_slack().url
 
 
 def serve(seed: int, anchor: date, stop_requested: Callable[[], bool]) -> None:

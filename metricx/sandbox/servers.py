@@ -1,7 +1,8 @@
-"""Start the three fake APIs on loopback and hand out what a client needs to reach them.
+"""Start the fake APIs on loopback and hand out what a client needs to reach them.
 
 with SandboxServers(seed=7, now=datetime(2025, 11, 25, 15, tzinfo=UTC)) as sandbox:
     os.environ.update(sandbox.env)        # META_GRAPH_URL, GOOGLE_ADS_URL, ...
+    sandbox.slack.messages                # what the fake Slack webhooks received
     sandbox.faults.add("meta", "throttle", times=2)
     ...                                   # sandbox.requests records what was sent
     sandbox.send_webhooks(url, since, until)  # the shop's signed order webhooks
@@ -10,6 +11,7 @@ with SandboxServers(seed=7, now=datetime(2025, 11, 25, 15, tzinfo=UTC)) as sandb
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from metricx.sandbox.clock import SandboxClock
@@ -20,14 +22,17 @@ from metricx.sandbox.fakes.google_ads import GoogleAdsFake
 from metricx.sandbox.fakes.meta import MetaFake
 from metricx.sandbox.fakes.shopify import ShopifyFake
 from metricx.sandbox.fakes.shopify_webhooks import ShopifyWebhooks
+from metricx.sandbox.fakes.slack import SlackFake
 from metricx.sandbox.merchant import Merchant
 
 
 class SandboxServers:
-    """The fake Meta, Google Ads and Shopify APIs serving one merchant, on free ports.
+    """The fake Meta, Google Ads and Shopify APIs serving one merchant, and Slack's incoming
+    webhooks, on free ports.
 
     `now` pins the clock (tests); without it the sandbox follows real time and the merchant's
-    history ends today, so a long-running demo keeps getting fresh data.
+    history ends today, so a long-running demo keeps getting fresh data. `slack_dir`: where
+    the fake Slack writes each message it accepts (a JSON file each; None: memory only).
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class SandboxServers:
         *,
         now: datetime | None = None,
         credentials: SandboxCredentials | None = None,
+        slack_dir: Path | None = None,
         **merchant_knobs: Any,
     ) -> None:
         self.clock = SandboxClock(now)
@@ -50,10 +56,12 @@ class SandboxServers:
         self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
         self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
         self.webhooks = ShopifyWebhooks(merchant.shop, self.credentials)
+        self.slack = SlackFake(self.faults, record_dir=slack_dir)
         self._servers = [
-            FakeServer(app, self.requests).start() for app in (self.meta, self.google, self.shopify)
+            FakeServer(app, self.requests).start()
+            for app in (self.meta, self.google, self.shopify, self.slack)
         ]
-        meta, google, shopify = (s.url for s in self._servers)
+        meta, google, shopify, slack = (s.url for s in self._servers)
         self.env: dict[str, str] = {
             "META_GRAPH_URL": meta,
             "GOOGLE_ADS_URL": google,
@@ -61,6 +69,9 @@ class SandboxServers:
             "GOOGLE_OAUTH_AUTHORIZE_URL": f"{google}/o/oauth2/v2/auth",
             "META_OAUTH_DIALOG_URL": meta,
             "SHOPIFY_URL_TEMPLATE": f"{shopify}/{{shop}}/admin/api/{{version}}/graphql.json",
+            # Not a setting: where metricx.delivery.slack posts the sandbox's webhooks
+            # (hooks.slack.com/services/TSANDBOX/...; see metricx.sandbox.runtime).
+            "SANDBOX_SLACK_URL": slack,
         }
 
     @property
@@ -78,9 +89,11 @@ class SandboxServers:
         return self.webhooks.send(url, self.webhooks.order_events(since, until))
 
     def reset(self) -> None:
-        """Forget scripted faults and recorded requests (between tests sharing the servers)."""
+        """Forget scripted faults, recorded requests and Slack messages (between tests
+        sharing the servers)."""
         self.faults.clear()
         self.requests.clear()
+        self.slack.clear()
 
     def stop(self) -> None:
         for server in self._servers:

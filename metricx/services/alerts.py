@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from metricx.actor import Actor
 from metricx.alerts import schedule
+from metricx.alerts.anomaly_defaults import ensure_default_anomaly_rules
 from metricx.alerts.evaluate import RuleEvaluation, evaluate
 from metricx.alerts.rules import AlertRuleError, Rule, check_in
 from metricx.db import new_session, transaction
@@ -105,6 +106,16 @@ def add_rule(
         session.flush()
         audit.record(session, actor, "alert_rule.add", str(row.id), **rule.model_dump(mode="json"))
         return _saved(row, actor.label if personal else None)
+
+
+def add_recommended_rules(actor: Actor, now: datetime | None = None) -> int:
+    """Add the recommended anomaly rules (one per metric family, metricx.alerts.
+    anomaly_defaults) the workspace lacks (admins); how many were added."""
+    actor.require_admin("add workspace alert rules")
+    added = ensure_default_anomaly_rules(actor.workspace_id, now)
+    with transaction() as session:
+        audit.record(session, actor, "alert_rule.recommended", str(actor.workspace_id), added=added)
+    return added
 
 
 def list_rules(actor: Actor) -> list[SavedRule]:

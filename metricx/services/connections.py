@@ -23,8 +23,9 @@ from metricx.connection_store import (
     store_token,
 )
 from metricx.db import transaction
+from metricx.delivery.outbox import SLACK_WEBHOOK_KIND
 from metricx.errors import InvalidInputError
-from metricx.models import CONNECTION_STATUSES, Connection, Token
+from metricx.models import CONNECTION_STATUSES, Connection, SlackWebhook, Token
 from metricx.services import audit
 from metricx.vault import Sealed, get_vault
 from metricx.vocabulary import PROVIDERS
@@ -142,7 +143,8 @@ def set_status(actor: Actor, connection_id: int, status: str) -> None:
 
 
 def rotate_keys() -> int:
-    """Re-encrypt every token not under the primary key; returns how many were rewritten."""
+    """Re-encrypt every token and Slack webhook not under the primary key; returns how many
+    were rewritten."""
     vault = get_vault()
     rewritten = 0
     with transaction() as session:
@@ -153,5 +155,14 @@ def rotate_keys() -> int:
             plain = vault.open(sealed, connection_id=row.connection_id, kind=row.kind)
             fresh = vault.seal(plain, connection_id=row.connection_id, kind=row.kind)
             row.ciphertext, row.nonce, row.key_id = fresh.ciphertext, fresh.nonce, fresh.key_id
+            rewritten += 1
+        # Slack webhooks are sealed per workspace (metricx.services.notifications).
+        for hook in session.scalars(select(SlackWebhook).with_for_update()):
+            sealed = Sealed(ciphertext=hook.ciphertext, nonce=hook.nonce, key_id=hook.key_id)
+            if not vault.needs_rotation(sealed):
+                continue
+            plain = vault.open(sealed, connection_id=hook.workspace_id, kind=SLACK_WEBHOOK_KIND)
+            fresh = vault.seal(plain, connection_id=hook.workspace_id, kind=SLACK_WEBHOOK_KIND)
+            hook.ciphertext, hook.nonce, hook.key_id = fresh.ciphertext, fresh.nonce, fresh.key_id
             rewritten += 1
     return rewritten

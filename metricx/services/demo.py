@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from metricx.actor import Actor
+from metricx.alerts.anomaly_defaults import ensure_default_anomaly_rules
 from metricx.asgi import refuse_oversize
 from metricx.config import get_config
 from metricx.db import new_session, transaction
+from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
 from metricx.models import FxRate, Workspace
 from metricx.pixel.events import check_content_type, parse_payload
 from metricx.pixel.writer import insert_replayed_events
@@ -30,6 +32,7 @@ from metricx.sandbox.runtime import DEFAULT_SEED
 from metricx.sandbox.storefront import Storefront
 from metricx.services import custom_definitions
 from metricx.services.connections import ConnectionView, add_connection, list_connections
+from metricx.services.notifications import set_slack_webhook
 from metricx.services.pixel_keys import pixel_key, workspaces_for_keys
 from metricx.services.workspaces import create_workspace
 
@@ -164,6 +167,9 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
             actor, provider, account_id, tokens[provider], name=name, settings={**settings, **extra}
         )
     _example_definitions(actor)
+    # Alerts and digests reach the sandbox's fake Slack (and, by default, the admins' email).
+    set_slack_webhook(actor, SANDBOX_WEBHOOK_URL)
+    ensure_default_anomaly_rules(workspace.id)
     _fx_rates(
         workspace.id,
         {a.currency for a in merchant.accounts},
@@ -300,7 +306,10 @@ def sandbox_merchants() -> set[tuple[int, date]]:
 
 def enqueue_backfill(demo: Demo) -> list[str]:
     """Queue the demo's history for the workers: every day before today, then today so far."""
-    from metricx.jobs import enqueue_sync
+    from rq.job import Dependency
+
+    from metricx.jobs import enqueue_sync, send_digest
+    from metricx.queue import get_queue
 
     # The storefront's pixel history first, so the shop sync's attribution finds it.
     replay_storefront(
@@ -325,4 +334,13 @@ def enqueue_backfill(demo: Demo) -> list[str]:
                 enqueue_sync(demo.workspace.id, connection.id, "intraday"),
             ]
         queued += [job.job_id for job in jobs if job.job_id]
+    # Yesterday's digest once the history is in (whether or not every sync succeeded): the
+    # demo's first email and Slack message.
+    get_queue("default").enqueue(
+        send_digest,
+        demo.workspace.id,
+        "daily",
+        depends_on=Dependency(jobs=queued, allow_failure=True) if queued else None,
+        description="the demo's first daily digest",
+    )
     return queued

@@ -34,6 +34,7 @@ PAGES = {
     "/products": "Products",
     "/attribution": "Attribution",
     "/copilot": "Copilot",
+    "/alerts": "Alerts",
     "/connections": "Connections",
     "/operations": "Operations",
     "/settings": "Settings",

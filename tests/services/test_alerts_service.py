@@ -122,3 +122,21 @@ def test_testing_a_rule_records_nothing_and_keeps_its_schedule(admin, member):
     with new_session() as session:
         assert session.scalar(select(func.count()).select_from(AlertEvent)) == 0
         assert session.get_one(AlertRule, saved.id).next_run_at == saved.next_run_at
+
+
+def test_an_admin_adds_the_recommended_anomaly_rules_once(admin, member, stranger):
+    from metricx.alerts.anomaly_defaults import DEFAULT_ANOMALY_RULES
+
+    # When an admin adds the recommended rules, twice
+    first = alerts.add_recommended_rules(admin, now=NOW)
+    again = alerts.add_recommended_rules(admin, now=NOW)
+    # Then each family got one anomalous workspace rule, once, and it was audited
+    assert (first, again) == (len(DEFAULT_ANOMALY_RULES), 0)
+    rules = [saved.rule for saved in alerts.list_rules(admin)]
+    assert {r.condition for r in rules} == {"anomalous"}
+    assert len(rules) == len(DEFAULT_ANOMALY_RULES)
+    assert audit.recent(admin.workspace_id)[0].action == "alert_rule.recommended"
+    # And another workspace has none of them, and a member may not add them
+    assert alerts.list_rules(stranger) == []
+    with pytest.raises(PermissionDeniedError):
+        alerts.add_recommended_rules(member)

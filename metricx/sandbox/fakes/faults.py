@@ -55,6 +55,8 @@ KINDS = {
         "stream_error",
         "malformed",
     },
+    # metricx/sandbox/fakes/slack.py FAULT_KINDS: what each answers, and Slack's docs on it
+    "slack": {"rate_limit", "server_error", "archived"},
 }
 
 

@@ -1,0 +1,112 @@
+"""An alert event as a message: the subject says what crossed what ("[Metricx] CAC above
+$70.00 today so far", "[Metricx] Meta connection Acme Ads needs re-authorisation"), the body
+the event's own words, when it fired in the workspace's zone, and a link to the Alerts page.
+"""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from metricx.alerts.rules import AlertRuleError, Rule, check_in
+from metricx.delivery.links import page_url
+from metricx.delivery.message import Message
+from metricx.delivery.slack import escape_mrkdwn, link_block
+from metricx.models import AlertEvent, AlertMonitor, AlertRule, Workspace
+from metricx.semantic.fetch import workspace_definitions
+
+PREFIX = "[Metricx] "
+MAX_SUBJECT = 140  # the header block takes 150; an email subject this long is already long
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _rule_words(session: Session, rule: AlertRule, currency: str) -> str:
+    """The rule in words ("CAC above $70.00 today so far"); its name when its metric can no
+    longer be read (a custom metric deleted since)."""
+    try:
+        parsed = Rule.of(rule)
+        metric = check_in(parsed, workspace_definitions(session.connection(), rule.workspace_id))
+        return parsed.describe(metric, currency)
+    except (AlertRuleError, ValueError):  # a message about the rule still goes out
+        return rule.name
+
+
+def without_details(finding: str) -> str:
+    """A monitor's finding up to its first parenthesised detail, names kept whole: a name is
+    quoted (repr) and may hold " (" itself ("Meta connection 'Acme Ads (US)' needs ...")."""
+    quote, escaped = None, False
+    for at, char in enumerate(finding):
+        if quote is None:
+            if char in "'\"" and (at == 0 or not finding[at - 1].isalnum()):
+                quote = char
+            elif finding.startswith(" (", at):
+                return finding[:at]
+        elif escaped:  # repr escapes a quote inside a name with a backslash
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == quote and (at + 1 == len(finding) or not finding[at + 1].isalnum()):
+            quote = None
+    return finding
+
+
+def _headline(session: Session, event: AlertEvent, currency: str) -> tuple[str, str]:
+    """(what fired, in a few words; the rule's or monitor's name)."""
+    if event.rule_id is not None:
+        rule = session.get(AlertRule, event.rule_id)
+        if rule is not None and rule.workspace_id == event.workspace_id:
+            return _rule_words(session, rule, currency), f"Rule: {rule.name}"
+    elif event.monitor_id is not None:
+        monitor = session.get(AlertMonitor, event.monitor_id)
+        if monitor is not None and monitor.workspace_id == event.workspace_id:
+            from metricx.alerts.monitors import kind_of
+
+            title = kind_of(monitor.kind).title
+            # A monitor's message is its finding ("Meta connection X needs re-authorisation
+            # (last error: ...)"): the finding without its details is the headline.
+            return without_details(event.message), f"Monitor: {title}"
+    return event.message, "Alert"
+
+
+def event_subject(session: Session, event: AlertEvent, currency: str) -> str:
+    """The subject of the event's messages: "[Metricx] CAC above $70.00 today so far"."""
+    return PREFIX + _cut(_headline(session, event, currency)[0], MAX_SUBJECT - len(PREFIX))
+
+
+def event_message(session: Session, event: AlertEvent, currency: str) -> Message:
+    """The event as a message for every channel: subject, text, HTML and Slack blocks (header,
+    section, context with the time in the workspace's zone, a button to the Alerts page)."""
+    headline, source = _headline(session, event, currency)
+    subject = PREFIX + _cut(headline, MAX_SUBJECT - len(PREFIX))
+    zone = ZoneInfo(session.get_one(Workspace, event.workspace_id).timezone)
+    when = event.fired_at.astimezone(zone)
+    at = f"{when:%a %d %b %Y, %H:%M} ({when.tzname()})"
+    link = page_url("alerts")
+    text = f"{event.message}\n{source}\nFired {at}\nSee it in Metricx: {link}"
+    body_html = (
+        f"<p><strong>{html.escape(headline)}</strong></p>"
+        f"<p>{html.escape(event.message)}</p>"
+        f'<p style="color:#555">{html.escape(source)} · fired {html.escape(at)}</p>'
+        f'<p><a href="{html.escape(link)}">Open the Alerts page</a></p>'
+    )
+    blocks = (
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(headline, 150)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _cut(escape_mrkdwn(event.message), 3000)},
+        },
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": escape_mrkdwn(f"{source} · fired {at}")},
+            ],
+        },
+        link_block(link, "Open Alerts"),
+    )
+    return Message(subject=subject, text=text, html=body_html, blocks=blocks, link=link)
