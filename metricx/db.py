@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 import psycopg
 from psycopg import errors as pg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from metricx.config import ConfigError, get_config
@@ -138,7 +139,30 @@ def engine_for(url: str, autocommit: bool = False) -> Engine:
         ),
     )
     event.listen(engine, "handle_error", _refused_value)
+    event.listen(engine, "connect", _remember_process)
+    event.listen(engine, "checkout", _refuse_inherited)
     return engine
+
+
+# --- connections across fork --------------------------------------------------------------------
+# An RQ worker forks a work horse per job; a connection the worker had pooled before the fork
+# (its start-up reads) is then one server session shared by two processes, and the second
+# child to prepare a statement on it finds the first child's ("prepared statement _pg3_0
+# already exists"), or their bytes interleave. A child therefore never checks out a
+# connection its parent opened: it drops it without closing the parent's socket and opens its
+# own (SQLAlchemy's recipe, "Using Connection Pools with Multiprocessing or os.fork()").
+
+
+def _remember_process(_dbapi_connection: object, record: Any) -> None:
+    record.info["pid"] = os.getpid()
+
+
+def _refuse_inherited(_dbapi_connection: object, record: Any, proxy: Any) -> None:
+    if record.info.get("pid") != os.getpid():
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise DisconnectionError(
+            f"connection opened by process {record.info.get('pid')}, now in {os.getpid()}"
+        )
 
 
 def _database_url() -> str:

@@ -3,6 +3,8 @@ value PostgreSQL refuses is a plain error, never SQL."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from plain_errors import assert_plain
 from psycopg.pq import TransactionStatus
@@ -14,6 +16,7 @@ from metricx.errors import InvalidInputError, UnstorableValueError
 
 PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
 STATEMENT = text("SELECT count(*) FROM workspaces WHERE id = :id")
+BACKEND = text("SELECT pg_backend_pid()")
 
 
 def test_a_readers_statement_stays_prepared_across_checkouts(db):
@@ -85,3 +88,36 @@ def test_a_refused_value_stays_what_code_isolating_bad_rows_catches(db):
 def test_other_failures_are_left_as_they_are(db):
     with pytest.raises(ProgrammingError), get_engine().begin() as conn:
         conn.execute(text("SELECT no_such_column FROM workspaces"))
+
+
+def _in_a_child(work) -> int:
+    """Run `work` in a forked child, as an RQ worker runs a job; the child's exit code."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_forked_children_never_share_their_parents_connections(db):
+    # Given a parent (the RQ worker) that pooled a reader connection before forking
+    with get_reader().connect() as conn:
+        parent_backend = conn.execute(BACKEND).scalar_one()
+
+    def prepare_and_check() -> None:
+        # a job preparing statements (past psycopg's threshold) on a connection of its own
+        for _ in range(8):
+            with get_reader().connect() as conn:
+                conn.execute(STATEMENT, {"id": 1}).all()
+                assert conn.execute(BACKEND).scalar_one() != parent_backend
+
+    # When two jobs run one after the other in forked children
+    # Then each has its own server session: neither finds the other's prepared statements
+    assert [_in_a_child(prepare_and_check) for _ in range(2)] == [0, 0]
+    # And the parent's connection still works
+    with get_reader().connect() as conn:
+        assert conn.execute(BACKEND).scalar_one() == parent_backend
