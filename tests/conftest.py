@@ -189,6 +189,37 @@ def ok(run):
 
 
 @pytest.fixture
+def worker(redis_conn) -> object:
+    """An RQ worker on the default queue, where deliveries are queued: `.work(burst=True)`
+    runs them (metricx.jobs.deliver) in this process."""
+    from rq import SimpleWorker
+
+    from metricx.queue import get_queue
+
+    return SimpleWorker([get_queue("default")], connection=redis_conn)
+
+
+@pytest.fixture
+def sandbox_slack(servers: dict[str, str]) -> object:
+    """The sandbox's fake Slack (where `TSANDBOX` webhooks post), emptied."""
+    from metricx.sandbox.runtime import in_process_slack
+
+    fake = in_process_slack()
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def slack(admin, sandbox_slack) -> object:
+    """The admin's workspace posts to the sandbox's fake Slack."""
+    from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
+    from metricx.services import notifications
+
+    notifications.set_slack_webhook(admin, SANDBOX_WEBHOOK_URL)
+    return sandbox_slack
+
+
+@pytest.fixture
 def local_mailbox(tmp_path: Path, setenv) -> Iterator[LocalMailbox]:
     """A running local mailbox (STARTTLS, then AUTH) for this test, with SMTP_URL and
     SMTP_CA_FILE pointing at it; read what it received with

@@ -10,13 +10,11 @@ now: Nov 8 - 19 synced), so "today" and "yesterday" have data; the worker runs a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rq import SimpleWorker
 from rq.job import Job
 from sqlalchemy import func, select, update
 
@@ -26,10 +24,8 @@ from metricx.db import new_session, transaction
 from metricx.delivery import outbox
 from metricx.delivery.alert_message import without_details
 from metricx.delivery.mailbox import StoredMail, read_messages
-from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
 from metricx.models import MONITOR_KINDS, AlertEvent, AlertRule, Connection, Delivery, Digest
 from metricx.queue import get_queue
-from metricx.sandbox.fakes.slack import FakeSlackServer
 from metricx.services import alerts, digests, monitors, notifications
 from metricx.services.users import actor_for, add_user
 
@@ -52,23 +48,6 @@ def round_at_now(monkeypatch: pytest.MonkeyPatch, setenv) -> None:
     """`jobs.evaluate_alerts_all()` runs its rounds at NOW; links go to PUBLIC_URL."""
     monkeypatch.setattr(alerts_round, "datetime", RoundClock)
     setenv(APP_PUBLIC_URL=PUBLIC_URL)
-
-
-@pytest.fixture
-def slack(admin, servers) -> FakeSlackServer:
-    """The workspace's webhook is the sandbox's; the sandbox's fake Slack, emptied."""
-    from metricx.sandbox.runtime import in_process_slack
-
-    notifications.set_slack_webhook(admin, SANDBOX_WEBHOOK_URL)
-    fake = in_process_slack()
-    fake.reset()
-    return fake
-
-
-@pytest.fixture
-def worker(redis_conn) -> Iterator[SimpleWorker]:
-    """An RQ worker on the default queue, where the round queues `metricx.jobs.deliver`."""
-    yield SimpleWorker([get_queue("default")], connection=redis_conn)
 
 
 def monitors_off(admin, *, but: tuple[str, ...] = ()) -> None:

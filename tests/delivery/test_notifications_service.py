@@ -4,10 +4,8 @@ the delivery log and retries, each scoped by the workspace and the actor's role.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from metricx.db import new_session, transaction
@@ -15,8 +13,6 @@ from metricx.delivery import outbox
 from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
 from metricx.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from metricx.models import AuditLog, SlackWebhook
-from metricx.queue import get_queue
-from metricx.sandbox.fakes.slack import FakeSlackServer
 from metricx.services import notifications
 from metricx.services.connections import rotate_keys
 from metricx.services.users import actor_for, add_user
@@ -24,24 +20,6 @@ from metricx.vault import generate_key
 
 TEST_KEY = base64.b64encode(bytes(range(32))).decode()  # tests/conftest.py's key "test"
 REAL_LOOKING = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456"
-
-
-@pytest.fixture
-def sandbox_slack(servers) -> FakeSlackServer:
-    from metricx.sandbox.runtime import in_process_slack
-
-    fake = in_process_slack()
-    fake.reset()
-    return fake
-
-
-@pytest.fixture
-def worker(redis_conn, monkeypatch) -> Iterator[SimpleWorker]:
-    import metricx.jobs
-
-    if not hasattr(metricx.jobs, "deliver"):
-        monkeypatch.setattr(metricx.jobs, "deliver", outbox.deliver, raising=False)
-    yield SimpleWorker([get_queue("default")], connection=redis_conn)
 
 
 def test_an_admin_sets_the_webhook_sealed_and_audited_without_the_secret(admin):

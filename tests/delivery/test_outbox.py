@@ -3,14 +3,12 @@ once by RQ jobs with retries, and the one documented window where a crash resend
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rq import SimpleWorker
 from rq.job import Job
 from sqlalchemy import delete, func, select
 
@@ -29,27 +27,6 @@ NOW = datetime(2026, 12, 4, 14, 15, tzinfo=UTC)
 
 class SimulatedCrash(Exception):
     """A worker dying mid-send: not a DeliveryError, so the transaction rolls back."""
-
-
-@pytest.fixture
-def slack(admin, servers) -> FakeSlackServer:
-    """The workspace's webhook is the sandbox's; the sandbox's fake Slack, emptied."""
-    from metricx.sandbox.runtime import in_process_slack
-
-    notifications.set_slack_webhook(admin, SANDBOX_WEBHOOK_URL)
-    fake = in_process_slack()
-    fake.reset()
-    return fake
-
-
-@pytest.fixture
-def worker(redis_conn, monkeypatch) -> Iterator[SimpleWorker]:
-    """An RQ worker on the default queue; `metricx.jobs.deliver` as the lead registers it."""
-    import metricx.jobs
-
-    if not hasattr(metricx.jobs, "deliver"):
-        monkeypatch.setattr(metricx.jobs, "deliver", outbox.deliver, raising=False)
-    yield SimpleWorker([get_queue("default")], connection=redis_conn)
 
 
 def run_scheduled_retries(redis_conn) -> int:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 from apptest import texts
-from rq import SimpleWorker
 from streamlit.testing.v1 import AppTest
 
 from metricx.actor import Actor
@@ -17,7 +16,6 @@ from metricx.config import get_config
 from metricx.db import transaction
 from metricx.delivery.mailbox import LocalMailbox, read_messages
 from metricx.models import AlertEvent
-from metricx.queue import get_queue
 from metricx.services import alerts, digests, monitors, notifications
 from metricx.services.users import actor_for, add_user
 
@@ -77,12 +75,6 @@ def page(admin_app: AppTest) -> AppTest:
 @pytest.fixture
 def other_admin(other_workspace) -> Actor:
     return actor_for(add_user(other_workspace.id, "gus@globex.test", "globex secret", role="admin"))
-
-
-@pytest.fixture
-def worker(redis_conn) -> SimpleWorker:
-    """Runs the queued delivery jobs (metricx.jobs.deliver) in this process."""
-    return SimpleWorker([get_queue("default")], connection=redis_conn)
 
 
 @pytest.fixture
