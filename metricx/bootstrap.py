@@ -80,6 +80,8 @@ def run_everything(port: int, echo: Callable[[str], None]) -> None:
 
         if stop.reason:
             return
+        # Links in alert and digest messages point at this app unless told otherwise.
+        os.environ.setdefault("APP_PUBLIC_URL", app_url(config.app_host, port))
         supervisor = Supervisor(child_env(database_url, redis_url), echo, stop)
         for seed, anchor in sorted(sandbox_merchants()):  # the demo's fake platforms
             supervisor.metricx(
