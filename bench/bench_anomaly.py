@@ -218,8 +218,8 @@ Detector = Callable[[History, str, int | None, int, int], bool]
 def seasonal(sensitivity: float, recent: tuple[int, ...] | None) -> Detector:
     """The rules' detector: `anomaly.detect` against the same cut of the last 8 weekdays, on
     the day so far and on its last hours (each window of `recent`, or of the metric's
-    `anomaly.recent_windows`); a campaign's spend relative
-    to the other campaigns', material when the campaign spent MIN_VOLUME in the window."""
+    `anomaly.recent_windows`); a campaign's spend relative to the other campaigns', material
+    when the campaign spent MIN_VOLUME in the day so far, RECENT_MIN_VOLUME in a window."""
 
     def judged(
         h: History, family: str, campaign: int | None, day: int, start: int, end: int
@@ -238,7 +238,11 @@ def seasonal(sensitivity: float, recent: tuple[int, ...] | None) -> Detector:
             sensitivity=sensitivity,
             min_change=anomaly.min_change_for(family),
             volume=volume,
-            min_volume=None if volume is None else anomaly.MIN_VOLUME["currency"],
+            min_volume=None
+            if volume is None
+            else anomaly.MIN_VOLUME["currency"]
+            if start == 0
+            else anomaly.RECENT_MIN_VOLUME["currency"],
         ).fires
 
     def fires(h: History, family: str, campaign: int | None, day: int, hours: int) -> bool:
@@ -619,7 +623,8 @@ def main() -> None:
     print(
         f"Parameters: sensitivity {args.sensitivity:g}, min change {anomaly.MIN_CHANGE:.0%}, "
         f"{anomaly.WEEKS} weeks (≥ {anomaly.MIN_WEEKS}), spread floor {anomaly.REL_FLOOR:.0%} "
-        f"of the median (and √median for counts), volume floors {anomaly.MIN_VOLUME}, "
+        f"of the median (and √median for counts), volume floors {anomaly.MIN_VOLUME} "
+        f"(a campaign in a recent window: {anomaly.RECENT_MIN_VOLUME['currency']:g}), "
         "recent windows "
         + (
             f"{anomaly.RECENT_WINDOWS_BY_METRIC} else {anomaly.RECENT_WINDOWS}"

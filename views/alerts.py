@@ -209,6 +209,20 @@ with rules_tab:
 
 # --- built-in monitors ------------------------------------------------------------------------
 
+
+def monitor_input(kind: str, name: str, value: Any) -> Any:
+    """A monitor setting's input by its type; an empty box is "the default" (None)."""
+    label, key = name.replace("_", " "), f"mon_{kind}_{name}"
+    if isinstance(value, bool):
+        return st.checkbox(label, value=value, key=key)
+    if isinstance(value, int | float):
+        return st.number_input(label, value=value, key=key)
+    typed = st.text_input(
+        label, "" if value is None else str(value), key=key, placeholder="the default"
+    )
+    return typed.strip() or None
+
+
 with monitors_tab:
     st.caption(
         "On for every workspace. They watch the plumbing: connections, freshness, budgets, "
@@ -234,13 +248,7 @@ with monitors_tab:
             with st.form(f"monitor_{monitor.kind}"):
                 enabled = st.checkbox("On", value=monitor.enabled, key=f"mon_on_{monitor.kind}")
                 params = {
-                    key: st.number_input(
-                        key.replace("_", " "), value=value, key=f"mon_{monitor.kind}_{key}"
-                    )
-                    if isinstance(value, int | float) and not isinstance(value, bool)
-                    else st.text_input(
-                        key.replace("_", " "), str(value), key=f"mon_{monitor.kind}_{key}"
-                    )
+                    key: monitor_input(monitor.kind, key, value)
                     for key, value in monitor.params.items()
                 }
                 cool = st.number_input(

@@ -310,11 +310,13 @@ def _judge(
     current: Values,
     weeks: list[Values],
     relative: bool,
+    min_volume: float | None = None,
 ) -> dict[str | None, anomaly.Verdict]:
     """`anomaly.detect` per split value of `current` against the same value in `weeks`; when
     `relative`, each split value's ratio to the rest of the split (to the other values'
     total: a lift of the whole workspace cancels out; a split value alone has no rest and is
-    judged as it is)."""
+    judged as it is), material when its own value reaches `min_volume` (default: the unit's
+    `anomaly.MIN_VOLUME`)."""
 
     def rest_ratio(values: Values, key: str | None) -> float | None:
         value = values[key][1] if key in values else None
@@ -334,7 +336,7 @@ def _judge(
                 sensitivity=float(rule.threshold),
                 min_change=anomaly.min_change_for(rule.metric),
                 volume=value,
-                min_volume=anomaly.MIN_VOLUME[metric.unit],
+                min_volume=anomaly.MIN_VOLUME[metric.unit] if min_volume is None else min_volume,
             )
             # the message speaks of the value itself: its median over the weeks
             found = [week[key][1] if key in week else None for week in weeks]
@@ -412,6 +414,7 @@ def evaluate_anomaly(
             _less(current, before),
             [_less(w, e) for w, e in zip(weeks, earlier, strict=True)],
             relative,
+            anomaly.RECENT_MIN_VOLUME[metric.unit],
         )
         for key, verdict in windows.items():
             if verdict.fires and not verdicts[key].fires:

@@ -85,8 +85,17 @@ class StaleParams(Params):
     minutes: int = Field(default=60, ge=15, le=7 * 24 * 60)
 
 
+#: How far past its daily budget a platform itself may spend on one day, in percent (the rest
+#: of the week spends less): Meta "up to 75% more than your daily budget on some days"
+#: (Business Help Center, "About daily budgets"); Google Ads "up to 2 times your average daily
+#: budget" (Google Ads Help, "About average daily budgets"). A day within it is the platform
+#: working as documented, not an overspend.
+DAILY_OVERDELIVERY = {"meta": 75.0, "google": 100.0}
+
+
 class PacingParams(Params):
-    over_percent: float = Field(default=20, ge=0, le=1000)
+    #: how far over the daily budget fires; None: past the platform's own daily allowance
+    over_percent: float | None = Field(default=None, ge=0, le=1000)
 
 
 class NoConversionParams(Params):
@@ -278,7 +287,8 @@ def _day_share(workspace_id: int, now: datetime, elapsed: timedelta) -> float:
 
 def pacing_over_budget(workspace_id: int, params: PacingParams, now: datetime) -> list[Finding]:
     """Campaigns and ad sets whose spend today, projected over the whole day by the day's
-    usual shape, exceeds their daily budget by more than `over_percent`. Budgets are in the
+    usual shape, exceeds their daily budget by more than `over_percent` (by default, more
+    than their platform itself may spend on a day: DAILY_OVERDELIVERY). Budgets are in the
     account's currency, converted at today's rate; a lifetime budget (Meta lets a campaign
     have one) is larger than any day's, so it never fires wrongly."""
     scope = _workspace(workspace_id)
@@ -288,7 +298,14 @@ def pacing_over_budget(workspace_id: int, params: PacingParams, now: datetime) -
         return []
     with new_session() as session:
         budgets = session.execute(
-            select(Entity.id, Entity.level, Entity.name, Entity.budget, Connection.currency)
+            select(
+                Entity.id,
+                Entity.level,
+                Entity.name,
+                Entity.budget,
+                Connection.currency,
+                Connection.provider,
+            )
             .join(Connection, Connection.id == Entity.connection_id)
             .where(
                 Entity.workspace_id == workspace_id,
@@ -332,7 +349,10 @@ def pacing_over_budget(workspace_id: int, params: PacingParams, now: datetime) -
         so_far = spent[row.id]
         projected = so_far / share if share >= MIN_DAY_SHARE else so_far
         over = (projected - budget) / budget * 100 if budget > 0 else 0.0
-        if over <= params.over_percent:
+        allowed = params.over_percent
+        if allowed is None:
+            allowed = DAILY_OVERDELIVERY.get(row.provider, 0.0)
+        if over <= allowed:
             continue
         level = "Campaign" if row.level == "campaign" else "Ad set"
         found.append(
@@ -687,8 +707,9 @@ KINDS: dict[str, Kind] = {
         Kind(
             "pacing_over_budget",
             "Spend over budget",
-            "A campaign or ad set is on pace to spend more than its daily budget by "
-            "`over_percent`.",
+            "A campaign or ad set is on pace to spend more than its daily budget allows: past "
+            "what its platform may spend on one day (Meta 75 % over, Google twice the budget), "
+            "or past `over_percent` when it is set.",
             PacingParams,
             pacing_over_budget,
         ),

@@ -173,6 +173,20 @@ def test_a_spike_in_the_last_hour_alone_fires_on_the_last_hour(workspace):
     assert "in the last hour" in only.message
 
 
+def test_a_campaigns_hour_is_material_below_the_days_volume_floor(workspace):
+    # Given Retargeting's spend ×1.8 since 14:00: $45 in the last hour, under the $50 a day
+    # so far needs, and under +50 % against the rest on the last 3 hours
+    seed_spend(workspace.id, spike={"Retargeting": 1.8}, since=14)
+    assert anomaly.RECENT_MIN_VOLUME["currency"] < 45 < anomaly.MIN_VOLUME["currency"]
+    # When each campaign's spend is judged at 14:20 (cut 14:15)
+    result = evaluate(workspace.id, anomalous(split="campaign"), NOW)
+    # Then Retargeting fires on its last hour, Prospecting not
+    fired = {e.split_label: e.fires for e in result.evaluations}
+    assert fired == {"Prospecting": False, "Retargeting": True}
+    [retargeting] = [e for e in result.evaluations if e.split_label == "Retargeting"]
+    assert "in the last hour" in retargeting.message
+
+
 def test_orders_and_revenue_keep_the_three_hour_window():
     # Given a metric other than spend, then only the 3-hour window is judged (an hour of
     # orders is lumpy: one large order)

@@ -264,13 +264,27 @@ def test_the_projection_follows_last_weeks_shape_of_the_day(workspace):
         },
         budgets={"Shape": Decimal(100)},
     )
-    # When today's $64 by 10:07 is projected
-    [finding] = check("pacing_over_budget", workspace.id)
+    # When today's $64 by 10:07 is projected, firing past 20 %
+    [finding] = check("pacing_over_budget", workspace.id, {"over_percent": 20})
     # Then it is projected with last week's half-done-by-now: $128, 28% over
     assert finding.split_value == str(tree["Shape"]["campaign"])
     assert finding.value == pytest.approx(128)
-    # And a 30% allowance covers it
+    # And a 30% allowance covers it, as Meta's own daily allowance (75 %) does by default
     assert check("pacing_over_budget", workspace.id, {"over_percent": 30}) == []
+    assert check("pacing_over_budget", workspace.id) == []
+
+
+@pytest.mark.parametrize(("provider", "fires"), [("meta", True), ("google", False)])
+def test_by_default_a_day_within_its_platforms_own_allowance_is_not_an_overspend(
+    workspace, provider, fires
+):
+    # Given a campaign on pace to spend 90 % over its $100 budget today ($80 by 10:07)
+    connection = add_connection(workspace.id, provider)
+    add_tree(workspace.id, connection, {"Hot": morning(TODAY, 10)}, budgets={"Hot": Decimal(100)})
+    # When the monitor checks with its defaults
+    found = check("pacing_over_budget", workspace.id)
+    # Then Meta (which may spend 75 % over on a day) fires, Google (twice the budget) not
+    assert bool(found) is fires
 
 
 # -- spend_no_conversions ----------------------------------------------------------------------
