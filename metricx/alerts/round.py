@@ -1,6 +1,7 @@
 """The alerts round, every 15 minutes for every workspace: its built-in monitors and digests
 made sure of, then its due rules, monitors and digests evaluated, then a delivery enqueued
-for each channel of every firing that has none yet (metricx.delivery.outbox).
+per channel for each rule's or monitor's window of firings that has none yet (one message
+listing its findings; metricx.delivery.outbox).
 
 Each step takes its rows in transactions of its own, so a failure in one workspace's step
 is logged and the next workspace still runs; deliveries are enqueued under dedupe keys, so

@@ -1,11 +1,17 @@
 """An alert event as a message: the subject says what crossed what ("[Metricx] CAC above
 $70.00 today so far", "[Metricx] Meta connection Acme Ads needs re-authorisation"), the body
 the event's own words, when it fired in the workspace's zone, and a link to the Alerts page.
+
+Every finding of one rule's or monitor's window goes out as one message (`group_message`):
+one finding reads as above; several are counted in the subject ("[Metricx] Spend over budget:
+5 findings") and listed, the first MAX_LISTED of them, in every channel.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -110,3 +116,99 @@ def event_message(session: Session, event: AlertEvent, currency: str) -> Message
         link_block(link, "Open Alerts"),
     )
     return Message(subject=subject, text=text, html=body_html, blocks=blocks, link=link)
+
+
+#: Findings a group's message lists; the rest are counted, and all are on the Alerts page. 20
+#: sections keep a Slack message well within its 50 blocks.
+MAX_LISTED = 20
+#: Room for one finding in the email's list (a finding is a sentence or two).
+MAX_FINDING = 1000
+
+
+def _group_headline(session: Session, events: Sequence[AlertEvent], currency: str) -> str:
+    """What fired, for several findings of one rule or monitor: the rule in words or the
+    monitor's title."""
+    first = events[0]
+    if first.rule_id is not None:
+        rule = session.get(AlertRule, first.rule_id)
+        if rule is not None and rule.workspace_id == first.workspace_id:
+            return _rule_words(session, rule, currency)
+    elif first.monitor_id is not None:
+        monitor = session.get(AlertMonitor, first.monitor_id)
+        if monitor is not None and monitor.workspace_id == first.workspace_id:
+            from metricx.alerts.monitors import kind_of
+
+            return kind_of(monitor.kind).title
+    return "Alerts fired"
+
+
+def _counted(headline: str, count: int, limit: int) -> str:
+    """ "{headline}: {count} findings" in `limit` characters, the count always kept."""
+    suffix = f": {count} findings"
+    return _cut(headline, limit - len(suffix)) + suffix
+
+
+def group_subject(session: Session, events: Sequence[AlertEvent], currency: str) -> str:
+    """The subject of one rule's or monitor's window: the event's own subject for one
+    finding, "[Metricx] Spend over budget: 5 findings" for several."""
+    if len(events) == 1:
+        return event_subject(session, events[0], currency)
+    headline = _group_headline(session, events, currency)
+    return PREFIX + _counted(headline, len(events), MAX_SUBJECT - len(PREFIX))
+
+
+def group_message(session: Session, events: Sequence[AlertEvent], currency: str) -> Message:
+    """One rule's or monitor's window as one message: the event's own message for one
+    finding; for several, the count in the subject and the header, each finding listed (the
+    first MAX_LISTED, then how many more are on the Alerts page), when they fired and a link
+    to the Alerts page."""
+    if not events:
+        raise ValueError("a message needs at least one event")
+    if len(events) == 1:
+        return event_message(session, events[0], currency)
+    first = events[0]
+    headline = _group_headline(session, events, currency)
+    source = _headline(session, first, currency)[1]
+    subject = PREFIX + _counted(headline, len(events), MAX_SUBJECT - len(PREFIX))
+    zone = ZoneInfo(session.get_one(Workspace, first.workspace_id).timezone)
+    when = min(event.fired_at for event in events).astimezone(zone)
+    at = f"{when:%a %d %b %Y, %H:%M} ({when.tzname()})"
+    link = page_url("alerts")
+    listed = [_cut(event.message, MAX_FINDING) for event in events[:MAX_LISTED]]
+    unlisted = len(events) - len(listed)
+    more = f"and {unlisted} more on the Alerts page" if unlisted else None
+    title = f"{headline}: {len(events)} findings"
+    text = "\n".join(
+        [
+            title,
+            *(f"- {finding}" for finding in listed),
+            *([f"- {more}"] if more else []),
+            source,
+            f"Fired {at}",
+            f"See it in Metricx: {link}",
+        ]
+    )
+    items = "".join(f"<li>{html.escape(finding)}</li>" for finding in listed)
+    body_html = (
+        f"<p><strong>{html.escape(title)}</strong></p>"
+        f"<ul>{items}</ul>"
+        + (f"<p>{html.escape(more)}</p>" if more else "")
+        + f'<p style="color:#555">{html.escape(source)} · fired {html.escape(at)}</p>'
+        f'<p><a href="{html.escape(link)}">Open the Alerts page</a></p>'
+    )
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _counted(headline, len(events), 150)},
+        },
+        *(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape_mrkdwn(f), 3000)}}
+            for f in listed
+        ),
+    ]
+    context = f"{more} · {source} · fired {at}" if more else f"{source} · fired {at}"
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(context)}]}
+    )
+    blocks.append(link_block(link, "Open Alerts"))
+    return Message(subject=subject, text=text, html=body_html, blocks=tuple(blocks), link=link)

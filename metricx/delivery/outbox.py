@@ -7,7 +7,8 @@ enqueue            inserts a pending row (ON CONFLICT (dedupe_key) DO NOTHING): 
 default_channels   what an empty channel list means: every admin's email, plus Slack if set
 resolve_channels   a stored channel list as deliveries: defaults when empty, Slack dropped
                    when the workspace has no webhook
-enqueue_event_deliveries  the alert events fired since a moment that have no delivery yet
+enqueue_event_deliveries  the alert events fired since a moment that have no delivery yet,
+                   one delivery per channel for each rule's or monitor's window of them
 dispatch_pending   queues `metricx.jobs.deliver` for every pending row, under the job id
                    `deliver-{id}` (refused while that job is still waiting, scheduled or
                    running); also the sweeper for rows whose job never got queued (a crash
@@ -42,7 +43,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
-from sqlalchemy import exists, func, select
+from sqlalchemy import BigInteger, cast, exists, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -210,45 +211,86 @@ def event_channels(session: Session, event: AlertEvent) -> list[dict[str, str]]:
     return resolve_channels(session, event.workspace_id, monitor.channels)
 
 
-def event_dedupe_key(event_id: int, channel: str, target: str) -> str:
-    return f"event:{event_id}:{channel}:{target}"
+def group_dedupe_key(
+    rule_id: int | None, monitor_id: int | None, window_key: str, channel: str, target: str
+) -> str:
+    """The key of one rule's or monitor's window to one channel (stored through
+    `stored_key`)."""
+    source = f"rule:{rule_id}" if rule_id is not None else f"monitor:{monitor_id}"
+    return f"events:{source}:{window_key}:{channel}:{target}"
+
+
+def undelivered_events(session: Session, workspace_id: int, since: datetime) -> list[AlertEvent]:
+    """The workspace's events fired at or after `since` that no delivery names: neither as
+    its `event_id` (a single event, as every delivery was once) nor in its payload's
+    `event_ids` (a group). The covered ids are read in one pass over the workspace's recent
+    alert deliveries and anti-joined, not looked up per event. (The dedupe keys, not this
+    read, are what keep a window from being enqueued twice.)"""
+    recent = (AlertEvent.workspace_id == workspace_id, AlertEvent.fired_at >= since)
+    # A delivery naming a recent event names its window's first event, itself recent (a
+    # window is recorded at once): older deliveries need not be read.
+    first_recent = select(func.min(AlertEvent.id)).where(*recent).scalar_subquery()
+    of_workspace = (
+        Delivery.workspace_id == workspace_id,
+        Delivery.source == "alert",
+        Delivery.event_id >= first_recent,
+    )
+    covered = union_all(
+        select(Delivery.event_id.label("id")).where(*of_workspace),
+        select(
+            cast(func.jsonb_array_elements_text(Delivery.payload["event_ids"]), BigInteger)
+        ).where(*of_workspace),
+    ).cte("covered")
+    return list(
+        session.scalars(
+            select(AlertEvent)
+            .where(*recent, ~exists().where(covered.c.id == AlertEvent.id))
+            .order_by(AlertEvent.id)
+        )
+    )
+
+
+def group_events(events: Iterable[AlertEvent]) -> list[list[AlertEvent]]:
+    """Events by (rule, monitor, window), each group in id order, the groups in the order of
+    their first event. One window of a rule or monitor is recorded in one transaction
+    (metricx.alerts.firings), so a group read after that commit is whole."""
+    groups: dict[tuple[int | None, int | None, str], list[AlertEvent]] = {}
+    for event in sorted(events, key=lambda e: e.id):
+        groups.setdefault((event.rule_id, event.monitor_id, event.window_key), []).append(event)
+    return list(groups.values())
 
 
 def enqueue_event_deliveries(workspace_id: int, since: datetime) -> int:
-    """One delivery per resolved channel for each alert event of the workspace fired at or
-    after `since` that has none yet; how many were enqueued. Call `dispatch_pending` after."""
-    from metricx.delivery.alert_message import event_subject
+    """One delivery per resolved channel for each rule's or monitor's window with events
+    fired at or after `since` and no delivery yet, listing all of the window's events (five
+    campaigns over budget are one message, not five); how many were enqueued. Call
+    `dispatch_pending` after."""
+    from metricx.delivery.alert_message import group_subject
 
     enqueued = 0
     with transaction() as session:
         workspace = session.get_one(Workspace, workspace_id)
-        events = session.scalars(
-            select(AlertEvent)
-            .where(
-                AlertEvent.workspace_id == workspace_id,
-                AlertEvent.fired_at >= since,
-                ~exists().where(
-                    Delivery.workspace_id == workspace_id, Delivery.event_id == AlertEvent.id
-                ),
-            )
-            .order_by(AlertEvent.id)
-        ).all()
-        for event in events:
-            channels = event_channels(session, event)
+        for group in group_events(undelivered_events(session, workspace_id, since)):
+            first = group[0]
+            channels = event_channels(session, first)
             if not channels:
                 continue
-            subject = event_subject(session, event, workspace.currency)
+            subject = group_subject(session, group, workspace.currency)
+            payload = {"event_ids": [event.id for event in group]}
             for resolved in channels:
                 channel, target = channel_target(resolved)
                 delivery_id = enqueue(
                     session,
                     workspace_id=workspace_id,
-                    dedupe_key=event_dedupe_key(event.id, channel, target),
+                    dedupe_key=group_dedupe_key(
+                        first.rule_id, first.monitor_id, first.window_key, channel, target
+                    ),
                     source="alert",
                     channel=channel,
                     target=target,
                     subject=subject,
-                    event_id=event.id,
+                    payload=payload,
+                    event_id=first.id,
                 )
                 enqueued += delivery_id is not None
     return enqueued
@@ -369,18 +411,35 @@ def message_for_test(session: Session, delivery: Delivery) -> Message:
     )
 
 
+def alert_events_of(session: Session, delivery: Delivery) -> list[AlertEvent]:
+    """The events an alert delivery lists, of its own workspace, in id order: its payload's
+    `event_ids`, or its one `event_id` (a delivery enqueued before groups). Events deleted
+    since are left out."""
+    listed = delivery.payload.get("event_ids") if delivery.payload else None
+    ids = [int(i) for i in listed] if listed else []
+    if not ids and delivery.event_id is not None:
+        ids = [delivery.event_id]
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(AlertEvent)
+            .where(AlertEvent.workspace_id == delivery.workspace_id, AlertEvent.id.in_(ids))
+            .order_by(AlertEvent.id)
+        )
+    )
+
+
 def build_message(session: Session, delivery: Delivery) -> Message:
     """The message of a delivery, built at send time from what it names."""
     if delivery.source == "alert":
-        from metricx.delivery.alert_message import event_message
+        from metricx.delivery.alert_message import group_message
 
-        event = (
-            session.get(AlertEvent, delivery.event_id) if delivery.event_id is not None else None
-        )
-        if event is None or event.workspace_id != delivery.workspace_id:
+        events = alert_events_of(session, delivery)
+        if not events:
             raise DeliveryError("the alert was deleted before it was sent", transient=False)
         currency = session.get_one(Workspace, delivery.workspace_id).currency
-        return event_message(session, event, currency)
+        return group_message(session, events, currency)
     if delivery.source == "digest":
         from metricx.digests.render import digest_message  # charts: only where sent
 

@@ -22,7 +22,7 @@ from metricx import jobs
 from metricx.alerts import round as alerts_round
 from metricx.db import new_session, transaction
 from metricx.delivery import outbox
-from metricx.delivery.alert_message import without_details
+from metricx.delivery.alert_message import MAX_LISTED, without_details
 from metricx.delivery.mailbox import StoredMail, read_messages
 from metricx.models import MONITOR_KINDS, AlertEvent, AlertRule, Connection, Delivery, Digest
 from metricx.queue import get_queue
@@ -281,3 +281,51 @@ def test_a_monitors_headline_keeps_a_name_whole_whatever_it_holds(name):
     finding = f"Meta connection {name!r} needs re-authorisation (last error: expired)"
     # Then the headline is the finding without the detail, the name whole
     assert without_details(finding) == f"Meta connection {name!r} needs re-authorisation"
+
+
+def test_a_split_rules_findings_of_one_round_reach_each_channel_as_one_message(
+    synced, admin, slack, local_mailbox, worker, round_at_now
+):
+    workspace_id, _ = synced
+    # Given a rule on today's spend split by ad (every ad that spent fires), to an
+    # address and Slack, and the monitors quiet
+    alerts.add_rule(
+        admin,
+        {
+            "name": "Ads spending",
+            "metric": "spend",
+            "condition": "above",
+            "threshold": 0,
+            "period": "today",
+            "split": "ad",
+            "channels": [{"kind": "email", "to": "ops@acme.test"}, {"kind": "slack"}],
+        },
+        now=NOW - timedelta(hours=1),
+    )
+    monitors_off(admin)
+    # When the round runs twice, then a worker
+    jobs.evaluate_alerts_all()
+    jobs.evaluate_alerts_all()
+    worker.work(burst=True)
+    # Then several ads fired in the one window
+    with new_session() as session:
+        fired = session.scalars(
+            select(AlertEvent.message)
+            .where(AlertEvent.workspace_id == workspace_id)
+            .order_by(AlertEvent.id)
+        ).all()
+    assert len(fired) > 1
+    # And the address got one email counting and listing them all
+    [mail] = read_messages(local_mailbox.root)
+    assert mail.subject == (
+        f"[Metricx] Ad spend above $0.00 today so far, by ad: {len(fired)} findings"
+    )
+    assert all(message in (mail.text or "") for message in fired[:MAX_LISTED])
+    # And Slack one message, a section per ad
+    [message] = slack.messages
+    sections = [b for b in message.blocks if b["type"] == "section"]
+    assert len(sections) == min(len(fired), MAX_LISTED)
+    assert deliveries(workspace_id) == [
+        ("alert", "email", "sent", 1),
+        ("alert", "slack", "sent", 1),
+    ]

@@ -160,9 +160,18 @@ def test_events_fired_since_get_one_delivery_per_channel_once(workspace, admin, 
     with new_session() as session:
         keys = sorted(session.scalars(select(Delivery.dedupe_key)))
         subjects_ = set(session.scalars(select(Delivery.subject)))
-    assert f"event:{event_id}:email:ops@acme.test" in keys
-    assert f"event:{event_id}:slack:slack" in keys
-    assert len(keys) == 4
+    with new_session() as session:
+        rule_id = session.get_one(AlertEvent, event_id).rule_id
+        monitor_id = session.scalar(select(AlertMonitor.id))
+    window = "2026-12-04T09:15-05:00"
+    assert keys == sorted(
+        [
+            f"events:rule:{rule_id}:{window}:email:ops@acme.test",
+            f"events:rule:{rule_id}:{window}:slack:slack",
+            f"events:monitor:{monitor_id}:{window}:email:ada@acme.test",
+            f"events:monitor:{monitor_id}:{window}:slack:slack",
+        ]
+    )
     assert subjects_ == {
         "[Metricx] CPA above $70.00 today so far",
         "[Metricx] Meta connection Acme Ads needs re-authorisation",
@@ -387,7 +396,11 @@ def test_a_key_past_the_column_is_stored_hashed_and_enqueued_once(workspace, adm
     assert len(LONGEST_ADDRESS) == 254
     # Given a rule to the longest address that fired
     event_id = fire_rule(admin, [{"kind": "email", "to": LONGEST_ADDRESS}])
-    key = outbox.event_dedupe_key(event_id, "email", LONGEST_ADDRESS)
+    with new_session() as session:
+        fired = session.get_one(AlertEvent, event_id)
+        key = outbox.group_dedupe_key(
+            fired.rule_id, None, fired.window_key, "email", LONGEST_ADDRESS
+        )
     assert len(key) > outbox.MAX_KEY_LENGTH
     # When its deliveries are enqueued twice
     assert outbox.enqueue_event_deliveries(workspace.id, NOW - timedelta(hours=1)) == 1
@@ -419,5 +432,5 @@ def test_stored_keys_fit_the_column_and_two_keys_stay_two(first, second):
     if (len(first) > outbox.MAX_KEY_LENGTH) == (len(second) > outbox.MAX_KEY_LENGTH):
         assert (outbox.stored_key(first) == outbox.stored_key(second)) == (first == second)
     # Even when they differ only past the part of them the column keeps
-    long = "event:1:email:" + "x" * outbox.MAX_KEY_LENGTH
+    long = "events:rule:1:2026-12-04T09:15-05:00:email:" + "x" * outbox.MAX_KEY_LENGTH
     assert outbox.stored_key(long + first) != outbox.stored_key(long + first + second)
