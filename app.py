@@ -11,10 +11,13 @@ st.set_page_config(page_title="Metricx", page_icon="📈", layout="wide")
 # script once it loads, and a rerun that starts before the page is known lands on the
 # Dashboard. Hidden, so nothing is listed before login.
 st.navigation(every_page(), position="hidden")
+# The period picker goes right under the menu, above who is signed in: it is used far more,
+# and lower down a long menu pushes it to the bottom of a laptop's screen.
+period_area = st.sidebar.container()
 actor = require_login()
 if actor is None:
     st.stop()
 st.session_state["actor"] = actor
 workspace = find_workspace(actor.workspace_id)
 st.session_state["metricx_workspace"] = workspace
-run_page(actor, workspace)
+run_page(actor, workspace, period_area=period_area)

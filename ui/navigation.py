@@ -7,6 +7,7 @@ import logging
 import secrets
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from metricx.actor import Actor
 from metricx.services.workspaces import Workspace
@@ -72,7 +73,13 @@ def every_page() -> list[st.Page]:
     return [HOME, *(_page(*spec) for spec in (*INSIGHTS, *ADMIN, *YOU))]
 
 
-def run_page(actor: Actor, workspace: Workspace, *, menu: bool = True) -> None:
+def run_page(
+    actor: Actor,
+    workspace: Workspace,
+    *,
+    menu: bool = True,
+    period_area: DeltaGenerator | None = None,
+) -> None:
     """Run the page the URL names (or the Dashboard) among this actor's pages, with the
     period picker in the sidebar on the pages that read it. A page that fails shows a short
     message and an error id; the log has the rest (tracebacks can hold SQL and values)."""
@@ -81,7 +88,7 @@ def run_page(actor: Actor, workspace: Workspace, *, menu: bool = True) -> None:
     reopen_with_labels(page)
     try:
         if page.url_path in PERIOD_PAGES:
-            period_picker(workspace)
+            period_picker(workspace, period_area or st.sidebar)
         page.run()
     except Exception:  # st.stop, st.rerun and st.switch_page raise BaseExceptions: they pass
         error_id = secrets.token_hex(4)

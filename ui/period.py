@@ -13,6 +13,7 @@ from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from metricx.semantic.dates import compare_range_for, resolve_phrase, today_in
 from metricx.semantic.query import TimeRange
@@ -91,9 +92,10 @@ def resolve(
     return Period(preset, chosen, compare_range_for(kind, chosen) if kind else None)
 
 
-def period_picker(workspace: Workspace) -> Period:
-    """The sidebar widgets; each keeps its value in one key, in the URL and across pages."""
-    with st.sidebar:
+def period_picker(workspace: Workspace, area: DeltaGenerator) -> Period:
+    """The period's widgets in `area` (of the sidebar); each keeps its value in one key, in
+    the URL and across pages."""
+    with area:
         st.markdown("**Period**")
         preset = st.selectbox(
             "Period",
