@@ -32,3 +32,14 @@ def assert_plain(message: str, max_length: int = MAX_MESSAGE) -> None:
     assert not CRASH.search(message), f"a crash, not a refusal: {message[:300]!r}"
     assert "\n" not in message.strip(), f"more than one line: {message[:300]!r}"
     assert len(message) <= max_length, f"{len(message)} characters: {message[:300]!r}"
+
+
+def refused(run, *args: str) -> str:
+    """A `metricx` command (through the `run` fixture) that must fail in one plain line on
+    stderr with exit 1; that line."""
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert_plain(result.stderr)
+    return result.stderr

@@ -6,23 +6,13 @@ bad input refused in one plain line on stderr with exit 1."""
 from __future__ import annotations
 
 import pytest
-from plain_errors import assert_plain
+from plain_errors import refused
 from sqlalchemy import select
 
 from metricx.db import new_session
 from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
 from metricx.models import MONITOR_KINDS, AlertRule, Delivery
 from metricx.services import monitors
-
-
-def refused(run, *args: str) -> str:
-    """A command that must fail in one plain line on stderr; that line."""
-    result = run(*args)
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("Error: ")
-    assert_plain(result.stderr)
-    return result.stderr
 
 
 def stored_monitor(admin, kind: str) -> monitors.MonitorView:

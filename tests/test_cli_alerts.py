@@ -8,23 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from plain_errors import assert_plain
+from plain_errors import refused
 
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.engine import run_query
 
 #: 10:07 in New York on Nov 20: yesterday is the last synced day.
 NOW = "2026-11-20T10:07-05:00"
-
-
-def refused(run, *args: str) -> str:
-    """A command that must fail in one plain line on stderr; that line."""
-    result = run(*args)
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("Error: ")
-    assert_plain(result.stderr)
-    return result.stderr
 
 
 def spend_by_platform(workspace_id: int) -> dict[str, float]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rq.job import Job
+from queued import run_scheduled_retries
 from sqlalchemy import func, select, update
 
 from metricx import jobs
@@ -25,7 +25,6 @@ from metricx.delivery import outbox
 from metricx.delivery.alert_message import MAX_LISTED, without_details
 from metricx.delivery.mailbox import StoredMail, read_messages
 from metricx.models import MONITOR_KINDS, AlertEvent, AlertRule, Connection, Delivery, Digest
-from metricx.queue import get_queue
 from metricx.services import alerts, digests, monitors, notifications
 from metricx.services.users import actor_for, add_user
 
@@ -54,19 +53,6 @@ def monitors_off(admin, *, but: tuple[str, ...] = ()) -> None:
     """Switch the built-in monitors off (but those named), so a story hears only its own."""
     for kind in MONITOR_KINDS:
         monitors.update_monitor(admin, kind, enabled=kind in but)
-
-
-def run_scheduled_retries(redis_conn) -> int:
-    """Move the jobs RQ scheduled for a retry onto the queue now (the waits are minutes)."""
-    queue = get_queue("default")
-    registry = queue.scheduled_job_registry
-    moved = 0
-    for job_id in registry.get_job_ids():
-        job = Job.fetch(job_id, connection=redis_conn)
-        registry.remove(job)
-        queue.enqueue_job(job)
-        moved += 1
-    return moved
 
 
 def spend_rule(admin) -> int:

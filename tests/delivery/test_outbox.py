@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from queued import run_scheduled_retries
 from rq.job import Job
 from sqlalchemy import delete, func, select
 
@@ -17,7 +18,6 @@ from metricx.delivery import outbox
 from metricx.delivery.mailbox import read_messages
 from metricx.delivery.slack import SANDBOX_WEBHOOK_URL
 from metricx.models import AlertEvent, AlertMonitor, Delivery
-from metricx.queue import get_queue
 from metricx.sandbox.fakes.slack import FakeSlackServer
 from metricx.services import alerts, notifications
 from metricx.services.users import add_user
@@ -27,19 +27,6 @@ NOW = datetime(2026, 12, 4, 14, 15, tzinfo=UTC)
 
 class SimulatedCrash(Exception):
     """A worker dying mid-send: not a DeliveryError, so the transaction rolls back."""
-
-
-def run_scheduled_retries(redis_conn) -> int:
-    """Move the jobs RQ scheduled for a retry onto the queue now (the waits are minutes)."""
-    queue = get_queue("default")
-    registry = queue.scheduled_job_registry
-    moved = 0
-    for job_id in registry.get_job_ids():
-        job = Job.fetch(job_id, connection=redis_conn)
-        registry.remove(job)
-        queue.enqueue_job(job)
-        moved += 1
-    return moved
 
 
 def enqueue_test(workspace_id: int, key: str, *, channel: str = "slack", target: str = "slack"):
