@@ -8,6 +8,8 @@ read and write is scoped by the workspace.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -197,24 +199,37 @@ def save_digest(
         return _saved(session, row)
 
 
+@contextmanager
+def _own_subscription(
+    actor: Actor, cadence: str, now: datetime | None
+) -> Iterator[tuple[Session, str, Digest, list[dict[str, str]]]]:
+    """In one transaction: the actor's address, their workspace's digest of `cadence` (made
+    with the defaults if missing) and whom it goes to now (its defaults resolved)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    with transaction() as session:
+        email = _own_email(session, actor)
+        row = _row_or_default(session, actor.workspace_id, _cadence(cadence), moment)
+        yield (
+            session,
+            email,
+            row,
+            outbox.resolve_channels(session, actor.workspace_id, row.channels),
+        )
+
+
 def subscribe_digest(actor: Actor, cadence: str, now: datetime | None = None) -> SavedDigest:
     """Add the actor's own email to a digest's channels (any user). A digest sent to the
     defaults keeps sending to them: they are stored resolved, with the new address. Already
     receiving it: nothing changes."""
-    cadence = _cadence(cadence)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    with transaction() as session:
-        email = _own_email(session, actor)
-        row = _row_or_default(session, actor.workspace_id, cadence, moment)
-        receiving = outbox.resolve_channels(session, actor.workspace_id, row.channels)
+    with _own_subscription(actor, cadence, now) as (session, email, row, receiving):
         if any(_is_address(c, email) for c in receiving):
             return _saved(session, row)
         if len(receiving) >= MAX_CHANNELS:
             raise DigestSettingsError(
-                f"the {cadence} digest already goes to {MAX_CHANNELS} channels; ask an admin"
+                f"the {row.cadence} digest already goes to {MAX_CHANNELS} channels; ask an admin"
             )
         row.channels = [*receiving, {"kind": "email", "to": email}]
-        audit.record(session, actor, "digest.subscribe", cadence, email=email)
+        audit.record(session, actor, "digest.subscribe", row.cadence, email=email)
         session.flush()
         return _saved(session, row)
 
@@ -222,19 +237,14 @@ def subscribe_digest(actor: Actor, cadence: str, now: datetime | None = None) ->
 def unsubscribe_digest(actor: Actor, cadence: str, now: datetime | None = None) -> SavedDigest:
     """Take the actor's own email off a digest (any user); a digest sent to the defaults keeps
     sending to everyone else in them. Not receiving it: nothing changes."""
-    cadence = _cadence(cadence)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    with transaction() as session:
-        email = _own_email(session, actor)
-        row = _row_or_default(session, actor.workspace_id, cadence, moment)
-        receiving = outbox.resolve_channels(session, actor.workspace_id, row.channels)
+    with _own_subscription(actor, cadence, now) as (session, email, row, receiving):
         kept = [c for c in receiving if not _is_address(c, email)]
         if len(kept) == len(receiving):
             return _saved(session, row)
         row.channels = kept
         if not kept:  # [] would mean the defaults again
             row.enabled = False
-        audit.record(session, actor, "digest.unsubscribe", cadence, email=email)
+        audit.record(session, actor, "digest.unsubscribe", row.cadence, email=email)
         session.flush()
         return _saved(session, row)
 
