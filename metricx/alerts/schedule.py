@@ -20,7 +20,8 @@ STEP_MINUTES = {"after_sync": 15, "hourly": 60}
 MINUTE = timedelta(minutes=1)
 
 
-def _utc(instant: datetime) -> datetime:
+def utc(instant: datetime) -> datetime:
+    """`instant` in UTC; a naive one is refused (it names no instant)."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("the instant must be timezone-aware (e.g. datetime.now(UTC))")
     return instant.astimezone(UTC)
@@ -41,7 +42,7 @@ def _on_step(instant: datetime, step: int, tz: str) -> bool:
 
 def next_run_after(schedule: str, local_hour: int | None, tz: str, instant: datetime) -> datetime:
     """The first slot strictly after `instant` (UTC)."""
-    moment = _utc(instant)
+    moment = utc(instant)
     if schedule == "daily":
         hour = local_hour or 0
         today = moment.astimezone(ZoneInfo(tz)).date()
@@ -58,7 +59,7 @@ def next_run_after(schedule: str, local_hour: int | None, tz: str, instant: date
 def latest_run_at(schedule: str, local_hour: int | None, tz: str, instant: datetime) -> datetime:
     """The last slot at or before `instant` (UTC): the run an evaluation at `instant`
     belongs to."""
-    moment = _utc(instant)
+    moment = utc(instant)
     if schedule == "daily":
         hour = local_hour or 0
         today = moment.astimezone(ZoneInfo(tz)).date()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from metricx.alerts.rules import AlertRuleError, Rule, check_in
 from metricx.delivery.links import page_url
 from metricx.delivery.message import Message
-from metricx.delivery.slack import escape_mrkdwn, link_block
+from metricx.delivery.slack import cut, escape_mrkdwn, link_block
 from metricx.models import AlertEvent, AlertMonitor, AlertRule, Workspace
 from metricx.semantic.fetch import workspace_definitions
 
@@ -28,8 +28,7 @@ MAX_SUBJECT = 140  # the header block takes 150; an email subject this long is a
 
 
 def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return cut(" ".join(text.split()), limit)
 
 
 def _rule_words(session: Session, rule: AlertRule, currency: str) -> str:

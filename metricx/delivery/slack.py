@@ -76,13 +76,17 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters: whole, or cut with an ellipsis (Slack's and email
+    subjects' limits)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
 
 
 def _cut_text_object(obj: Any, limit: int) -> Any:
     if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-        return {**obj, "text": _cut(obj["text"], limit)}
+        return {**obj, "text": cut(obj["text"], limit)}
     return obj
 
 
@@ -119,7 +123,7 @@ def link_block(url: str, label: str = "Open in Metricx") -> dict[str, Any]:
         "elements": [
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": _cut(label, MAX_BUTTON_TEXT)},
+                "text": {"type": "plain_text", "text": cut(label, MAX_BUTTON_TEXT)},
                 "url": url,
             }
         ],
@@ -144,11 +148,11 @@ def webhook_payload(message: Message) -> dict[str, Any]:
     """The JSON body for an incoming webhook: the fallback text and the blocks, within
     Block Kit's limits; the message's link as a button when its blocks do not carry it."""
     # The fallback text is mrkdwn too: a campaign named <!channel> must not ping anyone.
-    text = _cut(escape_mrkdwn(message.text or message.subject), MAX_FALLBACK_TEXT)
+    text = cut(escape_mrkdwn(message.text or message.subject), MAX_FALLBACK_TEXT)
     blocks = [_fit_block(dict(b)) for b in message.blocks]
     if not blocks:
         blocks = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION_TEXT)}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}
         ]
     if message.link and len(message.link) <= MAX_BUTTON_URL and not _links_to(blocks, message.link):
         blocks.append(link_block(message.link))

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from metricx.alerts.due import each_due
-from metricx.alerts.schedule import daily_slot
+from metricx.alerts.schedule import daily_slot, utc
 from metricx.db import new_session
 from metricx.delivery import outbox
 from metricx.digests.content import window_for
@@ -37,12 +37,6 @@ DEFAULT_HOUR = 8
 DEFAULT_WEEKDAY = 0
 
 
-def _utc(instant: datetime) -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("the instant must be timezone-aware (e.g. datetime.now(UTC))")
-    return instant.astimezone(UTC)
-
-
 def _runs_on(day: date, weekday: int | None) -> bool:
     return weekday is None or day.weekday() == weekday
 
@@ -50,7 +44,7 @@ def _runs_on(day: date, weekday: int | None) -> bool:
 def next_run_after(local_hour: int, weekday: int | None, tz: str, instant: datetime) -> datetime:
     """The first slot strictly after `instant`: the next day (or the next `weekday`) at
     `local_hour`:00 in `tz`."""
-    moment = _utc(instant)
+    moment = utc(instant)
     today = moment.astimezone(ZoneInfo(tz)).date()
     for ahead in range(8):
         day = today + timedelta(days=ahead)
@@ -63,7 +57,7 @@ def next_run_after(local_hour: int, weekday: int | None, tz: str, instant: datet
 
 def latest_run_at(local_hour: int, weekday: int | None, tz: str, instant: datetime) -> datetime:
     """The last slot at or before `instant`: the run a job at `instant` belongs to."""
-    moment = _utc(instant)
+    moment = utc(instant)
     today = moment.astimezone(ZoneInfo(tz)).date()
     for back in range(8):
         day = today - timedelta(days=back)
@@ -119,7 +113,7 @@ def ensure_default_digests(
     """Give the workspace its daily and weekly digests (08:00, Monday for the weekly, the
     default channels, enabled) unless it has them; idempotent (ON CONFLICT DO NOTHING), a
     digest someone changed or turned off stays as it is."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     tz = session.get_one(Workspace, workspace_id).timezone
     rows: list[dict[str, Any]] = [
         {
@@ -144,7 +138,7 @@ def run_due_digests(workspace_id: int, now: datetime | None = None) -> int:
     """Enqueue the workspace's due digests at `now` (default: now): each for the window of
     its latest slot, once per channel; returns how many deliveries were added. The caller
     dispatches them (metricx.delivery.outbox) after this returns."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     with new_session() as session:
         tz = session.get_one(Workspace, workspace_id).timezone
     added = 0

@@ -20,6 +20,7 @@ import pandas as pd
 from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.delivery.links import page_url
 from metricx.delivery.message import InlineImage, Message
+from metricx.delivery.slack import cut, escape_mrkdwn
 from metricx.digests import charts
 from metricx.digests.content import (
     NO_DATA,
@@ -318,16 +319,12 @@ def html_body(content: DigestContent, link: str, images: tuple[InlineImage, ...]
 
 
 def slack_escape(text: object) -> str:
-    """Text for Slack mrkdwn shown as itself: &, < and > as entities (Slack's escaping)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Any value as Slack mrkdwn that shows it as itself."""
+    return escape_mrkdwn(str(text))
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}
 
 
 def slack_blocks(content: DigestContent, link: str) -> tuple[dict[str, Any], ...]:
@@ -338,7 +335,7 @@ def slack_blocks(content: DigestContent, link: str) -> tuple[dict[str, Any], ...
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": _cut(f"{content.cadence.capitalize()} digest — {window}", MAX_HEADER_TEXT),
+                "text": cut(f"{content.cadence.capitalize()} digest — {window}", MAX_HEADER_TEXT),
             },
         },
         {
@@ -346,7 +343,7 @@ def slack_blocks(content: DigestContent, link: str) -> tuple[dict[str, Any], ...
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": _cut(
+                    "text": cut(
                         f"{slack_escape(content.workspace_name)} · {window} "
                         f"{_compared(content)} · days in {content.timezone} · {currency}",
                         MAX_SECTION_TEXT,
@@ -364,7 +361,7 @@ def slack_blocks(content: DigestContent, link: str) -> tuple[dict[str, Any], ...
             fields.append(
                 {
                     "type": "mrkdwn",
-                    "text": _cut(
+                    "text": cut(
                         f"*{slack_escape(kpi.metric.label)}*\n"
                         f"{slack_escape(_value(kpi.metric, kpi.value, currency))}"
                         + (f" ({change})" if change else ""),
@@ -387,7 +384,7 @@ def slack_blocks(content: DigestContent, link: str) -> tuple[dict[str, Any], ...
     fresh = [
         {
             "type": "mrkdwn",
-            "text": _cut(
+            "text": cut(
                 (":warning: " if attention else "")
                 + f"*{slack_escape(name)}* {slack_escape(rest)}",
                 MAX_SECTION_TEXT,
