@@ -10,11 +10,6 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-#: Platforms whose hourly rows carry no conversions: Meta's hourly breakdowns are "Type 1", the
-#: Insights API does not return off-Meta actions with them (Insights API Breakdowns,
-#: "Restrictions for off-Meta action metrics"). Their conversions come from daily reports.
-DAILY_CONVERSIONS: tuple[str, ...] = ("meta",)
-
 
 @dataclass(frozen=True, slots=True)
 class Totals:

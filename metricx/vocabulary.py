@@ -2,19 +2,20 @@
 periods a user picks. Declared once here; models, services, pages and ui import them.
 
 The levels are the connectors' own (metricx.connectors.records.LEVELS): connectors import
-nothing from metricx outside their package, so the vocabulary takes the tree from them.
+nothing from metricx outside their package, so the vocabulary takes the tree from them. The
+platforms are metricx.platforms' registry.
 """
 
 from __future__ import annotations
 
 from metricx.connectors.records import LEVELS
-
-#: Every platform a workspace connects; ad platforms spend, the store sells.
-PROVIDERS = ("meta", "google", "shopify")
-AD_PROVIDERS = ("meta", "google")
+from metricx.platforms import AD_PROVIDERS, PROVIDERS
 
 #: Levels above an ad (an ad is three steps below its account).
 PARENT_LEVELS = LEVELS[:-1]
+#: A level in words on pages that list every platform's (Google's ad groups are ad sets here).
+LEVEL_NOUNS = {"account": "account", "campaign": "campaign", "adset": "ad set", "ad": "ad"}
+LEVEL_TITLES = {"account": "Accounts", "campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
 
 #: What a user may do in a workspace: admins manage it, members read it.
 ROLES = ("admin", "member")
@@ -47,6 +48,8 @@ __all__ = [
     "COMPARISONS",
     "DEFAULT_PERIOD",
     "LEVELS",
+    "LEVEL_NOUNS",
+    "LEVEL_TITLES",
     "PARENT_LEVELS",
     "PERIODS",
     "PROVIDERS",

@@ -5,13 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from metricx.actor import Actor
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.services import setup
 from metricx.services.workspaces import Workspace
 from ui.queries import CACHE_SECONDS
 
 #: step id -> (the page that fixes it, the link's words)
 FIXES = {
-    "ad_account": ("views/connections.py", "Connections → add a Meta or Google account"),
+    "ad_account": (
+        "views/connections.py",
+        f"Connections → add a {listing(AD_PROVIDERS, short=True)} account",
+    ),
     "store": ("views/connections.py", "Connections → add your Shopify store"),
     "costs": ("views/settings.py", "Settings → Costs"),
     "unit_costs": ("views/connections.py", "Enter costs in Shopify, then resync the store"),

@@ -16,6 +16,7 @@ import streamlit as st
 
 from metricx.actor import Actor
 from metricx.errors import MetricxError
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.semantic import catalogue
 from metricx.semantic.custom import CustomDimension, CustomMetric, RuleField, RuleOperator
 from metricx.services import custom_definitions
@@ -39,7 +40,8 @@ DIMENSION_PREVIEW_METRICS = ("spend", "roas")
 DRAFT_ID = "draft"
 FORMULA_HELP = (
     "Metric ids joined by `+ - * /` (or `× ÷ −`), numbers (`5%` is 0.05) and parentheses. "
-    "`name[provider=meta]` restricts an ad-platform metric to Meta or Google, "
+    f"`name[provider=meta]` restricts an ad-platform metric to one of "
+    f"{listing(AD_PROVIDERS, short=True)}, "
     "`name[stage=BOFU]` to a value of a custom dimension. Examples: "
     "`spend[provider=meta] / spend` (Meta's share of spend), "
     "`(net_sales - cogs) / orders` (margin per order), `roas[provider=google]`. "
@@ -231,7 +233,7 @@ def dimension_inputs(prefix: str, stored: CustomDimension | None) -> tuple[str, 
     st.caption(
         "Rules apply in order; the first that matches gives the value (matching ignores "
         "case). Fields are the names of the account, campaign, ad set and ad, or the "
-        "platform (meta, google)."
+        f"platform ({', '.join(AD_PROVIDERS)})."
     )
     left, right = st.columns(2)
     otherwise = left.text_input("Otherwise", key=f"{prefix}_otherwise")

@@ -15,6 +15,7 @@ from typing import get_args
 
 import streamlit as st
 
+from metricx.platforms import short_name
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
 from metricx.semantic.query import Grain
@@ -108,7 +109,7 @@ class AnalyticsOptions:
             "metrics": (self.metrics, self.metric_labels.__getitem__),
             "dims": (self.dimensions, self.dimension_labels.__getitem__),
             "grain": (list(GRAIN_LABELS), GRAIN_LABELS.__getitem__),
-            "providers": (AD_PROVIDERS, str.title),
+            "providers": (AD_PROVIDERS, short_name),
             "values": (self.values, self.value_labels.__getitem__),
         }
 

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.elements.arrow import DataframeState
 
 from metricx.errors import MetricxError
+from metricx.platforms import short_name
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
 from metricx.semantic.query import DIMENSIONS, SemanticQuery, TimeRange
@@ -70,7 +71,7 @@ grain_choice = right.selectbox(
 grain = GRAINS.get(grain_choice)  # "total": no grain
 left, right, *spare = st.columns([1, 2, 2] if custom.dimensions else [1, 2])
 providers = left.multiselect(
-    "Platforms", AD_PROVIDERS, AD_PROVIDERS, format_func=str.title, key="providers", **KEPT
+    "Platforms", AD_PROVIDERS, AD_PROVIDERS, format_func=short_name, key="providers", **KEPT
 )
 name_contains = right.text_input(
     "Name contains",
@@ -214,7 +215,7 @@ if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
 def row_names(frame: pd.DataFrame) -> pd.Series:
     """Each row's dimension names from the top of the tree, "Meta › Summer sale › Video 1"."""
     parts = [
-        frame[n].map(str.title) if n == "provider" else frame[n].astype(str) for n in dimensions
+        frame[n].map(short_name) if n == "provider" else frame[n].astype(str) for n in dimensions
     ]
     return pd.Series([" › ".join(row) for row in zip(*parts, strict=True)], index=frame.index)
 
@@ -290,7 +291,7 @@ def header(label: str, role: str) -> str:
 
 columns = shown_columns()
 shown = table.assign(
-    **({"provider": table["provider"].map(str.title)} if "provider" in dimensions else {})
+    **({"provider": table["provider"].map(short_name)} if "provider" in dimensions else {})
 )
 config = {}
 for column, (label, metric, role) in columns.items():
@@ -384,7 +385,7 @@ def csv_of(frame: pd.DataFrame) -> bytes:
         if role == "change":
             out[column] = out[column].round(6)
     if "provider" in out:
-        out["provider"] = out["provider"].map(str.title)
+        out["provider"] = out["provider"].map(short_name)
     return fmt.clean_csv(out.rename(columns=headers), metric_ids)
 
 

@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
+from metricx.platforms import display_name
 from metricx.semantic import catalogue
 from metricx.semantic.query import AccountingMode, Attribution, AttributionModel, AttributionWindow
 from metricx.services import attribution
@@ -47,7 +47,7 @@ CAMPAIGN_METRICS = [
 
 def platform_names(frame: pd.DataFrame, column: str = "provider") -> pd.DataFrame:
     """The frame with its platform ids as people say them ("Meta", "Google Ads")."""
-    return frame.assign(**{column: frame[column].map(lambda p: PROVIDER_NAMES.get(p, p))})
+    return frame.assign(**{column: frame[column].map(display_name)})
 
 
 actor = current_actor()

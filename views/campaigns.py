@@ -11,18 +11,17 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.services import campaigns
 from metricx.services.campaigns import View
-from metricx.vocabulary import LEVELS
+from metricx.vocabulary import LEVEL_NOUNS, LEVEL_TITLES, LEVELS
 from ui import charts
 from ui import format as fmt
 from ui.period import KEPT, current_period
 from ui.reads import campaign_tree, level_table, trend
 from ui.session import current_actor
 
-LEVEL_LABELS = {"account": "Accounts", "campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
-NOUNS = {"account": "account", "campaign": "campaign", "adset": "ad set", "ad": "ad"}
-A_NOUN = {"account": "an account", "campaign": "a campaign", "adset": "an ad set", "ad": "an ad"}
+A_NOUN = {level: f"{'an' if n[0] in 'aeiou' else 'a'} {n}" for level, n in LEVEL_NOUNS.items()}
 BOTH_AXES = "spend_roas"  # the trend's default: spend and ROAS, each on its own axis
 TREND_CHOICES = (BOTH_AXES, *campaigns.TABLE_METRICS)
 TREND_MARK = "trend ↓"  # plain text: the table's canvas may have no emoji font
@@ -87,7 +86,8 @@ def describe(everything: pd.DataFrame, node_id: int) -> str:
     apart."""
     row = everything[everything["id"] == node_id].iloc[0]
     path = " › ".join(row[level] for level in campaigns.PARENT_COLUMNS[row["level"]] if row[level])
-    return f"{NOUNS[row['level']].capitalize()} “{row['name']}”" + (f" in {path}" if path else "")
+    where = f" in {path}" if path else ""
+    return f"{LEVEL_NOUNS[row['level']].capitalize()} “{row['name']}”{where}"
 
 
 actor = current_actor()
@@ -104,7 +104,7 @@ everything = campaign_tree(actor.workspace_id)
 if everything.empty:
     if campaigns.connected_ad_accounts(actor.workspace_id) == 0:
         st.info(
-            "No ad account is connected yet: an admin connects Meta or Google Ads on the "
+            f"No ad account is connected yet: an admin connects {listing(AD_PROVIDERS)} on the "
             "Connections page, then campaigns appear here."
         )
         if actor.is_admin:
@@ -135,7 +135,7 @@ if view != asked:
 with st.container(horizontal=True, key="campaign_levels"):
     for option in LEVELS:
         st.button(
-            LEVEL_LABELS[option],
+            LEVEL_TITLES[option],
             key=f"campaign_level_{option}",
             type="primary" if option == view.level else "secondary",
             on_click=show,
@@ -180,7 +180,7 @@ except MetricxError as error:
     st.error(str(error))
     st.stop()
 
-noun, plural = NOUNS[view.level], LEVEL_LABELS[view.level].lower()
+noun, plural = LEVEL_NOUNS[view.level], LEVEL_TITLES[view.level].lower()
 if table.empty:
     inside = f" in {names(everything, view.within)}" if view.within else ""
     if search:
@@ -225,7 +225,7 @@ st.caption(
     "Click an ad to see its trend."
     if view.level == "ad"
     else f"Click {A_NOUN[view.level]} to open its "
-    f"{LEVEL_LABELS[campaigns.CHILD_LEVEL[view.level]].lower()}."
+    f"{LEVEL_TITLES[campaigns.CHILD_LEVEL[view.level]].lower()}."
 )
 st.dataframe(
     shown[["id", *columns]],
@@ -237,8 +237,8 @@ st.dataframe(
     column_order=columns,
     column_config={
         "trend": st.column_config.TextColumn("", width="small", help="Its trend is below"),
-        "name": NOUNS[view.level].capitalize(),
-        **{parent: NOUNS[parent].capitalize() for parent in parents},
+        "name": LEVEL_NOUNS[view.level].capitalize(),
+        **{parent: LEVEL_NOUNS[parent].capitalize() for parent in parents},
         "provider": "Platform",
         "status": "Status",
         "budget": st.column_config.TextColumn("Daily budget"),

@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
+from metricx.platforms import PLATFORMS, PROVIDERS, account_examples, display_name, listing
 from metricx.semantic.dates import today_in
 from metricx.services import connections, oauth, operations, resync
-from metricx.vocabulary import PROVIDERS
 from ui.checklist import forget_setup
 from ui.format import ATTENTION_STATUSES, ago, status_badge
 from ui.jobs import requeue_button
@@ -73,8 +73,8 @@ if "state" in callback and ("code" in callback or "error" in callback):
 rows = connections.list_connections(actor.workspace_id)
 if not rows:
     st.info(
-        "**No connections yet.** Add a Meta ad account, a Google Ads customer or a Shopify "
-        "shop below with an access token, or from a terminal:\n\n"
+        f"**No connections yet.** Add a {listing(PROVIDERS)} account below with an access "
+        "token, or from a terminal:\n\n"
         "`metricx connection add --workspace <name> --provider meta --account act_123 "
         "< token.txt`"
     )
@@ -82,7 +82,7 @@ else:
     table = pd.DataFrame(
         [
             {
-                "Provider": c.provider.title(),
+                "Provider": display_name(c.provider),
                 "Account": c.external_account_id,
                 "Name": c.name,
                 "Status": status_badge(c.status),
@@ -97,7 +97,7 @@ else:
     failing = [c for c in rows if c.status in ATTENTION_STATUSES]
     for c in failing:
         st.warning(
-            f"**{c.name}** ({c.provider}) is {status_badge(c.status)}: "
+            f"**{c.name}** ({display_name(c.provider)}) is {status_badge(c.status)}: "
             f"{c.last_error or 'no details recorded'}"
         )
 
@@ -220,19 +220,18 @@ st.subheader("Connect by signing in")
 ready = oauth.configured_providers()
 if not ready:
     st.caption(
-        "Set META_APP_ID / META_APP_SECRET, GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET or "
-        "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET to connect by signing in; until then "
-        "paste a token below."
+        f"Set {', or '.join(PLATFORMS[p].app_settings for p in PROVIDERS)} to connect by "
+        "signing in; until then paste a token below."
     )
 else:
     with st.form("oauth_start"):
         oauth_provider = st.selectbox(
-            "Provider", ready, format_func=str.title, key="oauth_provider"
+            "Provider", ready, format_func=display_name, key="oauth_provider"
         )
         oauth_account = st.text_input(
             "Account",
             key="oauth_account",
-            placeholder="act_123456 · 123-456-7890 · shop.myshopify.com",
+            placeholder=account_examples(),
         )
         manager = st.text_input(
             "Google manager account (optional)",
@@ -251,7 +250,7 @@ else:
             st.session_state["oauth_link"] = (oauth_provider, url)
     if "oauth_link" in st.session_state:
         link_provider, link = st.session_state["oauth_link"]
-        st.link_button(f"Connect with {link_provider.title()}", link, type="primary")
+        st.link_button(f"Connect with {display_name(link_provider)}", link, type="primary")
         st.caption(
             "You come back here once you have allowed read access; the link expires "
             "in a few minutes."
@@ -259,10 +258,8 @@ else:
 
 st.subheader("Add a connection with a token")
 with st.form("add_connection"):
-    provider = st.selectbox("Provider", PROVIDERS, format_func=str.title, key="new_provider")
-    account = st.text_input(
-        "Account", key="new_account", placeholder="act_123456 · 123-456-7890 · shop.myshopify.com"
-    )
+    provider = st.selectbox("Provider", PROVIDERS, format_func=display_name, key="new_provider")
+    account = st.text_input("Account", key="new_account", placeholder=account_examples())
     name = st.text_input("Name (optional)", key="new_name")
     token = st.text_input(
         "Access token",

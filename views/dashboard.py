@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.errors import MetricxError
+from metricx.platforms import AD_PROVIDERS, display_name, listing
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
 from metricx.semantic.result import MetricsResult
@@ -38,8 +38,9 @@ show_setup_checklist(actor, workspace)
 linked = connections.list_connections(actor.workspace_id)
 if not linked:
     st.info(
-        "**No data yet.** Connect a Meta or Google ad account and your Shopify store on the "
-        "Connections page (admins), and the numbers appear here after the first sync."
+        f"**No data yet.** Connect a {listing(AD_PROVIDERS)} ad account and your Shopify "
+        "store on the Connections page (admins), and the numbers appear here after the first "
+        "sync."
     )
     st.stop()
 
@@ -176,7 +177,7 @@ def charts_and_tables() -> None:
             metrics_query(["spend", "roas", "cpa"], period.range, dimensions=["provider"]),
         )
         by_platform = result.frame
-        by_platform["provider"] = by_platform["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
+        by_platform["provider"] = by_platform["provider"].map(display_name)
         st.dataframe(
             by_platform,
             hide_index=True,
@@ -197,7 +198,7 @@ def charts_and_tables() -> None:
             metrics_query(metrics, period.range, dimensions=["provider", "campaign"], limit=10),
         )
         top = result.frame
-        top["provider"] = top["provider"].map(lambda p: PROVIDER_NAMES.get(p, p))
+        top["provider"] = top["provider"].map(display_name)
         st.dataframe(
             top.drop(columns=["campaign_id"]),
             hide_index=True,
@@ -218,7 +219,7 @@ def charts_and_tables() -> None:
             st.warning(f"Reconciliation: {error}")
             return
         shown = claims.platforms[["platform", "platform_conversions", "attributed_orders"]].copy()
-        shown["platform"] = shown["platform"].map(lambda p: PROVIDER_NAMES.get(p, p))
+        shown["platform"] = shown["platform"].map(display_name)
         left, right = st.columns([2, 1])
         left.dataframe(
             shown,
@@ -304,7 +305,7 @@ else:
 st.subheader("Data freshness")
 for connection in linked:
     line = (
-        f"{connection.name} ({PROVIDER_NAMES.get(connection.provider, connection.provider)})"
+        f"{connection.name} ({display_name(connection.provider)})"
         f" · {status_badge(connection.status)} · last sync {ago(connection.last_synced_at)}"
     )
     if connection.status in ATTENTION_STATUSES:

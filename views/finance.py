@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.services import connections, expenses, finance
 from ui import charts
 from ui import format as fmt
@@ -25,8 +26,8 @@ linked = connections.list_connections(actor.workspace_id)
 if not any(c.provider == "shopify" for c in linked):
     st.info(
         "**No store data yet.** Connect your Shopify store on the Connections page "
-        "(admins) and run a sync; the P&L appears here. Ad spend comes from your Meta and "
-        "Google connections, costs and expenses from Settings."
+        "(admins) and run a sync; the P&L appears here. Ad spend comes from your "
+        f"{listing(AD_PROVIDERS, 'and')} connections, costs and expenses from Settings."
     )
     st.stop()
 show_setup_checklist(actor, workspace)

@@ -43,6 +43,7 @@ from metricx.models import (
     Touchpoint,
     Workspace,
 )
+from metricx.platforms import PLATFORMS
 from metricx.semantic import catalogue
 from metricx.semantic.compiler import Scope
 from metricx.semantic.dates import utc_bounds
@@ -65,7 +66,7 @@ BASELINE_WEEKS = 4
 #: A day's spend is projected only once this share of a usual day's spend has passed: earlier,
 #: one burst would project to many budgets.
 MIN_DAY_SHARE = 0.15
-PAID_CHANNELS = ("paid_social", "paid_search")
+PAID_CHANNELS = tuple(sorted({p.channel for p in PLATFORMS.values() if p.channel}))
 SPEND = catalogue.METRICS["spend"]
 
 
@@ -86,11 +87,13 @@ class StaleParams(Params):
 
 
 #: How far past its daily budget a platform itself may spend on one day, in percent (the rest
-#: of the week spends less): Meta "up to 75% more than your daily budget on some days"
-#: (Business Help Center, "About daily budgets"); Google Ads "up to 2 times your average daily
-#: budget" (Google Ads Help, "About average daily budgets"). A day within it is the platform
-#: working as documented, not an overspend.
-DAILY_OVERDELIVERY = {"meta": 75.0, "google": 100.0}
+#: of the week spends less; each platform's figure is cited in metricx.platforms). A day within
+#: it is the platform working as documented, not an overspend.
+DAILY_OVERDELIVERY = {
+    key: p.daily_overdelivery_percent
+    for key, p in PLATFORMS.items()
+    if p.daily_overdelivery_percent is not None
+}
 
 
 class PacingParams(Params):

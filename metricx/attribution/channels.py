@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from metricx.platforms import PLATFORMS
+
 CHANNELS = (
     "paid_social",
     "paid_search",
@@ -58,8 +60,11 @@ SOCIAL_SITES = (
     "snapchat.",
     "t.co",
 )
-META_SOURCES = {"facebook", "fb", "instagram", "ig", "meta", "messenger", "audience_network"}
-GOOGLE_SOURCES = {"google", "youtube", "adwords", "google_ads", "googleads"}
+#: Click ids that make a visit paid, ours (metricx.platforms) and other networks' (Microsoft
+#: Ads' msclkid; a paid visit is search on Microsoft, social by default elsewhere).
+PAID_CLICK_IDS = frozenset({"msclkid", *(c for p in PLATFORMS.values() for c in p.click_ids)})
+SEARCH_CLICK_IDS = frozenset({"msclkid"})
+AD_PLATFORMS = tuple(p for p in PLATFORMS.values() if p.kind == "ads")
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Visit:
 @dataclass(frozen=True)
 class Classified:
     channel: str
-    provider: str | None  # "meta" / "google" for a paid visit on those platforms
+    provider: str | None  # the ad platform (metricx.platforms key) of a paid visit on one
 
 
 def _host(url: str | None) -> str:
@@ -88,14 +93,16 @@ def _click_ids(url: str | None) -> set[str]:
 
 
 def _provider(source: str, referrer_host: str, clicks: set[str]) -> str | None:
-    if (
-        "fbclid" in clicks
-        or source in META_SOURCES
-        or any(site in referrer_host for site in ("facebook.", "instagram."))
-    ):
-        return "meta"
-    if "gclid" in clicks or "gbraid" in clicks or "wbraid" in clicks or source in GOOGLE_SOURCES:
-        return "google"
+    """The ad platform a visit names by its click id, utm_source or referrer (in that order:
+    a click id is the platform's own mark, a source or referrer only the merchant's tag)."""
+    for platform in AD_PLATFORMS:
+        if clicks.intersection(platform.click_ids):
+            return platform.key
+    for platform in AD_PLATFORMS:
+        if source in platform.utm_sources or any(
+            host in referrer_host for host in platform.referrer_hosts
+        ):
+            return platform.key
     return None
 
 
@@ -105,20 +112,17 @@ def classify(visit: Visit) -> Classified:
     referrer = _host(visit.referrer)
     clicks = _click_ids(visit.landing_page)
     provider = _provider(source, referrer, clicks)
-    paid = medium in PAID_MEDIUMS or bool(
-        clicks & {"fbclid", "gclid", "gbraid", "wbraid", "msclkid", "ttclid"}
-    )
+    paid = medium in PAID_MEDIUMS or bool(clicks & PAID_CLICK_IDS)
     if paid:
         # cpc on Meta is still social: the platform decides, the medium only breaks ties
+        if provider is not None:
+            return Classified(PLATFORMS[provider].channel or "paid_social", provider)
         search = (
-            provider == "google"
-            or "msclkid" in clicks
-            or (
-                provider is None
-                and (medium in {"cpc", "ppc"} or (visit.source_type or "").upper() == "SEARCH")
-            )
+            bool(clicks & SEARCH_CLICK_IDS)
+            or medium in {"cpc", "ppc"}
+            or (visit.source_type or "").upper() == "SEARCH"
         )
-        return Classified("paid_search" if search else "paid_social", provider)
+        return Classified("paid_search" if search else "paid_social", None)
     if medium in EMAIL or source in EMAIL:
         return Classified("email", None)
     if medium == "organic" or any(e in referrer for e in SEARCH_ENGINES):

@@ -23,12 +23,13 @@ from metricx.attribution.channels import Visit, classify
 from metricx.attribution.models import Touch
 from metricx.attribution.utm import EntityIndex
 from metricx.models import CustomerJourney, PixelEvent, ShopifyOrder, Touchpoint
+from metricx.platforms import PLATFORMS
 from metricx.sync.bulk import insert_rows
 
 SESSION_GAP = timedelta(minutes=30)
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 #: A paid touch matched to an entity but tagged without a medium is still paid.
-PAID_BY_PROVIDER = {"meta": "paid_social", "google": "paid_search"}
+PAID_BY_PROVIDER = {key: p.channel for key, p in PLATFORMS.items() if p.channel}
 
 
 @dataclass(frozen=True)

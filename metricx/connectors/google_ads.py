@@ -398,6 +398,7 @@ class GoogleAdsClient(BaseClient):
         # HTTP calls to the Ads API (token refreshes excluded): what a day of polling costs
         # against the access level's daily budget.
         self.requests_made = 0
+        self.warnings: set[str] = set()  # Google sends none: a sunset version fails instead
 
     # ---- public API ---------------------------------------------------------------------
     def account_info(self, customer_id: str) -> AccountInfo:
@@ -420,12 +421,14 @@ class GoogleAdsClient(BaseClient):
         self,
         customer_id: str,
         *,
+        updated_since: datetime | None = None,
         account: AccountInfo | None = None,
     ) -> list[EntityRecord]:
         """The customer and its campaigns (removed ones too), ad groups (level adset) and ads
         (not REMOVED), and for every campaign a synthetic ad set + ad (`campaign_leaf_id`) for
         its facts that no ad reports (all of a Performance Max campaign's); `account` saves
-        re-reading the customer."""
+        re-reading the customer. Always the whole tree: `updated_since` is accepted for the
+        kit's interface, and the tree is small enough to read whole each time."""
         account = account or self.account_info(customer_id)
         out = [EntityRecord("account", account.external_id, None, account.name, None, None, None)]
         campaigns = [
@@ -469,6 +472,11 @@ class GoogleAdsClient(BaseClient):
             customer_id, f"SELECT campaign.id, {segments}, {METRICS} FROM campaign WHERE {window}"
         )
         return _with_campaign_remainders(ad_rows, campaign_rows, hourly)
+
+    def restatement_days(self, customer_id: str) -> int:
+        """Google credits conversions to the click's day within the account's longest
+        conversion lookback window: that many days may still change."""
+        return self.max_lookback_days(customer_id)
 
     def max_lookback_days(self, customer_id: str) -> int:
         """The longest conversion window (click-through or view-through, in days) of the

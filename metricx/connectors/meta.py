@@ -48,6 +48,7 @@ DELIVERY_FIELDS = (
 # ("Type 1") breakdowns: they are only asked for on daily rows (Insights API Breakdowns).
 INSIGHT_FIELDS = f"{DELIVERY_FIELDS},actions,action_values"
 TOO_MUCH_DATA_SUBCODE = 1487534
+RESTATEMENT_DAYS = 28
 EXPIRED_VERSION_CODE = 2635
 EDGE_FIELDS = {
     "campaigns": "id,name,status,effective_status,objective,daily_budget,lifetime_budget,"
@@ -304,6 +305,17 @@ class MetaClient(BaseClient):
         account = _account_id(account_id)
         rows = self._window_rows(account, params, since, until)
         return [_metric(row, hourly) for row in rows]
+
+    def metrics(
+        self, account_id: str, since: date, until: date, *, hourly: bool = False
+    ) -> list[MetricRecord]:
+        """The kit's name for `insights` (metricx.connectors.kit.AdPlatformClient)."""
+        return self.insights(account_id, since, until, hourly=hourly)
+
+    def restatement_days(self, account_id: str) -> int:
+        """Meta restates insights for 28 days (reference/external-apis.md), whatever the
+        account."""
+        return RESTATEMENT_DAYS
 
     def _wants_async(self, account: str, params: dict[str, Any], since: date, until: date) -> bool:
         days = (until - since).days + 1

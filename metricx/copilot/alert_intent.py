@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from metricx.alerts.rules import AlertRuleError, Rule, check_in
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
 
@@ -563,7 +564,8 @@ def _rule(
             None,
             f"{BUT} its query cannot express "
             + ", ".join(f"\u201c{w}\u201d" for w in unsupported[:3])
-            + " (an alert filters by Meta or Google, and excludes nothing).",
+            + f" (an alert filters by {listing(AD_PROVIDERS, short=True)}, and excludes "
+            "nothing).",
         )
     filters: dict[str, Any] = {}
     if slots.providers:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from metricx.platforms import AD_PROVIDERS, PLATFORMS
+
 # --- metrics -------------------------------------------------------------------------------------
 
 _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
@@ -270,7 +272,7 @@ _DIMENSION_WORDS: Mapping[str, tuple[str, ...]] = {
     "ad": ("ad", "creative", "ad creative"),
 }
 
-#: Ad platforms Metricx does not connect to; the copilot says which ones it has.
+#: Ad platforms and tools Metricx does not connect to; the copilot says which ones it has.
 UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
     {
         "tiktok",
@@ -292,7 +294,7 @@ UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
         "attentive",
         "postscript",
     }
-)
+) - {word for key in PLATFORMS for word in (key, *PLATFORMS[key].aliases)}
 #: Email and SMS tools: not ad platforms, so no platform Metricx reads can stand in for them
 NON_AD_SOURCES: frozenset[str] = frozenset(
     {"klaviyo", "mailchimp", "omnisend", "attentive", "postscript"}
@@ -389,8 +391,7 @@ _GRAIN_WORDS: Mapping[str, tuple[str, ...]] = {
 }
 
 _PROVIDER_WORDS: Mapping[str, tuple[str, ...]] = {
-    "meta": ("meta", "facebook", "fb", "instagram", "ig", "insta"),
-    "google": ("google", "adwords", "youtube", "gads"),
+    key: (key, *PLATFORMS[key].aliases) for key in AD_PROVIDERS
 }
 
 # --- ranking -------------------------------------------------------------------------------------

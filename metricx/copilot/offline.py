@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from metricx.errors import InvalidInputError
+from metricx.platforms import AD_PROVIDERS, listing, short_name
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
 from metricx.semantic.dates import compare_range_for, resolve_phrase
@@ -36,6 +37,9 @@ from .names import Entity, ambiguous, closest_names
 from .slots import DEFAULT_TOP_N, VALID_WINDOWS, Rank, Slots, direction_for, read
 from .timephrases import DEFAULT_PERIOD, PLACEHOLDER, Comparison, named_unit, whole_unit
 from .understanding import Clarify, Conversation, Understanding
+
+#: "Meta and Google": the ad platforms in a sentence.
+AD_NAMES = listing(AD_PROVIDERS, "and", short=True)
 
 MAX_QUESTION_CHARS = 500
 #: Without dates, a weekly or monthly split covers a few whole weeks or months instead.
@@ -214,7 +218,7 @@ class OfflineUnderstander:
             return Understanding(
                 status="refuse",
                 message=f"Metricx has no data from \u201c{slots.unsupported_providers[0]}\u201d: "
-                f"it reads your Meta and Google ads and your store. {CAPABILITIES}",
+                f"it reads your {AD_NAMES} ads and your store. {CAPABILITIES}",
             )
         if slots.excluded:
             return _excluded(screened.text, slots.excluded)
@@ -596,7 +600,8 @@ def _check_expressible(slots: Slots) -> None:
     if slots.placements_compared:
         raise Clarify(
             f"I can't split \u201c{slots.placements_compared}\u201d: the data has each platform "
-            "(Meta, Google) but not the placements inside it (Facebook and Instagram are both "
+            f"({', '.join(map(short_name, AD_PROVIDERS))}) but not the placements inside it "
+            "(Facebook and Instagram are both "
             "Meta). Shall I show Meta as a whole, or Meta vs Google?",
             ("meta", "meta vs google"),
         )
@@ -625,9 +630,9 @@ def _check_expressible(slots: Slots) -> None:
         )
     if slots.unsupported_providers:
         raise Clarify(
-            f"Metricx has data from Meta and Google ads (and your Shopify store), not from "
+            f"Metricx has data from {AD_NAMES} ads (and your Shopify store), not from "
             f"\u201c{slots.unsupported_providers[0]}\u201d. Which platform do you mean?",
-            ("meta", "google", "both"),
+            (*AD_PROVIDERS, "all of them" if len(AD_PROVIDERS) > 2 else "both"),
         )
     if slots.unsupported_dimensions:
         raise Clarify(

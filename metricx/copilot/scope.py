@@ -3,6 +3,7 @@ against (names.py)."""
 
 from __future__ import annotations
 
+from metricx.platforms import short_name
 from metricx.semantic import catalogue
 from metricx.semantic.query import SemanticQuery
 from metricx.services.campaigns import tree
@@ -10,7 +11,6 @@ from metricx.services.campaigns import tree
 from .names import LEVELS, Entity
 
 _LEVEL_WORDS = {"campaign": "campaigns", "adset": "ad sets", "ad": "ads"}
-_PROVIDER_NAMES = {"meta": "Meta", "google": "Google"}
 
 
 def name_level(query: SemanticQuery) -> str:
@@ -57,7 +57,7 @@ def scope_text(query: SemanticQuery) -> str:
         what = f"the {len(filters.entity_ids)} chosen campaigns, ad sets or ads"
     else:
         what = "all campaigns"
-    platforms = [_PROVIDER_NAMES.get(p, p) for p in filters.provider or ()]
+    platforms = [short_name(p) for p in filters.provider or ()]
     where = " and ".join(platforms) if platforms else "every connected platform"
     return f"Scope: {what}, on {where}."
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import METRIC_IDS
 from metricx.semantic.query import DIMENSIONS
@@ -654,12 +655,12 @@ class _Reader:
                 self.m[before].kind == "negate" or self.m[before].text in _DROP_WORDS
             )
             value = self.m[i].value
-            named.append(("google" if value == "meta" else "meta") if negated else value)
+            named.extend([p for p in AD_PROVIDERS if p != value] if negated else [value])
         named = _unique(named)
         self.read_placements()
         providers = self.kinds("provider")
         first = self.neighbour(providers[0], -1, skip=("the", "both")) if providers else None
-        # "ROAS across Meta and Google": both platforms together, as "total" says
+        # "ROAS across Meta and Google": the platforms together, as "total" says
         across = first is not None and self.m[first].text in ("across", "over")
         if len(named) > 1 and not self.has("total") and not across:
             slots.dimensions = _unique([*slots.dimensions, "provider"])

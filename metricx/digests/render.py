@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from metricx.connectors.errors import PROVIDER_NAMES
 from metricx.delivery.links import page_url
 from metricx.delivery.message import InlineImage, Message
 from metricx.delivery.slack import cut, escape_mrkdwn
@@ -29,6 +28,7 @@ from metricx.digests.content import (
     Movers,
     build_digest,
 )
+from metricx.platforms import display_name
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
 
@@ -114,7 +114,7 @@ def _compared(content: DigestContent) -> str:
 
 
 def _provider(provider: str) -> str:
-    return PROVIDER_NAMES.get(provider, provider)
+    return display_name(provider)
 
 
 def _synced(content: DigestContent, index: int) -> str:

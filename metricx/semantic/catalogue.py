@@ -19,10 +19,10 @@ from typing import Any, Literal
 import numpy as np
 
 from metricx.errors import InvalidInputError
+from metricx.platforms import AD_PROVIDERS, listing
 from metricx.semantic import evaluate
 from metricx.semantic.evaluate import Params
 from metricx.semantic.expression import Binary, Expression, Filtered, Param, Ref, columns, refs
-from metricx.vocabulary import AD_PROVIDERS
 
 Unit = Literal["currency", "count", "ratio", "percent"]
 Source = Literal["ads", "store", "attribution", "finance", "cohort", "products"]
@@ -30,6 +30,9 @@ Number = Decimal | int | float
 
 #: Sources whose facts exist only at the store level: they cannot be split by ad dimensions.
 STORE_LEVEL_SOURCES: frozenset[str] = frozenset({"store", "finance"})
+
+#: "Meta and Google": the ad platforms in a definition.
+AD_NAMES = listing(AD_PROVIDERS, "and", short=True)
 
 
 class UnknownMetricError(InvalidInputError, ValueError):
@@ -86,7 +89,7 @@ _METRICS: tuple[Metric, ...] = (
         "Ad spend",
         "currency",
         None,
-        "Ad spend = what Meta and Google charged for your ads.",
+        f"Ad spend = what {AD_NAMES} charged for your ads.",
         "ads",
     ),
     Metric(
@@ -111,7 +114,7 @@ _METRICS: tuple[Metric, ...] = (
         "Purchases (platform-reported)",
         "count",
         True,
-        "Purchases the ad platforms report (platform-reported; Meta and Google may both "
+        f"Purchases the ad platforms report (platform-reported; {AD_NAMES} may each "
         "claim the same order).",
         "ads",
     ),

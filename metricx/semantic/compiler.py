@@ -87,12 +87,13 @@ from metricx.models import (
     StoreDaily,
     Workspace,
 )
+from metricx.platforms import DAILY_CONVERSIONS
 from metricx.semantic import evaluate
 from metricx.semantic.custom import CustomDimension
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.expression import Expression, restriction_of
 from metricx.semantic.query import SemanticQuery, TimeRange
-from metricx.totals import CONVERSIONS, DAILY_CONVERSIONS
+from metricx.totals import CONVERSIONS
 
 AD_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "leads")
 AD_MONEY = frozenset({"spend", "conversion_value"})
@@ -116,7 +117,7 @@ UNCONVERTED = "unconverted"
 #: Column of a cut period's ad facts counting rows after the cut whose conversions belong to
 #: the bucket but cannot be placed before or after the cut (see DAILY_CONVERSIONS).
 WITHHELD = "withheld"
-#: DAILY_CONVERSIONS (metricx.totals): platforms whose CONVERSIONS family comes from daily
+#: DAILY_CONVERSIONS (metricx.platforms): platforms whose CONVERSIONS family comes from daily
 #: reports, placed in the bucket where the 15-minute sync saw it or, for a day read whole, in
 #: the day's last hour.
 #: Where ad facts are read from, coarsest first.

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, time
-from typing import Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,7 @@ from pydantic_core import ErrorDetails
 
 from metricx import validation
 from metricx.errors import InvalidInputError
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic import catalogue, families
 from metricx.semantic.custom import CustomDefinitionError, Definitions
 from metricx.semantic.expression import Expression, restriction_of
@@ -36,7 +38,8 @@ Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
 Grain = Literal["hour", "day", "week", "month"]
 CohortGrain = Literal["week", "month", "quarter"]
 AgeUnit = Literal["day", "week", "month"]
-Provider = Literal["meta", "google"]
+#: An ad platform of the registry (metricx.platforms); checked by Filters, listed in the schema.
+Provider = Annotated[str, WithJsonSchema({"type": "string", "enum": list(AD_PROVIDERS)})]
 Direction = Literal["asc", "desc"]
 AttributionModel = Literal[
     "first_click", "last_click", "last_non_direct", "linear", "time_decay", "position_based"
@@ -46,7 +49,7 @@ AccountingMode = Literal["cash", "accrual"]
 
 #: Dimensions from the top of the campaign tree to the leaf; also the normalised order.
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
-PROVIDERS: tuple[str, ...] = get_args(Provider)
+PROVIDERS: tuple[str, ...] = AD_PROVIDERS
 #: What a cohort query splits by: the cohort (its first day), the age since the first order,
 #: and how the cohort's customers were acquired (docs/design.md "Cohorts").
 COHORT_DIMENSIONS: tuple[str, ...] = (
@@ -223,7 +226,12 @@ class Filters(_Model):
     @field_validator("provider")
     @classmethod
     def _providers(cls, value: list[str] | None) -> list[str] | None:
-        return _optional_list(value, "provider")
+        providers = _optional_list(value, "provider")
+        unknown = [p for p in providers or () if p not in PROVIDERS]
+        if unknown:
+            expected = " or ".join(quoted(p) for p in PROVIDERS)
+            raise ValueError(f"unknown provider {quoted(unknown[0])}; expected {expected}")
+        return providers
 
     @field_validator("name_contains")
     @classmethod

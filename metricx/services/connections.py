@@ -3,7 +3,6 @@ re-encrypt; the reads and token storage they build on are metricx.connection_sto
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +25,9 @@ from metricx.db import transaction
 from metricx.delivery.outbox import SLACK_WEBHOOK_KIND
 from metricx.errors import InvalidInputError
 from metricx.models import CONNECTION_STATUSES, Connection, SlackWebhook, Token
+from metricx.platforms import PROVIDERS, platform
 from metricx.services import audit
 from metricx.vault import Sealed, get_vault
-from metricx.vocabulary import PROVIDERS
 
 # The reads pages and the CLI use live below the sync (metricx.connection_store); they are
 # offered here too so a page imports one module for connections.
@@ -49,28 +48,19 @@ __all__ = [
 def normalise_account_id(provider: str, raw: str) -> str:
     """The account id as the platform's API wants it, or a clear error."""
     value = validation.plain_text(raw, "the account id", 128)
-    if provider == "meta":
-        value = value.removeprefix("act_")
-        if not (value.isascii() and value.isdigit()):
-            raise InvalidInputError(
-                f"a Meta ad account id is digits (act_ optional), got {validation.quoted(raw)}"
-            )
-    elif provider == "google":
-        value = value.replace("-", "")
-        if not (value.isascii() and value.isdigit() and len(value) == 10):
-            raise InvalidInputError(
-                "a Google Ads customer id has 10 digits (123-456-7890), "
-                f"got {validation.quoted(raw)}"
-            )
-    elif provider == "shopify":
-        value = value.lower().removeprefix("https://").rstrip("/")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", value):
-            raise InvalidInputError(
-                f"a Shopify shop is like my-store.myshopify.com, got {validation.quoted(raw)}"
-            )
-    else:
+    found = platform(provider)
+    if found is None:
         raise InvalidInputError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-    return value
+    account = found.account_id(value)
+    if account is None:
+        raise InvalidInputError(f"{found.account_rule}, got {validation.quoted(raw)}")
+    return account
+
+
+def secret_kind(provider: str) -> str:
+    """The token a connection to `provider` keeps: "refresh" (Google) or "access"."""
+    found = platform(provider)
+    return found.secret_kind if found else "access"
 
 
 def add_connection(
@@ -86,7 +76,7 @@ def add_connection(
 ) -> ConnectionView:
     actor.require_admin("add connections")
     # Google connections keep a refresh token (access tokens last an hour); others an access one.
-    token_kind = token_kind or ("refresh" if provider == "google" else "access")
+    token_kind = token_kind or secret_kind(provider)
     account = normalise_account_id(provider, external_account_id)
     secret = check_token(token)
     label = validation.name(name or f"{provider} {account}", "the connection name", 200)
@@ -124,7 +114,7 @@ def rotate_token(
     secret = check_token(token)
     with transaction() as session:
         row = owned_connection(session, actor.workspace_id, connection_id)
-        kind = kind or ("refresh" if row.provider == "google" else "access")
+        kind = kind or secret_kind(row.provider)
         store_token(session, row, secret, kind, expires_at)
         if row.status == "needs_reauth":
             row.status, row.last_error = "active", None

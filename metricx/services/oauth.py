@@ -160,10 +160,11 @@ def finish_flow(
         grant = oauth.exchange_code(pending.provider, app, _endpoints(), code, shop=pending.account)
     except ConnectorError as error:
         raise OAuthError(str(error)) from error
-    secret = grant.refresh_token if pending.provider == "google" else grant.access_token
+    keeps_refresh = connections.secret_kind(pending.provider) == "refresh"
+    secret = grant.refresh_token if keeps_refresh else grant.access_token
     if secret is None:  # exchange_code refuses a Google grant without a refresh token
         raise OAuthError(f"{pending.provider} granted no token")
-    expires_at = None if pending.provider == "google" else grant.expires_at
+    expires_at = None if keeps_refresh else grant.expires_at
     existing = [
         c
         for c in connections.list_connections(actor.workspace_id)

@@ -22,7 +22,7 @@ from metricx.models import (
     ShopifyOrderLine,
     Workspace,
 )
-from metricx.vocabulary import AD_PROVIDERS
+from metricx.platforms import AD_PROVIDERS, listing
 
 UNIT_COST_DAYS = 30  # units sold in this many days decide the unit-cost coverage
 PIXEL_DAYS = 7  # a pixel that sent nothing for this long is not working
@@ -149,9 +149,11 @@ def checklist(workspace_id: int, now: datetime | None = None) -> Checklist:
             "ad_account",
             "Connect an ad account",
             has_ads,
-            "Ad spend comes from your Meta and Google ad accounts; without them profit "
-            "leaves out what ads cost.",
-            "Connected." if has_ads else "No Meta or Google ad account connected.",
+            f"Ad spend comes from your {listing(AD_PROVIDERS, 'and', short=True)} ad accounts; "
+            "without them profit leaves out what ads cost.",
+            "Connected."
+            if has_ads
+            else f"No {listing(AD_PROVIDERS, short=True)} ad account connected.",
             "connections",
             True,
         ),

@@ -7,7 +7,7 @@ connectors, so the demo exercises the production code path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,29 +20,21 @@ from metricx.connection_store import (
     store_token_pair,
 )
 from metricx.connectors.google_ads import GoogleAdsClient
+from metricx.connectors.kit import AdPlatformClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
 from metricx.connectors.shopify_auth import ShopifyGrant
 from metricx.errors import InvalidInputError, NotFoundError
-from metricx.totals import DAILY_CONVERSIONS
-
-META_RESTATEMENT_DAYS = 28
-
-
-@dataclass
-class Endpoints:
-    meta_graph_url: str
-    google_ads_url: str
-    google_oauth_token_url: str
-    shopify_url_template: str
+from metricx.platforms import DAILY_CONVERSIONS
 
 
 @dataclass
 class AdSource:
-    """Meta and Google behind one face: the sync needs nothing provider-specific."""
+    """Any ad platform behind one face (metricx.connectors.kit): the sync needs nothing
+    platform-specific."""
 
-    client: MetaClient | GoogleAdsClient
+    client: AdPlatformClient
     account_id: str
     provider: str
 
@@ -56,56 +48,37 @@ class AdSource:
     ) -> list[EntityRecord]:
         """The campaign tree; with `updated_since`, what changed since where the platform
         can say (Meta's updated_time filtering), else all of it."""
-        if isinstance(self.client, MetaClient):
-            return self.client.entities(
-                self.account_id, updated_since=updated_since, account=account
-            )
-        return self.client.entities(self.account_id, account=account)
+        return self.client.entities(self.account_id, updated_since=updated_since, account=account)
 
     @property
     def warnings(self) -> list[str]:
         """Version warnings the platform sent with its answers (Meta's
         X-Ad-Api-Version-Warning header), for the admin."""
-        return sorted(self.client.warnings) if isinstance(self.client, MetaClient) else []
+        return sorted(self.client.warnings)
 
     def restatement_days(self) -> int:
         """Days back the platform may still change numbers, which the nightly re-fetch
-        replaces: Meta restates insights for 28 days (reference/external-apis.md); Google
-        credits conversions to the click's day within the account's longest conversion
-        lookback window (read from its conversion actions)."""
-        if isinstance(self.client, MetaClient):
-            return META_RESTATEMENT_DAYS
-        return self.client.max_lookback_days(self.account_id)
+        replaces (each client says why: Meta 28 days, Google its longest conversion
+        lookback window, ...)."""
+        return self.client.restatement_days(self.account_id)
 
     @property
     def hourly_conversions(self) -> bool:
-        """Whether hourly rows carry conversions (not Meta's: totals.DAILY_CONVERSIONS)."""
+        """Whether hourly rows carry conversions (not Meta's: platforms.DAILY_CONVERSIONS)."""
         return self.provider not in DAILY_CONVERSIONS
 
     def metrics(self, since: date, until: date, *, hourly: bool) -> list[MetricRecord]:
-        if isinstance(self.client, MetaClient):
-            return self.client.insights(self.account_id, since, until, hourly=hourly)
         return self.client.metrics(self.account_id, since, until, hourly=hourly)
 
 
-def _endpoints(connection: ConnectionView) -> Endpoints:
+def endpoint(connection: ConnectionView, setting: str) -> str:
+    """A base URL setting (META_GRAPH_URL, ...) for this connection: the sandbox's fake for
+    sandbox connections (settings {"sandbox": true}), the configured one otherwise."""
     if connection.settings.get("sandbox"):
         from metricx.sandbox.runtime import sandbox_env
 
-        env = sandbox_env()
-        return Endpoints(
-            env["META_GRAPH_URL"],
-            env["GOOGLE_ADS_URL"],
-            env["GOOGLE_OAUTH_TOKEN_URL"],
-            env["SHOPIFY_URL_TEMPLATE"],
-        )
-    config = get_config()
-    return Endpoints(
-        config.meta_graph_url,
-        config.google_ads_url,
-        config.google_oauth_token_url,
-        config.shopify_url_template,
-    )
+        return sandbox_env()[setting]
+    return str(getattr(get_config(), setting.lower()))
 
 
 def _google_app(connection: ConnectionView) -> tuple[str, str, str]:
@@ -135,30 +108,41 @@ def _google_app(connection: ConnectionView) -> tuple[str, str, str]:
     return client_id, client_secret, developer_token
 
 
+def _meta_client(connection: ConnectionView) -> AdPlatformClient:
+    return MetaClient(
+        read_token(connection.workspace_id, connection.id),
+        base_url=endpoint(connection, "META_GRAPH_URL"),
+        api_version=get_config().meta_api_version,
+    )
+
+
+def _google_client(connection: ConnectionView) -> AdPlatformClient:
+    client_id, client_secret, developer_token = _google_app(connection)
+    return GoogleAdsClient(
+        refresh_token=read_token(connection.workspace_id, connection.id, kind="refresh"),
+        client_id=client_id,
+        client_secret=client_secret,
+        developer_token=developer_token,
+        base_url=endpoint(connection, "GOOGLE_ADS_URL"),
+        token_url=endpoint(connection, "GOOGLE_OAUTH_TOKEN_URL"),
+        api_version=get_config().google_ads_api_version,
+        login_customer_id=connection.settings.get("login_customer_id"),
+    )
+
+
+#: Each ad platform's client for a connection (metricx.platforms lists the platforms).
+AD_CLIENTS: Mapping[str, Callable[[ConnectionView], AdPlatformClient]] = {
+    "meta": _meta_client,
+    "google": _google_client,
+}
+
+
 @contextmanager
 def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
-    config = get_config()
-    urls = _endpoints(connection)
-    if connection.provider == "meta":
-        client: MetaClient | GoogleAdsClient = MetaClient(
-            read_token(connection.workspace_id, connection.id),
-            base_url=urls.meta_graph_url,
-            api_version=config.meta_api_version,
-        )
-    elif connection.provider == "google":
-        client_id, client_secret, developer_token = _google_app(connection)
-        client = GoogleAdsClient(
-            refresh_token=read_token(connection.workspace_id, connection.id, kind="refresh"),
-            client_id=client_id,
-            client_secret=client_secret,
-            developer_token=developer_token,
-            base_url=urls.google_ads_url,
-            token_url=urls.google_oauth_token_url,
-            api_version=config.google_ads_api_version,
-            login_customer_id=connection.settings.get("login_customer_id"),
-        )
-    else:
+    make = AD_CLIENTS.get(connection.provider)
+    if make is None:
         raise InvalidInputError(f"{connection.provider} is not an ad platform")
+    client = make(connection)
     try:
         yield AdSource(client, connection.external_account_id, connection.provider)
     finally:
@@ -213,7 +197,7 @@ def shop_client(
     client = ShopifyClient(
         connection.external_account_id,
         access.secret,
-        url_template=_endpoints(connection).shopify_url_template,
+        url_template=endpoint(connection, "SHOPIFY_URL_TEMPLATE"),
         api_version=get_config().shopify_api_version,
         refresh_token=refresh.secret if refresh else None,
         access_expires_at=access.expires_at,

@@ -136,7 +136,7 @@ RANGE_REVERSED = {"start": "2026-11-07", "end": "2026-11-01"}
         (query(metrics=["orders"], dimensions=["campaign"]), ["incompatible", "orders"]),
         (query(metrics=["spend", "mer"], dimensions=["provider"]), ["incompatible", "mer"]),
         (query(metrics=["store_revenue"], filters={"name_contains": "Sale"}), ["incompatible"]),
-        (query(filters={"provider": ["tiktok"]}), ["unknown provider 'tiktok'"]),
+        (query(filters={"provider": ["snapchat"]}), ["unknown provider 'snapchat'"]),
         (query(filters={"provider": []}), ["provider list is empty"]),
         (query(filters={"entity_ids": [0]}), ["positive"]),
         (query(attribution={"model": "last_touch"}), ["attribution model", "last_click"]),
