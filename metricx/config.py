@@ -171,6 +171,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHOPIFY_CLIENT_ID", None, "Shopify app client id (OAuth install)."),
     Setting("SHOPIFY_CLIENT_SECRET", None, "Shopify app client secret."),
     Setting(
+        "TIKTOK_API_URL",
+        "https://business-api.tiktok.com",
+        "TikTok API for Business base URL (`{url}/open_api/{version}/...`).",
+    ),
+    Setting(
+        "TIKTOK_AUTH_URL",
+        "https://business-api.tiktok.com/portal/auth",
+        "TikTok's advertiser authorization page (OAuth).",
+    ),
+    Setting("TIKTOK_API_VERSION", DEFAULT_VERSIONS["tiktok"], "TikTok Marketing API version."),
+    Setting("TIKTOK_APP_ID", None, "TikTok developer app id (OAuth)."),
+    Setting("TIKTOK_APP_SECRET", None, "TikTok developer app secret."),
+    Setting(
         "ENTITY_REFRESH_MINUTES",
         "60",
         "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
@@ -322,6 +335,11 @@ class Config:
     shopify_api_version: str
     shopify_client_id: str | None
     shopify_client_secret: str | None = field(repr=False)
+    tiktok_api_url: str
+    tiktok_auth_url: str
+    tiktok_api_version: str
+    tiktok_app_id: str | None
+    tiktok_app_secret: str | None = field(repr=False)
     entity_refresh_minutes: int
     sync_lease_seconds: int
     oauth_redirect_url: str

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-PlatformKind = Literal["ads", "store"]
+PlatformKind = Literal["ads", "store", "email"]
 
 #: The campaign tree's levels as each platform calls them, unless it names them otherwise.
 LEVEL_NOUNS: Mapping[str, str] = MappingProxyType(
@@ -128,6 +128,31 @@ PLATFORMS: Mapping[str, Platform] = MappingProxyType(
                 # "you could be charged up to 2 times your average daily budget on any one
                 # day" (Google Ads Help, "About average daily budgets").
                 daily_overdelivery_percent=100.0,
+            ),
+            Platform(
+                key="tiktok",
+                name="TikTok Ads",
+                short_name="TikTok",
+                kind="ads",
+                api_name="TikTok API for Business",
+                account_example="7123456789012345678",
+                account_pattern=r"[0-9]{10,20}",
+                account_rule="a TikTok advertiser id is digits (7123456789012345678)",
+                app_settings="TIKTOK_APP_ID / TIKTOK_APP_SECRET",
+                channel="paid_social",
+                # TikTok appends ttclid to every ad click's landing URL (TikTok Ads Help,
+                # "About TikTok Click ID").
+                click_ids=("ttclid",),
+                utm_sources=frozenset({"tiktok", "tiktok_ads", "tiktokads", "tt"}),
+                aliases=("tt", "tik tok", "tiktok ads"),
+                level_names={"account": "advertiser", "adset": "ad group"},
+                # Hourly integrated reports return page-event conversions (complete_payment);
+                # only unique-user metrics are refused with stat_time_hour (connectors.tiktok).
+                daily_conversions=False,
+                # A standard daily budget is a ceiling; only the opt-in Dynamic Daily Budget
+                # may spend up to 125 % on a day (TikTok Ads Help, "How to set up a daily
+                # budget"), so pacing allows TikTok nothing over.
+                daily_overdelivery_percent=0.0,
             ),
             Platform(
                 key="shopify",

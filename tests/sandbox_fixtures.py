@@ -21,12 +21,27 @@ from metricx.sandbox.servers import SandboxServers
 
 NOW = datetime(2026, 11, 20, 15, 7, tzinfo=UTC)
 CREDENTIALS = SandboxCredentials()
+#: The secret each ad platform's connection keeps, and its extra settings.
+SECRETS = {
+    "meta": CREDENTIALS.meta_access_token,
+    "google": CREDENTIALS.google_refresh_token,
+    "tiktok": CREDENTIALS.tiktok_access_token,
+}
+SETTINGS = {"google": {"login_customer_id": CREDENTIALS.google_login_customer_id}}
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServers]:
     with SandboxServers(
-        now=NOW, seed=5, ads=9, campaigns=3, days=20, orders_per_day=15, today=NOW.date()
+        now=NOW,
+        seed=5,
+        ads=9,
+        campaigns=3,
+        days=20,
+        orders_per_day=15,
+        today=NOW.date(),
+        tiktok_accounts=1,
+        tiktok_campaigns=2,
     ) as servers:
         yield servers
 
@@ -62,25 +77,19 @@ def oauth_apps(fakes: SandboxServers, setenv, redis_conn) -> SandboxServers:
 
 @pytest.fixture
 def connections(fakes: SandboxServers, admin, redis_conn) -> dict[str, object]:
-    """One connection per provider (the first Meta account, the Google one, the shop)."""
+    """One connection per provider (each ad platform's first account, and the shop)."""
     from metricx.services.connections import add_connection
 
-    merchant = fakes.merchant
-    meta = merchant.accounts_of("meta")[0]
-    google = merchant.accounts_of("google")[0]
-    return {
-        "meta": add_connection(admin, "meta", meta.external_id, CREDENTIALS.meta_access_token),
-        "google": add_connection(
-            admin,
-            "google",
-            google.external_id,
-            CREDENTIALS.google_refresh_token,
-            settings={"login_customer_id": CREDENTIALS.google_login_customer_id},
-        ),
-        "shopify": add_connection(
-            admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token
-        ),
-    }
+    found: dict[str, object] = {}
+    for provider, secret in SECRETS.items():
+        account = fakes.merchant.accounts_of(provider)[0]
+        found[provider] = add_connection(
+            admin, provider, account.external_id, secret, settings=SETTINGS.get(provider)
+        )
+    found["shopify"] = add_connection(
+        admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token
+    )
+    return found
 
 
 def stored_day_totals(connection_id: int, tz: str, days: list[date]) -> dict:
@@ -136,18 +145,14 @@ def synced(fakes, admin, redis_conn):
     merchant = fakes.merchant
     connections = []
     for account in merchant.accounts:
-        secret = (
-            CREDENTIALS.google_refresh_token
-            if account.provider == "google"
-            else CREDENTIALS.meta_access_token
-        )
-        settings_ = (
-            {"login_customer_id": CREDENTIALS.google_login_customer_id}
-            if account.provider == "google"
-            else {}
-        )
         connections.append(
-            add_connection(admin, account.provider, account.external_id, secret, settings=settings_)
+            add_connection(
+                admin,
+                account.provider,
+                account.external_id,
+                SECRETS[account.provider],
+                settings=SETTINGS.get(account.provider),
+            )
         )
     shop = add_connection(
         admin, "shopify", CREDENTIALS.shopify_shop, CREDENTIALS.shopify_access_token

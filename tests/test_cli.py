@@ -104,8 +104,8 @@ def test_connection_add_without_a_token_on_stdin_says_so(run, workspace):
 
 
 def test_an_unknown_provider_is_a_usage_error(run, workspace):
-    result = run("connection", "add", "-w", "Acme", "--provider", "tiktok", "--account", "1")
-    assert result.exit_code == 2 and "tiktok" in result.output
+    result = run("connection", "add", "-w", "Acme", "--provider", "snapchat", "--account", "1")
+    assert result.exit_code == 2 and "snapchat" in result.output
 
 
 def test_empty_lists_say_what_to_do(run, workspace):

@@ -9,7 +9,7 @@ InvalidRequestError / MalformedResponseError -> a bug or a platform change: reco
 
 from __future__ import annotations
 
-PROVIDER_NAMES = {"meta": "Meta", "google": "Google Ads", "shopify": "Shopify"}
+from metricx.platforms import display_name
 
 
 class ConnectorError(Exception):
@@ -66,6 +66,15 @@ class AccountBlockedError(ConnectorError):
     connection_status = "blocked"
 
 
+class AppCredentialsError(AuthError):
+    """An OAuth provider refused our app (client id, secret or redirect URI): fix the
+    settings."""
+
+
+class AuthorizationCodeError(AuthError):
+    """An OAuth code is invalid, expired or already used: start the sign-in again."""
+
+
 class RateLimitedError(ConnectorError):
     """The platform asked us to slow down; `retry_after` is its hint in seconds."""
 
@@ -112,4 +121,4 @@ class MalformedResponseError(ConnectorError):
 
 def provider_name(provider: str) -> str:
     """Display name used in messages ("Google Ads rate limit reached ...")."""
-    return PROVIDER_NAMES.get(provider, provider)
+    return display_name(provider)

@@ -1,4 +1,4 @@
-"""OAuth authorization-code flows for Meta, Google Ads and Shopify.
+"""OAuth authorization-code flows for Meta, Google Ads, TikTok Ads and Shopify.
 
 Two halves per provider: where to send the admin (the consent screen's URL, carrying our
 `state`), and trading the `code` that comes back for tokens. The trade goes through each
@@ -19,7 +19,13 @@ from urllib.parse import urlencode
 
 import httpx
 
-from metricx.connectors.errors import AuthError, provider_name
+from metricx.connectors import tiktok_auth
+from metricx.connectors.errors import (
+    AppCredentialsError,
+    AuthError,
+    AuthorizationCodeError,
+    provider_name,
+)
 from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.http import Sleep
 from metricx.connectors.meta import MetaClient
@@ -31,27 +37,22 @@ SCOPES = {
     "meta": "ads_read",
     "google": "https://www.googleapis.com/auth/adwords",
     "shopify": "read_orders,read_all_orders,read_products,read_customers",
+    # TikTok's permissions are chosen on the app itself (developer portal), not per request.
 }
 CREDENTIAL_SETTINGS = {
     "meta": "META_APP_ID / META_APP_SECRET",
     "google": "GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET",
     "shopify": "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET",
+    "tiktok": "TIKTOK_APP_ID / TIKTOK_APP_SECRET",
 }
 # What each provider answers when it does not know our app or its redirect URI.
 CLIENT_REFUSALS: dict[str, frozenset[object]] = {
     "meta": frozenset({1, 101}),
     "google": frozenset({"invalid_client", "unauthorized_client", "redirect_uri_mismatch"}),
     "shopify": frozenset({"invalid_client"}),
+    "tiktok": tiktok_auth.APP_REFUSALS,
 }
 SHOPIFY_CALLBACK_MAX_AGE = timedelta(hours=24)
-
-
-class AppCredentialsError(AuthError):
-    """The provider refused our app (client id, secret or redirect URI): fix the settings."""
-
-
-class AuthorizationCodeError(AuthError):
-    """The code is invalid, expired or already used: start the sign-in again."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class OAuthEndpoints:
     google_authorize_url: str
     google_token_url: str
     shopify_url_template: str
+    tiktok_auth_url: str = tiktok_auth.AUTH_URL
+    tiktok_api_url: str = "https://business-api.tiktok.com"
 
 
 def authorize_url(
@@ -111,6 +114,10 @@ def authorize_url(
             "redirect_uri": app.redirect_uri,
             "state": state,
         }
+    elif provider == "tiktok":
+        return tiktok_auth.authorize_url(
+            app.client_id, app.redirect_uri, state, endpoints.tiktok_auth_url
+        )
     else:
         raise ValueError(f"no OAuth flow for provider {provider!r}")
     return f"{base}?{urlencode(params)}"
@@ -162,6 +169,16 @@ def exchange_code(
                 client_id=app.client_id,
                 client_secret=app.client_secret,
                 url_template=endpoints.shopify_url_template,
+                transport=transport,
+            )
+        elif provider == "tiktok":
+            # A long-term token for the advertisers the merchant shared (TikTokGrant).
+            return tiktok_auth.exchange_code(
+                code,
+                app_id=app.client_id,
+                secret=app.client_secret,
+                base_url=endpoints.tiktok_api_url,
+                sleep=sleep,
                 transport=transport,
             )
         else:

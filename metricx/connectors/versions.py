@@ -12,9 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from metricx.platforms import PLATFORMS
+
 WARN_DAYS = 30
 
-DEFAULT_VERSIONS = {"meta": "v26.0", "google": "v26", "shopify": "2026-10"}
+DEFAULT_VERSIONS = {
+    "meta": "v26.0",
+    "google": "v26",
+    "shopify": "2026-10",
+    "klaviyo": "2026-10-15",
+    "tiktok": "v1.3",
+}
 
 # Meta: "Marketing API version history" (developers.facebook.com/docs/marketing-api/
 # marketing-api-changelog/versions), expiration column; facebook-business 26.0.3 ships v26.0.
@@ -48,10 +56,30 @@ SHOPIFY_END_OF_LIFE: dict[str, date | None] = {
     for year in (2024, 2025, 2026)
     for month in (1, 4, 7, 10)
 }
+# Klaviyo: "API versioning and deprecation policy" (developers.klaviyo.com/en/docs/
+# api_versioning_and_deprecation_policy): a revision (the `revision` header, its release date)
+# is stable for 1 year, then deprecated for 1 year, then retired: 2 years after release. A new
+# revision ships each quarter; 2026-10-15 is the latest (developers.klaviyo.com/en/reference,
+# "The latest revision is 2026-10-15"; klaviyo-api 24.0.0 ships 2026-07-15).
+KLAVIYO_END_OF_LIFE: dict[str, date | None] = {
+    "2024-10-15": date(2026, 10, 15),
+    **{
+        f"{year}-{month:02d}-15": date(year + 2, month, 15)
+        for year in (2025, 2026)
+        for month in (1, 4, 7, 10)
+    },
+}
+# TikTok API for Business: the official SDK (github.com/tiktok/tiktok-business-api-sdk, every
+# operation under /open_api/v1.3/) and the API docs (business-api.tiktok.com/portal/docs) serve
+# v1.3 only, with no published end of life; older versions are not listed, so they read
+# "unknown".
+TIKTOK_END_OF_LIFE: dict[str, date | None] = {"v1.3": None}
 END_OF_LIFE = {
     "meta": META_END_OF_LIFE,
     "google": GOOGLE_END_OF_LIFE,
     "shopify": SHOPIFY_END_OF_LIFE,
+    "klaviyo": KLAVIYO_END_OF_LIFE,
+    "tiktok": TIKTOK_END_OF_LIFE,
 }
 
 
@@ -66,11 +94,8 @@ class VersionStatus:
 
     @property
     def message(self) -> str:
-        name = {
-            "meta": "Meta Marketing API",
-            "google": "Google Ads API",
-            "shopify": "Shopify Admin API",
-        }.get(self.provider, self.provider)
+        found = PLATFORMS.get(self.provider)
+        name = found.api_name if found else self.provider
         if self.state == "dead":
             return (
                 f"{name} {self.version} stopped working on {self.end_of_life:%Y-%m-%d}; "

@@ -643,7 +643,8 @@ class _Reader:
 
     def read_providers(self) -> None:
         slots = self.slots
-        named: list[str] = []
+        positive: list[str] = []
+        negative: list[str] = []
         texts = [m.text for m in self.m]
         if "filter" in texts and {"remove", "clear", "drop", "reset", "without"} & set(texts):
             slots.all_providers = True  # "remove the Meta filter"
@@ -654,17 +655,18 @@ class _Reader:
             negated = before is not None and (
                 self.m[before].kind == "negate" or self.m[before].text in _DROP_WORDS
             )
-            value = self.m[i].value
-            named.extend([p for p in AD_PROVIDERS if p != value] if negated else [value])
-        named = _unique(named)
+            (negative if negated else positive).append(self.m[i].value)
+        positive = _unique(p for p in positive if p not in negative)
+        # "spend excluding Meta": every other platform
+        named = positive or ([p for p in AD_PROVIDERS if p not in negative] if negative else [])
         self.read_placements()
         providers = self.kinds("provider")
         first = self.neighbour(providers[0], -1, skip=("the", "both")) if providers else None
         # "ROAS across Meta and Google": the platforms together, as "total" says
         across = first is not None and self.m[first].text in ("across", "over")
-        if len(named) > 1 and not self.has("total") and not across:
+        if len(positive) > 1 and not self.has("total") and not across:
             slots.dimensions = _unique([*slots.dimensions, "provider"])
-        if len(named) > 1 or self.has("both"):
+        if set(named) == set(AD_PROVIDERS) or (self.has("both") and not named):
             slots.all_providers = True
         elif named:
             slots.providers = named

@@ -24,3 +24,8 @@ class SandboxCredentials:
     shopify_client_id: str = "sandbox-shopify-client"
     shopify_client_secret: str = "sandbox-shopify-secret"
     shopify_auth_code: str = "sandbox-shopify-code"
+    tiktok_app_id: str = "7300000000000000001"
+    tiktok_app_secret: str = "sandbox-tiktok-secret"
+    tiktok_access_token: str = "sandbox-tiktok-token"
+    tiktok_auth_code: str = "sandbox-tiktok-code"
+    klaviyo_private_key: str = "pk_sandbox_klaviyo_private_key_000000"

@@ -17,9 +17,11 @@ from functools import cached_property
 from threading import Lock
 from urllib.parse import urlencode
 
-from metricx.sandbox.entities import GOOGLE, META, Ad, Tree
+from metricx.sandbox.entities import GOOGLE, META, TIKTOK, Ad, Tree
 from metricx.sandbox.series import AdSeries
 
+# "meta" is the paid-social draw: Meta's ads, and TikTok's when the merchant has any
+# (AdPicker weighs both by delivery), so TikTok visits take nothing from the other draws.
 CHANNELS = ("meta", "google", "direct", "organic", "email", "social")
 CHANNEL_WEIGHTS = (0.33, 0.22, 0.17, 0.13, 0.10, 0.05)
 _CUM_CHANNELS = [sum(CHANNEL_WEIGHTS[: i + 1]) for i in range(len(CHANNEL_WEIGHTS))]
@@ -91,9 +93,14 @@ def acquisition_channel(journey: Journey | None) -> str:
 def featured_campaigns(tree: Tree, handles: Sequence[str]) -> dict[str, str]:
     """Campaign id -> the product page (handle) all its ads link to, one campaign per handle:
     the biggest spenders among the product-led campaigns that are never paused, biggest
-    first. Other campaigns link to whatever their buyer ends up buying."""
+    first. Other campaigns link to whatever their buyer ends up buying, and so do TikTok's
+    (so a merchant's featured products are the same with or without TikTok)."""
     steady = sorted(
-        (c for c in tree.campaigns if c.kind in PRODUCT_LED_KINDS and c.paused_at is None),
+        (
+            c
+            for c in tree.campaigns
+            if c.kind in PRODUCT_LED_KINDS and c.paused_at is None and c.provider != TIKTOK
+        ),
         key=lambda c: -c.planned_daily,
     )
     return {c.external_id: handle for c, handle in zip(steady, handles, strict=False)}
@@ -118,6 +125,7 @@ class AdPicker:
         self._lock = Lock()
 
     def pick(self, provider: str, day: date, u: float) -> Ad | None:
+        """The ad behind a visit of the `provider` draw (the "meta" draw covers TikTok too)."""
         day = max(day, self._first_day)
         key = (provider, day.toordinal())
         with self._lock:
@@ -138,8 +146,9 @@ class AdPicker:
         cumulative: list[float] = []
         ads: list[Ad] = []
         total = 0.0
+        providers = (META, TIKTOK) if provider == META else (provider,)
         for ad in self._tree.ads:
-            if ad.provider != provider:
+            if ad.provider not in providers:
                 continue
             cells = self._series.final_cells(ad, day)
             # spend in cents plus $40 per conversion (final cells count conversions in steps)
@@ -196,6 +205,17 @@ def _paid_visit(r: random.Random, ad: Ad, tree: Tree, at: datetime, page: str) -
         referrer = f"https://l.{platform}.com/"
         click = (("fbclid", f"IwAR{int(r.random() * 1e12):012d}"),)
         utm_source, medium, source_type = platform, "paid_social", "DISPLAY"
+    elif ad.provider == TIKTOK:
+        # TikTok appends ttclid to every landing URL ("TikTok Click ID", ads.tiktok.com/help/
+        # article/tiktok-click-id); UTMs are the advertiser's, filled by TikTok's URL macros
+        # __CAMPAIGN_ID__/__CAMPAIGN_NAME__, __AID__/__AID_NAME__ (ad group), __CID__/
+        # __CID_NAME__ (ad) ("Track offsite web events with UTM parameters", ads.tiktok.com/
+        # help/article/track-offsite-web-events-with-utm-parameters). TikTok's help shows
+        # utm_medium=cpc, tools also use paid/paid_social: the sandbox uses paid_social.
+        # TikTok documents the click id only as `ttclid=_CLICKID_`; its shape here is made up.
+        platform, referrer = "tiktok", "https://www.tiktok.com/"
+        click = (("ttclid", f"E.C.P.{int(r.random() * 1e18):018d}"),)
+        utm_source, medium, source_type = "tiktok", "paid_social", "DISPLAY"
     else:
         platform, referrer = "google", "https://www.google.com/"
         click = (("gclid", f"Cj0KCQ{int(r.random() * 1e12):012d}"),)

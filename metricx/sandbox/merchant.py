@@ -11,7 +11,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.clock import as_utc
-from metricx.sandbox.entities import GOOGLE, META, Account, Ad, AdSet, Campaign, build_tree
+from metricx.sandbox.entities import (
+    GOOGLE,
+    META,
+    TIKTOK,
+    Account,
+    Ad,
+    AdSet,
+    Campaign,
+    build_tree,
+)
 from metricx.sandbox.restatement import RestatementPolicy, step
 from metricx.sandbox.series import AdSeries
 from metricx.sandbox.shop import Shop, ShopProfile
@@ -24,6 +33,8 @@ class Merchant:
 
     History starts `days - 1` days before `today`; the clock may run past `today` and the
     merchant keeps delivering (every day is a pure function of seed, ad and date).
+    `tiktok_accounts` adds TikTok advertisers with `tiktok_campaigns` campaigns on top of the
+    Meta and Google ones; with none (the default) the merchant is exactly what it was before.
     """
 
     def __init__(
@@ -40,6 +51,9 @@ class Merchant:
         meta_restatement_days: int = 28,
         google_restatement_days: int = 7,
         shop: ShopProfile | None = None,
+        tiktok_accounts: int = 0,
+        tiktok_campaigns: int = 4,
+        tiktok_restatement_days: int = 7,
     ) -> None:
         if days < 1 or ads < 1 or campaigns < 1:
             raise ValueError("days, ads and campaigns must be at least 1")
@@ -54,10 +68,20 @@ class Merchant:
             ads=ads,
             start_day=self.start_day,
             anchor=self.today,
+            tiktok_accounts=tiktok_accounts,
+            tiktok_campaigns=tiktok_campaigns,
         )
         self.policies = {
             META: RestatementPolicy(meta_restatement_days),
             GOOGLE: RestatementPolicy(google_restatement_days),
+            # TikTok's default attribution is 7-day click / 1-day view (TikTok Ads Manager help,
+            # "How to create attribution windows for your ad group"): a day's conversions keep
+            # arriving for 7 days after it, then freeze. Sandbox assumption: view-through ones
+            # are all in after a day and most clicks convert soon, so the bulk settles in 3
+            # days and the rest come as rare single corrections.
+            TIKTOK: RestatementPolicy(
+                tiktok_restatement_days, settle_days=max(1, min(3, tiktok_restatement_days))
+            ),
         }
         self.series = AdSeries(seed, self.tree, self.policies)
         self.shop = Shop(
@@ -71,6 +95,13 @@ class Merchant:
         self._ads_by_account: dict[str, list[Ad]] = {}
         for ad in self.tree.ads:
             self._ads_by_account.setdefault(ad.account_id, []).append(ad)
+
+    @classmethod
+    def demo(cls, seed: int, today: date) -> Merchant:
+        """The demo merchant (`metricx up`): 180 days of two Meta accounts, a Google customer
+        and a TikTok advertiser. Every process that serves or syncs the demo builds it here,
+        so all see the same merchant."""
+        return cls(seed, today=today, days=180, tiktok_accounts=1)
 
     # ---- entities -----------------------------------------------------------------------
     @property

@@ -25,6 +25,7 @@ CHANNEL_LOYALTY = {
     "social": 1.0,
     "google": 0.95,
     "meta": 0.6,
+    "tiktok": 0.6,  # paid social, like Meta
 }
 SECOND_ORDER = 0.3  # an average customer's chance of ever ordering a second time
 LOYAL_BONUS = 0.05  # added to that chance for every order after the second

@@ -70,7 +70,7 @@ def _registered(seed: int, anchor: date) -> dict[str, str] | None:
 
 
 def _demo_servers(seed: int, anchor: date) -> SandboxServers:
-    servers = SandboxServers(Merchant(seed, today=anchor), slack_dir=slack_dir())
+    servers = SandboxServers(Merchant.demo(seed, anchor), slack_dir=slack_dir())
     servers.shopify.bucket = LeakyBucket.of_plan(DEMO_SHOPIFY_PLAN)
     return servers
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from metricx.sandbox import rand
 from metricx.sandbox.calendar import SECONDS_PER_HOUR, day_bounds, missing_hours, progress
-from metricx.sandbox.entities import GOOGLE, Ad, Campaign, Tree
+from metricx.sandbox.entities import GOOGLE, TIKTOK, Ad, Campaign, Tree
 from metricx.sandbox.patterns import (
     DELIVERY_SHAPE,
     PURCHASE_SHAPE,
@@ -69,6 +69,7 @@ class AdSeries:
         self._final: dict[tuple[str, int], Cells] = {}
         self._hourly: dict[tuple[str, int], tuple[Cells, ...]] = {}
         self._profiles: dict[tuple[str, frozenset[int]], tuple[list[int], list[int]]] = {}
+        self._spend_cap = _tiktok_spend_caps(tree)
 
     def timezone(self, ad: Ad) -> str:
         return self._tz[ad.account_id]
@@ -110,6 +111,10 @@ class AdSeries:
             * (0.8 + 0.4 * u[0])
         )
         spend_cents = int(spend * 100)
+        cap = self._spend_cap.get(ad.external_id)
+        if cap is not None and spend_cents > cap:
+            spend_cents = cap
+            spend = cap / 100
         impressions = int(spend / (camp.cpm * (0.9 + 0.2 * u[1])) * 1000)
         clicks = rand.stochastic_round(
             impressions * camp.ctr * ad.ctr_factor * (0.85 + 0.3 * u[2]), u[3]
@@ -209,6 +214,31 @@ class AdSeries:
     def _factor(self, ad: Ad, day: date, as_of: datetime) -> Adjustment:
         k = step(day, self._tz[ad.account_id], as_of)
         return factor(self.seed, ad.external_id, day, k, self.policies[ad.provider])
+
+
+def _tiktok_spend_caps(tree: Tree) -> dict[str, int]:
+    """Cents each TikTok ad may spend in a day: its share of the daily budget over it.
+
+    TikTok documents overdelivery only for the opt-in Dynamic Daily Budget (up to 125% of the
+    budget on a day: ads.tiktok.com/help/article/how-to-set-up-a-daily-budget-in-tiktok-ads-
+    manager); for standard budgets its help ("About budgets for ads in TikTok Ads Manager")
+    only says a lifetime budget is never exceeded. Read as "a daily budget is a ceiling" (as
+    agencies do), spend stays within it. The shares of the ads under one budget sum to 1.
+    """
+    ads = [ad for ad in tree.ads if ad.provider == TIKTOK]
+    in_group: dict[str, float] = {}
+    for ad in ads:
+        in_group[ad.adset_id] = in_group.get(ad.adset_id, 0.0) + ad.share
+    caps = {}
+    for ad in ads:
+        camp = tree.campaign(ad.campaign_id)
+        if camp.budget is not None:
+            cap = float(camp.budget) * ad.share
+        else:
+            budget = tree.adset(ad.adset_id).budget or 0
+            cap = float(budget) * ad.share / in_group[ad.adset_id]
+        caps[ad.external_id] = int(cap * 100)
+    return caps
 
 
 def _accrued(hours: list[Cells], full: int, seconds: int) -> list[Cells]:

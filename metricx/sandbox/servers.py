@@ -23,12 +23,13 @@ from metricx.sandbox.fakes.meta import MetaFake
 from metricx.sandbox.fakes.shopify import ShopifyFake
 from metricx.sandbox.fakes.shopify_webhooks import ShopifyWebhooks
 from metricx.sandbox.fakes.slack import SlackFake
+from metricx.sandbox.fakes.tiktok import TikTokFake
 from metricx.sandbox.merchant import Merchant
 
 
 class SandboxServers:
-    """The fake Meta, Google Ads and Shopify APIs serving one merchant, and Slack's incoming
-    webhooks, on free ports.
+    """The fake Meta, Google Ads, Shopify and TikTok APIs serving one merchant, and Slack's
+    incoming webhooks, on free ports.
 
     `now` pins the clock (tests); without it the sandbox follows real time and the merchant's
     history ends today, so a long-running demo keeps getting fresh data. `slack_dir`: where
@@ -55,13 +56,14 @@ class SandboxServers:
         self.meta = MetaFake(merchant, self.clock, self.faults, self.credentials)
         self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
         self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
+        self.tiktok = TikTokFake(merchant, self.clock, self.faults, self.credentials)
         self.webhooks = ShopifyWebhooks(merchant.shop, self.credentials)
         self.slack = SlackFake(self.faults, record_dir=slack_dir)
         self._servers = [
             FakeServer(app, self.requests).start()
-            for app in (self.meta, self.google, self.shopify, self.slack)
+            for app in (self.meta, self.google, self.shopify, self.slack, self.tiktok)
         ]
-        meta, google, shopify, slack = (s.url for s in self._servers)
+        meta, google, shopify, slack, tiktok = (s.url for s in self._servers)
         self.env: dict[str, str] = {
             "META_GRAPH_URL": meta,
             "GOOGLE_ADS_URL": google,
@@ -72,6 +74,9 @@ class SandboxServers:
             # Not a setting: where metricx.delivery.slack posts the sandbox's webhooks
             # (hooks.slack.com/services/TSANDBOX/...; see metricx.sandbox.runtime).
             "SANDBOX_SLACK_URL": slack,
+            # The client appends /open_api/v1.3/...; the portal page hands out auth codes.
+            "TIKTOK_API_URL": tiktok,
+            "TIKTOK_AUTH_URL": f"{tiktok}/portal/auth",
         }
 
     @property

@@ -39,7 +39,6 @@ from metricx.services.workspaces import create_workspace
 DEMO_WORKSPACE = "demo"
 DEMO_TIMEZONE = "America/New_York"
 DEMO_CURRENCY = "USD"
-HISTORY_DAYS = 180
 FX_DAYS_AHEAD = 400  # rates are synthetic here; a real workspace imports them
 # How sendBeacon (and fetch with a string body) declares the custom pixel's requests.
 PIXEL_CONTENT_TYPE = "text/plain;charset=UTF-8"
@@ -139,7 +138,7 @@ def _fx_rates(workspace_id: int, currencies: set[str], start: date, end: date) -
 def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
     """The demo workspace and its four sandbox connections (no data yet: sync them next)."""
     today = today or date.today()
-    merchant = Merchant(seed, today=today, days=HISTORY_DAYS)
+    merchant = Merchant.demo(seed, today)
     with new_session() as session:
         workspace = session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
     if workspace is None:
@@ -154,6 +153,7 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
         "meta": credentials.meta_access_token,
         "google": credentials.google_refresh_token,
         "shopify": credentials.shopify_access_token,
+        "tiktok": credentials.tiktok_access_token,
     }
     for provider, account_id, name in wanted:
         if (provider, account_id) in existing:
@@ -193,7 +193,7 @@ def _example_definitions(actor: Actor) -> None:
 def demo_merchant(demo: Demo) -> Merchant:
     """The merchant the demo's connections sync from, built as metricx.sandbox.runtime builds
     the one its fakes serve (a pure function of seed and anchor day)."""
-    return Merchant(demo.seed, today=demo.end)
+    return Merchant.demo(demo.seed, demo.end)
 
 
 def replay_storefront(

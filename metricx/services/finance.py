@@ -24,6 +24,7 @@ import pandas as pd
 
 from metricx.errors import InvalidInputError
 from metricx.models import Expense
+from metricx.platforms import AD_PROVIDERS, display_name, short_name
 from metricx.semantic import catalogue, evaluate
 from metricx.semantic.catalogue import ORDER_COSTS, Metric, Unit
 from metricx.semantic.compiler import Scope
@@ -32,7 +33,6 @@ from metricx.semantic.evaluate import Params
 from metricx.semantic.expression import Expression, Ref
 from metricx.semantic.query import TimeRange
 from metricx.services.expenses import list_expenses
-from metricx.vocabulary import AD_PROVIDERS
 
 GRAINS = ("day", "week", "month")
 MAX_DAYS = 3 * 366  # a P&L longer than this is better read per year
@@ -94,8 +94,8 @@ LINES: tuple[Metric, ...] = (
     *(
         _line(
             f"ad_spend_{p}",
-            f"Ad spend · {p.title()}",
-            f"what {p.title()} charged for your ads.",
+            f"Ad spend · {short_name(p)}",
+            f"what {display_name(p)} charged for your ads.",
             None,
         )
         for p in AD_PROVIDERS
@@ -270,7 +270,7 @@ def _period_start(day: date, grain: str) -> date:
 
 
 def _ad_spend(workspace_id: int, span: TimeRange, days: pd.Index) -> pd.DataFrame:
-    """Ad spend per day, one column per platform (ad_spend_meta, ad_spend_google)."""
+    """Ad spend per day, one column per platform (ad_spend_meta, ad_spend_google, ...)."""
     result = run_query(
         workspace_id,
         {

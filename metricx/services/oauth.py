@@ -22,6 +22,7 @@ from metricx.connection_store import ConnectionView, store_token_pair
 from metricx.connectors import oauth
 from metricx.connectors.errors import ConnectorError, provider_name
 from metricx.connectors.shopify_auth import ShopifyGrant
+from metricx.connectors.tiktok_auth import TikTokGrant
 from metricx.db import transaction
 from metricx.errors import InvalidInputError, MetricxError
 from metricx.queue import get_redis
@@ -48,11 +49,17 @@ class PendingFlow:
 
 def _app(provider: str) -> oauth.OAuthApp:
     config = get_config()
-    client_id, client_secret = {
+    apps = {
         "meta": (config.meta_app_id, config.meta_app_secret),
         "google": (config.google_client_id, config.google_client_secret),
         "shopify": (config.shopify_client_id, config.shopify_client_secret),
-    }[provider]
+        "tiktok": (config.tiktok_app_id, config.tiktok_app_secret),
+    }
+    if provider not in apps:
+        raise InvalidInputError(
+            f"{provider_name(provider)} connects with a key added below, not by signing in"
+        )
+    client_id, client_secret = apps[provider]
     if not (client_id and client_secret):
         raise InvalidInputError(
             f"connecting {provider_name(provider)} by OAuth needs "
@@ -70,6 +77,8 @@ def _endpoints() -> oauth.OAuthEndpoints:
         config.google_oauth_authorize_url,
         config.google_oauth_token_url,
         config.shopify_url_template,
+        config.tiktok_auth_url,
+        config.tiktok_api_url,
     )
 
 
@@ -160,6 +169,11 @@ def finish_flow(
         grant = oauth.exchange_code(pending.provider, app, _endpoints(), code, shop=pending.account)
     except ConnectorError as error:
         raise OAuthError(str(error)) from error
+    if isinstance(grant, TikTokGrant) and pending.account not in grant.advertiser_ids:
+        raise OAuthError(
+            f"TikTok did not share advertiser {pending.account} with Metricx (shared: "
+            f"{', '.join(grant.advertiser_ids) or 'none'}); start again and tick it."
+        )
     keeps_refresh = connections.secret_kind(pending.provider) == "refresh"
     secret = grant.refresh_token if keeps_refresh else grant.access_token
     if secret is None:  # exchange_code refuses a Google grant without a refresh token

@@ -40,6 +40,7 @@ def configured_versions() -> dict[str, str]:
         "meta": config.meta_api_version,
         "google": config.google_ads_api_version,
         "shopify": config.shopify_api_version,
+        "tiktok": config.tiktok_api_version,
     }
 
 

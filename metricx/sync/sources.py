@@ -25,6 +25,7 @@ from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
 from metricx.connectors.shopify_auth import ShopifyGrant
+from metricx.connectors.tiktok import TikTokClient
 from metricx.errors import InvalidInputError, NotFoundError
 from metricx.platforms import DAILY_CONVERSIONS
 
@@ -130,10 +131,19 @@ def _google_client(connection: ConnectionView) -> AdPlatformClient:
     )
 
 
+def _tiktok_client(connection: ConnectionView) -> AdPlatformClient:
+    return TikTokClient(
+        read_token(connection.workspace_id, connection.id),
+        base_url=endpoint(connection, "TIKTOK_API_URL"),
+        api_version=get_config().tiktok_api_version,
+    )
+
+
 #: Each ad platform's client for a connection (metricx.platforms lists the platforms).
 AD_CLIENTS: Mapping[str, Callable[[ConnectionView], AdPlatformClient]] = {
     "meta": _meta_client,
     "google": _google_client,
+    "tiktok": _tiktok_client,
 }
 
 

@@ -71,7 +71,7 @@ def test_a_rule_gets_its_defaults_and_a_change_its_baseline():
         ({"name": ""}, "the rule's name cannot be empty"),
         ({"name": "a\x00b"}, "NUL"),
         ({"name": "x" * 5000}, "longer than 120 characters"),
-        ({"filters": {"provider": ["tiktok"]}}, "unknown provider 'tiktok'"),
+        ({"filters": {"provider": ["snapchat"]}}, "unknown provider 'snapchat'"),
         ({"sql": "DROP TABLE users"}, "unknown field 'sql'"),
     ],
 )

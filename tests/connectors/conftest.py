@@ -16,6 +16,7 @@ from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.http import BaseClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.shopify import ShopifyClient
+from metricx.connectors.tiktok import TikTokClient
 from metricx.connectors.versions import DEFAULT_VERSIONS
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
@@ -175,3 +176,51 @@ def as_totals(record: Any) -> Totals:
 @pytest.fixture
 def totals_of() -> Callable[[Any], Totals]:
     return as_totals
+
+
+# ---- TikTok: its own sandbox (a merchant with one TikTok advertiser) ------------------------
+TIKTOK_KNOBS: dict[str, Any] = {
+    "seed": 23,
+    "tiktok_accounts": 1,
+    "ads": 60,
+    "campaigns": 12,
+    "days": 60,
+    "orders_per_day": 30,
+}
+
+
+@pytest.fixture(scope="session")
+def tiktok_sandbox() -> Iterator[SandboxServers]:
+    with SandboxServers(now=NOW, today=NOW.date(), **TIKTOK_KNOBS) as servers:
+        yield servers
+
+
+@pytest.fixture
+def make_tiktok(
+    tiktok_sandbox: SandboxServers, sleeps: list[float], opened: list[BaseClient]
+) -> Iterator[Callable[..., TikTokClient]]:
+    """TikTokClient factory on the TikTok sandbox, which starts and ends each test clean."""
+    tiktok_sandbox.reset()
+    tiktok_sandbox.now = NOW
+
+    def make(**overrides: Any) -> TikTokClient:
+        options: dict[str, Any] = {
+            "base_url": tiktok_sandbox.env["TIKTOK_API_URL"],
+            "api_version": DEFAULT_VERSIONS["tiktok"],
+            "sleep": sleeps.append,
+            "now": lambda: NOW,
+            **overrides,
+        }
+        token = options.pop("access_token", tiktok_sandbox.credentials.tiktok_access_token)
+        client = TikTokClient(token, **options)
+        opened.append(client)
+        return client
+
+    yield make
+    tiktok_sandbox.reset()
+    tiktok_sandbox.now = NOW
+
+
+@pytest.fixture
+def tiktok(make_tiktok: Callable[..., TikTokClient]) -> TikTokClient:
+    return make_tiktok()

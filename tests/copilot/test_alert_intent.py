@@ -218,7 +218,7 @@ INCOMPLETE: list[tuple[str, str]] = [
     # added after the blind run: a word that might be a filter is asked about, never dropped
     ("alert me if CPA rises above $1.2K for campaign Brand", "quotes"),
     ("alert me if spend is above $500 this week", "today so far, yesterday or the last 7 days"),
-    ("alert me if revenue for TikTok goes above $100", "tiktok"),
+    ("alert me if revenue for Snapchat goes above $100", "snapchat"),
     ("alert me every Monday if spend is above $500", "not weekly"),
 ]
 

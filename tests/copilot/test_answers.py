@@ -18,6 +18,7 @@ from metricx.copilot.understanding import Conversation
 from metricx.copilot.why import decompose
 from metricx.db import transaction
 from metricx.models import Entity
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.engine import run_query
 
@@ -144,8 +145,8 @@ def test_why_splits_an_additive_metric_into_each_platform_s_change(synced):
     workspace_id, _ = synced
     answer = ask(workspace_id, "why did spend go up over the last 5 days by platform", today=TODAY)
     split = answer.decomposition
-    assert split.dimension == "provider" and set(split.table["segment"]) == {"meta", "google"}
-    for provider in ("meta", "google"):
+    assert split.dimension == "provider" and set(split.table["segment"]) == set(AD_PROVIDERS)
+    for provider in AD_PROVIDERS:
         frame = run_query(
             workspace_id,
             {

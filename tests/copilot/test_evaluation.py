@@ -25,6 +25,7 @@ from metricx.copilot.evaluation import (
 )
 from metricx.copilot.offline import OfflineUnderstander
 from metricx.copilot.understanding import Conversation, Understanding
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic.query import SemanticQuery
 
 CASES = load_golden(DEFAULT_GOLDEN_PATH)
@@ -143,7 +144,7 @@ def test_queries_match_on_meaning_not_on_spelling() -> None:
         {
             "metrics": ["spend", "roas"],
             "time_range": {"start": "2026-11-01", "end": "2026-11-07"},
-            "filters": {"provider": ["meta", "google"]},
+            "filters": {"provider": list(AD_PROVIDERS)},  # every platform: no filter
         }
     )
     same = SemanticQuery.parse(

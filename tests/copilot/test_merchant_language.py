@@ -445,9 +445,30 @@ def test_an_email_tool_s_data_is_refused_as_not_in_metricx(question: str) -> Non
 
 def test_an_ad_platform_metricx_does_not_read_is_asked_about() -> None:
     understanding = OfflineUnderstander().understand(
-        "tiktok spend last week", Conversation(), TODAY
+        "snapchat spend last week", Conversation(), TODAY
     )
     assert understanding.status == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("question", "providers", "dimensions"),
+    [
+        ("tiktok spend last week", ["tiktok"], []),
+        ("what was our TT roas yesterday", ["tiktok"], []),
+        ("cpa on tik tok last month", ["tiktok"], []),
+        ("spend on meta vs tiktok last week", ["meta", "tiktok"], ["provider"]),
+    ],
+)
+def test_tiktok_is_a_platform_the_copilot_reads(
+    question: str, providers: list[str], dimensions: list[str]
+) -> None:
+    # Given a question naming TikTok as merchants do
+    understanding = OfflineUnderstander().understand(question, Conversation(), TODAY)
+    # Then it becomes a query filtered to it (split by platform when compared)
+    assert understanding.status == "answer", understanding.message
+    query = understanding.query
+    assert query is not None and query.filters.provider == providers
+    assert query.dimensions == dimensions
 
 
 @pytest.mark.parametrize(

@@ -374,7 +374,7 @@ def test_breakdowns_and_trends(question: str, dimensions: list[str], grain: str 
         ("spend on Meta", ["meta"], None),
         ("Facebook spend", ["meta"], None),
         ("spend on Google Ads", ["google"], None),
-        ("spend excluding Meta", ["google"], None),
+        ("spend excluding Meta", ["google", "tiktok"], None),
         ("spend for campaigns with 'Brand' in the name", None, "brand"),
         ("spend for campaigns with Brand in the name", None, "brand"),
         ('spend for campaigns containing "summer sale"', None, "summer sale"),
@@ -532,9 +532,9 @@ def test_a_number_of_rows_with_nothing_before_asks_for_a_metric() -> None:
     assert ask("cut it to 3").status == "clarify"
 
 
-def test_dropping_a_platform_keeps_the_other() -> None:
+def test_dropping_a_platform_keeps_the_others() -> None:
     query = answered("roas by platform this month", "drop google")
-    assert query.filters.provider == ["meta"]
+    assert query.filters.provider == ["meta", "tiktok"]
 
 
 @pytest.mark.parametrize(
@@ -600,7 +600,7 @@ def test_a_question_over_500_characters_asks_for_a_shorter_one() -> None:
     [
         "spend by country",
         "Which ads have a CTR above 2%?",
-        "spend on TikTok",
+        "spend on Snapchat",
         "attributed revenue, 30-day window",
         "top 500 campaigns by spend",
         "spend on brand vs non-brand campaigns",
@@ -896,11 +896,13 @@ def test_a_detached_top_n_ranks_by_the_one_total_named(question: str, ranked_by:
         ("meta vs google roas last week", ["provider"]),
     ],
 )
-def test_both_platforms_together_are_no_split_unless_set_against_each_other(
+def test_two_platforms_together_are_no_split_unless_set_against_each_other(
     question: str, dimensions: list[str]
 ) -> None:
+    # Given a question naming two of the three ad platforms
     query = answered(question)
-    assert query.dimensions == dimensions and query.filters.provider is None
+    # Then it covers those two, split only when they are set against each other
+    assert query.dimensions == dimensions and query.filters.provider == ["meta", "google"]
 
 
 def test_a_question_in_capitals_has_no_name_in_its_capitals() -> None:

@@ -44,7 +44,7 @@ UNMAPPED = [
     ("an exclusion as a follow-up", ["spend by campaign last month", "exclude brand"]),
     ("an unknown metric", ["engagement on meta last week"]),
     ("an unsupported split", ["spend by country last week"]),
-    ("an unsupported platform", ["tiktok spend last week"]),
+    ("an unsupported platform", ["snapchat spend last week"]),
     ("a threshold on a metric", ["campaigns with roas above 2 last week"]),
     ("a date that cannot be read reliably", ["revenue on weekends"]),
     ("two names compared", ["brand vs prospecting spend last week"]),

@@ -81,6 +81,8 @@ def test_servers_start_fast_on_loopback_and_follow_real_time() -> None:
             "GOOGLE_OAUTH_AUTHORIZE_URL",
             "SHOPIFY_URL_TEMPLATE",
             "SANDBOX_SLACK_URL",
+            "TIKTOK_API_URL",
+            "TIKTOK_AUTH_URL",
         }
         assert all(v.startswith("http://127.0.0.1:") for v in servers.env.values())
         assert abs((servers.now - datetime.now(UTC)).total_seconds()) < 5

@@ -32,6 +32,7 @@ from store_seed import add_rates, add_shop, clear_store, write_orders
 
 from metricx.connectors.records import LineItemRecord, OrderRecord, RefundRecord
 from metricx.db import get_reader
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic import cohorts
 from metricx.semantic.engine import run_query
 from metricx.semantic.fetch import MissingFxRateError, scope_and_costs
@@ -559,9 +560,7 @@ def test_sandbox_cohorts_by_platform_count_the_acquired_customers_and_their_cac(
     counts = acquired.groupby(["week", acquired.provider.fillna("none")]).size().to_dict()
     for row in rows:  # no first click on an ad: no platform
         row["acquisition_platform"] = (
-            row["acquisition_platform"]
-            if row["acquisition_platform"] in ("meta", "google")
-            else None
+            row["acquisition_platform"] if row["acquisition_platform"] in AD_PROVIDERS else None
         )
     assert {
         (r["cohort"], r["acquisition_platform"] or "none"): r["cohort_customers"] for r in at_zero

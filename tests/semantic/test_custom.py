@@ -118,7 +118,7 @@ def test_a_store_metric_cannot_be_restricted_and_a_sentence_says_why(
 @pytest.mark.parametrize(
     ("formula", "expected"),
     [
-        ("spend[provider=tiktok]", "the platform must be one of meta, google"),
+        ("spend[provider=snapchat]", "the platform must be one of meta, google, tiktok"),
         ("spend[stage=MOFU]", "stage takes the values 'BOFU', 'TOFU'"),
         ("spend[color=red]", "restricted by provider or by a custom dimension, not by 'color'"),
     ],

@@ -33,7 +33,7 @@ def test_account_ids_are_stored_the_way_each_api_wants_them(admin, provider, acc
         ("meta", "act_12ab", "tok", "Meta ad account id"),
         ("google", "12345", "tok", "10 digits"),
         ("shopify", "acme.com", "tok", "myshopify.com"),
-        ("tiktok", "1", "tok", "provider must be one of"),
+        ("snapchat", "1", "tok", "provider must be one of"),
         ("meta", "act_1", "   ", "token is empty"),
         ("meta", "act_1", "two words", "paste it exactly"),
         ("meta", "act_1", "EAAB\x00", "the token contains a NUL"),

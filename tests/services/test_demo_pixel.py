@@ -25,6 +25,7 @@ TZ = "America/New_York"
 CHANNEL = {
     "meta": "paid_social",
     "google": "paid_search",
+    "tiktok": "paid_social",
     "email": "email",
     "organic": "organic_search",
     "social": "organic_social",

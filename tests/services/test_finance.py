@@ -74,6 +74,7 @@ FIELDS = (
     "profit_before_ad_spend",
     "ad_spend_meta",
     "ad_spend_google",
+    "ad_spend_tiktok",
     "ad_spend_expenses",
     "ad_spend",
     "contribution_margin",
@@ -98,6 +99,7 @@ DAYS = {  # every money line of FIELDS, then the four margins (profit line ÷ re
         198.04,
         40,
         0,
+        0,  # TikTok: no spend in this workspace
         0,
         40,
         158.04,
@@ -124,6 +126,7 @@ DAYS = {  # every money line of FIELDS, then the four margins (profit line ÷ re
         0,
         0,
         30,
+        0,  # TikTok: no spend in this workspace
         0,
         30,
         -30,
@@ -150,6 +153,7 @@ DAYS = {  # every money line of FIELDS, then the four margins (profit line ÷ re
         17.62,
         0,
         0,
+        0,  # TikTok: no spend in this workspace
         10,
         10,
         7.62,
@@ -176,6 +180,7 @@ DAYS = {  # every money line of FIELDS, then the four margins (profit line ÷ re
         41.30,
         60,
         0,
+        0,  # TikTok: no spend in this workspace
         10,
         70,
         -28.70,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from metricx.connection_store import get_connection
 from metricx.db import new_session
 from metricx.models import Entity, MetricSnapshot, ShopifyOrder, SyncRun
+from metricx.platforms import AD_PROVIDERS
 from metricx.semantic.dates import today_in
 from metricx.sync.pipeline import compact_connection, sync_connection
 from metricx.totals import Totals
@@ -34,7 +35,7 @@ def runs(connection_id: int) -> list[SyncRun]:
         )
 
 
-@pytest.mark.parametrize("provider", ["meta", "google"])
+@pytest.mark.parametrize("provider", AD_PROVIDERS)
 def test_a_range_sync_stores_every_ad_day_exactly_as_the_platform_reports(
     fakes, connections, provider
 ):

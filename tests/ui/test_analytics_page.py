@@ -16,6 +16,7 @@ from pinned import TODAY, pin_the_period_clock
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from metricx.platforms import short_name
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.dates import compare_range_for, resolve_phrase
 from metricx.semantic.engine import run_query
@@ -94,7 +95,7 @@ def test_a_link_reproduces_the_view_with_the_services_numbers(synced, analytics)
     ).sort_values("spend", ascending=False)
     table = at.dataframe[0].value
     assert headers(at) == ["Platform", "Ad spend", "CPC"]
-    assert list(table["provider"]) == [p.title() for p in expected["provider"]]
+    assert list(table["provider"]) == [short_name(p) for p in expected["provider"]]
     assert cents(table["spend"]) == cents(expected["spend"])
     assert cents(table["cpc"]) == cents(expected["cpc"])
     assert len(at.get("vega_lite_chart")) == 1

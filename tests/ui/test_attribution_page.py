@@ -10,7 +10,7 @@ import pytest
 from apptest import fresh_app, texts
 
 from metricx.attribution.compute import attribute_workspace
-from metricx.connectors.errors import PROVIDER_NAMES
+from metricx.platforms import display_name
 from metricx.semantic.dates import resolve_phrase
 from metricx.semantic.query import Attribution
 from metricx.services import attribution
@@ -60,7 +60,7 @@ def test_the_page_shows_what_the_services_compute(attributed, member, open_page)
     assert list(shown["label"]["orders"]) == pytest.approx(list(channels["orders"]))
     expected = attribution.reconciliation(attributed, WEEK).platforms
     platforms = shown["platform"]
-    assert list(platforms["platform"]) == [PROVIDER_NAMES[p] for p in expected["platform"]]
+    assert list(platforms["platform"]) == [display_name(p) for p in expected["platform"]]
     assert list(platforms["attributed_orders"]) == pytest.approx(
         list(expected["attributed_orders"])
     )

@@ -14,7 +14,7 @@ from streamlit import dataframe_util
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 from metricx.attribution.compute import attribute_workspace
-from metricx.connectors.errors import PROVIDER_NAMES
+from metricx.platforms import AD_PROVIDERS, display_name
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.dates import compare_range_for, resolve_phrase
 from metricx.semantic.engine import run_query
@@ -138,7 +138,7 @@ def test_kpi_tiles_read_in_order_and_match_the_metric_service(synced, dashboard)
         "Data freshness",
     ]
     by_platform = at.dataframe[0].value
-    assert set(by_platform["provider"]) == {"Meta", "Google Ads"}
+    assert set(by_platform["provider"]) == {display_name(p) for p in AD_PROVIDERS}
     assert 0 < len(at.dataframe[1].value) <= 10
 
 
@@ -294,7 +294,7 @@ def test_platform_claims_sit_beside_the_orders_with_a_sentence_from_the_data(syn
     # Then the reconciliation shows each platform's claim and its credited orders
     expected = reconciliation(workspace_id, WEEK)
     [shown] = [df.value for df in at.dataframe if "platform_conversions" in df.value]
-    assert list(shown["platform"]) == [PROVIDER_NAMES[p] for p in expected.platforms.platform]
+    assert list(shown["platform"]) == [display_name(p) for p in expected.platforms.platform]
     assert list(shown["platform_conversions"]) == pytest.approx(
         list(expected.platforms["platform_conversions"])
     )

@@ -58,8 +58,8 @@ def test_a_refund_webhook_brings_the_refund_in(receiver, shop, fakes):
     refunded = next(
         o
         for o in reversed(fakes.merchant.shop.orders_until(NOW))
-        if o.refunds and o.refunds[0].created_at <= NOW
-    )
+        if [r.created_at <= NOW for r in o.refunds][:2] in ([True], [True, False])
+    )  # an order with exactly one refund so far
     refund = refunded.refunds[0]
     fakes.now = refund.created_at - timedelta(seconds=1)
     sync_connection(shop.workspace_id, shop.id, "shop")

@@ -57,6 +57,28 @@ KINDS = {
     },
     # metricx/sandbox/fakes/slack.py FAULT_KINDS: what each answers, and Slack's docs on it
     "slack": {"rate_limit", "server_error", "archived"},
+    # metricx/sandbox/fakes/tiktok.py FAULT_KINDS, with the Return Codes each answers
+    "tiktok": {
+        "throttle",
+        "server_error",
+        "system_error",
+        "expired_token",
+        "revoked_token",
+        "no_permission",
+        "bad_request",
+        "malformed",
+        "task_failed",
+    },
+    # metricx/sandbox/fakes/klaviyo.py FAULT_KINDS, with the JSON:API errors each answers
+    "klaviyo": {
+        "throttle",
+        "server_error",
+        "auth",
+        "forbidden",
+        "bad_request",
+        "malformed",
+        "short_page",
+    },
 }
 
 

@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     stop = StopSignal()
-    merchant = Merchant(args.seed, today=args.anchor)
+    merchant = Merchant.demo(args.seed, args.anchor)
 
     def nap(seconds: float) -> None:
         deadline = time.monotonic() + seconds
