@@ -203,3 +203,38 @@ class OrderRecord:
     @property
     def customer_order_index(self) -> int | None:
         return self.journey.customer_order_index if self.journey else None
+
+
+@dataclass(frozen=True)
+class EmailMessageRecord:
+    """A Klaviyo campaign or flow. A campaign is sent once on one channel; a flow sends every
+    day and may mix channels (its metric rows carry the channel), so its `channel` is None.
+    `status` is Klaviyo's own word (campaign "Sent", "Scheduled"...; flow "live", "manual"...)."""
+
+    external_id: str
+    kind: str  # campaign | flow
+    name: str
+    channel: str | None  # email | sms for a campaign; None for a flow
+    status: str | None
+    created_at: datetime | None
+    send_time: datetime | None  # campaigns only: when it was (or will be) sent
+
+
+@dataclass(frozen=True)
+class EmailMetricRecord:
+    """One campaign or flow on one channel and one local day (the account's zone) of sends.
+
+    Klaviyo reports by send date: a day's conversions are the orders it attributed to the
+    messages sent that day, so they keep growing until its attribution window has passed.
+    `opens` and `clicks` are unique (one per recipient); SMS has no opens."""
+
+    message_external_id: str
+    kind: str  # campaign | flow
+    channel: str  # email | sms
+    day: date
+    recipients: int
+    delivered: int
+    opens: int
+    clicks: int
+    conversions: int
+    conversion_value: Decimal
