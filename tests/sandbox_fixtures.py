@@ -117,6 +117,26 @@ def stored_day_totals(connection_id: int, tz: str, days: list[date]) -> dict:
     return found
 
 
+def reported(
+    merchant, account_id: str, since: date, until: date, as_of: datetime, hourly: bool = False
+) -> dict:
+    """What the merchant says a platform reports: {(ad, day, hour): totals} (hour None on
+    daily rows), zero rows left out."""
+    out = {}
+    days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
+    for ad in merchant.ads_of(account_id):
+        for day in days:
+            if hourly:
+                for hour, t in merchant.ad_hourly(ad.external_id, day, as_of).items():
+                    if not t.is_zero:
+                        out[(ad.external_id, day, hour)] = t
+            else:
+                t = merchant.ad_totals(ad.external_id, day, as_of)
+                if not t.is_zero:
+                    out[(ad.external_id, day, None)] = t
+    return out
+
+
 def platform_day_totals(merchant, account_id: str, days: list[date], as_of: datetime) -> dict:
     """The same, as the platform reports it at `as_of`."""
     found = {}

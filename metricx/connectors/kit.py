@@ -10,7 +10,7 @@ in metricx.sync.sources.AD_CLIENTS.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
@@ -54,3 +54,15 @@ class AdPlatformClient(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def date_windows(since: date, until: date, days: int) -> list[tuple[date, date]]:
+    """since..until cut into consecutive inclusive windows of at most `days` days: every
+    report API limits the range one request may ask for."""
+    out = []
+    start = since
+    while start <= until:
+        end = min(until, start + timedelta(days=days - 1))
+        out.append((start, end))
+        start = end + timedelta(days=1)
+    return out

@@ -41,6 +41,7 @@ from metricx.connectors.http import (
     retry_after_header,
     server_error,
 )
+from metricx.connectors.kit import date_windows
 from metricx.connectors.records import AccountInfo, EmailMessageRecord, EmailMetricRecord
 from metricx.connectors.values import decimal, integer
 from metricx.connectors.versions import DEFAULT_VERSIONS
@@ -288,7 +289,7 @@ class KlaviyoClient(BaseClient):
             if m.send_time is not None
         }
         totals: dict[tuple[str, str, str, date], list[Any]] = {}
-        for first, last in _windows(since, until, VALUES_DAYS):
+        for first, last in date_windows(since, until, VALUES_DAYS):
             rows = self._report(
                 "campaign-values-report",
                 metric,
@@ -304,7 +305,7 @@ class KlaviyoClient(BaseClient):
                     continue  # sent outside the window asked for (or unknown to the list)
                 key = ("campaign", campaign, str(groupings.get("send_channel")), day)
                 _accumulate(totals, key, statistics, None)
-        for first, last in _windows(since, until, SERIES_DAYS):
+        for first, last in date_windows(since, until, SERIES_DAYS):
             body = self._report(
                 "flow-series-report",
                 metric,
@@ -432,17 +433,6 @@ class KlaviyoClient(BaseClient):
             if not next_url:
                 return
             target, query = str(next_url), None
-
-
-def _windows(since: date, until: date, days: int) -> list[tuple[date, date]]:
-    """[since, until] cut into consecutive windows of at most `days` days."""
-    out = []
-    first = since
-    while first <= until:
-        last = min(until, first + timedelta(days=days - 1))
-        out.append((first, last))
-        first = last + timedelta(days=1)
-    return out
 
 
 def _row(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:

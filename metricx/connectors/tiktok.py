@@ -22,7 +22,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ from metricx.connectors.http import (
     retry_after_header,
     server_error,
 )
+from metricx.connectors.kit import date_windows
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.values import decimal, integer
 from metricx.connectors.versions import DEFAULT_VERSIONS, version_status
@@ -302,7 +303,7 @@ class TikTokClient(BaseClient):
         else:
             width = HOUR_WINDOW_DAYS if hourly else DAY_WINDOW_DAYS
             rows = []
-            for start, end in windows(since, until, width):
+            for start, end in date_windows(since, until, width):
                 rows.extend(self._report_rows(query, start, end))
         return [_metric(row, hourly) for row in rows]
 
@@ -442,17 +443,6 @@ class TikTokClient(BaseClient):
             if page >= total or not rows:
                 return
             page += 1
-
-
-def windows(since: date, until: date, width: int) -> list[tuple[date, date]]:
-    """since..until cut into consecutive inclusive windows of at most `width` days."""
-    out = []
-    start = since
-    while start <= until:
-        end = min(until, start + timedelta(days=width - 1))
-        out.append((start, end))
-        start = end + timedelta(days=1)
-    return out
 
 
 def _str(value: Any) -> str | None:

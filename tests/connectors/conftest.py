@@ -7,10 +7,11 @@ which waits were requested.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sandbox_fixtures import reported
 
 from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.http import BaseClient
@@ -144,19 +145,7 @@ def truth(merchant: Merchant) -> Callable[..., dict[Key, Totals]]:
     def expected(
         account_id: str, since: date, until: date, as_of: datetime, hourly: bool = False
     ) -> dict[Key, Totals]:
-        out: dict[Key, Totals] = {}
-        days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
-        for ad in merchant.ads_of(account_id):
-            for day in days:
-                if hourly:
-                    for hour, t in merchant.ad_hourly(ad.external_id, day, as_of).items():
-                        if not t.is_zero:
-                            out[(ad.external_id, day, hour)] = t
-                else:
-                    t = merchant.ad_totals(ad.external_id, day, as_of)
-                    if not t.is_zero:
-                        out[(ad.external_id, day, None)] = t
-        return out
+        return reported(merchant, account_id, since, until, as_of, hourly)
 
     return expected
 

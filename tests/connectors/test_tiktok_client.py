@@ -13,6 +13,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sandbox_fixtures import reported
 
 from metricx.connectors.errors import (
     AppCredentialsError,
@@ -22,12 +23,12 @@ from metricx.connectors.errors import (
     MalformedResponseError,
     TransientError,
 )
+from metricx.connectors.kit import date_windows
 from metricx.connectors.records import TokenGrant
 from metricx.connectors.tiktok import (
     DAY_WINDOW_DAYS,
     DEFAULT_ATTRIBUTION_DAYS,
     TikTokClient,
-    windows,
 )
 from metricx.connectors.tiktok_auth import TikTokGrant, authorize_url, exchange_code
 from metricx.sandbox.merchant import Merchant
@@ -48,19 +49,7 @@ def truth(
     merchant: Merchant, account_id: str, since: date, until: date, as_of: datetime, hourly: bool
 ) -> dict[Key, Totals]:
     """What the merchant says TikTok reports: {(ad, day, hour): totals}, zero rows left out."""
-    out: dict[Key, Totals] = {}
-    days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
-    for ad in merchant.ads_of(account_id):
-        for day in days:
-            if hourly:
-                for hour, t in merchant.ad_hourly(ad.external_id, day, as_of).items():
-                    if not t.is_zero:
-                        out[(ad.external_id, day, hour)] = t
-            else:
-                t = merchant.ad_totals(ad.external_id, day, as_of)
-                if not t.is_zero:
-                    out[(ad.external_id, day, None)] = t
-    return out
+    return reported(merchant, account_id, since, until, as_of, hourly)
 
 
 def keyed(records, totals_of: Callable) -> dict[Key, Totals]:
@@ -252,7 +241,7 @@ def test_restatement_window_is_the_default_attribution_window(tiktok, account) -
 )
 def test_windows_cover_the_range_exactly_within_the_limit(start, length, width) -> None:
     until = start + timedelta(days=length - 1)
-    cut = windows(start, until, width)
+    cut = date_windows(start, until, width)
     assert cut[0][0] == start and cut[-1][1] == until
     assert all((b - a).days + 1 <= width for a, b in cut)
     assert all(nxt[0] == prev[1] + timedelta(days=1) for prev, nxt in pairwise(cut))

@@ -257,8 +257,8 @@ def test_a_csv_download_task_hands_out_a_presigned_url(api, advertiser) -> None:
     assert len(file.text.splitlines()) == 4
 
 
-def test_a_task_can_fail(api, advertiser, sandbox) -> None:
-    sandbox.faults.add("tiktok", "task_failed")
+def create_task(api, advertiser: str) -> dict[str, str]:
+    """Today's spend per ad as an async task; what check/download/cancel take."""
     created = api.post(
         "/report/task/create/",
         json={
@@ -272,7 +272,12 @@ def test_a_task_can_fail(api, advertiser, sandbox) -> None:
             "enable_report_title_translation": False,
         },
     ).json()
-    task = {"advertiser_id": advertiser, "task_id": created["data"]["task_id"]}
+    return {"advertiser_id": advertiser, "task_id": created["data"]["task_id"]}
+
+
+def test_a_task_can_fail(api, advertiser, sandbox) -> None:
+    sandbox.faults.add("tiktok", "task_failed")
+    task = create_task(api, advertiser)
     assert api.get("/report/task/check/", params=task).json()["data"]["status"] == "FAILED"
 
 
@@ -335,20 +340,7 @@ def test_days_outside_the_history_have_no_rows(api, advertiser) -> None:
 
 
 def test_a_cancelled_task_stays_cancelled(api, advertiser) -> None:
-    created = api.post(
-        "/report/task/create/",
-        json={
-            "advertiser_id": advertiser,
-            "report_type": "BASIC",
-            "data_level": "AUCTION_AD",
-            "dimensions": ["ad_id"],
-            "metrics": ["spend"],
-            "start_date": TODAY.isoformat(),
-            "end_date": TODAY.isoformat(),
-            "enable_report_title_translation": False,
-        },
-    ).json()
-    task = {"advertiser_id": advertiser, "task_id": created["data"]["task_id"]}
+    task = create_task(api, advertiser)
     assert api.post("/report/task/cancel/", json=task).json()["data"]["status"] == "CANCELED"
     assert api.get("/report/task/check/", params=task).json()["data"]["status"] == "CANCELED"
     assert api.get("/report/task/download/", params=task).json()["code"] == 40002
