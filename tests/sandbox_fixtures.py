@@ -70,6 +70,8 @@ def oauth_apps(fakes: SandboxServers, setenv, redis_conn) -> SandboxServers:
         META_APP_SECRET=CREDENTIALS.meta_app_secret,
         SHOPIFY_CLIENT_ID=CREDENTIALS.shopify_client_id,
         SHOPIFY_CLIENT_SECRET=CREDENTIALS.shopify_client_secret,
+        TIKTOK_APP_ID=CREDENTIALS.tiktok_app_id,
+        TIKTOK_APP_SECRET=CREDENTIALS.tiktok_app_secret,
         OAUTH_REDIRECT_URL="http://localhost:8501/connections",
     )
     return fakes

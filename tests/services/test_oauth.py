@@ -45,7 +45,7 @@ def stored_connections() -> list[Connection]:
         return list(session.scalars(select(Connection)))
 
 
-@pytest.mark.parametrize("provider", ["meta", "google", "shopify"])
+@pytest.mark.parametrize("provider", ["meta", "google", "tiktok", "shopify"])
 def test_a_finished_flow_creates_an_active_connection_the_sync_can_use(
     provider, admin, oauth_apps
 ) -> None:
@@ -92,6 +92,16 @@ def test_a_shop_connected_by_oauth_keeps_syncing_after_its_hour_long_token_expir
     # Then the stored refresh token got a fresh access token, and the rotated pair is kept
     assert outcome.status == "success", outcome.error
     assert connections.read_token(admin.workspace_id, connection.id, "refresh") != first_refresh
+
+
+def test_a_tiktok_advertiser_the_merchant_did_not_share_is_not_connected(admin, oauth_apps) -> None:
+    # Given an admin who typed an advertiser id the TikTok sign-in does not share
+    back = consent(oauth.start_flow(admin, "tiktok", "7000000000000000001"))
+    # When the browser comes back
+    with pytest.raises(OAuthError, match="did not share advertiser 7000000000000000001"):
+        oauth.finish_flow(admin, back, now=NOW)
+    # Then nothing is connected
+    assert stored_connections() == []
 
 
 def test_a_made_up_state_is_refused_and_nothing_is_created(admin, oauth_apps) -> None:
@@ -189,4 +199,4 @@ def test_start_checks_input_and_settings_before_sending_anyone_away(
     setenv(SHOPIFY_CLIENT_SECRET="")
     with pytest.raises(InvalidInputError, match="SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET"):
         oauth.start_flow(admin, "shopify", CREDENTIALS.shopify_shop)
-    assert oauth.configured_providers() == ["meta", "google"]
+    assert oauth.configured_providers() == ["meta", "google", "tiktok"]
