@@ -253,13 +253,20 @@ def replay_storefront(
     return PixelReplay(requests, stored)
 
 
+def ads_first(connections: list[ConnectionView]) -> list[ConnectionView]:
+    """The ad accounts, then the shop: the shop's webhooks queue syncs ahead of the backfill
+    (metricx.webhooks.freshness), so an ad account queued after the shop would wait for the
+    storefront to pause."""
+    return sorted(connections, key=lambda c: c.provider == "shopify")
+
+
 def sync_demo(demo: Demo, progress: Callable[[str, int, int], None]) -> int:
     """Backfill every demo connection in this process, through the real connectors."""
     from metricx.attribution.compute import attribute_workspace
     from metricx.sync.pipeline import sync_connection
 
     rows = 0
-    for connection in demo.connections:
+    for connection in ads_first(demo.connections):
         label = connection.name
 
         def report(done: int, total: int, stage: str, label: str = label) -> None:
@@ -319,7 +326,7 @@ def enqueue_backfill(demo: Demo) -> list[str]:
         start=max(demo.start, demo.end - timedelta(days=PIXEL_DAYS - 1)),
     )
     queued = []
-    for connection in demo.connections:
+    for connection in ads_first(demo.connections):
         if connection.provider == "shopify":
             jobs = [enqueue_sync(demo.workspace.id, connection.id, "shop")]
         else:
