@@ -81,7 +81,9 @@ CONVERSION_METRICS = ("complete_payment", "total_complete_payment_rate", "form",
 REPORT_METRICS = DELIVERY_METRICS + CONVERSION_METRICS
 # Page-event metrics are reported per hour as well: hourly BASIC reports carry the same
 # conversion metric families as daily ones (Report Integrated Get, supported metrics; only
-# unique-user metrics such as reach and frequency are refused with stat_time_hour).
+# unique-user metrics such as reach and frequency are refused with stat_time_hour). TikTok's
+# page does not say so in one sentence, so a client can be told otherwise
+# (`hourly_conversions=False`: hourly reads ask for delivery only, as Meta's do).
 HOURLY_CONVERSIONS = True
 # Default attribution window of web campaigns: 7-day click, 1-day view ("About attribution
 # windows", ads.tiktok.com/help/article/attribution-window): a conversion can land on a day up
@@ -170,7 +172,6 @@ class TikTokClient(BaseClient):
     time zone; `hourly_conversions` says hourly rows carry purchases and leads too."""
 
     provider = PROVIDER
-    hourly_conversions = HOURLY_CONVERSIONS
 
     def __init__(
         self,
@@ -185,6 +186,7 @@ class TikTokClient(BaseClient):
         max_polls: int = 90,
         throttle_wait: float = DEFAULT_THROTTLE_WAIT,
         attribution_days: int = DEFAULT_ATTRIBUTION_DAYS,
+        hourly_conversions: bool = HOURLY_CONVERSIONS,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         sleep: Sleep | None = None,
@@ -206,6 +208,7 @@ class TikTokClient(BaseClient):
         self.poll_interval, self.max_polls = poll_interval, max_polls
         self.throttle_wait = throttle_wait
         self.attribution_days = attribution_days
+        self.hourly_conversions = hourly_conversions
         self.requests_made = 0
         self._throttled = 0  # consecutive 40100 answers: the next wait doubles
         today = (now or (lambda: datetime.now(UTC)))().date()
@@ -296,7 +299,9 @@ class TikTokClient(BaseClient):
             "service_type": "AUCTION",
             "data_level": "AUCTION_AD",
             "dimensions": dimensions,
-            "metrics": list(REPORT_METRICS),
+            "metrics": list(
+                REPORT_METRICS if self.hourly_conversions or not hourly else DELIVERY_METRICS
+            ),
         }
         if (until - since).days + 1 > self.async_after_days:
             rows = self._task_rows(query, since, until)

@@ -4,7 +4,7 @@ reports, paging, faults and the OAuth exchange."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
@@ -166,6 +166,36 @@ def test_hourly_rows_carry_conversions_and_sum_to_the_day(
         (since + timedelta(days=1), since + timedelta(days=1)),
         (TODAY, TODAY),
     ]
+
+
+@pytest.fixture
+def refusing_hourly_conversions(tiktok_sandbox: SandboxServers) -> Iterator[None]:
+    """The other reading of TikTok's docs: page events are refused with stat_time_hour."""
+    tiktok_sandbox.tiktok.hourly_conversions = False
+    yield
+    tiktok_sandbox.tiktok.hourly_conversions = True
+
+
+def test_a_tiktok_refusing_hourly_conversions_is_read_as_meta_is(
+    make_tiktok, tiktok_sandbox, account, now, totals_of, refusing_hourly_conversions
+) -> None:
+    since = TODAY - timedelta(days=1)
+    # Given a TikTok that refuses purchase metrics by hour: a client asking for them is refused
+    with pytest.raises(InvalidRequestError, match="40002"):
+        make_tiktok().metrics(account.external_id, since, TODAY, hourly=True)
+    # When the client is told so
+    client = make_tiktok(hourly_conversions=False)
+    hourly = client.metrics(account.external_id, since, TODAY, hourly=True)
+    # Then its hourly rows carry delivery only, and the daily rows the conversions
+    expected = truth(tiktok_sandbox.merchant, account.external_id, since, TODAY, now, True)
+    delivery = {k: Totals(t.spend, t.impressions, t.clicks) for k, t in expected.items()}
+    assert {k: v for k, v in keyed(hourly, totals_of).items() if not v.is_zero} == {
+        k: v for k, v in delivery.items() if not v.is_zero
+    }
+    daily = client.metrics(account.external_id, since, TODAY, hourly=False)
+    assert keyed(daily, totals_of) == truth(
+        tiktok_sandbox.merchant, account.external_id, since, TODAY, now, False
+    )
 
 
 def test_paging_follows_total_page(make_tiktok, tiktok_sandbox, account, now, totals_of) -> None:

@@ -112,6 +112,9 @@ class TikTokFake(FakeApp):
 
     provider = PROVIDER
     polls_to_complete = 2  # checks before a task reports SUCCESS (QUEUING, PROCESSING, ...)
+    # Whether hourly reports carry page-event conversions (tiktok_report.PAGE_EVENT_METRICS:
+    # ambiguous in the docs, served by default).
+    hourly_conversions = True
 
     def __init__(
         self,
@@ -289,7 +292,9 @@ class TikTokFake(FakeApp):
     def _query(self, account: Account, params: dict[str, Any], *, limit_span: bool) -> Any:
         try:
             return parse_query(
-                {**params, "advertiser_id": account.external_id}, limit_span=limit_span
+                {**params, "advertiser_id": account.external_id},
+                limit_span=limit_span,
+                hourly_conversions=self.hourly_conversions,
             )
         except ReportError as error:
             raise _bad(str(error)) from None

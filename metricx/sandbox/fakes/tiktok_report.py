@@ -37,6 +37,22 @@ TIME_DIMENSIONS = ("stat_time_day", "stat_time_hour")
 # Unique-user metrics cannot be cut by hour: "reach", "frequency" and their costs are refused
 # with stat_time_hour (Report Integrated Get, supported metrics).
 UNIQUE_METRICS = frozenset({"reach", "frequency", "cost_per_1000_reached"})
+# Page-event (conversion) metrics: served with stat_time_hour by default (the supported-metrics
+# tables list no restriction for them). Ambiguous in TikTok's docs, so a fake built with
+# `hourly_conversions` False (TikTokFake attribute) refuses them hourly, as Meta refuses
+# off-Meta actions.
+PAGE_EVENT_METRICS = frozenset(
+    {
+        "conversion",
+        "cost_per_conversion",
+        "complete_payment",
+        "total_complete_payment_rate",
+        "value_per_complete_payment",
+        "complete_payment_roas",
+        "form",
+        "onsite_form",
+    }
+)
 TWO = Decimal("0.01")
 
 
@@ -106,8 +122,11 @@ def string_list(value: Any, name: str) -> list[str]:
     return value
 
 
-def parse_query(params: dict[str, Any], *, limit_span: bool) -> ReportQuery:
-    """Validate as the API does; `limit_span` False for async tasks (any time frame)."""
+def parse_query(
+    params: dict[str, Any], *, limit_span: bool, hourly_conversions: bool = True
+) -> ReportQuery:
+    """Validate as the API does; `limit_span` False for async tasks (any time frame);
+    `hourly_conversions` False refuses page-event metrics with stat_time_hour."""
     if params.get("report_type") != "BASIC":
         raise ReportError("report_type: the sandbox serves BASIC reports only.")
     if params.get("service_type", "AUCTION") != "AUCTION":
@@ -134,6 +153,11 @@ def parse_query(params: dict[str, Any], *, limit_span: bool) -> ReportQuery:
     if time == "stat_time_hour" and UNIQUE_METRICS & set(metrics):
         raise ReportError(
             f"metrics: {sorted(UNIQUE_METRICS & set(metrics))} are not supported with "
+            "stat_time_hour."
+        )
+    if time == "stat_time_hour" and not hourly_conversions and PAGE_EVENT_METRICS & set(metrics):
+        raise ReportError(
+            f"metrics: {sorted(PAGE_EVENT_METRICS & set(metrics))} are not supported with "
             "stat_time_hour."
         )
     try:
