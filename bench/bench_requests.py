@@ -1,6 +1,6 @@
 """Platform requests per connection per day: a simulated day of the production schedule (a sync
 of every connection every 15 minutes, the nightly re-fetch at 03:00 UTC) against the sandbox's
-fake Meta, Google Ads and Shopify APIs, counted from the fakes' request logs.
+fake Meta, Google Ads, TikTok and Shopify APIs, counted from the fakes' request logs.
 
     .venv/bin/python bench/bench_requests.py            # embedded PostgreSQL and Redis
     .venv/bin/python bench/bench_requests.py --hours 6  # a shorter simulation, scaled to a day
@@ -103,7 +103,14 @@ def run(hours: int, ads: int) -> None:
     today = date(2026, 11, 20)
     first_day = datetime(2026, 11, 21, tzinfo=UTC)
     with SandboxServers(
-        now=first_day, seed=42, ads=ads, campaigns=12, days=100, orders_per_day=150, today=today
+        now=first_day,
+        seed=42,
+        ads=ads,
+        campaigns=12,
+        days=100,
+        orders_per_day=150,
+        today=today,
+        tiktok_accounts=1,
     ) as servers:
         c = servers.credentials
         os.environ.update(
@@ -129,6 +136,10 @@ def run(hours: int, ads: int) -> None:
                 settings={"login_customer_id": c.google_login_customer_id},
             )
             for a in merchant.accounts_of("google")
+        ]
+        connections += [
+            add_connection(actor, "tiktok", a.external_id, c.tiktok_access_token)
+            for a in merchant.accounts_of("tiktok")
         ]
         connections.append(add_connection(actor, "shopify", c.shopify_shop, c.shopify_access_token))
         # Steady state first: history backfilled, trees read, the shop's orders in.
