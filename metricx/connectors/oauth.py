@@ -31,6 +31,7 @@ from metricx.connectors.http import Sleep
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import TokenGrant
 from metricx.connectors.shopify import ShopifyClient, admin_base
+from metricx.platforms import PLATFORMS
 
 # Read-only access is all a sync needs.
 SCOPES = {
@@ -38,12 +39,6 @@ SCOPES = {
     "google": "https://www.googleapis.com/auth/adwords",
     "shopify": "read_orders,read_all_orders,read_products,read_customers",
     # TikTok's permissions are chosen on the app itself (developer portal), not per request.
-}
-CREDENTIAL_SETTINGS = {
-    "meta": "META_APP_ID / META_APP_SECRET",
-    "google": "GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET",
-    "shopify": "SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET",
-    "tiktok": "TIKTOK_APP_ID / TIKTOK_APP_SECRET",
 }
 # What each provider answers when it does not know our app or its redirect URI.
 CLIENT_REFUSALS: dict[str, frozenset[object]] = {
@@ -202,7 +197,7 @@ def _explained(provider: str, error: AuthError) -> AuthError:
         return AppCredentialsError(
             provider,
             f"{name} rejected this app's credentials or redirect URL ({detail}): "
-            f"check {CREDENTIAL_SETTINGS[provider]} and that OAUTH_REDIRECT_URL is registered "
+            f"check {PLATFORMS[provider].app_settings} and that OAUTH_REDIRECT_URL is registered "
             "with the app",
             status=error.status,
             code=error.code,

@@ -25,6 +25,7 @@ from metricx.connectors.shopify_auth import ShopifyGrant
 from metricx.connectors.tiktok_auth import TikTokGrant
 from metricx.db import transaction
 from metricx.errors import InvalidInputError, MetricxError
+from metricx.platforms import PLATFORMS
 from metricx.queue import get_redis
 from metricx.services import audit, connections
 from metricx.vocabulary import PROVIDERS
@@ -63,7 +64,7 @@ def _app(provider: str) -> oauth.OAuthApp:
     if not (client_id and client_secret):
         raise InvalidInputError(
             f"connecting {provider_name(provider)} by OAuth needs "
-            f"{oauth.CREDENTIAL_SETTINGS[provider]} to be set"
+            f"{PLATFORMS[provider].app_settings} to be set"
         )
     return oauth.OAuthApp(client_id, client_secret, config.oauth_redirect_url)
 

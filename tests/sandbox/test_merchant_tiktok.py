@@ -25,19 +25,16 @@ SMALL: dict[str, Any] = {"days": 20, "ads": 30, "orders_per_day": 10, "today": T
 OBJECTIVES = {"PRODUCT_SALES", "WEB_CONVERSIONS", "TRAFFIC", "REACH", "VIDEO_VIEWS"}
 
 
+KNOBS = dict(
+    seed=7, days=45, ads=36, orders_per_day=40, today=TODAY, tiktok_accounts=2, tiktok_campaigns=6
+)
+
+
 @pytest.fixture(scope="module")
 def merchant() -> Merchant:
     """A small merchant with two TikTok advertisers and six TikTok campaigns (this module's
     `merchant`, in place of the TikTok-less one of conftest.py)."""
-    return Merchant(
-        seed=7,
-        days=45,
-        ads=36,
-        orders_per_day=40,
-        today=TODAY,
-        tiktok_accounts=2,
-        tiktok_campaigns=6,
-    )
+    return Merchant(**KNOBS)
 
 
 def _tiktok_ads(merchant: Merchant) -> list[str]:
@@ -186,15 +183,7 @@ def test_tiktok_is_cheap_reach_spending_a_fraction_of_meta(merchant: Merchant) -
 
 def test_same_seed_gives_the_same_tiktok_merchant(merchant: Merchant) -> None:
     # given a second merchant built from the same knobs
-    twin = Merchant(
-        seed=7,
-        days=45,
-        ads=36,
-        orders_per_day=40,
-        today=TODAY,
-        tiktok_accounts=2,
-        tiktok_campaigns=6,
-    )
+    twin = Merchant(**KNOBS)
     # then its TikTok tree, numbers and orders are the same
     assert twin.tree == merchant.tree
     ad_id = _tiktok_ads(merchant)[3]

@@ -467,7 +467,7 @@ def _node(node: Node, now: datetime) -> dict[str, Any]:
             adgroup_name=node.name,
             campaign_id=node.campaign_id,
             secondary_status="ADGROUP_STATUS_DELIVERY_OK" if on else "ADGROUP_STATUS_DISABLE",
-            budget_mode="BUDGET_MODE_DAY" if node.budget is not None else "BUDGET_MODE_INFINITE",
+            budget_mode=node.budget_mode,
             budget=node.budget if node.budget is not None else 0.0,
         )
     elif isinstance(node, Ad):
