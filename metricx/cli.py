@@ -20,6 +20,7 @@ import click
 from metricx import validation
 from metricx.config import ConfigError, get_config
 from metricx.errors import InvalidInputError, MetricxError
+from metricx.platforms import account_examples
 from metricx.runtime import services
 from metricx.vault import VaultError
 from metricx.vocabulary import PROVIDERS, ROLES
@@ -251,12 +252,13 @@ def connection() -> None:
     "--account",
     "account_id",
     required=True,
-    help="Meta ad account id, Google customer id or Shopify shop domain.",
+    help=f"The platform's account id ({account_examples()}).",
 )
 @click.option("--name", help="Display name.")
 @friendly_errors
 def connection_add(workspace: str, provider: str, account_id: str, name: str | None) -> None:
-    """Add a connection; its token is read from stdin (or prompted) and stored encrypted."""
+    """Add a connection; its token (Klaviyo: the private API key) is read from stdin (or
+    prompted) and stored encrypted."""
     from metricx.actor import Actor
     from metricx.services.connections import add_connection
     from metricx.services.workspaces import find_workspace

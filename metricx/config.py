@@ -30,6 +30,7 @@ BOUNDS = {
     "BCRYPT_ROUNDS": (4, 31),
     "LOGIN_MAX_FAILURES": (1, None),
     "SMTP_TIMEOUT_SECONDS": (1, None),
+    "EMAIL_SYNC_MINUTES": (0, None),
 }
 #: SMTP_URL's schemes and their default ports: submission with STARTTLS (RFC 6409, RFC 3207)
 #: and submission over implicit TLS (RFC 8314).
@@ -183,6 +184,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TIKTOK_API_VERSION", DEFAULT_VERSIONS["tiktok"], "TikTok Marketing API version."),
     Setting("TIKTOK_APP_ID", None, "TikTok developer app id (OAuth)."),
     Setting("TIKTOK_APP_SECRET", None, "TikTok developer app secret."),
+    Setting("KLAVIYO_API_URL", "https://a.klaviyo.com", "Klaviyo API base URL (`{url}/api/...`)."),
+    Setting(
+        "KLAVIYO_REVISION", DEFAULT_VERSIONS["klaviyo"], "Klaviyo API revision (`revision` header)."
+    ),
+    Setting(
+        "EMAIL_SYNC_MINUTES",
+        "60",
+        "How often (minutes) the 15-minute sync reads an email account (Klaviyo's reporting "
+        "API allows 225 calls a day; each read makes two).",
+    ),
     Setting(
         "ENTITY_REFRESH_MINUTES",
         "60",
@@ -340,6 +351,9 @@ class Config:
     tiktok_api_version: str
     tiktok_app_id: str | None
     tiktok_app_secret: str | None = field(repr=False)
+    klaviyo_api_url: str
+    klaviyo_revision: str
+    email_sync_minutes: int
     entity_refresh_minutes: int
     sync_lease_seconds: int
     oauth_redirect_url: str

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from metricx import validation
@@ -74,6 +74,18 @@ def owned_connection(session: Session, workspace_id: int, connection_id: int) ->
     if row is None:
         raise NotFoundError(f"no connection {connection_id} in this workspace")
     return row
+
+
+def remember_account(connection: ConnectionView, currency: str, timezone: str) -> None:
+    """Keep the currency and time zone the platform reported for the connection's account."""
+    with transaction() as session:
+        session.execute(
+            update(Connection)
+            .where(
+                Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
+            )
+            .values(currency=currency, timezone=timezone)
+        )
 
 
 def list_connections(workspace_id: int) -> list[ConnectionView]:

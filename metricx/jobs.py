@@ -33,7 +33,7 @@ from metricx.services import digests
 from metricx.sync import pipeline, runs, scheduling
 from metricx.sync.scheduling import JOB_TIMEOUT_S, RETRY
 from metricx.sync.window import refuse_bad_window
-from metricx.vocabulary import AD_PROVIDERS
+from metricx.vocabulary import AD_PROVIDERS, EMAIL_PROVIDERS
 from metricx.webhooks import handlers as webhook_handlers
 
 
@@ -89,10 +89,11 @@ def sync_all_intraday() -> int:
 
 
 def refetch_all_recent() -> int:
-    """Daily: replace each ad account's restatement window (platforms restate conversions)."""
+    """Daily: replace each ad and email account's restatement window (platforms restate
+    conversions; Klaviyo credits orders to a send day for its attribution window)."""
     return sum(
         1
-        for ws, conn in scheduling.active_connections(AD_PROVIDERS)
+        for ws, conn in scheduling.active_connections((*AD_PROVIDERS, *EMAIL_PROVIDERS))
         if enqueue_sync(ws, conn, "range", queue="low").job_id
     )
 

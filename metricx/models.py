@@ -800,6 +800,63 @@ class ProductCreditDaily(Base):
     credited_revenue: Mapped[Decimal] = mapped_column(Numeric(), default=0)
 
 
+#: An email platform's messages: a campaign is one send, a flow an automation sending daily.
+EMAIL_MESSAGE_KINDS = ("campaign", "flow")
+EMAIL_CHANNELS = ("email", "sms")
+
+
+class EmailMessage(Base):
+    """A campaign or flow of an email connection (Klaviyo), as its list endpoints describe it.
+    `channel` is a campaign's (email or sms); a flow may mix channels, so its is NULL and
+    its daily rows carry the channel."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "kind", "external_id"),
+        CheckConstraint(_in("kind", EMAIL_MESSAGE_KINDS), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(400))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str | None] = mapped_column(String(32))
+    platform_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    send_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EmailDaily(Base):
+    """One message's sends of one local day (the email account's zone: the platform reports
+    by send day) on one channel, as the platform reports them: recipients, delivered, unique
+    opens and clicks, and the orders and revenue the platform attributes to those sends
+    (under its own attribution window; they grow for that long after the day). A sync
+    replaces a connection's days whole (metricx.sync.email), which is what keeps S1."""
+
+    __tablename__ = "email_daily"
+    __table_args__ = (
+        CheckConstraint(_in("channel", EMAIL_CHANNELS), name="channel"),
+        Index(None, "workspace_id", "day"),
+        Index(None, "connection_id", "day"),
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("email_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    workspace_id: Mapped[int] = workspace_column(index=False)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(String(3))
+    recipients: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    opens: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
 #: What an alert rule watches for: a value above or below a threshold, a change (in
 #: percent) against a baseline, or a value anomalous against its seasonal baseline
 #: (metricx.alerts.rules, metricx.alerts.anomaly).

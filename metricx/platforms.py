@@ -45,7 +45,8 @@ class Platform:
     #: `account_rule` says so to someone who typed something else.
     account_pattern: str
     account_rule: str
-    #: The OAuth app settings, for the "set these to connect by signing in" hint.
+    #: The OAuth app settings, for the "set these to connect by signing in" hint; empty for a
+    #: platform connected with a key only (Klaviyo's private API key).
     app_settings: str
     account_prefixes: tuple[str, ...] = ()
     account_drop: str = ""
@@ -167,6 +168,25 @@ PLATFORMS: Mapping[str, Platform] = MappingProxyType(
                 account_lower=True,
                 app_settings="SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET",
             ),
+            Platform(
+                key="klaviyo",
+                name="Klaviyo",
+                short_name="Klaviyo",
+                kind="email",
+                api_name="Klaviyo API",
+                # The account's public API key ("site id"), shown beside the private keys in
+                # Klaviyo's Settings > API keys; the Get Accounts endpoint returns it as the id.
+                account_example="AbC123",
+                account_pattern=r"[A-Za-z0-9]{6}",
+                account_rule="a Klaviyo account id is its 6-character public API key (AbC123)",
+                # Private API keys only: Klaviyo's OAuth is for apps listed in its marketplace
+                # (developers.klaviyo.com "Set up OAuth"), which a merchant's own install is not.
+                app_settings="",
+                # Email and SMS, as Metricx's attribution channels name them (a Klaviyo link's
+                # utm_source=klaviyo is the "email" channel: metricx.attribution.channels).
+                utm_sources=frozenset({"klaviyo"}),
+                aliases=("email", "sms", "newsletter", "flows"),
+            ),
         )
     }
 )
@@ -174,6 +194,9 @@ PLATFORMS: Mapping[str, Platform] = MappingProxyType(
 #: Every platform a workspace connects, and those that spend (in registry order).
 PROVIDERS: tuple[str, ...] = tuple(PLATFORMS)
 AD_PROVIDERS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.kind == "ads")
+#: Platforms a workspace connects by signing in (an OAuth app), and email platforms.
+OAUTH_PROVIDERS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.app_settings)
+EMAIL_PROVIDERS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.kind == "email")
 #: Platforms whose hourly rows carry no conversions: they come from daily reports, and the
 #: engine places them on days only (metricx.semantic.compiler).
 DAILY_CONVERSIONS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.daily_conversions)

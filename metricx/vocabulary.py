@@ -9,7 +9,7 @@ platforms are metricx.platforms' registry.
 from __future__ import annotations
 
 from metricx.connectors.records import LEVELS
-from metricx.platforms import AD_PROVIDERS, PROVIDERS
+from metricx.platforms import AD_PROVIDERS, EMAIL_PROVIDERS, PROVIDERS
 
 #: Levels above an ad (an ad is three steps below its account).
 PARENT_LEVELS = LEVELS[:-1]
@@ -47,6 +47,7 @@ __all__ = [
     "AD_PROVIDERS",
     "COMPARISONS",
     "DEFAULT_PERIOD",
+    "EMAIL_PROVIDERS",
     "LEVELS",
     "LEVEL_NOUNS",
     "LEVEL_TITLES",

@@ -43,6 +43,10 @@ def sandbox() -> Iterator[SandboxServers]:
         tiktok_accounts=1,
         tiktok_campaigns=2,
     ) as servers:
+        # Klaviyo's reporting limits (2 calls a minute) are the fake's own tests' business
+        # (tests/sandbox/test_klaviyo_fake.py); here the clients' sleeps are recorded, not
+        # slept, so the fake's windows would never open.
+        servers.klaviyo.limits = dict.fromkeys(servers.klaviyo.limits)
         yield servers
 
 
@@ -198,6 +202,23 @@ def synced(fakes, admin, redis_conn):
         assert outcome.status == "success", outcome.error
     assert sync_connection(admin.workspace_id, shop.id, "shop", now=NOW).status == "success"
     return admin.workspace_id, reference_rows(admin.workspace_id)
+
+
+@pytest.fixture
+def email_synced(fakes, admin, redis_conn):
+    """The sandbox's Klaviyo account connected and synced for FIRST..LAST as of NOW.
+    Returns (workspace id, the connection)."""
+    from metricx.sandbox.email_program import EmailProgram
+    from metricx.services.connections import add_connection
+    from metricx.sync.pipeline import sync_connection
+
+    account = EmailProgram(fakes.merchant).account_id
+    connection = add_connection(admin, "klaviyo", account, CREDENTIALS.klaviyo_private_key)
+    outcome = sync_connection(
+        admin.workspace_id, connection.id, "range", start=FIRST, end=LAST, now=NOW
+    )
+    assert outcome.status == "success", outcome.error
+    return admin.workspace_id, connection
 
 
 def reference_rows(workspace_id: int) -> dict[str, pd.DataFrame]:

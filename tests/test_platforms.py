@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from metricx.attribution.channels import Visit, classify
 from metricx.platforms import (
     AD_PROVIDERS,
+    EMAIL_PROVIDERS,
+    OAUTH_PROVIDERS,
     PLATFORMS,
     PROVIDERS,
     account_examples,
@@ -52,6 +54,8 @@ def test_each_example_account_is_accepted_as_it_is_typed():
         ("google", "123-456", None),
         ("meta", "act_12a", None),
         ("shopify", "my-store.com", None),
+        ("klaviyo", "AbC123", "AbC123"),
+        ("klaviyo", "pk_0123456789abcdef", None),  # a private key is not the account id
     ],
 )
 def test_account_ids_are_normalised_or_refused(provider, typed, expected):
@@ -64,6 +68,16 @@ def test_no_typed_text_breaks_account_normalisation(typed):
     for platform in PLATFORMS.values():
         found = platform.account_id(typed)
         assert found is None or re.fullmatch(platform.account_pattern, found)
+
+
+def test_an_email_platform_is_neither_an_ad_platform_nor_connected_by_signing_in():
+    # Given the email platforms
+    for key in EMAIL_PROVIDERS:
+        # Then they spend nothing, sign in with no OAuth app, and their links are email's
+        assert key not in AD_PROVIDERS and key not in OAUTH_PROVIDERS
+        for source in PLATFORMS[key].utm_sources:
+            visit = Visit(utm_source=source, landing_page="https://shop.example/")
+            assert classify(visit).channel == "email"
 
 
 def test_names_read_as_a_sentence():

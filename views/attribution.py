@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.platforms import display_name
+from metricx.platforms import EMAIL_PROVIDERS, display_name, listing
 from metricx.semantic import catalogue
 from metricx.semantic.query import AccountingMode, Attribution, AttributionModel, AttributionWindow
-from metricx.services import attribution
+from metricx.services import attribution, email_marketing
+from ui import charts
 from ui import format as fmt
 from ui.period import KEPT, current_period
 from ui.queries import metrics_query, query_or_stop
@@ -36,6 +37,7 @@ MODE_LABELS: dict[AccountingMode, str] = {
     "cash": "Cash (on the order date)",
     "accrual": "Accrual (on the touch date)",
 }
+EMAIL_KINDS = {"campaign": "Campaign", "flow": "Flow"}
 CAMPAIGN_METRICS = [
     "spend",
     "attributed_orders",
@@ -165,6 +167,115 @@ st.caption(
     "Revenue per order is what the business kept: net sales after that order's "
     "refunds, plus shipping. The rows add up to the store's orders in the period."
 )
+
+email_tool = listing(EMAIL_PROVIDERS)
+st.subheader(f"Email & SMS: {email_tool} vs Metricx")
+try:
+    with st.spinner(f"Comparing {email_tool} with Metricx…"):
+        email = email_marketing.email_performance(
+            actor.workspace_id, period.range.start, period.range.end, settings
+        )
+except MetricxError as error:
+    st.error(str(error))
+else:
+    if email.notice:
+        st.info(email.notice)
+    else:
+        claimed_col, credited_col, ratio_col = st.columns(3)
+        claimed_col.metric(
+            f"{email_tool}-attributed revenue",
+            fmt.money(email.klaviyo_revenue, currency),
+            help=f"Email {fmt.money(email.klaviyo_email_revenue, currency)}, SMS "
+            f"{fmt.money(email.klaviyo_sms_revenue, currency)}: orders {email_tool} credits "
+            f"to sends of these days, {email.window}.",
+        )
+        credited_col.metric(
+            "Metricx email-channel revenue",
+            fmt.money(email.metricx_email_revenue, currency),
+            help="The Email row of the channel split above: orders placed in these days "
+            "credited to email visits, once per order.",
+        )
+        ratio_col.metric(
+            f"{email_tool} ÷ Metricx",
+            "—" if email.ratio is None else f"{email.ratio:.1f}x",
+        )
+        both = email.messages.melt(
+            id_vars=["name"],
+            value_vars=["klaviyo_revenue", "metricx_revenue"],
+            var_name="source",
+            value_name="revenue",
+        )
+        both["source"] = both["source"].map(
+            {
+                "klaviyo_revenue": f"{email_tool}-attributed",
+                "metricx_revenue": "Metricx (visits from its links)",
+            }
+        )
+        st.altair_chart(
+            alt.Chart(both)
+            .mark_bar()
+            .encode(
+                x=alt.X("revenue:Q", title=f"Revenue ({currency})", axis=alt.Axis(format=",.0f")),
+                y=alt.Y(
+                    "name:N",
+                    sort=list(email.messages["name"]),
+                    title=None,
+                    axis=alt.Axis(labelLimit=0),
+                ),
+                yOffset=alt.YOffset("source:N"),
+                color=alt.Color(
+                    "source:N",
+                    title=None,
+                    scale=alt.Scale(range=[charts.BLUE, charts.ORANGE]),
+                    legend=alt.Legend(orient="bottom"),
+                ),
+                tooltip=[
+                    alt.Tooltip("name:N", title="Campaign or flow"),
+                    alt.Tooltip("source:N", title="By"),
+                    alt.Tooltip("revenue:Q", format=",.2f", title=f"Revenue ({currency})"),
+                ],
+            ),
+            width="stretch",
+        )
+        st.dataframe(
+            email.messages.assign(kind=email.messages["kind"].map(EMAIL_KINDS).fillna("")),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "kind": "Kind",
+                "name": "Campaign or flow",
+                "channels": "Channel",
+                "recipients": st.column_config.NumberColumn("Recipients", format="%,.0f"),
+                "delivered": st.column_config.NumberColumn("Delivered", format="%,.0f"),
+                "opens": st.column_config.NumberColumn("Opens", format="%,.0f"),
+                "clicks": st.column_config.NumberColumn("Clicks", format="%,.0f"),
+                "open_rate": st.column_config.NumberColumn(
+                    "Open rate", format="percent", help="Unique opens ÷ delivered emails."
+                ),
+                "click_rate": st.column_config.NumberColumn(
+                    "Click rate", format="percent", help="Unique clicks ÷ delivered."
+                ),
+                "klaviyo_orders": st.column_config.NumberColumn(
+                    f"Orders ({email_tool})", format="%,.0f"
+                ),
+                "klaviyo_revenue": fmt.money_column(f"Revenue ({email_tool})", currency),
+                "metricx_orders": st.column_config.NumberColumn("Orders (Metricx)", format="%,.2f"),
+                "metricx_revenue": fmt.money_column("Revenue (Metricx)", currency),
+            },
+        )
+        st.caption(
+            fmt.in_markdown(
+                f"{email_tool} credits an order to the last message opened, clicked or "
+                f"received within its window ({email.window}) and books it on the day the "
+                "message was sent; an open counts as a touch, so orders whose last visit "
+                f"came from an ad or a search are {email_tool}'s too. Metricx credits each "
+                f"order once, on the order date, to the visits of its journey "
+                f"({MODEL_LABELS[settings.model]}, {WINDOW_LABELS[settings.window_days]}); "
+                f"here, the visits from {email_tool} links, matched to a campaign or flow by "
+                f"their utm_campaign. So {email_tool}'s number is the larger, and overlaps "
+                "other channels'."
+            )
+        )
 
 st.subheader("Reconciliation: platforms vs attribution vs Shopify")
 left, right = st.columns(2)

@@ -11,7 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.platforms import PLATFORMS, PROVIDERS, account_examples, display_name, listing
+from metricx.platforms import (
+    EMAIL_PROVIDERS,
+    OAUTH_PROVIDERS,
+    PLATFORMS,
+    PROVIDERS,
+    account_examples,
+    display_name,
+    listing,
+)
 from metricx.semantic.dates import today_in
 from metricx.services import connections, oauth, operations, resync
 from ui.checklist import forget_setup
@@ -220,7 +228,7 @@ st.subheader("Connect by signing in")
 ready = oauth.configured_providers()
 if not ready:
     st.caption(
-        f"Set {', or '.join(PLATFORMS[p].app_settings for p in PROVIDERS)} to connect by "
+        f"Set {', or '.join(PLATFORMS[p].app_settings for p in OAUTH_PROVIDERS)} to connect by "
         "signing in; until then paste a token below."
     )
 else:
@@ -262,10 +270,13 @@ with st.form("add_connection"):
     account = st.text_input("Account", key="new_account", placeholder=account_examples())
     name = st.text_input("Name (optional)", key="new_name")
     token = st.text_input(
-        "Access token",
+        "Access token or API key",
         type="password",
         key="new_token",
-        help="Encrypted (AES-256-GCM) as soon as it is saved; never shown again.",
+        help=(
+            f"{listing(EMAIL_PROVIDERS)}: a private API key with read access. "
+            "Encrypted (AES-256-GCM) as soon as it is saved; never shown again."
+        ),
     )
     submitted = st.form_submit_button("Add connection", key="add_connection_submit")
 if submitted:

@@ -8,12 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from metricx.errors import MetricxError
-from metricx.platforms import AD_PROVIDERS, listing
-from metricx.services import connections, expenses, finance
+from metricx.platforms import AD_PROVIDERS, EMAIL_PROVIDERS, listing
+from metricx.services import connections, email_marketing, expenses, finance
 from ui import charts
 from ui import format as fmt
 from ui.checklist import profit_note, show_setup_checklist
 from ui.period import current_period
+from ui.queries import forget_cached_queries
 from ui.session import current_actor
 
 TILES = ["store_revenue", "ad_spend", "contribution_margin", "net_profit", "net_margin"]
@@ -105,6 +106,52 @@ if pnl.total["other_expenses"] == 0:
         "No expenses recorded: net profit equals contribution margin — " + where + "."
         if not recorded
         else "No other expenses fall in this period: net profit equals contribution margin."
+    )
+
+# What the email platform costs belongs in the P&L; offered where the P&L is read.
+email_tool = listing(EMAIL_PROVIDERS)
+subscription = email_marketing.subscription(actor.workspace_id)
+if added := st.session_state.pop("fin_subscription_added", None):
+    st.success(added)
+if subscription.missing and actor.is_admin:
+    with st.form("fin_subscription"):
+        amount = st.text_input(
+            f"{email_tool} subscription (per month)",
+            key="fin_subscription_amount",
+            placeholder=f"in {workspace.currency}",
+            help="Recorded as a monthly expense from the first of this month, prorated by "
+            "day; change or end it in Settings → Expenses.",
+        )
+        if st.form_submit_button("Add to the P&L", key="fin_subscription_save"):
+            try:
+                email_marketing.add_subscription(actor, amount)
+            except MetricxError as error:
+                st.error(str(error))
+            else:
+                forget_cached_queries()
+                st.session_state["fin_subscription_added"] = (
+                    f"Added {email_marketing.SUBSCRIPTION_NAME} to other expenses."
+                )
+                st.session_state.pop("fin_subscription_amount", None)
+                st.rerun()
+elif subscription.missing:
+    st.caption(
+        f"{email_tool} is connected but what it costs is not among the expenses: an admin "
+        "can add its subscription here or in Settings → Expenses."
+    )
+elif subscription.expenses:
+    st.caption(
+        "Expenses include "
+        + ", ".join(
+            fmt.literal(e.name)
+            + (
+                fmt.in_markdown(f" ({fmt.money(float(e.amount), e.currency)} a month)")
+                if e.kind == "monthly" and e.amount is not None
+                else ""
+            )
+            for e in subscription.expenses
+        )
+        + "."
     )
 
 

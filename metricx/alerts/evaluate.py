@@ -34,7 +34,7 @@ from metricx.semantic.engine import run_query
 from metricx.semantic.expression import Binary, Expression, Ref
 from metricx.semantic.fetch import workspace_definitions
 from metricx.semantic.query import SemanticQuery, TimeRange
-from metricx.vocabulary import AD_PROVIDERS
+from metricx.vocabulary import AD_PROVIDERS, EMAIL_PROVIDERS
 
 #: The weeks a same-weekday baseline looks back over (their median).
 BASELINE_WEEKS = 4
@@ -43,6 +43,7 @@ FEEDS = {
     "ads": AD_PROVIDERS,
     "store": ("shopify",),
     "attribution": ("shopify", *AD_PROVIDERS),
+    "email": EMAIL_PROVIDERS,
 }
 NO_DATA = "no data"
 

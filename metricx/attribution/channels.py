@@ -45,7 +45,15 @@ PAID_MEDIUMS = {
     "social_paid",
     "cpv",
 }
-EMAIL = {"email", "e-mail", "newsletter", "klaviyo", "mailchimp", "omnisend", "sms"}
+EMAIL = {
+    "email",
+    "e-mail",
+    "newsletter",
+    "mailchimp",
+    "omnisend",
+    "sms",
+    *(s for p in PLATFORMS.values() if p.kind == "email" for s in p.utm_sources),
+}
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex.")
 SOCIAL_SITES = (
     "facebook.",

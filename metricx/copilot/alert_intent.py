@@ -41,8 +41,10 @@ from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
 
 from .custom_terms import custom_terms
+from .email_questions import read_email
 from .names import Entity
 from .slots import read
+from .understanding import Clarify
 
 #: The threshold an anomaly rule starts with (how unusual a value must be).
 ANOMALY_THRESHOLD = Decimal(4)
@@ -203,15 +205,20 @@ _DAY_NAME = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|su
 # --- channels --------------------------------------------------------------------------------
 _SLACK = re.compile(r"\bslack\b", re.I)
 _EMAIL = re.compile(r"\b(?:e-?mails?|mail me|by mail|inbox)\b", re.I)
+#: "email" before a figure ("if email revenue drops") names Klaviyo's data, not a channel
+_EMAIL_DATA = (
+    r"(?!\s+(?:revenue|sales|orders?|clicks?|click|opens?|recipients?|deliver\w*|ctr|roas))"
+)
 _CHANNEL_WORDS = re.compile(
-    r"\b(?:(?:on|via|in|to|through|over|by|and|or) )?(?:slack|e-?mail|mail|inbox)"
+    rf"\b(?:(?:on|via|in|to|through|over|by|and|or) )?(?:slack|e-?mail{_EMAIL_DATA}|mail|inbox)"
     r"(?: (?:message|messages|channel|notification|notifications|me|us|too|also|as well))?\b",
     re.I,
 )
 
 # --- what is left for the parser -------------------------------------------------------------
 _SCAFFOLD = re.compile(
-    r"\b(?:alert|notify|warn|ping|message|text|slack|email|e-mail|mail|let|tell|keep|send|shoot"
+    rf"\b(?:alert|notify|warn|ping|message|text|slack|e-?mail{_EMAIL_DATA}|mail|let|tell|keep"
+    r"|send|shoot"
     r"|drop|set up|create|add|make|set|check|watch|monitor|know|posted|me|us|an?|alert"
     r"|alerts|notification|notifications|if|when|whenever|once|as soon as|in case|and|please"
     r"|can you|could you|would you|will you|hey|hi|about|our|my|any|the|is|are|was"
@@ -514,6 +521,12 @@ def _rule(
     remainder = _SCAFFOLD.sub(" ", remainder)
     remainder = " ".join(re.sub(r"[,;:!?.]+(?=\s|$)", " ", remainder).split())
     slots = read(remainder, today, entities, custom_terms(definitions))
+    try:
+        read_email(slots, remainder, None)  # "if email revenue drops": Klaviyo's revenue
+    except Clarify as doubt:
+        text = doubt.message
+        lowered = text[:1].lower() + text[1:] if text[1:2].islower() else text
+        return AlertRecognition(None, f"{BUT} {lowered}")
     metrics = list(dict.fromkeys(slots.metrics))
     if not metrics:
         unknown = slots.unsupported_metrics or slots.unknown_words

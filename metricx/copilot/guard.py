@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from metricx.platforms import EMAIL_PROVIDERS, listing
+
 Reason = Literal[
     "sql",
     "change",
@@ -31,8 +33,10 @@ CAPABILITIES = (
     "I can answer questions about your ad and store metrics: spend, ROAS, CPA, CPC, CPM, CTR, "
     "conversions, leads, revenue, orders, AOV, new customers, MER, profit, POAS and attributed "
     "results, for any dates, by platform, account, campaign, ad set or ad, by day, week or "
-    "month, compared with an earlier period; customers' LTV, repeat rate, retention and CAC "
-    "payback by cohort or acquisition channel; units, margin and profit after ads per product. "
+    f"month, compared with an earlier period; your {listing(EMAIL_PROVIDERS, 'and', short=True)} "
+    "email & SMS revenue, orders, recipients, open and click rates; customers' LTV, repeat "
+    "rate, retention and CAC payback by cohort or acquisition channel; units, margin and "
+    "profit after ads per product. "
     'For example: "ROAS by campaign last week vs the previous period". I also set up alerts '
     'and digests when you confirm them: "alert me if CAC goes above $70", "send me a daily '
     'summary".'

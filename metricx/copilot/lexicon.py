@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from metricx.platforms import AD_PROVIDERS, PLATFORMS
+from metricx.platforms import AD_PROVIDERS, EMAIL_PROVIDERS, PLATFORMS
 
 # --- metrics -------------------------------------------------------------------------------------
 
@@ -188,6 +188,33 @@ _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
         "cac",
     ),
     "poas": ("poas", "profit on ad spend"),
+    # Klaviyo's (email & SMS) figures whose words mean nothing else; the rest ("revenue",
+    # "orders", "click rate" ...) become email figures beside an email word (email_questions.py)
+    "email_opens": ("opens", "unique opens", "email opens"),
+    "email_open_rate": ("open rate", "open rates", "opens rate", "unique open rate"),
+    "email_recipients": (
+        "recipients",
+        "recipient",
+        "email recipients",
+        "emails sent",
+        "messages sent",
+        "texts sent",
+    ),
+    "email_delivered": (
+        "emails delivered",
+        "delivered emails",
+        "messages delivered",
+        "delivered messages",
+        "texts delivered",
+        "email deliveries",
+    ),
+    "email_revenue_per_recipient": (
+        "revenue per recipient",
+        "rpr",
+        "revenue per email",
+        "revenue per send",
+        "sales per recipient",
+    ),
 }
 
 #: Metric-sounding words the catalogue has no metric for, with the closest real metrics (LTV,
@@ -288,16 +315,36 @@ UNSUPPORTED_PROVIDERS: frozenset[str] = frozenset(
         "criteo",
         "taboola",
         "outbrain",
-        "klaviyo",
         "mailchimp",
         "omnisend",
         "attentive",
         "postscript",
     }
 ) - {word for key in PLATFORMS for word in (key, *PLATFORMS[key].aliases)}
-#: Email and SMS tools: not ad platforms, so no platform Metricx reads can stand in for them
+#: Email and SMS tools Metricx does not read: no ad platform can stand in for them, and the
+#: copilot names the email platforms it reads instead (metricx.platforms.EMAIL_PROVIDERS)
 NON_AD_SOURCES: frozenset[str] = frozenset(
-    {"klaviyo", "mailchimp", "omnisend", "attentive", "postscript"}
+    {"mailchimp", "omnisend", "attentive", "postscript"}
+) - set(PLATFORMS)
+#: Words that put a question in the email platforms' world ("revenue from email", "klaviyo
+#: clicks"): each platform's key and aliases, and how merchants write its messages.
+EMAIL_WORDS: tuple[str, ...] = (
+    *(word for key in EMAIL_PROVIDERS for word in (key, *PLATFORMS[key].aliases)),
+    "emails",
+    "e mail",
+    "e mails",
+    "texts",
+    "text messages",
+    "sms messages",
+    "newsletters",
+    "email campaign",
+    "email campaigns",
+    "email flow",
+    "email flows",
+    "sms campaign",
+    "sms campaigns",
+    "email marketing",
+    "sms marketing",
 )
 
 #: Splits the SemanticQuery cannot express; the copilot asks for one it can.
@@ -836,8 +883,8 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
     """Every phrase the parser recognises, as token tuple -> (kind, value).
 
     Kinds: metric, unsupported_metric, dimension, unsupported_dimension, grain, provider, rank,
-    model, mode and the marker kinds of _MARKERS. Earlier tables lose to later ones on a clash,
-    so the specific (metrics) are added last.
+    model, mode, email (a word of the email platforms) and the marker kinds of _MARKERS.
+    Earlier tables lose to later ones on a clash, so the specific (metrics) are added last.
     """
     table: dict[tuple[str, ...], tuple[str, str]] = {}
     for kind, words in _MARKERS.items():
@@ -862,6 +909,7 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
         for tail in ("", *_MODEL_TAILS)
     }
     table |= _entries("mode", _MODE_WORDS)
+    table |= _entries("email", {"email": EMAIL_WORDS})
     table |= {tuple(w.split()): ("unsupported_metric", w) for w in UNSUPPORTED_METRICS}
     table |= _entries("metric", _METRIC_WORDS)
     return table

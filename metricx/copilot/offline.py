@@ -32,6 +32,7 @@ from metricx.semantic.query import (
 from . import families, lexicon
 from .choices import ready_question
 from .custom_terms import custom_terms
+from .email_questions import EMAIL_NAMES, read_email
 from .guard import CAPABILITIES, refusal_message, screen
 from .names import Entity, ambiguous, closest_names
 from .slots import DEFAULT_TOP_N, VALID_WINDOWS, Rank, Slots, direction_for, read
@@ -212,17 +213,20 @@ class OfflineUnderstander:
                 "campaign.",
                 _some_campaigns(conversation.entities) or ("spend by campaign last 7 days",),
             )
-        if set(slots.unsupported_providers) & lexicon.NON_AD_SOURCES:
-            # "our klaviyo email open rate": an email tool, whose data Metricx does not read
-            # and for which no ad platform can stand in (an ad platform is asked about)
+        unread_tools = [p for p in slots.unsupported_providers if p in lexicon.NON_AD_SOURCES]
+        if unread_tools:
+            # "mailchimp revenue": an email tool whose data Metricx does not read, and for
+            # which neither an ad platform nor the email platform it reads can stand in
             return Understanding(
                 status="refuse",
-                message=f"Metricx has no data from \u201c{slots.unsupported_providers[0]}\u201d: "
-                f"it reads your {AD_NAMES} ads and your store. {CAPABILITIES}",
+                message=f"Metricx has no data from \u201c{unread_tools[0]}\u201d: it reads "
+                f"your {AD_NAMES} ads, your store and your {EMAIL_NAMES} email & SMS. "
+                f"{CAPABILITIES}",
             )
         if slots.excluded:
             return _excluded(screened.text, slots.excluded)
         try:
+            read_email(slots, screened.text, previous)
             draft = _draft(slots, previous, today, screened.injected, definitions)
             if isinstance(draft, Understanding):
                 return draft
@@ -484,7 +488,7 @@ def _draft(
         if isinstance(metrics, Understanding):
             return metrics
         draft = _fresh(metrics, slots, today, definitions)
-    draft.notes += slots.calendar_notes
+    draft.notes += [*slots.calendar_notes, *slots.notes]
     _finish(draft, slots)
     if slots.why or slots.health:
         _explained(draft, slots, today)

@@ -21,8 +21,10 @@ from typing import Any
 
 from anthropic.types import ToolChoiceToolParam, ToolParam
 
+from metricx.copilot.email_questions import EMAIL_METRICS
+from metricx.copilot.lexicon import NON_AD_SOURCES
 from metricx.copilot.understanding import Conversation
-from metricx.platforms import AD_PROVIDERS, listing
+from metricx.platforms import AD_PROVIDERS, EMAIL_PROVIDERS, listing
 from metricx.semantic import catalogue, families
 from metricx.semantic.custom import Definitions
 from metricx.semantic.dates import compare_range_for, resolve_phrase
@@ -165,6 +167,40 @@ def _family_metric_lines(metrics: Mapping[str, catalogue.Metric]) -> str:
     return "\n".join(f"- {m.id} ({m.label}; {m.unit}): {m.definition}" for m in metrics.values())
 
 
+def _email_section() -> str:
+    """How email and SMS questions become queries: the same conventions as the offline
+    parser (metricx.copilot.email_questions)."""
+    names = listing(EMAIL_PROVIDERS, "and", short=True)
+    email = ", ".join(EMAIL_METRICS)
+    others = ", ".join(sorted(tool.capitalize() for tool in NON_AD_SOURCES))
+    return f"""\
+# Email & SMS questions ({names})
+The email_* metrics ({email}) are what {names} reports for the merchant's emails and texts, \
+by send day; they are store-level: a total of the email account by day, week or month, never \
+split by dimensions or filtered by platform, campaign or ad (clarify such a split: "by \
+campaign" or "top flows" cannot be expressed). They may share a query with store and ad \
+metrics ("email revenue vs ad spend").
+- "revenue/sales/money from email, klaviyo, sms, flows", "email drove", "klaviyo revenue" = \
+email_revenue; "orders from email" = email_orders; "email clicks" = email_clicks; "open \
+rate" (any) = email_open_rate; "click rate" or "CTR" of emails or texts = \
+email_click_rate, but "click rate" alone is the ads' ctr; "recipients", "emails sent", \
+"how many people did we email" = email_recipients; "emails delivered" = email_delivered; \
+"opens" = email_opens; "revenue per recipient" = email_revenue_per_recipient; "how did \
+email do" = email_revenue, email_orders, email_open_rate, email_click_rate. "Store revenue" \
+or "net sales" named beside email stay store metrics.
+- "What share of sales came from email" = email_revenue and net_sales in one query (the \
+answer divides them).
+- {names} reports email and SMS together: "sms revenue" = email_revenue (its definition, \
+shown with the answer, says it covers both); SMS apart from email ("sms vs email \
+revenue") cannot be expressed: clarify, offering the combined figure. Texts have no opens.
+- An email figure on an ad platform ("open rate for Meta") does not exist: clarify. Email \
+and SMS tools other than {names} ({others}) are not read: refuse, saying Metricx reads \
+{names}.
+- "Email me ...", "send an email ..." ask for a delivery or an action, not email data.
+
+"""
+
+
 def _families_section() -> str:
     """How cohort and product questions become queries (issue #15): the same conventions as
     the offline parser (metricx.copilot.families)."""
@@ -229,7 +265,8 @@ def understander_system(today: date, definitions: Definitions | None = None) -> 
 def _understander_system(today: date) -> str:
     return f"""\
 You are the query planner of Metricx, an analytics app for an e-commerce merchant who buys ads \
-on {listing(AD_PROVIDERS, "and", short=True)} and sells on Shopify. You turn the merchant's \
+on {listing(AD_PROVIDERS, "and", short=True)}, sells on Shopify and emails and texts its \
+customers with {listing(EMAIL_PROVIDERS, "and", short=True)}. You turn the merchant's \
 question into a SemanticQuery by calling the answer_question tool exactly once. You never \
 write SQL and never answer with numbers yourself: the app runs the query and shows the results.
 
@@ -291,12 +328,12 @@ turn was a clarify, the question may be the merchant's pick among its choices.
 previous period when none is named), no dimensions, and explain = the split named \
 ("by platform" = provider), else campaign. The change is then split into contributions.
 
-{_families_section()}
+{_email_section()}{_families_section()}
 # Status
 - answer: the question can be answered with one query; message "" and choices [].
 - clarify: the metric or the period cannot be determined (e.g. "how are we doing?" names no \
 metric); ask one short question in message and offer 2-5 choices (metric ids or periods).
-- refuse: not about these ad and store metrics (or asks for anything other than reading \
+- refuse: not about these ad, store and email metrics (or asks for anything other than reading \
 them: forecasts, industry benchmarks, other businesses' numbers); say in message, politely \
 and briefly, what you can answer instead. query is null.
 """

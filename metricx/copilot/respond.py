@@ -253,6 +253,27 @@ def _family_definitions(query: SemanticQuery) -> list[str]:
     return texts
 
 
+#: "What share of sales came from email": the email revenue over the store figure beside it.
+_SHARE_OF = {"email_revenue": ("net_sales", "store_revenue")}
+
+
+def _share_lines(result: MetricsResult, row: pd.Series) -> list[str]:
+    """The share an email figure is of the store's sales, when both are asked for together
+    (their definitions say why it can exceed what last-click attribution gives email)."""
+    lines = []
+    for part, wholes in _SHARE_OF.items():
+        whole = next((w for w in wholes if w in result.query.metrics), None)
+        if part not in result.query.metrics or whole is None:
+            continue
+        label, of = result.metric(part).label, result.metric(whole).label.lower()
+        if _empty(row[part]) or _empty(row[whole]) or float(row[whole]) <= 0:
+            lines.append(f"- {label} as a share of {of}: no share, as there are no {of}.")
+            continue
+        share = float(row[part]) / float(row[whole])
+        lines.append(f"- {label} as a share of {of}: **{share:.1%}**")
+    return lines
+
+
 def answer_text(result: MetricsResult, note: str = "", explanation: str = "") -> str:
     """The answer in words, built only from `result` (and the decomposition's `explanation`
     of a "why" question, itself built from the engine's results)."""
@@ -301,6 +322,7 @@ def answer_text(result: MetricsResult, note: str = "", explanation: str = "") ->
                     f"{_change(entry, row[metric], before[metric])})"
                 )
             lines.append(text)
+        lines += _share_lines(result, row)
     else:
         shown = frame.head(MAX_LISTED_ROWS)
         order = query.order_by if query.dimensions else None

@@ -3,7 +3,7 @@ against (names.py)."""
 
 from __future__ import annotations
 
-from metricx.platforms import short_name
+from metricx.platforms import EMAIL_PROVIDERS, listing, short_name
 from metricx.semantic import catalogue
 from metricx.semantic.query import SemanticQuery
 from metricx.services.campaigns import tree
@@ -33,6 +33,18 @@ def _values_text(query: SemanticQuery) -> str:
     return " and ".join(parts)
 
 
+def _whole_text(query: SemanticQuery) -> str:
+    """The store, its email account (Klaviyo's figures are the account's emails and texts),
+    or both."""
+    email = {m for m in query.metrics if "email" in catalogue.sources_in(query.formula(m))}
+    account = f"your {listing(EMAIL_PROVIDERS, 'and', short=True)} account's emails and texts"
+    if not email:
+        return "Scope: the whole store."
+    if email == set(query.metrics):
+        return f"Scope: {account}."
+    return f"Scope: the whole store, and {account}."
+
+
 def scope_text(query: SemanticQuery) -> str:
     """ "Scope: campaigns whose name contains "brand", on Meta." and the like."""
     filters = query.filters
@@ -45,7 +57,7 @@ def scope_text(query: SemanticQuery) -> str:
     if all(_store_level(query, m) for m in query.metrics) and not (
         filters.provider or filters.name_contains or query.dimensions or filters.dimension_values
     ):
-        return "Scope: the whole store."
+        return _whole_text(query)
     if filters.dimension_values:
         what = f"campaigns whose {_values_text(query)}"
         if filters.name_contains:

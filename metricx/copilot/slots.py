@@ -312,6 +312,12 @@ class Slots:
     dimension_values: dict[str, list[str]] = field(default_factory=dict)
     #: A value several custom dimensions give ("BOFU" in two of them), and their ids
     ambiguous_value: tuple[str, tuple[str, ...]] | None = None
+    #: Words of the email platforms outside any name ("klaviyo", "email", "sms"), as written
+    email_words: list[str] = field(default_factory=list)
+    #: Each metric named, with the words that named it ("store revenue", "revenue")
+    metric_words: list[tuple[str, str]] = field(default_factory=list)
+    #: What the answer should say about how the question was read (email_questions.py)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def attribution_given(self) -> bool:
@@ -688,15 +694,15 @@ class _Reader:
         found: list[int] = []
         while 0 <= i < len(self.m) and len(found) < 4:
             mention = self.m[i]
-            if mention.kind not in ("word", "number") or mention.text in STOPWORDS:
+            if mention.kind not in ("word", "number", "email") or mention.text in STOPWORDS:
                 break
             found.append(i)
             i += step
         return sorted(found)
 
     def take_name(self, positions: list[int]) -> bool:
-        if not positions:
-            return False
+        if all(self.m[p].kind == "email" for p in positions):
+            return False  # none, or "email campaigns", "klaviyo flows": what is asked about
         self.used.update(positions)
         self.slots.name = " ".join(self.m[p].text for p in positions)
         return True
@@ -715,13 +721,13 @@ class _Reader:
             return
         for i, mention in enumerate(self.m):  # "only the retargeting ones"
             if mention.text in ("ones", "one") and self.take_name(
-                [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind == "word"]
+                [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind != "number"]
             ):
                 return
         for i, mention in enumerate(self.m):
             if mention.kind != "dimension" or mention.value in ("provider", "account"):
                 continue
-            words = [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind == "word"]
+            words = [w for w in self.content_words_from(i - 1, -1) if self.m[w].kind != "number"]
             start = words[0] - 1 if words else -1
             if (
                 words
@@ -871,6 +877,10 @@ class _Reader:
         slots.unsupported_providers = _unique(
             m.value for m in self.m if m.kind == "unsupported_provider"
         )
+        slots.metric_words = [(m.value, m.text) for m in self.m if m.kind == "metric"]
+        slots.email_words = [
+            m.text for i, m in enumerate(self.m) if m.kind == "email" and i not in self.used
+        ]
         by_at = self.by_metric_at()
         slots.by_metric_only = (
             by_at is not None and sum(1 for m in self.m if m.kind == "metric") == 1

@@ -33,6 +33,10 @@ UNSPLIT_NOTE = (
     "{label} is a store figure, which cannot be split by platform, campaign or ad; "
     "here is what moved ad spend, its ad-side input, instead."
 )
+EMAIL_NOTE = (
+    "{label} is Klaviyo's figure for the whole account by send day, which cannot be split by "
+    "platform, campaign or ad; here is what moved ad spend instead."
+)
 CUSTOM_NOTE = (
     "{label} is a custom metric, whose change is not split into contributions; here is what "
     "moved ad spend instead."
@@ -71,7 +75,10 @@ def splittable_metric(query: SemanticQuery) -> tuple[str, str]:
         if metric in catalogue.METRICS and not catalogue.is_store_level(metric):
             return metric, ""
     first = query.metrics[0]
-    note = UNSPLIT_NOTE if first in catalogue.METRICS else CUSTOM_NOTE
+    if first not in catalogue.METRICS:
+        note = CUSTOM_NOTE
+    else:
+        note = EMAIL_NOTE if catalogue.METRICS[first].source == "email" else UNSPLIT_NOTE
     return "spend", note.format(label=query.metric(first).label)
 
 

@@ -19,6 +19,7 @@ from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.fakes.base import FakeServer
 from metricx.sandbox.fakes.faults import FaultPlan, RequestLog
 from metricx.sandbox.fakes.google_ads import GoogleAdsFake
+from metricx.sandbox.fakes.klaviyo import KlaviyoFake
 from metricx.sandbox.fakes.meta import MetaFake
 from metricx.sandbox.fakes.shopify import ShopifyFake
 from metricx.sandbox.fakes.shopify_webhooks import ShopifyWebhooks
@@ -28,7 +29,7 @@ from metricx.sandbox.merchant import Merchant
 
 
 class SandboxServers:
-    """The fake Meta, Google Ads, Shopify and TikTok APIs serving one merchant, and Slack's
+    """The fake Meta, Google Ads, Shopify, TikTok and Klaviyo APIs serving one merchant, and Slack's
     incoming webhooks, on free ports.
 
     `now` pins the clock (tests); without it the sandbox follows real time and the merchant's
@@ -57,13 +58,14 @@ class SandboxServers:
         self.google = GoogleAdsFake(merchant, self.clock, self.faults, self.credentials)
         self.shopify = ShopifyFake(merchant, self.clock, self.faults, self.credentials)
         self.tiktok = TikTokFake(merchant, self.clock, self.faults, self.credentials)
+        self.klaviyo = KlaviyoFake(merchant, self.clock, self.faults, self.credentials)
         self.webhooks = ShopifyWebhooks(merchant.shop, self.credentials)
         self.slack = SlackFake(self.faults, record_dir=slack_dir)
         self._servers = [
             FakeServer(app, self.requests).start()
-            for app in (self.meta, self.google, self.shopify, self.slack, self.tiktok)
+            for app in (self.meta, self.google, self.shopify, self.slack, self.tiktok, self.klaviyo)
         ]
-        meta, google, shopify, slack, tiktok = (s.url for s in self._servers)
+        meta, google, shopify, slack, tiktok, klaviyo = (s.url for s in self._servers)
         self.env: dict[str, str] = {
             "META_GRAPH_URL": meta,
             "GOOGLE_ADS_URL": google,
@@ -77,6 +79,7 @@ class SandboxServers:
             # The client appends /open_api/v1.3/...; the portal page hands out auth codes.
             "TIKTOK_API_URL": tiktok,
             "TIKTOK_AUTH_URL": f"{tiktok}/portal/auth",
+            "KLAVIYO_API_URL": klaviyo,
         }
 
     @property

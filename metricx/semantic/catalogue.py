@@ -2,7 +2,7 @@
 
 Pages, the copilot and the engine all read metrics from here so a number means the same thing
 everywhere. Base metrics are additive sums the engine fetches with SQL; derived metrics are
-formulas (metricx.semantic.expression trees) over those sums, raw store sums (`FACTS`) and
+formulas (metricx.semantic.expression trees) over those sums, raw sums (`FACTS`) and
 cost settings (metricx.costs.COST_FIELDS, as `Param`s), evaluated only by
 metricx.semantic.evaluate (ratio of sums, never an average of ratios; x/0 is empty).
 """
@@ -25,11 +25,12 @@ from metricx.semantic.evaluate import Params
 from metricx.semantic.expression import Binary, Expression, Filtered, Param, Ref, columns, refs
 
 Unit = Literal["currency", "count", "ratio", "percent"]
-Source = Literal["ads", "store", "attribution", "finance", "cohort", "products"]
+Source = Literal["ads", "store", "attribution", "finance", "email", "cohort", "products"]
 Number = Decimal | int | float
 
 #: Sources whose facts exist only at the store level: they cannot be split by ad dimensions.
-STORE_LEVEL_SOURCES: frozenset[str] = frozenset({"store", "finance"})
+#: Email facts are the email account's (Klaviyo's), which belong to no ad either.
+STORE_LEVEL_SOURCES: frozenset[str] = frozenset({"store", "finance", "email"})
 
 #: "Meta and Google": the ad platforms in a definition.
 AD_NAMES = listing(AD_PROVIDERS, "and", short=True)
@@ -62,12 +63,14 @@ class Metric:
         return self.formula is None
 
 
-#: Raw store sums that are no metric of their own: store metrics are formulas over them.
+#: Raw sums that are no metric of their own: store metrics are formulas over them, and the
+#: email open rate over the deliveries of emails alone (texts have no opens).
 FACTS: Mapping[str, Source] = {
     "gross": "store",
     "discounts": "store",
     "shipping": "store",
     "taxes": "store",
+    "emails_delivered": "email",
 }
 
 _orders = Ref("orders")
@@ -81,6 +84,15 @@ ORDER_COSTS: Mapping[str, Expression] = {
     "payment_fees": Param("payment_fee_pct") * _CHARGED + Param("payment_fee_fixed") * _orders,
 }
 
+
+#: What every Klaviyo figure is: how it is counted and credited, in a definition's words
+#: (help.klaviyo.com "Understanding Klaviyo message attribution", article 1260804504250).
+KLAVIYO_REPORTED = "Klaviyo-reported, by send day in the Klaviyo account's time zone"
+KLAVIYO_CREDIT = (
+    "credited under Klaviyo's attribution window (its defaults: 5 days after an email open "
+    "or click or an SMS click, 12 hours after an SMS delivery) to the send day of the message; "
+    "it overlaps other channels, as an open counts as a touch"
+)
 
 _METRICS: tuple[Metric, ...] = (
     # --- ad platforms (platform-reported, per ad) ---
@@ -348,6 +360,90 @@ _METRICS: tuple[Metric, ...] = (
         "finance",
         Ref("profit_before_ad_spend") / Ref("spend"),
     ),
+    # --- email & SMS (Klaviyo-reported, per send day) ---
+    Metric(
+        "email_revenue",
+        "Email & SMS revenue",
+        "currency",
+        True,
+        "Email & SMS revenue = revenue of the orders Klaviyo attributes to your emails and "
+        f"texts ({KLAVIYO_REPORTED}; {KLAVIYO_CREDIT}).",
+        "email",
+    ),
+    Metric(
+        "email_orders",
+        "Email & SMS orders",
+        "count",
+        True,
+        "Email & SMS orders = orders Klaviyo attributes to your emails and texts "
+        f"({KLAVIYO_REPORTED}; {KLAVIYO_CREDIT}).",
+        "email",
+    ),
+    Metric(
+        "email_recipients",
+        "Email & SMS recipients",
+        "count",
+        None,
+        f"Email & SMS recipients = recipients of your emails and texts ({KLAVIYO_REPORTED}).",
+        "email",
+    ),
+    Metric(
+        "email_delivered",
+        "Email & SMS delivered",
+        "count",
+        None,
+        "Email & SMS delivered = emails and texts delivered, bounces and failures excluded "
+        f"({KLAVIYO_REPORTED}).",
+        "email",
+    ),
+    Metric(
+        "email_opens",
+        "Email opens",
+        "count",
+        True,
+        f"Email opens = recipients who opened an email, each counted once ({KLAVIYO_REPORTED}; "
+        "texts have no opens).",
+        "email",
+    ),
+    Metric(
+        "email_clicks",
+        "Email & SMS clicks",
+        "count",
+        True,
+        "Email & SMS clicks = recipients who clicked a link in an email or text, each counted "
+        f"once ({KLAVIYO_REPORTED}).",
+        "email",
+    ),
+    Metric(
+        "email_open_rate",
+        "Email open rate",
+        "percent",
+        True,
+        "Email open rate = email opens ÷ emails delivered (texts left out: they have no "
+        f"opens; {KLAVIYO_REPORTED}).",
+        "email",
+        Ref("email_opens") / Ref("emails_delivered"),
+    ),
+    Metric(
+        "email_click_rate",
+        "Email & SMS click rate",
+        "percent",
+        True,
+        "Email & SMS click rate = email & SMS clicks ÷ email & SMS delivered "
+        f"({KLAVIYO_REPORTED}).",
+        "email",
+        Ref("email_clicks") / Ref("email_delivered"),
+    ),
+    Metric(
+        "email_revenue_per_recipient",
+        "Email & SMS revenue per recipient",
+        "currency",
+        True,
+        "Email & SMS revenue per recipient = email & SMS revenue ÷ email & SMS recipients "
+        f"({KLAVIYO_REPORTED}; {KLAVIYO_CREDIT}).",
+        "email",
+        Ref("email_revenue") / Ref("email_recipients"),
+    ),
 )
 
 #: Every metric by id, in display order.
@@ -357,7 +453,7 @@ BASE_METRIC_IDS: tuple[str, ...] = tuple(m.id for m in _METRICS if m.is_base)
 
 
 #: Sums a formula may restrict to a platform or a custom dimension (`spend[provider=meta]`):
-#: the ad platforms' own, which belong to an ad. Store sums belong to no ad.
+#: the ad platforms' own, which belong to an ad. Store and email sums belong to no ad.
 RESTRICTABLE_SUMS: frozenset[str] = frozenset(
     m.id for m in _METRICS if m.is_base and m.source == "ads"
 )

@@ -6,15 +6,20 @@ sums) with named placeholders for every value (workspace, zone, currency, dates,
 values; `Binds`), so it is built and compiled once per shape and reused (`query_statement`);
 `query_params` gives the values of one query.
 
-Two fact sources are aggregated separately, each to (dimensions, time bucket), and only then
-joined on the bucket, so store facts are never multiplied by a fan-out over ads:
+Three fact sources are aggregated separately, each to (dimensions, time bucket), and only
+then joined on the bucket, so store and email facts are never multiplied by a fan-out over
+ads:
 
 - ad facts: the coarsest rollup that can answer the query (`ad_source`): per connection, per
   campaign, per ad (all per workspace-local day), or for hourly grain and for a period cut at
   a clock time (`TimeRange.until`) the snapshot rows;
 - store facts: store_daily (per workspace-local day and currency), or for hourly grain and a
   cut period the Shopify orders (by processed time), refunds (by refund time), cancellations
-  (by cancel time) and first orders, counted alike (metricx.sync.rollup).
+  (by cancel time) and first orders, counted alike (metricx.sync.rollup);
+- email facts: email_daily (per send day in the email account's zone, the day the platform
+  reports a send and its attributed orders under; per message, channel and currency), daily
+  only: no hourly rows, and a period cut at a clock time leaves its last day's figures
+  out of the engine's result (metricx.semantic.engine) rather than cutting them.
 
 A cut period keeps the snapshot buckets that start before the cut (15 minutes for recent
 days, an hour after the nightly compaction) and the store rows before the cut instant. Meta
@@ -75,6 +80,7 @@ from sqlalchemy.types import TypeEngine
 
 from metricx.models import (
     Connection,
+    EmailDaily,
     Entity,
     FxRate,
     MetricDaily,
@@ -109,6 +115,19 @@ STORE_SUMS = (
     "new_customers",
 )
 STORE_MONEY = ("gross", "discounts", "shipping", "taxes", "cogs", "refunds")
+#: Email sums fetched by SQL (base metrics and the raw `emails_delivered` of the catalogue)
+#: and the email_daily column each sums; `emails_delivered` counts email-channel rows only.
+EMAIL_COLUMNS: dict[str, str] = {
+    "email_revenue": "conversion_value",
+    "email_orders": "conversions",
+    "email_recipients": "recipients",
+    "email_delivered": "delivered",
+    "email_opens": "opens",
+    "email_clicks": "clicks",
+    "emails_delivered": "delivered",
+}
+EMAIL_SUMS: tuple[str, ...] = tuple(EMAIL_COLUMNS)
+EMAIL_MONEY = ("email_revenue",)
 BUCKET = "bucket"
 #: Columns of a query statement's rows that say which part and period a row belongs to.
 PART, PERIOD = "part", "period"
@@ -902,6 +921,39 @@ def store_statements(
     return _converted(shape, binds, rows, [], STORE_SUMS, STORE_MONEY, name)
 
 
+def email_statements(
+    shape: Shape, binds: Binds, sums: Sequence[str] = EMAIL_SUMS, name: str = "email"
+) -> SourceStatements:
+    """Email `sums` per bucket over the period's days (send days, money in the workspace
+    currency): email_daily summed per (day, currency) first, so a rate multiplies a day's
+    sums, never single messages. Only money that is asked for needs a rate."""
+    sums = tuple(s for s in EMAIL_SUMS if s in sums)
+    bucket = _bucket(shape.grain, EmailDaily.day)
+    emails_only = EmailDaily.channel == literal("email", String)
+
+    def summed(sum_name: str) -> ColumnElement[Any]:
+        column = getattr(EmailDaily, EMAIL_COLUMNS[sum_name])
+        if sum_name == "emails_delivered":
+            column = case((emails_only, column), else_=literal(0))
+        return func.sum(column).label(sum_name)
+
+    rows = (
+        select(
+            *([] if bucket is None else [bucket.label(BUCKET)]),
+            EmailDaily.day.label("day"),
+            EmailDaily.currency,
+            *(summed(s) for s in sums),
+        )
+        .where(
+            EmailDaily.workspace_id == binds.workspace_id,
+            EmailDaily.day.between(binds.first, binds.last),
+        )
+        .group_by(EmailDaily.day, EmailDaily.currency)
+        .subquery(f"{name}_rows")
+    )
+    return _converted(shape, binds, rows, [], sums, [s for s in sums if s in EMAIL_MONEY], name)
+
+
 def snapshot_statements(binds: Binds) -> SourceStatements:
     """Spend and conversions per snapshot bucket of the period, as they were synced: its
     local start (`bucket_start`), `granularity` ("15m", "1h"), money in the workspace
@@ -991,10 +1043,15 @@ class QueryStatement:
 
 @lru_cache(maxsize=512)
 def query_statement(
-    shape: Shape, ad_sums: tuple[str, ...], store: bool, cuts: tuple[bool, ...]
+    shape: Shape,
+    ad_sums: tuple[str, ...],
+    store: bool,
+    cuts: tuple[bool, ...],
+    email_sums: tuple[str, ...] = (),
 ) -> QueryStatement:
     """The statements of every query of this shape (built and compiled once, then cached);
-    `cuts`: for each period (main, then comparison), whether it stops at a clock time."""
+    `cuts`: for each period (main, then comparison), whether it stops at a clock time;
+    `email_sums`: the email facts read too (EMAIL_SUMS), if any."""
     facts: list[tuple[str, int, Select[Any]]] = []
     missing: list[Select[Any]] = []
     for period, cut in enumerate(cuts):
@@ -1004,6 +1061,8 @@ def query_statement(
             sources["ad"] = ad_statements(shape, binds, ad_sums, f"ad{period}", period == 0, cut)
         if store:
             sources["store"] = store_statements(shape, binds, f"store{period}", cut)
+        if email_sums:
+            sources["email"] = email_statements(shape, binds, email_sums, f"email{period}")
         for name, statements in sources.items():
             facts.append((name, period, statements.facts))
             missing.append(statements.missing_rates)

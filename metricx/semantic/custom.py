@@ -275,9 +275,14 @@ class Definitions(BaseModel):
                 )
             if isinstance(node, Ref):
                 if node.name not in catalogue.RESTRICTABLE_SUMS:
+                    figure = (
+                        "a Klaviyo figure"
+                        if catalogue.sources_in(node) == {"email"}
+                        else "a store figure"
+                    )
                     raise CustomDefinitionError(
                         f"{owner!r}: {restriction.name} cannot be restricted to {key}={value}: "
-                        f"it is built from {node.name!r}, a store figure that belongs to no "
+                        f"it is built from {node.name!r}, {figure} that belongs to no "
                         "platform or campaign (only ad-platform metrics can be restricted)"
                     )
                 return Filtered(node.name, key, value)

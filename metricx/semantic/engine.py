@@ -10,7 +10,8 @@ the same statements and rate checks.
 A period cut at a clock time (`TimeRange.until`, "today so far") is answered from the snapshot
 and Shopify rows before the cut. Where the cut leaves out conversions a platform reports per
 day only (Meta), the conversion metrics of that row are left empty (NaN) and named in
-`MetricsResult.withheld`, never undercounted (see compiler.DAILY_CONVERSIONS).
+`MetricsResult.withheld`, never undercounted (see compiler.DAILY_CONVERSIONS); so are the
+email metrics of the row holding the cut day (Klaviyo reports whole send days only).
 """
 
 from __future__ import annotations
@@ -52,11 +53,18 @@ WITHHELD_NOTE = (
     "not per hour, so those of a day cut at a clock time cannot be counted; "
     "left empty rather than undercounted"
 )
+#: Why an email metric of a period cut at a clock time is empty (MetricsResult.withheld).
+EMAIL_CUT_NOTE = (
+    "not available for part of a day: Klaviyo reports email and SMS per send day, "
+    "not per hour, so a day cut at a clock time cannot be counted; "
+    "left empty rather than undercounted"
+)
 
 
 def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) -> Columns:
     """Fact sums for one period, per (dimensions, bucket): every source's rows merged on
-    the keys (store facts, which have no dimensions, join ad facts on the time bucket)."""
+    the keys (store and email facts, which have no dimensions, join ad facts on the time
+    bucket)."""
     keys = [*_key_columns(query), BUCKET]
     positions: dict[tuple[Any, ...], int] = {}
     every = compiler.buckets(query.grain, span)
@@ -88,22 +96,38 @@ def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) ->
             for fact in needed:
                 if sum_of(fact) in CONVERSIONS:
                     merged[fact][rows] = np.nan
+    email = [f for f in needed if f in compiler.EMAIL_SUMS]
+    if span.until is not None and email:  # a send day's figures cannot be cut at a clock time
+        cut = every[-1] if every else "total"
+        rows = np.array([at for key, at in positions.items() if key[-1] == cut], dtype=np.int64)
+        for fact in email:
+            merged[fact][rows] = np.nan
     return merged
 
 
-def _withheld(query: SemanticQuery, fetched: list[dict[str, Columns]]) -> dict[str, str]:
-    """The asked metrics left empty somewhere because conversions were withheld."""
+def _withheld(
+    query: SemanticQuery, spans: list[TimeRange], fetched: list[dict[str, Columns]]
+) -> dict[str, str]:
+    """The asked metrics left empty somewhere: because conversions were withheld, or
+    because a period cut at a clock time holds email facts."""
+    notes: dict[str, str] = {}
+    if any(span.until is not None for span in spans):
+        notes |= {
+            m: EMAIL_CUT_NOTE
+            for m in query.metrics
+            if any(f in compiler.EMAIL_SUMS for f in query.facts_of(m))
+        }
     if not any(
         any(columns.get(compiler.WITHHELD) or ())
         for sources in fetched
         for columns in sources.values()
     ):
-        return {}
+        return notes
     return {
         m: WITHHELD_NOTE
         for m in query.metrics
         if any(sum_of(f) in CONVERSIONS for f in query.facts_of(m))
-    }
+    } | notes
 
 
 def _key_columns(query: SemanticQuery) -> list[str]:
@@ -244,7 +268,7 @@ def run_query(workspace_id: int, query: SemanticQuery | dict[str, Any] | str) ->
 
 
 def _run_ads(conn: Connection, query: SemanticQuery, scope: Scope, costs: Params) -> MetricsResult:
-    """An ad, store or attributed query: every fact source of both periods in one round
+    """An ad, store, email or attributed query: every fact source of both periods in one round
     trip, then the metrics evaluated over the merged sums."""
     spans = [query.time_range, *([query.compare_range] if query.compare_range else [])]
     fetched = fetch(
@@ -270,7 +294,7 @@ def _run_ads(conn: Connection, query: SemanticQuery, scope: Scope, costs: Params
         scope.currency,
         scope.timezone,
         definitions,
-        _withheld(query, fetched),
+        _withheld(query, spans, fetched),
     )
 
 

@@ -1,6 +1,6 @@
 """Plan and fetch: which fact sources a query needs, and their sums per period in one round trip.
 
-The plan (`plan`) is the shared statement of the ad and store facts of every period
+The plan (`plan`) is the shared statement of the ad, store and email facts of every period
 (metricx.semantic.compiler) and the names of the sources built with the query's values
 (`VALUE_BOUND_SOURCES`, e.g. attribution). `fetch` runs them inside one workspace and decodes
 the rows into columns per period and source, after checking that every rate was there
@@ -57,8 +57,8 @@ class MissingFxRateError(InvalidInputError):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a query fetches: the shared statement of its ad and store facts (None when it
-    needs neither) with its parameter values, and the value-bound sources it needs."""
+    """What a query fetches: the shared statement of its ad, store and email facts (None
+    when it needs none) with its parameter values, and the value-bound sources it needs."""
 
     shared: compiler.QueryStatement | None
     params: Mapping[str, Any]
@@ -72,14 +72,15 @@ def plan(query: SemanticQuery, scope: Scope | None = None, spans: Iterable[TimeR
     restricted = {base for _, base, _, _ in compiler.restrictions(query.facts)}
     ad_sums = tuple(s for s in compiler.AD_SUMS if s in facts or s in restricted)
     store = bool(facts & set(compiler.STORE_SUMS))
+    email_sums = tuple(s for s in compiler.EMAIL_SUMS if s in facts)
     cuts = tuple(
         span.until is not None
         for span in (query.time_range, query.compare_range)
         if span is not None
     )
     shared = (
-        compiler.query_statement(compiler.Shape.of(query), ad_sums, store, cuts)
-        if ad_sums or store
+        compiler.query_statement(compiler.Shape.of(query), ad_sums, store, cuts, email_sums)
+        if ad_sums or store or email_sums
         else None
     )
     params = compiler.query_params(query, scope, list(spans)) if scope is not None else {}

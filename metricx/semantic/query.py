@@ -383,7 +383,7 @@ def _metric_help() -> str:
 
 
 class SemanticQuery(_Model):
-    """A question about ad and store metrics, as data.
+    """A question about ad, store and email metrics, as data.
 
     Which metrics, over which inclusive dates (workspace time zone; the last day possibly cut
     at a clock time), optionally compared with another range, split by campaign-tree
@@ -413,7 +413,8 @@ class SemanticQuery(_Model):
         default_factory=list,
         description="Split rows by these levels of the campaign tree (provider, account, "
         "campaign, adset, ad) or custom dimensions (defined in `custom`); [] for one total. "
-        "Store-level metrics (orders, store revenue, MER, ...) cannot be split.",
+        "Store-level metrics (orders, store revenue, MER, ...) and email metrics cannot be "
+        "split.",
         json_schema_extra={"items": {"type": "string", "examples": list(get_args(Dimension))}},
     )
     grain: Grain | None = Field(
@@ -469,6 +470,7 @@ class SemanticQuery(_Model):
             self._family_problem,
             self._order_by_problem,
             self._store_level_problem,
+            self._email_grain_problem,
             self._span_problem,
         )
         problems = [p for p in (check() for check in checks) if p]
@@ -654,19 +656,43 @@ class SemanticQuery(_Model):
         )
 
     def _store_level_problem(self) -> str | None:
+        """Store and email figures belong to no ad: no ad dimension or filter applies."""
         if self.family != "ads":
             return None
-        store = [m for m in self.metrics if self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES]
-        if store and self.dimensions:
+        level = {m: self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES for m in self.metrics}
+        email = [m for m, sources in level.items() if sources == {"email"}]
+        store = [m for m, sources in level.items() if sources and m not in email]
+        if self.dimensions:
             clash = f"ad dimensions ({', '.join(self.dimensions)})"
-        elif store and self.filters.restricts_ads():
+        elif self.filters.restricts_ads():
             clash = "ad filters (provider, name_contains, entity_ids, dimension_values)"
         else:
             return None
+        problems = []
+        if store:
+            problems.append(
+                f"store-level metrics ({', '.join(store)}) are incompatible with {clash}: "
+                "Shopify figures cannot be split by platform or campaign; remove them or use "
+                "attributed metrics such as attributed_orders or attributed_revenue"
+            )
+        if email:
+            problems.append(
+                f"email metrics ({', '.join(email)}) are incompatible with {clash}: Klaviyo's "
+                "figures belong to no ad platform or campaign; remove them or ask for them in "
+                "a query of their own"
+            )
+        return "; ".join(problems) or None
+
+    def _email_grain_problem(self) -> str | None:
+        """Email figures come per send day (email_daily): there are no hourly ones."""
+        if self.family != "ads" or self.grain != "hour":
+            return None
+        email = [m for m in self.metrics if "email" in self.sources_of(m)]
+        if not email:
+            return None
         return (
-            f"store-level metrics ({', '.join(store)}) are incompatible with {clash}: Shopify "
-            "figures cannot be split by platform or campaign; remove them or use attributed "
-            "metrics such as attributed_orders or attributed_revenue"
+            f"email metrics ({', '.join(email)}) have no hourly rows: Klaviyo reports them per "
+            "send day; use grain 'day', 'week' or 'month'"
         )
 
     def _span_problem(self) -> str | None:

@@ -28,8 +28,9 @@ class MetricsResult:
     currency: str
     timezone: str
     definitions: dict[str, str]
-    #: metric id -> why some of its values are empty (conversions of a day cut at a clock
-    #: time that a platform reports per day only); empty when nothing was withheld
+    #: metric id -> why some of its values are empty (conversions or email figures of a day
+    #: cut at a clock time that a platform reports per day only); empty when nothing was
+    #: withheld
     withheld: dict[str, str] = field(default_factory=dict)
     #: product queries: what could not be allocated to any product (metric id -> total,
     #: e.g. the spend of campaigns no order was credited to), shown as its own line

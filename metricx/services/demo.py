@@ -27,6 +27,7 @@ from metricx.pixel.events import check_content_type, parse_payload
 from metricx.pixel.writer import insert_replayed_events
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.credentials import SandboxCredentials
+from metricx.sandbox.email_program import EmailProgram
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.runtime import DEFAULT_SEED
 from metricx.sandbox.storefront import Storefront
@@ -136,7 +137,7 @@ def _fx_rates(workspace_id: int, currencies: set[str], start: date, end: date) -
 
 
 def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
-    """The demo workspace and its four sandbox connections (no data yet: sync them next)."""
+    """The demo workspace and its sandbox connections (no data yet: sync them next)."""
     today = today or date.today()
     merchant = Merchant.demo(seed, today)
     with new_session() as session:
@@ -149,11 +150,13 @@ def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
     settings = {"sandbox": True, "seed": seed, "anchor": today.isoformat()}
     wanted = [(a.provider, a.external_id, a.name) for a in merchant.accounts]
     wanted.append(("shopify", credentials.shopify_shop, "Northwind Outfitters (Shopify)"))
+    wanted.append(("klaviyo", EmailProgram(merchant).account_id, "Northwind Outfitters (Klaviyo)"))
     tokens = {
         "meta": credentials.meta_access_token,
         "google": credentials.google_refresh_token,
         "shopify": credentials.shopify_access_token,
         "tiktok": credentials.tiktok_access_token,
+        "klaviyo": credentials.klaviyo_private_key,
     }
     for provider, account_id, name in wanted:
         if (provider, account_id) in existing:

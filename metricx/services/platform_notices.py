@@ -41,6 +41,7 @@ def configured_versions() -> dict[str, str]:
         "google": config.google_ads_api_version,
         "shopify": config.shopify_api_version,
         "tiktok": config.tiktok_api_version,
+        "klaviyo": config.klaviyo_revision,
     }
 
 

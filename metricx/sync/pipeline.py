@@ -5,6 +5,7 @@ Kinds:
 - "range": whole days start..end replaced from the platform's hourly breakdown (manual
   resync, backfill, and the nightly re-fetch of the last 7 days that picks up restatements).
 - "shop": Shopify products, customers and orders updated since the last sync.
+An email account (Klaviyo) takes "intraday" and "range" too: metricx.sync.email.
 
 Failures: an expired or revoked token, or a stored one the vault cannot decrypt, marks the
 connection `needs_reauth` and the job ends (retrying cannot help); throttling and server errors
@@ -26,7 +27,12 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select, update
 
 from metricx.config import get_config
-from metricx.connection_store import API_WARNINGS, ConnectionView, get_connection
+from metricx.connection_store import (
+    API_WARNINGS,
+    ConnectionView,
+    get_connection,
+    remember_account,
+)
 from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.db import transaction
@@ -35,6 +41,7 @@ from metricx.models import HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
 from metricx.sync import product_rollup, rollup, snapshots
 from metricx.sync import shopify as shop_writer
+from metricx.sync.email import sync_email
 from metricx.sync.entities import stored_ids, upsert_entities
 from metricx.sync.runs import (
     RunRecorder,
@@ -47,7 +54,7 @@ from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.sync.window import WindowError, check_window, refuse_bad_window
 from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
 from metricx.vault import UnreadableTokenError, VaultError
-from metricx.vocabulary import AD_PROVIDERS
+from metricx.vocabulary import AD_PROVIDERS, EMAIL_PROVIDERS
 
 KINDS = ("intraday", "range", "shop")
 # The nightly re-fetch re-reads the hours of this many recent days (delivery settles within a
@@ -91,7 +98,7 @@ def sync_connection(
     if connection.provider == "shopify":
         kind = "shop"  # a shop has one kind of sync: everything updated since the last one
     elif kind == "shop":
-        raise InvalidInputError(f"connection {connection_id} is an ad account, not a shop")
+        raise InvalidInputError(f"connection {connection_id} is not a shop")
     if connection.status in HALTED_STATUSES:
         return SyncOutcome(connection_id, kind, "skipped", 0, f"connection is {connection.status}")
     now = now or datetime.now(UTC)
@@ -103,6 +110,10 @@ def sync_connection(
         try:
             if connection.provider in AD_PROVIDERS:
                 recorder.rows_written = _sync_ads(
+                    connection, kind, start, end, now, progress, recorder
+                )
+            elif connection.provider in EMAIL_PROVIDERS:
+                recorder.rows_written = sync_email(
                     connection, kind, start, end, now, progress, recorder
                 )
             else:
@@ -142,17 +153,6 @@ def sync_connection(
 
 
 # --- ad platforms ------------------------------------------------------------------------------
-
-
-def _remember_account(connection: ConnectionView, account: AccountInfo) -> None:
-    with transaction() as session:
-        session.execute(
-            update(Connection)
-            .where(
-                Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
-            )
-            .values(currency=account.currency, timezone=account.timezone)
-        )
 
 
 def _ad_ids(
@@ -234,7 +234,7 @@ def _read_tree(
         )
         return account.timezone, source.entities(account, updated_since=read_at - TREE_READ_OVERLAP)
     account = source.account_info()
-    _remember_account(connection, account)
+    remember_account(connection, account.currency, account.timezone)
     return account.timezone, source.entities(account)
 
 
@@ -443,12 +443,7 @@ def _sync_shop(connection: ConnectionView, now: datetime, progress: Progress) ->
             shop = shop_writer.upsert_shop(
                 connection.workspace_id, connection.id, client.shop_info()
             )
-            with transaction() as session:
-                session.execute(
-                    update(Connection)
-                    .where(Connection.id == connection.id)
-                    .values(currency=shop.currency, timezone=shop.timezone)
-                )
+            remember_account(connection, shop.currency, shop.timezone)
             rows += shop_writer.write_products(
                 shop, client.products(shop_writer.since(shop.products_synced_until))
             )

@@ -21,6 +21,7 @@ from metricx.connection_store import (
 )
 from metricx.connectors.google_ads import GoogleAdsClient
 from metricx.connectors.kit import AdPlatformClient
+from metricx.connectors.klaviyo import KlaviyoClient
 from metricx.connectors.meta import MetaClient
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.connectors.shopify import ShopifyClient
@@ -155,6 +156,23 @@ def ad_source(connection: ConnectionView) -> Iterator[AdSource]:
     client = make(connection)
     try:
         yield AdSource(client, connection.external_account_id, connection.provider)
+    finally:
+        client.close()
+
+
+@contextmanager
+def email_client(connection: ConnectionView) -> Iterator[KlaviyoClient]:
+    """A client for the email account (Klaviyo, the one email platform), keyed by the
+    connection's private API key."""
+    if connection.provider != "klaviyo":
+        raise InvalidInputError(f"{connection.provider} is not an email platform")
+    client = KlaviyoClient(
+        read_token(connection.workspace_id, connection.id),
+        base_url=endpoint(connection, "KLAVIYO_API_URL"),
+        revision=get_config().klaviyo_revision,
+    )
+    try:
+        yield client
     finally:
         client.close()
 

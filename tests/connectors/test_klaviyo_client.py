@@ -111,9 +111,9 @@ def test_daily_metrics_equal_the_email_programs_truth_in_two_report_calls(
     assert as_stats(records) == truth(klaviyo, since, until)
     assert {r.kind for r in records} == {"campaign", "flow"}
     assert {r.channel for r in records} == {"email", "sms"}
-    # one campaign values report and one daily flow series, spaced by the steady limit
+    # one campaign values report and one daily flow series, a burst second apart
     assert client.report_calls == 2
-    assert klaviyo.sleeps == [pytest.approx(30.0)]
+    assert klaviyo.sleeps == [pytest.approx(1.0)]
     series = klaviyo.log.of(path="/api/flow-series-reports")[0].body["data"]["attributes"]
     assert series["interval"] == "daily"
     assert series["timeframe"] == {
@@ -132,11 +132,14 @@ def test_a_long_window_reads_the_series_sixty_days_at_a_time(klaviyo: KlaviyoSan
     assert len(klaviyo.log.of(path="/api/flow-series-reports")) == 2
     assert len(klaviyo.log.of(path="/api/campaign-values-reports")) == 1
     assert client.report_calls == 3
+    # the third call waited out the steady window (2 a minute) instead of being refused
+    assert len(klaviyo.log.of(path="-reports")) == 3
+    assert sum(klaviyo.sleeps) == pytest.approx(60.0)
 
 
 def test_without_spacing_the_client_waits_what_klaviyo_asks(klaviyo: KlaviyoSandbox):
     # given a client that does not space its report calls (three of them in a row)
-    client = klaviyo.client(report_spacing=0.0)
+    client = klaviyo.client(report_spacing=0.0, report_window=0.0)
 
     records = client.daily_metrics(TODAY - timedelta(days=74), TODAY)
 

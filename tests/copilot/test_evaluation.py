@@ -226,6 +226,7 @@ TUNED_BATCHES = {
     "batch6.jsonl": 120 / 122,
     "batch7.jsonl": 121 / 122,
     "batch8.jsonl": 1.0,
+    "batch9.jsonl": 1.0,
 }
 
 

@@ -83,6 +83,7 @@ def test_servers_start_fast_on_loopback_and_follow_real_time() -> None:
             "SANDBOX_SLACK_URL",
             "TIKTOK_API_URL",
             "TIKTOK_AUTH_URL",
+            "KLAVIYO_API_URL",
         }
         assert all(v.startswith("http://127.0.0.1:") for v in servers.env.values())
         assert abs((servers.now - datetime.now(UTC)).total_seconds()) < 5

@@ -66,7 +66,7 @@ def ratio_of_base_sums(formula) -> tuple[str, str, Decimal] | None:
     if isinstance(top, Binary) and top.op == "*" and isinstance(top.right, Number):
         top, scale = top.left, top.right.value
     parts = (top, formula.right)
-    if not all(isinstance(p, Ref) and METRICS[p.name].is_base for p in parts):
+    if not all(isinstance(p, Ref) and p.name in METRICS and METRICS[p.name].is_base for p in parts):
         return None
     return top.name, formula.right.name, scale
 
@@ -86,7 +86,7 @@ def test_each_metric_describes_itself_in_one_line(metric) -> None:
     assert metric.label.strip()
     assert metric.definition.strip() and "\n" not in metric.definition
     assert metric.unit in ("currency", "count", "ratio", "percent")
-    assert metric.source in ("ads", "store", "attribution", "finance")
+    assert metric.source in ("ads", "store", "attribution", "finance", "email")
     assert metric.higher_is_better in (True, False, None)
     # and a derived metric is built only from metrics and raw store sums that exist
     if metric.formula is not None:

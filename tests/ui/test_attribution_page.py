@@ -13,7 +13,7 @@ from metricx.attribution.compute import attribute_workspace
 from metricx.platforms import display_name
 from metricx.semantic.dates import resolve_phrase
 from metricx.semantic.query import Attribution
-from metricx.services import attribution
+from metricx.services import attribution, email_marketing
 
 TODAY = date(2026, 11, 20)  # the synced days are Nov 8 - 19
 WEEK = resolve_phrase("last 7 days", TODAY)  # the app's default period
@@ -146,3 +146,33 @@ def test_an_admin_can_queue_a_recomputation(attributed, admin, open_page, redis_
     page = open_page(admin.label, "correct horse")
     page.button(key="attr_recompute").click().run()
     assert "Queued" in texts(page)
+
+
+def test_the_email_section_sets_klaviyo_beside_metricx(attributed, email_synced, member, open_page):
+    # Given the shop, ads and Klaviyo synced and the orders attributed
+    # When a member opens the page (last 7 days; last click, 28 days)
+    page = open_page(member.label, "battery staple")
+    found = email_marketing.email_performance(attributed, WEEK.start, WEEK.end)
+    # Then the section's tiles are the service's figures, with their ratio
+    tiles = {m.label: m.value for m in page.metric}
+    assert tiles["Klaviyo-attributed revenue"] == f"${found.klaviyo_revenue:,.2f}"
+    assert tiles["Metricx email-channel revenue"] == f"${found.metricx_email_revenue:,.2f}"
+    assert found.ratio is not None and found.ratio > 1
+    assert tiles["Klaviyo ÷ Metricx"] == f"{found.ratio:.1f}x"
+    # And a table lists every campaign and flow with both sides' revenue, and a chart
+    [messages] = [df.value for df in page.dataframe if "klaviyo_revenue" in df.value]
+    assert list(messages["name"]) == list(found.messages["name"])
+    assert list(messages["metricx_revenue"]) == pytest.approx(
+        list(found.messages["metricx_revenue"])
+    )
+    assert {"Campaign", "Flow"} <= set(messages["kind"])
+    assert len(page.get("vega_lite_chart")) == 2
+    # And the caption says why Klaviyo's number is the larger
+    assert "an open counts as a touch" in texts(page)
+    assert "5 days after an open or click, 12 hours after an SMS delivery" in texts(page)
+
+
+def test_without_klaviyo_the_section_says_to_connect_it(attributed, member, open_page):
+    page = open_page(member.label, "battery staple")
+    assert "Connect Klaviyo on Connections to compare" in texts(page)
+    assert not [m for m in page.metric if m.label == "Klaviyo-attributed revenue"]

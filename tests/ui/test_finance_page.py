@@ -253,3 +253,67 @@ def test_the_expenses_form_adds_edits_and_deletes(admin, admin_app):
     assert [float(e.amount) for e in expenses.list_expenses(admin.workspace_id)] == [320.0]
     admin_app.button(key="exp_delete").click().run()
     assert expenses.list_expenses(admin.workspace_id) == []
+
+
+@pytest.fixture
+def klaviyo_month(monkeypatch):
+    """The subscription form's "this month" is the app's: November 2026."""
+    monkeypatch.setattr("metricx.services.email_marketing.today_in", lambda tz, now=None: TODAY)
+
+
+def test_an_admin_adds_the_klaviyo_subscription_to_the_pnl(
+    synced, email_synced, admin, pinned_today, klaviyo_month
+):
+    # Given the shop, ads and Klaviyo connected, and no expense recorded
+    workspace_id, _ = synced
+    at = finance_page(admin.label, "correct horse")
+    assert at.dataframe[0].value.loc["Other expenses", "Total"] == money("other_expenses", 0)
+    # When the admin enters what Klaviyo costs a month
+    at.text_input(key="fin_subscription_amount").input("60")
+    at.button(key="fin_subscription_save").click().run()
+    assert not at.exception, at.exception
+    # Then it is a monthly expense in the workspace currency from the first of the month
+    [added] = expenses.list_expenses(workspace_id)
+    assert (added.name, added.kind, float(added.amount), added.currency, added.start_date) == (
+        "Klaviyo subscription",
+        "monthly",
+        60.0,
+        "USD",
+        date(2026, 11, 1),
+    )
+    # And the P&L's other expenses carry it, prorated over the period's November days
+    total = profit_and_loss(workspace_id, MONTH.start, MONTH.end).total
+    assert total["other_expenses"] == pytest.approx(60 * 19 / 30)
+    assert at.dataframe[0].value.loc["Other expenses", "Total"] == money(
+        "other_expenses", total["other_expenses"]
+    )
+    # And the page names it, and offers the form no more
+    assert "Added Klaviyo subscription to other expenses." in texts(at)
+    assert "Expenses include Klaviyo subscription (\\$60.00 a month)." in texts(at)
+    assert not [t for t in at.text_input if t.key == "fin_subscription_amount"]
+
+
+def test_a_bad_subscription_amount_is_explained_and_nothing_stored(
+    synced, email_synced, admin, pinned_today, klaviyo_month
+):
+    at = finance_page(admin.label, "correct horse")
+    at.text_input(key="fin_subscription_amount").input("a lot")
+    at.button(key="fin_subscription_save").click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert "the amount must be a number" in error
+    assert expenses.list_expenses(admin.workspace_id) == []
+
+
+def test_a_member_is_told_the_klaviyo_subscription_is_missing(
+    synced, email_synced, member, pinned_today
+):
+    at = finance_page(member.label, "battery staple")
+    assert "Klaviyo is connected but what it costs is not among the expenses" in texts(at)
+    assert not [t for t in at.text_input if t.key == "fin_subscription_amount"]
+
+
+def test_without_klaviyo_the_finance_page_offers_no_subscription(synced, admin, pinned_today):
+    at = finance_page(admin.label, "correct horse")
+    assert not [t for t in at.text_input if t.key == "fin_subscription_amount"]
+    assert "Klaviyo" not in texts(at)
