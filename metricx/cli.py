@@ -328,6 +328,8 @@ def query(workspace: str, query_json: str) -> None:
     \b
     Ad and store metrics:  {"metrics": ["spend", "roas"], "time_range": {...},
                             "dimensions": ["campaign"]}
+    Email & SMS:           {"metrics": ["email_revenue", "email_open_rate", "net_sales"],
+                            "time_range": {...}, "grain": "week"}
     Cohorts (LTV, repeat rate, CAC payback):
                            {"metrics": ["cohort_customers", "ltv"], "time_range": {...},
                             "dimensions": ["cohort", "age"],

@@ -26,6 +26,7 @@ from metricx.attribution.compute import live_orders, order_returns_sql, order_re
 from metricx.db import get_reader, transaction
 from metricx.jobs import enqueue_attribution
 from metricx.models import Attribution, CustomerJourney, ShopifyOrder, Touchpoint
+from metricx.platforms import short_name
 from metricx.semantic.attributed import entity_tree
 from metricx.semantic.catalogue import format_value
 from metricx.semantic.compiler import Scope
@@ -164,7 +165,7 @@ def channel_breakdown(
     frame = pd.concat([credited, rest], ignore_index=True) if len(credited) else rest
     frame["label"] = [
         CHANNEL_LABELS.get(c, "Unattributed (no touch in the window)")
-        + (f" · {p.capitalize()}" if isinstance(p, str) else "")
+        + (f" · {short_name(p)}" if isinstance(p, str) else "")
         for c, p in zip(frame["channel"], frame["provider"], strict=True)
     ]
     return frame[["label", "channel", "provider", "orders", "revenue"]]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -25,14 +25,15 @@ from metricx.config import get_config
 from metricx.connection_store import ConnectionView, remember_account
 from metricx.connectors.errors import AuthError
 from metricx.connectors.records import EmailMessageRecord, EmailMetricRecord
-from metricx.db import transaction
-from metricx.models import EmailDaily, EmailMessage
+from metricx.models import Connection, EmailDaily, EmailMessage
 from metricx.semantic.dates import today_in
 from metricx.sync.runs import RunRecorder, connection_writes
 from metricx.sync.sources import email_client
 from metricx.sync.window import check_window
 
 Progress = Callable[[int, int, str], None]
+#: connections.settings key: when an intraday sync last read the account.
+INTRADAY_READ_AT = "intraday_read_at"
 
 
 def sync_email(
@@ -74,24 +75,27 @@ def sync_email(
             rows = replace_days(
                 session, connection, account.currency, start, end, messages, records, now
             )
+            if kind == "intraday":
+                _mark_intraday_read(session, connection, now)
         progress(3, 3, "done")
         return rows
 
 
 def _read_recently(connection: ConnectionView, now: datetime) -> bool:
-    """Whether the account was read less than EMAIL_SYNC_MINUTES ago: every read rewrites its
-    messages' updated_at (an account with no message yet is read every time)."""
+    """Whether an intraday sync read the account (today included) less than
+    EMAIL_SYNC_MINUTES ago."""
     every = timedelta(minutes=get_config().email_sync_minutes)
-    if not every:
-        return False
-    with transaction() as session:
-        last = session.scalar(
-            select(func.max(EmailMessage.updated_at)).where(
-                EmailMessage.connection_id == connection.id,
-                EmailMessage.workspace_id == connection.workspace_id,
-            )
-        )
-    return last is not None and now - last < every
+    last = connection.settings.get(INTRADAY_READ_AT)
+    return bool(every) and last is not None and now - datetime.fromisoformat(last) < every
+
+
+def _mark_intraday_read(session: Session, connection: ConnectionView, now: datetime) -> None:
+    """Remember when today was read, in the transaction that wrote it."""
+    session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id, Connection.workspace_id == connection.workspace_id)
+        .values(settings=Connection.settings.op("||")({INTRADAY_READ_AT: now.isoformat()}))
+    )
 
 
 def replace_days(

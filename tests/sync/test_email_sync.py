@@ -59,21 +59,23 @@ def test_a_range_sync_stores_what_klaviyo_reports(email_synced, fakes):
 
 
 def test_an_intraday_sync_reads_the_account_at_most_every_email_sync_minutes(email_synced, fakes):
-    # given the account read at NOW (the range sync)
+    # given the account's history synced at NOW (which reads no today)
     workspace_id, connection = email_synced
     reports = len(fakes.requests.of("klaviyo", path="-reports"))
 
-    # when the 15-minute syncs run 15 and 45 minutes later, then an hour later
-    early = [
+    # when the 15-minute syncs run 15, 30 and 60 minutes later, then 75 minutes later
+    first, *early = (
         sync_connection(workspace_id, connection.id, "intraday", now=NOW + timedelta(minutes=m))
-        for m in (15, 45)
-    ]
-    late = sync_connection(workspace_id, connection.id, "intraday", now=NOW + timedelta(hours=1))
+        for m in (15, 30, 60)
+    )
+    late = sync_connection(workspace_id, connection.id, "intraday", now=NOW + timedelta(minutes=75))
 
-    # then the early ones made no reporting call; the hourly one made two (campaigns, flows)
+    # then the first read yesterday and today (two reporting calls: campaigns, flows), the
+    # next ones within the hour made none, and the one an hour after the first read again
+    assert first.status == "success" and first.rows > 0
     assert [(o.status, o.rows) for o in early] == [("success", 0), ("success", 0)]
     assert late.status == "success" and late.rows > 0
-    assert len(fakes.requests.of("klaviyo", path="-reports")) == reports + 2
+    assert len(fakes.requests.of("klaviyo", path="-reports")) == reports + 4
 
 
 def test_a_revoked_key_marks_the_connection_for_reauth_and_keeps_the_rows(email_synced, fakes):
