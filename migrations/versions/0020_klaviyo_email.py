@@ -104,9 +104,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("message_id", "day", "channel", name=op.f("pk_email_daily")),
     )
-    op.create_index(
-        op.f("ix_email_daily_workspace_id_day"), "email_daily", ["workspace_id", "day"]
-    )
+    op.create_index(op.f("ix_email_daily_workspace_id_day"), "email_daily", ["workspace_id", "day"])
     op.create_index(
         op.f("ix_email_daily_connection_id_day"), "email_daily", ["connection_id", "day"]
     )
