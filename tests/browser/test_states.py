@@ -70,7 +70,7 @@ def test_a_refused_connection_keeps_what_was_typed(as_admin):
     # Given a token pasted with an account id that is not one
     choose(page, labelled(form, "stSelectbox", "Provider"), "Meta")
     field(form, "Account").fill("not an account!")
-    field(form, "Access token").fill("EAAB-pasted-token-123")
+    field(form, "Access token or API key").fill("EAAB-pasted-token-123")
     # When the admin adds it
     submit(page, form, "Add connection")
     # Then it is refused, and the account and the pasted token are still there
@@ -78,7 +78,7 @@ def test_a_refused_connection_keeps_what_was_typed(as_admin):
         page.get_by_test_id("stAlert").filter(has_text=re.compile("account", re.I)).first
     ).to_be_visible()
     assert field(form, "Account").input_value() == "not an account!"
-    assert field(form, "Access token").input_value() == "EAAB-pasted-token-123"
+    assert field(form, "Access token or API key").input_value() == "EAAB-pasted-token-123"
 
 
 def test_a_refused_user_keeps_what_was_typed_and_an_added_one_is_listed(as_admin):
