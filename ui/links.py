@@ -18,7 +18,7 @@ import streamlit as st
 from metricx.platforms import short_name
 from metricx.semantic import catalogue
 from metricx.semantic.custom import Definitions
-from metricx.semantic.query import Grain
+from metricx.semantic.query import EMAIL_DIMENSION_LABELS, Grain
 from metricx.services import custom_definitions
 from metricx.vocabulary import AD_PROVIDERS
 from ui import format as fmt
@@ -31,6 +31,7 @@ DIMENSION_LABELS = {
     "campaign": "Campaign",
     "adset": "Ad set",
     "ad": "Ad",
+    **EMAIL_DIMENSION_LABELS,
 }
 GRAIN_LABELS = {
     "total": "Whole period",

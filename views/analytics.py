@@ -16,7 +16,13 @@ from metricx.errors import MetricxError
 from metricx.platforms import short_name
 from metricx.semantic import catalogue
 from metricx.semantic.catalogue import Metric
-from metricx.semantic.query import DIMENSIONS, SemanticQuery, TimeRange
+from metricx.semantic.query import (
+    DIMENSIONS,
+    EMAIL_CHANNEL_LABELS,
+    EMAIL_DIMENSIONS,
+    SemanticQuery,
+    TimeRange,
+)
 from metricx.services import custom_definitions
 from metricx.vocabulary import AD_PROVIDERS, LEVELS
 from ui import charts
@@ -106,6 +112,7 @@ if not providers:
 dimensions = [
     *(d for d in DIMENSIONS if d in chosen or any(d in PARENTS.get(c, ()) for c in chosen)),
     *(d for d in chosen if d in custom.dimensions),
+    *(d for d in EMAIL_DIMENSIONS if d in chosen),
 ]
 # Split over the whole period, the comparison is its own query joined on the entities, so a
 # row of only one period still shows; over time (or for one total) the engine aligns each
@@ -215,7 +222,12 @@ if table.empty or not table[metrics].fillna(0).ne(0).to_numpy().any():
 def row_names(frame: pd.DataFrame) -> pd.Series:
     """Each row's dimension names from the top of the tree, "Meta › Summer sale › Video 1"."""
     parts = [
-        frame[n].map(short_name) if n == "provider" else frame[n].astype(str) for n in dimensions
+        frame[n].map(short_name)
+        if n == "provider"
+        else frame[n].map(EMAIL_CHANNEL_LABELS)
+        if n == "email_channel"
+        else frame[n].astype(str)
+        for n in dimensions
     ]
     return pd.Series([" › ".join(row) for row in zip(*parts, strict=True)], index=frame.index)
 
@@ -291,7 +303,12 @@ def header(label: str, role: str) -> str:
 
 columns = shown_columns()
 shown = table.assign(
-    **({"provider": table["provider"].map(short_name)} if "provider" in dimensions else {})
+    **({"provider": table["provider"].map(short_name)} if "provider" in dimensions else {}),
+    **(
+        {"email_channel": table["email_channel"].map(EMAIL_CHANNEL_LABELS)}
+        if "email_channel" in dimensions
+        else {}
+    ),
 )
 config = {}
 for column, (label, metric, role) in columns.items():

@@ -11,9 +11,13 @@ A question is about email when it names an email figure outright ("open rate",
   recipients, "emails delivered" -> delivered, "how much did klaviyo bring in" -> revenue;
 - "what share of sales came from email" -> email revenue beside net sales (the answer
   divides them);
-- what the data cannot say is asked about, never guessed: SMS apart from email (the platform
-  reports them together), an email figure on an ad platform ("open rate for Meta"), split by
-  campaign or ad, or an ad-only metric of the email platform ("ROAS of klaviyo").
+- email and SMS are the platform's two channels (the `email_channel` dimension and filter):
+  "sms revenue" -> the SMS figure alone; "email vs sms revenue", "revenue by channel, email
+  and sms" -> one row per channel; "email only", "no sms" -> the email figure alone; "email
+  revenue" and "email and sms revenue" stay the platform's total of both;
+- what the data cannot say is asked about, never guessed: an email figure on an ad platform
+  ("open rate for Meta"), split by campaign or ad, or an ad-only metric of the email
+  platform ("ROAS of klaviyo").
 Dates, grains, comparisons and follow-ups stay the parser's, as for any store figure.
 """
 
@@ -71,9 +75,11 @@ _AD_COUNTERPART = {
 }
 #: Words that keep a figure the store's own: "store revenue vs email revenue".
 _STORE_WORDS = frozenset({"store", "shop", "shopify", "net"})
-#: Figures that exist for texts too; a question about SMS gets them with a note.
+#: Figures texts have too; opens and the open rate are of emails only.
 _SHARED_WITH_SMS = frozenset(EMAIL_METRICS) - {"email_opens", "email_open_rate"}
 _SMS_WORDS = frozenset(w for w in EMAIL_WORDS if "sms" in w.split() or w.startswith("text"))
+#: Words naming the email channel itself (not the platform: "klaviyo", "flows" are both).
+_MAIL_WORDS = frozenset(w for w in EMAIL_WORDS if "mail" in w or w.startswith("newsletter"))
 
 
 def _alternatives(words: Iterable[str]) -> str:
@@ -96,10 +102,19 @@ _APART_CUE = re.compile(
     r"breakdown|side by side)\b",
     re.IGNORECASE,
 )
-#: One without the other ("sms only", "just emails", "no sms"): the platform cannot give it
-_ONE_ALONE = re.compile(
-    rf"\b{_SMS}\s+only\b|\b(?:only|just)\s+(?:the\s+)?(?:{_SMS}|e[- ]?mails?)\b"
-    r"(?!\s+(?:and|&|or|plus)\s)|\be[- ]?mails?\s+only\b|\bno\s+sms\b",
+#: "revenue by channel", "split per channel": one row per channel of the email platform
+_BY_CHANNEL = re.compile(
+    r"\b(?:by|per|each|across|split\s+by|broken\s+down\s+by)\s+channels?\b", re.IGNORECASE
+)
+#: One without the other: texts alone ("sms only", "just texts"), emails alone ("email
+#: only", "just emails", "no sms")
+_SMS_ALONE = re.compile(
+    rf"\b{_SMS}\s+only\b|\b(?:only|just)\s+(?:the\s+)?{_SMS}\b(?!\s+(?:and|&|or|plus)\s)",
+    re.IGNORECASE,
+)
+_EMAIL_ALONE = re.compile(
+    r"\b(?:only|just)\s+(?:the\s+)?e[- ]?mails?\b(?!\s+(?:and|&|or|plus)\s)"
+    r"|\be[- ]?mails?\s+only\b|\b(?:no|not|without)\s+(?:the\s+)?(?:sms|texts)\b",
     re.IGNORECASE,
 )
 #: "what share of sales came from email", "% of revenue from klaviyo"
@@ -185,11 +200,7 @@ def read_email(slots: Slots, text: str, previous: SemanticQuery | None) -> None:
         if _follows_email(slots, previous):
             slots.metrics = _email_metrics(slots)
         return
-    sms = bool(_SMS_WORDS & set(slots.email_words))
-    # "sms revenue" alone: the answer says the figure is email's too ("Email & SMS" says so)
-    sms_only = sms and not set(slots.email_words) - _SMS_WORDS
-    if (sms and _BOTH.search(text) and _APART_CUE.search(text)) or _ONE_ALONE.search(text):
-        _sms_apart(slots)
+    channels = _channels(slots, text)
     if _SHARE.search(text) and slots.email_words:
         slots.metrics = ["email_revenue", "net_sales"]
         slots.notes.append(
@@ -209,28 +220,42 @@ def read_email(slots: Slots, text: str, previous: SemanticQuery | None) -> None:
             tuple(f"{_label(m)}{_period(slots)}?" for m in EMAIL_CHOICES),
         )
     _check_split(slots, email)
-    if sms_only and set(email) & _SHARED_WITH_SMS:
-        slots.notes.append(
-            f"{EMAIL_NAMES} reports email and SMS together: this covers both (there is no "
-            "SMS-only figure)."
-        )
-    if sms and set(email) - _SHARED_WITH_SMS:
+    _apply_channels(slots, email, channels)
+
+
+def _channels(slots: Slots, text: str) -> list[str] | None:
+    """Which channels the question keeps: ["sms"] or ["email"] for one alone, both for one
+    row each ("email vs sms", "by channel"), None for the platform's total of both. A split
+    drops what it replaces: "by channel" read as the ad platforms, a "which one" ranking."""
+    named = set(slots.email_words)
+    sms, mails = bool(_SMS_WORDS & named), bool(_MAIL_WORDS & named)
+    if _SMS_ALONE.search(text):
+        return ["sms"]
+    if _EMAIL_ALONE.search(text):
+        return ["email"]
+    by_channel = _BY_CHANNEL.search(text) is not None
+    if (sms and _BOTH.search(text) and _APART_CUE.search(text)) or by_channel:
+        if by_channel:
+            slots.dimensions = [d for d in slots.dimensions if d != "provider"]
+        slots.rank = None  # "which made more, email or sms": both rows side by side
+        return ["email", "sms"]
+    # "sms revenue", "klaviyo texts": texts alone; "email and sms revenue": both together
+    return ["sms"] if sms and not mails else None
+
+
+def _apply_channels(slots: Slots, email: list[str], channels: list[str] | None) -> None:
+    """The channels kept as a filter or a split, with what the answer says about opens."""
+    opens = [_label(m) for m in email if m not in _SHARED_WITH_SMS]
+    if channels == ["email", "sms"]:
+        slots.dimensions.append("email_channel")
+        if opens:
+            slots.notes.append(f"Texts have no opens: the SMS row has no {opens[0].lower()}.")
+    elif channels is not None:
+        slots.email_channel = channels
+        if channels == ["sms"] and opens:  # the scope says which channel; this says why empty
+            slots.notes.append(f"Texts have no opens: {opens[0].lower()} is empty for SMS.")
+    elif _SMS_WORDS & set(slots.email_words) and opens:
         slots.notes.append("Texts have no opens: opens and the open rate are of emails only.")
-
-
-def _sms_apart(slots: Slots) -> None:
-    """SMS apart from email ("sms vs email revenue"): the platform reports them together,
-    so the combined figure is offered."""
-    figures = [m for m in _email_metrics(slots) if m in EMAIL_METRICS] or ["email_revenue"]
-    label = _label(figures[0])
-    choices = [f"{label}{_period(slots)}?"]
-    if slots.dates.main not in ("today", "yesterday"):
-        choices.append(f"{label} by day{_period(slots)}?")
-    raise Clarify(
-        f"{EMAIL_NAMES} reports email and SMS together, so I can't show one apart from the other. "
-        f"Shall I show the combined {label}?",
-        tuple(choices),
-    )
 
 
 def _check_split(slots: Slots, email: list[str]) -> None:

@@ -24,6 +24,7 @@ from metricx.semantic.dates import compare_range_for, resolve_phrase
 from metricx.semantic.expression import Binary
 from metricx.semantic.query import (
     DIMENSIONS,
+    EMAIL_DIMENSIONS,
     QueryValidationError,
     SemanticQuery,
     TimeRange,
@@ -67,6 +68,7 @@ class _Draft:
     provider: list[str] | None = None
     name_contains: str | None = None
     dimension_values: dict[str, list[str]] | None = None
+    email_channel: list[str] | None = None
     order_by: dict[str, str] | None = None
     limit: int | None = None
     attribution: dict[str, Any] | None = None
@@ -86,6 +88,9 @@ class _Draft:
             provider=list(query.filters.provider) if query.filters.provider else None,
             name_contains=query.filters.name_contains,
             dimension_values=query.filters.dimension_values,
+            email_channel=list(query.filters.email_channel)
+            if query.filters.email_channel
+            else None,
             order_by=query.order_by.model_dump() if query.order_by else None,
             limit=query.limit,
             attribution=query.attribution.model_dump() if query.attribution else None,
@@ -111,6 +116,7 @@ class _Draft:
                     "provider": self.provider,
                     "name_contains": self.name_contains,
                     "dimension_values": self.dimension_values or None,
+                    "email_channel": self.email_channel or None,
                 },
                 "order_by": self.order_by,
                 "limit": self.limit,
@@ -792,6 +798,7 @@ def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitio
     draft.provider = slots.providers or None
     draft.name_contains = slots.name
     draft.dimension_values = dict(slots.dimension_values) or None
+    draft.email_channel = list(slots.email_channel) or None
     rank = slots.rank
     if rank is None and slots.new_limit is not None:
         rank = _top(slots.new_limit)
@@ -838,6 +845,8 @@ def _follow_up(
         draft.name_contains = slots.name
     if slots.dimension_values:  # "only TOFU": that value instead of the one kept before
         draft.dimension_values = {**(draft.dimension_values or {}), **slots.dimension_values}
+    if slots.email_channel:  # "and sms only?": that channel instead of the one kept before
+        draft.email_channel = list(slots.email_channel)
     if slots.rank is not None:
         _apply_rank(draft, slots.rank, keep_limit=draft.limit, follow_up=True)
     elif slots.new_limit is not None and draft.order_by is not None:
@@ -976,8 +985,9 @@ def _finish(draft: _Draft, slots: Slots) -> None:
     ranking metric is among the metrics, "over time" gets a grain."""
     if draft.grain == "auto":
         draft.grain = auto_grain(draft.time_range)
+    ad_dimensions = [d for d in draft.dimensions if d not in EMAIL_DIMENSIONS]
     restricted = bool(
-        draft.dimensions or draft.provider or draft.name_contains or draft.dimension_values
+        ad_dimensions or draft.provider or draft.name_contains or draft.dimension_values
     )
     if restricted:
         swapped = [m for m in draft.metrics if m in lexicon.AD_LEVEL_COUNTERPART]

@@ -177,9 +177,9 @@ def _email_section() -> str:
 # Email & SMS questions ({names})
 The email_* metrics ({email}) are what {names} reports for the merchant's emails and texts, \
 by send day; they are store-level: a total of the email account by day, week or month, never \
-split by dimensions or filtered by platform, campaign or ad (clarify such a split: "by \
+split by the campaign tree or filtered by platform, campaign or ad (clarify such a split: "by \
 campaign" or "top flows" cannot be expressed). They may share a query with store and ad \
-metrics ("email revenue vs ad spend").
+metrics ("email revenue vs ad spend"), but not when split or filtered by email channel.
 - "revenue/sales/money from email, klaviyo, sms, flows", "email drove", "klaviyo revenue" = \
 email_revenue; "orders from email" = email_orders; "email clicks" = email_clicks; "open \
 rate" (any) = email_open_rate; "click rate" or "CTR" of emails or texts = \
@@ -190,9 +190,13 @@ email do" = email_revenue, email_orders, email_open_rate, email_click_rate. "Sto
 or "net sales" named beside email stay store metrics.
 - "What share of sales came from email" = email_revenue and net_sales in one query (the \
 answer divides them).
-- {names} reports email and SMS together: "sms revenue" = email_revenue (its definition, \
-shown with the answer, says it covers both); SMS apart from email ("sms vs email \
-revenue") cannot be expressed: clarify, offering the combined figure. Texts have no opens.
+- Email and SMS are the two channels of {names}'s sends: the dimension email_channel \
+(rows "email" and "sms") and filters.email_channel (["sms"] or ["email"]) apply to email_* \
+metrics only. "sms revenue", "revenue from texts" = email_revenue with email_channel \
+["sms"]; "email only", "no sms" = email_channel ["email"]; "email vs sms revenue", \
+"revenue by channel" (with an email word) = email_revenue split by email_channel. "Email \
+revenue" alone, or "email and sms revenue", is the total of both (email_revenue, no \
+channel). Texts have no opens: the SMS open rate is empty.
 - An email figure on an ad platform ("open rate for Meta") does not exist: clarify. Email \
 and SMS tools other than {names} ({others}) are not read: refuse, saying Metricx reads \
 {names}.

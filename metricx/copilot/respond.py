@@ -16,7 +16,14 @@ import pandas as pd
 from metricx.copilot.scope import scope_text
 from metricx.markdown import markdown_literal
 from metricx.semantic import catalogue
-from metricx.semantic.query import Attribution, Cohort, SemanticQuery, TimeRange
+from metricx.semantic.query import (
+    EMAIL_CHANNEL_LABELS,
+    EMAIL_DIMENSIONS,
+    Attribution,
+    Cohort,
+    SemanticQuery,
+    TimeRange,
+)
 from metricx.semantic.result import MetricsResult
 
 MAX_LISTED_ROWS = 10
@@ -136,6 +143,8 @@ def _dimension_value(query: SemanticQuery, dimension: str, value: Any) -> str:
         if cohort.grain == "quarter":
             return f"Q{(first.month - 1) // 3 + 1} {first.year}"
         return f"week of {first:%b} {first.day}, {first.year}"
+    if dimension in EMAIL_DIMENSIONS:
+        return EMAIL_CHANNEL_LABELS.get(str(value), str(value))
     return str(value)
 
 

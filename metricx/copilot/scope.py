@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from metricx.platforms import EMAIL_PROVIDERS, listing, short_name
 from metricx.semantic import catalogue
-from metricx.semantic.query import SemanticQuery
+from metricx.semantic.query import EMAIL_DIMENSIONS, SemanticQuery
 from metricx.services.campaigns import tree
 
 from .names import LEVELS, Entity
@@ -37,7 +37,14 @@ def _whole_text(query: SemanticQuery) -> str:
     """The store, its email account (Klaviyo's figures are the account's emails and texts),
     or both."""
     email = {m for m in query.metrics if "email" in catalogue.sources_in(query.formula(m))}
-    account = f"your {listing(EMAIL_PROVIDERS, 'and', short=True)} account's emails and texts"
+    channels = query.filters.email_channel or []
+    sends = (
+        {"email": "emails", "sms": "texts (SMS)"}[channels[0]]
+        if len(channels) == 1
+        else "emails and texts"
+    )
+    split = ", one row per channel" if set(EMAIL_DIMENSIONS) & set(query.dimensions) else ""
+    account = f"your {listing(EMAIL_PROVIDERS, 'and', short=True)} account's {sends}{split}"
     if not email:
         return "Scope: the whole store."
     if email == set(query.metrics):
@@ -54,8 +61,9 @@ def scope_text(query: SemanticQuery) -> str:
         if filters.name_contains:
             return f"Scope: products whose title contains \u201c{filters.name_contains}\u201d."
         return "Scope: every product of the store."
+    ad_dimensions = [d for d in query.dimensions if d not in EMAIL_DIMENSIONS]
     if all(_store_level(query, m) for m in query.metrics) and not (
-        filters.provider or filters.name_contains or query.dimensions or filters.dimension_values
+        filters.provider or filters.name_contains or ad_dimensions or filters.dimension_values
     ):
         return _whole_text(query)
     if filters.dimension_values:

@@ -314,6 +314,8 @@ class Slots:
     ambiguous_value: tuple[str, tuple[str, ...]] | None = None
     #: Words of the email platforms outside any name ("klaviyo", "email", "sms"), as written
     email_words: list[str] = field(default_factory=list)
+    #: The email platform's channels to keep ("sms revenue": ["sms"]), none for both
+    email_channel: list[str] = field(default_factory=list)
     #: Each metric named, with the words that named it ("store revenue", "revenue")
     metric_words: list[tuple[str, str]] = field(default_factory=list)
     #: What the answer should say about how the question was read (email_questions.py)

@@ -182,6 +182,8 @@ class Shape:
     #: the custom dimensions whose values filter the rows
     value_filters: tuple[str, ...] = ()
     restricted: tuple[Restriction, ...] = ()
+    #: the email facts keep only some channels (filters.email_channel)
+    email_channel_filter: bool = False
 
     @classmethod
     def of(cls, query: SemanticQuery) -> Shape:
@@ -202,6 +204,7 @@ class Shape:
             tuple((d, custom[d]) for d in query.custom_dimensions),
             tuple(filters.dimension_values or ()),
             restrictions(query.facts),
+            bool(filters.email_channel),
         )
 
     def definition(self, dimension: str) -> CustomDimension | None:
@@ -299,6 +302,7 @@ _FILTER_TYPES: dict[str, TypeEngine[Any]] = {
     "providers": String(),
     "entity_ids": BigInteger(),
     "name_pattern": String(),
+    "email_channels": String(),
 }
 
 
@@ -320,6 +324,8 @@ def filter_params(query: SemanticQuery) -> dict[str, Any]:
         params["providers"] = list(filters.provider)
     if filters.entity_ids:
         params["entity_ids"] = list(filters.entity_ids)
+    if filters.email_channel:
+        params["email_channels"] = list(filters.email_channel)
     if filters.name_contains:
         text = filters.name_contains
         params["name_pattern"] = (
@@ -924,12 +930,20 @@ def store_statements(
 def email_statements(
     shape: Shape, binds: Binds, sums: Sequence[str] = EMAIL_SUMS, name: str = "email"
 ) -> SourceStatements:
-    """Email `sums` per bucket over the period's days (send days, money in the workspace
-    currency): email_daily summed per (day, currency) first, so a rate multiplies a day's
-    sums, never single messages. Only money that is asked for needs a rate."""
+    """Email `sums` per bucket (and per channel, split by `email_channel`) over the period's
+    days (send days, money in the workspace currency): email_daily summed per (day, channel,
+    currency) first, so a rate multiplies a day's sums, never single messages. Only money
+    that is asked for needs a rate."""
     sums = tuple(s for s in EMAIL_SUMS if s in sums)
     bucket = _bucket(shape.grain, EmailDaily.day)
     emails_only = EmailDaily.channel == literal("email", String)
+    by_channel = "email_channel" in shape.dimensions
+    channel = [EmailDaily.channel.label("email_channel")] if by_channel else []
+    chosen = (
+        [EmailDaily.channel.in_(_filter_bind("email_channels", None))]
+        if shape.email_channel_filter
+        else []
+    )
 
     def summed(sum_name: str) -> ColumnElement[Any]:
         column = getattr(EmailDaily, EMAIL_COLUMNS[sum_name])
@@ -939,6 +953,7 @@ def email_statements(
 
     rows = (
         select(
+            *channel,
             *([] if bucket is None else [bucket.label(BUCKET)]),
             EmailDaily.day.label("day"),
             EmailDaily.currency,
@@ -947,11 +962,14 @@ def email_statements(
         .where(
             EmailDaily.workspace_id == binds.workspace_id,
             EmailDaily.day.between(binds.first, binds.last),
+            *chosen,
         )
-        .group_by(EmailDaily.day, EmailDaily.currency)
+        .group_by(*(EmailDaily.channel for _ in channel), EmailDaily.day, EmailDaily.currency)
         .subquery(f"{name}_rows")
     )
-    return _converted(shape, binds, rows, [], sums, [s for s in sums if s in EMAIL_MONEY], name)
+    keys = [rows.c.email_channel] if by_channel else []
+    money = [s for s in sums if s in EMAIL_MONEY]
+    return _converted(shape, binds, rows, keys, sums, money, name)
 
 
 def snapshot_statements(binds: Binds) -> SourceStatements:

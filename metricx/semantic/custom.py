@@ -34,7 +34,10 @@ from metricx.semantic.expression import Binary, Expression, Filtered, Ref, refs
 TREE_LEVELS: tuple[str, ...] = ("account", "campaign", "adset", "ad")
 RuleField = Literal["provider", "account", "campaign", "adset", "ad"]
 RuleOperator = Literal["contains", "equals", "starts_with"]
-RESERVED_NAMES = frozenset({"provider", *TREE_LEVELS, *catalogue.METRIC_IDS, *catalogue.FACTS})
+#: "email_channel": the email metrics' split (metricx.semantic.query.EMAIL_DIMENSIONS).
+RESERVED_NAMES = frozenset(
+    {"provider", "email_channel", *TREE_LEVELS, *catalogue.METRIC_IDS, *catalogue.FACTS}
+)
 _ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_RULES = 50
 MAX_LABEL = 80

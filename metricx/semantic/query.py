@@ -63,6 +63,13 @@ COHORT_DIMENSIONS: tuple[str, ...] = (
 )
 #: What a product query splits by, from the product down.
 PRODUCT_DIMENSIONS: tuple[str, ...] = ("product", "variant", "sku")
+#: What email metrics alone split and filter by: the channel of a send (email_daily.channel).
+EmailChannel = Literal["email", "sms"]
+EMAIL_CHANNELS: tuple[str, ...] = get_args(EmailChannel)
+EMAIL_DIMENSIONS: tuple[str, ...] = ("email_channel",)
+#: How a person reads a dimension and an email channel's values.
+EMAIL_DIMENSION_LABELS: Mapping[str, str] = {"email_channel": "Email channel"}
+EMAIL_CHANNEL_LABELS: Mapping[str, str] = {"email": "Email", "sms": "SMS"}
 #: The most cells (cohorts × ages) one cohort query may hold.
 MAX_COHORT_CELLS = 50_000
 #: Every metric a query may name besides custom ones: the catalogue's, then the families'.
@@ -182,7 +189,7 @@ class TimeRange(_Model):
 
 
 class Filters(_Model):
-    """Restrictions on the ad side. null means no restriction."""
+    """Restrictions on the ad side (and on the email channel). null means no restriction."""
 
     provider: list[Provider] | None = Field(
         default=None, description='Only these ad platforms, e.g. ["meta"].'
@@ -207,6 +214,19 @@ class Filters(_Model):
         description="Product queries only: only these products (ids as the Products page "
         "and `metricx query` show them).",
     )
+
+    # Left out of the JSON when null, so ad queries keep docs/design.md's shape.
+    email_channel: list[EmailChannel] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Email metrics only: only these channels of the email platform, e.g. "
+        '["sms"] (texts) or ["email"].',
+    )
+
+    @field_validator("email_channel")
+    @classmethod
+    def _email_channels(cls, value: list[str] | None) -> list[str] | None:
+        return _optional_list(value, "email channel")
 
     @field_validator("dimension_values")
     @classmethod
@@ -270,6 +290,10 @@ class Filters(_Model):
             name_contains=self.name_contains.casefold() if self.name_contains else None,
             entity_ids=sorted(self.entity_ids) if self.entity_ids else None,
             product_ids=sorted(self.product_ids) if self.product_ids else None,
+            # both channels are every send: no restriction
+            email_channel=sorted(self.email_channel)
+            if self.email_channel and set(self.email_channel) != set(EMAIL_CHANNELS)
+            else None,
             dimension_values={k: sorted(v) for k, v in sorted(self.dimension_values.items())}
             if self.dimension_values
             else None,
@@ -413,9 +437,14 @@ class SemanticQuery(_Model):
         default_factory=list,
         description="Split rows by these levels of the campaign tree (provider, account, "
         "campaign, adset, ad) or custom dimensions (defined in `custom`); [] for one total. "
-        "Store-level metrics (orders, store revenue, MER, ...) and email metrics cannot be "
-        "split.",
-        json_schema_extra={"items": {"type": "string", "examples": list(get_args(Dimension))}},
+        "Store-level metrics (orders, store revenue, MER, ...) cannot be split; email metrics "
+        "split by email_channel only (rows 'email' and 'sms'), which splits nothing else.",
+        json_schema_extra={
+            "items": {
+                "type": "string",
+                "examples": [*get_args(Dimension), *EMAIL_DIMENSIONS],
+            }
+        },
     )
     grain: Grain | None = Field(
         default=None,
@@ -470,6 +499,7 @@ class SemanticQuery(_Model):
             self._family_problem,
             self._order_by_problem,
             self._store_level_problem,
+            self._email_channel_problem,
             self._email_grain_problem,
             self._span_problem,
         )
@@ -662,8 +692,9 @@ class SemanticQuery(_Model):
         level = {m: self.sources_of(m) & catalogue.STORE_LEVEL_SOURCES for m in self.metrics}
         email = [m for m, sources in level.items() if sources == {"email"}]
         store = [m for m, sources in level.items() if sources and m not in email]
-        if self.dimensions:
-            clash = f"ad dimensions ({', '.join(self.dimensions)})"
+        ad_dimensions = [d for d in self.dimensions if d not in EMAIL_DIMENSIONS]
+        if ad_dimensions:
+            clash = f"ad dimensions ({', '.join(ad_dimensions)})"
         elif self.filters.restricts_ads():
             clash = "ad filters (provider, name_contains, entity_ids, dimension_values)"
         else:
@@ -682,6 +713,28 @@ class SemanticQuery(_Model):
                 "a query of their own"
             )
         return "; ".join(problems) or None
+
+    def _email_channel_problem(self) -> str | None:
+        """The email channel splits and filters email figures only: a store or ad figure
+        has no channel of the email platform."""
+        asked = [
+            *(f"dimension {d!r}" for d in self.dimensions if d in EMAIL_DIMENSIONS),
+            *(["filters.email_channel"] if self.filters.email_channel else []),
+        ]
+        if not asked:
+            return None
+        other = [
+            m
+            for m in self.metrics
+            if families.family_of(m) != "ads" or self.sources_of(m) != {"email"}
+        ]
+        if not other:
+            return None
+        return (
+            f"{' and '.join(asked)} applies to email metrics only (email_revenue, "
+            f"email_orders, ...), not {', '.join(other)}: store and ad figures have no email "
+            "or SMS channel; ask them in a query of their own"
+        )
 
     def _email_grain_problem(self) -> str | None:
         """Email figures come per send day (email_daily): there are no hourly ones."""
@@ -843,7 +896,13 @@ _FAMILY_NAMES: Mapping[str, str] = {
 
 
 def _unknown_dimension_problem(dimensions: list[str], custom: Definitions) -> str | None:
-    known = [*DIMENSIONS, *COHORT_DIMENSIONS, *PRODUCT_DIMENSIONS, *custom.dimensions]
+    known = [
+        *DIMENSIONS,
+        *EMAIL_DIMENSIONS,
+        *COHORT_DIMENSIONS,
+        *PRODUCT_DIMENSIONS,
+        *custom.dimensions,
+    ]
     for dimension in dimensions:
         if dimension not in known:
             given = quoted(dimension)
@@ -877,7 +936,8 @@ def _with_definitions(
     query: dict[str, Any], definitions: Definitions | Callable[[], Definitions]
 ) -> dict[str, Any]:
     """`query` with the custom definitions it names and lacks added to its `custom`."""
-    names = [n for n in names_in(query) if n not in catalogue.METRICS and n not in DIMENSIONS]
+    built_in = (*DIMENSIONS, *EMAIL_DIMENSIONS)
+    names = [n for n in names_in(query) if n not in catalogue.METRICS and n not in built_in]
     if not names:
         return query
     own = query.get("custom")

@@ -107,12 +107,52 @@ def test_a_follow_up_on_an_email_question_keeps_asking_about_email(email_synced)
     assert len(daily.result.frame) == (LAST_WEEK[1] - LAST_WEEK[0] + timedelta(days=1)).days
 
 
-def test_sms_revenue_is_answered_as_email_and_sms_together_and_says_so(email_synced):
+def _channel_revenue(workspace_id: int, since: date, until: date) -> dict[str, Decimal]:
+    """email_daily's conversion_value per channel over local send days [since, until]."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT channel, SUM(conversion_value) FROM email_daily "
+                "WHERE workspace_id = :ws AND day BETWEEN :since AND :until GROUP BY channel"
+            ),
+            {"ws": workspace_id, "since": since, "until": until},
+        )
+        return {channel: Decimal(total) for channel, total in rows}
+
+
+def test_sms_revenue_is_the_texts_revenue_alone_and_says_so(email_synced):
+    # Given the synced Klaviyo account (emails and texts in one currency)
     workspace_id, _ = email_synced
+    assert _currencies(workspace_id) == {"USD"}
+    # When the merchant asks for SMS revenue
     answer = ask(workspace_id, "sms revenue last week", today=TODAY)
-    assert answer.status == "answer"
-    assert answer.understanding.query.metrics == ["email_revenue"]
-    assert "reports email and SMS together" in answer.answer
+    # Then it is the SMS rows' revenue of last week, scoped to texts in words
+    assert answer.status == "answer", answer.answer
+    assert answer.understanding.query.filters.email_channel == ["sms"]
+    by_channel = _channel_revenue(workspace_id, *LAST_WEEK)
+    assert (
+        Decimal(str(_total(answer, "email_revenue"))).quantize(Decimal("0.01")) == by_channel["sms"]
+    )
+    assert "texts (SMS)" in answer.answer
+
+
+def test_email_vs_sms_revenue_shows_one_row_per_channel_adding_up_to_the_total(email_synced):
+    # Given the synced Klaviyo account
+    workspace_id, _ = email_synced
+    # When the merchant asks for email vs SMS revenue
+    answer = ask(workspace_id, "email vs sms revenue last week", today=TODAY)
+    # Then each channel's row is its own revenue, and the rows add up to the total
+    assert answer.status == "answer", answer.answer
+    assert answer.result is not None
+    frame = answer.result.frame.set_index("email_channel")
+    by_channel = _channel_revenue(workspace_id, *LAST_WEEK)
+    assert set(frame.index) == set(by_channel) == {"email", "sms"}
+    for channel, revenue in by_channel.items():
+        got = Decimal(str(frame.loc[channel, "email_revenue"])).quantize(Decimal("0.01"))
+        assert got == revenue
+    assert sum(by_channel.values()) == _email_daily(workspace_id, *LAST_WEEK, "conversion_value")
+    # and the rows read as the channels' names
+    assert "SMS" in answer.answer and "one row per channel" in answer.answer
 
 
 def test_another_email_tool_is_refused_naming_the_one_metricx_reads(email_synced):

@@ -137,19 +137,6 @@ def test_an_email_word_changes_the_figure_never_the_dates(
 # --- what the email data cannot say --------------------------------------------------------
 
 
-def test_sms_apart_from_email_is_asked_about_offering_the_combined_figure() -> None:
-    understanding = understood("sms revenue vs email revenue last month")
-    assert understanding.status == "clarify"
-    assert "email and SMS together" in understanding.message
-    assert understanding.choices[0] == "Email & SMS revenue last month?"
-
-
-def test_sms_revenue_alone_says_it_covers_email_and_sms() -> None:
-    understanding = understood("sms revenue last week")
-    assert understanding.query is not None and understanding.query.metrics == ["email_revenue"]
-    assert "reports email and SMS together" in understanding.message
-
-
 def test_an_email_figure_on_an_ad_platform_is_asked_about() -> None:
     understanding = understood("open rate for meta last week")
     assert understanding.status == "clarify"
@@ -217,3 +204,85 @@ def test_claude_is_told_what_the_email_figures_are_and_how_to_read_them() -> Non
     assert "email_open_rate" in system and '"click rate" alone is the ads\' ctr' in system
     for tool in NON_AD_SOURCES:
         assert tool.capitalize() in system
+
+
+# --- email vs SMS: the email_channel filter and split -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "channels"),
+    [
+        ("sms revenue last week", ["sms"]),
+        ("klaviyo sms revenue last week", ["sms"]),
+        ("how much did texts make last week", ["sms"]),
+        ("sms only revenue last week", ["sms"]),
+        ("sms click rate last week", ["sms"]),
+        ("email only revenue last week", ["email"]),
+        ("revenue from emails only last week", ["email"]),
+        ("klaviyo revenue without sms last week", ["email"]),
+    ],
+)
+def test_one_channel_named_alone_filters_to_that_channel(question: str, channels: list[str]):
+    # given a question naming one channel alone / then the figure is that channel's
+    query = answered(question)
+    assert all(m.startswith("email_") for m in query.metrics)
+    assert query.filters.email_channel == channels and query.dimensions == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "email vs sms revenue last week",
+        "sms revenue vs email revenue last week",
+        "revenue by channel email and sms last week",
+        "klaviyo revenue by channel last week",
+        "which made more last week, email or sms?",
+    ],
+)
+def test_email_and_sms_set_apart_split_by_channel(question: str) -> None:
+    # given email and SMS compared, or a split by channel / then one row per channel
+    query = answered(question)
+    assert query.metrics == ["email_revenue"]
+    assert query.dimensions == ["email_channel"] and query.filters.email_channel is None
+    assert query.limit is None  # "which": both rows, side by side
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["email revenue last week", "email and sms revenue last week", "klaviyo revenue last week"],
+)
+def test_email_or_both_channels_together_stay_the_platform_total(question: str) -> None:
+    # "email revenue" is the contract's email_revenue: emails and texts together
+    query = answered(question)
+    assert query.filters.email_channel is None and query.dimensions == []
+
+
+def test_texts_have_no_opens_said_beside_an_sms_open_rate() -> None:
+    # given the SMS open rate / then asked for and said to be empty; split, the SMS row is
+    alone = understood("sms open rate last week")
+    assert alone.query is not None and alone.query.filters.email_channel == ["sms"]
+    assert "Texts have no opens" in alone.message
+    split = understood("email vs sms open rate last week")
+    assert split.query is not None and split.query.dimensions == ["email_channel"]
+    assert "the SMS row has no email open rate" in split.message
+
+
+def test_a_split_by_channel_keeps_its_grain_and_follow_ups_keep_the_channel() -> None:
+    # given a weekly split / then the grain stays beside the channel split
+    weekly = answered("email vs sms revenue by week last month")
+    assert weekly.dimensions == ["email_channel"] and weekly.grain == "week"
+    # and a follow-up on an SMS question keeps the SMS filter
+    orders = answered("sms revenue last week", "and orders?")
+    assert orders.metrics == ["email_orders"] and orders.filters.email_channel == ["sms"]
+
+
+def test_by_channel_without_an_email_word_stays_the_ad_platforms() -> None:
+    query = answered("spend by channel last week")
+    assert query.dimensions == ["provider"] and query.filters.email_channel is None
+
+
+def test_a_channel_split_with_a_campaign_split_is_still_asked_about() -> None:
+    # email figures have channels but no campaigns or ads
+    understanding = understood("email vs sms revenue by campaign last week")
+    assert understanding.status == "clarify"
+    assert "not split by campaign" in understanding.message

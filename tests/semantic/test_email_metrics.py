@@ -373,3 +373,103 @@ def test_definitions_say_what_klaviyo_counts_and_how_it_credits():
         assert words in revenue
     assert "overlaps other channels" in revenue and "an open counts as a touch" in revenue
     assert get_metric("email_open_rate").unit == "percent"
+
+
+# --- email vs SMS: the email_channel dimension and filter -------------------------------------
+
+
+def by_channel(workspace_id: int, grain: str | None, **more) -> pd.DataFrame:
+    """The engine's rows of every email metric per (channel, bucket)."""
+    query = {
+        "metrics": METRICS,
+        "time_range": {"start": FIRST.isoformat(), "end": LAST.isoformat()},
+        "grain": grain,
+        "dimensions": ["email_channel"],
+        **more,
+    }
+    frame = run_query(workspace_id, query).frame
+    frame["bucket"] = frame[grain] if grain else "total"
+    return frame.set_index(["email_channel", "bucket"]).sort_index()
+
+
+@pytest.mark.parametrize("grain", [None, "day", "week"])
+def test_a_split_by_email_channel_is_each_channels_own_sums(email_synced, grain):
+    # given the synced account, whose program sends both emails and texts
+    workspace_id, _ = email_synced
+    rows = email_rows(workspace_id)
+    assert set(rows.channel) == {"email", "sms"}
+
+    # when the email metrics are split by channel
+    got = by_channel(workspace_id, grain)
+
+    # then each channel's rows are the sums and ratios of its own email_daily rows
+    for channel in ("email", "sms"):
+        want = expected(rows[rows.channel == channel], FIRST, LAST, grain)
+        # a bucket with no send of the channel has no row (as an ad split shows no empty row)
+        want = want.loc[[b for b in want.index if (channel, b) in got.index]]
+        assert_same(got.loc[channel], want)
+    # and a filter on one channel gives that channel's rows alone
+    texts = run_query(
+        workspace_id,
+        {
+            "metrics": METRICS,
+            "time_range": {"start": FIRST.isoformat(), "end": LAST.isoformat()},
+            "filters": {"email_channel": ["sms"]},
+        },
+    ).frame
+    assert_same(
+        texts.set_index(pd.Index(["total"])),
+        expected(rows[rows.channel == "sms"], FIRST, LAST, None),
+    )
+
+
+def test_the_channels_add_up_to_the_unsplit_total_and_texts_have_no_open_rate(email_synced):
+    # given the synced account / when split by channel and asked whole
+    workspace_id, _ = email_synced
+    split = by_channel(workspace_id, None)
+    whole = answer(workspace_id, FIRST, LAST, None)
+
+    # then every sum of the two rows adds up to the total
+    for metric in SUMS:
+        assert split[metric].sum() == pytest.approx(whole.loc["total", metric], rel=1e-9)
+    # and texts have no opens: the SMS open rate is empty (null in the contract), never 0
+    assert math.isnan(split.loc[("sms", "total"), "email_open_rate"])
+    assert split.loc[("sms", "total"), "email_opens"] == 0
+    assert split.loc[("email", "total"), "email_open_rate"] == pytest.approx(
+        whole.loc["total", "email_open_rate"]
+    )
+    contract = run_query(
+        workspace_id,
+        {
+            "metrics": ["email_open_rate"],
+            "time_range": {"start": FIRST.isoformat(), "end": LAST.isoformat()},
+            "filters": {"email_channel": ["sms"]},
+        },
+    ).to_contract()
+    assert contract["rows"] == [[None]]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"dimensions": ["email_channel"]},
+        {"filters": {"email_channel": ["sms"]}},
+    ],
+)
+@pytest.mark.parametrize("other", ["net_sales", "spend", "attributed_revenue"])
+def test_the_email_channel_is_refused_with_store_or_ad_metrics(workspace, asked, other):
+    # given a split or filter by email channel / when a store or ad metric is asked beside
+    refused = refusal(workspace.id, metrics=["email_revenue", other], **asked)
+
+    # then it is refused naming the metric that has no channel
+    assert "applies to email metrics only" in refused
+    assert f"not {other}: store and ad figures have no email or SMS channel" in refused
+
+
+def test_the_email_channel_mixed_with_an_ad_dimension_names_the_ad_dimension(workspace):
+    # given email metrics split by channel and by campaign / then the campaign is the clash
+    refused = refusal(workspace.id, metrics=["email_revenue"], dimensions=["email_channel", "ad"])
+    assert "email metrics (email_revenue) are incompatible with ad dimensions (ad)" in refused
+    # and an unknown channel is refused by name
+    odd = refusal(workspace.id, metrics=["email_revenue"], filters={"email_channel": ["push"]})
+    assert "filters.email_channel[0]: unknown email_channel 'push'" in odd

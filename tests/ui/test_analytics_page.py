@@ -102,6 +102,35 @@ def test_a_link_reproduces_the_view_with_the_services_numbers(synced, analytics)
     assert "Nov 13 – 19, 2026" in texts(at)
 
 
+def test_email_figures_split_by_channel_show_an_email_and_an_sms_row(
+    synced, email_synced, analytics
+):
+    workspace_id, _ = synced
+    # Given Klaviyo's revenue and open rate split by email channel over the last 7 days
+    at = analytics(
+        metrics=["Email & SMS revenue", "Email open rate"],
+        dims="Email channel",
+        period="last 7 days",
+        **NO_COMPARISON,
+    )
+    # Then one row per channel, named as a reader says them, with the service's numbers
+    expected = service(
+        workspace_id,
+        WEEK,
+        metrics=["email_revenue", "email_open_rate"],
+        dimensions=["email_channel"],
+    ).sort_values("email_revenue", ascending=False)
+    table = at.dataframe[0].value
+    assert headers(at)[0] == "Email channel"
+    assert list(table["email_channel"]) == [
+        {"email": "Email", "sms": "SMS"}[c] for c in expected["email_channel"]
+    ]
+    assert cents(table["email_revenue"]) == cents(expected["email_revenue"])
+    # and texts have no open rate: the SMS row's is empty, not 0
+    sms = table[table["email_channel"] == "SMS"]
+    assert sms["email_open_rate"].isna().all()
+
+
 def test_a_link_that_names_metrics_by_id_opens_the_same_view(analytics):
     # Given a hand-written link with ids instead of labels
     at = analytics(
