@@ -384,6 +384,11 @@ class Config:
         return self.env == "production"
 
     @property
+    def thumbnails_dir(self) -> Path:
+        """Where creatives' preview images are kept (metricx/sync/thumbnails.py)."""
+        return self.data_dir / "thumbnails"
+
+    @property
     def mailbox_dir(self) -> Path:
         """Where the local mailbox of `metricx up` (no SMTP_URL) keeps its mail."""
         return self.data_dir / "mailbox"

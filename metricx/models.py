@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from metricx.connectors.records import CREATIVE_FORMATS
 from metricx.vocabulary import LEVELS, PROVIDERS, ROLES
 
 NAMING = {
@@ -173,9 +174,39 @@ class Entity(Base):
     status: Mapped[str | None] = mapped_column(String(32))
     objective: Mapped[str | None] = mapped_column(String(64))
     budget: Mapped[Decimal | None] = mapped_column(Money)
+    # An ad's creative (several ads may share one); NULL above the ads and where the platform
+    # returns none.
+    creative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("creatives.id", ondelete="SET NULL"), index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class Creative(Base):
+    """What ads show, as a platform keeps it (docs/design.md "Creatives"): many ads to one.
+    `thumbnail` is the sha256 of its preview image stored under the data directory
+    (metricx/sync/thumbnails.py), never the platform's expiring URL; NULL until one was
+    downloaded."""
+
+    __tablename__ = "creatives"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "external_id"),
+        CheckConstraint(_in("format", CREATIVE_FORMATS), name="format"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = workspace_column()
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(400))
+    format: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    call_to_action: Mapped[str | None] = mapped_column(String(64))
+    video_id: Mapped[str | None] = mapped_column(String(64))
+    thumbnail: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 def _entity_of_same_workspace(table: str) -> ForeignKeyConstraint:

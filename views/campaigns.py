@@ -12,7 +12,7 @@ import streamlit as st
 
 from metricx.errors import MetricxError
 from metricx.platforms import AD_PROVIDERS, listing
-from metricx.services import campaigns
+from metricx.services import campaigns, creatives
 from metricx.services.campaigns import View
 from metricx.vocabulary import LEVEL_NOUNS, LEVEL_TITLES, LEVELS
 from ui import charts
@@ -211,8 +211,12 @@ shown["budget"] = [
     for b, c in zip(shown["budget"], shown["currency"], strict=True)
 ]
 parents = list(campaigns.PARENT_COLUMNS[view.level])
+# An ad shows its creative's preview: three ads called alike are told apart at a glance.
+previews = creatives.ad_previews(actor.workspace_id, shown["id"]) if view.level == "ad" else {}
+shown["preview"] = [previews.get(int(i)) for i in shown["id"]]
 columns = [
     *(["trend"] if pinned.any() else []),
+    *(["preview"] if previews else []),
     "name",
     *parents,
     "provider",
@@ -237,6 +241,7 @@ st.dataframe(
     column_order=columns,
     column_config={
         "trend": st.column_config.TextColumn("", width="small", help="Its trend is below"),
+        "preview": st.column_config.ImageColumn("Creative", width="small"),
         "name": LEVEL_NOUNS[view.level].capitalize(),
         **{parent: LEVEL_NOUNS[parent].capitalize() for parent in parents},
         "provider": "Platform",

@@ -178,12 +178,40 @@ class BaseClient:
         self.http = HttpSession(
             self.provider, timeout=timeout, transport=transport, headers=headers
         )
+        self._timeout, self._transport = timeout, transport
+        self._files: httpx.Client | None = None
 
     def _retrying(self, call: Callable[[], T]) -> T:
         return retrying(call, policy=self.retry, sleep=self.sleep)
 
+    def download(self, url: str, *, max_bytes: int) -> bytes | None:
+        """A file on the platform's CDN (a signed preview link): its bytes, or None when the
+        link is refused or has expired, the file is larger than `max_bytes` (read no
+        further) or the CDN cannot be reached; a preview is never worth failing a sync for.
+        Sent without the client's credentials: a CDN has no business seeing them."""
+        if self._files is None:
+            self._files = httpx.Client(
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+                transport=self._transport,
+                follow_redirects=True,
+            )
+        try:
+            with self._files.stream("GET", url) as response:
+                if response.status_code != 200:
+                    return None
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        return None
+                return bytes(body)
+        except httpx.HTTPError:
+            return None
+
     def close(self) -> None:
         self.http.close()
+        if self._files is not None:
+            self._files.close()
 
     def __enter__(self) -> Self:
         return self

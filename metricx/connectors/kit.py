@@ -53,6 +53,11 @@ class AdPlatformClient(Protocol):
         replaces them)."""
         ...
 
+    def download(self, url: str, *, max_bytes: int) -> bytes | None:
+        """A file from the platform's CDN (a creative's preview), or None
+        (metricx.connectors.http.BaseClient.download)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -31,6 +31,7 @@ from metricx.connectors.errors import (
     VersionExpiredError,
 )
 from metricx.connectors.http import BaseClient, RetryPolicy, Sleep, expect, parse_json, rate_limited
+from metricx.connectors.meta_creatives import CREATIVE_EXPANSION, creative_record
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord, TokenGrant
 from metricx.connectors.values import decimal, from_minor_units, integer
 from metricx.connectors.versions import DEFAULT_VERSIONS
@@ -55,7 +56,8 @@ EDGE_FIELDS = {
     "updated_time",
     "adsets": "id,name,status,effective_status,campaign_id,daily_budget,lifetime_budget,"
     "updated_time",
-    "ads": "id,name,status,effective_status,adset_id,campaign_id,updated_time",
+    "ads": "id,name,status,effective_status,adset_id,campaign_id,updated_time,"
+    + CREATIVE_EXPANSION,
 }
 DEFAULT_THROTTLE_WAIT = 60.0
 
@@ -275,6 +277,7 @@ class MetaClient(BaseClient):
                         _str(node.get("effective_status") or node.get("status")),
                         _str(node.get("objective")),
                         from_minor_units(PROVIDER, budget, account.currency, f"{edge} budget"),
+                        creative_record(node) if edge == "ads" else None,
                     )
                 )
         if updated_since is None:

@@ -23,9 +23,31 @@ class AccountInfo:
     timezone: str
 
 
+#: What a creative shows: one image, a video, several cards, text only (a search ad), or
+#: what the platform does not say (an ad promoting an existing post).
+CREATIVE_FORMATS = ("image", "video", "carousel", "text", "unknown")
+
+
+@dataclass(frozen=True)
+class CreativeRecord:
+    """What an ad shows, as the platform keeps it: several ads may use one creative.
+    `thumbnail_url` is the platform's preview, often signed and expiring: the sync downloads
+    it at once and never stores the URL."""
+
+    external_id: str
+    name: str
+    format: str  # CREATIVE_FORMATS
+    title: str | None
+    body: str | None
+    call_to_action: str | None
+    video_id: str | None
+    thumbnail_url: str | None
+
+
 @dataclass(frozen=True)
 class EntityRecord:
-    """One node of the campaign tree; `status` is the platform's own word (ACTIVE, ENABLED...)."""
+    """One node of the campaign tree; `status` is the platform's own word (ACTIVE, ENABLED...).
+    An ad carries its creative where the platform returns one."""
 
     level: str  # account | campaign | adset | ad
     external_id: str
@@ -34,6 +56,7 @@ class EntityRecord:
     status: str | None
     objective: str | None
     budget: Decimal | None  # daily (or lifetime) budget in account currency, major units
+    creative: CreativeRecord | None = None
 
 
 @dataclass(frozen=True)

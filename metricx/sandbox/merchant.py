@@ -8,9 +8,11 @@ point in time: running totals today, restating conversions for recent days, fina
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.clock import as_utc
+from metricx.sandbox.creatives import CreativeIndex, SandboxCreative, build_creatives
 from metricx.sandbox.entities import (
     GOOGLE,
     META,
@@ -131,6 +133,19 @@ class Merchant:
 
     def ad(self, external_id: str) -> Ad:
         return self.tree.ad(external_id)
+
+    # ---- creatives ----------------------------------------------------------------------
+    @cached_property
+    def _creatives(self) -> CreativeIndex:
+        return build_creatives(self.seed, self.tree.ads, self.shop.profile.host)
+
+    def creative_of(self, ad_external_id: str) -> SandboxCreative | None:
+        """The creative a Meta ad runs (shared by its copies); None for other platforms' ads."""
+        return self._creatives.by_ad.get(ad_external_id)
+
+    def creatives_of(self, account_id: str) -> list[SandboxCreative]:
+        """The creatives the account's ads use, by id."""
+        return list(self._creatives.by_account.get(account_id, ()))
 
     # ---- time ---------------------------------------------------------------------------
     def account_today(self, account_id: str, as_of: datetime) -> date:

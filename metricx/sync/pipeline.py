@@ -41,6 +41,7 @@ from metricx.models import HALTED_STATUSES, Connection, Entity
 from metricx.semantic.dates import today_in
 from metricx.sync import product_rollup, rollup, snapshots
 from metricx.sync import shopify as shop_writer
+from metricx.sync.creatives import sync_creatives
 from metricx.sync.email import sync_email
 from metricx.sync.entities import stored_ids, upsert_entities
 from metricx.sync.runs import (
@@ -282,7 +283,29 @@ def _sync_ad_source(
     tz, entities = _read_tree(connection, source, kind, now)
     today = today_in(tz, now)
     if kind == "intraday":
-        return _intraday(connection, source, entities, tz, today, now)
+        rows = _intraday(connection, source, entities, tz, today, now)
+    else:
+        rows = _replace_days(
+            connection, source, entities, tz, today, start, end, now, progress, recorder
+        )
+    # The ads are stored now: link them to their creatives (a tree read carries them).
+    sync_creatives(connection, entities, source.download)
+    return rows
+
+
+def _replace_days(
+    connection: ConnectionView,
+    source: AdSource,
+    entities: list[EntityRecord],
+    tz: str,
+    today: date,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+    progress: Progress,
+    recorder: RunRecorder,
+) -> int:
+    """A range sync's days: asked, or the restatement window up to yesterday."""
     nightly = start is None
     start = start or today - timedelta(days=source.restatement_days())
     end = end or today - timedelta(days=1)

@@ -72,6 +72,10 @@ class AdSource:
     def metrics(self, since: date, until: date, *, hourly: bool) -> list[MetricRecord]:
         return self.client.metrics(self.account_id, since, until, hourly=hourly)
 
+    def download(self, url: str, *, max_bytes: int) -> bytes | None:
+        """A creative's preview from the platform's CDN (None when it cannot be had)."""
+        return self.client.download(url, max_bytes=max_bytes)
+
 
 def endpoint(connection: ConnectionView, setting: str) -> str:
     """A base URL setting (META_GRAPH_URL, ...) for this connection: the sandbox's fake for

@@ -13,6 +13,7 @@ from apptest import log_in, texts
 
 from metricx.semantic.dates import resolve_phrase
 from metricx.services import campaigns
+from metricx.services.creatives import ad_previews
 from ui import format as fmt
 from ui.period import DEFAULT_PRESET
 
@@ -150,6 +151,19 @@ def test_ads_show_their_campaign_and_ad_set(synced, page):
     assert ads.loc[raw.index, "adset"].tolist() == raw["adset"].tolist()
     columns = page.dataframe[0].proto.columns
     assert '"Campaign"' in columns and '"Ad set"' in columns
+
+
+def test_ads_show_their_creative_s_preview_served_from_this_machine(synced, page):
+    # given the synced workspace's Meta ads, whose creatives' previews the sync kept
+    page.button(key="campaign_level_ad").click().run()
+    ads = rows(page).set_index("id")
+    previews = ad_previews(synced[0], ads.index)
+    # then the Ads table has a Creative column holding each Meta ad's preview as data, never
+    # a link to the platform
+    assert previews and '"Creative"' in page.dataframe[0].proto.columns
+    shown = ads.loc[list(previews), "preview"]
+    assert shown.tolist() == list(previews.values())
+    assert all(p.startswith("data:image/png;base64,") for p in shown)
 
 
 def test_a_search_that_matches_nothing_says_so_and_can_be_cleared(page):

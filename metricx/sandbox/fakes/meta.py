@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from metricx.sandbox.clock import SandboxClock
+from metricx.sandbox.creatives import SandboxCreative, preview_png
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.entities import Node
 from metricx.sandbox.fakes.base import (
@@ -34,7 +35,11 @@ from metricx.sandbox.fakes.faults import Fault, FaultPlan
 from metricx.sandbox.fakes.meta_edges import (
     ENTITY_FIELDS,
     NODE_TYPES,
+    CreativeOptions,
+    FieldRequest,
+    creative_node,
     entity_node,
+    expansion,
     filters,
     id_filter,
     matches,
@@ -76,6 +81,9 @@ ROUTES = (
     ("edge", re.compile(rf"^{VERSION}/act_(\d+)/(campaigns|adsets|ads)$")),
     ("report", re.compile(rf"^{VERSION}/(\d+)$")),
     ("report_insights", re.compile(rf"^{VERSION}/(\d+)/insights$")),
+    # The CDN that creative thumbnail_url points at (scontent.xx.fbcdn.net on Meta); served by
+    # the fake itself so the sandbox is one host.
+    ("thumbnail", re.compile(r"^/thumbnails/(\d+)\.png$")),
 )
 
 
@@ -101,6 +109,11 @@ class MetaFake(FakeApp):
     provider = "meta"
     polls_to_complete = 2
     sync_row_limit = SYNC_ROW_LIMIT
+    # How long a creative's signed thumbnail_url lives. Meta documents no lifetime: a public
+    # schema comment says "about four days after it is fetched" and fbcdn URLs carry the
+    # expiry as `oe=<hex unix time>` (research19 meta.md §2.5, UNCONFIRMED), hence a knob.
+    thumbnail_ttl = timedelta(days=4)
+    creative_options = CreativeOptions()
 
     def __init__(
         self,
@@ -123,7 +136,7 @@ class MetaFake(FakeApp):
     # ---- faults -------------------------------------------------------------------------
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
         route = self._route(request.path)[0]
-        if route == "dialog":
+        if route in ("dialog", "thumbnail"):  # the CDN is another service than the Graph API
             return False
         if route == "oauth":
             return kind in ("server_error", "malformed")
@@ -209,13 +222,15 @@ class MetaFake(FakeApp):
         )
         # Marketing API versions expire sooner than Graph API ones (the Login dialog and the
         # token endpoint follow the Graph API's table), so only ads routes are refused.
-        version = groups[0] if groups and route not in ("oauth", "dialog") else None
+        version = groups[0] if groups and route not in ("oauth", "dialog", "thumbnail") else None
         today = self.clock.now().date()
         headers.update(version_warning(version, today))
         try:
             refusal = version_refusal(version, today)
             if refusal is not None:
                 raise refusal
+            if route == "thumbnail" and request.method == "GET":
+                return self._thumbnail(groups[0], request.params)
             if route == "oauth":
                 return json_response(200, self._oauth(request.params))
             if route == "dialog" and request.method == "GET":
@@ -351,7 +366,11 @@ class MetaFake(FakeApp):
     ) -> dict[str, Any]:
         self._meta_account(account_id)
         params = request.params
-        wanted = requested_fields(params, {"id"}, ENTITY_FIELDS[edge], NODE_TYPES[edge]) | {"id"}
+        objects = frozenset({"creative"}) if edge == "ads" else frozenset()
+        wanted = requested_fields(
+            params, {"id"}, ENTITY_FIELDS[edge], NODE_TYPES[edge], objects
+        ) | {"id"}
+        creative = expansion(params, "creative") if edge == "ads" else None
         now = self.clock.now()
         sources: dict[str, Callable[[str], Sequence[Node]]] = {
             "campaigns": self.merchant.campaigns_of,
@@ -362,8 +381,63 @@ class MetaFake(FakeApp):
         nodes = [entity_node(self.merchant, n, now) for n in source if n.created_at <= now]
         nodes = [n for n in nodes if matches(n, filters(params))]
         nodes.sort(key=lambda n: n["id"])
-        page = self._page(request, nodes, short, lambda n: {k: n[k] for k in n if k in wanted})
+        page = self._page(request, nodes, short, lambda n: self._entity(n, wanted, creative))
         return page
+
+    def _entity(
+        self, node: dict[str, Any], wanted: set[str], creative: FieldRequest | None
+    ) -> dict[str, Any]:
+        out = {k: node[k] for k in node if k in wanted}
+        sandbox_creative = self.merchant.creative_of(node["id"]) if creative else None
+        if creative is not None and sandbox_creative is not None:
+            out["creative"] = creative_node(
+                sandbox_creative, creative, self.thumbnail_url, self.creative_options
+            )
+        return out
+
+    # ---- creative thumbnails (the CDN) --------------------------------------------------
+    def thumbnail_url(self, creative: SandboxCreative, width: int, height: int) -> str:
+        """A signed, expiring preview URL like fbcdn's: `oe` is the expiry in hex unix time
+        (research19 meta.md §2.5, example in github.com/qsniyg/maxurl issue #1364) and
+        `_nc_sig` signs the rest, so no Graph access token is needed to fetch it."""
+        expiry = format(int((self.clock.now() + self.thumbnail_ttl).timestamp()), "x")
+        sig = self._thumbnail_signature(creative.external_id, width, height, expiry)
+        query = urlencode({"w": width, "h": height, "oe": expiry, "_nc_sig": sig})
+        return f"{self.base_url}/thumbnails/{creative.external_id}.png?{query}"
+
+    def _thumbnail_signature(self, creative_id: str, width: int, height: int, expiry: str) -> str:
+        key = f"fbcdn|{self.merchant.seed}|{self.credentials.meta_app_secret}".encode()
+        text = f"{creative_id}|{width}|{height}|{expiry}".encode()
+        return hmac.new(key, text, hashlib.sha256).hexdigest()[:32]
+
+    def _creative_by_id(self, creative_id: str) -> SandboxCreative | None:
+        for account in self.merchant.accounts_of("meta"):
+            for creative in self.merchant.creatives_of(account.external_id):
+                if creative.external_id == creative_id:
+                    return creative
+        return None
+
+    def _thumbnail(self, creative_id: str, params: dict[str, str]) -> FakeResponse:
+        """The preview PNG, or 403 with fbcdn's plain-text reasons: "URL signature expired"
+        once the clock passes `oe` (research19 meta.md §2.5), "Bad URL hash" for a tampered
+        URL (fbcdn's observed text; UNCONFIRMED in Meta docs)."""
+        width, height, expiry = params.get("w", ""), params.get("h", ""), params.get("oe", "")
+        signed = width.isdigit() and height.isdigit() and bool(re.fullmatch(r"[0-9a-f]+", expiry))
+        expected = (
+            self._thumbnail_signature(creative_id, int(width), int(height), expiry)
+            if signed
+            else ""
+        )
+        if not signed or not hmac.compare_digest(params.get("_nc_sig", ""), expected):
+            return FakeResponse(403, b"Bad URL hash", {"content-type": "text/plain"})
+        if self.clock.now().timestamp() > int(expiry, 16):
+            return FakeResponse(403, b"URL signature expired", {"content-type": "text/plain"})
+        creative = self._creative_by_id(creative_id)
+        if creative is None:
+            return FakeResponse(404, b"Not Found", {"content-type": "text/plain"})
+        return FakeResponse(
+            200, preview_png(creative, int(width), int(height)), {"content-type": "image/png"}
+        )
 
     # ---- insights -----------------------------------------------------------------------
     def _insights(

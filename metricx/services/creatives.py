@@ -1,0 +1,42 @@
+"""Ads' creatives as the pages show them: the preview kept by the sync
+(metricx/sync/thumbnails.py), served from this machine, never from the platform's CDN."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from metricx.db import new_session
+from metricx.models import Creative, Entity
+from metricx.sync import thumbnails
+
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def ad_previews(workspace_id: int, ad_ids: Iterable[int]) -> dict[int, str]:
+    """{ad entity id: its creative's preview as a data: URI} for the ads of the workspace
+    among `ad_ids` whose creative has a stored preview (ads with the same name are told
+    apart by it)."""
+    wanted = [int(i) for i in ad_ids]
+    if not wanted:
+        return {}
+    with new_session() as session:
+        rows = session.execute(
+            select(Entity.id, Creative.thumbnail)
+            .join(Creative, Creative.id == Entity.creative_id)
+            .where(
+                Entity.workspace_id == workspace_id,
+                Creative.workspace_id == workspace_id,
+                Entity.id.in_(wanted),
+                Creative.thumbnail.is_not(None),
+            )
+        ).all()
+    out: dict[int, str] = {}
+    for ad_id, digest in rows:
+        data = thumbnails.read(digest or "")
+        kind = thumbnails.image_kind(data) if data else None
+        if data and kind:
+            out[ad_id] = f"data:{MEDIA_TYPES[kind]};base64,{base64.b64encode(data).decode()}"
+    return out

@@ -1,0 +1,132 @@
+"""Ads' creatives through the real Meta connector and the fake Graph API: stored once per
+creative, ads linked, previews downloaded into the thumbnail store (docs/design.md
+"Creatives")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sandbox_fixtures import NOW, SECRETS
+from sqlalchemy import select
+
+from metricx.actor import Actor
+from metricx.db import transaction
+from metricx.models import Creative, Entity
+from metricx.services.connections import add_connection
+from metricx.sync import thumbnails
+from metricx.sync.pipeline import sync_connection
+
+
+@pytest.fixture
+def store_dir(tmp_path, setenv):
+    setenv(METRICX_DATA_DIR=str(tmp_path))
+    return tmp_path
+
+
+def stored_creatives(connection_id: int) -> dict[str, Creative]:
+    with transaction() as session:
+        rows = session.scalars(select(Creative).where(Creative.connection_id == connection_id))
+        return {c.external_id: c for c in rows}
+
+
+def linked_ads(connection_id: int) -> dict[str, str | None]:
+    """{ad external id: its creative's external id}."""
+    with transaction() as session:
+        rows = session.execute(
+            select(Entity.external_id, Creative.external_id)
+            .outerjoin(Creative, Creative.id == Entity.creative_id)
+            .where(Entity.connection_id == connection_id, Entity.level == "ad")
+        ).all()
+    return dict(rows)
+
+
+def sync_range(connection, now=NOW):
+    outcome = sync_connection(
+        connection.workspace_id,
+        connection.id,
+        "range",
+        start=now.date() - timedelta(days=3),
+        end=now.date() - timedelta(days=1),
+        now=now,
+    )
+    assert outcome.status == "success", outcome.error
+    return outcome
+
+
+def test_a_tree_read_stores_each_creative_once_and_links_its_ads(fakes, connections, store_dir):
+    # given a Meta account whose ads share creatives
+    connection = connections["meta"]
+    merchant = fakes.merchant
+    ads = merchant.ads_of(connection.external_account_id)
+    # when it is synced
+    sync_range(connection)
+    # then every ad points at its own creative, and each creative is stored once
+    expected = {ad.external_id: merchant.creative_of(ad.external_id).external_id for ad in ads}
+    assert linked_ads(connection.id) == expected
+    creatives = stored_creatives(connection.id)
+    assert set(creatives) == set(expected.values())
+    assert len(creatives) < len(ads)
+    for creative in merchant.creatives_of(connection.external_account_id):
+        held = creatives[creative.external_id]
+        assert (held.name, held.format, held.title) == (
+            creative.name,
+            creative.format,
+            creative.title,
+        )
+        # and its preview is a 600 px PNG kept in the store, not a link
+        assert held.thumbnail is not None
+        assert thumbnails.image_kind(thumbnails.read(held.thumbnail) or b"") == "png"
+
+
+def test_a_preview_is_downloaded_once(fakes, connections, store_dir):
+    # given the account synced, previews in
+    connection = connections["meta"]
+    sync_range(connection)
+    fetched = len(fakes.requests.of("meta", path="/thumbnails/"))
+    # when it is synced again (the whole tree is read again)
+    sync_range(connection, NOW + timedelta(hours=2))
+    # then no preview was fetched again
+    assert fetched > 0
+    assert len(fakes.requests.of("meta", path="/thumbnails/")) == fetched
+
+
+def test_a_preview_that_cannot_be_had_leaves_the_creative_without_one(
+    fakes, connections, store_dir, monkeypatch
+):
+    # given previews the CDN refuses (an expired or tampered link answers 403)
+    connection = connections["meta"]
+    monkeypatch.setattr(
+        "metricx.connectors.http.BaseClient.download", lambda self, url, *, max_bytes: None
+    )
+    # when the account is synced
+    sync_range(connection)
+    # then the creatives and links are stored all the same, without previews
+    creatives = stored_creatives(connection.id)
+    assert creatives and all(c.thumbnail is None for c in creatives.values())
+    assert None not in linked_ads(connection.id).values()
+
+
+def test_two_workspaces_reading_one_account_keep_their_own_creatives(
+    fakes, connections, other_workspace, store_dir
+):
+    # given the same Meta account connected in another workspace too
+    ours = connections["meta"]
+    theirs = add_connection(
+        Actor.system(other_workspace.id), "meta", ours.external_account_id, SECRETS["meta"]
+    )
+    # when both are synced
+    sync_range(ours)
+    sync_range(theirs)
+    # then each workspace holds its own creatives, and its ads point only at them
+    mine, other = stored_creatives(ours.id), stored_creatives(theirs.id)
+    assert set(mine) == set(other)
+    assert {c.workspace_id for c in mine.values()} == {ours.workspace_id}
+    assert {c.workspace_id for c in other.values()} == {other_workspace.id}
+    with transaction() as session:
+        crossed = session.execute(
+            select(Entity.id)
+            .join(Creative, Creative.id == Entity.creative_id)
+            .where(Entity.workspace_id != Creative.workspace_id)
+        ).all()
+    assert crossed == []
