@@ -88,6 +88,16 @@ def remember_account(connection: ConnectionView, currency: str, timezone: str) -
         )
 
 
+def merge_settings(session: Session, connection: ConnectionView, values: dict[str, Any]) -> None:
+    """Set these keys of the connection's settings, in the database (jsonb ||): keys written
+    meanwhile by another sync or an admin are kept, where a whole copy would undo them."""
+    session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id, Connection.workspace_id == connection.workspace_id)
+        .values(settings=Connection.settings.op("||")(values))
+    )
+
+
 def list_connections(workspace_id: int) -> list[ConnectionView]:
     with new_session() as session:
         rows = session.scalars(

@@ -12,8 +12,6 @@ from metricx.db import new_session
 from metricx.models import Creative, Entity
 from metricx.sync import thumbnails
 
-MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-
 
 def ad_previews(workspace_id: int, ad_ids: Iterable[int]) -> dict[int, str]:
     """{ad entity id: its creative's preview as a data: URI} for the ads of the workspace
@@ -36,7 +34,7 @@ def ad_previews(workspace_id: int, ad_ids: Iterable[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for ad_id, digest in rows:
         data = thumbnails.read(digest or "")
-        kind = thumbnails.image_kind(data) if data else None
-        if data and kind:
-            out[ad_id] = f"data:{MEDIA_TYPES[kind]};base64,{base64.b64encode(data).decode()}"
+        media = thumbnails.media_type(data) if data else None
+        if data and media:
+            out[ad_id] = f"data:{media};base64,{base64.b64encode(data).decode()}"
     return out

@@ -7,8 +7,7 @@ creative that has none yet, so a tree read costs no download once previews are i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -21,8 +20,14 @@ from metricx.sync import thumbnails
 from metricx.sync.runs import connection_writes
 from metricx.validation import storable_text
 
-#: Fetches a file from a platform's CDN: bytes, or None (metricx.connectors.http.BaseClient).
-Download = Callable[..., bytes | None]
+
+class Download(Protocol):
+    """Fetches a file from a platform's CDN: bytes, or None
+    (metricx.connectors.http.BaseClient.download)."""
+
+    def __call__(self, url: str, *, max_bytes: int) -> bytes | None: ...
+
+
 NAME_LENGTH = 400
 
 

@@ -14,24 +14,22 @@ nightly re-fetch).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from metricx.config import get_config
-from metricx.connection_store import ConnectionView, remember_account
+from metricx.connection_store import ConnectionView, merge_settings, remember_account
 from metricx.connectors.errors import AuthError
 from metricx.connectors.records import EmailMessageRecord, EmailMetricRecord
-from metricx.models import Connection, EmailDaily, EmailMessage
+from metricx.models import EmailDaily, EmailMessage
 from metricx.semantic.dates import today_in
-from metricx.sync.runs import RunRecorder, connection_writes
+from metricx.sync.runs import Progress, RunRecorder, connection_writes
 from metricx.sync.sources import email_client
 from metricx.sync.window import check_window
 
-Progress = Callable[[int, int, str], None]
 #: connections.settings key: when an intraday sync last read the account.
 INTRADAY_READ_AT = "intraday_read_at"
 
@@ -91,11 +89,7 @@ def _read_recently(connection: ConnectionView, now: datetime) -> bool:
 
 def _mark_intraday_read(session: Session, connection: ConnectionView, now: datetime) -> None:
     """Remember when today was read, in the transaction that wrote it."""
-    session.execute(
-        update(Connection)
-        .where(Connection.id == connection.id, Connection.workspace_id == connection.workspace_id)
-        .values(settings=Connection.settings.op("||")({INTRADAY_READ_AT: now.isoformat()}))
-    )
+    merge_settings(session, connection, {INTRADAY_READ_AT: now.isoformat()})
 
 
 def replace_days(

@@ -20,24 +20,24 @@ Every transaction that writes the connection's facts holds its write lock
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from metricx.config import get_config
 from metricx.connection_store import (
     API_WARNINGS,
     ConnectionView,
     get_connection,
+    merge_settings,
     remember_account,
 )
 from metricx.connectors.errors import ConnectorError, RateLimitedError, TransientError
 from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
 from metricx.db import transaction
 from metricx.errors import InvalidInputError
-from metricx.models import HALTED_STATUSES, Connection, Entity
+from metricx.models import HALTED_STATUSES, Entity
 from metricx.semantic.dates import today_in
 from metricx.sync import product_rollup, rollup, snapshots
 from metricx.sync import shopify as shop_writer
@@ -45,6 +45,7 @@ from metricx.sync.creatives import sync_creatives
 from metricx.sync.email import sync_email
 from metricx.sync.entities import stored_ids, upsert_entities
 from metricx.sync.runs import (
+    Progress,
     RunRecorder,
     connection_lock,
     connection_writes,
@@ -65,8 +66,6 @@ HOURLY_REFETCH_DAYS = 3
 # that read was in flight must not be missed.
 TREE_READ_OVERLAP = timedelta(minutes=5)
 CHUNK_DAYS = 7  # days per platform request and per transaction in a range sync
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -260,13 +259,7 @@ def _remember_warnings(connection: ConnectionView, warnings: list[str]) -> None:
     if warnings == connection.settings.get(API_WARNINGS, []):
         return
     with transaction() as session:
-        session.execute(
-            update(Connection)
-            .where(
-                Connection.id == connection.id, Connection.workspace_id == connection.workspace_id
-            )
-            .values(settings={**connection.settings, API_WARNINGS: warnings})
-        )
+        merge_settings(session, connection, {API_WARNINGS: warnings})
 
 
 def _sync_ad_source(

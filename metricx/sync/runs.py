@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,6 +37,8 @@ from metricx.sync.scheduling import fail_abandoned_job
 
 log = logging.getLogger(__name__)
 
+#: A sync's progress sink: (done, total, stage), shown on Connections (metricx/jobs.py).
+Progress = Callable[[int, int, str], None]
 HEALED_BY_SUCCESS = ("error", "upgrade_needed", "misconfigured", "blocked")
 WORKER_STOPPED = "the worker stopped while syncing (its lease lapsed); the next sync starts over"
 # The advisory-lock key space of connections' writes (the two-key form: this, connection id).

@@ -30,6 +30,12 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
+def media_type(data: bytes) -> str | None:
+    """The image's media type ("image/png"), or None when it is not one the store keeps."""
+    kind = image_kind(data)
+    return f"image/{kind}" if kind else None
+
+
 def path_of(digest: str) -> Path:
     """Where the preview with this sha256 is (or would be) kept."""
     return get_config().thumbnails_dir / digest[:2] / digest
