@@ -17,17 +17,21 @@ import json
 import os
 import urllib.request
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from threading import Lock
 
 from metricx.config import get_config
+from metricx.sandbox.calendar import local_date
 from metricx.sandbox.fakes.graphql import LeakyBucket
 from metricx.sandbox.fakes.slack import FakeSlackServer
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
 
 DEFAULT_SEED = 42
+# The demo store's zone: its "today" (the sandbox merchant's anchor) is this zone's date, not
+# the machine's, or the merchant's history and the workspace's days disagree for hours a day.
+DEMO_TIMEZONE = "America/New_York"
 # The demo merchant sells ~145 orders a day: a Shopify Plus store, whose GraphQL bucket
 # refills ten times faster than the standard plan's (the first sync splits ~1,800 orders'
 # refunds: 6 minutes of the standard bucket, under a minute of Plus's).
@@ -75,9 +79,14 @@ def _demo_servers(seed: int, anchor: date) -> SandboxServers:
     return servers
 
 
+def demo_today() -> date:
+    """Today in the demo store's zone: the anchor of the merchant a new demo syncs."""
+    return local_date(datetime.now(UTC), DEMO_TIMEZONE)
+
+
 def sandbox_env(seed: int = DEFAULT_SEED, anchor: date | None = None) -> dict[str, str]:
     """Base-URL settings of fakes serving merchant (seed, anchor)."""
-    anchor = anchor or date.today()
+    anchor = anchor or demo_today()
     registered = _registered(seed, anchor)
     if registered:
         return registered

@@ -29,7 +29,7 @@ from metricx.sandbox.calendar import local_date
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.email_program import EmailProgram
 from metricx.sandbox.merchant import Merchant
-from metricx.sandbox.runtime import DEFAULT_SEED
+from metricx.sandbox.runtime import DEFAULT_SEED, DEMO_TIMEZONE, demo_today
 from metricx.sandbox.storefront import Storefront
 from metricx.services import custom_definitions
 from metricx.services.connections import ConnectionView, add_connection, list_connections
@@ -38,7 +38,6 @@ from metricx.services.pixel_keys import pixel_key, workspaces_for_keys
 from metricx.services.workspaces import create_workspace
 
 DEMO_WORKSPACE = "demo"
-DEMO_TIMEZONE = "America/New_York"
 DEMO_CURRENCY = "USD"
 FX_DAYS_AHEAD = 400  # rates are synthetic here; a real workspace imports them
 # How sendBeacon (and fetch with a string body) declares the custom pixel's requests.
@@ -138,7 +137,7 @@ def _fx_rates(workspace_id: int, currencies: set[str], start: date, end: date) -
 
 def create_demo(today: date | None = None, seed: int = DEFAULT_SEED) -> Demo:
     """The demo workspace and its sandbox connections (no data yet: sync them next)."""
-    today = today or date.today()
+    today = today or demo_today()
     merchant = Merchant.demo(seed, today)
     with new_session() as session:
         workspace = session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))

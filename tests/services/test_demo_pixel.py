@@ -5,7 +5,7 @@ journeys that end in each order's purchase and credit the ads the visits came fr
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pandas as pd
@@ -16,6 +16,7 @@ from table_rows import read
 from metricx.attribution.compute import attribute_workspace
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.journeys import Visit
+from metricx.sandbox.runtime import demo_today
 from metricx.sandbox.storefront import Storefront, order_identity
 from metricx.services import demo as demo_service
 from metricx.services.demo import PIXEL_DAYS, Demo, replay_storefront
@@ -237,7 +238,7 @@ def test_the_demo_replays_the_storefront_after_syncing_and_before_attributing(
     monkeypatch.setattr(demo_service, "demo_merchant", lambda demo: fakes.merchant)
     shop = SimpleNamespace(id=7, name="Shop", provider="shopify")
     # Given the demo workspace with its shop connection (the sandbox's small merchant)
-    demo = Demo(workspace, [shop], fakes.merchant.start_day, date.today())
+    demo = Demo(workspace, [shop], fakes.merchant.start_day, demo_today())
     progress: list[tuple[str, int, int]] = []
     # When the demo syncs
     rows = demo_service.sync_demo(demo, lambda *a: progress.append(a))
