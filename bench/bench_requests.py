@@ -62,10 +62,19 @@ def simulate_day(servers, connections, start: datetime, hours: int) -> Counter:
     return day
 
 
+#: Where the fakes serve creatives' preview images: their CDNs, not the platforms' APIs, so
+#: a download is counted as "<provider> previews" and not among the API's requests.
+PREVIEW_PATHS = ("/thumbnails/", "/simgad/", "/covers/")
+
+
 def _counted(requests) -> list[str]:
-    """Each request's provider, and "klaviyo reports" once more for each reporting call (the
-    calls Klaviyo limits to 225 a day)."""
-    out = [r.provider for r in requests]
+    """Each API request's provider (a preview download as "<provider> previews"), and
+    "klaviyo reports" once more for each reporting call (the calls Klaviyo limits to 225 a
+    day)."""
+    out = [
+        f"{r.provider} previews" if r.path.startswith(PREVIEW_PATHS) else r.provider
+        for r in requests
+    ]
     out += ["klaviyo reports" for r in requests if r.provider == "klaviyo" and "-reports" in r.path]
     return out
 
@@ -184,6 +193,7 @@ def run(hours: int, ads: int) -> None:
             counted = simulate_day(servers, connections, start, hours)
             results[label] = {p: counted[p] / per_provider[p] for p in per_provider}
             results[label]["klaviyo reports"] = counted["klaviyo reports"]
+            results[label]["previews"] = sum(counted[f"{p} previews"] for p in per_provider)
 
     print()
     print(f"{'requests per connection per day':<34}" + "".join(f"{p:>10}" for p in per_provider))
@@ -200,6 +210,10 @@ def run(hours: int, ads: int) -> None:
             f"\nKlaviyo ({label}): {reports:.0f} reporting calls a day, "
             f"{reports / KLAVIYO_DAILY_REPORTS:.0%} of the {KLAVIYO_DAILY_REPORTS} allowed"
         )
+    print(
+        f"\nPreview downloads (from the platforms' CDNs, not their APIs): "
+        f"{now['previews']:.0f} a day (once per new creative)"
+    )
     google = now.get("google", 0)
     print(
         f"\nGoogle Ads: {google:.0f} requests a day per account, "

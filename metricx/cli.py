@@ -330,6 +330,9 @@ def query(workspace: str, query_json: str) -> None:
                             "dimensions": ["campaign"]}
     Email & SMS:           {"metrics": ["email_revenue", "email_open_rate", "net_sales"],
                             "time_range": {...}, "grain": "week"}
+    Creatives (video):     {"metrics": ["spend", "thumb_stop_rate", "hold_rate"],
+                            "time_range": {...}, "dimensions": ["creative"],
+                            "filters": {"creative_format": ["video"]}, "limit": 10}
     Cohorts (LTV, repeat rate, CAC payback):
                            {"metrics": ["cohort_customers", "ltv"], "time_range": {...},
                             "dimensions": ["cohort", "age"],

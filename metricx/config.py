@@ -31,6 +31,7 @@ BOUNDS = {
     "LOGIN_MAX_FAILURES": (1, None),
     "SMTP_TIMEOUT_SECONDS": (1, None),
     "EMAIL_SYNC_MINUTES": (0, None),
+    "THUMBNAIL_STORE_MB": (1, None),
 }
 #: SMTP_URL's schemes and their default ports: submission with STARTTLS (RFC 6409, RFC 3207)
 #: and submission over implicit TLS (RFC 8314).
@@ -195,6 +196,12 @@ SETTINGS: tuple[Setting, ...] = (
         "API allows 225 calls a day; each read makes two).",
     ),
     Setting(
+        "THUMBNAIL_STORE_MB",
+        "512",
+        "Most space (MB) creatives' preview images may take under the data directory; past it "
+        "the sync keeps no new previews (the nightly clean-up removes previews no creative uses).",
+    ),
+    Setting(
         "ENTITY_REFRESH_MINUTES",
         "60",
         "How often (minutes) the 15-minute sync re-reads the campaign tree (Meta: only what "
@@ -354,6 +361,7 @@ class Config:
     klaviyo_api_url: str
     klaviyo_revision: str
     email_sync_minutes: int
+    thumbnail_store_mb: int
     entity_refresh_minutes: int
     sync_lease_seconds: int
     oauth_redirect_url: str

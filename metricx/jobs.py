@@ -30,7 +30,7 @@ from metricx.connection_store import get_connection
 from metricx.delivery import outbox
 from metricx.queue import QUEUE_NAMES, get_queue, get_redis
 from metricx.services import digests
-from metricx.sync import pipeline, runs, scheduling
+from metricx.sync import creatives, pipeline, runs, scheduling
 from metricx.sync.scheduling import JOB_TIMEOUT_S, RETRY
 from metricx.sync.window import refuse_bad_window
 from metricx.vocabulary import AD_PROVIDERS, EMAIL_PROVIDERS
@@ -110,6 +110,11 @@ def compact_all() -> int:
         pipeline.compact_connection(get_connection(ws, conn))
         for ws, conn in scheduling.active_connections(AD_PROVIDERS)
     )
+
+
+def prune_thumbnails() -> int:
+    """Nightly: remove preview images no creative uses any more."""
+    return creatives.prune_previews()
 
 
 def attribute_workspace(workspace_id: int) -> dict:
@@ -241,6 +246,7 @@ SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("metricx-alerts", "5-59/15 * * * *", evaluate_alerts_all),
     ScheduledJob("metricx-reaper", "*/2 * * * *", reap_orphaned_syncs, queue="high", timeout=120),
     ScheduledJob("metricx-compaction", "0 1 * * *", compact_all),
+    ScheduledJob("metricx-thumbnails", "30 1 * * *", prune_thumbnails, queue="low"),
     ScheduledJob("metricx-attribution", "0 2 * * *", attribute_all, queue="low"),
     ScheduledJob("metricx-refetch-7d", "0 3 * * *", refetch_all_recent, queue="low"),
 ]

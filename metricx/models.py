@@ -222,7 +222,7 @@ def _entity_of_same_workspace(table: str) -> ForeignKeyConstraint:
 
 
 class AdFacts:
-    """The six additive ad facts (metricx.totals.Totals), as columns of a fact table."""
+    """The additive ad facts (metricx.totals.Totals), as columns of a fact table."""
 
     spend: Mapped[Decimal] = mapped_column(Money, default=0)
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -230,6 +230,14 @@ class AdFacts:
     conversions: Mapped[Decimal] = mapped_column(Money, default=0)
     conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
     leads: Mapped[Decimal] = mapped_column(Money, default=0)
+    video_plays: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_3s_plays: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    thruplays: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_p25: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_p50: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_p75: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_p100: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    video_seconds: Mapped[Decimal] = mapped_column(Money, default=0, server_default="0")
 
 
 class MetricSnapshot(AdFacts, Base):

@@ -123,6 +123,14 @@ def stored_day_totals(connection_id: int, tz: str, days: list[date]) -> dict:
     return found
 
 
+def daily_totals(merchant, ad_id: str, day: date, as_of: datetime):
+    """An ad's daily row as its platform reports it: delivery, conversions and the video
+    plays only daily rows carry (Meta's video ads)."""
+    return (
+        merchant.ad_totals(ad_id, day, as_of) + merchant.video_facts(ad_id, day, as_of).as_totals()
+    )
+
+
 def reported(
     merchant, account_id: str, since: date, until: date, as_of: datetime, hourly: bool = False
 ) -> dict:
@@ -137,7 +145,7 @@ def reported(
                     if not t.is_zero:
                         out[(ad.external_id, day, hour)] = t
             else:
-                t = merchant.ad_totals(ad.external_id, day, as_of)
+                t = daily_totals(merchant, ad.external_id, day, as_of)
                 if not t.is_zero:
                     out[(ad.external_id, day, None)] = t
     return out
@@ -148,7 +156,7 @@ def platform_day_totals(merchant, account_id: str, days: list[date], as_of: date
     found = {}
     for ad in merchant.ads_of(account_id):
         for day in days:
-            totals = merchant.ad_totals(ad.external_id, day, as_of)
+            totals = daily_totals(merchant, ad.external_id, day, as_of)
             if not totals.is_zero:
                 found[(ad.external_id, day)] = totals
     return found

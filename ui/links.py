@@ -31,6 +31,7 @@ DIMENSION_LABELS = {
     "campaign": "Campaign",
     "adset": "Ad set",
     "ad": "Ad",
+    "creative": "Creative",
     **EMAIL_DIMENSION_LABELS,
 }
 GRAIN_LABELS = {

@@ -38,6 +38,7 @@ INSIGHTS = [
     ("dashboard.py", "Dashboard", ":material/dashboard:"),
     ("analytics.py", "Analytics", ":material/query_stats:"),
     ("campaigns.py", "Campaigns", ":material/account_tree:"),
+    ("creatives.py", "Creatives", ":material/photo_library:"),
     ("finance.py", "Finance", ":material/account_balance:"),
     ("retention.py", "Retention", ":material/group:"),
     ("products.py", "Products", ":material/inventory_2:"),
@@ -54,7 +55,7 @@ YOU = [("account.py", "Account", ":material/person:")]
 #: Pages that read the app-wide period (ui/period.py): app.py shows its picker there.
 #: Retention is not one of them: it picks its own range of cohorts.
 PERIOD_PAGES = frozenset(
-    {"dashboard", "analytics", "campaigns", "finance", "products", "attribution"}
+    {"dashboard", "analytics", "campaigns", "creatives", "finance", "products", "attribution"}
 )
 
 

@@ -23,7 +23,7 @@ from metricx.semantic.query import (
     SemanticQuery,
     TimeRange,
 )
-from metricx.services import custom_definitions
+from metricx.services import creatives, custom_definitions
 from metricx.vocabulary import AD_PROVIDERS, LEVELS
 from ui import charts
 from ui import format as fmt
@@ -302,6 +302,25 @@ def header(label: str, role: str) -> str:
 
 
 columns = shown_columns()
+# Split by ad (or creative), each row shows the creative's preview: ads called alike are told
+# apart at a glance.
+previews = (
+    creatives.ad_previews(actor.workspace_id, table["ad_id"].dropna())
+    if "ad" in dimensions and "ad_id" in table
+    else creatives.creative_previews(actor.workspace_id, table["creative_id"].dropna())
+    if "creative" in dimensions and "creative_id" in table
+    else {}
+)
+if previews:
+    key = "ad_id" if "ad" in dimensions else "creative_id"
+    table = table.assign(
+        preview=pd.Series(
+            [previews.get(int(i)) if pd.notna(i) else None for i in table[key]],
+            index=table.index,
+            dtype=object,
+        )
+    )
+    columns = {"preview": ("Preview", None, "image"), **columns}
 shown = table.assign(
     **({"provider": table["provider"].map(short_name)} if "provider" in dimensions else {}),
     **(
@@ -319,6 +338,8 @@ for column, (label, metric, role) in columns.items():
             currency,
             header(label, role),
         )
+    elif role == "image":
+        config[column] = st.column_config.ImageColumn(label, width="small")
     elif role == "change":
         shown[column] = shown[column] * 100
         config[column] = fmt.change_column(header(label, role))
@@ -389,7 +410,8 @@ def csv_of(frame: pd.DataFrame) -> bytes:
     """The table as shown, with human headers (money ones name the currency) and changes as
     fractions; clean_csv rounds each metric column by its unit."""
     headers, metric_ids = {}, {}
-    for column, (label, metric, role) in columns.items():
+    written = {c: v for c, v in columns.items() if v[2] != "image"}  # no previews in a CSV
+    for column, (label, metric, role) in written.items():
         money = metric is not None and entries[metric].unit == "currency"
         headers[column] = {
             ("", True): f"{label} ({currency})",
@@ -397,8 +419,8 @@ def csv_of(frame: pd.DataFrame) -> bytes:
         }.get((role, money), header(label, role))
         if metric is not None:
             metric_ids[headers[column]] = entries[metric]
-    out = frame[list(columns)].copy()
-    for column, (_, _, role) in columns.items():
+    out = frame[list(written)].copy()
+    for column, (_, _, role) in written.items():
         if role == "change":
             out[column] = out[column].round(6)
     if "provider" in out:

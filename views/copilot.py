@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from metricx.copilot.alert_intent import ProposedAlert
@@ -19,6 +20,7 @@ from metricx.copilot.understanding import Conversation
 from metricx.errors import MetricxError
 from metricx.markdown import markdown_literal
 from metricx.semantic.dates import today_in
+from metricx.services import creatives
 from ui.format import in_markdown
 from ui.navigation import pages_for
 from ui.session import current_actor
@@ -44,7 +46,14 @@ def show(message: dict, answer=None, index: int = 0) -> None:
         if message.get("chart") is not None:
             st.altair_chart(message["chart"], width="stretch")
         if message.get("table") is not None:
-            st.dataframe(message["table"], hide_index=True)
+            preview = "preview" in message["table"]
+            st.dataframe(
+                message["table"],
+                hide_index=True,
+                column_config={"preview": st.column_config.ImageColumn("Preview", width="small")}
+                if preview
+                else None,
+            )
         if message.get("query"):
             with st.expander("Query and definitions"):
                 st.code(json.dumps(message["query"], indent=2), language="json")
@@ -100,6 +109,28 @@ def proposed(message: dict, index: int) -> None:
         st.error(in_markdown(markdown_literal(message["said"])))
 
 
+def with_previews(table):
+    """Answer rows split by creative (or by ad) with each one's preview first, from the
+    previews the sync kept (never the platform's links); other rows as they are."""
+    if table is None or table.empty:
+        return table
+    key = next((k for k in ("creative_id", "ad_id") if k in table), None)
+    if key is None:
+        return table
+    ids = table[key].dropna()
+    previews = (
+        creatives.creative_previews(actor.workspace_id, ids)
+        if key == "creative_id"
+        else creatives.ad_previews(actor.workspace_id, ids)
+    )
+    if not previews:
+        return table
+    column = [previews.get(int(i)) if pd.notna(i) else None for i in table[key]]
+    return table.assign(preview=pd.Series(column, index=table.index, dtype=object))[
+        ["preview", *table.columns]
+    ]
+
+
 def written(answer) -> str:
     """Claude's streamed wording when it is grounded in the data; otherwise (or without a
     key, or when Claude fails mid-way) the deterministic answer replaces it."""
@@ -153,7 +184,7 @@ if question:
             "role": "assistant",
             "text": answer.answer,
             "chart": answer.chart(),
-            "table": answer.table(),
+            "table": with_previews(answer.table()),
             "query": answer.to_contract()["query"],
             "choices": answer.choices,
             "proposal": answer.proposal,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,15 @@ from metricx.connectors.errors import (
     InvalidRequestError,
     TransientError,
     VersionExpiredError,
+)
+from metricx.connectors.google_creatives import (
+    ASSETS_PER_QUERY,
+    CREATIVE_FIELDS,
+    Asset,
+    asset_names,
+    asset_query,
+    creative_record,
+    read_assets,
 )
 from metricx.connectors.http import (
     BaseClient,
@@ -80,7 +90,8 @@ ENTITY_QUERIES = (
     ),
     (
         "ad",
-        "SELECT ad_group_ad.ad.id, ad_group_ad.ad.name, ad_group_ad.status, ad_group.id "
+        "SELECT ad_group_ad.ad.id, ad_group_ad.ad.name, ad_group_ad.status, ad_group.id, "
+        f"{', '.join(CREATIVE_FIELDS)} "
         "FROM ad_group_ad WHERE ad_group_ad.status != 'REMOVED'",
     ),
 )
@@ -425,8 +436,9 @@ class GoogleAdsClient(BaseClient):
         account: AccountInfo | None = None,
     ) -> list[EntityRecord]:
         """The customer and its campaigns (removed ones too), ad groups (level adset) and ads
-        (not REMOVED), and for every campaign a synthetic ad set + ad (`campaign_leaf_id`) for
-        its facts that no ad reports (all of a Performance Max campaign's); `account` saves
+        (not REMOVED) with their creatives (connectors.google_creatives), and for every
+        campaign a synthetic ad set + ad (`campaign_leaf_id`, no creative) for its facts that
+        no ad reports (all of a Performance Max campaign's); `account` saves
         re-reading the customer. Always the whole tree: `updated_since` is accepted for the
         kit's interface, and the tree is small enough to read whole each time."""
         account = account or self.account_info(customer_id)
@@ -437,11 +449,30 @@ class GoogleAdsClient(BaseClient):
         ]
         out.extend(campaigns)
         for level, query in ENTITY_QUERIES:
-            for row in self.search(customer_id, query):
-                out.append(_entity(level, row, account.external_id))
+            rows = list(self.search(customer_id, query))
+            if level == "ad":
+                out.extend(self._ads_with_creatives(customer_id, rows, account.external_id))
+            else:
+                out.extend(_entity(level, row, account.external_id) for row in rows)
         for campaign in campaigns:
             out.extend(_campaign_leaves(campaign))
         return out
+
+    def _ads_with_creatives(
+        self, customer_id: str, rows: list[dict[str, Any]], account_id: str
+    ) -> list[EntityRecord]:
+        """The ads of `rows` with their creatives; the images and videos they name are
+        resolved `FROM asset` (one more query per ASSETS_PER_QUERY names, none without)."""
+        ads = [(row.get("adGroupAd") or {}).get("ad") or {} for row in rows]
+        names = asset_names(ads)
+        assets: dict[str, Asset] = {}
+        for start in range(0, len(names), ASSETS_PER_QUERY):
+            query = asset_query(names[start : start + ASSETS_PER_QUERY])
+            assets.update(read_assets(self.search_stream(customer_id, query)))
+        return [
+            replace(_entity("ad", row, account_id), creative=creative_record(ad, assets))
+            for row, ad in zip(rows, ads, strict=True)
+        ]
 
     def metrics(
         self,

@@ -45,9 +45,25 @@ AUTH_CODES = frozenset({102, 190, 10, *range(200, 300)})
 DELIVERY_FIELDS = (
     "account_id,campaign_id,adset_id,ad_id,spend,impressions,clicks,inline_link_clicks"
 )
+# Video plays per watched share (AdsInsights fields of the v25 SDK, adsinsights.py); each is
+# a list of {"action_type": "video_view", "value": "<count>"}. The 3-second plays are the
+# `actions` entry `video_view` (no `video_3_sec_watched_actions` field exists); plays started
+# are `video_play_actions`, and the average seconds watched is per play started.
+VIDEO_FIELDS = {
+    "thruplays": "video_thruplay_watched_actions",
+    "video_p25": "video_p25_watched_actions",
+    "video_p50": "video_p50_watched_actions",
+    "video_p75": "video_p75_watched_actions",
+    "video_p100": "video_p100_watched_actions",
+}
+VIDEO_VIEW = ("video_view",)
 # Off-Meta actions (pixel/CAPI purchases, leads, their values) are not returned with hourly
-# ("Type 1") breakdowns: they are only asked for on daily rows (Insights API Breakdowns).
-INSIGHT_FIELDS = f"{DELIVERY_FIELDS},actions,action_values"
+# ("Type 1") breakdowns, nor are video_* fields ("cannot be requested with any hourly stats
+# breakdowns", Insights API Breakdowns): they are only asked for on daily rows.
+INSIGHT_FIELDS = (
+    f"{DELIVERY_FIELDS},actions,action_values,{','.join(VIDEO_FIELDS.values())},"
+    "video_play_actions,video_avg_time_watched_actions"
+)
 TOO_MUCH_DATA_SUBCODE = 1487534
 RESTATEMENT_DAYS = 28
 EXPIRED_VERSION_CODE = 2635
@@ -591,4 +607,22 @@ def _metric(row: dict[str, Any], hourly: bool) -> MetricRecord:
         conversions=pick_action(PROVIDER, row.get("actions"), PURCHASE_PRIORITY),
         conversion_value=pick_action(PROVIDER, row.get("action_values"), PURCHASE_PRIORITY),
         leads=pick_action(PROVIDER, row.get("actions"), LEAD_PRIORITY),
+        **_video(row),
     )
+
+
+def _video(row: dict[str, Any]) -> dict[str, Any]:
+    """The video facts of a daily row (all 0 for an ad without video). Seconds watched are
+    the average per play times the plays, so averages stay ratios of sums."""
+    plays = {
+        name: int(pick_action(PROVIDER, row.get(field), VIDEO_VIEW))
+        for name, field in VIDEO_FIELDS.items()
+    }
+    started = pick_action(PROVIDER, row.get("video_play_actions"), VIDEO_VIEW)
+    average = pick_action(PROVIDER, row.get("video_avg_time_watched_actions"), VIDEO_VIEW)
+    return {
+        "video_plays": int(started),
+        "video_3s_plays": int(pick_action(PROVIDER, row.get("actions"), VIDEO_VIEW)),
+        **plays,
+        "video_seconds": started * average,
+    }

@@ -61,7 +61,8 @@ class EntityRecord:
 
 @dataclass(frozen=True)
 class MetricRecord:
-    """Additive facts for one ad and one local day (hour None) or one local hour of it."""
+    """Additive facts for one ad and one local day (hour None) or one local hour of it.
+    Video facts are plays (metricx.totals.Totals); a platform that reports none leaves 0."""
 
     ad_external_id: str
     day: date
@@ -72,6 +73,14 @@ class MetricRecord:
     conversions: Decimal
     conversion_value: Decimal
     leads: Decimal
+    video_plays: int = 0
+    video_3s_plays: int = 0
+    thruplays: int = 0
+    video_p25: int = 0
+    video_p50: int = 0
+    video_p75: int = 0
+    video_p100: int = 0
+    video_seconds: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

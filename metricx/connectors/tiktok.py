@@ -22,6 +22,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,7 +48,15 @@ from metricx.connectors.http import (
     server_error,
 )
 from metricx.connectors.kit import date_windows
-from metricx.connectors.records import AccountInfo, EntityRecord, MetricRecord
+from metricx.connectors.records import AccountInfo, CreativeRecord, EntityRecord, MetricRecord
+from metricx.connectors.tiktok_creatives import (
+    AD_FIELDS,
+    VIDEOS_PER_CALL,
+    Video,
+    creative_record,
+    read_videos,
+    video_ids,
+)
 from metricx.connectors.values import decimal, integer
 from metricx.connectors.versions import DEFAULT_VERSIONS, version_status
 
@@ -117,7 +126,7 @@ ENTITY_LEVELS = (
         "ad_name",
         "adgroup_id",
         ("ad_id", "ad_name", "adgroup_id", "campaign_id", "operation_status",
-         "secondary_status", "modify_time"),
+         "secondary_status", "modify_time", *AD_FIELDS),
     ),
 )  # fmt: skip
 NO_BUDGET = "BUDGET_MODE_INFINITE"
@@ -252,14 +261,16 @@ class TikTokClient(BaseClient):
         updated_since: datetime | None = None,
         account: AccountInfo | None = None,
     ) -> list[EntityRecord]:
-        """The advertiser and its campaigns, ad groups (level "adset") and ads; status is the
-        merchant's switch (`operation_status` ENABLE/DISABLE), budgets in major units.
+        """The advertiser and its campaigns, ad groups (level "adset") and ads with their
+        creatives (connectors.tiktok_creatives); status is the merchant's switch
+        (`operation_status` ENABLE/DISABLE), budgets in major units.
 
         The get endpoints filter on creation time only, so `updated_since` is applied to
         `modify_time` (UTC) here, after reading everything (as airbyte's client-side
         incremental streams do)."""
         account = account or self.account_info(advertiser_id)
         out = [EntityRecord("account", account.external_id, None, account.name, None, None, None)]
+        ads: list[tuple[int, dict[str, Any]]] = []  # (index in out, Ad Get node)
         for level, path, id_field, name_field, parent_field, fields in ENTITY_LEVELS:
             params = {
                 "advertiser_id": account.external_id,
@@ -281,6 +292,41 @@ class TikTokClient(BaseClient):
                         _budget(node, level),
                     )
                 )
+                if level == "ad":
+                    ads.append((len(out) - 1, node))
+        videos = self._videos(account.external_id, video_ids(node for _, node in ads))
+        made: dict[str, CreativeRecord] = {}
+        for index, node in ads:
+            creative = creative_record(node, videos)
+            if creative is not None:
+                # Ads sharing a creative get one record (the first ad's texts).
+                creative = made.setdefault(creative.external_id, creative)
+            out[index] = replace(out[index], creative=creative)
+        return out
+
+    def _videos(self, advertiser_id: str, ids: list[str]) -> dict[str, Video]:
+        """Names and cover links of library videos, VIDEOS_PER_CALL ids a call (none without
+        ids). A token that may not read the asset library (40001) or a refused id list
+        leaves the creatives without covers, with a warning: a preview is not worth a
+        failed sync."""
+        out: dict[str, Video] = {}
+        for start in range(0, len(ids), VIDEOS_PER_CALL):
+            chunk = ids[start : start + VIDEOS_PER_CALL]
+            params = {"advertiser_id": advertiser_id, "video_ids": json.dumps(chunk)}
+            try:
+                data = self._call("GET", "file/video/ad/info/", params)
+            except (AuthError, InvalidRequestError) as error:
+                if isinstance(error, AuthError) and error.code != NO_PERMISSION:
+                    raise
+                fix = (
+                    "reconnect TikTok and grant the app access to the ad account's creative "
+                    "library to see them"
+                    if isinstance(error, AuthError)
+                    else "the creatives are kept without them"
+                )
+                self.warnings.add(f"video previews could not be read ({error}); {fix}")
+                continue
+            out.update(read_videos(data.get("list")))
         return out
 
     def metrics(

@@ -42,7 +42,7 @@ from metricx.semantic.custom import Definitions
 
 from .custom_terms import custom_terms
 from .email_questions import read_email
-from .names import Entity
+from .names import Entity, tree_entities
 from .slots import read
 from .understanding import Clarify
 
@@ -520,7 +520,8 @@ def _rule(
     remainder = _ANY_ONE.sub(r"by \1 ", pieces.text)
     remainder = _SCAFFOLD.sub(" ", remainder)
     remainder = " ".join(re.sub(r"[,;:!?.]+(?=\s|$)", " ", remainder).split())
-    slots = read(remainder, today, entities, custom_terms(definitions))
+    # a rule keeps campaign, ad set and ad names; creatives are no rule's scope yet
+    slots = read(remainder, today, tree_entities(entities), custom_terms(definitions))
     try:
         read_email(slots, remainder, None)  # "if email revenue drops": Klaviyo's revenue
     except Clarify as doubt:

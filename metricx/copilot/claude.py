@@ -14,7 +14,7 @@ caller can fall back to the offline parser and the deterministic answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -25,7 +25,9 @@ from anthropic.types import Message, MessageParam, ToolUseBlock
 
 from metricx.config import get_config
 from metricx.copilot import prompts
-from metricx.copilot.understanding import Conversation, Understanding
+from metricx.copilot.creative_questions import creatives_named, named_note
+from metricx.copilot.names import Entity
+from metricx.copilot.understanding import Clarify, Conversation, Understanding
 from metricx.errors import MetricxError
 from metricx.semantic.custom import Definitions
 from metricx.semantic.query import DIMENSIONS, QueryValidationError, SemanticQuery
@@ -166,10 +168,15 @@ def _check_dates(query: SemanticQuery, today: date) -> None:
 
 
 def understanding_from_tool_input(
-    tool_input: Any, today: date, definitions: Definitions | None = None
+    tool_input: Any,
+    today: date,
+    definitions: Definitions | None = None,
+    entities: Sequence[Entity] = (),
 ) -> Understanding:
     """Validate the answer_question input against the catalogue and the workspace's custom
-    `definitions`; any problem raises QueryValidationError (one line)."""
+    `definitions`; any problem raises QueryValidationError (one line). A creative name is
+    checked against the workspace's creatives (among `entities`) and kept as their ids; one
+    that matches none is asked about."""
     if not isinstance(tool_input, Mapping):
         raise QueryValidationError("the tool input must be a JSON object")
     status = tool_input.get("status")
@@ -185,7 +192,23 @@ def understanding_from_tool_input(
         explain = tool_input.get("explain")
         if explain is not None and (explain not in DIMENSIONS or query.compare_range is None):
             raise QueryValidationError("explain must be a dimension, with a compare_range")
-        return Understanding("answer", query=query, explain=explain)
+        message = ""
+        name = tool_input.get("creative_name")
+        if isinstance(name, str) and name.strip():
+            try:
+                ids, names = creatives_named(name.strip(), entities)
+            except Clarify as unknown:
+                return Understanding("clarify", message=unknown.message, choices=unknown.choices)
+            filters = query.filters.model_copy(update={"creative_ids": ids})
+            query = SemanticQuery.parse(
+                {**query.model_dump(mode="json"), "filters": filters.model_dump(mode="json")},
+                definitions,
+            )
+            message = named_note(name.strip(), names, ids)
+        fatigue = tool_input.get("fatigue") is True and "creative" in query.dimensions
+        return Understanding(
+            "answer", query=query, message=message, explain=explain, fatigue=fatigue
+        )
     message = str(tool_input.get("message") or "").strip()
     if not message:
         raise QueryValidationError(f"status {status} needs a message for the merchant")
@@ -276,7 +299,9 @@ class ClaudeUnderstander:
                 return usage.stamp(self._without_tool_call(reply))
             try:
                 return usage.stamp(
-                    understanding_from_tool_input(call.input, today, conversation.definitions)
+                    understanding_from_tool_input(
+                        call.input, today, conversation.definitions, conversation.entities
+                    )
                 )
             except QueryValidationError as exc:
                 problem = str(exc)

@@ -23,7 +23,7 @@ from typing import Any, cast, get_args
 from metricx.errors import InvalidInputError
 from metricx.semantic.query import QueryValidationError, SemanticQuery
 
-from .names import Entity
+from .names import CREATIVE, Entity
 from .understanding import Conversation, Status, Understander, Understanding
 
 DEFAULT_GOLDEN_PATH = Path(__file__).resolve().parents[2] / "tests" / "copilot" / "golden.jsonl"
@@ -149,14 +149,19 @@ def load_golden(path: Path | str = DEFAULT_GOLDEN_PATH) -> list[GoldenCase]:
 
 def demo_entities() -> tuple[Entity, ...]:
     """The demo merchant's campaign, ad set and ad names (metricx.sandbox.entities), for
-    question sets written against it (tests/copilot/blind/)."""
+    question sets written against it (tests/copilot/blind/), and its creatives: each concept's
+    two variants (metricx.sandbox.creatives.CONCEPTS, "UGC | Hook: unboxing | v1" ...),
+    numbered from 1 in that order."""
     from metricx.sandbox import entities as demo
+    from metricx.sandbox.creatives import CONCEPTS
 
     campaigns = [c[0] for c in (*demo.META_CAMPAIGNS, *demo.GOOGLE_CAMPAIGNS)]
+    creatives = [f"{label} | v{variant}" for _, label in CONCEPTS.values() for variant in (1, 2)]
     return (
         *(Entity("campaign", n) for n in campaigns),
         *(Entity("adset", n) for n in (*demo.META_ADSETS, *demo.GOOGLE_ADGROUPS)),
         *(Entity("ad", n) for n in (*demo.META_CREATIVES, *demo.GOOGLE_CREATIVES)),
+        *(Entity(CREATIVE, n, number) for number, n in enumerate(creatives, start=1)),
     )
 
 

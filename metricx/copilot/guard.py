@@ -132,8 +132,9 @@ _OBJECTS = (
     r"|variants?|skus?|cogs"
 )
 _DESTRUCTIVE = (
-    r"delete|remove|pause|stop|turn\s+off|switch\s+off|disable|deactivate|kill|cancel|archive"
-    r"|wipe|erase|purge"
+    # "thumb-stop rate", "scroll-stopping": a video figure's name, not a request to stop
+    r"delete|remove|pause|(?<!thumb[\s-])(?<!scroll[\s-])stop|turn\s+off|switch\s+off|disable"
+    r"|deactivate|kill|cancel|archive|wipe|erase|purge"
 )
 _MODIFYING = (
     r"unpause|resume|turn\s+on|switch\s+on|enable|activate|launch|create|duplicate|edit|modify"

@@ -215,6 +215,97 @@ _METRIC_WORDS: Mapping[str, tuple[str, ...]] = {
         "revenue per send",
         "sales per recipient",
     ),
+    # Video figures (issue 19): Meta's 3-second plays, ThruPlays and watched quartiles, and
+    # the ratios built from them; "hook" as a verb ("which video hooks best") and the watched
+    # shares written as percentages are read by creative_questions.py
+    "video_3s_plays": (
+        "3 second views",
+        "3 second video views",
+        "3 second plays",
+        "3 second video plays",
+        "3 sec views",
+        "3 sec video views",
+        "3s views",
+        "3s video views",
+        "3s plays",
+        "three second views",
+        "three second video views",
+        "video views",
+        "video view",
+        "video plays",
+        "video play",
+    ),
+    "thruplays": ("thruplays", "thruplay", "thru plays", "thru play", "through plays"),
+    "video_p25": ("p25", "video p25", "25 percent watched", "watched 25 percent"),
+    "video_p50": ("p50", "video p50", "50 percent watched", "watched 50 percent"),
+    "video_p75": ("p75", "video p75", "75 percent watched", "watched 75 percent"),
+    "video_p100": (
+        "p100",
+        "video p100",
+        "100 percent watched",
+        "watched 100 percent",
+        "completed views",
+        "complete views",
+        "full views",
+    ),
+    "thumb_stop_rate": (
+        "thumb stop rate",
+        "thumb stop rates",
+        "thumb stop ratio",
+        "thumb stop",
+        "thumbstop",
+        "thumbstop rate",
+        "thumbstop rates",
+        "hook rate",
+        "hook rates",
+        "hook ratio",
+        "scroll stop rate",
+        "scroll stopping rate",
+    ),
+    "hold_rate": (
+        "hold rate",
+        "hold rates",
+        "hold ratio",
+        "video hold rate",
+        "15 second hold rate",
+        "15s hold rate",
+        "15 second hold",
+        "15s hold",
+    ),
+    "thruplay_rate": ("thruplay rate", "thruplay rates", "thru play rate", "thruplay ratio"),
+    "completion_rate": (
+        "completion rate",
+        "completion rates",
+        "video completion rate",
+        "video completion rates",
+        "video completion",
+        "view completion rate",
+        "completion",
+    ),
+    "avg_watch_seconds": (
+        "watch time",
+        "average watch time",
+        "avg watch time",
+        "video watch time",
+        "average video watch time",
+        "avg video watch time",
+        "average watch",
+        "avg watch",
+        "watch duration",
+        "average watch duration",
+        "average view duration",
+        "avg view duration",
+        "seconds watched",
+        "average seconds watched",
+    ),
+    "cost_per_thruplay": (
+        "cost per thruplay",
+        "cost per thruplays",
+        "cost per thru play",
+        "cost per thruplay view",
+        "cpthruplay",
+        "cost per 15 second view",
+    ),
 }
 
 #: Metric-sounding words the catalogue has no metric for, with the closest real metrics (LTV,
@@ -224,8 +315,7 @@ UNSUPPORTED_METRICS: Mapping[str, tuple[str, ...]] = {
     "engagements": ("ctr", "clicks", "impressions"),
     "reach": ("impressions", "cpm"),
     "frequency": ("impressions", "cpm"),
-    "views": ("impressions", "clicks"),
-    "video views": ("impressions", "clicks"),
+    "views": ("video_3s_plays", "impressions", "clicks"),
     "likes": ("clicks", "ctr"),
     "shares": ("clicks", "ctr"),
     "comments": ("clicks", "ctr"),
@@ -296,7 +386,27 @@ _DIMENSION_WORDS: Mapping[str, tuple[str, ...]] = {
     "account": ("account", "ad account"),
     "campaign": ("campaign",),
     "adset": ("ad set", "adset", "ad group", "adgroup"),
-    "ad": ("ad", "creative", "ad creative"),
+    "ad": ("ad",),
+    # the ads' creative (issue 19): many ads show one
+    "creative": ("creative", "ad creative", "creative asset"),
+}
+
+#: A creative's format in merchants' words (filters.creative_format): "video ads", "our
+#: statics", "carousels". Inside a metric's own name ("video views", "video completion
+#: rate") "video" names the figure, not a format.
+_CREATIVE_FORMAT_WORDS: Mapping[str, tuple[str, ...]] = {
+    "video": ("video", "videos", "reel", "reels"),
+    "image": (
+        "image",
+        "images",
+        "static",
+        "statics",
+        "still image",
+        "still images",
+        "photo",
+        "photos",
+    ),
+    "carousel": ("carousel", "carousels"),
 }
 
 #: Ad platforms and tools Metricx does not connect to; the copilot says which ones it has.
@@ -883,7 +993,8 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
     """Every phrase the parser recognises, as token tuple -> (kind, value).
 
     Kinds: metric, unsupported_metric, dimension, unsupported_dimension, grain, provider, rank,
-    model, mode, email (a word of the email platforms) and the marker kinds of _MARKERS.
+    model, mode, email (a word of the email platforms), creative_format and the marker kinds
+    of _MARKERS.
     Earlier tables lose to later ones on a clash, so the specific (metrics) are added last.
     """
     table: dict[tuple[str, ...], tuple[str, str]] = {}
@@ -910,6 +1021,7 @@ def build_phrases() -> dict[tuple[str, ...], tuple[str, str]]:
     }
     table |= _entries("mode", _MODE_WORDS)
     table |= _entries("email", {"email": EMAIL_WORDS})
+    table |= _entries("creative_format", _CREATIVE_FORMAT_WORDS)
     table |= {tuple(w.split()): ("unsupported_metric", w) for w in UNSUPPORTED_METRICS}
     table |= _entries("metric", _METRIC_WORDS)
     return table

@@ -1,4 +1,5 @@
-"""Campaign, ad set and ad names in a question, checked against the workspace's entities.
+"""Campaign, ad set, ad and creative names in a question, checked against the workspace's
+entities.
 
 A name is found written as the merchant writes it ("spend of campaign Brand Search",
 "UGC Hooks cpa", "cpc for Prospecting | Broad | US"): a run of capitalised words, or the
@@ -19,6 +20,8 @@ from .lexicon import PHRASES, STOPWORDS
 
 MAX_CLOSEST = 5
 LEVELS = ("campaign", "adset", "ad")
+#: The ads' creatives: names checked apart from the tree's (creative_questions.py)
+CREATIVE = "creative"
 _VOCABULARY = frozenset(
     {t for p in PHRASES for t in p}
     | STOPWORDS
@@ -82,8 +85,16 @@ _TOKEN = re.compile(r"[\w+%&'-]+(?: \|)?")
 
 @dataclass(frozen=True)
 class Entity:
-    level: str  # campaign | adset | ad
+    level: str  # campaign | adset | ad | creative
     name: str
+    #: A creative's id (creatives.id), which filters.creative_ids takes; None for the tree's
+    #: levels, whose names are filtered by name
+    id: int | None = None
+
+
+def tree_entities(entities: Sequence[Entity]) -> tuple[Entity, ...]:
+    """The campaigns, ad sets and ads among `entities` (a name filter's levels)."""
+    return tuple(e for e in entities if e.level in LEVELS)
 
 
 def _words(text: str) -> list[str]:
@@ -122,6 +133,8 @@ def contained_name(text: str, entities: Sequence[Entity]) -> str | None:
                 or (len(words) == 1 and _is_vocabulary(candidate))
                 or all(w in STOPWORDS for w in words)
                 or (len(words) > 1 and words[0] in STOPWORDS)
+                # "video views" is a figure even where a campaign is called "... Video Views"
+                or PHRASES.get(tuple(words), ("",))[0] == "metric"
             ):
                 continue
             needle = candidate.casefold()

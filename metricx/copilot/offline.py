@@ -32,10 +32,11 @@ from metricx.semantic.query import (
 
 from . import families, lexicon
 from .choices import ready_question
+from .creative_questions import FATIGUE_PERIOD, read_creative
 from .custom_terms import custom_terms
 from .email_questions import EMAIL_NAMES, read_email
 from .guard import CAPABILITIES, refusal_message, screen
-from .names import Entity, ambiguous, closest_names
+from .names import Entity, ambiguous, closest_names, tree_entities
 from .slots import DEFAULT_TOP_N, VALID_WINDOWS, Rank, Slots, direction_for, read
 from .timephrases import DEFAULT_PERIOD, PLACEHOLDER, Comparison, named_unit, whole_unit
 from .understanding import Clarify, Conversation, Understanding
@@ -69,11 +70,14 @@ class _Draft:
     name_contains: str | None = None
     dimension_values: dict[str, list[str]] | None = None
     email_channel: list[str] | None = None
+    creative_format: list[str] | None = None
+    creative_ids: list[int] | None = None
     order_by: dict[str, str] | None = None
     limit: int | None = None
     attribution: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     explain: str | None = None  # the split a "why" answer decomposes the change by
+    fatigue: bool = False  # "which creatives are fatiguing?": verdicts beside the rows
     #: The workspace's custom metrics and dimensions the query may name
     definitions: Definitions = field(default_factory=Definitions)
 
@@ -91,6 +95,10 @@ class _Draft:
             email_channel=list(query.filters.email_channel)
             if query.filters.email_channel
             else None,
+            creative_format=list(query.filters.creative_format)
+            if query.filters.creative_format
+            else None,
+            creative_ids=list(query.filters.creative_ids) if query.filters.creative_ids else None,
             order_by=query.order_by.model_dump() if query.order_by else None,
             limit=query.limit,
             attribution=query.attribution.model_dump() if query.attribution else None,
@@ -117,6 +125,8 @@ class _Draft:
                     "name_contains": self.name_contains,
                     "dimension_values": self.dimension_values or None,
                     "email_channel": self.email_channel or None,
+                    "creative_format": self.creative_format or None,
+                    "creative_ids": self.creative_ids or None,
                 },
                 "order_by": self.order_by,
                 "limit": self.limit,
@@ -195,6 +205,8 @@ class OfflineUnderstander:
             )
         question = _completing_clarification(question, conversation, today)
         screened = screen(question, (e.name for e in conversation.entities))
+        # campaigns, ad sets and ads are what a name filter keeps; creatives are checked apart
+        tree = tree_entities(conversation.entities)
         if screened.refusal is not None:
             return Understanding(status="refuse", message=refusal_message(screened.refusal))
         previous = conversation.last_query()
@@ -208,7 +220,7 @@ class OfflineUnderstander:
         if previous is not None and previous.family != "ads":
             previous = None  # an ad or store question after a cohort or product one: fresh
         definitions = conversation.definitions
-        slots = read(screened.text, today, conversation.entities, custom_terms(definitions))
+        slots = read(screened.text, today, tree, custom_terms(definitions))
         if screened.unless_metric is not None and not slots.metrics:
             return Understanding(status="refuse", message=refusal_message(screened.unless_metric))
         if slots.reference and not slots.name and previous is None:
@@ -217,7 +229,7 @@ class OfflineUnderstander:
                 f"Which campaign, ad set or ad do you mean by \u201c{words}\u201d? Nothing was "
                 "named before in this conversation; name it, or ask for all of them split by "
                 "campaign.",
-                _some_campaigns(conversation.entities) or ("spend by campaign last 7 days",),
+                _some_campaigns(tree) or ("spend by campaign last 7 days",),
             )
         unread_tools = [p for p in slots.unsupported_providers if p in lexicon.NON_AD_SOURCES]
         if unread_tools:
@@ -233,18 +245,23 @@ class OfflineUnderstander:
             return _excluded(screened.text, slots.excluded)
         try:
             read_email(slots, screened.text, previous)
+            read_creative(slots, screened.text, conversation.entities)
             draft = _draft(slots, previous, today, screened.injected, definitions)
             if isinstance(draft, Understanding):
                 return draft
-            _check_name(draft, screened.text, conversation.entities)
-            _check_unread_words(slots, screened.text, conversation.entities)
+            _check_name(draft, screened.text, tree)
+            _check_unread_words(slots, screened.text, tree)
             query = draft.to_query()
         except Clarify as exc:
             return _clarify(exc.message, exc.choices)
         except QueryValidationError as exc:
             return _clarify(f"I can't answer that as asked: {exc}", _choices_for(str(exc)))
         return Understanding(
-            status="answer", query=query, message=" ".join(draft.notes), explain=draft.explain
+            status="answer",
+            query=query,
+            message=" ".join(draft.notes),
+            explain=draft.explain,
+            fatigue=draft.fatigue,
         )
 
 
@@ -261,7 +278,7 @@ def _completing_clarification(question: str, conversation: Conversation, today: 
         return question
     picked = _picked(reply, understanding, conversation.entities)
     if picked is None and understanding.message.startswith("Which metric"):
-        slots = read(reply, today, conversation.entities)
+        slots = read(reply, today, tree_entities(conversation.entities))
         if len(slots.metrics) == 1 and not _names_more_than_metrics(slots):
             picked = slots.metrics[0]
     return question if picked is None else ready_question(asked, understanding.message, picked)
@@ -495,6 +512,7 @@ def _draft(
             return metrics
         draft = _fresh(metrics, slots, today, definitions)
     draft.notes += [*slots.calendar_notes, *slots.notes]
+    draft.fatigue = slots.fatigue
     _finish(draft, slots)
     if slots.why or slots.health:
         _explained(draft, slots, today)
@@ -718,7 +736,11 @@ def _period(slots: Slots, today: date, draft_notes: list[str]) -> TimeRange:
         return _resolve(f"this {comparison.named_unit}", today)
     if comparison is not None and (comparison.kind == "shift" or comparison.text == "yesterday"):
         return _resolve("today", today)
-    phrase = DEFAULT_PERIOD_FOR_GRAIN.get(slots.grain or "", DEFAULT_PERIOD)
+    phrase = (
+        FATIGUE_PERIOD
+        if slots.fatigue
+        else DEFAULT_PERIOD_FOR_GRAIN.get(slots.grain or "", DEFAULT_PERIOD)
+    )
     period = _resolve(phrase, today)
     draft_notes.append(
         f"No dates given, so this covers the {phrase} ({period.start} to {period.end})."
@@ -799,6 +821,8 @@ def _fresh(metrics: list[str], slots: Slots, today: date, definitions: Definitio
     draft.name_contains = slots.name
     draft.dimension_values = dict(slots.dimension_values) or None
     draft.email_channel = list(slots.email_channel) or None
+    draft.creative_format = list(slots.creative_format) or None
+    draft.creative_ids = list(slots.creative_ids) or None
     rank = slots.rank
     if rank is None and slots.new_limit is not None:
         rank = _top(slots.new_limit)
@@ -847,6 +871,10 @@ def _follow_up(
         draft.dimension_values = {**(draft.dimension_values or {}), **slots.dimension_values}
     if slots.email_channel:  # "and sms only?": that channel instead of the one kept before
         draft.email_channel = list(slots.email_channel)
+    if slots.creative_format:  # "only the videos": that format instead of the one kept before
+        draft.creative_format = list(slots.creative_format)
+    if slots.creative_ids:
+        draft.creative_ids = list(slots.creative_ids)
     if slots.rank is not None:
         _apply_rank(draft, slots.rank, keep_limit=draft.limit, follow_up=True)
     elif slots.new_limit is not None and draft.order_by is not None:
@@ -987,7 +1015,12 @@ def _finish(draft: _Draft, slots: Slots) -> None:
         draft.grain = auto_grain(draft.time_range)
     ad_dimensions = [d for d in draft.dimensions if d not in EMAIL_DIMENSIONS]
     restricted = bool(
-        ad_dimensions or draft.provider or draft.name_contains or draft.dimension_values
+        ad_dimensions
+        or draft.provider
+        or draft.name_contains
+        or draft.dimension_values
+        or draft.creative_format
+        or draft.creative_ids
     )
     if restricted:
         swapped = [m for m in draft.metrics if m in lexicon.AD_LEVEL_COUNTERPART]

@@ -3,12 +3,16 @@ against (names.py)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from metricx.db import new_session
+from metricx.models import Creative
 from metricx.platforms import EMAIL_PROVIDERS, listing, short_name
 from metricx.semantic import catalogue
-from metricx.semantic.query import EMAIL_DIMENSIONS, SemanticQuery
+from metricx.semantic.query import EMAIL_DIMENSIONS, Filters, SemanticQuery
 from metricx.services.campaigns import tree
 
-from .names import LEVELS, Entity
+from .names import CREATIVE, LEVELS, Entity
 
 _LEVEL_WORDS = {"campaign": "campaigns", "adset": "ad sets", "ad": "ads"}
 
@@ -63,7 +67,11 @@ def scope_text(query: SemanticQuery) -> str:
         return "Scope: every product of the store."
     ad_dimensions = [d for d in query.dimensions if d not in EMAIL_DIMENSIONS]
     if all(_store_level(query, m) for m in query.metrics) and not (
-        filters.provider or filters.name_contains or ad_dimensions or filters.dimension_values
+        filters.provider
+        or filters.name_contains
+        or ad_dimensions
+        or filters.dimension_values
+        or filters.restricts_ads()
     ):
         return _whole_text(query)
     if filters.dimension_values:
@@ -77,19 +85,42 @@ def scope_text(query: SemanticQuery) -> str:
         what = f"the {len(filters.entity_ids)} chosen campaigns, ad sets or ads"
     else:
         what = "all campaigns"
+    what += _creatives_text(filters)
     platforms = [short_name(p) for p in filters.provider or ()]
     where = " and ".join(platforms) if platforms else "every connected platform"
     return f"Scope: {what}, on {where}."
 
 
+def _creatives_text(filters: Filters) -> str:
+    """ ", ads showing one of 4 chosen creatives, video creatives only" for creative filters."""
+    parts = []
+    if filters.creative_ids:
+        count = len(filters.creative_ids)
+        parts.append(
+            f"ads showing {'one of ' if count > 1 else ''}{count} chosen creative"
+            + ("s" if count > 1 else "")
+        )
+    if filters.creative_format:
+        parts.append(f"{' or '.join(filters.creative_format)} creatives only")
+    return "".join(f", {part}" for part in parts)
+
+
 def workspace_entities(workspace_id: int) -> tuple[Entity, ...]:
-    """Every campaign, ad set and ad of the workspace, by level and name."""
+    """Every campaign, ad set and ad of the workspace, by level and name, then its creatives
+    with their ids (only this workspace's rows are read)."""
     nodes = tree(workspace_id)
     rows = nodes[nodes["level"].isin(list(LEVELS))]
-    return tuple(
-        dict.fromkeys(
+    with new_session() as session:
+        creatives = session.execute(
+            select(Creative.id, Creative.name)
+            .where(Creative.workspace_id == workspace_id)
+            .order_by(Creative.id)
+        ).all()
+    return (
+        *dict.fromkeys(
             Entity(str(level), str(name))
             for level, name in zip(rows["level"], rows["name"], strict=True)
             if name
-        )
+        ),
+        *(Entity(CREATIVE, str(name), int(key)) for key, name in creatives if name),
     )

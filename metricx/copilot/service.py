@@ -25,7 +25,7 @@ from metricx.alerts.rules import Rule
 from metricx.config import get_config
 from metricx.copilot.alert_intent import AlertRecognition, ProposedAlert, recognise
 from metricx.copilot.choices import ready_questions
-from metricx.copilot.names import closest_names
+from metricx.copilot.names import closest_names, tree_entities
 from metricx.copilot.offline import OfflineUnderstander
 from metricx.copilot.respond import answer_text, chart, like_for_like_question
 from metricx.copilot.scope import workspace_entities
@@ -199,10 +199,11 @@ def ask(
                 decomposition = decompose(
                     workspace_id, understanding.query, understanding.explain, result
                 )
+            explanation = decomposition.text if decomposition else ""
+            if understanding.fatigue:
+                explanation = fatigue_text(workspace_id, result, today)
             answer = answer_text(
-                result,
-                " ".join(p for p in (understanding.message, note) if p),
-                decomposition.text if decomposition else "",
+                result, " ".join(p for p in (understanding.message, note) if p), explanation
             )
             choices = tuple(q for q in [like_for_like_question(result)] if q)
         except MetricxError as problem:
@@ -330,7 +331,7 @@ def _check_names(conversation: Conversation, understanding: Understanding) -> Un
     name = query.filters.name_contains if query is not None else None
     if name is None or query is None or query.family != "ads":
         return understanding
-    closest = closest_names(name, [e.name for e in conversation.entities])
+    closest = closest_names(name, [e.name for e in tree_entities(conversation.entities)])
     if closest is None:
         return understanding
     message = f"No campaign, ad set or ad has \u201c{markdown_literal(name)}\u201d in its name."
@@ -347,6 +348,42 @@ def _check_names(conversation: Conversation, understanding: Understanding) -> Un
         input_tokens=understanding.input_tokens,
         output_tokens=understanding.output_tokens,
     )
+
+
+#: The fatigued creatives an answer names one by one; more are counted.
+MAX_FATIGUED_LISTED = 10
+
+
+def fatigue_text(workspace_id: int, result: MetricsResult, today: date) -> str:
+    """The fatigue verdicts (metricx.services.creative_report.lifetimes, the Creatives page's
+    rule) of the creatives in `result`'s rows, as lines for the answer: the fatigued ones
+    with their evidence, then how many hold up or lack the data to judge."""
+    from metricx.services.creative_report import lifetimes
+
+    frame = result.frame
+    if "creative_id" not in frame or frame.empty:
+        return "No creative had impressions in these weeks, so none can be judged."
+    shown = frame[frame["creative_id"].notna()]
+    names = {int(i): str(n) for i, n in zip(shown["creative_id"], shown["creative"], strict=True)}
+    verdicts = {key: life[1] for key, life in lifetimes(workspace_id, today, list(names)).items()}
+    fatigued = sorted(
+        (key for key, verdict in verdicts.items() if verdict.fatigued),
+        key=lambda key: verdicts[key].ctr_ratio or 0.0,
+    )
+    healthy = sum(1 for v in verdicts.values() if v.status == "healthy")
+    unjudged = len(names) - len(fatigued) - healthy
+    lines = [
+        f"**Fatigued: {len(fatigued)} of {len(names)} creatives** (judged on {today}; "
+        f"{healthy} holding up, {unjudged} without enough impressions to judge)."
+        if fatigued
+        else f"**No creative is fatigued** (judged on {today}: {healthy} of {len(names)} "
+        f"holding up, {unjudged} without enough impressions to judge)."
+    ]
+    for key in fatigued[:MAX_FATIGUED_LISTED]:
+        lines.append(f"- {markdown_literal(names[key])}: {verdicts[key].reason}")
+    if len(fatigued) > MAX_FATIGUED_LISTED:
+        lines.append(f"- and {len(fatigued) - MAX_FATIGUED_LISTED} more.")
+    return "\n".join(lines)
 
 
 @dataclass

@@ -318,8 +318,16 @@ class Slots:
     email_channel: list[str] = field(default_factory=list)
     #: Each metric named, with the words that named it ("store revenue", "revenue")
     metric_words: list[tuple[str, str]] = field(default_factory=list)
-    #: What the answer should say about how the question was read (email_questions.py)
+    #: What the answer should say about how the question was read (email_questions.py,
+    #: creative_questions.py)
     notes: list[str] = field(default_factory=list)
+    #: Creative formats named outside any name ("videos", "static", "carousel"), as written
+    format_words: list[str] = field(default_factory=list)
+    #: The creative formats and the creatives (ids) to keep (creative_questions.py)
+    creative_format: list[str] = field(default_factory=list)
+    creative_ids: list[int] = field(default_factory=list)
+    #: "which creatives are fatiguing?": the fatigue rule's weekly rows are asked for
+    fatigue: bool = False
 
     @property
     def attribution_given(self) -> bool:
@@ -346,6 +354,8 @@ class Slots:
             or self.dimension_values
             or self.new_limit
             or self.all_rows
+            or self.creative_format
+            or self.creative_ids
         )
 
 
@@ -506,7 +516,12 @@ class _Reader:
                     if mention.text in _STRONG_SPLITS or mention.kind != "split"
                     else "weak"
                 )
-            if mention.text in _SKIP or mention.kind in ("provider", "metric", "dimension_value"):
+            if mention.text in _SKIP or mention.kind in (
+                "provider",
+                "metric",
+                "dimension_value",
+                "creative_format",
+            ):
                 past_metric = past_metric or mention.kind == "metric"
                 j -= 1
                 continue
@@ -883,6 +898,7 @@ class _Reader:
         slots.email_words = [
             m.text for i, m in enumerate(self.m) if m.kind == "email" and i not in self.used
         ]
+        slots.format_words = [m.text for m in self.m if m.kind == "creative_format"]
         by_at = self.by_metric_at()
         slots.by_metric_only = (
             by_at is not None and sum(1 for m in self.m if m.kind == "metric") == 1

@@ -28,6 +28,9 @@ class Understanding:
     #: For "why did X change?": the dimension (platform, campaign, ad) the change of the
     #: query's metric between time_range and compare_range is split by (copilot/why.py).
     explain: str | None = None
+    #: For "which creatives are fatiguing?": the query holds the creatives' weekly rows, and
+    #: the answer adds the fatigue verdicts (metricx.services.creative_report).
+    fatigue: bool = False
     # Model bookkeeping for copilot_turns (None for the offline parser).
     model: str | None = None
     input_tokens: int | None = None
@@ -49,8 +52,8 @@ class Conversation:
     """The turns so far, so a follow-up ("and on Google?") can modify the previous query."""
 
     turns: list[tuple[str, Understanding]] = field(default_factory=list)
-    #: The workspace's campaigns, ad sets and ads, to find and check names against (empty
-    #: when unknown: names are then taken as written).
+    #: The workspace's campaigns, ad sets, ads and creatives (with their ids), to find and
+    #: check names against (empty when unknown: names are then taken as written).
     entities: tuple[Entity, ...] = ()
     #: The workspace's custom metrics and dimensions, which questions may name.
     definitions: Definitions = field(default_factory=Definitions)

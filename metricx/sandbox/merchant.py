@@ -8,11 +8,10 @@ point in time: running totals today, restating conversions for recent days, fina
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 
 from metricx.sandbox.calendar import local_date
 from metricx.sandbox.clock import as_utc
-from metricx.sandbox.creatives import CreativeIndex, SandboxCreative, build_creatives
+from metricx.sandbox.creatives import SandboxCreative, build_creatives
 from metricx.sandbox.entities import (
     GOOGLE,
     META,
@@ -27,6 +26,7 @@ from metricx.sandbox.restatement import RestatementPolicy, step
 from metricx.sandbox.series import AdSeries
 from metricx.sandbox.shop import Shop, ShopProfile
 from metricx.sandbox.totals import totals_from_cells
+from metricx.sandbox.video import ZERO_VIDEO, VideoFacts, video_facts
 from metricx.totals import Totals
 
 
@@ -85,14 +85,22 @@ class Merchant:
                 tiktok_restatement_days, settle_days=max(1, min(3, tiktok_restatement_days))
             ),
         }
-        self.series = AdSeries(seed, self.tree, self.policies)
+        profile = shop or ShopProfile()
+        # Creatives come before delivery: the ads of a fatiguing creative deliver its decay.
+        self._creatives = build_creatives(seed, self.tree, profile.host)
+        onsets = {
+            ad_id: creative.fatigue_onset
+            for ad_id, creative in self._creatives.by_ad.items()
+            if creative.fatigue_onset is not None
+        }
+        self.series = AdSeries(seed, self.tree, self.policies, fatigue=onsets)
         self.shop = Shop(
             seed,
             start_day=self.start_day,
             orders_per_day=orders_per_day,
             series=self.series,
             tree=self.tree,
-            profile=shop,
+            profile=profile,
         )
         self._ads_by_account: dict[str, list[Ad]] = {}
         for ad in self.tree.ads:
@@ -135,10 +143,6 @@ class Merchant:
         return self.tree.ad(external_id)
 
     # ---- creatives ----------------------------------------------------------------------
-    @cached_property
-    def _creatives(self) -> CreativeIndex:
-        return build_creatives(self.seed, self.tree.ads, self.shop.profile.host)
-
     def creative_of(self, ad_external_id: str) -> SandboxCreative | None:
         """The creative a Meta ad runs (shared by its copies); None for other platforms' ads."""
         return self._creatives.by_ad.get(ad_external_id)
@@ -146,6 +150,17 @@ class Merchant:
     def creatives_of(self, account_id: str) -> list[SandboxCreative]:
         """The creatives the account's ads use, by id."""
         return list(self._creatives.by_account.get(account_id, ()))
+
+    def video_facts(self, ad_id: str, day: date, as_of: datetime) -> VideoFacts:
+        """The video plays Meta reports for (ad, local day) at as_of: those of the impressions
+        `ad_totals` reports then (all zero for an ad whose creative is no video). They are on
+        daily rows only, so `ad_totals` and `ad_hourly` leave them out: a daily Meta row is
+        `ad_totals(...) + video_facts(...).as_totals()`."""
+        creative = self.creative_of(ad_id)
+        if creative is None or creative.format != "video":
+            return ZERO_VIDEO
+        impressions = self.series.day_cells(self.tree.ad(ad_id), day, as_utc(as_of))[1]
+        return video_facts(creative, day, impressions)
 
     # ---- time ---------------------------------------------------------------------------
     def account_today(self, account_id: str, as_of: datetime) -> date:

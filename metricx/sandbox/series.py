@@ -8,11 +8,12 @@ the day they belong to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from metricx.sandbox import rand
 from metricx.sandbox.calendar import SECONDS_PER_HOUR, day_bounds, missing_hours, progress
+from metricx.sandbox.creatives import FATIGUE_PURCHASE_POWER, fatigue_factor
 from metricx.sandbox.entities import GOOGLE, TIKTOK, Ad, Campaign, Tree
 from metricx.sandbox.patterns import (
     DELIVERY_SHAPE,
@@ -59,10 +60,23 @@ def cumulate(values: Sequence[int]) -> list[int]:
 
 
 class AdSeries:
-    """Delivery of every ad of a tree; thread-safe enough (caches only ever add equal values)."""
+    """Delivery of every ad of a tree; thread-safe enough (caches only ever add equal values).
 
-    def __init__(self, seed: int, tree: Tree, policies: dict[str, RestatementPolicy]) -> None:
+    `fatigue` maps the ads of fatiguing creatives to their onset: from then on their clicks
+    (and so leads) scale by `creatives.fatigue_factor` and their purchases (and so value) by
+    its FATIGUE_PURCHASE_POWER, in the final day, so hours, restatements and running totals
+    follow from it as from any other day.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        tree: Tree,
+        policies: dict[str, RestatementPolicy],
+        fatigue: Mapping[str, date] | None = None,
+    ) -> None:
         self.seed = seed
+        self.fatigue = dict(fatigue or {})
         self.tree = tree
         self.policies = policies
         self._tz = {a.external_id: a.timezone for a in tree.accounts}
@@ -116,14 +130,22 @@ class AdSeries:
             spend_cents = cap
             spend = cap / 100
         impressions = int(spend / (camp.cpm * (0.9 + 0.2 * u[1])) * 1000)
+        # exactly 1.0 unless the ad's creative is past its fatigue onset
+        fade = fatigue_factor(self.fatigue.get(ad.external_id), day)
         clicks = rand.stochastic_round(
-            impressions * camp.ctr * ad.ctr_factor * (0.85 + 0.3 * u[2]), u[3]
+            impressions * camp.ctr * ad.ctr_factor * (0.85 + 0.3 * u[2]) * fade, u[3]
         )
         clicks = min(clicks, impressions)
         steps = 0
         value = 0
         if clicks:
-            expected = camp.efficiency * PURCHASES_PER_SPEND * spend**0.8 * WEEKDAY_CONVERSION[wd]
+            expected = (
+                camp.efficiency
+                * PURCHASES_PER_SPEND
+                * spend**0.8
+                * WEEKDAY_CONVERSION[wd]
+                * fade**FATIGUE_PURCHASE_POWER
+            )
             if self.conversion_unit(ad) == 1:
                 steps = int(expected * 100 * (0.85 + 0.3 * u[4]))
             else:

@@ -26,8 +26,10 @@ ATTRIBUTED_SUMS = ("attributed_orders", "attributed_revenue", "nc_attributed_rev
 _LEVELS = ("ad", "adset", "campaign", "account")
 
 
-def entity_tree(scope: compiler.Scope) -> Select[Any]:
-    """Every ad-side entity with the ids and names of itself and its ancestors per level."""
+def entity_tree(scope: compiler.Scope, creatives: bool = False) -> Select[Any]:
+    """Every ad-side entity with the ids and names of itself and its ancestors per level
+    (and, `creatives`, an ad's creative as compiler.with_creatives gives it: NULL for the
+    other levels, which show no creative)."""
     chain = [aliased(Entity, name=n) for n in ("e0", "e1", "e2", "e3")]
 
     def at_level(level: str, column: str) -> Case[Any]:
@@ -53,7 +55,10 @@ def entity_tree(scope: compiler.Scope) -> Select[Any]:
         statement = statement.outerjoin(
             parent, and_(parent.id == child.parent_id, parent.workspace_id == scope.workspace_id)
         )
-    return statement.where(chain[0].workspace_id == scope.workspace_id)
+    statement = statement.where(chain[0].workspace_id == scope.workspace_id)
+    if not creatives:
+        return statement
+    return compiler.with_creatives(statement, chain[0].creative_id, scope.workspace_id)
 
 
 def attributed_statement(
@@ -61,7 +66,7 @@ def attributed_statement(
 ) -> Select[Any]:
     """Attributed sums per (dimensions, bucket) over `span`, money in the workspace currency."""
     settings = query.attribution or AttributionSettings()
-    tree = entity_tree(scope).subquery("tree")
+    tree = entity_tree(scope, compiler.Shape.of(query).reads_creatives).subquery("tree")
     start, end = utc_bounds(span, scope.timezone)
     local = func.timezone(scope.timezone, Attribution.credited_at)
     day = func.cast(local, Date)

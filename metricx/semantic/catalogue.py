@@ -2,9 +2,11 @@
 
 Pages, the copilot and the engine all read metrics from here so a number means the same thing
 everywhere. Base metrics are additive sums the engine fetches with SQL; derived metrics are
-formulas (metricx.semantic.expression trees) over those sums, raw sums (`FACTS`) and
-cost settings (metricx.costs.COST_FIELDS, as `Param`s), evaluated only by
-metricx.semantic.evaluate (ratio of sums, never an average of ratios; x/0 is empty).
+formulas (metricx.semantic.expression trees) over those sums, raw sums (`FACTS`), sums
+restricted to the ads of video creatives (`impressions[creative_format=video]`, the
+per-impression video rates') and cost settings (metricx.costs.COST_FIELDS, as `Param`s),
+evaluated only by metricx.semantic.evaluate (ratio of sums, never an average of ratios; x/0
+is empty).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ FACTS: Mapping[str, Source] = {
     "shipping": "store",
     "taxes": "store",
     "emails_delivered": "email",
+    # seconds watched = the platform's average play time × plays (metricx.totals): averages
+    # stay ratios of sums
+    "video_seconds": "ads",
 }
 
 _orders = Ref("orders")
@@ -84,6 +89,30 @@ ORDER_COSTS: Mapping[str, Expression] = {
     "payment_fees": Param("payment_fee_pct") * _CHARGED + Param("payment_fee_fixed") * _orders,
 }
 
+
+#: The creative format whose ads' impressions a per-impression video rate counts: an image
+#: ad's impressions can have no 3-second play, so counting them would read as a weak hook.
+VIDEO_FORMAT = "video"
+#: The restriction key of an ad sum counted over the ads of one creative format
+#: (`impressions[creative_format=video]`); the compiler reads it from the ad's creative.
+CREATIVE_FORMAT_KEY = "creative_format"
+
+
+def _of_video_ads(metric_id: str) -> Filtered:
+    """A base ad sum counted over the ads whose creative is a video only."""
+    return Filtered(metric_id, CREATIVE_FORMAT_KEY, VIDEO_FORMAT)
+
+
+_OF_VIDEO_ADS = (
+    "counted over ads whose creative is a video, so image, carousel and text ads (and ads "
+    "whose creative is not known yet) neither dilute nor add to it; empty where no video ad "
+    "had impressions"
+)
+#: How the platforms report video figures, in a definition's words (docs/design.md).
+VIDEO_REPORTED = (
+    "platform-reported; Meta reports them per day only, so a day cut at a clock time "
+    "leaves them empty"
+)
 
 #: What every Klaviyo figure is: how it is counted and credited, in a definition's words
 #: (help.klaviyo.com "Understanding Klaviyo message attribution", article 1260804504250).
@@ -209,6 +238,128 @@ _METRICS: tuple[Metric, ...] = (
         "CPL = spend ÷ platform-reported leads.",
         "ads",
         Ref("spend") / Ref("leads"),
+    ),
+    # --- video (platform-reported plays of video ads; ratios of the period's sums) ---
+    Metric(
+        "video_plays",
+        "Video plays",
+        "count",
+        True,
+        "Video plays = times your video ads started to play, replays excluded (Meta's "
+        f"'video plays'; {VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "video_3s_plays",
+        "3-second video plays",
+        "count",
+        True,
+        "3-second video plays = plays of your video ads that lasted at least 3 seconds (Meta's "
+        f"3-second video plays; TikTok's shortest, 2-second views; {VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "thruplays",
+        "ThruPlays",
+        "count",
+        True,
+        "ThruPlays = plays of your video ads to the end, or for at least 15 seconds of a longer "
+        f"video (Meta's ThruPlay; {VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "video_p25",
+        "Video plays to 25%",
+        "count",
+        True,
+        f"Video plays to 25% = plays that reached a quarter of the video ({VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "video_p50",
+        "Video plays to 50%",
+        "count",
+        True,
+        f"Video plays to 50% = plays that reached half of the video ({VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "video_p75",
+        "Video plays to 75%",
+        "count",
+        True,
+        f"Video plays to 75% = plays that reached three quarters of the video ({VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "video_p100",
+        "Video plays to 100%",
+        "count",
+        True,
+        f"Video plays to 100% = plays that reached the end of the video ({VIDEO_REPORTED}).",
+        "ads",
+    ),
+    Metric(
+        "thumb_stop_rate",
+        "Thumb-stop rate",
+        "percent",
+        True,
+        f"Thumb-stop rate (hook rate) = 3-second video plays ÷ impressions, both {_OF_VIDEO_ADS}.",
+        "ads",
+        _of_video_ads("video_3s_plays") / _of_video_ads("impressions"),
+    ),
+    Metric(
+        "hold_rate",
+        "Hold rate",
+        "percent",
+        True,
+        "Hold rate = ThruPlays ÷ 3-second video plays: of the plays the hook stopped, the "
+        "share watched to the end or for 15 seconds (some tools divide ThruPlays by "
+        "impressions instead: that is the ThruPlay rate); empty where no play was reported.",
+        "ads",
+        Ref("thruplays") / Ref("video_3s_plays"),
+    ),
+    Metric(
+        "thruplay_rate",
+        "ThruPlay rate",
+        "percent",
+        True,
+        f"ThruPlay rate = ThruPlays ÷ impressions, both {_OF_VIDEO_ADS} (the hold rate "
+        "divides by 3-second plays instead).",
+        "ads",
+        _of_video_ads("thruplays") / _of_video_ads("impressions"),
+    ),
+    Metric(
+        "completion_rate",
+        "Video completion rate",
+        "percent",
+        True,
+        "Video completion rate = video plays to 100% ÷ 3-second video plays; empty where no "
+        "play was reported.",
+        "ads",
+        Ref("video_p100") / Ref("video_3s_plays"),
+    ),
+    Metric(
+        "avg_watch_seconds",
+        "Average watch time (seconds)",
+        "count",
+        True,
+        "Average watch time = seconds watched ÷ video plays started, in seconds, as Meta's "
+        "'video average play time' (seconds watched are Meta's average × plays started, so "
+        "the average over many ads and days is a ratio of sums); empty where no play was "
+        "reported.",
+        "ads",
+        Ref("video_seconds") / Ref("video_plays"),
+    ),
+    Metric(
+        "cost_per_thruplay",
+        "Cost per ThruPlay",
+        "currency",
+        False,
+        "Cost per ThruPlay = spend ÷ ThruPlays (every ad's spend, as Meta's own cost per "
+        "ThruPlay); empty where no ThruPlay was reported.",
+        "ads",
+        Ref("spend") / Ref("thruplays"),
     ),
     # --- attribution (Shopify orders credited to ads by the chosen model) ---
     Metric(
@@ -503,7 +654,12 @@ def expand(
             expand(expression.left, defined, sums),
             expand(expression.right, defined, sums),
         )
-    if not isinstance(expression, Ref) or expression.name in FACTS or expression.name in sums:
+    if (
+        not isinstance(expression, Ref)
+        or isinstance(expression, Filtered)  # a restricted base sum (thumb-stop rate's)
+        or expression.name in FACTS
+        or expression.name in sums
+    ):
         return expression
     if defined and expression.name in defined:
         return expand(defined[expression.name], defined, sums)

@@ -12,7 +12,8 @@ ads:
 
 - ad facts: the coarsest rollup that can answer the query (`ad_source`): per connection, per
   campaign, per ad (all per workspace-local day), or for hourly grain and for a period cut at
-  a clock time (`TimeRange.until`) the snapshot rows;
+  a clock time (`TimeRange.until`) the snapshot rows; a split or filter by the ads' creative
+  (and a sum restricted to video creatives) reads per-ad rows, each joined to its creative;
 - store facts: store_daily (per workspace-local day and currency), or for hourly grain and a
   cut period the Shopify orders (by processed time), refunds (by refund time), cancellations
   (by cancel time) and first orders, counted alike (metricx.sync.rollup);
@@ -23,10 +24,11 @@ ads:
 
 A cut period keeps the snapshot buckets that start before the cut (15 minutes for recent
 days, an hour after the nightly compaction) and the store rows before the cut instant. Meta
-reports conversions per day only (`DAILY_CONVERSIONS`): they sit in the bucket where the sync
-saw them or in the day's last hour, so a bucket of the result whose such conversions the cut
-leaves out cannot be told apart; its ad facts count those rows as `WITHHELD` and the engine
-leaves its conversion metrics empty instead of undercounting them.
+reports conversions and video plays per day only (`DAILY_CONVERSIONS`, metricx.totals.PER_DAY):
+they sit in the bucket where the sync saw them or in the day's last hour, so a bucket of the
+result whose such figures the cut leaves out cannot be told apart; its ad facts count those
+rows as `WITHHELD` and the engine leaves the metrics built on them empty instead of
+undercounting them.
 
 Days are the workspace's days. A rollup is summed per key and bucket before names and
 currencies are joined to it (per day only where its money is in another currency), and only
@@ -80,6 +82,7 @@ from sqlalchemy.types import TypeEngine
 
 from metricx.models import (
     Connection,
+    Creative,
     EmailDaily,
     Entity,
     FxRate,
@@ -95,13 +98,14 @@ from metricx.models import (
 )
 from metricx.platforms import DAILY_CONVERSIONS
 from metricx.semantic import evaluate
+from metricx.semantic.catalogue import CREATIVE_FORMAT_KEY
 from metricx.semantic.custom import CustomDimension
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.expression import Expression, restriction_of
-from metricx.semantic.query import SemanticQuery, TimeRange
-from metricx.totals import CONVERSIONS
+from metricx.semantic.query import NO_CREATIVE, SemanticQuery, TimeRange
+from metricx.totals import METRIC_COLUMNS, PER_DAY
 
-AD_SUMS = ("spend", "impressions", "clicks", "conversions", "conversion_value", "leads")
+AD_SUMS = METRIC_COLUMNS
 AD_MONEY = frozenset({"spend", "conversion_value"})
 #: Raw store sums fetched by SQL; store metrics are formulas over them (metricx.semantic.catalogue).
 STORE_SUMS = (
@@ -136,12 +140,14 @@ UNCONVERTED = "unconverted"
 #: Column of a cut period's ad facts counting rows after the cut whose conversions belong to
 #: the bucket but cannot be placed before or after the cut (see DAILY_CONVERSIONS).
 WITHHELD = "withheld"
-#: DAILY_CONVERSIONS (metricx.platforms): platforms whose CONVERSIONS family comes from daily
-#: reports, placed in the bucket where the 15-minute sync saw it or, for a day read whole, in
-#: the day's last hour.
+#: DAILY_CONVERSIONS (metricx.platforms): platforms whose PER_DAY family (conversions and
+#: video plays) comes from daily reports, placed in the bucket where the 15-minute sync saw
+#: it or, for a day read whole, in the day's last hour.
 #: Where ad facts are read from, coarsest first.
 AdSource = Literal["connection", "campaign", "ad", "hour"]
 _ENTITY_LEVELS = ("account", "campaign", "adset", "ad")
+#: The split by the ads' creative (rows `creative` and `creative_id`), read from the ad.
+CREATIVE = "creative"
 #: A column to build on: a Core column or expression, or a mapped class's attribute.
 ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
 
@@ -184,6 +190,10 @@ class Shape:
     restricted: tuple[Restriction, ...] = ()
     #: the email facts keep only some channels (filters.email_channel)
     email_channel_filter: bool = False
+    #: the ad facts keep only ads whose creative has some formats (filters.creative_format)
+    creative_format_filter: bool = False
+    #: the ad facts keep only ads of some creatives (filters.creative_ids)
+    creative_filter: bool = False
 
     @classmethod
     def of(cls, query: SemanticQuery) -> Shape:
@@ -205,10 +215,23 @@ class Shape:
             tuple(filters.dimension_values or ()),
             restrictions(query.facts),
             bool(filters.email_channel),
+            bool(filters.creative_format),
+            bool(filters.creative_ids),
         )
 
     def definition(self, dimension: str) -> CustomDimension | None:
         return dict(self.custom).get(dimension)
+
+    @property
+    def reads_creatives(self) -> bool:
+        """True when the ad rows need their ad's creative: split or filtered by it, or a sum
+        restricted to a creative format (the thumb-stop rate's video impressions)."""
+        return (
+            CREATIVE in self.dimensions
+            or self.creative_format_filter
+            or self.creative_filter
+            or any(key == CREATIVE_FORMAT_KEY for _, _, key, _ in self.restricted)
+        )
 
 
 def restrictions(facts: Sequence[str]) -> tuple[Restriction, ...]:
@@ -221,8 +244,14 @@ def restrictions(facts: Sequence[str]) -> tuple[Restriction, ...]:
 
 
 def is_tree_level(dimension: str) -> bool:
-    """True for the campaign tree's levels, whose rows carry an id beside the name."""
+    """True for the campaign tree's levels."""
     return dimension in _ENTITY_LEVELS
+
+
+def has_id(dimension: str) -> bool:
+    """True for the dimensions whose rows carry an id (`<dimension>_id`) beside the name:
+    the campaign tree's levels and the creative."""
+    return dimension in _ENTITY_LEVELS or dimension == CREATIVE
 
 
 def ranks_in_sql(query: SemanticQuery) -> bool:
@@ -303,6 +332,8 @@ _FILTER_TYPES: dict[str, TypeEngine[Any]] = {
     "entity_ids": BigInteger(),
     "name_pattern": String(),
     "email_channels": String(),
+    "creative_formats": String(),
+    "creative_ids": BigInteger(),
 }
 
 
@@ -326,6 +357,10 @@ def filter_params(query: SemanticQuery) -> dict[str, Any]:
         params["entity_ids"] = list(filters.entity_ids)
     if filters.email_channel:
         params["email_channels"] = list(filters.email_channel)
+    if filters.creative_format:
+        params["creative_formats"] = list(filters.creative_format)
+    if filters.creative_ids:
+        params["creative_ids"] = list(filters.creative_ids)
     if filters.name_contains:
         text = filters.name_contains
         params["name_pattern"] = (
@@ -345,15 +380,16 @@ class SourceStatements:
 
 def ad_source(shape: Shape, cut: bool = False) -> AdSource:
     """The coarsest ad facts that answer the query: hourly grain and a period `cut` at a
-    clock time need the snapshot rows; an ad-set or ad dimension, a name filter at those
-    levels or an entity filter (ids of any level) needs the per-ad rollup; a campaign or
+    clock time need the snapshot rows; an ad-set, ad or creative dimension, a name filter at
+    those levels, an entity filter (ids of any level) or anything read from the ads'
+    creatives (`Shape.reads_creatives`) needs the per-ad rollup; a campaign or
     account dimension or a campaign name filter the per-campaign one; everything else
     (totals, provider) the per-connection one."""
     if shape.grain == "hour" or cut:
         return "hour"
     name_level = _name_level(shape) if shape.name_filter else None
     read = {*shape.dimensions, name_level, *(lv for _, d in shape.custom for lv in d.levels)}
-    if shape.entity_filter or {"adset", "ad"} & read:
+    if shape.entity_filter or shape.reads_creatives or {"adset", "ad"} & read:
         return "ad"
     if {"campaign", "account"} & read:
         return "campaign"
@@ -404,11 +440,12 @@ def _connection_join(binds: Binds, connection_id: ColumnLike) -> ColumnElement[b
     return and_(Connection.id == connection_id, Connection.workspace_id == binds.workspace_id)
 
 
-def _ad_tree(binds: Binds) -> Select[Any]:
-    """Every ad of the workspace with its ancestors' ids and names, platform and currency."""
+def _ad_tree(binds: Binds, creatives: bool = False) -> Select[Any]:
+    """Every ad of the workspace with its ancestors' ids and names, platform and currency
+    (and, `creatives`, its creative's id, name and format: NULL for an ad without one)."""
     ws = binds.workspace_id
     ad, adset, campaign, account = (aliased(Entity, name=n) for n in _ENTITY_LEVELS[::-1])
-    return (
+    tree = (
         select(
             ad.id.label("ad_id"),
             ad.name.label("ad_name"),
@@ -428,6 +465,18 @@ def _ad_tree(binds: Binds) -> Select[Any]:
         .outerjoin(account, and_(account.id == campaign.parent_id, account.workspace_id == ws))
         .where(ad.workspace_id == ws, ad.level == "ad")
     )
+    return with_creatives(tree, ad.creative_id, ws) if creatives else tree
+
+
+def with_creatives(tree: Select[Any], creative_id: ColumnLike, workspace_id: Any) -> Select[Any]:
+    """`tree` with the creative of `creative_id` (an ad's) as `creative_id`, `creative_name`
+    and `creative_format`, NULL where there is none; only a creative of the same workspace
+    is joined, as entities.creative_id names any workspace's (the tenant line in SQL)."""
+    return tree.add_columns(
+        Creative.id.label("creative_id"),
+        Creative.name.label("creative_name"),
+        Creative.format.label("creative_format"),
+    ).outerjoin(Creative, and_(Creative.id == creative_id, Creative.workspace_id == workspace_id))
 
 
 #: The daily rollups and their keys beyond workspace and day.
@@ -456,7 +505,7 @@ def _ad_rows(
     per_key = _rollup_sums(shape, binds, source, sums).subquery("per_key")
     carried = [per_key.c[c] for c in (BUCKET, "day", *sums) if c in per_key.c]
     if source == "ad":
-        tree = _ad_tree(binds).subquery("tree")
+        tree = _ad_tree(binds, shape.reads_creatives).subquery("tree")
         return (
             select(*tree.c, *carried)
             .select_from(per_key)
@@ -492,7 +541,7 @@ def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -
     they belong to says its conversions are incomplete. (By the hour nothing is withheld:
     every hour shown is whole, and an hour starting after the cut is not shown.)"""
     facts = MetricSnapshot
-    tree = _ad_tree(binds).subquery("tree")
+    tree = _ad_tree(binds, shape.reads_creatives).subquery("tree")
     hour = _local_hour(facts.bucket_start, binds)
     bucket = hour if shape.grain == "hour" else _bucket(shape.grain, cast(hour, Date))
     rows = (
@@ -505,7 +554,7 @@ def _snapshot_rows(shape: Shape, binds: Binds, sums: Sequence[str], cut: bool) -
         .join(tree, tree.c.ad_id == facts.entity_id)
         .where(facts.workspace_id == binds.workspace_id, facts.bucket_start >= binds.start)
     )
-    per_day_only = [s for s in sums if s in CONVERSIONS]
+    per_day_only = [s for s in sums if s in PER_DAY]
     if not (cut and per_day_only and shape.grain != "hour"):
         return rows.add_columns(*(getattr(facts, s) for s in sums)).where(
             facts.bucket_start < binds.end
@@ -603,6 +652,12 @@ def _filters(
     if shape.entity_filter:  # only on the per-ad sources, which know every level
         ids = _filter_bind("entity_ids", values)
         filters.append(or_(*(rows.c[f"{level}_id"].in_(ids) for level in _ENTITY_LEVELS)))
+    # Only on rows read with their creative (`Shape.reads_creatives`): an ad without one
+    # matches no format and no id.
+    if shape.creative_format_filter:
+        filters.append(rows.c.creative_format.in_(_filter_bind("creative_formats", values)))
+    if shape.creative_filter:
+        filters.append(rows.c.creative_id.in_(_filter_bind("creative_ids", values)))
     for dimension in shape.value_filters:
         key = _value_filter_key(dimension)
         chosen = (
@@ -620,6 +675,10 @@ def _dimension_columns(shape: Shape, rows: Subquery) -> list[Label[Any]]:
         definition = shape.definition(dimension)
         if dimension == "provider":
             columns.append(rows.c.provider.label("provider"))
+        elif dimension == CREATIVE:
+            # a creative's name is never NULL (creatives.name): NULL is an ad without one
+            columns.append(func.coalesce(rows.c.creative_name, NO_CREATIVE).label(CREATIVE))
+            columns.append(rows.c.creative_id.label("creative_id"))
         elif definition is not None:
             columns.append(custom_value(definition, rows).label(dimension))
         else:
@@ -711,10 +770,7 @@ def ad_statements(
     withheld = [source.c[WITHHELD]] if WITHHELD in source.c else []
     keys = dict.fromkeys(key for _, _, key, _ in shape.restricted)
     restriction_keys = [
-        (
-            source.c.provider if key == "provider" else custom_value(_defined(shape, key), source)
-        ).label(_key_column(key))
-        for key in keys
+        _restriction_key(shape, source, key).label(_key_column(key)) for key in keys
     ]
     rows = (
         select(
@@ -744,6 +800,16 @@ def ad_statements(
     return statements
 
 
+def _restriction_key(shape: Shape, rows: Subquery, key: str) -> ColumnElement[Any]:
+    """The value of ad rows a restricted sum is restricted by: their platform, their
+    creative's format, or a custom dimension's value."""
+    if key == "provider":
+        return rows.c.provider
+    if key == CREATIVE_FORMAT_KEY:
+        return rows.c.creative_format
+    return custom_value(_defined(shape, key), rows)
+
+
 def _ranked(shape: Shape, facts: Select[Any], name: str) -> Select[Any]:
     """The top `limit` rows of `facts` by the shape's ranking, in the engine's order (nulls
     last; ties broken by names in code-point order, then ids, then bucket), with UNCONVERTED
@@ -759,7 +825,7 @@ def _ranked(shape: Shape, facts: Select[Any], name: str) -> Select[Any]:
     ]
     for dimension in shape.dimensions:
         order.append(rows.c[dimension].collate("C"))
-        if is_tree_level(dimension):
+        if has_id(dimension):
             order.append(rows.c[f"{dimension}_id"].asc().nulls_last())
     if shape.grain:
         order.append(rows.c[BUCKET])

@@ -35,8 +35,18 @@ TREE_LEVELS: tuple[str, ...] = ("account", "campaign", "adset", "ad")
 RuleField = Literal["provider", "account", "campaign", "adset", "ad"]
 RuleOperator = Literal["contains", "equals", "starts_with"]
 #: "email_channel": the email metrics' split (metricx.semantic.query.EMAIL_DIMENSIONS).
+#: "creative", "creative_format": the ads' creative and what a sum is restricted by
+#: (metricx.semantic.query.DIMENSIONS, catalogue.CREATIVE_FORMAT_KEY).
 RESERVED_NAMES = frozenset(
-    {"provider", "email_channel", *TREE_LEVELS, *catalogue.METRIC_IDS, *catalogue.FACTS}
+    {
+        "provider",
+        "email_channel",
+        "creative",
+        catalogue.CREATIVE_FORMAT_KEY,
+        *TREE_LEVELS,
+        *catalogue.METRIC_IDS,
+        *catalogue.FACTS,
+    }
 )
 _ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_RULES = 50

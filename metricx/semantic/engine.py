@@ -8,10 +8,11 @@ pacing read their facts through `daily_store_facts` and `snapshot_buckets`: conv
 the same statements and rate checks.
 
 A period cut at a clock time (`TimeRange.until`, "today so far") is answered from the snapshot
-and Shopify rows before the cut. Where the cut leaves out conversions a platform reports per
-day only (Meta), the conversion metrics of that row are left empty (NaN) and named in
-`MetricsResult.withheld`, never undercounted (see compiler.DAILY_CONVERSIONS); so are the
-email metrics of the row holding the cut day (Klaviyo reports whole send days only).
+and Shopify rows before the cut. Where the cut leaves out figures a platform reports per
+day only (Meta's conversions and video plays), the metrics built on them are left empty (NaN)
+in that row and named in `MetricsResult.withheld`, never undercounted (see
+compiler.DAILY_CONVERSIONS); so are the email metrics of the row holding the cut day (Klaviyo
+reports whole send days only).
 """
 
 from __future__ import annotations
@@ -45,11 +46,11 @@ from metricx.semantic.fetch import (
 )
 from metricx.semantic.query import SemanticQuery, TimeRange
 from metricx.semantic.result import MetricsResult
-from metricx.totals import CONVERSIONS
+from metricx.totals import PER_DAY
 
 #: Why a metric of a period cut at a clock time is empty (MetricsResult.withheld).
 WITHHELD_NOTE = (
-    "not available for part of a day: Meta reports purchases and leads per day, "
+    "not available for part of a day: Meta reports purchases, leads and video plays per day, "
     "not per hour, so those of a day cut at a clock time cannot be counted; "
     "left empty rather than undercounted"
 )
@@ -94,7 +95,7 @@ def _period(query: SemanticQuery, span: TimeRange, facts: dict[str, Columns]) ->
             withheld = np.asarray(columns[compiler.WITHHELD], dtype=float) > 0
             rows = np.asarray(placed[name], dtype=np.int64)[withheld]
             for fact in needed:
-                if sum_of(fact) in CONVERSIONS:
+                if sum_of(fact) in PER_DAY:
                     merged[fact][rows] = np.nan
     email = [f for f in needed if f in compiler.EMAIL_SUMS]
     if span.until is not None and email:  # a send day's figures cannot be cut at a clock time
@@ -126,7 +127,7 @@ def _withheld(
     return {
         m: WITHHELD_NOTE
         for m in query.metrics
-        if any(sum_of(f) in CONVERSIONS for f in query.facts_of(m))
+        if any(sum_of(f) in PER_DAY for f in query.facts_of(m))
     } | notes
 
 
@@ -134,7 +135,7 @@ def _key_columns(query: SemanticQuery) -> list[str]:
     columns: list[str] = []
     for dimension in query.dimensions:
         columns.append(dimension)
-        if compiler.is_tree_level(dimension):
+        if compiler.has_id(dimension):
             columns.append(f"{dimension}_id")
     return columns
 
@@ -199,7 +200,7 @@ def _aligned(
     """For each shown row of the main period, the row of the comparison period with the same
     dimension ids at the same place in its period (its first day, week, hour...); -1 for
     none. The rows compared are the main period's (a top N is chosen once)."""
-    ids = [c for c in _key_columns(query) if c.endswith("_id") or not compiler.is_tree_level(c)]
+    ids = [c for c in _key_columns(query) if c.endswith("_id") or not compiler.has_id(c)]
 
     def keys(columns: Columns, span: TimeRange) -> list[tuple[Any, ...]]:
         places = [_place(query.grain, span, bucket) for bucket in columns[BUCKET]]

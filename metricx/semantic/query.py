@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from metricx import validation
+from metricx.connectors.records import CREATIVE_FORMATS
 from metricx.errors import InvalidInputError
 from metricx.platforms import AD_PROVIDERS
 from metricx.semantic import catalogue, families
@@ -34,12 +35,14 @@ from metricx.semantic.custom import CustomDefinitionError, Definitions
 from metricx.semantic.expression import Expression, restriction_of
 from metricx.validation import quoted
 
-Dimension = Literal["provider", "account", "campaign", "adset", "ad"]
+Dimension = Literal["provider", "account", "campaign", "adset", "ad", "creative"]
 Grain = Literal["hour", "day", "week", "month"]
 CohortGrain = Literal["week", "month", "quarter"]
 AgeUnit = Literal["day", "week", "month"]
 #: An ad platform of the registry (metricx.platforms); checked by Filters, listed in the schema.
 Provider = Annotated[str, WithJsonSchema({"type": "string", "enum": list(AD_PROVIDERS)})]
+#: A creative's format (metricx.connectors.records.CREATIVE_FORMATS); checked by Filters.
+CreativeFormat = Annotated[str, WithJsonSchema({"type": "string", "enum": list(CREATIVE_FORMATS)})]
 Direction = Literal["asc", "desc"]
 AttributionModel = Literal[
     "first_click", "last_click", "last_non_direct", "linear", "time_decay", "position_based"
@@ -47,8 +50,12 @@ AttributionModel = Literal[
 AttributionWindow = Literal[1, 7, 14, 28]
 AccountingMode = Literal["cash", "accrual"]
 
-#: Dimensions from the top of the campaign tree to the leaf; also the normalised order.
+#: Dimensions from the top of the campaign tree to the leaf, then the ads' creative (many ads
+#: to one, rows `creative` and `creative_id`); also the normalised order.
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
+#: The row of ads without a creative (platforms whose creatives are not read yet, ads
+#: synced before they were) when split by creative.
+NO_CREATIVE = "(no creative)"
 PROVIDERS: tuple[str, ...] = AD_PROVIDERS
 #: What a cohort query splits by: the cohort (its first day), the age since the first order,
 #: and how the cohort's customers were acquired (docs/design.md "Cohorts").
@@ -216,6 +223,20 @@ class Filters(_Model):
     )
 
     # Left out of the JSON when null, so ad queries keep docs/design.md's shape.
+    creative_format: list[CreativeFormat] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description='Only ads whose creative has one of these formats, e.g. ["video"] '
+        f"({', '.join(CREATIVE_FORMATS)}); ads without a known creative match none.",
+    )
+    creative_ids: list[int] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Only ads showing these creatives (creative ids as a split by creative "
+        "shows them in creative_id).",
+    )
+
+    # Left out of the JSON when null, so ad queries keep docs/design.md's shape.
     email_channel: list[EmailChannel] | None = Field(
         default=None,
         exclude_if=lambda value: value is None,
@@ -260,10 +281,22 @@ class Filters(_Model):
             return None
         return _checked(validation.plain_text, value, "the text", MAX_NAME_FILTER) or None
 
-    @field_validator("entity_ids", "product_ids")
+    @field_validator("creative_format")
+    @classmethod
+    def _creative_formats(cls, value: list[str] | None) -> list[str] | None:
+        formats = _optional_list(value, "creative format")
+        unknown = [f for f in formats or () if f not in CREATIVE_FORMATS]
+        if unknown:
+            expected = " or ".join(quoted(f) for f in CREATIVE_FORMATS)
+            raise ValueError(f"unknown creative format {quoted(unknown[0])}; expected {expected}")
+        return formats
+
+    @field_validator("entity_ids", "product_ids", "creative_ids")
     @classmethod
     def _ids(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
-        what = "entity id" if info.field_name == "entity_ids" else "product id"
+        what = {"entity_ids": "entity id", "product_ids": "product id"}.get(
+            info.field_name or "", "creative id"
+        )
         bad = [i for i in _optional_list(value, what) or [] if not 1 <= i <= validation.MAX_BIGINT]
         if bad:
             raise ValueError(
@@ -280,6 +313,8 @@ class Filters(_Model):
             or self.name_contains is not None
             or self.entity_ids is not None
             or self.dimension_values is not None
+            or self.creative_format is not None
+            or self.creative_ids is not None
         )
 
     def normalised(self) -> Filters:
@@ -290,6 +325,8 @@ class Filters(_Model):
             name_contains=self.name_contains.casefold() if self.name_contains else None,
             entity_ids=sorted(self.entity_ids) if self.entity_ids else None,
             product_ids=sorted(self.product_ids) if self.product_ids else None,
+            creative_format=sorted(self.creative_format) if self.creative_format else None,
+            creative_ids=sorted(self.creative_ids) if self.creative_ids else None,
             # both channels are every send: no restriction
             email_channel=sorted(self.email_channel)
             if self.email_channel and set(self.email_channel) != set(EMAIL_CHANNELS)
@@ -436,7 +473,9 @@ class SemanticQuery(_Model):
     dimensions: list[str] = Field(
         default_factory=list,
         description="Split rows by these levels of the campaign tree (provider, account, "
-        "campaign, adset, ad) or custom dimensions (defined in `custom`); [] for one total. "
+        "campaign, adset, ad), by the ads' creative (rows `creative` and `creative_id`; ads "
+        f"without one in a row {NO_CREATIVE!r}) or by custom dimensions (defined in "
+        "`custom`); [] for one total. "
         "Store-level metrics (orders, store revenue, MER, ...) cannot be split; email metrics "
         "split by email_channel only (rows 'email' and 'sms'), which splits nothing else.",
         json_schema_extra={
@@ -661,10 +700,16 @@ class SemanticQuery(_Model):
         if self.grain == "hour":
             return "a product query has no hourly rows; use grain day, week or month"
         filters = self.filters
-        if filters.provider is not None or filters.entity_ids or filters.dimension_values:
+        if (
+            filters.provider is not None
+            or filters.entity_ids
+            or filters.dimension_values
+            or filters.creative_format
+            or filters.creative_ids
+        ):
             return (
                 "a product query filters by product_ids or name_contains (the product title), "
-                "not by platform, campaign or custom dimension"
+                "not by platform, campaign, creative or custom dimension"
             )
         if self.cohort is not None:
             return "cohort is set but product metrics are asked for; ask them separately"
@@ -696,7 +741,10 @@ class SemanticQuery(_Model):
         if ad_dimensions:
             clash = f"ad dimensions ({', '.join(ad_dimensions)})"
         elif self.filters.restricts_ads():
-            clash = "ad filters (provider, name_contains, entity_ids, dimension_values)"
+            clash = (
+                "ad filters (provider, name_contains, entity_ids, dimension_values, "
+                "creative_format, creative_ids)"
+            )
         else:
             return None
         problems = []

@@ -105,11 +105,28 @@ def _previews(
             )
         )
     out: dict[str, str] = {}
-    for external_id, creative in creatives.items():
-        if external_id in have or not creative.thumbnail_url:
+    wanted = [(e, c.thumbnail_url) for e, c in creatives.items() if e not in have]
+    if not any(url for _, url in wanted):
+        return out
+    room = thumbnails.capacity_bytes() - thumbnails.used_bytes()
+    for external_id, url in wanted:
+        if not url or room <= 0:
             continue
-        data = download(creative.thumbnail_url, max_bytes=thumbnails.MAX_BYTES)
-        digest = thumbnails.store(data) if data else None
+        data = download(url, max_bytes=thumbnails.MAX_BYTES)
+        digest = thumbnails.store(data, room) if data else None
         if digest is not None:
             out[external_id] = digest
+            room -= len(data or b"")
     return out
+
+
+def prune_previews() -> int:
+    """Remove the stored previews no creative of any workspace names (a deleted connection's
+    or workspace's): the store is one per machine, keyed by content. Returns how many."""
+    with transaction() as session:
+        named = {
+            digest
+            for digest in session.scalars(select(Creative.thumbnail))
+            if digest is not None
+        }
+    return thumbnails.prune(named)

@@ -54,7 +54,7 @@ from metricx.sync.runs import (
 )
 from metricx.sync.sources import AdSource, ad_source, shop_client
 from metricx.sync.window import WindowError, check_window, refuse_bad_window
-from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
+from metricx.totals import METRIC_COLUMNS, PER_DAY, Totals
 from metricx.vault import UnreadableTokenError, VaultError
 from metricx.vocabulary import AD_PROVIDERS, EMAIL_PROVIDERS
 
@@ -414,7 +414,7 @@ def _replace_chunk(
             days,
             hourly,
             day_totals,
-            METRIC_COLUMNS if settled else CONVERSIONS,
+            METRIC_COLUMNS if settled else PER_DAY,
         )
 
 

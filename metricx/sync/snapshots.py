@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from metricx.semantic.dates import utc_bounds
 from metricx.semantic.query import TimeRange
 from metricx.sync import rollup
-from metricx.totals import CONVERSIONS, METRIC_COLUMNS, Totals
+from metricx.totals import METRIC_COLUMNS, PER_DAY, Totals
 
 FIFTEEN_MINUTES = timedelta(minutes=15)
 
@@ -56,7 +56,9 @@ _CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS snapshot_stage (
     workspace_id integer, entity_id bigint, bucket_start timestamptz, granularity varchar(3),
     spend numeric, impressions bigint, clicks bigint, conversions numeric,
-    conversion_value numeric, leads numeric
+    conversion_value numeric, leads numeric, video_plays bigint, video_3s_plays bigint,
+    thruplays bigint, video_p25 bigint, video_p50 bigint, video_p75 bigint, video_p100 bigint,
+    video_seconds numeric
 ) ON COMMIT DELETE ROWS
 """
 _COLUMN_LIST = ", ".join(_STAGE_COLUMNS)
@@ -157,7 +159,7 @@ def replace_days(
     days: Iterable[date],
     hourly: Mapping[tuple[int, date], Mapping[int, Totals]],
     daily: Mapping[tuple[int, date], Totals] | None = None,
-    daily_family: tuple[str, ...] = CONVERSIONS,
+    daily_family: tuple[str, ...] = PER_DAY,
 ) -> int:
     """Make the rows of every (ad, day) in `entity_ids` x `days` exactly the given hours.
 

@@ -4,6 +4,8 @@ Platforms hand out previews as signed links that expire within days (docs/design
 "Creatives"), and showing them from there would tell the platform who looks: the sync
 downloads each preview once and the app serves it from here. A file is named by its sha256,
 so a preview shared by many creatives is kept once and a stored file never changes.
+The store is bounded (THUMBNAIL_STORE_MB): past it no new preview is kept, and `prune` removes
+the files no creative names any more (those of a deleted connection or workspace).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from metricx.config import get_config
@@ -41,14 +44,32 @@ def path_of(digest: str) -> Path:
     return get_config().thumbnails_dir / digest[:2] / digest
 
 
-def store(data: bytes) -> str | None:
+def _files() -> Iterator[Path]:
+    root = get_config().thumbnails_dir
+    return (p for p in root.glob("??/*") if p.is_file() and not p.name.startswith(".part-"))
+
+
+def used_bytes() -> int:
+    """How much the stored previews take."""
+    return sum(p.stat().st_size for p in _files())
+
+
+def capacity_bytes() -> int:
+    """THUMBNAIL_STORE_MB in bytes."""
+    return get_config().thumbnail_store_mb * 1024 * 1024
+
+
+def store(data: bytes, room: int | None = None) -> str | None:
     """Keep an image and return its sha256; None (nothing kept) when it is not a PNG, JPEG
-    or WebP image or is larger than MAX_BYTES."""
+    or WebP image, is larger than MAX_BYTES, or is new and larger than `room` (the bytes the
+    store may still take; None: no limit)."""
     if len(data) > MAX_BYTES or image_kind(data) is None:
         return None
     digest = hashlib.sha256(data).hexdigest()
     target = path_of(digest)
     if not target.exists():
+        if room is not None and len(data) > room:
+            return None
         target.parent.mkdir(parents=True, exist_ok=True)
         # Written aside, then renamed: a reader never sees half a file.
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
@@ -64,3 +85,13 @@ def read(digest: str) -> bytes | None:
         return None
     target = path_of(digest)
     return target.read_bytes() if target.is_file() else None
+
+
+def prune(named: Collection[str]) -> int:
+    """Remove every stored preview whose digest is not in `named`; returns how many."""
+    removed = 0
+    for path in list(_files()):
+        if path.name not in named:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -29,6 +29,7 @@ PAGES = {
     "/": "Dashboard",
     "/analytics": "Analytics",
     "/campaigns": "Campaigns",
+    "/creatives": "Creatives",
     "/finance": "Finance",
     "/retention": "Retention",
     "/products": "Products",

@@ -223,14 +223,15 @@ def test_requests_made_counts_api_calls_but_not_token_refreshes(
 ) -> None:
     # given a fresh client
     client = make_google()
-    # when it reads the tree (customer, campaigns, ad groups, ads) and a day of facts
+    # when it reads the tree (customer, campaigns, ad groups, ads, their assets) and a day of
+    # facts
     client.entities(customer.external_id)
     client.metrics(customer.external_id, TODAY, TODAY)
-    # then six Ads API requests were counted, and the token request was not
-    assert client.requests_made == 6
-    assert len(sandbox.requests.of("google", path="googleAds")) == 6
+    # then seven Ads API requests were counted, and the token request was not
+    assert client.requests_made == 7
+    assert len(sandbox.requests.of("google", path="googleAds")) == 7
     assert len(sandbox.requests.of("google", path="/token")) == 1
     # and a retried request counts each time it is sent
     sandbox.faults.add("google", "server_error", status=503)
     client.account_info(customer.external_id)
-    assert client.requests_made == 8
+    assert client.requests_made == 9

@@ -48,7 +48,23 @@ ATTRIBUTED: dict[str, frozenset[str]] = {
     "ad_group_ad": frozenset({"ad_group", "campaign", "customer"}),
     # .../fields/v26/conversion_action ("Attributed resources: customer")
     "conversion_action": frozenset({"customer"}),
+    # .../fields/v26/asset ("Attributed resources: customer"; the Search Ads 360 reporting
+    # API's asset page, which mirrors it, says the same)
+    "asset": frozenset({"customer"}),
 }
+# Message fields GAQL selects whole: the asset references inside an ad (common/ad_asset.proto).
+# Google's own example selects them (google-ads-python examples/basic_operations/
+# get_responsive_search_ads.py: `ad_group_ad.ad.responsive_search_ad.headlines`), and the
+# fields reference lists them as selectable MESSAGE fields.
+SELECTABLE_MESSAGES = frozenset(
+    {
+        "AdTextAsset",
+        "AdImageAsset",
+        "AdVideoAsset",
+        "AdMediaBundleAsset",
+        "AdCallToActionAsset",
+    }
+)
 # The core date segments: selecting one requires a finite date range on the core date
 # segments in WHERE (developers.google.com/google-ads/api/docs/query/segmentation,
 # "Date segments").
@@ -322,14 +338,20 @@ class Protos:
         for depth, part in enumerate(rest):
             if message is None:
                 return None, f"{'.'.join([head, *rest[:depth]])!r} is not a message"
-            descriptor = message.fields_by_name.get(part)
+            # proto-plus renames a field whose name is a Python builtin (`type` -> `type_`);
+            # GAQL keeps the proto name (`ad_group_ad.ad.type`, `asset.type`).
+            descriptor = message.fields_by_name.get(part) or message.fields_by_name.get(f"{part}_")
             if descriptor is None:
                 return None, (
                     f"{'.'.join([head, *rest[: depth + 1]])!r}: no field {part!r} in "
                     f"{message.full_name}"
                 )
             message = descriptor.message_type
-        if descriptor is not None and descriptor.message_type is not None:
+        if (
+            descriptor is not None
+            and descriptor.message_type is not None
+            and descriptor.message_type.name not in SELECTABLE_MESSAGES
+        ):
             return (
                 None,
                 f"{path!r} is a message ({descriptor.message_type.full_name}); "

@@ -227,6 +227,7 @@ TUNED_BATCHES = {
     "batch7.jsonl": 121 / 122,
     "batch8.jsonl": 1.0,
     "batch9.jsonl": 1.0,
+    "batch10.jsonl": 1.0,  # 8/34 blind
 }
 
 

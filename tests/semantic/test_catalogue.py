@@ -68,7 +68,7 @@ def ratio_of_base_sums(formula) -> tuple[str, str, Decimal] | None:
     parts = (top, formula.right)
     if not all(isinstance(p, Ref) and p.name in METRICS and METRICS[p.name].is_base for p in parts):
         return None
-    return top.name, formula.right.name, scale
+    return top.column, formula.right.column, scale  # a restricted sum's own column
 
 
 RATIO_METRICS = [m for m in METRICS.values() if ratio_of_base_sums(m.formula)]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from metricx.actor import Actor
 from metricx.db import transaction
+from metricx.jobs import prune_thumbnails
 from metricx.models import Creative, Entity
 from metricx.services.connections import add_connection
 from metricx.sync import thumbnails
@@ -130,3 +131,35 @@ def test_two_workspaces_reading_one_account_keep_their_own_creatives(
             .where(Entity.workspace_id != Creative.workspace_id)
         ).all()
     assert crossed == []
+
+
+def test_a_full_store_keeps_no_new_preview_but_every_creative(
+    fakes, connections, store_dir, setenv
+):
+    # given a thumbnail store already at its cap
+    setenv(METRICX_DATA_DIR=str(store_dir), THUMBNAIL_STORE_MB="1")
+    filler = store_dir / "thumbnails" / "00" / ("0" * 64)
+    filler.parent.mkdir(parents=True)
+    filler.write_bytes(b"\0" * thumbnails.capacity_bytes())
+    connection = connections["meta"]
+    # when the account is synced
+    sync_range(connection)
+    # then nothing was downloaded or kept, and the creatives are stored without previews
+    assert not fakes.requests.of("meta", path="/thumbnails/")
+    creatives = stored_creatives(connection.id)
+    assert creatives and all(c.thumbnail is None for c in creatives.values())
+
+
+def test_the_nightly_clean_up_removes_only_previews_no_creative_uses(fakes, connections, store_dir):
+    # given synced creatives with previews, and a preview left by a deleted connection
+    connection = connections["meta"]
+    sync_range(connection)
+    used = {c.thumbnail for c in stored_creatives(connection.id).values()} - {None}
+    orphan = store_dir / "thumbnails" / "ab" / ("ab" * 32)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"\x89PNG\r\n\x1a\n")
+    # when the nightly job runs
+    removed = prune_thumbnails()
+    # then the orphan is gone and every creative's preview is still served
+    assert removed == 1 and not orphan.exists()
+    assert used and all(thumbnails.read(d) is not None for d in used)

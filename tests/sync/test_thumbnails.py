@@ -7,7 +7,7 @@ import hashlib
 import io
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -56,3 +56,30 @@ def test_the_image_kinds_are_told_by_their_signatures():
     assert thumbnails.image_kind(b"\xff\xd8\xff\xe0rest") == "jpeg"
     assert thumbnails.image_kind(b"RIFF\x10\x00\x00\x00WEBPVP8 ") == "webp"
     assert thumbnails.image_kind(b"GIF89a") is None
+
+
+def test_a_new_image_larger_than_the_room_left_is_not_kept(store_dir):
+    # given a store with room for less than one more preview
+    kept = thumbnails.store(png(8))
+    data = png(16)
+    # when a new preview comes with less room than its size
+    refused = thumbnails.store(data, room=len(data) - 1)
+    # then it is not kept, but one already stored is still found without room
+    assert refused is None and not thumbnails.path_of(hashlib.sha256(data).hexdigest()).exists()
+    assert thumbnails.store(png(8), room=0) == kept
+    assert thumbnails.used_bytes() == len(png(8))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sides=st.sets(st.integers(1, 12), min_size=1, max_size=6), data=st.data())
+def test_pruning_keeps_exactly_the_named_previews(store_dir, sides, data):
+    # given previews of several sizes in the store, some still named by a creative
+    digests = {thumbnails.store(png(side)) for side in sides}
+    named = data.draw(st.sets(st.sampled_from(sorted(digests))))
+    # when the store is pruned
+    thumbnails.prune(named)
+    # then exactly the named previews are left, and they read back whole
+    left = {p.name for p in (store_dir / "thumbnails").glob("??/*")}
+    assert left == named
+    assert all(thumbnails.read(d) is not None for d in named)
+    assert thumbnails.used_bytes() == sum(thumbnails.path_of(d).stat().st_size for d in named)

@@ -158,8 +158,11 @@ def test_ads_rank_by_the_first_metric_and_show_their_campaign_and_ad_set(synced,
     # When CPC then spend are split by ad
     at = analytics(metrics=["CPC", "Ad spend"], dims="Ad", period="last 7 days", **NO_COMPARISON)
     table = at.dataframe[0].value
-    # Then the highest CPC comes first and every ad names its campaign and ad set (no ids)
-    assert headers(at) == ["Campaign", "Ad set", "Ad", "CPC", "Ad spend"]
+    # Then the highest CPC comes first and every ad names its campaign and ad set (no ids),
+    # beside its creative's preview, served from the local store (never a platform's link)
+    assert headers(at) == ["Preview", "Campaign", "Ad set", "Ad", "CPC", "Ad spend"]
+    previews = table["preview"].dropna()
+    assert len(previews) > 0 and previews.str.startswith("data:image/").all()
     assert list(table["cpc"].dropna()) == sorted(table["cpc"].dropna(), reverse=True)
     parents = reference["ads"].drop_duplicates("ad_id").set_index("ad_id")
     for row in table.itertuples():

@@ -134,3 +134,18 @@ def test_a_why_answer_shows_its_drivers_and_their_table(synced, member, friday):
     assert "Biggest drivers by campaign" in at.chat_message[1].markdown[0].value
     [table] = at.dataframe
     assert {"campaign", "contribution", "mix effect", "rate effect"} <= set(table.value.columns)
+
+
+def test_an_answer_by_creative_shows_each_creatives_stored_preview(synced, member, friday):
+    # given a member on the Copilot page, the sandbox's ads and creatives synced
+    at = log_in(member.label, "battery staple")
+    at.switch_page("views/copilot.py").run()
+    # when they ask for ROAS by creative over a synced week
+    at.chat_input[0].set_value("roas by creative from nov 9 to nov 15").run()
+    assert not at.exception, at.exception
+    # then the answer's table has one row per creative, each beside its preview, sent inline
+    # from the local store (never a platform's link)
+    table = at.dataframe[0].value
+    assert "creative_id" in table and table["creative_id"].notna().any()
+    previews = table["preview"].dropna()
+    assert len(previews) > 0 and previews.str.startswith("data:image/").all()

@@ -1,5 +1,6 @@
-"""Fake Google Ads REST API (googleAds:search / :searchStream) and Google's OAuth endpoints
-(the consent screen that hands out codes, and the token endpoint).
+"""Fake Google Ads REST API (googleAds:search / :searchStream), Google's OAuth endpoints
+(the consent screen that hands out codes, and the token endpoint) and the host that serves
+image assets' full-size files.
 
 Checks the three headers a real call needs (Authorization, developer-token, login-customer-id),
 answers errors as google.rpc.Status with a GoogleAdsFailure inside, and streams as a JSON
@@ -13,11 +14,14 @@ A sunset API version is not served at all: every request to it gets Google's fro
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import date, timedelta
 from hashlib import sha1
 from typing import Any
 
+from metricx.sandbox.ad_copy import GoogleAsset, google_assets, image_png
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.entities import Account
@@ -43,6 +47,7 @@ from metricx.sandbox.merchant import Merchant
 ACCESS_TOKEN_SECONDS = 3599
 SCOPE = "https://www.googleapis.com/auth/adwords"
 SEARCH_PATH = re.compile(r"^/(v\d+)/customers/(\d+)/googleAds:(search|searchStream)$")
+IMAGE_PATH = re.compile(r"^/simgad/(\d+)$")  # the ad-image host's path (see `_image`)
 TOKEN_PATH = "/token"
 AUTHORIZE_PATH = "/o/oauth2/v2/auth"
 STATUS_BY_HTTP = {
@@ -264,6 +269,7 @@ class GoogleAdsFake(FakeApp):
     search_page_size = 10_000
     stream_batch_size = 10_000
     sunset_answer = "html"  # or "json": the two shapes a version that is not served gets
+    image_ttl: timedelta | None = None  # how long image asset URLs work (see `image_url`)
 
     def __init__(
         self,
@@ -319,6 +325,9 @@ class GoogleAdsFake(FakeApp):
             return self._token(request.params)
         if request.path == AUTHORIZE_PATH and request.method == "GET":
             return self._consent(request.params)
+        image = IMAGE_PATH.match(request.path)
+        if image is not None and request.method == "GET":
+            return self._image(image.group(1), request.params)
         match = SEARCH_PATH.match(request.path)
         if match is None or request.method != "POST" or not self.serves(match.group(1)):
             return self._not_found(request.path)
@@ -340,6 +349,7 @@ class GoogleAdsFake(FakeApp):
                     query,
                     self.clock.now(),
                     self.conversion_actions.get(customer_id, ()),
+                    image_url=self.image_url,
                 )
             except GaqlError as exc:
                 raise GoogleError(
@@ -350,6 +360,38 @@ class GoogleAdsFake(FakeApp):
             return self._search(report, body, fault)
         except GoogleError as error:
             return json_response(error.http, error.body(version))
+
+    def image_url(self, asset: GoogleAsset) -> str:
+        """An image asset's full-size URL (ImageDimension.url): a link on Google's ad-image
+        host (tpc.googlesyndication.com/simgad/{id} in public examples). How long such a link
+        works is not documented (research19 google_tiktok.md A3, UNCONFIRMED): with
+        `image_ttl` None it works for ever, else it carries a signed expiry like a CDN's."""
+        url = f"{self.base_url}/simgad/{asset.external_id}"
+        if self.image_ttl is None:
+            return url
+        expires = int((self.clock.now() + self.image_ttl).timestamp())
+        return f"{url}?expires={expires}&sig={self._image_signature(asset.external_id, expires)}"
+
+    def _image_signature(self, asset_id: str, expires: int) -> str:
+        key = f"simgad|{self.merchant.seed}|{self.credentials.google_client_secret}".encode()
+        return hmac.new(key, f"{asset_id}|{expires}".encode(), hashlib.sha256).hexdigest()[:24]
+
+    def _image(self, asset_id: str, params: dict[str, str]) -> FakeResponse:
+        """The image asset's file, without credentials; 403 for a link past its expiry or
+        with a wrong signature when links expire (`image_ttl`), 404 for an image no customer
+        has (the sandbox's answers: the host's are not documented)."""
+        if self.image_ttl is not None:
+            expires = params.get("expires", "")
+            expected = self._image_signature(asset_id, int(expires)) if expires.isdigit() else ""
+            if not expected or not hmac.compare_digest(params.get("sig", ""), expected):
+                return FakeResponse(403, b"Forbidden", {"content-type": "text/plain"})
+            if self.clock.now().timestamp() > int(expires):
+                return FakeResponse(403, b"Forbidden", {"content-type": "text/plain"})
+        for customer in self.merchant.accounts_of("google"):
+            asset = google_assets(self.merchant, customer.external_id).get(asset_id)
+            if asset is not None and asset.type == "IMAGE":
+                return FakeResponse(200, image_png(asset), {"content-type": "image/png"})
+        return FakeResponse(404, b"Not Found", {"content-type": "text/plain"})
 
     def serves(self, version: str) -> bool:
         """Whether `version` is answered at the sandbox clock (released and not yet sunset)."""

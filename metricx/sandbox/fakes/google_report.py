@@ -14,16 +14,28 @@ FROM ad_group / ad_group_ad and shows them only in the campaign (and customer) t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from metricx.sandbox import rand
+from metricx.sandbox.ad_copy import (
+    RDA,
+    RSA,
+    VRA,
+    GoogleAdCopy,
+    GoogleAsset,
+    google_ad_copy,
+    google_assets,
+    image_png,
+)
 from metricx.sandbox.entities import Account, Ad, AdSet, Campaign
 from metricx.sandbox.fakes.gaql import Condition, GaqlError, GaqlQuery, compare
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.totals import ZERO_CELLS, Cells, add_cells
 
+# Builds an image asset's full_size.url (GoogleAdsFake.image_url).
+ImageUrl = Callable[[GoogleAsset], str]
 # The channel type whose campaigns have asset groups instead of ad groups and ads.
 PERFORMANCE_MAX = "PERFORMANCE_MAX"
 
@@ -104,6 +116,9 @@ class Ctx:
     hour: int | None = None
     cells: Cells = ZERO_CELLS
     conversion_action: ConversionAction | None = None
+    copy: GoogleAdCopy | None = None  # what the ad shows (ad_group_ad rows)
+    asset: GoogleAsset | None = None  # asset rows
+    image_url: ImageUrl | None = None  # an image asset's full_size.url (the fake's own host)
 
 
 # Takes a Ctx, typed Any: a field is read only from rows of a resource that has its parts
@@ -165,7 +180,130 @@ FIELDS: dict[str, tuple[str, Getter]] = {
         lambda c, t: c.conversion_action.view_through_days,
     ),
 }
-for _resource in ("customer", "campaign", "ad_group", "ad_group_ad", "conversion_action"):
+
+
+# ---- creatives: the ad's type-specific fields and the asset resource ----------------------
+# An ad fills one oneof by its type (Ad.ad_data; googleads/google-ads-python v25
+# resources/types/ad.py, common/types/ad_type_infos.py); the fields of the other oneofs come
+# back unset, which the REST JSON leaves out. Texts are AdTextAsset {text, pinnedField (only
+# when pinned)}, images and videos AdImageAsset / AdVideoAsset {asset: resource name} with no
+# URL (common/types/ad_asset.py). Field kind "message": the value is already its JSON form.
+def _of(ad_type: str, part: Callable[[GoogleAdCopy], Any]) -> Getter:
+    return lambda c, t: part(c.copy) if c.copy is not None and c.copy.ad_type == ad_type else None
+
+
+def _texts(texts: Sequence[str], pins: Sequence[str | None] = ()) -> list[dict[str, str]]:
+    pinned = list(pins) + [None] * (len(texts) - len(pins))
+    return [
+        {"text": t} | ({"pinnedField": p} if p else {}) for t, p in zip(texts, pinned, strict=True)
+    ]
+
+
+def _assets(assets: Sequence[GoogleAsset]) -> list[dict[str, str]]:
+    return [{"asset": a.resource_name} for a in assets]
+
+
+AD = "ad_group_ad.ad."
+FIELDS.update(
+    {
+        AD + "type": ("enum", lambda c, t: c.copy.ad_type if c.copy else None),
+        AD + "responsive_search_ad.headlines": (
+            "message",
+            _of(RSA, lambda a: _texts(a.headlines, a.pins)),
+        ),
+        AD + "responsive_search_ad.descriptions": (
+            "message",
+            _of(RSA, lambda a: _texts(a.descriptions)),
+        ),
+        AD + "responsive_search_ad.path1": ("string", lambda c, t: None),
+        AD + "responsive_search_ad.path2": ("string", lambda c, t: None),
+        AD + "responsive_display_ad.marketing_images": (
+            "message",
+            _of(RDA, lambda a: _assets(a.marketing_images)),
+        ),
+        AD + "responsive_display_ad.square_marketing_images": (
+            "message",
+            _of(RDA, lambda a: _assets(a.square_marketing_images)),
+        ),
+        AD + "responsive_display_ad.headlines": (
+            "message",
+            _of(RDA, lambda a: _texts(a.headlines)),
+        ),
+        AD + "responsive_display_ad.long_headline": (
+            "message",
+            _of(RDA, lambda a: _texts([a.long_headline])[0] if a.long_headline else None),
+        ),
+        AD + "responsive_display_ad.descriptions": (
+            "message",
+            _of(RDA, lambda a: _texts(a.descriptions)),
+        ),
+        AD + "responsive_display_ad.youtube_videos": (
+            "message",
+            _of(RDA, lambda a: _assets(a.videos)),
+        ),
+        AD + "responsive_display_ad.call_to_action_text": (
+            "string",
+            _of(RDA, lambda a: a.call_to_action),
+        ),
+        AD + "video_responsive_ad.videos": ("message", _of(VRA, lambda a: _assets(a.videos))),
+        AD + "video_responsive_ad.headlines": ("message", _of(VRA, lambda a: _texts(a.headlines))),
+        AD + "video_responsive_ad.descriptions": (
+            "message",
+            _of(VRA, lambda a: _texts(a.descriptions)),
+        ),
+        AD + "video_responsive_ad.call_to_actions": (
+            "message",
+            _of(VRA, lambda a: _texts([a.call_to_action] if a.call_to_action else [])),
+        ),
+        # Ad types the sandbox never creates: selectable, always unset.
+        **{
+            AD + name: (kind, lambda c, t: None)
+            for name, kind in (
+                ("image_ad.image_url", "string"),
+                ("image_ad.preview_image_url", "string"),
+                ("image_ad.name", "string"),
+                ("video_ad.video.asset", "string"),
+                ("demand_gen_multi_asset_ad.marketing_images", "message"),
+                ("demand_gen_multi_asset_ad.square_marketing_images", "message"),
+                ("demand_gen_multi_asset_ad.headlines", "message"),
+                ("demand_gen_multi_asset_ad.descriptions", "message"),
+                ("demand_gen_multi_asset_ad.call_to_action_text", "string"),
+                ("demand_gen_video_responsive_ad.videos", "message"),
+                ("demand_gen_video_responsive_ad.headlines", "message"),
+                ("demand_gen_video_responsive_ad.descriptions", "message"),
+            )
+        },
+        # Asset (resources/types/asset.py; common/types/asset_types.py ImageAsset,
+        # ImageDimension, YoutubeVideoAsset). Only IMAGE and YOUTUBE_VIDEO assets exist here.
+        "asset.id": ("int64", lambda c, t: int(c.asset.external_id)),
+        "asset.name": ("string", lambda c, t: c.asset.name),
+        "asset.type": ("enum", lambda c, t: c.asset.type),
+        "asset.image_asset.full_size.url": (
+            "string",
+            lambda c, t: c.image_url(c.asset) if c.asset.type == "IMAGE" and c.image_url else None,
+        ),
+        "asset.image_asset.full_size.width_pixels": ("int64", lambda c, t: c.asset.width),
+        "asset.image_asset.full_size.height_pixels": ("int64", lambda c, t: c.asset.height),
+        "asset.image_asset.mime_type": (
+            "enum",
+            lambda c, t: "IMAGE_PNG" if c.asset.type == "IMAGE" else None,
+        ),
+        "asset.image_asset.file_size": (
+            "int64",
+            lambda c, t: len(image_png(c.asset)) if c.asset.type == "IMAGE" else None,
+        ),
+        "asset.youtube_video_asset.youtube_video_id": (
+            "string",
+            lambda c, t: c.asset.youtube_video_id,
+        ),
+        "asset.youtube_video_asset.youtube_video_title": (
+            "string",
+            lambda c, t: c.asset.youtube_video_title,
+        ),
+        "asset.text_asset.text": ("string", lambda c, t: None),
+    }
+)
+for _resource in ("customer", "campaign", "ad_group", "ad_group_ad", "conversion_action", "asset"):
     FIELDS[f"{_resource}.resource_name"] = ("string", _resource_name_getter(_resource))
 RESOURCES = {
     "customer": ("customer.",),
@@ -173,10 +311,12 @@ RESOURCES = {
     "ad_group": ("ad_group.", "campaign.", "customer."),
     "ad_group_ad": ("ad_group_ad.", "ad_group.", "campaign.", "customer."),
     "conversion_action": ("conversion_action.", "customer."),
+    "asset": ("asset.", "customer."),
 }
 # Resources that report no metrics or segments in this fake (the real conversion_action only
-# takes all_conversions* metrics, which Metricx does not read).
-WITHOUT_METRICS = {"conversion_action"}
+# takes all_conversions* metrics, which Metricx does not read; asset metrics are not modelled:
+# the creative query reads assets' content only).
+WITHOUT_METRICS = {"conversion_action", "asset"}
 DURING = {
     "TODAY": (0, 0),
     "YESTERDAY": (1, 1),
@@ -202,6 +342,8 @@ def _resource_name(c: Ctx, resource: str) -> str:
         return _rn(c, "adGroupAds", f"{c.ad_group.external_id}~{c.ad.external_id}")
     if resource == "conversion_action" and c.conversion_action is not None:
         return _rn(c, "conversionActions", c.conversion_action.id)
+    if resource == "asset" and c.asset is not None:
+        return c.asset.resource_name
     raise GaqlError(
         "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE", f"{resource} fields cannot be selected here."
     )
@@ -227,9 +369,11 @@ class Report:
         query: GaqlQuery,
         as_of: datetime,
         conversion_actions: Sequence[ConversionAction] = (),
+        image_url: ImageUrl | None = None,
     ) -> None:
         self.merchant, self.customer, self.query, self.as_of = merchant, customer, query, as_of
         self.conversion_actions = tuple(conversion_actions)
+        self.image_url = image_url
         if query.resource not in RESOURCES:
             raise GaqlError(
                 "INVALID_RESOURCE_NAME" if query.resource else "UNEXPECTED_INPUT",
@@ -276,6 +420,11 @@ class Report:
                 (Ctx(acc, None, None, None, conversion_action=action), [])
                 for action in self.conversion_actions
             ]
+        if r == "asset":
+            return [
+                (Ctx(acc, None, None, None, asset=asset, image_url=self.image_url), [])
+                for asset in google_assets(m, acc.external_id).values()
+            ]
         # Performance Max delivery never shows up below the campaign (see the module note).
         visible = [a for a in ads if not _is_pmax(m.campaign(a.campaign_id))]
         if r == "ad_group":
@@ -287,7 +436,19 @@ class Report:
                 for s in m.adsets_of(acc.external_id)
                 if s.created_at <= self.as_of and not _is_pmax(m.campaign(s.campaign_id))
             ]
-        return [(Ctx(acc, m.campaign(a.campaign_id), m.adset(a.adset_id), a), [a]) for a in visible]
+        return [
+            (
+                Ctx(
+                    acc,
+                    m.campaign(a.campaign_id),
+                    m.adset(a.adset_id),
+                    a,
+                    copy=google_ad_copy(m, a),
+                ),
+                [a],
+            )
+            for a in visible
+        ]
 
     def _days(self, conditions: list[Condition], required: bool) -> list[date]:
         today = self.merchant.account_today(self.customer.external_id, self.as_of)
@@ -385,7 +546,7 @@ class Report:
             for (row_day, hour), cells in buckets.items():
                 if not any(cells):
                     continue
-                row = Ctx(ctx.customer, ctx.campaign, ctx.ad_group, ctx.ad, row_day, hour, cells)
+                row = replace(ctx, day=row_day, hour=hour, cells=cells)
                 if all(
                     compare(FIELDS[c.field][1](row, self.as_of), c)
                     for c in where["metric"] + where["hour"]
@@ -407,8 +568,8 @@ class Report:
             prefix = name.split(".")[0]
             if prefix in RESOURCES:
                 resources.add(prefix)
-            if value in (None, 0, 0.0, "", False):
-                continue
+            if value in (None, 0, 0.0, "", False) or value == []:
+                continue  # proto3 JSON leaves defaults and empty repeated fields out
             _put(out, name, _json_value(kind, value))
         for resource in resources:
             _put(out, f"{resource}.resource_name", _resource_name(row, resource))

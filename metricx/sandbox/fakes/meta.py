@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from metricx.sandbox.clock import SandboxClock
@@ -57,6 +57,7 @@ from metricx.sandbox.fakes.meta_insights import (
     FIELDS,
     HOURLY,
     LEVELS,
+    VIDEO_FIELDS,
     InsightsQuery,
     InsightsTable,
 )
@@ -114,6 +115,13 @@ class MetaFake(FakeApp):
     # expiry as `oe=<hex unix time>` (research19 meta.md §2.5, UNCONFIRMED), hence a knob.
     thumbnail_ttl = timedelta(days=4)
     creative_options = CreativeOptions()
+    # video_* fields with an hourly breakdown. An older text of Meta's Insights API Breakdowns
+    # page (developers.facebook.com/docs/marketing-api/insights/breakdowns, "Combining
+    # Breakdowns") says "video_* fields cannot be requested with any hourly stats
+    # breakdowns"; the current page (May 2026) neither repeats nor withdraws it and only
+    # restricts off-Meta actions (research19 meta.md §4). "refuse": error 100, as the old text
+    # reads; "omit": the rows come without them.
+    hourly_video: Literal["refuse", "omit"] = "refuse"
 
     def __init__(
         self,
@@ -495,6 +503,14 @@ class MetaFake(FakeApp):
         hourly = HOURLY in breakdowns
         if hourly and "reach" in fields:
             raise MetaError(100, "Reach-related metric breakdowns are unavailable.", subcode=1487)
+        video = [f for f in fields if f in VIDEO_FIELDS]
+        if hourly and video and self.hourly_video == "refuse":
+            # the message is the Breakdowns page's sentence (Meta's exact error text unknown)
+            raise MetaError(
+                100,
+                f"(#100) video_* fields cannot be requested with any hourly stats breakdowns: "
+                f"{', '.join(video)}",
+            )
         increment = params.get("time_increment", "all_days")
         if increment not in ("1", "all_days"):
             raise MetaError(100, "(#100) the sandbox supports time_increment 1 or all_days")

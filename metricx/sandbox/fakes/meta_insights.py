@@ -3,6 +3,9 @@
 Purchases and leads are reported under several action types at once (as Meta does), with the
 true value under the highest-priority type present and smaller numbers under the others, so a
 client that adds them up or picks the wrong one gets a visibly wrong answer.
+
+Video ads' plays come on daily rows only (metricx.sandbox.video): the 3-second plays as the
+`actions` entry `video_view`, the rest as video_* fields.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from metricx.sandbox import rand
 from metricx.sandbox.entities import Ad
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.totals import ZERO_CELLS, Cells, add_cells
+from metricx.sandbox.video import ZERO_VIDEO, VideoFacts, video_facts
 
 HOURLY = "hourly_stats_aggregated_by_advertiser_time_zone"
 PURCHASE_TYPES = ("omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase")
@@ -29,6 +33,22 @@ LEVELS = ("account", "campaign", "adset", "ad")
 # developers.facebook.com/docs/marketing-api/insights/breakdowns
 TYPE_1_SINCE = date(2021, 4, 27)
 ON_META_ACTIONS = frozenset({"link_click", "onsite_conversion.lead_grouped"})
+# Video fields of AdsInsights (facebook-python-business-sdk adsinsights.py, v25: each a
+# list<AdsActionStats>) and the VideoFacts count each one reports. There is no 3-second field:
+# those plays are the `actions` entry `video_view` (research19 meta.md §3.2, §3.4).
+VIDEO_COUNTS = {
+    "video_play_actions": "plays",
+    "video_thruplay_watched_actions": "thruplays",
+    "video_p25_watched_actions": "p25",
+    "video_p50_watched_actions": "p50",
+    "video_p75_watched_actions": "p75",
+    "video_p95_watched_actions": "p95",
+    "video_p100_watched_actions": "p100",
+}
+VIDEO_AVERAGE = "video_avg_time_watched_actions"
+VIDEO_FIELDS = frozenset({*VIDEO_COUNTS, VIDEO_AVERAGE})
+# The action type inside every video_* list, and the `actions` entry of 3-second plays.
+VIDEO_VIEW = "video_view"
 FIELDS = frozenset(
     {
         "account_id",
@@ -54,6 +74,7 @@ FIELDS = frozenset(
         "objective",
         "date_start",
         "date_stop",
+        *VIDEO_FIELDS,
     }
 )
 _DERIVED = frozenset(
@@ -205,7 +226,9 @@ class InsightsTable:
         cells = ZERO_CELLS
         counts: dict[str, int] = {}
         values: dict[str, int] = {}
+        video = ZERO_VIDEO
         for ad in ads:
+            creative = self.merchant.creative_of(ad.external_id)
             for d in days:
                 c = (
                     self._ad_hours(ad, d)[hour]
@@ -214,10 +237,17 @@ class InsightsTable:
                 )
                 cells = add_cells(cells, c)
                 _add_actions(self.merchant, ad, c, counts, values)
+                # Video plays are daily facts: "video_* fields cannot be requested with any
+                # hourly stats breakdowns" (Insights API Breakdowns, older text), and the
+                # 3-second `video_view` action is not on hourly rows either (same reading).
+                if hour is None and creative is not None:
+                    video = video + video_facts(creative, d, c[1])
         if hour is not None and (day or self.query.until) >= TYPE_1_SINCE:
             counts = {t: n for t, n in counts.items() if t in ON_META_ACTIONS}
             values = {}  # every action value here is a purchase: off-Meta
-        return self._shape(ads[0], cells, counts, values, day, hour)
+        if video.plays_3s:
+            counts[VIDEO_VIEW] = video.plays_3s
+        return self._shape(ads[0], cells, counts, values, day, hour, video)
 
     def _shape(
         self,
@@ -227,6 +257,7 @@ class InsightsTable:
         values: dict[str, int],
         day: date | None,
         hour: int | None,
+        video: VideoFacts = ZERO_VIDEO,
     ) -> dict[str, object]:
         """The requested fields of one row; derived ones are only computed when asked."""
         q, wanted = self.query, self._wanted
@@ -251,6 +282,8 @@ class InsightsTable:
             full["action_values"] = [
                 {"action_type": t, "value": money(v)} for t, v in values.items()
             ]
+        if wanted & VIDEO_FIELDS:
+            full.update(_video_fields(video))
         if wanted & _DERIVED:
             full.update(self._derived(ad, spend, impressions, all_clicks, values))
         row = {f: full[f] for f in q.fields if f in full}
@@ -293,6 +326,23 @@ def _add_actions(
         v = value if t == purchases[0] else value * 3 // 4
         if v:
             values[t] = values.get(t, 0) + v
+
+
+def _video_fields(video: VideoFacts) -> dict[str, object]:
+    """The video_* fields of a row, each `[{"action_type": "video_view", "value": "<n>"}]`
+    (AdsActionStats: numbers as strings, SDK adsactionstats.py). A count of 0 (every count of
+    an image or carousel ad) is left out, not sent as 0 or []: what Graph is observed to do
+    (research19 meta.md §3.3, undocumented). The average watch time is seconds per play
+    started as a decimal string ("4.21"); Meta's value is a string (AdsActionStats.value)
+    that integrations read as a float."""
+    out: dict[str, object] = {
+        field: [{"action_type": VIDEO_VIEW, "value": str(getattr(video, name))}]
+        for field, name in VIDEO_COUNTS.items()
+        if getattr(video, name)
+    }
+    if video.plays:
+        out[VIDEO_AVERAGE] = [{"action_type": VIDEO_VIEW, "value": str(video.average_seconds)}]
+    return out
 
 
 def money(cents: int) -> str:

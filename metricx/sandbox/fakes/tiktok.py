@@ -1,4 +1,5 @@
-"""Fake TikTok API for Business (Marketing API v1.3): advertiser info, campaign tree, the
+"""Fake TikTok API for Business (Marketing API v1.3): advertiser info, campaign tree (ads with
+their creative fields), File: video info and the CDN behind its signed cover links, the
 synchronous and asynchronous BASIC reports, the OAuth token exchange, and the portal page
 that hands out auth codes.
 
@@ -12,17 +13,26 @@ python_sdk/business_api_client/api/*.py); list parameters of GET requests are JS
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from itertools import count
 from threading import Lock
 from typing import Any
 
+from metricx.sandbox.ad_copy import (
+    TikTokAdCopy,
+    TikTokVideo,
+    cover_png,
+    tiktok_ad_copy,
+    tiktok_videos,
+)
 from metricx.sandbox.clock import SandboxClock
 from metricx.sandbox.credentials import SandboxCredentials
 from metricx.sandbox.entities import Account, Ad, AdSet, Campaign, Node
@@ -80,9 +90,16 @@ ROUTES = {
     ("GET", "report/task/check/"): "task_check",
     ("GET", "report/task/download/"): "task_download",
     ("POST", "report/task/cancel/"): "task_cancel",
+    ("GET", "file/video/ad/info/"): "video_info",
     ("POST", "oauth2/access_token/"): "oauth",
 }
 API_PATH = re.compile(r"^/open_api/(v\d+\.\d+)/(.+)$")
+# The CDN behind `video_cover_url` (p16-sign-*.tiktokcdn.com/...~tplv-noop.image?x-expires=
+# <unix seconds>&x-signature=..., research19 google_tiktok.md B2); served by this fake.
+COVER_PATH = re.compile(r"^/covers/(v[0-9a-z]+)~tplv-noop\.image$")
+# File: video info (FileApi.md, GET /file/video/ad/info/): "Video ID list. Up to 60 IDs per
+# request."
+MAX_VIDEO_IDS = 60
 
 
 class TikTokError(Exception):
@@ -115,6 +132,10 @@ class TikTokFake(FakeApp):
     # Whether hourly reports carry page-event conversions (tiktok_report.PAGE_EVENT_METRICS:
     # ambiguous in the docs, served by default).
     hourly_conversions = True
+    # How long a `video_cover_url` lives: "valid for 6 hours" (video_cover_url, File: video
+    # info; bububa/tiktok-business model/file/video/video.go). What TikTok's CDN answers
+    # after that is not documented: the sandbox answers 403, as signed CDN links do.
+    cover_ttl = timedelta(hours=6)
 
     def __init__(
         self,
@@ -140,12 +161,14 @@ class TikTokFake(FakeApp):
             return "portal"
         if request.path.startswith("/files/"):
             return "file"
+        if COVER_PATH.match(request.path):
+            return "cover"
         match = API_PATH.match(request.path)
         return ROUTES.get((request.method, match.group(2))) if match else None
 
     def fault_applies(self, kind: str, request: FakeRequest) -> bool:
         route = self._route(request)
-        if route in (None, "portal", "file"):
+        if route in (None, "portal", "file", "cover"):
             return False
         if route == "oauth":
             return kind in ("throttle", "server_error", "system_error", "malformed")
@@ -178,6 +201,8 @@ class TikTokFake(FakeApp):
             return self._portal(request.query)
         if route == "file":
             return self._file(request.path)
+        if route == "cover":
+            return self._cover(request.path, request.query)
         match = API_PATH.match(request.path)
         if route is None or match is None or match.group(1) != VERSION:
             # The sandbox's answer for a path the API does not have (no documented shape).
@@ -192,6 +217,8 @@ class TikTokFake(FakeApp):
             advertiser = self._advertiser(str(params.get("advertiser_id", "")))
             if route in ("campaigns", "adgroups", "ads"):
                 return self._envelope(self._entities(route, advertiser, params))
+            if route == "video_info":
+                return self._envelope(self._video_info(advertiser, params))
             if route == "report":
                 return self._envelope(self._report(advertiser, params))
             if route == "task_create":
@@ -277,7 +304,11 @@ class TikTokFake(FakeApp):
             "adgroups": self.merchant.adsets_of(account.external_id),
             "ads": self.merchant.ads_of(account.external_id),
         }
-        nodes = [_node(n, now) for n in sources[route] if n.created_at <= now]
+        nodes = [
+            _node(n, now, tiktok_ad_copy(self.merchant, n) if isinstance(n, Ad) else None)
+            for n in sources[route]
+            if n.created_at <= now
+        ]
         id_field = {"campaigns": "campaign_id", "adgroups": "adgroup_id", "ads": "ad_id"}[route]
         nodes.sort(key=lambda n: n[id_field])
         if "fields" in params:
@@ -287,6 +318,77 @@ class TikTokFake(FakeApp):
                 raise _bad(f"fields: Invalid field(s) {sorted(unknown)}.")
             nodes = [{k: v for k, v in n.items() if k in fields} for n in nodes]
         return self._page(params, nodes)
+
+    # ---- the asset library: videos and their covers -----------------------------------
+    def _video_info(self, account: Account, params: dict[str, Any]) -> dict[str, Any]:
+        """File: video info (GET /file/video/ad/info/; FileApi.md; fields of
+        bububa/tiktok-business model/file/video/video.go). `video_ids` is required, 1-60
+        ids; an id the advertiser's library does not hold (yet) is left out of `list`
+        without an error ("if a video cannot be used for ads, its id is ignored",
+        model/file/video/ad_info.go)."""
+        if "video_ids" not in params:
+            raise _bad("video_ids: Missing data for required field.")
+        ids = _json_list(params["video_ids"], "video_ids")
+        if not 1 <= len(ids) <= MAX_VIDEO_IDS:
+            raise _bad(f"video_ids: Length must be between 1 and {MAX_VIDEO_IDS}.")
+        now = self.clock.now()
+        library = tiktok_videos(self.merchant, account.external_id)
+        found = [library[i] for i in dict.fromkeys(ids) if i in library]
+        return {"list": [self._video(v) for v in found if v.created_at <= now]}
+
+    def _video(self, video: TikTokVideo) -> dict[str, Any]:
+        """One video as File: video info returns it. `preview_url` (the playable file) is
+        left out: the sandbox serves no video files."""
+        created = video.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "video_id": video.video_id,
+            "material_id": str(int(hashlib.md5(video.video_id.encode()).hexdigest()[:15], 16)),
+            "file_name": video.file_name,
+            "format": "mp4",
+            "duration": video.duration,
+            "width": video.width,
+            "height": video.height,
+            "bit_rate": int(video.size * 8 / video.duration),
+            "size": video.size,
+            "signature": hashlib.md5(f"video|{video.video_id}".encode()).hexdigest(),
+            "video_cover_url": self.cover_url(video.video_id),
+            "allowed_placements": ["PLACEMENT_TIKTOK"],
+            "allow_download": True,
+            "displayable": True,
+            "create_time": created,
+            "modify_time": created,
+        }
+
+    def cover_url(self, video_id: str) -> str:
+        """A signed cover link: `x-expires` is its expiry in Unix seconds and
+        `x-signature` signs the path and expiry, so no Access-Token is needed to fetch it."""
+        expires = int((self.clock.now() + self.cover_ttl).timestamp())
+        signature = self._cover_signature(video_id, expires)
+        return (
+            f"{self.base_url}/covers/{video_id}~tplv-noop.image"
+            f"?x-expires={expires}&x-signature={signature}"
+        )
+
+    def _cover_signature(self, video_id: str, expires: int) -> str:
+        key = f"tiktokcdn|{self.merchant.seed}|{self.credentials.tiktok_app_secret}".encode()
+        return hmac.new(key, f"{video_id}|{expires}".encode(), hashlib.sha256).hexdigest()[:28]
+
+    def _cover(self, path: str, params: dict[str, str]) -> FakeResponse:
+        """The cover image; 403 for a link whose signature does not match or whose
+        `x-expires` has passed (the CDN's wording is not documented)."""
+        match = COVER_PATH.match(path)
+        video_id = match.group(1) if match else ""
+        expires = params.get("x-expires", "")
+        expected = self._cover_signature(video_id, int(expires)) if expires.isdigit() else ""
+        if not expected or not hmac.compare_digest(params.get("x-signature", ""), expected):
+            return FakeResponse(403, b"Forbidden: bad signature", {"content-type": "text/plain"})
+        if self.clock.now().timestamp() > int(expires):
+            return FakeResponse(403, b"Forbidden: link expired", {"content-type": "text/plain"})
+        for account in self.merchant.accounts_of(PROVIDER):
+            video = tiktok_videos(self.merchant, account.external_id).get(video_id)
+            if video is not None:
+                return FakeResponse(200, cover_png(video), {"content-type": "image/png"})
+        return FakeResponse(404, b"Not Found", {"content-type": "text/plain"})
 
     # ---- reports ------------------------------------------------------------------------
     def _query(self, account: Account, params: dict[str, Any], *, limit_span: bool) -> Any:
@@ -440,10 +542,11 @@ def _json_list(value: Any, name: str) -> list[str]:
     return [str(v) for v in parsed]
 
 
-def _node(node: Node, now: datetime) -> dict[str, Any]:
+def _node(node: Node, now: datetime, copy: TikTokAdCopy | None = None) -> dict[str, Any]:
     """A campaign, ad group or ad as the get endpoints return it. `operation_status` is the
     merchant's switch (ENABLE/DISABLE); `secondary_status` the delivery state; times are
-    UTC "YYYY-MM-DD HH:MM:SS"; budgets are numbers in the account currency, major units."""
+    UTC "YYYY-MM-DD HH:MM:SS"; budgets are numbers in the account currency, major units.
+    An ad carries its creative fields (`copy`)."""
     status = node.status_at(now)
     on = status == "ENABLE"
     out: dict[str, Any] = {
@@ -478,4 +581,24 @@ def _node(node: Node, now: datetime) -> dict[str, Any]:
             campaign_id=node.campaign_id,
             secondary_status="AD_STATUS_DELIVERY_OK" if on else "AD_STATUS_DISABLE",
         )
+        if copy is not None:
+            out.update(_creative_fields(copy))
     return out
+
+
+def _creative_fields(copy: TikTokAdCopy) -> dict[str, Any]:
+    """Ad Get's creative fields (AdApi.md; bububa/tiktok-business model/ad/ad.go): a Spark Ad
+    has `tiktok_item_id` and a null `video_id`, and is shown under the creator's identity
+    (AUTH_CODE); other ads under the advertiser's custom identity (CUSTOMIZED_USER).
+    `image_ids` of a video ad is its cover. Unset fields come back as null (without
+    exclude_field_types_in_response=["NULL_FIELD"])."""
+    return {
+        "ad_format": copy.ad_format,
+        "video_id": copy.video.video_id if copy.video is not None else None,
+        "image_ids": list(copy.image_ids),
+        "tiktok_item_id": copy.tiktok_item_id,
+        "ad_text": copy.ad_text,
+        "call_to_action": copy.call_to_action,
+        "display_name": "Northwind Outfitters",
+        "identity_type": "AUTH_CODE" if copy.tiktok_item_id else "CUSTOMIZED_USER",
+    }
