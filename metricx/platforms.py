@@ -63,6 +63,8 @@ class Platform:
     level_names: Mapping[str, str] = field(default_factory=dict)
     #: Conversions come only on daily rows, never hourly (Meta's Type 1 breakdowns).
     daily_conversions: bool = False
+    #: Metricx reads its video plays (metricx.totals.VIDEO): Meta's only, so far.
+    video_facts: bool = False
     #: How far past a daily budget the platform itself may spend on one day, in percent.
     daily_overdelivery_percent: float | None = None
 
@@ -105,6 +107,7 @@ PLATFORMS: Mapping[str, Platform] = MappingProxyType(
                 # actions with them (Insights API Breakdowns, "Restrictions for off-Meta
                 # action metrics"); conversions come from daily reports.
                 daily_conversions=True,
+                video_facts=True,
                 # "up to 75% more than your daily budget on some days" (Meta Business Help
                 # Center, "About daily budgets").
                 daily_overdelivery_percent=75.0,
@@ -200,6 +203,9 @@ EMAIL_PROVIDERS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.ki
 #: Platforms whose hourly rows carry no conversions: they come from daily reports, and the
 #: engine places them on days only (metricx.semantic.compiler).
 DAILY_CONVERSIONS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.daily_conversions)
+#: Platforms whose video plays Metricx reads; a video ad elsewhere has impressions but no
+#: plays in Metricx, so per-impression video rates leave it out (metricx.semantic.compiler).
+VIDEO_FACTS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.video_facts)
 
 
 def platform(key: str) -> Platform | None:

@@ -94,7 +94,8 @@ ORDER_COSTS: Mapping[str, Expression] = {
 #: ad's impressions can have no 3-second play, so counting them would read as a weak hook.
 VIDEO_FORMAT = "video"
 #: The restriction key of an ad sum counted over the ads of one creative format
-#: (`impressions[creative_format=video]`); the compiler reads it from the ad's creative.
+#: (`impressions[creative_format=video]`); the compiler reads it from the ad's creative, on
+#: the platforms whose video plays Metricx reads (metricx.platforms.VIDEO_FACTS).
 CREATIVE_FORMAT_KEY = "creative_format"
 
 
@@ -105,8 +106,9 @@ def _of_video_ads(metric_id: str) -> Filtered:
 
 _OF_VIDEO_ADS = (
     "counted over ads whose creative is a video, so image, carousel and text ads (and ads "
-    "whose creative is not known yet) neither dilute nor add to it; empty where no video ad "
-    "had impressions"
+    "whose creative is not known yet, or whose platform's video plays are not read: "
+    "Google's and TikTok's) neither dilute nor add to it; empty where no video ad had "
+    "impressions"
 )
 #: How the platforms report video figures, in a definition's words (docs/design.md).
 VIDEO_REPORTED = (

@@ -96,7 +96,7 @@ from metricx.models import (
     StoreDaily,
     Workspace,
 )
-from metricx.platforms import DAILY_CONVERSIONS
+from metricx.platforms import DAILY_CONVERSIONS, VIDEO_FACTS
 from metricx.semantic import evaluate
 from metricx.semantic.catalogue import CREATIVE_FORMAT_KEY
 from metricx.semantic.custom import CustomDimension
@@ -806,7 +806,9 @@ def _restriction_key(shape: Shape, rows: Subquery, key: str) -> ColumnElement[An
     if key == "provider":
         return rows.c.provider
     if key == CREATIVE_FORMAT_KEY:
-        return rows.c.creative_format
+        # A video of a platform whose plays Metricx does not read counts as no video: its
+        # impressions would read as a 0 % hook (the key serves the video rates alone).
+        return case((rows.c.provider.in_(VIDEO_FACTS), rows.c.creative_format), else_=literal(None))
     return custom_value(_defined(shape, key), rows)
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from metricx.connectors.records import CREATIVE_FORMATS
@@ -104,6 +104,18 @@ def lifetime_range(today: date) -> TimeRange:
     return TimeRange(start=today - timedelta(days=LIFETIME_DAYS - 1), end=today)
 
 
+AdSelect = TypeVar("AdSelect", bound=Select[*tuple[Any, ...]])
+
+
+def _with_parents(statement: AdSelect, adset: Any, campaign: Any, workspace_id: int) -> AdSelect:
+    """`statement` over ads (Entity) joined to their ad set and campaign, in the workspace."""
+    return statement.outerjoin(
+        adset, (adset.id == Entity.parent_id) & (adset.workspace_id == workspace_id)
+    ).outerjoin(
+        campaign, (campaign.id == adset.parent_id) & (campaign.workspace_id == workspace_id)
+    )
+
+
 def metadata(workspace_id: int) -> pd.DataFrame:
     """Every creative of the workspace: creative_id, name, format, provider (its
     connection's platform), title, body, call_to_action, campaign_ids (tuple) and campaigns
@@ -125,13 +137,12 @@ def metadata(workspace_id: int) -> pd.DataFrame:
             .order_by(Creative.id)
         ).all()
         uses = session.execute(
-            select(Entity.creative_id, Entity.id, campaign.id, campaign.name)
-            .outerjoin(adset, (adset.id == Entity.parent_id) & (adset.workspace_id == workspace_id))
-            .outerjoin(
+            _with_parents(
+                select(Entity.creative_id, Entity.id, campaign.id, campaign.name),
+                adset,
                 campaign,
-                (campaign.id == adset.parent_id) & (campaign.workspace_id == workspace_id),
-            )
-            .where(
+                workspace_id,
+            ).where(
                 Entity.workspace_id == workspace_id,
                 Entity.level == "ad",
                 Entity.creative_id.is_not(None),
@@ -427,11 +438,11 @@ def _ads(workspace_id: int, creative_id: int, period: TimeRange) -> pd.DataFrame
     adset, campaign = aliased(Entity), aliased(Entity)
     with new_session() as session:
         rows = session.execute(
-            select(Entity.id, Entity.name, Entity.status, adset.name, campaign.name)
-            .outerjoin(adset, (adset.id == Entity.parent_id) & (adset.workspace_id == workspace_id))
-            .outerjoin(
+            _with_parents(
+                select(Entity.id, Entity.name, Entity.status, adset.name, campaign.name),
+                adset,
                 campaign,
-                (campaign.id == adset.parent_id) & (campaign.workspace_id == workspace_id),
+                workspace_id,
             )
             .where(
                 Entity.workspace_id == workspace_id,

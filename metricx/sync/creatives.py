@@ -125,8 +125,6 @@ def prune_previews() -> int:
     or workspace's): the store is one per machine, keyed by content. Returns how many."""
     with transaction() as session:
         named = {
-            digest
-            for digest in session.scalars(select(Creative.thumbnail))
-            if digest is not None
+            digest for digest in session.scalars(select(Creative.thumbnail)) if digest is not None
         }
     return thumbnails.prune(named)

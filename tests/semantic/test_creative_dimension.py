@@ -97,12 +97,13 @@ def seed_account(
     days: list[date] = DAYS,
     totals: Any = _totals,
     currency: str = "USD",
+    provider: str = "meta",
 ) -> Account:
     """A Meta account of `workspace_id` with one ad per `creative_of` key, the creatives
     (name -> format) stored and linked, and a row per ad and day (`totals(ad, day, video)`)."""
     from metricx.services.connections import add_connection
 
-    connection = add_connection(admin, "meta", account, "tok")
+    connection = add_connection(admin, provider, account, "tok")
     records = [
         EntityRecord("account", "acc", None, f"{account} account", "ACTIVE", None, None),
         EntityRecord("campaign", "cmp", "acc", "Prospecting", "ACTIVE", None, None),
@@ -295,6 +296,33 @@ def test_the_thumb_stop_rate_of_a_mix_counts_only_the_video_ads_impressions(acco
     # and the hold rate stays ThruPlays over every 3-second play
     assert total["hold_rate"] == pytest.approx(
         reference["thruplays"].sum() / reference["video_3s_plays"].sum()
+    )
+
+
+def test_a_video_of_a_platform_whose_plays_are_not_read_has_no_thumb_stop_rate(account, admin):
+    # Given a Google video ad with impressions beside the Meta account (Metricx reads no
+    # Google video plays, so its rows have none)
+    def no_plays(ad: int, day: int, video: bool) -> Totals:
+        return _totals(ad, day, False)
+
+    seed_account(
+        admin,
+        account.workspace_id,
+        "1234567890",
+        {"Bumper": "video"},
+        {"Bumper ad": "Bumper"},
+        totals=no_plays,
+        provider="google",
+    )
+    meta = written_frame(account)
+    # When the thumb-stop rate is asked by creative and in total
+    by_creative = ask(account.workspace_id, dimensions=["creative"]).frame.set_index("creative")
+    total = ask(account.workspace_id).frame.iloc[0]
+    # Then the Google video reads empty rather than a 0 % hook, and the total is Meta's videos'
+    assert pd.isna(by_creative.loc["Bumper", "thumb_stop_rate"])
+    video = meta[meta["format"] == "video"]
+    assert total["thumb_stop_rate"] == pytest.approx(
+        video["video_3s_plays"].sum() / video["impressions"].sum()
     )
 
 

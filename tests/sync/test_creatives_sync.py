@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
+from creative_rows import linked_ads, stored_creatives, sync_range
 from sandbox_fixtures import NOW, SECRETS
 from sqlalchemy import select
 
@@ -16,43 +16,6 @@ from metricx.jobs import prune_thumbnails
 from metricx.models import Creative, Entity
 from metricx.services.connections import add_connection
 from metricx.sync import thumbnails
-from metricx.sync.pipeline import sync_connection
-
-
-@pytest.fixture
-def store_dir(tmp_path, setenv):
-    setenv(METRICX_DATA_DIR=str(tmp_path))
-    return tmp_path
-
-
-def stored_creatives(connection_id: int) -> dict[str, Creative]:
-    with transaction() as session:
-        rows = session.scalars(select(Creative).where(Creative.connection_id == connection_id))
-        return {c.external_id: c for c in rows}
-
-
-def linked_ads(connection_id: int) -> dict[str, str | None]:
-    """{ad external id: its creative's external id}."""
-    with transaction() as session:
-        rows = session.execute(
-            select(Entity.external_id, Creative.external_id)
-            .outerjoin(Creative, Creative.id == Entity.creative_id)
-            .where(Entity.connection_id == connection_id, Entity.level == "ad")
-        ).all()
-    return dict(rows)
-
-
-def sync_range(connection, now=NOW):
-    outcome = sync_connection(
-        connection.workspace_id,
-        connection.id,
-        "range",
-        start=now.date() - timedelta(days=3),
-        end=now.date() - timedelta(days=1),
-        now=now,
-    )
-    assert outcome.status == "success", outcome.error
-    return outcome
 
 
 def test_a_tree_read_stores_each_creative_once_and_links_its_ads(fakes, connections, store_dir):

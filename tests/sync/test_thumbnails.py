@@ -6,19 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from metricx.sync import thumbnails
-
-
-@pytest.fixture
-def store_dir(tmp_path, setenv):
-    """The data directory of this test alone."""
-    setenv(METRICX_DATA_DIR=str(tmp_path))
-    return tmp_path
 
 
 def png(side: int = 8) -> bytes:
