@@ -112,8 +112,8 @@ _OF_VIDEO_ADS = (
 )
 #: How the platforms report video figures, in a definition's words (docs/design.md).
 VIDEO_REPORTED = (
-    "platform-reported; Meta reports them per day only, so a day cut at a clock time "
-    "leaves them empty"
+    "platform-reported, Meta's video ads only so far; Meta reports them per day only, so a "
+    "day cut at a clock time leaves them empty"
 )
 
 #: What every Klaviyo figure is: how it is counted and credited, in a definition's words
@@ -257,7 +257,7 @@ _METRICS: tuple[Metric, ...] = (
         "count",
         True,
         "3-second video plays = plays of your video ads that lasted at least 3 seconds (Meta's "
-        f"3-second video plays; TikTok's shortest, 2-second views; {VIDEO_REPORTED}).",
+        f"3-second video plays; {VIDEO_REPORTED}).",
         "ads",
     ),
     Metric(
