@@ -216,7 +216,7 @@ if everything.empty:
     st.stop()
 
 campaign_names = campaign_choices(actor.workspace_id)
-top = st.columns(3)
+top = st.columns([1, 1, 2])  # campaign names are long: room for two chips side by side
 formats = top[0].multiselect(
     "Format",
     [f for f in creative_report.FORMATS if f in set(everything["format"])],

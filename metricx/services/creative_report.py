@@ -14,6 +14,7 @@ rule (metricx.services.creative_fatigue) judges its weeks there.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -176,8 +177,8 @@ def metadata(workspace_id: int) -> pd.DataFrame:
 
 
 def campaigns_with_creatives(workspace_id: int) -> dict[int, str]:
-    """{campaign id: name} of the workspace's campaigns whose ads use a creative (the
-    campaign filter's choices), by name."""
+    """{campaign id: label} of the workspace's campaigns whose ads use a creative (the
+    campaign filter's choices), by name; a name several campaigns share carries the id."""
     adset, campaign = aliased(Entity), aliased(Entity)
     with new_session() as session:
         rows = session.execute(
@@ -193,7 +194,11 @@ def campaigns_with_creatives(workspace_id: int) -> dict[int, str]:
                 Entity.creative_id.is_not(None),
             )
         ).all()
-    return dict(sorted(((i, n) for i, n in rows), key=lambda item: (item[1].casefold(), item[0])))
+    shared = Counter(name for _, name in rows)
+    # Two accounts often name a campaign alike: the id tells them apart in the list (and in a
+    # link, which carries the label shown).
+    labelled = ((i, f"{n} (#{i})" if shared[n] > 1 else n) for i, n in rows)
+    return dict(sorted(labelled, key=lambda item: (item[1].casefold(), item[0])))
 
 
 def _creative_frame(

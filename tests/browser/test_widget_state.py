@@ -221,7 +221,6 @@ MAIN, SIDEBAR = "stMainBlockContainer", "stSidebar"
 PAGES = {
     "Analytics": (MAIN, SIDEBAR),
     "Campaigns": (MAIN,),
-    "Creatives": (MAIN,),
     "Finance": (MAIN,),
     "Retention": (MAIN,),
     "Products": (MAIN,),

@@ -152,14 +152,7 @@ def truth(merchant: Merchant) -> Callable[..., dict[Key, Totals]]:
 
 def as_totals(record: Any) -> Totals:
     """A MetricRecord's numbers in the merchant's Totals shape, for exact comparison."""
-    return Totals(
-        record.spend,
-        record.impressions,
-        record.clicks,
-        record.conversions,
-        record.conversion_value,
-        record.leads,
-    )
+    return Totals.of(record)
 
 
 @pytest.fixture
