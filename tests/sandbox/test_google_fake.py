@@ -7,38 +7,11 @@ from datetime import UTC, date, datetime
 
 import httpx
 import pytest
+from gaql_calls import rows_of, search_stream
 
-from metricx.connectors.versions import DEFAULT_VERSIONS
 from metricx.sandbox.servers import SandboxServers
 
-VERSION = DEFAULT_VERSIONS["google"]
 DAY = date(2025, 11, 20)
-
-
-def _call(
-    sandbox: SandboxServers, http: httpx.Client, query: str, *, version: str = VERSION
-) -> httpx.Response:
-    c = sandbox.credentials
-    token = http.post(
-        sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": c.google_refresh_token,
-            "client_id": c.google_client_id,
-            "client_secret": c.google_client_secret,
-        },
-    ).json()["access_token"]
-    customer = sandbox.merchant.accounts_of("google")[0].external_id
-    return http.post(
-        f"{sandbox.env['GOOGLE_ADS_URL']}/{version}/customers/{customer}/googleAds:searchStream",
-        json={"query": query},
-        headers={"Authorization": f"Bearer {token}", "developer-token": c.google_developer_token},
-    )
-
-
-def _rows(response: httpx.Response) -> list[dict]:
-    assert response.status_code == 200, response.text
-    return [row for batch in response.json() for row in batch.get("results", [])]
 
 
 @pytest.fixture
@@ -55,17 +28,17 @@ def test_performance_max_shows_only_at_campaign_level(
     # given a Performance Max campaign whose delivery the merchant models as ads
     window = f"segments.date = '{DAY}'"
     # when its ad groups, ads and campaign rows are asked for
-    ads = _rows(
-        _call(
+    ads = rows_of(
+        search_stream(
             sandbox,
             http,
             "SELECT campaign.id, ad_group_ad.ad.id, metrics.clicks "
             f"FROM ad_group_ad WHERE {window}",
         )
     )
-    groups = _rows(_call(sandbox, http, "SELECT campaign.id, ad_group.id FROM ad_group"))
-    campaigns = _rows(
-        _call(
+    groups = rows_of(search_stream(sandbox, http, "SELECT campaign.id, ad_group.id FROM ad_group"))
+    campaigns = rows_of(
+        search_stream(
             sandbox, http, f"SELECT campaign.id, metrics.cost_micros FROM campaign WHERE {window}"
         )
     )
@@ -86,14 +59,14 @@ def test_a_sunset_version_gets_googles_404_page(
 ) -> None:
     query = "SELECT customer.id FROM customer"
     # at the sandbox clock (2025-11-25) v18 is gone (sunset 2025-08-20), v19 still answers
-    gone = _call(sandbox, http, query, version="v18")
+    gone = search_stream(sandbox, http, query, version="v18")
     assert gone.status_code == 404 and gone.headers["content-type"].startswith("text/html")
     assert "Error 404 (Not Found)" in gone.text and "/v18/customers/" in gone.text
-    assert _call(sandbox, http, query, version="v19").status_code == 200
+    assert search_stream(sandbox, http, query, version="v19").status_code == 200
     # in December 2026 v22 is gone too, v23 answers
     sandbox.now = datetime(2026, 12, 2, tzinfo=UTC)
-    assert _call(sandbox, http, query, version="v22").status_code == 404
-    assert _call(sandbox, http, query, version="v23").status_code == 200
+    assert search_stream(sandbox, http, query, version="v22").status_code == 404
+    assert search_stream(sandbox, http, query, version="v23").status_code == 200
 
 
 def test_conversion_actions_carry_their_windows_as_int64_strings(
@@ -104,9 +77,9 @@ def test_conversion_actions_carry_their_windows_as_int64_strings(
         "conversion_action.click_through_lookback_window_days, "
         "conversion_action.view_through_lookback_window_days"
     )
-    everything = _rows(_call(sandbox, http, f"SELECT {fields} FROM conversion_action"))
-    enabled = _rows(
-        _call(
+    everything = rows_of(search_stream(sandbox, http, f"SELECT {fields} FROM conversion_action"))
+    enabled = rows_of(
+        search_stream(
             sandbox,
             http,
             f"SELECT {fields} FROM conversion_action WHERE conversion_action.status = 'ENABLED'",
@@ -124,7 +97,7 @@ def test_conversion_actions_carry_their_windows_as_int64_strings(
         r["conversionAction"]["resourceName"].count("/conversionActions/") == 1 for r in everything
     )
     # like the API, metrics cannot be read FROM conversion_action here
-    bad = _call(
+    bad = search_stream(
         sandbox, http, "SELECT conversion_action.id, metrics.cost_micros FROM conversion_action"
     )
     assert bad.status_code == 400
@@ -136,8 +109,8 @@ def test_conversion_actions_carry_their_windows_as_int64_strings(
 def test_default_values_are_left_out_like_proto3_json(
     sandbox: SandboxServers, http: httpx.Client
 ) -> None:
-    [row] = _rows(
-        _call(
+    [row] = rows_of(
+        search_stream(
             sandbox,
             http,
             "SELECT customer.id, customer.manager, customer.test_account FROM customer",
@@ -159,7 +132,7 @@ def test_setup_and_quota_faults_have_googles_shape(
     sandbox: SandboxServers, http: httpx.Client, kind, code, http_status, family
 ) -> None:
     sandbox.faults.add("google", kind, code=code)
-    answer = _call(sandbox, http, "SELECT customer.id FROM customer")
+    answer = search_stream(sandbox, http, "SELECT customer.id FROM customer")
     status = answer.json()["error"]
     [failure] = status["details"][0]["errors"]
     assert answer.status_code == status["code"] == http_status

@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from gaql_calls import rows_of, search_stream
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from metricx.connectors.versions import DEFAULT_VERSIONS
 from metricx.sandbox.ad_copy import (
     RDA,
     RSA,
@@ -28,7 +28,6 @@ from metricx.sandbox.ad_copy import (
 from metricx.sandbox.merchant import Merchant
 from metricx.sandbox.servers import SandboxServers
 
-VERSION = DEFAULT_VERSIONS["google"]
 TODAY = date(2025, 11, 25)
 NOW = datetime(2025, 11, 25, 17, 42, 13, tzinfo=UTC)
 KNOBS = {"seed": 11, "ads": 48, "campaigns": 12, "days": 40, "orders_per_day": 10}
@@ -62,30 +61,6 @@ def _png(body: bytes) -> tuple[int, int]:
 
 
 # ---- Google -------------------------------------------------------------------------------
-def _gaql(sandbox: SandboxServers, http: httpx.Client, query: str) -> httpx.Response:
-    c = sandbox.credentials
-    token = http.post(
-        sandbox.env["GOOGLE_OAUTH_TOKEN_URL"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": c.google_refresh_token,
-            "client_id": c.google_client_id,
-            "client_secret": c.google_client_secret,
-        },
-    ).json()["access_token"]
-    customer = sandbox.merchant.accounts_of("google")[0].external_id
-    return http.post(
-        f"{sandbox.env['GOOGLE_ADS_URL']}/{VERSION}/customers/{customer}/googleAds:searchStream",
-        json={"query": query},
-        headers={"Authorization": f"Bearer {token}", "developer-token": c.google_developer_token},
-    )
-
-
-def _rows(response: httpx.Response) -> list[dict]:
-    assert response.status_code == 200, response.text
-    return [row for batch in response.json() for row in batch.get("results", [])]
-
-
 def _query_error(response: httpx.Response) -> str:
     assert response.status_code == 400
     [failure] = response.json()["error"]["details"]
@@ -105,7 +80,7 @@ CREATIVE_QUERY = (
 
 def test_an_ad_answers_only_its_own_oneof_with_asset_names_not_urls(sandbox, http):
     # when the ads are asked their creative fields
-    rows = _rows(_gaql(sandbox, http, CREATIVE_QUERY))
+    rows = rows_of(search_stream(sandbox, http, CREATIVE_QUERY))
     merchant = sandbox.merchant
     kinds = set()
     for row in rows:
@@ -134,8 +109,8 @@ def test_an_ad_answers_only_its_own_oneof_with_asset_names_not_urls(sandbox, htt
 
 def test_ads_can_be_filtered_by_type(sandbox, http):
     # when only responsive search ads are asked (Google's get_responsive_search_ads.py example)
-    rows = _rows(
-        _gaql(
+    rows = rows_of(
+        search_stream(
             sandbox,
             http,
             "SELECT ad_group_ad.ad.id, ad_group_ad.ad.responsive_search_ad.headlines "
@@ -158,8 +133,8 @@ def test_assets_resolve_to_image_urls_and_youtube_ids(sandbox, http):
     image = next(a for a in assets if a.type == "IMAGE")
     video = next(a for a in assets if a.type == "YOUTUBE_VIDEO")
     # when they are asked FROM asset by resource name
-    rows = _rows(
-        _gaql(
+    rows = rows_of(
+        search_stream(
             sandbox,
             http,
             "SELECT asset.resource_name, asset.id, asset.type, asset.image_asset.full_size.url, "
@@ -203,7 +178,7 @@ def test_assets_resolve_to_image_urls_and_youtube_ids(sandbox, http):
     ],
 )
 def test_queries_the_api_would_refuse_are_refused(sandbox, http, query, code):
-    assert _query_error(_gaql(sandbox, http, query)) == code
+    assert _query_error(search_stream(sandbox, http, query)) == code
 
 
 def test_image_links_can_be_made_to_expire(sandbox, http, monkeypatch):
@@ -211,8 +186,8 @@ def test_image_links_can_be_made_to_expire(sandbox, http, monkeypatch):
     monkeypatch.setattr(sandbox.google, "image_ttl", timedelta(hours=1))
     customer = sandbox.merchant.accounts_of("google")[0].external_id
     image = next(a for a in google_assets(sandbox.merchant, customer).values() if a.type == "IMAGE")
-    [row] = _rows(
-        _gaql(
+    [row] = rows_of(
+        search_stream(
             sandbox,
             http,
             "SELECT asset.image_asset.full_size.url FROM asset "
